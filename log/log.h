@@ -1,0 +1,70 @@
+// The log seam: the only thing kvlog's client knows about Kafka. Two
+// implementations exist: log/kafka (librdkafka) and log/sim (in-process,
+// deterministic, with fault injection).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "log/record.h"
+#include "log/status.h"
+
+namespace kvlog::log {
+
+using Duration = std::chrono::nanoseconds;
+
+// One offset per appended record, in the order given, or why the append failed.
+// A failed append may still have committed some or all records (an
+// acknowledgement can be lost); callers treat its outcome as unknown.
+using AppendResult = Result<std::vector<Offset>>;
+
+// Called exactly once per Append. It may run before Append returns, or later on
+// a thread (or fiber) the log owns; it must not block.
+using AppendCallback = std::function<void(AppendResult)>;
+
+// Reads the log in offset order from a starting offset.
+//
+// Invariant: Position() never decreases, and after Poll returns an entry at
+// offset N, Position() > N. Position() may move past offsets that hold no
+// record (gaps), so it is the only correct thing to wait on.
+class LogReader {
+ public:
+  virtual ~LogReader() = default;
+
+  // Returns up to `max_entries` entries at or after Position(), waiting at most
+  // `timeout` for the first one. An empty vector means nothing arrived in time.
+  // Errors: kClosed after Close(); kUnavailable when the log cannot be reached.
+  virtual Result<std::vector<LogEntry>> Poll(std::size_t max_entries, Duration timeout) = 0;
+
+  // The next offset this reader will return (or skip, if it is a gap).
+  virtual Offset Position() const = 0;
+
+  // Makes a blocked and any later Poll return kClosed. Idempotent; thread-safe.
+  virtual void Close() = 0;
+};
+
+// One client's connection to a single-partition log. Thread-safe.
+class Log {
+ public:
+  virtual ~Log() = default;
+
+  // Appends `records` in order, keeping many appends in flight. The records are
+  // copied before Append returns.
+  virtual void Append(std::span<const Record> records, AppendCallback done) = 0;
+
+  // A reader whose first Poll starts at `from` (clamped to the log's start).
+  virtual Result<std::unique_ptr<LogReader>> OpenReader(Offset from) = 0;
+
+  // The offset the next appended record would get: the high watermark. Records
+  // below it are committed and readable.
+  virtual Result<Offset> EndOffset(Duration timeout) = 0;
+
+  // Fails appends in flight and later calls with kClosed. Idempotent.
+  virtual void Close() = 0;
+};
+
+}  // namespace kvlog::log

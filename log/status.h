@@ -1,0 +1,54 @@
+// Errors that kvlog returns instead of throwing. A caller branches on the code;
+// the message says what was wrong and which limit applied.
+#pragma once
+
+#include <expected>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace kvlog {
+
+enum class ErrorCode {
+  kInvalidArgument,  // The caller's input broke a stated limit; nothing was done.
+  kNotFound,         // The key has no value.
+  kTimeout,          // The deadline passed first. The operation may still take effect.
+  kClosed,           // The client or log was closed before or during the call.
+  kUnavailable,      // The log cannot be reached now; retrying later may succeed.
+  kCorrupt,          // A record could not be decoded or failed its checksum.
+  kFailedPrecondition,  // The log is not in a usable shape (e.g. wrong partition count).
+  kInternal,         // A bug or an unexpected error from a dependency.
+};
+
+std::string_view ErrorCodeName(ErrorCode code);
+
+class Error {
+ public:
+  Error(ErrorCode code, std::string message) : code_(code), message_(std::move(message)) {}
+
+  ErrorCode code() const { return code_; }
+  const std::string& message() const { return message_; }
+  // "Timeout: put did not complete within 5000 ms"
+  std::string ToString() const;
+
+  friend bool operator==(const Error&, const Error&) = default;
+
+ private:
+  ErrorCode code_;
+  std::string message_;
+};
+
+// A value or the reason there is none.
+template <typename T>
+using Result = std::expected<T, Error>;
+
+// Success or the reason for failure.
+using Status = std::expected<void, Error>;
+
+inline std::unexpected<Error> MakeError(ErrorCode code, std::string message) {
+  return std::unexpected<Error>(Error(code, std::move(message)));
+}
+
+inline Status OkStatus() { return {}; }
+
+}  // namespace kvlog
