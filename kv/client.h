@@ -1,0 +1,136 @@
+// kv::Client: a key-value store whose source of truth is a single-partition log.
+//
+//   auto client = kv::Client::Open(std::move(log), kv::NewMemoryStorage(), {});
+//   (*client)->Put("user/1", "ada");          // blocks until applied locally
+//   auto value = (*client)->Get("user/1");     // local read: "ada"
+//   (*client)->Batch().Put("a", "1").Delete("b").Execute();
+//
+// Writes append to the log and wait until this client's own applier has
+// applied them, so a client always reads its own writes. Reads are local and
+// never touch the network. Every client applies the same log in the same order,
+// so all clients converge; a client's reads may lag other clients' writes.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kv/options.h"
+#include "kv/storage.h"
+#include "log/log.h"
+#include "log/status.h"
+#include "runtime/runtime.h"
+
+namespace kvlog::kv {
+
+class Client;
+
+// Records to append together, waiting once for the highest offset. Not a
+// transaction: other clients' records may interleave with a batch's records,
+// and readers may see some of it before the rest.
+class WriteBatch {
+ public:
+  WriteBatch& Put(std::string_view key, std::string_view value);
+  WriteBatch& Delete(std::string_view key);
+  std::size_t size() const { return records_.size(); }
+  // Appends every record and blocks until all are applied locally. Returns the
+  // highest offset. An empty batch returns the applied position at once.
+  Result<log::Offset> Execute(const CallOptions& options = {});
+
+ private:
+  friend class Client;
+  explicit WriteBatch(Client* client) : client_(client) {}
+
+  Client* client_;
+  std::vector<log::Record> records_;
+};
+
+// Invariants:
+//  - applied_position_ only increases; every record below it has been applied
+//    to storage_ and its hook has run.
+//  - A write returns success only after applied_position_ has passed its offset.
+//  - After Close() returns, no applier, log callback or hook runs again.
+// Thread-safe: many threads (or fibers) may call one client at once.
+class Client {
+ public:
+  // Connects to `log`, replays it into `storage` until the applied position
+  // reaches the log's end offset taken now, then returns. Fails with kTimeout
+  // (after ClientOptions::startup_timeout) or the log's error.
+  static Result<std::unique_ptr<Client>> Open(std::unique_ptr<log::Log> log,
+                                              std::unique_ptr<Storage> storage,
+                                              ClientOptions options = {});
+  ~Client();  // Closes.
+
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // Appends key=value and waits until this client has applied it. Returns the
+  // record's offset. kInvalidArgument for an empty or oversized key or value
+  // (nothing is appended); kTimeout when the deadline passes first (the write
+  // may still land); kClosed after Close().
+  Result<log::Offset> Put(std::string_view key, std::string_view value, const CallOptions& options = {});
+  // Appends a tombstone for key, like Put.
+  Result<log::Offset> Delete(std::string_view key, const CallOptions& options = {});
+  WriteBatch Batch() { return WriteBatch(this); }
+
+  // Local reads. Get returns kNotFound for a missing key.
+  Result<std::string> Get(std::string_view key) const;
+  Result<std::vector<KeyValue>> Range(const KeyConstraint& range, const QueryOptions& options = {}) const;
+  Result<std::vector<KeyValue>> Prefix(std::string_view prefix, const QueryOptions& options = {}) const;
+
+  // Waits until this client has applied everything the log held when Sync was
+  // called. A read after Sync sees every write acknowledged before Sync began.
+  Status Sync(const CallOptions& options = {});
+
+  // Waits until the applied position is past `offset`.
+  Status WaitApplied(log::Offset offset, const CallOptions& options = {});
+
+  // The next offset this client will apply: everything below it is applied.
+  log::Offset AppliedPosition() const { return applied_position_.load(std::memory_order_acquire); }
+  const std::string& id() const { return options_.client_id; }
+  const Storage& storage() const { return *storage_; }
+  // Records the applier could not decode and skipped.
+  std::size_t corrupt_records() const;
+
+  // Stops the applier, fails blocked and later calls with kClosed, and closes
+  // the log. Idempotent.
+  void Close();
+
+ private:
+  friend class WriteBatch;
+  struct PendingAppend;
+
+  Client(std::unique_ptr<log::Log> log, std::unique_ptr<Storage> storage, ClientOptions options);
+
+  Status ValidateKey(std::string_view key) const;
+  Status ValidateValue(std::string_view value) const;
+  log::Record MakeRecord(std::string_view key, std::optional<std::string_view> value);
+  // Appends `records`, waits for their offsets and for the applier to pass the
+  // highest. The common path of Put, Delete and WriteBatch::Execute.
+  Result<log::Offset> AppendAndWait(std::vector<log::Record> records, const CallOptions& options);
+  Status WaitAppliedUntil(log::Offset offset, TimePoint deadline, std::string_view what);
+  TimePoint DeadlineFor(const CallOptions& options) const;
+  void ApplyLoop();
+  void Log(LogLevel level, std::string_view message) const;
+
+  ClientOptions options_;
+  Runtime& runtime_;
+  std::unique_ptr<log::Log> log_;
+  std::unique_ptr<Storage> storage_;
+  std::unique_ptr<log::LogReader> reader_;
+  std::unique_ptr<Task> applier_;
+
+  std::unique_ptr<Mutex> mu_;
+  std::unique_ptr<CondVar> changed_;  // Applied position moved, an append finished, or closing.
+  std::atomic<log::Offset> applied_position_{0};
+  std::atomic<bool> closed_{false};
+  bool applier_failed_ = false;       // Guarded by mu_.
+  std::set<log::Offset> corrupt_;     // Guarded by mu_. Offsets skipped as corrupt.
+  std::unique_ptr<Mutex> close_mu_;   // Serialises Close().
+  std::atomic<uint64_t> next_seq_{0};
+};
+
+}  // namespace kvlog::kv

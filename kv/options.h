@@ -1,0 +1,85 @@
+// How a kv::Client is configured.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "log/record.h"
+#include "runtime/runtime.h"
+
+namespace kvlog::kv {
+
+// Limits on what one call may write. A write over a limit fails with
+// kInvalidArgument naming the limit, and nothing is appended. The defaults keep
+// one record well under Kafka's default 1,000,000-byte message.max.bytes.
+struct Limits {
+  static constexpr std::size_t kDefaultMaxKeyBytes = 16 * 1024;
+  static constexpr std::size_t kDefaultMaxValueBytes = 900 * 1000;
+  static constexpr std::size_t kDefaultMaxBatchRecords = 100'000;
+
+  std::size_t max_key_bytes = kDefaultMaxKeyBytes;
+  std::size_t max_value_bytes = kDefaultMaxValueBytes;
+  std::size_t max_batch_records = kDefaultMaxBatchRecords;
+};
+
+enum class LogLevel { kDebug, kInfo, kWarning, kError };
+std::string_view LogLevelName(LogLevel level);
+
+using Logger = std::function<void(LogLevel, std::string_view message)>;
+
+// Writes warnings and errors to stderr.
+Logger StderrLogger();
+
+// Called on the client's applier for every record it applies, in log order,
+// including during start-up replay; never skipped, never twice. A hook runs
+// before the writer of that record is woken, and must not call back into the
+// client's blocking methods.
+using OnSet = std::function<void(std::string_view key, std::string_view value, log::Offset offset)>;
+using OnDelete = std::function<void(std::string_view key, log::Offset offset)>;
+
+struct ClientOptions {
+  // Time, blocking and concurrency. Not owned; must outlive the client.
+  Runtime* runtime = &Runtime::Real();
+
+  // Names this client's records (the kvlog-writer header) and its messages.
+  // Empty: "client-N", N counting clients made in this process.
+  std::string client_id;
+
+  Limits limits;
+
+  // Deadline for a blocking call that does not set its own.
+  std::chrono::nanoseconds default_timeout = std::chrono::seconds(30);
+  // Deadline for Open's start-up replay.
+  std::chrono::nanoseconds startup_timeout = std::chrono::seconds(60);
+
+  // The applier reads at most this many records per poll, and applies them to
+  // storage as one batch.
+  std::size_t max_poll_records = 10'000;
+  // How long one poll waits for new records.
+  std::chrono::nanoseconds poll_timeout = std::chrono::milliseconds(100);
+  // Pause after a failed poll before the next.
+  std::chrono::nanoseconds poll_error_backoff = std::chrono::milliseconds(100);
+
+  // Add kvlog-writer and kvlog-seq headers to every record, so a history
+  // checker can tell which call wrote it.
+  bool writer_headers = true;
+
+  Logger logger = StderrLogger();
+  OnSet on_set;
+  OnDelete on_delete;
+};
+
+// Per call: how long a blocking call may take.
+struct CallOptions {
+  // Zero: ClientOptions::default_timeout.
+  std::chrono::nanoseconds timeout{0};
+};
+
+// Header keys written when ClientOptions::writer_headers is on.
+inline constexpr std::string_view kWriterHeader = "kvlog-writer";
+inline constexpr std::string_view kSeqHeader = "kvlog-seq";
+
+}  // namespace kvlog::kv

@@ -1,0 +1,60 @@
+// Where a client keeps the state it has applied from the log.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kvlog::kv {
+
+struct KeyValue {
+  std::string key;
+  std::string value;
+  friend bool operator==(const KeyValue&, const KeyValue&) = default;
+};
+
+// Keys in [start, end), compared as unsigned bytes. No `end` means no upper bound.
+struct KeyConstraint {
+  std::string start;
+  std::optional<std::string> end;
+
+  bool Contains(std::string_view key) const;
+};
+
+// Every key that begins with `prefix`. The empty prefix matches every key; a
+// prefix of only 0xFF bytes has no finite exclusive end, so it is unbounded.
+KeyConstraint Prefix(std::string_view prefix);
+
+struct QueryOptions {
+  std::size_t limit = 0;  // 0: no limit.
+};
+
+// One change to apply: a value to set, or none to delete.
+struct Mutation {
+  std::string key;
+  std::optional<std::string> value;
+};
+
+// The store a client applies the log into. Implementations must allow
+// concurrent readers while one writer applies.
+class Storage {
+ public:
+  virtual ~Storage() = default;
+
+  virtual std::optional<std::string> Get(std::string_view key) const = 0;
+  virtual void Set(std::string_view key, std::string_view value) = 0;
+  virtual void Delete(std::string_view key) = 0;
+  // Pairs in key order within `range`, at most `options.limit` of them.
+  virtual std::vector<KeyValue> Range(const KeyConstraint& range, const QueryOptions& options) const = 0;
+  virtual std::size_t Size() const = 0;
+
+  // Applies `batch` in order. The optional batch interface: a store that can
+  // apply atomically overrides this so no reader sees part of a batch. The
+  // default applies one mutation at a time.
+  virtual void Apply(std::span<const Mutation> batch);
+};
+
+}  // namespace kvlog::kv
