@@ -1,0 +1,563 @@
+#include "log/kafka/kafka_log.h"
+
+#include <librdkafka/rdkafka.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+
+#include "log/kafka/rdkafka_util.h"
+
+namespace kvlog::log::kafka {
+
+using internal::BaseConf;
+using internal::HandleContext;
+using internal::HandlePtr;
+using internal::KafkaError;
+using internal::NewHandle;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// How often the producer's poller serves delivery reports when idle, and how
+// often a blocked Poll checks for Close.
+constexpr int kPollerIntervalMs = 50;
+constexpr int kCloseCheckIntervalMs = 50;
+// How long Close waits for librdkafka to hand back purged messages.
+constexpr int kCloseDrainMs = 5'000;
+// Between metadata attempts while a freshly created topic propagates.
+constexpr auto kMetadataRetryInterval = std::chrono::milliseconds(100);
+
+int ToMillis(std::chrono::nanoseconds d) {
+  if (d <= std::chrono::nanoseconds::zero()) return 0;
+  auto ms = std::chrono::ceil<std::chrono::milliseconds>(d).count();
+  return static_cast<int>(std::min<int64_t>(ms, INT32_MAX));
+}
+
+std::string Ms(std::chrono::milliseconds d) { return std::to_string(d.count()) + " ms"; }
+
+// Reads partition 0 from a starting offset with its own consumer handle.
+//
+// Invariant: position_ only increases; every entry Poll returned has an offset
+// below it. It moves past a returned record and to the end offset a
+// partition-EOF event reports, which steps over gaps at the end of the log.
+class KafkaReader final : public LogReader {
+ public:
+  KafkaReader(KafkaOptions options, std::unique_ptr<HandleContext> context, HandlePtr consumer, Offset from)
+      : options_(std::move(options)),
+        context_(std::move(context)),
+        consumer_(std::move(consumer)),
+        position_(std::max<Offset>(from, 0)) {}
+
+  ~KafkaReader() override {
+    Close();
+    std::lock_guard<std::mutex> lock(poll_mu_);  // Wait out a Poll in progress.
+    rd_kafka_consumer_close(consumer_.get());
+    consumer_.reset();  // Joins librdkafka's threads before context_ goes.
+  }
+
+  Result<std::vector<LogEntry>> Poll(std::size_t max_entries, Duration timeout) override {
+    std::lock_guard<std::mutex> lock(poll_mu_);
+    std::vector<LogEntry> out;
+    const auto deadline = Clock::now() + timeout;
+    const Offset start_position = position_.load();
+    while (out.size() < max_entries) {
+      if (closed_.load()) {
+        if (out.empty()) return MakeError(ErrorCode::kClosed, "reader of topic '" + options_.topic + "' is closed");
+        break;
+      }
+      int wait_ms = 0;
+      if (out.empty()) {
+        if (position_.load() != start_position) break;  // Stepped over a gap: let the caller look.
+        wait_ms = std::min(kCloseCheckIntervalMs, ToMillis(deadline - Clock::now()));
+      }
+      rd_kafka_message_t* raw = rd_kafka_consumer_poll(consumer_.get(), wait_ms);
+      if (raw == nullptr) {
+        if (!out.empty() || Clock::now() >= deadline) break;
+        continue;
+      }
+      std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> msg(raw, rd_kafka_message_destroy);
+      if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        Advance(msg->offset);
+        continue;
+      }
+      if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        Error error = KafkaError(msg->err, "reading partition 0", options_);
+        if (msg->err == RD_KAFKA_RESP_ERR__FATAL || CodeFor(msg->err) == ErrorCode::kInternal ||
+            CodeFor(msg->err) == ErrorCode::kFailedPrecondition) {
+          if (out.empty()) return std::unexpected(error);
+          break;
+        }
+        // Transient (a broker down, a timeout): librdkafka retries by itself.
+        if (out.empty()) return MakeError(ErrorCode::kUnavailable, error.message());
+        break;
+      }
+      if (msg->partition != 0 || msg->offset < position_.load()) continue;  // Not ours, or a re-fetch.
+      out.push_back(Decode(*msg));
+      Advance(msg->offset + 1);
+    }
+    return out;
+  }
+
+  Offset Position() const override { return position_.load(); }
+
+  void Close() override { closed_.store(true); }
+
+ private:
+  static ErrorCode CodeFor(rd_kafka_resp_err_t err) { return internal::CodeFor(err); }
+
+  void Advance(Offset to) {
+    Offset cur = position_.load();
+    while (to > cur && !position_.compare_exchange_weak(cur, to)) {
+    }
+  }
+
+  LogEntry Decode(const rd_kafka_message_t& msg) const {
+    LogEntry entry;
+    entry.offset = msg.offset;
+    if (msg.key == nullptr) {
+      entry.record = MakeError(ErrorCode::kCorrupt, "record at offset " + std::to_string(msg.offset) + " of topic '" +
+                                                        options_.topic + "' has no key");
+      return entry;
+    }
+    Record record;
+    record.key.assign(static_cast<const char*>(msg.key), msg.key_len);
+    if (msg.payload != nullptr) record.value.emplace(static_cast<const char*>(msg.payload), msg.len);
+    rd_kafka_headers_t* headers = nullptr;
+    if (rd_kafka_message_headers(&msg, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR && headers != nullptr) {
+      const char* name = nullptr;
+      const void* value = nullptr;
+      size_t size = 0;
+      for (size_t i = 0; rd_kafka_header_get_all(headers, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
+           ++i) {
+        Header h;
+        h.key = name;
+        if (value != nullptr) h.value.assign(static_cast<const char*>(value), size);
+        record.headers.push_back(std::move(h));
+      }
+    }
+    entry.record = std::move(record);
+    return entry;
+  }
+
+  const KafkaOptions options_;
+  const std::unique_ptr<HandleContext> context_;
+  HandlePtr consumer_;
+  std::mutex poll_mu_;  // One Poll at a time; the destructor waits for it.
+  std::atomic<Offset> position_;
+  std::atomic<bool> closed_{false};
+};
+
+// Invariants:
+//  - Every Append's callback runs exactly once: from a delivery report (on the
+//    poller thread, or on Close's thread while it drains), from Append itself
+//    when nothing was enqueued, or from Close with kClosed.
+//  - An op in inflight_ has finished == false; finishing removes it, under mu_.
+//  - After Close returns the poller is joined and every op is finished, so no
+//    callback runs again.
+class KafkaLog final : public Log {
+ public:
+  static Result<std::unique_ptr<KafkaLog>> Create(const KafkaOptions& options) {
+    std::unique_ptr<KafkaLog> log(new KafkaLog(options));
+    KafkaProperties producer_props = {
+        {"enable.idempotence", "true"},
+        {"acks", "all"},
+        {"linger.ms", std::to_string(options.linger.count())},
+        {"message.timeout.ms", std::to_string(options.delivery_timeout.count())},
+        {"request.timeout.ms", std::to_string(options.request_timeout.count())},
+        {"allow.auto.create.topics", "false"},
+    };
+    producer_props.insert(producer_props.end(), options.producer_properties.begin(),
+                          options.producer_properties.end());
+    auto conf = BaseConf(options, &log->context_, producer_props);
+    if (!conf) return std::unexpected(conf.error());
+    rd_kafka_conf_set_dr_msg_cb(conf->get(), &KafkaLog::OnDelivery);
+    auto handle = NewHandle(RD_KAFKA_PRODUCER, std::move(*conf), "producer");
+    if (!handle) return std::unexpected(handle.error());
+    log->producer_ = std::move(*handle);
+    log->topic_ = rd_kafka_topic_new(log->producer_.get(), options.topic.c_str(), nullptr);
+    if (log->topic_ == nullptr) {
+      return std::unexpected(KafkaError(rd_kafka_last_error(), "cannot open topic handle", options));
+    }
+    log->poller_ = std::thread([raw = log.get()] { raw->PollLoop(); });
+    return log;
+  }
+
+  ~KafkaLog() override {
+    Close();
+    if (topic_ != nullptr) rd_kafka_topic_destroy(topic_);
+    producer_.reset();  // Joins librdkafka's threads before context_ goes.
+  }
+
+  void Append(std::span<const Record> records, AppendCallback done) override {
+    if (records.empty()) {
+      done(std::vector<Offset>{});
+      return;
+    }
+    auto op = std::make_shared<AppendOp>();
+    op->done = std::move(done);
+    op->offsets.assign(records.size(), kNoOffset);
+    op->remaining = records.size();
+    std::optional<Error> immediate;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (closed_) {
+        immediate = Error(ErrorCode::kClosed, "append to topic '" + options_.topic + "' after the log was closed");
+      } else {
+        inflight_.emplace(op.get(), op);
+        for (std::size_t i = 0; i < records.size(); ++i) {
+          if (auto err = Produce(records[i], op, i); err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            std::string what = "cannot enqueue record " + std::to_string(i) + " of " + std::to_string(records.size());
+            if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) what += " (producer queue full: queue.buffering.max.messages)";
+            op->error = KafkaError(err, what, options_);
+            op->remaining -= records.size() - i;
+            break;
+          }
+        }
+        if (op->remaining == 0) {
+          op->finished = true;
+          inflight_.erase(op.get());
+          immediate = *op->error;
+        }
+      }
+    }
+    if (immediate) op->done(std::unexpected(*immediate));
+  }
+
+  Result<std::unique_ptr<LogReader>> OpenReader(Offset from) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (closed_) return MakeError(ErrorCode::kClosed, "log of topic '" + options_.topic + "' is closed");
+    }
+    auto context = std::make_unique<HandleContext>();
+    context->logger = options_.logger;
+    KafkaProperties consumer_props = {
+        // assign() needs a group id; nothing is committed and no group is joined.
+        {"group.id", "kvlog-reader-" + options_.client_id},
+        {"enable.auto.commit", "false"},
+        {"enable.auto.offset.store", "false"},
+        {"enable.partition.eof", "true"},
+        {"auto.offset.reset", "earliest"},
+        {"allow.auto.create.topics", "false"},
+        {"fetch.wait.max.ms", std::to_string(options_.fetch_wait_max.count())},
+        {"fetch.error.backoff.ms", std::to_string(options_.fetch_error_backoff.count())},
+        {"fetch.min.bytes", "1"},
+    };
+    consumer_props.insert(consumer_props.end(), options_.consumer_properties.begin(),
+                          options_.consumer_properties.end());
+    auto conf = BaseConf(options_, context.get(), consumer_props);
+    if (!conf) return std::unexpected(conf.error());
+    auto handle = NewHandle(RD_KAFKA_CONSUMER, std::move(*conf), "consumer");
+    if (!handle) return std::unexpected(handle.error());
+    rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(parts, options_.topic.c_str(), 0)->offset =
+        from <= 0 ? RD_KAFKA_OFFSET_BEGINNING : from;
+    rd_kafka_resp_err_t err = rd_kafka_assign(handle->get(), parts);
+    rd_kafka_topic_partition_list_destroy(parts);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return std::unexpected(KafkaError(err, "cannot assign partition 0", options_));
+    }
+    return std::unique_ptr<LogReader>(new KafkaReader(options_, std::move(context), std::move(*handle), from));
+  }
+
+  Result<Offset> EndOffset(Duration timeout) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (closed_) return MakeError(ErrorCode::kClosed, "log of topic '" + options_.topic + "' is closed");
+    }
+    int64_t low = 0, high = 0;
+    rd_kafka_resp_err_t err =
+        rd_kafka_query_watermark_offsets(producer_.get(), options_.topic.c_str(), 0, &low, &high, ToMillis(timeout));
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return std::unexpected(KafkaError(
+          err, "cannot read the end offset within " + std::to_string(ToMillis(timeout)) + " ms", options_));
+    }
+    return high;
+  }
+
+  void Close() override {
+    std::lock_guard<std::mutex> close_lock(close_mu_);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (closed_) return;
+      closed_ = true;
+    }
+    stop_poller_.store(true);
+    if (poller_.joinable()) poller_.join();
+    std::vector<std::shared_ptr<AppendOp>> pending;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (auto& [raw, op] : inflight_) {
+        op->finished = true;
+        pending.push_back(op);
+      }
+      inflight_.clear();
+    }
+    for (auto& op : pending) {
+      op->done(MakeError(ErrorCode::kClosed, "log of topic '" + options_.topic +
+                                                 "' closed with the append in flight; it may or may not have "
+                                                 "committed"));
+    }
+    // Hand back what librdkafka still holds; its reports find their ops finished.
+    rd_kafka_purge(producer_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_flush(producer_.get(), kCloseDrainMs);
+  }
+
+ private:
+  struct AppendOp {
+    AppendCallback done;
+    std::vector<Offset> offsets;
+    std::size_t remaining = 0;
+    std::optional<Error> error;  // The first failure among the records.
+    bool finished = false;
+  };
+  // One per enqueued message; librdkafka hands it back in the delivery report.
+  struct MessageRef {
+    std::shared_ptr<AppendOp> op;
+    std::size_t index;
+  };
+
+  explicit KafkaLog(const KafkaOptions& options) : options_(options) {
+    context_.logger = options.logger;
+    context_.owner = this;
+  }
+
+  // Called with mu_ held.
+  rd_kafka_resp_err_t Produce(const Record& record, const std::shared_ptr<AppendOp>& op, std::size_t index) {
+    rd_kafka_headers_t* headers = nullptr;
+    if (!record.headers.empty()) {
+      headers = rd_kafka_headers_new(record.headers.size());
+      for (const Header& h : record.headers) {
+        rd_kafka_header_add(headers, h.key.data(), static_cast<ssize_t>(h.key.size()), h.value.data(),
+                            static_cast<ssize_t>(h.value.size()));
+      }
+    }
+    auto* ref = new MessageRef{op, index};
+    const void* value = record.value ? record.value->data() : nullptr;
+    const size_t value_len = record.value ? record.value->size() : 0;
+    rd_kafka_resp_err_t err = rd_kafka_producev(
+        producer_.get(), RD_KAFKA_V_RKT(topic_), RD_KAFKA_V_PARTITION(0), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_KEY(record.key.data(), record.key.size()), RD_KAFKA_V_VALUE(const_cast<void*>(value), value_len),
+        RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(ref), RD_KAFKA_V_END);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      delete ref;
+      if (headers != nullptr) rd_kafka_headers_destroy(headers);
+    }
+    return err;
+  }
+
+  static void OnDelivery(rd_kafka_t* rk, const rd_kafka_message_t* msg, void* opaque) {
+    auto* context = static_cast<HandleContext*>(opaque);
+    static_cast<KafkaLog*>(context->owner)->Deliver(*msg);
+  }
+
+  void Deliver(const rd_kafka_message_t& msg) {
+    std::unique_ptr<MessageRef> ref(static_cast<MessageRef*>(msg._private));
+    AppendCallback done;
+    std::optional<AppendResult> result;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      AppendOp& op = *ref->op;
+      if (msg.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (!op.error) op.error = KafkaError(msg.err, "append not acknowledged", options_);
+      } else {
+        op.offsets[ref->index] = msg.offset;
+      }
+      if (--op.remaining == 0 && !op.finished) {
+        op.finished = true;
+        inflight_.erase(&op);
+        done = std::move(op.done);
+        if (op.error) {
+          result.emplace(std::unexpected(*op.error));
+        } else {
+          result.emplace(std::move(op.offsets));
+        }
+      }
+    }
+    if (done) done(std::move(*result));
+  }
+
+  void PollLoop() {
+    while (!stop_poller_.load()) rd_kafka_poll(producer_.get(), kPollerIntervalMs);
+  }
+
+  const KafkaOptions options_;
+  HandleContext context_;
+  HandlePtr producer_;
+  rd_kafka_topic_t* topic_ = nullptr;
+  std::thread poller_;
+  std::atomic<bool> stop_poller_{false};
+
+  std::mutex close_mu_;  // Serialises Close, so a second caller returns only when the first is done.
+  std::mutex mu_;
+  bool closed_ = false;                                                  // Guarded by mu_.
+  std::unordered_map<AppendOp*, std::shared_ptr<AppendOp>> inflight_;  // Guarded by mu_.
+};
+
+// A short-lived producer handle for admin requests and metadata.
+Result<HandlePtr> AdminHandle(const KafkaOptions& options, HandleContext* context) {
+  auto conf = BaseConf(options, context, {{"allow.auto.create.topics", "false"}});
+  if (!conf) return std::unexpected(conf.error());
+  return NewHandle(RD_KAFKA_PRODUCER, std::move(*conf), "admin client");
+}
+
+// The partition count, or kFailedPrecondition if the topic does not exist.
+// Retries until `deadline` while the brokers do not answer, and while the topic
+// is missing if `wait_for_topic` (a topic just created is propagating).
+Result<int> PartitionCount(rd_kafka_t* rk, const KafkaOptions& options, Clock::time_point deadline,
+                           bool wait_for_topic) {
+  rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, options.topic.c_str(), nullptr);
+  if (rkt == nullptr) return std::unexpected(KafkaError(rd_kafka_last_error(), "cannot open topic handle", options));
+  std::optional<Error> last;
+  for (;;) {
+    const rd_kafka_metadata_t* md = nullptr;
+    int wait_ms = std::max(1, ToMillis(deadline - Clock::now()));
+    rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, rkt, &md, wait_ms);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      last = KafkaError(err, "cannot reach Kafka for metadata within " + Ms(options.admin_timeout) + " (admin_timeout)",
+                        options);
+      if (err == RD_KAFKA_RESP_ERR__TIMED_OUT || err == RD_KAFKA_RESP_ERR__TRANSPORT) {
+        last = Error(ErrorCode::kUnavailable, last->message());
+      }
+    } else {
+      std::optional<int> count;
+      rd_kafka_resp_err_t topic_err = RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
+      for (int i = 0; i < md->topic_cnt; ++i) {
+        if (options.topic == md->topics[i].topic) {
+          topic_err = md->topics[i].err;
+          if (topic_err == RD_KAFKA_RESP_ERR_NO_ERROR) count = md->topics[i].partition_cnt;
+        }
+      }
+      rd_kafka_metadata_destroy(md);
+      if (count) {
+        rd_kafka_topic_destroy(rkt);
+        return *count;
+      }
+      last = Error(ErrorCode::kFailedPrecondition,
+                   "topic '" + options.topic + "' does not exist on brokers " + options.brokers + " (" +
+                       rd_kafka_err2str(topic_err) + ")");
+      if (!wait_for_topic) break;
+    }
+    if (Clock::now() + kMetadataRetryInterval >= deadline) break;
+    std::this_thread::sleep_for(kMetadataRetryInterval);
+  }
+  rd_kafka_topic_destroy(rkt);
+  return std::unexpected(*last);
+}
+
+// CreateTopics with one partition; "already exists" is success. A cluster
+// without the CreateTopics API (the librdkafka mock) sets `unsupported` and
+// returns success, leaving the verdict to the partition-count check.
+Status CreateTopic(rd_kafka_t* rk, const KafkaOptions& options, bool* unsupported) {
+  char errstr[512];
+  *unsupported = false;
+  rd_kafka_NewTopic_t* topic =
+      rd_kafka_NewTopic_new(options.topic.c_str(), 1, options.replication_factor, errstr, sizeof(errstr));
+  if (topic == nullptr) {
+    return MakeError(ErrorCode::kInvalidArgument, "cannot describe topic '" + options.topic + "': " + errstr);
+  }
+  for (const auto& [name, value] : options.topic_configs) {
+    rd_kafka_NewTopic_set_config(topic, name.c_str(), value.c_str());
+  }
+  rd_kafka_AdminOptions_t* admin_options = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+  const int timeout_ms = static_cast<int>(options.admin_timeout.count());
+  rd_kafka_AdminOptions_set_request_timeout(admin_options, timeout_ms, errstr, sizeof(errstr));
+  rd_kafka_AdminOptions_set_operation_timeout(admin_options, timeout_ms, errstr, sizeof(errstr));
+  rd_kafka_queue_t* queue = rd_kafka_queue_new(rk);
+  rd_kafka_CreateTopics(rk, &topic, 1, admin_options, queue);
+  // The request times out by itself; the slack only covers scheduling.
+  rd_kafka_event_t* event = rd_kafka_queue_poll(queue, timeout_ms + 2'000);
+  Status status = OkStatus();
+  if (event == nullptr) {
+    status = MakeError(ErrorCode::kUnavailable, "cannot reach Kafka at " + options.brokers + " to create topic '" +
+                                                    options.topic + "' within " + Ms(options.admin_timeout) +
+                                                    " (admin_timeout)");
+  } else if (rd_kafka_resp_err_t err = rd_kafka_event_error(event); err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if (err == RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE || err == RD_KAFKA_RESP_ERR_UNSUPPORTED_VERSION) {
+      *unsupported = true;
+    } else {
+      Error e = KafkaError(err, "cannot create topic '" + options.topic + "' within " + Ms(options.admin_timeout) +
+                                    " (admin_timeout)", options);
+      if (e.code() == ErrorCode::kTimeout) e = Error(ErrorCode::kUnavailable, e.message());
+      status = std::unexpected(e);
+    }
+  } else {
+    size_t count = 0;
+    const rd_kafka_topic_result_t** results =
+        rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(event), &count);
+    for (size_t i = 0; i < count; ++i) {
+      rd_kafka_resp_err_t err = rd_kafka_topic_result_error(results[i]);
+      if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) continue;
+      const char* why = rd_kafka_topic_result_error_string(results[i]);
+      status = MakeError(internal::CodeFor(err) == ErrorCode::kInternal ? ErrorCode::kFailedPrecondition
+                                                                        : internal::CodeFor(err),
+                         "cannot create topic '" + options.topic + "' with 1 partition and replication factor " +
+                             std::to_string(options.replication_factor) + ": " + (why ? why : rd_kafka_err2str(err)));
+    }
+  }
+  if (event != nullptr) rd_kafka_event_destroy(event);
+  rd_kafka_queue_destroy(queue);
+  rd_kafka_AdminOptions_destroy(admin_options);
+  rd_kafka_NewTopic_destroy(topic);
+  return status;
+}
+
+}  // namespace
+
+KafkaLogger StderrKafkaLogger() {
+  return [](KafkaLogLevel level, std::string_view message) {
+    if (level != KafkaLogLevel::kWarning && level != KafkaLogLevel::kError) return;
+    std::fprintf(stderr, "kafka: %s: %.*s\n", level == KafkaLogLevel::kError ? "error" : "warning",
+                 static_cast<int>(message.size()), message.data());
+  };
+}
+
+Result<int> TopicPartitionCount(const KafkaOptions& options) {
+  HandleContext context{options.logger};
+  auto rk = AdminHandle(options, &context);
+  if (!rk) return std::unexpected(rk.error());
+  return PartitionCount(rk->get(), options, Clock::now() + options.admin_timeout, false);
+}
+
+Status EnsureTopic(const KafkaOptions& options) {
+  HandleContext context{options.logger};
+  auto rk = AdminHandle(options, &context);
+  if (!rk) return std::unexpected(rk.error());
+  // Look first: an existing topic needs no CreateTopics (nor the rights to it).
+  auto count = PartitionCount(rk->get(), options, Clock::now() + options.admin_timeout, false);
+  if (!count && count.error().code() == ErrorCode::kFailedPrecondition && options.create_topic) {
+    bool unsupported = false;
+    Status created = CreateTopic(rk->get(), options, &unsupported);
+    if (!created || unsupported) {
+      // The brokers answered metadata, so they are reachable: they did not create it.
+      std::string why = unsupported ? "the cluster has no CreateTopics API (the librdkafka mock has none)"
+                                    : created.error().message();
+      ErrorCode code = ErrorCode::kFailedPrecondition;
+      if (!created && created.error().code() == ErrorCode::kInvalidArgument) code = ErrorCode::kInvalidArgument;
+      return MakeError(code, "topic '" + options.topic + "' does not exist and was not created: " + why);
+    }
+    count = PartitionCount(rk->get(), options, Clock::now() + options.admin_timeout, true);
+  }
+  if (!count) return std::unexpected(count.error());
+  if (*count != 1) {
+    return MakeError(ErrorCode::kFailedPrecondition,
+                     "topic '" + options.topic + "' has " + std::to_string(*count) +
+                         " partitions; kvlog needs exactly 1 so that every client reads one total order");
+  }
+  return OkStatus();
+}
+
+Result<std::unique_ptr<Log>> OpenKafkaLog(const KafkaOptions& options) {
+  if (auto s = EnsureTopic(options); !s) return std::unexpected(s.error());
+  auto log = KafkaLog::Create(options);
+  if (!log) return std::unexpected(log.error());
+  return std::unique_ptr<Log>(std::move(*log));
+}
+
+}  // namespace kvlog::log::kafka

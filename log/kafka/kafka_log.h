@@ -1,0 +1,96 @@
+// The librdkafka adapter: a log::Log over partition 0 of one Kafka topic.
+//
+//   kafka::KafkaOptions options;
+//   options.brokers = "127.0.0.1:9092";
+//   options.topic = "users";
+//   auto log = kafka::OpenKafkaLog(options);      // ensures the topic first
+//   (*log)->Append(records, [](log::AppendResult r) { ... });
+//
+// Appends go through one idempotent producer (acks=all); each append learns its
+// offsets from the delivery reports. Readers assign partition 0 directly (no
+// consumer group) and track their position, the next offset to read, which
+// also moves past gaps at the end of the log (compaction, control records).
+// The topic must have exactly one partition: anything else is refused with
+// kFailedPrecondition naming the topic and its partition count.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "log/log.h"
+#include "log/status.h"
+
+namespace kvlog::log::kafka {
+
+enum class KafkaLogLevel { kDebug, kInfo, kWarning, kError };
+
+// Receives librdkafka's own log lines. Called on librdkafka's threads; must not
+// block and must not call back into the log.
+using KafkaLogger = std::function<void(KafkaLogLevel level, std::string_view message)>;
+
+// Writes warnings and errors to stderr, prefixed with "kafka: ".
+KafkaLogger StderrKafkaLogger();
+
+// Raw librdkafka configuration properties, applied after kvlog's own settings
+// (so they override them), e.g. {"security.protocol", "ssl"}.
+using KafkaProperties = std::vector<std::pair<std::string, std::string>>;
+
+struct KafkaOptions {
+  // bootstrap.servers, e.g. "127.0.0.1:9092,127.0.0.1:9093". Required.
+  std::string brokers;
+  // The single-partition topic that holds the log. Required.
+  std::string topic;
+  // client.id, shown in broker logs.
+  std::string client_id = "kvlog";
+
+  // Topic management. With create_topic, Open creates a missing topic through
+  // the Admin API (one partition, replication_factor, topic_configs) and
+  // accepts "already exists". Either way it then verifies the partition count.
+  bool create_topic = true;
+  int replication_factor = 1;
+  std::map<std::string, std::string> topic_configs = {{"cleanup.policy", "compact"}};
+
+  // Producer. linger.ms trades latency for batching; delivery_timeout bounds
+  // how long an append may wait in total (message.timeout.ms) before its
+  // callback gets kTimeout; request_timeout bounds one produce request.
+  std::chrono::milliseconds linger{0};
+  std::chrono::milliseconds delivery_timeout{30'000};
+  std::chrono::milliseconds request_timeout{10'000};
+
+  // Reader, tuned for latency. fetch_wait_max is how long a broker holds a
+  // fetch that found no data; against the librdkafka mock cluster, whose fetch
+  // handler does not wake on new data, it bounds write latency (use 1 ms there).
+  std::chrono::milliseconds fetch_wait_max{10};
+  std::chrono::milliseconds fetch_error_backoff{50};
+
+  // Bounds topic creation, metadata and other admin round trips.
+  std::chrono::milliseconds admin_timeout{10'000};
+
+  // Raw properties: for every handle, then producer- and consumer-only ones.
+  KafkaProperties properties;
+  KafkaProperties producer_properties;
+  KafkaProperties consumer_properties;
+
+  KafkaLogger logger = StderrKafkaLogger();
+};
+
+// Creates the topic if asked and missing, then checks that it exists with
+// exactly one partition. Errors: kInvalidArgument for bad options or a property
+// librdkafka rejects; kUnavailable/kTimeout (naming the brokers) when the
+// cluster does not answer within admin_timeout; kFailedPrecondition when the
+// topic is missing or has more than one partition.
+Status EnsureTopic(const KafkaOptions& options);
+
+// The topic's partition count, from metadata. kFailedPrecondition if missing.
+Result<int> TopicPartitionCount(const KafkaOptions& options);
+
+// EnsureTopic, then a Log whose producer is connected to the topic.
+Result<std::unique_ptr<Log>> OpenKafkaLog(const KafkaOptions& options);
+
+}  // namespace kvlog::log::kafka

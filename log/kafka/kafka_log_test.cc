@@ -1,0 +1,413 @@
+// The librdkafka adapter against the embedded mock cluster: appends, readers,
+// end offsets, topic checks, faults and shut-down.
+#include "log/kafka/kafka_log.h"
+
+#include <gtest/gtest.h>
+#include <librdkafka/rdkafka.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "log/kafka/mock_cluster.h"
+
+namespace kvlog::log::kafka {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Generous: the machine is shared; nothing here is a latency assertion.
+constexpr auto kWait = 60s;
+
+// Collects AppendCallback results and waits for a count of them.
+class Results {
+ public:
+  AppendCallback Callback() {
+    return [this](AppendResult r) {
+      std::lock_guard<std::mutex> lock(mu_);
+      results_.push_back(std::move(r));
+      cv_.notify_all();
+    };
+  }
+  bool WaitFor(std::size_t n, std::chrono::seconds timeout = kWait) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] { return results_.size() >= n; });
+  }
+  std::vector<AppendResult> Take() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return results_;
+  }
+  std::size_t size() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return results_.size();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<AppendResult> results_;
+};
+
+Record Put(std::string key, std::string value, std::vector<Header> headers = {}) {
+  return Record{std::move(key), std::move(value), std::move(headers)};
+}
+
+// Reads from `from` until the reader's position reaches `end` (bounded).
+std::vector<LogEntry> ReadUntil(LogReader& reader, Offset end) {
+  std::vector<LogEntry> all;
+  const auto deadline = std::chrono::steady_clock::now() + kWait;
+  while (reader.Position() < end && std::chrono::steady_clock::now() < deadline) {
+    auto batch = reader.Poll(1000, 200ms);
+    if (!batch) continue;  // Transient while brokers come and go.
+    for (auto& e : *batch) all.push_back(std::move(e));
+  }
+  return all;
+}
+
+class KafkaLogTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto cluster = MockCluster::Start({.brokers = 3});
+    ASSERT_TRUE(cluster) << cluster.error().ToString();
+    cluster_ = std::move(*cluster);
+    options_ = cluster_->LogOptions();
+    options_.logger = nullptr;  // Fault tests make librdkafka noisy on purpose.
+  }
+
+  std::unique_ptr<Log> Open() {
+    auto log = OpenKafkaLog(options_);
+    EXPECT_TRUE(log) << log.error().ToString();
+    return log ? std::move(*log) : nullptr;
+  }
+
+  std::unique_ptr<MockCluster> cluster_;
+  KafkaOptions options_;
+};
+
+TEST_F(KafkaLogTest, AppendsAndReadsBackRecordsWithHeadersAndTombstones) {
+  auto log = Open();
+  ASSERT_TRUE(log);
+  std::vector<Record> records = {Put("a", "1", {{"kvlog-writer", "w1"}, {"h", ""}}), Record{"b", std::nullopt, {}},
+                                 Put("c", std::string(1000, 'x'))};
+  Results results;
+  log->Append(records, results.Callback());
+  ASSERT_TRUE(results.WaitFor(1));
+  auto r = results.Take()[0];
+  ASSERT_TRUE(r) << r.error().ToString();
+  EXPECT_EQ(*r, (std::vector<Offset>{0, 1, 2}));
+
+  auto end = log->EndOffset(10s);
+  ASSERT_TRUE(end) << end.error().ToString();
+  EXPECT_EQ(*end, 3);
+
+  auto reader = log->OpenReader(0);
+  ASSERT_TRUE(reader) << reader.error().ToString();
+  auto entries = ReadUntil(**reader, 3);
+  ASSERT_EQ(entries.size(), 3u);
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(entries[i].offset, static_cast<Offset>(i));
+    ASSERT_TRUE(entries[i].record) << entries[i].record.error().ToString();
+    EXPECT_EQ(*entries[i].record, records[i]);
+  }
+  EXPECT_EQ((*reader)->Position(), 3);
+}
+
+TEST_F(KafkaLogTest, ManyAppendsInFlightGetDistinctOffsets) {
+  auto log = Open();
+  ASSERT_TRUE(log);
+  constexpr int kAppends = 2000;
+  Results results;
+  for (int i = 0; i < kAppends; ++i) {
+    std::vector<Record> one = {Put("k" + std::to_string(i % 50), "v" + std::to_string(i))};
+    log->Append(one, results.Callback());
+  }
+  ASSERT_TRUE(results.WaitFor(kAppends));
+  std::set<Offset> offsets;
+  for (auto& r : results.Take()) {
+    ASSERT_TRUE(r) << r.error().ToString();
+    ASSERT_EQ(r->size(), 1u);
+    offsets.insert((*r)[0]);
+  }
+  EXPECT_EQ(offsets.size(), static_cast<std::size_t>(kAppends));
+  EXPECT_EQ(*offsets.begin(), 0);
+  EXPECT_EQ(*offsets.rbegin(), kAppends - 1);
+  EXPECT_EQ(*log->EndOffset(10s), kAppends);
+}
+
+TEST_F(KafkaLogTest, ReaderStartsAtGivenOffsetAndPollTimesOutEmpty) {
+  auto log = Open();
+  ASSERT_TRUE(log);
+  auto empty_reader = log->OpenReader(0);
+  ASSERT_TRUE(empty_reader);
+  auto nothing = (*empty_reader)->Poll(10, 100ms);
+  ASSERT_TRUE(nothing) << nothing.error().ToString();
+  EXPECT_TRUE(nothing->empty());
+  EXPECT_EQ((*empty_reader)->Position(), 0);
+
+  std::vector<Record> records;
+  for (int i = 0; i < 10; ++i) records.push_back(Put("k" + std::to_string(i), "v"));
+  Results results;
+  log->Append(records, results.Callback());
+  ASSERT_TRUE(results.WaitFor(1));
+  ASSERT_TRUE(results.Take()[0]);
+
+  auto reader = log->OpenReader(7);
+  ASSERT_TRUE(reader);
+  EXPECT_EQ((*reader)->Position(), 7);
+  auto entries = ReadUntil(**reader, 10);
+  ASSERT_EQ(entries.size(), 3u);
+  EXPECT_EQ(entries[0].offset, 7);
+  EXPECT_EQ(entries[0].record->key, "k7");
+}
+
+TEST_F(KafkaLogTest, ReaderCloseEndsABlockedPoll) {
+  auto log = Open();
+  ASSERT_TRUE(log);
+  auto reader = log->OpenReader(0);
+  ASSERT_TRUE(reader);
+  std::atomic<bool> done{false};
+  Result<std::vector<LogEntry>> result = std::vector<LogEntry>{};
+  std::thread poller([&] {
+    result = (*reader)->Poll(10, 60s);
+    done = true;
+  });
+  std::this_thread::sleep_for(100ms);
+  (*reader)->Close();
+  poller.join();
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().code(), ErrorCode::kClosed);
+  auto again = (*reader)->Poll(10, 10ms);
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code(), ErrorCode::kClosed);
+}
+
+TEST_F(KafkaLogTest, TopicWithFourPartitionsIsRefusedNamingTopicAndCount) {
+  ASSERT_TRUE(cluster_->CreateTopic("four", 4, 1));
+  options_.topic = "four";
+  auto log = OpenKafkaLog(options_);
+  ASSERT_FALSE(log);
+  EXPECT_EQ(log.error().code(), ErrorCode::kFailedPrecondition);
+  EXPECT_NE(log.error().message().find("'four'"), std::string::npos) << log.error().message();
+  EXPECT_NE(log.error().message().find("4 partitions"), std::string::npos) << log.error().message();
+}
+
+TEST_F(KafkaLogTest, MissingTopicIsRefusedWhenTheClusterCannotCreateIt) {
+  options_.topic = "never-created";
+  options_.create_topic = true;  // The mock has no CreateTopics: verification decides.
+  options_.admin_timeout = 1500ms;
+  auto log = OpenKafkaLog(options_);
+  ASSERT_FALSE(log);
+  EXPECT_EQ(log.error().code(), ErrorCode::kFailedPrecondition) << log.error().ToString();
+  EXPECT_NE(log.error().message().find("never-created"), std::string::npos) << log.error().message();
+}
+
+TEST_F(KafkaLogTest, UnreachableBrokerIsUnavailableNamingTheAddress) {
+  options_.brokers = "127.0.0.1:1";
+  options_.create_topic = true;
+  options_.admin_timeout = 1000ms;
+  auto log = OpenKafkaLog(options_);
+  ASSERT_FALSE(log);
+  EXPECT_TRUE(log.error().code() == ErrorCode::kUnavailable || log.error().code() == ErrorCode::kTimeout)
+      << log.error().ToString();
+  EXPECT_NE(log.error().message().find("127.0.0.1:1"), std::string::npos) << log.error().message();
+}
+
+TEST_F(KafkaLogTest, BadPropertyIsInvalidArgumentNamingIt) {
+  options_.properties = {{"no.such.property", "1"}};
+  auto log = OpenKafkaLog(options_);
+  ASSERT_FALSE(log);
+  EXPECT_EQ(log.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(log.error().message().find("no.such.property"), std::string::npos) << log.error().message();
+}
+
+TEST_F(KafkaLogTest, CloseFailsAppendsInFlightAndNoCallbackRunsAfterIt) {
+  auto log = Open();
+  ASSERT_TRUE(log);
+  // Warm up so the producer knows the leader, then cut every broker off.
+  Results warm;
+  std::vector<Record> one = {Put("warm", "1")};
+  log->Append(one, warm.Callback());
+  ASSERT_TRUE(warm.WaitFor(1));
+  ASSERT_TRUE(cluster_->SetBrokerDown(-1));
+
+  constexpr int kAppends = 100;
+  Results results;
+  for (int i = 0; i < kAppends; ++i) log->Append(one, results.Callback());
+  log->Close();
+  const std::size_t at_close = results.size();
+  EXPECT_EQ(at_close, static_cast<std::size_t>(kAppends));
+  for (auto& r : results.Take()) {
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code(), ErrorCode::kClosed) << r.error().ToString();
+  }
+  Results after;
+  log->Append(one, after.Callback());
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_EQ(after.Take()[0].error().code(), ErrorCode::kClosed);
+  EXPECT_EQ(log->EndOffset(1s).error().code(), ErrorCode::kClosed);
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(results.size(), at_close);
+  log.reset();
+}
+
+TEST_F(KafkaLogTest, AppendsWaitOutABrokerOutage) {
+  auto log = Open();
+  ASSERT_TRUE(log);
+  Results warm;
+  std::vector<Record> one = {Put("warm", "1")};
+  log->Append(one, warm.Callback());
+  ASSERT_TRUE(warm.WaitFor(1));
+
+  ASSERT_TRUE(cluster_->SetBrokerDown(-1));
+  Results results;
+  for (int i = 0; i < 20; ++i) {
+    std::vector<Record> r = {Put("k", std::to_string(i))};
+    log->Append(r, results.Callback());
+  }
+  std::this_thread::sleep_for(500ms);
+  ASSERT_TRUE(cluster_->SetBrokerUp(-1));
+  ASSERT_TRUE(results.WaitFor(20));
+  for (auto& r : results.Take()) EXPECT_TRUE(r) << r.error().ToString();
+  EXPECT_EQ(*log->EndOffset(10s), 21);
+}
+
+TEST_F(KafkaLogTest, DeliveryTimeoutFailsAppendsWhileBrokersStayDown) {
+  options_.delivery_timeout = 1000ms;
+  options_.request_timeout = 500ms;
+  auto log = Open();
+  ASSERT_TRUE(log);
+  ASSERT_TRUE(cluster_->SetBrokerDown(-1));
+  Results results;
+  std::vector<Record> one = {Put("k", "v")};
+  log->Append(one, results.Callback());
+  ASSERT_TRUE(results.WaitFor(1));
+  auto r = results.Take()[0];
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), ErrorCode::kTimeout) << r.error().ToString();
+}
+
+TEST_F(KafkaLogTest, RetriableProduceErrorsAreRetriedWithoutDuplicates) {
+  auto log = Open();
+  ASSERT_TRUE(log);
+  cluster_->PushRequestErrors(KafkaApi::kProduce,
+                              {kafka_errors::kNotEnoughReplicas, kafka_errors::kNotEnoughReplicasAfterAppend,
+                               kafka_errors::kRequestTimedOut, kafka_errors::kNotLeaderForPartition});
+  constexpr int kAppends = 50;
+  Results results;
+  for (int i = 0; i < kAppends; ++i) {
+    std::vector<Record> r = {Put("k" + std::to_string(i), "v")};
+    log->Append(r, results.Callback());
+  }
+  ASSERT_TRUE(results.WaitFor(kAppends));
+  for (auto& r : results.Take()) ASSERT_TRUE(r) << r.error().ToString();
+  auto end = log->EndOffset(10s);
+  ASSERT_TRUE(end);
+  auto reader = log->OpenReader(0);
+  ASSERT_TRUE(reader);
+  auto entries = ReadUntil(**reader, *end);
+  std::map<std::string, int> seen;
+  for (auto& e : entries) ++seen[e.record->key];
+  EXPECT_EQ(seen.size(), static_cast<std::size_t>(kAppends));
+  for (auto& [key, count] : seen) EXPECT_EQ(count, 1) << key;
+}
+
+TEST_F(KafkaLogTest, LeaderMovesDuringWritesLoseAndDuplicateNothing) {
+  auto log = Open();
+  ASSERT_TRUE(log);
+  constexpr int kAppends = 300;
+  Results results;
+  std::thread mover([&] {
+    for (int32_t leader : {2, 3, 1}) {
+      std::this_thread::sleep_for(30ms);
+      EXPECT_TRUE(cluster_->SetLeader(leader));
+    }
+  });
+  for (int i = 0; i < kAppends; ++i) {
+    std::vector<Record> r = {Put("k" + std::to_string(i), "v")};
+    log->Append(r, results.Callback());
+    if (i % 50 == 0) std::this_thread::sleep_for(10ms);
+  }
+  mover.join();
+  ASSERT_TRUE(results.WaitFor(kAppends));
+  std::set<std::string> acked;
+  int i = 0;
+  for (auto& r : results.Take()) {
+    if (r) acked.insert("k" + std::to_string(i));
+    ++i;
+  }
+  auto end = log->EndOffset(10s);
+  ASSERT_TRUE(end);
+  auto reader = log->OpenReader(0);
+  ASSERT_TRUE(reader);
+  std::map<std::string, int> seen;
+  for (auto& e : ReadUntil(**reader, *end)) ++seen[e.record->key];
+  for (auto& key : acked) EXPECT_EQ(seen[key], 1) << key;
+  for (auto& [key, count] : seen) EXPECT_EQ(count, 1) << key;
+}
+
+TEST_F(KafkaLogTest, AddedRttSlowsButDoesNotFailAppends) {
+  auto log = Open();
+  ASSERT_TRUE(log);
+  ASSERT_TRUE(cluster_->SetRtt(-1, 50));
+  Results results;
+  std::vector<Record> one = {Put("k", "v")};
+  log->Append(one, results.Callback());
+  ASSERT_TRUE(results.WaitFor(1));
+  EXPECT_TRUE(results.Take()[0]);
+}
+
+TEST_F(KafkaLogTest, RecordWithoutKeyComesBackCorruptWithItsOffset) {
+  // A foreign writer puts a keyless record between two of ours.
+  auto log = Open();
+  ASSERT_TRUE(log);
+  Results results;
+  std::vector<Record> first = {Put("a", "1")};
+  log->Append(first, results.Callback());
+  ASSERT_TRUE(results.WaitFor(1));
+
+  char errstr[256];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  ASSERT_EQ(rd_kafka_conf_set(conf, "bootstrap.servers", cluster_->bootstrap().c_str(), errstr, sizeof(errstr)),
+            RD_KAFKA_CONF_OK);
+  rd_kafka_t* raw = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+  ASSERT_NE(raw, nullptr) << errstr;
+  char payload[] = "no key";
+  ASSERT_EQ(rd_kafka_producev(raw, RD_KAFKA_V_TOPIC(cluster_->topic().c_str()), RD_KAFKA_V_PARTITION(0),
+                              RD_KAFKA_V_VALUE(payload, 6), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
+            RD_KAFKA_RESP_ERR_NO_ERROR);
+  ASSERT_EQ(rd_kafka_flush(raw, 30'000), RD_KAFKA_RESP_ERR_NO_ERROR);
+  rd_kafka_destroy(raw);
+
+  std::vector<Record> second = {Put("b", "2")};
+  log->Append(second, results.Callback());
+  ASSERT_TRUE(results.WaitFor(2));
+
+  auto reader = log->OpenReader(0);
+  ASSERT_TRUE(reader);
+  auto entries = ReadUntil(**reader, 3);
+  ASSERT_EQ(entries.size(), 3u);
+  EXPECT_TRUE(entries[0].record);
+  ASSERT_FALSE(entries[1].record);
+  EXPECT_EQ(entries[1].offset, 1);
+  EXPECT_EQ(entries[1].record.error().code(), ErrorCode::kCorrupt);
+  EXPECT_TRUE(entries[2].record);
+}
+
+TEST_F(KafkaLogTest, DestroyingWithAppendsInFlightLeaksNothing) {
+  auto log = Open();
+  ASSERT_TRUE(log);
+  std::atomic<int> calls{0};
+  for (int i = 0; i < 500; ++i) {
+    std::vector<Record> one = {Put("k", std::string(100, 'v'))};
+    log->Append(one, [&calls](AppendResult) { ++calls; });
+  }
+  log.reset();  // Closes: every callback has run by now.
+  EXPECT_EQ(calls.load(), 500);
+}
+
+}  // namespace
+}  // namespace kvlog::log::kafka
