@@ -29,10 +29,15 @@ using Clock = std::chrono::steady_clock;
 // often a blocked Poll checks for Close.
 constexpr int kPollerIntervalMs = 50;
 constexpr int kCloseCheckIntervalMs = 50;
+// Between end-offset queries that met a transient error (a moved leader).
+constexpr auto kEndOffsetRetryInterval = std::chrono::milliseconds(50);
 // How long Close waits for librdkafka to hand back purged messages.
 constexpr int kCloseDrainMs = 5'000;
 // Between metadata attempts while a freshly created topic propagates.
 constexpr auto kMetadataRetryInterval = std::chrono::milliseconds(100);
+// How long a topic may look missing before we believe it: brokers learn of a
+// topic created a moment ago one by one.
+constexpr auto kMissingTopicGrace = std::chrono::milliseconds(1'000);
 
 int ToMillis(std::chrono::nanoseconds d) {
   if (d <= std::chrono::nanoseconds::zero()) return 0;
@@ -267,18 +272,24 @@ class KafkaLog final : public Log {
   }
 
   Result<Offset> EndOffset(Duration timeout) override {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (closed_) return MakeError(ErrorCode::kClosed, "log of topic '" + options_.topic + "' is closed");
+    const auto deadline = Clock::now() + timeout;
+    for (;;) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (closed_) return MakeError(ErrorCode::kClosed, "log of topic '" + options_.topic + "' is closed");
+      }
+      int64_t low = 0, high = 0;
+      rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(producer_.get(), options_.topic.c_str(), 0, &low,
+                                                                 &high, std::max(1, ToMillis(deadline - Clock::now())));
+      if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return high;
+      // A moved leader or a broker coming back: metadata catches up, ask again.
+      const bool transient = internal::CodeFor(err) == ErrorCode::kUnavailable;
+      if (!transient || Clock::now() + kEndOffsetRetryInterval >= deadline) {
+        return std::unexpected(KafkaError(
+            err, "cannot read the end offset within " + std::to_string(ToMillis(timeout)) + " ms", options_));
+      }
+      std::this_thread::sleep_for(kEndOffsetRetryInterval);
     }
-    int64_t low = 0, high = 0;
-    rd_kafka_resp_err_t err =
-        rd_kafka_query_watermark_offsets(producer_.get(), options_.topic.c_str(), 0, &low, &high, ToMillis(timeout));
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      return std::unexpected(KafkaError(
-          err, "cannot read the end offset within " + std::to_string(ToMillis(timeout)) + " ms", options_));
-    }
-    return high;
   }
 
   void Close() override {
@@ -409,9 +420,9 @@ Result<HandlePtr> AdminHandle(const KafkaOptions& options, HandleContext* contex
 
 // The partition count, or kFailedPrecondition if the topic does not exist.
 // Retries until `deadline` while the brokers do not answer, and while the topic
-// is missing if `wait_for_topic` (a topic just created is propagating).
+// is missing until `missing_deadline` (brokers learn of a new topic one by one).
 Result<int> PartitionCount(rd_kafka_t* rk, const KafkaOptions& options, Clock::time_point deadline,
-                           bool wait_for_topic) {
+                           Clock::time_point missing_deadline) {
   rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, options.topic.c_str(), nullptr);
   if (rkt == nullptr) return std::unexpected(KafkaError(rd_kafka_last_error(), "cannot open topic handle", options));
   std::optional<Error> last;
@@ -442,7 +453,7 @@ Result<int> PartitionCount(rd_kafka_t* rk, const KafkaOptions& options, Clock::t
       last = Error(ErrorCode::kFailedPrecondition,
                    "topic '" + options.topic + "' does not exist on brokers " + options.brokers + " (" +
                        rd_kafka_err2str(topic_err) + ")");
-      if (!wait_for_topic) break;
+      if (Clock::now() >= missing_deadline) break;
     }
     if (Clock::now() + kMetadataRetryInterval >= deadline) break;
     std::this_thread::sleep_for(kMetadataRetryInterval);
@@ -522,7 +533,8 @@ Result<int> TopicPartitionCount(const KafkaOptions& options) {
   HandleContext context{options.logger};
   auto rk = AdminHandle(options, &context);
   if (!rk) return std::unexpected(rk.error());
-  return PartitionCount(rk->get(), options, Clock::now() + options.admin_timeout, false);
+  const auto now = Clock::now();
+  return PartitionCount(rk->get(), options, now + options.admin_timeout, now + kMissingTopicGrace);
 }
 
 Status EnsureTopic(const KafkaOptions& options) {
@@ -530,7 +542,8 @@ Status EnsureTopic(const KafkaOptions& options) {
   auto rk = AdminHandle(options, &context);
   if (!rk) return std::unexpected(rk.error());
   // Look first: an existing topic needs no CreateTopics (nor the rights to it).
-  auto count = PartitionCount(rk->get(), options, Clock::now() + options.admin_timeout, false);
+  auto now = Clock::now();
+  auto count = PartitionCount(rk->get(), options, now + options.admin_timeout, now + kMissingTopicGrace);
   if (!count && count.error().code() == ErrorCode::kFailedPrecondition && options.create_topic) {
     bool unsupported = false;
     Status created = CreateTopic(rk->get(), options, &unsupported);
@@ -542,7 +555,8 @@ Status EnsureTopic(const KafkaOptions& options) {
       if (!created && created.error().code() == ErrorCode::kInvalidArgument) code = ErrorCode::kInvalidArgument;
       return MakeError(code, "topic '" + options.topic + "' does not exist and was not created: " + why);
     }
-    count = PartitionCount(rk->get(), options, Clock::now() + options.admin_timeout, true);
+    now = Clock::now();
+    count = PartitionCount(rk->get(), options, now + options.admin_timeout, now + options.admin_timeout);
   }
   if (!count) return std::unexpected(count.error());
   if (*count != 1) {

@@ -326,21 +326,24 @@ TEST_F(KafkaLogTest, LeaderMovesDuringWritesLoseAndDuplicateNothing) {
       EXPECT_TRUE(cluster_->SetLeader(leader));
     }
   });
+  std::mutex acked_mu;
+  std::set<std::string> acked;
   for (int i = 0; i < kAppends; ++i) {
-    std::vector<Record> r = {Put("k" + std::to_string(i), "v")};
-    log->Append(r, results.Callback());
+    std::string key = "k" + std::to_string(i);
+    std::vector<Record> r = {Put(key, "v")};
+    log->Append(r, [&, key, done = results.Callback()](AppendResult result) {
+      if (result) {
+        std::lock_guard<std::mutex> lock(acked_mu);
+        acked.insert(key);
+      }
+      done(std::move(result));
+    });
     if (i % 50 == 0) std::this_thread::sleep_for(10ms);
   }
   mover.join();
   ASSERT_TRUE(results.WaitFor(kAppends));
-  std::set<std::string> acked;
-  int i = 0;
-  for (auto& r : results.Take()) {
-    if (r) acked.insert("k" + std::to_string(i));
-    ++i;
-  }
   auto end = log->EndOffset(10s);
-  ASSERT_TRUE(end);
+  ASSERT_TRUE(end) << end.error().ToString();
   auto reader = log->OpenReader(0);
   ASSERT_TRUE(reader);
   std::map<std::string, int> seen;

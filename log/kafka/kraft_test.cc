@@ -1,0 +1,318 @@
+// The adapter against a genuine Apache Kafka (KRaft) cluster of 3 nodes that
+// scripts/kafka-cluster starts for this suite: what the mock cannot do
+// (CreateTopics, compaction, real leader failover) and process-level faults
+// (SIGKILL, SIGSTOP).
+//
+// Run: bazel test //log/kafka:kraft_test --test_env=HOME
+// (HOME lets the script find the jars that `scripts/kafka-cluster fetch` put
+// in ~/.cache/kvlog). It needs Java and fails, saying so, when it has none.
+#include <gtest/gtest.h>
+#include <librdkafka/rdkafka.h>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "log/kafka/kafka_log.h"
+
+namespace kvlog::log::kafka {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+std::string g_script;  // Path of scripts/kafka-cluster, from argv.
+std::string g_bootstrap;
+constexpr char kTestPort[] = "39092";  // Away from the script's default, so a developer's cluster is untouched.
+constexpr auto kWait = 120s;
+
+struct RunResult {
+  int status;
+  std::string output;
+};
+
+RunResult RunScript(const std::string& args) {
+  std::string command = "KVLOG_KAFKA_PORT=" + std::string(kTestPort) + " KVLOG_KAFKA_DIR=" +
+                        std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") + "/kvlog-kraft-test-" +
+                        std::to_string(getuid()) + " '" + g_script + "' " + args + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return {-1, "popen failed"};
+  std::string out;
+  std::array<char, 4096> buf;
+  while (std::fgets(buf.data(), buf.size(), pipe) != nullptr) out += buf.data();
+  int status = pclose(pipe);
+  return {status, out};
+}
+
+class KraftEnvironment : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    ASSERT_FALSE(g_script.empty()) << "usage: kraft_test <path to scripts/kafka-cluster>";
+    ASSERT_EQ(std::system("command -v java >/dev/null 2>&1"), 0)
+        << "the KRaft suite was asked to run but java is not on PATH (Debian: default-jdk-headless)";
+    RunScript("stop");  // A cluster left over by a crashed run holds the ports.
+    auto start = Clock::now();
+    RunResult r = RunScript("start --brokers 3");
+    ASSERT_EQ(r.status, 0) << "kafka-cluster start failed:\n" << r.output;
+    auto nl = r.output.find_last_not_of("\n");
+    auto line_start = r.output.rfind('\n', nl);
+    g_bootstrap = r.output.substr(line_start == std::string::npos ? 0 : line_start + 1,
+                                  nl - (line_start == std::string::npos ? 0 : line_start + 1) + 1);
+    std::fprintf(stderr, "kraft: 3 nodes at %s, started in %lld ms\n", g_bootstrap.c_str(),
+                 static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count()));
+  }
+  void TearDown() override {
+    RunResult r = RunScript("stop");
+    EXPECT_EQ(r.status, 0) << r.output;
+  }
+};
+
+KafkaOptions OptionsFor(const std::string& topic) {
+  KafkaOptions o;
+  o.brokers = g_bootstrap;
+  o.topic = topic;
+  o.replication_factor = 3;
+  o.logger = nullptr;  // Fault tests make librdkafka noisy on purpose.
+  return o;
+}
+
+// Waits for `n` callback results.
+class Results {
+ public:
+  AppendCallback Callback(std::size_t index) {
+    return [this, index](AppendResult r) {
+      std::lock_guard<std::mutex> lock(mu_);
+      results_[index] = std::move(r);
+      cv_.notify_all();
+    };
+  }
+  bool WaitFor(std::size_t n, std::chrono::seconds timeout = kWait) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] { return results_.size() >= n; });
+  }
+  std::size_t size() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return results_.size();
+  }
+  std::map<std::size_t, AppendResult> Take() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return results_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<std::size_t, AppendResult> results_;
+};
+
+std::vector<LogEntry> ReadAll(Log& log) {
+  auto end = log.EndOffset(30s);
+  EXPECT_TRUE(end) << end.error().ToString();
+  if (!end) return {};
+  auto reader = log.OpenReader(0);
+  EXPECT_TRUE(reader) << reader.error().ToString();
+  if (!reader) return {};
+  std::vector<LogEntry> all;
+  const auto deadline = Clock::now() + kWait;
+  while ((*reader)->Position() < *end && Clock::now() < deadline) {
+    auto batch = (*reader)->Poll(10'000, 500ms);
+    if (!batch) continue;
+    for (auto& e : *batch) all.push_back(std::move(e));
+  }
+  EXPECT_GE((*reader)->Position(), *end) << "reader did not reach the end offset";
+  return all;
+}
+
+// The broker id leading partition 0 of `topic`, or -1.
+int LeaderOf(const std::string& topic) {
+  char errstr[256];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "bootstrap.servers", g_bootstrap.c_str(), errstr, sizeof(errstr));
+  rd_kafka_conf_set(conf, "log_level", "0", errstr, sizeof(errstr));
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+  if (rk == nullptr) return -1;
+  rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
+  int leader = -1;
+  // A topic just created may not have its leader elected yet: ask again, bounded.
+  for (int attempt = 0; attempt < 100 && leader < 0; ++attempt) {
+    if (attempt > 0) std::this_thread::sleep_for(200ms);
+    const rd_kafka_metadata_t* md = nullptr;
+    if (rd_kafka_metadata(rk, 0, rkt, &md, 10'000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      if (md->topic_cnt == 1 && md->topics[0].partition_cnt >= 1) leader = md->topics[0].partitions[0].leader;
+      rd_kafka_metadata_destroy(md);
+    }
+  }
+  rd_kafka_topic_destroy(rkt);
+  rd_kafka_destroy(rk);
+  return leader;
+}
+
+// Appends "w<i>" for i in [0, count) keeping at most `window` in flight;
+// calls `at_half` once, from this thread, when half have been acknowledged.
+void WriteWindowed(Log& log, Results& results, int count, int window, const std::function<void()>& at_half) {
+  bool fired = false;
+  for (int i = 0; i < count; ++i) {
+    while (static_cast<int>(results.size()) + window <= i) std::this_thread::sleep_for(1ms);
+    if (!fired && static_cast<int>(results.size()) >= count / 2) {
+      fired = true;
+      at_half();
+    }
+    std::vector<Record> one = {Record{"w" + std::to_string(i), "v", {}}};
+    log.Append(one, results.Callback(i));
+  }
+}
+
+// Every acknowledged write appears exactly once; nothing appears twice.
+void ExpectAckedExactlyOnce(const std::map<std::size_t, AppendResult>& results, const std::vector<LogEntry>& log) {
+  std::map<std::string, int> seen;
+  for (const auto& e : log) {
+    ASSERT_TRUE(e.record) << e.record.error().ToString();
+    ++seen[e.record->key];
+  }
+  std::size_t acked = 0;
+  for (const auto& [i, r] : results) {
+    if (!r) continue;
+    ++acked;
+    EXPECT_EQ(seen["w" + std::to_string(i)], 1) << "acknowledged write w" << i << " at offset " << (*r)[0];
+  }
+  for (const auto& [key, n] : seen) EXPECT_LE(n, 1) << key << " appears " << n << " times";
+  std::fprintf(stderr, "kraft: %zu of %zu writes acknowledged, %zu records in the log\n", acked, results.size(),
+               log.size());
+}
+
+TEST(Kraft, CreatesTheTopicWithOnePartitionAndAcceptsAnExistingOne) {
+  KafkaOptions o = OptionsFor("kraft-create");
+  auto first = OpenKafkaLog(o);
+  ASSERT_TRUE(first) << first.error().ToString();
+  auto count = TopicPartitionCount(o);
+  ASSERT_TRUE(count) << count.error().ToString();
+  EXPECT_EQ(*count, 1);
+  auto second = OpenKafkaLog(o);  // Already exists: accepted.
+  ASSERT_TRUE(second) << second.error().ToString();
+  Results results;
+  std::vector<Record> one = {Record{"k", "v", {}}};
+  (*second)->Append(one, results.Callback(0));
+  ASSERT_TRUE(results.WaitFor(1));
+  EXPECT_TRUE(results.Take()[0]);
+}
+
+TEST(Kraft, CompactionDropsOverwrittenKeysAndANewReaderRebuildsTheSameState) {
+  KafkaOptions o = OptionsFor("kraft-compact");
+  o.topic_configs = {{"cleanup.policy", "compact"},     {"segment.ms", "200"},
+                     {"min.cleanable.dirty.ratio", "0.01"}, {"delete.retention.ms", "100"},
+                     {"min.compaction.lag.ms", "0"}};
+  auto log = OpenKafkaLog(o);
+  ASSERT_TRUE(log) << log.error().ToString();
+  constexpr int kKeys = 10, kRounds = 30;
+  std::map<std::string, std::string> expected;
+  Results results;
+  std::size_t n = 0;
+  for (int round = 0; round < kRounds; ++round) {
+    for (int k = 0; k < kKeys; ++k) {
+      std::string key = "k" + std::to_string(k), value = "r" + std::to_string(round);
+      bool tombstone = round == kRounds - 1 && k % 3 == 0;
+      std::vector<Record> one = {tombstone ? Record{key, std::nullopt, {}} : Record{key, value, {}}};
+      if (tombstone) expected.erase(key); else expected[key] = value;
+      (*log)->Append(one, results.Callback(n++));
+    }
+  }
+  ASSERT_TRUE(results.WaitFor(n));
+  for (auto& [i, r] : results.Take()) ASSERT_TRUE(r) << r.error().ToString();
+
+  // The cleaner never touches the active segment: keep appending a filler so
+  // segments roll (segment.ms), until the log has shrunk. Bounded.
+  std::size_t records = 0;
+  const auto deadline = Clock::now() + 90s;
+  std::size_t fillers = 0;
+  while (Clock::now() < deadline) {
+    Results filler;
+    std::vector<Record> one = {Record{"filler", "x", {}}};
+    (*log)->Append(one, filler.Callback(0));
+    ASSERT_TRUE(filler.WaitFor(1));
+    ++fillers;
+    records = ReadAll(**log).size();
+    if (records < n / 2) break;
+    std::this_thread::sleep_for(1s);
+  }
+  std::fprintf(stderr, "kraft: %zu appended + %zu fillers; %zu records left after compaction\n", n, fillers, records);
+  ASSERT_LT(records, n / 2) << "the log was not compacted within 90 s";
+
+  // A later reader replays from offset 0 over the gaps to the same state.
+  std::map<std::string, std::string> state;
+  for (auto& e : ReadAll(**log)) {
+    ASSERT_TRUE(e.record);
+    if (e.record->key == "filler") continue;
+    if (e.record->value) state[e.record->key] = *e.record->value; else state.erase(e.record->key);
+  }
+  EXPECT_EQ(state, expected);
+}
+
+TEST(Kraft, LeaderKilledAndRestartedDuringWritesLosesNothingAcknowledged) {
+  KafkaOptions o = OptionsFor("kraft-kill");
+  o.delivery_timeout = 60s;
+  auto log = OpenKafkaLog(o);
+  ASSERT_TRUE(log) << log.error().ToString();
+  int leader = LeaderOf(o.topic);
+  ASSERT_GE(leader, 1);
+  constexpr int kWrites = 3000;
+  Results results;
+  WriteWindowed(**log, results, kWrites, 50, [&] {
+    RunResult r = RunScript("kill " + std::to_string(leader));
+    EXPECT_EQ(r.status, 0) << r.output;
+    std::fprintf(stderr, "kraft: SIGKILLed leader node %d\n", leader);
+  });
+  ASSERT_TRUE(results.WaitFor(kWrites, 180s)) << results.size() << " of " << kWrites << " appends completed";
+  RunResult r = RunScript("restart " + std::to_string(leader));
+  ASSERT_EQ(r.status, 0) << r.output;
+  ExpectAckedExactlyOnce(results.Take(), ReadAll(**log));
+}
+
+TEST(Kraft, LeaderPausedPastTheRequestTimeoutLosesNothingAcknowledged) {
+  KafkaOptions o = OptionsFor("kraft-pause");
+  o.request_timeout = 2s;
+  o.delivery_timeout = 60s;
+  auto log = OpenKafkaLog(o);
+  ASSERT_TRUE(log) << log.error().ToString();
+  int leader = LeaderOf(o.topic);
+  ASSERT_GE(leader, 1);
+  constexpr int kWrites = 2000;
+  Results results;
+  std::thread resumer;
+  WriteWindowed(**log, results, kWrites, 50, [&] {
+    RunResult r = RunScript("pause " + std::to_string(leader));
+    EXPECT_EQ(r.status, 0) << r.output;
+    std::fprintf(stderr, "kraft: SIGSTOPped leader node %d\n", leader);
+    resumer = std::thread([leader] {
+      std::this_thread::sleep_for(12s);  // Past request.timeout.ms and the broker session timeout.
+      RunResult r = RunScript("resume " + std::to_string(leader));
+      EXPECT_EQ(r.status, 0) << r.output;
+    });
+  });
+  ASSERT_TRUE(results.WaitFor(kWrites, 180s)) << results.size() << " of " << kWrites << " appends completed";
+  resumer.join();
+  for (auto& [i, res] : results.Take()) {
+    if (!res) {
+      EXPECT_TRUE(res.error().code() == ErrorCode::kTimeout || res.error().code() == ErrorCode::kUnavailable)
+          << res.error().ToString();
+    }
+  }
+  ExpectAckedExactlyOnce(results.Take(), ReadAll(**log));
+}
+
+}  // namespace
+}  // namespace kvlog::log::kafka
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  if (argc > 1) kvlog::log::kafka::g_script = argv[1];
+  ::testing::AddGlobalTestEnvironment(new kvlog::log::kafka::KraftEnvironment);
+  return RUN_ALL_TESTS();
+}
