@@ -37,7 +37,7 @@ class WriteBatch {
   WriteBatch& Delete(std::string_view key);
   std::size_t size() const { return records_.size(); }
   // Appends every record and blocks until all are applied locally. Returns the
-  // highest offset. An empty batch returns the applied position at once.
+  // highest offset. An empty batch returns log::kNoOffset at once.
   Result<log::Offset> Execute(const CallOptions& options = {});
 
  private:
@@ -111,8 +111,9 @@ class Client {
   // Appends `records`, waits for their offsets and for the applier to pass the
   // highest. The common path of Put, Delete and WriteBatch::Execute.
   Result<log::Offset> AppendAndWait(std::vector<log::Record> records, const CallOptions& options);
-  Status WaitAppliedUntil(log::Offset offset, TimePoint deadline, std::string_view what);
-  TimePoint DeadlineFor(const CallOptions& options) const;
+  // `timeout` only names the limit in the error message.
+  Status WaitAppliedUntil(log::Offset offset, TimePoint deadline, Duration timeout, std::string_view what);
+  Duration TimeoutFor(const CallOptions& options) const;
   void ApplyLoop();
   void Log(LogLevel level, std::string_view message) const;
 
@@ -127,7 +128,6 @@ class Client {
   std::unique_ptr<CondVar> changed_;  // Applied position moved, an append finished, or closing.
   std::atomic<log::Offset> applied_position_{0};
   std::atomic<bool> closed_{false};
-  bool applier_failed_ = false;       // Guarded by mu_.
   std::set<log::Offset> corrupt_;     // Guarded by mu_. Offsets skipped as corrupt.
   std::unique_ptr<Mutex> close_mu_;   // Serialises Close().
   std::atomic<uint64_t> next_seq_{0};

@@ -1,0 +1,34 @@
+#include "kv/storage.h"
+
+namespace kvlog::kv {
+
+bool KeyConstraint::Contains(std::string_view key) const {
+  // std::string_view compares as unsigned char (char_traits<char>::compare).
+  if (key < std::string_view(start)) return false;
+  return !end.has_value() || key < std::string_view(*end);
+}
+
+KeyConstraint Prefix(std::string_view prefix) {
+  KeyConstraint range{std::string(prefix), std::nullopt};
+  // The exclusive end is the shortest key greater than every key with the
+  // prefix: drop trailing 0xFF bytes, then increment the last byte.
+  std::string end(prefix);
+  while (!end.empty() && static_cast<unsigned char>(end.back()) == 0xFF) end.pop_back();
+  if (!end.empty()) {
+    end.back() = static_cast<char>(static_cast<unsigned char>(end.back()) + 1);
+    range.end = std::move(end);
+  }
+  return range;
+}
+
+void Storage::Apply(std::span<const Mutation> batch) {
+  for (const Mutation& m : batch) {
+    if (m.value.has_value()) {
+      Set(m.key, *m.value);
+    } else {
+      Delete(m.key);
+    }
+  }
+}
+
+}  // namespace kvlog::kv

@@ -1,0 +1,352 @@
+#include "kv/testing/client_conformance.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "kv/testing/log_doubles.h"
+
+namespace kvlog::kv::testing {
+
+using ::testing::HasSubstr;
+using namespace std::chrono_literals;
+
+std::string BackendParamName(const ::testing::TestParamInfo<BackendParam>& info) { return info.param.name; }
+
+std::unique_ptr<Client> ClientConformance::OpenClient(ClientOptions options) {
+  return OpenClient(backend_->Connect(), std::move(options));
+}
+
+std::unique_ptr<Client> ClientConformance::OpenClient(std::unique_ptr<log::Log> log, ClientOptions options) {
+  auto client = Client::Open(std::move(log), NewMemoryStorage(), std::move(options));
+  EXPECT_TRUE(client.has_value()) << client.error().ToString();
+  if (!client) return nullptr;
+  return std::move(*client);
+}
+
+namespace {
+
+std::vector<std::string> Keys(const std::vector<KeyValue>& kvs) {
+  std::vector<std::string> keys;
+  for (const auto& kv : kvs) keys.push_back(kv.key);
+  return keys;
+}
+
+}  // namespace
+
+TEST_P(ClientConformance, OpensOnAnEmptyLogAndFindsNothing) {
+  auto client = OpenClient();
+  ASSERT_NE(client, nullptr);
+  auto got = client->Get("missing");
+  ASSERT_FALSE(got.has_value());
+  EXPECT_EQ(got.error().code(), ErrorCode::kNotFound);
+  EXPECT_TRUE(client->Range(KeyConstraint{})->empty());
+}
+
+TEST_P(ClientConformance, PutIsReadableAtOnceAndDeleteRemoves) {
+  auto client = OpenClient();
+  ASSERT_NE(client, nullptr);
+  auto offset = client->Put("k", "v1");
+  ASSERT_TRUE(offset.has_value()) << offset.error().ToString();
+  EXPECT_GT(client->AppliedPosition(), *offset);
+  EXPECT_EQ(client->Get("k").value_or("<missing>"), "v1");
+
+  auto second = client->Put("k", "v2");
+  ASSERT_TRUE(second.has_value());
+  EXPECT_GT(*second, *offset);
+  EXPECT_EQ(client->Get("k").value_or("<missing>"), "v2");
+
+  ASSERT_TRUE(client->Delete("k").has_value());
+  EXPECT_EQ(client->Get("k").error().code(), ErrorCode::kNotFound);
+}
+
+TEST_P(ClientConformance, KeysAndValuesAreArbitraryBytes) {
+  auto client = OpenClient();
+  ASSERT_NE(client, nullptr);
+  const std::string key("\0k\xff\n", 4);
+  const std::string value("\0\x01\xfe", 3);
+  ASSERT_TRUE(client->Put(key, value).has_value());
+  EXPECT_EQ(client->Get(key).value_or(""), value);
+  ASSERT_TRUE(client->Put("empty-value", "").has_value());
+  EXPECT_EQ(client->Get("empty-value").value_or("<missing>"), "");
+}
+
+TEST_P(ClientConformance, RangeIsInKeyOrderAndHonoursLimit) {
+  auto client = OpenClient();
+  ASSERT_NE(client, nullptr);
+  auto batch = client->Batch();
+  for (std::string k : {"d", "b", "a", "e", "c"}) batch.Put(k, "v" + k);
+  ASSERT_TRUE(batch.Execute().has_value());
+
+  EXPECT_EQ(Keys(*client->Range(KeyConstraint{"b", "e"})), (std::vector<std::string>{"b", "c", "d"}));
+  EXPECT_EQ(Keys(*client->Range(KeyConstraint{"b", std::nullopt})), (std::vector<std::string>{"b", "c", "d", "e"}));
+  EXPECT_EQ(Keys(*client->Range(KeyConstraint{}, QueryOptions{2})), (std::vector<std::string>{"a", "b"}));
+  auto all = *client->Range(KeyConstraint{});
+  ASSERT_EQ(all.size(), 5u);
+  EXPECT_EQ(all[2], (KeyValue{"c", "vc"}));
+  auto backwards = client->Range(KeyConstraint{"e", "b"});
+  ASSERT_FALSE(backwards.has_value());
+  EXPECT_EQ(backwards.error().code(), ErrorCode::kInvalidArgument);
+}
+
+TEST_P(ClientConformance, PrefixHandlesFFBytesAndTheEmptyPrefix) {
+  auto client = OpenClient();
+  ASSERT_NE(client, nullptr);
+  const std::vector<std::string> keys = {"a", "ab", "ab\xff", "ab\xff\xff", "ac", "b", "\xff", "\xff\xff", "\xff\x01"};
+  auto batch = client->Batch();
+  for (const auto& k : keys) batch.Put(k, "v");
+  ASSERT_TRUE(batch.Execute().has_value());
+
+  EXPECT_EQ(Keys(*client->Prefix("ab")), (std::vector<std::string>{"ab", "ab\xff", "ab\xff\xff"}));
+  EXPECT_EQ(Keys(*client->Prefix("ab\xff")), (std::vector<std::string>{"ab\xff", "ab\xff\xff"}));
+  EXPECT_EQ(Keys(*client->Prefix("\xff")), (std::vector<std::string>{"\xff", "\xff\x01", "\xff\xff"}));
+  EXPECT_EQ(Keys(*client->Prefix("\xff\xff")), (std::vector<std::string>{"\xff\xff"}));
+  EXPECT_EQ(client->Prefix("")->size(), keys.size());
+  EXPECT_TRUE(client->Prefix("zz")->empty());
+  EXPECT_EQ(Keys(*client->Prefix("a", QueryOptions{1})), (std::vector<std::string>{"a"}));
+}
+
+TEST_P(ClientConformance, ALaterClientReplaysEverythingAndItsHooksSeeEveryRecordInOrder) {
+  auto writer = OpenClient();
+  ASSERT_NE(writer, nullptr);
+  int records = 0;
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_TRUE(writer->Put("key/" + std::to_string(i % 20), "value-" + std::to_string(i)).has_value());
+    ++records;
+    if (i % 7 == 0) {
+      ASSERT_TRUE(writer->Delete("key/" + std::to_string(i % 20)).has_value());
+      ++records;
+    }
+  }
+
+  std::vector<std::pair<std::string, log::Offset>> seen;  // Only the applier writes, before Open returns.
+  ClientOptions options;
+  options.on_set = [&](std::string_view k, std::string_view v, log::Offset o) {
+    seen.emplace_back("set " + std::string(k) + "=" + std::string(v), o);
+  };
+  options.on_delete = [&](std::string_view k, log::Offset o) { seen.emplace_back("del " + std::string(k), o); };
+  auto reader = OpenClient(std::move(options));
+  ASSERT_NE(reader, nullptr);
+
+  // Open returned after replaying the log as it stood: no Sync needed.
+  EXPECT_EQ(*reader->Range(KeyConstraint{}), *writer->Range(KeyConstraint{}));
+  ASSERT_EQ(seen.size(), static_cast<std::size_t>(records));
+  for (std::size_t i = 1; i < seen.size(); ++i) EXPECT_LT(seen[i - 1].second, seen[i].second);
+  EXPECT_EQ(seen.front().first, "set key/0=value-0");
+  EXPECT_EQ(seen[1].first, "del key/0");
+}
+
+TEST_P(ClientConformance, ClientsWritingConcurrentlyConverge) {
+  auto a = OpenClient();
+  auto b = OpenClient();
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  auto write = [](Client* c, std::string tag) {
+    for (int i = 0; i < 100; ++i) {
+      auto key = "k" + std::to_string(i % 10);
+      EXPECT_TRUE(c->Put(key, tag + std::to_string(i)).has_value());
+      if (i % 9 == 0) {
+        EXPECT_TRUE(c->Delete(key).has_value());
+      }
+    }
+  };
+  std::thread ta(write, a.get(), "a");
+  std::thread tb(write, b.get(), "b");
+  ta.join();
+  tb.join();
+  ASSERT_TRUE(a->Sync().has_value());
+  ASSERT_TRUE(b->Sync().has_value());
+  EXPECT_EQ(a->AppliedPosition(), b->AppliedPosition());
+  EXPECT_EQ(*a->Range(KeyConstraint{}), *b->Range(KeyConstraint{}));
+}
+
+TEST_P(ClientConformance, BatchAppendsOnceAndWaitsForItsHighestOffset) {
+  LogControls controls;
+  auto client = OpenClient(ControlledLog(backend_->Connect(), controls));
+  ASSERT_NE(client, nullptr);
+  auto batch = client->Batch();
+  for (int i = 0; i < 50; ++i) batch.Put("b" + std::to_string(i), std::to_string(i));
+  batch.Delete("b7");
+  EXPECT_EQ(batch.size(), 51u);
+  auto highest = batch.Execute();
+  ASSERT_TRUE(highest.has_value()) << highest.error().ToString();
+  EXPECT_EQ(controls.appends.load(), 1);
+  EXPECT_EQ(controls.records_appended.load(), 51);
+  EXPECT_GT(client->AppliedPosition(), *highest);
+  EXPECT_EQ(client->Prefix("b")->size(), 49u);
+  EXPECT_EQ(client->Get("b49").value_or(""), "49");
+  EXPECT_EQ(client->Batch().Execute().value_or(0), log::kNoOffset);
+}
+
+TEST_P(ClientConformance, LiveHooksFireOncePerAppliedRecord) {
+  std::mutex mu;
+  std::map<log::Offset, std::string> seen;
+  int duplicates = 0;
+  ClientOptions options;
+  options.on_set = [&](std::string_view k, std::string_view v, log::Offset o) {
+    std::lock_guard lock(mu);
+    duplicates += !seen.emplace(o, std::string(k) + "=" + std::string(v)).second;
+  };
+  options.on_delete = [&](std::string_view k, log::Offset o) {
+    std::lock_guard lock(mu);
+    duplicates += !seen.emplace(o, std::string(k) + " deleted").second;
+  };
+  auto client = OpenClient(std::move(options));
+  ASSERT_NE(client, nullptr);
+  auto put = client->Put("x", "1");
+  auto del = client->Delete("x");
+  ASSERT_TRUE(put && del);
+  std::lock_guard lock(mu);
+  EXPECT_EQ(duplicates, 0);
+  EXPECT_EQ(seen[*put], "x=1");
+  EXPECT_EQ(seen[*del], "x deleted");
+  EXPECT_EQ(seen.size(), 2u);
+}
+
+TEST_P(ClientConformance, CloseIsIdempotentAndEveryLaterCallIsClosed) {
+  auto client = OpenClient();
+  ASSERT_NE(client, nullptr);
+  ASSERT_TRUE(client->Put("k", "v").has_value());
+  client->Close();
+  client->Close();
+  EXPECT_EQ(client->Put("k", "v").error().code(), ErrorCode::kClosed);
+  EXPECT_EQ(client->Delete("k").error().code(), ErrorCode::kClosed);
+  EXPECT_EQ(client->Get("k").error().code(), ErrorCode::kClosed);
+  EXPECT_EQ(client->Range(KeyConstraint{}).error().code(), ErrorCode::kClosed);
+  EXPECT_EQ(client->Batch().Put("a", "b").Execute().error().code(), ErrorCode::kClosed);
+  EXPECT_EQ(client->Sync().error().code(), ErrorCode::kClosed);
+}
+
+TEST_P(ClientConformance, CloseEndsABlockedPutWithClosed) {
+  LogControls controls;
+  auto client = OpenClient(ControlledLog(backend_->Connect(), controls));
+  ASSERT_NE(client, nullptr);
+  controls.hold_acks = true;
+  std::atomic<bool> returned{false};
+  Result<log::Offset> result = log::kNoOffset;
+  std::thread writer([&] {
+    result = client->Put("k", "v", CallOptions{std::chrono::minutes(5)});
+    returned = true;
+  });
+  while (controls.appends.load() == 0) std::this_thread::sleep_for(1ms);
+  std::this_thread::sleep_for(20ms);
+  EXPECT_FALSE(returned.load());
+  client->Close();
+  writer.join();
+  ASSERT_FALSE(result.has_value());
+  EXPECT_EQ(result.error().code(), ErrorCode::kClosed);
+}
+
+TEST_P(ClientConformance, AWriteWhoseAckIsLateTimesOutAndTheClientStaysUsable) {
+  LogControls controls;
+  auto client = OpenClient(ControlledLog(backend_->Connect(), controls));
+  ASSERT_NE(client, nullptr);
+  controls.hold_acks = true;
+  auto late = client->Put("late", "1", CallOptions{50ms});
+  ASSERT_FALSE(late.has_value());
+  EXPECT_EQ(late.error().code(), ErrorCode::kTimeout);
+  EXPECT_THAT(late.error().message(), HasSubstr("50 ms"));
+
+  controls.hold_acks = false;
+  controls.ReleaseAcks();
+  ASSERT_TRUE(client->Put("next", "2").has_value());
+  // The timed-out write had committed: its outcome was unknown, not failed.
+  EXPECT_EQ(client->Get("late").value_or("<missing>"), "1");
+}
+
+TEST_P(ClientConformance, AWriteNotYetAppliedTimesOutAndTheClientRecovers) {
+  LogControls controls;
+  auto client = OpenClient(ControlledLog(backend_->Connect(), controls));
+  ASSERT_NE(client, nullptr);
+  controls.stall_reader = true;
+  auto stalled = client->Put("k", "1", CallOptions{50ms});
+  ASSERT_FALSE(stalled.has_value());
+  EXPECT_EQ(stalled.error().code(), ErrorCode::kTimeout);
+  EXPECT_THAT(stalled.error().message(), HasSubstr("applied position"));
+  controls.stall_reader = false;
+  ASSERT_TRUE(client->Put("k", "2").has_value());
+  EXPECT_EQ(client->Get("k").value_or(""), "2");
+}
+
+TEST_P(ClientConformance, BadInputIsRefusedWithTheLimitAndAppendsNothing) {
+  LogControls controls;
+  ClientOptions options;
+  options.limits.max_key_bytes = 8;
+  options.limits.max_value_bytes = 16;
+  options.limits.max_batch_records = 3;
+  auto client = OpenClient(ControlledLog(backend_->Connect(), controls), options);
+  ASSERT_NE(client, nullptr);
+
+  auto expect_invalid = [](const auto& result, std::string_view fragment) {
+    ASSERT_FALSE(result.has_value());
+    EXPECT_EQ(result.error().code(), ErrorCode::kInvalidArgument);
+    EXPECT_THAT(result.error().message(), HasSubstr(std::string(fragment)));
+  };
+  expect_invalid(client->Put("", "v"), "key is empty");
+  expect_invalid(client->Delete(""), "key is empty");
+  expect_invalid(client->Get(""), "key is empty");
+  expect_invalid(client->Put("123456789", "v"), "limit (max_key_bytes) is 8");
+  expect_invalid(client->Put("k", std::string(17, 'x')), "limit (max_value_bytes) is 16");
+  expect_invalid(client->Batch().Put("a", "1").Put("", "2").Execute(), "batch record 1: key is empty");
+  expect_invalid(client->Batch().Put("a", "1").Put("b", std::string(17, 'x')).Execute(), "max_value_bytes");
+  expect_invalid(client->Batch().Put("a", "1").Put("b", "2").Put("c", "3").Delete("d").Execute(),
+                 "limit (max_batch_records) is 3");
+  EXPECT_EQ(controls.appends.load(), 0);
+  EXPECT_TRUE(client->Range(KeyConstraint{})->empty());
+  // At the limits exactly, writes go through.
+  ASSERT_TRUE(client->Put("12345678", std::string(16, 'x')).has_value());
+}
+
+TEST_P(ClientConformance, ACorruptRecordIsSkippedAndItsWriterIsTold) {
+  LogControls controls;
+  auto client = OpenClient(ControlledLog(backend_->Connect(), controls));
+  ASSERT_NE(client, nullptr);
+  auto first = client->Put("a", "1");
+  ASSERT_TRUE(first.has_value());
+  {
+    std::lock_guard lock(controls.mu);
+    controls.corrupt_offsets.insert(*first + 1);
+  }
+  auto corrupt = client->Put("b", "2");
+  ASSERT_FALSE(corrupt.has_value());
+  EXPECT_EQ(corrupt.error().code(), ErrorCode::kCorrupt);
+  EXPECT_THAT(corrupt.error().message(), HasSubstr("offset " + std::to_string(*first + 1)));
+  EXPECT_EQ(client->corrupt_records(), 1u);
+  EXPECT_EQ(client->Get("b").error().code(), ErrorCode::kNotFound);
+  ASSERT_TRUE(client->Put("c", "3").has_value());
+  EXPECT_EQ(client->Get("c").value_or(""), "3");
+}
+
+// The seed's stress shape: many threads, each Put then immediately Get its key.
+TEST_P(ClientConformance, ManyThreadsAlwaysReadTheirOwnWrites) {
+  auto client = OpenClient();
+  ASSERT_NE(client, nullptr);
+  constexpr int kThreads = 8;
+  const int per_thread = GetParam().stress_ops_per_thread;
+  std::atomic<int> violations{0}, errors{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < per_thread; ++i) {
+        std::string key = "t" + std::to_string(t) + "/" + std::to_string(i % 64);
+        std::string value = std::to_string(t) + ":" + std::to_string(i);
+        if (!client->Put(key, value).has_value()) {
+          ++errors;
+          continue;
+        }
+        if (client->Get(key).value_or("") != value) ++violations;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_EQ(violations.load(), 0);
+  EXPECT_EQ(client->Range(KeyConstraint{})->size(), static_cast<std::size_t>(kThreads * std::min(per_thread, 64)));
+}
+
+}  // namespace kvlog::kv::testing

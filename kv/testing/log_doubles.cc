@@ -1,0 +1,105 @@
+#include "kv/testing/log_doubles.h"
+
+#include <thread>
+#include <utility>
+
+namespace kvlog::kv::testing {
+namespace {
+
+class ControlledReader final : public log::LogReader {
+ public:
+  ControlledReader(std::unique_ptr<log::LogReader> inner, LogControls& controls)
+      : inner_(std::move(inner)), controls_(controls) {}
+
+  Result<std::vector<log::LogEntry>> Poll(std::size_t max_entries, log::Duration timeout) override {
+    if (controls_.stall_reader.load()) {
+      // Real sleeping is fine here: these doubles serve thread-based tests.
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      return std::vector<log::LogEntry>{};
+    }
+    if (!stash_.empty()) return std::exchange(stash_, {});
+    auto entries = inner_->Poll(max_entries, timeout);
+    if (!entries) return entries;
+    {
+      std::lock_guard lock(controls_.mu);
+      for (log::LogEntry& e : *entries) {
+        if (controls_.corrupt_offsets.contains(e.offset)) {
+          e.record = MakeError(ErrorCode::kCorrupt, "test double corrupted the record");
+        }
+      }
+    }
+    if (controls_.stall_reader.load()) {
+      // Stalled while the inner poll waited: keep what it read for later.
+      stash_ = std::move(*entries);
+      return std::vector<log::LogEntry>{};
+    }
+    return entries;
+  }
+  log::Offset Position() const override {
+    return stash_.empty() ? inner_->Position() : stash_.front().offset;
+  }
+  void Close() override { inner_->Close(); }
+
+ private:
+  std::unique_ptr<log::LogReader> inner_;
+  LogControls& controls_;
+  std::vector<log::LogEntry> stash_;  // Only the polling thread touches it.
+};
+
+class ControlledLogImpl final : public log::Log {
+ public:
+  ControlledLogImpl(std::unique_ptr<log::Log> inner, LogControls& controls)
+      : inner_(std::move(inner)), controls_(controls) {}
+
+  void Append(std::span<const log::Record> records, log::AppendCallback done) override {
+    controls_.appends.fetch_add(1);
+    controls_.records_appended.fetch_add(static_cast<int>(records.size()));
+    if (!controls_.hold_acks.load()) {
+      inner_->Append(records, std::move(done));
+      return;
+    }
+    // Commit now, acknowledge later: the lost-ack shape.
+    auto result = std::make_shared<log::AppendResult>(MakeError(ErrorCode::kInternal, "unset"));
+    inner_->Append(records, [result](log::AppendResult r) { *result = std::move(r); });
+    std::lock_guard lock(controls_.mu);
+    controls_.held.push_back({result, std::move(done)});
+  }
+
+  Result<std::unique_ptr<log::LogReader>> OpenReader(log::Offset from) override {
+    auto reader = inner_->OpenReader(from);
+    if (!reader) return reader;
+    return std::unique_ptr<log::LogReader>(std::make_unique<ControlledReader>(std::move(*reader), controls_));
+  }
+  Result<log::Offset> EndOffset(log::Duration timeout) override { return inner_->EndOffset(timeout); }
+  void Close() override {
+    // Held acknowledgements fail with kClosed before Close returns, as the seam requires.
+    std::vector<LogControls::HeldAck> held;
+    {
+      std::lock_guard lock(controls_.mu);
+      held.swap(controls_.held);
+    }
+    for (auto& h : held) h.done(MakeError(ErrorCode::kClosed, "log closed with the acknowledgement held"));
+    inner_->Close();
+  }
+
+ private:
+  std::unique_ptr<log::Log> inner_;
+  LogControls& controls_;
+};
+
+}  // namespace
+
+void LogControls::ReleaseAcks() {
+  std::vector<HeldAck> run;
+  {
+    std::lock_guard lock(mu);
+    run.swap(held);
+  }
+  for (auto& h : run) h.done(std::move(*h.result));
+}
+
+std::unique_ptr<log::Log> ControlledLog(std::unique_ptr<log::Log> inner, LogControls& controls) {
+  return std::make_unique<ControlledLogImpl>(std::move(inner), controls);
+}
+
+}  // namespace kvlog::kv::testing

@@ -1,0 +1,87 @@
+#include "log/sim/broker.h"
+
+#include <thread>
+
+#include <gtest/gtest.h>
+
+namespace kvlog::log::sim {
+namespace {
+
+using namespace std::chrono_literals;
+
+Record Put(std::string key, std::string value) { return Record{std::move(key), std::move(value), {}}; }
+
+TEST(BrokerTest, AppendsGetDenseIncreasingOffsetsAcrossConnections) {
+  Broker broker;
+  auto a = broker.Connect();
+  auto b = broker.Connect();
+  std::vector<Offset> got;
+  std::vector<Record> two = {Put("k1", "v1"), Put("k2", "v2")};
+  a->Append(two, [&](AppendResult r) { got.insert(got.end(), r->begin(), r->end()); });
+  std::vector<Record> one = {Record{"k1", std::nullopt, {{"h", "x"}}}};
+  b->Append(one, [&](AppendResult r) { got.insert(got.end(), r->begin(), r->end()); });
+  EXPECT_EQ(got, (std::vector<Offset>{0, 1, 2}));
+  EXPECT_EQ(broker.end_offset(), 3);
+  EXPECT_EQ(*a->EndOffset(1s), 3);
+  auto entries = broker.Entries();
+  ASSERT_EQ(entries.size(), 3u);
+  EXPECT_TRUE(entries[2].record->is_tombstone());
+  EXPECT_EQ(*entries[2].record->FindHeader("h"), "x");
+}
+
+TEST(BrokerTest, ReaderReadsFromAnOffsetAndAdvancesItsPosition) {
+  Broker broker;
+  auto log = broker.Connect();
+  std::vector<Record> records = {Put("a", "1"), Put("b", "2"), Put("c", "3")};
+  log->Append(records, [](AppendResult) {});
+  auto reader = *log->OpenReader(1);
+  EXPECT_EQ(reader->Position(), 1);
+  auto first = *reader->Poll(1, 1s);
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].offset, 1);
+  EXPECT_EQ(reader->Position(), 2);
+  auto rest = *reader->Poll(10, 1s);
+  ASSERT_EQ(rest.size(), 1u);
+  EXPECT_EQ(rest[0].record->key, "c");
+  EXPECT_EQ(reader->Position(), 3);
+  EXPECT_TRUE(reader->Poll(10, 1ms)->empty());
+}
+
+TEST(BrokerTest, APollWaitsForAnAppendAndCloseWakesIt) {
+  Broker broker;
+  auto log = broker.Connect();
+  auto reader = *log->OpenReader(0);
+  std::thread writer([&] {
+    std::this_thread::sleep_for(10ms);
+    std::vector<Record> r = {Put("late", "1")};
+    log->Append(r, [](AppendResult) {});
+  });
+  auto got = *reader->Poll(10, 10s);
+  writer.join();
+  ASSERT_EQ(got.size(), 1u);
+
+  std::thread closer([&] {
+    std::this_thread::sleep_for(10ms);
+    reader->Close();
+  });
+  auto closed = reader->Poll(10, std::chrono::minutes(5));
+  closer.join();
+  ASSERT_FALSE(closed.has_value());
+  EXPECT_EQ(closed.error().code(), ErrorCode::kClosed);
+}
+
+TEST(BrokerTest, AClosedConnectionRefusesWork) {
+  Broker broker;
+  auto log = broker.Connect();
+  log->Close();
+  std::optional<AppendResult> result;
+  std::vector<Record> r = {Put("k", "v")};
+  log->Append(r, [&](AppendResult res) { result = std::move(res); });
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->error().code(), ErrorCode::kClosed);
+  EXPECT_EQ(log->OpenReader(0).error().code(), ErrorCode::kClosed);
+  EXPECT_EQ(broker.end_offset(), 0);
+}
+
+}  // namespace
+}  // namespace kvlog::log::sim
