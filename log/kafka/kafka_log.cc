@@ -94,14 +94,11 @@ class KafkaReader final : public LogReader {
       }
       if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         Error error = KafkaError(msg->err, "reading partition 0", options_);
-        if (msg->err == RD_KAFKA_RESP_ERR__FATAL || CodeFor(msg->err) == ErrorCode::kInternal ||
-            CodeFor(msg->err) == ErrorCode::kFailedPrecondition) {
-          if (out.empty()) return std::unexpected(error);
-          break;
-        }
-        // Transient (a broker down, a timeout): librdkafka retries by itself.
-        if (out.empty()) return MakeError(ErrorCode::kUnavailable, error.message());
-        break;
+        if (!out.empty()) break;  // Hand over what arrived; the error may recur.
+        if (msg->err == RD_KAFKA_RESP_ERR__FATAL) return std::unexpected(Error(ErrorCode::kInternal, error.message()));
+        // Anything else (a broker down, a topic not yet in metadata) librdkafka
+        // retries by itself; the caller may poll again.
+        return MakeError(ErrorCode::kUnavailable, error.message());
       }
       if (msg->partition != 0 || msg->offset < position_.load()) continue;  // Not ours, or a re-fetch.
       out.push_back(Decode(*msg));
@@ -115,8 +112,6 @@ class KafkaReader final : public LogReader {
   void Close() override { closed_.store(true); }
 
  private:
-  static ErrorCode CodeFor(rd_kafka_resp_err_t err) { return internal::CodeFor(err); }
-
   void Advance(Offset to) {
     Offset cur = position_.load();
     while (to > cur && !position_.compare_exchange_weak(cur, to)) {
@@ -282,8 +277,11 @@ class KafkaLog final : public Log {
       rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(producer_.get(), options_.topic.c_str(), 0, &low,
                                                                  &high, std::max(1, ToMillis(deadline - Clock::now())));
       if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return high;
-      // A moved leader or a broker coming back: metadata catches up, ask again.
-      const bool transient = internal::CodeFor(err) == ErrorCode::kUnavailable;
+      // A moved leader, a broker coming back, or a topic created a moment ago
+      // that this handle's metadata does not show yet: ask again.
+      const bool transient = internal::CodeFor(err) == ErrorCode::kUnavailable ||
+                             err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION || err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
+                             err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
       if (!transient || Clock::now() + kEndOffsetRetryInterval >= deadline) {
         return std::unexpected(KafkaError(
             err, "cannot read the end offset within " + std::to_string(ToMillis(timeout)) + " ms", options_));

@@ -194,6 +194,10 @@ TEST(Kraft, CreatesTheTopicWithOnePartitionAndAcceptsAnExistingOne) {
   KafkaOptions o = OptionsFor("kraft-create");
   auto first = OpenKafkaLog(o);
   ASSERT_TRUE(first) << first.error().ToString();
+  // At once, although the producer's metadata may not show the new topic yet.
+  auto end = (*first)->EndOffset(30s);
+  ASSERT_TRUE(end) << end.error().ToString();
+  EXPECT_EQ(*end, 0);
   auto count = TopicPartitionCount(o);
   ASSERT_TRUE(count) << count.error().ToString();
   EXPECT_EQ(*count, 1);
