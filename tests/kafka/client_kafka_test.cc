@@ -5,7 +5,9 @@
 // which the mock does not write: kraft_test covers it on real brokers.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <chrono>
 #include <map>
 #include <mutex>
@@ -75,6 +77,23 @@ std::map<std::string, int> ReplayValueCounts(const MockCluster& cluster) {
     }
   }
   return counts;
+}
+
+
+// Not a gate (the machine is shared): prints sequential Put latency so runs
+// can be compared. Each Put is an append plus this client's own fetch.
+void ReportPutLatency(Client& client, const char* where) {
+  constexpr int kPuts = 200;
+  std::vector<double> ms;
+  for (int i = 0; i < kPuts; ++i) {
+    auto start = std::chrono::steady_clock::now();
+    auto r = client.Put("latency/" + std::to_string(i % 10), std::string(100, 'v'));
+    ASSERT_TRUE(r) << r.error().ToString();
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  std::fprintf(stderr, "%s: sequential Put latency over %d puts: p50 %.2f ms, p99 %.2f ms\n", where, kPuts,
+               ms[kPuts / 2], ms[kPuts * 99 / 100]);
 }
 
 class KafkaClientTest : public ::testing::Test {
@@ -222,6 +241,12 @@ TEST_F(KafkaClientTest, CloseWhilePutsAreInFlightEndsThemWithClosed) {
     EXPECT_EQ(r.error().code(), ErrorCode::kClosed) << r.error().ToString();
   }
   client.reset();  // Joins the applier and librdkafka's threads; ASan checks for leaks.
+}
+
+TEST_F(KafkaClientTest, ReportsPutLatency) {
+  auto client = Open();
+  ASSERT_NE(client, nullptr);
+  ReportPutLatency(*client, "kafka mock, 3 brokers, fetch.wait.max.ms=1");
 }
 
 }  // namespace
