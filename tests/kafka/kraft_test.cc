@@ -3,11 +3,13 @@
 // (CreateTopics, compaction, real leader failover) and process-level faults
 // (SIGKILL, SIGSTOP).
 //
-// Run: bazel test //tests/kafka:kraft_test --test_env=HOME
-// (HOME lets the script find the jars that `scripts/kafka-cluster fetch` put
-// in ~/.cache/kvlog). It needs Java and fails, saying so, when it has none.
+// Run: scripts/kafka-cluster fetch && bazel test //tests/kafka:kraft_test
+// The jars come from the running user's ~/.cache/kvlog (or KVLOG_KAFKA_CACHE,
+// passed with --test_env). It needs Java and fails, saying so, when it has none.
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
+#include <pwd.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -42,8 +44,18 @@ struct RunResult {
   std::string output;
 };
 
+// The jar cache of the user running the test: Bazel points HOME at a
+// temporary folder, which would mean a fresh download on every run.
+std::string UserCache() {
+  if (const char* cache = std::getenv("KVLOG_KAFKA_CACHE")) return cache;
+  const passwd* pw = getpwuid(getuid());
+  return pw != nullptr ? std::string(pw->pw_dir) + "/.cache/kvlog" : "";
+}
+
 RunResult RunScript(const std::string& args) {
-  std::string command = "KVLOG_KAFKA_PORT=" + std::string(kTestPort) + " KVLOG_KAFKA_DIR=" +
+  std::string cache = UserCache();
+  std::string command = (cache.empty() ? "" : "KVLOG_KAFKA_CACHE='" + cache + "' ") +
+                        "KVLOG_KAFKA_PORT=" + std::string(kTestPort) + " KVLOG_KAFKA_DIR=" +
                         std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") + "/kvlog-kraft-test-" +
                         std::to_string(getuid()) + " '" + g_script + "' " + args + " 2>&1";
   FILE* pipe = popen(command.c_str(), "r");
