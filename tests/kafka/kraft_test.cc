@@ -67,16 +67,29 @@ RunResult RunScript(const std::string& args) {
   return {status, out};
 }
 
+// Starts the cluster once for the suite. A failure is recorded, not asserted,
+// so every test then fails with it (a failed global set-up alone would leave
+// the tests "not run" and a result counter would see no failure).
+std::string g_setup_error;
+
 class KraftEnvironment : public ::testing::Environment {
  public:
   void SetUp() override {
-    ASSERT_FALSE(g_script.empty()) << "usage: kraft_test <path to scripts/kafka-cluster>";
-    ASSERT_EQ(std::system("command -v java >/dev/null 2>&1"), 0)
-        << "the KRaft suite was asked to run but java is not on PATH (Debian: default-jdk-headless)";
+    if (g_script.empty()) {
+      g_setup_error = "usage: kraft_test <path to scripts/kafka-cluster>";
+      return;
+    }
+    if (std::system("command -v java >/dev/null 2>&1") != 0) {
+      g_setup_error = "the KRaft suite was asked to run but java is not on PATH (Debian: default-jdk-headless)";
+      return;
+    }
     RunScript("stop");  // A cluster left over by a crashed run holds the ports.
     auto start = Clock::now();
     RunResult r = RunScript("start --brokers 3");
-    ASSERT_EQ(r.status, 0) << "kafka-cluster start failed:\n" << r.output;
+    if (r.status != 0) {
+      g_setup_error = "kafka-cluster start failed:\n" + r.output;
+      return;
+    }
     auto nl = r.output.find_last_not_of("\n");
     auto line_start = r.output.rfind('\n', nl);
     g_bootstrap = r.output.substr(line_start == std::string::npos ? 0 : line_start + 1,
@@ -85,9 +98,15 @@ class KraftEnvironment : public ::testing::Environment {
                  static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count()));
   }
   void TearDown() override {
+    if (g_bootstrap.empty()) return;
     RunResult r = RunScript("stop");
     EXPECT_EQ(r.status, 0) << r.output;
   }
+};
+
+class Kraft : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(g_setup_error.empty()) << g_setup_error; }
 };
 
 KafkaOptions OptionsFor(const std::string& topic) {
@@ -220,7 +239,7 @@ void ReportPutLatency(kv::Client& client, const char* where) {
                ms[kPuts / 2], ms[kPuts * 99 / 100]);
 }
 
-TEST(Kraft, CreatesTheTopicWithOnePartitionAndAcceptsAnExistingOne) {
+TEST_F(Kraft, CreatesTheTopicWithOnePartitionAndAcceptsAnExistingOne) {
   KafkaOptions o = OptionsFor("kraft-create");
   auto first = OpenKafkaLog(o);
   ASSERT_TRUE(first) << first.error().ToString();
@@ -240,7 +259,7 @@ TEST(Kraft, CreatesTheTopicWithOnePartitionAndAcceptsAnExistingOne) {
   EXPECT_TRUE(results.Take()[0]);
 }
 
-TEST(Kraft, CompactionDropsOverwrittenKeysAndANewReaderRebuildsTheSameState) {
+TEST_F(Kraft, CompactionDropsOverwrittenKeysAndANewReaderRebuildsTheSameState) {
   KafkaOptions o = OptionsFor("kraft-compact");
   o.topic_configs = {{"cleanup.policy", "compact"},     {"segment.ms", "200"},
                      {"min.cleanable.dirty.ratio", "0.01"}, {"delete.retention.ms", "100"},
@@ -307,7 +326,7 @@ TEST(Kraft, CompactionDropsOverwrittenKeysAndANewReaderRebuildsTheSameState) {
 // A transaction's commit marker takes an offset no reader returns, so the end
 // offset sits past a gap. A reader's position and a client's start-up must
 // still get there.
-TEST(Kraft, StartUpFinishesWhenTheEndOffsetSitsPastACommitMarker) {
+TEST_F(Kraft, StartUpFinishesWhenTheEndOffsetSitsPastACommitMarker) {
   KafkaOptions o = OptionsFor("kraft-gap");
   {
     auto log = OpenKafkaLog(o);  // Creates the topic.
@@ -361,7 +380,7 @@ TEST(Kraft, StartUpFinishesWhenTheEndOffsetSitsPastACommitMarker) {
   ReportPutLatency(**client, "kraft, 3 nodes, RF 3, acks=all");
 }
 
-TEST(Kraft, LeaderKilledAndRestartedDuringWritesLosesNothingAcknowledged) {
+TEST_F(Kraft, LeaderKilledAndRestartedDuringWritesLosesNothingAcknowledged) {
   KafkaOptions o = OptionsFor("kraft-kill");
   o.delivery_timeout = 60s;
   auto log = OpenKafkaLog(o);
@@ -381,7 +400,7 @@ TEST(Kraft, LeaderKilledAndRestartedDuringWritesLosesNothingAcknowledged) {
   ExpectAckedExactlyOnce(results.Take(), ReadAll(**log));
 }
 
-TEST(Kraft, LeaderPausedPastTheRequestTimeoutLosesNothingAcknowledged) {
+TEST_F(Kraft, LeaderPausedPastTheRequestTimeoutLosesNothingAcknowledged) {
   KafkaOptions o = OptionsFor("kraft-pause");
   o.request_timeout = 2s;
   o.delivery_timeout = 60s;
