@@ -29,6 +29,9 @@ using Clock = std::chrono::steady_clock;
 // often a blocked Poll checks for Close.
 constexpr int kPollerIntervalMs = 50;
 constexpr int kCloseCheckIntervalMs = 50;
+// The producer's queue, in messages (queue.buffering.max.messages). An append
+// that finds it full fails with kUnavailable naming the property.
+constexpr int kMaxQueuedMessages = 1'000'000;
 // Between end-offset queries that met a transient error (a moved leader).
 constexpr auto kEndOffsetRetryInterval = std::chrono::milliseconds(50);
 // How long Close waits for librdkafka to hand back purged messages.
@@ -172,6 +175,9 @@ class KafkaLog final : public Log {
         {"message.timeout.ms", std::to_string(options.delivery_timeout.count())},
         {"request.timeout.ms", std::to_string(options.request_timeout.count())},
         {"allow.auto.create.topics", "false"},
+        // Room for the largest batch kv allows (Limits::max_batch_records)
+        // several times over; librdkafka's default is 100,000.
+        {"queue.buffering.max.messages", std::to_string(kMaxQueuedMessages)},
     };
     producer_props.insert(producer_props.end(), options.producer_properties.begin(),
                           options.producer_properties.end());
