@@ -87,7 +87,7 @@ class Search {
     int e = nodes_[0].next;
     uint64_t steps = 0;
     while (remaining > 0) {
-      if ((++steps & 1023) == 0 && Clock::now() > deadline_) {
+      if ((++steps & 1023) == 1 && Clock::now() >= deadline_) {
         result.outcome = PartOutcome::kOutOfBudget;
         result.detail = "time budget exhausted";
         return result;
