@@ -2,12 +2,15 @@
 
 #include <algorithm>
 
+#include "absl/container/flat_hash_map.h"
+
 #include "checker/digest.h"
 
 namespace kvlog::checker {
 namespace {
 
-void Apply(const LogRecord& r, std::map<std::string, std::string>* state) {
+template <typename Map>
+void Apply(const LogRecord& r, Map* state) {
   if (r.f == "cas") {
     auto it = state->find(r.key);
     bool matches = r.expected ? (it != state->end() && it->second == *r.expected) : it == state->end();
@@ -43,7 +46,7 @@ CheckReport CheckConvergence(const History& history) {
   for (const auto& f : history.finals) finals.push_back(&f);
   std::stable_sort(finals.begin(), finals.end(),
                    [](const FinalState* a, const FinalState* b) { return a->applied < b->applied; });
-  std::map<std::string, std::string> state;
+  absl::flat_hash_map<std::string, std::string> state;  // sorted only to digest
   size_t next_record = 0;
   size_t groups = 0;
   for (size_t i = 0; i < finals.size();) {
@@ -63,7 +66,13 @@ CheckReport CheckConvergence(const History& history) {
       while (next_record < history.log.size() && history.log[next_record].offset < position) {
         Apply(history.log[next_record++], &state);
       }
-      const std::string expected = StateDigest::Of(state);
+      std::vector<const std::pair<const std::string, std::string>*> sorted;
+      sorted.reserve(state.size());
+      for (const auto& kv : state) sorted.push_back(&kv);
+      std::sort(sorted.begin(), sorted.end(), [](const auto* a, const auto* b) { return a->first < b->first; });
+      StateDigest digest;
+      for (const auto* kv : sorted) digest.Add(kv->first, kv->second);
+      const std::string expected = digest.Hex();
       for (size_t k = i; k < j; ++k) {
         if (finals[k]->digest != expected) {
           rep.Add({"digest-mismatch", "replica " + finals[k]->replica + " at position " + std::to_string(position) +

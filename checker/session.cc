@@ -32,11 +32,12 @@ CheckReport CheckSessions(const History& history, const std::vector<Operation>& 
   rep.checker = "session";
   // Deletes per key, to decide whether a nil read could be a newer delete.
   absl::flat_hash_map<std::string, std::vector<const Write*>> deletes;
-  absl::flat_hash_map<size_t, std::vector<const Write*>> writes_of_op;
   for (const Write& w : writes.writes()) {
-    writes_of_op[w.op].push_back(&w);
     if (!w.value) deletes[w.key].push_back(&w);
   }
+  // Writes are listed in operation order: walk them with a cursor.
+  const std::vector<Write>& all_writes = writes.writes();
+  size_t cursor = 0;
   absl::flat_hash_map<int64_t, Session> sessions;
   size_t reads_judged = 0, writes_seen = 0;
 
@@ -82,7 +83,8 @@ CheckReport CheckSessions(const History& history, const std::vector<Operation>& 
       } else if (v.is_nil() && !version && !w.is_delete) {
         // Nil after our own put: fine only if some delete of the key may be newer.
         bool newer_delete = false;
-        for (const Write* d : deletes[key]) {
+        auto dit = deletes.find(key);
+        for (const Write* d : dit == deletes.end() ? std::vector<const Write*>{} : dit->second) {
           const Operation& dop = ops[d->op];
           if (dop.call > o.ret) continue;
           if (!d->offset || w.version < 0 || *d->offset > w.version) newer_delete = true;
@@ -110,6 +112,7 @@ CheckReport CheckSessions(const History& history, const std::vector<Operation>& 
   };
 
   for (const Operation& o : ops) {
+    while (cursor < all_writes.size() && all_writes[cursor].op < o.index) ++cursor;
     if (!o.ok()) continue;
     Session& s = sessions[o.process];
     if (IsReadFunction(o.f)) {
@@ -137,9 +140,8 @@ CheckReport CheckSessions(const History& history, const std::vector<Operation>& 
       }
       continue;
     }
-    auto it = writes_of_op.find(o.index);
-    if (it == writes_of_op.end()) continue;
-    for (const Write* w : it->second) {
+    for (; cursor < all_writes.size() && all_writes[cursor].op == o.index; ++cursor) {
+      const Write* w = &all_writes[cursor];
       if (!w->definite) continue;
       ++writes_seen;
       OwnWrite own;
