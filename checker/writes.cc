@@ -49,6 +49,7 @@ WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops
       writes_.push_back(std::move(w));
     };
     if (o.op) invoked_op_[*o.op]++;
+    const size_t first_of_op = writes_.size();
     if (IsWriteFunction(o.f)) {
       add(o.f, o.key.value_or(""), o.input, o.offset);
     } else if (o.f == "batch" && o.input.is_list()) {
@@ -66,6 +67,21 @@ WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops
         add(f->ToString(), key->ToString(), value ? *value : Value(), off);
       }
     }
+    // Number the writes of this operation that share a key and value.
+    for (size_t i = first_of_op; i < writes_.size(); ++i) {
+      for (size_t j = first_of_op; j < i; ++j) {
+        if (writes_[j].key == writes_[i].key && writes_[j].value == writes_[i].value) {
+          writes_[i].ordinal = writes_[j].ordinal + 1;
+        }
+      }
+    }
+    for (size_t i = first_of_op; i < writes_.size(); ++i) {
+      for (size_t j = first_of_op; j < writes_.size(); ++j) {
+        if (writes_[j].key == writes_[i].key && writes_[j].value == writes_[i].value) {
+          writes_[i].same = std::max(writes_[i].same, writes_[j].ordinal + 1);
+        }
+      }
+    }
   }
   for (size_t i = 0; i < history.log.size(); ++i) {
     const LogRecord& r = history.log[i];
@@ -78,14 +94,19 @@ WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops
 std::vector<int64_t> WriteIndex::LogOffsets(const Write& w) const {
   if (w.op_id) {
     if (auto it = log_by_op_.find(*w.op_id); it != log_by_op_.end()) {
-      // A batch shares one op id: keep the records of this key.
+      // A batch shares one op id: keep the records of this key and value, and
+      // of those the ones this write owns (see Write::ordinal).
       std::vector<int64_t> out;
+      size_t matching = 0;
       for (int64_t off : it->second) {
         const LogRecord* r = nullptr;
         auto rit = std::lower_bound(history_.log.begin(), history_.log.end(), off,
                                     [](const LogRecord& a, int64_t b) { return a.offset < b; });
         if (rit != history_.log.end() && rit->offset == off) r = &*rit;
-        if (r && r->key == w.key) out.push_back(off);
+        if (r && r->key == w.key && r->value == w.value) {
+          if (matching % w.same == w.ordinal) out.push_back(off);
+          ++matching;
+        }
       }
       if (!out.empty()) return out;
     }

@@ -25,6 +25,11 @@ struct Write {
   std::optional<std::string> value;  // nil for delete
   std::optional<std::string> op_id;
   std::optional<int64_t> offset;  // reported by the completion
+  // A batch may write the same (key, value) more than once (deletes of one key,
+  // say): this write is the ordinal-th of `same` such writes in its operation,
+  // and owns every same-th of their log records from the ordinal-th on.
+  size_t ordinal = 0;
+  size_t same = 1;
   // Took effect for sure (ok, and not a cas whose compare failed).
   bool definite = false;
   // May have taken effect (info, pending, or a cas with a failed compare that

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <deque>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <string>
@@ -318,23 +319,14 @@ std::optional<TimePoint> Broker::NextReadable(Duration lag) const {
 
 std::vector<Offset> Broker::CommitLocked(std::span<const Record> records, uint64_t producer, uint64_t sequence) {
   std::vector<Offset> offsets;
-  if (faults_.idempotent_producer) {
-    // A retry of a batch that is still in the log gets its first offsets back.
-    for (auto it = entries_.rbegin(); it != entries_.rend(); ++it) {
-      if (it->producer == producer && it->sequence == sequence) offsets.push_back(it->offset);
-      if (it->producer == producer && it->sequence < sequence) break;
-    }
-    if (offsets.size() == records.size()) {
-      std::reverse(offsets.begin(), offsets.end());
+  auto last = last_append_.find(producer);
+  if (last != last_append_.end() && last->second.first == sequence) {
+    // A retry of an append that committed (its acknowledgement was lost).
+    if (faults_.idempotent_producer) {
       ++stats_.deduplicated_retries;
-      return offsets;
+      return last->second.second;
     }
-    offsets.clear();
-  } else {
-    bool retry = std::any_of(entries_.rbegin(), entries_.rend(), [&](const StoredEntry& e) {
-      return e.producer == producer && e.sequence == sequence;
-    });
-    if (retry) stats_.duplicates_committed += static_cast<int64_t>(records.size());
+    stats_.duplicates_committed += static_cast<int64_t>(records.size());
   }
   const TimePoint now = runtime_.Now();
   for (const Record& r : records) {
@@ -348,6 +340,7 @@ std::vector<Offset> Broker::CommitLocked(std::span<const Record> records, uint64
     ++end_;
     ++stats_.records_committed;
   }
+  last_append_[producer] = {sequence, offsets};
   return offsets;
 }
 
@@ -385,14 +378,22 @@ void Broker::Failover() {
                               [](const StoredEntry& e, Offset o) { return e.offset < o; });
   stats_.truncated_records += entries_.end() - cut;
   entries_.erase(cut, entries_.end());
+  std::erase_if(compacted_, [&](const StoredEntry& e) { return e.offset >= new_end; });
+  // The new leader knows nothing of appends it does not hold.
+  std::erase_if(last_append_, [&](const auto& p) { return !p.second.second.empty() && p.second.second.back() >= new_end; });
   end_ = std::min(end_, new_end);
   changed_->NotifyAll();
 }
 
 void Broker::Compact() {
-  // Only the replicated prefix is compacted, as Kafka leaves the active tail.
-  const Offset hwm = HighWatermark();
+  // Only the replicated prefix is compacted, as Kafka leaves the active tail,
+  // and of it only records older than min_compaction_lag.
   const TimePoint now = runtime_.Now();
+  Offset hwm = HighWatermark();
+  auto young = std::partition_point(entries_.begin(), entries_.end(), [&](const StoredEntry& e) {
+    return e.committed_at + faults_.min_compaction_lag <= now;
+  });
+  if (young != entries_.end()) hwm = std::min(hwm, young->offset);
   std::map<std::string, Offset> latest;
   for (const StoredEntry& e : entries_) {
     if (e.offset >= hwm) break;
@@ -411,11 +412,23 @@ void Broker::Compact() {
     }
     if (drop) {
       ++stats_.compacted_records;
+      compacted_.push_back(e);
     } else {
       kept.push_back(std::move(e));
     }
   }
   entries_.swap(kept);
+  std::sort(compacted_.begin(), compacted_.end(),
+            [](const StoredEntry& a, const StoredEntry& b) { return a.offset < b.offset; });
+}
+
+std::vector<StoredEntry> Broker::LogAsWritten() const {
+  std::unique_lock lock(*mu_);
+  std::vector<StoredEntry> all;
+  all.reserve(entries_.size() + compacted_.size());
+  std::merge(entries_.begin(), entries_.end(), compacted_.begin(), compacted_.end(), std::back_inserter(all),
+             [](const StoredEntry& a, const StoredEntry& b) { return a.offset < b.offset; });
+  return all;
 }
 
 std::vector<StoredEntry> Broker::Entries() const {

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <random>
 #include <vector>
@@ -67,6 +68,10 @@ class Broker {
   // The log as it stands: every entry the leader holds, in offset order,
   // including any not yet replicated.
   std::vector<StoredEntry> Entries() const;
+  // The log as written: Entries() plus what compaction removed (compaction is
+  // allowed to remove it), but not what a failover truncated (that is lost).
+  // A history checker judges durability against this.
+  std::vector<StoredEntry> LogAsWritten() const;
   // The high watermark: the offset the next readable record would get.
   Offset end_offset() const;
   BrokerStats stats() const;
@@ -101,10 +106,14 @@ class Broker {
   std::unique_ptr<CondVar> changed_;  // Appended, truncated, or a reader closed.
   std::mt19937_64 rng_;               // Guarded by mu_.
   std::vector<StoredEntry> entries_;  // Guarded by mu_.
+  std::vector<StoredEntry> compacted_;  // Guarded by mu_. Removed by compaction, by offset.
   Offset end_ = 0;                    // Guarded by mu_. Next offset on the leader.
   std::size_t next_failover_ = 0;     // Guarded by mu_. Index into faults_.failovers.
   TimePoint next_compaction_{};       // Guarded by mu_.
   uint64_t next_producer_ = 1;        // Guarded by mu_.
+  // Per producer: its last committed append's sequence number and offsets, as
+  // Kafka's idempotent producer state keeps them (compaction does not touch it).
+  std::map<uint64_t, std::pair<uint64_t, std::vector<Offset>>> last_append_;  // Guarded by mu_.
   BrokerStats stats_;                 // Guarded by mu_.
 };
 

@@ -14,7 +14,9 @@ std::vector<std::string> FaultNames(const BrokerFaults& f) {
   if (!f.failovers.empty()) {
     names.push_back(f.unclean_election ? "unclean-failover" : (f.acks == Acks::kLeader ? "failover-acks1" : "failover"));
   }
-  if (f.compaction_interval.count() > 0) names.push_back("compaction");
+  if (f.compaction_interval.count() > 0) {
+    names.push_back(f.min_compaction_lag.count() > 0 ? "compaction" : "compaction-without-lag");
+  }
   if (f.corrupt_probability > 0) names.push_back("corrupt-record");
   return names;
 }

@@ -56,7 +56,12 @@ struct BrokerFaults {
 
   // Every compaction_interval, records superseded by a later record of the
   // same key are removed, and tombstones older than tombstone_retention too.
+  // Only records committed at least min_compaction_lag ago are touched (Kafka's
+  // min.compaction.lag.ms). A reader lagging more than that can skip a removed
+  // record before it reaches the one that superseded it, and see a state that
+  // was never a prefix of the log: kvlog needs this lag above its readers' lag.
   Duration compaction_interval{0};
+  Duration min_compaction_lag{0};
   Duration tombstone_retention = std::chrono::hours(24);
 
   // A committed record is stored damaged: every reader gets kCorrupt for it.
