@@ -158,7 +158,7 @@ std::string Describe(const SimRun& run, const checker::FullReport& report) {
   const char* outcome = run.outcome.kind == RunOutcome::Kind::kCompleted  ? "completed"
                         : run.outcome.kind == RunOutcome::Kind::kDeadlock ? "DEADLOCK"
                                                                           : "TIME LIMIT";
-  out << "run " << outcome << " at virtual "
+  out << "run " << outcome << " at " << (run.live ? "wall" : "virtual") << " "
       << std::chrono::duration_cast<std::chrono::milliseconds>(run.outcome.virtual_end.time_since_epoch()).count()
       << " ms; " << run.workload.ops_completed << " ops completed, " << run.workload.ops_unknown
       << " unknown; log " << run.history.log.size() << " records; faults: ";
@@ -166,10 +166,14 @@ std::string Describe(const SimRun& run, const checker::FullReport& report) {
   for (std::size_t i = 0; i < run.faults.size(); ++i) out << (i ? "," : "") << run.faults[i];
   out << "\n";
   const auto& st = run.stats;
-  out << "  broker: " << st.lost_acks << " lost acks, " << st.duplicates_committed << " duplicates, "
+  if (run.live) {
+    out << "  " << run.workload.crashes << " client crashes\n";
+  } else {
+    out << "  broker: " << st.lost_acks << " lost acks, " << st.duplicates_committed << " duplicates, "
       << st.deduplicated_retries << " deduplicated retries, " << st.failed_appends << " failed appends, "
       << st.failovers << " failovers truncating " << st.truncated_records << " records, " << st.compacted_records
-      << " compacted, " << st.corrupted_records << " corrupted; " << run.workload.crashes << " client crashes\n";
+        << " compacted, " << st.corrupted_records << " corrupted; " << run.workload.crashes << " client crashes\n";
+  }
   for (const auto& blocked : run.outcome.blocked_tasks) out << "  blocked task: " << blocked << "\n";
   for (const auto& e : run.workload.errors) out << "  workload error: " << e << "\n";
   for (const auto& r : report.reports) {

@@ -51,6 +51,7 @@ struct SimRun {
   WorkloadResult workload;     // Counts and errors (its history moved out).
   std::vector<std::string> faults;  // Names of the faults in force.
   double wall_seconds = 0;
+  bool live = false;  // Real threads and time on Kafka: no broker statistics.
 };
 
 // Runs the scenario. Deterministic: the same scenario gives the same history.
