@@ -67,6 +67,13 @@ Status ParseMessage(std::string_view bytes, const ProtobufSerdeOptions& options,
     const ConfluentOptions& confluent = *options.confluent;
     if (confluent.check_schema_id) {
       if (auto known = confluent.check_schema_id(frame->schema_id); !known) {
+        // Only a definite "no such id" makes the value corrupt; a registry
+        // that cannot be asked now keeps its own code (kUnavailable, ...).
+        if (known.error().code() != ErrorCode::kNotFound) {
+          return MakeError(known.error().code(), "confluent: cannot check schema id " +
+                                                     std::to_string(frame->schema_id) + ": " +
+                                                     known.error().message());
+        }
         return MakeError(ErrorCode::kCorrupt, "confluent: unknown schema id " + std::to_string(frame->schema_id) +
                                                   ": " + known.error().message());
       }

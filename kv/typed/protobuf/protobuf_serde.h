@@ -39,8 +39,9 @@ struct ConfluentOptions {
   // this message's .proto file under its subject.
   int32_t schema_id = 0;
   // Whether a schema id read from a value is one this reader accepts: OK, or
-  // an error saying why not (kNotFound for an id the registry does not know).
-  // Empty: only schema_id is accepted.
+  // kNotFound for an unknown id (decoding then fails with kCorrupt, "unknown
+  // schema id N"); any other error (a registry that cannot be reached) fails
+  // decoding with that error's code. Empty: only schema_id is accepted.
   std::function<Status(int32_t schema_id)> check_schema_id;
 };
 
