@@ -94,20 +94,24 @@ TEST(ConfluentFrameTest, OtherPathsWriteZigZagCountThenIndexes) {
 }
 
 TEST(ConfluentFrameTest, DecodesHandWrittenFrames) {
-  auto nested = DecodeFrame(Bytes({0x00, 0x00, 0x00, 0x01, 0x00, 0x04, 0x02, 0x00, 0x08, 0x01}));
+  // Frame::payload points into the input, so each input outlives its frame.
+  const std::string nested_bytes = Bytes({0x00, 0x00, 0x00, 0x01, 0x00, 0x04, 0x02, 0x00, 0x08, 0x01});
+  auto nested = DecodeFrame(nested_bytes);
   ASSERT_TRUE(nested.has_value()) << nested.error().ToString();
   EXPECT_EQ(nested->schema_id, 256);
   EXPECT_THAT(nested->message_indexes, ElementsAre(1, 0));
   EXPECT_EQ(nested->payload, Bytes({0x08, 0x01}));
 
   // The long form of [0] (count 1, index 0) is accepted too.
-  auto long_zero = DecodeFrame(Bytes({0x00, 0x00, 0x00, 0x00, 0x05, 0x02, 0x00, 'p'}));
+  const std::string long_zero_bytes = Bytes({0x00, 0x00, 0x00, 0x00, 0x05, 0x02, 0x00, 'p'});
+  auto long_zero = DecodeFrame(long_zero_bytes);
   ASSERT_TRUE(long_zero.has_value()) << long_zero.error().ToString();
   EXPECT_THAT(long_zero->message_indexes, ElementsAre(0));
   EXPECT_EQ(long_zero->payload, "p");
 
   // An empty payload is a valid (default) message.
-  auto empty = DecodeFrame(Bytes({0x00, 0x00, 0x00, 0x00, 0x09, 0x00}));
+  const std::string empty_bytes = Bytes({0x00, 0x00, 0x00, 0x00, 0x09, 0x00});
+  auto empty = DecodeFrame(empty_bytes);
   ASSERT_TRUE(empty.has_value());
   EXPECT_EQ(empty->schema_id, 9);
   EXPECT_TRUE(empty->payload.empty());
