@@ -33,7 +33,8 @@ template <typename T, SerdeFor<T> S>
 class ResourceClient;
 
 // A typed WriteBatch. A value that does not encode is remembered: Execute then
-// fails with that error and appends nothing.
+// fails with that error and appends nothing. Uses its ResourceClient's serde,
+// so it must not outlive that ResourceClient.
 template <typename T, SerdeFor<T> S>
 class TypedWriteBatch {
  public:

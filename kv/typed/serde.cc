@@ -1,5 +1,6 @@
 #include "kv/typed/serde.h"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace kvlog::kv::typed {

@@ -25,9 +25,16 @@ void ReplyError(httplib::Response& res, int status, int error_code, const std::s
 FakeSchemaRegistry::FakeSchemaRegistry() : server_(std::make_unique<httplib::Server>()) {
   Route();
   port_ = server_->bind_to_any_port("127.0.0.1");
-  // bind_to_any_port has bound and is listening: requests queue until the
-  // thread accepts them, so no wait for readiness is needed.
-  if (port_ > 0) thread_ = std::thread([this] { server_->listen_after_bind(); });
+  if (port_ <= 0) return;
+  thread_ = std::thread([this] {
+    server_->listen_after_bind();
+    listener_done_.store(true);
+  });
+  // Requests would queue on the bound socket anyway, but Server::stop() does
+  // nothing until the accept loop runs: a registry destroyed before that
+  // would leave its thread accepting forever. So wait for the loop (or for
+  // listen_after_bind to give up).
+  while (!server_->is_running() && !listener_done_.load()) std::this_thread::yield();
 }
 
 FakeSchemaRegistry::~FakeSchemaRegistry() {

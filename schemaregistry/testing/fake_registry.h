@@ -14,6 +14,7 @@
 // modelled: every new schema is accepted as a new version.
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -31,7 +32,8 @@ namespace kvlog::schemaregistry::testing {
 // that id. Thread-safe: the server thread and the test thread share it.
 class FakeSchemaRegistry {
  public:
-  // Starts serving; ok() says whether the port could be bound.
+  // Starts serving and returns once the server accepts connections; ok() says
+  // whether the port could be bound.
   FakeSchemaRegistry();
   ~FakeSchemaRegistry();  // Stops the server and joins its thread.
 
@@ -58,6 +60,7 @@ class FakeSchemaRegistry {
 
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
+  std::atomic<bool> listener_done_{false};  // listen_after_bind returned.
   int port_ = -1;
 
   mutable std::mutex mu_;

@@ -42,6 +42,8 @@ struct ConfluentOptions {
   // kNotFound for an unknown id (decoding then fails with kCorrupt, "unknown
   // schema id N"); any other error (a registry that cannot be reached) fails
   // decoding with that error's code. Empty: only schema_id is accepted.
+  // Called on every decode, also from hooks on the client's applier, so it
+  // must be cheap once warm (schemaregistry::Client caches what it learns).
   std::function<Status(int32_t schema_id)> check_schema_id;
 };
 
