@@ -14,7 +14,10 @@ a cc_library linked against the system libprotobuf (//third_party:protobuf):
 Each `foo.proto` in `srcs` yields `foo.pb.h` and `foo.pb.cc` in the same
 package; C++ code includes "path/to/package/foo.pb.h". Imports resolve from the
 workspace root, so a .proto imports another as "path/to/package/other.proto";
-list the library that holds it in `deps`.
+list the library that holds it in `deps` (as a label with an explicit name,
+e.g. "//shop/protos:money_cc_proto"). `srcs` must be source files of this
+workspace, not generated ones. Well-known types (google/protobuf/*.proto) come
+from protoc's own include path, as Debian installs it.
 """
 
 # Generated code is not ours to fix: it keeps -Wall -Wextra but does not fail
