@@ -97,7 +97,8 @@ Status Client::ValidateValue(std::string_view value) const {
   return OkStatus();
 }
 
-log::Record Client::MakeRecord(std::string_view key, std::optional<std::string_view> value) {
+log::Record Client::MakeRecord(std::string_view key, std::optional<std::string_view> value,
+                               const CallOptions& options) {
   log::Record record;
   record.key.assign(key);
   if (value) record.value.emplace(*value);
@@ -105,6 +106,7 @@ log::Record Client::MakeRecord(std::string_view key, std::optional<std::string_v
     record.headers.push_back({std::string(kWriterHeader), options_.client_id});
     record.headers.push_back({std::string(kSeqHeader), std::to_string(next_seq_.fetch_add(1))});
   }
+  if (!options.op_id.empty()) record.headers.push_back({std::string(kOpHeader), options.op_id});
   return record;
 }
 
@@ -117,7 +119,7 @@ Result<log::Offset> Client::Put(std::string_view key, std::string_view value, co
   if (Status s = ValidateKey(key); !s) return MakeError(s.error().code(), "put: " + s.error().message());
   if (Status s = ValidateValue(value); !s) return MakeError(s.error().code(), "put: " + s.error().message());
   std::vector<log::Record> records;
-  records.push_back(MakeRecord(key, value));
+  records.push_back(MakeRecord(key, value, options));
   return AppendAndWait(std::move(records), options);
 }
 
@@ -125,7 +127,7 @@ Result<log::Offset> Client::Delete(std::string_view key, const CallOptions& opti
   if (closed_.load()) return MakeError(ErrorCode::kClosed, "delete: client " + options_.client_id + " is closed");
   if (Status s = ValidateKey(key); !s) return MakeError(s.error().code(), "delete: " + s.error().message());
   std::vector<log::Record> records;
-  records.push_back(MakeRecord(key, std::nullopt));
+  records.push_back(MakeRecord(key, std::nullopt, options));
   return AppendAndWait(std::move(records), options);
 }
 
@@ -141,6 +143,7 @@ Result<log::Offset> Client::AppendAndWait(std::vector<log::Record> records, cons
   });
 
   log::Offset highest = log::kNoOffset;
+  std::vector<log::Offset> offsets;
   {
     std::unique_lock lock(*mu_);
     bool acknowledged = changed_->WaitUntil(lock, deadline, [&] { return pending->done || closed_.load(); });
@@ -152,9 +155,20 @@ Result<log::Offset> Client::AppendAndWait(std::vector<log::Record> records, cons
                                                 Millis(timeout));
     }
     if (!*pending->result) return std::unexpected(pending->result->error());
-    for (log::Offset o : **pending->result) highest = std::max(highest, o);
+    offsets = std::move(**pending->result);
+    for (log::Offset o : offsets) highest = std::max(highest, o);
   }
   if (Status s = WaitAppliedUntil(highest, deadline, timeout, "write"); !s) return std::unexpected(s.error());
+  // Every record is applied now; any that was skipped as corrupt means the
+  // write did not take effect as a whole.
+  std::unique_lock lock(*mu_);
+  for (log::Offset o : offsets) {
+    if (corrupt_.contains(o)) {
+      return MakeError(ErrorCode::kCorrupt, "write of " + std::to_string(offsets.size()) +
+                                                " record(s): the record at offset " + std::to_string(o) +
+                                                " could not be decoded and was skipped by every replica");
+    }
+  }
   return highest;
 }
 
@@ -168,13 +182,7 @@ Status Client::WaitAppliedUntil(log::Offset offset, TimePoint deadline, Duration
   bool reached = changed_->WaitUntil(lock, deadline, [&] {
     return AppliedPosition() > offset || closed_.load();
   });
-  if (AppliedPosition() > offset) {
-    if (corrupt_.contains(offset)) {
-      return MakeError(ErrorCode::kCorrupt, std::string(what) + ": the record at offset " + std::to_string(offset) +
-                                                " could not be decoded and was skipped");
-    }
-    return OkStatus();
-  }
+  if (AppliedPosition() > offset) return OkStatus();
   if (closed_.load()) return MakeError(ErrorCode::kClosed, std::string(what) + ": client " + options_.client_id + " closed");
   (void)reached;
   return MakeError(ErrorCode::kTimeout, std::string(what) + ": applied position " +
@@ -292,7 +300,8 @@ Result<log::Offset> WriteBatch::Execute(const CallOptions& options) {
     if (!valid) {
       return MakeError(valid.error().code(), "batch record " + std::to_string(i) + ": " + valid.error().message());
     }
-    records.push_back(c.MakeRecord(r.key, r.value ? std::optional<std::string_view>(*r.value) : std::nullopt));
+    records.push_back(
+        c.MakeRecord(r.key, r.value ? std::optional<std::string_view>(*r.value) : std::nullopt, options));
   }
   return c.AppendAndWait(std::move(records), options);
 }

@@ -107,7 +107,7 @@ class Client {
 
   Status ValidateKey(std::string_view key) const;
   Status ValidateValue(std::string_view value) const;
-  log::Record MakeRecord(std::string_view key, std::optional<std::string_view> value);
+  log::Record MakeRecord(std::string_view key, std::optional<std::string_view> value, const CallOptions& options);
   // Appends `records`, waits for their offsets and for the applier to pass the
   // highest. The common path of Put, Delete and WriteBatch::Execute.
   Result<log::Offset> AppendAndWait(std::vector<log::Record> records, const CallOptions& options);

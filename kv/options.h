@@ -76,10 +76,15 @@ struct ClientOptions {
 struct CallOptions {
   // Zero: ClientOptions::default_timeout.
   std::chrono::nanoseconds timeout{0};
+  // When set, every record this call writes carries it in the kvlog-op
+  // header, so a history can name the call that wrote a record.
+  std::string op_id;
 };
 
 // Header keys written when ClientOptions::writer_headers is on.
 inline constexpr std::string_view kWriterHeader = "kvlog-writer";
 inline constexpr std::string_view kSeqHeader = "kvlog-seq";
+// Header key for CallOptions::op_id.
+inline constexpr std::string_view kOpHeader = "kvlog-op";
 
 }  // namespace kvlog::kv

@@ -208,6 +208,35 @@ TEST_P(ClientConformance, LiveHooksFireOncePerAppliedRecord) {
   EXPECT_EQ(seen.size(), 2u);
 }
 
+TEST_P(ClientConformance, RecordsNameTheirWriterAndTheCallThatWroteThem) {
+  ClientOptions options;
+  options.client_id = "writer-7";
+  auto writer = OpenClient(options);
+  ASSERT_NE(writer, nullptr);
+  ASSERT_TRUE(writer->Put("k", "v", CallOptions{.op_id = "op-1"}).has_value());
+  ASSERT_TRUE(writer->Batch().Put("a", "1").Delete("b").Execute(CallOptions{.op_id = "op-2"}).has_value());
+  ASSERT_TRUE(writer->Put("plain", "v").has_value());
+
+  auto log = backend_->Connect();
+  auto end = log->EndOffset(std::chrono::seconds(30));
+  ASSERT_TRUE(end.has_value());
+  auto reader = log->OpenReader(0);
+  ASSERT_TRUE(reader.has_value());
+  std::vector<log::Record> records;
+  for (int polls = 0; (*reader)->Position() < *end && polls < 1000; ++polls) {
+    auto entries = (*reader)->Poll(100, std::chrono::milliseconds(100));
+    ASSERT_TRUE(entries.has_value());
+    for (auto& e : *entries) records.push_back(*e.record);
+  }
+  ASSERT_EQ(records.size(), 4u);
+  for (const auto& r : records) EXPECT_EQ(*r.FindHeader(kWriterHeader), "writer-7");
+  EXPECT_EQ(*records[0].FindHeader(kOpHeader), "op-1");
+  EXPECT_EQ(*records[1].FindHeader(kOpHeader), "op-2");
+  EXPECT_EQ(*records[2].FindHeader(kOpHeader), "op-2");
+  EXPECT_EQ(records[3].FindHeader(kOpHeader), nullptr);
+  EXPECT_NE(*records[0].FindHeader(kSeqHeader), *records[3].FindHeader(kSeqHeader));
+}
+
 TEST_P(ClientConformance, CloseIsIdempotentAndEveryLaterCallIsClosed) {
   auto client = OpenClient();
   ASSERT_NE(client, nullptr);

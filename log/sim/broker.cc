@@ -2,22 +2,41 @@
 
 #include <algorithm>
 #include <atomic>
+#include <deque>
+#include <iterator>
+#include <map>
+#include <optional>
+#include <string>
 
 namespace kvlog::log::sim {
 
 class Reader final : public LogReader {
  public:
-  Reader(Broker& broker, Offset from) : broker_(broker), position_(from) {}
+  Reader(Broker& broker, Offset from, const ConnectionFaults& faults)
+      : broker_(broker), faults_(faults), position_(from) {}
 
   Result<std::vector<LogEntry>> Poll(std::size_t max_entries, Duration timeout) override {
     Runtime& rt = broker_.runtime_;
     const TimePoint deadline = rt.Now() + timeout;
-    std::vector<LogEntry> out;
     std::unique_lock lock(*broker_.mu_);
-    broker_.appended_->WaitUntil(lock, deadline, [&] { return closed_.load() || broker_.end_ > position_.load(); });
-    if (closed_.load()) return MakeError(ErrorCode::kClosed, "simulated log reader is closed");
-    position_.store(broker_.ReadLocked(position_.load(), max_entries, out));
-    return out;
+    for (;;) {
+      if (closed_.load()) return MakeError(ErrorCode::kClosed, "simulated log reader is closed");
+      broker_.CatchUp();
+      const TimePoint now = rt.Now();
+      std::optional<TimePoint> wake;
+      if (broker_.InOutage()) {
+        wake = broker_.created_ + broker_.OutageEnd();
+      } else if (auto pause = PauseEnd(broker_.SinceStart())) {
+        wake = broker_.created_ + *pause;
+      } else {
+        Offset readable_end = broker_.ReadableEnd(faults_.reader_lag);
+        if (position_.load() < readable_end) return Read(max_entries, readable_end);
+        wake = broker_.NextReadable(faults_.reader_lag);
+      }
+      if (now >= deadline) return std::vector<LogEntry>{};
+      TimePoint until = wake ? std::min(*wake, deadline) : deadline;
+      broker_.changed_->WaitUntil(lock, until);
+    }
   }
 
   Offset Position() const override { return position_.load(); }
@@ -25,84 +44,407 @@ class Reader final : public LogReader {
   void Close() override {
     closed_.store(true);
     std::unique_lock lock(*broker_.mu_);
-    broker_.appended_->NotifyAll();
+    broker_.changed_->NotifyAll();
   }
 
  private:
+  std::optional<Duration> PauseEnd(Duration t) const {
+    for (const Window& w : faults_.reader_pauses) {
+      if (w.Contains(t)) return w.start + w.length;
+    }
+    return std::nullopt;
+  }
+
+  // Called with the broker's mutex held.
+  std::vector<LogEntry> Read(std::size_t max_entries, Offset readable_end) {
+    std::vector<LogEntry> out;
+    const auto& entries = broker_.entries_;
+    auto it = std::lower_bound(entries.begin(), entries.end(), position_.load(),
+                               [](const StoredEntry& e, Offset o) { return e.offset < o; });
+    for (; it != entries.end() && it->offset < readable_end && out.size() < max_entries; ++it) {
+      out.push_back(LogEntry{it->offset, it->record});
+    }
+    // Past the last entry read; at the readable end, past any gap before it.
+    Offset next = (it == entries.end() || it->offset >= readable_end) ? readable_end : it->offset;
+    position_.store(std::max(position_.load(), next));
+    return out;
+  }
+
   Broker& broker_;
+  const ConnectionFaults faults_;
   std::atomic<Offset> position_;
   std::atomic<bool> closed_{false};
 };
 
+// One client's connection: a producer that sends appends in order (many in
+// flight, each committing after the injected latency) and readers.
 class Connection final : public Log {
  public:
-  explicit Connection(Broker& broker) : broker_(broker) {}
+  Connection(Broker& broker, ConnectionFaults faults, uint64_t producer_id)
+      : broker_(broker),
+        faults_(std::move(faults)),
+        producer_id_(producer_id),
+        mu_(broker.runtime_.NewMutex()),
+        queued_(broker.runtime_.NewCondVar()) {
+    producer_ = broker.runtime_.Spawn("producer " + std::to_string(producer_id), [this] { ProduceLoop(); });
+  }
+
+  ~Connection() override { Close(); }
 
   void Append(std::span<const Record> records, AppendCallback done) override {
-    if (closed_.load()) {
-      done(MakeError(ErrorCode::kClosed, "simulated log connection is closed"));
-      return;
+    Runtime& rt = broker_.runtime_;
+    Duration jitter{0};
+    if (broker_.faults_.append_jitter.count() > 0) {
+      std::unique_lock broker_lock(*broker_.mu_);
+      jitter = Duration(broker_.Uniform(static_cast<uint64_t>(broker_.faults_.append_jitter.count())));
     }
-    done(broker_.Commit(records));
+    {
+      std::unique_lock lock(*mu_);
+      if (!closed_.load()) {
+        // Requests commit in order: none before the one ahead of it.
+        TimePoint send_at = std::max(rt.Now() + broker_.faults_.append_latency + jitter, last_send_at_);
+        last_send_at_ = send_at;
+        queue_.push_back(Request{std::vector<Record>(records.begin(), records.end()), std::move(done),
+                                 next_sequence_++, send_at, rt.Now()});
+        queued_->NotifyAll();
+        return;
+      }
+    }
+    done(MakeError(ErrorCode::kClosed, "simulated log connection is closed"));
   }
 
   Result<std::unique_ptr<LogReader>> OpenReader(Offset from) override {
     if (closed_.load()) return MakeError(ErrorCode::kClosed, "simulated log connection is closed");
-    return std::make_unique<Reader>(broker_, std::max<Offset>(from, 0));
+    return std::make_unique<Reader>(broker_, std::max<Offset>(from, 0), faults_);
   }
 
-  Result<Offset> EndOffset(Duration /*timeout*/) override {
+  Result<Offset> EndOffset(Duration timeout) override {
     if (closed_.load()) return MakeError(ErrorCode::kClosed, "simulated log connection is closed");
-    return broker_.end_offset();
+    Runtime& rt = broker_.runtime_;
+    const TimePoint deadline = rt.Now() + timeout;
+    std::unique_lock lock(*broker_.mu_);
+    for (;;) {
+      broker_.CatchUp();
+      if (!broker_.InOutage()) return broker_.HighWatermark();
+      TimePoint until = std::min(broker_.created_ + broker_.OutageEnd(), deadline);
+      if (rt.Now() >= deadline) {
+        return MakeError(ErrorCode::kUnavailable, "simulated broker is in an outage (injected fault)");
+      }
+      broker_.changed_->WaitUntil(lock, until);
+    }
   }
 
-  void Close() override { closed_.store(true); }
+  void Close() override {
+    {
+      std::unique_lock lock(*mu_);
+      if (closed_.exchange(true)) return;
+      queued_->NotifyAll();
+    }
+    {
+      // Wake a producer waiting on the broker (replication, outage).
+      std::unique_lock lock(*broker_.mu_);
+      broker_.changed_->NotifyAll();
+    }
+    producer_->Join();
+  }
 
  private:
+  struct Request {
+    std::vector<Record> records;
+    AppendCallback done;
+    uint64_t sequence;
+    TimePoint send_at;
+    TimePoint enqueued_at;
+  };
+
+  void ProduceLoop() {
+    Runtime& rt = broker_.runtime_;
+    for (;;) {
+      Request request;
+      {
+        std::unique_lock lock(*mu_);
+        queued_->Wait(lock, [&] { return closed_.load() || !queue_.empty(); });
+        if (closed_.load()) break;
+        request = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      rt.SleepUntil(request.send_at);
+      request.done(Send(request));
+    }
+    // Fail what is still queued, so every callback has run once Close returns.
+    std::deque<Request> left;
+    {
+      std::unique_lock lock(*mu_);
+      left.swap(queue_);
+    }
+    for (Request& r : left) r.done(MakeError(ErrorCode::kClosed, "simulated log connection closed"));
+  }
+
+  bool IsClosed() const { return closed_.load(); }
+
+  AppendResult Send(const Request& request) {
+    Runtime& rt = broker_.runtime_;
+    const BrokerFaults& f = broker_.faults_;
+    std::unique_lock lock(*broker_.mu_);
+    bool first_attempt = true;
+    for (;;) {
+      if (IsClosed()) return MakeError(ErrorCode::kClosed, "simulated log connection closed");
+      broker_.CatchUp();
+      if (rt.Now() - request.enqueued_at >= f.delivery_timeout) {
+        return MakeError(ErrorCode::kTimeout, "append not delivered within delivery_timeout of " +
+                                                  std::to_string(f.delivery_timeout.count() / 1'000'000) + " ms");
+      }
+      if (broker_.InOutage()) {
+        ++broker_.stats_.outage_waits;
+        TimePoint until = std::min(broker_.created_ + broker_.OutageEnd(), request.enqueued_at + f.delivery_timeout);
+        broker_.changed_->WaitUntil(lock, until);
+        continue;
+      }
+      if (first_attempt && broker_.Chance(f.failed_append_probability)) {
+        ++broker_.stats_.failed_appends;
+        return MakeError(ErrorCode::kUnavailable, "append failed and did not commit (injected fault)");
+      }
+      if (first_attempt) ++broker_.stats_.appends;
+      first_attempt = false;
+      std::vector<Offset> offsets = broker_.CommitLocked(request.records, producer_id_, request.sequence);
+      broker_.changed_->NotifyAll();
+      if (f.acks == Acks::kAll && f.replication_delay.count() > 0) {
+        // Acknowledge once replicated, unless a failover truncates it first.
+        TimePoint replicated_at = rt.Now() + f.replication_delay;
+        while (rt.Now() < replicated_at && broker_.StillPresent(offsets, producer_id_, request.sequence) &&
+               !IsClosed()) {
+          broker_.changed_->WaitUntil(lock, replicated_at);
+          broker_.CatchUp();
+        }
+        if (!broker_.StillPresent(offsets, producer_id_, request.sequence)) {
+          return MakeError(ErrorCode::kUnavailable, "leader failed over before the append was replicated");
+        }
+      }
+      if (broker_.Chance(f.lost_ack_probability)) {
+        ++broker_.stats_.lost_acks;
+        broker_.changed_->WaitUntil(lock, rt.Now() + f.retry_backoff);
+        continue;  // Retry the same sequence number.
+      }
+      return offsets;
+    }
+  }
+
   Broker& broker_;
+  const ConnectionFaults faults_;
+  const uint64_t producer_id_;
+  std::unique_ptr<Mutex> mu_;
+  std::unique_ptr<CondVar> queued_;
+  std::deque<Request> queue_;     // Guarded by mu_.
+  // Lock order: the broker's mutex before this connection's mu_.
   std::atomic<bool> closed_{false};
+  uint64_t next_sequence_ = 0;    // Guarded by mu_.
+  TimePoint last_send_at_{};      // Guarded by mu_.
+  std::unique_ptr<Task> producer_;
 };
 
-Broker::Broker(Runtime& runtime)
-    : runtime_(runtime), mu_(runtime.NewMutex()), appended_(runtime.NewCondVar()) {}
+Broker::Broker(Runtime& runtime, BrokerFaults faults, uint64_t seed)
+    : runtime_(runtime),
+      faults_(std::move(faults)),
+      created_(runtime.Now()),
+      mu_(runtime.NewMutex()),
+      changed_(runtime.NewCondVar()),
+      rng_(seed ^ 0xb10cULL),
+      next_compaction_(created_ + faults_.compaction_interval) {
+  std::sort(const_cast<std::vector<Duration>&>(faults_.failovers).begin(),
+            const_cast<std::vector<Duration>&>(faults_.failovers).end());
+}
 
 Broker::~Broker() = default;
 
-std::unique_ptr<Log> Broker::Connect() { return std::make_unique<Connection>(*this); }
-
-std::vector<Offset> Broker::Commit(std::span<const Record> records) {
-  std::vector<Offset> offsets;
-  offsets.reserve(records.size());
-  std::unique_lock lock(*mu_);
-  for (const Record& r : records) {
-    offsets.push_back(end_);
-    entries_.push_back(LogEntry{end_, r});
-    ++end_;
+std::unique_ptr<Log> Broker::Connect(ConnectionFaults faults) {
+  uint64_t id;
+  {
+    std::unique_lock lock(*mu_);
+    id = next_producer_++;
   }
-  appended_->NotifyAll();
+  return std::make_unique<Connection>(*this, std::move(faults), id);
+}
+
+Duration Broker::SinceStart() const { return runtime_.Now() - created_; }
+
+bool Broker::InOutage() const {
+  Duration t = SinceStart();
+  return std::any_of(faults_.outages.begin(), faults_.outages.end(), [&](const Window& w) { return w.Contains(t); });
+}
+
+Duration Broker::OutageEnd() const {
+  Duration t = SinceStart();
+  for (const Window& w : faults_.outages) {
+    if (w.Contains(t)) return w.start + w.length;
+  }
+  return t;
+}
+
+uint64_t Broker::Uniform(uint64_t n) { return n == 0 ? 0 : rng_() % n; }
+
+bool Broker::Chance(double p) {
+  if (p <= 0) return false;
+  if (p >= 1) return true;
+  return static_cast<double>(rng_() >> 11) * 0x1.0p-53 < p;
+}
+
+Offset Broker::HighWatermark() const {
+  if (faults_.replication_delay.count() == 0) return end_;
+  const TimePoint now = runtime_.Now();
+  // committed_at is non-decreasing, so the replicated entries are a prefix.
+  auto it = std::partition_point(entries_.begin(), entries_.end(), [&](const StoredEntry& e) {
+    return e.committed_at + faults_.replication_delay <= now;
+  });
+  return it == entries_.end() ? end_ : it->offset;
+}
+
+Offset Broker::ReadableEnd(Duration lag) const {
+  Offset hwm = HighWatermark();
+  if (lag.count() == 0) return hwm;
+  const TimePoint now = runtime_.Now();
+  const Duration visible_after = faults_.replication_delay + lag;
+  auto it = std::partition_point(entries_.begin(), entries_.end(),
+                                 [&](const StoredEntry& e) { return e.committed_at + visible_after <= now; });
+  Offset lagged = it == entries_.end() ? end_ : it->offset;
+  return std::min(hwm, lagged);
+}
+
+std::optional<TimePoint> Broker::NextReadable(Duration lag) const {
+  Offset readable = ReadableEnd(lag);
+  auto it = std::lower_bound(entries_.begin(), entries_.end(), readable,
+                             [](const StoredEntry& e, Offset o) { return e.offset < o; });
+  if (it == entries_.end()) return std::nullopt;
+  return it->committed_at + faults_.replication_delay + lag;
+}
+
+std::vector<Offset> Broker::CommitLocked(std::span<const Record> records, uint64_t producer, uint64_t sequence) {
+  std::vector<Offset> offsets;
+  auto last = last_append_.find(producer);
+  if (last != last_append_.end() && last->second.first == sequence) {
+    // A retry of an append that committed (its acknowledgement was lost).
+    if (faults_.idempotent_producer) {
+      ++stats_.deduplicated_retries;
+      return last->second.second;
+    }
+    stats_.duplicates_committed += static_cast<int64_t>(records.size());
+  }
+  const TimePoint now = runtime_.Now();
+  for (const Record& r : records) {
+    StoredEntry entry{end_, now, r, producer, sequence};
+    if (Chance(faults_.corrupt_probability)) {
+      ++stats_.corrupted_records;
+      entry.record = MakeError(ErrorCode::kCorrupt, "record failed its checksum (injected fault)");
+    }
+    offsets.push_back(end_);
+    entries_.push_back(std::move(entry));
+    ++end_;
+    ++stats_.records_committed;
+  }
+  last_append_[producer] = {sequence, offsets};
   return offsets;
 }
 
-Offset Broker::ReadLocked(Offset position, std::size_t max, std::vector<LogEntry>& out) const {
-  position = std::max(position, start_);
-  auto it = std::lower_bound(entries_.begin(), entries_.end(), position,
-                             [](const LogEntry& e, Offset o) { return e.offset < o; });
-  for (; it != entries_.end() && out.size() < max; ++it) {
-    out.push_back(*it);
+bool Broker::StillPresent(const std::vector<Offset>& offsets, uint64_t producer, uint64_t sequence) const {
+  for (Offset o : offsets) {
+    auto it = std::lower_bound(entries_.begin(), entries_.end(), o,
+                               [](const StoredEntry& e, Offset x) { return e.offset < x; });
+    if (it == entries_.end() || it->offset != o || it->producer != producer || it->sequence != sequence) {
+      return false;
+    }
   }
-  // Past the last entry read; at the end, past any trailing gap too.
-  if (it == entries_.end()) return end_;
-  return it->offset;
+  return true;
 }
 
-std::vector<LogEntry> Broker::Entries() const {
+void Broker::CatchUp() {
+  while (next_failover_ < faults_.failovers.size() && created_ + faults_.failovers[next_failover_] <= runtime_.Now()) {
+    ++next_failover_;
+    Failover();
+  }
+  if (faults_.compaction_interval.count() > 0 && runtime_.Now() >= next_compaction_) {
+    Compact();
+    while (next_compaction_ <= runtime_.Now()) next_compaction_ += faults_.compaction_interval;
+  }
+}
+
+void Broker::Failover() {
+  ++stats_.failovers;
+  Offset new_end = HighWatermark();
+  if (faults_.unclean_election && faults_.unclean_max_loss > 0) {
+    new_end -= static_cast<Offset>(Uniform(static_cast<uint64_t>(faults_.unclean_max_loss) + 1));
+    Offset first = entries_.empty() ? end_ : entries_.front().offset;
+    new_end = std::max(new_end, std::min(first, end_));
+  }
+  auto cut = std::lower_bound(entries_.begin(), entries_.end(), new_end,
+                              [](const StoredEntry& e, Offset o) { return e.offset < o; });
+  stats_.truncated_records += entries_.end() - cut;
+  entries_.erase(cut, entries_.end());
+  std::erase_if(compacted_, [&](const StoredEntry& e) { return e.offset >= new_end; });
+  // The new leader knows nothing of appends it does not hold.
+  std::erase_if(last_append_, [&](const auto& p) { return !p.second.second.empty() && p.second.second.back() >= new_end; });
+  end_ = std::min(end_, new_end);
+  changed_->NotifyAll();
+}
+
+void Broker::Compact() {
+  // Only the replicated prefix is compacted, as Kafka leaves the active tail,
+  // and of it only records older than min_compaction_lag.
+  const TimePoint now = runtime_.Now();
+  Offset hwm = HighWatermark();
+  auto young = std::partition_point(entries_.begin(), entries_.end(), [&](const StoredEntry& e) {
+    return e.committed_at + faults_.min_compaction_lag <= now;
+  });
+  if (young != entries_.end()) hwm = std::min(hwm, young->offset);
+  std::map<std::string, Offset> latest;
+  for (const StoredEntry& e : entries_) {
+    if (e.offset >= hwm) break;
+    if (e.record) latest[e.record->key] = e.offset;
+  }
+  std::vector<StoredEntry> kept;
+  kept.reserve(entries_.size());
+  for (StoredEntry& e : entries_) {
+    bool drop = false;
+    if (e.offset < hwm && e.record) {
+      if (latest[e.record->key] != e.offset) {
+        drop = true;
+      } else if (e.record->is_tombstone() && e.committed_at + faults_.tombstone_retention <= now) {
+        drop = true;
+      }
+    }
+    if (drop) {
+      ++stats_.compacted_records;
+      compacted_.push_back(e);
+    } else {
+      kept.push_back(std::move(e));
+    }
+  }
+  entries_.swap(kept);
+  std::sort(compacted_.begin(), compacted_.end(),
+            [](const StoredEntry& a, const StoredEntry& b) { return a.offset < b.offset; });
+}
+
+std::vector<StoredEntry> Broker::LogAsWritten() const {
+  std::unique_lock lock(*mu_);
+  std::vector<StoredEntry> all;
+  all.reserve(entries_.size() + compacted_.size());
+  std::merge(entries_.begin(), entries_.end(), compacted_.begin(), compacted_.end(), std::back_inserter(all),
+             [](const StoredEntry& a, const StoredEntry& b) { return a.offset < b.offset; });
+  return all;
+}
+
+std::vector<StoredEntry> Broker::Entries() const {
   std::unique_lock lock(*mu_);
   return entries_;
 }
 
 Offset Broker::end_offset() const {
   std::unique_lock lock(*mu_);
-  return end_;
+  const_cast<Broker*>(this)->CatchUp();
+  return HighWatermark();
+}
+
+BrokerStats Broker::stats() const {
+  std::unique_lock lock(*mu_);
+  return stats_;
 }
 
 }  // namespace kvlog::log::sim

@@ -1,5 +1,6 @@
 #include "log/sim/broker.h"
 
+#include <future>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -11,16 +12,19 @@ using namespace std::chrono_literals;
 
 Record Put(std::string key, std::string value) { return Record{std::move(key), std::move(value), {}}; }
 
+// Appends and waits for the outcome.
+AppendResult AppendSync(Log& log, std::vector<Record> records) {
+  std::promise<AppendResult> promise;
+  log.Append(records, [&](AppendResult r) { promise.set_value(std::move(r)); });
+  return promise.get_future().get();
+}
+
 TEST(BrokerTest, AppendsGetDenseIncreasingOffsetsAcrossConnections) {
   Broker broker;
   auto a = broker.Connect();
   auto b = broker.Connect();
-  std::vector<Offset> got;
-  std::vector<Record> two = {Put("k1", "v1"), Put("k2", "v2")};
-  a->Append(two, [&](AppendResult r) { got.insert(got.end(), r->begin(), r->end()); });
-  std::vector<Record> one = {Record{"k1", std::nullopt, {{"h", "x"}}}};
-  b->Append(one, [&](AppendResult r) { got.insert(got.end(), r->begin(), r->end()); });
-  EXPECT_EQ(got, (std::vector<Offset>{0, 1, 2}));
+  EXPECT_EQ(*AppendSync(*a, {Put("k1", "v1"), Put("k2", "v2")}), (std::vector<Offset>{0, 1}));
+  EXPECT_EQ(*AppendSync(*b, {Record{"k1", std::nullopt, {{"h", "x"}}}}), (std::vector<Offset>{2}));
   EXPECT_EQ(broker.end_offset(), 3);
   EXPECT_EQ(*a->EndOffset(1s), 3);
   auto entries = broker.Entries();
@@ -32,8 +36,7 @@ TEST(BrokerTest, AppendsGetDenseIncreasingOffsetsAcrossConnections) {
 TEST(BrokerTest, ReaderReadsFromAnOffsetAndAdvancesItsPosition) {
   Broker broker;
   auto log = broker.Connect();
-  std::vector<Record> records = {Put("a", "1"), Put("b", "2"), Put("c", "3")};
-  log->Append(records, [](AppendResult) {});
+  ASSERT_TRUE(AppendSync(*log, {Put("a", "1"), Put("b", "2"), Put("c", "3")}).has_value());
   auto reader = *log->OpenReader(1);
   EXPECT_EQ(reader->Position(), 1);
   auto first = *reader->Poll(1, 1s);
@@ -53,8 +56,7 @@ TEST(BrokerTest, APollWaitsForAnAppendAndCloseWakesIt) {
   auto reader = *log->OpenReader(0);
   std::thread writer([&] {
     std::this_thread::sleep_for(10ms);
-    std::vector<Record> r = {Put("late", "1")};
-    log->Append(r, [](AppendResult) {});
+    EXPECT_TRUE(AppendSync(*log, {Put("late", "1")}).has_value());
   });
   auto got = *reader->Poll(10, 10s);
   writer.join();
@@ -74,11 +76,9 @@ TEST(BrokerTest, AClosedConnectionRefusesWork) {
   Broker broker;
   auto log = broker.Connect();
   log->Close();
-  std::optional<AppendResult> result;
-  std::vector<Record> r = {Put("k", "v")};
-  log->Append(r, [&](AppendResult res) { result = std::move(res); });
-  ASSERT_TRUE(result.has_value());
-  EXPECT_EQ(result->error().code(), ErrorCode::kClosed);
+  auto result = AppendSync(*log, {Put("k", "v")});
+  ASSERT_FALSE(result.has_value());
+  EXPECT_EQ(result.error().code(), ErrorCode::kClosed);
   EXPECT_EQ(log->OpenReader(0).error().code(), ErrorCode::kClosed);
   EXPECT_EQ(broker.end_offset(), 0);
 }

@@ -1,0 +1,133 @@
+// Checker speed.
+//   BM_SessionAndConvergence/N: pairing, write index, session and convergence
+//     checks on a generated N-operation kvlog history (items/s = operations/s).
+//   BM_Durability/N: the durability check on the same history.
+//   BM_LinearizabilityReferenceSet: every history of shared/histories/MANIFEST.tsv
+//     parsed and checked; the counters give rows and agreements with the
+//     published verdicts.
+#include <benchmark/benchmark.h>
+
+#include <fstream>
+#include <map>
+#include <memory>
+#include <sstream>
+
+#include "checker/check.h"
+#include "checker/convergence.h"
+#include "checker/durability.h"
+#include "checker/edn.h"
+#include "checker/session.h"
+#include "checker/testing/generate.h"
+#include "checker/testing/shared_dir.h"
+#include "checker/writes.h"
+
+namespace kvlog::checker {
+namespace {
+
+const History& Generated(size_t ops) {
+  static std::map<size_t, std::unique_ptr<History>> cache;
+  auto& h = cache[ops];
+  if (!h) {
+    testing::GenerateOptions g;
+    g.seed = 42;
+    g.operations = ops;
+    g.replicas = 8;
+    g.keys = 1000;
+    h = std::make_unique<History>(testing::GenerateKvHistory(g));
+  }
+  return *h;
+}
+
+void BM_SessionAndConvergence(benchmark::State& state) {
+  const History& h = Generated(static_cast<size_t>(state.range(0)));
+  size_t violations = 0;
+  for (auto _ : state) {
+    auto ops = PairOperations(h);
+    if (!ops) {
+      state.SkipWithError(ops.error().ToString().c_str());
+      return;
+    }
+    WriteIndex writes(h, *ops);
+    CheckReport s = CheckSessions(h, *ops, writes);
+    CheckReport c = CheckConvergence(h);
+    violations += s.violation_count + c.violation_count;
+    benchmark::DoNotOptimize(s);
+  }
+  if (violations) state.SkipWithError("a generated history should be valid");
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * state.range(0));
+  state.counters["ops/s"] = benchmark::Counter(static_cast<double>(state.iterations()) * state.range(0),
+                                               benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_SessionAndConvergence)->Arg(100'000)->Arg(1'000'000)->Unit(benchmark::kMillisecond);
+
+void BM_Durability(benchmark::State& state) {
+  const History& h = Generated(static_cast<size_t>(state.range(0)));
+  auto ops = PairOperations(h);
+  WriteIndex writes(h, *ops);
+  for (auto _ : state) {
+    CheckReport d = CheckDurability(h, *ops, writes);
+    if (d.violation_count) state.SkipWithError("a generated history should be durable");
+    benchmark::DoNotOptimize(d);
+  }
+  state.counters["ops/s"] = benchmark::Counter(static_cast<double>(state.iterations()) * state.range(0),
+                                               benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_Durability)->Arg(100'000)->Arg(1'000'000)->Unit(benchmark::kMillisecond);
+
+struct Row {
+  std::string path, format, model, expected, text;
+};
+
+std::vector<Row> ReferenceSet() {
+  std::vector<Row> rows;
+  const std::string shared = testing::FindSharedDir();
+  if (shared.empty()) return rows;
+  const std::string dir = shared + "/histories/";
+  std::ifstream manifest(dir + "MANIFEST.tsv");
+  for (std::string line; std::getline(manifest, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream fields(line);
+    Row r;
+    std::getline(fields, r.path, '\t');
+    std::getline(fields, r.format, '\t');
+    std::getline(fields, r.model, '\t');
+    std::getline(fields, r.expected, '\t');
+    std::ifstream in(dir + r.path, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    r.text = ss.str();
+    rows.push_back(std::move(r));
+  }
+  return rows;
+}
+
+void BM_LinearizabilityReferenceSet(benchmark::State& state) {
+  static const std::vector<Row> rows = ReferenceSet();
+  if (rows.empty()) {
+    state.SkipWithError("shared/histories not found (set KVLOG_SHARED_DIR)");
+    return;
+  }
+  int agree = 0;
+  size_t ops_total = 0;
+  for (auto _ : state) {
+    agree = 0;
+    ops_total = 0;
+    for (const Row& r : rows) {
+      auto h = r.format == "jepsen-log" ? ParseJepsenLog(r.text, r.path) : ParseJepsenEdn(r.text, r.path);
+      auto ops = PairOperations(*h);
+      auto model = MakeModel(r.model);
+      LinearizabilityResult res = CheckLinearizability(*ops, *model);
+      ops_total += ops->size();
+      if ((res.verdict == Verdict::kValid) == (r.expected == "linearizable") && res.verdict != Verdict::kUnknown) ++agree;
+    }
+  }
+  state.counters["rows"] = static_cast<double>(rows.size());
+  state.counters["agree"] = agree;
+  state.counters["ops"] = static_cast<double>(ops_total);
+}
+BENCHMARK(BM_LinearizabilityReferenceSet)->Unit(benchmark::kMillisecond)->Iterations(1);
+
+}  // namespace
+}  // namespace kvlog::checker
+
+BENCHMARK_MAIN();

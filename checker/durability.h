@@ -1,0 +1,23 @@
+// Durability, judged against the log the history carries:
+//   - every acknowledged write appears in the log exactly once, at the offset
+//     its completion reported (if it reported one);
+//   - a failed write does not appear; an unknown (info) write appears at most
+//     once;
+//   - nothing appears in the log that was never invoked;
+//   - no two acknowledged writes report the same offset.
+// Without a log only the last rule is checked. Writes are matched to records
+// as writes.h describes. The log must be the uncompacted one.
+#ifndef KVLOG_CHECKER_DURABILITY_H_
+#define KVLOG_CHECKER_DURABILITY_H_
+
+#include "checker/history.h"
+#include "checker/verdict.h"
+#include "checker/writes.h"
+
+namespace kvlog::checker {
+
+CheckReport CheckDurability(const History& history, const std::vector<Operation>& ops, const WriteIndex& writes);
+
+}  // namespace kvlog::checker
+
+#endif  // KVLOG_CHECKER_DURABILITY_H_

@@ -1,0 +1,221 @@
+// Readers and writers: round trips, and errors that name file, line and reason.
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+
+#include "checker/check.h"
+#include "checker/edn.h"
+#include "checker/jsonl.h"
+#include "checker/testing/generate.h"
+#include "gtest/gtest.h"
+
+namespace kvlog::checker {
+namespace {
+
+void ExpectError(const Result<History>& r, int line, const std::string& reason_part) {
+  ASSERT_FALSE(r.has_value()) << "parsed, but should not have";
+  EXPECT_EQ(r.error().file, "h.txt");
+  EXPECT_EQ(r.error().line, line) << r.error().ToString();
+  EXPECT_NE(r.error().reason.find(reason_part), std::string::npos) << r.error().ToString();
+  EXPECT_NE(r.error().ToString().find("h.txt:" + std::to_string(line) + ": "), std::string::npos);
+}
+
+TEST(Jsonl, ErrorsNameFileLineAndReason) {
+  const std::string ok = R"({"process":0,"type":"invoke","f":"put","key":"k","value":"v"})";
+  ExpectError(ParseJsonl(ok + "\n\n{\"process\":0,\"type\":\"ok\"", "h.txt"), 3, "invalid JSON");
+  ExpectError(ParseJsonl(ok + "\n" + R"({"process":0,"type":"done","f":"put"})", "h.txt"), 2, "\"type\"");
+  ExpectError(ParseJsonl(R"({"type":"ok","f":"put"})", "h.txt"), 1, "missing field \"process\"");
+  ExpectError(ParseJsonl(R"({"process":"x","type":"ok","f":"put"})", "h.txt"), 1, "integer");
+  ExpectError(ParseJsonl(ok + "\n" + R"({"process":0,"type":"ok","f":"put","colour":1})", "h.txt"), 2,
+              "unknown field \"colour\"");
+  ExpectError(ParseJsonl(R"({"log":{"offset":5,"key":"k","value":"a"}}
+{"log":{"offset":5,"key":"k","value":"b"}})",
+                         "h.txt"),
+              2, "does not increase");
+  ExpectError(ParseJsonl(R"({"final":{"replica":"c0","applied":3}})", "h.txt"), 1, "digest");
+  ExpectError(ParseJsonl("[1,2]", "h.txt"), 1, "object");
+}
+
+TEST(Jsonl, RoundTripsAGeneratedHistory) {
+  testing::GenerateOptions g;
+  g.operations = 300;
+  History h = testing::GenerateKvHistory(g);
+  h.events[1].result = false;
+  h.events[1].op = "op-1";
+  h.events[0].value = Value::List({Value::Map({"f", "key", "value"}, {Value::String("put"), Value::String("k"),
+                                                                      Value::Int(3)})});
+  auto back = ParseJsonl(WriteJsonl(h), "again");
+  ASSERT_TRUE(back.has_value()) << back.error().ToString();
+  ASSERT_EQ(back->events.size(), h.events.size());
+  for (size_t i = 0; i < h.events.size(); ++i) {
+    const Event &a = h.events[i], &b = back->events[i];
+    EXPECT_EQ(a.process, b.process);
+    EXPECT_EQ(a.type, b.type);
+    EXPECT_EQ(a.f, b.f);
+    EXPECT_EQ(a.key, b.key);
+    EXPECT_EQ(a.value, b.value) << i;
+    EXPECT_EQ(a.time, b.time);
+    EXPECT_EQ(a.offset, b.offset);
+    EXPECT_EQ(a.applied, b.applied);
+    EXPECT_EQ(a.replica, b.replica);
+    EXPECT_EQ(a.op, b.op);
+    EXPECT_EQ(a.result, b.result);
+  }
+  ASSERT_EQ(back->log.size(), h.log.size());
+  for (size_t i = 0; i < h.log.size(); ++i) {
+    EXPECT_EQ(back->log[i].offset, h.log[i].offset);
+    EXPECT_EQ(back->log[i].value, h.log[i].value);
+    EXPECT_EQ(back->log[i].f, h.log[i].f);
+  }
+  ASSERT_EQ(back->finals.size(), h.finals.size());
+  EXPECT_EQ(back->finals[0].digest, h.finals[0].digest);
+  EXPECT_TRUE(back->has_log);
+}
+
+TEST(Edn, ErrorsNameFileLineAndReason) {
+  ExpectError(ParseJepsenEdn("[{:process 0, :type :invoke, :f :read, :value nil}\n {:process 0, :type :ok", "h.txt"),
+              2, "missing '}'");
+  ExpectError(ParseJepsenEdn("[{:process 0, :type :invoke, :f :read, :value nil}\n\n {:process 0 :type :bogus :f :read}]",
+                             "h.txt"),
+              3, "unknown :type");
+  ExpectError(ParseJepsenEdn("{:process 0, :type :invoke, :f :read, :value \"abc}\n", "h.txt"), 1,
+              "unterminated string");
+  ExpectError(ParseJepsenEdn("{:process 0, :type :invoke, :f :read, :value #{1 2}}", "h.txt"), 1, "unsupported");
+  ExpectError(ParseJepsenEdn("{:process 0, :type :invoke, :f}", "h.txt"), 1, "key without a value");
+  ExpectError(ParseJepsenEdn("{:type :invoke, :f :read}", "h.txt"), 1, ":process");
+}
+
+TEST(Edn, ReadsBothJepsenLayoutsAndDropsTheNemesis) {
+  auto vec = ParseJepsenEdn(R"([{:process 0, :type :invoke, :f :cas, :value [1 2]}
+ {:process :nemesis, :type :info, :f :start, :value nil}
+ {:process 0, :type :ok, :f :cas, :value [1 2]}])",
+                            "v");
+  ASSERT_TRUE(vec.has_value()) << vec.error().ToString();
+  ASSERT_EQ(vec->events.size(), 2u);
+  EXPECT_EQ(vec->events[1].value, Value::List({Value::Int(1), Value::Int(2)}));
+  EXPECT_EQ(vec->events[1].line, 3);
+  auto lines = ParseJepsenEdn("{:process 3, :type :invoke, :f :get, :key \"5\", :value nil}\n"
+                              "{:process 3, :type :ok, :f :get, :key \"5\", :value \"x 0 0 y\"} ; comment\n",
+                              "l");
+  ASSERT_TRUE(lines.has_value());
+  ASSERT_EQ(lines->events.size(), 2u);
+  EXPECT_EQ(lines->events[1].key, "5");
+  EXPECT_EQ(lines->events[1].value, Value::String("x 0 0 y"));
+}
+
+TEST(JepsenLog, ParsesTabsAndSpacesAndFailedCas) {
+  auto h = ParseJepsenLog("INFO  jepsen.util - 3\t:invoke\t:cas\t[1 4]\n"
+                          "INFO  jepsen.util - 3   :fail   :cas    [1 4]\n"
+                          "INFO  jepsen.util - 1\t:invoke\t:read\tnil\n",
+                          "e");
+  ASSERT_TRUE(h.has_value()) << h.error().ToString();
+  ASSERT_EQ(h->events.size(), 3u);
+  EXPECT_EQ(h->events[1].type, EventType::kOk);  // the compare failed: an observation
+  EXPECT_EQ(h->events[1].result, false);
+  EXPECT_TRUE(h->events[2].value.is_nil());
+  ExpectError(ParseJepsenLog("INFO  jepsen.util - 1\t:ok\t:read\t3\nsomething else\n", "h.txt"), 2,
+              "not a Jepsen log line");
+  ExpectError(ParseJepsenLog("INFO  jepsen.util - x\t:ok\t:read\t3\n", "h.txt"), 1, "not an integer");
+  ExpectError(ParseJepsenLog("INFO  jepsen.util - 1\t:ok\t:read\t[3\n", "h.txt"), 1, "value");
+}
+
+TEST(Pairing, CompletionWithoutInvocationIsAnError) {
+  auto h = ParseJsonl(R"({"process":0,"type":"invoke","f":"put","key":"k","value":"v"}
+{"process":1,"type":"ok","f":"put","key":"k","value":"v"})",
+                      "h.txt");
+  ASSERT_TRUE(h.has_value());
+  auto ops = PairOperations(*h);
+  ASSERT_FALSE(ops.has_value());
+  EXPECT_EQ(ops.error().line, 2);
+  EXPECT_NE(ops.error().reason.find("no pending invocation"), std::string::npos);
+}
+
+TEST(Edn, WriterOutputReadsBackTheSame) {
+  History h = testing::GenerateRegisterHistory(3, 50, 3);
+  h.events[0].value = Value::String("quote \" backslash \\ newline \n tab \t bell \x07 é");
+  h.events[0].key = "k\"1";
+  auto edn = WriteJepsenEdn(h);
+  ASSERT_TRUE(edn.has_value());
+  auto back = ParseJepsenEdn(*edn, "w");
+  ASSERT_TRUE(back.has_value()) << back.error().ToString();
+  ASSERT_EQ(back->events.size(), h.events.size());
+  for (size_t i = 0; i < h.events.size(); ++i) {
+    EXPECT_EQ(back->events[i].value, h.events[i].value) << i;
+    EXPECT_EQ(back->events[i].key, h.events[i].key);
+    EXPECT_EQ(back->events[i].f, h.events[i].f);
+    EXPECT_EQ(back->events[i].type, h.events[i].type);
+  }
+  h.events[0].f = "not a keyword";
+  EXPECT_FALSE(WriteJepsenEdn(h).has_value());
+}
+
+// What we write as EDN is read by Clojure's own reader (Debian's clojure).
+TEST(Edn, ClojureReadsWhatWeWrite) {
+  ASSERT_EQ(std::system("command -v clojure >/dev/null 2>&1"), 0)
+      << "the 'clojure' program is missing: install Debian's clojure package (scripts/install-deps)";
+  History h;
+  auto add = [&](int64_t p, EventType t, std::string f, std::optional<std::string> key, Value v) {
+    Event e;
+    e.process = p;
+    e.type = t;
+    e.f = std::move(f);
+    e.key = std::move(key);
+    e.value = std::move(v);
+    e.time = 1000 + static_cast<int64_t>(h.events.size());
+    h.events.push_back(std::move(e));
+  };
+  add(0, EventType::kInvoke, "put", "k\"1", Value::String("a \"q\" \\ \n\t\x01 é"));
+  add(0, EventType::kOk, "put", "k\"1", Value::String("a \"q\" \\ \n\t\x01 é"));
+  add(1, EventType::kInvoke, "cas", std::nullopt, Value::List({Value::Int(-3), Value::Int(4)}));
+  add(1, EventType::kInfo, "cas", std::nullopt, Value::List({Value::Int(-3), Value::Int(4)}));
+  add(2, EventType::kInvoke, "batch", std::nullopt,
+      Value::List({Value::Map({"f", "key", "value"}, {Value::String("delete"), Value::String("x"), Value()})}));
+  add(2, EventType::kFail, "batch", std::nullopt, Value::Bool(true));
+  auto edn = WriteJepsenEdn(h);
+  ASSERT_TRUE(edn.has_value());
+  char path[] = "/tmp/kvcheck-edn-XXXXXX";
+  int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  FILE* f = fdopen(fd, "w");
+  std::fwrite(edn->data(), 1, edn->size(), f);
+  std::fclose(f);
+  // Clojure prints, per op, a line we can compare: process|type|f|key|value.
+  const std::string script =
+      "(require 'clojure.edn 'clojure.walk) "
+      "(let [h (clojure.edn/read-string (slurp \"" + std::string(path) + "\"))"
+      "      c (read-string (slurp \"" + std::string(path) + "\"))] "
+      "  (assert (= h c) \"clojure.core/read-string disagrees with clojure.edn\") "
+      "  (doseq [op h] "
+      "    (let [cps (fn [x] (clojure.walk/postwalk (fn [y] (if (string? y) (mapv int y) y)) x))] "
+      "      (println (str (:process op) \"|\" (name (:type op)) \"|\" (name (:f op)) \"|\" "
+      "                    (pr-str (cps (:key op))) \"|\" (pr-str (cps (:value op))) \"|\" (:time op))))))";
+  const std::string script_path = std::string(path) + ".clj";
+  {
+    std::ofstream clj(script_path);
+    clj << script;
+  }
+  const std::string cmd = "clojure " + script_path + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string out;
+  char buf[4096];
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+  int status = pclose(p);
+  std::remove(path);
+  std::remove(script_path.c_str());
+  ASSERT_EQ(status, 0) << out;
+  // Strings come back as their code points (Clojure's stdout encoding varies).
+  const std::string key = "[107 34 49]";
+  const std::string text = "[97 32 34 113 34 32 92 32 10 9 1 32 233]";
+  const std::string expected =
+      "0|invoke|put|" + key + "|" + text + "|1000\n"
+      "0|ok|put|" + key + "|" + text + "|1001\n"
+      "1|invoke|cas|nil|[-3 4]|1002\n"
+      "1|info|cas|nil|[-3 4]|1003\n"
+      "2|invoke|batch|nil|[{:f [100 101 108 101 116 101], :key [120], :value nil}]|1004\n"
+      "2|fail|batch|nil|true|1005\n";
+  EXPECT_EQ(out, expected);
+}
+
+}  // namespace
+}  // namespace kvlog::checker

@@ -1,0 +1,122 @@
+// History: what a test run recorded, the contract between the recorder (the
+// simulator, or a real-cluster run) and the checkers. See checker/README.md for
+// the JSONL format that carries it.
+//
+// A history holds three kinds of records:
+//   - events: one per invocation and one per completion of an operation, in
+//     the real-time order in which they happened (file order is time order);
+//   - final states: per replica, the applied position it ended at and the
+//     digest of its state there (see digest.h);
+//   - the log itself, when the recorder could read it back.
+//
+// Positions follow the log seam: `applied` = N means every record with an
+// offset < N has been applied (N is the next offset to read). Offsets need not
+// be dense.
+#ifndef KVLOG_CHECKER_HISTORY_H_
+#define KVLOG_CHECKER_HISTORY_H_
+
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "checker/status.h"
+#include "checker/value.h"
+
+namespace kvlog::checker {
+
+enum class EventType { kInvoke, kOk, kFail, kInfo };
+
+// "invoke", "ok", "fail", "info".
+const char* EventTypeName(EventType type);
+std::optional<EventType> ParseEventType(std::string_view name);
+
+// One invocation or completion.
+//   f: put | get | delete | batch | range | cas | read | write | append
+//   value: put/write/append: the value written; get/read: on the completion,
+//     the value read (nil = absent); cas: [expected new]; batch: a list of
+//     {f, key, value} maps; range: on the completion, a list of [key value].
+struct Event {
+  int64_t process = 0;
+  EventType type = EventType::kInvoke;
+  std::string f;
+  std::optional<std::string> key;  // absent in single-register histories
+  Value value;
+  std::optional<int64_t> time;  // ns, virtual or real
+  // kvlog-only, on completions:
+  std::optional<int64_t> offset;   // the log offset a write landed at
+  std::optional<int64_t> applied;  // the replica position a read was served at
+  std::optional<std::string> replica;  // client (replica) id
+  std::optional<std::string> op;       // unique operation id, if the recorder
+                                       // also stamps it on the log record
+  std::optional<bool> result;          // cas on ok: false = compare failed
+  int line = 0;                        // where it was read from (reports)
+};
+
+// A replica's state at the end of the run.
+struct FinalState {
+  std::string replica;
+  int64_t applied = 0;  // position (next offset to read)
+  std::string digest;   // StateDigest::Hex of its key/value state
+  int line = 0;
+};
+
+// One record of the log.
+struct LogRecord {
+  int64_t offset = 0;
+  std::string key;
+  std::optional<std::string> value;  // absent = tombstone (delete)
+  std::string f = "put";             // put | delete | cas
+  std::optional<std::string> expected;  // cas condition; absent = key absent
+  std::optional<std::string> writer;    // replica id of the writer
+  std::optional<std::string> op;        // operation id, matches Event::op
+  int line = 0;
+};
+
+struct History {
+  std::string source;  // file name, for reports
+  std::vector<Event> events;
+  std::vector<FinalState> finals;
+  std::vector<LogRecord> log;  // in offset order
+  bool has_log = false;        // the recorder captured the log (maybe empty)
+};
+
+// An operation: an invocation paired with its completion.
+struct Operation {
+  static constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
+
+  size_t index = 0;  // position in the vector PairOperations returns
+  int64_t process = 0;
+  std::string f;
+  std::optional<std::string> key;
+  Value input;   // the invocation's value
+  Value output;  // the completion's value (nil when not ok)
+  // kOk, kFail, or kInfo (also when the history ends before a completion).
+  EventType outcome = EventType::kInfo;
+  int64_t call = 0;      // position of the invocation in the event order
+  int64_t ret = kNever;  // position of the completion; kNever for info
+  std::optional<int64_t> call_time, ret_time;
+  std::optional<int64_t> offset, applied;
+  std::optional<std::string> replica, op;
+  std::optional<bool> result;
+  int line = 0;  // line of the invocation
+
+  bool ok() const { return outcome == EventType::kOk; }
+  bool info() const { return outcome == EventType::kInfo; }
+  // The value the operation is about: the completion's for reads, the
+  // invocation's otherwise (a Jepsen read is invoked with nil).
+  const Value& value() const { return ok() && !output.is_nil() ? output : input; }
+};
+
+// Pairs each invocation with the next completion of the same process. An
+// error names the line of a completion without an invocation, or of a second
+// invocation while one is pending.
+Result<std::vector<Operation>> PairOperations(const History& history);
+
+// Whether `f` only observes state (read, get, range).
+bool IsReadFunction(std::string_view f);
+
+}  // namespace kvlog::checker
+
+#endif  // KVLOG_CHECKER_HISTORY_H_

@@ -1,0 +1,32 @@
+// JSONL, the native history format: one JSON object per line. See README.md.
+//   {"process":0,"type":"invoke","f":"put","key":"k","value":"v1","time":10}
+//   {"process":0,"type":"ok","f":"put","key":"k","value":"v1","time":25,"offset":7,"replica":"c0"}
+//   {"final":{"replica":"c0","applied":8,"digest":"9b1e0a6c3f00d2aa"}}
+//   {"log":{"offset":7,"key":"k","value":"v1","writer":"c0"}}
+//   {"meta":{...}}   (ignored: free-form run description)
+#ifndef KVLOG_CHECKER_JSONL_H_
+#define KVLOG_CHECKER_JSONL_H_
+
+#include <string>
+#include <string_view>
+
+#include "checker/history.h"
+#include "checker/status.h"
+
+namespace kvlog::checker {
+
+// Parses JSONL text. `source` names the file in errors. Blank lines are
+// allowed; anything else that is not a valid record is an error.
+Result<History> ParseJsonl(std::string_view text, const std::string& source);
+Result<History> ReadJsonlFile(const std::string& path);
+
+// One line (no newline) for each kind of record.
+std::string EventToJsonl(const Event& event);
+std::string FinalToJsonl(const FinalState& final_state);
+std::string LogRecordToJsonl(const LogRecord& record);
+// The whole history: events, then log records, then final states.
+std::string WriteJsonl(const History& history);
+
+}  // namespace kvlog::checker
+
+#endif  // KVLOG_CHECKER_JSONL_H_

@@ -1,0 +1,55 @@
+// Linearizability: Wing & Gong's search with Lowe's memoisation of
+// (set of linearized operations, model state), per P-compositional part.
+//
+// Failed operations did not happen and are dropped; info operations (outcome
+// unknown, or no completion) may take effect at any point after their
+// invocation, or never. Reads with unknown outcome are dropped. Exceeding the
+// time budget yields Verdict::kUnknown, never a guess.
+#ifndef KVLOG_CHECKER_LINEARIZABILITY_H_
+#define KVLOG_CHECKER_LINEARIZABILITY_H_
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "checker/history.h"
+#include "checker/model.h"
+#include "checker/verdict.h"
+
+namespace kvlog::checker {
+
+struct LinearizabilityOptions {
+  std::chrono::milliseconds budget{60'000};  // for the whole history
+  int threads = 1;                           // parts checked in parallel
+  // Limit: memoised configurations per part; beyond it the verdict is unknown.
+  size_t max_cache_entries = 20'000'000;
+};
+
+// Why a history is not linearizable, for one part.
+struct LinearizabilityWitness {
+  std::string part;                  // the key, or "" for a single register
+  std::vector<size_t> prefix;        // longest linearizable prefix, in order (Operation::index)
+  size_t blocking_op = 0;            // the operation that cannot be placed after it
+  std::string state_after_prefix;    // the model state the prefix leads to
+  std::string explanation;
+};
+
+struct LinearizabilityResult {
+  Verdict verdict = Verdict::kValid;
+  size_t parts = 0;
+  size_t ops_checked = 0;
+  std::optional<LinearizabilityWitness> witness;  // when invalid
+  std::string detail;                            // e.g. which part ran out of time
+};
+
+LinearizabilityResult CheckLinearizability(const std::vector<Operation>& ops, const Model& model,
+                                           const LinearizabilityOptions& options = {});
+
+// As a CheckReport (violation = the witness).
+CheckReport LinearizabilityReport(const std::vector<Operation>& ops, const Model& model,
+                                  const LinearizabilityResult& result);
+
+}  // namespace kvlog::checker
+
+#endif  // KVLOG_CHECKER_LINEARIZABILITY_H_

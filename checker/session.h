@@ -1,0 +1,27 @@
+// Session guarantees, per process (a process is sequential: one operation at a
+// time):
+//   read-your-writes: a read of key k never sees an older version of k than
+//     the process's own last completed write to k; with `applied` positions,
+//     the read must also be served at a position past that write's offset;
+//   monotonic reads: a process's reads of k never go back to an older version,
+//     and the positions its reads are served at never decrease.
+// A version is the log offset of the write a read names (values are unique):
+// taken from the log when the history carries it, else from the offsets the
+// writes' completions reported. A read of a value no write produced is also a
+// violation. Linear in the number of operations (hash lookups).
+#ifndef KVLOG_CHECKER_SESSION_H_
+#define KVLOG_CHECKER_SESSION_H_
+
+#include <vector>
+
+#include "checker/history.h"
+#include "checker/verdict.h"
+#include "checker/writes.h"
+
+namespace kvlog::checker {
+
+CheckReport CheckSessions(const History& history, const std::vector<Operation>& ops, const WriteIndex& writes);
+
+}  // namespace kvlog::checker
+
+#endif  // KVLOG_CHECKER_SESSION_H_

@@ -1,0 +1,93 @@
+#include "checker/staleness.h"
+
+#include <algorithm>
+#include <map>
+
+namespace kvlog::checker {
+
+Quantiles Quantiles::Of(std::vector<int64_t> s) {
+  Quantiles q;
+  q.count = s.size();
+  if (s.empty()) return q;
+  std::sort(s.begin(), s.end());
+  auto at = [&](double p) { return s[std::min(s.size() - 1, static_cast<size_t>(p * static_cast<double>(s.size())))]; };
+  q.p50 = at(0.50);
+  q.p90 = at(0.90);
+  q.p99 = at(0.99);
+  q.max = s.back();
+  return q;
+}
+
+std::string Quantiles::ToString() const {
+  if (count == 0) return "no samples";
+  return "n=" + std::to_string(count) + " p50=" + std::to_string(p50) + " p90=" + std::to_string(p90) +
+         " p99=" + std::to_string(p99) + " max=" + std::to_string(max);
+}
+
+StalenessFigures MeasureStaleness(const std::vector<Operation>& ops) {
+  StalenessFigures out;
+  struct Ack {
+    int64_t time, offset;
+  };
+  std::vector<Ack> acks;  // acknowledged writes, by acknowledgement time
+  struct Seen {
+    int64_t time, applied;
+  };
+  std::map<std::string, std::vector<Seen>> replicas;  // observations, by time
+  for (const Operation& o : ops) {
+    if (!o.ok()) continue;
+    if (!IsReadFunction(o.f) && o.offset && o.ret_time) acks.push_back({*o.ret_time, *o.offset});
+    if (IsReadFunction(o.f) && o.applied && o.ret_time && o.replica) {
+      replicas[*o.replica].push_back({*o.ret_time, *o.applied});
+    }
+  }
+  std::sort(acks.begin(), acks.end(), [](const Ack& a, const Ack& b) { return a.time < b.time; });
+  std::vector<int64_t> prefix_max(acks.size());
+  for (size_t i = 0; i < acks.size(); ++i) prefix_max[i] = std::max(i ? prefix_max[i - 1] : INT64_MIN, acks[i].offset);
+  std::vector<int64_t> behind_offsets, behind_ns, visibility;
+  for (const Operation& o : ops) {
+    if (!o.ok() || !IsReadFunction(o.f) || !o.applied || !o.call_time) continue;
+    // Writes acknowledged before the read was invoked: acks[0, n).
+    size_t n = std::lower_bound(acks.begin(), acks.end(), *o.call_time,
+                                [](const Ack& a, int64_t t) { return a.time < t; }) -
+               acks.begin();
+    if (n == 0) {
+      behind_offsets.push_back(0);
+      behind_ns.push_back(0);
+      continue;
+    }
+    behind_offsets.push_back(std::max<int64_t>(0, prefix_max[n - 1] + 1 - *o.applied));
+    // The first acknowledged write with offset >= applied.
+    size_t first = std::lower_bound(prefix_max.begin(), prefix_max.begin() + n, *o.applied) - prefix_max.begin();
+    behind_ns.push_back(first < n ? *o.call_time - acks[first].time : 0);
+  }
+  for (auto& [name, seen] : replicas) {
+    std::sort(seen.begin(), seen.end(), [](const Seen& a, const Seen& b) { return a.time < b.time; });
+    for (size_t i = 1; i < seen.size(); ++i) seen[i].applied = std::max(seen[i].applied, seen[i - 1].applied);
+  }
+  for (const Ack& a : acks) {
+    int64_t latest = a.time;
+    bool everywhere = !replicas.empty();
+    for (const auto& [name, seen] : replicas) {
+      auto it = std::upper_bound(seen.begin(), seen.end(), a.offset,
+                                 [](int64_t off, const Seen& s) { return off < s.applied; });
+      if (it == seen.end()) {
+        everywhere = false;
+        break;
+      }
+      latest = std::max(latest, it->time);
+    }
+    if (everywhere) {
+      visibility.push_back(latest - a.time);
+    } else {
+      ++out.writes_never_seen_everywhere;
+    }
+  }
+  out.available = !behind_offsets.empty() || !visibility.empty();
+  out.read_offsets_behind = Quantiles::Of(std::move(behind_offsets));
+  out.read_ns_behind = Quantiles::Of(std::move(behind_ns));
+  out.write_visibility_ns = Quantiles::Of(std::move(visibility));
+  return out;
+}
+
+}  // namespace kvlog::checker

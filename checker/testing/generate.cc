@@ -1,0 +1,288 @@
+#include "checker/testing/generate.h"
+
+#include <algorithm>
+#include <map>
+#include <random>
+
+#include "checker/digest.h"
+
+namespace kvlog::checker::testing {
+namespace {
+
+struct Replica {
+  int64_t applied = 0;   // position: next offset to read
+  size_t next = 0;       // index of the next log record to apply
+  std::map<std::string, std::string> store;
+};
+
+void ApplyUpTo(const std::vector<LogRecord>& log, Replica* r, size_t count) {
+  while (r->next < count) {
+    const LogRecord& rec = log[r->next++];
+    if (rec.value) {
+      r->store[rec.key] = *rec.value;
+    } else {
+      r->store.erase(rec.key);
+    }
+    r->applied = rec.offset + 1;
+  }
+}
+
+}  // namespace
+
+History GenerateKvHistory(const GenerateOptions& o) {
+  std::mt19937_64 rng(o.seed);
+  auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<uint64_t>(n)); };
+  History h;
+  h.source = "generated-kv-" + std::to_string(o.seed);
+  h.has_log = true;
+  h.events.reserve(o.operations * 2);
+  h.log.reserve(o.operations);
+  std::vector<Replica> replicas(o.replicas);
+  int64_t time = 0;
+  int64_t next_value = 0;
+  for (size_t i = 0; i < o.operations; ++i) {
+    // Some replica catches up a little.
+    Replica& lag = replicas[pick(o.replicas)];
+    ApplyUpTo(h.log, &lag, std::min(h.log.size(), lag.next + static_cast<size_t>(pick(8))));
+    const int r = pick(o.replicas);
+    Replica& rep = replicas[r];
+    const std::string replica = "c" + std::to_string(r);
+    const std::string key = "k" + std::to_string(pick(o.keys));
+    Event inv;
+    inv.process = r;
+    inv.type = EventType::kInvoke;
+    inv.key = key;
+    inv.time = time;
+    inv.replica = replica;
+    Event done = inv;
+    done.type = EventType::kOk;
+    time += 1 + pick(1000);
+    done.time = time;
+    time += 1 + pick(100);
+    if (pick(100) < o.read_percent) {
+      inv.f = done.f = "get";
+      auto it = rep.store.find(key);
+      if (it != rep.store.end()) done.value = Value::String(it->second);
+      done.applied = rep.applied;
+    } else {
+      LogRecord rec;
+      rec.offset = static_cast<int64_t>(h.log.size()) * 2;  // offsets are not dense
+      rec.key = key;
+      rec.writer = replica;
+      if (pick(100) < o.delete_percent) {
+        inv.f = done.f = "delete";
+        rec.f = "delete";
+      } else {
+        inv.f = done.f = "put";
+        std::string v = "v" + std::to_string(next_value++);
+        inv.value = done.value = Value::String(v);
+        rec.value = v;
+      }
+      done.offset = rec.offset;
+      h.log.push_back(rec);
+      ApplyUpTo(h.log, &rep, h.log.size());  // a write waits for its own replica
+    }
+    h.events.push_back(std::move(inv));
+    h.events.push_back(std::move(done));
+  }
+  for (int r = 0; r < o.replicas; ++r) {
+    Replica& rep = replicas[r];
+    // Most replicas end fully caught up; some stop part way.
+    size_t upto = pick(4) == 0 ? std::min(h.log.size(), rep.next + static_cast<size_t>(pick(4))) : h.log.size();
+    ApplyUpTo(h.log, &rep, upto);
+    h.finals.push_back({"c" + std::to_string(r), rep.applied, StateDigest::Of(rep.store), 0});
+  }
+  int line = 0;
+  for (auto& e : h.events) e.line = ++line;
+  for (auto& r : h.log) r.line = ++line;
+  for (auto& f : h.finals) f.line = ++line;
+  return h;
+}
+
+bool InjectViolation(History* h, Breakage b, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  // Offsets of each key's puts, in log order, and each value's offset.
+  std::map<std::string, std::vector<const LogRecord*>> puts;
+  for (const auto& r : h->log) {
+    if (r.value) puts[r.key].push_back(&r);
+  }
+  auto older_value = [&](const std::string& key, int64_t before) -> std::optional<std::string> {
+    auto it = puts.find(key);
+    if (it == puts.end()) return std::nullopt;
+    std::optional<std::string> v;
+    for (const LogRecord* r : it->second) {
+      if (r->offset < before) v = *r->value;
+    }
+    return v;
+  };
+  std::map<std::string, int64_t> offset_of;
+  for (const auto& r : h->log) {
+    if (r.value) offset_of[r.key + '\0' + *r.value] = r.offset;
+  }
+  const size_t n = h->events.size();
+  const size_t start = n ? rng() % n : 0;
+  switch (b) {
+    case Breakage::kStaleOwnRead: {
+      // A read after the process's own put: make it see an older value, served
+      // at a position before that put.
+      std::map<std::pair<int64_t, std::string>, int64_t> own;  // (process, key) -> offset
+      for (size_t i = 0; i < n; ++i) {
+        Event& e = h->events[i];
+        if (e.type != EventType::kOk || !e.key) continue;
+        if (e.f == "put" && e.offset) own[{e.process, *e.key}] = *e.offset;
+        if (e.f == "get" && i >= start) {
+          auto it = own.find({e.process, *e.key});
+          if (it == own.end()) continue;
+          auto v = older_value(*e.key, it->second);
+          if (!v) continue;
+          e.value = Value::String(*v);
+          e.applied = it->second;  // not past its own write
+          return true;
+        }
+      }
+      return false;
+    }
+    case Breakage::kNonMonotonic: {
+      std::map<std::pair<int64_t, std::string>, int64_t> last;  // (process, key) -> version read
+      for (size_t i = 0; i < n; ++i) {
+        Event& e = h->events[i];
+        if (e.type != EventType::kOk || e.f != "get" || !e.key || e.value.is_nil()) continue;
+        auto off = offset_of.find(*e.key + '\0' + e.value.as_string());
+        if (off == offset_of.end()) continue;
+        auto it = last.find({e.process, *e.key});
+        if (i >= start && it != last.end()) {
+          auto v = older_value(*e.key, it->second);
+          if (v) {
+            e.value = Value::String(*v);
+            return true;
+          }
+        }
+        last[{e.process, *e.key}] = std::max(it == last.end() ? -1 : it->second, off->second);
+      }
+      return false;
+    }
+    case Breakage::kLostWrite: {
+      if (h->log.empty()) return false;
+      for (size_t step = 0; step < h->log.size(); ++step) {
+        size_t i = (start + step) % h->log.size();
+        if (h->log[i].value) {
+          h->log.erase(h->log.begin() + static_cast<std::ptrdiff_t>(i));
+          return true;
+        }
+      }
+      return false;
+    }
+    case Breakage::kDuplicateWrite: {
+      for (size_t step = 0; step < h->log.size(); ++step) {
+        const LogRecord r = h->log[(start + step) % h->log.size()];
+        if (!r.value) continue;
+        LogRecord copy = r;
+        copy.offset = h->log.back().offset + 1;
+        h->log.push_back(copy);
+        return true;
+      }
+      return false;
+    }
+    case Breakage::kPhantomWrite: {
+      LogRecord r;
+      r.offset = h->log.empty() ? 0 : h->log.back().offset + 1;
+      r.key = "k0";
+      r.value = "never-written-" + std::to_string(seed);
+      h->log.push_back(r);
+      return true;
+    }
+    case Breakage::kDivergence: {
+      if (h->finals.empty()) return false;
+      FinalState& f = h->finals[start % h->finals.size()];
+      StateDigest d;
+      d.Add("k0", "corrupt-" + std::to_string(seed));
+      f.digest = d.Hex();
+      return true;
+    }
+  }
+  return false;
+}
+
+History GenerateRegisterHistory(uint64_t seed, size_t operations, int processes) {
+  std::mt19937_64 rng(seed);
+  // Linearization points are 10, 20, 30, ...; each operation's interval
+  // contains its point and never overlaps the process's previous operation.
+  struct Op {
+    int process;
+    int64_t call, point, ret;
+    std::string f;
+    Value input, output;
+  };
+  std::vector<Op> ops;
+  std::vector<int64_t> free_at(processes, 0);
+  Value state;  // nil
+  int64_t next = 1;
+  for (size_t i = 0; i < operations; ++i) {
+    const int64_t point = 10 * static_cast<int64_t>(i + 1);
+    // A process that is free before this point.
+    int p = static_cast<int>(rng() % processes);
+    for (int k = 0; k < processes && free_at[p] >= point - 1; ++k) p = (p + 1) % processes;
+    if (free_at[p] >= point - 1) continue;
+    Op op;
+    op.process = p;
+    op.point = point;
+    op.call = std::max(free_at[p] + 1, point - 1 - static_cast<int64_t>(rng() % 25));
+    op.ret = point + 1 + static_cast<int64_t>(rng() % 25);
+    free_at[p] = op.ret;
+    switch (rng() % 3) {
+      case 0:
+        op.f = "read";
+        op.output = state;
+        break;
+      case 1:
+        op.f = "write";
+        op.input = Value::Int(next++);
+        state = op.input;
+        break;
+      default: {
+        op.f = "cas";
+        Value expected = rng() % 2 && !state.is_nil() ? state : Value::Int(next + 1000);
+        Value nv = Value::Int(next++);
+        op.input = Value::List({expected, nv});
+        if (expected != state) {
+          op.f = "read";  // a cas that would fail: record a read instead
+          op.input = Value();
+          op.output = state;
+        } else {
+          state = nv;
+        }
+      }
+    }
+    ops.push_back(op);
+  }
+  struct Timed {
+    int64_t t;
+    Event e;
+  };
+  std::vector<Timed> events;
+  for (const Op& op : ops) {
+    Event inv;
+    inv.process = op.process;
+    inv.type = EventType::kInvoke;
+    inv.f = op.f;
+    inv.value = op.input;
+    inv.time = op.call;
+    Event done = inv;
+    done.type = EventType::kOk;
+    done.value = op.f == "read" ? op.output : op.input;
+    done.time = op.ret;
+    events.push_back({op.call * 2, std::move(inv)});
+    events.push_back({op.ret * 2 + 1, std::move(done)});
+  }
+  std::stable_sort(events.begin(), events.end(), [](const Timed& a, const Timed& b) { return a.t < b.t; });
+  History h;
+  h.source = "generated-register-" + std::to_string(seed);
+  int line = 0;
+  for (auto& t : events) {
+    t.e.line = ++line;
+    h.events.push_back(std::move(t.e));
+  }
+  return h;
+}
+
+}  // namespace kvlog::checker::testing

@@ -1,0 +1,58 @@
+// Value: what an operation reads or writes. Jepsen histories carry integers,
+// strings, nil, vectors (a cas is [expected new]) and maps (a batch is a list of
+// {f, key, value} maps); Value holds exactly those shapes.
+#ifndef KVLOG_CHECKER_VALUE_H_
+#define KVLOG_CHECKER_VALUE_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace kvlog::checker {
+
+class Value {
+ public:
+  enum class Kind { kNil, kBool, kInt, kString, kList, kMap };
+
+  Value() = default;  // nil
+  static Value Bool(bool b);
+  static Value Int(int64_t i);
+  static Value String(std::string s);
+  static Value List(std::vector<Value> items);
+  // A map with string keys, in the given order (keys are unique).
+  static Value Map(std::vector<std::string> keys, std::vector<Value> values);
+
+  Kind kind() const { return kind_; }
+  bool is_nil() const { return kind_ == Kind::kNil; }
+  bool is_int() const { return kind_ == Kind::kInt; }
+  bool is_string() const { return kind_ == Kind::kString; }
+  bool is_list() const { return kind_ == Kind::kList; }
+  bool is_map() const { return kind_ == Kind::kMap; }
+
+  bool as_bool() const { return int_ != 0; }
+  int64_t as_int() const { return int_; }
+  const std::string& as_string() const { return str_; }
+  const std::vector<Value>& items() const { return items_; }      // list or map values
+  const std::vector<std::string>& keys() const { return keys_; }  // map keys
+  // The value stored under `key` in a map, or nullptr.
+  const Value* Find(const std::string& key) const;
+
+  // Canonical text: integers and strings as themselves (strings unquoted),
+  // nil as "nil"; lists and maps in EDN-like notation. Used to name a value
+  // (values are unique per workload) and in reports.
+  std::string ToString() const;
+
+  bool operator==(const Value& other) const;
+  bool operator!=(const Value& other) const { return !(*this == other); }
+
+ private:
+  Kind kind_ = Kind::kNil;
+  int64_t int_ = 0;
+  std::string str_;
+  std::vector<std::string> keys_;
+  std::vector<Value> items_;
+};
+
+}  // namespace kvlog::checker
+
+#endif  // KVLOG_CHECKER_VALUE_H_

@@ -1,0 +1,52 @@
+// Verdict: what one checker concluded.
+#ifndef KVLOG_CHECKER_VERDICT_H_
+#define KVLOG_CHECKER_VERDICT_H_
+
+#include <string>
+#include <vector>
+
+namespace kvlog::checker {
+
+enum class Verdict {
+  kValid,
+  kInvalid,
+  kUnknown,  // could not decide (time budget, missing data the check needs)
+  kSkipped,  // the history carries nothing this checker judges
+};
+
+inline const char* VerdictName(Verdict v) {
+  switch (v) {
+    case Verdict::kValid: return "valid";
+    case Verdict::kInvalid: return "invalid";
+    case Verdict::kUnknown: return "unknown";
+    case Verdict::kSkipped: return "skipped";
+  }
+  return "?";
+}
+
+// One thing a checker found wrong, tied to the operations involved.
+struct Violation {
+  std::string kind;         // e.g. "read-your-writes", "lost-write"
+  std::string message;      // a sentence for a human
+  std::vector<size_t> ops;  // Operation::index of the operations involved
+};
+
+// Limit: a checker reports at most this many violations (it counts all).
+inline constexpr size_t kMaxReportedViolations = 100;
+
+struct CheckReport {
+  std::string checker;
+  Verdict verdict = Verdict::kSkipped;
+  std::string summary;
+  size_t violation_count = 0;
+  std::vector<Violation> violations;  // the first kMaxReportedViolations
+
+  void Add(Violation v) {
+    ++violation_count;
+    if (violations.size() < kMaxReportedViolations) violations.push_back(std::move(v));
+  }
+};
+
+}  // namespace kvlog::checker
+
+#endif  // KVLOG_CHECKER_VERDICT_H_

@@ -1,0 +1,152 @@
+#include "checker/writes.h"
+
+#include <algorithm>
+
+namespace kvlog::checker {
+namespace {
+
+bool IsWriteFunction(std::string_view f) {
+  return f == "put" || f == "write" || f == "delete" || f == "cas" || f == "append";
+}
+
+std::optional<std::string> WrittenValue(std::string_view f, const Value& v) {
+  if (f == "delete") return std::nullopt;
+  if (f == "cas") {
+    if (v.is_list() && v.items().size() == 2 && !v.items()[1].is_nil()) return v.items()[1].ToString();
+    return std::nullopt;
+  }
+  if (v.is_nil()) return std::nullopt;
+  return v.ToString();
+}
+
+}  // namespace
+
+std::string WriteIndex::KvName(const std::string& key, const std::string& value) {
+  std::string s = key;
+  s += '\0';
+  s += value;
+  return s;
+}
+
+WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops) : history_(history) {
+  for (const Operation& o : ops) {
+    auto add = [&](std::string f, std::string key, const Value& v, std::optional<int64_t> offset) {
+      Write w;
+      w.op = o.index;
+      w.f = std::move(f);
+      w.key = std::move(key);
+      w.value = WrittenValue(w.f, v);
+      w.op_id = o.op;
+      w.offset = offset;
+      const bool compare_failed = o.result && !*o.result;
+      w.definite = o.ok() && !compare_failed;
+      w.possible = o.info() || (o.ok() && compare_failed);
+      if (w.value) {
+        std::string name = KvName(w.key, *w.value);
+        invoked_kv_[name]++;
+        if (w.offset && w.definite) reported_[name] = *w.offset;
+      }
+      writes_.push_back(std::move(w));
+    };
+    if (o.op) invoked_op_[*o.op]++;
+    const size_t first_of_op = writes_.size();
+    if (IsWriteFunction(o.f)) {
+      add(o.f, o.key.value_or(""), o.input, o.offset);
+    } else if (o.f == "batch" && o.input.is_list()) {
+      const size_t n = o.input.items().size();
+      for (size_t i = 0; i < n; ++i) {
+        const Value& sub = o.input.items()[i];
+        if (!sub.is_map()) continue;
+        const Value* f = sub.Find("f");
+        const Value* key = sub.Find("key");
+        const Value* value = sub.Find("value");
+        const Value* offset = sub.Find("offset");
+        if (!f || !key || !IsWriteFunction(f->ToString())) continue;
+        std::optional<int64_t> off;
+        if (offset && offset->is_int()) off = offset->as_int();
+        add(f->ToString(), key->ToString(), value ? *value : Value(), off);
+      }
+    }
+    // Number the writes of this operation that share a key and value.
+    for (size_t i = first_of_op; i < writes_.size(); ++i) {
+      for (size_t j = first_of_op; j < i; ++j) {
+        if (writes_[j].key == writes_[i].key && writes_[j].value == writes_[i].value) {
+          writes_[i].ordinal = writes_[j].ordinal + 1;
+        }
+      }
+    }
+    for (size_t i = first_of_op; i < writes_.size(); ++i) {
+      for (size_t j = first_of_op; j < writes_.size(); ++j) {
+        if (writes_[j].key == writes_[i].key && writes_[j].value == writes_[i].value) {
+          writes_[i].same = std::max(writes_[i].same, writes_[j].ordinal + 1);
+        }
+      }
+    }
+  }
+  for (size_t i = 0; i < history.log.size(); ++i) {
+    const LogRecord& r = history.log[i];
+    if (r.value) log_by_kv_[KvName(r.key, *r.value)].push_back(r.offset);
+    if (r.op) log_by_op_[*r.op].push_back(r.offset);
+    log_by_key_[r.key].push_back(i);
+  }
+}
+
+std::vector<int64_t> WriteIndex::LogOffsets(const Write& w) const {
+  if (w.op_id) {
+    if (auto it = log_by_op_.find(*w.op_id); it != log_by_op_.end()) {
+      // A batch shares one op id: keep the records of this key and value, and
+      // of those the ones this write owns (see Write::ordinal).
+      std::vector<int64_t> out;
+      size_t matching = 0;
+      for (int64_t off : it->second) {
+        const LogRecord* r = nullptr;
+        auto rit = std::lower_bound(history_.log.begin(), history_.log.end(), off,
+                                    [](const LogRecord& a, int64_t b) { return a.offset < b; });
+        if (rit != history_.log.end() && rit->offset == off) r = &*rit;
+        if (r && r->key == w.key && r->value == w.value) {
+          if (matching % w.same == w.ordinal) out.push_back(off);
+          ++matching;
+        }
+      }
+      if (!out.empty()) return out;
+    }
+  }
+  if (w.value) {
+    if (auto it = log_by_kv_.find(KvName(w.key, *w.value)); it != log_by_kv_.end()) return it->second;
+    return {};
+  }
+  // A delete without an op id: only its reported offset can name it.
+  if (w.offset) {
+    auto rit = std::lower_bound(history_.log.begin(), history_.log.end(), *w.offset,
+                                [](const LogRecord& a, int64_t b) { return a.offset < b; });
+    if (rit != history_.log.end() && rit->offset == *w.offset && rit->key == w.key && !rit->value) {
+      return {*w.offset};
+    }
+  }
+  return {};
+}
+
+std::optional<int64_t> WriteIndex::VersionOf(const std::string& key, const std::string& value) const {
+  std::string name = KvName(key, value);
+  if (auto it = log_by_kv_.find(name); it != log_by_kv_.end() && !it->second.empty()) return it->second.front();
+  if (auto it = reported_.find(name); it != reported_.end()) return it->second;
+  return std::nullopt;
+}
+
+bool WriteIndex::Invoked(const std::string& key, const std::string& value) const {
+  return invoked_kv_.contains(KvName(key, value));
+}
+
+bool WriteIndex::InvokedOpId(const std::string& op_id) const { return invoked_op_.contains(op_id); }
+
+const LogRecord* WriteIndex::StateAt(const std::string& key, int64_t position) const {
+  auto it = log_by_key_.find(key);
+  if (it == log_by_key_.end()) return nullptr;
+  const auto& idx = it->second;
+  auto pos = std::lower_bound(idx.begin(), idx.end(), position,
+                              [&](size_t i, int64_t p) { return history_.log[i].offset < p; });
+  if (pos == idx.begin()) return nullptr;
+  return &history_.log[*(pos - 1)];
+}
+
+}  // namespace kvlog::checker

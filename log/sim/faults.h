@@ -1,0 +1,86 @@
+// The simulated log's fault knobs. Every fault is off by default, and each one
+// that is on has a name that appears in a run's report (see FaultNames).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace kvlog::log::sim {
+
+using Duration = std::chrono::nanoseconds;
+
+// [start, start + length), measured from the broker's creation.
+struct Window {
+  Duration start{0};
+  Duration length{0};
+  bool Contains(Duration t) const { return t >= start && t < start + length; }
+};
+
+enum class Acks {
+  kAll,     // Acknowledge after replication: a failover loses nothing acknowledged.
+  kLeader,  // acks=1: acknowledge on the leader's write; a failover can lose it.
+};
+
+struct BrokerFaults {
+  // Each append commits after latency + uniform [0, jitter).
+  Duration append_latency{0};
+  Duration append_jitter{0};
+
+  // The record commits but its acknowledgement is lost; the producer retries
+  // after retry_backoff. With an idempotent producer the retry is recognised
+  // and answered with the first offsets; without, it commits a duplicate.
+  double lost_ack_probability = 0;
+  bool idempotent_producer = true;
+
+  // The append fails and does not commit.
+  double failed_append_probability = 0;
+
+  // The broker is unreachable: appends wait (retrying) and fail after
+  // delivery_timeout; polls return nothing; EndOffset fails kUnavailable.
+  std::vector<Window> outages;
+
+  // Replication: a record becomes readable (below the high watermark)
+  // replication_delay after it commits on the leader.
+  Acks acks = Acks::kAll;
+  Duration replication_delay{0};
+
+  // At each of these times the leader fails over. The new leader's log ends at
+  // the high watermark: the unreplicated tail is truncated. With an unclean
+  // election it ends up to unclean_max_loss records below the high watermark,
+  // losing records readers may already have applied.
+  std::vector<Duration> failovers;
+  bool unclean_election = false;
+  int64_t unclean_max_loss = 3;
+
+  // Every compaction_interval, records superseded by a later record of the
+  // same key are removed, and tombstones older than tombstone_retention too.
+  // Only records committed at least min_compaction_lag ago are touched (Kafka's
+  // min.compaction.lag.ms). A reader lagging more than that can skip a removed
+  // record before it reaches the one that superseded it, and see a state that
+  // was never a prefix of the log: kvlog needs this lag above its readers' lag.
+  Duration compaction_interval{0};
+  Duration min_compaction_lag{0};
+  Duration tombstone_retention = std::chrono::hours(24);
+
+  // A committed record is stored damaged: every reader gets kCorrupt for it.
+  double corrupt_probability = 0;
+
+  Duration retry_backoff = std::chrono::milliseconds(100);
+  Duration delivery_timeout = std::chrono::seconds(30);
+};
+
+// Faults of one client's connection.
+struct ConnectionFaults {
+  // The reader sees a record only this long after it became readable.
+  Duration reader_lag{0};
+  // The reader returns nothing during these windows.
+  std::vector<Window> reader_pauses;
+};
+
+// Names of the faults that are on, e.g. {"append-latency", "lost-ack"}.
+std::vector<std::string> FaultNames(const BrokerFaults& faults);
+std::vector<std::string> FaultNames(const ConnectionFaults& faults);
+
+}  // namespace kvlog::log::sim

@@ -1,0 +1,188 @@
+#include "sim/scenario.h"
+
+#include <chrono>
+#include <sstream>
+
+#include "sim/variants.h"
+
+namespace kvlog::sim {
+namespace {
+
+using namespace std::chrono_literals;
+using log::sim::Window;
+
+}  // namespace
+
+const std::vector<FaultPreset>& FaultPresets() {
+  static const auto* presets = new std::vector<FaultPreset>{
+      {"latency", "append latency 2 ms plus up to 3 ms jitter", true},
+      {"lagging-reader", "odd client slots see records 20 ms late", true},
+      {"paused-reader", "client slot 1's reader returns nothing from 100 to 400 ms", true},
+      {"lost-ack", "10% of appends commit but lose their ack; the idempotent producer retries", true},
+      {"lost-ack-no-idempotence", "as lost-ack, with idempotence off: retries commit duplicates", false},
+      {"failed-append", "5% of appends fail without committing", true},
+      {"outage", "the broker is unreachable from 200 to 500 ms", true},
+      {"failover", "acks=all, 5 ms replication, leader failovers at 300 and 700 ms", true},
+      {"failover-acks1", "acks=1, 5 ms replication, failovers truncate the unreplicated tail", false},
+      {"unclean-failover", "unclean leader election: failovers lose up to 3 replicated records", false},
+      {"compaction", "compaction every 100 ms of records older than 1 s, tombstones kept 200 ms", true},
+      {"compaction-without-lag", "compaction every 100 ms with min.compaction.lag 0 (Kafka's default)", false},
+      {"corrupt", "2% of records are stored damaged; every replica skips them", true},
+      {"crash", "two client crash-and-restart events in the first second", true},
+  };
+  return *presets;
+}
+
+Status ApplyFaults(const std::vector<std::string>& names, Scenario& s) {
+  auto slot_faults = [&](std::size_t n) -> std::vector<log::sim::ConnectionFaults>& {
+    if (s.slot_faults.size() < n) s.slot_faults.resize(n);
+    return s.slot_faults;
+  };
+  for (const std::string& name : names) {
+    if (name.empty()) continue;
+    auto& b = s.broker;
+    if (name == "latency") {
+      b.append_latency = 2ms;
+      b.append_jitter = 3ms;
+    } else if (name == "lagging-reader") {
+      slot_faults(2)[1].reader_lag = 20ms;
+    } else if (name == "paused-reader") {
+      slot_faults(2)[1].reader_pauses.push_back(Window{100ms, 300ms});
+    } else if (name == "lost-ack") {
+      b.lost_ack_probability = 0.1;
+      b.idempotent_producer = true;
+    } else if (name == "lost-ack-no-idempotence") {
+      b.lost_ack_probability = 0.1;
+      b.idempotent_producer = false;
+    } else if (name == "failed-append") {
+      b.failed_append_probability = 0.05;
+    } else if (name == "outage") {
+      b.outages.push_back(Window{200ms, 300ms});
+    } else if (name == "failover") {
+      b.acks = log::sim::Acks::kAll;
+      b.replication_delay = 5ms;
+      b.failovers = {300ms, 700ms};
+    } else if (name == "failover-acks1") {
+      b.acks = log::sim::Acks::kLeader;
+      b.replication_delay = 5ms;
+      b.failovers = {300ms, 700ms};
+    } else if (name == "unclean-failover") {
+      b.replication_delay = 5ms;
+      b.failovers = {300ms, 700ms};
+      b.unclean_election = true;
+    } else if (name == "compaction") {
+      b.compaction_interval = 100ms;
+      b.min_compaction_lag = 1s;
+      b.tombstone_retention = 200ms;
+    } else if (name == "compaction-without-lag") {
+      b.compaction_interval = 100ms;
+      b.min_compaction_lag = 0ms;
+      b.tombstone_retention = 200ms;
+    } else if (name == "corrupt") {
+      b.corrupt_probability = 0.02;
+    } else if (name == "crash") {
+      s.workload.crashes = 2;
+      s.workload.crash_window = 1s;
+    } else {
+      std::string known;
+      for (const auto& p : FaultPresets()) known += (known.empty() ? "" : ", ") + p.name;
+      return MakeError(ErrorCode::kInvalidArgument, "unknown fault '" + name + "'; known faults: " + known);
+    }
+    s.fault_names.push_back(name);
+  }
+  return OkStatus();
+}
+
+SimRun RunScenario(const Scenario& s) {
+  SimRun run;
+  auto wrap = VariantWrapper(s.variant);
+  if (!wrap) {
+    run.workload.errors.push_back(wrap.error().ToString());
+    return run;
+  }
+  WorkloadOptions options = s.workload;
+  options.seed = s.seed;
+  run.faults = s.fault_names;
+  for (const auto& n : log::sim::FaultNames(s.broker)) {
+    if (std::find(run.faults.begin(), run.faults.end(), n) == run.faults.end()) run.faults.push_back(n);
+  }
+  if (s.variant != "correct") run.faults.push_back("variant:" + s.variant);
+
+  SimRuntime rt(s.seed, s.limits);
+  const auto wall_start = std::chrono::steady_clock::now();  // Reported only; never feeds the run.
+  run.outcome = rt.Run([&] {
+    log::sim::Broker broker(rt, s.broker, s.seed);
+    ConnectFn connect = [&](int slot) {
+      log::sim::ConnectionFaults faults;
+      if (!s.slot_faults.empty()) faults = s.slot_faults[static_cast<std::size_t>(slot) % s.slot_faults.size()];
+      return broker.Connect(faults);
+    };
+    WorkloadResult result = RunWorkload(rt, options, connect, *wrap);
+    run.history = std::move(result.history);
+    for (const auto& e : broker.LogAsWritten()) {
+      if (e.record) run.history.log.push_back(ToLogRecord(e.offset, *e.record));
+    }
+    run.history.has_log = true;
+    run.history.source = "kvsim seed " + std::to_string(s.seed);
+    run.stats = broker.stats();
+    run.workload = std::move(result);
+  });
+  run.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+  return run;
+}
+
+checker::FullReport Judge(const SimRun& run) {
+  checker::CheckOptions options;
+  options.checks = {"session", "convergence", "durability"};
+  auto report = checker::CheckHistory(run.history, checker::Format::kJsonl, options);
+  if (!report) {
+    checker::FullReport failed;
+    failed.source = run.history.source;
+    checker::CheckReport r;
+    r.checker = "history";
+    r.verdict = checker::Verdict::kInvalid;
+    r.summary = "the recorded history could not be checked: " + report.error().ToString();
+    failed.reports.push_back(r);
+    return failed;
+  }
+  return std::move(*report);
+}
+
+bool Passed(const SimRun& run, const checker::FullReport& report) {
+  return run.outcome.kind == RunOutcome::Kind::kCompleted && run.workload.errors.empty() &&
+         report.Overall() != checker::Verdict::kInvalid;
+}
+
+std::string Describe(const SimRun& run, const checker::FullReport& report) {
+  std::ostringstream out;
+  const char* outcome = run.outcome.kind == RunOutcome::Kind::kCompleted  ? "completed"
+                        : run.outcome.kind == RunOutcome::Kind::kDeadlock ? "DEADLOCK"
+                                                                          : "TIME LIMIT";
+  out << "run " << outcome << " at " << (run.live ? "wall" : "virtual") << " "
+      << std::chrono::duration_cast<std::chrono::milliseconds>(run.outcome.virtual_end.time_since_epoch()).count()
+      << " ms; " << run.workload.ops_completed << " ops completed, " << run.workload.ops_unknown
+      << " unknown; log " << run.history.log.size() << " records; faults: ";
+  if (run.faults.empty()) out << "none";
+  for (std::size_t i = 0; i < run.faults.size(); ++i) out << (i ? "," : "") << run.faults[i];
+  out << "\n";
+  const auto& st = run.stats;
+  if (run.live) {
+    out << "  " << run.workload.crashes << " client crashes\n";
+  } else {
+    out << "  broker: " << st.lost_acks << " lost acks, " << st.duplicates_committed << " duplicates, "
+      << st.deduplicated_retries << " deduplicated retries, " << st.failed_appends << " failed appends, "
+      << st.failovers << " failovers truncating " << st.truncated_records << " records, " << st.compacted_records
+        << " compacted, " << st.corrupted_records << " corrupted; " << run.workload.crashes << " client crashes\n";
+  }
+  for (const auto& blocked : run.outcome.blocked_tasks) out << "  blocked task: " << blocked << "\n";
+  for (const auto& e : run.workload.errors) out << "  workload error: " << e << "\n";
+  for (const auto& r : report.reports) {
+    out << "  " << r.checker << ": " << checker::VerdictName(r.verdict) << " (" << r.summary << ")\n";
+    for (std::size_t i = 0; i < r.violations.size() && i < 3; ++i) {
+      out << "    " << r.violations[i].kind << ": " << r.violations[i].message << "\n";
+    }
+  }
+  return out.str();
+}
+
+}  // namespace kvlog::sim

@@ -1,0 +1,69 @@
+// A simulation scenario: a seed, a workload, a fault schedule and a client
+// variant, run on the fiber runtime against the simulated log, then judged by
+// the checker. This is what kvsim and the property tests run.
+//
+//   Scenario s;
+//   s.seed = 7;
+//   ApplyFaults({"latency", "lost-ack", "crash"}, s);
+//   SimRun run = RunScenario(s);          // history bytes depend only on s
+//   auto report = Judge(run);             // read-your-writes, convergence, ...
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "checker/check.h"
+#include "checker/history.h"
+#include "log/sim/broker.h"
+#include "sim/sim_runtime.h"
+#include "sim/workload.h"
+
+namespace kvlog::sim {
+
+struct Scenario {
+  uint64_t seed = 1;
+  WorkloadOptions workload;
+  log::sim::BrokerFaults broker;
+  // Faults of client slot i's connection: slot_faults[i % size()]; none if empty.
+  std::vector<log::sim::ConnectionFaults> slot_faults;
+  std::string variant = "correct";  // See variants.h.
+  SimLimits limits;
+  std::vector<std::string> fault_names;  // As given to ApplyFaults, for the report.
+};
+
+struct FaultPreset {
+  std::string name;
+  std::string description;
+  bool safe;  // The store promises its guarantees under this fault.
+};
+
+// Every fault ApplyFaults knows, with its default magnitude.
+const std::vector<FaultPreset>& FaultPresets();
+
+// Turns on the named faults. Unknown names: kInvalidArgument listing the known.
+Status ApplyFaults(const std::vector<std::string>& names, Scenario& scenario);
+
+struct SimRun {
+  checker::History history;  // Events, final states and the log as written.
+  RunOutcome outcome;
+  log::sim::BrokerStats stats;
+  WorkloadResult workload;     // Counts and errors (its history moved out).
+  std::vector<std::string> faults;  // Names of the faults in force.
+  double wall_seconds = 0;
+  bool live = false;  // Real threads and time on Kafka: no broker statistics.
+};
+
+// Runs the scenario. Deterministic: the same scenario gives the same history.
+SimRun RunScenario(const Scenario& scenario);
+
+// Runs the session, convergence and durability checks on a run's history.
+checker::FullReport Judge(const SimRun& run);
+
+// True when the run completed, the workload raised no error and no check is invalid.
+bool Passed(const SimRun& run, const checker::FullReport& report);
+
+// A one-paragraph account: outcome, fault names, stats, verdicts.
+std::string Describe(const SimRun& run, const checker::FullReport& report);
+
+}  // namespace kvlog::sim

@@ -1,0 +1,32 @@
+// A sweep: one scenario over a range of seeds, each run judged.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <vector>
+
+#include "sim/scenario.h"
+
+namespace kvlog::sim {
+
+struct SweepResult {
+  uint64_t runs = 0;
+  std::vector<uint64_t> failing_seeds;
+  double wall_seconds = 0;
+  double virtual_seconds = 0;
+  int64_t operations = 0;  // Completed or unknown, over every run.
+  std::optional<checker::FullReport> first_failure;  // Its report, for --html.
+  SimRun last_run;  // The last seed's run, for --out / --edn.
+
+  double VirtualPerWall() const { return wall_seconds > 0 ? virtual_seconds / wall_seconds : 0; }
+  double OperationsPerSecond() const { return wall_seconds > 0 ? operations / wall_seconds : 0; }
+};
+
+// Called after each run with (runs done, runs in all, failing so far).
+using SweepProgress = std::function<void(uint64_t done, uint64_t total, std::size_t failing)>;
+
+// Runs seeds first..last of `base`. Deterministic, seed by seed.
+SweepResult Sweep(const Scenario& base, uint64_t first, uint64_t last, const SweepProgress& progress = nullptr);
+
+}  // namespace kvlog::sim

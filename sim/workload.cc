@@ -1,0 +1,366 @@
+#include "sim/workload.h"
+
+#include <algorithm>
+#include <random>
+
+#include "checker/digest.h"
+#include "kv/memory_storage.h"
+
+namespace kvlog::sim {
+namespace {
+
+using checker::Event;
+using checker::EventType;
+using checker::Value;
+
+uint64_t Mix(uint64_t a, uint64_t b) {
+  uint64_t x = a * 0x9e3779b97f4a7c15ULL ^ (b + 0x632be59bd9b4e019ULL);
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+// Appends events in the order they happen. Thread-safe through the runtime.
+class Recorder {
+ public:
+  explicit Recorder(Runtime& rt) : rt_(rt), mu_(rt.NewMutex()), start_(rt.Now()) {}
+
+  void Add(Event event) {
+    std::unique_lock lock(*mu_);
+    event.time = (rt_.Now() - start_).count();
+    history_.events.push_back(std::move(event));
+  }
+  void AddFinal(checker::FinalState final_state) {
+    std::unique_lock lock(*mu_);
+    history_.finals.push_back(std::move(final_state));
+  }
+  int64_t NewProcess() {
+    std::unique_lock lock(*mu_);
+    return next_process_++;
+  }
+  void SetFirstProcess(int64_t p) { next_process_ = p; }
+  checker::History Take() {
+    std::unique_lock lock(*mu_);
+    return std::move(history_);
+  }
+
+ private:
+  Runtime& rt_;
+  std::unique_ptr<Mutex> mu_;
+  const TimePoint start_;
+  checker::History history_;
+  int64_t next_process_ = 0;
+};
+
+// One client slot: the replica a process drives, replaced after a crash.
+// The worker owns the client's lifetime; the nemesis only closes it.
+struct Slot {
+  std::unique_ptr<Mutex> mu;
+  std::unique_ptr<kv::Client> client;  // Guarded by mu (the pointer, not the client).
+  bool crash_requested = false;        // Guarded by mu.
+  int restarts = 0;
+};
+
+EventType OutcomeOfWrite(const Error& e, bool batch) {
+  // Nothing was appended for bad input. A corrupt record is skipped by every
+  // replica, so a single-record write never takes effect; a batch's other
+  // records may have. Anything else may have committed.
+  if (e.code() == ErrorCode::kInvalidArgument) return EventType::kFail;
+  if (e.code() == ErrorCode::kCorrupt && !batch) return EventType::kFail;
+  return EventType::kInfo;
+}
+
+class Workload {
+ public:
+  Workload(Runtime& rt, const WorkloadOptions& options, const ConnectFn& connect, const LogWrapper& wrap)
+      : rt_(rt), options_(options), connect_(connect), wrap_(wrap), recorder_(rt) {}
+
+  WorkloadResult Run() {
+    WorkloadResult result;
+    recorder_.SetFirstProcess(options_.clients);
+    slots_.resize(static_cast<std::size_t>(options_.clients));
+    for (int i = 0; i < options_.clients; ++i) {
+      slots_[i].mu = rt_.NewMutex();
+      auto client = Open(i, ReplicaName(i, 0));
+      if (!client) {
+        result.errors.push_back("opening client " + std::to_string(i) + ": " + client.error().ToString());
+        return result;
+      }
+      slots_[i].client = std::move(*client);
+    }
+    std::vector<std::unique_ptr<Task>> workers;
+    for (int i = 0; i < options_.clients; ++i) {
+      workers.push_back(rt_.Spawn("process " + std::to_string(i), [this, i] { Process(i); }));
+    }
+    std::unique_ptr<Task> nemesis;
+    if (options_.crashes > 0) nemesis = rt_.Spawn("nemesis", [this] { Nemesis(); });
+    for (auto& w : workers) w->Join();
+    if (nemesis) nemesis->Join();
+
+    for (int i = 0; i < options_.clients; ++i) {
+      Slot& slot = slots_[i];
+      // A client the nemesis crashed after its process finished restarts,
+      // so its final state is a fresh bootstrap's.
+      if (slot.client && slot.crash_requested && Restart(i) < 0) {
+        result.errors.push_back("restarting client " + std::to_string(i) + " for the final state failed");
+      }
+      if (!slot.client) continue;
+      kv::Client& c = *slot.client;
+      if (auto synced = c.Sync(kv::CallOptions{options_.final_sync_timeout}); !synced) {
+        result.errors.push_back("final sync of " + c.id() + ": " + synced.error().ToString());
+        continue;
+      }
+      auto all = c.Range(kv::KeyConstraint{});
+      checker::StateDigest digest;
+      for (const auto& kv : *all) digest.Add(kv.key, kv.value);
+      recorder_.AddFinal(checker::FinalState{c.id(), c.AppliedPosition(), digest.Hex()});
+    }
+    for (Slot& slot : slots_) {
+      if (slot.client) slot.client->Close();
+      slot.client.reset();
+    }
+    result.history = recorder_.Take();
+    result.ops_completed = completed_;
+    result.ops_unknown = unknown_;
+    result.crashes = crashes_;
+    return result;
+  }
+
+ private:
+  static std::string ReplicaName(int slot, int restarts) {
+    std::string name = "c" + std::to_string(slot);
+    if (restarts > 0) name += "-r" + std::to_string(restarts);
+    return name;
+  }
+
+  Result<std::unique_ptr<kv::Client>> Open(int slot, const std::string& name) {
+    std::unique_ptr<log::Log> log = connect_(slot);
+    if (wrap_) log = wrap_(std::move(log));
+    kv::ClientOptions options;
+    options.runtime = &rt_;
+    options.client_id = name;
+    options.startup_timeout = options_.startup_timeout;
+    options.default_timeout = options_.op_timeout;
+    options.logger = nullptr;  // Injected corruption and outages are expected here.
+    return kv::Client::Open(std::move(log), kv::NewMemoryStorage(), options);
+  }
+
+  void Nemesis() {
+    std::mt19937_64 rng(Mix(options_.seed, 0xc0ffee));
+    auto window = static_cast<uint64_t>(std::max<int64_t>(1, options_.crash_window.count()));
+    std::vector<Duration> at;
+    for (int i = 0; i < options_.crashes; ++i) at.push_back(Duration(rng() % window));
+    std::sort(at.begin(), at.end());
+    const TimePoint start = rt_.Now();
+    for (Duration t : at) {
+      rt_.SleepUntil(start + t);
+      Slot& slot = slots_[rng() % slots_.size()];
+      std::unique_lock lock(*slot.mu);
+      if (!slot.client || slot.crash_requested) continue;
+      slot.crash_requested = true;
+      ++crashes_;
+      slot.client->Close();
+    }
+  }
+
+  // Replaces a crashed slot's client with a fresh one that bootstraps from
+  // the log. Returns the new process number, or -1 if it could not reopen.
+  int64_t Restart(int i) {
+    Slot& slot = slots_[i];
+    std::unique_ptr<kv::Client> old;
+    {
+      std::unique_lock lock(*slot.mu);
+      old = std::move(slot.client);
+    }
+    old.reset();
+    for (int attempt = 0; attempt < 20; ++attempt) {
+      rt_.SleepFor(options_.restart_delay);
+      auto client = Open(i, ReplicaName(i, ++slot.restarts));
+      if (client) {
+        std::unique_lock lock(*slot.mu);
+        slot.client = std::move(*client);
+        slot.crash_requested = false;
+        return recorder_.NewProcess();
+      }
+    }
+    return -1;
+  }
+
+  void Process(int i) {
+    Slot& slot = slots_[i];
+    std::mt19937_64 rng(Mix(options_.seed, static_cast<uint64_t>(i) + 1));
+    auto uniform = [&](uint64_t n) { return n == 0 ? 0 : rng() % n; };
+    int64_t process = i;
+    const OperationMix& mix = options_.mix;
+    const int total = mix.put + mix.get + mix.del + mix.batch + mix.range;
+    for (int n = 0; n < options_.ops_per_client; ++n) {
+      bool crashed;
+      {
+        std::unique_lock lock(*slot.mu);
+        crashed = slot.crash_requested;
+      }
+      if (crashed) {
+        process = Restart(i);
+        if (process < 0) return;
+      }
+      if (options_.max_think.count() > 0) {
+        rt_.SleepFor(Duration(uniform(static_cast<uint64_t>(options_.max_think.count()) + 1)));
+      }
+      kv::Client& c = *slot.client;
+      const std::string op_id = "p" + std::to_string(process) + "-" + std::to_string(n);
+      const std::string key = "k" + std::to_string(uniform(static_cast<uint64_t>(options_.keys)));
+      int pick = static_cast<int>(uniform(static_cast<uint64_t>(std::max(total, 1))));
+      Event invoke;
+      invoke.process = process;
+      invoke.type = EventType::kInvoke;
+      invoke.replica = c.id();
+      invoke.op = op_id;
+      kv::CallOptions call{options_.op_timeout, op_id};
+
+      if ((pick -= mix.put) < 0) {
+        const std::string value = "v" + std::to_string(process) + "-" + std::to_string(n);
+        invoke.f = "put";
+        invoke.key = key;
+        invoke.value = Value::String(value);
+        recorder_.Add(invoke);
+        RecordWrite(invoke, c.Put(key, value, call));
+      } else if ((pick -= mix.get) < 0) {
+        invoke.f = "get";
+        invoke.key = key;
+        recorder_.Add(invoke);
+        const log::Offset applied = c.AppliedPosition();
+        auto got = c.Get(key);
+        Event done = invoke;
+        done.value = Value();
+        if (got) {
+          done.type = EventType::kOk;
+          done.value = Value::String(*got);
+          done.applied = applied;
+        } else if (got.error().code() == ErrorCode::kNotFound) {
+          done.type = EventType::kOk;
+          done.applied = applied;
+        } else {
+          done.type = EventType::kFail;
+        }
+        Complete(done);
+      } else if ((pick -= mix.del) < 0) {
+        invoke.f = "delete";
+        invoke.key = key;
+        recorder_.Add(invoke);
+        RecordWrite(invoke, c.Delete(key, call));
+      } else if ((pick -= mix.batch) < 0) {
+        invoke.f = "batch";
+        auto batch = c.Batch();
+        std::vector<Value> items;
+        int size = 1 + static_cast<int>(uniform(static_cast<uint64_t>(std::max(options_.max_batch, 1))));
+        for (int b = 0; b < size; ++b) {
+          std::string k = "k" + std::to_string(uniform(static_cast<uint64_t>(options_.keys)));
+          bool is_delete = uniform(4) == 0;
+          std::string v = "v" + std::to_string(process) + "-" + std::to_string(n) + "." + std::to_string(b);
+          if (is_delete) {
+            batch.Delete(k);
+          } else {
+            batch.Put(k, v);
+          }
+          items.push_back(Value::Map({"f", "key", "value"}, {Value::String(is_delete ? "delete" : "put"),
+                                                             Value::String(k),
+                                                             is_delete ? Value() : Value::String(v)}));
+        }
+        invoke.value = Value::List(std::move(items));
+        recorder_.Add(invoke);
+        RecordWrite(invoke, batch.Execute(call));
+      } else {
+        invoke.f = "range";
+        std::string a = "k" + std::to_string(uniform(static_cast<uint64_t>(options_.keys)));
+        std::string b = "k" + std::to_string(uniform(static_cast<uint64_t>(options_.keys)));
+        if (b < a) std::swap(a, b);
+        b += '\xff';  // Inclusive of b.
+        invoke.key = a;
+        recorder_.Add(invoke);
+        const log::Offset applied = c.AppliedPosition();
+        auto got = c.Range(kv::KeyConstraint{a, b});
+        Event done = invoke;
+        if (got) {
+          std::vector<Value> pairs;
+          for (const auto& kv : *got) pairs.push_back(Value::List({Value::String(kv.key), Value::String(kv.value)}));
+          done.type = EventType::kOk;
+          done.value = Value::List(std::move(pairs));
+          done.applied = applied;
+        } else {
+          done.type = EventType::kFail;
+        }
+        Complete(done);
+      }
+    }
+  }
+
+  void RecordWrite(const Event& invoke, const Result<log::Offset>& result) {
+    Event done = invoke;
+    if (result) {
+      done.type = EventType::kOk;
+      done.offset = *result;
+    } else {
+      done.type = OutcomeOfWrite(result.error(), invoke.f == "batch");
+    }
+    Complete(done);
+  }
+
+  void Complete(Event done) {
+    if (done.type == EventType::kInfo) {
+      ++unknown_;
+    } else {
+      ++completed_;
+    }
+    recorder_.Add(std::move(done));
+  }
+
+  Runtime& rt_;
+  const WorkloadOptions& options_;
+  const ConnectFn& connect_;
+  const LogWrapper& wrap_;
+  Recorder recorder_;
+  std::vector<Slot> slots_;
+  std::atomic<int64_t> completed_{0}, unknown_{0}, crashes_{0};
+};
+
+}  // namespace
+
+WorkloadResult RunWorkload(Runtime& runtime, const WorkloadOptions& options, const ConnectFn& connect,
+                           const LogWrapper& wrap) {
+  Workload workload(runtime, options, connect, wrap);
+  return workload.Run();
+}
+
+checker::LogRecord ToLogRecord(log::Offset offset, const log::Record& record) {
+  checker::LogRecord out;
+  out.offset = offset;
+  out.key = record.key;
+  out.value = record.value;
+  out.f = record.value ? "put" : "delete";
+  if (const std::string* w = record.FindHeader(kv::kWriterHeader)) out.writer = *w;
+  if (const std::string* op = record.FindHeader(kv::kOpHeader)) out.op = *op;
+  return out;
+}
+
+Result<std::vector<checker::LogRecord>> ReadLogForHistory(log::Log& log, Duration timeout) {
+  auto end = log.EndOffset(timeout);
+  if (!end) return std::unexpected(end.error());
+  auto reader = log.OpenReader(0);
+  if (!reader) return std::unexpected(reader.error());
+  std::vector<checker::LogRecord> out;
+  while ((*reader)->Position() < *end) {
+    auto entries = (*reader)->Poll(10'000, timeout);
+    if (!entries) return std::unexpected(entries.error());
+    if (entries->empty()) {
+      return MakeError(ErrorCode::kTimeout, "reading the log back stopped at offset " +
+                                                std::to_string((*reader)->Position()) + " of " + std::to_string(*end));
+    }
+    for (const log::LogEntry& e : *entries) {
+      if (e.record) out.push_back(ToLogRecord(e.offset, *e.record));
+    }
+  }
+  (*reader)->Close();
+  return out;
+}
+
+}  // namespace kvlog::sim

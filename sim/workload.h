@@ -1,0 +1,70 @@
+// Workloads: N clients (replicas), each a process issuing a random mix of
+// operations over a small key space, with every invocation and completion
+// recorded as a checker::History. The same runner drives the simulated log
+// under the fiber runtime and a Kafka log under real threads.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "checker/history.h"
+#include "kv/client.h"
+#include "log/log.h"
+#include "runtime/runtime.h"
+
+namespace kvlog::sim {
+
+struct OperationMix {
+  int put = 40;
+  int get = 30;
+  int del = 10;
+  int batch = 10;
+  int range = 10;
+};
+
+struct WorkloadOptions {
+  int clients = 3;
+  int ops_per_client = 100;
+  int keys = 5;            // Keys "k0" .. "k{keys-1}".
+  int max_batch = 4;       // Records per batch op, 1..max_batch.
+  OperationMix mix;
+  Duration max_think = std::chrono::milliseconds(5);  // Pause before each op, uniform in [0, max_think].
+  Duration op_timeout = std::chrono::seconds(2);
+  Duration startup_timeout = std::chrono::seconds(30);
+  Duration final_sync_timeout = std::chrono::seconds(60);
+  // Client crash-and-restart events spread over the run (the nemesis).
+  int crashes = 0;
+  Duration crash_window = std::chrono::seconds(1);  // Crashes happen in [0, crash_window).
+  Duration restart_delay = std::chrono::milliseconds(50);
+  uint64_t seed = 0;
+};
+
+// Makes client slot `slot`'s connection to the log (again after a crash).
+using ConnectFn = std::function<std::unique_ptr<log::Log>(int slot)>;
+// Lets a test break the client on purpose: wraps each connection.
+using LogWrapper = std::function<std::unique_ptr<log::Log>(std::unique_ptr<log::Log>)>;
+
+struct WorkloadResult {
+  checker::History history;  // Events and final states; the caller adds the log.
+  int64_t ops_completed = 0;   // ok or fail
+  int64_t ops_unknown = 0;     // info
+  int64_t crashes = 0;
+  std::vector<std::string> errors;  // Things that stopped the workload itself.
+};
+
+// Runs the workload to completion on `runtime`. Call from a task of that
+// runtime (under the simulator: inside SimRuntime::Run).
+WorkloadResult RunWorkload(Runtime& runtime, const WorkloadOptions& options, const ConnectFn& connect,
+                           const LogWrapper& wrap = nullptr);
+
+// Reads a log from the start up to its end offset through the seam, as the
+// checker's records. Corrupt entries are left out: no replica applies them.
+Result<std::vector<checker::LogRecord>> ReadLogForHistory(log::Log& log, Duration timeout);
+
+// The checker's record of one log record.
+checker::LogRecord ToLogRecord(log::Offset offset, const log::Record& record);
+
+}  // namespace kvlog::sim

@@ -1,0 +1,144 @@
+// kvcheck: judges a recorded history.
+//
+//   kvcheck FILE [--format jsonl|edn|jepsen-log] [--model M] [--check C]...
+//                [--html report.html] [--json] [--budget-ms N] [--threads N]
+//                [--knossos-jar PATH]
+//
+// Prints a verdict per checker. Exit status: 0 valid, 1 invalid, 2 unknown or
+// unreadable (including a missing Knossos jar).
+#include <unistd.h>
+#include <sys/wait.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "checker/check.h"
+#include "checker/edn.h"
+#include "checker/report.h"
+
+namespace {
+
+using namespace kvlog::checker;
+
+// Runs Knossos on the history written as EDN; returns kvcheck's exit status.
+int RunKnossos(const std::string& jar, const History& history, const std::string& model) {
+  namespace fs = std::filesystem;
+  if (!fs::exists(jar)) {
+    std::cerr << "kvcheck: --knossos-jar: no file at " << jar
+              << " (no Knossos jar is installed here; build one with `lein uberjar` in a Knossos checkout)\n";
+    return 2;
+  }
+  auto edn = WriteJepsenEdn(history);
+  if (!edn) {
+    std::cerr << "kvcheck: cannot write EDN for Knossos: " << edn.error().ToString() << "\n";
+    return 2;
+  }
+  char path[] = "/tmp/kvcheck-knossos-XXXXXX";
+  int fd = mkstemp(path);
+  if (fd < 0) {
+    std::perror("kvcheck: mkstemp");
+    return 2;
+  }
+  FILE* f = fdopen(fd, "w");
+  std::fwrite(edn->data(), 1, edn->size(), f);
+  std::fclose(f);
+  // Knossos's uberjar main is knossos.cli: `--model M FILE`; it prints a map
+  // with :valid? true|false.
+  std::string cmd = "java -jar '" + jar + "' --model " + model + " '" + path + "' 2>&1";
+  std::cout << "knossos: " << cmd << "\n";
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) {
+    std::perror("kvcheck: popen");
+    return 2;
+  }
+  std::string out;
+  char buf[4096];
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+  int status = pclose(p);
+  std::remove(path);
+  std::cout << out;
+  if (status != 0) {
+    std::cerr << "kvcheck: knossos exited with status " << WEXITSTATUS(status) << "\n";
+    return 2;
+  }
+  if (out.find(":valid? true") != std::string::npos) return 0;
+  if (out.find(":valid? false") != std::string::npos) return 1;
+  std::cerr << "kvcheck: knossos printed no :valid? verdict\n";
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"kvcheck: judge a recorded kvlog or Jepsen history"};
+  std::string file, format_name, html, knossos_jar;
+  CheckOptions options;
+  bool json = false;
+  int64_t budget_ms = 60'000;
+  app.add_option("file", file, "history file (JSONL, Jepsen EDN or Jepsen log)")->required();
+  app.add_option("--format", format_name, "jsonl | edn | jepsen-log (default: guessed from the content)");
+  app.add_option("--model", options.model, "linearizability model: register | cas-register | kv | kv-append-per-key");
+  app.add_option("--check", options.checks,
+                 "checkers to run (repeatable): linearizability, session, convergence, durability");
+  app.add_option("--html", html, "write a self-contained HTML report to this file");
+  app.add_flag("--json", json, "print the report as JSON instead of text");
+  app.add_option("--budget-ms", budget_ms, "linearizability time budget; exceeding it gives 'unknown'");
+  app.add_option("--threads", options.linearizability.threads, "threads for independent keys");
+  app.add_option("--knossos-jar", knossos_jar, "also run Knossos (java -jar PATH) on the history as EDN");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+  options.linearizability.budget = std::chrono::milliseconds(budget_ms);
+
+  std::optional<Format> format;
+  if (!format_name.empty()) {
+    format = ParseFormat(format_name);
+    if (!format) {
+      std::cerr << "kvcheck: unknown format '" << format_name << "'\n";
+      return 2;
+    }
+  }
+  if (!knossos_jar.empty() && !std::filesystem::exists(knossos_jar)) {
+    std::cerr << "kvcheck: --knossos-jar: no file at " << knossos_jar << "\n";
+    return 2;
+  }
+  auto history = ReadHistoryFile(file, format);
+  if (!history) {
+    std::cerr << "kvcheck: " << history.error().ToString() << "\n";
+    return 2;
+  }
+  if (!format) {
+    std::ifstream in(file);
+    std::string head(256, '\0');
+    in.read(head.data(), head.size());
+    head.resize(in.gcount());
+    format = SniffFormat(head);
+  }
+  auto report = CheckHistory(*history, *format, options);
+  if (!report) {
+    std::cerr << "kvcheck: " << report.error().ToString() << "\n";
+    return 2;
+  }
+  std::cout << (json ? JsonReport(*report) : TextReport(*report));
+  if (!html.empty()) {
+    std::ofstream out(html, std::ios::binary);
+    out << HtmlReport(*report);
+    if (!out) {
+      std::cerr << "kvcheck: cannot write " << html << "\n";
+      return 2;
+    }
+  }
+  int rc = ExitCode(report->Overall());
+  if (!knossos_jar.empty()) {
+    int k = RunKnossos(knossos_jar, *history, report->model.empty() ? "cas-register" : report->model);
+    if (k == 1 || rc == 1) return 1;
+    rc = std::max(rc, k);
+  }
+  return rc;
+}
