@@ -197,6 +197,7 @@ class KafkaLog final : public Log {
 
   ~KafkaLog() override {
     Close();
+    Shutdown();  // Again, in case Close ran inside an append callback and left it.
     if (topic_ != nullptr) rd_kafka_topic_destroy(topic_);
     producer_.reset();  // Joins librdkafka's threads before context_ goes.
   }
@@ -304,24 +305,10 @@ class KafkaLog final : public Log {
       closed_ = true;
     }
     stop_poller_.store(true);
-    if (poller_.joinable()) poller_.join();
-    std::vector<std::shared_ptr<AppendOp>> pending;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      for (auto& [raw, op] : inflight_) {
-        op->finished = true;
-        pending.push_back(op);
-      }
-      inflight_.clear();
-    }
-    for (auto& op : pending) {
-      op->done(MakeError(ErrorCode::kClosed, "log of topic '" + options_.topic +
-                                                 "' closed with the append in flight; it may or may not have "
-                                                 "committed"));
-    }
-    // Hand back what librdkafka still holds; its reports find their ops finished.
-    rd_kafka_purge(producer_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-    rd_kafka_flush(producer_.get(), kCloseDrainMs);
+    // Inside an append callback the poller cannot join itself: it stops when
+    // the callback returns, and the destructor finishes the shut-down.
+    if (std::this_thread::get_id() == poller_.get_id()) return;
+    Shutdown();
   }
 
  private:
@@ -341,6 +328,30 @@ class KafkaLog final : public Log {
   explicit KafkaLog(const KafkaOptions& options) : options_(options) {
     context_.logger = options.logger;
     context_.owner = this;
+  }
+
+  // After closed_ is set: joins the poller, fails what is still in flight with
+  // kClosed, and hands back what librdkafka still holds (its delivery reports
+  // find their ops finished). Idempotent.
+  void Shutdown() {
+    if (poller_.joinable() && std::this_thread::get_id() != poller_.get_id()) poller_.join();
+    std::vector<std::shared_ptr<AppendOp>> pending;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (auto& [raw, op] : inflight_) {
+        op->finished = true;
+        pending.push_back(op);
+      }
+      inflight_.clear();
+    }
+    for (auto& op : pending) {
+      op->done(MakeError(ErrorCode::kClosed, "log of topic '" + options_.topic +
+                                                 "' closed with the append in flight; it may or may not have "
+                                                 "committed"));
+    }
+    if (producer_ == nullptr) return;  // Create failed before the producer existed.
+    rd_kafka_purge(producer_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_flush(producer_.get(), kCloseDrainMs);
   }
 
   // Called with mu_ held.

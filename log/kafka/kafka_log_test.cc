@@ -224,6 +224,31 @@ TEST_F(KafkaLogTest, BadPropertyIsInvalidArgumentNamingIt) {
   EXPECT_NE(log.error().message().find("no.such.property"), std::string::npos) << log.error().message();
 }
 
+TEST_F(KafkaLogTest, BadProducerPropertyFailsOpenCleanly) {
+  options_.producer_properties = {{"linger.ms", "not-a-number"}};
+  auto log = OpenKafkaLog(options_);
+  ASSERT_FALSE(log);
+  EXPECT_EQ(log.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(log.error().message().find("linger.ms"), std::string::npos) << log.error().message();
+}
+
+TEST_F(KafkaLogTest, CloseFromInsideAnAppendCallbackDoesNotDeadlock) {
+  auto log = Open();
+  ASSERT_TRUE(log);
+  Results first, second;
+  std::vector<Record> one = {Put("k", "v")};
+  log->Append(one, [&, done = first.Callback()](AppendResult r) {
+    log->Close();
+    done(std::move(r));
+  });
+  ASSERT_TRUE(first.WaitFor(1));
+  EXPECT_TRUE(first.Take()[0]);
+  log->Append(one, second.Callback());
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(second.Take()[0].error().code(), ErrorCode::kClosed);
+  log.reset();
+}
+
 TEST_F(KafkaLogTest, CloseFailsAppendsInFlightAndNoCallbackRunsAfterIt) {
   auto log = Open();
   ASSERT_TRUE(log);
