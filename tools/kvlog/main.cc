@@ -1,98 +1,72 @@
-// The main job: runs clients over the in-process log and shows what the store
-// promises. Several clients write from their own threads; each reads its own
-// writes at once; at the end every client holds the same state.
-#include <atomic>
-#include <chrono>
+// The main job: a short simulation sweep with every safe fault, then the same
+// workload live on the embedded Kafka mock cluster (or --brokers), each history
+// judged by the checker. Prints the verdicts and figures; exits non-zero if
+// any check failed.
 #include <cstdio>
 #include <string>
-#include <thread>
-#include <vector>
 
 #include "CLI/CLI.hpp"
-#include "kv/client.h"
-#include "kv/memory_storage.h"
-#include "log/sim/broker.h"
-
-namespace {
-
-struct Totals {
-  std::atomic<int> writes{0};
-  std::atomic<int> own_write_misses{0};
-  std::atomic<int> errors{0};
-};
-
-}  // namespace
+#include "sim/scenario.h"
+#include "sim/sweep.h"
+#include "tools/kvsim/live.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"kvlog main job: clients over the in-process log"};
+  using namespace kvlog;
+  CLI::App app{"kvlog main job: a simulation sweep, then a live run on Kafka"};
+  int seeds = 50;
   int clients = 3;
-  int ops = 2000;
-  app.add_option("--clients", clients, "clients, each on its own thread")->check(CLI::Range(1, 64));
-  app.add_option("--ops", ops, "puts per client")->check(CLI::Range(1, 1'000'000));
+  int ops = 100;
+  std::string brokers;
+  bool skip_live = false;
+  app.add_option("--seeds", seeds, "seeds in the simulation sweep")->check(CLI::Range(1, 1'000'000));
+  app.add_option("--clients", clients, "clients (replicas)")->check(CLI::Range(1, 64));
+  app.add_option("--ops", ops, "operations per client")->check(CLI::Range(1, 1'000'000));
+  app.add_option("--brokers", brokers, "live run on these bootstrap servers instead of the embedded mock");
+  app.add_flag("--no-live", skip_live, "only the simulation sweep");
   CLI11_PARSE(app, argc, argv);
 
-  using namespace kvlog;
-  log::sim::Broker broker;
-  std::vector<std::unique_ptr<kv::Client>> replicas;
-  for (int i = 0; i < clients; ++i) {
-    kv::ClientOptions options;
-    options.client_id = "replica-" + std::to_string(i);
-    auto client = kv::Client::Open(broker.Connect(), kv::NewMemoryStorage(), options);
-    if (!client) {
-      std::fprintf(stderr, "kvlog: opening %s failed: %s\n", options.client_id.c_str(),
-                   client.error().ToString().c_str());
-      return 3;
-    }
-    replicas.push_back(std::move(*client));
+  std::vector<std::string> safe;
+  std::string fault_list;
+  for (const auto& p : sim::FaultPresets()) {
+    if (!p.safe) continue;
+    safe.push_back(p.name);
+    fault_list += (fault_list.empty() ? "" : ",") + p.name;
+  }
+  sim::Scenario scenario;
+  scenario.workload.clients = clients;
+  scenario.workload.ops_per_client = ops;
+  if (auto s = sim::ApplyFaults(safe, scenario); !s) {
+    std::fprintf(stderr, "kvlog: %s\n", s.error().ToString().c_str());
+    return 2;
   }
 
-  Totals totals;
-  auto start = std::chrono::steady_clock::now();
-  std::vector<std::thread> threads;
-  for (int i = 0; i < clients; ++i) {
-    threads.emplace_back([&, i] {
-      kv::Client& c = *replicas[i];
-      for (int n = 0; n < ops; ++n) {
-        // Each client owns its keys, so the value it reads back must be its own.
-        std::string key = c.id() + "/key/" + std::to_string(n % 100);
-        std::string value = c.id() + "#" + std::to_string(n);
-        auto put = (n % 10 == 9) ? c.Delete(key) : c.Put(key, value);
-        if (!put) {
-          ++totals.errors;
-          continue;
-        }
-        ++totals.writes;
-        auto got = c.Get(key);
-        bool expected_missing = n % 10 == 9;
-        bool ok = expected_missing ? (!got && got.error().code() == ErrorCode::kNotFound) : (got && *got == value);
-        if (!ok) ++totals.own_write_misses;
-      }
-    });
+  std::printf("== 1. simulation: %d seeds, %d clients x %d ops, faults %s\n", seeds, clients, ops,
+              fault_list.c_str());
+  sim::SweepResult sweep = sim::Sweep(scenario, 1, static_cast<uint64_t>(seeds));
+  std::printf("   verdict                   %llu passed, %zu failed\n",
+              static_cast<unsigned long long>(sweep.runs - sweep.failing_seeds.size()), sweep.failing_seeds.size());
+  std::printf("   simulated operations      %lld in %.2f s wall (%.0f ops/s)\n",
+              static_cast<long long>(sweep.operations), sweep.wall_seconds, sweep.OperationsPerSecond());
+  std::printf("   virtual / wall time       %.0fx (%.1f s virtual)\n", sweep.VirtualPerWall(), sweep.virtual_seconds);
+  for (std::size_t i = 0; i < sweep.failing_seeds.size() && i < 5; ++i) {
+    std::printf("   FAILED seed %llu: replay with: kvsim --seed %llu --clients %d --ops %d --faults %s\n",
+                static_cast<unsigned long long>(sweep.failing_seeds[i]),
+                static_cast<unsigned long long>(sweep.failing_seeds[i]), clients, ops, fault_list.c_str());
   }
-  for (auto& t : threads) t.join();
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  bool ok = sweep.failing_seeds.empty();
 
-  bool converged = true;
-  for (auto& r : replicas) {
-    if (auto s = r->Sync(); !s) {
-      std::fprintf(stderr, "kvlog: sync of %s failed: %s\n", r->id().c_str(), s.error().ToString().c_str());
-      return 3;
-    }
+  if (!skip_live) {
+    sim::Scenario live;
+    live.seed = 1;
+    live.workload.clients = clients;
+    live.workload.ops_per_client = ops;
+    std::vector<std::string> live_faults = tools::LiveFaultNames(brokers.empty());
+    (void)sim::ApplyFaults(live_faults, live);
+    std::printf("\n== 2. live: the same workload on %s, real threads and time\n",
+                brokers.empty() ? "the embedded librdkafka mock cluster (3 brokers)" : brokers.c_str());
+    int code = tools::RunLive(live, tools::LiveOptions{brokers, "", "", "", true});
+    ok = ok && code == 0;
   }
-  auto reference = *replicas[0]->Range(kv::KeyConstraint{});
-  for (auto& r : replicas) converged = converged && *r->Range(kv::KeyConstraint{}) == reference;
-
-  std::printf("kvlog main job: %d clients over the in-process log (log/sim)\n", clients);
-  std::printf("  writes acknowledged      %d (%d errors) in %.3f s, %.0f writes/s\n", totals.writes.load(),
-              totals.errors.load(), seconds, totals.writes.load() / seconds);
-  std::printf("  log end offset           %lld\n", static_cast<long long>(broker.end_offset()));
-  std::printf("  read-your-own-writes     %s (%d misses)\n", totals.own_write_misses == 0 ? "held" : "VIOLATED",
-              totals.own_write_misses.load());
-  std::printf("  convergence              %s (%zu keys on every replica)\n", converged ? "held" : "VIOLATED",
-              reference.size());
-  for (auto& r : replicas) {
-    std::printf("  %-24s applied position %lld\n", r->id().c_str(), static_cast<long long>(r->AppliedPosition()));
-  }
-  bool ok = totals.errors == 0 && totals.own_write_misses == 0 && converged;
+  std::printf("\n%s\n", ok ? "kvlog: every check passed" : "kvlog: SOME CHECKS FAILED");
   return ok ? 0 : 1;
 }

@@ -1,11 +1,11 @@
 // kvsim: runs seeded simulations of kvlog clients against the faulty
 // simulated log, checks every history, and names each failing seed with the
-// command that replays it.
+// command that replays it. --live runs the same workload on Kafka.
 //
 //   kvsim --seed 7 --faults latency,lost-ack,crash --out history.jsonl
 //   kvsim --seeds 1..200 --faults outage,compaction
 //   kvsim --seeds 1..50 --variant early-ack      # a broken client: expect failures
-#include <chrono>
+//   kvsim --live --faults outage,crash            # embedded mock cluster
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -17,30 +17,29 @@
 #include "checker/jsonl.h"
 #include "checker/report.h"
 #include "sim/scenario.h"
+#include "sim/sweep.h"
 #include "sim/variants.h"
+#include "tools/kvsim/live.h"
 
 namespace {
 
 using namespace kvlog;
 
-struct SeedRange {
-  uint64_t first = 1;
-  uint64_t last = 1;
-};
-
-bool ParseSeeds(const std::string& text, SeedRange& range) {
+bool ParseSeeds(const std::string& text, uint64_t& first, uint64_t& last) {
   auto dots = text.find("..");
   try {
+    std::size_t used = 0;
     if (dots == std::string::npos) {
-      range.first = range.last = std::stoull(text);
+      first = last = std::stoull(text, &used);
+      if (used != text.size()) return false;
     } else {
-      range.first = std::stoull(text.substr(0, dots));
-      range.last = std::stoull(text.substr(dots + 2));
+      first = std::stoull(text.substr(0, dots));
+      last = std::stoull(text.substr(dots + 2));
     }
   } catch (...) {
     return false;
   }
-  return range.first <= range.last;
+  return first <= last;
 }
 
 std::vector<std::string> Split(const std::string& list) {
@@ -59,12 +58,6 @@ bool WriteFile(const std::string& path, const std::string& text) {
   return static_cast<bool>(out);
 }
 
-std::string ReplayCommand(uint64_t seed, const std::vector<std::string>& argv_rest) {
-  std::string cmd = "kvsim --seed " + std::to_string(seed);
-  for (const auto& a : argv_rest) cmd += " " + a;
-  return cmd;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -74,7 +67,8 @@ int main(int argc, char** argv) {
   sim::Scenario base;
   std::string faults_text;
   std::string out_path, edn_path, html_path;
-  bool list_faults = false, quiet = false;
+  bool list_faults = false, quiet = false, live = false;
+  std::string brokers;
   app.add_option("--seed", seed_text, "one seed to run");
   app.add_option("--seeds", seeds_text, "a sweep, A..B inclusive");
   app.add_option("--clients", base.workload.clients, "clients (replicas)")->check(CLI::Range(1, 64));
@@ -84,15 +78,23 @@ int main(int argc, char** argv) {
   app.add_option("--variant", base.variant, "client variant: correct, early-ack, reorder");
   app.add_option("--out", out_path, "write the (last) history as JSONL");
   app.add_option("--edn", edn_path, "write the (last) history as Jepsen EDN");
-  app.add_option("--html", html_path, "write an HTML report of the first failing seed (or the run, for one seed)");
+  app.add_option("--html", html_path, "write an HTML report of the first failing seed (of the run, for one seed)");
   app.add_flag("--list-faults", list_faults, "list the faults and exit");
   app.add_flag("--quiet", quiet, "no progress bar");
+  app.add_flag("--live", live, "run the workload on Kafka with real threads (embedded mock cluster by default)");
+  app.add_option("--brokers", brokers, "with --live: bootstrap servers of a real cluster");
   CLI11_PARSE(app, argc, argv);
 
   if (list_faults) {
+    std::printf("faults (simulated log):\n");
     for (const auto& p : sim::FaultPresets()) {
       std::printf("  %-26s %-6s %s\n", p.name.c_str(), p.safe ? "safe" : "UNSAFE", p.description.c_str());
     }
+    std::printf("faults with --live on the mock cluster:");
+    for (const auto& f : tools::LiveFaultNames(true)) std::printf(" %s", f.c_str());
+    std::printf("\nclient variants: correct");
+    for (const auto& v : sim::BrokenVariantNames()) std::printf(", %s", v.c_str());
+    std::printf("\n");
     return 0;
   }
   if (auto s = sim::ApplyFaults(Split(faults_text), base); !s) {
@@ -103,69 +105,73 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "kvsim: %s\n", v.error().message().c_str());
     return 2;
   }
-
-  SeedRange seeds;
-  if (!ParseSeeds(seeds_text.empty() ? seed_text : seeds_text, seeds)) {
-    std::fprintf(stderr, "kvsim: seeds must be N or A..B with A <= B (got '%s')\n",
-                 (seeds_text.empty() ? seed_text : seeds_text).c_str());
+  uint64_t first = 0, last = 0;
+  const std::string& seed_arg = seeds_text.empty() ? seed_text : seeds_text;
+  if (!ParseSeeds(seed_arg, first, last)) {
+    std::fprintf(stderr, "kvsim: seeds must be N or A..B with A <= B (got '%s')\n", seed_arg.c_str());
     return 2;
   }
-  // Everything but the seed options, for replay commands.
-  std::vector<std::string> rest;
+  if (live) {
+    if (first != last) {
+      std::fprintf(stderr, "kvsim: --live runs one seed (real time is not replayable); got %s\n", seed_arg.c_str());
+      return 2;
+    }
+    base.seed = first;
+    return tools::RunLive(base, tools::LiveOptions{brokers, out_path, edn_path, html_path});
+  }
+  if (!brokers.empty()) {
+    std::fprintf(stderr, "kvsim: --brokers needs --live\n");
+    return 2;
+  }
+
+  // Everything but the seed and output options, for replay commands.
+  std::string replay_rest;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--seed" || a == "--seeds" || a == "--out" || a == "--edn" || a == "--html") {
       ++i;
       continue;
     }
-    if (a.rfind("--seed=", 0) == 0 || a.rfind("--seeds=", 0) == 0 || a == "--quiet") continue;
-    rest.push_back(a);
+    if (a.rfind("--seed", 0) == 0 || a.rfind("--out=", 0) == 0 || a.rfind("--edn=", 0) == 0 ||
+        a.rfind("--html=", 0) == 0 || a == "--quiet") {
+      continue;
+    }
+    replay_rest += " " + a;
   }
 
-  const uint64_t total = seeds.last - seeds.first + 1;
-  const bool sweep = total > 1;
-  std::vector<uint64_t> failing;
-  double wall = 0, virtual_seconds = 0;
-  int64_t ops = 0;
-  bool html_written = false;
-  sim::SimRun last;
-  for (uint64_t seed = seeds.first;; ++seed) {
-    sim::Scenario scenario = base;
-    scenario.seed = seed;
-    sim::SimRun run = sim::RunScenario(scenario);
-    checker::FullReport report = sim::Judge(run);
-    bool passed = sim::Passed(run, report);
-    wall += run.wall_seconds;
-    virtual_seconds += std::chrono::duration<double>(run.outcome.virtual_end.time_since_epoch()).count();
-    ops += run.workload.ops_completed + run.workload.ops_unknown;
-    if (!passed) failing.push_back(seed);
-    if (!sweep) {
-      std::printf("seed %llu: %s\n%s", static_cast<unsigned long long>(seed), passed ? "PASS" : "FAIL",
-                  sim::Describe(run, report).c_str());
-    } else if (!quiet) {
-      uint64_t done = seed - seeds.first + 1;
-      int width = 40;
+  const bool sweep = last > first;
+  sim::SweepProgress progress;
+  if (sweep && !quiet) {
+    progress = [](uint64_t done, uint64_t total, std::size_t failing) {
+      const int width = 40;
       int filled = static_cast<int>(width * done / total);
       std::fprintf(stderr, "\r[%s%s] %llu/%llu seeds, %zu failing", std::string(filled, '#').c_str(),
                    std::string(width - filled, '.').c_str(), static_cast<unsigned long long>(done),
-                   static_cast<unsigned long long>(total), failing.size());
-    }
-    if (!html_path.empty() && !html_written && (!passed || !sweep)) {
-      html_written = WriteFile(html_path, checker::HtmlReport(report));
-    }
-    if (seed == seeds.last) {
-      last = std::move(run);
-      break;
-    }
+                   static_cast<unsigned long long>(total), failing);
+      if (done == total) std::fprintf(stderr, "\n");
+    };
   }
-  if (sweep && !quiet) std::fprintf(stderr, "\n");
-
-  if (!out_path.empty() && !WriteFile(out_path, checker::WriteJsonl(last.history))) {
+  sim::SweepResult result = sim::Sweep(base, first, last, progress);
+  const sim::SimRun& run = result.last_run;
+  if (!sweep) {
+    checker::FullReport report = sim::Judge(run);
+    std::printf("seed %llu: %s\n%s", static_cast<unsigned long long>(first),
+                result.failing_seeds.empty() ? "PASS" : "FAIL", sim::Describe(run, report).c_str());
+    if (!html_path.empty() && !WriteFile(html_path, checker::HtmlReport(report))) {
+      std::fprintf(stderr, "kvsim: cannot write %s\n", html_path.c_str());
+      return 2;
+    }
+  } else if (!html_path.empty() && result.first_failure &&
+             !WriteFile(html_path, checker::HtmlReport(*result.first_failure))) {
+    std::fprintf(stderr, "kvsim: cannot write %s\n", html_path.c_str());
+    return 2;
+  }
+  if (!out_path.empty() && !WriteFile(out_path, checker::WriteJsonl(run.history))) {
     std::fprintf(stderr, "kvsim: cannot write %s\n", out_path.c_str());
     return 2;
   }
   if (!edn_path.empty()) {
-    auto edn = checker::WriteJepsenEdn(last.history);
+    auto edn = checker::WriteJepsenEdn(run.history);
     if (!edn || !WriteFile(edn_path, *edn)) {
       std::fprintf(stderr, "kvsim: cannot write EDN to %s%s\n", edn_path.c_str(),
                    edn ? "" : (": " + edn.error().ToString()).c_str());
@@ -173,17 +179,22 @@ int main(int argc, char** argv) {
     }
   }
 
-  std::printf("\n%-28s %s\n", "seeds", (std::to_string(seeds.first) + ".." + std::to_string(seeds.last)).c_str());
-  std::printf("%-28s %llu passed, %zu failed\n", "verdict", static_cast<unsigned long long>(total - failing.size()),
-              failing.size());
-  std::printf("%-28s %lld\n", "simulated operations", static_cast<long long>(ops));
-  std::printf("%-28s %.3f s virtual, %.3f s wall\n", "time", virtual_seconds, wall);
-  std::printf("%-28s %.0fx\n", "virtual / wall", wall > 0 ? virtual_seconds / wall : 0.0);
-  std::printf("%-28s %.0f\n", "simulated ops per second", wall > 0 ? ops / wall : 0.0);
-  for (std::size_t i = 0; i < failing.size() && i < 20; ++i) {
-    std::printf("FAILED seed %llu: replay with: %s\n", static_cast<unsigned long long>(failing[i]),
-                ReplayCommand(failing[i], rest).c_str());
+  std::printf("\n%-26s %llu..%llu\n", "seeds", static_cast<unsigned long long>(first),
+              static_cast<unsigned long long>(last));
+  std::printf("%-26s %s\n", "faults", faults_text.empty() ? "none" : faults_text.c_str());
+  std::printf("%-26s %llu passed, %zu failed\n", "verdict",
+              static_cast<unsigned long long>(result.runs - result.failing_seeds.size()), result.failing_seeds.size());
+  std::printf("%-26s %lld\n", "simulated operations", static_cast<long long>(result.operations));
+  std::printf("%-26s %.3f s virtual, %.3f s wall\n", "time", result.virtual_seconds, result.wall_seconds);
+  std::printf("%-26s %.0fx\n", "virtual / wall", result.VirtualPerWall());
+  std::printf("%-26s %.0f\n", "simulated ops per second", result.OperationsPerSecond());
+  for (std::size_t i = 0; i < result.failing_seeds.size() && i < 20; ++i) {
+    std::printf("FAILED seed %llu: replay with: kvsim --seed %llu%s\n",
+                static_cast<unsigned long long>(result.failing_seeds[i]),
+                static_cast<unsigned long long>(result.failing_seeds[i]), replay_rest.c_str());
   }
-  if (failing.size() > 20) std::printf("... and %zu more failing seeds\n", failing.size() - 20);
-  return failing.empty() ? 0 : 1;
+  if (result.failing_seeds.size() > 20) {
+    std::printf("... and %zu more failing seeds\n", result.failing_seeds.size() - 20);
+  }
+  return result.failing_seeds.empty() ? 0 : 1;
 }
