@@ -54,7 +54,13 @@ struct KafkaOptions {
   // accepts "already exists". Either way it then verifies the partition count.
   bool create_topic = true;
   int replication_factor = 1;
-  std::map<std::string, std::string> topic_configs = {{"cleanup.policy", "compact"}};
+  // min.compaction.lag.ms stays above any write timeout: a compacted record
+  // must be older than the longest a writer waits for its own reader, or a
+  // lagging reader can step over the writer's record (removed) before it
+  // reaches the record that superseded it, and the write returns with neither
+  // value visible. The simulator found this (sim: compaction-without-lag).
+  std::map<std::string, std::string> topic_configs = {{"cleanup.policy", "compact"},
+                                                      {"min.compaction.lag.ms", "300000"}};
 
   // Producer. linger.ms trades latency for batching; delivery_timeout bounds
   // how long an append may wait in total (message.timeout.ms) before its
