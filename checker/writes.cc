@@ -42,9 +42,9 @@ WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops
       w.definite = o.ok() && !compare_failed;
       w.possible = o.info() || (o.ok() && compare_failed);
       if (w.value) {
-        std::string name = KvName(w.key, *w.value);
-        invoked_kv_[name]++;
-        if (w.offset && w.definite) reported_[name] = *w.offset;
+        KvEntry& e = kv_[KvName(w.key, *w.value)];
+        ++e.invoked;
+        if (w.offset && w.definite) e.reported = *w.offset;
       }
       writes_.push_back(std::move(w));
     };
@@ -69,7 +69,17 @@ WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops
   }
   for (size_t i = 0; i < history.log.size(); ++i) {
     const LogRecord& r = history.log[i];
-    if (r.value) log_by_kv_[KvName(r.key, *r.value)].push_back(r.offset);
+    if (r.value) {
+      const std::string name = KvName(r.key, *r.value);
+      KvEntry& e = kv_[name];
+      if (e.log_count++ == 0) {
+        e.log_first = r.offset;
+      } else {
+        auto& dups = log_dups_[name];
+        if (dups.empty()) dups.push_back(e.log_first);
+        dups.push_back(r.offset);
+      }
+    }
     if (r.op) log_by_op_[*r.op].push_back(r.offset);
     log_by_key_[r.key].push_back(i);
   }
@@ -91,8 +101,11 @@ std::vector<int64_t> WriteIndex::LogOffsets(const Write& w) const {
     }
   }
   if (w.value) {
-    if (auto it = log_by_kv_.find(KvName(w.key, *w.value)); it != log_by_kv_.end()) return it->second;
-    return {};
+    const std::string name = KvName(w.key, *w.value);
+    auto it = kv_.find(name);
+    if (it == kv_.end() || it->second.log_count == 0) return {};
+    if (it->second.log_count == 1) return {it->second.log_first};
+    return log_dups_.at(name);
   }
   // A delete without an op id: only its reported offset can name it.
   if (w.offset) {
@@ -106,14 +119,16 @@ std::vector<int64_t> WriteIndex::LogOffsets(const Write& w) const {
 }
 
 std::optional<int64_t> WriteIndex::VersionOf(const std::string& key, const std::string& value) const {
-  std::string name = KvName(key, value);
-  if (auto it = log_by_kv_.find(name); it != log_by_kv_.end() && !it->second.empty()) return it->second.front();
-  if (auto it = reported_.find(name); it != reported_.end()) return it->second;
+  auto it = kv_.find(KvName(key, value));
+  if (it == kv_.end()) return std::nullopt;
+  if (it->second.log_count > 0) return it->second.log_first;
+  if (it->second.reported >= 0) return it->second.reported;
   return std::nullopt;
 }
 
 bool WriteIndex::Invoked(const std::string& key, const std::string& value) const {
-  return invoked_kv_.contains(KvName(key, value));
+  auto it = kv_.find(KvName(key, value));
+  return it != kv_.end() && it->second.invoked > 0;
 }
 
 bool WriteIndex::InvokedOpId(const std::string& op_id) const { return invoked_op_.contains(op_id); }
