@@ -134,6 +134,39 @@ TEST(Linearizability, KvModelChecksEachKeyAndCas) {
   EXPECT_EQ(bad.linearizability->witness->part, "a");
 }
 
+TEST(Linearizability, OperationsTheModelCannotJudgeGiveUnknown) {
+  auto r = Check(Jsonl(R"({"process":0,"type":"invoke","f":"batch","value":[{"f":"put","key":"a","value":"x"}]}
+{"process":0,"type":"ok","f":"batch","value":[{"f":"put","key":"a","value":"x"}]}
+)"),
+                 {"linearizability"}, "kv");
+  EXPECT_EQ(Report(r, "linearizability").verdict, Verdict::kUnknown);
+  EXPECT_NE(r.linearizability->detail.find("f=batch"), std::string::npos);
+}
+
+TEST(Linearizability, ParallelPartsGiveTheSameVerdicts) {
+  // Many keys, one of them broken: the verdict and the key must not depend on
+  // the number of workers.
+  std::string text;
+  for (int k = 0; k < 40; ++k) {
+    const std::string key = std::to_string(k);
+    text += R"({"process":0,"type":"invoke","f":"put","key":")" + key + R"(","value":"v)" + key + "\"}\n";
+    text += R"({"process":0,"type":"ok","f":"put","key":")" + key + R"(","value":"v)" + key + "\"}\n";
+    text += R"({"process":1,"type":"invoke","f":"get","key":")" + key + "\"}\n";
+    text += R"({"process":1,"type":"ok","f":"get","key":")" + key + R"(","value":)" +
+            (k == 17 ? std::string("null") : "\"v" + key + "\"") + "}\n";
+  }
+  for (int threads : {1, 2, 4}) {
+    CheckOptions o;
+    o.checks = {"linearizability"};
+    o.model = "kv";
+    o.linearizability.threads = threads;
+    auto r = CheckHistory(Jsonl(text), Format::kJsonl, o);
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->linearizability->verdict, Verdict::kInvalid) << threads;
+    EXPECT_EQ(r->linearizability->witness->part, "17") << threads;
+  }
+}
+
 TEST(Linearizability, BudgetGivesUnknownNotAnAnswer) {
   History h = testing::GenerateRegisterHistory(7, 400, 8);
   CheckOptions o;

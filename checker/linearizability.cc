@@ -213,6 +213,15 @@ LinearizabilityResult CheckLinearizability(const std::vector<Operation>& ops, co
     if (o.info() && IsReadFunction(o.f)) continue;
     kept.push_back(o.index);
   }
+  for (size_t i : kept) {
+    if (!model.Handles(ops[i])) {
+      LinearizabilityResult unknown;
+      unknown.verdict = Verdict::kUnknown;
+      unknown.detail = "model " + std::string(model.Name()) + " cannot judge f=" + ops[i].f + " (line " +
+                       std::to_string(ops[i].line) + ")";
+      return unknown;
+    }
+  }
   std::vector<Operation> subset;
   subset.reserve(kept.size());
   for (size_t i : kept) subset.push_back(ops[i]);
