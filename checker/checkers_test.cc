@@ -327,6 +327,35 @@ TEST(Digest, DefinitionIsStable) {
   EXPECT_NE(StateDigest::Of({{"ab", "c"}}), StateDigest::Of({{"a", "bc"}}));
 }
 
+TEST(Staleness, FiguresFromOffsetsPositionsAndTimes) {
+  auto r = Check(Jsonl(R"({"process":0,"type":"invoke","f":"put","key":"k","value":"a","time":0,"replica":"c0"}
+{"process":0,"type":"ok","f":"put","key":"k","value":"a","time":10,"offset":0,"replica":"c0"}
+{"process":0,"type":"invoke","f":"put","key":"k","value":"b","time":20,"replica":"c0"}
+{"process":0,"type":"ok","f":"put","key":"k","value":"b","time":30,"offset":1,"replica":"c0"}
+{"process":1,"type":"invoke","f":"get","key":"k","time":40,"replica":"c1"}
+{"process":1,"type":"ok","f":"get","key":"k","value":"a","time":45,"applied":1,"replica":"c1"}
+{"process":0,"type":"invoke","f":"get","key":"k","time":50,"replica":"c0"}
+{"process":0,"type":"ok","f":"get","key":"k","value":"b","time":55,"applied":2,"replica":"c0"}
+{"process":1,"type":"invoke","f":"get","key":"k","time":60,"replica":"c1"}
+{"process":1,"type":"ok","f":"get","key":"k","value":"b","time":70,"applied":2,"replica":"c1"}
+)"),
+                 {"session"});
+  const StalenessFigures& f = r.staleness;
+  ASSERT_TRUE(f.available);
+  // Reads: c1 at position 1 while offsets 0..1 were acknowledged (1 behind,
+  // the write at offset 1 acknowledged 10 ns before); the others caught up.
+  EXPECT_EQ(f.read_offsets_behind.count, 3u);
+  EXPECT_EQ(f.read_offsets_behind.max, 1);
+  EXPECT_EQ(f.read_offsets_behind.p50, 0);
+  EXPECT_EQ(f.read_ns_behind.max, 10);
+  // Writes: offset 0 (acked at 10) seen everywhere at 55; offset 1 (acked at
+  // 30) seen everywhere at 70.
+  EXPECT_EQ(f.write_visibility_ns.count, 2u);
+  EXPECT_EQ(f.write_visibility_ns.max, 45);
+  EXPECT_EQ(f.writes_never_seen_everywhere, 0u);
+  EXPECT_EQ(Report(r, "session").verdict, Verdict::kValid);
+}
+
 // --- generated --------------------------------------------------------------
 
 using testing::Breakage;
