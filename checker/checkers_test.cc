@@ -292,6 +292,33 @@ TEST(Durability, AcknowledgedOnceUnknownAtMostOnceFailedNever) {
   }
 }
 
+TEST(Durability, BatchSubOperationsAreWritesAndRangesAreReads) {
+  const std::string events =
+      R"({"process":0,"type":"invoke","f":"batch","value":[{"f":"put","key":"a","value":"1"},{"f":"put","key":"b","value":"2"},{"f":"delete","key":"c"}]}
+{"process":0,"type":"ok","f":"batch","value":[{"f":"put","key":"a","value":"1","offset":3},{"f":"put","key":"b","value":"2","offset":4},{"f":"delete","key":"c","offset":5}]}
+{"process":0,"type":"invoke","f":"range","value":null}
+{"process":0,"type":"ok","f":"range","value":[["a",RANGE_A],["b","2"]],"applied":6}
+)";
+  const std::string log = R"({"log":{"offset":3,"key":"a","value":"1"}}
+{"log":{"offset":4,"key":"b","value":"2"}}
+{"log":{"offset":5,"key":"c","value":null}}
+)";
+  auto text = [&](const std::string& range_a, const std::string& l) {
+    std::string t = events;
+    t.replace(t.find("RANGE_A"), 7, range_a);
+    return t + l;
+  };
+  auto good = Check(Jsonl(text("\"1\"", log)), {"session", "durability"});
+  EXPECT_EQ(good.Overall(), Verdict::kValid) << Report(good, "durability").summary;
+  // The delete's record is missing: a lost write, named by its offset.
+  std::string no_delete = log.substr(0, log.rfind("{\"log\":{\"offset\":5"));
+  auto lost = Report(Check(Jsonl(text("\"1\"", no_delete)), {"durability"}), "durability");
+  EXPECT_TRUE(HasKind(lost, "lost-write"));
+  // The range read misses the batch's own put of a.
+  auto ryw = Report(Check(Jsonl(text("null", log)), {"session"}), "session");
+  EXPECT_EQ(ryw.verdict, Verdict::kInvalid);
+}
+
 TEST(Convergence, SamePositionSameDigestEqualToTheLog) {
   std::map<std::string, std::string> at5 = {{"k", "a"}};
   std::map<std::string, std::string> at9 = {{"j", "b"}, {"k", "a"}};

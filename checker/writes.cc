@@ -51,10 +51,12 @@ WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops
     if (o.op) invoked_op_[*o.op]++;
     if (IsWriteFunction(o.f)) {
       add(o.f, o.key.value_or(""), o.input, o.offset);
-    } else if (o.f == "batch" && o.input.is_list()) {
-      const size_t n = o.input.items().size();
+    } else if (o.f == "batch") {
+      // The completion may add each sub-operation's offset.
+      const Value& batch = o.ok() && o.output.is_list() ? o.output : o.input;
+      const size_t n = batch.is_list() ? batch.items().size() : 0;
       for (size_t i = 0; i < n; ++i) {
-        const Value& sub = o.input.items()[i];
+        const Value& sub = batch.items()[i];
         if (!sub.is_map()) continue;
         const Value* f = sub.Find("f");
         const Value* key = sub.Find("key");
