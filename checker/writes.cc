@@ -29,6 +29,8 @@ std::string WriteIndex::KvName(const std::string& key, const std::string& value)
 }
 
 WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops) : history_(history) {
+  writes_.reserve(ops.size());
+  kv_.reserve(ops.size() + history.log.size() / 4);
   for (const Operation& o : ops) {
     auto add = [&](std::string f, std::string key, const Value& v, std::optional<int64_t> offset) {
       Write w;
