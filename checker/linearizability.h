@@ -23,7 +23,7 @@ struct LinearizabilityOptions {
   std::chrono::milliseconds budget{60'000};  // for the whole history
   int threads = 1;                           // parts checked in parallel
   // Limit: memoised configurations per part; beyond it the verdict is unknown.
-  size_t max_cache_entries = 20'000'000;
+  size_t max_cache_entries = 4'000'000;
 };
 
 // Why a history is not linearizable, for one part.
