@@ -47,8 +47,7 @@ LinearizabilityResult CheckLinearizability(const std::vector<Operation>& ops, co
                                            const LinearizabilityOptions& options = {});
 
 // As a CheckReport (violation = the witness).
-CheckReport LinearizabilityReport(const std::vector<Operation>& ops, const Model& model,
-                                  const LinearizabilityResult& result);
+CheckReport LinearizabilityReport(const Model& model, const LinearizabilityResult& result);
 
 }  // namespace kvlog::checker
 
