@@ -60,6 +60,33 @@ void BM_SessionAndConvergence(benchmark::State& state) {
 }
 BENCHMARK(BM_SessionAndConvergence)->Arg(100'000)->Arg(1'000'000)->Unit(benchmark::kMillisecond);
 
+// The parts of BM_SessionAndConvergence, to see where the time goes.
+void BM_Phase(benchmark::State& state) {
+  const History& h = Generated(static_cast<size_t>(state.range(0)));
+  auto ops = PairOperations(h);
+  WriteIndex writes(h, *ops);
+  for (auto _ : state) {
+    switch (state.range(1)) {
+      case 0:
+        benchmark::DoNotOptimize(PairOperations(h));
+        break;
+      case 1:
+        benchmark::DoNotOptimize(WriteIndex(h, *ops));
+        break;
+      case 2:
+        benchmark::DoNotOptimize(CheckSessions(h, *ops, writes));
+        break;
+      default:
+        benchmark::DoNotOptimize(CheckConvergence(h));
+    }
+  }
+  static const char* kNames[] = {"pair", "index", "session", "convergence"};
+  state.SetLabel(kNames[state.range(1)]);
+  state.counters["ops/s"] = benchmark::Counter(static_cast<double>(state.iterations()) * state.range(0),
+                                               benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_Phase)->ArgsProduct({{1'000'000}, {0, 1, 2, 3}})->Unit(benchmark::kMillisecond);
+
 void BM_Durability(benchmark::State& state) {
   const History& h = Generated(static_cast<size_t>(state.range(0)));
   auto ops = PairOperations(h);

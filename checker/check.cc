@@ -107,7 +107,7 @@ Result<FullReport> CheckHistory(const History& history, Format format, const Che
     if (!model) return MakeError("", 0, "unknown model '" + model_name + "'");
     out.model = model_name;
     out.linearizability = CheckLinearizability(out.ops, *model, options.linearizability);
-    out.reports.push_back(LinearizabilityReport(out.ops, *model, *out.linearizability));
+    out.reports.push_back(LinearizabilityReport(*model, *out.linearizability));
   }
   WriteIndex writes(history, out.ops);
   if (wants("session")) out.reports.push_back(CheckSessions(history, out.ops, writes));

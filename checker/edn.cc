@@ -433,7 +433,9 @@ Result<std::string> WriteJepsenEdn(const History& history) {
     }
     out += first ? "" : "\n ";
     first = false;
-    out += "{:process " + std::to_string(e.process) + ", :type :" + EventTypeName(e.type) + ", :f :" + e.f;
+    // A cas whose compare failed is, in Jepsen's terms, a :fail cas.
+    const EventType type = e.type == EventType::kOk && e.result == false ? EventType::kFail : e.type;
+    out += "{:process " + std::to_string(e.process) + ", :type :" + EventTypeName(type) + ", :f :" + e.f;
     if (e.key) out += ", :key " + EdnString(*e.key);
     out += ", :value ";
     WriteValue(e.value, &out);

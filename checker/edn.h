@@ -25,7 +25,8 @@ Result<History> ParseJepsenLog(std::string_view text, const std::string& source)
 
 // Writes the events as one EDN vector of op maps, one map per line, readable by
 // Clojure's reader (clojure.edn/read-string). Final states and the log are not
-// part of Jepsen's format and are not written. Fails if an `f` cannot be a
+// part of Jepsen's format and are not written; an ok cas with result=false is
+// written as Jepsen's :fail cas. Fails if an `f` cannot be a
 // keyword.
 Result<std::string> WriteJepsenEdn(const History& history);
 

@@ -119,8 +119,9 @@ Event ToEvent(const json& o) {
     if (!it->is_boolean()) throw ParseFailure{"\"result\" must be a boolean"};
     e.result = it->get<bool>();
   }
-  static const char* kKnown[] = {"process", "type",    "f",       "key", "value", "time",
-                                 "offset",  "applied", "replica", "op",  "result"};
+  // "error" and "index" are Jepsen's free-form fields: accepted, not used.
+  static const char* kKnown[] = {"process", "type",    "f",       "key", "value",  "time",
+                                 "offset",  "applied", "replica", "op",  "result", "error", "index"};
   for (auto it = o.begin(); it != o.end(); ++it) {
     bool known = false;
     for (const char* k : kKnown) known = known || it.key() == k;

@@ -213,6 +213,15 @@ LinearizabilityResult CheckLinearizability(const std::vector<Operation>& ops, co
     if (o.info() && IsReadFunction(o.f)) continue;
     kept.push_back(o.index);
   }
+  for (size_t i : kept) {
+    if (!model.Handles(ops[i])) {
+      LinearizabilityResult unknown;
+      unknown.verdict = Verdict::kUnknown;
+      unknown.detail = "model " + std::string(model.Name()) + " cannot judge f=" + ops[i].f + " (line " +
+                       std::to_string(ops[i].line) + ")";
+      return unknown;
+    }
+  }
   std::vector<Operation> subset;
   subset.reserve(kept.size());
   for (size_t i : kept) subset.push_back(ops[i]);
@@ -274,8 +283,7 @@ LinearizabilityResult CheckLinearizability(const std::vector<Operation>& ops, co
   return result;
 }
 
-CheckReport LinearizabilityReport(const std::vector<Operation>& ops, const Model& model,
-                                  const LinearizabilityResult& r) {
+CheckReport LinearizabilityReport(const Model& model, const LinearizabilityResult& r) {
   CheckReport rep;
   rep.checker = "linearizability";
   rep.verdict = r.verdict;
@@ -283,11 +291,9 @@ CheckReport LinearizabilityReport(const std::vector<Operation>& ops, const Model
                 " part(s), model " + std::string(model.Name());
   if (!r.detail.empty()) rep.summary += "; " + r.detail;
   if (r.witness) {
-    std::vector<size_t> involved = r.witness->prefix;
-    involved.push_back(r.witness->blocking_op);
+    // The blocking operation is the one to look at; the prefix is in the witness.
     rep.Add({"not-linearizable", r.witness->explanation, {r.witness->blocking_op}});
   }
-  (void)ops;
   return rep;
 }
 

@@ -23,7 +23,7 @@ struct LinearizabilityOptions {
   std::chrono::milliseconds budget{60'000};  // for the whole history
   int threads = 1;                           // parts checked in parallel
   // Limit: memoised configurations per part; beyond it the verdict is unknown.
-  size_t max_cache_entries = 20'000'000;
+  size_t max_cache_entries = 4'000'000;
 };
 
 // Why a history is not linearizable, for one part.
@@ -47,8 +47,7 @@ LinearizabilityResult CheckLinearizability(const std::vector<Operation>& ops, co
                                            const LinearizabilityOptions& options = {});
 
 // As a CheckReport (violation = the witness).
-CheckReport LinearizabilityReport(const std::vector<Operation>& ops, const Model& model,
-                                  const LinearizabilityResult& result);
+CheckReport LinearizabilityReport(const Model& model, const LinearizabilityResult& result);
 
 }  // namespace kvlog::checker
 

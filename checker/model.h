@@ -36,6 +36,11 @@ class Model {
 
   virtual bool Equal(const Value& a, const Value& b) const { return a == b; }
 
+  // Whether this model can judge `op` at all (a register cannot judge a
+  // batch). A history with an operation no model step covers gets the verdict
+  // unknown, not a false "not linearizable".
+  virtual bool Handles(const Operation& op) const { return true; }
+
   virtual std::string Describe(const Value& state) const { return state.ToString(); }
   virtual std::string DescribeOp(const Operation& op) const;
 };

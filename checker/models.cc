@@ -43,6 +43,13 @@ class RegisterModel : public Model {
 
   Value Init() const override { return initial_; }
 
+  bool Handles(const Operation& op) const override {
+    const std::string& f = op.f;
+    if (f == "read" || f == "get" || IsWrite(f)) return true;
+    if (f == "cas") return cas_ || per_key_;
+    return per_key_ && (f == "delete" || f == "append");
+  }
+
   bool Step(const Value& state, const Operation& op, Value* next) const override {
     const std::string& f = op.f;
     if (IsReadFunction(f)) {

@@ -29,6 +29,8 @@ std::string WriteIndex::KvName(const std::string& key, const std::string& value)
 }
 
 WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops) : history_(history) {
+  writes_.reserve(ops.size());
+  kv_.reserve(ops.size() + history.log.size() / 4);
   for (const Operation& o : ops) {
     auto add = [&](std::string f, std::string key, const Value& v, std::optional<int64_t> offset) {
       Write w;
@@ -42,9 +44,9 @@ WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops
       w.definite = o.ok() && !compare_failed;
       w.possible = o.info() || (o.ok() && compare_failed);
       if (w.value) {
-        std::string name = KvName(w.key, *w.value);
-        invoked_kv_[name]++;
-        if (w.offset && w.definite) reported_[name] = *w.offset;
+        KvEntry& e = kv_[KvName(w.key, *w.value)];
+        ++e.invoked;
+        if (w.offset && w.definite) e.reported = *w.offset;
       }
       writes_.push_back(std::move(w));
     };
@@ -52,10 +54,12 @@ WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops
     const size_t first_of_op = writes_.size();
     if (IsWriteFunction(o.f)) {
       add(o.f, o.key.value_or(""), o.input, o.offset);
-    } else if (o.f == "batch" && o.input.is_list()) {
-      const size_t n = o.input.items().size();
+    } else if (o.f == "batch") {
+      // The completion may add each sub-operation's offset.
+      const Value& batch = o.ok() && o.output.is_list() ? o.output : o.input;
+      const size_t n = batch.is_list() ? batch.items().size() : 0;
       for (size_t i = 0; i < n; ++i) {
-        const Value& sub = o.input.items()[i];
+        const Value& sub = batch.items()[i];
         if (!sub.is_map()) continue;
         const Value* f = sub.Find("f");
         const Value* key = sub.Find("key");
@@ -85,7 +89,17 @@ WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops
   }
   for (size_t i = 0; i < history.log.size(); ++i) {
     const LogRecord& r = history.log[i];
-    if (r.value) log_by_kv_[KvName(r.key, *r.value)].push_back(r.offset);
+    if (r.value) {
+      const std::string name = KvName(r.key, *r.value);
+      KvEntry& e = kv_[name];
+      if (e.log_count++ == 0) {
+        e.log_first = r.offset;
+      } else {
+        auto& dups = log_dups_[name];
+        if (dups.empty()) dups.push_back(e.log_first);
+        dups.push_back(r.offset);
+      }
+    }
     if (r.op) log_by_op_[*r.op].push_back(r.offset);
     log_by_key_[r.key].push_back(i);
   }
@@ -112,8 +126,11 @@ std::vector<int64_t> WriteIndex::LogOffsets(const Write& w) const {
     }
   }
   if (w.value) {
-    if (auto it = log_by_kv_.find(KvName(w.key, *w.value)); it != log_by_kv_.end()) return it->second;
-    return {};
+    const std::string name = KvName(w.key, *w.value);
+    auto it = kv_.find(name);
+    if (it == kv_.end() || it->second.log_count == 0) return {};
+    if (it->second.log_count == 1) return {it->second.log_first};
+    return log_dups_.at(name);
   }
   // A delete without an op id: only its reported offset can name it.
   if (w.offset) {
@@ -127,14 +144,16 @@ std::vector<int64_t> WriteIndex::LogOffsets(const Write& w) const {
 }
 
 std::optional<int64_t> WriteIndex::VersionOf(const std::string& key, const std::string& value) const {
-  std::string name = KvName(key, value);
-  if (auto it = log_by_kv_.find(name); it != log_by_kv_.end() && !it->second.empty()) return it->second.front();
-  if (auto it = reported_.find(name); it != reported_.end()) return it->second;
+  auto it = kv_.find(KvName(key, value));
+  if (it == kv_.end()) return std::nullopt;
+  if (it->second.log_count > 0) return it->second.log_first;
+  if (it->second.reported >= 0) return it->second.reported;
   return std::nullopt;
 }
 
 bool WriteIndex::Invoked(const std::string& key, const std::string& value) const {
-  return invoked_kv_.contains(KvName(key, value));
+  auto it = kv_.find(KvName(key, value));
+  return it != kv_.end() && it->second.invoked > 0;
 }
 
 bool WriteIndex::InvokedOpId(const std::string& op_id) const { return invoked_op_.contains(op_id); }

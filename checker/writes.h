@@ -56,12 +56,21 @@ class WriteIndex {
   static std::string KvName(const std::string& key, const std::string& value);
 
  private:
+  // What is known about one (key, value) name; one map keeps it to one lookup.
+  struct KvEntry {
+    int64_t log_first = -1;  // offset of its first log record
+    uint32_t log_count = 0;  // how many log records carry it
+    uint32_t invoked = 0;    // how many writes of it were invoked
+    int64_t reported = -1;   // offset an acknowledged write reported, or -1
+  };
+
   const History& history_;
   std::vector<Write> writes_;
-  absl::flat_hash_map<std::string, std::vector<int64_t>> log_by_kv_, log_by_op_;
+  absl::flat_hash_map<std::string, KvEntry> kv_;
+  absl::flat_hash_map<std::string, std::vector<int64_t>> log_dups_;  // kv name -> offsets, when > 1
+  absl::flat_hash_map<std::string, std::vector<int64_t>> log_by_op_;
   absl::flat_hash_map<std::string, std::vector<size_t>> log_by_key_;  // indices into history.log
-  absl::flat_hash_map<std::string, int64_t> reported_;                // kv name -> offset from events
-  absl::flat_hash_map<std::string, size_t> invoked_kv_, invoked_op_;
+  absl::flat_hash_map<std::string, size_t> invoked_op_;
 };
 
 }  // namespace kvlog::checker

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <thread>
 
 #include "checker/check.h"
 #include "checker/edn.h"
@@ -76,6 +77,8 @@ int main(int argc, char** argv) {
   CLI::App app{"kvcheck: judge a recorded kvlog or Jepsen history"};
   std::string file, format_name, html, knossos_jar;
   CheckOptions options;
+  // Independent keys are checked in parallel, one worker per core by default.
+  options.linearizability.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   bool json = false;
   int64_t budget_ms = 60'000;
   app.add_option("file", file, "history file (JSONL, Jepsen EDN or Jepsen log)")->required();
@@ -86,7 +89,7 @@ int main(int argc, char** argv) {
   app.add_option("--html", html, "write a self-contained HTML report to this file");
   app.add_flag("--json", json, "print the report as JSON instead of text");
   app.add_option("--budget-ms", budget_ms, "linearizability time budget; exceeding it gives 'unknown'");
-  app.add_option("--threads", options.linearizability.threads, "threads for independent keys");
+  app.add_option("--threads", options.linearizability.threads, "workers for independent keys (default: one per core)");
   app.add_option("--knossos-jar", knossos_jar, "also run Knossos (java -jar PATH) on the history as EDN");
   try {
     app.parse(argc, argv);
@@ -95,6 +98,7 @@ int main(int argc, char** argv) {
     return rc == 0 ? 0 : 2;
   }
   options.linearizability.budget = std::chrono::milliseconds(budget_ms);
+  if (options.linearizability.threads < 1) options.linearizability.threads = 1;
 
   std::optional<Format> format;
   if (!format_name.empty()) {

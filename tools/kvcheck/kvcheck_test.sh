@@ -82,6 +82,16 @@ grep -q 'class="op ok failing"' "$tmp/bad.html" || fail "HTML does not highlight
 expect_exit 2 "missing knossos jar" "$kvcheck" "$tmp/good.edn" --knossos-jar "$tmp/knossos.jar"
 grep -q "knossos-jar: no file at" "$tmp/err" || fail "missing jar not explained"
 
+# A file that is not a Knossos jar: java fails, kvcheck says so, exit 2.
+# (java comes with Debian's clojure package, which the EDN test needs too.)
+if ! command -v java >/dev/null; then
+  fail "java is not installed (it comes with the clojure package: scripts/install-deps)"
+else
+  : >"$tmp/not-a-jar.jar"
+  expect_exit 2 "broken knossos jar" "$kvcheck" "$tmp/good.edn" --knossos-jar "$tmp/not-a-jar.jar"
+  grep -q "knossos exited with status" "$tmp/err" || { fail "java failure not explained"; cat "$tmp/err"; }
+fi
+
 if [ "$failures" -ne 0 ]; then
   echo "$failures failure(s)"
   exit 1
