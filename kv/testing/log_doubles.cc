@@ -58,11 +58,23 @@ class ControlledLogImpl final : public log::Log {
       inner_->Append(records, std::move(done));
       return;
     }
-    // Commit now, acknowledge later: the lost-ack shape.
-    auto result = std::make_shared<log::AppendResult>(MakeError(ErrorCode::kInternal, "unset"));
-    inner_->Append(records, [result](log::AppendResult r) { *result = std::move(r); });
-    std::lock_guard lock(controls_.mu);
-    controls_.held.push_back({result, std::move(done)});
+    // Commit now, acknowledge later: the late-ack shape.
+    auto held = std::make_shared<LogControls::HeldAck>();
+    held->done = std::move(done);
+    {
+      std::lock_guard lock(controls_.mu);
+      controls_.held.push_back(held);
+    }
+    LogControls& controls = controls_;
+    inner_->Append(records, [held, &controls](log::AppendResult r) {
+      log::AppendCallback deliver;
+      {
+        std::lock_guard lock(controls.mu);
+        held->result = std::move(r);
+        if (held->released) deliver = std::exchange(held->done, nullptr);
+      }
+      if (deliver) deliver(std::move(*held->result));
+    });
   }
 
   Result<std::unique_ptr<log::LogReader>> OpenReader(log::Offset from) override {
@@ -73,13 +85,18 @@ class ControlledLogImpl final : public log::Log {
   Result<log::Offset> EndOffset(log::Duration timeout) override { return inner_->EndOffset(timeout); }
   void Close() override {
     // Held acknowledgements fail with kClosed before Close returns, as the seam requires.
-    std::vector<LogControls::HeldAck> held;
+    // The inner log fails or delivers what it still holds before its Close
+    // returns; anything still held here then fails with kClosed.
+    inner_->Close();
+    std::vector<log::AppendCallback> fail;
     {
       std::lock_guard lock(controls_.mu);
-      held.swap(controls_.held);
+      for (auto& h : controls_.held) {
+        if (h->done) fail.push_back(std::exchange(h->done, nullptr));
+      }
+      controls_.held.clear();
     }
-    for (auto& h : held) h.done(MakeError(ErrorCode::kClosed, "log closed with the acknowledgement held"));
-    inner_->Close();
+    for (auto& done : fail) done(MakeError(ErrorCode::kClosed, "log closed with the acknowledgement held"));
   }
 
  private:
@@ -90,12 +107,16 @@ class ControlledLogImpl final : public log::Log {
 }  // namespace
 
 void LogControls::ReleaseAcks() {
-  std::vector<HeldAck> run;
+  std::vector<std::pair<log::AppendCallback, log::AppendResult>> run;
   {
     std::lock_guard lock(mu);
-    run.swap(held);
+    for (auto& h : held) {
+      h->released = true;
+      if (h->result && h->done) run.emplace_back(std::exchange(h->done, nullptr), *h->result);
+    }
+    held.clear();
   }
-  for (auto& h : run) h.done(std::move(*h.result));
+  for (auto& [done, result] : run) done(std::move(result));
 }
 
 std::unique_ptr<log::Log> ControlledLog(std::unique_ptr<log::Log> inner, LogControls& controls) {

@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <vector>
 
@@ -21,11 +22,14 @@ struct LogControls {
   std::atomic<bool> stall_reader{false};  // Poll returns nothing.
   std::mutex mu;
   std::set<log::Offset> corrupt_offsets;  // Guarded by mu. Read back as kCorrupt.
+  // An acknowledgement kept back: the inner log's result may arrive before or
+  // after the test releases it; whichever comes second delivers it, once.
   struct HeldAck {
-    std::shared_ptr<log::AppendResult> result;
-    log::AppendCallback done;
+    std::optional<log::AppendResult> result;  // Guarded by mu.
+    log::AppendCallback done;                 // Guarded by mu; empty once called.
+    bool released = false;                    // Guarded by mu.
   };
-  std::vector<HeldAck> held;  // Guarded by mu.
+  std::vector<std::shared_ptr<HeldAck>> held;  // Guarded by mu.
 
   // Runs every held acknowledgement.
   void ReleaseAcks();

@@ -288,9 +288,10 @@ bool Broker::Chance(double p) {
   return static_cast<double>(rng_() >> 11) * 0x1.0p-53 < p;
 }
 
-Offset Broker::HighWatermark() const {
+Offset Broker::HighWatermark() const { return HighWatermarkAt(runtime_.Now()); }
+
+Offset Broker::HighWatermarkAt(TimePoint now) const {
   if (faults_.replication_delay.count() == 0) return end_;
-  const TimePoint now = runtime_.Now();
   // committed_at is non-decreasing, so the replicated entries are a prefix.
   auto it = std::partition_point(entries_.begin(), entries_.end(), [&](const StoredEntry& e) {
     return e.committed_at + faults_.replication_delay <= now;
@@ -357,8 +358,8 @@ bool Broker::StillPresent(const std::vector<Offset>& offsets, uint64_t producer,
 
 void Broker::CatchUp() {
   while (next_failover_ < faults_.failovers.size() && created_ + faults_.failovers[next_failover_] <= runtime_.Now()) {
+    Failover(created_ + faults_.failovers[next_failover_]);
     ++next_failover_;
-    Failover();
   }
   if (faults_.compaction_interval.count() > 0 && runtime_.Now() >= next_compaction_) {
     Compact();
@@ -366,9 +367,10 @@ void Broker::CatchUp() {
   }
 }
 
-void Broker::Failover() {
+void Broker::Failover(TimePoint at) {
+  // Evaluated lazily, but as of the failover's own time: what had replicated then.
   ++stats_.failovers;
-  Offset new_end = HighWatermark();
+  Offset new_end = HighWatermarkAt(at);
   if (faults_.unclean_election && faults_.unclean_max_loss > 0) {
     new_end -= static_cast<Offset>(Uniform(static_cast<uint64_t>(faults_.unclean_max_loss) + 1));
     Offset first = entries_.empty() ? end_ : entries_.front().offset;
@@ -422,8 +424,9 @@ void Broker::Compact() {
             [](const StoredEntry& a, const StoredEntry& b) { return a.offset < b.offset; });
 }
 
-std::vector<StoredEntry> Broker::LogAsWritten() const {
+std::vector<StoredEntry> Broker::LogAsWritten() {
   std::unique_lock lock(*mu_);
+  CatchUp();
   std::vector<StoredEntry> all;
   all.reserve(entries_.size() + compacted_.size());
   std::merge(entries_.begin(), entries_.end(), compacted_.begin(), compacted_.end(), std::back_inserter(all),
@@ -431,19 +434,21 @@ std::vector<StoredEntry> Broker::LogAsWritten() const {
   return all;
 }
 
-std::vector<StoredEntry> Broker::Entries() const {
+std::vector<StoredEntry> Broker::Entries() {
   std::unique_lock lock(*mu_);
+  CatchUp();
   return entries_;
 }
 
-Offset Broker::end_offset() const {
+Offset Broker::end_offset() {
   std::unique_lock lock(*mu_);
-  const_cast<Broker*>(this)->CatchUp();
+  CatchUp();
   return HighWatermark();
 }
 
-BrokerStats Broker::stats() const {
+BrokerStats Broker::stats() {
   std::unique_lock lock(*mu_);
+  CatchUp();
   return stats_;
 }
 

@@ -65,16 +65,19 @@ class Broker {
   // A new connection to this partition. The broker must outlive it.
   std::unique_ptr<Log> Connect(ConnectionFaults faults = {});
 
+  // The accessors below first apply the failovers and compactions due by
+  // now: the simulated world moves with the runtime's clock.
+  //
   // The log as it stands: every entry the leader holds, in offset order,
   // including any not yet replicated.
-  std::vector<StoredEntry> Entries() const;
+  std::vector<StoredEntry> Entries();
   // The log as written: Entries() plus what compaction removed (compaction is
   // allowed to remove it), but not what a failover truncated (that is lost).
   // A history checker judges durability against this.
-  std::vector<StoredEntry> LogAsWritten() const;
+  std::vector<StoredEntry> LogAsWritten();
   // The high watermark: the offset the next readable record would get.
-  Offset end_offset() const;
-  BrokerStats stats() const;
+  Offset end_offset();
+  BrokerStats stats();
   const BrokerFaults& faults() const { return faults_; }
   Runtime& runtime() const { return runtime_; }
 
@@ -88,13 +91,14 @@ class Broker {
   Duration OutageEnd() const;      // End of the outage in force (SinceStart() if none).
   void CatchUp();                  // Applies failovers and compactions due by now.
   Offset HighWatermark() const;    // First offset not yet replicated.
+  Offset HighWatermarkAt(TimePoint t) const;
   Offset ReadableEnd(Duration lag) const;
   // The earliest time at which ReadableEnd(lag) will move, if anything is pending.
   std::optional<TimePoint> NextReadable(Duration lag) const;
   // Commits or recognises a retry. Returns the offsets.
   std::vector<Offset> CommitLocked(std::span<const Record> records, uint64_t producer, uint64_t sequence);
   bool StillPresent(const std::vector<Offset>& offsets, uint64_t producer, uint64_t sequence) const;
-  void Failover();
+  void Failover(TimePoint at);
   void Compact();
   uint64_t Uniform(uint64_t n);
   bool Chance(double p);
