@@ -133,6 +133,13 @@ void RawProducer::Flush() {
   if (failed_.load() != 0) Die("raw producer: " + std::to_string(failed_.load()) + " records failed");
 }
 
+int64_t RawProducer::LogStart() {
+  int64_t low = 0, high = 0;
+  rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(rk_.get(), topic_.c_str(), 0, &low, &high, 10'000);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) Die(std::string("raw watermarks: ") + rd_kafka_err2str(err));
+  return low;
+}
+
 RawConsumer::RawConsumer(const KafkaOptions& options, int64_t from) {
   const KafkaProperties props = {
       {"group.id", "kvbench-raw"},

@@ -52,6 +52,8 @@ class RawProducer {
   void Produce(const std::string& key, const std::string& value);
   // Blocks until every produced record is acknowledged.
   void Flush();
+  // The topic's first offset (low watermark): not 0 once the log dropped its head.
+  int64_t LogStart();
   int64_t delivered() const { return delivered_.load(); }
   int64_t failed() const { return failed_.load(); }
 
