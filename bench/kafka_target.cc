@@ -77,6 +77,11 @@ KafkaOptions KafkaTarget::NewTopic(const std::string& prefix) {
     options.topic = topic;
     options.replication_factor = replication_factor_;
     if (auto s = log::kafka::EnsureTopic(options); !s) Die(s.error().ToString());
+    // A new topic reaches every broker's metadata a moment after CreateTopics
+    // returns; a producer that asks a broker not yet told sees "partition
+    // count changed from 1 to 0" and fails its records (seen on the 3-node
+    // KRaft cluster). Topics are made a handful of times per run: just wait.
+    std::this_thread::sleep_for(std::chrono::seconds(3));
   }
   options.client_id = "kvbench";
   return options;

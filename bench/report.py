@@ -63,7 +63,9 @@ def ratio(x, y):
 
 
 def fmt_ratio(r):
-    return "n/a" if r is None else f"{r:.2f}x"
+    if r is None:
+        return "n/a"
+    return f"{r:.2f}x" if r >= 0.1 else f"{r:.3f}x"
 
 
 def verdict(value, target, higher_is_better=True):
