@@ -104,12 +104,13 @@ def kafka_section(ctx, runs):
     out = [f"### KV layer vs raw librdkafka — log: {ctx.get('log', 'unknown')}\n"]
     raw, put = runs.get("BM_RawRoundTrip"), runs.get("BM_Put")
     r = ratio(counter(put, "p50_us"), counter(raw, "p50_us"))
-    out.append("Sequential Put (one at a time) vs raw produce-then-consume round trip:\n")
-    out.append(table(
-        ["", "p50", "p99", "ratio p50 (target <= 1.3x)"],
-        [["raw round trip", latency(counter(raw, "p50_us")), latency(counter(raw, "p99_us")), ""],
-         ["kv Put", latency(counter(put, "p50_us")), latency(counter(put, "p99_us")),
-          f"{fmt_ratio(r)} ({verdict(r, 1.3, False)})"]]))
+    if raw or put:
+        out.append("Sequential Put (one at a time) vs raw produce-then-consume round trip:\n")
+        out.append(table(
+            ["", "p50", "p99", "ratio p50 (target <= 1.3x)"],
+            [["raw round trip", latency(counter(raw, "p50_us")), latency(counter(raw, "p99_us")), ""],
+             ["kv Put", latency(counter(put, "p50_us")), latency(counter(put, "p99_us")),
+              f"{fmt_ratio(r)} ({verdict(r, 1.3, False)})"]]))
 
     batch_sizes = sizes(runs, "BM_RawPipelined")
     rows = []
@@ -120,8 +121,9 @@ def kafka_section(ctx, runs):
         us_per_op = 1e6 / rate(kb) if rate(kb) else None
         rows.append([n, si(rate(rb), "rec/s"), si(rate(kb), "rec/s"), latency(us_per_op),
                      fmt_ratio(r) + target])
-    out.append("Batch of N vs raw: produce N records, consume all N (pipelined):\n")
-    out.append(table(["N", "raw pipelined", "kv Batch", "kv per op", "ratio"], rows))
+    if rows:
+        out.append("Batch of N vs raw: produce N records, consume all N (pipelined):\n")
+        out.append(table(["N", "raw pipelined", "kv Batch", "kv per op", "ratio"], rows))
 
     pipelined = runs.get(f"BM_RawPipelined/{batch_sizes[-1]}") if batch_sizes else None
     rows = []
@@ -132,10 +134,11 @@ def kafka_section(ctx, runs):
         best = r if best is None or (r or 0) > best else best
         rows.append([t, si(rate(b), "ops/s"), latency(counter(b, "p50_us")), latency(counter(b, "p99_us")),
                      fmt_ratio(r)])
-    out.append(f"Put from T threads on one client vs raw pipelined "
-               f"({si(rate(pipelined), 'rec/s')}, N={batch_sizes[-1] if batch_sizes else '?'}); "
-               f"target >= 0.5x at best: {verdict(best, 0.5)}:\n")
-    out.append(table(["writers", "throughput", "p50", "p99", "ratio"], rows))
+    if rows:
+        out.append(f"Put from T threads on one client vs raw pipelined "
+                   f"({si(rate(pipelined), 'rec/s')}, N={batch_sizes[-1] if batch_sizes else '?'}); "
+                   f"target >= 0.5x at best: {verdict(best, 0.5)}:\n")
+        out.append(table(["writers", "throughput", "p50", "p99", "ratio"], rows))
 
     rows = []
     for args in sizes(runs, "BM_RawConsume"):
@@ -144,9 +147,19 @@ def kafka_section(ctx, runs):
         r = ratio(rate(kb), rate(rb))
         rows.append([si(float(records)), int(records) // int(writes), writes, si(rate(rb), "rec/s"),
                      si(rate(kb), "rec/s"), f"{fmt_ratio(r)} ({verdict(r, 0.7)})"])
-    out.append("Start-up replay (Client::Open until caught up) vs a raw consumer reading the same topic; "
-               "target >= 0.7x:\n")
-    out.append(table(["records", "keys", "writes/key", "raw consume", "kv replay", "ratio"], rows))
+    if rows:
+        out.append("Start-up replay (Client::Open until caught up) vs a raw consumer reading the same topic; "
+                   "target >= 0.7x:\n")
+        out.append(table(["records", "keys", "writes/key", "raw consume", "kv replay", "ratio"], rows))
+
+    rows = []
+    for args in sizes(runs, "BM_ReplayInMemory"):
+        records, writes = args.split("/")
+        rows.append([si(float(records)), int(records) // int(writes), writes,
+                     si(rate(runs.get(f"BM_ReplayInMemory/{args}")), "rec/s")])
+    if rows:
+        out.append("Start-up replay from a log held in memory (the KV layer's own cost, no Kafka):\n")
+        out.append(table(["records", "keys", "writes/key", "kv replay"], rows))
 
     rows = []
     for args in sizes(runs, "BM_Get"):
@@ -158,9 +171,10 @@ def kafka_section(ctx, runs):
         note = f" ({verdict(rate(g1), 5e6)} >= 5M)" if n == "1000000" else ""
         rows.append([si(float(n)), si(rate(g1), "ops/s") + note, si(rate(g2), "ops/s"),
                      si(rate(r1), "ops/s"), si(rate(r2), "ops/s"), si(counter(r1, "keys/s"), "keys/s")])
-    out.append("Local reads (Range: 100 keys from a random start):\n")
-    out.append(table(["keys", "Get 1 thread", "Get 2 threads", "Range 1 thread", "Range 2 threads",
-                      "Range keys, 1 thread"], rows))
+    if rows:
+        out.append("Local reads (Range: 100 keys from a random start):\n")
+        out.append(table(["keys", "Get 1 thread", "Get 2 threads", "Range 1 thread", "Range 2 threads",
+                          "Range keys, 1 thread"], rows))
     return "\n".join(out)
 
 
@@ -219,7 +233,7 @@ def main(paths):
         ctx, runs = load(path)
         names = " ".join(runs)
         machines.append(machine(ctx))
-        if "BM_RawRoundTrip" in names or "BM_RawPipelined" in names:
+        if "BM_Raw" in names or "BM_Replay" in names:
             sections.append(kafka_section(ctx, runs))
         if "BM_Simulator" in names:
             sections.append(sim_section(ctx, runs))
