@@ -328,7 +328,7 @@ void BM_ReplayInMemory(benchmark::State& state) {
 // ---- Local reads ----
 
 struct ReadFixture {
-  kv::Client* client;
+  std::unique_ptr<kv::Client> client;
   std::vector<std::string> keys;
 };
 
@@ -338,8 +338,7 @@ const ReadFixture& Reads(int64_t keys) {
   std::lock_guard lock(mu);
   auto it = fixtures.find(keys);
   if (it == fixtures.end()) {
-    ReadFixture f{nullptr, {}};
-    f.client = OpenClientOn(MemoryLog(MemoryRecords(keys, 1))).release();  // Kept for the run.
+    ReadFixture f{OpenClientOn(MemoryLog(MemoryRecords(keys, 1))), {}};
     for (int64_t i = 0; i < keys; ++i) f.keys.push_back(KeyName(i));
     it = fixtures.emplace(keys, std::move(f)).first;
   }
