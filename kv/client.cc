@@ -18,8 +18,13 @@ std::string Millis(std::chrono::nanoseconds d) {
 // One Append's outcome, shared between the caller and the log's callback so a
 // caller that timed out can leave while the callback is still to come.
 struct Client::PendingAppend {
+  explicit PendingAppend(std::unique_ptr<CondVar> cv) : acknowledged(std::move(cv)) {}
   bool done = false;            // Guarded by Client::mu_.
   std::optional<log::AppendResult> result;  // Guarded by Client::mu_.
+  // Signalled by this append's callback only. Waking every writer on changed_
+  // for each acknowledgement made concurrent Puts a thundering herd: with 16
+  // writers the acknowledgements queued behind the wake-ups.
+  std::unique_ptr<CondVar> acknowledged;
 };
 
 Result<std::unique_ptr<Client>> Client::Open(std::unique_ptr<log::Log> log, std::unique_ptr<Storage> storage,
@@ -134,19 +139,22 @@ Result<log::Offset> Client::Delete(std::string_view key, const CallOptions& opti
 Result<log::Offset> Client::AppendAndWait(std::vector<log::Record> records, const CallOptions& options) {
   const Duration timeout = TimeoutFor(options);
   const TimePoint deadline = runtime_.Now() + timeout;
-  auto pending = std::make_shared<PendingAppend>();
+  auto pending = std::make_shared<PendingAppend>(runtime_.NewCondVar());
+  // Close() fails appends in flight through this callback, so it also wakes a
+  // writer that is waiting when the client closes.
   log_->Append(records, [this, pending](log::AppendResult result) {
     std::unique_lock lock(*mu_);
     pending->result = std::move(result);
     pending->done = true;
-    changed_->NotifyAll();
+    pending->acknowledged->NotifyOne();
   });
 
   log::Offset highest = log::kNoOffset;
   std::vector<log::Offset> offsets;
   {
     std::unique_lock lock(*mu_);
-    bool acknowledged = changed_->WaitUntil(lock, deadline, [&] { return pending->done || closed_.load(); });
+    bool acknowledged =
+        pending->acknowledged->WaitUntil(lock, deadline, [&] { return pending->done || closed_.load(); });
     if (!pending->done) {
       if (closed_.load()) return MakeError(ErrorCode::kClosed, "write: client " + options_.client_id + " closed");
       (void)acknowledged;

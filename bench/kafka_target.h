@@ -1,0 +1,85 @@
+// Where the Kafka benchmarks run, and raw librdkafka handles configured exactly
+// as log/kafka configures its own, so the baseline and the KV layer differ only
+// in the layer.
+#pragma once
+
+#include <librdkafka/rdkafka.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "log/kafka/kafka_log.h"
+#include "log/kafka/mock_cluster.h"
+
+namespace kvlog::bench {
+
+// The log under test: the embedded mock cluster (3 brokers, RF 3) unless
+// --brokers names a real cluster.
+class KafkaTarget {
+ public:
+  // Empty `brokers`: start the embedded mock. Exits the process on failure.
+  static KafkaTarget& Init(const std::string& brokers, int replication_factor);
+  static KafkaTarget& Get();
+
+  // A fresh single-partition topic named `prefix` plus a run stamp; options
+  // for it as the KV layer uses them.
+  log::kafka::KafkaOptions NewTopic(const std::string& prefix);
+  // Names the log for the report.
+  const std::string& description() const { return description_; }
+
+ private:
+  std::unique_ptr<log::kafka::MockCluster> mock_;
+  std::string brokers_;
+  int replication_factor_ = 3;
+  std::string description_;
+  std::string stamp_;
+};
+
+struct RdKafkaDeleter {
+  void operator()(rd_kafka_t* rk) const;
+};
+using RdKafkaPtr = std::unique_ptr<rd_kafka_t, RdKafkaDeleter>;
+
+// A producer with the adapter's settings (idempotent, acks=all, linger, queue
+// size) and a thread serving its delivery reports, as the adapter has.
+class RawProducer {
+ public:
+  explicit RawProducer(const log::kafka::KafkaOptions& options);
+  ~RawProducer();
+  // Enqueues one record, waiting out a full queue.
+  void Produce(const std::string& key, const std::string& value);
+  // Blocks until every produced record is acknowledged.
+  void Flush();
+  // The topic's first offset (low watermark): not 0 once the log dropped its head.
+  int64_t LogStart();
+  int64_t delivered() const { return delivered_.load(); }
+  int64_t failed() const { return failed_.load(); }
+
+ private:
+  static void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque);
+  std::string topic_;
+  RdKafkaPtr rk_;
+  std::atomic<int64_t> delivered_{0};
+  std::atomic<int64_t> failed_{0};
+  std::atomic<bool> stop_{false};
+  std::thread poller_;
+};
+
+// A consumer with the adapter's reader settings, partition 0 assigned from
+// `from` (RD_KAFKA_OFFSET_BEGINNING for the start; RD_KAFKA_OFFSET_END for the
+// end offset as of construction).
+class RawConsumer {
+ public:
+  RawConsumer(const log::kafka::KafkaOptions& options, int64_t from);
+  ~RawConsumer();
+  // The offset of the next record, or -1 if none arrived within timeout_ms.
+  // Partition-EOF events are skipped.
+  int64_t Next(int timeout_ms);
+
+ private:
+  RdKafkaPtr rk_;
+};
+
+}  // namespace kvlog::bench

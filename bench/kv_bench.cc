@@ -1,0 +1,452 @@
+// The KV layer over Kafka, each figure beside raw librdkafka with the same
+// producer/consumer settings on the same topic, in the same run.
+//
+//   kv_bench [--brokers=host:port,...] [--replication_factor=3] [--smoke] [benchmark flags]
+//
+// Without --brokers it starts the embedded mock cluster (3 brokers, RF 3); the
+// JSON context's "log" names which log was measured. --smoke shrinks every size
+// so CI can check that the suite still runs (its numbers mean nothing).
+//
+// Pairs (bench/report.py computes the ratios):
+//   BM_RawRoundTrip        produce one record, consume it: p50/p99 (us)
+//   BM_Put                 kv Put one at a time: p50/p99 (us)       vs BM_RawRoundTrip
+//   BM_RawPipelined/N      produce N records, consume all N (one consumer thread)
+//   BM_Batch/N             kv Batch of N Puts                       vs BM_RawPipelined/N
+//   BM_PutThreads/T        T threads calling Put on one client      vs BM_RawPipelined/<largest>
+//   BM_RawConsume/R/W      a fresh consumer reads R records (R/W keys written W times each)
+//   BM_Replay/R/W          kv Client::Open replays the same topic   vs BM_RawConsume/R/W
+//   BM_ReplayInMemory/R/W  the same replay from a log in memory: the KV layer's own cost
+//   BM_Get/N, BM_Range/N   local reads on a client holding N keys (filled from a log in
+//                          memory: reads never touch the log), 1 and 2 threads
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bench/kafka_target.h"
+#include "bench/memory_log.h"
+#include "kv/client.h"
+#include "kv/memory_storage.h"
+#include "log/kafka/kafka_log.h"
+
+namespace kvlog::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using log::kafka::KafkaOptions;
+
+constexpr std::size_t kValueBytes = 100;
+
+[[noreturn]] void Die(const std::string& what) {
+  std::fprintf(stderr, "kv_bench: %s\n", what.c_str());
+  std::exit(2);
+}
+
+std::string Value(int64_t i) {
+  std::string v = "v" + std::to_string(i) + "-";
+  v.resize(kValueBytes, 'x');
+  return v;
+}
+
+std::string KeyName(int64_t i) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "key/%08lld", static_cast<long long>(i));
+  return buf;
+}
+
+double Micros(Clock::duration d) { return std::chrono::duration<double, std::micro>(d).count(); }
+
+// Sets p50_us and p99_us counters from per-operation latencies.
+void ReportLatency(benchmark::State& state, std::vector<double>& us) {
+  if (us.empty()) return;
+  auto at = [&](double q) {
+    auto it = us.begin() + static_cast<std::ptrdiff_t>(q * static_cast<double>(us.size() - 1));
+    std::nth_element(us.begin(), it, us.end());
+    return *it;
+  };
+  state.counters["p50_us"] = at(0.50);
+  state.counters["p99_us"] = at(0.99);
+}
+
+// One topic per benchmark pair, made on first use and kept for the run.
+const KafkaOptions& Topic(const std::string& name) {
+  static std::mutex mu;
+  static std::map<std::string, KafkaOptions> topics;
+  std::lock_guard lock(mu);
+  auto it = topics.find(name);
+  if (it == topics.end()) it = topics.emplace(name, KafkaTarget::Get().NewTopic(name)).first;
+  return it->second;
+}
+
+// A topic holding `records` records over records/writes_per_key keys
+// ("key/00000000"...), 100-byte values, written by the raw producer.
+const KafkaOptions& Prefilled(int64_t records, int64_t writes_per_key) {
+  const std::string name = "fill-" + std::to_string(records) + "x" + std::to_string(writes_per_key);
+  static std::mutex mu;
+  static std::map<std::string, bool> filled;
+  std::lock_guard lock(mu);
+  const KafkaOptions& options = Topic(name);
+  if (!filled[name]) {
+    RawProducer producer(options);
+    const int64_t keys = records / writes_per_key;
+    for (int64_t i = 0; i < records; ++i) producer.Produce(KeyName(i % keys), Value(i));
+    producer.Flush();
+    if (const int64_t start = producer.LogStart(); start != 0) {
+      Die("topic " + options.topic + " starts at offset " + std::to_string(start) + " after writing " +
+          std::to_string(records) + " records: the log dropped its head (the mock cluster keeps about 5 MB " +
+          "per partition); use smaller sizes or --brokers");
+    }
+    filled[name] = true;
+  }
+  return options;
+}
+
+std::unique_ptr<kv::Client> OpenClientOn(std::unique_ptr<log::Log> log) {
+  kv::ClientOptions client_options;
+  client_options.startup_timeout = std::chrono::minutes(5);
+  auto client = kv::Client::Open(std::move(log), kv::NewMemoryStorage(), client_options);
+  if (!client) Die("open client: " + client.error().ToString());
+  return std::move(*client);
+}
+
+std::unique_ptr<kv::Client> OpenClient(const KafkaOptions& options) {
+  auto log = log::kafka::OpenKafkaLog(options);
+  if (!log) Die("open log: " + log.error().ToString());
+  return OpenClientOn(std::move(*log));
+}
+
+// The records Prefilled writes, held in memory.
+std::shared_ptr<const std::vector<log::Record>> MemoryRecords(int64_t records, int64_t writes_per_key) {
+  auto out = std::make_shared<std::vector<log::Record>>();
+  out->reserve(static_cast<std::size_t>(records));
+  const int64_t keys = records / writes_per_key;
+  for (int64_t i = 0; i < records; ++i) {
+    log::Record r;
+    r.key = KeyName(i % keys);
+    r.value = Value(i);
+    out->push_back(std::move(r));
+  }
+  return out;
+}
+
+// One client per topic for the whole run, opened after the raw baseline on
+// that topic has run, so it does not apply records while the baseline writes.
+kv::Client& SharedClient(const KafkaOptions& options) {
+  static std::mutex mu;
+  static std::map<std::string, std::unique_ptr<kv::Client>> clients;
+  std::lock_guard lock(mu);
+  auto& client = clients[options.topic];
+  if (!client) client = OpenClient(options);
+  return *client;
+}
+
+// ---- Round trip ----
+
+void BM_RawRoundTrip(benchmark::State& state) {
+  const KafkaOptions& options = Topic("put");
+  RawProducer producer(options);
+  RawConsumer consumer(options, RD_KAFKA_OFFSET_END);
+  // Wait until the consumer is positioned: its first record is a warm-up.
+  producer.Produce("warmup", Value(0));
+  if (consumer.Next(30'000) < 0) Die("raw round trip: the warm-up record never arrived");
+  std::vector<double> us;
+  int64_t i = 0;
+  for (auto _ : state) {
+    const auto start = Clock::now();
+    producer.Produce("rt", Value(++i));
+    if (consumer.Next(30'000) < 0) Die("raw round trip: a record never arrived");
+    us.push_back(Micros(Clock::now() - start));
+  }
+  ReportLatency(state, us);
+}
+
+void BM_Put(benchmark::State& state) {
+  kv::Client& client = SharedClient(Topic("put"));
+  std::vector<double> us;
+  int64_t i = 0;
+  for (auto _ : state) {
+    const auto start = Clock::now();
+    if (auto r = client.Put("put", Value(++i)); !r) Die("put: " + r.error().ToString());
+    us.push_back(Micros(Clock::now() - start));
+  }
+  ReportLatency(state, us);
+}
+
+// ---- Pipelined and batched ----
+
+// Counts what a consumer thread reads, so the producing thread can wait for
+// the last record of a burst.
+class CountingConsumer {
+ public:
+  explicit CountingConsumer(const KafkaOptions& options) : consumer_(options, RD_KAFKA_OFFSET_END) {
+    thread_ = std::thread([this] {
+      while (!stop_.load()) {
+        if (consumer_.Next(100) < 0) continue;
+        std::lock_guard lock(mu_);
+        if (++count_ >= target_) seen_.notify_one();
+      }
+    });
+  }
+  ~CountingConsumer() {
+    stop_.store(true);
+    thread_.join();
+  }
+  // Waits until `total` records have been read in all.
+  void WaitFor(int64_t total) {
+    std::unique_lock lock(mu_);
+    target_ = total;
+    if (!seen_.wait_for(lock, std::chrono::minutes(2), [&] { return count_ >= total; })) {
+      Die("raw pipelined: records never arrived");
+    }
+  }
+
+ private:
+  RawConsumer consumer_;
+  std::mutex mu_;
+  std::condition_variable seen_;
+  int64_t count_ = 0;
+  int64_t target_ = 1;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+void BM_RawPipelined(benchmark::State& state) {
+  const int64_t n = state.range(0);
+  const KafkaOptions& options = Topic("pipelined");
+  RawProducer producer(options);
+  CountingConsumer consumer(options);
+  producer.Produce("warmup", Value(0));
+  consumer.WaitFor(1);
+  int64_t total = 1;
+  const std::string value = Value(1);
+  for (auto _ : state) {
+    for (int64_t i = 0; i < n; ++i) producer.Produce(KeyName(i), value);
+    total += n;
+    consumer.WaitFor(total);
+  }
+  state.SetItemsProcessed(state.iterations() * n);
+}
+
+void BM_Batch(benchmark::State& state) {
+  const int64_t n = state.range(0);
+  kv::Client& client = SharedClient(Topic("pipelined"));
+  const std::string value = Value(1);
+  std::vector<std::string> keys;
+  for (int64_t i = 0; i < n; ++i) keys.push_back(KeyName(i));
+  for (auto _ : state) {
+    kv::WriteBatch batch = client.Batch();
+    for (const std::string& key : keys) batch.Put(key, value);
+    if (auto r = batch.Execute(); !r) Die("batch: " + r.error().ToString());
+  }
+  state.SetItemsProcessed(state.iterations() * n);
+}
+
+void BM_PutThreads(benchmark::State& state) {
+  const int threads = static_cast<int>(state.range(0));
+  const int per_thread = std::max(8, 1024 / threads);
+  kv::Client& client = SharedClient(Topic("pipelined"));
+  std::vector<std::vector<double>> us(threads);
+  const std::string value = Value(2);
+  for (auto _ : state) {
+    std::vector<std::thread> writers;
+    for (int t = 0; t < threads; ++t) {
+      writers.emplace_back([&, t] {
+        const std::string prefix = "w" + std::to_string(t) + "/";
+        for (int i = 0; i < per_thread; ++i) {
+          const auto start = Clock::now();
+          if (auto r = client.Put(prefix + std::to_string(i % 64), value); !r) Die("put: " + r.error().ToString());
+          us[t].push_back(Micros(Clock::now() - start));
+        }
+      });
+    }
+    for (auto& w : writers) w.join();
+  }
+  std::vector<double> all;
+  for (auto& v : us) all.insert(all.end(), v.begin(), v.end());
+  ReportLatency(state, all);
+  state.SetItemsProcessed(state.iterations() * threads * per_thread);
+}
+
+// ---- Start-up replay ----
+
+void BM_RawConsume(benchmark::State& state) {
+  const int64_t records = state.range(0);
+  const KafkaOptions& options = Prefilled(records, state.range(1));
+  for (auto _ : state) {
+    const auto start = Clock::now();
+    RawConsumer consumer(options, RD_KAFKA_OFFSET_BEGINNING);
+    int64_t last = -1, count = 0;
+    while (last < records - 1) {
+      last = consumer.Next(30'000);
+      if (last < 0) Die("raw consume: stalled");
+      ++count;
+    }
+    if (count != records) Die("raw consume: " + std::to_string(count) + " records, expected " + std::to_string(records));
+    state.SetIterationTime(std::chrono::duration<double>(Clock::now() - start).count());
+  }
+  state.SetItemsProcessed(state.iterations() * records);
+}
+
+void BM_Replay(benchmark::State& state) {
+  const int64_t records = state.range(0);
+  const KafkaOptions& options = Prefilled(records, state.range(1));
+  const std::size_t keys = static_cast<std::size_t>(records / state.range(1));
+  for (auto _ : state) {
+    const auto start = Clock::now();
+    std::unique_ptr<kv::Client> client = OpenClient(options);
+    state.SetIterationTime(std::chrono::duration<double>(Clock::now() - start).count());
+    if (client->storage().Size() != keys) {
+      Die("replay: " + std::to_string(client->storage().Size()) + " keys, expected " + std::to_string(keys) +
+          "; applied position " + std::to_string(client->AppliedPosition()));
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * records);
+}
+
+// The KV layer's own replay cost: the same records from a log in memory.
+void BM_ReplayInMemory(benchmark::State& state) {
+  const int64_t records = state.range(0);
+  const auto contents = MemoryRecords(records, state.range(1));
+  const std::size_t keys = static_cast<std::size_t>(records / state.range(1));
+  for (auto _ : state) {
+    const auto start = Clock::now();
+    std::unique_ptr<kv::Client> client = OpenClientOn(MemoryLog(contents));
+    state.SetIterationTime(std::chrono::duration<double>(Clock::now() - start).count());
+    if (client->storage().Size() != keys) Die("replay in memory: wrong key count");
+  }
+  state.SetItemsProcessed(state.iterations() * records);
+}
+
+// ---- Local reads ----
+
+struct ReadFixture {
+  std::unique_ptr<kv::Client> client;
+  std::vector<std::string> keys;
+};
+
+const ReadFixture& Reads(int64_t keys) {
+  static std::mutex mu;
+  static std::map<int64_t, ReadFixture> fixtures;
+  std::lock_guard lock(mu);
+  auto it = fixtures.find(keys);
+  if (it == fixtures.end()) {
+    ReadFixture f{OpenClientOn(MemoryLog(MemoryRecords(keys, 1))), {}};
+    for (int64_t i = 0; i < keys; ++i) f.keys.push_back(KeyName(i));
+    it = fixtures.emplace(keys, std::move(f)).first;
+  }
+  return it->second;
+}
+
+// A cheap per-thread key sequence, so the generator does not dominate a Get.
+struct KeyPicker {
+  uint64_t x;
+  std::size_t Next(std::size_t n) {
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    return static_cast<std::size_t>((x >> 33) % n);
+  }
+};
+
+void BM_Get(benchmark::State& state) {
+  const ReadFixture& f = Reads(state.range(0));
+  KeyPicker pick{static_cast<uint64_t>(state.thread_index()) + 1};
+  for (auto _ : state) {
+    auto v = f.client->Get(f.keys[pick.Next(f.keys.size())]);
+    benchmark::DoNotOptimize(v);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+constexpr std::size_t kRangeKeys = 100;
+
+void BM_Range(benchmark::State& state) {
+  const ReadFixture& f = Reads(state.range(0));
+  KeyPicker pick{static_cast<uint64_t>(state.thread_index()) + 1};
+  const kv::QueryOptions limit{.limit = kRangeKeys};
+  int64_t returned = 0;
+  for (auto _ : state) {
+    auto r = f.client->Range(kv::KeyConstraint{f.keys[pick.Next(f.keys.size())], std::nullopt}, limit);
+    returned += static_cast<int64_t>(r->size());
+    benchmark::DoNotOptimize(r);
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.counters["keys/s"] = benchmark::Counter(static_cast<double>(returned), benchmark::Counter::kIsRate);
+}
+
+void Register(bool smoke, bool on_mock) {
+  const std::vector<int64_t> batches = smoke ? std::vector<int64_t>{100} : std::vector<int64_t>{100, 1000, 10000};
+  const std::vector<int64_t> writers = smoke ? std::vector<int64_t>{1, 4} : std::vector<int64_t>{1, 4, 16, 64};
+  const std::vector<int64_t> stores = smoke ? std::vector<int64_t>{1000} : std::vector<int64_t>{10'000, 100'000, 1'000'000};
+  using Sizes = std::vector<std::pair<int64_t, int64_t>>;  // {records, writes per key}
+  // The sizes need a real cluster: the mock keeps only about 5 MB per
+  // partition, about 30,000 of these records, so on the mock replay is
+  // measured at 20,000 records; the in-memory replay always runs full size.
+  const Sizes full = {{100'000, 1}, {1'000'000, 1}, {1'000'000, 10}};
+  const Sizes replays = smoke ? Sizes{{1000, 1}, {1000, 10}} : on_mock ? Sizes{{20'000, 1}, {20'000, 10}} : full;
+  const Sizes in_memory = smoke ? Sizes{{1000, 1}} : full;
+  const double io_min_time = smoke ? 0.01 : 1.0;
+
+  benchmark::RegisterBenchmark("BM_RawRoundTrip", BM_RawRoundTrip)->UseRealTime()->MinTime(io_min_time)->Unit(benchmark::kMicrosecond);
+  benchmark::RegisterBenchmark("BM_Put", BM_Put)->UseRealTime()->MinTime(io_min_time)->Unit(benchmark::kMicrosecond);
+  for (int64_t n : batches) {
+    benchmark::RegisterBenchmark("BM_RawPipelined", BM_RawPipelined)->Arg(n)->UseRealTime()->MinTime(io_min_time)->Unit(benchmark::kMillisecond);
+  }
+  for (int64_t n : batches) {
+    benchmark::RegisterBenchmark("BM_Batch", BM_Batch)->Arg(n)->UseRealTime()->MinTime(io_min_time)->Unit(benchmark::kMillisecond);
+  }
+  for (int64_t t : writers) {
+    benchmark::RegisterBenchmark("BM_PutThreads", BM_PutThreads)->Arg(t)->UseRealTime()->MinTime(io_min_time)->Unit(benchmark::kMillisecond);
+  }
+  for (auto [records, writes] : replays) {
+    benchmark::RegisterBenchmark("BM_RawConsume", BM_RawConsume)->Args({records, writes})->UseManualTime()->MinTime(io_min_time)->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark("BM_Replay", BM_Replay)->Args({records, writes})->UseManualTime()->MinTime(io_min_time)->Unit(benchmark::kMillisecond);
+  }
+  for (auto [records, writes] : in_memory) {
+    benchmark::RegisterBenchmark("BM_ReplayInMemory", BM_ReplayInMemory)->Args({records, writes})->UseManualTime()->MinTime(io_min_time)->Unit(benchmark::kMillisecond);
+  }
+  const double read_min_time = smoke ? 0.01 : 0.5;
+  for (int64_t n : stores) {
+    benchmark::RegisterBenchmark("BM_Get", BM_Get)->Arg(n)->Threads(1)->Threads(2)->UseRealTime()->MinTime(read_min_time);
+    benchmark::RegisterBenchmark("BM_Range", BM_Range)->Arg(n)->Threads(1)->Threads(2)->UseRealTime()->MinTime(read_min_time);
+  }
+}
+
+}  // namespace
+}  // namespace kvlog::bench
+
+int main(int argc, char** argv) {
+  std::string brokers;
+  int replication_factor = 3;
+  bool smoke = false;
+  // Take our own flags out before Google Benchmark sees the rest.
+  int kept = 1;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg.starts_with("--brokers=")) {
+      brokers = arg.substr(std::strlen("--brokers="));
+    } else if (arg.starts_with("--replication_factor=")) {
+      replication_factor = std::atoi(argv[i] + std::strlen("--replication_factor="));
+    } else if (arg == "--smoke") {
+      smoke = true;
+    } else {
+      argv[kept++] = argv[i];
+    }
+  }
+  argc = kept;
+  const auto& target = kvlog::bench::KafkaTarget::Init(brokers, replication_factor);
+  benchmark::AddCustomContext("log", target.description());
+  benchmark::AddCustomContext("smoke", smoke ? "true" : "false");
+  kvlog::bench::Register(smoke, brokers.empty());
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -1,0 +1,87 @@
+// Memory per stored key: the default in-memory store filled with N keys
+// (12-byte keys, 100-byte values) the way the applier fills it, in batches of
+// 10,000. Run it in a process of its own: peak RSS is the whole process's.
+//
+//   memory_bench [--smoke] [benchmark flags]
+//
+// Counters: rss_growth_B/key  resident set growth while filling, per key
+//           peak_rss_B/key    the process's peak RSS (getrusage), per key
+//           payload_B/key     key + value bytes, for comparison
+#include <benchmark/benchmark.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "kv/memory_storage.h"
+
+namespace kvlog::kv {
+namespace {
+
+bool g_smoke = false;
+
+double ResidentBytes() {
+  std::ifstream statm("/proc/self/statm");
+  long pages = 0, resident = 0;
+  statm >> pages >> resident;
+  return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE));
+}
+
+double PeakResidentBytes() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) * 1024.0;  // Linux reports KiB.
+}
+
+void BM_StoreMemory(benchmark::State& state) {
+  const int64_t keys = g_smoke ? 10'000 : state.range(0);
+  double growth = 0;
+  for (auto _ : state) {
+    const double before = ResidentBytes();
+    std::unique_ptr<Storage> store = NewMemoryStorage();
+    std::vector<Mutation> batch;
+    for (int64_t i = 0; i < keys; ++i) {
+      char key[32];
+      std::snprintf(key, sizeof(key), "key/%08lld", static_cast<long long>(i));
+      std::string value = "v" + std::to_string(i) + "-";
+      value.resize(100, 'x');
+      batch.push_back(Mutation{key, std::move(value)});
+      if (batch.size() == 10'000) {
+        store->Apply(batch);
+        batch.clear();
+      }
+    }
+    store->Apply(batch);
+    growth = ResidentBytes() - before;
+    benchmark::DoNotOptimize(store->Size());
+  }
+  state.counters["keys"] = static_cast<double>(keys);
+  state.counters["rss_growth_B/key"] = growth / static_cast<double>(keys);
+  state.counters["peak_rss_B/key"] = PeakResidentBytes() / static_cast<double>(keys);
+  state.counters["payload_B/key"] = 12 + 100;
+}
+BENCHMARK(BM_StoreMemory)->Arg(1'000'000)->Iterations(1)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace kvlog::kv
+
+int main(int argc, char** argv) {
+  int kept = 1;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--smoke") {
+      kvlog::kv::g_smoke = true;
+    } else {
+      argv[kept++] = argv[i];
+    }
+  }
+  argc = kept;
+  benchmark::AddCustomContext("log", "none (kv::NewMemoryStorage only)");
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

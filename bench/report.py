@@ -1,0 +1,251 @@
+#!/usr/bin/env python3
+"""Turns Google Benchmark JSON (--benchmark_out) from kvlog's suites into Markdown.
+
+    bench/report.py kv.json sim.json checker.json memory.json > report.md
+
+Each input may come from any of the suites; the tables appear for the suites
+given. With --benchmark_repetitions, the median aggregate of each benchmark is
+used (figures and ratios alike); without, the single run. Ratios pair figures
+from the same file, so from the same run.
+"""
+import json
+import re
+import sys
+
+
+def clean_name(name):
+    # Drop the parts Google Benchmark appends that say how, not what.
+    parts = [p for p in name.split("/")
+             if not re.match(r"^(min_time:|real_time$|manual_time$|iterations:|repeats:)", p)]
+    return "/".join(parts)
+
+
+def load(path):
+    with open(path) as f:
+        doc = json.load(f)
+    runs = {}
+    for b in doc.get("benchmarks", []):
+        name = clean_name(b.get("run_name", b["name"]))
+        if b.get("run_type") == "aggregate":
+            if b.get("aggregate_name") != "median":
+                continue
+        elif name in runs and runs[name].get("run_type") == "aggregate":
+            continue
+        if b.get("error_occurred"):
+            b = dict(b, error=b.get("error_message", "error"))
+        runs[name] = b
+    return doc.get("context", {}), runs
+
+
+def si(x, unit=""):
+    if x is None:
+        return "n/a"
+    for div, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "K")):
+        if abs(x) >= div:
+            return f"{x / div:.2f} {suffix}{unit}".rstrip()
+    return f"{x:.3g} {unit}".rstrip()
+
+
+def latency(us):
+    if us is None:
+        return "n/a"
+    return f"{us / 1000:.2f} ms" if us >= 1000 else f"{us:.0f} us"
+
+
+def ms(b):
+    """Time of one iteration in milliseconds."""
+    scale = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}[b.get("time_unit", "ns")]
+    return b["real_time"] * scale
+
+
+def ratio(x, y):
+    return None if not x or not y else x / y
+
+
+def fmt_ratio(r):
+    if r is None:
+        return "n/a"
+    return f"{r:.2f}x" if r >= 0.1 else f"{r:.3f}x"
+
+
+def verdict(value, target, higher_is_better=True):
+    if value is None:
+        return "not measured"
+    ok = value >= target if higher_is_better else value <= target
+    return "met" if ok else "**missed**"
+
+
+def rate(b):
+    return None if b is None or "error" in b else b.get("items_per_second")
+
+
+def counter(b, name):
+    return None if b is None or "error" in b else b.get(name)
+
+
+def table(header, rows):
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(out) + "\n"
+
+
+def sizes(runs, family):
+    """The argument lists a family was run with, in run order."""
+    seen = []
+    for name in runs:
+        if name.startswith(family + "/"):
+            args = name[len(family) + 1:]
+            if args not in seen:
+                seen.append(args)
+    return seen
+
+
+def kafka_section(ctx, runs):
+    out = [f"### KV layer vs raw librdkafka — log: {ctx.get('log', 'unknown')}\n"]
+    raw, put = runs.get("BM_RawRoundTrip"), runs.get("BM_Put")
+    r = ratio(counter(put, "p50_us"), counter(raw, "p50_us"))
+    if raw or put:
+        out.append("Sequential Put (one at a time) vs raw produce-then-consume round trip:\n")
+        out.append(table(
+            ["", "p50", "p99", "ratio p50 (target <= 1.3x)"],
+            [["raw round trip", latency(counter(raw, "p50_us")), latency(counter(raw, "p99_us")), ""],
+             ["kv Put", latency(counter(put, "p50_us")), latency(counter(put, "p99_us")),
+              f"{fmt_ratio(r)} ({verdict(r, 1.3, False)})"]]))
+
+    batch_sizes = sizes(runs, "BM_RawPipelined")
+    rows = []
+    for n in batch_sizes:
+        rb, kb = runs.get(f"BM_RawPipelined/{n}"), runs.get(f"BM_Batch/{n}")
+        r = ratio(rate(kb), rate(rb))
+        target = f" ({verdict(r, 0.5)} >= 0.5x)" if n == "1000" else ""
+        us_per_op = 1e6 / rate(kb) if rate(kb) else None
+        rows.append([n, si(rate(rb), "rec/s"), si(rate(kb), "rec/s"), latency(us_per_op),
+                     fmt_ratio(r) + target])
+    if rows:
+        out.append("Batch of N vs raw: produce N records, consume all N (pipelined):\n")
+        out.append(table(["N", "raw pipelined", "kv Batch", "kv per op", "ratio"], rows))
+
+    pipelined = runs.get(f"BM_RawPipelined/{batch_sizes[-1]}") if batch_sizes else None
+    rows = []
+    best = None
+    for t in sizes(runs, "BM_PutThreads"):
+        b = runs.get(f"BM_PutThreads/{t}")
+        r = ratio(rate(b), rate(pipelined))
+        best = r if best is None or (r or 0) > best else best
+        rows.append([t, si(rate(b), "ops/s"), latency(counter(b, "p50_us")), latency(counter(b, "p99_us")),
+                     fmt_ratio(r)])
+    if rows:
+        out.append(f"Put from T threads on one client vs raw pipelined "
+                   f"({si(rate(pipelined), 'rec/s')}, N={batch_sizes[-1] if batch_sizes else '?'}); "
+                   f"target >= 0.5x at best: {verdict(best, 0.5)}:\n")
+        out.append(table(["writers", "throughput", "p50", "p99", "ratio"], rows))
+
+    rows = []
+    for args in sizes(runs, "BM_RawConsume"):
+        records, writes = args.split("/")
+        rb, kb = runs.get(f"BM_RawConsume/{args}"), runs.get(f"BM_Replay/{args}")
+        r = ratio(rate(kb), rate(rb))
+        rows.append([si(float(records)), int(records) // int(writes), writes, si(rate(rb), "rec/s"),
+                     si(rate(kb), "rec/s"), f"{fmt_ratio(r)} ({verdict(r, 0.7)})"])
+    if rows:
+        out.append("Start-up replay (Client::Open until caught up) vs a raw consumer reading the same topic; "
+                   "target >= 0.7x:\n")
+        out.append(table(["records", "keys", "writes/key", "raw consume", "kv replay", "ratio"], rows))
+
+    rows = []
+    for args in sizes(runs, "BM_ReplayInMemory"):
+        records, writes = args.split("/")
+        rows.append([si(float(records)), int(records) // int(writes), writes,
+                     si(rate(runs.get(f"BM_ReplayInMemory/{args}")), "rec/s")])
+    if rows:
+        out.append("Start-up replay from a log held in memory (the KV layer's own cost, no Kafka):\n")
+        out.append(table(["records", "keys", "writes/key", "kv replay"], rows))
+
+    rows = []
+    for args in sizes(runs, "BM_Get"):
+        if not args.endswith("threads:1"):
+            continue
+        n = args.split("/")[0]
+        g1, g2 = runs.get(f"BM_Get/{n}/threads:1"), runs.get(f"BM_Get/{n}/threads:2")
+        r1, r2 = runs.get(f"BM_Range/{n}/threads:1"), runs.get(f"BM_Range/{n}/threads:2")
+        note = f" ({verdict(rate(g1), 5e6)} >= 5M)" if n == "1000000" else ""
+        rows.append([si(float(n)), si(rate(g1), "ops/s") + note, si(rate(g2), "ops/s"),
+                     si(rate(r1), "ops/s"), si(rate(r2), "ops/s"), si(counter(r1, "keys/s"), "keys/s")])
+    if rows:
+        out.append("Local reads (Range: 100 keys from a random start):\n")
+        out.append(table(["keys", "Get 1 thread", "Get 2 threads", "Range 1 thread", "Range 2 threads",
+                          "Range keys, 1 thread"], rows))
+    return "\n".join(out)
+
+
+def sim_section(ctx, runs):
+    rows = []
+    for args, label in (("0", "none"), ("1", "every safe preset")):
+        b = runs.get(f"BM_Simulator/{args}")
+        ops, speed = counter(b, "sim_ops/s"), counter(b, "virtual/wall")
+        rows.append([label, si(ops, "ops/s") + f" ({verdict(ops, 1e5)})",
+                     f"{speed:.0f}x ({verdict(speed, 100)})" if speed else "n/a",
+                     si(counter(b, "ops/run"))])
+    out = [f"### Simulator — log: {ctx.get('log', 'simulated')}\n",
+           "Targets: >= 100 K simulated ops per wall second, >= 100x faster than real time.\n",
+           table(["faults", "simulated ops / wall s", "virtual / wall", "ops per run"], rows)]
+    return "\n".join(out)
+
+
+def checker_section(ctx, runs):
+    rows = []
+    for n in sizes(runs, "BM_SessionAndConvergence"):
+        sc, du = runs.get(f"BM_SessionAndConvergence/{n}"), runs.get(f"BM_Durability/{n}")
+        v = counter(sc, "ops/s")
+        rows.append([si(float(n)), si(v, "ops/s") + f" ({verdict(v, 1e6)} >= 1M)", si(counter(du, "ops/s"), "ops/s")])
+    out = ["### Checker\n", table(["history ops", "session + convergence", "durability"], rows)]
+    lin = runs.get("BM_LinearizabilityReferenceSet")
+    if lin is not None:
+        if "error" in lin:
+            out.append(f"Linearizability reference set: not run ({lin['error']}).\n")
+        else:
+            out.append(f"Linearizability over `shared/histories` ({counter(lin, 'rows'):.0f} histories, "
+                       f"{counter(lin, 'ops'):.0f} operations): {ms(lin):.0f} ms in all; "
+                       f"agrees with the published verdict on {counter(lin, 'agree'):.0f}.\n")
+    return "\n".join(out)
+
+
+def memory_section(ctx, runs):
+    b = runs.get("BM_StoreMemory/1000000") or next((v for k, v in runs.items() if k.startswith("BM_StoreMemory")), None)
+    if b is None:
+        return ""
+    return (f"### Memory\n\nIn-memory store holding {si(counter(b, 'keys'))} keys "
+            f"({counter(b, 'payload_B/key'):.0f} B of key + value each): "
+            f"RSS growth {counter(b, 'rss_growth_B/key'):.0f} B/key, "
+            f"process peak RSS {counter(b, 'peak_rss_B/key'):.0f} B/key.\n")
+
+
+def machine(ctx):
+    load = ctx.get("load_avg") or []
+    return (f"{ctx.get('host_name', '?')}: {ctx.get('num_cpus', '?')} CPUs at {ctx.get('mhz_per_cpu', '?')} MHz, "
+            f"load average {' '.join(f'{x:.2f}' for x in load)} at start, {ctx.get('date', '?')}, "
+            f"libbenchmark build {ctx.get('library_build_type', '?')}")
+
+
+def main(paths):
+    sections, machines = [], []
+    for path in paths:
+        ctx, runs = load(path)
+        names = " ".join(runs)
+        machines.append(machine(ctx))
+        if "BM_Raw" in names or "BM_Replay" in names:
+            sections.append(kafka_section(ctx, runs))
+        if "BM_Simulator" in names:
+            sections.append(sim_section(ctx, runs))
+        if "BM_SessionAndConvergence" in names:
+            sections.append(checker_section(ctx, runs))
+        if "BM_StoreMemory" in names:
+            sections.append(memory_section(ctx, runs))
+    print("Machine: " + machines[0] if machines else "")
+    print("\n" + "\n\n".join(s.strip() for s in sections if s))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    main(sys.argv[1:])

@@ -1,0 +1,82 @@
+// Simulator speed: one scenario per iteration (a new seed each time) on the
+// fiber runtime and the simulated log, without judging the history.
+//
+//   sim_bench [--smoke] [benchmark flags]
+//
+//   BM_Simulator/0   no faults
+//   BM_Simulator/1   every safe fault preset at once (sim/scenario.cc)
+// Counters: sim_ops/s  simulated operations completed (or unknown) per wall second
+//           virtual/wall  virtual seconds simulated per wall second
+#include <benchmark/benchmark.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "sim/scenario.h"
+
+namespace kvlog::sim {
+namespace {
+
+bool g_smoke = false;
+
+const std::vector<std::string> kSafeFaults = {"latency", "lagging-reader", "lost-ack", "failed-append",
+                                              "outage",  "failover",       "compaction", "corrupt", "crash"};
+
+void BM_Simulator(benchmark::State& state) {
+  const bool faults = state.range(0) != 0;
+  Scenario base;
+  base.workload.clients = 4;
+  base.workload.ops_per_client = g_smoke ? 20 : 500;
+  base.workload.keys = 20;
+  if (faults) {
+    if (auto s = ApplyFaults(kSafeFaults, base); !s) {
+      state.SkipWithError(s.error().ToString().c_str());
+      return;
+    }
+  }
+  double wall = 0, virtual_seconds = 0;
+  int64_t ops = 0;
+  uint64_t seed = 1;
+  for (auto _ : state) {
+    Scenario s = base;
+    s.seed = seed++;
+    const auto start = std::chrono::steady_clock::now();
+    SimRun run = RunScenario(s);
+    wall += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (run.outcome.kind != RunOutcome::Kind::kCompleted) {
+      state.SkipWithError(("seed " + std::to_string(s.seed) + " did not complete").c_str());
+      return;
+    }
+    virtual_seconds += std::chrono::duration<double>(run.outcome.virtual_end.time_since_epoch()).count();
+    ops += run.workload.ops_completed + run.workload.ops_unknown;
+  }
+  state.SetItemsProcessed(ops);
+  state.counters["sim_ops/s"] = static_cast<double>(ops) / wall;
+  state.counters["virtual/wall"] = virtual_seconds / wall;
+  state.counters["ops/run"] = static_cast<double>(ops) / static_cast<double>(state.iterations());
+}
+BENCHMARK(BM_Simulator)->Arg(0)->Arg(1)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace kvlog::sim
+
+int main(int argc, char** argv) {
+  int kept = 1;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--smoke") {
+      kvlog::sim::g_smoke = true;
+    } else {
+      argv[kept++] = argv[i];
+    }
+  }
+  argc = kept;
+  benchmark::AddCustomContext("log", "simulated log (log/sim) on the fiber runtime");
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
