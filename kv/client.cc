@@ -153,11 +153,9 @@ Result<log::Offset> Client::AppendAndWait(std::vector<log::Record> records, cons
   std::vector<log::Offset> offsets;
   {
     std::unique_lock lock(*mu_);
-    bool acknowledged =
-        pending->acknowledged->WaitUntil(lock, deadline, [&] { return pending->done || closed_.load(); });
+    pending->acknowledged->WaitUntil(lock, deadline, [&] { return pending->done || closed_.load(); });
     if (!pending->done) {
       if (closed_.load()) return MakeError(ErrorCode::kClosed, "write: client " + options_.client_id + " closed");
-      (void)acknowledged;
       return MakeError(ErrorCode::kTimeout, "write of " + std::to_string(records.size()) +
                                                 " record(s) was not acknowledged by the log within the timeout of " +
                                                 Millis(timeout));
@@ -187,12 +185,9 @@ Status Client::WaitApplied(log::Offset offset, const CallOptions& options) {
 
 Status Client::WaitAppliedUntil(log::Offset offset, TimePoint deadline, Duration timeout, std::string_view what) {
   std::unique_lock lock(*mu_);
-  bool reached = changed_->WaitUntil(lock, deadline, [&] {
-    return AppliedPosition() > offset || closed_.load();
-  });
+  changed_->WaitUntil(lock, deadline, [&] { return AppliedPosition() > offset || closed_.load(); });
   if (AppliedPosition() > offset) return OkStatus();
   if (closed_.load()) return MakeError(ErrorCode::kClosed, std::string(what) + ": client " + options_.client_id + " closed");
-  (void)reached;
   return MakeError(ErrorCode::kTimeout, std::string(what) + ": applied position " +
                                             std::to_string(AppliedPosition()) + " did not pass offset " +
                                             std::to_string(offset) + " within the timeout of " + Millis(timeout));
