@@ -12,10 +12,12 @@
 //   BM_Put                 kv Put one at a time: p50/p99 (us)       vs BM_RawRoundTrip
 //   BM_RawPipelined/N      produce N records, consume all N (one consumer thread)
 //   BM_Batch/N             kv Batch of N Puts                       vs BM_RawPipelined/N
+//   BM_PutAsync/N          one thread keeps N PutAsync in flight    vs BM_RawPipelined/N
 //   BM_PutThreads/T        T threads calling Put on one client      vs BM_RawPipelined/<largest>
 //   BM_RawConsume/R/W      a fresh consumer reads R records (R/W keys written W times each)
 //   BM_Replay/R/W          kv Client::Open replays the same topic   vs BM_RawConsume/R/W
 //   BM_ReplayInMemory/R/W  the same replay from a log in memory: the KV layer's own cost
+//   BM_GetInto/N           Get into the caller's buffer (no allocation)
 //   BM_Get/N, BM_Range/N   local reads on a client holding N keys (filled from a log in
 //                          memory: reads never touch the log), 1 and 2 threads
 #include <benchmark/benchmark.h>
@@ -249,6 +251,41 @@ void BM_Batch(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * n);
 }
 
+// Pipelined Puts: N in flight from one thread, each timed from the call to
+// its callback (applied locally).
+void BM_PutAsync(benchmark::State& state) {
+  const int64_t n = state.range(0);
+  kv::Client& client = SharedClient(Topic("pipelined"));
+  const std::string value = Value(3);
+  std::vector<std::string> keys;
+  for (int64_t i = 0; i < n; ++i) keys.push_back(KeyName(i));
+  std::vector<Clock::time_point> started(static_cast<std::size_t>(n));
+  std::vector<double> us;
+  std::mutex mu;
+  std::condition_variable all_done;
+  for (auto _ : state) {
+    int64_t finished = 0;
+    std::string failure;
+    for (int64_t i = 0; i < n; ++i) {
+      started[i] = Clock::now();
+      client.PutAsync(keys[i], value, [&, i](Result<log::Offset> r) {
+        const auto now = Clock::now();
+        std::lock_guard lock(mu);
+        if (!r && failure.empty()) failure = r.error().ToString();
+        us.push_back(Micros(now - started[i]));
+        if (++finished == n) all_done.notify_one();
+      });
+    }
+    std::unique_lock lock(mu);
+    if (!all_done.wait_for(lock, std::chrono::minutes(2), [&] { return finished == n; })) {
+      Die("put async: writes never finished");
+    }
+    if (!failure.empty()) Die("put async: " + failure);
+  }
+  ReportLatency(state, us);
+  state.SetItemsProcessed(state.iterations() * n);
+}
+
 void BM_PutThreads(benchmark::State& state) {
   const int threads = static_cast<int>(state.range(0));
   const int per_thread = std::max(8, 1024 / threads);
@@ -364,6 +401,19 @@ void BM_Get(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
+// The allocation-free form: the value lands in the caller's buffer.
+void BM_GetInto(benchmark::State& state) {
+  const ReadFixture& f = Reads(state.range(0));
+  KeyPicker pick{static_cast<uint64_t>(state.thread_index()) + 1};
+  std::string value;
+  for (auto _ : state) {
+    auto s = f.client->Get(f.keys[pick.Next(f.keys.size())], &value);
+    benchmark::DoNotOptimize(s);
+    benchmark::DoNotOptimize(value.data());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
 constexpr std::size_t kRangeKeys = 100;
 
 void BM_Range(benchmark::State& state) {
@@ -401,6 +451,9 @@ void Register(bool smoke, bool on_mock) {
   for (int64_t n : batches) {
     benchmark::RegisterBenchmark("BM_Batch", BM_Batch)->Arg(n)->UseRealTime()->MinTime(io_min_time)->Unit(benchmark::kMillisecond);
   }
+  for (int64_t n : batches) {
+    benchmark::RegisterBenchmark("BM_PutAsync", BM_PutAsync)->Arg(n)->UseRealTime()->MinTime(io_min_time)->Unit(benchmark::kMillisecond);
+  }
   for (int64_t t : writers) {
     benchmark::RegisterBenchmark("BM_PutThreads", BM_PutThreads)->Arg(t)->UseRealTime()->MinTime(io_min_time)->Unit(benchmark::kMillisecond);
   }
@@ -414,6 +467,7 @@ void Register(bool smoke, bool on_mock) {
   const double read_min_time = smoke ? 0.01 : 0.5;
   for (int64_t n : stores) {
     benchmark::RegisterBenchmark("BM_Get", BM_Get)->Arg(n)->Threads(1)->Threads(2)->UseRealTime()->MinTime(read_min_time);
+    benchmark::RegisterBenchmark("BM_GetInto", BM_GetInto)->Arg(n)->Threads(1)->Threads(2)->UseRealTime()->MinTime(read_min_time);
     benchmark::RegisterBenchmark("BM_Range", BM_Range)->Arg(n)->Threads(1)->Threads(2)->UseRealTime()->MinTime(read_min_time);
   }
 }

@@ -15,16 +15,20 @@ std::string Millis(std::chrono::nanoseconds d) {
 
 }  // namespace
 
-// One Append's outcome, shared between the caller and the log's callback so a
-// caller that timed out can leave while the callback is still to come.
-struct Client::PendingAppend {
-  explicit PendingAppend(std::unique_ptr<CondVar> cv) : acknowledged(std::move(cv)) {}
-  bool done = false;            // Guarded by Client::mu_.
-  std::optional<log::AppendResult> result;  // Guarded by Client::mu_.
-  // Signalled by this append's callback only. Waking every writer on changed_
-  // for each acknowledgement made concurrent Puts a thundering herd: with 16
-  // writers the acknowledgements queued behind the wake-ups.
-  std::unique_ptr<CondVar> acknowledged;
+// A write from start to finish. `offsets` and `highest` are known once the
+// log has acknowledged it.
+struct Client::Write {
+  std::size_t records = 0;
+  TimePoint deadline;
+  Duration timeout{0};
+  WriteCallback done;
+  bool finished = false;      // The rest are guarded by Client::mu_.
+  bool acknowledged = false;
+  std::vector<log::Offset> offsets;
+  log::Offset highest = log::kNoOffset;
+  std::multimap<TimePoint, std::shared_ptr<Write>>::iterator by_deadline;
+  bool waiting_to_apply = false;  // In Client::writes_by_offset_ at `by_offset`.
+  std::multimap<log::Offset, std::shared_ptr<Write>>::iterator by_offset;
 };
 
 Result<std::unique_ptr<Client>> Client::Open(std::unique_ptr<log::Log> log, std::unique_ptr<Storage> storage,
@@ -73,10 +77,19 @@ void Client::Close() {
   if (closed_.exchange(true)) return;
   if (reader_) reader_->Close();
   if (applier_) applier_->Join();
-  // Fails appends in flight; their callbacks have run once this returns.
+  // Fails appends in flight; their callbacks have run once this returns, so
+  // no write can be registered after the sweep below.
   log_->Close();
-  std::unique_lock lock(*mu_);
-  changed_->NotifyAll();
+  Completions completions;
+  {
+    std::unique_lock lock(*mu_);
+    while (!writes_by_deadline_.empty()) {
+      FinishLocked(*writes_by_deadline_.begin()->second,
+                   MakeError(ErrorCode::kClosed, "write: client " + options_.client_id + " closed"), completions);
+    }
+    changed_->NotifyAll();
+  }
+  Run(completions);
 }
 
 void Client::Log(LogLevel level, std::string_view message) const {
@@ -119,63 +132,169 @@ Duration Client::TimeoutFor(const CallOptions& options) const {
   return options.timeout.count() > 0 ? options.timeout : options_.default_timeout;
 }
 
-Result<log::Offset> Client::Put(std::string_view key, std::string_view value, const CallOptions& options) {
-  if (closed_.load()) return MakeError(ErrorCode::kClosed, "put: client " + options_.client_id + " is closed");
-  if (Status s = ValidateKey(key); !s) return MakeError(s.error().code(), "put: " + s.error().message());
-  if (Status s = ValidateValue(value); !s) return MakeError(s.error().code(), "put: " + s.error().message());
+Result<std::vector<log::Record>> Client::PrepareOne(std::string_view what, std::string_view key,
+                                                    std::optional<std::string_view> value,
+                                                    const CallOptions& options) {
+  if (closed_.load()) return MakeError(ErrorCode::kClosed, std::string(what) + ": client " + options_.client_id + " is closed");
+  if (Status s = ValidateKey(key); !s) return MakeError(s.error().code(), std::string(what) + ": " + s.error().message());
+  if (value) {
+    if (Status s = ValidateValue(*value); !s) {
+      return MakeError(s.error().code(), std::string(what) + ": " + s.error().message());
+    }
+  }
   std::vector<log::Record> records;
   records.push_back(MakeRecord(key, value, options));
-  return AppendAndWait(std::move(records), options);
+  return records;
+}
+
+Result<log::Offset> Client::Put(std::string_view key, std::string_view value, const CallOptions& options) {
+  return WriteAndWait(PrepareOne("put", key, value, options), options);
 }
 
 Result<log::Offset> Client::Delete(std::string_view key, const CallOptions& options) {
-  if (closed_.load()) return MakeError(ErrorCode::kClosed, "delete: client " + options_.client_id + " is closed");
-  if (Status s = ValidateKey(key); !s) return MakeError(s.error().code(), "delete: " + s.error().message());
-  std::vector<log::Record> records;
-  records.push_back(MakeRecord(key, std::nullopt, options));
-  return AppendAndWait(std::move(records), options);
+  return WriteAndWait(PrepareOne("delete", key, std::nullopt, options), options);
 }
 
-Result<log::Offset> Client::AppendAndWait(std::vector<log::Record> records, const CallOptions& options) {
-  const Duration timeout = TimeoutFor(options);
-  const TimePoint deadline = runtime_.Now() + timeout;
-  auto pending = std::make_shared<PendingAppend>(runtime_.NewCondVar());
-  // Close() fails appends in flight through this callback, so it also wakes a
-  // writer that is waiting when the client closes.
-  log_->Append(records, [this, pending](log::AppendResult result) {
-    std::unique_lock lock(*mu_);
-    pending->result = std::move(result);
-    pending->done = true;
-    pending->acknowledged->NotifyOne();
-  });
+void Client::PutAsync(std::string_view key, std::string_view value, WriteCallback done, const CallOptions& options) {
+  Result<std::vector<log::Record>> records = PrepareOne("put", key, value, options);
+  if (!records) return done(std::unexpected(records.error()));
+  StartWrite(std::move(*records), options, std::move(done));
+}
 
-  log::Offset highest = log::kNoOffset;
-  std::vector<log::Offset> offsets;
+void Client::DeleteAsync(std::string_view key, WriteCallback done, const CallOptions& options) {
+  Result<std::vector<log::Record>> records = PrepareOne("delete", key, std::nullopt, options);
+  if (!records) return done(std::unexpected(records.error()));
+  StartWrite(std::move(*records), options, std::move(done));
+}
+
+std::shared_ptr<Client::Write> Client::StartWrite(std::vector<log::Record> records, const CallOptions& options,
+                                                  WriteCallback done) {
+  auto write = std::make_shared<Write>();
+  write->records = records.size();
+  write->timeout = TimeoutFor(options);
+  write->deadline = runtime_.Now() + write->timeout;
+  write->done = std::move(done);
   {
     std::unique_lock lock(*mu_);
-    pending->acknowledged->WaitUntil(lock, deadline, [&] { return pending->done || closed_.load(); });
-    if (!pending->done) {
-      if (closed_.load()) return MakeError(ErrorCode::kClosed, "write: client " + options_.client_id + " closed");
-      return MakeError(ErrorCode::kTimeout, "write of " + std::to_string(records.size()) +
-                                                " record(s) was not acknowledged by the log within the timeout of " +
-                                                Millis(timeout));
+    // Checked under mu_: Close's sweep of unfinished writes takes mu_ after
+    // setting closed_, so a write registered here is either swept or refused.
+    if (closed_.load()) {
+      lock.unlock();
+      write->done(MakeError(ErrorCode::kClosed, "write: client " + options_.client_id + " is closed"));
+      return nullptr;
     }
-    if (!*pending->result) return std::unexpected(pending->result->error());
-    offsets = std::move(**pending->result);
-    for (log::Offset o : offsets) highest = std::max(highest, o);
+    write->by_deadline = writes_by_deadline_.emplace(write->deadline, write);
   }
-  if (Status s = WaitAppliedUntil(highest, deadline, timeout, "write"); !s) return std::unexpected(s.error());
+  // Close() fails appends in flight through this callback.
+  log_->Append(records, [this, write](log::AppendResult result) { OnAcknowledged(write, std::move(result)); });
+  return write;
+}
+
+void Client::OnAcknowledged(const std::shared_ptr<Write>& write, log::AppendResult result) {
+  Completions completions;
+  {
+    std::unique_lock lock(*mu_);
+    if (write->finished) return;  // Timed out, or swept by Close.
+    if (!result) {
+      FinishLocked(*write, std::unexpected(result.error()), completions);
+    } else {
+      write->acknowledged = true;
+      write->offsets = std::move(*result);
+      for (log::Offset o : write->offsets) write->highest = std::max(write->highest, o);
+      if (AppliedPosition() > write->highest) {
+        // Readers can see a record before its producer hears it was stored.
+        FinishLocked(*write, AppliedResultLocked(*write), completions);
+      } else {
+        write->by_offset = writes_by_offset_.emplace(write->highest, write);
+        write->waiting_to_apply = true;
+      }
+    }
+  }
+  Run(completions);
+}
+
+void Client::FinishLocked(Write& write, Result<log::Offset> result, Completions& out) {
+  write.finished = true;
+  std::shared_ptr<Write> keep = write.by_deadline->second;  // The maps may hold the last reference.
+  writes_by_deadline_.erase(write.by_deadline);
+  if (write.waiting_to_apply) {
+    writes_by_offset_.erase(write.by_offset);
+    write.waiting_to_apply = false;
+  }
+  out.emplace_back(std::move(write.done), std::move(result));
+}
+
+Result<log::Offset> Client::AppliedResultLocked(const Write& write) const {
   // Every record is applied now; any that was skipped as corrupt means the
   // write did not take effect as a whole.
-  std::unique_lock lock(*mu_);
-  for (log::Offset o : offsets) {
+  for (log::Offset o : write.offsets) {
     if (corrupt_.contains(o)) {
-      return MakeError(ErrorCode::kCorrupt, "write of " + std::to_string(offsets.size()) +
+      return MakeError(ErrorCode::kCorrupt, "write of " + std::to_string(write.offsets.size()) +
                                                 " record(s): the record at offset " + std::to_string(o) +
                                                 " could not be decoded and was skipped by every replica");
     }
   }
-  return highest;
+  return write.highest;
+}
+
+Error Client::TimeoutErrorLocked(const Write& write) const {
+  if (!write.acknowledged) {
+    return Error(ErrorCode::kTimeout, "write of " + std::to_string(write.records) +
+                                          " record(s) was not acknowledged by the log within the timeout of " +
+                                          Millis(write.timeout));
+  }
+  return Error(ErrorCode::kTimeout, "write: applied position " + std::to_string(AppliedPosition()) +
+                                        " did not pass offset " + std::to_string(write.highest) +
+                                        " within the timeout of " + Millis(write.timeout));
+}
+
+void Client::FinishAppliedLocked(Completions& out) {
+  const log::Offset position = AppliedPosition();
+  while (!writes_by_offset_.empty() && writes_by_offset_.begin()->first < position) {
+    Write& write = *writes_by_offset_.begin()->second;
+    FinishLocked(write, AppliedResultLocked(write), out);
+  }
+}
+
+void Client::ExpireLocked(TimePoint now, Completions& out) {
+  while (!writes_by_deadline_.empty() && writes_by_deadline_.begin()->first <= now) {
+    Write& write = *writes_by_deadline_.begin()->second;
+    FinishLocked(write, std::unexpected(TimeoutErrorLocked(write)), out);
+  }
+}
+
+void Client::Run(Completions& completions) {
+  for (auto& [done, result] : completions) done(std::move(result));
+  completions.clear();
+}
+
+Result<log::Offset> Client::WriteAndWait(Result<std::vector<log::Record>> records, const CallOptions& options) {
+  if (!records) return std::unexpected(records.error());
+  // The waiter has its own condition variable: waking every writer for each
+  // finished write made concurrent Puts a thundering herd.
+  struct Waiter {
+    std::unique_ptr<CondVar> finished;
+    std::optional<Result<log::Offset>> result;  // Guarded by Client::mu_.
+  };
+  auto waiter = std::make_shared<Waiter>(Waiter{runtime_.NewCondVar(), std::nullopt});
+  std::shared_ptr<Write> write = StartWrite(std::move(*records), options, [this, waiter](Result<log::Offset> r) {
+    std::unique_lock lock(*mu_);
+    waiter->result = std::move(r);
+    waiter->finished->NotifyOne();
+  });
+  std::unique_lock lock(*mu_);
+  if (write == nullptr || waiter->result) return std::move(*waiter->result);
+  if (waiter->finished->WaitUntil(lock, write->deadline, [&] { return waiter->result.has_value(); })) {
+    return std::move(*waiter->result);
+  }
+  // The deadline passed before the applier looked: finish the write here so
+  // the caller is not kept waiting for the applier's next wake-up.
+  Error timeout = TimeoutErrorLocked(*write);
+  Completions completions;
+  FinishLocked(*write, std::unexpected(timeout), completions);
+  lock.unlock();
+  Run(completions);
+  return std::unexpected(timeout);
 }
 
 Status Client::WaitApplied(log::Offset offset, const CallOptions& options) {
@@ -210,6 +329,13 @@ Result<std::string> Client::Get(std::string_view key) const {
   return std::move(*value);
 }
 
+Status Client::Get(std::string_view key, std::string* value) const {
+  if (closed_.load()) return MakeError(ErrorCode::kClosed, "get: client " + options_.client_id + " is closed");
+  if (key.empty()) return MakeError(ErrorCode::kInvalidArgument, "get: key is empty");
+  if (!storage_->Get(key, value)) return MakeError(ErrorCode::kNotFound, "get: no value for the key");
+  return OkStatus();
+}
+
 Result<std::vector<KeyValue>> Client::Range(const KeyConstraint& range, const QueryOptions& options) const {
   if (closed_.load()) return MakeError(ErrorCode::kClosed, "range: client " + options_.client_id + " is closed");
   if (range.end && *range.end < range.start) {
@@ -229,12 +355,18 @@ std::size_t Client::corrupt_records() const {
 
 void Client::ApplyLoop() {
   std::vector<Mutation> batch;
+  Completions completions;
   while (!closed_.load()) {
     Result<std::vector<log::LogEntry>> polled = reader_->Poll(options_.max_poll_records, options_.poll_timeout);
     if (!polled) {
       if (polled.error().code() == ErrorCode::kClosed) break;
       Log(LogLevel::kWarning, "applier: poll failed: " + polled.error().ToString());
       runtime_.SleepFor(options_.poll_error_backoff);
+      {
+        std::unique_lock lock(*mu_);
+        ExpireLocked(runtime_.Now(), completions);
+      }
+      Run(completions);
       continue;
     }
     batch.clear();
@@ -261,10 +393,15 @@ void Client::ApplyLoop() {
         }
       }
     }
-    std::unique_lock lock(*mu_);
-    corrupt_.insert(corrupt.begin(), corrupt.end());
-    applied_position_.store(reader_->Position(), std::memory_order_release);
-    changed_->NotifyAll();
+    {
+      std::unique_lock lock(*mu_);
+      corrupt_.insert(corrupt.begin(), corrupt.end());
+      applied_position_.store(reader_->Position(), std::memory_order_release);
+      FinishAppliedLocked(completions);
+      ExpireLocked(runtime_.Now(), completions);
+      changed_->NotifyAll();
+    }
+    Run(completions);
   }
 }
 
@@ -285,7 +422,7 @@ WriteBatch& WriteBatch::Delete(std::string_view key) {
   return *this;
 }
 
-Result<log::Offset> WriteBatch::Execute(const CallOptions& options) {
+Result<std::vector<log::Record>> WriteBatch::Prepare(const CallOptions& options) const {
   Client& c = *client_;
   if (c.closed_.load()) return MakeError(ErrorCode::kClosed, "batch: client " + c.options_.client_id + " is closed");
   if (records_.size() > c.options_.limits.max_batch_records) {
@@ -293,7 +430,6 @@ Result<log::Offset> WriteBatch::Execute(const CallOptions& options) {
                                                       " records; the limit (max_batch_records) is " +
                                                       std::to_string(c.options_.limits.max_batch_records));
   }
-  if (records_.empty()) return log::kNoOffset;
   std::vector<log::Record> records;
   records.reserve(records_.size());
   for (std::size_t i = 0; i < records_.size(); ++i) {
@@ -306,7 +442,20 @@ Result<log::Offset> WriteBatch::Execute(const CallOptions& options) {
     records.push_back(
         c.MakeRecord(r.key, r.value ? std::optional<std::string_view>(*r.value) : std::nullopt, options));
   }
-  return c.AppendAndWait(std::move(records), options);
+  return records;
+}
+
+Result<log::Offset> WriteBatch::Execute(const CallOptions& options) {
+  Result<std::vector<log::Record>> records = Prepare(options);
+  if (records && records->empty()) return log::kNoOffset;
+  return client_->WriteAndWait(std::move(records), options);
+}
+
+void WriteBatch::ExecuteAsync(WriteCallback done, const CallOptions& options) {
+  Result<std::vector<log::Record>> records = Prepare(options);
+  if (!records) return done(std::unexpected(records.error()));
+  if (records->empty()) return done(log::kNoOffset);
+  client_->StartWrite(std::move(*records), options, std::move(done));
 }
 
 }  // namespace kvlog::kv

@@ -12,6 +12,8 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -28,6 +30,13 @@ namespace kvlog::kv {
 
 class Client;
 
+// The outcome of an asynchronous write: the offset of its last record once this
+// client has applied it, or why it failed (the errors Put returns). Runs exactly
+// once: on the client's applier or the log's delivery thread, or before the
+// call returns when the input is refused or the client is closed. It must not
+// block, and must not call this client's blocking methods.
+using WriteCallback = std::function<void(Result<log::Offset>)>;
+
 // Records to append together, waiting once for the highest offset. Not a
 // transaction: other clients' records may interleave with a batch's records,
 // and readers may see some of it before the rest.
@@ -39,10 +48,14 @@ class WriteBatch {
   // Appends every record and blocks until all are applied locally. Returns the
   // highest offset. An empty batch returns log::kNoOffset at once.
   Result<log::Offset> Execute(const CallOptions& options = {});
+  // Like Execute, without blocking; see Client::PutAsync.
+  void ExecuteAsync(WriteCallback done, const CallOptions& options = {});
 
  private:
   friend class Client;
   explicit WriteBatch(Client* client) : client_(client) {}
+  // The records to append, validated and with the client's headers.
+  Result<std::vector<log::Record>> Prepare(const CallOptions& options) const;
 
   Client* client_;
   std::vector<log::Record> records_;
@@ -52,6 +65,9 @@ class WriteBatch {
 //  - applied_position_ only increases; every record below it has been applied
 //    to storage_ and its hook has run.
 //  - A write returns success only after applied_position_ has passed its offset.
+//  - Every write started is finished exactly once (applied, failed, timed out
+//    or closed); until then it is in writes_by_deadline_, and once the log has
+//    acknowledged it and until it is applied, also in writes_by_offset_.
 //  - After Close() returns, no applier, log callback or hook runs again.
 // Thread-safe: many threads (or fibers) may call one client at once.
 class Client {
@@ -76,8 +92,19 @@ class Client {
   Result<log::Offset> Delete(std::string_view key, const CallOptions& options = {});
   WriteBatch Batch() { return WriteBatch(this); }
 
+  // Like Put and Delete, but return at once; `done` runs when the write has
+  // been applied locally or has failed. One thread can keep many writes in
+  // flight this way, and the log batches them. A write's deadline
+  // (CallOptions::timeout) is checked whenever the applier wakes, which is at
+  // least every ClientOptions::poll_timeout.
+  void PutAsync(std::string_view key, std::string_view value, WriteCallback done, const CallOptions& options = {});
+  void DeleteAsync(std::string_view key, WriteCallback done, const CallOptions& options = {});
+
   // Local reads. Get returns kNotFound for a missing key.
   Result<std::string> Get(std::string_view key) const;
+  // The same read into *value, reusing its buffer: no allocation once the
+  // buffer is large enough. For hot read loops.
+  Status Get(std::string_view key, std::string* value) const;
   Result<std::vector<KeyValue>> Range(const KeyConstraint& range, const QueryOptions& options = {}) const;
   Result<std::vector<KeyValue>> Prefix(std::string_view prefix, const QueryOptions& options = {}) const;
 
@@ -101,16 +128,30 @@ class Client {
 
  private:
   friend class WriteBatch;
-  struct PendingAppend;
+  struct Write;
+  using Completions = std::vector<std::pair<WriteCallback, Result<log::Offset>>>;
 
   Client(std::unique_ptr<log::Log> log, std::unique_ptr<Storage> storage, ClientOptions options);
 
   Status ValidateKey(std::string_view key) const;
   Status ValidateValue(std::string_view value) const;
   log::Record MakeRecord(std::string_view key, std::optional<std::string_view> value, const CallOptions& options);
-  // Appends `records`, waits for their offsets and for the applier to pass the
-  // highest. The common path of Put, Delete and WriteBatch::Execute.
-  Result<log::Offset> AppendAndWait(std::vector<log::Record> records, const CallOptions& options);
+  Result<std::vector<log::Record>> PrepareOne(std::string_view what, std::string_view key,
+                                              std::optional<std::string_view> value, const CallOptions& options);
+  // Appends `records` and registers the write; `done` runs when it finishes.
+  // Returns null when the client is closed (`done` has run).
+  std::shared_ptr<Write> StartWrite(std::vector<log::Record> records, const CallOptions& options,
+                                    WriteCallback done);
+  // StartWrite, then blocks until the write finishes or its deadline passes.
+  Result<log::Offset> WriteAndWait(Result<std::vector<log::Record>> records, const CallOptions& options);
+  void OnAcknowledged(const std::shared_ptr<Write>& write, log::AppendResult result);
+  // The rest take mu_ held and queue the callbacks to run once it is released.
+  void FinishLocked(Write& write, Result<log::Offset> result, Completions& out);
+  Result<log::Offset> AppliedResultLocked(const Write& write) const;
+  Error TimeoutErrorLocked(const Write& write) const;
+  void FinishAppliedLocked(Completions& out);
+  void ExpireLocked(TimePoint now, Completions& out);
+  static void Run(Completions& completions);
   // `timeout` only names the limit in the error message.
   Status WaitAppliedUntil(log::Offset offset, TimePoint deadline, Duration timeout, std::string_view what);
   Duration TimeoutFor(const CallOptions& options) const;
@@ -125,7 +166,11 @@ class Client {
   std::unique_ptr<Task> applier_;
 
   std::unique_ptr<Mutex> mu_;
-  std::unique_ptr<CondVar> changed_;  // Applied position moved, an append finished, or closing.
+  std::unique_ptr<CondVar> changed_;  // Applied position moved, or closing.
+  // Writes not yet finished, by deadline; and those acknowledged, by highest
+  // offset, so the applier finishes exactly the ones its position passed.
+  std::multimap<TimePoint, std::shared_ptr<Write>> writes_by_deadline_;  // Guarded by mu_.
+  std::multimap<log::Offset, std::shared_ptr<Write>> writes_by_offset_;  // Guarded by mu_.
   std::atomic<log::Offset> applied_position_{0};
   std::atomic<bool> closed_{false};
   std::set<log::Offset> corrupt_;     // Guarded by mu_. Offsets skipped as corrupt.

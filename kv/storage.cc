@@ -21,6 +21,13 @@ KeyConstraint Prefix(std::string_view prefix) {
   return range;
 }
 
+bool Storage::Get(std::string_view key, std::string* value) const {
+  std::optional<std::string> found = Get(key);
+  if (!found) return false;
+  *value = std::move(*found);
+  return true;
+}
+
 void Storage::Apply(std::span<const Mutation> batch) {
   for (const Mutation& m : batch) {
     if (m.value.has_value()) {

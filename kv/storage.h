@@ -45,6 +45,9 @@ class Storage {
   virtual ~Storage() = default;
 
   virtual std::optional<std::string> Get(std::string_view key) const = 0;
+  // Copies the value into *value, reusing its buffer; false for a missing key.
+  // The default calls Get above; a store overrides it to avoid the allocation.
+  virtual bool Get(std::string_view key, std::string* value) const;
   virtual void Set(std::string_view key, std::string_view value) = 0;
   virtual void Delete(std::string_view key) = 0;
   // Pairs in key order within `range`, at most `options.limit` of them.

@@ -1,5 +1,6 @@
 #include <atomic>
 #include <map>
+#include <random>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -64,6 +65,39 @@ TEST(MemoryStorageTest, ApplyIsAtomicForConcurrentReaders) {
   done = true;
   reader.join();
   EXPECT_EQ(torn.load(), 0);
+}
+
+// Against a std::map model: values that grow past their block, shrink, vanish
+// and come back, keys with NUL and 0xFF bytes, read through both Get forms and
+// Range after every step.
+TEST(MemoryStorageTest, MatchesAnOrderedMapModelThroughGrowthShrinkAndDelete) {
+  auto store = NewMemoryStorage();
+  std::map<std::string, std::string> model;
+  std::mt19937 rng(7);
+  const std::vector<std::string> keys = {"a", std::string("a\0b", 3), "\xff", "b", "ab", "zz", "k1", "k2"};
+  std::string buffer = "stale";
+  for (int step = 0; step < 5000; ++step) {
+    const std::string& key = keys[rng() % keys.size()];
+    if (rng() % 4 == 0) {
+      store->Delete(key);
+      model.erase(key);
+    } else {
+      std::string value(rng() % 70, static_cast<char>('a' + step % 26));
+      store->Apply(std::vector<Mutation>{{key, value}});
+      model[key] = value;
+    }
+    const std::string& probe = keys[rng() % keys.size()];
+    auto it = model.find(probe);
+    ASSERT_EQ(store->Get(probe), it == model.end() ? std::nullopt : std::optional<std::string>(it->second));
+    ASSERT_EQ(store->Get(probe, &buffer), it != model.end());
+    if (it != model.end()) {
+      ASSERT_EQ(buffer, it->second);
+    }
+    ASSERT_EQ(store->Size(), model.size());
+  }
+  std::vector<KeyValue> expected;
+  for (const auto& [k, v] : model) expected.push_back({k, v});
+  EXPECT_EQ(store->Range(KeyConstraint{}, {}), expected);
 }
 
 // The default Apply of the optional batch interface applies in order.

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <set>
 #include <map>
 #include <random>
 #include <string>
@@ -55,6 +58,12 @@ TEST_P(ClientConformance, PutIsReadableAtOnceAndDeleteRemoves) {
   ASSERT_TRUE(offset.has_value()) << offset.error().ToString();
   EXPECT_GT(client->AppliedPosition(), *offset);
   EXPECT_EQ(client->Get("k").value_or("<missing>"), "v1");
+
+  std::string buffer = "a longer value left in the caller's buffer";
+  ASSERT_TRUE(client->Get("k", &buffer).has_value());
+  EXPECT_EQ(buffer, "v1");
+  EXPECT_EQ(client->Get("missing", &buffer).error().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(client->Get("", &buffer).error().code(), ErrorCode::kInvalidArgument);
 
   auto second = client->Put("k", "v2");
   ASSERT_TRUE(second.has_value());
@@ -349,6 +358,130 @@ TEST_P(ClientConformance, ACorruptRecordIsSkippedAndItsWriterIsTold) {
   EXPECT_EQ(client->Get("b").error().code(), ErrorCode::kNotFound);
   ASSERT_TRUE(client->Put("c", "3").has_value());
   EXPECT_EQ(client->Get("c").value_or(""), "3");
+}
+
+namespace {
+
+// Collects asynchronous outcomes; Wait blocks until `n` have arrived.
+class Outcomes {
+ public:
+  WriteCallback Callback(std::size_t index) {
+    return [this, index](Result<log::Offset> r) {
+      std::lock_guard lock(mu_);
+      results_[index].push_back(std::move(r));
+      ++count_;
+      cv_.notify_all();
+    };
+  }
+  bool Wait(std::size_t n, std::chrono::milliseconds timeout = 30s) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] { return count_ >= n; });
+  }
+  std::size_t count() {
+    std::lock_guard lock(mu_);
+    return count_;
+  }
+  // Every outcome of write `index` (exactly one is expected).
+  std::vector<Result<log::Offset>> of(std::size_t index) {
+    std::lock_guard lock(mu_);
+    return results_[index];
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::size_t count_ = 0;
+  std::map<std::size_t, std::vector<Result<log::Offset>>> results_;
+};
+
+}  // namespace
+
+TEST_P(ClientConformance, ManyAsyncWritesInFlightEachFinishOnceAppliedInOrder) {
+  auto client = OpenClient();
+  ASSERT_NE(client, nullptr);
+  constexpr std::size_t kWrites = 500;
+  Outcomes outcomes;
+  for (std::size_t i = 0; i < kWrites; ++i) {
+    if (i % 100 == 99) {
+      client->DeleteAsync("k" + std::to_string(i - 1), outcomes.Callback(i));
+    } else {
+      client->PutAsync("k" + std::to_string(i), std::to_string(i), outcomes.Callback(i));
+    }
+  }
+  ASSERT_TRUE(outcomes.Wait(kWrites)) << outcomes.count() << " of " << kWrites << " finished";
+  std::set<log::Offset> offsets;
+  for (std::size_t i = 0; i < kWrites; ++i) {
+    auto results = outcomes.of(i);
+    ASSERT_EQ(results.size(), 1u) << "write " << i;
+    ASSERT_TRUE(results[0].has_value()) << results[0].error().ToString();
+    // Finished means applied here: the record is below the applied position.
+    EXPECT_LT(*results[0], client->AppliedPosition());
+    offsets.insert(*results[0]);
+  }
+  EXPECT_EQ(offsets.size(), kWrites) << "two writes reported the same offset";
+  // One thread issued them in order, so the log holds them in order.
+  for (std::size_t i = 1; i < kWrites; ++i) EXPECT_LT(*outcomes.of(i - 1)[0], *outcomes.of(i)[0]);
+  EXPECT_EQ(client->Get("k0").value_or(""), "0");
+  EXPECT_EQ(client->Get("k98").error().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(client->Get("k497").value_or(""), "497");
+
+  Outcomes batch;
+  client->Batch().Put("b1", "1").Put("b2", "2").ExecuteAsync(batch.Callback(0));
+  client->Batch().ExecuteAsync(batch.Callback(1));
+  ASSERT_TRUE(batch.Wait(2));
+  ASSERT_TRUE(batch.of(0)[0].has_value());
+  EXPECT_EQ(client->Get("b2").value_or(""), "2");
+  EXPECT_EQ(batch.of(1)[0].value_or(0), log::kNoOffset);
+}
+
+TEST_P(ClientConformance, AsyncWritesRefuseBadInputAndAClosedClientAtOnce) {
+  LogControls controls;
+  ClientOptions options;
+  options.limits.max_value_bytes = 4;
+  auto client = OpenClient(ControlledLog(backend_->Connect(), controls), options);
+  ASSERT_NE(client, nullptr);
+  Outcomes outcomes;
+  client->PutAsync("", "v", outcomes.Callback(0));
+  client->PutAsync("k", "12345", outcomes.Callback(1));
+  client->DeleteAsync("", outcomes.Callback(2));
+  // Refusals are reported before the call returns.
+  ASSERT_EQ(outcomes.count(), 3u);
+  EXPECT_THAT(outcomes.of(0)[0].error().message(), HasSubstr("key is empty"));
+  EXPECT_THAT(outcomes.of(1)[0].error().message(), HasSubstr("limit (max_value_bytes) is 4"));
+  EXPECT_EQ(outcomes.of(2)[0].error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(controls.appends.load(), 0);
+  client->Close();
+  client->PutAsync("k", "v", outcomes.Callback(3));
+  client->Batch().Put("k", "v").ExecuteAsync(outcomes.Callback(4));
+  ASSERT_EQ(outcomes.count(), 5u);
+  EXPECT_EQ(outcomes.of(3)[0].error().code(), ErrorCode::kClosed);
+  EXPECT_EQ(outcomes.of(4)[0].error().code(), ErrorCode::kClosed);
+}
+
+TEST_P(ClientConformance, AsyncWritesTimeOutOrCloseOnceAndLeaveTheClientUsable) {
+  LogControls controls;
+  ClientOptions options;
+  options.poll_timeout = 10ms;
+  auto client = OpenClient(ControlledLog(backend_->Connect(), controls), options);
+  ASSERT_NE(client, nullptr);
+  controls.hold_acks = true;
+  Outcomes outcomes;
+  client->PutAsync("late", "1", outcomes.Callback(0), CallOptions{50ms});
+  client->PutAsync("held", "2", outcomes.Callback(1), CallOptions{std::chrono::minutes(5)});
+  // The applier notices the passed deadline on its own, with no later call.
+  ASSERT_TRUE(outcomes.Wait(1, 10s));
+  ASSERT_EQ(outcomes.of(0).size(), 1u);
+  EXPECT_EQ(outcomes.of(0)[0].error().code(), ErrorCode::kTimeout);
+  EXPECT_THAT(outcomes.of(0)[0].error().message(), HasSubstr("not acknowledged by the log within the timeout of 50 ms"));
+  EXPECT_TRUE(outcomes.of(1).empty());
+
+  client->Close();
+  ASSERT_EQ(outcomes.count(), 2u);
+  EXPECT_EQ(outcomes.of(1)[0].error().code(), ErrorCode::kClosed);
+  // A late acknowledgement after the timeout and the close reports nothing more.
+  controls.ReleaseAcks();
+  EXPECT_EQ(outcomes.count(), 2u);
+  EXPECT_EQ(outcomes.of(0).size(), 1u);
 }
 
 // The seed's stress shape: many threads, each Put then immediately Get its key.
