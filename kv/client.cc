@@ -26,10 +26,33 @@ struct Client::Write {
   bool acknowledged = false;
   std::vector<log::Offset> offsets;
   log::Offset highest = log::kNoOffset;
-  std::multimap<TimePoint, std::shared_ptr<Write>>::iterator by_deadline;
-  bool waiting_to_apply = false;  // In Client::writes_by_offset_ at `by_offset`.
-  std::multimap<log::Offset, std::shared_ptr<Write>>::iterator by_offset;
 };
+
+template <typename Key, typename Item>
+void WriteQueue<Key, Item>::Push(Key key, std::shared_ptr<Item> item) {
+  heap_.emplace_back(key, std::move(item));
+  std::push_heap(heap_.begin(), heap_.end(), Later);
+}
+
+template <typename Key, typename Item>
+Item* WriteQueue<Key, Item>::Top(Key* key) {
+  while (!heap_.empty() && heap_.front().second->finished) {
+    std::pop_heap(heap_.begin(), heap_.end(), Later);
+    heap_.pop_back();
+  }
+  if (heap_.empty()) return nullptr;
+  if (key != nullptr) *key = heap_.front().first;
+  return heap_.front().second.get();
+}
+
+template <typename Key, typename Item>
+void WriteQueue<Key, Item>::Compact(std::size_t live) {
+  // Finished entries are dropped when they reach the top; this bounds how
+  // many can wait for that (a finished write may sit behind a 30 s deadline).
+  if (heap_.size() <= 2 * live + 64) return;
+  std::erase_if(heap_, [](const auto& entry) { return entry.second->finished; });
+  std::make_heap(heap_.begin(), heap_.end(), Later);
+}
 
 Result<std::unique_ptr<Client>> Client::Open(std::unique_ptr<log::Log> log, std::unique_ptr<Storage> storage,
                                              ClientOptions options) {
@@ -83,9 +106,9 @@ void Client::Close() {
   Completions completions;
   {
     std::unique_lock lock(*mu_);
-    while (!writes_by_deadline_.empty()) {
-      FinishLocked(*writes_by_deadline_.begin()->second,
-                   MakeError(ErrorCode::kClosed, "write: client " + options_.client_id + " closed"), completions);
+    while (Write* write = writes_by_deadline_.Top()) {
+      FinishLocked(*write, MakeError(ErrorCode::kClosed, "write: client " + options_.client_id + " closed"),
+                   completions);
     }
     changed_->NotifyAll();
   }
@@ -120,6 +143,7 @@ log::Record Client::MakeRecord(std::string_view key, std::optional<std::string_v
   log::Record record;
   record.key.assign(key);
   if (value) record.value.emplace(*value);
+  record.headers.reserve((options_.writer_headers ? 2 : 0) + (options.op_id.empty() ? 0 : 1));
   if (options_.writer_headers) {
     record.headers.push_back({std::string(kWriterHeader), options_.client_id});
     record.headers.push_back({std::string(kSeqHeader), std::to_string(next_seq_.fetch_add(1))});
@@ -132,9 +156,8 @@ Duration Client::TimeoutFor(const CallOptions& options) const {
   return options.timeout.count() > 0 ? options.timeout : options_.default_timeout;
 }
 
-Result<std::vector<log::Record>> Client::PrepareOne(std::string_view what, std::string_view key,
-                                                    std::optional<std::string_view> value,
-                                                    const CallOptions& options) {
+Result<log::Record> Client::PrepareOne(std::string_view what, std::string_view key,
+                                       std::optional<std::string_view> value, const CallOptions& options) {
   if (closed_.load()) return MakeError(ErrorCode::kClosed, std::string(what) + ": client " + options_.client_id + " is closed");
   if (Status s = ValidateKey(key); !s) return MakeError(s.error().code(), std::string(what) + ": " + s.error().message());
   if (value) {
@@ -142,32 +165,34 @@ Result<std::vector<log::Record>> Client::PrepareOne(std::string_view what, std::
       return MakeError(s.error().code(), std::string(what) + ": " + s.error().message());
     }
   }
-  std::vector<log::Record> records;
-  records.push_back(MakeRecord(key, value, options));
-  return records;
+  return MakeRecord(key, value, options);
 }
 
 Result<log::Offset> Client::Put(std::string_view key, std::string_view value, const CallOptions& options) {
-  return WriteAndWait(PrepareOne("put", key, value, options), options);
+  Result<log::Record> record = PrepareOne("put", key, value, options);
+  if (!record) return std::unexpected(record.error());
+  return WriteAndWait({&*record, 1}, options);
 }
 
 Result<log::Offset> Client::Delete(std::string_view key, const CallOptions& options) {
-  return WriteAndWait(PrepareOne("delete", key, std::nullopt, options), options);
+  Result<log::Record> record = PrepareOne("delete", key, std::nullopt, options);
+  if (!record) return std::unexpected(record.error());
+  return WriteAndWait({&*record, 1}, options);
 }
 
 void Client::PutAsync(std::string_view key, std::string_view value, WriteCallback done, const CallOptions& options) {
-  Result<std::vector<log::Record>> records = PrepareOne("put", key, value, options);
-  if (!records) return done(std::unexpected(records.error()));
-  StartWrite(std::move(*records), options, std::move(done));
+  Result<log::Record> record = PrepareOne("put", key, value, options);
+  if (!record) return done(std::unexpected(record.error()));
+  StartWrite({&*record, 1}, options, std::move(done));
 }
 
 void Client::DeleteAsync(std::string_view key, WriteCallback done, const CallOptions& options) {
-  Result<std::vector<log::Record>> records = PrepareOne("delete", key, std::nullopt, options);
-  if (!records) return done(std::unexpected(records.error()));
-  StartWrite(std::move(*records), options, std::move(done));
+  Result<log::Record> record = PrepareOne("delete", key, std::nullopt, options);
+  if (!record) return done(std::unexpected(record.error()));
+  StartWrite({&*record, 1}, options, std::move(done));
 }
 
-std::shared_ptr<Client::Write> Client::StartWrite(std::vector<log::Record> records, const CallOptions& options,
+std::shared_ptr<Client::Write> Client::StartWrite(std::span<const log::Record> records, const CallOptions& options,
                                                   WriteCallback done) {
   auto write = std::make_shared<Write>();
   write->records = records.size();
@@ -183,7 +208,9 @@ std::shared_ptr<Client::Write> Client::StartWrite(std::vector<log::Record> recor
       write->done(MakeError(ErrorCode::kClosed, "write: client " + options_.client_id + " is closed"));
       return nullptr;
     }
-    write->by_deadline = writes_by_deadline_.emplace(write->deadline, write);
+    writes_by_deadline_.Push(write->deadline, write);
+    ++writes_in_flight_;
+    writes_by_deadline_.Compact(writes_in_flight_);
   }
   // Close() fails appends in flight through this callback.
   log_->Append(records, [this, write](log::AppendResult result) { OnAcknowledged(write, std::move(result)); });
@@ -205,8 +232,8 @@ void Client::OnAcknowledged(const std::shared_ptr<Write>& write, log::AppendResu
         // Readers can see a record before its producer hears it was stored.
         FinishLocked(*write, AppliedResultLocked(*write), completions);
       } else {
-        write->by_offset = writes_by_offset_.emplace(write->highest, write);
-        write->waiting_to_apply = true;
+        writes_by_offset_.Push(write->highest, write);
+        writes_by_offset_.Compact(writes_in_flight_);
       }
     }
   }
@@ -214,13 +241,8 @@ void Client::OnAcknowledged(const std::shared_ptr<Write>& write, log::AppendResu
 }
 
 void Client::FinishLocked(Write& write, Result<log::Offset> result, Completions& out) {
-  write.finished = true;
-  std::shared_ptr<Write> keep = write.by_deadline->second;  // The maps may hold the last reference.
-  writes_by_deadline_.erase(write.by_deadline);
-  if (write.waiting_to_apply) {
-    writes_by_offset_.erase(write.by_offset);
-    write.waiting_to_apply = false;
-  }
+  write.finished = true;  // The queues drop it lazily.
+  --writes_in_flight_;
   out.emplace_back(std::move(write.done), std::move(result));
 }
 
@@ -250,16 +272,18 @@ Error Client::TimeoutErrorLocked(const Write& write) const {
 
 void Client::FinishAppliedLocked(Completions& out) {
   const log::Offset position = AppliedPosition();
-  while (!writes_by_offset_.empty() && writes_by_offset_.begin()->first < position) {
-    Write& write = *writes_by_offset_.begin()->second;
-    FinishLocked(write, AppliedResultLocked(write), out);
+  log::Offset highest;
+  while (Write* write = writes_by_offset_.Top(&highest)) {
+    if (highest >= position) break;
+    FinishLocked(*write, AppliedResultLocked(*write), out);
   }
 }
 
 void Client::ExpireLocked(TimePoint now, Completions& out) {
-  while (!writes_by_deadline_.empty() && writes_by_deadline_.begin()->first <= now) {
-    Write& write = *writes_by_deadline_.begin()->second;
-    FinishLocked(write, std::unexpected(TimeoutErrorLocked(write)), out);
+  TimePoint deadline;
+  while (Write* write = writes_by_deadline_.Top(&deadline)) {
+    if (deadline > now) break;
+    FinishLocked(*write, std::unexpected(TimeoutErrorLocked(*write)), out);
   }
 }
 
@@ -268,8 +292,7 @@ void Client::Run(Completions& completions) {
   completions.clear();
 }
 
-Result<log::Offset> Client::WriteAndWait(Result<std::vector<log::Record>> records, const CallOptions& options) {
-  if (!records) return std::unexpected(records.error());
+Result<log::Offset> Client::WriteAndWait(std::span<const log::Record> records, const CallOptions& options) {
   // The waiter has its own condition variable: waking every writer for each
   // finished write made concurrent Puts a thundering herd.
   struct Waiter {
@@ -277,7 +300,7 @@ Result<log::Offset> Client::WriteAndWait(Result<std::vector<log::Record>> record
     std::optional<Result<log::Offset>> result;  // Guarded by Client::mu_.
   };
   auto waiter = std::make_shared<Waiter>(Waiter{runtime_.NewCondVar(), std::nullopt});
-  std::shared_ptr<Write> write = StartWrite(std::move(*records), options, [this, waiter](Result<log::Offset> r) {
+  std::shared_ptr<Write> write = StartWrite(records, options, [this, waiter](Result<log::Offset> r) {
     std::unique_lock lock(*mu_);
     waiter->result = std::move(r);
     waiter->finished->NotifyOne();
@@ -447,15 +470,16 @@ Result<std::vector<log::Record>> WriteBatch::Prepare(const CallOptions& options)
 
 Result<log::Offset> WriteBatch::Execute(const CallOptions& options) {
   Result<std::vector<log::Record>> records = Prepare(options);
-  if (records && records->empty()) return log::kNoOffset;
-  return client_->WriteAndWait(std::move(records), options);
+  if (!records) return std::unexpected(records.error());
+  if (records->empty()) return log::kNoOffset;
+  return client_->WriteAndWait(*records, options);
 }
 
 void WriteBatch::ExecuteAsync(WriteCallback done, const CallOptions& options) {
   Result<std::vector<log::Record>> records = Prepare(options);
   if (!records) return done(std::unexpected(records.error()));
   if (records->empty()) return done(log::kNoOffset);
-  client_->StartWrite(std::move(*records), options, std::move(done));
+  client_->StartWrite(*records, options, std::move(done));
 }
 
 }  // namespace kvlog::kv

@@ -13,9 +13,9 @@
 
 #include <atomic>
 #include <functional>
-#include <map>
 #include <memory>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +29,24 @@
 namespace kvlog::kv {
 
 class Client;
+
+// A min-heap of items by key that drops finished items lazily, so finishing
+// costs nothing and no entry allocates. Internal to Client.
+template <typename Key, typename Item>
+class WriteQueue {
+ public:
+  void Push(Key key, std::shared_ptr<Item> item);
+  // The unfinished item with the smallest key (and its key), or null.
+  Item* Top(Key* key = nullptr);
+  // Drops finished items once they outnumber the `live` ones.
+  void Compact(std::size_t live);
+
+ private:
+  static bool Later(const std::pair<Key, std::shared_ptr<Item>>& a, const std::pair<Key, std::shared_ptr<Item>>& b) {
+    return a.first > b.first;
+  }
+  std::vector<std::pair<Key, std::shared_ptr<Item>>> heap_;
+};
 
 // The outcome of an asynchronous write: the offset of its last record once this
 // client has applied it, or why it failed (the errors Put returns). Runs exactly
@@ -53,6 +71,24 @@ class WriteBatch {
 
  private:
   friend class Client;
+
+// A min-heap of items by key that drops finished items lazily, so finishing
+// costs nothing and no entry allocates. Internal to Client.
+template <typename Key, typename Item>
+class WriteQueue {
+ public:
+  void Push(Key key, std::shared_ptr<Item> item);
+  // The unfinished item with the smallest key (and its key), or null.
+  Item* Top(Key* key = nullptr);
+  // Drops finished items once they outnumber the `live` ones.
+  void Compact(std::size_t live);
+
+ private:
+  static bool Later(const std::pair<Key, std::shared_ptr<Item>>& a, const std::pair<Key, std::shared_ptr<Item>>& b) {
+    return a.first > b.first;
+  }
+  std::vector<std::pair<Key, std::shared_ptr<Item>>> heap_;
+};
   explicit WriteBatch(Client* client) : client_(client) {}
   // The records to append, validated and with the client's headers.
   Result<std::vector<log::Record>> Prepare(const CallOptions& options) const;
@@ -67,7 +103,8 @@ class WriteBatch {
 //  - A write returns success only after applied_position_ has passed its offset.
 //  - Every write started is finished exactly once (applied, failed, timed out
 //    or closed); until then it is in writes_by_deadline_, and once the log has
-//    acknowledged it and until it is applied, also in writes_by_offset_.
+//    acknowledged it, also in writes_by_offset_ (both drop finished writes
+//    lazily). writes_in_flight_ counts the unfinished ones.
 //  - After Close() returns, no applier, log callback or hook runs again.
 // Thread-safe: many threads (or fibers) may call one client at once.
 class Client {
@@ -136,14 +173,14 @@ class Client {
   Status ValidateKey(std::string_view key) const;
   Status ValidateValue(std::string_view value) const;
   log::Record MakeRecord(std::string_view key, std::optional<std::string_view> value, const CallOptions& options);
-  Result<std::vector<log::Record>> PrepareOne(std::string_view what, std::string_view key,
-                                              std::optional<std::string_view> value, const CallOptions& options);
+  Result<log::Record> PrepareOne(std::string_view what, std::string_view key, std::optional<std::string_view> value,
+                                 const CallOptions& options);
   // Appends `records` and registers the write; `done` runs when it finishes.
   // Returns null when the client is closed (`done` has run).
-  std::shared_ptr<Write> StartWrite(std::vector<log::Record> records, const CallOptions& options,
+  std::shared_ptr<Write> StartWrite(std::span<const log::Record> records, const CallOptions& options,
                                     WriteCallback done);
   // StartWrite, then blocks until the write finishes or its deadline passes.
-  Result<log::Offset> WriteAndWait(Result<std::vector<log::Record>> records, const CallOptions& options);
+  Result<log::Offset> WriteAndWait(std::span<const log::Record> records, const CallOptions& options);
   void OnAcknowledged(const std::shared_ptr<Write>& write, log::AppendResult result);
   // The rest take mu_ held and queue the callbacks to run once it is released.
   void FinishLocked(Write& write, Result<log::Offset> result, Completions& out);
@@ -169,8 +206,9 @@ class Client {
   std::unique_ptr<CondVar> changed_;  // Applied position moved, or closing.
   // Writes not yet finished, by deadline; and those acknowledged, by highest
   // offset, so the applier finishes exactly the ones its position passed.
-  std::multimap<TimePoint, std::shared_ptr<Write>> writes_by_deadline_;  // Guarded by mu_.
-  std::multimap<log::Offset, std::shared_ptr<Write>> writes_by_offset_;  // Guarded by mu_.
+  WriteQueue<TimePoint, Write> writes_by_deadline_;   // Guarded by mu_.
+  WriteQueue<log::Offset, Write> writes_by_offset_;   // Guarded by mu_.
+  std::size_t writes_in_flight_ = 0;                   // Guarded by mu_.
   std::atomic<log::Offset> applied_position_{0};
   std::atomic<bool> closed_{false};
   std::set<log::Offset> corrupt_;     // Guarded by mu_. Offsets skipped as corrupt.
