@@ -18,6 +18,7 @@
 //   BM_Replay/R/W          kv Client::Open replays the same topic   vs BM_RawConsume/R/W
 //   BM_ReplayInMemory/R/W  the same replay from a log in memory: the KV layer's own cost
 //   BM_GetInto/N           Get into the caller's buffer (no allocation)
+//   BM_MultiGet/N          MultiGet of 16 random keys per call (items = keys)
 //   BM_Get/N, BM_Range/N   local reads on a client holding N keys (filled from a log in
 //                          memory: reads never touch the log), 1 and 2 threads
 #include <benchmark/benchmark.h>
@@ -442,6 +443,23 @@ void BM_GetInto(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
+// MultiGet of kMultiGetKeys random keys per call; items are keys.
+constexpr std::size_t kMultiGetKeys = 16;
+
+void BM_MultiGet(benchmark::State& state) {
+  const ReadFixture& f = Reads(state.range(0));
+  KeyPicker pick{static_cast<uint64_t>(state.thread_index()) + 1};
+  std::vector<std::string_view> keys(kMultiGetKeys);
+  std::vector<std::optional<std::string>> values;
+  for (auto _ : state) {
+    for (auto& key : keys) key = f.keys[pick.Next(f.keys.size())];
+    auto s = f.client->MultiGet(keys, &values);
+    benchmark::DoNotOptimize(s);
+    benchmark::DoNotOptimize(values.data());
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(kMultiGetKeys));
+}
+
 constexpr std::size_t kRangeKeys = 100;
 
 void BM_Range(benchmark::State& state) {
@@ -496,6 +514,7 @@ void Register(bool smoke, bool on_mock) {
   for (int64_t n : stores) {
     benchmark::RegisterBenchmark("BM_Get", BM_Get)->Arg(n)->Threads(1)->Threads(2)->UseRealTime()->MinTime(read_min_time);
     benchmark::RegisterBenchmark("BM_GetInto", BM_GetInto)->Arg(n)->Threads(1)->Threads(2)->UseRealTime()->MinTime(read_min_time);
+    benchmark::RegisterBenchmark("BM_MultiGet", BM_MultiGet)->Arg(n)->Threads(1)->Threads(2)->UseRealTime()->MinTime(read_min_time);
     benchmark::RegisterBenchmark("BM_Range", BM_Range)->Arg(n)->Threads(1)->Threads(2)->UseRealTime()->MinTime(read_min_time);
   }
 }

@@ -170,16 +170,20 @@ def kafka_section(ctx, runs):
         n = args.split("/")[0]
         g1, g2 = runs.get(f"BM_Get/{n}/threads:1"), runs.get(f"BM_Get/{n}/threads:2")
         i1, i2 = runs.get(f"BM_GetInto/{n}/threads:1"), runs.get(f"BM_GetInto/{n}/threads:2")
+        m1, m2 = runs.get(f"BM_MultiGet/{n}/threads:1"), runs.get(f"BM_MultiGet/{n}/threads:2")
         r1, r2 = runs.get(f"BM_Range/{n}/threads:1"), runs.get(f"BM_Range/{n}/threads:2")
         note = f" ({verdict(rate(g1), 5e6)} >= 5M)" if n == "1000000" else ""
         note_into = f" ({verdict(rate(i1), 5e6)} >= 5M)" if n == "1000000" and i1 else ""
         rows.append([si(float(n)), si(rate(g1), "ops/s") + note, si(rate(g2), "ops/s"),
                      si(rate(i1), "ops/s") + note_into, si(rate(i2), "ops/s"),
+                     si(rate(m1), "keys/s"), si(rate(m2), "keys/s"),
                      si(rate(r1), "ops/s"), si(rate(r2), "ops/s"), si(counter(r1, "keys/s"), "keys/s")])
     if rows:
         out.append("Local reads (Range: 100 keys from a random start):\n")
-        out.append("Get returns a new string; Get into a buffer reuses the caller's (no allocation).\n")
+        out.append("Get returns a new string; Get into a buffer reuses the caller's (no allocation); MultiGet "
+                   "reads 16 random keys per call into reused buffers, its rate is in keys.\n")
         out.append(table(["keys", "Get 1 thread", "Get 2 threads", "Get into buffer 1 thread", "2 threads",
+                          "MultiGet (16 keys) 1 thread", "2 threads",
                           "Range 1 thread", "Range 2 threads",
                           "Range keys, 1 thread"], rows))
     return "\n".join(out)

@@ -359,6 +359,17 @@ Status Client::Get(std::string_view key, std::string* value) const {
   return OkStatus();
 }
 
+Status Client::MultiGet(std::span<const std::string_view> keys,
+                        std::vector<std::optional<std::string>>* values) const {
+  if (closed_.load()) return MakeError(ErrorCode::kClosed, "multiget: client " + options_.client_id + " is closed");
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    if (keys[i].empty()) return MakeError(ErrorCode::kInvalidArgument, "multiget: key " + std::to_string(i) + " is empty");
+  }
+  values->resize(keys.size());
+  storage_->MultiGet(keys, *values);
+  return OkStatus();
+}
+
 Result<std::vector<KeyValue>> Client::Range(const KeyConstraint& range, const QueryOptions& options) const {
   if (closed_.load()) return MakeError(ErrorCode::kClosed, "range: client " + options_.client_id + " is closed");
   if (range.end && *range.end < range.start) {

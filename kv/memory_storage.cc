@@ -1,5 +1,6 @@
 #include "kv/memory_storage.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -102,6 +103,34 @@ class MemoryStorage final : public Storage {
     if (it == by_key_.end()) return false;
     value->assign(it->entry->value());
     return true;
+  }
+
+  // A lone Get waits for two dependent cache misses (the table, then the
+  // entry: about 300 ns each on a cold 1 M-key store here); a group of lookups
+  // issues every group member's misses before it waits on any of them.
+  void MultiGet(std::span<const std::string_view> keys, std::span<std::optional<std::string>> values) const override {
+    constexpr std::size_t kGroup = 16;
+    std::shared_lock lock(mu_);
+    for (std::size_t base = 0; base < keys.size(); base += kGroup) {
+      const std::size_t n = std::min(kGroup, keys.size() - base);
+      for (std::size_t i = 0; i < n; ++i) by_key_.prefetch(keys[base + i]);
+      const Entry* found[kGroup];
+      for (std::size_t i = 0; i < n; ++i) {
+        auto it = by_key_.find(keys[base + i]);
+        found[i] = it == by_key_.end() ? nullptr : it->entry;
+        if (found[i] != nullptr) __builtin_prefetch(found[i]);
+      }
+      for (std::size_t i = 0; i < n; ++i) {
+        std::optional<std::string>& out = values[base + i];
+        if (found[i] == nullptr) {
+          out.reset();
+        } else if (out) {
+          out->assign(found[i]->value());
+        } else {
+          out.emplace(found[i]->value());
+        }
+      }
+    }
   }
 
   void Set(std::string_view key, std::string_view value) override {

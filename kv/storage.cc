@@ -28,6 +28,13 @@ bool Storage::Get(std::string_view key, std::string* value) const {
   return true;
 }
 
+void Storage::MultiGet(std::span<const std::string_view> keys, std::span<std::optional<std::string>> values) const {
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    if (!values[i]) values[i].emplace();
+    if (!Get(keys[i], &*values[i])) values[i].reset();
+  }
+}
+
 void Storage::Apply(std::span<const Mutation> batch) {
   for (const Mutation& m : batch) {
     if (m.value.has_value()) {

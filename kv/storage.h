@@ -48,6 +48,11 @@ class Storage {
   // Copies the value into *value, reusing its buffer; false for a missing key.
   // The default calls Get above; a store overrides it to avoid the allocation.
   virtual bool Get(std::string_view key, std::string* value) const;
+  // Reads every key of `keys` into the matching element of `values` (same
+  // size): a value, or nullopt for a missing key. Buffers already in `values`
+  // are reused. The default calls Get per key; a store overrides it to overlap
+  // the lookups' memory accesses.
+  virtual void MultiGet(std::span<const std::string_view> keys, std::span<std::optional<std::string>> values) const;
   virtual void Set(std::string_view key, std::string_view value) = 0;
   virtual void Delete(std::string_view key) = 0;
   // Pairs in key order within `range`, at most `options.limit` of them.

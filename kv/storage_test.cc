@@ -76,6 +76,7 @@ TEST(MemoryStorageTest, MatchesAnOrderedMapModelThroughGrowthShrinkAndDelete) {
   std::mt19937 rng(7);
   const std::vector<std::string> keys = {"a", std::string("a\0b", 3), "\xff", "b", "ab", "zz", "k1", "k2"};
   std::string buffer = "stale";
+  std::vector<std::optional<std::string>> multi;
   for (int step = 0; step < 5000; ++step) {
     const std::string& key = keys[rng() % keys.size()];
     if (rng() % 4 == 0) {
@@ -94,13 +95,26 @@ TEST(MemoryStorageTest, MatchesAnOrderedMapModelThroughGrowthShrinkAndDelete) {
       ASSERT_EQ(buffer, it->second);
     }
     ASSERT_EQ(store->Size(), model.size());
+    if (step % 50 == 0) {
+      // MultiGet over every key (and more than one prefetch group), reusing
+      // the buffers of the last call.
+      std::vector<std::string_view> probes;
+      for (int r = 0; r < 3; ++r) probes.insert(probes.end(), keys.begin(), keys.end());
+      multi.resize(probes.size());
+      store->MultiGet(probes, multi);
+      for (std::size_t i = 0; i < probes.size(); ++i) {
+        auto m = model.find(std::string(probes[i]));
+        ASSERT_EQ(multi[i], m == model.end() ? std::nullopt : std::optional<std::string>(m->second)) << i;
+      }
+    }
   }
   std::vector<KeyValue> expected;
   for (const auto& [k, v] : model) expected.push_back({k, v});
   EXPECT_EQ(store->Range(KeyConstraint{}, {}), expected);
 }
 
-// The default Apply of the optional batch interface applies in order.
+// The default Apply of the optional batch interface applies in order; the
+// default buffer Get and MultiGet read through the store's own Get.
 class MapOnlyStorage final : public Storage {
  public:
   std::optional<std::string> Get(std::string_view key) const override {
@@ -123,6 +137,15 @@ TEST(StorageTest, DefaultApplyAppliesMutationsInOrder) {
   store.Apply(batch);
   EXPECT_EQ(store.Get("a"), std::nullopt);
   EXPECT_EQ(store.Get("b"), "3");
+  const Storage& base = store;
+  std::string buffer = "old";
+  EXPECT_TRUE(base.Get("b", &buffer));
+  EXPECT_EQ(buffer, "3");
+  EXPECT_FALSE(base.Get("a", &buffer));
+  std::vector<std::string_view> keys = {"a", "b"};
+  std::vector<std::optional<std::string>> values = {"stale", std::nullopt};
+  base.MultiGet(keys, values);
+  EXPECT_EQ(values, (std::vector<std::optional<std::string>>{std::nullopt, "3"}));
 }
 
 }  // namespace

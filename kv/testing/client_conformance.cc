@@ -64,6 +64,12 @@ TEST_P(ClientConformance, PutIsReadableAtOnceAndDeleteRemoves) {
   EXPECT_EQ(buffer, "v1");
   EXPECT_EQ(client->Get("missing", &buffer).error().code(), ErrorCode::kNotFound);
   EXPECT_EQ(client->Get("", &buffer).error().code(), ErrorCode::kInvalidArgument);
+  std::vector<std::optional<std::string>> values = {"stale", std::nullopt, "stale", "extra"};
+  const std::vector<std::string_view> keys = {"missing", "k", "k"};
+  ASSERT_TRUE(client->MultiGet(keys, &values).has_value());
+  EXPECT_EQ(values, (std::vector<std::optional<std::string>>{std::nullopt, "v1", "v1"}));
+  const std::vector<std::string_view> with_empty = {"k", ""};
+  EXPECT_THAT(client->MultiGet(with_empty, &values).error().message(), HasSubstr("key 1 is empty"));
 
   auto second = client->Put("k", "v2");
   ASSERT_TRUE(second.has_value());
@@ -255,6 +261,9 @@ TEST_P(ClientConformance, CloseIsIdempotentAndEveryLaterCallIsClosed) {
   EXPECT_EQ(client->Put("k", "v").error().code(), ErrorCode::kClosed);
   EXPECT_EQ(client->Delete("k").error().code(), ErrorCode::kClosed);
   EXPECT_EQ(client->Get("k").error().code(), ErrorCode::kClosed);
+  std::vector<std::optional<std::string>> values;
+  const std::vector<std::string_view> keys = {"k"};
+  EXPECT_EQ(client->MultiGet(keys, &values).error().code(), ErrorCode::kClosed);
   EXPECT_EQ(client->Range(KeyConstraint{}).error().code(), ErrorCode::kClosed);
   EXPECT_EQ(client->Batch().Put("a", "b").Execute().error().code(), ErrorCode::kClosed);
   EXPECT_EQ(client->Sync().error().code(), ErrorCode::kClosed);
