@@ -7,6 +7,8 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 
 namespace kvlog::log::sim {
 
@@ -396,37 +398,51 @@ void Broker::Compact() {
     return e.committed_at + faults_.min_compaction_lag <= now;
   });
   if (young != entries_.end()) hwm = std::min(hwm, young->offset);
-  std::map<std::string, Offset> latest;
-  for (const StoredEntry& e : entries_) {
-    if (e.offset >= hwm) break;
-    if (e.record) latest[e.record->key] = e.offset;
+  const auto limit = std::lower_bound(entries_.begin(), entries_.end(), hwm,
+                                      [](const StoredEntry& e, Offset o) { return e.offset < o; });
+  const auto candidates = static_cast<std::size_t>(limit - entries_.begin());
+  if (candidates == 0) return;
+  // Decide first (the keys are borrowed from the entries), then move.
+  std::unordered_map<std::string_view, Offset> latest;
+  latest.reserve(candidates);
+  for (auto it = entries_.begin(); it != limit; ++it) {
+    if (it->record) latest[it->record->key] = it->offset;
   }
-  std::vector<StoredEntry> kept;
-  kept.reserve(entries_.size());
-  for (StoredEntry& e : entries_) {
-    bool drop = false;
-    if (e.offset < hwm && e.record) {
-      if (latest[e.record->key] != e.offset) {
-        drop = true;
-      } else if (e.record->is_tombstone() && e.committed_at + faults_.tombstone_retention <= now) {
-        drop = true;
-      }
+  std::vector<bool> drop(candidates, false);
+  bool any = false;
+  for (std::size_t i = 0; i < candidates; ++i) {
+    const StoredEntry& e = entries_[i];
+    if (!e.record) continue;
+    if (latest.find(e.record->key)->second != e.offset ||
+        (e.record->is_tombstone() && e.committed_at + faults_.tombstone_retention <= now)) {
+      drop[i] = true;
+      any = true;
     }
-    if (drop) {
+  }
+  if (!any) return;
+  std::size_t out = 0;
+  for (std::size_t i = 0; i < entries_.size(); ++i) {
+    if (i < candidates && drop[i]) {
       ++stats_.compacted_records;
-      compacted_.push_back(e);
+      compacted_.push_back(std::move(entries_[i]));
+      compacted_sorted_ = false;
     } else {
-      kept.push_back(std::move(e));
+      if (out != i) entries_[out] = std::move(entries_[i]);
+      ++out;
     }
   }
-  entries_.swap(kept);
-  std::sort(compacted_.begin(), compacted_.end(),
-            [](const StoredEntry& a, const StoredEntry& b) { return a.offset < b.offset; });
+  entries_.erase(entries_.begin() + static_cast<std::ptrdiff_t>(out), entries_.end());
 }
 
 std::vector<StoredEntry> Broker::LogAsWritten() {
   std::unique_lock lock(*mu_);
   CatchUp();
+  if (!compacted_sorted_) {
+    // Offsets are unique: compaction removes an entry once.
+    std::sort(compacted_.begin(), compacted_.end(),
+              [](const StoredEntry& a, const StoredEntry& b) { return a.offset < b.offset; });
+    compacted_sorted_ = true;
+  }
   std::vector<StoredEntry> all;
   all.reserve(entries_.size() + compacted_.size());
   std::merge(entries_.begin(), entries_.end(), compacted_.begin(), compacted_.end(), std::back_inserter(all),

@@ -110,7 +110,8 @@ class Broker {
   std::unique_ptr<CondVar> changed_;  // Appended, truncated, or a reader closed.
   std::mt19937_64 rng_;               // Guarded by mu_.
   std::vector<StoredEntry> entries_;  // Guarded by mu_.
-  std::vector<StoredEntry> compacted_;  // Guarded by mu_. Removed by compaction, by offset.
+  std::vector<StoredEntry> compacted_;  // Guarded by mu_. Removed by compaction.
+  bool compacted_sorted_ = true;        // Guarded by mu_. compacted_ is in offset order.
   Offset end_ = 0;                    // Guarded by mu_. Next offset on the leader.
   std::size_t next_failover_ = 0;     // Guarded by mu_. Index into faults_.failovers.
   TimePoint next_compaction_{};       // Guarded by mu_.
