@@ -434,7 +434,7 @@ void Broker::Compact() {
   entries_.erase(entries_.begin() + static_cast<std::ptrdiff_t>(out), entries_.end());
 }
 
-std::vector<StoredEntry> Broker::LogAsWritten() {
+void Broker::VisitLogAsWritten(const std::function<void(const StoredEntry&)>& visit) {
   std::unique_lock lock(*mu_);
   CatchUp();
   if (!compacted_sorted_) {
@@ -443,10 +443,20 @@ std::vector<StoredEntry> Broker::LogAsWritten() {
               [](const StoredEntry& a, const StoredEntry& b) { return a.offset < b.offset; });
     compacted_sorted_ = true;
   }
+  auto a = entries_.begin();
+  auto b = compacted_.begin();
+  while (a != entries_.end() || b != compacted_.end()) {
+    if (b == compacted_.end() || (a != entries_.end() && !(b->offset < a->offset))) {
+      visit(*a++);
+    } else {
+      visit(*b++);
+    }
+  }
+}
+
+std::vector<StoredEntry> Broker::LogAsWritten() {
   std::vector<StoredEntry> all;
-  all.reserve(entries_.size() + compacted_.size());
-  std::merge(entries_.begin(), entries_.end(), compacted_.begin(), compacted_.end(), std::back_inserter(all),
-             [](const StoredEntry& a, const StoredEntry& b) { return a.offset < b.offset; });
+  VisitLogAsWritten([&](const StoredEntry& e) { all.push_back(e); });
   return all;
 }
 

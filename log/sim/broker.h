@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <random>
@@ -75,6 +76,10 @@ class Broker {
   // allowed to remove it), but not what a failover truncated (that is lost).
   // A history checker judges durability against this.
   std::vector<StoredEntry> LogAsWritten();
+  // Calls `visit` on each entry of LogAsWritten(), in offset order, without
+  // copying the log. `visit` runs under the broker's lock: it must not call
+  // the broker or block.
+  void VisitLogAsWritten(const std::function<void(const StoredEntry&)>& visit);
   // The high watermark: the offset the next readable record would get.
   Offset end_offset();
   BrokerStats stats();
