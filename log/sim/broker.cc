@@ -36,8 +36,14 @@ class Reader final : public LogReader {
         wake = broker_.NextReadable(faults_.reader_lag);
       }
       if (now >= deadline) return std::vector<LogEntry>{};
-      TimePoint until = wake ? std::min(*wake, deadline) : deadline;
-      broker_.changed_->WaitUntil(lock, until);
+      // A reader that knows when its next record turns readable (or its
+      // outage or pause ends) is not woken by later appends, which turn
+      // readable no earlier; one with nothing pending waits for an append.
+      if (wake) {
+        broker_.scheduled_->WaitUntil(lock, std::min(*wake, deadline));
+      } else {
+        broker_.appended_->WaitUntil(lock, deadline);
+      }
     }
   }
 
@@ -46,7 +52,7 @@ class Reader final : public LogReader {
   void Close() override {
     closed_.store(true);
     std::unique_lock lock(*broker_.mu_);
-    broker_.changed_->NotifyAll();
+    broker_.NotifyAllWaiters();
   }
 
  private:
@@ -132,7 +138,7 @@ class Connection final : public Log {
       if (rt.Now() >= deadline) {
         return MakeError(ErrorCode::kUnavailable, "simulated broker is in an outage (injected fault)");
       }
-      broker_.changed_->WaitUntil(lock, until);
+      broker_.scheduled_->WaitUntil(lock, until);
     }
   }
 
@@ -143,9 +149,9 @@ class Connection final : public Log {
       queued_->NotifyAll();
     }
     {
-      // Wake a producer waiting on the broker (replication, outage).
+      // Wake a producer waiting on the broker (replication, outage, backoff).
       std::unique_lock lock(*broker_.mu_);
-      broker_.changed_->NotifyAll();
+      broker_.scheduled_->NotifyAll();
     }
     producer_->Join();
   }
@@ -199,7 +205,7 @@ class Connection final : public Log {
       if (broker_.InOutage()) {
         ++broker_.stats_.outage_waits;
         TimePoint until = std::min(broker_.created_ + broker_.OutageEnd(), request.enqueued_at + f.delivery_timeout);
-        broker_.changed_->WaitUntil(lock, until);
+        broker_.scheduled_->WaitUntil(lock, until);
         continue;
       }
       if (first_attempt && broker_.Chance(f.failed_append_probability)) {
@@ -209,13 +215,13 @@ class Connection final : public Log {
       if (first_attempt) ++broker_.stats_.appends;
       first_attempt = false;
       std::vector<Offset> offsets = broker_.CommitLocked(request.records, producer_id_, request.sequence);
-      broker_.changed_->NotifyAll();
+      broker_.appended_->NotifyAll();
       if (f.acks == Acks::kAll && f.replication_delay.count() > 0) {
         // Acknowledge once replicated, unless a failover truncates it first.
         TimePoint replicated_at = rt.Now() + f.replication_delay;
         while (rt.Now() < replicated_at && broker_.StillPresent(offsets, producer_id_, request.sequence) &&
                !IsClosed()) {
-          broker_.changed_->WaitUntil(lock, replicated_at);
+          broker_.scheduled_->WaitUntil(lock, replicated_at);
           broker_.CatchUp();
         }
         if (!broker_.StillPresent(offsets, producer_id_, request.sequence)) {
@@ -224,7 +230,7 @@ class Connection final : public Log {
       }
       if (broker_.Chance(f.lost_ack_probability)) {
         ++broker_.stats_.lost_acks;
-        broker_.changed_->WaitUntil(lock, rt.Now() + f.retry_backoff);
+        broker_.scheduled_->WaitUntil(lock, rt.Now() + f.retry_backoff);
         continue;  // Retry the same sequence number.
       }
       return offsets;
@@ -249,7 +255,8 @@ Broker::Broker(Runtime& runtime, BrokerFaults faults, uint64_t seed)
       faults_(std::move(faults)),
       created_(runtime.Now()),
       mu_(runtime.NewMutex()),
-      changed_(runtime.NewCondVar()),
+      appended_(runtime.NewCondVar()),
+      scheduled_(runtime.NewCondVar()),
       rng_(seed ^ 0xb10cULL),
       next_compaction_(created_ + faults_.compaction_interval) {
   std::sort(const_cast<std::vector<Duration>&>(faults_.failovers).begin(),
@@ -257,6 +264,11 @@ Broker::Broker(Runtime& runtime, BrokerFaults faults, uint64_t seed)
 }
 
 Broker::~Broker() = default;
+
+void Broker::NotifyAllWaiters() {
+  appended_->NotifyAll();
+  scheduled_->NotifyAll();
+}
 
 std::unique_ptr<Log> Broker::Connect(ConnectionFaults faults) {
   uint64_t id;
@@ -386,7 +398,7 @@ void Broker::Failover(TimePoint at) {
   // The new leader knows nothing of appends it does not hold.
   std::erase_if(last_append_, [&](const auto& p) { return !p.second.second.empty() && p.second.second.back() >= new_end; });
   end_ = std::min(end_, new_end);
-  changed_->NotifyAll();
+  NotifyAllWaiters();
 }
 
 void Broker::Compact() {

@@ -104,6 +104,7 @@ class Broker {
   std::vector<Offset> CommitLocked(std::span<const Record> records, uint64_t producer, uint64_t sequence);
   bool StillPresent(const std::vector<Offset>& offsets, uint64_t producer, uint64_t sequence) const;
   void Failover(TimePoint at);
+  void NotifyAllWaiters();
   void Compact();
   uint64_t Uniform(uint64_t n);
   bool Chance(double p);
@@ -112,7 +113,13 @@ class Broker {
   const BrokerFaults faults_;
   const TimePoint created_;
   std::unique_ptr<Mutex> mu_;
-  std::unique_ptr<CondVar> changed_;  // Appended, truncated, or a reader closed.
+  // Waits on the broker, split so that an append wakes only those it concerns:
+  // appended_: readers with nothing pending (an append, truncation or close
+  // wakes them); scheduled_: waiters that know when to look again (readers
+  // with a record pending, outage, pause, replication, retry backoff),
+  // woken early only by a truncation or a close.
+  std::unique_ptr<CondVar> appended_;
+  std::unique_ptr<CondVar> scheduled_;
   std::mt19937_64 rng_;               // Guarded by mu_.
   std::vector<StoredEntry> entries_;  // Guarded by mu_.
   std::vector<StoredEntry> compacted_;  // Guarded by mu_. Removed by compaction.
