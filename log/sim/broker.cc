@@ -326,6 +326,7 @@ Offset Broker::ReadableEnd(Duration lag) const {
 
 std::optional<TimePoint> Broker::NextReadable(Duration lag) const {
   Offset readable = ReadableEnd(lag);
+  if (readable >= end_) return std::nullopt;  // Every entry's offset is below end_.
   auto it = std::lower_bound(entries_.begin(), entries_.end(), readable,
                              [](const StoredEntry& e, Offset o) { return e.offset < o; });
   if (it == entries_.end()) return std::nullopt;
