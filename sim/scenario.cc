@@ -119,9 +119,9 @@ SimRun RunScenario(const Scenario& s) {
     };
     WorkloadResult result = RunWorkload(rt, options, connect, *wrap);
     run.history = std::move(result.history);
-    for (const auto& e : broker.LogAsWritten()) {
+    broker.VisitLogAsWritten([&](const log::sim::StoredEntry& e) {
       if (e.record) run.history.log.push_back(ToLogRecord(e.offset, *e.record));
-    }
+    });
     run.history.has_log = true;
     run.history.source = "kvsim seed " + std::to_string(s.seed);
     run.stats = broker.stats();

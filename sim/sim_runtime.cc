@@ -1,20 +1,22 @@
 #include "sim/sim_runtime.h"
 
-#include <boost/fiber/all.hpp>
-#include <condition_variable>
+#include <boost/context/fiber.hpp>
+#include <boost/context/stack_context.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <mutex>
-#include <future>
-#include <thread>
-#include <unordered_set>
 
 namespace kvlog::sim {
 namespace {
 
-namespace bf = boost::fibers;
+namespace bctx = boost::context;
 
 // Every fiber gets this much stack; sanitizers inflate frames, so be generous.
 constexpr std::size_t kFiberStackBytes = 512 * 1024;
+// Stacks kept for reuse, process-wide. A run spawns a dozen or two fibers;
+// reusing their stacks across runs saves a fresh mapping (and its page faults)
+// per fiber per run.
+constexpr std::size_t kPooledStacks = 64;
 
 uint64_t SplitMix64(uint64_t x) {
   x += 0x9e3779b97f4a7c15ULL;
@@ -23,114 +25,215 @@ uint64_t SplitMix64(uint64_t x) {
   return x ^ (x >> 31);
 }
 
-// Picks the next ready fiber at random from the seed. The main context (the
-// clock driver) is picked only when nothing else is ready.
-class SeededAlgorithm final : public bf::algo::algorithm {
- public:
-  explicit SeededAlgorithm(uint64_t seed) : rng_(SplitMix64(seed ^ 0x5eedULL)) {}
+[[noreturn]] void Die(const char* what) {
+  std::fprintf(stderr, "SimRuntime: %s\n", what);
+  std::abort();
+}
 
-  void awakened(bf::context* ctx) noexcept override {
-    if (ctx->is_context(bf::type::main_context)) {
-      main_ = ctx;
-    } else {
-      ready_.push_back(ctx);
+class StackPool {
+ public:
+  void* Take() {
+    {
+      std::lock_guard lock(mu_);
+      if (!free_.empty()) {
+        void* p = free_.back();
+        free_.pop_back();
+        return p;
+      }
     }
+    void* p = std::malloc(kFiberStackBytes);
+    if (p == nullptr) Die("out of memory for a fiber stack");
+    return p;
   }
-
-  bf::context* pick_next() noexcept override {
-    if (!ready_.empty()) {
-      std::size_t i = static_cast<std::size_t>(rng_() % ready_.size());
-      bf::context* ctx = ready_[i];
-      ready_[i] = ready_.back();
-      ready_.pop_back();
-      return ctx;
+  void Give(void* p) {
+    {
+      std::lock_guard lock(mu_);
+      if (free_.size() < kPooledStacks) {
+        free_.push_back(p);
+        return;
+      }
     }
-    return std::exchange(main_, nullptr);
+    std::free(p);
   }
 
-  bool has_ready_fibers() const noexcept override { return !ready_.empty() || main_ != nullptr; }
+ private:
+  std::mutex mu_;
+  std::vector<void*> free_;
+};
 
-  // Reached only when nothing at all is ready: after a run was abandoned with
-  // tasks blocked forever. Park this thread for good instead of spinning.
-  void suspend_until(std::chrono::steady_clock::time_point const&) noexcept override {
-    // Never destroyed: destroying a condition variable with a waiter blocks exit.
-    static auto* park_mu = new std::mutex;
-    static auto* park_cv = new std::condition_variable;
-    std::unique_lock lock(*park_mu);
-    park_cv->wait(lock, [] { return false; });
+StackPool& Stacks() {
+  static auto* pool = new StackPool;  // Never destroyed: fibers may outlive statics.
+  return *pool;
+}
+
+// A Boost.Context StackAllocator over the pool.
+struct PooledStack {
+  bctx::stack_context allocate() {
+    bctx::stack_context sc;
+    sc.size = kFiberStackBytes;
+    sc.sp = static_cast<char*>(Stacks().Take()) + kFiberStackBytes;
+    return sc;
   }
-
-  void notify() noexcept override {}
-
- private:
-  std::mt19937_64 rng_;
-  std::vector<bf::context*> ready_;
-  bf::context* main_ = nullptr;
+  void deallocate(bctx::stack_context& sc) noexcept { Stacks().Give(static_cast<char*>(sc.sp) - sc.size); }
 };
 
-class SimMutex final : public Mutex {
- public:
-  void lock() override { mu_.lock(); }
-  void unlock() override { mu_.unlock(); }
-
- private:
-  bf::mutex mu_;
-};
-
-class SimCondVar final : public CondVar {
- public:
-  explicit SimCondVar(SimRuntime& rt) : rt_(rt) {}
-
-  void Wait(std::unique_lock<Mutex>& lock) override { cv_.wait(lock); }
-
-  bool WaitUntil(std::unique_lock<Mutex>& lock, TimePoint deadline) override {
-    if (rt_.Now() >= deadline) return false;
-    auto fired = std::make_shared<bool>(false);
-    uint64_t timer = rt_.AddTimer(deadline, [this, fired] {
-      *fired = true;
-      cv_.notify_all();
-    });
-    cv_.wait(lock);
-    if (!*fired) rt_.CancelTimer(timer);
-    return !*fired;
-  }
-
-  void NotifyOne() override { cv_.notify_one(); }
-  void NotifyAll() override { cv_.notify_all(); }
-
- private:
-  SimRuntime& rt_;
-  bf::condition_variable_any cv_;
-};
+// Continuations of fibers abandoned blocked by a run that stopped early. They
+// are never resumed and never destroyed (destroying one would unwind code that
+// expects to block); kept reachable here so leak checkers stay quiet.
+std::vector<bctx::fiber>& Abandoned() {
+  static auto* abandoned = new std::vector<bctx::fiber>;
+  return *abandoned;
+}
+std::mutex& AbandonedMutex() {
+  static auto* mu = new std::mutex;
+  return *mu;
+}
 
 }  // namespace
 
-struct SimRuntime::TaskState {
+class SimCondVarImpl;
+
+struct SimRuntime::Fiber {
   std::string name;
+  std::function<void()> body;
+  bctx::fiber cont;  // Resumes this fiber; empty while it runs and once it returned.
   bool done = false;
-  bf::mutex mu;
-  bf::condition_variable finished;
+  std::vector<Fiber*> joiners;
+};
+
+// One fiber waiting on a condition variable; lives on the waiter's stack.
+// Waiters form an intrusive FIFO list per condition variable.
+struct SimRuntime::TimedWait {
+  Fiber* fiber = nullptr;
+  TimedWait* prev = nullptr;
+  TimedWait* next = nullptr;
+  SimCondVarImpl* cv = nullptr;  // Set while queued.
+  bool timed_out = false;
+};
+
+// Fibers never run in parallel and are never preempted, so the lock needs no
+// atomics: a contended lock() queues the fiber, and unlock() hands the lock to
+// the first in line.
+class SimMutexImpl final : public Mutex {
+ public:
+  explicit SimMutexImpl(SimRuntime& rt) : rt_(rt) {}
+
+  void lock() override {
+    if (!locked_) {
+      locked_ = true;
+      return;
+    }
+    SimRuntime::Fiber* self = rt_.current_fiber();
+    if (self == nullptr) Die("a mutex held by a fiber was locked from the clock driver");
+    waiters_.push_back(self);
+    rt_.Block();  // unlock() handed the lock over: locked_ stays true.
+  }
+
+  void unlock() override {
+    if (head_ == waiters_.size()) {
+      locked_ = false;
+      waiters_.clear();
+      head_ = 0;
+      return;
+    }
+    rt_.MakeReady(waiters_[head_++]);
+  }
+
+ private:
+  SimRuntime& rt_;
+  bool locked_ = false;
+  std::vector<SimRuntime::Fiber*> waiters_;  // FIFO from head_.
+  std::size_t head_ = 0;
+};
+
+class SimCondVarImpl final : public CondVar {
+ public:
+  explicit SimCondVarImpl(SimRuntime& rt) : rt_(rt) {}
+
+  void Wait(std::unique_lock<Mutex>& lock) override {
+    SimRuntime::TimedWait w;
+    Enqueue(w);
+    lock.unlock();
+    rt_.Block();
+    lock.lock();
+  }
+
+  bool WaitUntil(std::unique_lock<Mutex>& lock, TimePoint deadline) override {
+    if (rt_.Now() >= deadline) return false;
+    SimRuntime::TimedWait w;
+    Enqueue(w);
+    uint32_t slot = rt_.QueueTimer(deadline);
+    rt_.slots_[slot].wait = &w;
+    lock.unlock();
+    rt_.Block();
+    if (!w.timed_out) rt_.RemoveTimer(slot);
+    lock.lock();
+    return !w.timed_out;
+  }
+
+  void NotifyOne() override {
+    if (head_ != nullptr) Wake(head_);
+  }
+
+  void NotifyAll() override {
+    while (head_ != nullptr) Wake(head_);
+  }
+
+  // Called by the driver when `w`'s deadline passed first.
+  void TimeOut(SimRuntime::TimedWait* w) {
+    w->timed_out = true;
+    Wake(w);
+  }
+
+ private:
+  void Enqueue(SimRuntime::TimedWait& w) {
+    w.fiber = rt_.current_fiber();
+    if (w.fiber == nullptr) Die("a condition variable was waited on from the clock driver");
+    w.cv = this;
+    w.prev = tail_;
+    if (tail_ != nullptr) {
+      tail_->next = &w;
+    } else {
+      head_ = &w;
+    }
+    tail_ = &w;
+  }
+
+  void Wake(SimRuntime::TimedWait* w) {
+    (w->prev != nullptr ? w->prev->next : head_) = w->next;
+    (w->next != nullptr ? w->next->prev : tail_) = w->prev;
+    w->prev = w->next = nullptr;
+    w->cv = nullptr;
+    rt_.MakeReady(w->fiber);
+  }
+
+  SimRuntime& rt_;
+  SimRuntime::TimedWait* head_ = nullptr;
+  SimRuntime::TimedWait* tail_ = nullptr;
 };
 
 namespace {
 
 class SimTask final : public Task {
  public:
-  explicit SimTask(std::shared_ptr<void> state, std::function<void()> join)
-      : state_(std::move(state)), join_(std::move(join)) {}
+  SimTask(std::shared_ptr<void> fiber, std::function<void()> join)
+      : fiber_(std::move(fiber)), join_(std::move(join)) {}
   void Join() override {
     if (join_) std::exchange(join_, nullptr)();
   }
 
  private:
-  std::shared_ptr<void> state_;
+  std::shared_ptr<void> fiber_;
   std::function<void()> join_;
 };
 
 }  // namespace
 
 SimRuntime::SimRuntime(uint64_t seed, SimLimits limits)
-    : seed_(seed), limits_(limits), world_rng_(SplitMix64(seed ^ 0x3011dULL)) {}
+    : seed_(seed),
+      limits_(limits),
+      world_rng_(SplitMix64(seed ^ 0x3011dULL)),
+      sched_rng_(SplitMix64(seed ^ 0x5eedULL)) {}
 
 SimRuntime::~SimRuntime() = default;
 
@@ -142,99 +245,210 @@ bool SimRuntime::Chance(double probability) {
   return static_cast<double>(world_rng_() >> 11) * 0x1.0p-53 < probability;
 }
 
-uint64_t SimRuntime::AddTimer(TimePoint deadline, std::function<void()> fire) {
-  uint64_t id = next_timer_id_++;
-  timers_.push(Timer{std::max(deadline, now_), id, std::move(fire)});
-  return id;
+// --- fibers -----------------------------------------------------------------
+
+// The driver's continuation while a fiber runs. One per thread: a run's
+// fibers run on the thread that called Run, one at a time.
+thread_local bctx::fiber t_driver;
+
+void SimRuntime::Block() {
+  if (current_ == nullptr) Die("the clock driver tried to block");
+  t_driver = std::move(t_driver).resume();
 }
 
-void SimRuntime::CancelTimer(uint64_t id) { cancelled_.insert(id); }
-
-void SimRuntime::SleepUntil(TimePoint deadline) {
-  if (deadline <= now_) {
-    boost::this_fiber::yield();
-    return;
-  }
-  bf::mutex mu;
-  bf::condition_variable cv;
-  bool fired = false;
-  AddTimer(deadline, [&] {
-    std::unique_lock lock(mu);
-    fired = true;
-    cv.notify_one();
-  });
-  std::unique_lock lock(mu);
-  cv.wait(lock, [&] { return fired; });
-}
+void SimRuntime::MakeReady(Fiber* f) { ready_.push_back(f); }
 
 std::unique_ptr<Task> SimRuntime::Spawn(std::string name, std::function<void()> body) {
-  auto state = std::make_shared<TaskState>();
-  state->name = std::move(name);
-  tasks_.push_back(state);
+  auto fiber = std::make_shared<Fiber>();
+  fiber->name = std::move(name);
+  fiber->body = std::move(body);
+  Fiber* f = fiber.get();
+  f->cont = bctx::fiber(std::allocator_arg, PooledStack{}, [this, f](bctx::fiber&& driver) {
+    t_driver = std::move(driver);
+    std::exchange(f->body, nullptr)();
+    f->done = true;
+    --live_;
+    for (Fiber* j : f->joiners) MakeReady(j);
+    f->joiners.clear();
+    return std::move(t_driver);
+  });
+  fibers_.push_back(fiber);
   ++fibers_spawned_;
-  bf::fiber(std::allocator_arg, bf::fixedsize_stack(kFiberStackBytes), [state, body = std::move(body)] {
-    body();
-    std::unique_lock lock(state->mu);
-    state->done = true;
-    state->finished.notify_all();
-  }).detach();
-  return std::make_unique<SimTask>(state, [state] {
-    std::unique_lock lock(state->mu);
-    state->finished.wait(lock, [&] { return state->done; });
+  ++live_;
+  MakeReady(f);
+  return std::make_unique<SimTask>(fiber, [this, f] {
+    if (f->done) return;
+    if (current_ == nullptr) Die("a task was joined from the clock driver");
+    f->joiners.push_back(current_);
+    Block();
   });
 }
 
-std::unique_ptr<Mutex> SimRuntime::NewMutex() { return std::make_unique<SimMutex>(); }
-std::unique_ptr<CondVar> SimRuntime::NewCondVar() { return std::make_unique<SimCondVar>(*this); }
+std::unique_ptr<Mutex> SimRuntime::NewMutex() { return std::make_unique<SimMutexImpl>(*this); }
+std::unique_ptr<CondVar> SimRuntime::NewCondVar() { return std::make_unique<SimCondVarImpl>(*this); }
+
+void SimRuntime::SleepUntil(TimePoint deadline) {
+  if (current_ == nullptr) Die("the clock driver tried to sleep");
+  if (deadline <= now_) {
+    MakeReady(current_);  // A yield: the scheduler may pick another ready fiber.
+    Block();
+    return;
+  }
+  uint32_t slot = QueueTimer(deadline);
+  slots_[slot].wake = current_;
+  Block();
+}
+
+// --- timers -----------------------------------------------------------------
+
+uint32_t SimRuntime::QueueTimer(TimePoint deadline) {
+  uint32_t slot;
+  if (!free_slots_.empty()) {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+  } else {
+    slot = static_cast<uint32_t>(slots_.size());
+    slots_.emplace_back();
+  }
+  TimerSlot& s = slots_[slot];
+  s.seq = next_timer_seq_++;
+  auto i = static_cast<uint32_t>(heap_.size());
+  heap_.push_back(HeapEntry{std::max(deadline, now_), s.seq, slot});
+  s.heap_index = i;
+  SiftUp(i);
+  return slot;
+}
+
+void SimRuntime::Place(uint32_t i, const HeapEntry& e) {
+  heap_[i] = e;
+  slots_[e.slot].heap_index = i;
+}
+
+void SimRuntime::SiftUp(uint32_t i) {
+  HeapEntry e = heap_[i];
+  while (i > 0) {
+    uint32_t parent = (i - 1) / 2;
+    if (!Earlier(e, heap_[parent])) break;
+    Place(i, heap_[parent]);
+    i = parent;
+  }
+  Place(i, e);
+}
+
+void SimRuntime::SiftDown(uint32_t i) {
+  const auto n = static_cast<uint32_t>(heap_.size());
+  HeapEntry e = heap_[i];
+  for (;;) {
+    uint32_t child = 2 * i + 1;
+    if (child >= n) break;
+    if (child + 1 < n && Earlier(heap_[child + 1], heap_[child])) ++child;
+    if (!Earlier(heap_[child], e)) break;
+    Place(i, heap_[child]);
+    i = child;
+  }
+  Place(i, e);
+}
+
+void SimRuntime::RemoveTimer(uint32_t slot) {
+  TimerSlot& s = slots_[slot];
+  uint32_t i = s.heap_index;
+  if (i != kNotQueued) {
+    uint32_t last = static_cast<uint32_t>(heap_.size()) - 1;
+    if (i != last) {
+      HeapEntry moved = heap_[last];
+      heap_.pop_back();
+      Place(i, moved);
+      if (i > 0 && Earlier(moved, heap_[(i - 1) / 2])) {
+        SiftUp(i);
+      } else {
+        SiftDown(i);
+      }
+    } else {
+      heap_.pop_back();
+    }
+  }
+  s.heap_index = kNotQueued;
+  s.wake = nullptr;
+  s.wait = nullptr;
+  s.fire = nullptr;
+  free_slots_.push_back(slot);
+}
+
+uint64_t SimRuntime::AddTimer(TimePoint deadline, std::function<void()> fire) {
+  uint32_t slot = QueueTimer(deadline);
+  slots_[slot].fire = std::move(fire);
+  return (slots_[slot].seq << 32) | slot;
+}
+
+void SimRuntime::CancelTimer(uint64_t id) {
+  auto slot = static_cast<uint32_t>(id & 0xffffffffu);
+  if (slot < slots_.size() && slots_[slot].heap_index != kNotQueued && (slots_[slot].seq << 32) == (id & ~0xffffffffULL)) {
+    RemoveTimer(slot);
+  }
+}
+
+// --- the driver -------------------------------------------------------------
 
 void SimRuntime::Drive(RunOutcome& outcome) {
   const TimePoint epoch = now_;
   for (;;) {
-    boost::this_fiber::yield();  // Returns once no other fiber is ready.
-    bool all_done = true;
-    for (const auto& t : tasks_) all_done = all_done && t->done;
-    if (all_done) {
+    // Run ready fibers, picked at random from the seed, until none is ready.
+    while (!ready_.empty()) {
+      std::size_t i = static_cast<std::size_t>(sched_rng_() % ready_.size());
+      Fiber* f = ready_[i];
+      ready_[i] = ready_.back();
+      ready_.pop_back();
+      current_ = f;
+      f->cont = std::move(f->cont).resume();
+      current_ = nullptr;
+    }
+    if (live_ == 0) {
       outcome.kind = RunOutcome::Kind::kCompleted;
       break;
     }
-    while (!timers_.empty() && cancelled_.erase(timers_.top().id) > 0) timers_.pop();
-    if (timers_.empty()) {
+    if (heap_.empty()) {
       outcome.kind = RunOutcome::Kind::kDeadlock;
-      for (const auto& t : tasks_) {
-        if (!t->done) outcome.blocked_tasks.push_back(t->name);
+      for (const auto& f : fibers_) {
+        if (!f->done) outcome.blocked_tasks.push_back(f->name);
       }
       break;
     }
-    if (timers_.top().deadline - epoch > limits_.max_virtual_time || timer_firings_ >= limits_.max_timer_firings) {
+    const HeapEntry top = heap_.front();
+    if (top.deadline - epoch > limits_.max_virtual_time || timer_firings_ >= limits_.max_timer_firings) {
       outcome.kind = RunOutcome::Kind::kTimeLimit;
       break;
     }
-    Timer timer = timers_.top();
-    timers_.pop();
-    now_ = std::max(now_, timer.deadline);
+    now_ = std::max(now_, top.deadline);
     ++timer_firings_;
-    timer.fire();
+    TimerSlot& s = slots_[top.slot];
+    Fiber* wake = s.wake;
+    TimedWait* wait = s.wait;
+    std::function<void()> fire = std::move(s.fire);
+    RemoveTimer(top.slot);
+    if (wake != nullptr) {
+      MakeReady(wake);
+    } else if (wait != nullptr) {
+      // The waiter is still queued on its condition variable: a notification
+      // would have removed this timer.
+      wait->cv->TimeOut(wait);
+    } else if (fire) {
+      fire();
+    }
   }
 }
 
 RunOutcome SimRuntime::Run(std::function<void()> root) {
   RunOutcome outcome;
-  std::promise<void> driven;
-  // A fresh OS thread gives every run a fresh fiber scheduler, so nothing from
-  // an earlier run (or the caller's own fibers) affects this one.
-  std::thread driver([&] {
-    bf::use_scheduling_algorithm<SeededAlgorithm>(seed_);
-    Spawn("root", std::move(root));
-    Drive(outcome);
-    driven.set_value();
-  });
-  driven.get_future().wait();
-  if (outcome.kind == RunOutcome::Kind::kCompleted) {
-    driver.join();
-  } else {
-    // Blocked fibers can never finish, so the thread's fiber scheduler cannot
-    // shut down; it parks (see SeededAlgorithm::suspend_until) and is left.
-    driver.detach();
+  if (current_ != nullptr) Die("Run was called from inside a run");
+  Spawn("root", std::move(root));
+  Drive(outcome);
+  if (outcome.kind != RunOutcome::Kind::kCompleted) {
+    // Blocked fibers can never finish; keep their stacks and never resume them.
+    std::lock_guard lock(AbandonedMutex());
+    for (const auto& f : fibers_) {
+      if (!f->done && f->cont) Abandoned().push_back(std::move(f->cont));
+    }
+    ready_.clear();
   }
   outcome.virtual_end = now_;
   outcome.timer_firings = timer_firings_;

@@ -1,6 +1,6 @@
-// The simulation runtime: every task is a Boost.Fiber on one OS thread, the
-// scheduler's choice of the next ready fiber is drawn from a seed, and time is
-// virtual. When every fiber is blocked, the clock jumps to the earliest timer.
+// The simulation runtime: every task is a fiber (a Boost.Context stack) on the
+// calling OS thread, the scheduler's choice of the next ready fiber is drawn
+// from a seed, and time is virtual. When every fiber is blocked, the clock jumps to the earliest timer.
 // Same seed, same interleaving, same virtual times: a run can be replayed.
 //
 //   SimRuntime rt(seed);
@@ -18,10 +18,8 @@
 #include <functional>
 #include <memory>
 #include <optional>
-#include <queue>
 #include <random>
 #include <string>
-#include <unordered_set>
 #include <vector>
 
 #include "runtime/runtime.h"
@@ -56,9 +54,10 @@ class SimRuntime final : public Runtime {
   explicit SimRuntime(uint64_t seed, SimLimits limits = {});
   ~SimRuntime() override;
 
-  // Runs `root` as a fiber on a fresh OS thread and drives the virtual clock
-  // until every task has returned (or a limit or deadlock stops the run).
-  // Tasks still blocked when a run stops are abandoned with their stacks.
+  // Runs `root` as a fiber and drives the virtual clock until every task has
+  // returned (or a limit or deadlock stops the run). Fibers run on the calling
+  // thread, one at a time. Tasks still blocked when a run stops are abandoned
+  // with their stacks (never resumed, never unwound).
   RunOutcome Run(std::function<void()> root);
 
   uint64_t seed() const { return seed_; }
@@ -81,30 +80,61 @@ class SimRuntime final : public Runtime {
   void CancelTimer(uint64_t id);
 
  private:
-  struct Timer {
+  friend class SimMutexImpl;
+  friend class SimCondVarImpl;
+  struct Fiber;
+  struct TimedWait;
+
+  // A queued timer: ordered by (deadline, seq); `slot` names its state.
+  struct HeapEntry {
     TimePoint deadline;
-    uint64_t id;
-    std::function<void()> fire;
+    uint64_t seq;
+    uint32_t slot;
   };
-  struct Later {
-    bool operator()(const Timer& a, const Timer& b) const {
-      return a.deadline != b.deadline ? a.deadline > b.deadline : a.id > b.id;
-    }
+  // What a timer does when it fires. Slots are reused; `seq` tells a timer
+  // apart from an earlier one in the same slot.
+  struct TimerSlot {
+    uint64_t seq = 0;
+    uint32_t heap_index = kNotQueued;
+    Fiber* wake = nullptr;          // Sleep: make this fiber ready.
+    TimedWait* wait = nullptr;      // Timed condition wait: time it out.
+    std::function<void()> fire;     // AddTimer.
   };
-  struct TaskState;
+  static constexpr uint32_t kNotQueued = ~uint32_t{0};
+
+  // The fiber running now; nullptr on the driver (inside Run, between fibers).
+  Fiber* current_fiber() const { return current_; }
+  // Suspends the running fiber until something makes it ready again.
+  void Block();
+  void MakeReady(Fiber* f);
+
+  uint32_t QueueTimer(TimePoint deadline);
+  void RemoveTimer(uint32_t slot);
+  void PopTimer();
+  bool Earlier(const HeapEntry& a, const HeapEntry& b) const {
+    return a.deadline != b.deadline ? a.deadline < b.deadline : a.seq < b.seq;
+  }
+  void SiftUp(uint32_t i);
+  void SiftDown(uint32_t i);
+  void Place(uint32_t i, const HeapEntry& e);
 
   void Drive(RunOutcome& outcome);
 
   const uint64_t seed_;
   const SimLimits limits_;
   std::mt19937_64 world_rng_;
+  std::mt19937_64 sched_rng_;
   TimePoint now_{};
-  std::priority_queue<Timer, std::vector<Timer>, Later> timers_;
-  std::unordered_set<uint64_t> cancelled_;  // Ids of cancelled timers still queued.
-  uint64_t next_timer_id_ = 0;
+  std::vector<HeapEntry> heap_;        // Binary min-heap of live timers.
+  std::vector<TimerSlot> slots_;
+  std::vector<uint32_t> free_slots_;
+  uint64_t next_timer_seq_ = 0;
   uint64_t timer_firings_ = 0;
   uint64_t fibers_spawned_ = 0;
-  std::vector<std::shared_ptr<TaskState>> tasks_;  // Every task spawned during Run.
+  std::vector<std::shared_ptr<Fiber>> fibers_;  // Every task spawned during Run.
+  std::vector<Fiber*> ready_;
+  Fiber* current_ = nullptr;
+  uint64_t live_ = 0;  // Spawned fibers that have not returned.
 };
 
 }  // namespace kvlog::sim

@@ -25,10 +25,20 @@ class Recorder {
  public:
   explicit Recorder(Runtime& rt) : rt_(rt), mu_(rt.NewMutex()), start_(rt.Now()) {}
 
-  void Add(Event event) {
+  // Copies (or moves) the event straight into the history.
+  void Add(const Event& event) {
     std::unique_lock lock(*mu_);
-    event.time = (rt_.Now() - start_).count();
+    history_.events.push_back(event);
+    history_.events.back().time = (rt_.Now() - start_).count();
+  }
+  void Add(Event&& event) {
+    std::unique_lock lock(*mu_);
     history_.events.push_back(std::move(event));
+    history_.events.back().time = (rt_.Now() - start_).count();
+  }
+  void Reserve(std::size_t events) {
+    std::unique_lock lock(*mu_);
+    history_.events.reserve(events);
   }
   void AddFinal(checker::FinalState final_state) {
     std::unique_lock lock(*mu_);
@@ -78,6 +88,10 @@ class Workload {
   WorkloadResult Run() {
     WorkloadResult result;
     recorder_.SetFirstProcess(options_.clients);
+    // An invocation and a completion per operation; growing by doubling
+    // copied every event several times over.
+    recorder_.Reserve(2 * static_cast<std::size_t>(std::max(options_.clients, 0)) *
+                      static_cast<std::size_t>(std::max(options_.ops_per_client, 0)));
     slots_.resize(static_cast<std::size_t>(options_.clients));
     for (int i = 0; i < options_.clients; ++i) {
       slots_[i].mu = rt_.NewMutex();
@@ -223,14 +237,15 @@ class Workload {
         invoke.key = key;
         invoke.value = Value::String(value);
         recorder_.Add(invoke);
-        RecordWrite(invoke, c.Put(key, value, call));
+        auto result = c.Put(key, value, call);
+        RecordWrite(std::move(invoke), result);
       } else if ((pick -= mix.get) < 0) {
         invoke.f = "get";
         invoke.key = key;
         recorder_.Add(invoke);
         const log::Offset applied = c.AppliedPosition();
         auto got = c.Get(key);
-        Event done = invoke;
+        Event done = std::move(invoke);
         done.value = Value();
         if (got) {
           done.type = EventType::kOk;
@@ -242,12 +257,13 @@ class Workload {
         } else {
           done.type = EventType::kFail;
         }
-        Complete(done);
+        Complete(std::move(done));
       } else if ((pick -= mix.del) < 0) {
         invoke.f = "delete";
         invoke.key = key;
         recorder_.Add(invoke);
-        RecordWrite(invoke, c.Delete(key, call));
+        auto result = c.Delete(key, call);
+        RecordWrite(std::move(invoke), result);
       } else if ((pick -= mix.batch) < 0) {
         invoke.f = "batch";
         auto batch = c.Batch();
@@ -268,7 +284,8 @@ class Workload {
         }
         invoke.value = Value::List(std::move(items));
         recorder_.Add(invoke);
-        RecordWrite(invoke, batch.Execute(call));
+        auto result = batch.Execute(call);
+        RecordWrite(std::move(invoke), result);
       } else {
         invoke.f = "range";
         std::string a = "k" + std::to_string(uniform(static_cast<uint64_t>(options_.keys)));
@@ -279,7 +296,7 @@ class Workload {
         recorder_.Add(invoke);
         const log::Offset applied = c.AppliedPosition();
         auto got = c.Range(kv::KeyConstraint{a, b});
-        Event done = invoke;
+        Event done = std::move(invoke);
         if (got) {
           std::vector<Value> pairs;
           for (const auto& kv : *got) pairs.push_back(Value::List({Value::String(kv.key), Value::String(kv.value)}));
@@ -289,20 +306,19 @@ class Workload {
         } else {
           done.type = EventType::kFail;
         }
-        Complete(done);
+        Complete(std::move(done));
       }
     }
   }
 
-  void RecordWrite(const Event& invoke, const Result<log::Offset>& result) {
-    Event done = invoke;
+  void RecordWrite(Event done, const Result<log::Offset>& result) {
     if (result) {
       done.type = EventType::kOk;
       done.offset = *result;
     } else {
-      done.type = OutcomeOfWrite(result.error(), invoke.f == "batch");
+      done.type = OutcomeOfWrite(result.error(), done.f == "batch");
     }
-    Complete(done);
+    Complete(std::move(done));
   }
 
   void Complete(Event done) {

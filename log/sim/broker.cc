@@ -7,6 +7,8 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 
 namespace kvlog::log::sim {
 
@@ -34,8 +36,14 @@ class Reader final : public LogReader {
         wake = broker_.NextReadable(faults_.reader_lag);
       }
       if (now >= deadline) return std::vector<LogEntry>{};
-      TimePoint until = wake ? std::min(*wake, deadline) : deadline;
-      broker_.changed_->WaitUntil(lock, until);
+      // A reader that knows when its next record turns readable (or its
+      // outage or pause ends) is not woken by later appends, which turn
+      // readable no earlier; one with nothing pending waits for an append.
+      if (wake) {
+        broker_.scheduled_->WaitUntil(lock, std::min(*wake, deadline));
+      } else {
+        broker_.appended_->WaitUntil(lock, deadline);
+      }
     }
   }
 
@@ -44,7 +52,7 @@ class Reader final : public LogReader {
   void Close() override {
     closed_.store(true);
     std::unique_lock lock(*broker_.mu_);
-    broker_.changed_->NotifyAll();
+    broker_.NotifyAllWaiters();
   }
 
  private:
@@ -130,7 +138,7 @@ class Connection final : public Log {
       if (rt.Now() >= deadline) {
         return MakeError(ErrorCode::kUnavailable, "simulated broker is in an outage (injected fault)");
       }
-      broker_.changed_->WaitUntil(lock, until);
+      broker_.scheduled_->WaitUntil(lock, until);
     }
   }
 
@@ -141,9 +149,9 @@ class Connection final : public Log {
       queued_->NotifyAll();
     }
     {
-      // Wake a producer waiting on the broker (replication, outage).
+      // Wake a producer waiting on the broker (replication, outage, backoff).
       std::unique_lock lock(*broker_.mu_);
-      broker_.changed_->NotifyAll();
+      broker_.scheduled_->NotifyAll();
     }
     producer_->Join();
   }
@@ -197,7 +205,7 @@ class Connection final : public Log {
       if (broker_.InOutage()) {
         ++broker_.stats_.outage_waits;
         TimePoint until = std::min(broker_.created_ + broker_.OutageEnd(), request.enqueued_at + f.delivery_timeout);
-        broker_.changed_->WaitUntil(lock, until);
+        broker_.scheduled_->WaitUntil(lock, until);
         continue;
       }
       if (first_attempt && broker_.Chance(f.failed_append_probability)) {
@@ -207,13 +215,13 @@ class Connection final : public Log {
       if (first_attempt) ++broker_.stats_.appends;
       first_attempt = false;
       std::vector<Offset> offsets = broker_.CommitLocked(request.records, producer_id_, request.sequence);
-      broker_.changed_->NotifyAll();
+      broker_.appended_->NotifyAll();
       if (f.acks == Acks::kAll && f.replication_delay.count() > 0) {
         // Acknowledge once replicated, unless a failover truncates it first.
         TimePoint replicated_at = rt.Now() + f.replication_delay;
         while (rt.Now() < replicated_at && broker_.StillPresent(offsets, producer_id_, request.sequence) &&
                !IsClosed()) {
-          broker_.changed_->WaitUntil(lock, replicated_at);
+          broker_.scheduled_->WaitUntil(lock, replicated_at);
           broker_.CatchUp();
         }
         if (!broker_.StillPresent(offsets, producer_id_, request.sequence)) {
@@ -222,7 +230,7 @@ class Connection final : public Log {
       }
       if (broker_.Chance(f.lost_ack_probability)) {
         ++broker_.stats_.lost_acks;
-        broker_.changed_->WaitUntil(lock, rt.Now() + f.retry_backoff);
+        broker_.scheduled_->WaitUntil(lock, rt.Now() + f.retry_backoff);
         continue;  // Retry the same sequence number.
       }
       return offsets;
@@ -247,7 +255,8 @@ Broker::Broker(Runtime& runtime, BrokerFaults faults, uint64_t seed)
       faults_(std::move(faults)),
       created_(runtime.Now()),
       mu_(runtime.NewMutex()),
-      changed_(runtime.NewCondVar()),
+      appended_(runtime.NewCondVar()),
+      scheduled_(runtime.NewCondVar()),
       rng_(seed ^ 0xb10cULL),
       next_compaction_(created_ + faults_.compaction_interval) {
   std::sort(const_cast<std::vector<Duration>&>(faults_.failovers).begin(),
@@ -255,6 +264,11 @@ Broker::Broker(Runtime& runtime, BrokerFaults faults, uint64_t seed)
 }
 
 Broker::~Broker() = default;
+
+void Broker::NotifyAllWaiters() {
+  appended_->NotifyAll();
+  scheduled_->NotifyAll();
+}
 
 std::unique_ptr<Log> Broker::Connect(ConnectionFaults faults) {
   uint64_t id;
@@ -312,6 +326,7 @@ Offset Broker::ReadableEnd(Duration lag) const {
 
 std::optional<TimePoint> Broker::NextReadable(Duration lag) const {
   Offset readable = ReadableEnd(lag);
+  if (readable >= end_) return std::nullopt;  // Every entry's offset is below end_.
   auto it = std::lower_bound(entries_.begin(), entries_.end(), readable,
                              [](const StoredEntry& e, Offset o) { return e.offset < o; });
   if (it == entries_.end()) return std::nullopt;
@@ -384,7 +399,7 @@ void Broker::Failover(TimePoint at) {
   // The new leader knows nothing of appends it does not hold.
   std::erase_if(last_append_, [&](const auto& p) { return !p.second.second.empty() && p.second.second.back() >= new_end; });
   end_ = std::min(end_, new_end);
-  changed_->NotifyAll();
+  NotifyAllWaiters();
 }
 
 void Broker::Compact() {
@@ -396,41 +411,65 @@ void Broker::Compact() {
     return e.committed_at + faults_.min_compaction_lag <= now;
   });
   if (young != entries_.end()) hwm = std::min(hwm, young->offset);
-  std::map<std::string, Offset> latest;
-  for (const StoredEntry& e : entries_) {
-    if (e.offset >= hwm) break;
-    if (e.record) latest[e.record->key] = e.offset;
+  const auto limit = std::lower_bound(entries_.begin(), entries_.end(), hwm,
+                                      [](const StoredEntry& e, Offset o) { return e.offset < o; });
+  const auto candidates = static_cast<std::size_t>(limit - entries_.begin());
+  if (candidates == 0) return;
+  // Decide first (the keys are borrowed from the entries), then move.
+  std::unordered_map<std::string_view, Offset> latest;
+  latest.reserve(candidates);
+  for (auto it = entries_.begin(); it != limit; ++it) {
+    if (it->record) latest[it->record->key] = it->offset;
   }
-  std::vector<StoredEntry> kept;
-  kept.reserve(entries_.size());
-  for (StoredEntry& e : entries_) {
-    bool drop = false;
-    if (e.offset < hwm && e.record) {
-      if (latest[e.record->key] != e.offset) {
-        drop = true;
-      } else if (e.record->is_tombstone() && e.committed_at + faults_.tombstone_retention <= now) {
-        drop = true;
-      }
+  std::vector<bool> drop(candidates, false);
+  bool any = false;
+  for (std::size_t i = 0; i < candidates; ++i) {
+    const StoredEntry& e = entries_[i];
+    if (!e.record) continue;
+    if (latest.find(e.record->key)->second != e.offset ||
+        (e.record->is_tombstone() && e.committed_at + faults_.tombstone_retention <= now)) {
+      drop[i] = true;
+      any = true;
     }
-    if (drop) {
+  }
+  if (!any) return;
+  std::size_t out = 0;
+  for (std::size_t i = 0; i < entries_.size(); ++i) {
+    if (i < candidates && drop[i]) {
       ++stats_.compacted_records;
-      compacted_.push_back(e);
+      compacted_.push_back(std::move(entries_[i]));
+      compacted_sorted_ = false;
     } else {
-      kept.push_back(std::move(e));
+      if (out != i) entries_[out] = std::move(entries_[i]);
+      ++out;
     }
   }
-  entries_.swap(kept);
-  std::sort(compacted_.begin(), compacted_.end(),
-            [](const StoredEntry& a, const StoredEntry& b) { return a.offset < b.offset; });
+  entries_.erase(entries_.begin() + static_cast<std::ptrdiff_t>(out), entries_.end());
+}
+
+void Broker::VisitLogAsWritten(const std::function<void(const StoredEntry&)>& visit) {
+  std::unique_lock lock(*mu_);
+  CatchUp();
+  if (!compacted_sorted_) {
+    // Offsets are unique: compaction removes an entry once.
+    std::sort(compacted_.begin(), compacted_.end(),
+              [](const StoredEntry& a, const StoredEntry& b) { return a.offset < b.offset; });
+    compacted_sorted_ = true;
+  }
+  auto a = entries_.begin();
+  auto b = compacted_.begin();
+  while (a != entries_.end() || b != compacted_.end()) {
+    if (b == compacted_.end() || (a != entries_.end() && !(b->offset < a->offset))) {
+      visit(*a++);
+    } else {
+      visit(*b++);
+    }
+  }
 }
 
 std::vector<StoredEntry> Broker::LogAsWritten() {
-  std::unique_lock lock(*mu_);
-  CatchUp();
   std::vector<StoredEntry> all;
-  all.reserve(entries_.size() + compacted_.size());
-  std::merge(entries_.begin(), entries_.end(), compacted_.begin(), compacted_.end(), std::back_inserter(all),
-             [](const StoredEntry& a, const StoredEntry& b) { return a.offset < b.offset; });
+  VisitLogAsWritten([&](const StoredEntry& e) { all.push_back(e); });
   return all;
 }
 

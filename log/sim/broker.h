@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <random>
@@ -75,6 +76,10 @@ class Broker {
   // allowed to remove it), but not what a failover truncated (that is lost).
   // A history checker judges durability against this.
   std::vector<StoredEntry> LogAsWritten();
+  // Calls `visit` on each entry of LogAsWritten(), in offset order, without
+  // copying the log. `visit` runs under the broker's lock: it must not call
+  // the broker or block.
+  void VisitLogAsWritten(const std::function<void(const StoredEntry&)>& visit);
   // The high watermark: the offset the next readable record would get.
   Offset end_offset();
   BrokerStats stats();
@@ -99,6 +104,7 @@ class Broker {
   std::vector<Offset> CommitLocked(std::span<const Record> records, uint64_t producer, uint64_t sequence);
   bool StillPresent(const std::vector<Offset>& offsets, uint64_t producer, uint64_t sequence) const;
   void Failover(TimePoint at);
+  void NotifyAllWaiters();
   void Compact();
   uint64_t Uniform(uint64_t n);
   bool Chance(double p);
@@ -107,10 +113,17 @@ class Broker {
   const BrokerFaults faults_;
   const TimePoint created_;
   std::unique_ptr<Mutex> mu_;
-  std::unique_ptr<CondVar> changed_;  // Appended, truncated, or a reader closed.
+  // Waits on the broker, split so that an append wakes only those it concerns:
+  // appended_: readers with nothing pending (an append, truncation or close
+  // wakes them); scheduled_: waiters that know when to look again (readers
+  // with a record pending, outage, pause, replication, retry backoff),
+  // woken early only by a truncation or a close.
+  std::unique_ptr<CondVar> appended_;
+  std::unique_ptr<CondVar> scheduled_;
   std::mt19937_64 rng_;               // Guarded by mu_.
   std::vector<StoredEntry> entries_;  // Guarded by mu_.
-  std::vector<StoredEntry> compacted_;  // Guarded by mu_. Removed by compaction, by offset.
+  std::vector<StoredEntry> compacted_;  // Guarded by mu_. Removed by compaction.
+  bool compacted_sorted_ = true;        // Guarded by mu_. compacted_ is in offset order.
   Offset end_ = 0;                    // Guarded by mu_. Next offset on the leader.
   std::size_t next_failover_ = 0;     // Guarded by mu_. Index into faults_.failovers.
   TimePoint next_compaction_{};       // Guarded by mu_.
