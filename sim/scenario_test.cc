@@ -87,7 +87,11 @@ TEST(ScenarioTest, EverySafeFaultAloneAndAllTogetherPass) {
 TEST(ScenarioTest, FaultsShowInTheRunAndItsStatistics) {
   SimRun run = RunScenario(Make(3, {"lost-ack", "failed-append", "crash", "corrupt"}, 100));
   EXPECT_GT(run.stats.lost_acks, 0);
-  EXPECT_EQ(run.stats.lost_acks, run.stats.deduplicated_retries);
+  // Each lost acknowledgement is retried and deduplicated, unless its client
+  // crashes (closing the connection) during the retry back-off first.
+  EXPECT_GT(run.stats.deduplicated_retries, 0);
+  EXPECT_LE(run.stats.deduplicated_retries, run.stats.lost_acks);
+  EXPECT_EQ(run.stats.duplicates_committed, 0);
   EXPECT_GT(run.stats.failed_appends, 0);
   EXPECT_GT(run.stats.corrupted_records, 0);
   EXPECT_GT(run.workload.crashes, 0);
