@@ -156,6 +156,7 @@ RawConsumer::RawConsumer(const KafkaOptions& options, int64_t from) {
       {"fetch.wait.max.ms", std::to_string(options.fetch_wait_max.count())},
       {"fetch.error.backoff.ms", std::to_string(options.fetch_error_backoff.count())},
       {"fetch.min.bytes", "1"},
+      {"queued.min.messages", "1000000"},
   };
   char err[512];
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, Conf(options, props, options.consumer_properties), err, sizeof(err));

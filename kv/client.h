@@ -72,24 +72,6 @@ class WriteBatch {
 
  private:
   friend class Client;
-
-// A min-heap of items by key that drops finished items lazily, so finishing
-// costs nothing and no entry allocates. Internal to Client.
-template <typename Key, typename Item>
-class WriteQueue {
- public:
-  void Push(Key key, std::shared_ptr<Item> item);
-  // The unfinished item with the smallest key (and its key), or null.
-  Item* Top(Key* key = nullptr);
-  // Drops finished items once they outnumber the `live` ones.
-  void Compact(std::size_t live);
-
- private:
-  static bool Later(const std::pair<Key, std::shared_ptr<Item>>& a, const std::pair<Key, std::shared_ptr<Item>>& b) {
-    return a.first > b.first;
-  }
-  std::vector<std::pair<Key, std::shared_ptr<Item>>> heap_;
-};
   explicit WriteBatch(Client* client) : client_(client) {}
   // The records to append, validated and with the client's headers.
   Result<std::vector<log::Record>> Prepare(const CallOptions& options) const;
