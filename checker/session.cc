@@ -45,7 +45,8 @@ CheckReport CheckSessions(const History& history, const std::vector<Operation>& 
     ++reads_judged;
     std::optional<int64_t> version;
     if (!v.is_nil()) {
-      const std::string value = v.ToString();
+      std::string text;  // a string names itself: no copy
+      const std::string& value = v.is_string() ? v.as_string() : (text = v.ToString());
       version = writes.VersionOf(key, value);
       if (!version && !writes.Invoked(key, value)) {
         rep.Add({"read-unknown-value", "process " + std::to_string(o.process) + " read " + value + " from key " + key +
@@ -136,7 +137,8 @@ CheckReport CheckSessions(const History& history, const std::vector<Operation>& 
           }
         }
       } else {
-        judge_read(o, s, o.key.value_or(""), o.output);
+        static const std::string kNoKey;
+        judge_read(o, s, o.key ? *o.key : kNoKey, o.output);
       }
       continue;
     }

@@ -11,6 +11,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -46,9 +47,9 @@ class WriteIndex {
   std::vector<int64_t> LogOffsets(const Write& w) const;
   // The version (log offset) a read of `value` on `key` saw: from the log, or
   // else from the offset the write's completion reported.
-  std::optional<int64_t> VersionOf(const std::string& key, const std::string& value) const;
+  std::optional<int64_t> VersionOf(std::string_view key, std::string_view value) const;
   // Whether some write of `value` to `key` was invoked at all.
-  bool Invoked(const std::string& key, const std::string& value) const;
+  bool Invoked(std::string_view key, std::string_view value) const;
   bool InvokedOpId(const std::string& op_id) const;
   // The latest log record of `key` with offset < position, or nullptr.
   const LogRecord* StateAt(const std::string& key, int64_t position) const;
