@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "absl/hash/hash.h"
 #include "absl/strings/string_view.h"
 
 namespace kvlog::checker {
@@ -48,6 +49,28 @@ static auto WithKvName(std::string_view key, std::string_view value, Fn&& fn) {
   name += '\0';
   name.append(value);
   return fn(absl::string_view(name));
+}
+
+WriteIndex::KvTable::KvTable()
+    : slots_(std::make_unique<std::vector<Slot>>()), index_(0, Hash{slots_.get()}, Eq{slots_.get()}) {}
+
+void WriteIndex::KvTable::Reserve(size_t n) {
+  slots_->reserve(n);
+  index_.reserve(n);
+}
+
+uint32_t WriteIndex::KvTable::Insert(absl::string_view name) {
+  const Ref ref{name, absl::Hash<absl::string_view>{}(name)};
+  return *index_.lazy_emplace(ref, [&](const auto& construct) {
+    const auto i = static_cast<uint32_t>(slots_->size());
+    slots_->push_back(Slot{ref.hash, std::string(name), KvEntry{}});
+    construct(i);
+  });
+}
+
+uint32_t WriteIndex::KvTable::Find(absl::string_view name) const {
+  auto it = index_.find(Ref{name, absl::Hash<absl::string_view>{}(name)});
+  return it == index_.end() ? kNone : *it;
 }
 
 WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops) : history_(history) {
@@ -111,32 +134,25 @@ WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops
   // value; log records of the same names add nothing.
   size_t named = 0;
   for (const Write& w : writes_) named += w.value.has_value();
-  kv_.reserve(named);
+  kv_.Reserve(named);
   for (const Write& w : writes_) {
     if (!w.value) continue;
-    const bool definite = w.definite;
-    const std::optional<int64_t> offset = w.offset;
-    WithKvName(w.key, *w.value, [&](absl::string_view name) {
-      KvEntry& e = kv_.try_emplace(name).first->second;
-      ++e.invoked;
-      if (offset && definite) e.reported = *offset;
-      return 0;
-    });
+    KvEntry& e = kv_[WithKvName(w.key, *w.value, [&](absl::string_view name) { return kv_.Insert(name); })];
+    ++e.invoked;
+    if (w.offset && w.definite) e.reported = *w.offset;
   }
   for (size_t i = 0; i < history.log.size(); ++i) {
     const LogRecord& r = history.log[i];
     if (r.value) {
-      WithKvName(r.key, *r.value, [&](absl::string_view name) {
-        KvEntry& e = kv_.try_emplace(name).first->second;
-        if (e.log_count++ == 0) {
-          e.log_first = r.offset;
-        } else {
-          auto& dups = log_dups_[name];
-          if (dups.empty()) dups.push_back(e.log_first);
-          dups.push_back(r.offset);
-        }
-        return 0;
-      });
+      const uint32_t entry = WithKvName(r.key, *r.value, [&](absl::string_view name) { return kv_.Insert(name); });
+      KvEntry& e = kv_[entry];
+      if (e.log_count++ == 0) {
+        e.log_first = r.offset;
+      } else {
+        auto& dups = log_dups_[entry];
+        if (dups.empty()) dups.push_back(e.log_first);
+        dups.push_back(r.offset);
+      }
     }
     if (r.op) log_by_op_[*r.op].push_back(r.offset);
     log_by_key_[r.key].push_back(i);
@@ -164,11 +180,10 @@ std::vector<int64_t> WriteIndex::LogOffsets(const Write& w) const {
     }
   }
   if (w.value) {
-    const std::string name = KvName(w.key, *w.value);
-    auto it = kv_.find(name);
-    if (it == kv_.end() || it->second.log_count == 0) return {};
-    if (it->second.log_count == 1) return {it->second.log_first};
-    return log_dups_.at(name);
+    const uint32_t entry = WithKvName(w.key, *w.value, [&](absl::string_view name) { return kv_.Find(name); });
+    if (entry == KvTable::kNone || kv_[entry].log_count == 0) return {};
+    if (kv_[entry].log_count == 1) return {kv_[entry].log_first};
+    return log_dups_.at(entry);
   }
   // A delete without an op id: only its reported offset can name it.
   if (w.offset) {
@@ -182,20 +197,17 @@ std::vector<int64_t> WriteIndex::LogOffsets(const Write& w) const {
 }
 
 std::optional<int64_t> WriteIndex::VersionOf(std::string_view key, std::string_view value) const {
-  return WithKvName(key, value, [&](absl::string_view name) -> std::optional<int64_t> {
-    auto it = kv_.find(name);
-    if (it == kv_.end()) return std::nullopt;
-    if (it->second.log_count > 0) return it->second.log_first;
-    if (it->second.reported >= 0) return it->second.reported;
-    return std::nullopt;
-  });
+  const uint32_t entry = WithKvName(key, value, [&](absl::string_view name) { return kv_.Find(name); });
+  if (entry == KvTable::kNone) return std::nullopt;
+  const KvEntry& e = kv_[entry];
+  if (e.log_count > 0) return e.log_first;
+  if (e.reported >= 0) return e.reported;
+  return std::nullopt;
 }
 
 bool WriteIndex::Invoked(std::string_view key, std::string_view value) const {
-  return WithKvName(key, value, [&](absl::string_view name) {
-    auto it = kv_.find(name);
-    return it != kv_.end() && it->second.invoked > 0;
-  });
+  const uint32_t entry = WithKvName(key, value, [&](absl::string_view name) { return kv_.Find(name); });
+  return entry != KvTable::kNone && kv_[entry].invoked > 0;
 }
 
 bool WriteIndex::InvokedOpId(const std::string& op_id) const { return invoked_op_.contains(op_id); }
