@@ -12,6 +12,32 @@ std::string Error::ToString() const {
   return out + reason;
 }
 
+Value::Value(const Value& other)
+    : kind_(other.kind_),
+      int_(other.int_),
+      str_(other.str_),
+      compound_(other.compound_ ? std::make_unique<Compound>(*other.compound_) : nullptr) {}
+
+Value& Value::operator=(const Value& other) {
+  if (this != &other) {
+    kind_ = other.kind_;
+    int_ = other.int_;
+    str_ = other.str_;
+    compound_ = other.compound_ ? std::make_unique<Compound>(*other.compound_) : nullptr;
+  }
+  return *this;
+}
+
+const std::vector<Value>& Value::items() const {
+  static const std::vector<Value> kEmpty;
+  return compound_ ? compound_->items : kEmpty;
+}
+
+const std::vector<std::string>& Value::keys() const {
+  static const std::vector<std::string> kEmpty;
+  return compound_ ? compound_->keys : kEmpty;
+}
+
 Value Value::Bool(bool b) {
   Value v;
   v.kind_ = Kind::kBool;
@@ -36,21 +62,24 @@ Value Value::String(std::string s) {
 Value Value::List(std::vector<Value> items) {
   Value v;
   v.kind_ = Kind::kList;
-  v.items_ = std::move(items);
+  if (!items.empty()) v.compound_ = std::make_unique<Compound>(Compound{{}, std::move(items)});
   return v;
 }
 
 Value Value::Map(std::vector<std::string> keys, std::vector<Value> values) {
   Value v;
   v.kind_ = Kind::kMap;
-  v.keys_ = std::move(keys);
-  v.items_ = std::move(values);
+  if (!keys.empty() || !values.empty()) {
+    v.compound_ = std::make_unique<Compound>(Compound{std::move(keys), std::move(values)});
+  }
   return v;
 }
 
 const Value* Value::Find(const std::string& key) const {
-  for (size_t i = 0; i < keys_.size(); ++i) {
-    if (keys_[i] == key) return &items_[i];
+  if (!compound_) return nullptr;
+  const auto& keys = compound_->keys;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (keys[i] == key) return &compound_->items[i];
   }
   return nullptr;
 }
@@ -66,6 +95,7 @@ std::string Value::ToString() const {
     case Kind::kString:
       return str_;
     case Kind::kList: {
+      const std::vector<Value>& items_ = items();
       std::string out = "[";
       for (size_t i = 0; i < items_.size(); ++i) {
         if (i) out += ' ';
@@ -74,6 +104,8 @@ std::string Value::ToString() const {
       return out + "]";
     }
     case Kind::kMap: {
+      const std::vector<Value>& items_ = items();
+      const std::vector<std::string>& keys_ = keys();
       std::string out = "{";
       for (size_t i = 0; i < items_.size(); ++i) {
         if (i) out += ", ";
@@ -86,8 +118,8 @@ std::string Value::ToString() const {
 }
 
 bool Value::operator==(const Value& other) const {
-  return kind_ == other.kind_ && int_ == other.int_ && str_ == other.str_ &&
-         keys_ == other.keys_ && items_ == other.items_;
+  return kind_ == other.kind_ && int_ == other.int_ && str_ == other.str_ && keys() == other.keys() &&
+         items() == other.items();
 }
 
 }  // namespace kvlog::checker
