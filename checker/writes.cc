@@ -135,16 +135,48 @@ WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops
   size_t named = 0;
   for (const Write& w : writes_) named += w.value.has_value();
   kv_.Reserve(named);
-  for (const Write& w : writes_) {
+  // Writes whose completion reported an offset, with their entry: the log
+  // pass finds most records' entries here by offset, without hashing.
+  struct Reported {
+    int64_t offset;
+    uint32_t write;
+    uint32_t entry;
+  };
+  std::vector<Reported> reported;
+  reported.reserve(named);
+  for (size_t i = 0; i < writes_.size(); ++i) {
+    const Write& w = writes_[i];
     if (!w.value) continue;
-    KvEntry& e = kv_[WithKvName(w.key, *w.value, [&](absl::string_view name) { return kv_.Insert(name); })];
+    const uint32_t entry = WithKvName(w.key, *w.value, [&](absl::string_view name) { return kv_.Insert(name); });
+    KvEntry& e = kv_[entry];
     ++e.invoked;
     if (w.offset && w.definite) e.reported = *w.offset;
+    if (w.offset) reported.push_back({*w.offset, static_cast<uint32_t>(i), entry});
   }
+  // Completions come nearly in offset order; sort only when they do not.
+  auto by_offset = [](const Reported& a, const Reported& b) { return a.offset < b.offset; };
+  if (!std::is_sorted(reported.begin(), reported.end(), by_offset)) {
+    std::sort(reported.begin(), reported.end(), by_offset);
+  }
+  size_t cursor = 0;
   for (size_t i = 0; i < history.log.size(); ++i) {
     const LogRecord& r = history.log[i];
     if (r.value) {
-      const uint32_t entry = WithKvName(r.key, *r.value, [&](absl::string_view name) { return kv_.Insert(name); });
+      // A write that reported this offset with this key and value has this
+      // record's name, hence its entry. Otherwise (not reported, misplaced, or
+      // a log out of offset order) look the name up.
+      uint32_t entry = KvTable::kNone;
+      while (cursor < reported.size() && reported[cursor].offset < r.offset) ++cursor;
+      for (size_t k = cursor; k < reported.size() && reported[k].offset == r.offset; ++k) {
+        const Write& w = writes_[reported[k].write];
+        if (w.key == r.key && *w.value == *r.value) {
+          entry = reported[k].entry;
+          break;
+        }
+      }
+      if (entry == KvTable::kNone) {
+        entry = WithKvName(r.key, *r.value, [&](absl::string_view name) { return kv_.Insert(name); });
+      }
       KvEntry& e = kv_[entry];
       if (e.log_count++ == 0) {
         e.log_first = r.offset;
