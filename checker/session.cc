@@ -12,13 +12,20 @@ struct OwnWrite {
 };
 
 struct LastRead {
-  int64_t version;
-  size_t op;
+  int64_t version = -1;
+  size_t op = 0;
+};
+
+// What a session knows about one key: one map, so a read looks the key up once.
+struct KeyState {
+  bool has_own = false;   // the process completed a write to the key
+  bool has_read = false;  // the process read a version of the key
+  OwnWrite own;           // its last completed write
+  LastRead read;          // the newest version it read
 };
 
 struct Session {
-  absl::flat_hash_map<std::string, OwnWrite> own;    // key -> last completed write
-  absl::flat_hash_map<std::string, LastRead> reads;  // key -> newest version read
+  absl::flat_hash_map<std::string, KeyState> keys;
   std::optional<int64_t> applied;
   size_t applied_op = 0;
 };
@@ -68,9 +75,10 @@ CheckReport CheckSessions(const History& history, const std::vector<Operation>& 
         return;
       }
     }
+    KeyState& ks = s.keys[key];
     // Read-your-writes.
-    if (auto it = s.own.find(key); it != s.own.end()) {
-      const OwnWrite& w = it->second;
+    if (ks.has_own) {
+      const OwnWrite& w = ks.own;
       if (w.version >= 0 && o.applied && *o.applied <= w.version) {
         rep.Add({"read-your-writes", "process " + std::to_string(o.process) + " read key " + key +
                                          " at position " + std::to_string(*o.applied) + ", before its own write at " +
@@ -99,15 +107,15 @@ CheckReport CheckSessions(const History& history, const std::vector<Operation>& 
     }
     // Monotonic reads.
     if (version) {
-      auto [it, inserted] = s.reads.try_emplace(key, LastRead{*version, o.index});
-      if (!inserted) {
-        if (*version < it->second.version) {
-          rep.Add({"monotonic-reads", "process " + std::to_string(o.process) + " read key " + key + " at " +
-                                          Str(*version) + " after having read it at " + Str(it->second.version),
-                   {it->second.op, o.index}});
-        } else {
-          it->second = LastRead{*version, o.index};
-        }
+      if (!ks.has_read) {
+        ks.has_read = true;
+        ks.read = LastRead{*version, o.index};
+      } else if (*version < ks.read.version) {
+        rep.Add({"monotonic-reads", "process " + std::to_string(o.process) + " read key " + key + " at " +
+                                        Str(*version) + " after having read it at " + Str(ks.read.version),
+                 {ks.read.op, o.index}});
+      } else {
+        ks.read = LastRead{*version, o.index};
       }
     }
   };
@@ -154,8 +162,12 @@ CheckReport CheckSessions(const History& history, const std::vector<Operation>& 
       } else if (w->value) {
         own.version = writes.VersionOf(w->key, *w->value).value_or(-1);
       }
-      OwnWrite& slot = s.own[w->key];
-      if (own.version >= slot.version || own.version < 0) slot = own;
+      KeyState& ks = s.keys[w->key];
+      if (!ks.has_own) {
+        ks.has_own = true;
+        ks.own = OwnWrite{};
+      }
+      if (own.version >= ks.own.version || own.version < 0) ks.own = own;
     }
   }
   if (reads_judged == 0) {
