@@ -38,10 +38,21 @@ CheckReport CheckSessions(const History& history, const std::vector<Operation>& 
   CheckReport rep;
   rep.checker = "session";
   // Deletes per key, to decide whether a nil read could be a newer delete.
+  // Only a nil read after the process's own put asks, and rarely: built on
+  // first use rather than by a pass over every write on every run.
   absl::flat_hash_map<std::string, std::vector<const Write*>> deletes;
-  for (const Write& w : writes.writes()) {
-    if (!w.value) deletes[w.key].push_back(&w);
-  }
+  bool deletes_built = false;
+  auto deletes_of = [&](const std::string& key) -> const std::vector<const Write*>& {
+    static const std::vector<const Write*> kNone;
+    if (!deletes_built) {
+      for (const Write& w : writes.writes()) {
+        if (!w.value) deletes[w.key].push_back(&w);
+      }
+      deletes_built = true;
+    }
+    auto it = deletes.find(key);
+    return it == deletes.end() ? kNone : it->second;
+  };
   // Writes are listed in operation order: walk them with a cursor.
   const std::vector<Write>& all_writes = writes.writes();
   size_t cursor = 0;
@@ -92,8 +103,7 @@ CheckReport CheckSessions(const History& history, const std::vector<Operation>& 
       } else if (v.is_nil() && !version && !w.is_delete) {
         // Nil after our own put: fine only if some delete of the key may be newer.
         bool newer_delete = false;
-        auto dit = deletes.find(key);
-        for (const Write* d : dit == deletes.end() ? std::vector<const Write*>{} : dit->second) {
+        for (const Write* d : deletes_of(key)) {
           const Operation& dop = ops[d->op];
           if (dop.call > o.ret) continue;
           if (!d->offset || w.version < 0 || *d->offset > w.version) newer_delete = true;
