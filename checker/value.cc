@@ -12,30 +12,19 @@ std::string Error::ToString() const {
   return out + reason;
 }
 
-Value::Value(const Value& other)
-    : kind_(other.kind_),
-      int_(other.int_),
-      str_(other.str_),
-      compound_(other.compound_ ? std::make_unique<Compound>(*other.compound_) : nullptr) {}
-
-Value& Value::operator=(const Value& other) {
-  if (this != &other) {
-    kind_ = other.kind_;
-    int_ = other.int_;
-    str_ = other.str_;
-    compound_ = other.compound_ ? std::make_unique<Compound>(*other.compound_) : nullptr;
-  }
-  return *this;
+const std::string& Value::as_string() const {
+  static const std::string kEmpty;
+  return kind_ == Kind::kString ? str_ : kEmpty;
 }
 
 const std::vector<Value>& Value::items() const {
   static const std::vector<Value> kEmpty;
-  return compound_ ? compound_->items : kEmpty;
+  return compound() && compound_ ? compound_->items : kEmpty;
 }
 
 const std::vector<std::string>& Value::keys() const {
   static const std::vector<std::string> kEmpty;
-  return compound_ ? compound_->keys : kEmpty;
+  return compound() && compound_ ? compound_->keys : kEmpty;
 }
 
 Value Value::Bool(bool b) {
@@ -54,29 +43,27 @@ Value Value::Int(int64_t i) {
 
 Value Value::String(std::string s) {
   Value v;
+  new (&v.str_) std::string(std::move(s));
   v.kind_ = Kind::kString;
-  v.str_ = std::move(s);
   return v;
 }
 
 Value Value::List(std::vector<Value> items) {
   Value v;
+  v.compound_ = items.empty() ? nullptr : new Compound{{}, std::move(items)};
   v.kind_ = Kind::kList;
-  if (!items.empty()) v.compound_ = std::make_unique<Compound>(Compound{{}, std::move(items)});
   return v;
 }
 
 Value Value::Map(std::vector<std::string> keys, std::vector<Value> values) {
   Value v;
+  v.compound_ = keys.empty() && values.empty() ? nullptr : new Compound{std::move(keys), std::move(values)};
   v.kind_ = Kind::kMap;
-  if (!keys.empty() || !values.empty()) {
-    v.compound_ = std::make_unique<Compound>(Compound{std::move(keys), std::move(values)});
-  }
   return v;
 }
 
 const Value* Value::Find(const std::string& key) const {
-  if (!compound_) return nullptr;
+  if (!compound() || !compound_) return nullptr;
   const auto& keys = compound_->keys;
   for (size_t i = 0; i < keys.size(); ++i) {
     if (keys[i] == key) return &compound_->items[i];
@@ -118,8 +105,20 @@ std::string Value::ToString() const {
 }
 
 bool Value::operator==(const Value& other) const {
-  return kind_ == other.kind_ && int_ == other.int_ && str_ == other.str_ && keys() == other.keys() &&
-         items() == other.items();
+  if (kind_ != other.kind_) return false;
+  switch (kind_) {
+    case Kind::kNil:
+      return true;
+    case Kind::kBool:
+    case Kind::kInt:
+      return int_ == other.int_;
+    case Kind::kString:
+      return str_ == other.str_;
+    case Kind::kList:
+    case Kind::kMap:
+      return keys() == other.keys() && items() == other.items();
+  }
+  return false;
 }
 
 }  // namespace kvlog::checker
