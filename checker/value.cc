@@ -12,11 +12,6 @@ std::string Error::ToString() const {
   return out + reason;
 }
 
-const std::string& Value::as_string() const {
-  static const std::string kEmpty;
-  return kind_ == Kind::kString ? str_ : kEmpty;
-}
-
 const std::vector<Value>& Value::items() const {
   static const std::vector<Value> kEmpty;
   return compound() && compound_ ? compound_->items : kEmpty;
@@ -43,8 +38,8 @@ Value Value::Int(int64_t i) {
 
 Value Value::String(std::string s) {
   Value v;
-  new (&v.str_) std::string(std::move(s));
   v.kind_ = Kind::kString;
+  v.str_ = std::move(s);
   return v;
 }
 
