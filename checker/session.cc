@@ -12,13 +12,20 @@ struct OwnWrite {
 };
 
 struct LastRead {
-  int64_t version;
-  size_t op;
+  int64_t version = -1;
+  size_t op = 0;
+};
+
+// What a session knows about one key: one map, so a read looks the key up once.
+struct KeyState {
+  bool has_own = false;   // the process completed a write to the key
+  bool has_read = false;  // the process read a version of the key
+  OwnWrite own;           // its last completed write
+  LastRead read;          // the newest version it read
 };
 
 struct Session {
-  absl::flat_hash_map<std::string, OwnWrite> own;    // key -> last completed write
-  absl::flat_hash_map<std::string, LastRead> reads;  // key -> newest version read
+  absl::flat_hash_map<std::string, KeyState> keys;
   std::optional<int64_t> applied;
   size_t applied_op = 0;
 };
@@ -31,10 +38,21 @@ CheckReport CheckSessions(const History& history, const std::vector<Operation>& 
   CheckReport rep;
   rep.checker = "session";
   // Deletes per key, to decide whether a nil read could be a newer delete.
+  // Only a nil read after the process's own put asks, and rarely: built on
+  // first use rather than by a pass over every write on every run.
   absl::flat_hash_map<std::string, std::vector<const Write*>> deletes;
-  for (const Write& w : writes.writes()) {
-    if (!w.value) deletes[w.key].push_back(&w);
-  }
+  bool deletes_built = false;
+  auto deletes_of = [&](const std::string& key) -> const std::vector<const Write*>& {
+    static const std::vector<const Write*> kNone;
+    if (!deletes_built) {
+      for (const Write& w : writes.writes()) {
+        if (!w.value) deletes[w.key].push_back(&w);
+      }
+      deletes_built = true;
+    }
+    auto it = deletes.find(key);
+    return it == deletes.end() ? kNone : it->second;
+  };
   // Writes are listed in operation order: walk them with a cursor.
   const std::vector<Write>& all_writes = writes.writes();
   size_t cursor = 0;
@@ -45,7 +63,8 @@ CheckReport CheckSessions(const History& history, const std::vector<Operation>& 
     ++reads_judged;
     std::optional<int64_t> version;
     if (!v.is_nil()) {
-      const std::string value = v.ToString();
+      std::string text;  // a string names itself: no copy
+      const std::string& value = v.is_string() ? v.as_string() : (text = v.ToString());
       version = writes.VersionOf(key, value);
       if (!version && !writes.Invoked(key, value)) {
         rep.Add({"read-unknown-value", "process " + std::to_string(o.process) + " read " + value + " from key " + key +
@@ -67,9 +86,10 @@ CheckReport CheckSessions(const History& history, const std::vector<Operation>& 
         return;
       }
     }
+    KeyState& ks = s.keys[key];
     // Read-your-writes.
-    if (auto it = s.own.find(key); it != s.own.end()) {
-      const OwnWrite& w = it->second;
+    if (ks.has_own) {
+      const OwnWrite& w = ks.own;
       if (w.version >= 0 && o.applied && *o.applied <= w.version) {
         rep.Add({"read-your-writes", "process " + std::to_string(o.process) + " read key " + key +
                                          " at position " + std::to_string(*o.applied) + ", before its own write at " +
@@ -83,8 +103,7 @@ CheckReport CheckSessions(const History& history, const std::vector<Operation>& 
       } else if (v.is_nil() && !version && !w.is_delete) {
         // Nil after our own put: fine only if some delete of the key may be newer.
         bool newer_delete = false;
-        auto dit = deletes.find(key);
-        for (const Write* d : dit == deletes.end() ? std::vector<const Write*>{} : dit->second) {
+        for (const Write* d : deletes_of(key)) {
           const Operation& dop = ops[d->op];
           if (dop.call > o.ret) continue;
           if (!d->offset || w.version < 0 || *d->offset > w.version) newer_delete = true;
@@ -98,15 +117,15 @@ CheckReport CheckSessions(const History& history, const std::vector<Operation>& 
     }
     // Monotonic reads.
     if (version) {
-      auto [it, inserted] = s.reads.try_emplace(key, LastRead{*version, o.index});
-      if (!inserted) {
-        if (*version < it->second.version) {
-          rep.Add({"monotonic-reads", "process " + std::to_string(o.process) + " read key " + key + " at " +
-                                          Str(*version) + " after having read it at " + Str(it->second.version),
-                   {it->second.op, o.index}});
-        } else {
-          it->second = LastRead{*version, o.index};
-        }
+      if (!ks.has_read) {
+        ks.has_read = true;
+        ks.read = LastRead{*version, o.index};
+      } else if (*version < ks.read.version) {
+        rep.Add({"monotonic-reads", "process " + std::to_string(o.process) + " read key " + key + " at " +
+                                        Str(*version) + " after having read it at " + Str(ks.read.version),
+                 {ks.read.op, o.index}});
+      } else {
+        ks.read = LastRead{*version, o.index};
       }
     }
   };
@@ -136,7 +155,8 @@ CheckReport CheckSessions(const History& history, const std::vector<Operation>& 
           }
         }
       } else {
-        judge_read(o, s, o.key.value_or(""), o.output);
+        static const std::string kNoKey;
+        judge_read(o, s, o.key ? *o.key : kNoKey, o.output);
       }
       continue;
     }
@@ -152,8 +172,12 @@ CheckReport CheckSessions(const History& history, const std::vector<Operation>& 
       } else if (w->value) {
         own.version = writes.VersionOf(w->key, *w->value).value_or(-1);
       }
-      OwnWrite& slot = s.own[w->key];
-      if (own.version >= slot.version || own.version < 0) slot = own;
+      KeyState& ks = s.keys[w->key];
+      if (!ks.has_own) {
+        ks.has_own = true;
+        ks.own = OwnWrite{};
+      }
+      if (own.version >= ks.own.version || own.version < 0) ks.own = own;
     }
   }
   if (reads_judged == 0) {

@@ -12,6 +12,16 @@ std::string Error::ToString() const {
   return out + reason;
 }
 
+const std::vector<Value>& Value::items() const {
+  static const std::vector<Value> kEmpty;
+  return compound() && compound_ ? compound_->items : kEmpty;
+}
+
+const std::vector<std::string>& Value::keys() const {
+  static const std::vector<std::string> kEmpty;
+  return compound() && compound_ ? compound_->keys : kEmpty;
+}
+
 Value Value::Bool(bool b) {
   Value v;
   v.kind_ = Kind::kBool;
@@ -35,22 +45,23 @@ Value Value::String(std::string s) {
 
 Value Value::List(std::vector<Value> items) {
   Value v;
+  v.compound_ = items.empty() ? nullptr : new Compound{{}, std::move(items)};
   v.kind_ = Kind::kList;
-  v.items_ = std::move(items);
   return v;
 }
 
 Value Value::Map(std::vector<std::string> keys, std::vector<Value> values) {
   Value v;
+  v.compound_ = keys.empty() && values.empty() ? nullptr : new Compound{std::move(keys), std::move(values)};
   v.kind_ = Kind::kMap;
-  v.keys_ = std::move(keys);
-  v.items_ = std::move(values);
   return v;
 }
 
 const Value* Value::Find(const std::string& key) const {
-  for (size_t i = 0; i < keys_.size(); ++i) {
-    if (keys_[i] == key) return &items_[i];
+  if (!compound() || !compound_) return nullptr;
+  const auto& keys = compound_->keys;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (keys[i] == key) return &compound_->items[i];
   }
   return nullptr;
 }
@@ -66,6 +77,7 @@ std::string Value::ToString() const {
     case Kind::kString:
       return str_;
     case Kind::kList: {
+      const std::vector<Value>& items_ = items();
       std::string out = "[";
       for (size_t i = 0; i < items_.size(); ++i) {
         if (i) out += ' ';
@@ -74,6 +86,8 @@ std::string Value::ToString() const {
       return out + "]";
     }
     case Kind::kMap: {
+      const std::vector<Value>& items_ = items();
+      const std::vector<std::string>& keys_ = keys();
       std::string out = "{";
       for (size_t i = 0; i < items_.size(); ++i) {
         if (i) out += ", ";
@@ -86,8 +100,20 @@ std::string Value::ToString() const {
 }
 
 bool Value::operator==(const Value& other) const {
-  return kind_ == other.kind_ && int_ == other.int_ && str_ == other.str_ &&
-         keys_ == other.keys_ && items_ == other.items_;
+  if (kind_ != other.kind_) return false;
+  switch (kind_) {
+    case Kind::kNil:
+      return true;
+    case Kind::kBool:
+    case Kind::kInt:
+      return int_ == other.int_;
+    case Kind::kString:
+      return str_ == other.str_;
+    case Kind::kList:
+    case Kind::kMap:
+      return keys() == other.keys() && items() == other.items();
+  }
+  return false;
 }
 
 }  // namespace kvlog::checker

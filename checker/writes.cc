@@ -1,6 +1,10 @@
 #include "checker/writes.h"
 
 #include <algorithm>
+#include <cstring>
+
+#include "absl/hash/hash.h"
+#include "absl/strings/string_view.h"
 
 namespace kvlog::checker {
 namespace {
@@ -28,32 +32,67 @@ std::string WriteIndex::KvName(const std::string& key, const std::string& value)
   return s;
 }
 
+// Calls fn with the KvName of (key, value), built on the stack when it is
+// short: lookups then allocate nothing (kv_ hashes string_views as strings;
+// Debian's absl has its own string_view, hence absl::string_view).
+template <typename Fn>
+static auto WithKvName(std::string_view key, std::string_view value, Fn&& fn) {
+  char buf[96];
+  const size_t n = key.size() + 1 + value.size();
+  if (n <= sizeof buf) {
+    std::memcpy(buf, key.data(), key.size());
+    buf[key.size()] = '\0';
+    std::memcpy(buf + key.size() + 1, value.data(), value.size());
+    return fn(absl::string_view(buf, n));
+  }
+  std::string name(key);
+  name += '\0';
+  name.append(value);
+  return fn(absl::string_view(name));
+}
+
+WriteIndex::KvTable::KvTable()
+    : slots_(std::make_unique<std::vector<Slot>>()), index_(0, Hash{slots_.get()}, Eq{slots_.get()}) {}
+
+void WriteIndex::KvTable::Reserve(size_t n) {
+  slots_->reserve(n);
+  index_.reserve(n);
+}
+
+uint32_t WriteIndex::KvTable::Insert(absl::string_view name) {
+  const Ref ref{name, absl::Hash<absl::string_view>{}(name)};
+  return *index_.lazy_emplace(ref, [&](const auto& construct) {
+    const auto i = static_cast<uint32_t>(slots_->size());
+    slots_->push_back(Slot{ref.hash, std::string(name), KvEntry{}});
+    construct(i);
+  });
+}
+
+uint32_t WriteIndex::KvTable::Find(absl::string_view name) const {
+  auto it = index_.find(Ref{name, absl::Hash<absl::string_view>{}(name)});
+  return it == index_.end() ? kNone : *it;
+}
+
 WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops) : history_(history) {
   writes_.reserve(ops.size());
-  kv_.reserve(ops.size() + history.log.size() / 4);
+  static const std::string kNoKey;
   for (const Operation& o : ops) {
-    auto add = [&](std::string f, std::string key, const Value& v, std::optional<int64_t> offset) {
-      Write w;
+    auto add = [&](std::string_view f, std::string_view key, const Value& v, std::optional<int64_t> offset) {
+      Write& w = writes_.emplace_back();
       w.op = o.index;
-      w.f = std::move(f);
-      w.key = std::move(key);
-      w.value = WrittenValue(w.f, v);
+      w.f = f;
+      w.key = key;
+      w.value = WrittenValue(f, v);
       w.op_id = o.op;
       w.offset = offset;
       const bool compare_failed = o.result && !*o.result;
       w.definite = o.ok() && !compare_failed;
       w.possible = o.info() || (o.ok() && compare_failed);
-      if (w.value) {
-        KvEntry& e = kv_[KvName(w.key, *w.value)];
-        ++e.invoked;
-        if (w.offset && w.definite) e.reported = *w.offset;
-      }
-      writes_.push_back(std::move(w));
     };
     if (o.op) invoked_op_[*o.op]++;
     const size_t first_of_op = writes_.size();
     if (IsWriteFunction(o.f)) {
-      add(o.f, o.key.value_or(""), o.input, o.offset);
+      add(o.f, o.key ? *o.key : kNoKey, o.input, o.offset);
     } else if (o.f == "batch") {
       // The completion may add each sub-operation's offset.
       const Value& batch = o.ok() && o.output.is_list() ? o.output : o.input;
@@ -65,13 +104,17 @@ WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops
         const Value* key = sub.Find("key");
         const Value* value = sub.Find("value");
         const Value* offset = sub.Find("offset");
-        if (!f || !key || !IsWriteFunction(f->ToString())) continue;
+        if (!f || !key) continue;
+        const std::string fname = f->ToString();
+        if (!IsWriteFunction(fname)) continue;
         std::optional<int64_t> off;
         if (offset && offset->is_int()) off = offset->as_int();
-        add(f->ToString(), key->ToString(), value ? *value : Value(), off);
+        add(fname, key->ToString(), value ? *value : Value(), off);
       }
     }
-    // Number the writes of this operation that share a key and value.
+    // Number the writes of this operation that share a key and value (a
+    // single write is ordinal 0 of 1, as initialised).
+    if (writes_.size() - first_of_op < 2) continue;
     for (size_t i = first_of_op; i < writes_.size(); ++i) {
       for (size_t j = first_of_op; j < i; ++j) {
         if (writes_[j].key == writes_[i].key && writes_[j].value == writes_[i].value) {
@@ -87,15 +130,58 @@ WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops
       }
     }
   }
+  // Size the (key, value) table by what will go in it: the writes that name a
+  // value; log records of the same names add nothing.
+  size_t named = 0;
+  for (const Write& w : writes_) named += w.value.has_value();
+  kv_.Reserve(named);
+  // Writes whose completion reported an offset, with their entry: the log
+  // pass finds most records' entries here by offset, without hashing.
+  struct Reported {
+    int64_t offset;
+    uint32_t write;
+    uint32_t entry;
+  };
+  std::vector<Reported> reported;
+  reported.reserve(named);
+  for (size_t i = 0; i < writes_.size(); ++i) {
+    const Write& w = writes_[i];
+    if (!w.value) continue;
+    const uint32_t entry = WithKvName(w.key, *w.value, [&](absl::string_view name) { return kv_.Insert(name); });
+    KvEntry& e = kv_[entry];
+    ++e.invoked;
+    if (w.offset && w.definite) e.reported = *w.offset;
+    if (w.offset) reported.push_back({*w.offset, static_cast<uint32_t>(i), entry});
+  }
+  // Completions come nearly in offset order; sort only when they do not.
+  auto by_offset = [](const Reported& a, const Reported& b) { return a.offset < b.offset; };
+  if (!std::is_sorted(reported.begin(), reported.end(), by_offset)) {
+    std::sort(reported.begin(), reported.end(), by_offset);
+  }
+  size_t cursor = 0;
   for (size_t i = 0; i < history.log.size(); ++i) {
     const LogRecord& r = history.log[i];
     if (r.value) {
-      const std::string name = KvName(r.key, *r.value);
-      KvEntry& e = kv_[name];
+      // A write that reported this offset with this key and value has this
+      // record's name, hence its entry. Otherwise (not reported, misplaced, or
+      // a log out of offset order) look the name up.
+      uint32_t entry = KvTable::kNone;
+      while (cursor < reported.size() && reported[cursor].offset < r.offset) ++cursor;
+      for (size_t k = cursor; k < reported.size() && reported[k].offset == r.offset; ++k) {
+        const Write& w = writes_[reported[k].write];
+        if (w.key == r.key && *w.value == *r.value) {
+          entry = reported[k].entry;
+          break;
+        }
+      }
+      if (entry == KvTable::kNone) {
+        entry = WithKvName(r.key, *r.value, [&](absl::string_view name) { return kv_.Insert(name); });
+      }
+      KvEntry& e = kv_[entry];
       if (e.log_count++ == 0) {
         e.log_first = r.offset;
       } else {
-        auto& dups = log_dups_[name];
+        auto& dups = log_dups_[entry];
         if (dups.empty()) dups.push_back(e.log_first);
         dups.push_back(r.offset);
       }
@@ -126,11 +212,10 @@ std::vector<int64_t> WriteIndex::LogOffsets(const Write& w) const {
     }
   }
   if (w.value) {
-    const std::string name = KvName(w.key, *w.value);
-    auto it = kv_.find(name);
-    if (it == kv_.end() || it->second.log_count == 0) return {};
-    if (it->second.log_count == 1) return {it->second.log_first};
-    return log_dups_.at(name);
+    const uint32_t entry = WithKvName(w.key, *w.value, [&](absl::string_view name) { return kv_.Find(name); });
+    if (entry == KvTable::kNone || kv_[entry].log_count == 0) return {};
+    if (kv_[entry].log_count == 1) return {kv_[entry].log_first};
+    return log_dups_.at(entry);
   }
   // A delete without an op id: only its reported offset can name it.
   if (w.offset) {
@@ -143,17 +228,18 @@ std::vector<int64_t> WriteIndex::LogOffsets(const Write& w) const {
   return {};
 }
 
-std::optional<int64_t> WriteIndex::VersionOf(const std::string& key, const std::string& value) const {
-  auto it = kv_.find(KvName(key, value));
-  if (it == kv_.end()) return std::nullopt;
-  if (it->second.log_count > 0) return it->second.log_first;
-  if (it->second.reported >= 0) return it->second.reported;
+std::optional<int64_t> WriteIndex::VersionOf(std::string_view key, std::string_view value) const {
+  const uint32_t entry = WithKvName(key, value, [&](absl::string_view name) { return kv_.Find(name); });
+  if (entry == KvTable::kNone) return std::nullopt;
+  const KvEntry& e = kv_[entry];
+  if (e.log_count > 0) return e.log_first;
+  if (e.reported >= 0) return e.reported;
   return std::nullopt;
 }
 
-bool WriteIndex::Invoked(const std::string& key, const std::string& value) const {
-  auto it = kv_.find(KvName(key, value));
-  return it != kv_.end() && it->second.invoked > 0;
+bool WriteIndex::Invoked(std::string_view key, std::string_view value) const {
+  const uint32_t entry = WithKvName(key, value, [&](absl::string_view name) { return kv_.Find(name); });
+  return entry != KvTable::kNone && kv_[entry].invoked > 0;
 }
 
 bool WriteIndex::InvokedOpId(const std::string& op_id) const { return invoked_op_.contains(op_id); }
