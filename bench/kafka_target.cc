@@ -19,10 +19,9 @@ KafkaTarget* g_target = nullptr;
   std::exit(2);
 }
 
-// The properties log/kafka sets on every handle, then `role`'s own, then the
-// caller's raw overrides, in the adapter's order.
-rd_kafka_conf_t* Conf(const KafkaOptions& options, const KafkaProperties& role,
-                      const KafkaProperties& role_overrides) {
+// The properties log/kafka sets on every handle, then `role`'s own (with the
+// caller's role overrides), then options.properties: the adapter's order.
+rd_kafka_conf_t* Conf(const KafkaOptions& options, const KafkaProperties& role) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   char err[512];
   auto set = [&](const std::string& name, const std::string& value) {
@@ -33,7 +32,7 @@ rd_kafka_conf_t* Conf(const KafkaOptions& options, const KafkaProperties& role,
   set("bootstrap.servers", options.brokers);
   set("client.id", options.client_id + "-raw");
   set("socket.nagle.disable", "true");
-  for (const KafkaProperties* props : {&role, &options.properties, &role_overrides}) {
+  for (const KafkaProperties* props : {&role, &options.properties}) {
     for (const auto& [name, value] : *props) set(name, value);
   }
   return conf;
@@ -88,16 +87,7 @@ KafkaOptions KafkaTarget::NewTopic(const std::string& prefix) {
 }
 
 RawProducer::RawProducer(const KafkaOptions& options) : topic_(options.topic) {
-  const KafkaProperties props = {
-      {"enable.idempotence", "true"},
-      {"acks", "all"},
-      {"linger.ms", std::to_string(options.linger.count())},
-      {"message.timeout.ms", std::to_string(options.delivery_timeout.count())},
-      {"request.timeout.ms", std::to_string(options.request_timeout.count())},
-      {"allow.auto.create.topics", "false"},
-      {"queue.buffering.max.messages", "1000000"},
-  };
-  rd_kafka_conf_t* conf = Conf(options, props, options.producer_properties);
+  rd_kafka_conf_t* conf = Conf(options, log::kafka::ProducerProperties(options));
   rd_kafka_conf_set_opaque(conf, this);
   rd_kafka_conf_set_dr_msg_cb(conf, &RawProducer::OnDelivery);
   char err[512];
@@ -146,20 +136,10 @@ int64_t RawProducer::LogStart() {
 }
 
 RawConsumer::RawConsumer(const KafkaOptions& options, int64_t from) {
-  const KafkaProperties props = {
-      {"group.id", "kvbench-raw"},
-      {"enable.auto.commit", "false"},
-      {"enable.auto.offset.store", "false"},
-      {"enable.partition.eof", "true"},
-      {"auto.offset.reset", "earliest"},
-      {"allow.auto.create.topics", "false"},
-      {"fetch.wait.max.ms", std::to_string(options.fetch_wait_max.count())},
-      {"fetch.error.backoff.ms", std::to_string(options.fetch_error_backoff.count())},
-      {"fetch.min.bytes", "1"},
-      {"queued.min.messages", "1000000"},
-  };
+  KafkaOptions raw = options;
+  raw.client_id += "-raw";  // Its own group id, not a reader's.
   char err[512];
-  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, Conf(options, props, options.consumer_properties), err, sizeof(err));
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, Conf(options, log::kafka::ReaderProperties(raw)), err, sizeof(err));
   if (rk == nullptr) Die(std::string("raw consumer: ") + err);
   rk_.reset(rk);
   if (from == RD_KAFKA_OFFSET_END) {

@@ -42,8 +42,8 @@ struct RdKafkaDeleter {
 };
 using RdKafkaPtr = std::unique_ptr<rd_kafka_t, RdKafkaDeleter>;
 
-// A producer with the adapter's settings (idempotent, acks=all, linger, queue
-// size) and a thread serving its delivery reports, as the adapter has.
+// A producer with the adapter's settings (log::kafka::ProducerProperties) and a
+// thread serving its delivery reports, as the adapter has.
 class RawProducer {
  public:
   explicit RawProducer(const log::kafka::KafkaOptions& options);

@@ -168,20 +168,7 @@ class KafkaLog final : public Log {
  public:
   static Result<std::unique_ptr<KafkaLog>> Create(const KafkaOptions& options) {
     std::unique_ptr<KafkaLog> log(new KafkaLog(options));
-    KafkaProperties producer_props = {
-        {"enable.idempotence", "true"},
-        {"acks", "all"},
-        {"linger.ms", std::to_string(options.linger.count())},
-        {"message.timeout.ms", std::to_string(options.delivery_timeout.count())},
-        {"request.timeout.ms", std::to_string(options.request_timeout.count())},
-        {"allow.auto.create.topics", "false"},
-        // Room for the largest batch kv allows (Limits::max_batch_records)
-        // several times over; librdkafka's default is 100,000.
-        {"queue.buffering.max.messages", std::to_string(kMaxQueuedMessages)},
-    };
-    producer_props.insert(producer_props.end(), options.producer_properties.begin(),
-                          options.producer_properties.end());
-    auto conf = BaseConf(options, &log->context_, producer_props);
+    auto conf = BaseConf(options, &log->context_, ProducerProperties(options));
     if (!conf) return std::unexpected(conf.error());
     rd_kafka_conf_set_dr_msg_cb(conf->get(), &KafkaLog::OnDelivery);
     auto handle = NewHandle(RD_KAFKA_PRODUCER, std::move(*conf), "producer");
@@ -244,28 +231,7 @@ class KafkaLog final : public Log {
     }
     auto context = std::make_unique<HandleContext>();
     context->logger = options_.logger;
-    KafkaProperties consumer_props = {
-        // assign() needs a group id; nothing is committed and no group is joined.
-        {"group.id", "kvlog-reader-" + options_.client_id},
-        {"enable.auto.commit", "false"},
-        {"enable.auto.offset.store", "false"},
-        {"enable.partition.eof", "true"},
-        {"auto.offset.reset", "earliest"},
-        {"allow.auto.create.topics", "false"},
-        {"fetch.wait.max.ms", std::to_string(options_.fetch_wait_max.count())},
-        {"fetch.error.backoff.ms", std::to_string(options_.fetch_error_backoff.count())},
-        {"fetch.min.bytes", "1"},
-        // librdkafka 2.0 stops fetching a partition whose local queue holds
-        // queued.min.messages (default 100,000) and is slow to start again once
-        // the queue drains: a replaying applier that trails the fetcher for a
-        // moment then sat idle most of the time (1 M-record replay on KRaft:
-        // 132 K records/s at the default, 467 K at 1,000,000). The queue is
-        // still bounded by queued.max.messages.kbytes (64 MB by default).
-        {"queued.min.messages", "1000000"},
-    };
-    consumer_props.insert(consumer_props.end(), options_.consumer_properties.begin(),
-                          options_.consumer_properties.end());
-    auto conf = BaseConf(options_, context.get(), consumer_props);
+    auto conf = BaseConf(options_, context.get(), ReaderProperties(options_));
     if (!conf) return std::unexpected(conf.error());
     auto handle = NewHandle(RD_KAFKA_CONSUMER, std::move(*conf), "consumer");
     if (!handle) return std::unexpected(handle.error());
@@ -587,6 +553,46 @@ Status EnsureTopic(const KafkaOptions& options) {
                          " partitions; kvlog needs exactly 1 so that every client reads one total order");
   }
   return OkStatus();
+}
+
+KafkaProperties ProducerProperties(const KafkaOptions& options) {
+  KafkaProperties props = {
+      {"enable.idempotence", "true"},
+      {"acks", "all"},
+      {"linger.ms", std::to_string(options.linger.count())},
+      {"message.timeout.ms", std::to_string(options.delivery_timeout.count())},
+      {"request.timeout.ms", std::to_string(options.request_timeout.count())},
+      {"allow.auto.create.topics", "false"},
+      // Room for the largest batch kv allows (Limits::max_batch_records)
+      // several times over; librdkafka's default is 100,000.
+      {"queue.buffering.max.messages", std::to_string(kMaxQueuedMessages)},
+  };
+  props.insert(props.end(), options.producer_properties.begin(), options.producer_properties.end());
+  return props;
+}
+
+KafkaProperties ReaderProperties(const KafkaOptions& options) {
+  KafkaProperties props = {
+      // assign() needs a group id; nothing is committed and no group is joined.
+      {"group.id", "kvlog-reader-" + options.client_id},
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"enable.partition.eof", "true"},
+      {"auto.offset.reset", "earliest"},
+      {"allow.auto.create.topics", "false"},
+      {"fetch.wait.max.ms", std::to_string(options.fetch_wait_max.count())},
+      {"fetch.error.backoff.ms", std::to_string(options.fetch_error_backoff.count())},
+      {"fetch.min.bytes", "1"},
+      // librdkafka 2.0 stops fetching a partition whose local queue holds
+      // queued.min.messages (default 100,000) and is slow to start again once
+      // the queue drains: a replaying applier that trails the fetcher for a
+      // moment then sat idle most of the time (1 M-record replay on KRaft:
+      // 132 K records/s at the default, 467 K at 1,000,000). The queue is
+      // still bounded by queued.max.messages.kbytes (64 MB by default).
+      {"queued.min.messages", "1000000"},
+  };
+  props.insert(props.end(), options.consumer_properties.begin(), options.consumer_properties.end());
+  return props;
 }
 
 Result<std::unique_ptr<Log>> OpenKafkaLog(const KafkaOptions& options) {

@@ -106,4 +106,12 @@ Result<int> TopicPartitionCount(const KafkaOptions& options);
 // EnsureTopic, then a Log whose producer is connected to the topic.
 Result<std::unique_ptr<Log>> OpenKafkaLog(const KafkaOptions& options);
 
+// The librdkafka properties the log's producer and its readers set on top of
+// those every handle shares (bootstrap.servers, client.id, Nagle off), with
+// options.producer_properties / consumer_properties appended, so they win.
+// options.properties follow them all. Exposed so a raw-librdkafka baseline can
+// run with exactly the log's settings.
+KafkaProperties ProducerProperties(const KafkaOptions& options);
+KafkaProperties ReaderProperties(const KafkaOptions& options);
+
 }  // namespace kvlog::log::kafka
