@@ -29,13 +29,13 @@ struct Client::Write {
 };
 
 template <typename Key, typename Item>
-void WriteQueue<Key, Item>::Push(Key key, std::shared_ptr<Item> item) {
+void Client::WriteQueue<Key, Item>::Push(Key key, std::shared_ptr<Item> item) {
   heap_.emplace_back(key, std::move(item));
   std::push_heap(heap_.begin(), heap_.end(), Later);
 }
 
 template <typename Key, typename Item>
-Item* WriteQueue<Key, Item>::Top(Key* key) {
+Item* Client::WriteQueue<Key, Item>::Top(Key* key) {
   while (!heap_.empty() && heap_.front().second->finished) {
     std::pop_heap(heap_.begin(), heap_.end(), Later);
     heap_.pop_back();
@@ -46,7 +46,7 @@ Item* WriteQueue<Key, Item>::Top(Key* key) {
 }
 
 template <typename Key, typename Item>
-void WriteQueue<Key, Item>::Compact(std::size_t live) {
+void Client::WriteQueue<Key, Item>::Compact(std::size_t live) {
   // Finished entries are dropped when they reach the top; this bounds how
   // many can wait for that (a finished write may sit behind a 30 s deadline).
   if (heap_.size() <= 2 * live + 64) return;
@@ -168,28 +168,30 @@ Result<log::Record> Client::PrepareOne(std::string_view what, std::string_view k
   return MakeRecord(key, value, options);
 }
 
-Result<log::Offset> Client::Put(std::string_view key, std::string_view value, const CallOptions& options) {
-  Result<log::Record> record = PrepareOne("put", key, value, options);
+Result<log::Offset> Client::WriteOneAndWait(const Result<log::Record>& record, const CallOptions& options) {
   if (!record) return std::unexpected(record.error());
   return WriteAndWait({&*record, 1}, options);
+}
+
+void Client::WriteOneAsync(const Result<log::Record>& record, WriteCallback done, const CallOptions& options) {
+  if (!record) return done(std::unexpected(record.error()));
+  StartWrite({&*record, 1}, options, std::move(done));
+}
+
+Result<log::Offset> Client::Put(std::string_view key, std::string_view value, const CallOptions& options) {
+  return WriteOneAndWait(PrepareOne("put", key, value, options), options);
 }
 
 Result<log::Offset> Client::Delete(std::string_view key, const CallOptions& options) {
-  Result<log::Record> record = PrepareOne("delete", key, std::nullopt, options);
-  if (!record) return std::unexpected(record.error());
-  return WriteAndWait({&*record, 1}, options);
+  return WriteOneAndWait(PrepareOne("delete", key, std::nullopt, options), options);
 }
 
 void Client::PutAsync(std::string_view key, std::string_view value, WriteCallback done, const CallOptions& options) {
-  Result<log::Record> record = PrepareOne("put", key, value, options);
-  if (!record) return done(std::unexpected(record.error()));
-  StartWrite({&*record, 1}, options, std::move(done));
+  WriteOneAsync(PrepareOne("put", key, value, options), std::move(done), options);
 }
 
 void Client::DeleteAsync(std::string_view key, WriteCallback done, const CallOptions& options) {
-  Result<log::Record> record = PrepareOne("delete", key, std::nullopt, options);
-  if (!record) return done(std::unexpected(record.error()));
-  StartWrite({&*record, 1}, options, std::move(done));
+  WriteOneAsync(PrepareOne("delete", key, std::nullopt, options), std::move(done), options);
 }
 
 std::shared_ptr<Client::Write> Client::StartWrite(std::span<const log::Record> records, const CallOptions& options,
@@ -279,8 +281,10 @@ void Client::FinishAppliedLocked(Completions& out) {
   }
 }
 
-void Client::ExpireLocked(TimePoint now, Completions& out) {
+void Client::ExpireLocked(Completions& out) {
   TimePoint deadline;
+  if (writes_by_deadline_.Top() == nullptr) return;  // Nothing to expire: no clock read.
+  const TimePoint now = runtime_.Now();
   while (Write* write = writes_by_deadline_.Top(&deadline)) {
     if (deadline > now) break;
     FinishLocked(*write, std::unexpected(TimeoutErrorLocked(*write)), out);
@@ -345,11 +349,9 @@ Status Client::Sync(const CallOptions& options) {
 }
 
 Result<std::string> Client::Get(std::string_view key) const {
-  if (closed_.load()) return MakeError(ErrorCode::kClosed, "get: client " + options_.client_id + " is closed");
-  if (key.empty()) return MakeError(ErrorCode::kInvalidArgument, "get: key is empty");
-  std::optional<std::string> value = storage_->Get(key);
-  if (!value) return MakeError(ErrorCode::kNotFound, "get: no value for the key");
-  return std::move(*value);
+  std::string value;
+  if (Status s = Get(key, &value); !s) return std::unexpected(s.error());
+  return value;
 }
 
 Status Client::Get(std::string_view key, std::string* value) const {
@@ -398,7 +400,7 @@ void Client::ApplyLoop() {
       runtime_.SleepFor(options_.poll_error_backoff);
       {
         std::unique_lock lock(*mu_);
-        ExpireLocked(runtime_.Now(), completions);
+        ExpireLocked(completions);
       }
       Run(completions);
       continue;
@@ -432,7 +434,7 @@ void Client::ApplyLoop() {
       corrupt_.insert(corrupt.begin(), corrupt.end());
       applied_position_.store(reader_->Position(), std::memory_order_release);
       FinishAppliedLocked(completions);
-      ExpireLocked(runtime_.Now(), completions);
+      ExpireLocked(completions);
       changed_->NotifyAll();
     }
     Run(completions);

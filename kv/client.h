@@ -31,24 +31,6 @@ namespace kvlog::kv {
 
 class Client;
 
-// A min-heap of items by key that drops finished items lazily, so finishing
-// costs nothing and no entry allocates. Internal to Client.
-template <typename Key, typename Item>
-class WriteQueue {
- public:
-  void Push(Key key, std::shared_ptr<Item> item);
-  // The unfinished item with the smallest key (and its key), or null.
-  Item* Top(Key* key = nullptr);
-  // Drops finished items once they outnumber the `live` ones.
-  void Compact(std::size_t live);
-
- private:
-  static bool Later(const std::pair<Key, std::shared_ptr<Item>>& a, const std::pair<Key, std::shared_ptr<Item>>& b) {
-    return a.first > b.first;
-  }
-  std::vector<std::pair<Key, std::shared_ptr<Item>>> heap_;
-};
-
 // The outcome of an asynchronous write: the offset of its last record once this
 // client has applied it, or why it failed (the errors Put returns). Runs exactly
 // once: on the client's applier or the log's delivery thread, or before the
@@ -154,6 +136,22 @@ class Client {
  private:
   friend class WriteBatch;
   struct Write;
+  // A min-heap of items by key that drops finished items lazily, so finishing
+  // costs nothing and no entry allocates.
+  template <typename Key, typename Item>
+  class WriteQueue {
+   public:
+    void Push(Key key, std::shared_ptr<Item> item);
+    // The unfinished item with the smallest key (and its key), or null.
+    Item* Top(Key* key = nullptr);
+    // Drops finished items once they outnumber the `live` ones.
+    void Compact(std::size_t live);
+
+   private:
+    using Entry = std::pair<Key, std::shared_ptr<Item>>;
+    static bool Later(const Entry& a, const Entry& b) { return a.first > b.first; }
+    std::vector<Entry> heap_;
+  };
   using Completions = std::vector<std::pair<WriteCallback, Result<log::Offset>>>;
 
   Client(std::unique_ptr<log::Log> log, std::unique_ptr<Storage> storage, ClientOptions options);
@@ -167,6 +165,9 @@ class Client {
   // Returns null when the client is closed (`done` has run).
   std::shared_ptr<Write> StartWrite(std::span<const log::Record> records, const CallOptions& options,
                                     WriteCallback done);
+  // A one-record write: refused at once if `record` is an error.
+  Result<log::Offset> WriteOneAndWait(const Result<log::Record>& record, const CallOptions& options);
+  void WriteOneAsync(const Result<log::Record>& record, WriteCallback done, const CallOptions& options);
   // StartWrite, then blocks until the write finishes or its deadline passes.
   Result<log::Offset> WriteAndWait(std::span<const log::Record> records, const CallOptions& options);
   void OnAcknowledged(const std::shared_ptr<Write>& write, log::AppendResult result);
@@ -175,7 +176,7 @@ class Client {
   Result<log::Offset> AppliedResultLocked(const Write& write) const;
   Error TimeoutErrorLocked(const Write& write) const;
   void FinishAppliedLocked(Completions& out);
-  void ExpireLocked(TimePoint now, Completions& out);
+  void ExpireLocked(Completions& out);
   static void Run(Completions& completions);
   // `timeout` only names the limit in the error message.
   Status WaitAppliedUntil(log::Offset offset, TimePoint deadline, Duration timeout, std::string_view what);

@@ -198,7 +198,7 @@ class MemoryStorage final : public Storage {
     if (it == by_key_.end()) return;
     Entry* entry = it->entry;
     by_key_.erase(it);
-    ordered_.erase(ordered_.find(key));
+    ordered_.erase(key);
     Entry::Delete(entry);
   }
 
