@@ -19,6 +19,7 @@
 #include "kv/testing/client_conformance.h"
 #include "log/kafka/kafka_log.h"
 #include "log/kafka/mock_cluster.h"
+#include "tests/kafka/put_latency.h"
 
 namespace kvlog::kv::testing {
 namespace {
@@ -77,23 +78,6 @@ std::map<std::string, int> ReplayValueCounts(const MockCluster& cluster) {
     }
   }
   return counts;
-}
-
-
-// Not a gate (the machine is shared): prints sequential Put latency so runs
-// can be compared. Each Put is an append plus this client's own fetch.
-void ReportPutLatency(Client& client, const char* where) {
-  constexpr int kPuts = 200;
-  std::vector<double> ms;
-  for (int i = 0; i < kPuts; ++i) {
-    auto start = std::chrono::steady_clock::now();
-    auto r = client.Put("latency/" + std::to_string(i % 10), std::string(100, 'v'));
-    ASSERT_TRUE(r) << r.error().ToString();
-    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
-  }
-  std::sort(ms.begin(), ms.end());
-  std::fprintf(stderr, "%s: sequential Put latency over %d puts: p50 %.2f ms, p99 %.2f ms\n", where, kPuts,
-               ms[kPuts / 2], ms[kPuts * 99 / 100]);
 }
 
 class KafkaClientTest : public ::testing::Test {

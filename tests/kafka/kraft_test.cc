@@ -26,6 +26,7 @@
 
 #include "kv/client.h"
 #include "kv/memory_storage.h"
+#include "tests/kafka/put_latency.h"
 #include "log/kafka/kafka_log.h"
 
 namespace kvlog::log::kafka {
@@ -222,23 +223,6 @@ void ExpectAckedExactlyOnce(const std::map<std::size_t, AppendResult>& results, 
                log.size());
 }
 
-
-// Not a gate (the machine is shared): prints sequential Put latency so runs
-// can be compared. Each Put is an append plus this client's own fetch.
-void ReportPutLatency(kv::Client& client, const char* where) {
-  constexpr int kPuts = 200;
-  std::vector<double> ms;
-  for (int i = 0; i < kPuts; ++i) {
-    auto start = std::chrono::steady_clock::now();
-    auto r = client.Put("latency/" + std::to_string(i % 10), std::string(100, 'v'));
-    ASSERT_TRUE(r) << r.error().ToString();
-    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
-  }
-  std::sort(ms.begin(), ms.end());
-  std::fprintf(stderr, "%s: sequential Put latency over %d puts: p50 %.2f ms, p99 %.2f ms\n", where, kPuts,
-               ms[kPuts / 2], ms[kPuts * 99 / 100]);
-}
-
 TEST_F(Kraft, CreatesTheTopicWithOnePartitionAndAcceptsAnExistingOne) {
   KafkaOptions o = OptionsFor("kraft-create");
   auto first = OpenKafkaLog(o);
@@ -377,7 +361,7 @@ TEST_F(Kraft, StartUpFinishesWhenTheEndOffsetSitsPastACommitMarker) {
   auto next = (*client)->Put("k", "v");
   ASSERT_TRUE(next) << next.error().ToString();
   EXPECT_EQ(*next, 2);
-  ReportPutLatency(**client, "kraft, 3 nodes, RF 3, acks=all");
+  kv::testing::ReportPutLatency(**client, "kraft, 3 nodes, RF 3, acks=all");
 }
 
 TEST_F(Kraft, LeaderKilledAndRestartedDuringWritesLosesNothingAcknowledged) {
