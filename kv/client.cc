@@ -1,6 +1,8 @@
 #include "kv/client.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <optional>
 #include <string>
 
@@ -243,6 +245,11 @@ void Client::OnAcknowledged(const std::shared_ptr<Write>& write, log::AppendResu
 }
 
 void Client::FinishLocked(Write& write, Result<log::Offset> result, Completions& out) {
+  if (write.finished) {
+    // Invariant: a write finishes once; a second finish would run a moved-from callback.
+    std::fprintf(stderr, "kvlog: client %s finished a write twice\n", options_.client_id.c_str());
+    std::abort();
+  }
   write.finished = true;  // The queues drop it lazily.
   --writes_in_flight_;
   out.emplace_back(std::move(write.done), std::move(result));
@@ -312,6 +319,12 @@ Result<log::Offset> Client::WriteAndWait(std::span<const log::Record> records, c
   std::unique_lock lock(*mu_);
   if (write == nullptr || waiter->result) return std::move(*waiter->result);
   if (waiter->finished->WaitUntil(lock, write->deadline, [&] { return waiter->result.has_value(); })) {
+    return std::move(*waiter->result);
+  }
+  if (write->finished) {
+    // The applier (or Close) finished it between the deadline and this
+    // wake-up and is about to run the completion: take that outcome.
+    waiter->finished->Wait(lock, [&] { return waiter->result.has_value(); });
     return std::move(*waiter->result);
   }
   // The deadline passed before the applier looked: finish the write here so

@@ -320,6 +320,39 @@ TEST_P(ClientConformance, AWriteNotYetAppliedTimesOutAndTheClientRecovers) {
   EXPECT_EQ(client->Get("k").value_or(""), "2");
 }
 
+// A blocked writer whose deadline passes races the applier, which expires the
+// same write on its own wake-up; whichever comes second must see it finished.
+TEST_P(ClientConformance, WritersAndTheApplierExpiringTheSameWritesFinishEachOnce) {
+  LogControls controls;
+  ClientOptions options;
+  options.poll_timeout = 1ms;
+  auto client = OpenClient(ControlledLog(backend_->Connect(), controls), options);
+  ASSERT_NE(client, nullptr);
+  controls.stall_reader = true;
+  constexpr int kThreads = 8;
+  constexpr int kPutsPerThread = 40;
+  std::atomic<int> timeouts{0}, others{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPutsPerThread; ++i) {
+        auto r = client->Put("t" + std::to_string(t), std::to_string(i), CallOptions{1ms});
+        if (!r.has_value() && r.error().code() == ErrorCode::kTimeout) {
+          ++timeouts;
+        } else {
+          ++others;
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(timeouts.load(), kThreads * kPutsPerThread);
+  EXPECT_EQ(others.load(), 0);
+  controls.stall_reader = false;
+  ASSERT_TRUE(client->Put("after", "1").has_value());
+  EXPECT_EQ(client->Get("after").value_or(""), "1");
+}
+
 TEST_P(ClientConformance, BadInputIsRefusedWithTheLimitAndAppendsNothing) {
   LogControls controls;
   ClientOptions options;
