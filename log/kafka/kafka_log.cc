@@ -9,8 +9,9 @@
 #include <mutex>
 #include <optional>
 #include <thread>
-#include <unordered_map>
 
+#include "absl/container/flat_hash_set.h"
+#include "absl/container/inlined_vector.h"
 #include "log/kafka/rdkafka_util.h"
 
 namespace kvlog::log::kafka {
@@ -162,6 +163,8 @@ class KafkaReader final : public LogReader {
 //    poller thread, or on Close's thread while it drains), from Append itself
 //    when nothing was enqueued, or from Close with kClosed.
 //  - An op in inflight_ has finished == false; finishing removes it, under mu_.
+//  - An op is freed by its last delivery report, or by Append when none of its
+//    records was enqueued; nothing else frees or outlives it.
 //  - After Close returns the poller is joined and every op is finished, so no
 //    callback runs again.
 class KafkaLog final : public Log {
@@ -194,9 +197,13 @@ class KafkaLog final : public Log {
       done(std::vector<Offset>{});
       return;
     }
-    auto op = std::make_shared<AppendOp>();
+    // One allocation per append: the op carries its offsets and the
+    // per-message references librdkafka hands back.
+    auto op = std::make_unique<AppendOp>();
     op->done = std::move(done);
     op->offsets.assign(records.size(), kNoOffset);
+    op->refs.resize(records.size());
+    for (std::size_t i = 0; i < records.size(); ++i) op->refs[i] = MessageRef{op.get(), i};
     op->remaining = records.size();
     std::optional<Error> immediate;
     {
@@ -204,9 +211,9 @@ class KafkaLog final : public Log {
       if (closed_) {
         immediate = Error(ErrorCode::kClosed, "append to topic '" + options_.topic + "' after the log was closed");
       } else {
-        inflight_.emplace(op.get(), op);
+        inflight_.insert(op.get());
         for (std::size_t i = 0; i < records.size(); ++i) {
-          if (auto err = Produce(records[i], op, i); err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+          if (auto err = Produce(records[i], &op->refs[i]); err != RD_KAFKA_RESP_ERR_NO_ERROR) {
             std::string what = "cannot enqueue record " + std::to_string(i) + " of " + std::to_string(records.size());
             if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) what += " (producer queue full: queue.buffering.max.messages)";
             op->error = KafkaError(err, what, options_);
@@ -218,6 +225,9 @@ class KafkaLog final : public Log {
           op->finished = true;
           inflight_.erase(op.get());
           immediate = *op->error;
+        } else {
+          // Its enqueued messages own it now; the last delivery report frees it.
+          op.release();
         }
       }
     }
@@ -285,17 +295,22 @@ class KafkaLog final : public Log {
   }
 
  private:
-  struct AppendOp {
-    AppendCallback done;
-    std::vector<Offset> offsets;
-    std::size_t remaining = 0;
-    std::optional<Error> error;  // The first failure among the records.
-    bool finished = false;
-  };
+  struct AppendOp;
   // One per enqueued message; librdkafka hands it back in the delivery report.
   struct MessageRef {
-    std::shared_ptr<AppendOp> op;
-    std::size_t index;
+    AppendOp* op = nullptr;
+    std::size_t index = 0;
+  };
+  // Owned by its enqueued messages once Append returns: the delivery report
+  // that brings `remaining` to zero frees it. The fields below `refs` are
+  // guarded by mu_.
+  struct AppendOp {
+    AppendCallback done;
+    absl::InlinedVector<MessageRef, 1> refs;  // Never resized after the first Produce.
+    absl::InlinedVector<Offset, 1> offsets;
+    std::size_t remaining = 0;  // Delivery reports still to come.
+    std::optional<Error> error;  // The first failure among the records.
+    bool finished = false;
   };
 
   explicit KafkaLog(const KafkaOptions& options) : options_(options) {
@@ -308,17 +323,19 @@ class KafkaLog final : public Log {
   // find their ops finished). Idempotent.
   void Shutdown() {
     if (poller_.joinable() && std::this_thread::get_id() != poller_.get_id()) poller_.join();
-    std::vector<std::shared_ptr<AppendOp>> pending;
+    // Only the callbacks leave the lock: the ops stay with their messages,
+    // whose purged delivery reports free them.
+    std::vector<AppendCallback> pending;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      for (auto& [raw, op] : inflight_) {
+      for (AppendOp* op : inflight_) {
         op->finished = true;
-        pending.push_back(op);
+        pending.push_back(std::move(op->done));
       }
       inflight_.clear();
     }
-    for (auto& op : pending) {
-      op->done(MakeError(ErrorCode::kClosed, "log of topic '" + options_.topic +
+    for (AppendCallback& done : pending) {
+      done(MakeError(ErrorCode::kClosed, "log of topic '" + options_.topic +
                                                  "' closed with the append in flight; it may or may not have "
                                                  "committed"));
     }
@@ -328,7 +345,7 @@ class KafkaLog final : public Log {
   }
 
   // Called with mu_ held.
-  rd_kafka_resp_err_t Produce(const Record& record, const std::shared_ptr<AppendOp>& op, std::size_t index) {
+  rd_kafka_resp_err_t Produce(const Record& record, MessageRef* ref) {
     rd_kafka_headers_t* headers = nullptr;
     if (!record.headers.empty()) {
       headers = rd_kafka_headers_new(record.headers.size());
@@ -337,7 +354,6 @@ class KafkaLog final : public Log {
                             static_cast<ssize_t>(h.value.size()));
       }
     }
-    auto* ref = new MessageRef{op, index};
     const void* value = record.value ? record.value->data() : nullptr;
     const size_t value_len = record.value ? record.value->size() : 0;
     rd_kafka_resp_err_t err = rd_kafka_producev(
@@ -345,7 +361,6 @@ class KafkaLog final : public Log {
         RD_KAFKA_V_KEY(record.key.data(), record.key.size()), RD_KAFKA_V_VALUE(const_cast<void*>(value), value_len),
         RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(ref), RD_KAFKA_V_END);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      delete ref;
       if (headers != nullptr) rd_kafka_headers_destroy(headers);
     }
     return err;
@@ -357,7 +372,8 @@ class KafkaLog final : public Log {
   }
 
   void Deliver(const rd_kafka_message_t& msg) {
-    std::unique_ptr<MessageRef> ref(static_cast<MessageRef*>(msg._private));
+    const auto* ref = static_cast<const MessageRef*>(msg._private);
+    std::unique_ptr<AppendOp> last_report;  // Frees the op after its callback ran.
     AppendCallback done;
     std::optional<AppendResult> result;
     {
@@ -368,14 +384,17 @@ class KafkaLog final : public Log {
       } else {
         op.offsets[ref->index] = msg.offset;
       }
-      if (--op.remaining == 0 && !op.finished) {
-        op.finished = true;
-        inflight_.erase(&op);
-        done = std::move(op.done);
-        if (op.error) {
-          result.emplace(std::unexpected(*op.error));
-        } else {
-          result.emplace(std::move(op.offsets));
+      if (--op.remaining == 0) {
+        last_report.reset(&op);
+        if (!op.finished) {
+          op.finished = true;
+          inflight_.erase(&op);
+          done = std::move(op.done);
+          if (op.error) {
+            result.emplace(std::unexpected(*op.error));
+          } else {
+            result.emplace(std::vector<Offset>(op.offsets.begin(), op.offsets.end()));
+          }
         }
       }
     }
@@ -396,7 +415,7 @@ class KafkaLog final : public Log {
   std::mutex close_mu_;  // Serialises Close, so a second caller returns only when the first is done.
   std::mutex mu_;
   bool closed_ = false;                                                  // Guarded by mu_.
-  std::unordered_map<AppendOp*, std::shared_ptr<AppendOp>> inflight_;  // Guarded by mu_.
+  absl::flat_hash_set<AppendOp*> inflight_;  // Unfinished ops. Guarded by mu_.
 };
 
 // A short-lived producer handle for admin requests and metadata.
