@@ -28,6 +28,10 @@ struct Client::Write {
   bool acknowledged = false;
   std::vector<log::Offset> offsets;
   log::Offset highest = log::kNoOffset;
+  // Keeps the write alive until the log's callback, which runs exactly once,
+  // takes it. The callback then captures only raw pointers, which
+  // std::function stores without allocating.
+  std::shared_ptr<Write> self_until_acknowledged;
 };
 
 template <typename Key, typename Item>
@@ -216,12 +220,14 @@ std::shared_ptr<Client::Write> Client::StartWrite(std::span<const log::Record> r
     ++writes_in_flight_;
     writes_by_deadline_.Compact(writes_in_flight_);
   }
+  write->self_until_acknowledged = write;
   // Close() fails appends in flight through this callback.
-  log_->Append(records, [this, write](log::AppendResult result) { OnAcknowledged(write, std::move(result)); });
+  log_->Append(records, [this, raw = write.get()](log::AppendResult result) { OnAcknowledged(*raw, std::move(result)); });
   return write;
 }
 
-void Client::OnAcknowledged(const std::shared_ptr<Write>& write, log::AppendResult result) {
+void Client::OnAcknowledged(Write& acknowledged, log::AppendResult result) {
+  const std::shared_ptr<Write> write = std::move(acknowledged.self_until_acknowledged);
   Completions completions;
   {
     std::unique_lock lock(*mu_);

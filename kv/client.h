@@ -170,7 +170,7 @@ class Client {
   void WriteOneAsync(const Result<log::Record>& record, WriteCallback done, const CallOptions& options);
   // StartWrite, then blocks until the write finishes or its deadline passes.
   Result<log::Offset> WriteAndWait(std::span<const log::Record> records, const CallOptions& options);
-  void OnAcknowledged(const std::shared_ptr<Write>& write, log::AppendResult result);
+  void OnAcknowledged(Write& write, log::AppendResult result);
   // The rest take mu_ held and queue the callbacks to run once it is released.
   void FinishLocked(Write& write, Result<log::Offset> result, Completions& out);
   Result<log::Offset> AppliedResultLocked(const Write& write) const;

@@ -138,6 +138,7 @@ class KafkaReader final : public LogReader {
       const char* name = nullptr;
       const void* value = nullptr;
       size_t size = 0;
+      record.headers.reserve(rd_kafka_header_cnt(headers));
       for (size_t i = 0; rd_kafka_header_get_all(headers, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
            ++i) {
         Header h;
