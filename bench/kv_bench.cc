@@ -22,6 +22,7 @@
 //   BM_Get/N, BM_Range/N   local reads on a client holding N keys (filled from a log in
 //                          memory: reads never touch the log), 1 and 2 threads
 #include <benchmark/benchmark.h>
+#include <dlfcn.h>
 
 #include <algorithm>
 #include <condition_variable>
@@ -476,6 +477,14 @@ void BM_Range(benchmark::State& state) {
   state.counters["keys/s"] = benchmark::Counter(static_cast<double>(returned), benchmark::Counter::kIsRate);
 }
 
+// The malloc this process runs on, linked (//third_party:allocator) or
+// preloaded: the write rows depend on it (bench/README.md).
+std::string AllocatorName() {
+  if (dlsym(RTLD_DEFAULT, "mallctl") != nullptr) return "jemalloc";
+  if (dlsym(RTLD_DEFAULT, "tc_malloc") != nullptr) return "tcmalloc";
+  return "glibc malloc";
+}
+
 void Register(bool smoke, bool on_mock) {
   const std::vector<int64_t> batches = smoke ? std::vector<int64_t>{100} : std::vector<int64_t>{100, 1000, 10000};
   const std::vector<int64_t> writers = smoke ? std::vector<int64_t>{1, 4} : std::vector<int64_t>{1, 4, 16, 64};
@@ -543,6 +552,7 @@ int main(int argc, char** argv) {
   argc = kept;
   const auto& target = kvlog::bench::KafkaTarget::Init(brokers, replication_factor);
   benchmark::AddCustomContext("log", target.description());
+  benchmark::AddCustomContext("allocator", kvlog::bench::AllocatorName());
   benchmark::AddCustomContext("smoke", smoke ? "true" : "false");
   kvlog::bench::Register(smoke, brokers.empty());
   benchmark::Initialize(&argc, argv);

@@ -101,7 +101,8 @@ def sizes(runs, family):
 
 
 def kafka_section(ctx, runs):
-    out = [f"### KV layer vs raw librdkafka — log: {ctx.get('log', 'unknown')}\n"]
+    out = [f"### KV layer vs raw librdkafka — log: {ctx.get('log', 'unknown')}; "
+           f"allocator: {ctx.get('allocator', 'unknown')}\n"]
     raw, put = runs.get("BM_RawRoundTrip"), runs.get("BM_Put")
     r = ratio(counter(put, "p50_us"), counter(raw, "p50_us"))
     if raw or put:
