@@ -13,14 +13,18 @@ using Records = std::shared_ptr<const std::vector<log::Record>>;
 
 class MemoryReader final : public log::LogReader {
  public:
-  MemoryReader(Records records, log::Offset from)
-      : records_(std::move(records)), position_(std::clamp<log::Offset>(from, 0, Size())) {}
+  MemoryReader(Records records, log::Offset from, const log::ReadOptions& options)
+      : records_(std::move(records)), options_(options), position_(std::clamp<log::Offset>(from, 0, Size())) {}
 
   Result<std::vector<log::LogEntry>> Poll(std::size_t max_entries, log::Duration timeout) override {
     std::vector<log::LogEntry> out;
     const log::Offset start = position_.load();
     const log::Offset end = std::min<log::Offset>(Size(), start + static_cast<log::Offset>(max_entries));
-    for (log::Offset o = start; o < end; ++o) out.push_back(log::LogEntry{o, (*records_)[static_cast<std::size_t>(o)]});
+    out.reserve(static_cast<std::size_t>(end - start));
+    for (log::Offset o = start; o < end; ++o) {
+      const log::Record& r = (*records_)[static_cast<std::size_t>(o)];
+      out.push_back(log::LogEntry{o, options_.headers ? r : log::Record{r.key, r.value, {}}});
+    }
     position_.store(end);
     if (out.empty()) {
       // Nothing will ever arrive: wait out the timeout unless closed first.
@@ -43,6 +47,7 @@ class MemoryReader final : public log::LogReader {
   log::Offset Size() const { return static_cast<log::Offset>(records_->size()); }
 
   Records records_;
+  const log::ReadOptions options_;
   std::atomic<log::Offset> position_;
   std::mutex mu_;
   std::condition_variable closed_cv_;
@@ -56,8 +61,8 @@ class FixedMemoryLog final : public log::Log {
   void Append(std::span<const log::Record>, log::AppendCallback done) override {
     done(MakeError(ErrorCode::kUnavailable, "the memory log is read-only"));
   }
-  Result<std::unique_ptr<log::LogReader>> OpenReader(log::Offset from) override {
-    return std::unique_ptr<log::LogReader>(new MemoryReader(records_, from));
+  Result<std::unique_ptr<log::LogReader>> OpenReader(log::Offset from, const log::ReadOptions& options) override {
+    return std::unique_ptr<log::LogReader>(new MemoryReader(records_, from, options));
   }
   Result<log::Offset> EndOffset(log::Duration) override { return static_cast<log::Offset>(records_->size()); }
   void Close() override {}

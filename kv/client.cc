@@ -75,7 +75,8 @@ Result<std::unique_ptr<Client>> Client::Open(std::unique_ptr<log::Log> log, std:
   const TimePoint deadline = rt.Now() + client->options_.startup_timeout;
   Result<log::Offset> end = client->log_->EndOffset(client->options_.startup_timeout);
   if (!end) return std::unexpected(end.error());
-  Result<std::unique_ptr<log::LogReader>> reader = client->log_->OpenReader(0);
+  // The applier needs keys and values only.
+  Result<std::unique_ptr<log::LogReader>> reader = client->log_->OpenReader(0, log::ReadOptions{.headers = false});
   if (!reader) return std::unexpected(reader.error());
   client->reader_ = std::move(*reader);
   client->applied_position_.store(client->reader_->Position(), std::memory_order_release);

@@ -47,6 +47,14 @@ class LogReader {
   virtual void Close() = 0;
 };
 
+// What a reader returns of each record.
+struct ReadOptions {
+  // Off: records come back without their headers. A reader that only applies
+  // keys and values saves decoding and copying them (librdkafka parses a
+  // record's headers only when asked).
+  bool headers = true;
+};
+
 // One client's connection to a single-partition log. Thread-safe.
 class Log {
  public:
@@ -57,7 +65,8 @@ class Log {
   virtual void Append(std::span<const Record> records, AppendCallback done) = 0;
 
   // A reader whose first Poll starts at `from` (clamped to the log's start).
-  virtual Result<std::unique_ptr<LogReader>> OpenReader(Offset from) = 0;
+  virtual Result<std::unique_ptr<LogReader>> OpenReader(Offset from, const ReadOptions& options) = 0;
+  Result<std::unique_ptr<LogReader>> OpenReader(Offset from) { return OpenReader(from, ReadOptions{}); }
 
   // The offset the next appended record would get: the high watermark. Records
   // below it are committed and readable.

@@ -32,8 +32,9 @@ class BrokenLog final : public log::Log {
   void Append(std::span<const log::Record> records, log::AppendCallback done) override {
     inner_->Append(records, std::move(done));
   }
-  Result<std::unique_ptr<log::LogReader>> OpenReader(log::Offset from) override {
-    auto reader = inner_->OpenReader(from);
+  using log::Log::OpenReader;
+  Result<std::unique_ptr<log::LogReader>> OpenReader(log::Offset from, const log::ReadOptions& options) override {
+    auto reader = inner_->OpenReader(from, options);
     if (!reader) return reader;
     return std::unique_ptr<log::LogReader>(std::make_unique<BrokenReader>(std::move(*reader), early_ack_, reorder_));
   }

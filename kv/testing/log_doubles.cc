@@ -77,8 +77,9 @@ class ControlledLogImpl final : public log::Log {
     });
   }
 
-  Result<std::unique_ptr<log::LogReader>> OpenReader(log::Offset from) override {
-    auto reader = inner_->OpenReader(from);
+  using log::Log::OpenReader;
+  Result<std::unique_ptr<log::LogReader>> OpenReader(log::Offset from, const log::ReadOptions& options) override {
+    auto reader = inner_->OpenReader(from, options);
     if (!reader) return reader;
     return std::unique_ptr<log::LogReader>(std::make_unique<ControlledReader>(std::move(*reader), controls_));
   }

@@ -58,8 +58,10 @@ std::string Ms(std::chrono::milliseconds d) { return std::to_string(d.count()) +
 // partition-EOF event reports, which steps over gaps at the end of the log.
 class KafkaReader final : public LogReader {
  public:
-  KafkaReader(KafkaOptions options, std::unique_ptr<HandleContext> context, HandlePtr consumer, Offset from)
+  KafkaReader(KafkaOptions options, const ReadOptions& read_options, std::unique_ptr<HandleContext> context,
+              HandlePtr consumer, Offset from)
       : options_(std::move(options)),
+        read_options_(read_options),
         context_(std::move(context)),
         consumer_(std::move(consumer)),
         position_(std::max<Offset>(from, 0)) {}
@@ -134,7 +136,7 @@ class KafkaReader final : public LogReader {
     record.key.assign(static_cast<const char*>(msg.key), msg.key_len);
     if (msg.payload != nullptr) record.value.emplace(static_cast<const char*>(msg.payload), msg.len);
     rd_kafka_headers_t* headers = nullptr;
-    if (rd_kafka_message_headers(&msg, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR && headers != nullptr) {
+    if (read_options_.headers && rd_kafka_message_headers(&msg, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR && headers != nullptr) {
       const char* name = nullptr;
       const void* value = nullptr;
       size_t size = 0;
@@ -152,6 +154,7 @@ class KafkaReader final : public LogReader {
   }
 
   const KafkaOptions options_;
+  const ReadOptions read_options_;
   const std::unique_ptr<HandleContext> context_;
   HandlePtr consumer_;
   std::mutex poll_mu_;  // One Poll at a time; the destructor waits for it.
@@ -235,7 +238,8 @@ class KafkaLog final : public Log {
     if (immediate) op->done(std::unexpected(*immediate));
   }
 
-  Result<std::unique_ptr<LogReader>> OpenReader(Offset from) override {
+  using Log::OpenReader;
+  Result<std::unique_ptr<LogReader>> OpenReader(Offset from, const ReadOptions& read_options) override {
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (closed_) return MakeError(ErrorCode::kClosed, "log of topic '" + options_.topic + "' is closed");
@@ -254,7 +258,8 @@ class KafkaLog final : public Log {
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       return std::unexpected(KafkaError(err, "cannot assign partition 0", options_));
     }
-    return std::unique_ptr<LogReader>(new KafkaReader(options_, std::move(context), std::move(*handle), from));
+    return std::unique_ptr<LogReader>(
+        new KafkaReader(options_, read_options, std::move(context), std::move(*handle), from));
   }
 
   Result<Offset> EndOffset(Duration timeout) override {

@@ -114,6 +114,16 @@ TEST_F(KafkaLogTest, AppendsAndReadsBackRecordsWithHeadersAndTombstones) {
     EXPECT_EQ(*entries[i].record, records[i]);
   }
   EXPECT_EQ((*reader)->Position(), 3);
+
+  // A reader that asks for no headers gets the same records without them.
+  auto bare_reader = log->OpenReader(0, ReadOptions{.headers = false});
+  ASSERT_TRUE(bare_reader) << bare_reader.error().ToString();
+  auto bare = ReadUntil(**bare_reader, 3);
+  ASSERT_EQ(bare.size(), 3u);
+  for (std::size_t i = 0; i < 3; ++i) {
+    ASSERT_TRUE(bare[i].record) << bare[i].record.error().ToString();
+    EXPECT_EQ(*bare[i].record, (Record{records[i].key, records[i].value, {}}));
+  }
 }
 
 TEST_F(KafkaLogTest, ManyAppendsInFlightGetDistinctOffsets) {

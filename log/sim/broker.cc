@@ -14,8 +14,8 @@ namespace kvlog::log::sim {
 
 class Reader final : public LogReader {
  public:
-  Reader(Broker& broker, Offset from, const ConnectionFaults& faults)
-      : broker_(broker), faults_(faults), position_(from) {}
+  Reader(Broker& broker, Offset from, const ConnectionFaults& faults, const ReadOptions& options)
+      : broker_(broker), faults_(faults), options_(options), position_(from) {}
 
   Result<std::vector<LogEntry>> Poll(std::size_t max_entries, Duration timeout) override {
     Runtime& rt = broker_.runtime_;
@@ -70,7 +70,11 @@ class Reader final : public LogReader {
     auto it = std::lower_bound(entries.begin(), entries.end(), position_.load(),
                                [](const StoredEntry& e, Offset o) { return e.offset < o; });
     for (; it != entries.end() && it->offset < readable_end && out.size() < max_entries; ++it) {
-      out.push_back(LogEntry{it->offset, it->record});
+      if (options_.headers || !it->record) {
+        out.push_back(LogEntry{it->offset, it->record});
+      } else {
+        out.push_back(LogEntry{it->offset, Record{it->record->key, it->record->value, {}}});
+      }
     }
     // Past the last entry read; at the readable end, past any gap before it.
     Offset next = (it == entries.end() || it->offset >= readable_end) ? readable_end : it->offset;
@@ -80,6 +84,7 @@ class Reader final : public LogReader {
 
   Broker& broker_;
   const ConnectionFaults faults_;
+  const ReadOptions options_;
   std::atomic<Offset> position_;
   std::atomic<bool> closed_{false};
 };
@@ -121,9 +126,10 @@ class Connection final : public Log {
     done(MakeError(ErrorCode::kClosed, "simulated log connection is closed"));
   }
 
-  Result<std::unique_ptr<LogReader>> OpenReader(Offset from) override {
+  using Log::OpenReader;
+  Result<std::unique_ptr<LogReader>> OpenReader(Offset from, const ReadOptions& options) override {
     if (closed_.load()) return MakeError(ErrorCode::kClosed, "simulated log connection is closed");
-    return std::make_unique<Reader>(broker_, std::max<Offset>(from, 0), faults_);
+    return std::make_unique<Reader>(broker_, std::max<Offset>(from, 0), faults_, options);
   }
 
   Result<Offset> EndOffset(Duration timeout) override {

@@ -50,6 +50,22 @@ TEST(BrokerTest, ReaderReadsFromAnOffsetAndAdvancesItsPosition) {
   EXPECT_TRUE(reader->Poll(10, 1ms)->empty());
 }
 
+TEST(BrokerTest, AReaderReturnsHeadersUnlessAskedNotTo) {
+  Broker broker;
+  auto log = broker.Connect();
+  const Record with_headers{"k", "v", {{"kvlog-writer", "w1"}, {"h", ""}}};
+  const Record tombstone{"t", std::nullopt, {{"h", "x"}}};
+  ASSERT_TRUE(AppendSync(*log, {with_headers, tombstone}).has_value());
+  auto full = *(*log->OpenReader(0))->Poll(10, 1s);
+  ASSERT_EQ(full.size(), 2u);
+  EXPECT_EQ(*full[0].record, with_headers);
+  EXPECT_EQ(*full[1].record, tombstone);
+  auto bare = *(*log->OpenReader(0, ReadOptions{.headers = false}))->Poll(10, 1s);
+  ASSERT_EQ(bare.size(), 2u);
+  EXPECT_EQ(*bare[0].record, (Record{"k", "v", {}}));
+  EXPECT_EQ(*bare[1].record, (Record{"t", std::nullopt, {}}));
+}
+
 TEST(BrokerTest, APollWaitsForAnAppendAndCloseWakesIt) {
   Broker broker;
   auto log = broker.Connect();

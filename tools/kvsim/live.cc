@@ -26,7 +26,9 @@ class UnavailableLog final : public log::Log {
  public:
   explicit UnavailableLog(Error error) : error_(std::move(error)) {}
   void Append(std::span<const log::Record>, log::AppendCallback done) override { done(std::unexpected(error_)); }
-  Result<std::unique_ptr<log::LogReader>> OpenReader(log::Offset) override { return std::unexpected(error_); }
+  Result<std::unique_ptr<log::LogReader>> OpenReader(log::Offset, const log::ReadOptions&) override {
+    return std::unexpected(error_);
+  }
   Result<log::Offset> EndOffset(log::Duration) override { return std::unexpected(error_); }
   void Close() override {}
 
