@@ -35,6 +35,10 @@ constexpr int kCloseCheckIntervalMs = 50;
 constexpr int kMaxQueuedMessages = 1'000'000;
 // Between end-offset queries that met a transient error (a moved leader).
 constexpr auto kEndOffsetRetryInterval = std::chrono::milliseconds(50);
+// Entries a Poll makes room for up front: a replay polls full batches, and
+// growing from empty copied every entry several times; a lone record does not
+// pay for a full batch.
+constexpr std::size_t kInitialPollCapacity = 64;
 // How long Close waits for librdkafka to hand back purged messages.
 constexpr int kCloseDrainMs = 5'000;
 // Between metadata attempts while a freshly created topic propagates.
@@ -76,6 +80,7 @@ class KafkaReader final : public LogReader {
   Result<std::vector<LogEntry>> Poll(std::size_t max_entries, Duration timeout) override {
     std::lock_guard<std::mutex> lock(poll_mu_);
     std::vector<LogEntry> out;
+    out.reserve(std::min<std::size_t>(max_entries, kInitialPollCapacity));
     const auto deadline = Clock::now() + timeout;
     const Offset start_position = position_.load();
     while (out.size() < max_entries) {
