@@ -22,8 +22,7 @@ class MemoryReader final : public log::LogReader {
     const log::Offset end = std::min<log::Offset>(Size(), start + static_cast<log::Offset>(max_entries));
     out.reserve(static_cast<std::size_t>(end - start));
     for (log::Offset o = start; o < end; ++o) {
-      const log::Record& r = (*records_)[static_cast<std::size_t>(o)];
-      out.push_back(log::LogEntry{o, options_.headers ? r : log::Record{r.key, r.value, {}}});
+      out.push_back(log::LogEntry{o, options_.Copy((*records_)[static_cast<std::size_t>(o)])});
     }
     position_.store(end);
     if (out.empty()) {

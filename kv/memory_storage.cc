@@ -91,10 +91,9 @@ class MemoryStorage final : public Storage {
   }
 
   std::optional<std::string> Get(std::string_view key) const override {
-    std::shared_lock lock(mu_);
-    auto it = by_key_.find(key);
-    if (it == by_key_.end()) return std::nullopt;
-    return std::string(it->entry->value());
+    std::string value;
+    if (!Get(key, &value)) return std::nullopt;
+    return value;
   }
 
   bool Get(std::string_view key, std::string* value) const override {

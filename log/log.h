@@ -53,6 +53,9 @@ struct ReadOptions {
   // keys and values saves decoding and copying them (librdkafka parses a
   // record's headers only when asked).
   bool headers = true;
+
+  // What a reader with these options returns for a stored record.
+  Record Copy(const Record& stored) const { return headers ? stored : Record{stored.key, stored.value, {}}; }
 };
 
 // One client's connection to a single-partition log. Thread-safe.

@@ -25,6 +25,10 @@ std::unique_ptr<Client> ClientConformance::OpenClient(ClientOptions options) {
   return OpenClient(backend_->Connect(), std::move(options));
 }
 
+std::unique_ptr<Client> ClientConformance::OpenControlledClient(LogControls& controls, ClientOptions options) {
+  return OpenClient(ControlledLog(backend_->Connect(), controls), std::move(options));
+}
+
 std::unique_ptr<Client> ClientConformance::OpenClient(std::unique_ptr<log::Log> log, ClientOptions options) {
   auto client = Client::Open(std::move(log), NewMemoryStorage(), std::move(options));
   EXPECT_TRUE(client.has_value()) << client.error().ToString();
@@ -182,7 +186,7 @@ TEST_P(ClientConformance, ClientsWritingConcurrentlyConverge) {
 
 TEST_P(ClientConformance, BatchAppendsOnceAndWaitsForItsHighestOffset) {
   LogControls controls;
-  auto client = OpenClient(ControlledLog(backend_->Connect(), controls));
+  auto client = OpenControlledClient(controls);
   ASSERT_NE(client, nullptr);
   auto batch = client->Batch();
   for (int i = 0; i < 50; ++i) batch.Put("b" + std::to_string(i), std::to_string(i));
@@ -271,7 +275,7 @@ TEST_P(ClientConformance, CloseIsIdempotentAndEveryLaterCallIsClosed) {
 
 TEST_P(ClientConformance, CloseEndsABlockedPutWithClosed) {
   LogControls controls;
-  auto client = OpenClient(ControlledLog(backend_->Connect(), controls));
+  auto client = OpenControlledClient(controls);
   ASSERT_NE(client, nullptr);
   controls.hold_acks = true;
   std::atomic<bool> returned{false};
@@ -291,7 +295,7 @@ TEST_P(ClientConformance, CloseEndsABlockedPutWithClosed) {
 
 TEST_P(ClientConformance, AWriteWhoseAckIsLateTimesOutAndTheClientStaysUsable) {
   LogControls controls;
-  auto client = OpenClient(ControlledLog(backend_->Connect(), controls));
+  auto client = OpenControlledClient(controls);
   ASSERT_NE(client, nullptr);
   controls.hold_acks = true;
   auto late = client->Put("late", "1", CallOptions{50ms});
@@ -308,7 +312,7 @@ TEST_P(ClientConformance, AWriteWhoseAckIsLateTimesOutAndTheClientStaysUsable) {
 
 TEST_P(ClientConformance, AWriteNotYetAppliedTimesOutAndTheClientRecovers) {
   LogControls controls;
-  auto client = OpenClient(ControlledLog(backend_->Connect(), controls));
+  auto client = OpenControlledClient(controls);
   ASSERT_NE(client, nullptr);
   controls.stall_reader = true;
   auto stalled = client->Put("k", "1", CallOptions{50ms});
@@ -326,7 +330,7 @@ TEST_P(ClientConformance, WritersAndTheApplierExpiringTheSameWritesFinishEachOnc
   LogControls controls;
   ClientOptions options;
   options.poll_timeout = 1ms;
-  auto client = OpenClient(ControlledLog(backend_->Connect(), controls), options);
+  auto client = OpenControlledClient(controls, options);
   ASSERT_NE(client, nullptr);
   controls.stall_reader = true;
   constexpr int kThreads = 8;
@@ -359,7 +363,7 @@ TEST_P(ClientConformance, BadInputIsRefusedWithTheLimitAndAppendsNothing) {
   options.limits.max_key_bytes = 8;
   options.limits.max_value_bytes = 16;
   options.limits.max_batch_records = 3;
-  auto client = OpenClient(ControlledLog(backend_->Connect(), controls), options);
+  auto client = OpenControlledClient(controls, options);
   ASSERT_NE(client, nullptr);
 
   auto expect_invalid = [](const auto& result, std::string_view fragment) {
@@ -384,7 +388,7 @@ TEST_P(ClientConformance, BadInputIsRefusedWithTheLimitAndAppendsNothing) {
 
 TEST_P(ClientConformance, ACorruptRecordIsSkippedAndItsWriterIsTold) {
   LogControls controls;
-  auto client = OpenClient(ControlledLog(backend_->Connect(), controls));
+  auto client = OpenControlledClient(controls);
   ASSERT_NE(client, nullptr);
   auto first = client->Put("a", "1");
   ASSERT_TRUE(first.has_value());
@@ -480,7 +484,7 @@ TEST_P(ClientConformance, AsyncWritesRefuseBadInputAndAClosedClientAtOnce) {
   LogControls controls;
   ClientOptions options;
   options.limits.max_value_bytes = 4;
-  auto client = OpenClient(ControlledLog(backend_->Connect(), controls), options);
+  auto client = OpenControlledClient(controls, options);
   ASSERT_NE(client, nullptr);
   Outcomes outcomes;
   client->PutAsync("", "v", outcomes.Callback(0));
@@ -504,7 +508,7 @@ TEST_P(ClientConformance, AsyncWritesTimeOutOrCloseOnceAndLeaveTheClientUsable) 
   LogControls controls;
   ClientOptions options;
   options.poll_timeout = 10ms;
-  auto client = OpenClient(ControlledLog(backend_->Connect(), controls), options);
+  auto client = OpenControlledClient(controls, options);
   ASSERT_NE(client, nullptr);
   controls.hold_acks = true;
   Outcomes outcomes;

@@ -15,6 +15,7 @@
 
 #include "kv/client.h"
 #include "kv/memory_storage.h"
+#include "kv/testing/log_doubles.h"
 #include "log/log.h"
 
 namespace kvlog::kv::testing {
@@ -42,6 +43,8 @@ class ClientConformance : public ::testing::TestWithParam<BackendParam> {
   // Opens a client on a new connection, failing the test if it cannot.
   std::unique_ptr<Client> OpenClient(ClientOptions options = {});
   std::unique_ptr<Client> OpenClient(std::unique_ptr<log::Log> log, ClientOptions options = {});
+  // The same on a new connection wrapped in ControlledLog(controls).
+  std::unique_ptr<Client> OpenControlledClient(LogControls& controls, ClientOptions options = {});
 
   std::unique_ptr<Backend> backend_;
 };

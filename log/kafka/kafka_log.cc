@@ -141,7 +141,8 @@ class KafkaReader final : public LogReader {
     record.key.assign(static_cast<const char*>(msg.key), msg.key_len);
     if (msg.payload != nullptr) record.value.emplace(static_cast<const char*>(msg.payload), msg.len);
     rd_kafka_headers_t* headers = nullptr;
-    if (read_options_.headers && rd_kafka_message_headers(&msg, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR && headers != nullptr) {
+    if (read_options_.headers && rd_kafka_message_headers(&msg, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+        headers != nullptr) {
       const char* name = nullptr;
       const void* value = nullptr;
       size_t size = 0;
@@ -210,9 +211,7 @@ class KafkaLog final : public Log {
     // per-message references librdkafka hands back.
     auto op = std::make_unique<AppendOp>();
     op->done = std::move(done);
-    op->offsets.assign(records.size(), kNoOffset);
-    op->refs.resize(records.size());
-    for (std::size_t i = 0; i < records.size(); ++i) op->refs[i] = MessageRef{op.get(), i};
+    op->refs.assign(records.size(), MessageRef{op.get(), kNoOffset});
     op->remaining = records.size();
     std::optional<Error> immediate;
     {
@@ -307,18 +306,18 @@ class KafkaLog final : public Log {
 
  private:
   struct AppendOp;
-  // One per enqueued message; librdkafka hands it back in the delivery report.
+  // One per enqueued message, in record order; librdkafka hands it back in the
+  // delivery report, which fills in the offset (under mu_).
   struct MessageRef {
     AppendOp* op = nullptr;
-    std::size_t index = 0;
+    Offset offset = kNoOffset;
   };
   // Owned by its enqueued messages once Append returns: the delivery report
-  // that brings `remaining` to zero frees it. The fields below `refs` are
-  // guarded by mu_.
+  // that brings `remaining` to zero frees it. Guarded by mu_ from the first
+  // Produce on.
   struct AppendOp {
     AppendCallback done;
     absl::InlinedVector<MessageRef, 1> refs;  // Never resized after the first Produce.
-    absl::InlinedVector<Offset, 1> offsets;
     std::size_t remaining = 0;  // Delivery reports still to come.
     std::optional<Error> error;  // The first failure among the records.
     bool finished = false;
@@ -383,7 +382,7 @@ class KafkaLog final : public Log {
   }
 
   void Deliver(const rd_kafka_message_t& msg) {
-    const auto* ref = static_cast<const MessageRef*>(msg._private);
+    auto* ref = static_cast<MessageRef*>(msg._private);
     std::unique_ptr<AppendOp> last_report;  // Frees the op after its callback ran.
     AppendCallback done;
     std::optional<AppendResult> result;
@@ -393,7 +392,7 @@ class KafkaLog final : public Log {
       if (msg.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         if (!op.error) op.error = KafkaError(msg.err, "append not acknowledged", options_);
       } else {
-        op.offsets[ref->index] = msg.offset;
+        ref->offset = msg.offset;
       }
       if (--op.remaining == 0) {
         last_report.reset(&op);
@@ -404,7 +403,10 @@ class KafkaLog final : public Log {
           if (op.error) {
             result.emplace(std::unexpected(*op.error));
           } else {
-            result.emplace(std::vector<Offset>(op.offsets.begin(), op.offsets.end()));
+            std::vector<Offset> offsets;
+            offsets.reserve(op.refs.size());
+            for (const MessageRef& r : op.refs) offsets.push_back(r.offset);
+            result.emplace(std::move(offsets));
           }
         }
       }

@@ -70,11 +70,7 @@ class Reader final : public LogReader {
     auto it = std::lower_bound(entries.begin(), entries.end(), position_.load(),
                                [](const StoredEntry& e, Offset o) { return e.offset < o; });
     for (; it != entries.end() && it->offset < readable_end && out.size() < max_entries; ++it) {
-      if (options_.headers || !it->record) {
-        out.push_back(LogEntry{it->offset, it->record});
-      } else {
-        out.push_back(LogEntry{it->offset, Record{it->record->key, it->record->value, {}}});
-      }
+      out.push_back(LogEntry{it->offset, it->record ? Result<Record>(options_.Copy(*it->record)) : it->record});
     }
     // Past the last entry read; at the readable end, past any gap before it.
     Offset next = (it == entries.end() || it->offset >= readable_end) ? readable_end : it->offset;
