@@ -2,7 +2,7 @@
 //   BM_SessionAndConvergence/N: pairing, write index, session and convergence
 //     checks on a generated N-operation kvlog history (items/s = operations/s).
 //   BM_Durability/N: the durability check on the same history.
-//   BM_LinearizabilityReferenceSet: every history of shared/histories/MANIFEST.tsv
+//   BM_LinearizabilityReferenceSet: every history of checker/testdata/reference/MANIFEST.tsv
 //     parsed and checked; the counters give rows and agreements with the
 //     published verdicts.
 #include <benchmark/benchmark.h>
@@ -18,7 +18,7 @@
 #include "checker/edn.h"
 #include "checker/session.h"
 #include "checker/testing/generate.h"
-#include "checker/testing/shared_dir.h"
+#include "checker/testing/reference.h"
 #include "checker/writes.h"
 
 namespace kvlog::checker {
@@ -101,37 +101,19 @@ void BM_Durability(benchmark::State& state) {
 }
 BENCHMARK(BM_Durability)->Arg(100'000)->Arg(1'000'000)->Unit(benchmark::kMillisecond);
 
-struct Row {
-  std::string path, format, model, expected, text;
-};
-
-std::vector<Row> ReferenceSet() {
-  std::vector<Row> rows;
-  const std::string shared = testing::FindSharedDir();
-  if (shared.empty()) return rows;
-  const std::string dir = shared + "/histories/";
-  std::ifstream manifest(dir + "MANIFEST.tsv");
-  for (std::string line; std::getline(manifest, line);) {
-    if (line.empty() || line[0] == '#') continue;
-    std::istringstream fields(line);
-    Row r;
-    std::getline(fields, r.path, '\t');
-    std::getline(fields, r.format, '\t');
-    std::getline(fields, r.model, '\t');
-    std::getline(fields, r.expected, '\t');
-    std::ifstream in(dir + r.path, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    r.text = ss.str();
-    rows.push_back(std::move(r));
+std::vector<testing::ReferenceHistory> ReferenceSet() {
+  auto rows = testing::LoadReferenceSet();
+  if (!rows) {
+    std::fprintf(stderr, "%s\n", rows.error().ToString().c_str());
+    return {};
   }
-  return rows;
+  return std::move(*rows);
 }
 
 void BM_LinearizabilityReferenceSet(benchmark::State& state) {
-  static const std::vector<Row> rows = ReferenceSet();
+  static const std::vector<testing::ReferenceHistory> rows = ReferenceSet();
   if (rows.empty()) {
-    state.SkipWithError("shared/histories not found (set KVLOG_SHARED_DIR)");
+    state.SkipWithError("reference histories not found (checker/testdata/reference)");
     return;
   }
   int agree = 0;
@@ -139,13 +121,13 @@ void BM_LinearizabilityReferenceSet(benchmark::State& state) {
   for (auto _ : state) {
     agree = 0;
     ops_total = 0;
-    for (const Row& r : rows) {
+    for (const testing::ReferenceHistory& r : rows) {
       auto h = r.format == "jepsen-log" ? ParseJepsenLog(r.text, r.path) : ParseJepsenEdn(r.text, r.path);
       auto ops = PairOperations(*h);
       auto model = MakeModel(r.model);
       LinearizabilityResult res = CheckLinearizability(*ops, *model);
       ops_total += ops->size();
-      if ((res.verdict == Verdict::kValid) == (r.expected == "linearizable") && res.verdict != Verdict::kUnknown) ++agree;
+      if ((res.verdict == Verdict::kValid) == r.linearizable && res.verdict != Verdict::kUnknown) ++agree;
     }
   }
   state.counters["rows"] = static_cast<double>(rows.size());

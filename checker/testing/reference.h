@@ -1,0 +1,33 @@
+// The published reference histories that live in the repository
+// (checker/testdata/reference, see its README): their MANIFEST.tsv rows and
+// texts, for tests and benchmarks.
+#ifndef KVLOG_CHECKER_TESTING_REFERENCE_H_
+#define KVLOG_CHECKER_TESTING_REFERENCE_H_
+
+#include <string>
+#include <vector>
+
+#include "checker/status.h"
+
+namespace kvlog::checker::testing {
+
+struct ReferenceHistory {
+  std::string path;      // relative to the reference directory
+  std::string format;    // "jepsen-edn", "jepsen-edn-lines" or "jepsen-log"
+  std::string model;     // a MakeModel name
+  bool linearizable;     // the verdict its authors published
+  std::string text;      // the file's bytes
+};
+
+// The reference directory: in a test, the runfiles copy; under `bazel run`,
+// the binary's runfiles; otherwise $KVLOG_REFERENCE_DIR. Error when none holds
+// a MANIFEST.tsv.
+Result<std::string> ReferenceDir();
+
+// Every MANIFEST.tsv row with its file read. Error (naming the file) when the
+// manifest or a file it lists cannot be read, or a row is malformed.
+Result<std::vector<ReferenceHistory>> LoadReferenceSet();
+
+}  // namespace kvlog::checker::testing
+
+#endif  // KVLOG_CHECKER_TESTING_REFERENCE_H_
