@@ -80,7 +80,7 @@ class Search {
   Search(const std::vector<Operation>& all, const ModelPart& part, const Model& model, Clock::time_point deadline,
          size_t max_cache, const std::atomic<bool>* cancel)
       : all_(all), part_(part), model_(model), deadline_(deadline), max_cache_(max_cache), cancel_(cancel),
-        state_ids_(0, StateHash{this}, StateEq{this}), memo_(0, MemoHash{this}, MemoEq{this}) {}
+        state_ids_(0, StateHash{this}, StateEq{this}) {}
 
   // Searches for at most about `max_steps` more steps. Returns true when the
   // search has ended (`result()` holds the outcome), false when it paused: a
@@ -111,6 +111,7 @@ class Search {
       }
       int& e = e_;
       if (e != -1 && nodes_[e].call) {
+        Prefetch(e);
         const int op = nodes_[e].op;
         const int32_t next = Blocked(op) ? -1 : Transition(state_, op);
         if (next >= 0) {
@@ -126,7 +127,7 @@ class Search {
           }
           ClearBit(bit_[op]);
           zobrist_hash_ ^= zobrist_[op];
-          if (memo_.size() > max_cache_) {
+          if (entries_.size() > max_cache_) {
             result_.outcome = PartOutcome::kOutOfBudget;
             result_.detail = "memoisation limit reached (" + std::to_string(max_cache_) + " configurations)";
             return Finish();
@@ -247,11 +248,12 @@ class Search {
 
   // Ends the search: keeps the result, frees the rest.
   bool Finish() {
-    result_.configurations = memo_.size();
-    memo_ = decltype(memo_)(0, MemoHash{this}, MemoEq{this});
+    result_.configurations = entries_.size();
+    table_ = {};
     entries_ = {};
     pool_ = {};
     transitions_ = {};
+    dense_ = {};
     return true;
   }
 
@@ -309,7 +311,15 @@ class Search {
     state_hash_.push_back(ValueHash()(v));
     states_.push_back(std::move(v));
     auto [it, added] = state_ids_.insert(id);
-    if (added) return id;
+    if (added) {
+      // A row of the dense transition table per state, while it stays small.
+      const size_t n = op_ptr_.size();
+      if (dense_states_ == id && (static_cast<size_t>(id) + 1) * n <= kDenseTransitions) {
+        dense_.resize((static_cast<size_t>(id) + 1) * n, kUnknownTransition);
+        ++dense_states_;
+      }
+      return id;
+    }
     states_.pop_back();
     state_hash_.pop_back();
     return *it;
@@ -325,55 +335,113 @@ class Search {
       std::optional<bool> same = model_.Check(states_[state], o);
       if (same) return *same ? static_cast<int32_t>(state) : -1;
     }
-    const uint64_t key = static_cast<uint64_t>(state) << 32 | static_cast<uint32_t>(op);
-    auto [it, added] = transitions_.try_emplace(key, -1);
-    if (!added) return it->second;
-    if (std::optional<bool> same = model_.Check(states_[state], o)) {
-      it->second = *same ? static_cast<int32_t>(state) : -1;
-      return it->second;
+    // The first states get a dense table (a register has few states); the
+    // rest a hash map.
+    const size_t n = op_ptr_.size();
+    int32_t* cached = nullptr;
+    if (state < dense_states_) {
+      cached = &dense_[state * n + static_cast<size_t>(op)];
+    } else {
+      const uint64_t key = static_cast<uint64_t>(state) << 32 | static_cast<uint32_t>(op);
+      cached = &transitions_.try_emplace(key, kUnknownTransition).first->second;
     }
-    Value next;
-    if (!model_.Step(states_[state], o, &next)) return -1;
-    const int32_t id = static_cast<int32_t>(Intern(std::move(next)));
-    transitions_[key] = id;
-    return id;
+    if (*cached != kUnknownTransition) return *cached;
+    int32_t result = -1;
+    if (std::optional<bool> same = model_.Check(states_[state], o)) {
+      result = *same ? static_cast<int32_t>(state) : -1;
+    } else {
+      Value next;
+      if (model_.Step(states_[state], o, &next)) {
+        result = static_cast<int32_t>(Intern(std::move(next)));  // may grow dense_: find the slot again
+        if (state < dense_states_) {
+          cached = &dense_[state * n + static_cast<size_t>(op)];
+        } else {
+          cached = &transitions_[static_cast<uint64_t>(state) << 32 | static_cast<uint32_t>(op)];
+        }
+      }
+    }
+    *cached = result;
+    return result;
   }
 
-  // The memo: entries are indexes into the arrays below.
+  // The memo: an open-addressing table (linear probing) whose slots hold the
+  // configuration's hash and state id, so a probe reads one cache line until
+  // both match; only then are the bitset windows compared.
+  struct Slot {
+    uint64_t hash = 0;
+    uint32_t entry = 0;  // index into entries_ + 1; 0 = empty
+    uint32_t state = 0;
+  };
   struct Entry {
-    uint64_t hash;
-    uint64_t offset;  // of its window in pool_
-    uint32_t state;
+    uint64_t offset;   // of its window in pool_
     uint32_t lo, len;  // window: words [lo, lo + len)
-  };
-  struct MemoHash {
-    const Search* s;
-    size_t operator()(uint32_t i) const { return s->entries_[i].hash; }
-  };
-  struct MemoEq {
-    const Search* s;
-    bool operator()(uint32_t a, uint32_t b) const {
-      const Entry& x = s->entries_[a];
-      const Entry& y = s->entries_[b];
-      return x.hash == y.hash && x.state == y.state && x.lo == y.lo && x.len == y.len &&
-             std::memcmp(&s->pool_[x.offset], &s->pool_[y.offset], x.len * sizeof(uint64_t)) == 0;
-    }
   };
 
   // Records the current linearized set with `state`; false if already seen.
   bool MemoInsert(uint32_t state) {
-    Entry en;
-    en.hash = zobrist_hash_ ^ SplitMix64(0xA5A5A5A5ull + state);
-    en.offset = pool_.size();
-    en.state = state;
-    en.lo = lo_;
-    en.len = hi_ > lo_ ? hi_ - lo_ : 0;
-    pool_.insert(pool_.end(), bits_.begin() + en.lo, bits_.begin() + en.lo + en.len);
-    entries_.push_back(en);
-    if (memo_.insert(static_cast<uint32_t>(entries_.size() - 1)).second) return true;
-    entries_.pop_back();
-    pool_.resize(en.offset);
-    return false;
+    const uint64_t hash = zobrist_hash_ ^ SplitMix64(0xA5A5A5A5ull + state);
+    const uint32_t lo = lo_, len = hi_ > lo_ ? hi_ - lo_ : 0;
+    if ((entries_.size() + 1) * 2 > table_.size()) Grow();
+    const size_t mask = table_.size() - 1;
+    for (size_t i = hash & mask;; i = (i + 1) & mask) {
+      Slot& slot = table_[i];
+      if (slot.entry == 0) {
+        entries_.push_back({pool_.size(), lo, len});
+        pool_.insert(pool_.end(), bits_.begin() + lo, bits_.begin() + lo + len);
+        slot = {hash, static_cast<uint32_t>(entries_.size()), state};
+        return true;
+      }
+      if (slot.hash == hash && slot.state == state) {
+        const Entry& e = entries_[slot.entry - 1];
+        if (e.lo == lo && e.len == len) {
+          const uint64_t* a = pool_.data() + e.offset;
+          const uint64_t* b = bits_.data() + lo;
+          uint32_t w = 0;
+          while (w < len && a[w] == b[w]) ++w;
+          if (w == len) return false;
+        }
+      }
+    }
+  }
+
+  // The memo probes are cache misses, one after the other as the search
+  // tries the candidates in turn. So while at entry `at`, start loading the
+  // slot the candidate a few entries on will probe.
+  void Prefetch(int at) {
+    if (table_.empty()) return;
+    int e = at;
+    for (int k = 0; k < kPrefetchDistance; ++k) {
+      e = nodes_[e].next;
+      if (e == -1 || !nodes_[e].call) return;
+    }
+    const int op = nodes_[e].op;
+    // Nothing is computed here: a read is assumed to keep the state, other
+    // ops use the transition only if it is already known.
+    int32_t next = static_cast<int32_t>(state_);
+    if (!observes_[op]) {
+      if (state_ < dense_states_) {
+        next = dense_[state_ * op_ptr_.size() + static_cast<size_t>(op)];
+      } else {
+        auto it = transitions_.find(static_cast<uint64_t>(state_) << 32 | static_cast<uint32_t>(op));
+        next = it == transitions_.end() ? -1 : it->second;
+      }
+    }
+    if (next < 0) return;
+    const uint64_t hash = zobrist_hash_ ^ zobrist_[op] ^ SplitMix64(0xA5A5A5A5ull + static_cast<uint32_t>(next));
+    __builtin_prefetch(&table_[hash & (table_.size() - 1)]);
+  }
+  static constexpr int kPrefetchDistance = 2;
+
+  void Grow() {
+    std::vector<Slot> old = std::move(table_);
+    table_.assign(old.empty() ? 1024 : 2 * old.size(), Slot{});
+    const size_t mask = table_.size() - 1;
+    for (const Slot& slot : old) {
+      if (slot.entry == 0) continue;
+      size_t i = slot.hash & mask;
+      while (table_[i].entry != 0) i = (i + 1) & mask;
+      table_[i] = slot;
+    }
   }
 
   const std::vector<Operation>& all_;
@@ -406,10 +474,14 @@ class Search {
   std::vector<Value> states_;
   std::vector<uint64_t> state_hash_;
   absl::flat_hash_set<uint32_t, StateHash, StateEq> state_ids_;
+  static constexpr int32_t kUnknownTransition = -2;
+  static constexpr size_t kDenseTransitions = size_t{1} << 18;
+  std::vector<int32_t> dense_;  // [state * n + op] for states < dense_states_
+  uint32_t dense_states_ = 0;
   absl::flat_hash_map<uint64_t, int32_t> transitions_;
+  std::vector<Slot> table_;
   std::vector<Entry> entries_;
   std::vector<uint64_t> pool_;
-  absl::flat_hash_set<uint32_t, MemoHash, MemoEq> memo_;
   // The search's position, kept between Resume calls.
   bool started_ = false;
   PartResult result_;
