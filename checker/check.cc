@@ -94,15 +94,7 @@ Result<FullReport> CheckHistory(const History& history, Format format, const Che
   }
 
   if (wants("linearizability")) {
-    std::string model_name = options.model;
-    if (model_name.empty()) {
-      bool keys = false, cas = false;
-      for (const auto& o : out.ops) {
-        keys = keys || o.key.has_value();
-        cas = cas || o.f == "cas";
-      }
-      model_name = keys ? "kv" : cas ? "cas-register" : "register";
-    }
+    const std::string model_name = options.model.empty() ? ChooseModel(out.ops) : options.model;
     auto model = MakeModel(model_name);
     if (!model) return MakeError("", 0, "unknown model '" + model_name + "'");
     out.model = model_name;

@@ -24,8 +24,7 @@ Result<History> ParseHistory(std::string_view text, Format format, const std::st
 Result<History> ReadHistoryFile(const std::string& path, std::optional<Format> format);
 
 struct CheckOptions {
-  // Model for linearizability; "" = guess (kv when ops carry keys, else
-  // cas-register when there is a cas, else register).
+  // Model for linearizability; "" = chosen from the operations (ChooseModel).
   std::string model;
   // Which checkers run: linearizability, session, convergence, durability.
   // Empty = by history: Jepsen formats get linearizability; JSONL histories

@@ -138,7 +138,7 @@ TEST(Linearizability, OperationsTheModelCannotJudgeGiveUnknown) {
   auto r = Check(Jsonl(R"({"process":0,"type":"invoke","f":"batch","value":[{"f":"put","key":"a","value":"x"}]}
 {"process":0,"type":"ok","f":"batch","value":[{"f":"put","key":"a","value":"x"}]}
 )"),
-                 {"linearizability"}, "kv");
+                 {"linearizability"}, "register");
   EXPECT_EQ(Report(r, "linearizability").verdict, Verdict::kUnknown);
   EXPECT_NE(r.linearizability->detail.find("f=batch"), std::string::npos);
 }

@@ -2,14 +2,25 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
 #include <thread>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/hash/hash.h"
 
 namespace kvlog::checker {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// Search steps a part runs before it yields to the next part in the queue.
+constexpr uint64_t kSliceSteps = 1 << 16;
 
 uint64_t SplitMix64(uint64_t x) {
   x += 0x9E3779B97F4A7C15ull;
@@ -18,29 +29,164 @@ uint64_t SplitMix64(uint64_t x) {
   return x ^ (x >> 31);
 }
 
-enum class PartOutcome { kLinearizable, kNot, kOutOfBudget };
+// A hash of a Value consistent with Value::operator==.
+struct ValueHash {
+  size_t operator()(const Value& v) const {
+    size_t h = static_cast<size_t>(v.kind()) * 0x9E3779B97F4A7C15ull;
+    switch (v.kind()) {
+      case Value::Kind::kNil:
+        return h;
+      case Value::Kind::kBool:
+      case Value::Kind::kInt:
+        return absl::HashOf(h, v.as_int());
+      case Value::Kind::kString:
+        return absl::HashOf(h, std::string_view(v.as_string()));
+      case Value::Kind::kList:
+      case Value::Kind::kMap:
+        for (const std::string& k : v.keys()) h = absl::HashOf(h, std::string_view(k));
+        for (const Value& item : v.items()) h = absl::HashOf(h, (*this)(item));
+        return h;
+    }
+    return h;
+  }
+};
+
+enum class PartOutcome { kLinearizable, kNot, kOutOfBudget, kCancelled };
 
 struct PartResult {
   PartOutcome outcome = PartOutcome::kLinearizable;
   LinearizabilityWitness witness;
   std::string detail;
+  uint64_t configurations = 0;
+  size_t blocking_local = 0;  // the blocking op's position in its part
 };
 
-// Wing & Gong search over one part. Invariants: the doubly linked list holds
-// the call (and, for definite ops, return) entries of the ops not yet
-// linearized, in history order; `linearized` and `hash` describe exactly the
-// ops on `stack`; `remaining` counts definite ops not yet linearized.
+// Wing & Gong's search over one part, with Lowe's memo of visited
+// configurations (the set of operations linearized, the model state).
+//
+// States are interned: each distinct Value gets an id, and each (state, op)
+// transition is computed once, so the search compares and hashes integers.
+// The set of linearized operations is a bitset over the part's operations in
+// call order; a memo entry keeps only its window [lo, hi) of 64-bit words
+// (below lo every word is all ones, from hi on all zeros), which is short
+// because operations are linearized roughly in call order.
+//
+// Invariants: the doubly linked list holds the call (and, for definite ops,
+// return) entries of the ops not yet linearized, in history order; `bits_`,
+// `zobrist_hash_`, `lo_` and `hi_` describe exactly the ops on the stack;
+// `remaining` counts definite ops not yet linearized.
 class Search {
  public:
-  Search(const std::vector<Operation>& all, std::vector<size_t> ops, const Model& model,
-         Clock::time_point deadline, size_t max_cache)
-      : all_(all), ops_(std::move(ops)), model_(model), deadline_(deadline), max_cache_(max_cache) {}
+  Search(const std::vector<Operation>& all, const ModelPart& part, const Model& model, Clock::time_point deadline,
+         size_t max_cache, const std::atomic<bool>* cancel)
+      : all_(all), part_(part), model_(model), deadline_(deadline), max_cache_(max_cache), cancel_(cancel),
+        state_ids_(0, StateHash{this}, StateEq{this}) {}
 
-  PartResult Run() {
-    const size_t n = ops_.size();
+  // Searches for at most about `max_steps` more steps. Returns true when the
+  // search has ended (`result()` holds the outcome), false when it paused: a
+  // later call continues where it stopped.
+  bool Resume(uint64_t max_steps) {
+    if (!started_) {
+      started_ = true;
+      if (!Start()) return Finish();
+    }
+    if (Clock::now() >= deadline_) {
+      result_.outcome = PartOutcome::kOutOfBudget;
+      result_.detail = "time budget exhausted";
+      return Finish();
+    }
+    const uint64_t stop_at = steps_ + max_steps;
+    while (remaining_ > 0) {
+      if ((++steps_ & 255) == 0) {
+        if (cancel_ && cancel_->load(std::memory_order_relaxed)) {
+          result_.outcome = PartOutcome::kCancelled;
+          return Finish();
+        }
+        if ((steps_ & 4095) == 0 && Clock::now() >= deadline_) {
+          result_.outcome = PartOutcome::kOutOfBudget;
+          result_.detail = "time budget exhausted";
+          return Finish();
+        }
+        if (steps_ >= stop_at) return false;
+      }
+      int& e = e_;
+      if (e != -1 && nodes_[e].call) {
+        Prefetch(e);
+        const int op = nodes_[e].op;
+        const int32_t next = Blocked(op) ? -1 : Transition(state_, op);
+        if (next >= 0) {
+          SetBit(bit_[op]);
+          zobrist_hash_ ^= zobrist_[op];
+          if (MemoInsert(static_cast<uint32_t>(next))) {
+            stack_.push_back({e, state_});
+            state_ = static_cast<uint32_t>(next);
+            Lift(e);
+            if (!op_ptr_[op]->info()) --remaining_;
+            e = nodes_[0].next;
+            continue;
+          }
+          ClearBit(bit_[op]);
+          zobrist_hash_ ^= zobrist_[op];
+          if (entries_.size() > max_cache_) {
+            result_.outcome = PartOutcome::kOutOfBudget;
+            result_.detail = "memoisation limit reached (" + std::to_string(max_cache_) + " configurations)";
+            return Finish();
+          }
+        }
+        e = nodes_[e].next;
+        continue;
+      }
+      // A return entry (or the end): its op had to be linearized by now.
+      if (!have_best_ || stack_.size() > best_ops_.size()) {
+        have_best_ = true;
+        best_ops_.resize(std::min(low_water_, best_ops_.size()));
+        for (size_t i = best_ops_.size(); i < stack_.size(); ++i) best_ops_.push_back(nodes_[stack_[i].node].op);
+        low_water_ = stack_.size();
+        best_state_ = state_;
+        best_blocking_ = e != -1 ? nodes_[e].op : 0;
+      }
+      if (stack_.empty()) {
+        result_.outcome = PartOutcome::kNot;
+        for (int op : best_ops_) result_.witness.prefix.push_back(op_ptr_[op]->index);
+        result_.witness.blocking_op = op_ptr_[best_blocking_]->index;
+        result_.blocking_local = static_cast<size_t>(best_blocking_);
+        result_.witness.state_after_prefix = model_.Describe(states_[best_state_]);
+        return Finish();
+      }
+      const Frame f = stack_.back();
+      stack_.pop_back();
+      low_water_ = std::min(low_water_, stack_.size());
+      const int op = nodes_[f.node].op;
+      ClearBit(bit_[op]);
+      zobrist_hash_ ^= zobrist_[op];
+      state_ = f.state;
+      Unlift(f.node);
+      if (!op_ptr_[op]->info()) ++remaining_;
+      e = nodes_[f.node].next;
+    }
+    return Finish();
+  }
+
+  PartResult& result() { return result_; }
+
+  const Operation& LocalOp(int i) const { return *op_ptr_[i]; }
+
+ private:
+  struct Frame {
+    int node;
+    uint32_t state;
+  };
+
+  // Builds the entry list; false if there is nothing to search.
+  bool Start() {
+    const size_t n = part_.ops.size();
+    if (n == 0) return false;
     words_ = (n + 63) / 64;
+    op_ptr_.resize(n);
+    for (size_t i = 0; i < n; ++i) op_ptr_[i] = &part_.At(all_, i);
     // Entries: 0 is the head sentinel; then one call per op, one return per
-    // definite op, sorted by position in the history.
+    // definite op, sorted by position in the history. Records of one batch
+    // share their positions: calls come first.
     struct Raw {
       int64_t pos;
       int op;
@@ -48,16 +194,18 @@ class Search {
     };
     std::vector<Raw> raw;
     raw.reserve(2 * n);
-    size_t remaining = 0;
     for (size_t i = 0; i < n; ++i) {
-      const Operation& o = all_[ops_[i]];
+      const Operation& o = *op_ptr_[i];
       raw.push_back({o.call, static_cast<int>(i), true});
       if (!o.info()) {
         raw.push_back({o.ret, static_cast<int>(i), false});
-        ++remaining;
+        ++remaining_;
       }
     }
-    std::sort(raw.begin(), raw.end(), [](const Raw& a, const Raw& b) { return a.pos < b.pos; });
+    std::stable_sort(raw.begin(), raw.end(), [](const Raw& a, const Raw& b) {
+      if (a.pos != b.pos) return a.pos < b.pos;
+      return a.call && !b.call;
+    });
     nodes_.assign(raw.size() + 1, Node{});
     std::vector<int> call_node(n, -1), ret_node(n, -1);
     for (size_t i = 0; i < raw.size(); ++i) {
@@ -70,80 +218,45 @@ class Search {
     }
     nodes_[0].next = raw.empty() ? -1 : 1;
     for (size_t i = 0; i < n; ++i) nodes_[call_node[i]].match = ret_node[i];
+    // Bit positions follow call order, so the linearized set is dense at the
+    // front and its window short.
+    bit_.assign(n, 0);
+    uint32_t b = 0;
+    for (const Raw& r : raw) {
+      if (r.call) bit_[r.op] = b++;
+    }
     zobrist_.resize(n);
     for (size_t i = 0; i < n; ++i) zobrist_[i] = SplitMix64(i + 1);
+    observes_.resize(n);
+    for (size_t i = 0; i < n; ++i) observes_[i] = IsReadFunction(op_ptr_[i]->f) || op_ptr_[i]->result == false;
+    // Order constraints: later_[later_begin_[op] ..] lists the ops that, once
+    // linearized, keep `op` from being linearized after them.
+    later_begin_.assign(n + 1, 0);
+    for (const auto& [x, y] : part_.order) ++later_begin_[x + 1];
+    for (size_t i = 0; i < n; ++i) later_begin_[i + 1] += later_begin_[i];
+    later_.resize(part_.order.size());
+    std::vector<uint32_t> fill(later_begin_.begin(), later_begin_.end() - 1);
+    for (const auto& [x, y] : part_.order) later_[fill[x]++] = y;
 
-    std::vector<uint64_t> bits(words_, 0);
-    uint64_t hash = 0;
-    struct Frame {
-      int node;
-      Value state;
-    };
-    std::vector<Frame> stack;
-    Value state = model_.Init();
-    PartResult result;
-    size_t best = 0;
-    bool have_best = false;
-    int e = nodes_[0].next;
-    uint64_t steps = 0;
-    while (remaining > 0) {
-      if ((++steps & 1023) == 1 && Clock::now() >= deadline_) {
-        result.outcome = PartOutcome::kOutOfBudget;
-        result.detail = "time budget exhausted";
-        return result;
-      }
-      if (e != -1 && nodes_[e].call) {
-        const int op = nodes_[e].op;
-        Value next;
-        if (model_.Step(state, all_[ops_[op]], &next)) {
-          bits[op / 64] |= 1ull << (op % 64);
-          hash ^= zobrist_[op];
-          if (CacheInsert(hash, bits, next)) {
-            stack.push_back({e, std::move(state)});
-            state = std::move(next);
-            Lift(e);
-            if (!all_[ops_[op]].info()) --remaining;
-            e = nodes_[0].next;
-            continue;
-          }
-          bits[op / 64] &= ~(1ull << (op % 64));
-          hash ^= zobrist_[op];
-          if (cache_size_ > max_cache_) {
-            result.outcome = PartOutcome::kOutOfBudget;
-            result.detail = "memoisation limit reached";
-            return result;
-          }
-        }
-        e = nodes_[e].next;
-        continue;
-      }
-      // A return entry (or the end): its op had to be linearized by now.
-      if (!have_best || stack.size() > best) {
-        have_best = true;
-        best = stack.size();
-        result.witness.prefix.clear();
-        for (const Frame& f : stack) result.witness.prefix.push_back(ops_[nodes_[f.node].op]);
-        result.witness.blocking_op = e != -1 ? ops_[nodes_[e].op] : ops_[0];
-        result.witness.state_after_prefix = model_.Describe(state);
-      }
-      if (stack.empty()) {
-        result.outcome = PartOutcome::kNot;
-        return result;
-      }
-      Frame f = std::move(stack.back());
-      stack.pop_back();
-      const int op = nodes_[f.node].op;
-      bits[op / 64] &= ~(1ull << (op % 64));
-      hash ^= zobrist_[op];
-      state = std::move(f.state);
-      Unlift(f.node);
-      if (!all_[ops_[op]].info()) ++remaining;
-      e = nodes_[f.node].next;
-    }
-    return result;
+    bits_.assign(words_, 0);
+    state_ = Intern(model_.Init());
+    best_state_ = state_;
+    stack_.reserve(n);
+    e_ = nodes_[0].next;
+    return true;
   }
 
- private:
+  // Ends the search: keeps the result, frees the rest.
+  bool Finish() {
+    result_.configurations = entries_.size();
+    table_ = {};
+    entries_ = {};
+    pool_ = {};
+    transitions_ = {};
+    dense_ = {};
+    return true;
+  }
+
   struct Node {
     int op = -1;
     bool call = false;
@@ -152,14 +265,14 @@ class Search {
   };
 
   void Unlink(int i) {
-    Node& n = nodes_[i];
-    nodes_[n.prev].next = n.next;
-    if (n.next != -1) nodes_[n.next].prev = n.prev;
+    Node& nd = nodes_[i];
+    nodes_[nd.prev].next = nd.next;
+    if (nd.next != -1) nodes_[nd.next].prev = nd.prev;
   }
   void Relink(int i) {
-    Node& n = nodes_[i];
-    nodes_[n.prev].next = i;
-    if (n.next != -1) nodes_[n.next].prev = i;
+    Node& nd = nodes_[i];
+    nodes_[nd.prev].next = i;
+    if (nd.next != -1) nodes_[nd.next].prev = i;
   }
   void Lift(int call) {
     Unlink(call);
@@ -170,34 +283,221 @@ class Search {
     Relink(call);
   }
 
-  // Records (bits, state); false if it was already seen.
-  bool CacheInsert(uint64_t hash, const std::vector<uint64_t>& bits, const Value& state) {
-    auto& bucket = cache_[hash];
-    for (uint32_t idx : bucket) {
-      if (std::equal(bits.begin(), bits.end(), pool_.begin() + idx * words_) &&
-          model_.Equal(states_[idx], state)) {
-        return false;
+  // An op that must come before one already linearized cannot be placed.
+  bool Blocked(int op) const {
+    for (uint32_t i = later_begin_[op]; i < later_begin_[op + 1]; ++i) {
+      const uint32_t b = bit_[later_[i]];
+      if (bits_[b / 64] >> (b % 64) & 1) return true;
+    }
+    return false;
+  }
+
+  void SetBit(uint32_t b) {
+    const uint32_t w = b / 64;
+    bits_[w] |= 1ull << (b % 64);
+    if (w >= hi_) hi_ = w + 1;
+    while (lo_ < words_ && bits_[lo_] == ~0ull) ++lo_;
+  }
+  void ClearBit(uint32_t b) {
+    const uint32_t w = b / 64;
+    bits_[w] &= ~(1ull << (b % 64));
+    if (w < lo_) lo_ = w;
+    while (hi_ > lo_ && bits_[hi_ - 1] == 0) --hi_;
+  }
+
+  // The id of state `v`: states_[id] == v. Each state is hashed once.
+  uint32_t Intern(Value v) {
+    const uint32_t id = static_cast<uint32_t>(states_.size());
+    state_hash_.push_back(ValueHash()(v));
+    states_.push_back(std::move(v));
+    auto [it, added] = state_ids_.insert(id);
+    if (added) {
+      // A row of the dense transition table per state, while it stays small.
+      const size_t n = op_ptr_.size();
+      if (dense_states_ == id && (static_cast<size_t>(id) + 1) * n <= kDenseTransitions) {
+        dense_.resize((static_cast<size_t>(id) + 1) * n, kUnknownTransition);
+        ++dense_states_;
+      }
+      return id;
+    }
+    states_.pop_back();
+    state_hash_.pop_back();
+    return *it;
+  }
+
+  // The state after `op` from `state`, or -1 if `op` cannot happen there.
+  // An op that leaves the state as it is (a read) is checked directly: a
+  // compare costs less than a lookup in a table that large. The result of an
+  // op that changes the state is computed once per (state, op).
+  int32_t Transition(uint32_t state, int op) {
+    const Operation& o = *op_ptr_[op];
+    if (observes_[op]) {
+      std::optional<bool> same = model_.Check(states_[state], o);
+      if (same) return *same ? static_cast<int32_t>(state) : -1;
+    }
+    // The first states get a dense table (a register has few states); the
+    // rest a hash map.
+    const size_t n = op_ptr_.size();
+    int32_t* cached = nullptr;
+    if (state < dense_states_) {
+      cached = &dense_[state * n + static_cast<size_t>(op)];
+    } else {
+      const uint64_t key = static_cast<uint64_t>(state) << 32 | static_cast<uint32_t>(op);
+      cached = &transitions_.try_emplace(key, kUnknownTransition).first->second;
+    }
+    if (*cached != kUnknownTransition) return *cached;
+    int32_t result = -1;
+    if (std::optional<bool> same = model_.Check(states_[state], o)) {
+      result = *same ? static_cast<int32_t>(state) : -1;
+    } else {
+      Value next;
+      if (model_.Step(states_[state], o, &next)) {
+        result = static_cast<int32_t>(Intern(std::move(next)));  // may grow dense_: find the slot again
+        if (state < dense_states_) {
+          cached = &dense_[state * n + static_cast<size_t>(op)];
+        } else {
+          cached = &transitions_[static_cast<uint64_t>(state) << 32 | static_cast<uint32_t>(op)];
+        }
       }
     }
-    bucket.push_back(static_cast<uint32_t>(states_.size()));
-    pool_.insert(pool_.end(), bits.begin(), bits.end());
-    states_.push_back(state);
-    ++cache_size_;
-    return true;
+    *cached = result;
+    return result;
+  }
+
+  // The memo: an open-addressing table (linear probing) whose slots hold the
+  // configuration's hash and state id, so a probe reads one cache line until
+  // both match; only then are the bitset windows compared.
+  struct Slot {
+    uint64_t hash = 0;
+    uint32_t entry = 0;  // index into entries_ + 1; 0 = empty
+    uint32_t state = 0;
+  };
+  struct Entry {
+    uint64_t offset;   // of its window in pool_
+    uint32_t lo, len;  // window: words [lo, lo + len)
+  };
+
+  // Records the current linearized set with `state`; false if already seen.
+  bool MemoInsert(uint32_t state) {
+    const uint64_t hash = zobrist_hash_ ^ SplitMix64(0xA5A5A5A5ull + state);
+    const uint32_t lo = lo_, len = hi_ > lo_ ? hi_ - lo_ : 0;
+    if ((entries_.size() + 1) * 2 > table_.size()) Grow();
+    const size_t mask = table_.size() - 1;
+    for (size_t i = hash & mask;; i = (i + 1) & mask) {
+      Slot& slot = table_[i];
+      if (slot.entry == 0) {
+        entries_.push_back({pool_.size(), lo, len});
+        pool_.insert(pool_.end(), bits_.begin() + lo, bits_.begin() + lo + len);
+        slot = {hash, static_cast<uint32_t>(entries_.size()), state};
+        return true;
+      }
+      if (slot.hash == hash && slot.state == state) {
+        const Entry& e = entries_[slot.entry - 1];
+        if (e.lo == lo && e.len == len) {
+          const uint64_t* a = pool_.data() + e.offset;
+          const uint64_t* b = bits_.data() + lo;
+          uint32_t w = 0;
+          while (w < len && a[w] == b[w]) ++w;
+          if (w == len) return false;
+        }
+      }
+    }
+  }
+
+  // The memo probes are cache misses, one after the other as the search
+  // tries the candidates in turn. So while at entry `at`, start loading the
+  // slot the candidate a few entries on will probe.
+  void Prefetch(int at) {
+    if (table_.empty()) return;
+    int e = at;
+    for (int k = 0; k < kPrefetchDistance; ++k) {
+      e = nodes_[e].next;
+      if (e == -1 || !nodes_[e].call) return;
+    }
+    const int op = nodes_[e].op;
+    // Nothing is computed here: a read is assumed to keep the state, other
+    // ops use the transition only if it is already known.
+    int32_t next = static_cast<int32_t>(state_);
+    if (!observes_[op]) {
+      if (state_ < dense_states_) {
+        next = dense_[state_ * op_ptr_.size() + static_cast<size_t>(op)];
+      } else {
+        auto it = transitions_.find(static_cast<uint64_t>(state_) << 32 | static_cast<uint32_t>(op));
+        next = it == transitions_.end() ? -1 : it->second;
+      }
+    }
+    if (next < 0) return;
+    const uint64_t hash = zobrist_hash_ ^ zobrist_[op] ^ SplitMix64(0xA5A5A5A5ull + static_cast<uint32_t>(next));
+    __builtin_prefetch(&table_[hash & (table_.size() - 1)]);
+  }
+  static constexpr int kPrefetchDistance = 2;
+
+  void Grow() {
+    std::vector<Slot> old = std::move(table_);
+    table_.assign(old.empty() ? 1024 : 2 * old.size(), Slot{});
+    const size_t mask = table_.size() - 1;
+    for (const Slot& slot : old) {
+      if (slot.entry == 0) continue;
+      size_t i = slot.hash & mask;
+      while (table_[i].entry != 0) i = (i + 1) & mask;
+      table_[i] = slot;
+    }
   }
 
   const std::vector<Operation>& all_;
-  const std::vector<size_t> ops_;
+  const ModelPart& part_;
   const Model& model_;
   const Clock::time_point deadline_;
   const size_t max_cache_;
+  const std::atomic<bool>* cancel_;
+  std::vector<const Operation*> op_ptr_;
   size_t words_ = 0;
   std::vector<Node> nodes_;
+  std::vector<uint32_t> bit_;
   std::vector<uint64_t> zobrist_;
-  absl::flat_hash_map<uint64_t, std::vector<uint32_t>> cache_;
-  std::vector<uint64_t> pool_;
+  std::vector<bool> observes_;  // the op may leave the state as it is: try Check first
+  std::vector<uint32_t> later_begin_, later_;
+  std::vector<uint64_t> bits_;
+  uint32_t lo_ = 0, hi_ = 0;
+  uint64_t zobrist_hash_ = 0;
+  // Interned states: ids into states_, hashed by the stored hash.
+  struct StateHash {
+    const Search* s;
+    size_t operator()(uint32_t id) const { return s->state_hash_[id]; }
+  };
+  struct StateEq {
+    const Search* s;
+    bool operator()(uint32_t a, uint32_t b) const {
+      return s->state_hash_[a] == s->state_hash_[b] && s->states_[a] == s->states_[b];
+    }
+  };
   std::vector<Value> states_;
-  size_t cache_size_ = 0;
+  std::vector<uint64_t> state_hash_;
+  absl::flat_hash_set<uint32_t, StateHash, StateEq> state_ids_;
+  static constexpr int32_t kUnknownTransition = -2;
+  static constexpr size_t kDenseTransitions = size_t{1} << 18;
+  std::vector<int32_t> dense_;  // [state * n + op] for states < dense_states_
+  uint32_t dense_states_ = 0;
+  absl::flat_hash_map<uint64_t, int32_t> transitions_;
+  std::vector<Slot> table_;
+  std::vector<Entry> entries_;
+  std::vector<uint64_t> pool_;
+  // The search's position, kept between Resume calls.
+  bool started_ = false;
+  PartResult result_;
+  size_t remaining_ = 0;  // definite ops not yet linearized
+  uint32_t state_ = 0;
+  int e_ = -1;
+  uint64_t steps_ = 0;
+  std::vector<Frame> stack_;
+  // The longest linearizable prefix seen: best_ops_ holds the ops of the
+  // stack as it was when it was longest; frames below low_water_ have not
+  // changed since, so only the rest is copied when it grows again.
+  std::vector<int> best_ops_;
+  size_t low_water_ = 0;
+  uint32_t best_state_ = 0;
+  int best_blocking_ = 0;
+  bool have_best_ = false;
 };
 
 }  // namespace
@@ -222,37 +522,61 @@ LinearizabilityResult CheckLinearizability(const std::vector<Operation>& ops, co
       return unknown;
     }
   }
-  std::vector<Operation> subset;
-  subset.reserve(kept.size());
-  for (size_t i : kept) subset.push_back(ops[i]);
-  std::vector<std::vector<size_t>> parts_local = model.Partition(subset);
-  std::vector<std::vector<size_t>> parts;
-  for (auto& p : parts_local) {
-    std::vector<size_t> g;
-    g.reserve(p.size());
-    for (size_t i : p) g.push_back(kept[i]);
-    if (!g.empty()) parts.push_back(std::move(g));
-  }
+  std::vector<ModelPart> parts = model.Partition(ops, kept);
+  parts.erase(std::remove_if(parts.begin(), parts.end(), [](const ModelPart& p) { return p.ops.empty(); }),
+              parts.end());
   // Largest first, so parallel workers finish together.
-  std::sort(parts.begin(), parts.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
+  std::stable_sort(parts.begin(), parts.end(),
+                   [](const ModelPart& a, const ModelPart& b) { return a.ops.size() > b.ops.size(); });
 
   LinearizabilityResult result;
   result.parts = parts.size();
   result.ops_checked = kept.size();
   std::vector<PartResult> results(parts.size());
-  std::atomic<size_t> next{0};
+  // Parts take turns: a worker searches one for a slice of steps, then puts
+  // it back at the end of the queue if it has not ended. So a small part
+  // that is not linearizable is found while a large one is still searching,
+  // whatever the number of workers, and then every other part stops: once
+  // one part is not linearizable neither is the history.
   std::atomic<bool> failed{false};
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<size_t> queue;  // guarded by mu
+  size_t running = 0;        // guarded by mu: parts a worker holds
+  for (size_t i = 0; i < parts.size(); ++i) queue.push_back(i);
+  std::vector<std::unique_ptr<Search>> searches(parts.size());
   auto worker = [&] {
+    std::unique_lock lock(mu);
     for (;;) {
-      size_t i = next.fetch_add(1);
-      if (i >= parts.size() || failed.load()) return;
-      Search s(ops, parts[i], model, deadline, options.max_cache_entries);
-      results[i] = s.Run();
-      if (ops[parts[i][0]].key) results[i].witness.part = *ops[parts[i][0]].key;
-      if (results[i].outcome == PartOutcome::kNot) failed.store(true);
+      cv.wait(lock, [&] { return !queue.empty() || running == 0; });
+      if (queue.empty()) return;
+      const size_t i = queue.front();
+      queue.pop_front();
+      if (failed.load()) {  // the verdict is known: the rest need not run
+        results[i].outcome = PartOutcome::kCancelled;
+        searches[i].reset();
+        continue;
+      }
+      ++running;
+      lock.unlock();
+      if (!searches[i]) {
+        searches[i] = std::make_unique<Search>(ops, parts[i], model, deadline, options.max_cache_entries, &failed);
+      }
+      const bool ended = searches[i]->Resume(kSliceSteps);
+      if (ended) {
+        results[i] = std::move(searches[i]->result());
+        results[i].witness.part = parts[i].name;
+        if (results[i].outcome == PartOutcome::kNot) failed.store(true);
+        searches[i].reset();
+      }
+      lock.lock();
+      --running;
+      if (!ended) queue.push_back(i);
+      cv.notify_all();
     }
   };
-  int threads = std::max(1, std::min<int>(options.threads, static_cast<int>(parts.size())));
+  int threads = options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency());
+  threads = std::max(1, std::min<int>(threads, static_cast<int>(parts.size())));
   if (threads == 1) {
     worker();
   } else {
@@ -262,21 +586,23 @@ LinearizabilityResult CheckLinearizability(const std::vector<Operation>& ops, co
   }
   bool unknown = false;
   for (size_t i = 0; i < parts.size(); ++i) {
+    result.configurations += results[i].configurations;
     if (results[i].outcome == PartOutcome::kNot) {
       result.verdict = Verdict::kInvalid;
       LinearizabilityWitness w = std::move(results[i].witness);
+      const ModelPart& part = parts[i];
+      const Operation& blocking = part.At(ops, results[i].blocking_local);
       w.explanation = "after the " + std::to_string(w.prefix.size()) +
-                      " operations of the longest linearizable prefix the state is " +
-                      w.state_after_prefix + ", and " + model.DescribeOp(ops[w.blocking_op]) +
-                      " (line " + std::to_string(ops[w.blocking_op].line) +
+                      " operations of the longest linearizable prefix the state is " + w.state_after_prefix +
+                      ", and " + model.DescribeOp(blocking) + " (line " + std::to_string(blocking.line) +
                       ") cannot be placed: every order that respects real time contradicts an observed output";
       result.witness = std::move(w);
+      result.detail.clear();
       return result;
     }
     if (results[i].outcome == PartOutcome::kOutOfBudget) {
       unknown = true;
-      std::string key = parts[i].empty() || !ops[parts[i][0]].key ? "" : " (key " + *ops[parts[i][0]].key + ")";
-      result.detail = results[i].detail + key;
+      result.detail = results[i].detail + (parts[i].name.empty() ? "" : " (key " + parts[i].name + ")");
     }
   }
   result.verdict = unknown ? Verdict::kUnknown : Verdict::kValid;

@@ -1,5 +1,8 @@
 // Linearizability: Wing & Gong's search with Lowe's memoisation of
 // (set of linearized operations, model state), per P-compositional part.
+// States are interned (each distinct state an integer id, each transition
+// computed once) and the memo keys on (linearized set, state id). Parts run
+// on `threads` workers; once one part is not linearizable the others stop.
 //
 // Failed operations did not happen and are dropped; info operations (outcome
 // unknown, or no completion) may take effect at any point after their
@@ -21,7 +24,7 @@ namespace kvlog::checker {
 
 struct LinearizabilityOptions {
   std::chrono::milliseconds budget{60'000};  // for the whole history
-  int threads = 1;                           // parts checked in parallel
+  int threads = 1;                           // parts checked in parallel; 0 = one per core
   // Limit: memoised configurations per part; beyond it the verdict is unknown.
   size_t max_cache_entries = 4'000'000;
 };
@@ -41,6 +44,7 @@ struct LinearizabilityResult {
   size_t ops_checked = 0;
   std::optional<LinearizabilityWitness> witness;  // when invalid
   std::string detail;                            // e.g. which part ran out of time
+  uint64_t configurations = 0;                   // memoised configurations, all parts searched
 };
 
 LinearizabilityResult CheckLinearizability(const std::vector<Operation>& ops, const Model& model,

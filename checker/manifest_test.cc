@@ -1,5 +1,6 @@
 // Every row of the reference set's MANIFEST.tsv (checker/testdata/reference):
-// our verdict must be the published one, and never unknown.
+// our verdict must be the published one, and never unknown; with the model the
+// manifest names and with the one ChooseModel picks (the default).
 #include <chrono>
 
 #include "checker/edn.h"
@@ -29,6 +30,14 @@ TEST(Manifest, EveryRowAgrees) {
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
     ASSERT_NE(res.verdict, Verdict::kUnknown) << r.path << ": " << res.detail;
     EXPECT_EQ(res.verdict == Verdict::kValid, r.linearizable) << r.path << " (" << ms << " ms)";
+    const std::string chosen = ChooseModel(*ops);
+    if (chosen != r.model) {
+      auto default_model = MakeModel(chosen);
+      ASSERT_NE(default_model, nullptr) << chosen;
+      LinearizabilityResult d = CheckLinearizability(*ops, *default_model);
+      EXPECT_EQ(d.verdict, res.verdict) << r.path << ": default model " << chosen << " vs " << r.model << ": "
+                                        << d.detail;
+    }
     (r.linearizable ? linearizable : not_linearizable)++;
     if (ms > 500) std::printf("slow: %s %lld ms\n", r.path.c_str(), static_cast<long long>(ms));
   }

@@ -1,6 +1,7 @@
 #include "checker/testing/generate.h"
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <random>
 
@@ -277,6 +278,180 @@ History GenerateRegisterHistory(uint64_t seed, size_t operations, int processes)
   std::stable_sort(events.begin(), events.end(), [](const Timed& a, const Timed& b) { return a.t < b.t; });
   History h;
   h.source = "generated-register-" + std::to_string(seed);
+  int line = 0;
+  for (auto& t : events) {
+    t.e.line = ++line;
+    h.events.push_back(std::move(t.e));
+  }
+  return h;
+}
+
+History GenerateKvLinearizableHistory(uint64_t seed, size_t operations, int processes, int keys) {
+  std::mt19937_64 rng(seed);
+  auto uniform = [&](uint64_t n) { return n == 0 ? 0 : rng() % n; };
+  // Moments 10, 20, 30, ...: at each, one operation (or one record of a
+  // batch) takes effect. An operation's interval holds its moments.
+  struct Op {
+    int process;
+    int64_t call = 0, ret = 0;
+    std::string f, key;
+    Value input, output;
+    EventType outcome = EventType::kOk;
+    bool completes = true;  // an info op may have no completion at all
+  };
+  struct Pending {
+    int op = -1;                 // index in ops of the batch in progress
+    std::vector<bool> effects;   // per record: takes effect
+    size_t next = 0;             // the next record
+  };
+  std::vector<Op> ops;
+  std::vector<int64_t> free_at(processes, 0);
+  std::vector<Pending> pending(processes);
+  // Each slot runs one process at a time; after an operation that never
+  // completes, the slot goes on as a new process (Jepsen's convention).
+  std::vector<int> id(processes);
+  for (int p = 0; p < processes; ++p) id[p] = p;
+  int next_id = processes;
+  auto finished = [&](int p, const Op& op) {
+    if (op.completes) {
+      free_at[p] = op.ret;
+    } else {
+      free_at[p] = op.call + 1;
+      id[p] = next_id++;
+    }
+  };
+  std::map<std::string, std::string> state;
+  int64_t next_value = 0;
+  auto key_name = [&](uint64_t k) { return "k" + std::to_string(k); };
+  auto apply = [&](const Value& record) {
+    const std::string& key = record.Find("key")->as_string();
+    const Value* v = record.Find("value");
+    if (v && !v->is_nil()) {
+      state[key] = v->as_string();
+    } else {
+      state.erase(key);
+    }
+  };
+  int64_t moment = 0;
+  size_t started = 0;
+  auto busy = [&] {
+    for (const Pending& p : pending) {
+      if (p.op >= 0) return true;
+    }
+    return false;
+  };
+  while (started < operations || busy()) {
+    moment += 10;
+    const int p = static_cast<int>(uniform(static_cast<uint64_t>(processes)));
+    if (pending[p].op >= 0) {  // the next record of p's batch
+      Pending& b = pending[p];
+      Op& op = ops[static_cast<size_t>(b.op)];
+      const Value& record = op.input.items()[b.next];
+      if (b.effects[b.next]) apply(record);
+      if (++b.next == b.effects.size()) {
+        op.ret = moment + 1 + static_cast<int64_t>(uniform(5));
+        finished(p, op);
+        b = Pending{};
+      }
+      continue;
+    }
+    if (started >= operations || free_at[p] >= moment - 1) continue;
+    ++started;
+    Op op;
+    op.process = id[p];
+    op.call = std::max(free_at[p] + 1, moment - 1 - static_cast<int64_t>(uniform(25)));
+    op.ret = moment + 1 + static_cast<int64_t>(uniform(25));
+    // Writes may end info (took effect or not) or fail (did not).
+    // (Few info: each stays a candidate to the end of the history, and the
+    // search is exponential in how many of them overlap.)
+    const uint64_t fate = uniform(40);
+    const bool info = fate == 0;
+    const bool fail = fate == 1;
+    const bool happens = fail ? false : info ? uniform(2) == 0 : true;
+    switch (uniform(5)) {
+      case 0:
+        op.f = "get";
+        op.key = key_name(uniform(static_cast<uint64_t>(keys)));
+        if (auto it = state.find(op.key); it != state.end()) op.output = Value::String(it->second);
+        break;
+      case 1: {
+        op.f = "range";
+        std::string lo = key_name(uniform(static_cast<uint64_t>(keys)));
+        std::string hi = key_name(uniform(static_cast<uint64_t>(keys)));
+        if (hi < lo) std::swap(lo, hi);
+        op.key = lo;
+        std::vector<Value> pairs;
+        for (auto it = state.lower_bound(lo); it != state.end() && it->first <= hi; ++it) {
+          pairs.push_back(Value::List({Value::String(it->first), Value::String(it->second)}));
+        }
+        op.output = Value::List(std::move(pairs));
+        break;
+      }
+      case 2:
+      case 3:
+        op.f = uniform(5) == 0 ? "delete" : "put";
+        op.key = key_name(uniform(static_cast<uint64_t>(keys)));
+        if (op.f == "put") op.input = Value::String("v" + std::to_string(next_value++));
+        op.outcome = fail ? EventType::kFail : info ? EventType::kInfo : EventType::kOk;
+        if (happens) {
+          apply(Value::Map({"f", "key", "value"}, {Value::String(op.f), Value::String(op.key), op.input}));
+        }
+        break;
+      default: {
+        op.f = "batch";
+        std::vector<Value> records;
+        const size_t n = 1 + uniform(4);
+        for (size_t r = 0; r < n; ++r) {
+          const bool del = uniform(4) == 0;
+          records.push_back(Value::Map(
+              {"f", "key", "value"},
+              {Value::String(del ? "delete" : "put"), Value::String(key_name(uniform(static_cast<uint64_t>(keys)))),
+               del ? Value() : Value::String("v" + std::to_string(next_value++))}));
+        }
+        op.input = Value::List(std::move(records));
+        op.outcome = fail ? EventType::kFail : info ? EventType::kInfo : EventType::kOk;
+        Pending b;
+        b.op = static_cast<int>(ops.size());
+        for (size_t r = 0; r < n; ++r) b.effects.push_back(fail ? false : info ? uniform(2) == 0 : true);
+        // The first record now, the rest at later moments of p's choosing.
+        if (b.effects[0]) apply(op.input.items()[0]);
+        b.next = 1;
+        if (n > 1) pending[p] = std::move(b);
+        break;
+      }
+    }
+    if (op.outcome == EventType::kInfo) op.completes = uniform(3) != 0;
+    if (pending[p].op < 0) finished(p, op);
+    ops.push_back(std::move(op));
+  }
+  struct Timed {
+    int64_t t;
+    Event e;
+  };
+  std::vector<Timed> events;
+  for (const Op& op : ops) {
+    Event inv;
+    inv.process = op.process;
+    inv.type = EventType::kInvoke;
+    inv.f = op.f;
+    inv.key = op.key.empty() ? std::nullopt : std::optional<std::string>(op.key);
+    if (op.f == "batch") inv.key.reset();
+    inv.value = op.input;
+    inv.time = op.call;
+    if (!op.completes) {
+      events.push_back({op.call * 2, std::move(inv)});
+      continue;
+    }
+    Event done = inv;
+    done.type = op.outcome;
+    done.value = op.f == "get" || op.f == "range" ? op.output : op.input;
+    done.time = op.ret;
+    events.push_back({op.call * 2, std::move(inv)});
+    events.push_back({op.ret * 2 + 1, std::move(done)});
+  }
+  std::stable_sort(events.begin(), events.end(), [](const Timed& a, const Timed& b) { return a.t < b.t; });
+  History h;
+  h.source = "generated-kv-" + std::to_string(seed);
   int line = 0;
   for (auto& t : events) {
     t.e.line = ++line;

@@ -41,6 +41,14 @@ bool InjectViolation(History* history, Breakage breakage, uint64_t seed);
 // operations from `processes` processes, built from a sequential execution.
 History GenerateRegisterHistory(uint64_t seed, size_t operations, int processes);
 
+// A linearizable kv history (put, get, delete, batch, range over `keys`
+// keys) from `processes` processes, built from a sequential execution in
+// which a batch's records take effect one at a time with other processes'
+// operations between them (a batch is not atomic). Some writes end `info`
+// (each record of such a batch took effect or not) or `fail` (no effect).
+// A range's invocation carries its lower bound as `key`.
+History GenerateKvLinearizableHistory(uint64_t seed, size_t operations, int processes, int keys);
+
 }  // namespace kvlog::checker::testing
 
 #endif  // KVLOG_CHECKER_TESTING_GENERATE_H_

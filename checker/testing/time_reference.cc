@@ -1,0 +1,125 @@
+// Times the linearizability check on every row of the reference set
+// (checker/testdata/reference/MANIFEST.tsv): parsing and pairing are done
+// once, outside the timing; each history is checked --reps times and the
+// median CPU time (and wall time) is printed, with totals per folder.
+//
+//   bazel run --config=opt //checker:time_reference -- [--reps N] [--threads N] [--filter SUBSTRING]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "checker/edn.h"
+#include "checker/linearizability.h"
+#include "checker/testing/reference.h"
+
+namespace kvlog::checker {
+namespace {
+
+// CPU time of the process: on a shared machine, wall time mostly measures the
+// other jobs. With --threads 1 it is the check's own time.
+double CpuMs() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+int Main(int argc, char** argv) {
+  int reps = 5, threads = 1;
+  std::string filter;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "%s needs a value\n", a.c_str());
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--reps") {
+      reps = std::atoi(next().c_str());
+    } else if (a == "--threads") {
+      threads = std::atoi(next().c_str());
+    } else if (a == "--filter") {
+      filter = next();
+    } else {
+      std::fprintf(stderr, "usage: time_reference [--reps N>=1] [--threads N>=1] [--filter SUBSTRING]\n");
+      return 2;
+    }
+  }
+  if (reps < 1 || threads < 1) {
+    std::fprintf(stderr, "--reps and --threads must be at least 1\n");
+    return 2;
+  }
+  auto rows = testing::LoadReferenceSet();
+  if (!rows) {
+    std::fprintf(stderr, "%s\n", rows.error().ToString().c_str());
+    return 2;
+  }
+  struct Group {
+    double total_ms = 0, worst_ms = 0;
+    std::string worst;
+    int n = 0;
+  };
+  std::map<std::string, Group> groups;
+  int disagreements = 0;
+  for (const testing::ReferenceHistory& r : *rows) {
+    if (!filter.empty() && r.path.find(filter) == std::string::npos) continue;
+    auto h = r.format == "jepsen-log" ? ParseJepsenLog(r.text, r.path) : ParseJepsenEdn(r.text, r.path);
+    if (!h) {
+      std::fprintf(stderr, "%s\n", h.error().ToString().c_str());
+      return 2;
+    }
+    auto ops = PairOperations(*h);
+    if (!ops) {
+      std::fprintf(stderr, "%s\n", ops.error().ToString().c_str());
+      return 2;
+    }
+    auto model = MakeModel(r.model);
+    LinearizabilityOptions options;
+    options.threads = threads;
+    std::vector<double> ms, cpu;
+    uint64_t configurations = 0;
+    Verdict verdict = Verdict::kUnknown;
+    for (int k = 0; k < reps; ++k) {
+      const double c0 = CpuMs();
+      auto t0 = std::chrono::steady_clock::now();
+      LinearizabilityResult res = CheckLinearizability(*ops, *model, options);
+      ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+      cpu.push_back(CpuMs() - c0);
+      verdict = res.verdict;
+      configurations = res.configurations;
+    }
+    std::sort(ms.begin(), ms.end());
+    std::sort(cpu.begin(), cpu.end());
+    const double wall = ms[ms.size() / 2];
+    const double median = cpu[cpu.size() / 2];
+    const bool agree = verdict != Verdict::kUnknown && (verdict == Verdict::kValid) == r.linearizable;
+    if (!agree) ++disagreements;
+    std::printf("%-46s cpu %9.3f ms  wall %9.3f ms  %10llu configurations  %-8s %s\n", r.path.c_str(), median, wall,
+                static_cast<unsigned long long>(configurations), VerdictName(verdict), agree ? "" : "DISAGREES");
+    const std::string group = r.path.substr(0, r.path.rfind('/'));
+    Group& g = groups[group];
+    g.total_ms += median;
+    ++g.n;
+    if (median > g.worst_ms) {
+      g.worst_ms = median;
+      g.worst = r.path;
+    }
+  }
+  for (const auto& [name, g] : groups) {
+    std::printf("total %-30s %3d histories %10.3f ms CPU; worst %s %.3f ms\n", name.c_str(), g.n, g.total_ms,
+                g.worst.c_str(), g.worst_ms);
+  }
+  std::printf("%d disagreement(s) with the published verdicts\n", disagreements);
+  return disagreements ? 1 : 0;
+}
+
+}  // namespace
+}  // namespace kvlog::checker
+
+int main(int argc, char** argv) { return kvlog::checker::Main(argc, argv); }
