@@ -1,10 +1,13 @@
 #include "kv/client.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
 #include <string>
+
+#include "absl/container/inlined_vector.h"
 
 namespace kvlog::kv {
 namespace {
@@ -24,10 +27,15 @@ struct Client::Write {
   TimePoint deadline;
   Duration timeout{0};
   WriteCallback done;
+  // Each record's kvlog-seq: with the writer id, the record's identity. Empty
+  // when ClientOptions::writer_headers is off (nothing to check against).
+  absl::InlinedVector<uint64_t, 1> seqs;
   bool finished = false;      // The rest are guarded by Client::mu_.
   bool acknowledged = false;
   std::vector<log::Offset> offsets;
   log::Offset highest = log::kNoOffset;
+  // Where the applier read each record of this write (kNoOffset: not yet).
+  absl::InlinedVector<log::Offset, 1> seen;
   // Keeps the write alive until the log's callback, which runs exactly once,
   // takes it. The callback then captures only raw pointers, which
   // std::function stores without allocating.
@@ -75,15 +83,33 @@ Result<std::unique_ptr<Client>> Client::Open(std::unique_ptr<log::Log> log, std:
   const TimePoint deadline = rt.Now() + client->options_.startup_timeout;
   Result<log::Offset> end = client->log_->EndOffset(client->options_.startup_timeout);
   if (!end) return std::unexpected(end.error());
-  // The applier needs keys and values only.
-  Result<std::unique_ptr<log::LogReader>> reader = client->log_->OpenReader(0, log::ReadOptions{.headers = false});
+  // The applier needs keys and values, and headers only of the records that
+  // may be this client's own writes: it turns headers_switch_ on while any
+  // write of this client is in flight (see StartWrite). A start-up replay and
+  // a client that only reads skip decoding headers.
+  log::ReadOptions read_options;
+  read_options.headers = false;
+  read_options.headers_switch = client->headers_switch_;
+  Result<std::unique_ptr<log::LogReader>> reader = client->log_->OpenReader(0, read_options);
   if (!reader) return std::unexpected(reader.error());
   client->reader_ = std::move(*reader);
   client->applied_position_.store(client->reader_->Position(), std::memory_order_release);
+  client->storage_->Apply({}, client->reader_->Position());
   client->applier_ = rt.Spawn("applier " + client->options_.client_id, [c = client.get()] { c->ApplyLoop(); });
 
-  Status replayed =
-      client->WaitAppliedUntil(*end - 1, deadline, client->options_.startup_timeout, "start-up replay");
+  Status replayed = client->WaitAppliedUntil(*end - 1, deadline, client->options_.startup_timeout, "start-up replay",
+                                             /*startup=*/true);
+  if (!replayed) {
+    client->Close();
+    return std::unexpected(replayed.error());
+  }
+  {
+    // Decided under mu_, where the applier records start-up data loss: it
+    // stops only if this sees the loss and fails Open.
+    std::unique_lock lock(*client->mu_);
+    client->opened_ = true;
+    replayed = client->StartupDataLossLocked("start-up replay");
+  }
   if (!replayed) {
     client->Close();
     return std::unexpected(replayed.error());
@@ -98,7 +124,8 @@ Client::Client(std::unique_ptr<log::Log> log, std::unique_ptr<Storage> storage, 
       storage_(std::move(storage)),
       mu_(runtime_.NewMutex()),
       changed_(runtime_.NewCondVar()),
-      close_mu_(runtime_.NewMutex()) {}
+      close_mu_(runtime_.NewMutex()),
+      headers_switch_(std::make_shared<std::atomic<bool>>(false)) {}
 
 Client::~Client() { Close(); }
 
@@ -208,6 +235,19 @@ std::shared_ptr<Client::Write> Client::StartWrite(std::span<const log::Record> r
   write->timeout = TimeoutFor(options);
   write->deadline = runtime_.Now() + write->timeout;
   write->done = std::move(done);
+  if (options_.writer_headers) {
+    write->seqs.reserve(records.size());
+    for (const log::Record& r : records) {
+      const std::string* seq = r.FindHeader(kSeqHeader);
+      uint64_t n = 0;
+      if (seq == nullptr || std::from_chars(seq->data(), seq->data() + seq->size(), n).ec != std::errc()) {
+        write->seqs.clear();  // Not made by MakeRecord: nothing to check against.
+        break;
+      }
+      write->seqs.push_back(n);
+    }
+    write->seen.assign(write->seqs.size(), log::kNoOffset);
+  }
   {
     std::unique_lock lock(*mu_);
     // Checked under mu_: Close's sweep of unfinished writes takes mu_ after
@@ -220,6 +260,14 @@ std::shared_ptr<Client::Write> Client::StartWrite(std::span<const log::Record> r
     writes_by_deadline_.Push(write->deadline, write);
     ++writes_in_flight_;
     writes_by_deadline_.Compact(writes_in_flight_);
+    for (std::size_t i = 0; i < write->seqs.size(); ++i) {
+      pending_seqs_[write->seqs[i]] = {write.get(), static_cast<uint32_t>(i)};
+    }
+    // Before the append: the write's records are produced after this, so
+    // the reader decodes them (whenever it gets there) with their headers.
+    // Records decoded without headers were decoded before this point and
+    // cannot be this write's.
+    headers_switch_->store(true, std::memory_order_release);
   }
   write->self_until_acknowledged = write;
   // Close() fails appends in flight through this callback.
@@ -259,10 +307,16 @@ void Client::FinishLocked(Write& write, Result<log::Offset> result, Completions&
   }
   write.finished = true;  // The queues drop it lazily.
   --writes_in_flight_;
+  for (uint64_t seq : write.seqs) {
+    auto it = pending_seqs_.find(seq);
+    if (it != pending_seqs_.end() && it->second.first == &write) pending_seqs_.erase(it);
+  }
+  // No write of this client waits: the applier may skip headers again.
+  if (writes_in_flight_ == 0) headers_switch_->store(false, std::memory_order_release);
   out.emplace_back(std::move(write.done), std::move(result));
 }
 
-Result<log::Offset> Client::AppliedResultLocked(const Write& write) const {
+Result<log::Offset> Client::AppliedResultLocked(const Write& write) {
   // Every record is applied now; any that was skipped as corrupt means the
   // write did not take effect as a whole.
   for (log::Offset o : write.offsets) {
@@ -270,6 +324,34 @@ Result<log::Offset> Client::AppliedResultLocked(const Write& write) const {
       return MakeError(ErrorCode::kCorrupt, "write of " + std::to_string(write.offsets.size()) +
                                                 " record(s): the record at offset " + std::to_string(o) +
                                                 " could not be decoded and was skipped by every replica");
+    }
+  }
+  // The applied position passed every offset the log acknowledged; each must
+  // have held this write's own record when this client applied it. What this
+  // relies on: (1) a record is read with its headers whenever a write of this
+  // client is in flight (headers_switch_), so an own record is never missed;
+  // (2) the log does not compact away a pending write's own record before
+  // the reader gets there: topics are created with min.compaction.lag.ms
+  // (300 s) above any write timeout, so a record is compacted only after its
+  // write has finished; (3) kvlog's producer writes plain records, never
+  // transaction markers, so an own record never sits in a marker's gap.
+  // So a missing or foreign record at an acknowledged offset means the log
+  // lost the write (acks=1 failover, unclean election, records deleted below
+  // the reader), never a legitimate gap.
+  if (!write.seqs.empty()) {
+    for (std::size_t i = 0; i < write.offsets.size() && i < write.seen.size(); ++i) {
+      if (write.seen[i] == write.offsets[i]) continue;
+      ++lost_writes_;
+      std::string where = write.seen[i] == log::kNoOffset
+                              ? "this client's applier passed that offset without finding the write's record"
+                              : "this client read the write's record at offset " + std::to_string(write.seen[i]) +
+                                    " instead";
+      return MakeError(ErrorCode::kDataLoss,
+                       "write of " + std::to_string(write.offsets.size()) +
+                           " record(s) was acknowledged by the log at offset " + std::to_string(write.offsets[i]) +
+                           ", but the record there is not this write's: " + where +
+                           " (the log lost it: a leader failover with acks=1, an unclean election, or records "
+                           "deleted below the reader); the write did not take effect here");
     }
   }
   return write.highest;
@@ -349,14 +431,26 @@ Status Client::WaitApplied(log::Offset offset, const CallOptions& options) {
   return WaitAppliedUntil(offset, runtime_.Now() + timeout, timeout, "wait");
 }
 
-Status Client::WaitAppliedUntil(log::Offset offset, TimePoint deadline, Duration timeout, std::string_view what) {
+Status Client::WaitAppliedUntil(log::Offset offset, TimePoint deadline, Duration timeout, std::string_view what,
+                                bool startup) {
   std::unique_lock lock(*mu_);
-  changed_->WaitUntil(lock, deadline, [&] { return AppliedPosition() > offset || closed_.load(); });
+  auto lost = [&] { return startup && !StartupDataLossLocked(what); };
+  changed_->WaitUntil(lock, deadline, [&] { return AppliedPosition() > offset || closed_.load() || lost(); });
+  if (startup) {
+    if (Status s = StartupDataLossLocked(what); !s) return s;
+  }
   if (AppliedPosition() > offset) return OkStatus();
   if (closed_.load()) return MakeError(ErrorCode::kClosed, std::string(what) + ": client " + options_.client_id + " closed");
   return MakeError(ErrorCode::kTimeout, std::string(what) + ": applied position " +
                                             std::to_string(AppliedPosition()) + " did not pass offset " +
                                             std::to_string(offset) + " within the timeout of " + Millis(timeout));
+}
+
+Status Client::StartupDataLossLocked(std::string_view what) const {
+  if (!startup_data_loss_ || options_.skip_deleted_records) return OkStatus();
+  return MakeError(ErrorCode::kDataLoss, std::string(what) + ": " + startup_data_loss_->message() +
+                                             "; the replayed state would be incomplete (set "
+                                             "ClientOptions::skip_deleted_records to start from the log's start)");
 }
 
 Status Client::Sync(const CallOptions& options) {
@@ -374,10 +468,16 @@ Result<std::string> Client::Get(std::string_view key) const {
   return value;
 }
 
-Status Client::Get(std::string_view key, std::string* value) const {
+Status Client::Get(std::string_view key, std::string* value, ReadInfo* info) const {
   if (closed_.load()) return MakeError(ErrorCode::kClosed, "get: client " + options_.client_id + " is closed");
   if (key.empty()) return MakeError(ErrorCode::kInvalidArgument, "get: key is empty");
-  if (!storage_->Get(key, value)) return MakeError(ErrorCode::kNotFound, "get: no value for the key");
+  bool found;
+  if (info != nullptr) {
+    found = storage_->Get(key, value, &info->position);
+  } else {
+    found = storage_->Get(key, value);
+  }
+  if (!found) return MakeError(ErrorCode::kNotFound, "get: no value for the key");
   return OkStatus();
 }
 
@@ -392,11 +492,13 @@ Status Client::MultiGet(std::span<const std::string_view> keys,
   return OkStatus();
 }
 
-Result<std::vector<KeyValue>> Client::Range(const KeyConstraint& range, const QueryOptions& options) const {
+Result<std::vector<KeyValue>> Client::Range(const KeyConstraint& range, const QueryOptions& options,
+                                            ReadInfo* info) const {
   if (closed_.load()) return MakeError(ErrorCode::kClosed, "range: client " + options_.client_id + " is closed");
   if (range.end && *range.end < range.start) {
     return MakeError(ErrorCode::kInvalidArgument, "range: end sorts before start");
   }
+  if (info != nullptr) return storage_->Range(range, options, &info->position);
   return storage_->Range(range, options);
 }
 
@@ -409,23 +511,56 @@ std::size_t Client::corrupt_records() const {
   return corrupt_.size();
 }
 
+std::size_t Client::lost_writes() const {
+  std::unique_lock lock(*mu_);
+  return lost_writes_;
+}
+
+std::size_t Client::reader_data_loss() const {
+  std::unique_lock lock(*mu_);
+  return reader_data_loss_;
+}
+
 void Client::ApplyLoop() {
   std::vector<Mutation> batch;
+  std::vector<std::pair<uint64_t, log::Offset>> own;  // (kvlog-seq, offset) of this client's records.
   Completions completions;
   while (!closed_.load()) {
     Result<std::vector<log::LogEntry>> polled = reader_->Poll(options_.max_poll_records, options_.poll_timeout);
     if (!polled) {
       if (polled.error().code() == ErrorCode::kClosed) break;
-      Log(LogLevel::kWarning, "applier: poll failed: " + polled.error().ToString());
-      runtime_.SleepFor(options_.poll_error_backoff);
+      const bool lost = polled.error().code() == ErrorCode::kDataLoss;
+      bool stop = false;
+      // The log lost records (deleted before this client read them, or
+      // truncated after): never silent. After a deletion the reader has moved
+      // to the log's start, so the pending writes it stepped over fail with
+      // kDataLoss below.
+      Log(lost ? LogLevel::kError : LogLevel::kWarning, "applier: poll failed: " + polled.error().ToString());
+      // The store reflects the log up to the reader's new position, less
+      // what was deleted (reported here).
+      if (lost) storage_->Apply({}, std::max(AppliedPosition(), reader_->Position()));
       {
         std::unique_lock lock(*mu_);
+        if (lost) {
+          ++reader_data_loss_;
+          if (!opened_) {
+            // Open sees this (it checks under mu_ as it finishes) and fails.
+            if (!startup_data_loss_) startup_data_loss_ = polled.error();
+            stop = !options_.skip_deleted_records;
+          }
+          applied_position_.store(std::max(AppliedPosition(), reader_->Position()), std::memory_order_release);
+          FinishAppliedLocked(completions);
+          changed_->NotifyAll();
+        }
         ExpireLocked(completions);
       }
       Run(completions);
+      if (stop) break;  // Open fails and closes the client.
+      runtime_.SleepFor(options_.poll_error_backoff);
       continue;
     }
     batch.clear();
+    own.clear();
     std::vector<log::Offset> corrupt;
     for (log::LogEntry& entry : *polled) {
       if (!entry.record) {
@@ -434,9 +569,21 @@ void Client::ApplyLoop() {
                                   entry.record.error().ToString());
         continue;
       }
+      // Headers come only while a write of this client is in flight; a record
+      // without them then was decoded before that write was appended.
+      if (!entry.record->headers.empty()) {
+        const std::string* writer = entry.record->FindHeader(kWriterHeader);
+        const std::string* seq = entry.record->FindHeader(kSeqHeader);
+        uint64_t n = 0;
+        if (writer != nullptr && seq != nullptr && *writer == options_.client_id &&
+            std::from_chars(seq->data(), seq->data() + seq->size(), n).ec == std::errc()) {
+          own.emplace_back(n, entry.offset);
+        }
+      }
       batch.push_back(Mutation{std::move(entry.record->key), std::move(entry.record->value)});
     }
-    storage_->Apply(batch);
+    const log::Offset position = reader_->Position();
+    storage_->Apply(batch, position);
     if (options_.on_set || options_.on_delete) {
       std::size_t i = 0;
       for (const log::LogEntry& entry : *polled) {
@@ -452,7 +599,17 @@ void Client::ApplyLoop() {
     {
       std::unique_lock lock(*mu_);
       corrupt_.insert(corrupt.begin(), corrupt.end());
-      applied_position_.store(reader_->Position(), std::memory_order_release);
+      for (const auto& [seq, offset] : own) {
+        auto it = pending_seqs_.find(seq);
+        if (it == pending_seqs_.end()) continue;  // Its write has finished.
+        Write& write = *it->second.first;
+        const uint32_t i = it->second.second;
+        // Before the acknowledgement the last sighting stands (a retry without
+        // idempotence commits a duplicate, and is acknowledged at the later
+        // offset); after it, only the acknowledged offset counts.
+        if (!write.acknowledged || write.offsets[i] == offset) write.seen[i] = offset;
+      }
+      applied_position_.store(position, std::memory_order_release);
       FinishAppliedLocked(completions);
       ExpireLocked(completions);
       changed_->NotifyAll();
