@@ -162,8 +162,12 @@ std::string Describe(const SimRun& run, const checker::FullReport& report) {
       << std::chrono::duration_cast<std::chrono::milliseconds>(run.outcome.virtual_end.time_since_epoch()).count()
       << " ms; " << run.workload.ops_completed << " ops completed, " << run.workload.ops_unknown
       << " unknown; log " << run.history.log.size() << " records; faults: ";
-  if (run.faults.empty()) out << "none";
+  if (run.faults.empty()) out << (run.external_faults_untracked ? "none injected by the harness" : "none");
   for (std::size_t i = 0; i < run.faults.size(); ++i) out << (i ? "," : "") << run.faults[i];
+  if (run.external_faults_untracked) {
+    out << (run.faults.empty() ? "" : " (injected by the harness)")
+        << "; faults outside the harness (brokers killed, paused or partitioned) are not tracked";
+  }
   out << "\n";
   const auto& st = run.stats;
   if (run.live) {
