@@ -26,7 +26,7 @@ const std::vector<FaultPreset>& FaultPresets() {
       {"failover-acks1", "acks=1, 5 ms replication, failovers truncate the unreplicated tail", false},
       {"unclean-failover", "unclean leader election: failovers lose up to 3 replicated records", false},
       {"compaction", "compaction every 100 ms of records older than 1 s, tombstones kept 200 ms", true},
-      {"compaction-without-lag", "compaction every 100 ms with min.compaction.lag 0 (Kafka's default)", false},
+      {"compaction-without-lag", "compaction every 100 ms with min.compaction.lag 0 (Kafka's default); shows with lagging-reader", false},
       {"corrupt", "2% of records are stored damaged; every replica skips them", true},
       {"crash", "two client crash-and-restart events in the first second", true},
   };
