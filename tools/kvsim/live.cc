@@ -139,7 +139,7 @@ void SetAllowUnsafeAcks(Options& options, bool allow) {
 
 void WriteOrWarn(const std::string& path, const std::string& text, bool& ok) {
   if (auto w = cli::WriteFile(path, text); !w) {
-    std::fprintf(stderr, "kvsim --live: %s\n", w.error().c_str());
+    std::fprintf(stderr, "live run: %s\n", w.error().c_str());
     ok = false;
   }
 }
@@ -214,23 +214,23 @@ class MockNemesis {
 }  // namespace
 
 
-void AddLiveOptions(CLI::App& app, LiveOptions& o) {
+void AddLiveOptions(CLI::App& app, LiveOptions& o, const std::string& live, const std::string& on_brokers) {
   app.add_option("--brokers", o.brokers,
-                 "with --live: bootstrap servers of a real cluster (default: an embedded 3-broker mock)");
+                 live + ": bootstrap servers of a real cluster (default: an embedded 3-broker mock)");
   app.add_option("--topic", o.topic,
-                 "with --live --brokers: the topic to create and use (default: kvsim-live-SEED-STAMP, new per run)");
-  app.add_flag("--keep-topic", o.keep_topic, "with --live --brokers: keep the topic at the end (default: delete it)");
+                 on_brokers + ": the topic to create and use (default: kvsim-live-SEED-STAMP, new per run)");
+  app.add_flag("--keep-topic", o.keep_topic, on_brokers + ": keep the topic at the end (default: delete it)");
   cli::AddNumber(app, "--replication-factor", o.replication_factor,
-                 "with --live: replication factor of the topic (0: the cluster's default.replication.factor; "
+                 live + ": replication factor of the topic (0: the cluster's default.replication.factor; "
                  "on the mock min(3, brokers))",
                  0, 1000);
   cli::AddKeyValues(app, "-X", o.properties,
-                    "with --live: a librdkafka property for every client handle, repeatable (e.g. -X linger.ms=0)");
+                    live + ": a librdkafka property for every client handle, repeatable (e.g. -X linger.ms=0)");
   cli::AddKeyValues(app, "--topic-config", o.topic_configs,
-                    "with --live --brokers: a config of the created topic, repeatable (e.g. "
+                    on_brokers + ": a config of the created topic, repeatable (e.g. "
                     "--topic-config min.insync.replicas=2), over cleanup.policy=compact,min.compaction.lag.ms=300000");
   app.add_flag("--allow-unsafe-acks", o.allow_unsafe_acks,
-               "with --live: accept -X acks other than all or enable.idempotence=false (they can lose "
+               live + ": accept -X acks other than all or enable.idempotence=false (they can lose "
                "acknowledged writes; the checker will say so)");
   auto* timeout = app.add_option_function<std::string>(
       "--connect-timeout-ms",
@@ -239,7 +239,7 @@ void AddLiveOptions(CLI::App& app, LiveOptions& o) {
         if (!ms) throw CLI::ValidationError("--connect-timeout-ms", ms.error());
         o.connect_timeout = std::chrono::milliseconds(*ms);
       },
-      "with --live --brokers: how long to wait for the brokers before exiting 3");
+      on_brokers + ": how long to wait for the brokers before exiting 3");
   timeout->type_name("INT")->default_str(std::to_string(o.connect_timeout.count()));
 }
 
@@ -282,18 +282,18 @@ int RunLive(const sim::Scenario& scenario, const LiveOptions& options) {
     if (std::find(allowed.begin(), allowed.end(), f) == allowed.end()) {
       std::string list;
       for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-      std::fprintf(stderr, "kvsim --live: fault '%s' cannot be injected %s; live faults: %s\n", f.c_str(),
+      std::fprintf(stderr, "live run: fault '%s' cannot be injected %s; live faults: %s\n", f.c_str(),
                    mock ? "into the mock cluster" : "into a real cluster from here", list.c_str());
       return cli::kExitUsage;
     }
   }
   if (std::string why = ValidateLiveOptions(options); !why.empty()) {
-    std::fprintf(stderr, "kvsim --live: %s\n", why.c_str());
+    std::fprintf(stderr, "live run: %s\n", why.c_str());
     return cli::kExitUsage;
   }
   auto wrap = sim::VariantWrapper(scenario.variant);
   if (!wrap) {
-    std::fprintf(stderr, "kvsim --live: %s\n", wrap.error().message().c_str());
+    std::fprintf(stderr, "live run: %s\n", wrap.error().message().c_str());
     return cli::kExitUsage;
   }
 
@@ -303,7 +303,7 @@ int RunLive(const sim::Scenario& scenario, const LiveOptions& options) {
     auto started = kafka::MockCluster::Start(
         {.brokers = 3, .topic = "kvsim-live", .replication_factor = options.replication_factor});
     if (!started) {
-      std::fprintf(stderr, "kvsim --live: starting the mock cluster: %s\n", started.error().ToString().c_str());
+      std::fprintf(stderr, "live run: starting the mock cluster: %s\n", started.error().ToString().c_str());
       return started.error().code() == ErrorCode::kInvalidArgument ? cli::kExitUsage : cli::kExitEnvironment;
     }
     cluster = std::move(*started);
@@ -329,12 +329,12 @@ int RunLive(const sim::Scenario& scenario, const LiveOptions& options) {
   // cannot be made says why at once, with exit 3 (2 for settings refused).
   if (!mock) {
     if (std::string why = ProbeBrokers(options.brokers, options.connect_timeout); !why.empty()) {
-      std::fprintf(stderr, "kvsim --live: cannot reach any broker of %s: %s\n", options.brokers.c_str(), why.c_str());
+      std::fprintf(stderr, "live run: cannot reach any broker of %s: %s\n", options.brokers.c_str(), why.c_str());
       return cli::kExitEnvironment;
     }
   }
   if (Status ready = kafka::EnsureTopic(log_options); !ready) {
-    std::fprintf(stderr, "kvsim --live: cannot use topic '%s': %s\n", log_options.topic.c_str(),
+    std::fprintf(stderr, "live run: cannot use topic '%s': %s\n", log_options.topic.c_str(),
                  ready.error().ToString().c_str());
     return ready.error().code() == ErrorCode::kInvalidArgument ? cli::kExitUsage : cli::kExitEnvironment;
   }
@@ -405,14 +405,14 @@ int RunLive(const sim::Scenario& scenario, const LiveOptions& options) {
     if (edn) {
       WriteOrWarn(options.edn_path, *edn, written);
     } else {
-      std::fprintf(stderr, "kvsim --live: cannot write EDN: %s\n", edn.error().ToString().c_str());
+      std::fprintf(stderr, "live run: cannot write EDN: %s\n", edn.error().ToString().c_str());
       written = false;
     }
   }
   if (!options.html_path.empty()) WriteOrWarn(options.html_path, checker::HtmlReport(report), written);
   if (delete_topic) {
     if (Status deleted = kafka::DeleteTopic(log_options); !deleted) {
-      std::fprintf(stderr, "kvsim --live: the topic is left behind: %s\n", deleted.error().ToString().c_str());
+      std::fprintf(stderr, "live run: the topic is left behind: %s\n", deleted.error().ToString().c_str());
     } else if (options.print) {
       std::printf("  deleted topic %s\n", log_options.topic.c_str());
     }
@@ -420,7 +420,7 @@ int RunLive(const sim::Scenario& scenario, const LiveOptions& options) {
   if (cli::Interrupted()) return cli::kExitInterrupted;
   if (violation) return cli::kExitFailed;
   if (!passed) {
-    std::fprintf(stderr, "kvsim --live: the run could not be completed (no check failed): %s\n",
+    std::fprintf(stderr, "live run: the run could not be completed (no check failed): %s\n",
                  run.workload.errors.empty() ? "the workload did not complete"
                                              : run.workload.errors.front().c_str());
     return cli::kExitEnvironment;

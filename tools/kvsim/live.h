@@ -40,8 +40,10 @@ struct LiveOptions {
 };
 
 // Adds --brokers, --topic, --keep-topic, --replication-factor, -X,
-// --topic-config, --allow-unsafe-acks and --connect-timeout-ms to `app`.
-void AddLiveOptions(CLI::App& app, LiveOptions& options);
+// --topic-config, --allow-unsafe-acks and --connect-timeout-ms to `app`; the
+// help texts start with `live` (e.g. "with --live") or `on_brokers`.
+void AddLiveOptions(CLI::App& app, LiveOptions& options, const std::string& live = "with --live",
+                    const std::string& on_brokers = "with --live --brokers");
 
 // Checks the options together (e.g. --topic-config needs --brokers).
 // Returns an error message for a usage error, or an empty string.
