@@ -218,7 +218,7 @@ void AddLiveOptions(CLI::App& app, LiveOptions& o, const std::string& live, cons
   app.add_option("--brokers", o.brokers,
                  live + ": bootstrap servers of a real cluster (default: an embedded 3-broker mock)");
   app.add_option("--topic", o.topic,
-                 on_brokers + ": the topic to create and use (default: kvsim-live-SEED-STAMP, new per run)");
+                 on_brokers + ": the topic to create and use, which must not exist yet (default: kvsim-live-SEED-STAMP)");
   app.add_flag("--keep-topic", o.keep_topic, on_brokers + ": keep the topic at the end (default: delete it)");
   cli::AddNumber(app, "--replication-factor", o.replication_factor,
                  live + ": replication factor of the topic (0: the cluster's default.replication.factor; "
@@ -333,12 +333,36 @@ int RunLive(const sim::Scenario& scenario, const LiveOptions& options) {
       return cli::kExitEnvironment;
     }
   }
-  if (Status ready = kafka::EnsureTopic(log_options); !ready) {
+  const bool delete_topic = !mock && !options.keep_topic;
+  if (!mock) {
+    // The checker compares the log with this run's writes: the topic must be new.
+    if (auto count = kafka::TopicPartitionCount(log_options); count) {
+      std::fprintf(stderr,
+                   "live run: topic '%s' exists already on %s; a live run needs a new topic (the checker compares "
+                   "the whole log with this run's writes): name another, or leave --topic out\n",
+                   log_options.topic.c_str(), options.brokers.c_str());
+      return cli::kExitUsage;
+    }
+  }
+  // Deletes the topic (unless kept) on every way out from here.
+  auto remove_topic = [&] {
+    if (!delete_topic) return;
+    if (Status deleted = kafka::DeleteTopic(log_options); !deleted) {
+      std::fprintf(stderr, "live run: the topic is left behind: %s\n", deleted.error().ToString().c_str());
+    } else if (options.print) {
+      std::printf("  deleted topic %s\n", log_options.topic.c_str());
+    }
+  };
+  // One log opened and closed: makes the topic and tries the producer
+  // settings (librdkafka refuses e.g. acks=1 with idempotence on only there).
+  if (auto ready = kafka::OpenKafkaLog(log_options); !ready) {
     std::fprintf(stderr, "live run: cannot use topic '%s': %s\n", log_options.topic.c_str(),
                  ready.error().ToString().c_str());
+    remove_topic();
     return ready.error().code() == ErrorCode::kInvalidArgument ? cli::kExitUsage : cli::kExitEnvironment;
+  } else {
+    (*ready)->Close();
   }
-  const bool delete_topic = !mock && !options.keep_topic;
   if (options.print) {
     std::string rf = options.replication_factor > 0 ? std::to_string(options.replication_factor)
                                                     : (mock ? "min(3, brokers)" : "the cluster's default");
@@ -410,13 +434,7 @@ int RunLive(const sim::Scenario& scenario, const LiveOptions& options) {
     }
   }
   if (!options.html_path.empty()) WriteOrWarn(options.html_path, checker::HtmlReport(report), written);
-  if (delete_topic) {
-    if (Status deleted = kafka::DeleteTopic(log_options); !deleted) {
-      std::fprintf(stderr, "live run: the topic is left behind: %s\n", deleted.error().ToString().c_str());
-    } else if (options.print) {
-      std::printf("  deleted topic %s\n", log_options.topic.c_str());
-    }
-  }
+  remove_topic();
   if (cli::Interrupted()) return cli::kExitInterrupted;
   if (violation) return cli::kExitFailed;
   if (!passed) {
