@@ -159,7 +159,7 @@ int main(int argc, char** argv) {
     progress = [&bar](uint64_t done, uint64_t total, std::size_t failing) {
       const int width = 40;
       const int filled = static_cast<int>(width * done / std::max<uint64_t>(total, 1));
-      bar.Update(std::string(filled, '#') + std::string(width - filled, '.') + "] " + std::to_string(done) + "/" +
+      bar.Update("[" + std::string(filled, '#') + std::string(width - filled, '.') + "] " + std::to_string(done) + "/" +
                  std::to_string(total) + " seeds, " + std::to_string(failing) + " failing");
     };
   }
