@@ -8,6 +8,16 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+# Waits until process $1 catches SIGINT (its handler is installed).
+wait_for_sigint_handler() {
+  local mask
+  for _ in $(seq 300); do
+    mask=$(awk '/^SigCgt/ {print $2}' "/proc/$1/status" 2>/dev/null)
+    [ -n "$mask" ] && (( (16#$mask & 2) != 0 )) && return 0
+    sleep 0.1
+  done
+  return 1
+}
 
 usage() {  # expected-message args...
   local want="$1"
@@ -41,7 +51,8 @@ grep -q "COULD NOT BE MADE" <<<"$out" || fail "final verdict for an unreachable 
 
 "$kvlog" --seeds 1000000 >"$tmp/int.out" 2>&1 &
 pid=$!
-sleep 1.5
+wait_for_sigint_handler $pid || fail "kvlog installed no SIGINT handler"
+sleep 0.5
 kill -INT $pid
 wait $pid; code=$?
 [ $code -eq 130 ] || fail "interrupted job exited $code, want 130"

@@ -8,6 +8,16 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+# Waits until process $1 catches SIGINT (its handler is installed).
+wait_for_sigint_handler() {
+  local mask
+  for _ in $(seq 300); do
+    mask=$(awk '/^SigCgt/ {print $2}' "/proc/$1/status" 2>/dev/null)
+    [ -n "$mask" ] && (( (16#$mask & 2) != 0 )) && return 0
+    sleep 0.1
+  done
+  return 1
+}
 
 out=$("$kvsim" --seeds 1..5 --faults latency,crash --quiet); code=$?
 [ $code -eq 0 ] || fail "safe sweep exited $code"
@@ -101,7 +111,8 @@ grep -q "No such file or directory" "$tmp/err" || fail "unwritable --out: $(cat 
 # SIGINT in a sweep: the seeds done are summarised, exit 130.
 "$kvsim" --seeds 1..100000 >"$tmp/int.out" 2>"$tmp/int.err" &
 pid=$!
-sleep 1.5
+wait_for_sigint_handler $pid || fail "kvsim installed no SIGINT handler"
+sleep 0.5
 kill -INT $pid
 wait $pid; code=$?
 [ $code -eq 130 ] || fail "interrupted sweep exited $code, want 130"
