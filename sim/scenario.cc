@@ -26,7 +26,7 @@ const std::vector<FaultPreset>& FaultPresets() {
       {"failover-acks1", "acks=1, 5 ms replication, failovers truncate the unreplicated tail", false},
       {"unclean-failover", "unclean leader election: failovers lose up to 3 replicated records", false},
       {"compaction", "compaction every 100 ms of records older than 1 s, tombstones kept 200 ms", true},
-      {"compaction-without-lag", "compaction every 100 ms with min.compaction.lag 0 (Kafka's default)", false},
+      {"compaction-without-lag", "compaction every 100 ms with min.compaction.lag 0 (Kafka's default); shows with lagging-reader", false},
       {"corrupt", "2% of records are stored damaged; every replica skips them", true},
       {"crash", "two client crash-and-restart events in the first second", true},
   };
@@ -162,8 +162,12 @@ std::string Describe(const SimRun& run, const checker::FullReport& report) {
       << std::chrono::duration_cast<std::chrono::milliseconds>(run.outcome.virtual_end.time_since_epoch()).count()
       << " ms; " << run.workload.ops_completed << " ops completed, " << run.workload.ops_unknown
       << " unknown; log " << run.history.log.size() << " records; faults: ";
-  if (run.faults.empty()) out << "none";
+  if (run.faults.empty()) out << (run.external_faults_untracked ? "none injected by the harness" : "none");
   for (std::size_t i = 0; i < run.faults.size(); ++i) out << (i ? "," : "") << run.faults[i];
+  if (run.external_faults_untracked) {
+    out << (run.faults.empty() ? "" : " (injected by the harness)")
+        << "; faults outside the harness (brokers killed, paused or partitioned) are not tracked";
+  }
   out << "\n";
   const auto& st = run.stats;
   if (run.live) {

@@ -52,6 +52,9 @@ struct SimRun {
   std::vector<std::string> faults;  // Names of the faults in force.
   double wall_seconds = 0;
   bool live = false;  // Real threads and time on Kafka: no broker statistics.
+  // Live on brokers the harness does not control: faults from outside it (a
+  // broker killed by hand) happen unseen, so the report does not claim none.
+  bool external_faults_untracked = false;
 };
 
 // Runs the scenario. Deterministic: the same scenario gives the same history.

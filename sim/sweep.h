@@ -16,8 +16,12 @@ struct SweepResult {
   double wall_seconds = 0;
   double virtual_seconds = 0;
   int64_t operations = 0;  // Completed or unknown, over every run.
-  std::optional<checker::FullReport> first_failure;  // Its report, for --html.
-  SimRun last_run;  // The last seed's run, for --out / --edn.
+  // The first failing seed's run and report (for --out, --edn, --html).
+  std::optional<SimRun> first_failing_run;
+  std::optional<checker::FullReport> first_failure;
+  SimRun last_run;      // The last seed run (the only one of a one-seed sweep).
+  uint64_t last_seed = 0;
+  bool stopped = false;  // `stop` ended the sweep before `last`.
 
   double VirtualPerWall() const { return wall_seconds > 0 ? virtual_seconds / wall_seconds : 0; }
   double OperationsPerSecond() const { return wall_seconds > 0 ? operations / wall_seconds : 0; }
@@ -26,7 +30,11 @@ struct SweepResult {
 // Called after each run with (runs done, runs in all, failing so far).
 using SweepProgress = std::function<void(uint64_t done, uint64_t total, std::size_t failing)>;
 
+// Asked before each seed but the first; true ends the sweep there (SIGINT).
+using SweepStop = std::function<bool()>;
+
 // Runs seeds first..last of `base`. Deterministic, seed by seed.
-SweepResult Sweep(const Scenario& base, uint64_t first, uint64_t last, const SweepProgress& progress = nullptr);
+SweepResult Sweep(const Scenario& base, uint64_t first, uint64_t last, const SweepProgress& progress = nullptr,
+                  const SweepStop& stop = nullptr);
 
 }  // namespace kvlog::sim

@@ -651,6 +651,50 @@ Status EnsureTopic(const KafkaOptions& options) {
   return OkStatus();
 }
 
+Status DeleteTopic(const KafkaOptions& options) {
+  HandleContext context{options.logger};
+  auto rk = AdminHandle(options, &context);
+  if (!rk) return std::unexpected(rk.error());
+  const std::string where = "topic '" + options.topic + "' on " + options.brokers;
+  char errstr[512];
+  rd_kafka_DeleteTopic_t* topic = rd_kafka_DeleteTopic_new(options.topic.c_str());
+  rd_kafka_AdminOptions_t* admin_options = rd_kafka_AdminOptions_new(rk->get(), RD_KAFKA_ADMIN_OP_DELETETOPICS);
+  const int timeout_ms = static_cast<int>(options.admin_timeout.count());
+  rd_kafka_AdminOptions_set_request_timeout(admin_options, timeout_ms, errstr, sizeof(errstr));
+  rd_kafka_AdminOptions_set_operation_timeout(admin_options, timeout_ms, errstr, sizeof(errstr));
+  rd_kafka_queue_t* queue = rd_kafka_queue_new(rk->get());
+  rd_kafka_DeleteTopics(rk->get(), &topic, 1, admin_options, queue);
+  rd_kafka_event_t* event = rd_kafka_queue_poll(queue, timeout_ms + 2'000);
+  Status status = OkStatus();
+  const auto refused = [&](rd_kafka_resp_err_t err, const char* why) {
+    ErrorCode code = internal::CodeFor(err);
+    if (code == ErrorCode::kTimeout || err == RD_KAFKA_RESP_ERR__TRANSPORT) code = ErrorCode::kUnavailable;
+    if (code != ErrorCode::kUnavailable) code = ErrorCode::kFailedPrecondition;
+    return MakeError(code, "cannot delete " + where + ": " + (why ? why : rd_kafka_err2str(err)));
+  };
+  if (event == nullptr) {
+    status = MakeError(ErrorCode::kUnavailable,
+                       "cannot reach Kafka to delete " + where + " within " + Ms(options.admin_timeout) +
+                           " (admin_timeout)");
+  } else if (rd_kafka_resp_err_t err = rd_kafka_event_error(event); err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    status = refused(err, rd_kafka_event_error_string(event));
+  } else {
+    size_t count = 0;
+    const rd_kafka_topic_result_t** results =
+        rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(event), &count);
+    for (size_t i = 0; i < count; ++i) {
+      rd_kafka_resp_err_t err = rd_kafka_topic_result_error(results[i]);
+      if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) continue;
+      status = refused(err, rd_kafka_topic_result_error_string(results[i]));
+    }
+  }
+  if (event != nullptr) rd_kafka_event_destroy(event);
+  rd_kafka_queue_destroy(queue);
+  rd_kafka_AdminOptions_destroy(admin_options);
+  rd_kafka_DeleteTopic_destroy(topic);
+  return status;
+}
+
 KafkaProperties ProducerProperties(const KafkaOptions& options) {
   KafkaProperties props = {
       {"enable.idempotence", "true"},

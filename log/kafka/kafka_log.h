@@ -108,6 +108,13 @@ struct KafkaOptions {
 // topic is missing or has more than one partition.
 Status EnsureTopic(const KafkaOptions& options);
 
+// Deletes options.topic through the Admin API (DeleteTopics), waiting up to
+// admin_timeout. A topic that does not exist is success. Errors:
+// kUnavailable when the cluster does not answer, kFailedPrecondition when it
+// refuses (no DeleteTopics API, as on the librdkafka mock; deletion disabled;
+// no authorisation), each naming the topic and the brokers.
+Status DeleteTopic(const KafkaOptions& options);
+
 // The topic's partition count, from metadata. kFailedPrecondition if missing.
 Result<int> TopicPartitionCount(const KafkaOptions& options);
 

@@ -226,6 +226,15 @@ TEST_F(KafkaLogTest, UnreachableBrokerIsUnavailableNamingTheAddress) {
   EXPECT_NE(log.error().message().find("127.0.0.1:1"), std::string::npos) << log.error().message();
 }
 
+TEST_F(KafkaLogTest, DeleteTopicOnAnUnreachableBrokerIsUnavailable) {
+  options_.brokers = "127.0.0.1:1";
+  options_.admin_timeout = 1000ms;
+  Status deleted = DeleteTopic(options_);
+  ASSERT_FALSE(deleted);
+  EXPECT_EQ(deleted.error().code(), ErrorCode::kUnavailable) << deleted.error().ToString();
+  EXPECT_NE(deleted.error().message().find("127.0.0.1:1"), std::string::npos) << deleted.error().message();
+}
+
 TEST_F(KafkaLogTest, BadPropertyIsInvalidArgumentNamingIt) {
   options_.properties = {{"no.such.property", "1"}};
   auto log = OpenKafkaLog(options_);

@@ -243,6 +243,25 @@ TEST_F(Kraft, CreatesTheTopicWithOnePartitionAndAcceptsAnExistingOne) {
   EXPECT_TRUE(results.Take()[0]);
 }
 
+TEST_F(Kraft, DeleteTopicRemovesTheTopicAndAMissingOneIsNoError) {
+  KafkaOptions o = OptionsFor("kraft-delete");
+  auto log = OpenKafkaLog(o);
+  ASSERT_TRUE(log) << log.error().ToString();
+  (*log)->Close();
+  Status deleted = DeleteTopic(o);
+  ASSERT_TRUE(deleted) << deleted.error().ToString();
+  // Brokers learn of the deletion one by one: the topic may show a moment longer.
+  auto count = TopicPartitionCount(o);
+  for (int attempt = 0; attempt < 50 && count; ++attempt) {
+    std::this_thread::sleep_for(200ms);
+    count = TopicPartitionCount(o);
+  }
+  ASSERT_FALSE(count) << "topic still has " << *count << " partition(s) 10 s after its deletion";
+  EXPECT_EQ(count.error().code(), ErrorCode::kFailedPrecondition) << count.error().ToString();
+  Status again = DeleteTopic(o);  // Already gone: success.
+  EXPECT_TRUE(again) << again.error().ToString();
+}
+
 TEST_F(Kraft, CompactionDropsOverwrittenKeysAndANewReaderRebuildsTheSameState) {
   KafkaOptions o = OptionsFor("kraft-compact");
   o.topic_configs = {{"cleanup.policy", "compact"},     {"segment.ms", "200"},

@@ -4,8 +4,9 @@
 //                [--html report.html] [--json] [--budget-ms N] [--threads N]
 //                [--knossos-jar PATH]
 //
-// Prints a verdict per checker. Exit status: 0 valid, 1 invalid, 2 unknown or
-// unreadable (including a missing Knossos jar).
+// Prints a verdict per checker. Exit status: 0 valid, 1 invalid, 2 usage
+// error, unknown verdict or unreadable history (including a missing Knossos
+// jar), 3 the HTML report could not be written.
 #include <unistd.h>
 #include <sys/wait.h>
 
@@ -18,7 +19,9 @@
 
 #include "checker/check.h"
 #include "checker/edn.h"
+#include "checker/model.h"
 #include "checker/report.h"
+#include "tools/cli/cli.h"
 
 namespace {
 
@@ -74,7 +77,11 @@ int RunKnossos(const std::string& jar, const History& history, const std::string
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"kvcheck: judge a recorded kvlog or Jepsen history"};
+  CLI::App app{"kvcheck: judge a recorded kvlog or Jepsen history", "kvcheck"};
+  kvlog::cli::Setup(app, {{kvlog::cli::kExitFailed, "invalid: a check found a violation"},
+                          {kvlog::cli::kExitUsage, "usage error, an unreadable or malformed history, a verdict "
+                                                   "unknown (e.g. --budget-ms ran out), or Knossos could not run"},
+                          {kvlog::cli::kExitEnvironment, "the --html report could not be written"}});
   std::string file, format_name, html, knossos_jar;
   CheckOptions options;
   // Independent keys are checked in parallel, one worker per core by default.
@@ -83,22 +90,25 @@ int main(int argc, char** argv) {
   int64_t budget_ms = 60'000;
   app.add_option("file", file, "history file (JSONL, Jepsen EDN or Jepsen log)")->required();
   app.add_option("--format", format_name, "jsonl | edn | jepsen-log (default: guessed from the content)");
-  app.add_option("--model", options.model, "linearizability model: register | cas-register | kv | kv-append-per-key");
+  app.add_option("--model", options.model,
+                 "linearizability model: register | cas-register | kv | kv-append-per-key (default: chosen from "
+                 "the history)")
+      ->check(CLI::IsMember(ModelNames()));
   app.add_option("--check", options.checks,
-                 "checkers to run (repeatable): linearizability, session, convergence, durability");
+                 "checkers to run (repeatable): linearizability, session, convergence, durability")
+      ->default_str("");
   app.add_option("--html", html, "write a self-contained HTML report to this file");
   app.add_flag("--json", json, "print the report as JSON instead of text");
-  app.add_option("--budget-ms", budget_ms, "linearizability time budget; exceeding it gives 'unknown'");
-  app.add_option("--threads", options.linearizability.threads, "workers for independent keys (default: one per core)");
+  kvlog::cli::AddNumber<int64_t>(app, "--budget-ms", budget_ms,
+                                 "linearizability time budget; exceeding it gives 'unknown'", 0, 86'400'000);
+  kvlog::cli::AddNumber(app, "--threads", options.linearizability.threads,
+                        "workers for independent keys (default: one per core)", 1, 1024);
   app.add_option("--knossos-jar", knossos_jar, "also run Knossos (java -jar PATH) on the history as EDN");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    int rc = app.exit(e);
-    return rc == 0 ? 0 : 2;
-  }
+  if (auto rc = kvlog::cli::Parse(app, argc, argv)) return *rc;
+  file = kvlog::cli::ResolvePath(file);
+  html = kvlog::cli::ResolvePath(html);
+  knossos_jar = kvlog::cli::ResolvePath(knossos_jar);
   options.linearizability.budget = std::chrono::milliseconds(budget_ms);
-  if (options.linearizability.threads < 1) options.linearizability.threads = 1;
 
   std::optional<Format> format;
   if (!format_name.empty()) {
@@ -131,11 +141,9 @@ int main(int argc, char** argv) {
   }
   std::cout << (json ? JsonReport(*report) : TextReport(*report));
   if (!html.empty()) {
-    std::ofstream out(html, std::ios::binary);
-    out << HtmlReport(*report);
-    if (!out) {
-      std::cerr << "kvcheck: cannot write " << html << "\n";
-      return 2;
+    if (auto written = kvlog::cli::WriteFile(html, HtmlReport(*report)); !written) {
+      std::cerr << "kvcheck: " << written.error() << "\n";
+      return kvlog::cli::kExitEnvironment;
     }
   }
   int rc = ExitCode(report->Overall());

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# kvcheck end to end: verdicts, exit codes (0 valid, 1 invalid, 2 unknown or
-# unreadable), JSON output, the HTML file, and the --knossos-jar message.
+# kvcheck end to end: verdicts, exit codes (0 valid, 1 invalid, 2 usage error,
+# unknown or unreadable, 3 unwritable report), JSON output, the HTML file, and
+# the --knossos-jar message.
 set -uo pipefail
 kvcheck="$(readlink -f "$1")"
 here="$(dirname "$(readlink -f "$0")")"
@@ -62,6 +63,31 @@ printf '{"process":0,"type":"invoke","f":"put","key":"k","value":"a"}\n{"process
 expect_exit 2 "unparseable history" "$kvcheck" "$tmp/broken.jsonl"
 grep -q "broken.jsonl:2: invalid JSON" "$tmp/err" || { fail "parse error lacks file:line: reason"; cat "$tmp/err"; }
 expect_exit 2 "missing file" "$kvcheck" "$tmp/nope.jsonl"
+
+# Usage errors: exit 2 naming the option, whether or not linearizability runs.
+expect_exit 2 "unknown model" "$kvcheck" "$tmp/valid.jsonl" --model nosuch
+grep -q "model: nosuch not in" "$tmp/err" || fail "unknown model not named: $(cat "$tmp/err")"
+expect_exit 2 "negative budget" "$kvcheck" "$tmp/valid.jsonl" --budget-ms -5
+grep -q "budget-ms: -5 is out of range" "$tmp/err" || fail "negative budget not named: $(cat "$tmp/err")"
+expect_exit 2 "negative threads" "$kvcheck" "$tmp/valid.jsonl" --threads -3
+grep -q "threads: -3 is out of range" "$tmp/err" || fail "negative threads not named: $(cat "$tmp/err")"
+expect_exit 2 "threads not a number" "$kvcheck" "$tmp/valid.jsonl" --threads 2x
+expect_exit 2 "unknown option" "$kvcheck" "$tmp/valid.jsonl" --nosuch
+expect_exit 2 "no file" "$kvcheck"
+expect_exit 0 "--help" "$kvcheck" --help
+grep -q "budget-ms INT=60000" "$tmp/out" || fail "--help shows no default budget"
+grep -q "^Exit codes:" "$tmp/out" || fail "--help lists no exit codes"
+
+# Relative paths resolve against BUILD_WORKING_DIRECTORY (bazel run's caller).
+mkdir -p "$tmp/caller" "$tmp/elsewhere"
+cp "$tmp/valid.jsonl" "$tmp/caller/h.jsonl"
+(cd "$tmp/elsewhere" && BUILD_WORKING_DIRECTORY="$tmp/caller" "$kvcheck" h.jsonl --html r.html >/dev/null) ||
+  fail "relative history path under BUILD_WORKING_DIRECTORY"
+[ -s "$tmp/caller/r.html" ] || fail "relative --html not written under BUILD_WORKING_DIRECTORY"
+
+# An unwritable --html: exit 3 with the reason.
+expect_exit 3 "unwritable --html" "$kvcheck" "$tmp/valid.jsonl" --html "$tmp/no/such/r.html"
+grep -q "No such file or directory" "$tmp/err" || fail "unwritable --html: $(cat "$tmp/err")"
 
 # Jepsen EDN with a cas register, valid and not.
 cat >"$tmp/good.edn" <<'EDN'

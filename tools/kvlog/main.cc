@@ -1,29 +1,39 @@
 // The main job: a short simulation sweep with every safe fault, then the same
 // workload live on the embedded Kafka mock cluster (or --brokers), each history
-// judged by the checker. Prints the verdicts and figures; exits non-zero if
-// any check failed.
+// judged by the checker. Prints the verdicts and figures.
+//
+// Exit codes: 0 every check passed; 1 a check failed; 2 usage error; 3 the
+// live run could not be made (brokers unreachable, topic not created);
+// 130 interrupted (SIGINT) after a summary of what ran.
+#include <algorithm>
 #include <cstdio>
 #include <string>
 
 #include "CLI/CLI.hpp"
 #include "sim/scenario.h"
 #include "sim/sweep.h"
+#include "tools/cli/cli.h"
 #include "tools/kvsim/live.h"
 
 int main(int argc, char** argv) {
   using namespace kvlog;
-  CLI::App app{"kvlog main job: a simulation sweep, then a live run on Kafka"};
+  CLI::App app{"kvlog main job: a simulation sweep, then a live run on Kafka", "kvlog"};
+  cli::Setup(app, {{cli::kExitFailed, "a check failed (the sweep's replay commands are printed)"},
+                   {cli::kExitEnvironment, "the live run could not be made (brokers unreachable, topic not "
+                                           "created, workload stopped with no violation found)"},
+                   {cli::kExitInterrupted, "interrupted (SIGINT): what ran is summarised"}});
   int seeds = 50;
   int clients = 3;
   int ops = 100;
-  std::string brokers;
   bool skip_live = false;
-  app.add_option("--seeds", seeds, "seeds in the simulation sweep")->check(CLI::Range(1, 1'000'000));
-  app.add_option("--clients", clients, "clients (replicas)")->check(CLI::Range(1, 64));
-  app.add_option("--ops", ops, "operations per client")->check(CLI::Range(1, 1'000'000));
-  app.add_option("--brokers", brokers, "live run on these bootstrap servers instead of the embedded mock");
+  tools::LiveOptions live_options;
+  cli::AddNumber(app, "--seeds", seeds, "seeds in the simulation sweep (1..N)", 1, 1'000'000);
+  cli::AddNumber(app, "--clients", clients, "clients (replicas)", 1, 64);
+  cli::AddNumber(app, "--ops", ops, "operations per client", 1, 1'000'000);
   app.add_flag("--no-live", skip_live, "only the simulation sweep");
-  CLI11_PARSE(app, argc, argv);
+  tools::AddLiveOptions(app, live_options, "live run", "live run on --brokers");
+  if (auto rc = cli::Parse(app, argc, argv)) return *rc;
+  if (std::string why = tools::ValidateLiveOptions(live_options); !why.empty()) return cli::UsageError(app, why);
 
   std::vector<std::string> safe;
   std::string fault_list;
@@ -37,12 +47,27 @@ int main(int argc, char** argv) {
   scenario.workload.ops_per_client = ops;
   if (auto s = sim::ApplyFaults(safe, scenario); !s) {
     std::fprintf(stderr, "kvlog: %s\n", s.error().ToString().c_str());
-    return 2;
+    return cli::kExitUsage;
   }
 
   std::printf("== 1. simulation: %d seeds, %d clients x %d ops, faults %s\n", seeds, clients, ops,
               fault_list.c_str());
-  sim::SweepResult sweep = sim::Sweep(scenario, 1, static_cast<uint64_t>(seeds));
+  std::fflush(stdout);
+  cli::InstallInterruptHandler();
+  cli::Progress bar;
+  sim::SweepProgress progress;
+  if (bar.active()) {
+    progress = [&bar](uint64_t done, uint64_t total, std::size_t failing) {
+      bar.Update("   " + std::to_string(done) + "/" + std::to_string(total) + " seeds, " + std::to_string(failing) +
+                 " failing");
+    };
+  }
+  sim::SweepResult sweep =
+      sim::Sweep(scenario, 1, static_cast<uint64_t>(seeds), progress, [] { return cli::Interrupted(); });
+  bar.Finish();
+  if (sweep.stopped) {
+    std::printf("   INTERRUPTED after %llu of %d seeds\n", static_cast<unsigned long long>(sweep.runs), seeds);
+  }
   std::printf("   verdict                   %llu passed, %zu failed\n",
               static_cast<unsigned long long>(sweep.runs - sweep.failing_seeds.size()), sweep.failing_seeds.size());
   std::printf("   simulated operations      %lld in %.2f s wall (%.0f ops/s)\n",
@@ -53,20 +78,37 @@ int main(int argc, char** argv) {
                 static_cast<unsigned long long>(sweep.failing_seeds[i]),
                 static_cast<unsigned long long>(sweep.failing_seeds[i]), clients, ops, fault_list.c_str());
   }
-  bool ok = sweep.failing_seeds.empty();
+  bool checks_failed = !sweep.failing_seeds.empty();
+  int live_code = cli::kExitOk;
 
-  if (!skip_live) {
+  if (!skip_live && !cli::Interrupted()) {
     sim::Scenario live;
     live.seed = 1;
     live.workload.clients = clients;
     live.workload.ops_per_client = ops;
-    std::vector<std::string> live_faults = tools::LiveFaultNames(brokers.empty());
+    std::vector<std::string> live_faults = tools::LiveFaultNames(live_options.brokers.empty());
     (void)sim::ApplyFaults(live_faults, live);
     std::printf("\n== 2. live: the same workload on %s, real threads and time\n",
-                brokers.empty() ? "the embedded librdkafka mock cluster (3 brokers)" : brokers.c_str());
-    int code = tools::RunLive(live, tools::LiveOptions{brokers, "", "", "", true});
-    ok = ok && code == 0;
+                live_options.brokers.empty() ? "the embedded librdkafka mock cluster (3 brokers)"
+                                             : live_options.brokers.c_str());
+    std::fflush(stdout);
+    live_code = tools::RunLive(live, live_options);
+    checks_failed = checks_failed || live_code == cli::kExitFailed;
+  } else if (!skip_live) {
+    std::printf("\n== 2. live: skipped (interrupted)\n");
   }
-  std::printf("\n%s\n", ok ? "kvlog: every check passed" : "kvlog: SOME CHECKS FAILED");
-  return ok ? 0 : 1;
+
+  int code = cli::kExitOk;
+  if (checks_failed) {
+    code = cli::kExitFailed;
+  } else if (live_code != cli::kExitOk) {
+    code = live_code;  // 2, 3 or 130
+  }
+  if (cli::Interrupted()) code = cli::kExitInterrupted;
+  const char* verdict = code == cli::kExitOk               ? "kvlog: every check passed"
+                        : code == cli::kExitFailed         ? "kvlog: SOME CHECKS FAILED"
+                        : code == cli::kExitInterrupted    ? "kvlog: INTERRUPTED (the figures above cover what ran)"
+                                                           : "kvlog: THE LIVE RUN COULD NOT BE MADE (see above)";
+  std::printf("\n%s\n", verdict);
+  return code;
 }

@@ -7,7 +7,7 @@
 //   kvsim --seeds 1..50 --variant early-ack      # a broken client: expect failures
 //   kvsim --live --faults outage,crash            # embedded mock cluster
 #include <cstdio>
-#include <fstream>
+#include <algorithm>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -19,28 +19,12 @@
 #include "sim/scenario.h"
 #include "sim/sweep.h"
 #include "sim/variants.h"
+#include "tools/cli/cli.h"
 #include "tools/kvsim/live.h"
 
 namespace {
 
 using namespace kvlog;
-
-bool ParseSeeds(const std::string& text, uint64_t& first, uint64_t& last) {
-  auto dots = text.find("..");
-  try {
-    std::size_t used = 0;
-    if (dots == std::string::npos) {
-      first = last = std::stoull(text, &used);
-      if (used != text.size()) return false;
-    } else {
-      first = std::stoull(text.substr(0, dots));
-      last = std::stoull(text.substr(dots + 2));
-    }
-  } catch (...) {
-    return false;
-  }
-  return first <= last;
-}
 
 std::vector<std::string> Split(const std::string& list) {
   std::vector<std::string> out;
@@ -52,38 +36,67 @@ std::vector<std::string> Split(const std::string& list) {
   return out;
 }
 
-bool WriteFile(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-  return static_cast<bool>(out);
+// Writes the history files of `run` (seed `seed`); false after printing why.
+bool WriteHistoryFiles(const sim::SimRun& run, uint64_t seed, const std::string& out_path,
+                       const std::string& edn_path, bool say_seed) {
+  if (!out_path.empty()) {
+    if (auto w = cli::WriteFile(out_path, checker::WriteJsonl(run.history)); !w) {
+      std::fprintf(stderr, "kvsim: %s\n", w.error().c_str());
+      return false;
+    }
+    if (say_seed) std::printf("history of seed %llu written to %s\n", static_cast<unsigned long long>(seed), out_path.c_str());
+  }
+  if (!edn_path.empty()) {
+    auto edn = checker::WriteJepsenEdn(run.history);
+    if (!edn) {
+      std::fprintf(stderr, "kvsim: cannot write EDN to %s: %s\n", edn_path.c_str(), edn.error().ToString().c_str());
+      return false;
+    }
+    if (auto w = cli::WriteFile(edn_path, *edn); !w) {
+      std::fprintf(stderr, "kvsim: %s\n", w.error().c_str());
+      return false;
+    }
+    if (say_seed) std::printf("EDN history of seed %llu written to %s\n", static_cast<unsigned long long>(seed), edn_path.c_str());
+  }
+  return true;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"kvsim: deterministic simulation of kvlog clients over a faulty log, checked"};
-  std::string seed_text = "1";
-  std::string seeds_text;
+  CLI::App app{"kvsim: deterministic simulation of kvlog clients over a faulty log, checked", "kvsim"};
+  cli::Setup(app, {{cli::kExitFailed, "a check failed (on some seed of a sweep; the replay commands are printed)"},
+                   {cli::kExitEnvironment, "--live: the run could not be made (brokers unreachable, topic not "
+                                           "created, workload stopped with no violation found); an output file "
+                                           "could not be written"},
+                   {cli::kExitInterrupted, "interrupted (SIGINT): the seeds done so far are summarised"}});
+  cli::SeedRange seed{1, 1};
+  cli::SeedRange seeds{1, 1};
   sim::Scenario base;
   std::string faults_text;
   std::string out_path, edn_path, html_path;
   bool list_faults = false, quiet = false, live = false;
-  std::string brokers;
-  app.add_option("--seed", seed_text, "one seed to run");
-  app.add_option("--seeds", seeds_text, "a sweep, A..B inclusive");
-  app.add_option("--clients", base.workload.clients, "clients (replicas)")->check(CLI::Range(1, 64));
-  app.add_option("--ops", base.workload.ops_per_client, "operations per client")->check(CLI::Range(1, 1'000'000));
-  app.add_option("--keys", base.workload.keys, "size of the key space")->check(CLI::Range(1, 1'000'000));
+  tools::LiveOptions live_options;
+  auto* seed_opt = cli::AddSeedRange(app, "--seed", seed, "one seed to run");
+  seed_opt->type_name("N");
+  auto* seeds_opt = cli::AddSeedRange(app, "--seeds", seeds, "a sweep: N or A..B inclusive");
+  seed_opt->excludes(seeds_opt);
+  cli::AddNumber(app, "--clients", base.workload.clients, "clients (replicas)", 1, 64);
+  cli::AddNumber(app, "--ops", base.workload.ops_per_client, "operations per client", 1, 1'000'000);
+  cli::AddNumber(app, "--keys", base.workload.keys, "size of the key space", 1, 1'000'000);
   app.add_option("--faults", faults_text, "comma-separated faults (see --list-faults)");
   app.add_option("--variant", base.variant, "client variant: correct, early-ack, reorder");
-  app.add_option("--out", out_path, "write the (last) history as JSONL");
-  app.add_option("--edn", edn_path, "write the (last) history as Jepsen EDN");
-  app.add_option("--html", html_path, "write an HTML report of the first failing seed (of the run, for one seed)");
+  app.add_option("--out", out_path,
+                 "write a history as JSONL: the seed's; in a sweep the first failing seed's (the last seed's if "
+                 "none failed), the seed is printed");
+  app.add_option("--edn", edn_path, "write the same history as --out, as Jepsen EDN");
+  app.add_option("--html", html_path,
+                 "write an HTML report: the seed's; in a sweep the first failing seed's (none if none failed)");
   app.add_flag("--list-faults", list_faults, "list the faults and exit");
-  app.add_flag("--quiet", quiet, "no progress bar");
+  app.add_flag("--quiet", quiet, "no progress line (it is drawn only when stderr is a terminal)");
   app.add_flag("--live", live, "run the workload on Kafka with real threads (embedded mock cluster by default)");
-  app.add_option("--brokers", brokers, "with --live: bootstrap servers of a real cluster");
-  CLI11_PARSE(app, argc, argv);
+  tools::AddLiveOptions(app, live_options);
+  if (auto rc = cli::Parse(app, argc, argv)) return *rc;
 
   if (list_faults) {
     std::printf("faults (simulated log):\n");
@@ -92,36 +105,36 @@ int main(int argc, char** argv) {
     }
     std::printf("faults with --live on the mock cluster:");
     for (const auto& f : tools::LiveFaultNames(true)) std::printf(" %s", f.c_str());
+    std::printf("\nfaults with --live --brokers:");
+    for (const auto& f : tools::LiveFaultNames(false)) std::printf(" %s", f.c_str());
     std::printf("\nclient variants: correct");
     for (const auto& v : sim::BrokenVariantNames()) std::printf(", %s", v.c_str());
     std::printf("\n");
-    return 0;
+    return cli::kExitOk;
   }
-  if (auto s = sim::ApplyFaults(Split(faults_text), base); !s) {
-    std::fprintf(stderr, "kvsim: %s\n", s.error().message().c_str());
-    return 2;
+  if (auto s = sim::ApplyFaults(Split(faults_text), base); !s) return cli::UsageError(app, s.error().message());
+  if (auto v = sim::VariantWrapper(base.variant); !v) return cli::UsageError(app, v.error().message());
+  if (seed_opt->count() > 0 && !seed.single()) {
+    return cli::UsageError(app, "--seed takes one seed (got " + seed.ToString() + "); use --seeds for a range");
   }
-  if (auto v = sim::VariantWrapper(base.variant); !v) {
-    std::fprintf(stderr, "kvsim: %s\n", v.error().message().c_str());
-    return 2;
-  }
-  uint64_t first = 0, last = 0;
-  const std::string& seed_arg = seeds_text.empty() ? seed_text : seeds_text;
-  if (!ParseSeeds(seed_arg, first, last)) {
-    std::fprintf(stderr, "kvsim: seeds must be N or A..B with A <= B (got '%s')\n", seed_arg.c_str());
-    return 2;
-  }
+  const cli::SeedRange range = seeds_opt->count() > 0 ? seeds : seed;
+  out_path = cli::ResolvePath(out_path);
+  edn_path = cli::ResolvePath(edn_path);
+  html_path = cli::ResolvePath(html_path);
+
   if (live) {
-    if (first != last) {
-      std::fprintf(stderr, "kvsim: --live runs one seed (real time is not replayable); got %s\n", seed_arg.c_str());
-      return 2;
+    if (!range.single()) {
+      return cli::UsageError(app, "--live runs one seed (real time is not replayable); got " + range.ToString());
     }
-    base.seed = first;
-    return tools::RunLive(base, tools::LiveOptions{brokers, out_path, edn_path, html_path});
+    base.seed = range.first;
+    live_options.out_path = out_path;
+    live_options.edn_path = edn_path;
+    live_options.html_path = html_path;
+    return tools::RunLive(base, live_options);
   }
-  if (!brokers.empty()) {
-    std::fprintf(stderr, "kvsim: --brokers needs --live\n");
-    return 2;
+  for (const char* name : {"--brokers", "--topic", "--keep-topic", "--replication-factor", "-X", "--topic-config",
+                           "--allow-unsafe-acks", "--connect-timeout-ms"}) {
+    if (app.count(name) > 0) return cli::UsageError(app, std::string(name) + " needs --live");
   }
 
   // Everything but the seed and output options, for replay commands.
@@ -139,48 +152,63 @@ int main(int argc, char** argv) {
     replay_rest += " " + a;
   }
 
-  const bool sweep = last > first;
+  const bool sweep = !range.single();
+  cli::Progress bar(sweep && !quiet);
   sim::SweepProgress progress;
-  if (sweep && !quiet) {
-    progress = [](uint64_t done, uint64_t total, std::size_t failing) {
+  if (bar.active()) {
+    progress = [&bar](uint64_t done, uint64_t total, std::size_t failing) {
       const int width = 40;
-      int filled = static_cast<int>(width * done / total);
-      std::fprintf(stderr, "\r[%s%s] %llu/%llu seeds, %zu failing", std::string(filled, '#').c_str(),
-                   std::string(width - filled, '.').c_str(), static_cast<unsigned long long>(done),
-                   static_cast<unsigned long long>(total), failing);
-      if (done == total) std::fprintf(stderr, "\n");
+      const int filled = static_cast<int>(width * done / std::max<uint64_t>(total, 1));
+      bar.Update("[" + std::string(filled, '#') + std::string(width - filled, '.') + "] " + std::to_string(done) + "/" +
+                 std::to_string(total) + " seeds, " + std::to_string(failing) + " failing");
     };
   }
-  sim::SweepResult result = sim::Sweep(base, first, last, progress);
-  const sim::SimRun& run = result.last_run;
+  cli::InstallInterruptHandler();
+  sim::SweepResult result = sim::Sweep(base, range.first, range.last, progress, [] { return cli::Interrupted(); });
+  bar.Finish();
+  const bool interrupted = result.stopped || cli::Interrupted();
+  bool files_ok = true;
   if (!sweep) {
+    const sim::SimRun& run = result.last_run;
     checker::FullReport report = sim::Judge(run);
-    std::printf("seed %llu: %s\n%s", static_cast<unsigned long long>(first),
+    std::printf("seed %llu: %s\n%s", static_cast<unsigned long long>(range.first),
                 result.failing_seeds.empty() ? "PASS" : "FAIL", sim::Describe(run, report).c_str());
-    if (!html_path.empty() && !WriteFile(html_path, checker::HtmlReport(report))) {
-      std::fprintf(stderr, "kvsim: cannot write %s\n", html_path.c_str());
-      return 2;
+    if (!html_path.empty()) {
+      if (auto w = cli::WriteFile(html_path, checker::HtmlReport(report)); !w) {
+        std::fprintf(stderr, "kvsim: %s\n", w.error().c_str());
+        files_ok = false;
+      }
     }
-  } else if (!html_path.empty() && result.first_failure &&
-             !WriteFile(html_path, checker::HtmlReport(*result.first_failure))) {
-    std::fprintf(stderr, "kvsim: cannot write %s\n", html_path.c_str());
-    return 2;
-  }
-  if (!out_path.empty() && !WriteFile(out_path, checker::WriteJsonl(run.history))) {
-    std::fprintf(stderr, "kvsim: cannot write %s\n", out_path.c_str());
-    return 2;
-  }
-  if (!edn_path.empty()) {
-    auto edn = checker::WriteJepsenEdn(run.history);
-    if (!edn || !WriteFile(edn_path, *edn)) {
-      std::fprintf(stderr, "kvsim: cannot write EDN to %s%s\n", edn_path.c_str(),
-                   edn ? "" : (": " + edn.error().ToString()).c_str());
-      return 2;
+    files_ok = WriteHistoryFiles(run, range.first, out_path, edn_path, false) && files_ok;
+  } else {
+    if (!html_path.empty()) {
+      if (result.first_failure) {
+        if (auto w = cli::WriteFile(html_path, checker::HtmlReport(*result.first_failure)); !w) {
+          std::fprintf(stderr, "kvsim: %s\n", w.error().c_str());
+          files_ok = false;
+        } else {
+          std::printf("report of seed %llu written to %s\n",
+                      static_cast<unsigned long long>(result.failing_seeds.front()), html_path.c_str());
+        }
+      } else {
+        std::printf("no seed failed: no HTML report written\n");
+      }
+    }
+    if (result.first_failing_run) {
+      files_ok = WriteHistoryFiles(*result.first_failing_run, result.failing_seeds.front(), out_path, edn_path,
+                                   true) && files_ok;
+    } else if (result.runs > 0 && !result.stopped) {
+      files_ok = WriteHistoryFiles(result.last_run, result.last_seed, out_path, edn_path, true) && files_ok;
+    } else if (!out_path.empty() || !edn_path.empty()) {
+      std::printf("interrupted before any seed failed: no history written\n");
     }
   }
 
-  std::printf("\n%-26s %llu..%llu\n", "seeds", static_cast<unsigned long long>(first),
-              static_cast<unsigned long long>(last));
+  std::printf("\n%-26s %s%s\n", "seeds", range.ToString().c_str(),
+              interrupted ? (" (INTERRUPTED after " + std::to_string(result.runs) + " of " +
+                             std::to_string(range.count()) + ", at seed " + std::to_string(result.last_seed) + ")")
+                                .c_str()
+                          : "");
   std::printf("%-26s %s\n", "faults", faults_text.empty() ? "none" : faults_text.c_str());
   std::printf("%-26s %llu passed, %zu failed\n", "verdict",
               static_cast<unsigned long long>(result.runs - result.failing_seeds.size()), result.failing_seeds.size());
@@ -196,5 +224,7 @@ int main(int argc, char** argv) {
   if (result.failing_seeds.size() > 20) {
     std::printf("... and %zu more failing seeds\n", result.failing_seeds.size() - 20);
   }
-  return result.failing_seeds.empty() ? 0 : 1;
+  if (interrupted) return cli::kExitInterrupted;
+  if (!result.failing_seeds.empty()) return cli::kExitFailed;
+  return files_ok ? cli::kExitOk : cli::kExitEnvironment;
 }

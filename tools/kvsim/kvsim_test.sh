@@ -2,12 +2,22 @@
 # kvsim end to end: sweeps, exit codes, replay commands, byte-identical replays,
 # output files that kvcheck accepts, and a live run on the embedded mock cluster.
 set -uo pipefail
-kvsim=$1
-kvcheck=$2
+kvsim=$(readlink -f "$1")
+kvcheck=$(readlink -f "$2")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+# Waits until process $1 catches SIGINT (its handler is installed).
+wait_for_sigint_handler() {
+  local mask
+  for _ in $(seq 300); do
+    mask=$(awk '/^SigCgt/ {print $2}' "/proc/$1/status" 2>/dev/null)
+    [ -n "$mask" ] && (( (16#$mask & 2) != 0 )) && return 0
+    sleep 0.1
+  done
+  return 1
+}
 
 out=$("$kvsim" --seeds 1..5 --faults latency,crash --quiet); code=$?
 [ $code -eq 0 ] || fail "safe sweep exited $code"
@@ -31,8 +41,83 @@ head -c 1 "$tmp/a.edn" | grep -q '[[{(]' || fail "EDN output does not start with
 "$kvsim" --seed 1 --faults nope >/dev/null 2>"$tmp/err"; code=$?
 [ $code -eq 2 ] || fail "unknown fault exited $code, want 2"
 grep -q "unknown fault 'nope'" "$tmp/err" || fail "unknown fault message: $(cat "$tmp/err")"
-"$kvsim" --seeds 5..1 >/dev/null 2>&1; code=$?
-[ $code -eq 2 ] || fail "reversed seed range exited $code, want 2"
+# Usage errors exit 2 with a message naming the problem (never CLI11's 105/109).
+usage() {  # expected-message args...
+  local want="$1"
+  shift
+  "$kvsim" "$@" >/dev/null 2>"$tmp/err"; local code=$?
+  [ $code -eq 2 ] || fail "kvsim $*: exited $code, want 2"
+  grep -qF -- "$want" "$tmp/err" || fail "kvsim $*: message lacks '$want': $(cat "$tmp/err")"
+}
+usage "5 > 1" --seeds 5..1
+usage "last seed: expected a decimal integer, got '3x'" --seeds 1..3x
+usage "more than one '..'" --seeds 1..2..3
+usage "expected a number >= 0, got '-1'" --seed -1
+usage "empty" --seeds ""
+usage "--seed takes one seed" --seed 1..3
+usage "expected a decimal integer, got '10x'" --ops 10x
+usage "out of range: must be in 1..64" --clients 0
+usage "not expected: --nosuch" --nosuch
+usage "--brokers needs --live" --brokers 127.0.0.1:9092
+usage "-X needs --live" -X linger.ms=0
+usage "expected key=value" --live -X linger.ms
+usage "--live runs one seed" --live --seeds 1..2
+usage "-X acks=1 can lose acknowledged writes; add --allow-unsafe-acks" --live -X acks=1
+usage "-X enable.idempotence=false can lose" --live -X enable.idempotence=false
+usage "--topic-config needs --brokers" --live --topic-config retention.ms=1000
+usage 'No such configuration property: "no.such"' --live -X no.such=1 --ops 5
+
+# --help shows defaults and exit codes, exit 0.
+"$kvsim" --help >"$tmp/help"; code=$?
+[ $code -eq 0 ] || fail "--help exited $code"
+grep -q "ops INT=100" "$tmp/help" || fail "--help shows no default for --ops"
+grep -q "^Exit codes:" "$tmp/help" || fail "--help lists no exit codes"
+grep -q "^  3 .*could not be made" "$tmp/help" || fail "--help does not explain exit 3"
+
+# A sweep's --out holds the first failing seed's history (not the last seed's).
+# failover-acks1 over 7..12: some seeds pass, some fail; find which from the run.
+out=$("$kvsim" --seeds 7..12 --faults failover-acks1 --out "$tmp/sweep.jsonl" --edn "$tmp/sweep.edn"); code=$?
+[ $code -eq 1 ] || fail "failover-acks1 sweep exited $code, want 1: $out"
+first=$(grep -o "FAILED seed [0-9]*" <<<"$out" | head -1 | awk '{print $3}')
+[ -n "$first" ] || fail "no failing seed in 7..12 (pick another range): $out"
+grep -q "history of seed $first written to $tmp/sweep.jsonl" <<<"$out" || fail "the written seed is not named: $out"
+"$kvsim" --seed "$first" --faults failover-acks1 --out "$tmp/first.jsonl" >/dev/null
+cmp -s "$tmp/sweep.jsonl" "$tmp/first.jsonl" || fail "--out of the sweep is not seed $first's history"
+"$kvsim" --seed 12 --faults failover-acks1 --out "$tmp/last.jsonl" >/dev/null
+[ "$first" = 12 ] || ! cmp -s "$tmp/sweep.jsonl" "$tmp/last.jsonl" || fail "--out of the sweep is the last seed's"
+"$kvcheck" "$tmp/sweep.jsonl" >/dev/null; code=$?
+[ $code -eq 1 ] || fail "kvcheck judged the first failing seed's history $code, want 1"
+# With no failing seed, the last seed's history, named.
+out=$("$kvsim" --seeds 1..3 --out "$tmp/pass.jsonl"); code=$?
+[ $code -eq 0 ] || fail "passing sweep exited $code"
+grep -q "history of seed 3 written" <<<"$out" || fail "passing sweep: written seed not named: $out"
+
+# Relative paths resolve against BUILD_WORKING_DIRECTORY (bazel run's caller).
+mkdir -p "$tmp/caller" "$tmp/elsewhere"
+(cd "$tmp/elsewhere" && BUILD_WORKING_DIRECTORY="$tmp/caller" "$kvsim" --seed 2 --out rel.jsonl >/dev/null) ||
+  fail "run with a relative --out"
+[ -s "$tmp/caller/rel.jsonl" ] || fail "relative --out not written under BUILD_WORKING_DIRECTORY"
+[ ! -e "$tmp/elsewhere/rel.jsonl" ] || fail "relative --out written in the working directory"
+
+# An unwritable --out: exit 3 with the reason.
+"$kvsim" --seed 2 --out "$tmp/no/such/dir/h.jsonl" >/dev/null 2>"$tmp/err"; code=$?
+[ $code -eq 3 ] || fail "unwritable --out exited $code, want 3"
+grep -q "No such file or directory" "$tmp/err" || fail "unwritable --out: $(cat "$tmp/err")"
+
+# No progress line when stderr is not a terminal.
+"$kvsim" --seeds 1..3 >/dev/null 2>"$tmp/err"
+[ ! -s "$tmp/err" ] || fail "progress drawn on a non-terminal: $(cat "$tmp/err")"
+
+# SIGINT in a sweep: the seeds done are summarised, exit 130.
+"$kvsim" --seeds 1..100000 >"$tmp/int.out" 2>"$tmp/int.err" &
+pid=$!
+wait_for_sigint_handler $pid || fail "kvsim installed no SIGINT handler"
+sleep 0.5
+kill -INT $pid
+wait $pid; code=$?
+[ $code -eq 130 ] || fail "interrupted sweep exited $code, want 130"
+grep -q "INTERRUPTED after [0-9]* of 100000" "$tmp/int.out" || fail "no summary after SIGINT: $(cat "$tmp/int.out")"
+grep -q "^verdict .* passed, 0 failed" "$tmp/int.out" || fail "no verdict after SIGINT: $(cat "$tmp/int.out")"
 
 out=$("$kvsim" --live --faults outage,failover,crash --ops 40); code=$?
 [ $code -eq 0 ] || fail "live run on the mock cluster exited $code: $out"
@@ -40,6 +125,15 @@ grep -q "PASS" <<<"$out" || fail "live run: $out"
 grep -q "durability: valid" <<<"$out" || fail "live run did not check durability: $out"
 "$kvsim" --live --faults compaction >/dev/null 2>"$tmp/err"; code=$?
 [ $code -eq 2 ] || fail "a fault the mock cannot inject exited $code, want 2"
+grep -q "live topic kvsim-live on the embedded mock cluster" <<<"$out" || fail "live run names no topic: $out"
+
+# Live on brokers that cannot be reached: exit 3 at once, with the cause.
+start=$(date +%s)
+"$kvsim" --live --brokers 127.0.0.1:1 >/dev/null 2>"$tmp/err"; code=$?
+[ $code -eq 3 ] || fail "unreachable brokers exited $code, want 3"
+grep -q "cannot reach any broker of 127.0.0.1:1: 127.0.0.1:1: Connection refused" "$tmp/err" ||
+  fail "unreachable brokers: $(cat "$tmp/err")"
+[ $(($(date +%s) - start)) -le 5 ] || fail "unreachable brokers took more than 5 s"
 
 if [ $failures -ne 0 ]; then
   echo "$failures failure(s)"
