@@ -67,6 +67,8 @@ constexpr int kDefaultMaxReplicas = 3;
 // How long past --timeout the watchdog lets a step report its own timeout
 // before it ends the process.
 constexpr auto kWatchdogGrace = std::chrono::milliseconds(500);
+// How often the watchdog looks for SIGINT.
+constexpr auto kInterruptCheckInterval = std::chrono::milliseconds(50);
 
 struct Flags {
   std::string brokers;
@@ -86,10 +88,12 @@ struct Flags {
 };
 
 // Ends the process once the whole command has run past --timeout, whatever
-// step it is stuck in (a librdkafka call, the start-up replay, stdin).
+// step it is stuck in (a librdkafka call, the start-up replay, stdin), and on
+// SIGINT, saying which step it was in and whether a write may have happened.
 class Watchdog {
  public:
   Watchdog(Clock::time_point deadline, int timeout_ms) : timeout_ms_(timeout_ms) {
+    kvlog::cli::InstallInterruptHandler();
     thread_ = std::thread([this, deadline] { Run(deadline + kWatchdogGrace); });
   }
   ~Watchdog() {
@@ -100,26 +104,44 @@ class Watchdog {
     cv_.notify_all();
     thread_.join();
   }
-  void SetPhase(const char* phase) { phase_.store(phase); }
+  // `phase` must outlive the watchdog. `writing`: a write may be in flight.
+  void SetPhase(const char* phase, bool writing = false) {
+    writing_.store(writing);
+    phase_.store(phase);
+  }
   // The command's result is out: past the deadline, exit with this code.
   void SetExitCode(int code) { exit_code_.store(code); }
 
  private:
   void Run(Clock::time_point at) {
     std::unique_lock<std::mutex> lock(mu_);
-    if (cv_.wait_until(lock, at, [this] { return stopped_; })) return;
-    const int code = exit_code_.load();
-    if (code >= 0) {
-      std::fflush(stdout);
-      std::_Exit(code);
+    for (;;) {
+      const auto wake = std::min(at, Clock::now() + kInterruptCheckInterval);
+      if (cv_.wait_until(lock, wake, [this] { return stopped_; })) return;
+      if (kvlog::cli::Interrupted()) {
+        std::fprintf(stderr, "kvctl: interrupted while %s; %s\n", phase_.load(),
+                     exit_code_.load() >= 0 ? "the command had finished"
+                     : writing_.load()      ? "the write may or may not have been applied"
+                                            : "nothing was written");
+        Exit(kvlog::cli::kExitInterrupted);
+      }
+      if (Clock::now() >= at) break;
     }
-    std::fprintf(stderr, "kvctl: timed out: --timeout %d ms passed while %s\n", timeout_ms_, phase_.load());
+    if (exit_code_.load() >= 0) Exit(exit_code_.load());
+    std::fprintf(stderr, "kvctl: timed out: --timeout %d ms passed while %s%s\n", timeout_ms_, phase_.load(),
+                 writing_.load() ? "; the write may or may not have been applied" : "");
+    Exit(kExitLogError);
+  }
+
+  [[noreturn]] static void Exit(int code) {
+    std::fflush(stdout);
     std::fflush(stderr);
-    std::_Exit(kExitLogError);
+    std::_Exit(code);
   }
 
   const int timeout_ms_;
   std::atomic<const char*> phase_{"starting"};
+  std::atomic<bool> writing_{false};
   std::atomic<int> exit_code_{-1};
   std::mutex mu_;
   std::condition_variable cv_;
@@ -194,7 +216,7 @@ int main(int argc, char** argv) {
   cli::Setup(app, {{kExitNotFound, "key not found (get)"},
                    {kExitUsage, "usage error or invalid input (bad option, number or encoding; nothing was written)"},
                    {kExitLogError, "broker or log error: unreachable, refused, topic unusable, or --timeout passed"},
-                   {cli::kExitInterrupted, "interrupted (SIGINT); a write may or may not have been applied"}});
+                   {cli::kExitInterrupted, "interrupted (SIGINT); stderr names the step and whether a write may have happened"}});
   app.set_help_all_flag("--help-all", "help for every subcommand");
   app.require_subcommand(0, 1);
   app.add_option("-b,--brokers", f.brokers,
@@ -259,7 +281,9 @@ int main(int argc, char** argv) {
   // Every input is read and checked before kvctl touches the cluster. The
   // watchdog starts now: --timeout bounds reading stdin too.
   const auto deadline = started + std::chrono::milliseconds(f.timeout_ms);
-  const std::string connect_phase = "connecting to " + f.brokers;  // Outlives the watchdog's reads.
+  // Phase names the watchdog may print; they outlive it.
+  const std::string connect_phase = "connecting to " + f.brokers;
+  const std::string run_phase = "running " + app.get_subcommands().front()->get_name();
   Watchdog watchdog(deadline, f.timeout_ms);
   std::string error;
   std::string key, value, prefix, start, end;
@@ -400,7 +424,7 @@ int main(int argc, char** argv) {
   kv::Client& client = **opened;
 
   if (auto rc = out_of_time("running the command")) return *rc;
-  watchdog.SetPhase("running the command");
+  watchdog.SetPhase(run_phase.c_str(), put->parsed() || del->parsed() || batch->parsed());
   kv::CallOptions call;
   call.timeout = remaining();
   const auto enc = [&](std::string_view bytes) { return kvctl::Encode(bytes, f.encoding); };

@@ -163,7 +163,7 @@ grep -q "Connection refused" "$TMP/stderr" || fail "unreachable message lacks th
 
 # --- --timeout bounds the whole command, waiting on stdin included.
 mkfifo "$TMP/slow"
-(sleep 8 >"$TMP/slow") &
+(exec sleep 8 >"$TMP/slow") &
 slow_pid=$!
 t0=$(ms)
 "$KVCTL" --brokers "$BOOT" --timeout 1000 batch <"$TMP/slow" >/dev/null 2>"$TMP/stderr"
@@ -173,6 +173,19 @@ kill "$slow_pid" 2>/dev/null
 ((took < 3000)) || fail "--timeout 1000 with a silent stdin took $took ms"
 grep -q "timed out: --timeout 1000 ms passed while reading batch lines" "$TMP/stderr" ||
   fail "stdin timeout message: $(cat "$TMP/stderr")"
+# SIGINT: exit 130, naming the step and that nothing was written.
+(exec sleep 8 >"$TMP/slow") &
+slow_pid=$!
+"$KVCTL" --brokers "$BOOT" batch <"$TMP/slow" >/dev/null 2>"$TMP/stderr" &
+kvctl_pid=$!
+sleep 0.5
+kill -INT "$kvctl_pid"
+wait "$kvctl_pid"
+rc=$?
+kill "$slow_pid" 2>/dev/null
+[[ $rc == 130 ]] || fail "SIGINT while reading a batch should exit 130, got $rc"
+grep -q "interrupted while reading batch lines from stdin; nothing was written" "$TMP/stderr" ||
+  fail "SIGINT message: $(cat "$TMP/stderr")"
 # A broker that accepts connections and never answers.
 if command -v python3 >/dev/null; then
   python3 -c 'import socket, sys, time
