@@ -381,6 +381,7 @@ int main(int argc, char** argv) {
   if (!f.verbose) options.logger = nullptr;
   options.properties = f.properties;
 
+  bool topic_was_missing = false;
   if (!mock) {
     // Fails fast with librdkafka's cause when no broker can be reached, and
     // counts the brokers for the replication factor of a topic to create.
@@ -389,6 +390,7 @@ int main(int argc, char** argv) {
     auto info = log::kafka::ProbeCluster(options, remaining());
     if (!info) return Fail(info.error(), "", f);
     if (!info->topic_partitions) {
+      topic_was_missing = true;
       const bool chosen = f.replication_factor > 0;
       options.replication_factor = chosen ? f.replication_factor : std::min(kDefaultMaxReplicas, info->brokers);
       std::cerr << "kvctl: topic '" << f.topic << "' does not exist; creating it with 1 partition and replication "
@@ -411,7 +413,20 @@ int main(int argc, char** argv) {
   options.delivery_timeout = remaining();
   options.request_timeout = std::min(options.request_timeout, options.delivery_timeout);
   auto log = log::kafka::OpenKafkaLog(options);
-  if (!log) return Fail(log.error(), "cannot open topic '" + f.topic + "' on " + options.brokers, f);
+  if (!log) {
+    const int code = Fail(log.error(), "cannot open topic '" + f.topic + "' on " + options.brokers, f);
+    if (topic_was_missing && log.error().code() == ErrorCode::kFailedPrecondition) {
+      // librdkafka's mock cluster creates a topic a client looks up by name,
+      // with 4 partitions, whatever AllowAutoTopicCreation says.
+      auto after = log::kafka::ProbeCluster(options, remaining());
+      if (after && after->topic_partitions.value_or(1) != 1) {
+        std::cerr << "kvctl: the topic did not exist a moment ago: the cluster created it with "
+                  << *after->topic_partitions << " partitions when it was looked up (librdkafka's mock does; "
+                  << "with kvmock, start it with --topic " << f.topic << ")\n";
+      }
+    }
+    return code;
+  }
 
   if (auto rc = out_of_time("replaying the topic")) return *rc;
   watchdog.SetPhase("replaying the topic");

@@ -142,6 +142,8 @@ done
 "$KVCTL" --brokers "$BOOT4" --topic fresh get k >/dev/null 2>"$TMP/stderr"
 grep -q "creating it with 1 partition and replication factor 3 (min(3, 3 brokers in the cluster)" "$TMP/stderr" ||
   fail "replication factor message on 3 brokers: $(cat "$TMP/stderr")"
+grep -q "the cluster created it with 4 partitions when it was looked up" "$TMP/stderr" ||
+  fail "the mock's auto-created topic should be explained: $(cat "$TMP/stderr")"
 "$KVCTL" --brokers "$BOOT" --topic fresh get k >/dev/null 2>"$TMP/stderr"
 grep -q "replication factor 1 (min(3, 1 broker in the cluster)" "$TMP/stderr" ||
   fail "replication factor message on 1 broker: $(cat "$TMP/stderr")"
