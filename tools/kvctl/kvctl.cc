@@ -67,6 +67,9 @@ constexpr int kDefaultMaxReplicas = 3;
 // How long past --timeout the watchdog lets a step report its own timeout
 // before it ends the process.
 constexpr auto kWatchdogGrace = std::chrono::milliseconds(500);
+// message.timeout.ms is at least linger.ms plus this, however little of
+// --timeout is left.
+constexpr auto kMinDeliveryMargin = std::chrono::milliseconds(100);
 // How often the watchdog looks for SIGINT.
 constexpr auto kInterruptCheckInterval = std::chrono::milliseconds(50);
 
@@ -410,7 +413,9 @@ int main(int argc, char** argv) {
   if (auto rc = out_of_time("opening the topic")) return *rc;
   watchdog.SetPhase("opening the topic");
   options.admin_timeout = remaining();
-  options.delivery_timeout = remaining();
+  // librdkafka refuses a message.timeout.ms not above linger.ms; the few ms
+  // this may add past the deadline are the watchdog's to cut.
+  options.delivery_timeout = std::max(remaining(), options.linger + kMinDeliveryMargin);
   options.request_timeout = std::min(options.request_timeout, options.delivery_timeout);
   auto log = log::kafka::OpenKafkaLog(options);
   if (!log) {

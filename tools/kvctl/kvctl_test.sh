@@ -104,6 +104,13 @@ expect 0 "[{\"key\":\"006bff\",\"value\":\"$(hex "$TMP/value.bin")\"}]" -- --enc
 # Range lines are encoded, so a TAB or newline in the data keeps one line per key.
 expect 0 "OK" -- put doc2 'line 1\nline 2\n\x00\xff'
 expect 0 $'doc2\tline 1\\nline 2\\n\\x00\\xff' -- range --prefix doc2
+# ... and range's lines are batch's input: piping one into the other rewrites the same bytes.
+expect 0 "OK" -- del doc
+got="$("$KVCTL" --brokers "$BOOT" range --prefix doc2 2>/dev/null | sed 's/^doc2/doc/' |
+  "$KVCTL" --brokers "$BOOT" batch 2>"$TMP/stderr")" || fail "range | batch exited $?: $(cat "$TMP/stderr")"
+[[ "$got" == "OK 1 records" ]] || fail "range | batch printed '$got'"
+"$KVCTL" --brokers "$BOOT" get doc --value-file "$TMP/doc.copy" 2>/dev/null
+printf 'line 1\nline 2\n\x00\xff' | cmp -s - "$TMP/doc.copy" || fail "range | batch changed the bytes"
 # Malformed text in the chosen encoding is a usage error naming the problem.
 expect 2 "" -- put 'a\q' v
 grep -q "invalid escape '\\\\q' at byte 1" "$TMP/stderr" || fail "bad escape message: $(cat "$TMP/stderr")"
