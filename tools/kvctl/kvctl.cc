@@ -58,6 +58,8 @@ constexpr int kExitUsage = kvlog::cli::kExitUsage;
 constexpr int kExitLogError = kvlog::cli::kExitEnvironment;
 // A batch line longer than this is refused rather than buffered without end.
 constexpr std::size_t kMaxBatchLineBytes = 4 * 1024 * 1024;
+// An argument quoted in an error message is cut to this many bytes.
+constexpr std::size_t kMaxShownArgBytes = 80;
 // The largest value read from stdin or a file: kv's own limit.
 constexpr std::size_t kMaxValueBytes = kvlog::kv::Limits::kDefaultMaxValueBytes;
 // The largest replication factor Kafka accepts (an int16).
@@ -199,7 +201,8 @@ std::optional<std::string> DecodeArg(const Flags& f, const std::string& what, co
                                      std::string* error) {
   auto bytes = kvlog::kvctl::Decode(text, f.encoding);
   if (!bytes) {
-    *error = what + " '" + text + "' is not valid --encoding " + f.encoding_name + " text: " + bytes.error();
+    const std::string shown = text.size() <= kMaxShownArgBytes ? text : text.substr(0, kMaxShownArgBytes) + "...";
+    *error = what + " '" + shown + "' is not valid --encoding " + f.encoding_name + " text: " + bytes.error();
     return std::nullopt;
   }
   return std::move(*bytes);
