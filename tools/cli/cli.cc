@@ -108,10 +108,6 @@ void Setup(CLI::App& app, std::vector<ExitCode> codes) {
     return std::any_of(all.begin(), all.end(), [&](const ExitCode& c) { return c.code == code; });
   };
   if (!has(kExitUsage)) all.push_back({kExitUsage, "usage error (bad option or value; nothing was run)"});
-  if (!has(kExitEnvironment)) {
-    all.push_back({kExitEnvironment, "the run could not be made (e.g. broker unreachable, file unwritable)"});
-  }
-  if (!has(kExitInterrupted)) all.push_back({kExitInterrupted, "interrupted (SIGINT) after printing a summary"});
   std::stable_sort(all.begin(), all.end(), [](const ExitCode& a, const ExitCode& b) { return a.code < b.code; });
   std::string footer = "Exit codes:";
   for (const auto& c : all) footer += fmt::format("\n  {:<4} {}", c.code, c.meaning);

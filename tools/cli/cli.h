@@ -66,8 +66,9 @@ struct ExitCode {
 };
 
 // Call before adding options: defaults are captured and shown in --help
-// (as TYPE=default), and the footer lists the exit codes: `codes` (what 1
-// means for this program, and any others) plus the shared 0, 2, 3 and 130.
+// (as TYPE=default), and the footer lists the exit codes: 0, 2 (usage) and
+// `codes`, what 1, 3, 130 or others mean for this program (list only those
+// it can return).
 void Setup(CLI::App& app, std::vector<ExitCode> codes);
 
 // Parses the command line. nullopt: carry on. Otherwise the program should

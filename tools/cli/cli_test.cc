@@ -94,7 +94,7 @@ struct Outcome {
 Outcome RunApp(std::vector<const char*> args) {
   Outcome p;
   CLI::App app{"prog: test", "prog"};
-  Setup(app, {{kExitFailed, "a check failed"}});
+  Setup(app, {{kExitFailed, "a check failed"}, {kExitEnvironment, "the run could not be made"}});
   AddNumber<int64_t>(app, "--threads", p.threads, "workers", 1, 64);
   AddSeedRange(app, "--seeds", p.seeds, "seeds");
   AddKeyValues(app, "-X", p.props, "properties");
