@@ -102,11 +102,11 @@ Parsed<std::pair<std::string, std::string>> ParseKeyValue(std::string_view text)
 
 void Setup(CLI::App& app, std::vector<ExitCode> codes) {
   app.option_defaults()->always_capture_default();
-  std::vector<ExitCode> all = {{kExitOk, "success"}};
-  for (auto& c : codes) all.push_back(std::move(c));
+  std::vector<ExitCode> all = std::move(codes);
   const auto has = [&](int code) {
     return std::any_of(all.begin(), all.end(), [&](const ExitCode& c) { return c.code == code; });
   };
+  if (!has(kExitOk)) all.push_back({kExitOk, "success"});
   if (!has(kExitUsage)) all.push_back({kExitUsage, "usage error (bad option or value; nothing was run)"});
   std::stable_sort(all.begin(), all.end(), [](const ExitCode& a, const ExitCode& b) { return a.code < b.code; });
   std::string footer = "Exit codes:";
