@@ -2,54 +2,156 @@
 //
 //   kvctl --brokers 127.0.0.1:29092 --topic users put user/1 ada
 //   kvctl --brokers 127.0.0.1:29092 --topic users get user/1
-//   kvctl --brokers 127.0.0.1:29092 range --prefix user/ --limit 10 --json
+//   kvctl --brokers 127.0.0.1:29092 put photo/1 - <photo.jpg
+//   kvctl --brokers 127.0.0.1:29092 --encoding base64 --json range --prefix photo/
 //   printf 'a\t1\nb\t2\n' | kvctl --brokers 127.0.0.1:29092 batch
 //
 // Without --brokers it starts an embedded mock cluster for the one command
 // (handy for trying the commands; its data ends with the process).
-// Each run replays the topic into memory first, then runs one command.
+// Each run replays the topic into memory first, then runs one command; the
+// whole run, replay included, is bounded by --timeout.
 //
-// Exit codes: 0 ok, 1 key not found, 2 usage or invalid input, 3 broker or
-// log error. Messages go to stderr; results to stdout.
+// Keys and values are bytes. In arguments, batch lines, range lines and --json
+// they are written in --encoding (escaped by default, see encoding.h); the
+// plain output of `get`, a value read with `put KEY -` or --value-file, and
+// `get --value-file` are the raw bytes.
+//
+// Exit codes: 0 ok, 1 key not found, 2 usage or invalid input (nothing was
+// written), 3 broker or log error, including --timeout. Messages go to stderr;
+// results to stdout.
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <iostream>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "kv/client.h"
 #include "kv/memory_storage.h"
+#include "kv/options.h"
+#include "log/kafka/cluster_probe.h"
 #include "log/kafka/kafka_log.h"
 #include "log/kafka/mock_cluster.h"
+#include "tools/cli/cli.h"
+#include "tools/kvctl/encoding.h"
 
 namespace {
 
 using kvlog::Error;
 using kvlog::ErrorCode;
+using kvlog::kvctl::Encoding;
 using nlohmann::json;
+using Clock = std::chrono::steady_clock;
 
-constexpr int kExitOk = 0;
-constexpr int kExitNotFound = 1;
-constexpr int kExitUsage = 2;
-constexpr int kExitLogError = 3;
+constexpr int kExitOk = kvlog::cli::kExitOk;
+constexpr int kExitNotFound = kvlog::cli::kExitFailed;
+constexpr int kExitUsage = kvlog::cli::kExitUsage;
+constexpr int kExitLogError = kvlog::cli::kExitEnvironment;
 // A batch line longer than this is refused rather than buffered without end.
 constexpr std::size_t kMaxBatchLineBytes = 4 * 1024 * 1024;
+// An argument quoted in an error message is cut to this many bytes.
+constexpr std::size_t kMaxShownArgBytes = 80;
+// The largest value read from stdin or a file: kv's own limit.
+constexpr std::size_t kMaxValueBytes = kvlog::kv::Limits::kDefaultMaxValueBytes;
+// The largest replication factor Kafka accepts (an int16).
+constexpr int kMaxReplicationFactor = 32'767;
+// A topic kvctl creates gets min(this, brokers) replicas unless told.
+constexpr int kDefaultMaxReplicas = 3;
+// How long past --timeout the watchdog lets a step report its own timeout
+// before it ends the process.
+constexpr auto kWatchdogGrace = std::chrono::milliseconds(500);
+// message.timeout.ms is at least linger.ms plus this, however little of
+// --timeout is left.
+constexpr auto kMinDeliveryMargin = std::chrono::milliseconds(100);
+// How often the watchdog looks for SIGINT.
+constexpr auto kInterruptCheckInterval = std::chrono::milliseconds(50);
 
 struct Flags {
   std::string brokers;
   std::string topic = "kvlog";
-  int replication_factor = 1;
+  int replication_factor = 0;  // 0: min(3, brokers).
   int timeout_ms = 30'000;
   bool json = false;
   bool verbose = false;
-  std::vector<std::string> properties;  // -X name=value
-  std::string key, value;
+  std::string encoding_name = "escaped";
+  Encoding encoding = Encoding::kEscaped;
+  std::vector<std::pair<std::string, std::string>> properties;  // -X name=value
+  std::string key, value;  // As given (encoded).
+  std::string value_file;  // put: read the value from it; get: write the value to it.
   std::string prefix, start, end;
   bool has_prefix = false, has_start = false, has_end = false;
   std::size_t limit = 0;
+};
+
+// Ends the process once the whole command has run past --timeout, whatever
+// step it is stuck in (a librdkafka call, the start-up replay, stdin), and on
+// SIGINT, saying which step it was in and whether a write may have happened.
+class Watchdog {
+ public:
+  Watchdog(Clock::time_point deadline, int timeout_ms) : timeout_ms_(timeout_ms) {
+    kvlog::cli::InstallInterruptHandler();
+    thread_ = std::thread([this, deadline] { Run(deadline + kWatchdogGrace); });
+  }
+  ~Watchdog() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopped_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  // `phase` must outlive the watchdog. `writing`: a write may be in flight.
+  void SetPhase(const char* phase, bool writing = false) {
+    writing_.store(writing);
+    phase_.store(phase);
+  }
+  // The command's result is out: past the deadline, exit with this code.
+  void SetExitCode(int code) { exit_code_.store(code); }
+
+ private:
+  void Run(Clock::time_point at) {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      const auto wake = std::min(at, Clock::now() + kInterruptCheckInterval);
+      if (cv_.wait_until(lock, wake, [this] { return stopped_; })) return;
+      if (kvlog::cli::Interrupted()) {
+        std::fprintf(stderr, "kvctl: interrupted while %s; %s\n", phase_.load(),
+                     exit_code_.load() >= 0 ? "the command had finished"
+                     : writing_.load()      ? "the write may or may not have been applied"
+                                            : "nothing was written");
+        Exit(kvlog::cli::kExitInterrupted);
+      }
+      if (Clock::now() >= at) break;
+    }
+    if (exit_code_.load() >= 0) Exit(exit_code_.load());
+    std::fprintf(stderr, "kvctl: timed out: --timeout %d ms passed while %s%s\n", timeout_ms_, phase_.load(),
+                 writing_.load() ? "; the write may or may not have been applied" : "");
+    Exit(kExitLogError);
+  }
+
+  [[noreturn]] static void Exit(int code) {
+    std::fflush(stdout);
+    std::fflush(stderr);
+    std::_Exit(code);
+  }
+
+  const int timeout_ms_;
+  std::atomic<const char*> phase_{"starting"};
+  std::atomic<bool> writing_{false};
+  std::atomic<int> exit_code_{-1};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopped_ = false;
+  std::thread thread_;
 };
 
 int ExitFor(const Error& error) {
@@ -60,104 +162,219 @@ int ExitFor(const Error& error) {
   }
 }
 
-int Fail(const Error& error, const std::string& what) {
-  std::cerr << "kvctl: " << what << ": " << error.ToString() << "\n";
+int Fail(const Error& error, const std::string& what, const Flags& f) {
+  std::cerr << "kvctl: " << (what.empty() ? "" : what + ": ") << error.ToString();
+  if (error.code() == ErrorCode::kTimeout) std::cerr << " (--timeout " << f.timeout_ms << " ms bounds the command)";
+  std::cerr << "\n";
   return ExitFor(error);
 }
 
-std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+int Usage(const std::string& message) {
+  std::cerr << "kvctl: " << message << "\nRun with --help for the options.\n";
+  return kExitUsage;
+}
 
-void PrintOk(const Flags& f, json j, const std::string& plain) {
-  if (f.json) {
-    j["ok"] = true;
-    std::cout << Dump(j) << "\n";
-  } else {
-    std::cout << plain << "\n";
+std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::strict); }
+
+// Reads all of `file` (binary), refusing more than kMaxValueBytes.
+std::optional<std::string> ReadValue(std::FILE* file, const std::string& what, std::string* error) {
+  std::string out;
+  char buffer[64 * 1024];
+  for (;;) {
+    const std::size_t n = std::fread(buffer, 1, sizeof buffer, file);
+    out.append(buffer, n);
+    if (out.size() > kMaxValueBytes) {
+      *error = what + " is longer than " + std::to_string(kMaxValueBytes) + " bytes, kvlog's value limit";
+      return std::nullopt;
+    }
+    if (n < sizeof buffer) break;
   }
+  if (std::ferror(file)) {
+    *error = "cannot read " + what + ": " + std::strerror(errno);
+    return std::nullopt;
+  }
+  return out;
+}
+
+// Decodes an argument given in --encoding, or says which and why not.
+std::optional<std::string> DecodeArg(const Flags& f, const std::string& what, const std::string& text,
+                                     std::string* error) {
+  auto bytes = kvlog::kvctl::Decode(text, f.encoding);
+  if (!bytes) {
+    const std::string shown = text.size() <= kMaxShownArgBytes ? text : text.substr(0, kMaxShownArgBytes) + "...";
+    *error = what + " '" + shown + "' is not valid --encoding " + f.encoding_name + " text: " + bytes.error();
+    return std::nullopt;
+  }
+  return std::move(*bytes);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace kvlog;
+  namespace cli = kvlog::cli;
+  const auto started = Clock::now();
   Flags f;
   CLI::App app{"kvctl: a command-line client for kvlog, a key-value store on a single-partition Kafka topic.\n"
-               "Exit codes: 0 ok, 1 key not found, 2 usage or invalid input, 3 broker or log error."};
+               "Keys and values are bytes: in arguments, batch lines, range lines and --json they are written in\n"
+               "--encoding; `get` prints the raw value. Each run replays the topic, then runs one command.",
+               "kvctl"};
+  cli::Setup(app, {{kExitNotFound, "key not found (get)"},
+                   {kExitUsage, "usage error or invalid input (bad option, number or encoding; nothing was written)"},
+                   {kExitLogError, "broker or log error: unreachable, refused, topic unusable, or --timeout passed"},
+                   {cli::kExitInterrupted, "interrupted (SIGINT); stderr names the step and whether a write may have happened"}});
   app.set_help_all_flag("--help-all", "help for every subcommand");
-  app.require_subcommand(1);
+  app.require_subcommand(0, 1);
   app.add_option("-b,--brokers", f.brokers,
-                 "bootstrap servers, host:port[,host:port...]; default: an embedded mock cluster for this command");
-  app.add_option("-t,--topic", f.topic, "topic holding the store (one partition)")->capture_default_str();
-  app.add_option("--replication-factor", f.replication_factor, "replication factor if the topic is created")
-      ->check(CLI::Range(1, 16))
-      ->capture_default_str();
-  app.add_option("--timeout", f.timeout_ms, "deadline in ms for start-up and for the command")
-      ->check(CLI::Range(1, 3'600'000))
-      ->capture_default_str();
-  app.add_option("-X", f.properties, "raw librdkafka property name=value (repeatable)");
+                 "bootstrap servers, host:port[,host:port...]; empty: an embedded mock cluster for this command");
+  app.add_option("-t,--topic", f.topic, "topic holding the store (one partition)");
+  cli::AddNumber(app, "--replication-factor", f.replication_factor,
+                 "replication factor of a topic kvctl creates; 0: min(3, brokers in the cluster)", 0,
+                 kMaxReplicationFactor);
+  cli::AddNumber(app, "--timeout", f.timeout_ms,
+                 "deadline in ms for the whole command: connecting, replaying the topic and the command", 1,
+                 3'600'000);
+  app.add_option("-e,--encoding", f.encoding_name,
+                 "how keys and values are written in arguments, batch and range lines and --json: escaped (text as "
+                 "is; \\\\ \\t \\n \\r \\xHH for the rest), hex or base64")
+      ->check(CLI::IsMember({"escaped", "hex", "base64"}));
+  cli::AddKeyValues(app, "-X", f.properties, "raw librdkafka property name=value (repeatable)");
   app.add_flag("--json", f.json, "print results as JSON");
   app.add_flag("-v,--verbose", f.verbose, "show librdkafka's warnings");
 
-  auto* put = app.add_subcommand("put", "set KEY to VALUE");
+  auto* put = app.add_subcommand("put", "set KEY to VALUE ('-': the bytes of stdin)");
   put->add_option("key", f.key, "key")->required();
-  put->add_option("value", f.value, "value")->required();
-  auto* get = app.add_subcommand("get", "print the value of KEY (exit 1 if missing)");
+  auto* put_value = put->add_option("value", f.value, "value; '-' reads it from stdin, as raw bytes");
+  auto* put_file =
+      put->add_option("--value-file", f.value_file, "read the value's raw bytes from this file instead");
+  auto* get = app.add_subcommand("get", "print the value of KEY, raw, with a newline (exit 1 if missing)");
   get->add_option("key", f.key, "key")->required();
+  auto* get_file = get->add_option("--value-file", f.value_file,
+                                   "write the value's raw bytes, without a newline, to this file ('-': stdout)");
   auto* del = app.add_subcommand("del", "delete KEY");
   del->add_option("key", f.key, "key")->required();
-  auto* range = app.add_subcommand("range", "print keys and values in key order (key<TAB>value)");
+  auto* range = app.add_subcommand("range", "print keys and values in key order (key<TAB>value, encoded)");
   range->add_option("--prefix", f.prefix, "keys beginning with this");
   range->add_option("--start", f.start, "first key (inclusive)");
   range->add_option("--end", f.end, "last key (exclusive)");
-  range->add_option("--limit", f.limit, "at most this many (0: all)");
-  auto* batch = app.add_subcommand("batch", "apply key<TAB>value lines from stdin as one batch");
+  cli::AddNumber(*range, "--limit", f.limit, "at most this many (0: all)");
+  auto* batch = app.add_subcommand("batch", "apply key<TAB>value lines (encoded) from stdin as one batch");
+  // Extras on the top level only, so that an unknown subcommand can be named.
+  app.allow_extras();
+  for (CLI::App* sub : {put, get, del, range, batch}) sub->allow_extras(false);
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) {
-      app.exit(e);
-      return kExitOk;
+  if (auto rc = cli::Parse(app, argc, argv)) return *rc;
+  if (!app.remaining().empty()) {
+    const std::string first = app.remaining().front();
+    if (app.get_subcommands().empty() && !first.starts_with("-")) {
+      return Usage("unknown subcommand '" + first + "'; kvctl has put, get, del, range and batch");
     }
-    std::cerr << "kvctl: " << e.what() << "\n" << "Run with --help for usage.\n";
-    return kExitUsage;
+    return Usage((first.starts_with("-") ? "unknown option '" : "unexpected argument '") + first + "'");
   }
+  if (app.get_subcommands().empty()) return Usage("no subcommand given; kvctl has put, get, del, range and batch");
+  f.encoding = *kvctl::ParseEncoding(f.encoding_name);
   f.has_prefix = range->count("--prefix") > 0;
   f.has_start = range->count("--start") > 0;
   f.has_end = range->count("--end") > 0;
-  if (f.has_prefix && (f.has_start || f.has_end)) {
-    std::cerr << "kvctl: range takes --prefix or --start/--end, not both\n";
-    return kExitUsage;
+  if (f.has_prefix && (f.has_start || f.has_end)) return Usage("range takes --prefix or --start/--end, not both");
+  if (put->parsed() && (put_value->count() > 0) == (put_file->count() > 0)) {
+    return Usage("put takes a VALUE ('-' for stdin) or --value-file PATH, exactly one");
+  }
+  if (get->parsed() && f.json && get_file->count() > 0 && f.value_file == "-") {
+    return Usage("get --value-file - writes the raw value to stdout; it does not mix with --json");
   }
 
-  // Read and check the batch before touching the cluster.
+  // Every input is read and checked before kvctl touches the cluster. The
+  // watchdog starts now: --timeout bounds reading stdin too.
+  const auto deadline = started + std::chrono::milliseconds(f.timeout_ms);
+  // Phase names the watchdog may print; they outlive it.
+  const std::string connect_phase = "connecting to " + f.brokers;
+  const std::string run_phase = "running " + app.get_subcommands().front()->get_name();
+  Watchdog watchdog(deadline, f.timeout_ms);
+  std::string error;
+  std::string key, value, prefix, start, end;
+  if (put->parsed() || get->parsed() || del->parsed()) {
+    auto k = DecodeArg(f, "key", f.key, &error);
+    if (!k) return Usage(error);
+    key = std::move(*k);
+  }
+  if (put->parsed()) {
+    if (put_file->count() > 0 || f.value == "-") {
+      const bool from_stdin = put_file->count() == 0 || f.value_file == "-";
+      if (from_stdin) {
+        watchdog.SetPhase("reading the value from stdin");
+        if (cli::IsTerminal(stdin)) std::cerr << "kvctl: reading the value from stdin (end it with Ctrl-D)\n";
+        auto v = ReadValue(stdin, "the value on stdin", &error);
+        if (!v) return Usage(error);
+        value = std::move(*v);
+      } else {
+        const std::string path = cli::ResolvePath(f.value_file);
+        std::FILE* file = std::fopen(path.c_str(), "rb");
+        if (file == nullptr) return Usage("--value-file: cannot open " + path + ": " + std::strerror(errno));
+        auto v = ReadValue(file, path, &error);
+        std::fclose(file);
+        if (!v) return Usage("--value-file: " + error);
+        value = std::move(*v);
+      }
+    } else {
+      auto v = DecodeArg(f, "value", f.value, &error);
+      if (!v) return Usage(error);
+      value = std::move(*v);
+    }
+  }
+  for (auto [has, text, out, what] : {std::tuple{f.has_prefix, &f.prefix, &prefix, "--prefix"},
+                                      std::tuple{f.has_start, &f.start, &start, "--start"},
+                                      std::tuple{f.has_end, &f.end, &end, "--end"}}) {
+    if (!has) continue;
+    auto bytes = DecodeArg(f, what, *text, &error);
+    if (!bytes) return Usage(error);
+    *out = std::move(*bytes);
+  }
   std::vector<std::pair<std::string, std::string>> batch_lines;
   if (batch->parsed()) {
+    watchdog.SetPhase("reading batch lines from stdin");
+    if (cli::IsTerminal(stdin)) std::cerr << "kvctl: reading key<TAB>value lines from stdin (end with Ctrl-D)\n";
     std::string line;
     std::size_t number = 0;
     while (std::getline(std::cin, line)) {
       ++number;
       if (line.size() > kMaxBatchLineBytes) {
-        std::cerr << "kvctl: batch line " << number << " is longer than " << kMaxBatchLineBytes << " bytes\n";
-        return kExitUsage;
+        return Usage("batch line " + std::to_string(number) + " is longer than " +
+                     std::to_string(kMaxBatchLineBytes) + " bytes");
       }
       if (!line.empty() && line.back() == '\r') line.pop_back();
       if (line.empty()) continue;
       auto tab = line.find('\t');
       if (tab == std::string::npos) {
-        std::cerr << "kvctl: batch line " << number << " has no TAB; expected key<TAB>value\n";
-        return kExitUsage;
+        return Usage("batch line " + std::to_string(number) + " has no TAB; expected key<TAB>value");
       }
-      batch_lines.emplace_back(line.substr(0, tab), line.substr(tab + 1));
+      const std::string where = "batch line " + std::to_string(number) + ": ";
+      auto k = DecodeArg(f, where + "key", line.substr(0, tab), &error);
+      if (!k) return Usage(error);
+      auto v = DecodeArg(f, where + "value", line.substr(tab + 1), &error);
+      if (!v) return Usage(error);
+      batch_lines.emplace_back(std::move(*k), std::move(*v));
     }
   }
 
-  const auto timeout = std::chrono::milliseconds(f.timeout_ms);
+  // The time left of --timeout for the next step; a step that starts with
+  // none left fails at once.
+  const auto remaining = [&] {
+    return std::max(std::chrono::milliseconds(1),
+                    std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()));
+  };
+  const auto out_of_time = [&](const std::string& step) -> std::optional<int> {
+    if (Clock::now() < deadline) return std::nullopt;
+    std::cerr << "kvctl: timed out: --timeout " << f.timeout_ms << " ms passed before " << step << "\n";
+    return kExitLogError;
+  };
+
   std::unique_ptr<log::kafka::MockCluster> mock;
   log::kafka::KafkaOptions options;
   if (f.brokers.empty()) {
+    watchdog.SetPhase("starting the embedded mock cluster");
     auto cluster = log::kafka::MockCluster::Start({.brokers = 1, .topic = f.topic});
-    if (!cluster) return Fail(cluster.error(), "cannot start the embedded mock cluster");
+    if (!cluster) return Fail(cluster.error(), "cannot start the embedded mock cluster", f);
     mock = std::move(*cluster);
     options = mock->LogOptions();
     std::cerr << "kvctl: no --brokers: using an embedded mock cluster at " << mock->bootstrap()
@@ -165,79 +382,141 @@ int main(int argc, char** argv) {
   } else {
     options.brokers = f.brokers;
     options.topic = f.topic;
-    options.replication_factor = f.replication_factor;
   }
   options.client_id = "kvctl";
-  options.admin_timeout = timeout;
-  options.delivery_timeout = timeout;
   if (!f.verbose) options.logger = nullptr;
-  for (const std::string& p : f.properties) {
-    auto eq = p.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      std::cerr << "kvctl: -X " << p << ": expected name=value\n";
-      return kExitUsage;
+  options.properties = f.properties;
+
+  bool topic_was_missing = false;
+  if (!mock) {
+    // Fails fast with librdkafka's cause when no broker can be reached, and
+    // counts the brokers for the replication factor of a topic to create.
+    if (auto rc = out_of_time("connecting")) return *rc;
+    watchdog.SetPhase(connect_phase.c_str());
+    auto info = log::kafka::ProbeCluster(options, remaining());
+    if (!info) return Fail(info.error(), "", f);
+    if (!info->topic_partitions) {
+      topic_was_missing = true;
+      const bool chosen = f.replication_factor > 0;
+      options.replication_factor = chosen ? f.replication_factor : std::min(kDefaultMaxReplicas, info->brokers);
+      std::cerr << "kvctl: topic '" << f.topic << "' does not exist; creating it with 1 partition and replication "
+                << "factor " << options.replication_factor << " ("
+                << (chosen ? std::string("--replication-factor")
+                           : "min(3, " + std::to_string(info->brokers) + " broker" +
+                                 (info->brokers == 1 ? "" : "s") +
+                                 " in the cluster); choose with --replication-factor")
+                << ")\n";
+    } else if (f.replication_factor > 0 && info->topic_replicas &&
+               *info->topic_replicas != f.replication_factor) {
+      std::cerr << "kvctl: topic '" << f.topic << "' exists with replication factor " << *info->topic_replicas
+                << "; --replication-factor " << f.replication_factor << " applies only to a topic kvctl creates\n";
     }
-    options.properties.emplace_back(p.substr(0, eq), p.substr(eq + 1));
   }
 
+  if (auto rc = out_of_time("opening the topic")) return *rc;
+  watchdog.SetPhase("opening the topic");
+  options.admin_timeout = remaining();
+  // librdkafka refuses a message.timeout.ms not above linger.ms; the few ms
+  // this may add past the deadline are the watchdog's to cut.
+  options.delivery_timeout = std::max(remaining(), options.linger + kMinDeliveryMargin);
+  options.request_timeout = std::min(options.request_timeout, options.delivery_timeout);
   auto log = log::kafka::OpenKafkaLog(options);
-  if (!log) return Fail(log.error(), "cannot open topic '" + f.topic + "' on " + options.brokers);
+  if (!log) {
+    const int code = Fail(log.error(), "cannot open topic '" + f.topic + "' on " + options.brokers, f);
+    if (topic_was_missing && log.error().code() == ErrorCode::kFailedPrecondition) {
+      // librdkafka's mock cluster creates a topic a client looks up by name,
+      // with 4 partitions, whatever AllowAutoTopicCreation says.
+      auto after = log::kafka::ProbeCluster(options, remaining());
+      if (after && after->topic_partitions.value_or(1) != 1) {
+        std::cerr << "kvctl: the topic did not exist a moment ago: the cluster created it with "
+                  << *after->topic_partitions << " partitions when it was looked up (librdkafka's mock does; "
+                  << "with kvmock, start it with --topic " << f.topic << ")\n";
+      }
+    }
+    return code;
+  }
+
+  if (auto rc = out_of_time("replaying the topic")) return *rc;
+  watchdog.SetPhase("replaying the topic");
   kv::ClientOptions client_options;
   client_options.client_id = "kvctl";
-  client_options.default_timeout = timeout;
-  client_options.startup_timeout = timeout;
+  client_options.default_timeout = remaining();
+  client_options.startup_timeout = remaining();
   auto opened = kv::Client::Open(std::move(*log), kv::NewMemoryStorage(), client_options);
-  if (!opened) return Fail(opened.error(), "cannot load topic '" + f.topic + "'");
+  if (!opened) return Fail(opened.error(), "cannot load topic '" + f.topic + "'", f);
   kv::Client& client = **opened;
 
-  if (put->parsed()) {
-    auto r = client.Put(f.key, f.value);
-    if (!r) return Fail(r.error(), "put");
-    PrintOk(f, {{"op", "put"}, {"key", f.key}, {"offset", *r}}, "OK");
-  } else if (del->parsed()) {
-    auto r = client.Delete(f.key);
-    if (!r) return Fail(r.error(), "del");
-    PrintOk(f, {{"op", "del"}, {"key", f.key}, {"offset", *r}}, "OK");
-  } else if (get->parsed()) {
-    auto r = client.Get(f.key);
-    if (!r) {
-      if (r.error().code() == ErrorCode::kNotFound) {
-        if (f.json) std::cout << Dump({{"key", f.key}, {"found", false}}) << "\n";
-        std::cerr << "kvctl: key '" << f.key << "' not found\n";
-        return kExitNotFound;
-      }
-      return Fail(r.error(), "get");
-    }
+  if (auto rc = out_of_time("running the command")) return *rc;
+  watchdog.SetPhase(run_phase.c_str(), put->parsed() || del->parsed() || batch->parsed());
+  kv::CallOptions call;
+  call.timeout = remaining();
+  const auto enc = [&](std::string_view bytes) { return kvctl::Encode(bytes, f.encoding); };
+  const auto print_ok = [&](json j, const std::string& plain) {
     if (f.json) {
-      std::cout << Dump({{"key", f.key}, {"found", true}, {"value", *r}}) << "\n";
+      j["ok"] = true;
+      std::cout << Dump(j) << "\n";
     } else {
-      std::cout << *r << "\n";
+      std::cout << plain << "\n";
+    }
+  };
+  int rc = kExitOk;
+  if (put->parsed()) {
+    auto r = client.Put(key, value, call);
+    if (!r) return Fail(r.error(), "put", f);
+    print_ok({{"op", "put"}, {"key", enc(key)}, {"offset", *r}}, "OK");
+  } else if (del->parsed()) {
+    auto r = client.Delete(key, call);
+    if (!r) return Fail(r.error(), "del", f);
+    print_ok({{"op", "del"}, {"key", enc(key)}, {"offset", *r}}, "OK");
+  } else if (get->parsed()) {
+    auto r = client.Get(key);
+    if (!r) {
+      if (r.error().code() != ErrorCode::kNotFound) return Fail(r.error(), "get", f);
+      if (f.json) std::cout << Dump({{"key", enc(key)}, {"found", false}}) << "\n";
+      std::cerr << "kvctl: key '" << enc(key) << "' not found\n";
+      rc = kExitNotFound;
+    } else if (get_file->count() > 0) {
+      if (f.value_file == "-") {
+        std::cout.write(r->data(), static_cast<std::streamsize>(r->size()));
+      } else if (auto w = cli::WriteFile(cli::ResolvePath(f.value_file), *r); !w) {
+        std::cerr << "kvctl: --value-file: " << w.error() << "\n";
+        return kExitLogError;
+      }
+      if (f.json) std::cout << Dump({{"key", enc(key)}, {"found", true}, {"value", enc(*r)}}) << "\n";
+    } else if (f.json) {
+      std::cout << Dump({{"key", enc(key)}, {"found", true}, {"value", enc(*r)}}) << "\n";
+    } else {
+      std::cout.write(r->data(), static_cast<std::streamsize>(r->size()));
+      std::cout << "\n";
     }
   } else if (range->parsed()) {
     kv::QueryOptions query;
     query.limit = f.limit;
-    Result<std::vector<kv::KeyValue>> r = f.has_prefix ? client.Prefix(f.prefix, query) : [&] {
+    Result<std::vector<kv::KeyValue>> r = f.has_prefix ? client.Prefix(prefix, query) : [&] {
       kv::KeyConstraint c;
-      c.start = f.start;
-      if (f.has_end) c.end = f.end;
+      c.start = start;
+      if (f.has_end) c.end = end;
       return client.Range(c, query);
     }();
-    if (!r) return Fail(r.error(), "range");
+    if (!r) return Fail(r.error(), "range", f);
     if (f.json) {
       json out = json::array();
-      for (const auto& kv : *r) out.push_back({{"key", kv.key}, {"value", kv.value}});
+      for (const auto& kv : *r) out.push_back({{"key", enc(kv.key)}, {"value", enc(kv.value)}});
       std::cout << Dump(out) << "\n";
     } else {
-      for (const auto& kv : *r) std::cout << kv.key << "\t" << kv.value << "\n";
+      for (const auto& kv : *r) std::cout << enc(kv.key) << "\t" << enc(kv.value) << "\n";
     }
   } else if (batch->parsed()) {
     auto writes = client.Batch();
     for (const auto& [k, v] : batch_lines) writes.Put(k, v);
-    auto r = writes.Execute();
-    if (!r) return Fail(r.error(), "batch");
-    PrintOk(f, {{"op", "batch"}, {"records", batch_lines.size()}, {"offset", *r}},
-            "OK " + std::to_string(batch_lines.size()) + " records");
+    auto r = writes.Execute(call);
+    if (!r) return Fail(r.error(), "batch", f);
+    print_ok({{"op", "batch"}, {"records", batch_lines.size()}, {"offset", *r}},
+             "OK " + std::to_string(batch_lines.size()) + " records");
   }
+  std::cout.flush();
+  watchdog.SetExitCode(rc);
+  watchdog.SetPhase("closing");
   client.Close();
-  return kExitOk;
+  return rc;
 }

@@ -48,21 +48,182 @@ printf 'no tab here\n' | "$KVCTL" --brokers "$BOOT" batch >/dev/null 2>&1
 [[ $? == 2 ]] || fail "a batch line without TAB should exit 2"
 expect 2 "" -- put "" v
 # A topic with 4 partitions is refused (the log error code), naming it.
-"$KVMOCK" --brokers 1 --topic four --partitions 4 >"$TMP/boot4" 2>/dev/null &
+"$KVMOCK" --brokers 3 --topic four --partitions 4 >"$TMP/boot4" 2>/dev/null &
 mock4_pid=$!
 trap 'kill "$mock_pid" "$mock4_pid" 2>/dev/null; wait 2>/dev/null' EXIT
 for _ in $(seq 1 100); do [[ -s "$TMP/boot4" ]] && break; sleep 0.1; done
-"$KVCTL" --brokers "$(head -n1 "$TMP/boot4")" --topic four get k >/dev/null 2>"$TMP/stderr"
+BOOT4="$(head -n1 "$TMP/boot4")"
+"$KVCTL" --brokers "$BOOT4" --topic four get k >/dev/null 2>"$TMP/stderr"
 [[ $? == 3 ]] || fail "a 4-partition topic should exit 3"
 grep -q "topic 'four' has 4 partitions" "$TMP/stderr" || fail "4-partition message: $(cat "$TMP/stderr")"
-# An unreachable broker: exit 3, naming the address.
-"$KVCTL" --brokers 127.0.0.1:1 --timeout 1000 get k >/dev/null 2>"$TMP/stderr"
-[[ $? == 3 ]] || fail "an unreachable broker should exit 3"
-grep -q "127.0.0.1:1" "$TMP/stderr" || fail "unreachable message: $(cat "$TMP/stderr")"
+
+# --- A value from stdin or a file, exactly its bytes.
+printf 'line 1\nline 2\n\x00\xff' >"$TMP/doc"
+"$KVCTL" --brokers "$BOOT" put doc - <"$TMP/doc" >/dev/null 2>"$TMP/stderr" || fail "put doc - exited $?: $(cat "$TMP/stderr")"
+"$KVCTL" --brokers "$BOOT" get doc --value-file "$TMP/doc.out" 2>"$TMP/stderr" || fail "get --value-file exited $?"
+cmp -s "$TMP/doc" "$TMP/doc.out" || fail "put k - then get --value-file changed the bytes: $(od -c "$TMP/doc.out")"
+"$KVCTL" --brokers "$BOOT" get doc --value-file - >"$TMP/doc.stdout" 2>/dev/null || fail "get --value-file - exited $?"
+cmp -s "$TMP/doc" "$TMP/doc.stdout" || fail "get --value-file - should print the raw value without a newline"
+expect 0 '{"found":true,"key":"doc","value":"line 1\\nline 2\\n\\x00\\xff"}' -- --json get doc
+printf 'from a file\n' >"$TMP/value.txt"
+expect 0 "OK" -- put filed --value-file "$TMP/value.txt"
+expect 0 "from a file" -- get filed
+expect 2 "" -- put filed v --value-file "$TMP/value.txt"  # Both sources.
+expect 2 "" -- put filed                                  # Neither.
+expect 2 "" -- put filed --value-file "$TMP/no-such-file"
+grep -q "no-such-file: No such file" "$TMP/stderr" || fail "missing --value-file message: $(cat "$TMP/stderr")"
+head -c 900001 /dev/zero >"$TMP/too-big"
+expect 2 "" -- put big --value-file "$TMP/too-big"
+grep -q "longer than 900000 bytes" "$TMP/stderr" || fail "oversized value message: $(cat "$TMP/stderr")"
+
+# --- Binary keys and values through --json, in every encoding. The key holds
+# 0x00 and 0xFF; the value also invalid UTF-8 (a lone 0xC3), valid UTF-8 (é), a
+# backslash and a TAB. Expected texts come from od and base64, not from kvctl.
+printf '\x00k\xff' >"$TMP/key.bin"
+printf '\x00\xff\xc3(\xc3\xa9\\\t' >"$TMP/value.bin"
+hex() { od -An -v -tx1 "$1" | tr -d ' \n'; }
+json_str() { local s="${1//\\/\\\\}"; printf '%s' "${s//\"/\\\"}"; }
+declare -A KEY VALUE
+KEY[escaped]='\x00k\xff';       VALUE[escaped]=$'\\x00\\xff\\xc3(\xc3\xa9\\\\\\t'
+KEY[hex]="$(hex "$TMP/key.bin")"; VALUE[hex]="$(hex "$TMP/value.bin")"
+KEY[base64]="$(base64 -w0 <"$TMP/key.bin")"; VALUE[base64]="$(base64 -w0 <"$TMP/value.bin")"
+for enc in escaped hex base64; do
+  k="${KEY[$enc]}" v="${VALUE[$enc]}"
+  # Raw bytes in (a file), encoded text out.
+  expect 0 "OK" -- --encoding "$enc" put "$k" --value-file "$TMP/value.bin"
+  expect 0 "{\"found\":true,\"key\":\"$(json_str "$k")\",\"value\":\"$(json_str "$v")\"}" -- --encoding "$enc" --json get "$k"
+  expect 0 "[{\"key\":\"$(json_str "$k")\",\"value\":\"$(json_str "$v")\"}]" -- --encoding "$enc" --json range --prefix "$k" --limit 1
+  # Encoded text in (an argument), raw bytes out.
+  expect 0 "OK" -- --encoding "$enc" put "$k" "$v"
+  "$KVCTL" --brokers "$BOOT" --encoding "$enc" get "$k" --value-file "$TMP/value.out" 2>"$TMP/stderr"
+  cmp -s "$TMP/value.bin" "$TMP/value.out" || fail "$enc: the value did not survive: $(od -c "$TMP/value.out")"
+done
+expect 0 "[{\"key\":\"006bff\",\"value\":\"$(hex "$TMP/value.bin")\"}]" -- --encoding hex --json range --start 00 --end 01
+[[ "$(base64 -d <<<"${VALUE[base64]}" | od -An -tx1)" == "$(od -An -tx1 "$TMP/value.bin")" ]] ||
+  fail "base64 -d disagrees with the value"
+# Range lines are encoded, so a TAB or newline in the data keeps one line per key.
+expect 0 "OK" -- put doc2 'line 1\nline 2\n\x00\xff'
+expect 0 $'doc2\tline 1\\nline 2\\n\\x00\\xff' -- range --prefix doc2
+# ... and range's lines are batch's input: piping one into the other rewrites the same bytes.
+expect 0 "OK" -- del doc
+got="$("$KVCTL" --brokers "$BOOT" range --prefix doc2 2>/dev/null | sed 's/^doc2/doc/' |
+  "$KVCTL" --brokers "$BOOT" batch 2>"$TMP/stderr")" || fail "range | batch exited $?: $(cat "$TMP/stderr")"
+[[ "$got" == "OK 1 records" ]] || fail "range | batch printed '$got'"
+"$KVCTL" --brokers "$BOOT" get doc --value-file "$TMP/doc.copy" 2>/dev/null
+printf 'line 1\nline 2\n\x00\xff' | cmp -s - "$TMP/doc.copy" || fail "range | batch changed the bytes"
+# Malformed text in the chosen encoding is a usage error naming the problem.
+expect 2 "" -- put 'a\q' v
+grep -q "invalid escape '\\\\q' at byte 1" "$TMP/stderr" || fail "bad escape message: $(cat "$TMP/stderr")"
+expect 2 "" -- --encoding hex get abc
+grep -q "odd number of digits" "$TMP/stderr" || fail "bad hex message: $(cat "$TMP/stderr")"
+expect 2 "" -- --encoding base64 get 'AG'
+expect 2 "" -- --encoding raw get k
+printf 'ok\tfine\nbad\\z\tv\n' | "$KVCTL" --brokers "$BOOT" batch >/dev/null 2>"$TMP/stderr"
+[[ $? == 2 ]] || fail "a batch line with a bad escape should exit 2"
+grep -q "batch line 2: key" "$TMP/stderr" || fail "bad batch line message: $(cat "$TMP/stderr")"
+
+# --- Usage errors exit 2 and say what was wrong; numbers are strict.
+expect 2 "" -- frobnicate a b
+grep -q "unknown subcommand 'frobnicate'" "$TMP/stderr" || fail "unknown subcommand message: $(cat "$TMP/stderr")"
+expect 2 "" -- --topic t frobnicate
+grep -q "unknown subcommand 'frobnicate'" "$TMP/stderr" || fail "unknown subcommand after an option: $(cat "$TMP/stderr")"
+expect 2 "" -- --no-such-flag get k
+grep -q "unknown option '--no-such-flag'" "$TMP/stderr" || fail "unknown option message: $(cat "$TMP/stderr")"
+for bad in "--timeout 10x" "--timeout 0x10" "--timeout 1e3" "--timeout 0" "--timeout -5" "--replication-factor 3.0" \
+           "--replication-factor -1" "range --limit -1" "range --limit 2x" "-X acks"; do
+  # shellcheck disable=SC2086  # Word splitting is the point.
+  "$KVCTL" --brokers "$BOOT" $bad >/dev/null 2>"$TMP/stderr"
+  rc=$?
+  [[ $rc == 2 ]] || fail "'$bad' exited $rc, want 2"
+  option="${bad% *}"; option="${option#range }"
+  grep -q -- "$option" "$TMP/stderr" || fail "'$bad': the message should name $option: $(cat "$TMP/stderr")"
+done
+"$KVCTL" --help >"$TMP/help" 2>&1 || fail "--help should exit 0"
+for want in "--timeout INT=30000" "-t,--topic TEXT=kvlog" "--replication-factor INT=0" "=escaped" "Exit codes:" \
+            "1    key not found" "2    usage error" "3    broker or log error"; do
+  grep -q -- "$want" "$TMP/help" || fail "--help lacks '$want'"
+done
+
+# --- The topic kvctl creates: replication factor min(3, brokers) unless told,
+# said on stderr. (The mock has no CreateTopics, so the creation itself fails.)
+"$KVCTL" --brokers "$BOOT4" --topic fresh get k >/dev/null 2>"$TMP/stderr"
+grep -q "creating it with 1 partition and replication factor 3 (min(3, 3 brokers in the cluster)" "$TMP/stderr" ||
+  fail "replication factor message on 3 brokers: $(cat "$TMP/stderr")"
+grep -q "the cluster created it with 4 partitions when it was looked up" "$TMP/stderr" ||
+  fail "the mock's auto-created topic should be explained: $(cat "$TMP/stderr")"
+"$KVCTL" --brokers "$BOOT" --topic fresh get k >/dev/null 2>"$TMP/stderr"
+grep -q "replication factor 1 (min(3, 1 broker in the cluster)" "$TMP/stderr" ||
+  fail "replication factor message on 1 broker: $(cat "$TMP/stderr")"
+"$KVCTL" --brokers "$BOOT4" --topic fresher --replication-factor 2 get k >/dev/null 2>"$TMP/stderr"
+grep -q "replication factor 2 (--replication-factor)" "$TMP/stderr" || fail "chosen factor: $(cat "$TMP/stderr")"
+"$KVCTL" --brokers "$BOOT" --replication-factor 2 get user/2 >/dev/null 2>"$TMP/stderr"
+grep -q "exists with replication factor 1; --replication-factor 2 applies only to a topic kvctl creates" "$TMP/stderr" ||
+  fail "factor of an existing topic: $(cat "$TMP/stderr")"
+
+# --- An unreachable broker: exit 3 at once, with librdkafka's cause.
+ms() { date +%s%3N; }
+t0=$(ms)
+"$KVCTL" --brokers 127.0.0.1:1 --timeout 20000 get k >/dev/null 2>"$TMP/stderr"
+rc=$? took=$(($(ms) - t0))
+[[ $rc == 3 ]] || fail "an unreachable broker should exit 3, got $rc"
+((took < 5000)) || fail "a refused connection took $took ms to report"
+grep -q "127.0.0.1:1" "$TMP/stderr" || fail "unreachable message lacks the address: $(cat "$TMP/stderr")"
+grep -q "Connection refused" "$TMP/stderr" || fail "unreachable message lacks the cause: $(cat "$TMP/stderr")"
+
+# --- --timeout bounds the whole command, waiting on stdin included.
+mkfifo "$TMP/slow"
+(exec sleep 8 >"$TMP/slow") &
+slow_pid=$!
+t0=$(ms)
+"$KVCTL" --brokers "$BOOT" --timeout 1000 batch <"$TMP/slow" >/dev/null 2>"$TMP/stderr"
+rc=$? took=$(($(ms) - t0))
+kill "$slow_pid" 2>/dev/null
+[[ $rc == 3 ]] || fail "a batch whose stdin outlives --timeout should exit 3, got $rc"
+((took < 3000)) || fail "--timeout 1000 with a silent stdin took $took ms"
+grep -q "timed out: --timeout 1000 ms passed while reading batch lines" "$TMP/stderr" ||
+  fail "stdin timeout message: $(cat "$TMP/stderr")"
+# SIGINT: exit 130, naming the step and that nothing was written.
+(exec sleep 8 >"$TMP/slow") &
+slow_pid=$!
+"$KVCTL" --brokers "$BOOT" batch <"$TMP/slow" >/dev/null 2>"$TMP/stderr" &
+kvctl_pid=$!
+sleep 0.5
+kill -INT "$kvctl_pid"
+wait "$kvctl_pid"
+rc=$?
+kill "$slow_pid" 2>/dev/null
+[[ $rc == 130 ]] || fail "SIGINT while reading a batch should exit 130, got $rc"
+grep -q "interrupted while reading batch lines from stdin; nothing was written" "$TMP/stderr" ||
+  fail "SIGINT message: $(cat "$TMP/stderr")"
+# A broker that accepts connections and never answers.
+if command -v python3 >/dev/null; then
+  python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
+print(s.getsockname()[1], flush=True); time.sleep(30)' >"$TMP/silent" &
+  silent_pid=$!
+  for _ in $(seq 1 100); do [[ -s "$TMP/silent" ]] && break; sleep 0.1; done
+  t0=$(ms)
+  "$KVCTL" --brokers "127.0.0.1:$(cat "$TMP/silent")" --timeout 1500 put k v >/dev/null 2>"$TMP/stderr"
+  rc=$? took=$(($(ms) - t0))
+  kill "$silent_pid" 2>/dev/null
+  [[ $rc == 3 ]] || fail "a silent broker should exit 3, got $rc"
+  ((took >= 1400 && took < 3500)) || fail "--timeout 1500 against a silent broker took $took ms"
+  grep -qi "timeout" "$TMP/stderr" || fail "silent broker message: $(cat "$TMP/stderr")"
+else
+  echo "SKIP: no python3, so no silent-broker check of --timeout" >&2
+fi
+# Every step shares one deadline: a tiny --timeout ends with exit 3 (never a
+# usage error from a zero librdkafka timeout) and says so.
+for t in 1 30; do
+  "$KVCTL" --brokers "$BOOT" --timeout "$t" get user/2 >/dev/null 2>"$TMP/stderr"
+  rc=$?
+  [[ $rc == 3 || $rc == 0 ]] || fail "--timeout $t exited $rc: $(cat "$TMP/stderr")"
+  [[ $rc == 0 ]] || grep -qi "timeout" "$TMP/stderr" || fail "--timeout $t message: $(cat "$TMP/stderr")"
+done
+
 # No --brokers: an embedded mock cluster for the one command.
 got="$("$KVCTL" put a b 2>/dev/null)" || fail "embedded put exited $?"
 [[ "$got" == "OK" ]] || fail "embedded put printed '$got'"
-"$KVCTL" --help >/dev/null || fail "--help should exit 0"
 
 if ((failures > 0)); then echo "$failures failure(s)"; exit 1; fi
 echo "all kvctl checks passed"
