@@ -214,8 +214,13 @@ std::vector<FaultWindow> FaultWindows(const std::vector<NemesisEvent>& nemesis) 
   std::optional<size_t> closing;       // the window the previous action closed
   for (size_t i = 0; i < nemesis.size(); ++i) {
     const NemesisEvent& n = nemesis[i];
-    NemesisRole role = RoleOf(n.f, open_names);
     const bool same_as_previous = i > 0 && nemesis[i - 1].f == n.f;
+    // The completion of a closing action: the fault ends when it returns.
+    if (same_as_previous && closing) {
+      out[*closing].last = i;
+      continue;
+    }
+    NemesisRole role = RoleOf(n.f, open_names);
     std::string what = n.f + (n.value.empty() ? "" : " " + n.value);
     if (role.kind == NemesisRole::kOpen) {
       closing.reset();
@@ -240,9 +245,10 @@ std::vector<FaultWindow> FaultWindows(const std::vector<NemesisEvent>& nemesis) 
         open_names.erase(c);
         closed_any = true;
       }
-      // The completion of the closing action: the fault ends when it returns.
-      if (!closed_any && same_as_previous && closing) out[*closing].last = i;
-      if (!closed_any && !(same_as_previous && closing)) out.push_back({i, i, true, true, what});
+      if (!closed_any) {
+        closing.reset();
+        out.push_back({i, i, true, true, what});
+      }
     } else {
       closing.reset();
       if (same_as_previous && !out.empty() && out.back().mark) continue;
@@ -338,11 +344,21 @@ class Page {
     std::stable_sort(sections_.begin(), sections_.end(),
                      [](const Section& a, const Section& b) { return a.first_flag < b.first_flag; });
     // Writers: (key, value) -> the first operation that wrote it, to link a
-    // read to the write it saw.
+    // read to the write it saw; (offset, op) per key. Only for the keys of
+    // operations in violations, so that a big history costs little here.
+    absl::flat_hash_set<std::string> wanted;
+    for (const auto& [c, v] : violations_) {
+      for (size_t op : v->ops) {
+        if (op < r_.ops.size()) wanted.insert(r_.ops[op].key.value_or(""));
+      }
+    }
     for (const Operation& o : r_.ops) {
       auto note = [&](const std::string& key, const Value& v) {
-        if (!v.is_nil()) writer_.try_emplace(key + '\0' + v.ToString(), o.index);
+        if (!v.is_nil() && wanted.contains(key)) writer_.try_emplace(key + '\0' + v.ToString(), o.index);
       };
+      if (o.ok() && o.offset && o.key && o.f != "batch" && !IsReadFunction(o.f) && wanted.contains(*o.key)) {
+        by_offset_[*o.key].emplace_back(*o.offset, o.index);
+      }
       if (o.f == "put" || o.f == "write" || o.f == "append") note(o.key.value_or(""), o.input);
       if (o.f == "cas" && o.input.is_list() && o.input.items().size() == 2) {
         note(o.key.value_or(""), o.input.items()[1]);
@@ -355,6 +371,7 @@ class Page {
         }
       }
     }
+    for (auto& [k, v] : by_offset_) std::sort(v.begin(), v.end());
   }
 
   std::string Rel(int64_t t) const { return "+" + HumanDuration(t); }
@@ -403,6 +420,25 @@ class Page {
     return it->second;
   }
 
+  // For a read served at a log position: the acknowledged write of its key
+  // with the highest offset below that position, when the read did not
+  // return its value (the write it should have seen).
+  std::optional<size_t> ShouldHaveSeen(const Operation& o) const {
+    if (!IsReadFunction(o.f) || !o.ok() || !o.applied || o.f == "range") return std::nullopt;
+    auto it = by_offset_.find(o.key.value_or(""));
+    if (it == by_offset_.end()) return std::nullopt;
+    const auto& v = it->second;
+    auto at = std::lower_bound(v.begin(), v.end(), std::pair<int64_t, size_t>(*o.applied, 0));
+    if (at == v.begin()) return std::nullopt;
+    const Operation& w = r_.ops[std::prev(at)->second];
+    const bool same = w.f == "delete" ? o.output.is_nil()
+                      : w.f == "cas" && w.input.is_list() && w.input.items().size() == 2
+                          ? w.input.items()[1] == o.output
+                          : w.input == o.output;
+    if (same) return std::nullopt;
+    return w.index;
+  }
+
   // For a witness: the write the prefix leaves in place on the blocking op's
   // key, i.e. the value a read placed next had to return.
   std::optional<size_t> LastPrefixWrite() const {
@@ -447,6 +483,9 @@ class Page {
     }
     for (size_t k = 0; k < v.ops.size(); ++k) {
       if (v.ops[k] >= r_.ops.size()) continue;
+      if (auto w = ShouldHaveSeen(r_.ops[v.ops[k]])) {
+        add(*w, "write it should have seen (the latest acknowledged below the read's position):");
+      }
       if (auto w = WriterOf(r_.ops[v.ops[k]])) add(*w, "write whose value it returned:");
     }
     return out;
@@ -545,8 +584,8 @@ class Page {
     row("write: from acknowledgement until applied everywhere (upper bound)", s.write_visibility_ns, true);
     h_ += "</table>";
     if (s.writes_never_seen_everywhere) {
-      h_ += "<p class=\"note\">" + std::to_string(s.writes_never_seen_everywhere) +
-            " acknowledged writes were never seen applied by every replica.</p>";
+      h_ += "<p class=\"note\">Acknowledged writes never seen applied by every replica: " +
+            std::to_string(s.writes_never_seen_everywhere) + ".</p>";
     }
     h_ += "</section>\n";
   }
@@ -1062,6 +1101,7 @@ svg.path polyline{fill:none;stroke:#3465c7;stroke-width:1.5;stroke-opacity:.75}
   size_t blocking_ = SIZE_MAX;
   std::vector<Section> sections_;
   absl::flat_hash_map<std::string, size_t> writer_;
+  absl::flat_hash_map<std::string, std::vector<std::pair<int64_t, size_t>>> by_offset_;  // key -> (offset, op)
   absl::flat_hash_set<size_t> drawn_, flagged_;
   std::vector<FaultWindow> windows_;
 };
