@@ -18,7 +18,8 @@ tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 
 # Key x: p0 writes 1, p2 writes 3 (both complete), then p1 reads 1: not
-# linearizable. Key y is fine; the third key is markup, and its value too.
+# linearizable. Key y is fine (op 5, p1's read of y, lasts 1 µs of 1.6 ms);
+# the third key is markup, and its value too.
 # A partition (start ... stop) runs through the middle.
 cat >"$tmp/bad.edn" <<'EDN'
 [{:process 0, :type :invoke, :f :write, :key "x", :value 1, :time 1000}
@@ -34,6 +35,8 @@ cat >"$tmp/bad.edn" <<'EDN'
  {:process 0, :type :invoke, :f :read, :key "y", :value nil, :time 1600000}
  {:process :nemesis, :type :info, :f :stop, :value nil, :time 1700000}
  {:process :nemesis, :type :info, :f :stop, :value "healed", :time 1750000}
+ {:process 1, :type :invoke, :f :read, :key "y", :value nil, :time 1610000}
+ {:process 1, :type :ok, :f :read, :key "y", :value 5, :time 1611000}
  {:process 0, :type :ok, :f :read, :key "y", :value 5, :time 1900000}
  {:process 3, :type :invoke, :f :write, :key "<script>k", :value "v<i>&", :time 2000000}
  {:process 3, :type :info, :f :write, :key "<script>k", :value "v<i>&", :time 2100000}]
@@ -116,6 +119,14 @@ dump "file://$tmp/report.html#op-1" "$tmp/op1.html"
 has "$tmp/op1.html" 'data-op="1" data-x="[^"]*" style="[^"]*" title="p1 write y 5 · ok[^"]*">write 5'
 grep -q 'class="op ok hl" id="key-[0-9]-op-1"' "$tmp/op1.html" || fail "#op-1 not highlighted"
 lacks "$tmp/op1.html" 'class="violation selected"'
+# #op-5, 1 µs wide: the page zooms its key's timeline in to show it.
+dump "file://$tmp/report.html#op-5" "$tmp/op5.html"
+grep -q 'class="op ok hl" id="key-[0-9]-op-5"' "$tmp/op5.html" || fail "#op-5 not highlighted"
+grep -q '<section class="key" id="key-[0-9]" data-key="y" data-zoom="[0-9.]*">' "$tmp/op5.html" ||
+  fail "key y not zoomed to show op 5"
+zoom=$(grep -o 'data-key="y" data-zoom="[0-9.]*"' "$tmp/op5.html" | grep -o '[0-9.]*"$' | tr -d '"')
+awk -v z="${zoom:-0}" 'BEGIN { exit !(z >= 8) }' || fail "key y zoom $zoom, want >= 8"
+grep -q '<div class="track" [^>]*style="width: [0-9.]*%;' "$tmp/op5.html" || fail "track not widened by the zoom"
 
 # A JSONL history without times and without nemesis: the page says both.
 cat >"$tmp/notime.jsonl" <<'JSONL'
@@ -141,4 +152,4 @@ size=$(stat -c %s "$tmp/shot.png" 2>/dev/null || echo 0)
 [ "$size" -gt 1000 ] || { fail "no screenshot ($size bytes)"; tail -20 "$tmp/chromium-shot.err"; }
 
 [ "$failures" = 0 ] || exit 1
-echo "html_render_test: 4 pages rendered and checked, screenshot $size bytes"
+echo "html_render_test: 5 pages rendered and checked, screenshot $size bytes"
