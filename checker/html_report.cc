@@ -619,6 +619,11 @@ class Page {
           "<span class=\"nemesis-key\">nemesis window</span> \xc2\xb7 zoom: buttons, or ctrl/alt + wheel; "
           "pan: drag or scroll. Click an operation for its details.</p>\n";
     windows_ = FaultWindows(r_.nemesis);
+    if (windows_.size() > kMaxHtmlNemesisWindows) {
+      h_ += "<p class=\"note\" id=\"nemesis-capped\">Shading the first " + std::to_string(kMaxHtmlNemesisWindows) +
+            " of " + std::to_string(windows_.size()) + " nemesis windows and marks.</p>\n";
+      windows_.resize(kMaxHtmlNemesisWindows);
+    }
     if (r_.nemesis.empty()) {
       h_ += "<p class=\"note\" id=\"nemesis-none\">The history records no nemesis actions: no fault windows "
             "are drawn.</p>\n";

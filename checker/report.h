@@ -16,11 +16,12 @@ namespace kvlog::checker {
 // opens (a few MB at most): keys with violations are drawn first, each key at
 // most kMaxHtmlOpsPerKey operations (a window around its first violation), at
 // most kMaxHtmlDrawnOps in all; the page names what it leaves out. Values are
-// shown up to 160 bytes.
+// shown up to 160 bytes. Nemesis windows: the first kMaxHtmlNemesisWindows.
 inline constexpr size_t kMaxHtmlKeySections = 60;
 inline constexpr size_t kMaxHtmlOpsPerKey = 2000;
 inline constexpr size_t kMaxHtmlDrawnOps = 12000;
 inline constexpr size_t kMaxHtmlPrefixListed = 300;
+inline constexpr size_t kMaxHtmlNemesisWindows = 200;
 
 std::string JsonReport(const FullReport& report);
 std::string HtmlReport(const FullReport& report);
