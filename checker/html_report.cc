@@ -272,7 +272,7 @@ class Page {
     Witness();
     Staleness();
     Timelines();
-    h_ += "<div id=\"details\" hidden></div>\n<script>\n";
+    h_ += "<div id=\"details\" title=\"click to close\" hidden></div>\n<script>\n";
     h_ += kScript;
     h_ += "</script>\n</body></html>\n";
     return std::move(h_);
@@ -1078,6 +1078,7 @@ svg.path polyline{fill:none;stroke:#3465c7;stroke-width:1.5;stroke-opacity:.75}
     if (a.classList.contains('vlink')) selectViolation(a.getAttribute('href').slice(11), true);
     else if (!selectOp(a.dataset.op, true)) details({title: 'Not drawn: beyond the timeline\'s size limits.'});
   });
+  document.getElementById('details').addEventListener('click', function () { details(null); });
   var order = document.getElementById('order-mode');
   if (order) order.addEventListener('change', function () {
     mode = order.checked ? 'order' : 'time';
