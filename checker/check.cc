@@ -80,6 +80,7 @@ Result<FullReport> CheckHistory(const History& history, Format format, const Che
   FullReport out;
   out.source = history.source;
   out.ops = std::move(*ops);
+  out.nemesis = history.nemesis;
 
   std::vector<std::string> checks = options.checks;
   if (checks.empty()) {

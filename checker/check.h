@@ -41,6 +41,7 @@ struct FullReport {
   std::vector<CheckReport> reports;
   std::optional<LinearizabilityResult> linearizability;
   StalenessFigures staleness;
+  std::vector<NemesisEvent> nemesis;  // the history's, for reports
 
   // Invalid if any is invalid; else unknown if any is unknown; else valid.
   Verdict Overall() const;

@@ -229,13 +229,31 @@ const Form* Get(const Form& map, std::string_view keyword) {
   return nullptr;
 }
 
-// Converts one op map; returns false for nemesis ops (dropped).
-bool OpToEvent(const Form& m, Event* e) {
+// A :nemesis op, kept for reports (it is not a client operation).
+NemesisEvent ToNemesis(const Form& m) {
+  NemesisEvent n;
+  if (const Form* type = Get(m, "type"); type && type->kind == Form::Kind::kKeyword) {
+    n.type = ParseEventType(type->s).value_or(EventType::kInfo);
+  }
+  if (const Form* f = Get(m, "f"); f && (f->kind == Form::Kind::kKeyword || f->kind == Form::Kind::kString)) {
+    n.f = f->s;
+  }
+  if (const Form* v = Get(m, "value"); v && v->kind != Form::Kind::kNil) n.value = FormToValue(*v).ToString();
+  if (const Form* tm = Get(m, "time"); tm && tm->kind == Form::Kind::kInt) n.time = tm->i;
+  n.line = m.line;
+  return n;
+}
+
+// Converts one op map; returns false for nemesis ops (*nemesis filled).
+bool OpToEvent(const Form& m, Event* e, NemesisEvent* nemesis) {
   if (m.kind != Form::Kind::kMap) throw EdnFailure{m.line, "an op must be a map"};
   const Form* process = Get(m, "process");
   if (!process) throw EdnFailure{m.line, "op has no :process"};
   if (process->kind == Form::Kind::kKeyword) {
-    if (process->s == "nemesis") return false;
+    if (process->s == "nemesis") {
+      *nemesis = ToNemesis(m);
+      return false;
+    }
     throw EdnFailure{m.line, ":process must be an integer or :nemesis"};
   }
   if (process->kind != Form::Kind::kInt) throw EdnFailure{m.line, ":process must be an integer"};
@@ -349,7 +367,13 @@ Result<History> ParseJepsenEdn(std::string_view text, const std::string& source)
     }
     for (const Form& m : *ops) {
       Event e;
-      if (OpToEvent(m, &e)) h.events.push_back(std::move(e));
+      NemesisEvent n;
+      if (OpToEvent(m, &e, &n)) {
+        h.events.push_back(std::move(e));
+      } else {
+        n.position = static_cast<int64_t>(h.events.size());
+        h.nemesis.push_back(std::move(n));
+      }
     }
   } catch (const EdnFailure& f) {
     return MakeError(source, f.line, f.reason);
@@ -391,7 +415,17 @@ Result<History> ParseJepsenLog(std::string_view text, const std::string& source)
       if (at != std::string_view::npos) fields.push_back(rest.substr(at));
     }
     if (fields.size() < 3) return MakeError(source, line_no, "expected process, type, f and value");
-    if (fields[0] == ":nemesis") continue;
+    if (fields[0] == ":nemesis") {
+      NemesisEvent n;
+      n.type = fields[1].size() > 1 ? ParseEventType(fields[1].substr(1)).value_or(EventType::kInfo)
+                                    : EventType::kInfo;
+      n.f = std::string(fields[2].substr(fields[2].starts_with(':') ? 1 : 0));
+      if (fields.size() > 3 && fields[3] != "nil") n.value = std::string(fields[3]);
+      n.position = static_cast<int64_t>(h.events.size());
+      n.line = line_no;
+      h.nemesis.push_back(std::move(n));
+      continue;
+    }
     Event e;
     e.line = line_no;
     auto [p, ec] = std::from_chars(fields[0].data(), fields[0].data() + fields[0].size(), e.process);

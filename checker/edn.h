@@ -8,7 +8,8 @@
 //   Jepsen log:  lines "INFO  jepsen.util - 3\t:ok\t:cas\t[1 4]" (Porcupine etcd).
 //     There a :fail :cas means the compare failed: it becomes an ok cas with
 //     result=false, which models must check (Porcupine's etcd semantics).
-// Ops of the :nemesis process are not client operations and are dropped.
+// Ops of the :nemesis process are not client operations: they go to
+// History::nemesis (reports shade them), not to the events.
 #ifndef KVLOG_CHECKER_EDN_H_
 #define KVLOG_CHECKER_EDN_H_
 

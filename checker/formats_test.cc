@@ -85,13 +85,19 @@ TEST(Edn, ErrorsNameFileLineAndReason) {
   ExpectError(ParseJepsenEdn("{:type :invoke, :f :read}", "h.txt"), 1, ":process");
 }
 
-TEST(Edn, ReadsBothJepsenLayoutsAndDropsTheNemesis) {
+TEST(Edn, ReadsBothJepsenLayoutsAndKeepsTheNemesisApart) {
   auto vec = ParseJepsenEdn(R"([{:process 0, :type :invoke, :f :cas, :value [1 2]}
- {:process :nemesis, :type :info, :f :start, :value nil}
+ {:process :nemesis, :type :info, :f :start, :value "cut n1", :time 77}
  {:process 0, :type :ok, :f :cas, :value [1 2]}])",
                             "v");
   ASSERT_TRUE(vec.has_value()) << vec.error().ToString();
   ASSERT_EQ(vec->events.size(), 2u);
+  ASSERT_EQ(vec->nemesis.size(), 1u);
+  EXPECT_EQ(vec->nemesis[0].f, "start");
+  EXPECT_EQ(vec->nemesis[0].value, "cut n1");
+  EXPECT_EQ(vec->nemesis[0].time, 77);
+  EXPECT_EQ(vec->nemesis[0].position, 1);
+  EXPECT_EQ(vec->nemesis[0].line, 2);
   EXPECT_EQ(vec->events[1].value, Value::List({Value::Int(1), Value::Int(2)}));
   EXPECT_EQ(vec->events[1].line, 3);
   auto lines = ParseJepsenEdn("{:process 3, :type :invoke, :f :get, :key \"5\", :value nil}\n"
@@ -101,6 +107,37 @@ TEST(Edn, ReadsBothJepsenLayoutsAndDropsTheNemesis) {
   ASSERT_EQ(lines->events.size(), 2u);
   EXPECT_EQ(lines->events[1].key, "5");
   EXPECT_EQ(lines->events[1].value, Value::String("x 0 0 y"));
+}
+
+TEST(Jsonl, NemesisLinesRoundTripInPlace) {
+  const std::string text =
+      "{\"nemesis\":{\"type\":\"info\",\"f\":\"start\",\"value\":\"partition\",\"time\":5}}\n"
+      "{\"process\":0,\"type\":\"invoke\",\"f\":\"get\",\"key\":\"k\",\"value\":null}\n"
+      "{\"nemesis\":{\"type\":\"info\",\"f\":\"stop\"}}\n"
+      "{\"process\":0,\"type\":\"ok\",\"f\":\"get\",\"key\":\"k\",\"value\":null}\n";
+  auto h = ParseJsonl(text, "h.txt");
+  ASSERT_TRUE(h.has_value()) << h.error().ToString();
+  ASSERT_EQ(h->events.size(), 2u);
+  ASSERT_EQ(h->nemesis.size(), 2u);
+  EXPECT_EQ(h->nemesis[0].position, 0);
+  EXPECT_EQ(h->nemesis[0].value, "partition");
+  EXPECT_EQ(h->nemesis[0].time, 5);
+  EXPECT_EQ(h->nemesis[1].position, 1);
+  EXPECT_EQ(h->nemesis[1].f, "stop");
+  EXPECT_EQ(h->nemesis[1].line, 3);
+  auto back = ParseJsonl(WriteJsonl(*h), "again");
+  ASSERT_TRUE(back.has_value()) << back.error().ToString();
+  ASSERT_EQ(back->nemesis.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(back->nemesis[i].position, h->nemesis[i].position);
+    EXPECT_EQ(back->nemesis[i].f, h->nemesis[i].f);
+    EXPECT_EQ(back->nemesis[i].value, h->nemesis[i].value);
+    EXPECT_EQ(back->nemesis[i].time, h->nemesis[i].time);
+    EXPECT_EQ(back->nemesis[i].line, h->nemesis[i].line);
+  }
+  ExpectError(ParseJsonl("{\"nemesis\":{\"type\":\"info\"}}", "h.txt"), 1, "missing field \"f\"");
+  ExpectError(ParseJsonl("{\"nemesis\":{\"f\":\"start\",\"when\":1}}", "h.txt"), 1, "unknown nemesis field");
+  ExpectError(ParseJsonl("{\"nemesis\":{\"f\":\"start\",\"type\":\"begun\"}}", "h.txt"), 1, "nemesis \"type\"");
 }
 
 TEST(JepsenLog, ParsesTabsAndSpacesAndFailedCas) {

@@ -74,9 +74,21 @@ struct LogRecord {
   int line = 0;
 };
 
+// What a fault injector did (Jepsen's :nemesis process, or a JSONL
+// {"nemesis": ...} line). Not judged: reports shade the fault windows.
+struct NemesisEvent {
+  EventType type = EventType::kInfo;
+  std::string f;      // e.g. start, stop, kill, start-partition
+  std::string value;  // Value::ToString of its value
+  std::optional<int64_t> time;  // ns, as Event::time
+  int64_t position = 0;  // the number of client events before it (event order)
+  int line = 0;
+};
+
 struct History {
   std::string source;  // file name, for reports
   std::vector<Event> events;
+  std::vector<NemesisEvent> nemesis;  // in event order
   std::vector<FinalState> finals;
   std::vector<LogRecord> log;  // in offset order
   bool has_log = false;        // the recorder captured the log (maybe empty)

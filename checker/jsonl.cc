@@ -1,6 +1,7 @@
 #include "checker/jsonl.h"
 
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -155,6 +156,26 @@ LogRecord ToLogRecord(const json& o) {
   return r;
 }
 
+NemesisEvent ToNemesis(const json& o) {
+  if (!o.is_object()) throw ParseFailure{"\"nemesis\" must be an object"};
+  NemesisEvent n;
+  n.f = Str(Required(o, "f"), "f");
+  if (n.f.empty()) throw ParseFailure{"nemesis \"f\" is empty"};
+  if (auto type = OptStr(o, "type")) {
+    auto t = ParseEventType(*type);
+    if (!t) throw ParseFailure{"nemesis \"type\" must be invoke, ok, fail or info, not \"" + *type + "\""};
+    n.type = *t;
+  }
+  if (auto it = o.find("value"); it != o.end() && !it->is_null()) n.value = ToValue(*it, 0).ToString();
+  n.time = OptInt(o, "time");
+  for (auto it = o.begin(); it != o.end(); ++it) {
+    if (it.key() != "f" && it.key() != "type" && it.key() != "value" && it.key() != "time") {
+      throw ParseFailure{"unknown nemesis field \"" + it.key() + "\""};
+    }
+  }
+  return n;
+}
+
 }  // namespace
 
 Result<History> ParseJsonl(std::string_view text, const std::string& source) {
@@ -186,6 +207,11 @@ Result<History> ParseJsonl(std::string_view text, const std::string& source) {
         }
         h.log.push_back(std::move(r));
         h.has_log = true;
+      } else if (auto it = o.find("nemesis"); it != o.end()) {
+        NemesisEvent n = ToNemesis(*it);
+        n.position = static_cast<int64_t>(h.events.size());
+        n.line = line_no;
+        h.nemesis.push_back(std::move(n));
       } else if (o.contains("meta")) {
         const json& meta = o["meta"];
         if (meta.is_object() && meta.value("log_captured", false)) h.has_log = true;
@@ -227,6 +253,17 @@ std::string EventToJsonl(const Event& e) {
   return o.dump();
 }
 
+std::string NemesisToJsonl(const NemesisEvent& n) {
+  json v;
+  v["type"] = EventTypeName(n.type);
+  v["f"] = n.f;
+  if (!n.value.empty()) v["value"] = n.value;
+  if (n.time) v["time"] = *n.time;
+  json o;
+  o["nemesis"] = std::move(v);
+  return o.dump();
+}
+
 std::string FinalToJsonl(const FinalState& f) {
   json o;
   o["final"] = {{"replica", f.replica}, {"applied", f.applied}, {"digest", f.digest}};
@@ -250,7 +287,17 @@ std::string LogRecordToJsonl(const LogRecord& r) {
 std::string WriteJsonl(const History& h) {
   std::string out;
   if (h.has_log && h.log.empty()) out += "{\"meta\":{\"log_captured\":true}}\n";
-  for (const auto& e : h.events) out += EventToJsonl(e) + "\n";
+  size_t n = 0;
+  auto nemesis_before = [&](size_t position) {
+    for (; n < h.nemesis.size() && static_cast<size_t>(h.nemesis[n].position) <= position; ++n) {
+      out += NemesisToJsonl(h.nemesis[n]) + "\n";
+    }
+  };
+  for (size_t i = 0; i < h.events.size(); ++i) {
+    nemesis_before(i);
+    out += EventToJsonl(h.events[i]) + "\n";
+  }
+  nemesis_before(std::numeric_limits<size_t>::max());
   for (const auto& r : h.log) out += LogRecordToJsonl(r) + "\n";
   for (const auto& f : h.finals) out += FinalToJsonl(f) + "\n";
   return out;

@@ -3,6 +3,8 @@
 //   {"process":0,"type":"ok","f":"put","key":"k","value":"v1","time":25,"offset":7,"replica":"c0"}
 //   {"final":{"replica":"c0","applied":8,"digest":"9b1e0a6c3f00d2aa"}}
 //   {"log":{"offset":7,"key":"k","value":"v1","writer":"c0"}}
+//   {"nemesis":{"type":"info","f":"start","value":"partition","time":40}}
+//                    (a fault injector's action; reports shade fault windows)
 //   {"meta":{...}}   (ignored: free-form run description)
 #ifndef KVLOG_CHECKER_JSONL_H_
 #define KVLOG_CHECKER_JSONL_H_
@@ -24,7 +26,9 @@ Result<History> ReadJsonlFile(const std::string& path);
 std::string EventToJsonl(const Event& event);
 std::string FinalToJsonl(const FinalState& final_state);
 std::string LogRecordToJsonl(const LogRecord& record);
-// The whole history: events, then log records, then final states.
+std::string NemesisToJsonl(const NemesisEvent& nemesis);
+// The whole history: events (nemesis lines among them, where they happened),
+// then log records, then final states.
 std::string WriteJsonl(const History& history);
 
 }  // namespace kvlog::checker

@@ -102,7 +102,7 @@ sed 's/:value 2}]/:value 1}]/' "$tmp/good.edn" >"$tmp/bad.edn"
 expect_exit 0 "linearizable EDN" "$kvcheck" "$tmp/good.edn"
 grep -q "model cas-register" "$tmp/out" || fail "cas-register not chosen for a cas history"
 expect_exit 1 "non-linearizable EDN" "$kvcheck" "$tmp/bad.edn" --format edn --html "$tmp/bad.html"
-grep -q 'class="op ok failing"' "$tmp/bad.html" || fail "HTML does not highlight the failing op"
+grep -q 'class="op ok flag blocking"' "$tmp/bad.html" || fail "HTML does not mark the op that cannot be placed"
 
 # --knossos-jar with no jar: says so, exit 2.
 expect_exit 2 "missing knossos jar" "$kvcheck" "$tmp/good.edn" --knossos-jar "$tmp/knossos.jar"
