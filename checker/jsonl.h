@@ -7,6 +7,9 @@
 #ifndef KVLOG_CHECKER_JSONL_H_
 #define KVLOG_CHECKER_JSONL_H_
 
+#include <cstdint>
+#include <functional>
+#include <istream>
 #include <string>
 #include <string_view>
 
@@ -19,6 +22,16 @@ namespace kvlog::checker {
 // allowed; anything else that is not a valid record is an error.
 Result<History> ParseJsonl(std::string_view text, const std::string& source);
 Result<History> ReadJsonlFile(const std::string& path);
+struct JsonlReadOptions {
+  // Pair the events into History::ops as they are read and keep none of them
+  // (an 800 K-operation history then never holds events and operations both).
+  bool pair_events = false;
+  // Called now and then with the number of bytes read so far.
+  std::function<void(uint64_t bytes)> progress;
+};
+// Reads JSONL from a stream a block at a time (the text is never held
+// whole); repeated strings and range pairs share one copy in memory.
+Result<History> ReadJsonl(std::istream& in, const std::string& source, const JsonlReadOptions& options = {});
 
 // One line (no newline) for each kind of record.
 std::string EventToJsonl(const Event& event);

@@ -59,7 +59,19 @@ History GenerateKvHistory(const GenerateOptions& o) {
     time += 1 + pick(1000);
     done.time = time;
     time += 1 + pick(100);
-    if (pick(100) < o.read_percent) {
+    if (o.range_percent > 0 && pick(100) < o.range_percent) {
+      // A range read [key, hi] at the replica's position: kvsim's shape.
+      std::string hi = "k" + std::to_string(pick(o.keys));
+      if (hi < key) std::swap(hi, *inv.key);
+      inv.f = done.f = "range";
+      done.key = inv.key;
+      std::vector<Value> pairs;
+      for (auto it = rep.store.lower_bound(*inv.key); it != rep.store.end() && it->first <= hi; ++it) {
+        pairs.push_back(Value::List({Value::String(it->first), Value::String(it->second)}));
+      }
+      done.value = Value::List(std::move(pairs));
+      done.applied = rep.applied;
+    } else if (pick(100) < o.read_percent) {
       inv.f = done.f = "get";
       auto it = rep.store.find(key);
       if (it != rep.store.end()) done.value = Value::String(it->second);
