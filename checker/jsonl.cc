@@ -527,13 +527,18 @@ std::string LogRecordToJsonl(const LogRecord& r) {
   return o.dump();
 }
 
-std::string WriteJsonl(const History& h) {
+std::string JsonlTail(const History& h) {
   std::string out;
   if (h.has_log && h.log.empty()) out += "{\"meta\":{\"log_captured\":true}}\n";
-  for (const auto& e : h.events) out += EventToJsonl(e) + "\n";
   for (const auto& r : h.log) out += LogRecordToJsonl(r) + "\n";
   for (const auto& f : h.finals) out += FinalToJsonl(f) + "\n";
   return out;
+}
+
+std::string WriteJsonl(const History& h) {
+  std::string out;
+  for (const auto& e : h.events) out += EventToJsonl(e) + "\n";
+  return out + JsonlTail(h);
 }
 
 }  // namespace kvlog::checker

@@ -39,6 +39,11 @@ std::string FinalToJsonl(const FinalState& final_state);
 std::string LogRecordToJsonl(const LogRecord& record);
 // The whole history: events, then log records, then final states.
 std::string WriteJsonl(const History& history);
+// What follows the events in WriteJsonl (the log, or a line saying it was
+// captured and empty, then final states): a recorder that streamed the
+// events with EventToJsonl writes this after them, and the bytes are
+// WriteJsonl's.
+std::string JsonlTail(const History& history);
 
 }  // namespace kvlog::checker
 

@@ -40,6 +40,7 @@ History GenerateKvHistory(const GenerateOptions& o) {
   std::vector<Replica> replicas(o.replicas);
   int64_t time = 0;
   int64_t next_value = 0;
+  std::map<std::pair<std::string, std::string>, Value> pair_memo;
   for (size_t i = 0; i < o.operations; ++i) {
     // Some replica catches up a little.
     Replica& lag = replicas[pick(o.replicas)];
@@ -67,7 +68,10 @@ History GenerateKvHistory(const GenerateOptions& o) {
       done.key = inv.key;
       std::vector<Value> pairs;
       for (auto it = rep.store.lower_bound(*inv.key); it != rep.store.end() && it->first <= hi; ++it) {
-        pairs.push_back(Value::List({Value::String(it->first), Value::String(it->second)}));
+        // Pairs share their storage across ranges, as a reader's would.
+        Value& pair = pair_memo[{it->first, it->second}];
+        if (pair.is_nil()) pair = Value::List({Value::String(it->first), Value::String(it->second)});
+        pairs.push_back(pair);
       }
       done.value = Value::List(std::move(pairs));
       done.applied = rep.applied;

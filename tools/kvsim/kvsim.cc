@@ -140,6 +140,11 @@ int main(int argc, char** argv) {
   }
 
   const bool sweep = last > first;
+  // One seed with --out (and no --edn, which needs the events): the history
+  // goes to the file as it is recorded and is checked from there, so a long
+  // run never holds its events in memory.
+  const bool streamed = !sweep && !out_path.empty() && edn_path.empty();
+  if (streamed) base.stream_history_to = out_path;
   sim::SweepProgress progress;
   if (sweep && !quiet) {
     progress = [](uint64_t done, uint64_t total, std::size_t failing) {
@@ -166,7 +171,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "kvsim: cannot write %s\n", html_path.c_str());
     return 2;
   }
-  if (!out_path.empty() && !WriteFile(out_path, checker::WriteJsonl(run.history))) {
+  if (!streamed && !out_path.empty() && !WriteFile(out_path, checker::WriteJsonl(run.history))) {
     std::fprintf(stderr, "kvsim: cannot write %s\n", out_path.c_str());
     return 2;
   }
