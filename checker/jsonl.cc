@@ -287,6 +287,7 @@ class FastParser {
       }
       case '[': {
         ++p_;
+        if (ParsePair(out)) return true;
         std::vector<Value> items;
         SkipSpace();
         if (p_ != end_ && *p_ == ']') {
@@ -328,6 +329,31 @@ class FastParser {
         return ParseInt(out);
     }
   }
+  // After a '[': a ["key","value"] pair of plain strings (a range's result
+  // is a list of them), interned without building a list first. Leaves the
+  // position alone and returns false for anything else.
+  bool ParsePair(Value* out) {
+    const char* start = p_;
+    std::string_view a, b;
+    SkipSpace();
+    if (ParseString(&a)) {
+      SkipSpace();
+      if (p_ != end_ && *p_ == ',') {
+        ++p_;
+        SkipSpace();
+        if (ParseString(&b)) {
+          SkipSpace();
+          if (p_ != end_ && *p_ == ']') {
+            ++p_;
+            *out = interner_.Pair(interner_.String(a), interner_.String(b));
+            return true;
+          }
+        }
+      }
+    }
+    p_ = start;
+    return false;
+  }
   // -?(0|[1-9][0-9]*), at most 18 digits; fractions and exponents decline.
   bool ParseInt(Value* out) {
     bool negative = false;
@@ -337,7 +363,10 @@ class FastParser {
     }
     const char* start = p_;
     int64_t n = 0;
-    while (p_ != end_ && *p_ >= '0' && *p_ <= '9') n = n * 10 + (*p_++ - '0');
+    while (p_ != end_ && *p_ >= '0' && *p_ <= '9') {
+      if (p_ - start < 18) n = n * 10 + (*p_ - '0');  // longer declines below
+      ++p_;
+    }
     const size_t digits = static_cast<size_t>(p_ - start);
     if (digits == 0 || digits > 18 || (digits > 1 && *start == '0')) return false;
     if (p_ != end_ && (*p_ == '.' || *p_ == 'e' || *p_ == 'E')) return false;
