@@ -5,6 +5,8 @@
 //   BM_LinearizabilityReferenceSet: every history of checker/testdata/reference/MANIFEST.tsv
 //     parsed and checked; the counters give rows and agreements with the
 //     published verdicts.
+//   BM_EndToEndJsonl/N: JSONL text -> streaming reader -> default checks, for a
+//     kvsim-shaped N-operation history with range reads (see the function).
 #include <benchmark/benchmark.h>
 
 #include <fstream>
@@ -16,6 +18,7 @@
 #include "checker/convergence.h"
 #include "checker/durability.h"
 #include "checker/edn.h"
+#include "checker/jsonl.h"
 #include "checker/session.h"
 #include "checker/testing/generate.h"
 #include "checker/testing/reference.h"
@@ -135,6 +138,60 @@ void BM_LinearizabilityReferenceSet(benchmark::State& state) {
   state.counters["ops"] = static_cast<double>(ops_total);
 }
 BENCHMARK(BM_LinearizabilityReferenceSet)->Unit(benchmark::kMillisecond)->Iterations(1);
+
+}  // namespace
+}  // namespace kvlog::checker
+
+
+// End to end, as kvcheck runs: a generated kvsim-shaped JSONL history (10
+// replicas, 1000 keys, 10% range reads over [k_i, k_j], the rest gets and
+// writes) read from its text by the streaming reader (pairing as it reads)
+// and checked for session, convergence and durability. items/s = operations
+// per second, parsing included. The text is made once, outside the timing.
+namespace kvlog::checker {
+namespace {
+
+const std::string& GeneratedJsonl(size_t ops) {
+  static std::map<size_t, std::string> cache;
+  std::string& text = cache[ops];
+  if (text.empty()) {
+    testing::GenerateOptions g;
+    g.seed = 7;
+    g.operations = ops;
+    g.replicas = 10;
+    g.keys = 1000;
+    g.range_percent = 10;
+    text = WriteJsonl(testing::GenerateKvHistory(g));
+  }
+  return text;
+}
+
+void BM_EndToEndJsonl(benchmark::State& state) {
+  const size_t n = static_cast<size_t>(state.range(0));
+  const std::string& text = GeneratedJsonl(n);
+  for (auto _ : state) {
+    std::istringstream in(text);
+    JsonlReadOptions read;
+    read.pair_events = true;
+    auto h = ReadJsonl(in, "generated", read);
+    if (!h) {
+      state.SkipWithError(h.error().ToString().c_str());
+      return;
+    }
+    CheckOptions options;
+    auto report = CheckHistory(std::move(*h), Format::kJsonl, options);
+    if (!report || report->Overall() != Verdict::kValid) {
+      state.SkipWithError("a generated history should check valid");
+      return;
+    }
+    benchmark::DoNotOptimize(report);
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * state.range(0));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(text.size()));
+  state.counters["ops/s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()) * static_cast<double>(n), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_EndToEndJsonl)->Arg(100'000)->Arg(800'000)->Unit(benchmark::kMillisecond)->Iterations(1);
 
 }  // namespace
 }  // namespace kvlog::checker

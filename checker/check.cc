@@ -1,6 +1,8 @@
 #include "checker/check.h"
 
 #include <algorithm>
+#include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -43,13 +45,36 @@ Result<History> ParseHistory(std::string_view text, Format format, const std::st
   return MakeError(source, 0, "unknown format");
 }
 
-Result<History> ReadHistoryFile(const std::string& path, std::optional<Format> format) {
+Result<History> ReadHistoryFile(const std::string& path, std::optional<Format> format, const ReadOptions& read) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) return MakeError(path, 0, "is a directory, not a history file");
   std::ifstream in(path, std::ios::binary);
   if (!in) return MakeError(path, 0, "cannot open file");
+  const bool regular = std::filesystem::is_regular_file(path, ec);
+  const uint64_t total = regular ? std::filesystem::file_size(path, ec) : 0;
+  if (!format && !regular) {  // a pipe cannot be read twice: read it whole
+    std::stringstream ss;
+    ss << in.rdbuf();
+    const std::string text = ss.str();
+    return ParseHistory(text, SniffFormat(text), path);
+  }
+  if (!format) {
+    std::string head(4096, '\0');
+    in.read(head.data(), static_cast<std::streamsize>(head.size()));
+    head.resize(static_cast<size_t>(in.gcount()));
+    format = SniffFormat(head);
+    in.clear();
+    in.seekg(0);
+  }
+  if (*format == Format::kJsonl) {
+    JsonlReadOptions jsonl;
+    jsonl.pair_events = read.pair_events;
+    if (read.progress) jsonl.progress = [&](uint64_t done) { read.progress(done, total); };
+    return ReadJsonl(in, path, jsonl);
+  }
   std::stringstream ss;
   ss << in.rdbuf();
-  const std::string text = ss.str();
-  return ParseHistory(text, format ? *format : SniffFormat(text), path);
+  return ParseHistory(ss.str(), *format, path);
 }
 
 Verdict FullReport::Overall() const {
@@ -74,13 +99,38 @@ int ExitCode(Verdict overall) {
   return 2;
 }
 
-Result<FullReport> CheckHistory(const History& history, Format format, const CheckOptions& options) {
-  auto ops = PairOperations(history);
-  if (!ops) return std::unexpected(ops.error());
+namespace {
+
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Without the log, session and durability judge only what the completions
+// reported: a violation found that way is one, but finding none proves
+// nothing (a lost write, a nil read of a logged value, a read of a write whose
+// acknowledgement was lost cannot be told), so "valid" becomes "unknown".
+// A check with nothing to judge stays skipped (no reads; no writes).
+CheckReport WithoutLog(const History& history, bool anything_to_judge, CheckReport report) {
+  if (history.has_log || report.verdict == Verdict::kInvalid || report.verdict == Verdict::kUnknown) return report;
+  if (report.verdict == Verdict::kSkipped && !anything_to_judge) return report;
+  report.verdict = Verdict::kUnknown;
+  report.summary = "not judged valid: the history carries no log (no JSONL {\"log\": ...} lines; an EDN export "
+                   "cannot carry it), and without it lost writes and reads of unacknowledged writes go unseen; "
+                   "from the reported offsets alone: " + report.summary;
+  return report;
+}
+
+Result<FullReport> CheckPaired(const History& history, std::vector<Operation> ops, Format format,
+                               const CheckOptions& options) {
   FullReport out;
   out.source = history.source;
-  out.ops = std::move(*ops);
+  out.ops = std::move(ops);
   out.nemesis = history.nemesis;
+  if (out.ops.empty() && !options.allow_empty) {
+    return MakeError(history.source, 0,
+                     "the history holds no operations (an empty file, or only blank lines, log or final-state "
+                     "records): nothing to check; pass --allow-empty to accept that");
+  }
 
   std::vector<std::string> checks = options.checks;
   if (checks.empty()) {
@@ -93,21 +143,109 @@ Result<FullReport> CheckHistory(const History& history, Format format, const Che
       return MakeError("", 0, "unknown check '" + c + "'");
     }
   }
+  auto phase = [&](std::string_view name) {
+    if (options.on_phase) options.on_phase(name);
+  };
 
   if (wants("linearizability")) {
+    phase("linearizability");
+    const auto start = std::chrono::steady_clock::now();
     const std::string model_name = options.model.empty() ? ChooseModel(out.ops) : options.model;
     auto model = MakeModel(model_name);
     if (!model) return MakeError("", 0, "unknown model '" + model_name + "'");
     out.model = model_name;
     out.linearizability = CheckLinearizability(out.ops, *model, options.linearizability);
     out.reports.push_back(LinearizabilityReport(*model, *out.linearizability));
+    out.reports.back().seconds = SecondsSince(start);
   }
-  WriteIndex writes(history, out.ops);
-  if (wants("session")) out.reports.push_back(CheckSessions(history, out.ops, writes));
-  if (wants("convergence")) out.reports.push_back(CheckConvergence(history));
-  if (wants("durability")) out.reports.push_back(CheckDurability(history, out.ops, writes));
+  const bool session = wants("session"), durability = wants("durability");
+  if (session || durability) {
+    phase("indexing writes");
+    auto start = std::chrono::steady_clock::now();
+    WriteIndex writes(history, out.ops);
+    if (auto repeat = writes.RepeatedValue()) {
+      const Write& first = writes.writes()[repeat->first];
+      const Write& again = writes.writes()[repeat->second];
+      return MakeError(history.source, out.ops[again.op].line,
+                       "writes " + again.key + "=" + *again.value + " again (first written at line " +
+                           std::to_string(out.ops[first.op].line) +
+                           "): the session and durability checks need every written value to be unique per key, "
+                           "since a read and a log record name their write by its value");
+    }
+    const double index_seconds = SecondsSince(start);
+    if (session) {
+      phase("session");
+      start = std::chrono::steady_clock::now();
+      out.reports.push_back(WithoutLog(history, /*anything_to_judge=*/false, CheckSessions(history, out.ops, writes)));
+      out.reports.back().seconds = index_seconds + SecondsSince(start);
+    }
+    if (durability) {
+      phase("durability");
+      start = std::chrono::steady_clock::now();
+      out.reports.push_back(WithoutLog(history, !writes.writes().empty(), CheckDurability(history, out.ops, writes)));
+      out.reports.back().seconds = index_seconds + SecondsSince(start);
+    }
+  }
+  if (wants("convergence")) {
+    phase("convergence");
+    const auto start = std::chrono::steady_clock::now();
+    out.reports.push_back(CheckConvergence(history));
+    out.reports.back().seconds = SecondsSince(start);
+  }
+  // The order kvcheck has always printed: the linearizability report first,
+  // then session, convergence, durability.
+  std::stable_sort(out.reports.begin(), out.reports.end(), [](const CheckReport& a, const CheckReport& b) {
+    auto rank = [](const std::string& c) {
+      return c == "linearizability" ? 0 : c == "session" ? 1 : c == "convergence" ? 2 : 3;
+    };
+    return rank(a.checker) < rank(b.checker);
+  });
+  phase("staleness");
   out.staleness = MeasureStaleness(out.ops);
   return out;
+}
+
+std::optional<Error> ValidateOptions(const CheckOptions& options) {
+  if (options.linearizability.budget.count() < 0) {
+    return Error{"", 0, "the linearizability budget must be >= 0 ms, not " +
+                            std::to_string(options.linearizability.budget.count())};
+  }
+  if (options.linearizability.threads < 1) {
+    return Error{"", 0, "threads must be >= 1, not " + std::to_string(options.linearizability.threads)};
+  }
+  if (options.linearizability.max_cache_entries < 1) return Error{"", 0, "max_cache_entries must be >= 1"};
+  if (!options.model.empty() && !MakeModel(options.model)) {
+    std::string known;
+    for (const auto& m : ModelNames()) known += (known.empty() ? "" : ", ") + m;
+    return Error{"", 0, "unknown model '" + options.model + "' (known: " + known + ")"};
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Result<FullReport> CheckHistory(const History& history, Format format, const CheckOptions& options) {
+  if (auto invalid = ValidateOptions(options)) return std::unexpected(*invalid);
+  if (options.on_phase) options.on_phase("pairing");
+  auto ops = PairOperations(history);
+  if (!ops) return std::unexpected(ops.error());
+  return CheckPaired(history, std::move(*ops), format, options);
+}
+
+Result<FullReport> CheckHistory(History&& history, Format format, const CheckOptions& options) {
+  if (auto invalid = ValidateOptions(options)) return std::unexpected(*invalid);
+  std::vector<Operation> ops;
+  if (history.ops) {
+    ops = std::move(*history.ops);
+    history.ops.reset();
+  } else {
+    if (options.on_phase) options.on_phase("pairing");
+    auto paired = PairOperations(history);
+    if (!paired) return std::unexpected(paired.error());
+    ops = std::move(*paired);
+    std::vector<Event>().swap(history.events);
+  }
+  return CheckPaired(history, std::move(ops), format, options);
 }
 
 }  // namespace kvlog::checker

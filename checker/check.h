@@ -3,6 +3,8 @@
 #ifndef KVLOG_CHECKER_CHECK_H_
 #define KVLOG_CHECKER_CHECK_H_
 
+#include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,7 +23,17 @@ std::optional<Format> ParseFormat(std::string_view name);
 // Guesses from the first non-blank character(s) of the text.
 Format SniffFormat(std::string_view text);
 Result<History> ParseHistory(std::string_view text, Format format, const std::string& source);
-Result<History> ReadHistoryFile(const std::string& path, std::optional<Format> format);
+struct ReadOptions {
+  // JSONL only: pair events into History::ops while reading, keep no events
+  // (see JsonlReadOptions). Writers of the history (EDN) need the events.
+  bool pair_events = false;
+  // Hears of the bytes read so far and the file's size (0 if unknown).
+  std::function<void(uint64_t bytes, uint64_t total)> progress;
+};
+// Reads a file (a directory or an unreadable path is an error). JSONL is read
+// a block at a time.
+Result<History> ReadHistoryFile(const std::string& path, std::optional<Format> format,
+                                const ReadOptions& read = {});
 
 struct CheckOptions {
   // Model for linearizability; "" = chosen from the operations (ChooseModel).
@@ -32,6 +44,13 @@ struct CheckOptions {
   // linearizable by design: ask for it explicitly).
   std::vector<std::string> checks;
   LinearizabilityOptions linearizability;
+  // A history with no operations (an empty file, only blank lines) is an
+  // error unless this is set: every check would be skipped, which reads as a
+  // pass.
+  bool allow_empty = false;
+  // Hears which check runs now ("pairing", then each check's name), for
+  // progress output.
+  std::function<void(std::string_view phase)> on_phase;
 };
 
 struct FullReport {
@@ -47,7 +66,14 @@ struct FullReport {
   Verdict Overall() const;
 };
 
+// Errors (not verdicts): options out of range, no operations (unless
+// allow_empty), an unknown f, and, for session and durability, a value
+// written twice (their checks name a write by its value). Session and
+// durability on a history without its log are "unknown", saying so.
 Result<FullReport> CheckHistory(const History& history, Format format, const CheckOptions& options);
+// The same, moving the history's operations (History::ops) or freeing its
+// events once paired, so that a large history is not held twice.
+Result<FullReport> CheckHistory(History&& history, Format format, const CheckOptions& options);
 
 // Exit status for kvcheck: 0 valid, 1 invalid, 2 unknown.
 int ExitCode(Verdict overall);

@@ -1,7 +1,9 @@
 // Readers and writers: round trips, and errors that name file, line and reason.
 #include <cstdio>
 #include <cstdlib>
+#include <algorithm>
 #include <fstream>
+#include <sstream>
 
 #include "checker/check.h"
 #include "checker/edn.h"
@@ -34,6 +36,122 @@ TEST(Jsonl, ErrorsNameFileLineAndReason) {
               2, "does not increase");
   ExpectError(ParseJsonl(R"({"final":{"replica":"c0","applied":3}})", "h.txt"), 1, "digest");
   ExpectError(ParseJsonl("[1,2]", "h.txt"), 1, "object");
+}
+
+// The fast reader declines what it does not handle (escapes, non-ASCII,
+// fractions, big numbers, repeated names) and nlohmann::json reads the line:
+// both readers give the same values, and the same errors.
+TEST(Jsonl, FastAndGeneralReadersAgree) {
+  auto value_of = [](const std::string& json_value) -> Value {
+    auto h = ParseJsonl(R"({"process":0,"type":"invoke","f":"put","key":"k","value":)" + json_value + "}", "h.txt");
+    EXPECT_TRUE(h.has_value()) << json_value << ": " << (h ? "" : h.error().ToString());
+    return h && !h->events.empty() ? h->events[0].value : Value();
+  };
+  EXPECT_EQ(value_of(R"("plain")"), Value::String("plain"));
+  EXPECT_EQ(value_of(R"("tab\tquote\"back\\slash")"), Value::String("tab\tquote\"back\\slash"));
+  EXPECT_EQ(value_of(R"("caf\u00e9 \ud83d\ude00")"), Value::String("caf\xc3\xa9 \xf0\x9f\x98\x80"));
+  EXPECT_EQ(value_of("\"caf\xc3\xa9\""), Value::String("caf\xc3\xa9"));
+  EXPECT_EQ(value_of("-42"), Value::Int(-42));
+  EXPECT_EQ(value_of("0"), Value::Int(0));
+  EXPECT_EQ(value_of("9223372036854775807"), Value::Int(9223372036854775807LL));
+  EXPECT_EQ(value_of("-9223372036854775807"), Value::Int(-9223372036854775807LL));
+  EXPECT_EQ(value_of(" [ \"a\" , [\"k\",\"v\"], null, true, false, {} , [] ] "),
+            Value::List({Value::String("a"), Value::List({Value::String("k"), Value::String("v")}), Value(),
+                         Value::Bool(true), Value::Bool(false), Value::Map({}, {}), Value::List({})}));
+  EXPECT_EQ(value_of(R"({"f":"put","key":"k","value":"v"})"),
+            Value::Map({"f", "key", "value"}, {Value::String("put"), Value::String("k"), Value::String("v")}));
+  // Interned strings and pairs are equal to, and indistinguishable from, fresh ones.
+  auto h = ParseJsonl(R"({"process":0,"type":"invoke","f":"range","key":"a"}
+{"process":0,"type":"ok","f":"range","key":"a","value":[["a","1"],["b","2"]]}
+{"process":0,"type":"invoke","f":"range","key":"a"}
+{"process":0,"type":"ok","f":"range","key":"a","value":[["a","1"],["b","3"]]}
+)",
+                      "h.txt");
+  ASSERT_TRUE(h.has_value()) << h.error().ToString();
+  EXPECT_TRUE(h->events[1].value.items()[0].SameStorage(h->events[3].value.items()[0]));
+  EXPECT_EQ(h->events[3].value.items()[1], Value::List({Value::String("b"), Value::String("3")}));
+  EXPECT_NE(h->events[1].value, h->events[3].value);
+  // Errors either reader finds.
+  const std::string head = R"({"process":0,"type":"invoke","f":"put","key":"k","value":)";
+  for (const char* bad : {"01", "1.5", "1e3", "-", "\"open", "[1,]", "[1 2]", "{\"a\" 1}", "nul", "tru", "\"\\x\"",
+                          "99999999999999999999999", "{\"a\":1,}", "\"a\"\"b\""}) {
+    auto r = ParseJsonl(head + bad + "}", "h.txt");
+    EXPECT_FALSE(r.has_value()) << bad;
+    if (!r) {
+      EXPECT_EQ(r.error().line, 1) << bad;
+    }
+  }
+  // A control character inside a string is invalid JSON.
+  EXPECT_FALSE(ParseJsonl(head + "\"a\x01" "b\"}", "h.txt").has_value());
+  // A repeated field name: nlohmann keeps the last.
+  auto dup = ParseJsonl(R"({"process":0,"type":"invoke","f":"put","key":"k","value":"a","value":"b"})", "h.txt");
+  ASSERT_TRUE(dup.has_value());
+  EXPECT_EQ(dup->events[0].value, Value::String("b"));
+  // A meta line may carry anything, fractions included.
+  auto meta = ParseJsonl(R"({"meta":{"log_captured":true,"ratio":0.5}})", "h.txt");
+  ASSERT_TRUE(meta.has_value()) << meta.error().ToString();
+  EXPECT_TRUE(meta->has_log);
+  // Nesting deeper than the limit is refused by both.
+  std::string deep = std::string(20, '[') + std::string(20, ']');
+  ExpectError(ParseJsonl(head + deep + "}", "h.txt"), 1, "too deep");
+}
+
+// ReadJsonl reads a block at a time: lines that straddle blocks, a last line
+// without a newline, and pairing while reading give what ParseJsonl gives.
+TEST(Jsonl, StreamingReaderMatchesTheWholeTextReader) {
+  testing::GenerateOptions g;
+  g.operations = 20'000;  // several 1 MiB blocks
+  g.range_percent = 10;
+  const std::string text = WriteJsonl(testing::GenerateKvHistory(g));
+  ASSERT_GT(text.size(), size_t{3} << 20);
+  auto whole = ParseJsonl(text, "h");
+  ASSERT_TRUE(whole.has_value());
+  for (bool pair : {false, true}) {
+    std::istringstream in(text.substr(0, text.size() - 1));  // no final newline
+    JsonlReadOptions options;
+    options.pair_events = pair;
+    uint64_t last = 0;
+    options.progress = [&](uint64_t bytes) { last = bytes; };
+    auto streamed = ReadJsonl(in, "h", options);
+    ASSERT_TRUE(streamed.has_value()) << streamed.error().ToString();
+    EXPECT_EQ(last, text.size() - 1);
+    EXPECT_EQ(streamed->log.size(), whole->log.size());
+    EXPECT_EQ(streamed->finals.size(), whole->finals.size());
+    if (pair) {
+      ASSERT_TRUE(streamed->ops.has_value());
+      EXPECT_TRUE(streamed->events.empty());
+      auto ops = PairOperations(*whole);
+      ASSERT_EQ(streamed->ops->size(), ops->size());
+      for (size_t i = 0; i < ops->size(); ++i) {
+        EXPECT_EQ((*streamed->ops)[i].output, (*ops)[i].output);
+        EXPECT_EQ((*streamed->ops)[i].ret, (*ops)[i].ret);
+      }
+    } else {
+      EXPECT_EQ(WriteJsonl(*streamed), WriteJsonl(*whole));
+    }
+  }
+  // An error in a later block names its line.
+  std::istringstream broken(text + "{\"process\":1,\n");
+  auto r = ReadJsonl(broken, "h");
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().line, static_cast<int>(std::count(text.begin(), text.end(), '\n')) + 1);
+}
+
+TEST(Pairing, AnUnknownFunctionIsAnErrorNamingItsLine) {
+  auto h = ParseJsonl(R"({"process":0,"type":"invoke","f":"put","key":"k","value":"a"}
+{"process":0,"type":"ok","f":"put","key":"k","value":"a"}
+{"process":0,"type":"invoke","f":"frobnicate","key":"k","value":"a"}
+{"process":0,"type":"ok","f":"frobnicate","key":"k","value":"a"}
+)",
+                      "h.txt");
+  ASSERT_TRUE(h.has_value());
+  auto ops = PairOperations(*h);
+  ASSERT_FALSE(ops.has_value());
+  EXPECT_EQ(ops.error().line, 3);
+  EXPECT_NE(ops.error().reason.find("unknown f 'frobnicate'"), std::string::npos) << ops.error().ToString();
+  for (const char* f : {"put", "get", "delete", "batch", "range", "cas", "read", "write", "append"}) {
+    EXPECT_TRUE(KnownFunction(f)) << f;
+  }
 }
 
 TEST(Jsonl, RoundTripsAGeneratedHistory) {

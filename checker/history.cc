@@ -1,6 +1,6 @@
 #include "checker/history.h"
 
-#include "absl/container/flat_hash_map.h"
+#include <algorithm>
 
 namespace kvlog::checker {
 
@@ -30,60 +30,73 @@ bool IsReadFunction(std::string_view f) {
   return f == "read" || f == "get" || f == "range";
 }
 
-Result<std::vector<Operation>> PairOperations(const History& history) {
-  std::vector<Operation> ops;
-  ops.reserve(history.events.size() / 2 + 1);
-  absl::flat_hash_map<int64_t, size_t> pending;  // process -> op index
-  for (size_t i = 0; i < history.events.size(); ++i) {
-    const Event& e = history.events[i];
-    if (e.type == EventType::kInvoke) {
-      auto [it, inserted] = pending.try_emplace(e.process, ops.size());
-      if (!inserted) {
-        return MakeError(history.source, e.line,
-                         "process " + std::to_string(e.process) +
-                             " invokes while its operation from line " +
-                             std::to_string(ops[it->second].line) +
-                             " is still pending");
-      }
-      Operation& op = ops.emplace_back();  // built in place: an Operation is ~400 bytes
-      op.index = ops.size() - 1;
-      op.process = e.process;
-      op.f = e.f;
-      op.key = e.key;
-      op.input = e.value;
-      op.call = static_cast<int64_t>(i);
-      op.call_time = e.time;
-      op.replica = e.replica;
-      op.op = e.op;
-      op.line = e.line;
-      continue;
-    }
-    auto it = pending.find(e.process);
-    if (it == pending.end()) {
-      return MakeError(history.source, e.line,
-                       std::string(EventTypeName(e.type)) + " completion for process " +
-                           std::to_string(e.process) + " that has no pending invocation");
-    }
-    Operation& op = ops[it->second];
-    pending.erase(it);
-    if (op.f != e.f) {
-      return MakeError(history.source, e.line,
-                       "completion f '" + e.f + "' does not match invocation f '" +
-                           op.f + "' (line " + std::to_string(op.line) + ")");
-    }
-    op.outcome = e.type;
-    if (e.type == EventType::kOk) op.output = e.value;
-    if (e.type != EventType::kInfo) {
-      op.ret = static_cast<int64_t>(i);
-      op.ret_time = e.time;
-    }
-    if (e.offset) op.offset = e.offset;
-    if (e.applied) op.applied = e.applied;
-    if (e.replica) op.replica = e.replica;
-    if (e.op) op.op = e.op;
-    op.result = e.result;
+bool KnownFunction(std::string_view f) {
+  return f == "put" || f == "get" || f == "delete" || f == "batch" || f == "range" || f == "cas" || f == "read" ||
+         f == "write" || f == "append";
+}
+
+OperationPairer::OperationPairer(std::string source) : source_(std::move(source)) {}
+
+std::optional<Error> OperationPairer::Add(const Event& e, int64_t position) {
+  auto error = [&](std::string reason) { return Error{source_, e.line, std::move(reason)}; };
+  if (!KnownFunction(e.f)) {
+    return error("unknown f '" + e.f +
+                 "': the checkers know put, get, delete, batch, range, cas, read, write and append");
   }
-  return ops;
+  auto it = std::find_if(pending_.begin(), pending_.end(), [&](const auto& p) { return p.first == e.process; });
+  if (e.type == EventType::kInvoke) {
+    if (it != pending_.end()) {
+      return error("process " + std::to_string(e.process) + " invokes while its operation from line " +
+                   std::to_string(ops_[it->second].line) + " is still pending");
+    }
+    pending_.emplace_back(e.process, ops_.size());
+    Operation& op = ops_.emplace_back();  // built in place: an Operation is ~300 bytes
+    op.index = ops_.size() - 1;
+    op.process = e.process;
+    op.f = e.f;
+    op.key = e.key;
+    op.input = e.value;
+    op.call = position;
+    op.call_time = e.time;
+    op.replica = e.replica;
+    op.op = e.op;
+    op.line = e.line;
+    return std::nullopt;
+  }
+  if (it == pending_.end()) {
+    return error(std::string(EventTypeName(e.type)) + " completion for process " + std::to_string(e.process) +
+                 " that has no pending invocation");
+  }
+  Operation& op = ops_[it->second];
+  *it = pending_.back();
+  pending_.pop_back();
+  if (op.f != e.f) {
+    return error("completion f '" + e.f + "' does not match invocation f '" + op.f + "' (line " +
+                 std::to_string(op.line) + ")");
+  }
+  op.outcome = e.type;
+  if (e.type == EventType::kOk) op.output = e.value;
+  if (e.type != EventType::kInfo) {
+    op.ret = position;
+    op.ret_time = e.time;
+  }
+  if (e.offset) op.offset = e.offset;
+  if (e.applied) op.applied = e.applied;
+  if (e.replica) op.replica = e.replica;
+  if (e.op) op.op = e.op;
+  op.result = e.result;
+  return std::nullopt;
+}
+
+Result<std::vector<Operation>> OperationPairer::Finish() { return std::move(ops_); }
+
+Result<std::vector<Operation>> PairOperations(const History& history) {
+  if (history.ops) return *history.ops;
+  OperationPairer pairer(history.source);
+  for (size_t i = 0; i < history.events.size(); ++i) {
+    if (auto error = pairer.Add(history.events[i], static_cast<int64_t>(i))) return std::unexpected(*error);
+  }
+  return pairer.Finish();
 }
 
 }  // namespace kvlog::checker

@@ -85,15 +85,6 @@ struct NemesisEvent {
   int line = 0;
 };
 
-struct History {
-  std::string source;  // file name, for reports
-  std::vector<Event> events;
-  std::vector<NemesisEvent> nemesis;  // in event order
-  std::vector<FinalState> finals;
-  std::vector<LogRecord> log;  // in offset order
-  bool has_log = false;        // the recorder captured the log (maybe empty)
-};
-
 // An operation: an invocation paired with its completion.
 struct Operation {
   static constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
@@ -121,10 +112,42 @@ struct Operation {
   const Value& value() const { return ok() && !output.is_nil() ? output : input; }
 };
 
+struct History {
+  std::string source;  // file name, for reports
+  std::vector<Event> events;
+  std::vector<NemesisEvent> nemesis;  // in event order
+  std::vector<FinalState> finals;
+  std::vector<LogRecord> log;  // in offset order
+  bool has_log = false;        // the recorder captured the log (maybe empty)
+  // Set instead of `events` when the reader paired the events as it read them
+  // (ReadOptions::pair_events): a large history then never holds both.
+  std::optional<std::vector<Operation>> ops;
+};
+
 // Pairs each invocation with the next completion of the same process. An
 // error names the line of a completion without an invocation, or of a second
 // invocation while one is pending.
+// The f of every client event must be one the checkers know (KnownFunction):
+// another is an error naming its line.
 Result<std::vector<Operation>> PairOperations(const History& history);
+
+// PairOperations one event at a time, for readers that do not keep events.
+class OperationPairer {
+ public:
+  explicit OperationPairer(std::string source);
+  // Events in history order; `position` is the event's index in that order.
+  // An error names the event's line.
+  std::optional<Error> Add(const Event& event, int64_t position);
+  Result<std::vector<Operation>> Finish();
+
+ private:
+  std::string source_;
+  std::vector<Operation> ops_;
+  std::vector<std::pair<int64_t, size_t>> pending_;  // process -> op index, few
+};
+
+// put, get, delete, batch, range, cas, read, write, append.
+bool KnownFunction(std::string_view f);
 
 // Whether `f` only observes state (read, get, range).
 bool IsReadFunction(std::string_view f);

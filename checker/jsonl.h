@@ -9,6 +9,9 @@
 #ifndef KVLOG_CHECKER_JSONL_H_
 #define KVLOG_CHECKER_JSONL_H_
 
+#include <cstdint>
+#include <functional>
+#include <istream>
 #include <string>
 #include <string_view>
 
@@ -21,6 +24,16 @@ namespace kvlog::checker {
 // allowed; anything else that is not a valid record is an error.
 Result<History> ParseJsonl(std::string_view text, const std::string& source);
 Result<History> ReadJsonlFile(const std::string& path);
+struct JsonlReadOptions {
+  // Pair the events into History::ops as they are read and keep none of them
+  // (an 800 K-operation history then never holds events and operations both).
+  bool pair_events = false;
+  // Called now and then with the number of bytes read so far.
+  std::function<void(uint64_t bytes)> progress;
+};
+// Reads JSONL from a stream a block at a time (the text is never held
+// whole); repeated strings and range pairs share one copy in memory.
+Result<History> ReadJsonl(std::istream& in, const std::string& source, const JsonlReadOptions& options = {});
 
 // One line (no newline) for each kind of record.
 std::string EventToJsonl(const Event& event);
@@ -30,6 +43,11 @@ std::string NemesisToJsonl(const NemesisEvent& nemesis);
 // The whole history: events (nemesis lines among them, where they happened),
 // then log records, then final states.
 std::string WriteJsonl(const History& history);
+// What follows the events in WriteJsonl (the log, or a line saying it was
+// captured and empty, then final states): a recorder that streamed the
+// events with EventToJsonl writes this after them, and the bytes are
+// WriteJsonl's.
+std::string JsonlTail(const History& history);
 
 }  // namespace kvlog::checker
 

@@ -1,6 +1,7 @@
 #include "checker/report.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -31,7 +32,9 @@ json QuantilesJson(const Quantiles& q) {
 std::string TextReport(const FullReport& r) {
   std::string out;
   for (const auto& c : r.reports) {
-    out += c.checker + ": " + VerdictName(c.verdict) + " (" + c.summary + ")\n";
+    char took[48];
+    std::snprintf(took, sizeof took, "%.3f s", c.seconds);
+    out += c.checker + ": " + VerdictName(c.verdict) + " (" + c.summary + ") [analysis " + took + "]\n";
     for (const auto& v : c.violations) out += "  " + v.kind + ": " + v.message + "\n";
     if (c.violation_count > c.violations.size()) {
       out += "  ... and " + std::to_string(c.violation_count - c.violations.size()) + " more\n";
@@ -62,7 +65,7 @@ std::string JsonReport(const FullReport& r) {
   json checks = json::array();
   for (const auto& c : r.reports) {
     json cj = {{"checker", c.checker}, {"verdict", VerdictName(c.verdict)}, {"summary", c.summary},
-               {"violation_count", c.violation_count}};
+               {"violation_count", c.violation_count}, {"analysis_seconds", c.seconds}};
     json vs = json::array();
     for (const auto& v : c.violations) {
       json lines = json::array();

@@ -12,14 +12,44 @@ std::string Error::ToString() const {
   return out + reason;
 }
 
+struct Value::StringPayload : Payload {
+  explicit StringPayload(std::string s) : text(std::move(s)) {}
+  std::string text;
+};
+
+struct Value::CompoundPayload : Payload {
+  CompoundPayload(std::vector<std::string> k, std::vector<Value> v) : keys(std::move(k)), items(std::move(v)) {}
+  std::vector<std::string> keys;
+  std::vector<Value> items;
+};
+
+void Value::Release() noexcept {
+  if (!shared() || !payload_) return;
+  if (payload_->refs.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  if (kind_ == Kind::kString) {
+    delete static_cast<const StringPayload*>(payload_);
+  } else {
+    delete static_cast<const CompoundPayload*>(payload_);
+  }
+}
+
+const std::string& Value::as_string() const {
+  static const std::string kEmpty;
+  return kind_ == Kind::kString && payload_ ? static_cast<const StringPayload*>(payload_)->text : kEmpty;
+}
+
 const std::vector<Value>& Value::items() const {
   static const std::vector<Value> kEmpty;
-  return compound() && compound_ ? compound_->items : kEmpty;
+  return (kind_ == Kind::kList || kind_ == Kind::kMap) && payload_
+             ? static_cast<const CompoundPayload*>(payload_)->items
+             : kEmpty;
 }
 
 const std::vector<std::string>& Value::keys() const {
   static const std::vector<std::string> kEmpty;
-  return compound() && compound_ ? compound_->keys : kEmpty;
+  return (kind_ == Kind::kList || kind_ == Kind::kMap) && payload_
+             ? static_cast<const CompoundPayload*>(payload_)->keys
+             : kEmpty;
 }
 
 Value Value::Bool(bool b) {
@@ -38,30 +68,29 @@ Value Value::Int(int64_t i) {
 
 Value Value::String(std::string s) {
   Value v;
+  v.payload_ = new StringPayload(std::move(s));
   v.kind_ = Kind::kString;
-  v.str_ = std::move(s);
   return v;
 }
 
 Value Value::List(std::vector<Value> items) {
   Value v;
-  v.compound_ = items.empty() ? nullptr : new Compound{{}, std::move(items)};
+  v.payload_ = items.empty() ? nullptr : new CompoundPayload({}, std::move(items));
   v.kind_ = Kind::kList;
   return v;
 }
 
 Value Value::Map(std::vector<std::string> keys, std::vector<Value> values) {
   Value v;
-  v.compound_ = keys.empty() && values.empty() ? nullptr : new Compound{std::move(keys), std::move(values)};
+  v.payload_ = keys.empty() && values.empty() ? nullptr : new CompoundPayload(std::move(keys), std::move(values));
   v.kind_ = Kind::kMap;
   return v;
 }
 
 const Value* Value::Find(const std::string& key) const {
-  if (!compound() || !compound_) return nullptr;
-  const auto& keys = compound_->keys;
-  for (size_t i = 0; i < keys.size(); ++i) {
-    if (keys[i] == key) return &compound_->items[i];
+  const std::vector<std::string>& k = keys();
+  for (size_t i = 0; i < k.size(); ++i) {
+    if (k[i] == key) return &items()[i];
   }
   return nullptr;
 }
@@ -75,7 +104,7 @@ std::string Value::ToString() const {
     case Kind::kInt:
       return std::to_string(int_);
     case Kind::kString:
-      return str_;
+      return as_string();
     case Kind::kList: {
       const std::vector<Value>& items_ = items();
       std::string out = "[";
@@ -101,6 +130,7 @@ std::string Value::ToString() const {
 
 bool Value::operator==(const Value& other) const {
   if (kind_ != other.kind_) return false;
+  if (shared() && payload_ == other.payload_) return true;
   switch (kind_) {
     case Kind::kNil:
       return true;
@@ -108,7 +138,7 @@ bool Value::operator==(const Value& other) const {
     case Kind::kInt:
       return int_ == other.int_;
     case Kind::kString:
-      return str_ == other.str_;
+      return as_string() == other.as_string();
     case Kind::kList:
     case Kind::kMap:
       return keys() == other.keys() && items() == other.items();

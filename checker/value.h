@@ -4,6 +4,7 @@
 #ifndef KVLOG_CHECKER_VALUE_H_
 #define KVLOG_CHECKER_VALUE_H_
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -12,14 +13,28 @@ namespace kvlog::checker {
 
 class Value {
  public:
-  enum class Kind { kNil, kBool, kInt, kString, kList, kMap };
+  enum class Kind : uint8_t { kNil, kBool, kInt, kString, kList, kMap };
 
   Value() : int_(0) {}  // nil
-  Value(const Value& other);
-  Value(Value&& other) noexcept;
-  Value& operator=(const Value& other);
-  Value& operator=(Value&& other) noexcept;
-  ~Value();
+  Value(const Value& other) noexcept : kind_(other.kind_), int_(other.int_) {
+    if (shared() && payload_) payload_->refs.fetch_add(1, std::memory_order_relaxed);
+  }
+  // `other` keeps its kind, emptied (an empty string, list or map).
+  Value(Value&& other) noexcept : kind_(other.kind_), int_(other.int_) {
+    if (other.shared()) other.payload_ = nullptr;
+  }
+  Value& operator=(const Value& other) noexcept {
+    Value copy(other);
+    Swap(copy);
+    return *this;
+  }
+  Value& operator=(Value&& other) noexcept {
+    Value moved(std::move(other));
+    Swap(moved);
+    return *this;
+  }
+  ~Value() { Release(); }
+
   static Value Bool(bool b);
   static Value Int(int64_t i);
   static Value String(std::string s);
@@ -37,7 +52,7 @@ class Value {
   // Other kinds read as false, 0 and "".
   bool as_bool() const { return as_int() != 0; }
   int64_t as_int() const { return kind_ == Kind::kBool || kind_ == Kind::kInt ? int_ : 0; }
-  const std::string& as_string() const { return str_; }
+  const std::string& as_string() const;
   const std::vector<Value>& items() const;      // list or map values
   const std::vector<std::string>& keys() const;  // map keys
   // The value stored under `key` in a map, or nullptr.
@@ -51,74 +66,37 @@ class Value {
   bool operator==(const Value& other) const;
   bool operator!=(const Value& other) const { return !(*this == other); }
 
+  // Whether two values share one stored string, list or map (so are equal
+  // without comparing their contents). Readers intern repeated values.
+  bool SameStorage(const Value& other) const { return shared() && kind_ == other.kind_ && payload_ == other.payload_; }
+
  private:
-  // A Value is copied into every Event and Operation and most values are
-  // scalars: lists and maps keep their parts behind one pointer, which
-  // shares its room with the int (no value is both). 48 bytes instead of 96
-  // (an int, a string and two vectors side by side). The string stays a
-  // plain member (empty unless kind is string): placing it in the union too
-  // would save 8 more bytes but trips GCC's -Wmaybe-uninitialized at -O1.
-  struct Compound;
-  bool compound() const { return kind_ == Kind::kList || kind_ == Kind::kMap; }
+  // A Value is 16 bytes: its kind and either an integer or a pointer to an
+  // immutable, reference-counted string, list or map. Copies share that
+  // storage (a copy is a counter increment), so an operation's values, the
+  // events they came from and a reader's interned strings cost one copy of
+  // the bytes between them: a range read returning 300 pairs costs 16 bytes
+  // a pair when the reader interns the pairs (jsonl.cc does). Nothing
+  // mutates the storage after construction, so sharing it across threads is
+  // safe; the counter is atomic.
+  struct Payload {
+    mutable std::atomic<uint32_t> refs{1};
+  };
+  struct StringPayload;
+  struct CompoundPayload;
+  bool shared() const { return kind_ >= Kind::kString; }
+  void Release() noexcept;
+  void Swap(Value& other) noexcept {
+    std::swap(kind_, other.kind_);
+    std::swap(int_, other.int_);
+  }
 
   Kind kind_ = Kind::kNil;
   union {
-    int64_t int_;         // nil (0), bool (0 or 1), int
-    Compound* compound_;  // list or map, owned; null when empty
+    int64_t int_;              // nil (0), bool (0 or 1), int
+    const Payload* payload_;   // string, list or map; null when moved from
   };
-  std::string str_;  // string
 };
-
-struct Value::Compound {
-  std::vector<std::string> keys;
-  std::vector<Value> items;
-};
-
-inline Value::~Value() {
-  if (compound()) delete compound_;
-}
-
-inline Value::Value(const Value& other) : kind_(other.kind_), int_(0), str_(other.str_) {
-  if (other.compound()) {
-    compound_ = other.compound_ ? new Compound(*other.compound_) : nullptr;
-  } else {
-    int_ = other.int_;
-  }
-}
-
-// Like the member-wise move it replaces: `other` keeps its kind, emptied.
-inline Value::Value(Value&& other) noexcept : kind_(other.kind_), int_(0), str_(std::move(other.str_)) {
-  if (other.compound()) {
-    compound_ = other.compound_;
-    other.compound_ = nullptr;
-  } else {
-    int_ = other.int_;
-  }
-}
-
-inline Value& Value::operator=(Value&& other) noexcept {
-  if (this == &other) return *this;
-  Compound* old = compound() ? compound_ : nullptr;  // may hold `other`: freed last
-  str_ = std::move(other.str_);
-  if (other.compound()) {
-    compound_ = other.compound_;
-    other.compound_ = nullptr;
-  } else {
-    int_ = other.int_;
-  }
-  kind_ = other.kind_;
-  delete old;
-  return *this;
-}
-
-inline Value& Value::operator=(const Value& other) {
-  if (this == &other) return *this;
-  if (compound() || other.compound()) return *this = Value(other);  // copy first: `other` may live inside *this
-  str_ = other.str_;
-  int_ = other.int_;
-  kind_ = other.kind_;
-  return *this;
-}
 
 }  // namespace kvlog::checker
 

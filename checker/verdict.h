@@ -40,6 +40,7 @@ struct CheckReport {
   std::string summary;
   size_t violation_count = 0;
   std::vector<Violation> violations;  // the first kMaxReportedViolations
+  double seconds = 0;  // analysis time of this check (its share of indexing included)
 
   void Add(Violation v) {
     ++violation_count;

@@ -149,7 +149,11 @@ WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops
     if (!w.value) continue;
     const uint32_t entry = WithKvName(w.key, *w.value, [&](absl::string_view name) { return kv_.Insert(name); });
     KvEntry& e = kv_[entry];
-    ++e.invoked;
+    if (e.invoked++ == 0) {
+      e.first_write = static_cast<uint32_t>(i);
+    } else if (!repeated_) {
+      repeated_ = {e.first_write, i};
+    }
     if (w.offset && w.definite) e.reported = *w.offset;
     if (w.offset) reported.push_back({*w.offset, static_cast<uint32_t>(i), entry});
   }

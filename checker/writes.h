@@ -59,6 +59,11 @@ class WriteIndex {
 
   static std::string KvName(const std::string& key, const std::string& value);
 
+  // The first write (index into writes()) of a (key, value) that an earlier
+  // write (the pair's first) also wrote, if any: the checks that name a write
+  // by its value cannot judge such a history.
+  std::optional<std::pair<size_t, size_t>> RepeatedValue() const { return repeated_; }
+
  private:
   // What is known about one (key, value) name; one map keeps it to one lookup.
   struct KvEntry {
@@ -66,6 +71,7 @@ class WriteIndex {
     uint32_t log_count = 0;  // how many log records carry it
     uint32_t invoked = 0;    // how many writes of it were invoked
     int64_t reported = -1;   // offset an acknowledged write reported, or -1
+    uint32_t first_write = 0;  // index of its first invoked write
   };
 
   // KvName -> KvEntry, for every (key, value) a write or a log record names:
@@ -129,6 +135,7 @@ class WriteIndex {
   absl::flat_hash_map<std::string, std::vector<int64_t>> log_by_op_;
   absl::flat_hash_map<std::string, std::vector<size_t>> log_by_key_;  // indices into history.log
   absl::flat_hash_map<std::string, size_t> invoked_op_;
+  std::optional<std::pair<size_t, size_t>> repeated_;
 };
 
 }  // namespace kvlog::checker

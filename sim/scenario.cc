@@ -1,8 +1,10 @@
 #include "sim/scenario.h"
 
 #include <chrono>
+#include <fstream>
 #include <sstream>
 
+#include "checker/jsonl.h"
 #include "sim/variants.h"
 
 namespace kvlog::sim {
@@ -108,6 +110,16 @@ SimRun RunScenario(const Scenario& s) {
   }
   if (s.variant != "correct") run.faults.push_back("variant:" + s.variant);
 
+  std::ofstream stream;
+  if (!s.stream_history_to.empty()) {
+    stream.open(s.stream_history_to, std::ios::binary | std::ios::trunc);
+    if (!stream) {
+      run.workload.errors.push_back("cannot write the history to " + s.stream_history_to);
+      return run;
+    }
+    options.event_sink = [&stream](const checker::Event& e) { stream << checker::EventToJsonl(e) << '\n'; };
+  }
+
   SimRuntime rt(s.seed, s.limits);
   const auto wall_start = std::chrono::steady_clock::now();  // Reported only; never feeds the run.
   run.outcome = rt.Run([&] {
@@ -127,6 +139,15 @@ SimRun RunScenario(const Scenario& s) {
     run.stats = broker.stats();
     run.workload = std::move(result);
   });
+  if (stream.is_open()) {
+    stream << checker::JsonlTail(run.history);
+    stream.close();
+    if (stream.fail()) {
+      run.workload.errors.push_back("cannot write the history to " + s.stream_history_to);
+    } else {
+      run.history_file = s.stream_history_to;
+    }
+  }
   run.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   return run;
 }
@@ -134,7 +155,17 @@ SimRun RunScenario(const Scenario& s) {
 checker::FullReport Judge(const SimRun& run) {
   checker::CheckOptions options;
   options.checks = {"session", "convergence", "durability"};
-  auto report = checker::CheckHistory(run.history, checker::Format::kJsonl, options);
+  options.allow_empty = true;  // a run that could not start reports its own errors
+  checker::Result<checker::FullReport> report = checker::FullReport{};
+  if (!run.history_file.empty()) {
+    checker::ReadOptions read;
+    read.pair_events = true;
+    auto history = checker::ReadHistoryFile(run.history_file, checker::Format::kJsonl, read);
+    report = history ? checker::CheckHistory(std::move(*history), checker::Format::kJsonl, options)
+                     : std::unexpected(history.error());
+  } else {
+    report = checker::CheckHistory(run.history, checker::Format::kJsonl, options);
+  }
   if (!report) {
     checker::FullReport failed;
     failed.source = run.history.source;

@@ -30,6 +30,11 @@ struct Scenario {
   std::string variant = "correct";  // See variants.h.
   SimLimits limits;
   std::vector<std::string> fault_names;  // As given to ApplyFaults, for the report.
+  // If set, the history is written to this JSONL file as it is recorded (the
+  // events are not kept in memory; SimRun::history holds the log and final
+  // states) and Judge reads it back from there. The bytes are those
+  // checker::WriteJsonl would give for the in-memory history.
+  std::string stream_history_to;
 };
 
 struct FaultPreset {
@@ -55,12 +60,15 @@ struct SimRun {
   // Live on brokers the harness does not control: faults from outside it (a
   // broker killed by hand) happen unseen, so the report does not claim none.
   bool external_faults_untracked = false;
+  // Scenario::stream_history_to, once written whole; history.events is then empty.
+  std::string history_file;
 };
 
 // Runs the scenario. Deterministic: the same scenario gives the same history.
 SimRun RunScenario(const Scenario& scenario);
 
-// Runs the session, convergence and durability checks on a run's history.
+// Runs the session, convergence and durability checks on a run's history
+// (read back from SimRun::history_file when it was streamed there).
 checker::FullReport Judge(const SimRun& run);
 
 // True when the run completed, the workload raised no error and no check is invalid.

@@ -5,6 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
 #include <functional>
 #include <set>
 
@@ -66,6 +69,38 @@ TEST(ScenarioTest, TheSameSeedGivesTheSameHistoryByteForByte) {
   s.seed = 43;
   std::string other = checker::WriteJsonl(RunScenario(s).history);
   EXPECT_NE(first, other);
+}
+
+// A history streamed to its file as it is recorded has the bytes of the
+// in-memory one, and is judged the same from there.
+TEST(ScenarioTest, AStreamedHistoryHasTheSameBytesAndVerdicts) {
+  for (const auto& faults : std::vector<std::vector<std::string>>{SafeFaults(), {"lost-ack-no-idempotence"}}) {
+    Scenario s = Make(7, faults, 80);
+    SimRun in_memory = RunScenario(s);
+    const std::string path = ::testing::TempDir() + "/streamed.jsonl";
+    s.stream_history_to = path;
+    SimRun streamed = RunScenario(s);
+    ASSERT_EQ(streamed.history_file, path);
+    EXPECT_TRUE(streamed.history.events.empty());
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream bytes;
+    bytes << in.rdbuf();
+    const std::string expected = checker::WriteJsonl(in_memory.history);
+    ASSERT_GT(expected.size(), 1000u);
+    EXPECT_EQ(bytes.str(), expected);
+    auto a = Judge(in_memory), b = Judge(streamed);
+    EXPECT_EQ(a.Overall(), b.Overall());
+    EXPECT_EQ(a.ops.size(), b.ops.size());
+    EXPECT_EQ(ViolationKinds(a), ViolationKinds(b));
+    std::remove(path.c_str());
+  }
+  // A file that cannot be written is a workload error, not a silent pass.
+  Scenario s = Make(7, {}, 10);
+  s.stream_history_to = ::testing::TempDir() + "/no/such/dir/h.jsonl";
+  SimRun run = RunScenario(s);
+  ASSERT_FALSE(run.workload.errors.empty());
+  EXPECT_NE(run.workload.errors[0].find("cannot write the history"), std::string::npos);
+  EXPECT_FALSE(Passed(run, Judge(run)));
 }
 
 TEST(ScenarioTest, EverySafeFaultAloneAndAllTogetherPass) {

@@ -23,22 +23,32 @@ uint64_t Mix(uint64_t a, uint64_t b) {
 // Appends events in the order they happen. Thread-safe through the runtime.
 class Recorder {
  public:
-  explicit Recorder(Runtime& rt) : rt_(rt), mu_(rt.NewMutex()), start_(rt.Now()) {}
+  Recorder(Runtime& rt, std::function<void(const Event&)> sink)
+      : rt_(rt), mu_(rt.NewMutex()), start_(rt.Now()), sink_(std::move(sink)) {}
 
-  // Copies (or moves) the event straight into the history.
+  // Stamps the event's time and keeps it, or hands it to the sink.
   void Add(const Event& event) {
     std::unique_lock lock(*mu_);
-    history_.events.push_back(event);
-    history_.events.back().time = (rt_.Now() - start_).count();
+    if (sink_) {
+      Event stamped = event;
+      Stamp(stamped);
+      sink_(stamped);
+      return;
+    }
+    Stamp(history_.events.emplace_back(event));
   }
   void Add(Event&& event) {
     std::unique_lock lock(*mu_);
-    history_.events.push_back(std::move(event));
-    history_.events.back().time = (rt_.Now() - start_).count();
+    if (sink_) {
+      Stamp(event);
+      sink_(event);
+      return;
+    }
+    Stamp(history_.events.emplace_back(std::move(event)));
   }
   void Reserve(std::size_t events) {
     std::unique_lock lock(*mu_);
-    history_.events.reserve(events);
+    if (!sink_) history_.events.reserve(events);
   }
   void AddFinal(checker::FinalState final_state) {
     std::unique_lock lock(*mu_);
@@ -58,7 +68,10 @@ class Recorder {
   Runtime& rt_;
   std::unique_ptr<Mutex> mu_;
   const TimePoint start_;
+  void Stamp(Event& event) const { event.time = (rt_.Now() - start_).count(); }
+
   checker::History history_;
+  const std::function<void(const Event&)> sink_;
   int64_t next_process_ = 0;
 };
 
@@ -85,7 +98,7 @@ EventType OutcomeOfWrite(const Error& e, bool batch) {
 class Workload {
  public:
   Workload(Runtime& rt, const WorkloadOptions& options, const ConnectFn& connect, const LogWrapper& wrap)
-      : rt_(rt), options_(options), connect_(connect), wrap_(wrap), recorder_(rt) {}
+      : rt_(rt), options_(options), connect_(connect), wrap_(wrap), recorder_(rt, options.event_sink) {}
 
   WorkloadResult Run() {
     WorkloadResult result;

@@ -40,6 +40,10 @@ struct WorkloadOptions {
   Duration crash_window = std::chrono::seconds(1);  // Crashes happen in [0, crash_window).
   Duration restart_delay = std::chrono::milliseconds(50);
   uint64_t seed = 0;
+  // If set, each event goes here as it is recorded (in history order, with
+  // its time) instead of into WorkloadResult::history.events: a long run then
+  // keeps no events in memory. Called under the recorder's lock.
+  std::function<void(const checker::Event&)> event_sink;
 };
 
 // Makes client slot `slot`'s connection to the log (again after a crash).
@@ -48,7 +52,7 @@ using ConnectFn = std::function<std::unique_ptr<log::Log>(int slot)>;
 using LogWrapper = std::function<std::unique_ptr<log::Log>(std::unique_ptr<log::Log>)>;
 
 struct WorkloadResult {
-  checker::History history;  // Events and final states; the caller adds the log.
+  checker::History history;  // Events (unless streamed) and final states; the caller adds the log.
   int64_t ops_completed = 0;   // ok or fail
   int64_t ops_unknown = 0;     // info
   int64_t crashes = 0;

@@ -41,6 +41,7 @@ History GenerateKvHistory(const GenerateOptions& o) {
   std::vector<Replica> replicas(o.replicas);
   int64_t time = 0;
   int64_t next_value = 0;
+  std::map<std::pair<std::string, std::string>, Value> pair_memo;
   for (size_t i = 0; i < o.operations; ++i) {
     // Some replica catches up a little.
     Replica& lag = replicas[pick(o.replicas)];
@@ -60,7 +61,22 @@ History GenerateKvHistory(const GenerateOptions& o) {
     time += 1 + pick(1000);
     done.time = time;
     time += 1 + pick(100);
-    if (pick(100) < o.read_percent) {
+    if (o.range_percent > 0 && pick(100) < o.range_percent) {
+      // A range read [key, hi] at the replica's position: kvsim's shape.
+      std::string hi = "k" + std::to_string(pick(o.keys));
+      if (hi < key) std::swap(hi, *inv.key);
+      inv.f = done.f = "range";
+      done.key = inv.key;
+      std::vector<Value> pairs;
+      for (auto it = rep.store.lower_bound(*inv.key); it != rep.store.end() && it->first <= hi; ++it) {
+        // Pairs share their storage across ranges, as a reader's would.
+        Value& pair = pair_memo[{it->first, it->second}];
+        if (pair.is_nil()) pair = Value::List({Value::String(it->first), Value::String(it->second)});
+        pairs.push_back(pair);
+      }
+      done.value = Value::List(std::move(pairs));
+      done.applied = rep.applied;
+    } else if (pick(100) < o.read_percent) {
       inv.f = done.f = "get";
       auto it = rep.store.find(key);
       if (it != rep.store.end()) done.value = Value::String(it->second);

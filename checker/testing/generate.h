@@ -20,6 +20,7 @@ struct GenerateOptions {
   int keys = 16;
   int read_percent = 50;
   int delete_percent = 5;  // of writes
+  int range_percent = 0;   // of operations: range reads over [k_i, k_j]
 };
 
 History GenerateKvHistory(const GenerateOptions& options);

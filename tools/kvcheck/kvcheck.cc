@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -74,6 +75,44 @@ int RunKnossos(const std::string& jar, const History& history, const std::string
   return 2;
 }
 
+// Progress on stderr, only when it is a terminal and the work has taken more
+// than a couple of seconds: bytes read, then the check running.
+class Progress {
+ public:
+  Progress() : tty_(isatty(STDERR_FILENO) == 1), start_(std::chrono::steady_clock::now()) {}
+  ~Progress() { Clear(); }
+  void Bytes(uint64_t done, uint64_t total) {
+    if (!Due()) return;
+    if (total > 0) {
+      std::fprintf(stderr, "\rkvcheck: reading %llu of %llu MB (%.0f%%)   ", MB(done), MB(total), 100.0 * done / total);
+    } else {
+      std::fprintf(stderr, "\rkvcheck: reading %llu MB   ", MB(done));
+    }
+    drawn_ = true;
+  }
+  void Phase(std::string_view phase) {
+    phase_ = phase;
+    if (!Due()) return;
+    std::fprintf(stderr, "\rkvcheck: %s (%.0f s)                              ", phase_.c_str(), Elapsed());
+    drawn_ = true;
+  }
+  void Clear() {
+    if (drawn_) std::fprintf(stderr, "\r%60s\r", "");
+    drawn_ = false;
+  }
+
+ private:
+  static unsigned long long MB(uint64_t b) { return static_cast<unsigned long long>(b >> 20); }
+  double Elapsed() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  }
+  bool Due() const { return tty_ && Elapsed() >= 2.0; }
+  bool tty_;
+  std::chrono::steady_clock::time_point start_;
+  std::string phase_;
+  bool drawn_ = false;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -104,6 +143,8 @@ int main(int argc, char** argv) {
   kvlog::cli::AddNumber(app, "--threads", options.linearizability.threads,
                         "workers for independent keys (default: one per core)", 1, 1024);
   app.add_option("--knossos-jar", knossos_jar, "also run Knossos (java -jar PATH) on the history as EDN");
+  app.add_flag("--allow-empty", options.allow_empty,
+               "accept a history with no operations (default: an error, exit 2)");
   if (auto rc = kvlog::cli::Parse(app, argc, argv)) return *rc;
   file = kvlog::cli::ResolvePath(file);
   html = kvlog::cli::ResolvePath(html);
@@ -122,7 +163,12 @@ int main(int argc, char** argv) {
     std::cerr << "kvcheck: --knossos-jar: no file at " << knossos_jar << "\n";
     return 2;
   }
-  auto history = ReadHistoryFile(file, format);
+  Progress progress;
+  ReadOptions read;
+  read.pair_events = knossos_jar.empty();  // Knossos is handed the events as EDN
+  read.progress = [&](uint64_t done, uint64_t total) { progress.Bytes(done, total); };
+  options.on_phase = [&](std::string_view phase) { progress.Phase(phase); };
+  auto history = ReadHistoryFile(file, format, read);
   if (!history) {
     std::cerr << "kvcheck: " << history.error().ToString() << "\n";
     return 2;
@@ -134,7 +180,9 @@ int main(int argc, char** argv) {
     head.resize(in.gcount());
     format = SniffFormat(head);
   }
-  auto report = CheckHistory(*history, *format, options);
+  auto report = knossos_jar.empty() ? CheckHistory(std::move(*history), *format, options)
+                                    : CheckHistory(*history, *format, options);
+  progress.Clear();
   if (!report) {
     std::cerr << "kvcheck: " << report.error().ToString() << "\n";
     return 2;

@@ -118,6 +118,48 @@ else
   grep -q "knossos exited with status" "$tmp/err" || { fail "java failure not explained"; cat "$tmp/err"; }
 fi
 
+# Never silent: inputs with nothing to judge are errors (exit 2), naming why.
+: >"$tmp/empty.jsonl"
+printf '\n  \n\n' >"$tmp/blank.jsonl"
+mkdir -p "$tmp/adir"
+for f in empty.jsonl blank.jsonl adir; do
+  expect_exit 2 "no operations: $f" "$kvcheck" "$tmp/$f"
+  grep -q -e "no operations" -e "is a directory" "$tmp/err" || { fail "$f: no reason given"; cat "$tmp/err"; }
+done
+expect_exit 0 "--allow-empty" "$kvcheck" "$tmp/empty.jsonl" --allow-empty
+# An unknown f names its line.
+sed '4s/"f":"get"/"f":"frobnicate"/; 5s/"f":"get"/"f":"frobnicate"/' "$tmp/valid.jsonl" >"$tmp/frob.jsonl"
+expect_exit 2 "unknown f" "$kvcheck" "$tmp/frob.jsonl"
+grep -q "frob.jsonl:4: unknown f 'frobnicate'" "$tmp/err" || { fail "unknown f not named with its line"; cat "$tmp/err"; }
+# A value written twice is refused, naming the line that repeats it (both in
+# the log, or once: neither can be judged by value).
+sed '6s/"value":"b"/"value":"a"/; 7s/"value":"b"/"value":"a"/; 9s/"value":"b"/"value":"a"/; 13s/"value":"b"/"value":"a"/' \
+  "$tmp/valid.jsonl" >"$tmp/twice.jsonl"
+grep -v '"offset":1,"key"' "$tmp/twice.jsonl" >"$tmp/twice-once.jsonl"
+for f in twice.jsonl twice-once.jsonl; do
+  expect_exit 2 "value written twice: $f" "$kvcheck" "$tmp/$f"
+  grep -q "$f:6: writes k=a again (first written at line 2).*unique" "$tmp/err" || { fail "$f: repeat not named"; cat "$tmp/err"; }
+done
+# Without its log a history is not judged valid for session or durability.
+grep -v '"log"' "$tmp/valid.jsonl" >"$tmp/nolog.jsonl"
+expect_exit 2 "no log" "$kvcheck" "$tmp/nolog.jsonl"
+grep -q "^session: unknown (not judged valid: the history carries no log" "$tmp/out" || { fail "no log not said"; cat "$tmp/out"; }
+grep -q "^durability: unknown" "$tmp/out" || fail "durability judged without a log"
+# Numeric options out of range are errors.
+expect_exit 2 "negative budget" "$kvcheck" "$tmp/valid.jsonl" --budget-ms -5
+grep -q "budget must be >= 0" "$tmp/err" || fail "negative budget not explained"
+expect_exit 2 "negative threads" "$kvcheck" "$tmp/valid.jsonl" --threads -3
+grep -q "threads must be >= 1" "$tmp/err" || fail "negative threads not explained"
+expect_exit 2 "unknown model" "$kvcheck" "$tmp/valid.jsonl" --model nosuch
+grep -q "unknown model 'nosuch'" "$tmp/err" || fail "unknown model not named"
+# Analysis time per check, in JSON and text.
+expect_exit 0 "timings" "$kvcheck" "$tmp/valid.jsonl" --json
+[ "$(grep -c '"analysis_seconds"' "$tmp/out")" = 3 ] || { fail "json lacks analysis_seconds per check"; cat "$tmp/out"; }
+expect_exit 0 "timings in text" "$kvcheck" "$tmp/valid.jsonl"
+grep -q "^session: valid (.*) \[analysis [0-9.]* s\]" "$tmp/out" || { fail "text lacks the analysis time"; cat "$tmp/out"; }
+# No progress line when stderr is not a terminal.
+[ ! -s "$tmp/err" ] || { fail "stderr not empty off a terminal"; cat "$tmp/err"; }
+
 if [ "$failures" -ne 0 ]; then
   echo "$failures failure(s)"
   exit 1

@@ -153,6 +153,11 @@ int main(int argc, char** argv) {
   }
 
   const bool sweep = !range.single();
+  // One seed with --out (and no --edn, which needs the events): the history
+  // goes to the file as it is recorded and is checked from there, so a long
+  // run never holds its events in memory.
+  const bool streamed = !sweep && !out_path.empty() && edn_path.empty();
+  if (streamed) base.stream_history_to = out_path;
   cli::Progress bar(sweep && !quiet);
   sim::SweepProgress progress;
   if (bar.active()) {
@@ -179,7 +184,7 @@ int main(int argc, char** argv) {
         files_ok = false;
       }
     }
-    files_ok = WriteHistoryFiles(run, range.first, out_path, edn_path, false) && files_ok;
+    files_ok = WriteHistoryFiles(run, range.first, streamed ? "" : out_path, edn_path, false) && files_ok;
   } else {
     if (!html_path.empty()) {
       if (result.first_failure) {
