@@ -1,5 +1,7 @@
 #include "tests/oracles/histories.h"
 
+#include <map>
+
 #include "sim/scenario.h"
 
 namespace kvlog::oracles {
@@ -42,9 +44,7 @@ std::vector<Config> Configs() {
   return configs;
 }
 
-}  // namespace
-
-std::vector<RecordedHistory> RecordHistories(bool point_only, std::string* error) {
+std::vector<RecordedHistory> Record(bool point_only, std::string* error) {
   std::vector<RecordedHistory> out;
   for (int full = 0; full < (point_only ? 1 : 2); ++full) {
     for (const Config& c : Configs()) {
@@ -77,6 +77,15 @@ std::vector<RecordedHistory> RecordHistories(bool point_only, std::string* error
     }
   }
   return out;
+}
+}  // namespace
+
+const std::vector<RecordedHistory>& RecordHistories(bool point_only, std::string* error) {
+  static std::map<bool, std::vector<RecordedHistory>> recorded;
+  static std::map<bool, std::string> errors;
+  if (!recorded.count(point_only)) recorded[point_only] = Record(point_only, &errors[point_only]);
+  *error = errors[point_only];
+  return recorded[point_only];
 }
 
 }  // namespace kvlog::oracles

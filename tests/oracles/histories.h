@@ -18,9 +18,9 @@ struct RecordedHistory {
   checker::History history;
 };
 
-// The set, deterministic. `point_only`: only put/get/delete histories. On a
-// failure (a fault name unknown, a run that did not complete) returns nothing
-// and says why in *error.
-std::vector<RecordedHistory> RecordHistories(bool point_only, std::string* error);
+// The set, deterministic, recorded once per process. `point_only`: only
+// put/get/delete histories. On a failure (a fault name unknown, a run that did
+// not complete) returns nothing and says why in *error.
+const std::vector<RecordedHistory>& RecordHistories(bool point_only, std::string* error);
 
 }  // namespace kvlog::oracles

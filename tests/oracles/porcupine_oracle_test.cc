@@ -60,15 +60,6 @@ std::map<std::string, OracleVerdict> RunOracle(const std::string& binary, const 
   return verdicts;
 }
 
-// The recorded set, once per process (point-only or full).
-const std::vector<RecordedHistory>& Histories(bool point_only, std::string* error) {
-  static std::map<bool, std::vector<RecordedHistory>> cache;
-  static std::map<bool, std::string> errors;
-  if (!cache.count(point_only)) cache[point_only] = RecordHistories(point_only, &errors[point_only]);
-  *error = errors[point_only];
-  return cache[point_only];
-}
-
 const char* Name(Verdict v) {
   return v == Verdict::kValid ? "linearizable" : v == Verdict::kInvalid ? "not-linearizable" : "unknown";
 }
@@ -121,7 +112,7 @@ TEST_F(PorcupineOracle, AgreesWithKvcheckOnSimulatorHistories) {
     std::printf("NOTE: kvcheck's kv model does not judge batch/range here: comparing put/get/delete histories only\n");
   }
   std::string error;
-  const std::vector<RecordedHistory>& histories = Histories(!full, &error);
+  const std::vector<RecordedHistory>& histories = RecordHistories(!full, &error);
   ASSERT_TRUE(error.empty()) << error;
   ASSERT_GE(histories.size(), 20u);
 
@@ -169,7 +160,7 @@ TEST_F(PorcupineOracle, AgreesWithKvcheckOnSimulatorHistories) {
 // linearizable for either checker.
 TEST_F(PorcupineOracle, AMutatedReadIsCaughtByBoth) {
   std::string error;
-  const std::vector<RecordedHistory>& histories = Histories(true, &error);
+  const std::vector<RecordedHistory>& histories = RecordHistories(true, &error);
   ASSERT_TRUE(error.empty()) << error;
   for (RecordedHistory r : histories) {
     std::string detail;

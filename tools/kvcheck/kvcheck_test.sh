@@ -89,7 +89,7 @@ if ! command -v java >/dev/null; then
 else
   : >"$tmp/not-a-jar.jar"
   expect_exit 2 "broken knossos jar" "$kvcheck" "$tmp/good.edn" --knossos-jar "$tmp/not-a-jar.jar"
-  grep -q "knossos exited with status" "$tmp/err" || { fail "java failure not explained"; cat "$tmp/err"; }
+  grep -q "exited with status" "$tmp/err" || { fail "java failure not explained"; cat "$tmp/err"; }
 fi
 
 if [ "$failures" -ne 0 ]; then

@@ -219,7 +219,11 @@ func buildModel(name string, events []Event) (porcupine.Model, []porcupine.Event
 	var keys []string
 	if perKey {
 		seen := map[string]bool{}
-		for _, o := range ops {
+		for i := range ops {
+			o := &ops[i]
+			if !o.kept() {
+				continue
+			}
 			for _, k := range o.keysTouched() {
 				if !seen[k] {
 					seen[k] = true
@@ -251,12 +255,8 @@ func buildModel(name string, events []Event) (porcupine.Model, []porcupine.Event
 	}
 	for i := range ops {
 		o := &ops[i]
-		if o.outcome == "fail" {
+		if !o.kept() {
 			continue
-		}
-		isRead := o.f == "get" || o.f == "read" || o.f == "range"
-		if isRead && o.outcome != "ok" {
-			continue // a read with an unknown outcome observed nothing we know
 		}
 		part := ""
 		if o.key != nil {
@@ -303,7 +303,7 @@ func buildModel(name string, events []Event) (porcupine.Model, []porcupine.Event
 			seq := map[string]int{}
 			for _, r := range recs {
 				seq[r.key]++
-				in := &input{part: r.key, kind: opWrite, a: r.v}
+				in := &input{part: r.key, kind: r.kind, a: r.v}
 				if count[r.key] > 1 {
 					in.batch, in.seq, in.last = batches, seq[r.key], seq[r.key] == count[r.key]
 				}
@@ -454,6 +454,16 @@ type operation struct {
 	line          int
 }
 
+// kept: failed operations did not happen, and a read with an unknown outcome
+// observed nothing we know.
+func (o *operation) kept() bool {
+	if o.outcome == "fail" {
+		return false
+	}
+	isRead := o.f == "get" || o.f == "read" || o.f == "range"
+	return !isRead || o.outcome == "ok"
+}
+
 func (o *operation) keysTouched() []string {
 	var ks []string
 	if o.key != nil {
@@ -513,30 +523,40 @@ func pair(events []Event) ([]operation, error) {
 }
 
 type record struct {
-	key string
-	v   val
+	key  string
+	kind opKind // opWrite (put, delete: nil) or opAppend
+	v    val
 }
 
-// batchRecords reads a batch's records: [{f, key, value}...] (the invocation's).
+// batchRecords reads a batch's records: [{f, key, value}...]; f is put, write,
+// delete or append.
 func batchRecords(o *operation) ([]record, error) {
-	if o.input.Kind != 'l' {
+	list := o.input
+	if o.outcome == "ok" && o.output.Kind == 'l' {
+		list = o.output // the completion's list may add offsets
+	}
+	if list.Kind != 'l' {
 		return nil, fmt.Errorf("line %d: a batch value must be a list of {f, key, value}", o.line)
 	}
 	var recs []record
-	for _, it := range o.input.Items {
+	for _, it := range list.Items {
 		f, _ := it.Field("f")
 		k, okKey := it.Field("key")
 		if !okKey || k.IsNil() {
 			return nil, fmt.Errorf("line %d: a batch record has no key", o.line)
 		}
-		r := record{key: k.Text()}
+		r := record{key: k.Text(), kind: opWrite}
 		switch f.Text() {
 		case "put", "write":
 			v, _ := it.Field("value")
 			r.v = toVal(v)
+		case "append":
+			v, _ := it.Field("value")
+			r.v = toVal(v)
+			r.kind = opAppend
 		case "delete":
 		default:
-			return nil, fmt.Errorf("line %d: a batch record's f must be put or delete, not %q", o.line, f.Text())
+			return nil, fmt.Errorf("line %d: a batch record's f must be put, write, delete or append, not %q", o.line, f.Text())
 		}
 		recs = append(recs, r)
 	}
@@ -556,17 +576,36 @@ func rangePairs(o *operation) (map[string]val, error) {
 		if p.Kind != 'l' || len(p.Items) != 2 {
 			return nil, fmt.Errorf("line %d: a range result must be a list of [key value]", o.line)
 		}
-		got[p.Items[0].Text()] = toVal(p.Items[1])
+		k := p.Items[0].Text()
+		if _, twice := got[k]; twice {
+			return nil, fmt.Errorf("line %d: a range result names key %q twice", o.line, k)
+		}
+		got[k] = toVal(p.Items[1])
 	}
 	return got, nil
 }
 
-// rangeKeys: the keys a range covers, among those the history names.
+// rangeKeys: the keys a range covers. The keys it returned, and every key
+// the history names between its lower bound (the invocation's key, else the
+// least key returned) and the greatest key returned: those read nil. A range
+// that returned nothing covers no key (its upper bound is not recorded).
 func rangeKeys(o *operation, got map[string]val, keys []string) []string {
+	if len(got) == 0 {
+		return nil
+	}
 	var out []string
 	for k := range got {
 		out = append(out, k)
 	}
 	sort.Strings(out)
+	lo, hi := out[0], out[len(out)-1]
+	if o.key != nil && *o.key < lo {
+		lo = *o.key
+	}
+	for _, k := range keys {
+		if _, returned := got[k]; !returned && k >= lo && k <= hi {
+			out = append(out, k)
+		}
+	}
 	return out
 }
