@@ -1,6 +1,8 @@
 #include "checker/edn.h"
 
+#include <algorithm>
 #include <charconv>
+#include <map>
 
 namespace kvlog::checker {
 namespace {
@@ -459,20 +461,40 @@ Result<History> ParseJepsenLog(std::string_view text, const std::string& source)
 }
 
 Result<std::string> WriteJepsenEdn(const History& history) {
+  // Jepsen's conventions, which Knossos enforces: a process whose operation
+  // ended :info may still be running it, so its later operations get a fresh
+  // process id; a :fail (and an :info) completion carries its invocation's value.
+  int64_t fresh = 0;
+  for (const Event& e : history.events) fresh = std::max(fresh, e.process + 1);
+  std::map<int64_t, int64_t> current;         // recorded process -> the id written now
+  std::map<int64_t, const Event*> invocation;  // pending invocation per recorded process
   std::string out = "[";
   bool first = true;
   for (const Event& e : history.events) {
     if (!IsKeywordName(e.f)) {
       return MakeError(history.source, e.line, "f '" + e.f + "' cannot be written as an EDN keyword");
     }
+    auto [it, added] = current.emplace(e.process, e.process);
+    const int64_t process = it->second;
+    const Value* value = &e.value;
+    if (e.type == EventType::kInvoke) {
+      invocation[e.process] = &e;
+    } else {
+      auto inv = invocation.find(e.process);
+      if ((e.type == EventType::kFail || e.type == EventType::kInfo) && inv != invocation.end()) {
+        value = &inv->second->value;
+      }
+      if (inv != invocation.end()) invocation.erase(inv);
+      if (e.type == EventType::kInfo) it->second = fresh++;
+    }
     out += first ? "" : "\n ";
     first = false;
     // A cas whose compare failed is, in Jepsen's terms, a :fail cas.
     const EventType type = e.type == EventType::kOk && e.result == false ? EventType::kFail : e.type;
-    out += "{:process " + std::to_string(e.process) + ", :type :" + EventTypeName(type) + ", :f :" + e.f;
+    out += "{:process " + std::to_string(process) + ", :type :" + EventTypeName(type) + ", :f :" + e.f;
     if (e.key) out += ", :key " + EdnString(*e.key);
     out += ", :value ";
-    WriteValue(e.value, &out);
+    WriteValue(*value, &out);
     if (e.time) out += ", :time " + std::to_string(*e.time);
     if (e.offset) out += ", :offset " + std::to_string(*e.offset);
     if (e.applied) out += ", :applied " + std::to_string(*e.applied);
@@ -480,6 +502,12 @@ Result<std::string> WriteJepsenEdn(const History& history) {
     out += "}";
   }
   return out + "]\n";
+}
+
+std::string EdnValue(const Value& v) {
+  std::string out;
+  WriteValue(v, &out);
+  return out;
 }
 
 }  // namespace kvlog::checker

@@ -25,11 +25,18 @@ Result<History> ParseJepsenEdn(std::string_view text, const std::string& source)
 Result<History> ParseJepsenLog(std::string_view text, const std::string& source);
 
 // Writes the events as one EDN vector of op maps, one map per line, readable by
-// Clojure's reader (clojure.edn/read-string). Final states and the log are not
-// part of Jepsen's format and are not written; an ok cas with result=false is
-// written as Jepsen's :fail cas. Fails if an `f` cannot be a
-// keyword.
+// Clojure's reader (clojure.edn/read-string) and by Knossos. Final states and
+// the log are not part of Jepsen's format and are not written; an ok cas with
+// result=false is written as Jepsen's :fail cas. Jepsen's conventions hold:
+// after an :info completion the process's later operations are written under a
+// fresh process id (the :info operation may still be running), and a :fail or
+// :info completion carries its invocation's :value. Fails if an `f` cannot be
+// a keyword.
 Result<std::string> WriteJepsenEdn(const History& history);
+
+// One value as EDN (strings quoted, lists as vectors, maps with keyword keys
+// where the key can be one).
+std::string EdnValue(const Value& v);
 
 // Text as an EDN string literal, with quotes.
 std::string EdnString(std::string_view s);

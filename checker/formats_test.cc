@@ -368,8 +368,49 @@ TEST(Edn, ClojureReadsWhatWeWrite) {
       "1|invoke|cas|nil|[-3 4]|1002\n"
       "1|info|cas|nil|[-3 4]|1003\n"
       "2|invoke|batch|nil|[{:f [100 101 108 101 116 101], :key [120], :value nil}]|1004\n"
-      "2|fail|batch|nil|true|1005\n";
+      "2|fail|batch|nil|[{:f [100 101 108 101 116 101], :key [120], :value nil}]|1005\n";  // the invocation's value
   EXPECT_EQ(out, expected);
+}
+
+// Jepsen's conventions, which Knossos enforces: after an :info completion the
+// process goes on under a fresh id (the :info operation may still be running),
+// and a :fail or :info completion carries its invocation's value.
+TEST(Edn, WriterRenumbersAfterInfoAndFailuresCarryTheInvocationValue) {
+  History h;
+  auto add = [&](int64_t p, EventType t, const std::string& f, Value v) {
+    Event e;
+    e.process = p;
+    e.type = t;
+    e.f = f;
+    e.value = std::move(v);
+    h.events.push_back(std::move(e));
+  };
+  add(0, EventType::kInvoke, "write", Value::Int(1));
+  add(0, EventType::kInfo, "write", Value());
+  add(0, EventType::kInvoke, "read", Value());
+  add(0, EventType::kFail, "read", Value::String("timed-out"));
+  add(0, EventType::kInvoke, "write", Value::Int(2));
+  add(0, EventType::kInfo, "write", Value::Int(2));
+  add(0, EventType::kInvoke, "read", Value());
+  add(0, EventType::kOk, "read", Value::Int(2));
+  add(3, EventType::kInvoke, "read", Value());
+  add(3, EventType::kOk, "read", Value::Int(2));
+  auto edn = WriteJepsenEdn(h);
+  ASSERT_TRUE(edn.has_value());
+  auto back = ParseJepsenEdn(*edn, "written");
+  ASSERT_TRUE(back.has_value()) << back.error().ToString();
+  ASSERT_EQ(back->events.size(), h.events.size());
+  std::vector<int64_t> processes;
+  for (const Event& e : back->events) processes.push_back(e.process);
+  // Process 0 until its first :info, then 4 (past every recorded id), then 5.
+  EXPECT_EQ(processes, (std::vector<int64_t>{0, 0, 4, 4, 4, 4, 5, 5, 3, 3}));
+  EXPECT_EQ(back->events[1].value, Value::Int(1));  // :info carries the invocation's value
+  EXPECT_TRUE(back->events[3].value.is_nil());      // :fail read: the invocation's nil, not "timed-out"
+  EXPECT_EQ(back->events[7].value, Value::Int(2));  // an ok read keeps what it read
+  // Pairing the written history gives the same operations.
+  auto ops = PairOperations(*back);
+  ASSERT_TRUE(ops.has_value()) << ops.error().ToString();
+  EXPECT_EQ(ops->size(), 5u);
 }
 
 }  // namespace

@@ -6,13 +6,14 @@
 //
 // Prints a verdict per checker. Exit status: 0 valid, 1 invalid, 2 usage
 // error, unknown verdict or unreadable history (including a missing Knossos
-// jar), 3 the HTML report could not be written.
+// jar), 3 the HTML report could not be written. With --knossos-jar, Knossos's
+// verdict (checker/knossos.h) is combined with kvcheck's: either invalid => 1.
 #include <unistd.h>
-#include <sys/wait.h>
 
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -20,6 +21,7 @@
 
 #include "checker/check.h"
 #include "checker/edn.h"
+#include "checker/knossos.h"
 #include "checker/model.h"
 #include "checker/report.h"
 #include "tools/cli/cli.h"
@@ -28,51 +30,27 @@ namespace {
 
 using namespace kvlog::checker;
 
-// Runs Knossos on the history written as EDN; returns kvcheck's exit status.
-int RunKnossos(const std::string& jar, const History& history, const std::string& model) {
-  namespace fs = std::filesystem;
-  if (!fs::exists(jar)) {
-    std::cerr << "kvcheck: --knossos-jar: no file at " << jar
-              << " (no Knossos jar is installed here; build one with `lein uberjar` in a Knossos checkout)\n";
+// The model Knossos judges the history under: the one kvcheck used, else the
+// one kvcheck would choose.
+std::string KnossosModel(const FullReport& report) {
+  return report.model.empty() ? ChooseModel(report.ops) : report.model;
+}
+
+// Runs Knossos (one JVM for every key's register history); returns kvcheck's
+// exit status for its verdict. Prints to `out`.
+int RunKnossos(const std::string& jar, const History& history, const FullReport& report, std::ostream& out) {
+  const std::string model = KnossosModel(report);
+  const char* tmp = std::getenv("TMPDIR");
+  auto result = CheckWithKnossos(jar, history, model, tmp && *tmp ? tmp : "/tmp");
+  if (!result) {
+    std::cerr << "kvcheck: " << result.error().ToString() << "\n";
     return 2;
   }
-  auto edn = WriteJepsenEdn(history);
-  if (!edn) {
-    std::cerr << "kvcheck: cannot write EDN for Knossos: " << edn.error().ToString() << "\n";
-    return 2;
-  }
-  char path[] = "/tmp/kvcheck-knossos-XXXXXX";
-  int fd = mkstemp(path);
-  if (fd < 0) {
-    std::perror("kvcheck: mkstemp");
-    return 2;
-  }
-  FILE* f = fdopen(fd, "w");
-  std::fwrite(edn->data(), 1, edn->size(), f);
-  std::fclose(f);
-  // Knossos's uberjar main is knossos.cli: `--model M FILE`; it prints a map
-  // with :valid? true|false.
-  std::string cmd = "java -jar '" + jar + "' --model " + model + " '" + path + "' 2>&1";
-  std::cout << "knossos: " << cmd << "\n";
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) {
-    std::perror("kvcheck: popen");
-    return 2;
-  }
-  std::string out;
-  char buf[4096];
-  for (size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
-  int status = pclose(p);
-  std::remove(path);
-  std::cout << out;
-  if (status != 0) {
-    std::cerr << "kvcheck: knossos exited with status " << WEXITSTATUS(status) << "\n";
-    return 2;
-  }
-  if (out.find(":valid? true") != std::string::npos) return 0;
-  if (out.find(":valid? false") != std::string::npos) return 1;
-  std::cerr << "kvcheck: knossos printed no :valid? verdict\n";
-  return 2;
+  out << "knossos: " << VerdictName(result->verdict) << " (model " << model << ", " << result->parts
+      << (result->parts == 1 ? " register history" : " register histories, one per key") << ")";
+  if (!result->detail.empty()) out << ": " << result->detail;
+  out << "\n";
+  return ExitCode(result->verdict);
 }
 
 // Progress on stderr, only when it is a terminal and the work has taken more
@@ -142,7 +120,8 @@ int main(int argc, char** argv) {
                                  "linearizability time budget; exceeding it gives 'unknown'", 0, 86'400'000);
   kvlog::cli::AddNumber(app, "--threads", options.linearizability.threads,
                         "workers for independent keys (default: one per core)", 1, 1024);
-  app.add_option("--knossos-jar", knossos_jar, "also run Knossos (java -jar PATH) on the history as EDN");
+  app.add_option("--knossos-jar", knossos_jar,
+                 "also run Knossos (java -jar PATH) on the history, one register history per key");
   app.add_flag("--allow-empty", options.allow_empty,
                "accept a history with no operations (default: an error, exit 2)");
   if (auto rc = kvlog::cli::Parse(app, argc, argv)) return *rc;
@@ -196,7 +175,7 @@ int main(int argc, char** argv) {
   }
   int rc = ExitCode(report->Overall());
   if (!knossos_jar.empty()) {
-    int k = RunKnossos(knossos_jar, *history, report->model.empty() ? "cas-register" : report->model);
+    int k = RunKnossos(knossos_jar, *history, *report, json ? std::cerr : std::cout);
     if (k == 1 || rc == 1) return 1;
     rc = std::max(rc, k);
   }
