@@ -82,6 +82,7 @@ struct Flags {
   int timeout_ms = 30'000;
   bool json = false;
   bool verbose = false;
+  bool allow_unsafe_acks = false;
   std::string encoding_name = "escaped";
   Encoding encoding = Encoding::kEscaped;
   std::vector<std::pair<std::string, std::string>> properties;  // -X name=value
@@ -239,6 +240,9 @@ int main(int argc, char** argv) {
                  "is; \\\\ \\t \\n \\r \\xHH for the rest), hex or base64")
       ->check(CLI::IsMember({"escaped", "hex", "base64"}));
   cli::AddKeyValues(app, "-X", f.properties, "raw librdkafka property name=value (repeatable)");
+  app.add_flag("--allow-unsafe-acks", f.allow_unsafe_acks,
+               "accept -X acks other than all or enable.idempotence=false, which can lose acknowledged writes "
+               "(kvlog then reports a lost write as DataLoss where it sees one)");
   app.add_flag("--json", f.json, "print results as JSON");
   app.add_flag("-v,--verbose", f.verbose, "show librdkafka's warnings");
 
@@ -386,6 +390,7 @@ int main(int argc, char** argv) {
   options.client_id = "kvctl";
   if (!f.verbose) options.logger = nullptr;
   options.properties = f.properties;
+  options.allow_unsafe_acks = f.allow_unsafe_acks;
 
   bool topic_was_missing = false;
   if (!mock) {

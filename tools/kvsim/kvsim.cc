@@ -85,7 +85,9 @@ int main(int argc, char** argv) {
   cli::AddNumber(app, "--ops", base.workload.ops_per_client, "operations per client", 1, 1'000'000);
   cli::AddNumber(app, "--keys", base.workload.keys, "size of the key space", 1, 1'000'000);
   app.add_option("--faults", faults_text, "comma-separated faults (see --list-faults)");
-  app.add_option("--variant", base.variant, "client variant: correct, early-ack, reorder");
+  std::string variants = "correct";
+  for (const std::string& name : sim::BrokenVariantNames()) variants += ", " + name;
+  app.add_option("--variant", base.variant, "client variant: " + variants + " (all but correct are broken on purpose)");
   app.add_option("--out", out_path,
                  "write a history as JSONL: the seed's; in a sweep the first failing seed's (the last seed's if "
                  "none failed), the seed is printed");

@@ -131,12 +131,6 @@ std::map<std::string, std::string> TopicConfigs(const std::map<std::string, std:
   return configs;
 }
 
-// Sets KafkaOptions::allow_unsafe_acks where the adapter has it.
-template <class Options>
-void SetAllowUnsafeAcks(Options& options, bool allow) {
-  if constexpr (requires { options.allow_unsafe_acks = allow; }) options.allow_unsafe_acks = allow;
-}
-
 void WriteOrWarn(const std::string& path, const std::string& text, bool& ok) {
   if (auto w = cli::WriteFile(path, text); !w) {
     std::fprintf(stderr, "live run: %s\n", w.error().c_str());
@@ -243,16 +237,6 @@ void AddLiveOptions(CLI::App& app, LiveOptions& o, const std::string& live, cons
   timeout->type_name("INT")->default_str(std::to_string(o.connect_timeout.count()));
 }
 
-std::string UnsafeProducerSetting(const std::vector<std::pair<std::string, std::string>>& properties) {
-  for (const auto& [name, value] : properties) {
-    if ((name == "acks" || name == "request.required.acks") && value != "all" && value != "-1") {
-      return name + "=" + value;
-    }
-    if (name == "enable.idempotence" && value != "true") return name + "=" + value;
-  }
-  return "";
-}
-
 std::string ValidateLiveOptions(const LiveOptions& o) {
   const bool mock = o.brokers.empty();
   if (mock && !o.topic_configs.empty()) {
@@ -260,12 +244,12 @@ std::string ValidateLiveOptions(const LiveOptions& o) {
   }
   if (mock && o.keep_topic) return "--keep-topic needs --brokers: the embedded mock's topics end with the process";
   if (mock && !o.topic.empty()) return "--topic needs --brokers: the embedded mock's topic is kvsim-live";
-  if (!o.allow_unsafe_acks) {
-    if (auto unsafe = UnsafeProducerSetting(o.properties); !unsafe.empty()) {
-      return "-X " + unsafe +
-             " can lose acknowledged writes; add --allow-unsafe-acks to run with it anyway (the checker will "
-             "report what is lost)";
-    }
+  log::kafka::KafkaOptions producer;
+  producer.topic = o.topic.empty() ? "the run's topic" : o.topic;
+  producer.properties = o.properties;
+  producer.allow_unsafe_acks = o.allow_unsafe_acks;
+  if (auto safe = log::kafka::CheckProducerSafety(producer); !safe) {
+    return safe.error().message() + "; on the command line: --allow-unsafe-acks (the checker reports what is lost)";
   }
   return "";
 }
@@ -322,7 +306,7 @@ int RunLive(const sim::Scenario& scenario, const LiveOptions& options) {
     log_options.admin_timeout = options.connect_timeout;
   }
   log_options.properties.insert(log_options.properties.end(), options.properties.begin(), options.properties.end());
-  SetAllowUnsafeAcks(log_options, options.allow_unsafe_acks);
+  log_options.allow_unsafe_acks = options.allow_unsafe_acks;
   log_options.logger = nullptr;  // Faults are injected on purpose; the history tells what happened.
 
   // Reach the brokers and make the topic before any client starts: a run that

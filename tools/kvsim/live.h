@@ -49,10 +49,6 @@ void AddLiveOptions(CLI::App& app, LiveOptions& options, const std::string& live
 // Returns an error message for a usage error, or an empty string.
 std::string ValidateLiveOptions(const LiveOptions& options);
 
-// The first -X property that makes the producer unsafe (acks other than
-// all/-1, enable.idempotence off), as "name=value"; empty if none.
-std::string UnsafeProducerSetting(const std::vector<std::pair<std::string, std::string>>& properties);
-
 // The faults a live run can inject, by name.
 std::vector<std::string> LiveFaultNames(bool mock);
 
