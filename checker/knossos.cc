@@ -189,6 +189,7 @@ Result<std::vector<KnossosPart>> ExportForKnossos(const History& history, std::s
   }
 
   std::map<std::string, std::vector<Piece>> parts;
+  std::set<std::string> weakened;  // parts whose export is weaker than kvcheck (KnossosPart::exact)
   for (const Operation& o : *ops) {
     if (!Kept(o)) continue;
     auto piece = [&](std::string f, std::string value) {
@@ -216,7 +217,10 @@ Result<std::vector<KnossosPart>> ExportForKnossos(const History& history, std::s
     } else if (o.f == "cas") {
       if (model == "register") return refuse("model register has no cas");
       if (!o.input.is_list() || o.input.items().size() != 2) return refuse("a cas value must be [expected new]");
-      if (o.ok() && o.result == false) continue;  // the compare failed: no effect (see knossos.h)
+      if (o.ok() && o.result == false) {  // the compare failed: no effect (see knossos.h)
+        weakened.insert(part);
+        continue;
+      }
       parts[part].push_back(
           piece("cas", "[" + Reg(o.input.items()[0]) + " " + Reg(o.input.items()[1]) + "]"));
     } else if (o.f == "batch" && per_key) {
@@ -227,6 +231,7 @@ Result<std::vector<KnossosPart>> ExportForKnossos(const History& history, std::s
       for (const auto& [key, rs] : by_key) {
         bool seen = false;  // a read may have seen an earlier record's value
         for (size_t i = 0; i + 1 < rs.size(); ++i) seen = seen || observed[key].count(Reg(rs[i]->value)) > 0;
+        if (seen) weakened.insert(key);
         for (size_t i = seen ? 0 : rs.size() - 1; i < rs.size(); ++i) {
           Piece p = piece("write", Reg(rs[i]->value));
           p.fresh_process = i + 1 < rs.size();
@@ -251,7 +256,7 @@ Result<std::vector<KnossosPart>> ExportForKnossos(const History& history, std::s
 
   std::vector<KnossosPart> out;
   for (const auto& [name, pieces] : parts) {
-    out.push_back({name, PartEdn(pieces, &fresh), pieces.size()});
+    out.push_back({name, PartEdn(pieces, &fresh), pieces.size(), !weakened.contains(name)});
   }
   return out;
 }

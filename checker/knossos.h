@@ -43,6 +43,11 @@ struct KnossosPart {
   std::string name;  // the key ("" for a single-register history)
   std::string edn;   // one EDN vector of op maps
   size_t ops = 0;    // operations in it
+  // False when the export had to weaken the history (a failed cas left out,
+  // two ordered records of one batch written as concurrent writes): Knossos's
+  // "valid" then does not contradict kvcheck's "invalid"; its "invalid" still
+  // does contradict kvcheck's "valid".
+  bool exact = true;
 };
 
 // Exports `history` for Knossos under kvcheck model `model`: "register" and

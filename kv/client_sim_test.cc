@@ -2,8 +2,10 @@
 #include "kv/testing/client_conformance.h"
 #include "log/sim/broker.h"
 
+#include <chrono>
 #include <future>
 #include <mutex>
+#include <thread>
 
 namespace kvlog::kv::testing {
 namespace {
@@ -79,6 +81,11 @@ TEST(ClientDeletedRecords, APendingWriteWhoseRecordWasDeletedUnreadFailsWithData
   auto client = Client::Open(ControlledLog(broker.Connect(), controls), NewMemoryStorage(), options);
   ASSERT_TRUE(client.has_value());
   controls.stall_reader = true;  // The write commits; its writer does not read it yet.
+  // A poll already waiting on the broker would catch the record: wait until
+  // one stalled poll shows none is in flight.
+  for (const int before = controls.stalled_polls.load(); controls.stalled_polls.load() == before;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   std::promise<Result<log::Offset>> done;
   (*client)->PutAsync("k", "v", [&](Result<log::Offset> r) { done.set_value(std::move(r)); });
   auto other = Client::Open(broker.Connect(), NewMemoryStorage(), options);

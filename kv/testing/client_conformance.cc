@@ -459,7 +459,9 @@ TEST_P(ClientConformance, AReadReportsThePositionItWasServedAt) {
     }
   }
   EXPECT_GT(checked, 100u);
-  EXPECT_GT(moved, 10u);  // The reads raced the applier, not an idle store.
+  // The reads raced the applier, not an idle store (how often depends on the
+  // machine and the sanitizer, so only that they did).
+  EXPECT_GT(moved, 1u);
 }
 
 // A blocked writer whose deadline passes races the applier, which expires the

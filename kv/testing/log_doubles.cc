@@ -15,6 +15,7 @@ class ControlledReader final : public log::LogReader {
     if (controls_.stall_reader.load()) {
       // Real sleeping is fine here: these doubles serve thread-based tests.
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      ++controls_.stalled_polls;
       return std::vector<log::LogEntry>{};
     }
     if (!stash_.empty()) return std::exchange(stash_, {});

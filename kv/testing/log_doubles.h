@@ -20,6 +20,10 @@ struct LogControls {
   std::atomic<int> records_appended{0};
   std::atomic<bool> hold_acks{false};   // Keep callbacks until released.
   std::atomic<bool> stall_reader{false};  // Poll returns nothing.
+  // Polls that returned nothing because the reader was stalled. Once it has
+  // risen after stall_reader was set, no poll of the inner log is in flight:
+  // a record appended from then on stays unread until the stall ends.
+  std::atomic<int> stalled_polls{0};
   // Added to every offset an acknowledgement names: a log that acknowledges
   // a write at an offset where another record (or none) is, as a log that
   // lost the write does.

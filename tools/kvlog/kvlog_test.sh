@@ -30,7 +30,9 @@ usage "--seeds: 0 is out of range: must be in 1..1000000" --seeds 0
 usage "expected a decimal integer, got '3x'" --seeds 3x
 usage "expected a number" --ops ""
 usage "--topic-config needs --brokers" --topic-config retention.ms=1
-usage "-X acks=0 can lose acknowledged writes" -X acks=0
+usage "producer setting acks=0 for topic" -X acks=0
+usage "can lose acknowledged writes" -X acks=0
+usage "on the command line: --allow-unsafe-acks" -X acks=0
 usage "not expected: --nosuch" --nosuch
 "$kvlog" --help >"$tmp/help"; code=$?
 [ $code -eq 0 ] || fail "--help exited $code"

@@ -62,7 +62,8 @@ usage "--brokers needs --live" --brokers 127.0.0.1:9092
 usage "-X needs --live" -X linger.ms=0
 usage "expected key=value" --live -X linger.ms
 usage "--live runs one seed" --live --seeds 1..2
-usage "-X acks=1 can lose acknowledged writes; add --allow-unsafe-acks" --live -X acks=1
+usage "producer setting acks=1 for topic" --live -X acks=1
+usage "on the command line: --allow-unsafe-acks" --live -X acks=1
 usage "-X enable.idempotence=false can lose" --live -X enable.idempotence=false
 usage "--topic-config needs --brokers" --live --topic-config retention.ms=1000
 usage 'No such configuration property: "no.such"' --live -X no.such=1 --ops 5

@@ -245,7 +245,7 @@ std::string ValidateLiveOptions(const LiveOptions& o) {
   if (mock && o.keep_topic) return "--keep-topic needs --brokers: the embedded mock's topics end with the process";
   if (mock && !o.topic.empty()) return "--topic needs --brokers: the embedded mock's topic is kvsim-live";
   log::kafka::KafkaOptions producer;
-  producer.topic = o.topic.empty() ? "the run's topic" : o.topic;
+  producer.topic = o.topic.empty() ? "(the run's own)" : o.topic;
   producer.properties = o.properties;
   producer.allow_unsafe_acks = o.allow_unsafe_acks;
   if (auto safe = log::kafka::CheckProducerSafety(producer); !safe) {
