@@ -159,7 +159,14 @@ int main(int argc, char** argv) {
   // goes to the file as it is recorded and is checked from there, so a long
   // run never holds its events in memory.
   const bool streamed = !sweep && !out_path.empty() && edn_path.empty();
-  if (streamed) base.stream_history_to = out_path;
+  if (streamed) {
+    // The run writes the file as it goes: find out now if it cannot.
+    if (auto w = cli::WriteFile(out_path, ""); !w) {
+      std::fprintf(stderr, "kvsim: %s\n", w.error().c_str());
+      return cli::kExitEnvironment;
+    }
+    base.stream_history_to = out_path;
+  }
   cli::Progress bar(sweep && !quiet);
   sim::SweepProgress progress;
   if (bar.active()) {

@@ -64,7 +64,7 @@ usage "expected key=value" --live -X linger.ms
 usage "--live runs one seed" --live --seeds 1..2
 usage "producer setting acks=1 for topic" --live -X acks=1
 usage "on the command line: --allow-unsafe-acks" --live -X acks=1
-usage "-X enable.idempotence=false can lose" --live -X enable.idempotence=false
+usage "producer setting enable.idempotence=false" --live -X enable.idempotence=false
 usage "--topic-config needs --brokers" --live --topic-config retention.ms=1000
 usage 'No such configuration property: "no.such"' --live -X no.such=1 --ops 5
 
@@ -76,15 +76,16 @@ grep -q "^Exit codes:" "$tmp/help" || fail "--help lists no exit codes"
 grep -q "^  3 .*could not be made" "$tmp/help" || fail "--help does not explain exit 3"
 
 # A sweep's --out holds the first failing seed's history (not the last seed's).
-# failover-acks1 over 7..12: some seeds pass, some fail; find which from the run.
-out=$("$kvsim" --seeds 7..12 --faults failover-acks1 --out "$tmp/sweep.jsonl" --edn "$tmp/sweep.edn"); code=$?
+# failover-acks1 with a client that trusts acknowledgements (trust-ack) over
+# 7..12: some seeds pass, some fail; find which from the run.
+out=$("$kvsim" --seeds 7..12 --faults failover-acks1 --variant trust-ack --out "$tmp/sweep.jsonl" --edn "$tmp/sweep.edn"); code=$?
 [ $code -eq 1 ] || fail "failover-acks1 sweep exited $code, want 1: $out"
 first=$(grep -o "FAILED seed [0-9]*" <<<"$out" | head -1 | awk '{print $3}')
 [ -n "$first" ] || fail "no failing seed in 7..12 (pick another range): $out"
 grep -q "history of seed $first written to $tmp/sweep.jsonl" <<<"$out" || fail "the written seed is not named: $out"
-"$kvsim" --seed "$first" --faults failover-acks1 --out "$tmp/first.jsonl" >/dev/null
+"$kvsim" --seed "$first" --faults failover-acks1 --variant trust-ack --out "$tmp/first.jsonl" >/dev/null
 cmp -s "$tmp/sweep.jsonl" "$tmp/first.jsonl" || fail "--out of the sweep is not seed $first's history"
-"$kvsim" --seed 12 --faults failover-acks1 --out "$tmp/last.jsonl" >/dev/null
+"$kvsim" --seed 12 --faults failover-acks1 --variant trust-ack --out "$tmp/last.jsonl" >/dev/null
 [ "$first" = 12 ] || ! cmp -s "$tmp/sweep.jsonl" "$tmp/last.jsonl" || fail "--out of the sweep is the last seed's"
 "$kvcheck" "$tmp/sweep.jsonl" >/dev/null; code=$?
 [ $code -eq 1 ] || fail "kvcheck judged the first failing seed's history $code, want 1"
