@@ -374,6 +374,14 @@ Result<std::string> Client::Get(std::string_view key) const {
   return value;
 }
 
+Result<VersionedValue> Client::GetEntry(std::string_view key) const {
+  if (closed_.load()) return MakeError(ErrorCode::kClosed, "get: client " + options_.client_id + " is closed");
+  if (key.empty()) return MakeError(ErrorCode::kInvalidArgument, "get: key is empty");
+  std::optional<VersionedValue> entry = storage_->GetEntry(key);
+  if (!entry) return MakeError(ErrorCode::kNotFound, "get: no value for the key");
+  return std::move(*entry);
+}
+
 Status Client::Get(std::string_view key, std::string* value) const {
   if (closed_.load()) return MakeError(ErrorCode::kClosed, "get: client " + options_.client_id + " is closed");
   if (key.empty()) return MakeError(ErrorCode::kInvalidArgument, "get: key is empty");
@@ -434,7 +442,7 @@ void Client::ApplyLoop() {
                                   entry.record.error().ToString());
         continue;
       }
-      batch.push_back(Mutation{std::move(entry.record->key), std::move(entry.record->value)});
+      batch.push_back(Mutation{std::move(entry.record->key), std::move(entry.record->value), entry.offset});
     }
     storage_->Apply(batch);
     if (options_.on_set || options_.on_delete) {

@@ -104,6 +104,10 @@ class Client {
 
   // Local reads. Get returns kNotFound for a missing key.
   Result<std::string> Get(std::string_view key) const;
+  // The value and its version: the offset of the record that last wrote the
+  // key. Every client that has applied that far gives the same version.
+  // kNotFound for a missing key.
+  Result<VersionedValue> GetEntry(std::string_view key) const;
   // The same read into *value, reusing its buffer: no allocation once the
   // buffer is large enough. For hot read loops.
   Status Get(std::string_view key, std::string* value) const;
@@ -112,6 +116,7 @@ class Client {
   // waits on memory: the lookups' cache misses overlap. Buffers already in
   // *values are reused. kInvalidArgument names the first empty key.
   Status MultiGet(std::span<const std::string_view> keys, std::vector<std::optional<std::string>>* values) const;
+  // With QueryOptions::versions, each pair carries its key's version.
   Result<std::vector<KeyValue>> Range(const KeyConstraint& range, const QueryOptions& options = {}) const;
   Result<std::vector<KeyValue>> Prefix(std::string_view prefix, const QueryOptions& options = {}) const;
 

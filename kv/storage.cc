@@ -38,7 +38,7 @@ void Storage::MultiGet(std::span<const std::string_view> keys, std::span<std::op
 void Storage::Apply(std::span<const Mutation> batch) {
   for (const Mutation& m : batch) {
     if (m.value.has_value()) {
-      Set(m.key, *m.value);
+      Set(m.key, *m.value, m.version);
     } else {
       Delete(m.key);
     }
