@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -21,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "kv/command.h"
 #include "kv/options.h"
 #include "kv/storage.h"
 #include "log/log.h"
@@ -30,6 +32,21 @@
 namespace kvlog::kv {
 
 class Client;
+
+// A condition on one key, decided by every replica when it applies the record
+// that carries it, against the state at that record's offset.
+class Condition {
+ public:
+  static Condition Absent(std::string_view key);                     // The key has no value.
+  static Condition Present(std::string_view key);                    // The key has a value.
+  static Condition VersionIs(std::string_view key, Version version);  // Its version is `version`.
+
+ private:
+  friend class Client;
+  friend class Txn;
+  explicit Condition(internal::CommandCompare compare) : compare_(std::move(compare)) {}
+  internal::CommandCompare compare_;
+};
 
 // The outcome of an asynchronous write: the offset of its last record once this
 // client has applied it, or why it failed (the errors Put returns). Runs exactly
@@ -93,6 +110,35 @@ class Client {
   // Appends a tombstone for key, like Put.
   Result<log::Offset> Delete(std::string_view key, const CallOptions& options = {});
   WriteBatch Batch() { return WriteBatch(this); }
+
+  // Conditional writes. The condition travels in the record and every replica
+  // decides it at the record's offset, so all agree without coordination; this
+  // client learns the outcome when its own applier reaches the record. On
+  // success they return the record's offset (the key's new version). When the
+  // condition was false nothing is written and they fail with kConflict, whose
+  // message names the key and its version there ("absent" if it had none).
+  // kConflict is final: retrying the same call fails the same way. Other
+  // errors are those of Put (kTimeout: the outcome is unknown).
+  //
+  // PutIf and DeleteIf hold when the key's version is `expected_version`
+  // (a version from GetEntry, Range or a write's result; kInvalidArgument for
+  // a negative one).
+  Result<log::Offset> PutIf(std::string_view key, std::string_view value, Version expected_version,
+                            const CallOptions& options = {});
+  Result<log::Offset> DeleteIf(std::string_view key, Version expected_version, const CallOptions& options = {});
+  // Holds when the key has no value (SetNX).
+  Result<log::Offset> PutIfAbsent(std::string_view key, std::string_view value, const CallOptions& options = {});
+
+  // An atomic read-modify-write: reads the key's local value and version,
+  // calls fn with the value (nullopt when missing), and writes fn's result on
+  // condition that the version is unchanged (or the key still absent). On a
+  // conflict it reads again (its applier has passed the conflicting write) and
+  // retries, up to ClientOptions::update_max_attempts with backoff; then fails
+  // with kConflict. When fn returns an error, Update returns it and writes
+  // nothing. fn may run several times; it must not call this client's blocking
+  // methods. The whole call shares one deadline (CallOptions::timeout).
+  using UpdateFn = std::function<Result<std::string>(const std::optional<std::string>& current)>;
+  Result<log::Offset> Update(std::string_view key, const UpdateFn& fn, const CallOptions& options = {});
 
   // Like Put and Delete, but return at once; `done` runs when the write has
   // been applied locally or has failed. One thread can keep many writes in
@@ -164,21 +210,29 @@ class Client {
   Status ValidateKey(std::string_view key) const;
   Status ValidateValue(std::string_view value) const;
   log::Record MakeRecord(std::string_view key, std::optional<std::string_view> value, const CallOptions& options);
+  // A command record for `command`, with this client's identity, after
+  // checking its keys, values and encoded size against the limits.
+  Result<log::Record> PrepareCommand(std::string_view what, internal::Command command, const CallOptions& options);
+  Result<log::Offset> WriteIf(std::string_view what, const Condition& condition, std::string_view key,
+                              std::optional<std::string_view> value, const CallOptions& options);
   Result<log::Record> PrepareOne(std::string_view what, std::string_view key, std::optional<std::string_view> value,
                                  const CallOptions& options);
   // Appends `records` and registers the write; `done` runs when it finishes.
   // Returns null when the client is closed (`done` has run).
   std::shared_ptr<Write> StartWrite(std::span<const log::Record> records, const CallOptions& options,
-                                    WriteCallback done);
+                                    WriteCallback done, bool txn = false);
   // A one-record write: refused at once if `record` is an error.
   Result<log::Offset> WriteOneAndWait(const Result<log::Record>& record, const CallOptions& options);
   void WriteOneAsync(const Result<log::Record>& record, WriteCallback done, const CallOptions& options);
   // StartWrite, then blocks until the write finishes or its deadline passes.
-  Result<log::Offset> WriteAndWait(std::span<const log::Record> records, const CallOptions& options);
+  // For a transaction (`txn`), a false condition is not an error: the write
+  // succeeds and *condition_held says which branch was applied.
+  Result<log::Offset> WriteAndWait(std::span<const log::Record> records, const CallOptions& options,
+                                   bool* condition_held = nullptr);
   void OnAcknowledged(Write& write, log::AppendResult result);
   // The rest take mu_ held and queue the callbacks to run once it is released.
   void FinishLocked(Write& write, Result<log::Offset> result, Completions& out);
-  Result<log::Offset> AppliedResultLocked(const Write& write) const;
+  Result<log::Offset> AppliedResultLocked(Write& write);
   Error TimeoutErrorLocked(const Write& write) const;
   void FinishAppliedLocked(Completions& out);
   void ExpireLocked(Completions& out);
@@ -187,6 +241,24 @@ class Client {
   Status WaitAppliedUntil(log::Offset offset, TimePoint deadline, Duration timeout, std::string_view what);
   Duration TimeoutFor(const CallOptions& options) const;
   void ApplyLoop();
+  // The outcome of a command record, as every replica decides it.
+  struct Outcome {
+    bool held = true;
+    Version version = kNoVersion;  // Where it took effect (a duplicate: the first copy's offset).
+    std::string detail;            // Why the condition was false.
+  };
+  // Applier state: the commands seen per writer, so a duplicate gets the
+  // first copy's outcome. Touched only by the applier.
+  struct WriterWindow {
+    std::map<uint64_t, Outcome> seen;  // The last kDedupWindow seqs.
+    log::Offset last = 0;
+  };
+  static constexpr std::size_t kDedupWindow = 1024;
+  static constexpr std::size_t kDedupWriters = 4096;
+  static constexpr std::size_t kMaxOutcomes = 1 << 16;
+  // Applies `batch` to storage and runs its hooks; empties it.
+  void Flush(std::vector<Mutation>& batch);
+  Outcome ApplyCommand(const internal::Command& command, log::Offset offset, std::vector<Mutation>& batch);
   void Log(LogLevel level, std::string_view message) const;
 
   ClientOptions options_;
@@ -206,6 +278,13 @@ class Client {
   std::atomic<log::Offset> applied_position_{0};
   std::atomic<bool> closed_{false};
   std::set<log::Offset> corrupt_;     // Guarded by mu_. Offsets skipped as corrupt.
+  // Outcomes of this client's own command records, by offset, until their
+  // writes take them. Guarded by mu_.
+  std::map<log::Offset, Outcome> outcomes_;
+  std::map<std::string, WriterWindow> dedup_;  // Applier only.
+  // Names this client instance in command records: client_id plus the time it
+  // opened, so two processes using one client_id are still told apart.
+  std::string writer_;
   std::unique_ptr<Mutex> close_mu_;   // Serialises Close().
   std::atomic<uint64_t> next_seq_{0};
 };

@@ -34,7 +34,10 @@ using Logger = std::function<void(LogLevel, std::string_view message)>;
 Logger StderrLogger();
 
 // Called on the client's applier for every record it applies, in log order,
-// including during start-up replay; never skipped, never twice. A hook runs
+// including during start-up replay; never skipped, never twice. A conditional
+// write whose condition failed changes nothing and fires no hook; a
+// transaction fires one hook per write of the branch it took, in order, all
+// with the transaction's offset. A hook runs
 // before the writer of that record is woken, and must not call back into the
 // client's blocking methods.
 using OnSet = std::function<void(std::string_view key, std::string_view value, log::Offset offset)>;
@@ -66,6 +69,13 @@ struct ClientOptions {
   // Add kvlog-writer and kvlog-seq headers to every record, so a history
   // checker can tell which call wrote it.
   bool writer_headers = true;
+
+  // Update(key, fn): how many conditional writes it tries before giving up
+  // with kConflict, and the backoff between them (doubling, capped, with a
+  // deterministic jitter of up to half the backoff).
+  int update_max_attempts = 10;
+  std::chrono::nanoseconds update_backoff = std::chrono::milliseconds(1);
+  std::chrono::nanoseconds update_max_backoff = std::chrono::milliseconds(100);
 
   Logger logger = StderrLogger();
   OnSet on_set;

@@ -12,6 +12,7 @@ std::string_view ErrorCodeName(ErrorCode code) {
     case ErrorCode::kCorrupt: return "Corrupt";
     case ErrorCode::kFailedPrecondition: return "FailedPrecondition";
     case ErrorCode::kInternal: return "Internal";
+    case ErrorCode::kConflict: return "Conflict";
   }
   return "Unknown";
 }

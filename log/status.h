@@ -18,6 +18,8 @@ enum class ErrorCode {
   kCorrupt,          // A record could not be decoded or failed its checksum.
   kFailedPrecondition,  // The log is not in a usable shape (e.g. wrong partition count).
   kInternal,         // A bug or an unexpected error from a dependency.
+  kConflict,         // A conditional write's condition was false where the log placed it: nothing was
+                     // written. Not retryable as is; the message names the key and its current version.
 };
 
 std::string_view ErrorCodeName(ErrorCode code);

@@ -1,4 +1,5 @@
 // Conformance: versions, conditional writes, transactions and read levels.
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <mutex>
@@ -66,6 +67,177 @@ TEST_P(ClientConformance, ClientsConvergeOnIdenticalVersions) {
   auto c = OpenClient();
   ASSERT_NE(c, nullptr);
   EXPECT_EQ(*c->Range(KeyConstraint{}, {.versions = true}), *in_a);
+}
+
+TEST_P(ClientConformance, PutIfWritesOnlyAtTheExpectedVersion) {
+  auto client = OpenClient();
+  ASSERT_NE(client, nullptr);
+  auto created = client->PutIfAbsent("acct", "10");
+  ASSERT_TRUE(created.has_value()) << created.error().ToString();
+  EXPECT_EQ(client->GetEntry("acct").value(), (VersionedValue{"10", *created}));
+
+  auto again = client->PutIfAbsent("acct", "99");
+  ASSERT_FALSE(again.has_value());
+  EXPECT_EQ(again.error().code(), ErrorCode::kConflict);
+  EXPECT_THAT(again.error().message(), HasSubstr("put-if-absent"));
+  EXPECT_THAT(again.error().message(), HasSubstr("'acct' is version " + std::to_string(*created)));
+
+  auto updated = client->PutIf("acct", "20", *created);
+  ASSERT_TRUE(updated.has_value()) << updated.error().ToString();
+  auto stale = client->PutIf("acct", "30", *created);
+  ASSERT_FALSE(stale.has_value());
+  EXPECT_EQ(stale.error().code(), ErrorCode::kConflict);
+  EXPECT_THAT(stale.error().message(), HasSubstr("is version " + std::to_string(*updated) + ", expected version " +
+                                                 std::to_string(*created)));
+  EXPECT_EQ(client->GetEntry("acct").value(), (VersionedValue{"20", *updated}));
+
+  auto not_deleted = client->DeleteIf("acct", *created);
+  EXPECT_EQ(not_deleted.error().code(), ErrorCode::kConflict);
+  ASSERT_TRUE(client->DeleteIf("acct", *updated).has_value());
+  EXPECT_EQ(client->Get("acct").error().code(), ErrorCode::kNotFound);
+  auto gone = client->PutIf("acct", "40", *updated);
+  EXPECT_EQ(gone.error().code(), ErrorCode::kConflict);
+  EXPECT_THAT(gone.error().message(), HasSubstr("is absent"));
+  // A key deleted and written again starts over with a new version.
+  EXPECT_TRUE(client->PutIfAbsent("acct", "50").has_value());
+
+  // Bad input is refused before anything is appended.
+  EXPECT_EQ(client->PutIf("acct", "v", -1).error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(client->PutIfAbsent("", "v").error().code(), ErrorCode::kInvalidArgument);
+  ClientOptions small;
+  small.limits.max_value_bytes = 8;
+  auto limited = OpenClient(small);
+  ASSERT_NE(limited, nullptr);
+  auto too_big = limited->PutIfAbsent("k", "0123456789");
+  EXPECT_EQ(too_big.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_THAT(too_big.error().message(), HasSubstr("max_value_bytes"));
+}
+
+TEST_P(ClientConformance, EveryReplicaDecidesConditionsAlikeAndHooksSeeOnlyAppliedWrites) {
+  std::mutex mu;
+  std::vector<std::string> hooked;
+  ClientOptions watched;
+  watched.on_set = [&](std::string_view k, std::string_view v, log::Offset) {
+    std::lock_guard lock(mu);
+    hooked.push_back(std::string(k) + "=" + std::string(v));
+  };
+  auto a = OpenClient(watched);
+  auto b = OpenClient();
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  // Both race to create each key: exactly one wins every key, and both
+  // clients agree on who.
+  std::map<std::string, std::string> winners;
+  std::mutex winners_mu;
+  auto race = [&](Client* c, std::string tag) {
+    for (int i = 0; i < 20; ++i) {
+      auto key = "lock" + std::to_string(i);
+      auto r = c->PutIfAbsent(key, tag);
+      if (r) {
+        std::lock_guard lock(winners_mu);
+        EXPECT_TRUE(winners.emplace(key, tag).second) << key << " won twice";
+      } else {
+        EXPECT_EQ(r.error().code(), ErrorCode::kConflict) << r.error().ToString();
+      }
+    }
+  };
+  std::thread ta(race, a.get(), "a");
+  std::thread tb(race, b.get(), "b");
+  ta.join();
+  tb.join();
+  ASSERT_EQ(winners.size(), 20u);
+  ASSERT_TRUE(a->Sync().has_value());
+  ASSERT_TRUE(b->Sync().has_value());
+  for (const auto& [key, tag] : winners) {
+    EXPECT_EQ(a->Get(key).value_or("?"), tag) << key;
+    EXPECT_EQ(b->Get(key).value_or("?"), tag) << key;
+  }
+  EXPECT_EQ(*a->Range(KeyConstraint{}, {.versions = true}), *b->Range(KeyConstraint{}, {.versions = true}));
+  auto c = OpenClient();  // Replaying decides the same.
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(*c->Range(KeyConstraint{}, {.versions = true}), *a->Range(KeyConstraint{}, {.versions = true}));
+  std::lock_guard lock(mu);
+  EXPECT_EQ(hooked.size(), 20u);  // 40 attempts, 20 applied.
+}
+
+TEST_P(ClientConformance, UpdateIsAnAtomicReadModifyWrite) {
+  auto a = OpenClient();
+  auto b = OpenClient();
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  auto increment = [](const std::optional<std::string>& current) -> Result<std::string> {
+    return std::to_string((current ? std::stoi(*current) : 0) + 1);
+  };
+  std::atomic<int> acknowledged{0};
+  auto work = [&](Client* c) {
+    for (int i = 0; i < 25; ++i) {
+      auto r = c->Update("counter", increment);
+      if (r) {
+        ++acknowledged;
+      } else {
+        ADD_FAILURE() << r.error().ToString();
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (Client* c : {a.get(), b.get(), a.get(), b.get()}) threads.emplace_back(work, c);
+  for (auto& t : threads) t.join();
+  ASSERT_TRUE(a->Sync().has_value());
+  EXPECT_EQ(a->Get("counter").value_or(""), std::to_string(acknowledged.load()));
+  EXPECT_EQ(acknowledged.load(), 100);
+
+  // fn's error is returned as is and nothing is written.
+  const auto before = a->GetEntry("counter").value();
+  auto refused = a->Update("counter", [](const std::optional<std::string>&) -> Result<std::string> {
+    return MakeError(ErrorCode::kInvalidArgument, "fn: no thanks");
+  });
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error(), Error(ErrorCode::kInvalidArgument, "fn: no thanks"));
+  ASSERT_TRUE(a->Sync().has_value());
+  EXPECT_EQ(a->GetEntry("counter").value(), before);
+  // A missing key is created.
+  auto created = a->Update("fresh", increment);
+  ASSERT_TRUE(created.has_value());
+  EXPECT_EQ(a->GetEntry("fresh").value(), (VersionedValue{"1", *created}));
+}
+
+TEST_P(ClientConformance, UpdateGivesUpWithConflictAfterItsAttempts) {
+  ClientOptions options;
+  options.update_max_attempts = 3;
+  auto client = OpenClient(options);
+  auto other = OpenClient();
+  ASSERT_NE(client, nullptr);
+  ASSERT_NE(other, nullptr);
+  ASSERT_TRUE(client->Put("hot", "0").has_value());
+  int calls = 0;
+  // Another writer changes the key inside every attempt.
+  auto r = client->Update("hot", [&](const std::optional<std::string>&) -> Result<std::string> {
+    ++calls;
+    EXPECT_TRUE(other->Put("hot", "other" + std::to_string(calls)).has_value());
+    return std::string("mine");
+  });
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code(), ErrorCode::kConflict);
+  EXPECT_THAT(r.error().message(), HasSubstr("update_max_attempts"));
+  EXPECT_EQ(calls, 3);
+  ASSERT_TRUE(client->Sync().has_value());
+  EXPECT_EQ(client->Get("hot").value_or(""), "other3");
+}
+
+TEST_P(ClientConformance, AValueThatLooksLikeACommandIsStoredAsIs) {
+  auto client = OpenClient();
+  ASSERT_NE(client, nullptr);
+  const std::string tricky = std::string(internal::kCommandMagic) + "not really a command";
+  auto put = client->Put("t", tricky);
+  ASSERT_TRUE(put.has_value()) << put.error().ToString();
+  ASSERT_TRUE(client->Batch().Put("u", tricky).Put("v", "plain").Execute().has_value());
+  EXPECT_EQ(client->GetEntry("t").value(), (VersionedValue{tricky, *put}));
+  EXPECT_EQ(client->Get("u").value_or(""), tricky);
+  auto replay = OpenClient();
+  ASSERT_NE(replay, nullptr);
+  EXPECT_EQ(replay->Get("t").value_or(""), tricky);
+  EXPECT_EQ(replay->Get("v").value_or(""), "plain");
+  EXPECT_EQ(client->corrupt_records(), 0u);
 }
 
 }  // namespace
