@@ -764,7 +764,7 @@ WriteBatch& WriteBatch::Delete(std::string_view key) {
   return *this;
 }
 
-Result<std::vector<log::Record>> WriteBatch::Prepare(const CallOptions& options) const {
+Result<std::vector<log::Record>> WriteBatch::PreparePlain(const CallOptions& options) const {
   Client& c = *client_;
   if (c.closed_.load()) return MakeError(ErrorCode::kClosed, "batch: client " + c.options_.client_id + " is closed");
   if (records_.size() > c.options_.limits.max_batch_records) {
@@ -787,6 +787,19 @@ Result<std::vector<log::Record>> WriteBatch::Prepare(const CallOptions& options)
   return records;
 }
 
+Result<std::vector<log::Record>> WriteBatch::Prepare(const CallOptions& options) const {
+  if (!atomic_) return PreparePlain(options);
+  if (records_.empty()) return std::vector<log::Record>{};
+  internal::Command command;
+  command.then_writes.reserve(records_.size());
+  for (const log::Record& r : records_) command.then_writes.push_back({r.key, r.value});
+  Result<log::Record> record = client_->PrepareCommand("atomic batch", std::move(command), options);
+  if (!record) return std::unexpected(record.error());
+  std::vector<log::Record> records;
+  records.push_back(std::move(*record));
+  return records;
+}
+
 Result<log::Offset> WriteBatch::Execute(const CallOptions& options) {
   Result<std::vector<log::Record>> records = Prepare(options);
   if (!records) return std::unexpected(records.error());
@@ -799,6 +812,43 @@ void WriteBatch::ExecuteAsync(WriteCallback done, const CallOptions& options) {
   if (!records) return done(std::unexpected(records.error()));
   if (records->empty()) return done(log::kNoOffset);
   client_->StartWrite(*records, options, std::move(done));
+}
+
+
+// Txn
+
+Txn& Txn::If(const Condition& condition) {
+  command_.compares.push_back(condition.compare_);
+  return *this;
+}
+
+Txn& Txn::Put(std::string_view key, std::string_view value) {
+  command_.then_writes.push_back({std::string(key), std::string(value)});
+  return *this;
+}
+
+Txn& Txn::Delete(std::string_view key) {
+  command_.then_writes.push_back({std::string(key), std::nullopt});
+  return *this;
+}
+
+Txn& Txn::ElsePut(std::string_view key, std::string_view value) {
+  command_.else_writes.push_back({std::string(key), std::string(value)});
+  return *this;
+}
+
+Txn& Txn::ElseDelete(std::string_view key) {
+  command_.else_writes.push_back({std::string(key), std::nullopt});
+  return *this;
+}
+
+Result<TxnResult> Txn::Commit(const CallOptions& options) {
+  Result<log::Record> record = client_->PrepareCommand("txn", command_, options);
+  if (!record) return std::unexpected(record.error());
+  bool held = true;
+  Result<log::Offset> offset = client_->WriteAndWait({&*record, 1}, options, &held);
+  if (!offset) return std::unexpected(offset.error());
+  return TxnResult{held, *offset};
 }
 
 }  // namespace kvlog::kv

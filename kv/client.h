@@ -56,12 +56,21 @@ class Condition {
 using WriteCallback = std::function<void(Result<log::Offset>)>;
 
 // Records to append together, waiting once for the highest offset. Not a
-// transaction: other clients' records may interleave with a batch's records,
-// and readers may see some of it before the rest.
+// transaction unless Atomic(): other clients' records may interleave with a
+// batch's records, and readers may see some of it before the rest.
 class WriteBatch {
  public:
   WriteBatch& Put(std::string_view key, std::string_view value);
   WriteBatch& Delete(std::string_view key);
+  // All or nothing: the batch is written as ONE record, which every replica
+  // applies as one unit (a reader of a store whose Apply is atomic, like the
+  // memory storage, never sees part of it; hooks see each write in order, all
+  // with that record's offset). Limited to what one record holds: its
+  // encoding must fit Limits::max_value_bytes (kInvalidArgument otherwise).
+  WriteBatch& Atomic() {
+    atomic_ = true;
+    return *this;
+  }
   std::size_t size() const { return records_.size(); }
   // Appends every record and blocks until all are applied locally. Returns the
   // highest offset. An empty batch returns log::kNoOffset at once.
@@ -72,11 +81,53 @@ class WriteBatch {
  private:
   friend class Client;
   explicit WriteBatch(Client* client) : client_(client) {}
-  // The records to append, validated and with the client's headers.
+  // The records to append, validated and with the client's headers: one
+  // command record when atomic.
   Result<std::vector<log::Record>> Prepare(const CallOptions& options) const;
+  Result<std::vector<log::Record>> PreparePlain(const CallOptions& options) const;
 
   Client* client_;
   std::vector<log::Record> records_;
+  bool atomic_ = false;
+};
+
+// What a committed transaction did: whether every condition held (its
+// writes were applied) or not (its Else writes were), and its record's offset
+// (the version of every key it wrote).
+struct TxnResult {
+  bool succeeded = false;
+  log::Offset offset = log::kNoOffset;
+  friend bool operator==(const TxnResult&, const TxnResult&) = default;
+};
+
+// An atomic multi-key transaction in the spirit of etcd's: conditions on
+// several keys, the writes to make if all hold, and the writes to make
+// otherwise. It is ONE record; every replica decides it at that record's
+// offset and applies the chosen writes as one unit, so readers never see half
+// of it and all replicas agree. Its encoding must fit one record
+// (Limits::max_value_bytes) and its writes Limits::max_batch_records.
+//
+//   auto r = client->Transaction()
+//                .If(kv::Condition::VersionIs("a", va)).If(kv::Condition::VersionIs("b", vb))
+//                .Put("a", "90").Put("b", "110")
+//                .Commit();   // r->succeeded: both were still at va and vb
+class Txn {
+ public:
+  Txn& If(const Condition& condition);
+  Txn& Put(std::string_view key, std::string_view value);
+  Txn& Delete(std::string_view key);
+  Txn& ElsePut(std::string_view key, std::string_view value);
+  Txn& ElseDelete(std::string_view key);
+  // Appends the transaction and waits until this client has applied it. A
+  // false condition is not an error (succeeded is false). Errors are those of
+  // Put; kInvalidArgument when it writes nothing or is over a limit.
+  Result<TxnResult> Commit(const CallOptions& options = {});
+
+ private:
+  friend class Client;
+  explicit Txn(Client* client) : client_(client) {}
+  Client* client_;
+  internal::Command command_;
 };
 
 // Invariants:
@@ -110,6 +161,7 @@ class Client {
   // Appends a tombstone for key, like Put.
   Result<log::Offset> Delete(std::string_view key, const CallOptions& options = {});
   WriteBatch Batch() { return WriteBatch(this); }
+  kv::Txn Transaction() { return kv::Txn(this); }
 
   // Conditional writes. The condition travels in the record and every replica
   // decides it at the record's offset, so all agree without coordination; this
@@ -186,6 +238,7 @@ class Client {
 
  private:
   friend class WriteBatch;
+  friend class Txn;
   struct Write;
   // A min-heap of items by key that drops finished items lazily, so finishing
   // costs nothing and no entry allocates.

@@ -240,5 +240,149 @@ TEST_P(ClientConformance, AValueThatLooksLikeACommandIsStoredAsIs) {
   EXPECT_EQ(client->corrupt_records(), 0u);
 }
 
+TEST_P(ClientConformance, ATransactionTakesOneBranchAsOneRecord) {
+  std::mutex mu;
+  std::vector<std::pair<std::string, log::Offset>> hooked;
+  ClientOptions options;
+  options.on_set = [&](std::string_view k, std::string_view v, log::Offset o) {
+    std::lock_guard lock(mu);
+    hooked.emplace_back(std::string(k) + "=" + std::string(v), o);
+  };
+  options.on_delete = [&](std::string_view k, log::Offset o) {
+    std::lock_guard lock(mu);
+    hooked.emplace_back("-" + std::string(k), o);
+  };
+  LogControls controls;
+  auto client = OpenControlledClient(controls, options);
+  ASSERT_NE(client, nullptr);
+  auto a = client->Put("a", "100");
+  auto b = client->Put("b", "100");
+  ASSERT_TRUE(a && b);
+  const int appends = controls.appends.load();
+
+  auto moved = client->Transaction()
+                   .If(Condition::VersionIs("a", *a))
+                   .If(Condition::VersionIs("b", *b))
+                   .If(Condition::Absent("audit"))
+                   .Put("a", "90")
+                   .Put("b", "110")
+                   .Delete("gone")
+                   .ElsePut("failed", "1")
+                   .Commit();
+  ASSERT_TRUE(moved.has_value()) << moved.error().ToString();
+  EXPECT_TRUE(moved->succeeded);
+  EXPECT_EQ(controls.appends.load(), appends + 1);
+  EXPECT_EQ(controls.records_appended.load(), appends + 1);
+  EXPECT_EQ(client->GetEntry("a").value(), (VersionedValue{"90", moved->offset}));
+  EXPECT_EQ(client->GetEntry("b").value(), (VersionedValue{"110", moved->offset}));
+  EXPECT_EQ(client->Get("failed").error().code(), ErrorCode::kNotFound);
+
+  // The same conditions again are stale: the Else branch runs instead.
+  auto stale = client->Transaction()
+                   .If(Condition::VersionIs("a", *a))
+                   .If(Condition::VersionIs("b", *b))
+                   .Put("a", "0")
+                   .ElsePut("failed", "1")
+                   .ElseDelete("b")
+                   .Commit();
+  ASSERT_TRUE(stale.has_value()) << stale.error().ToString();
+  EXPECT_FALSE(stale->succeeded);
+  EXPECT_EQ(client->Get("a").value_or(""), "90");
+  EXPECT_EQ(client->GetEntry("failed").value(), (VersionedValue{"1", stale->offset}));
+  EXPECT_EQ(client->Get("b").error().code(), ErrorCode::kNotFound);
+  {
+    std::lock_guard lock(mu);
+    const std::vector<std::pair<std::string, log::Offset>> expected = {
+        {"a=100", *a},           {"b=100", *b},           {"a=90", moved->offset},
+        {"b=110", moved->offset}, {"-gone", moved->offset}, {"failed=1", stale->offset},
+        {"-b", stale->offset}};
+    EXPECT_EQ(hooked, expected);
+  }
+  // A replaying replica takes the same branches.
+  auto replay = OpenClient();
+  ASSERT_NE(replay, nullptr);
+  EXPECT_EQ(*replay->Range(KeyConstraint{}, {.versions = true}), *client->Range(KeyConstraint{}, {.versions = true}));
+
+  // Bad transactions are refused before anything is appended.
+  EXPECT_EQ(client->Transaction().If(Condition::Present("a")).Commit().error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(client->Transaction().Put("", "x").Commit().error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(client->Transaction().If(Condition::VersionIs("a", -5)).Put("a", "x").Commit().error().code(),
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(controls.appends.load(), appends + 2);
+}
+
+TEST_P(ClientConformance, ATransactionOverOneRecordsLimitIsRefusedNamingTheLimit) {
+  ClientOptions options;
+  options.limits.max_value_bytes = 1000;
+  options.limits.max_batch_records = 50;
+  auto client = OpenClient(options);
+  ASSERT_NE(client, nullptr);
+  auto txn = client->Transaction();
+  for (int i = 0; i < 20; ++i) txn.Put("k" + std::to_string(i), std::string(100, 'v'));  // Each value fits.
+  auto big = txn.Commit();
+  ASSERT_FALSE(big.has_value());
+  EXPECT_EQ(big.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_THAT(big.error().message(), HasSubstr("one record"));
+  EXPECT_THAT(big.error().message(), HasSubstr("max_value_bytes) is 1000"));
+  auto batch = client->Batch().Atomic();
+  for (int i = 0; i < 51; ++i) batch.Put("k" + std::to_string(i), "v");
+  auto many = batch.Execute();
+  ASSERT_FALSE(many.has_value());
+  EXPECT_THAT(many.error().message(), HasSubstr("max_batch_records"));
+  EXPECT_EQ(client->Range(KeyConstraint{})->size(), 0u);
+}
+
+TEST_P(ClientConformance, AnAtomicBatchIsOneRecordAndReadersNeverSeeHalfOfIt) {
+  LogControls controls;
+  auto writer = OpenControlledClient(controls);
+  auto reader = OpenClient();
+  ASSERT_NE(writer, nullptr);
+  ASSERT_NE(reader, nullptr);
+  constexpr int kAccounts = 8;
+  auto init = writer->Batch().Atomic();
+  for (int i = 0; i < kAccounts; ++i) init.Put("acct/" + std::to_string(i), "100");
+  auto first = init.Execute();
+  ASSERT_TRUE(first.has_value()) << first.error().ToString();
+  EXPECT_EQ(controls.records_appended.load(), 1);
+  EXPECT_EQ(writer->GetEntry("acct/7").value().version, *first);
+  ASSERT_TRUE(reader->WaitApplied(*first).has_value());
+
+  // Transfers as transactions; a reader's range reads must always total 800.
+  std::atomic<bool> done{false};
+  std::atomic<int> reads{0};
+  std::thread watcher([&] {
+    while (!done.load()) {
+      auto all = reader->Prefix("acct/");
+      ASSERT_TRUE(all.has_value());
+      int total = 0;
+      for (const auto& kv : *all) total += std::stoi(kv.value);
+      ASSERT_EQ(total, 100 * kAccounts) << "a reader saw part of a transfer";
+      ++reads;
+    }
+  });
+  int succeeded = 0;
+  for (int i = 0; i < 60; ++i) {
+    const std::string from = "acct/" + std::to_string(i % kAccounts);
+    const std::string to = "acct/" + std::to_string((i * 3 + 1) % kAccounts);
+    if (from == to) continue;
+    auto f = writer->GetEntry(from).value();
+    auto t = writer->GetEntry(to).value();
+    auto r = writer->Transaction()
+                 .If(Condition::VersionIs(from, f.version))
+                 .If(Condition::VersionIs(to, t.version))
+                 .Put(from, std::to_string(std::stoi(f.value) - 7))
+                 .Put(to, std::to_string(std::stoi(t.value) + 7))
+                 .Commit();
+    ASSERT_TRUE(r.has_value()) << r.error().ToString();
+    succeeded += r->succeeded;
+  }
+  done = true;
+  watcher.join();
+  EXPECT_GT(succeeded, 40);
+  EXPECT_GT(reads.load(), 0);
+  ASSERT_TRUE(reader->Sync().has_value());
+  EXPECT_EQ(*reader->Range(KeyConstraint{}, {.versions = true}), *writer->Range(KeyConstraint{}, {.versions = true}));
+}
+
 }  // namespace
 }  // namespace kvlog::kv::testing
