@@ -574,6 +574,55 @@ Result<std::string> Client::Get(std::string_view key) const {
   return value;
 }
 
+Result<log::Offset> Client::AwaitReadLevel(const ReadOptions& options, std::string_view what) {
+  const std::string name = std::string(what) + " at " + ReadLevelName(options.level);
+  if (closed_.load()) return MakeError(ErrorCode::kClosed, name + ": client " + options_.client_id + " is closed");
+  const Duration timeout = options.timeout.count() > 0 ? options.timeout : options_.default_timeout;
+  const TimePoint deadline = runtime_.Now() + timeout;
+  log::Offset must_pass = log::kNoOffset;  // Wait until the applied position is past this.
+  switch (options.level.kind) {
+    case ReadLevel::Kind::kLocal:
+      return AppliedPosition();
+    case ReadLevel::Kind::kAtLeast:
+      if (options.level.position < 0) {
+        return MakeError(ErrorCode::kInvalidArgument, name + ": the position is negative");
+      }
+      must_pass = options.level.position;
+      break;
+    case ReadLevel::Kind::kBounded:
+    case ReadLevel::Kind::kLinearizable: {
+      if (options.level.kind == ReadLevel::Kind::kBounded && options.level.max_lag < 0) {
+        return MakeError(ErrorCode::kInvalidArgument, name + ": max_lag is negative");
+      }
+      // The end offset now: every write acknowledged before this call is below it.
+      Result<log::Offset> end = log_->EndOffset(timeout);
+      if (!end) return MakeError(end.error().code(), name + ": " + end.error().message());
+      must_pass = *end - 1 - (options.level.kind == ReadLevel::Kind::kBounded ? options.level.max_lag : 0);
+      break;
+    }
+  }
+  if (Status s = WaitAppliedUntil(must_pass, deadline, timeout, name); !s) return std::unexpected(s.error());
+  return AppliedPosition();
+}
+
+Result<std::string> Client::Get(std::string_view key, const ReadOptions& options) {
+  Result<VersionedValue> entry = GetEntry(key, options);
+  if (!entry) return std::unexpected(entry.error());
+  return std::move(entry->value);
+}
+
+Result<std::vector<KeyValue>> Client::Range(const KeyConstraint& range, const QueryOptions& query,
+                                            const ReadOptions& options) {
+  if (Result<log::Offset> ready = AwaitReadLevel(options, "range"); !ready) return std::unexpected(ready.error());
+  return Range(range, query);
+}
+
+Result<VersionedValue> Client::GetEntry(std::string_view key, const ReadOptions& options) {
+  if (key.empty()) return MakeError(ErrorCode::kInvalidArgument, "get: key is empty");
+  if (Result<log::Offset> ready = AwaitReadLevel(options, "get"); !ready) return std::unexpected(ready.error());
+  return GetEntry(key);
+}
+
 Result<VersionedValue> Client::GetEntry(std::string_view key) const {
   if (closed_.load()) return MakeError(ErrorCode::kClosed, "get: client " + options_.client_id + " is closed");
   if (key.empty()) return MakeError(ErrorCode::kInvalidArgument, "get: key is empty");

@@ -206,6 +206,18 @@ class Client {
   // key. Every client that has applied that far gives the same version.
   // kNotFound for a missing key.
   Result<VersionedValue> GetEntry(std::string_view key) const;
+
+  // Reads at a level (see ReadLevel for each level's promise): waits until
+  // the level holds, then reads local state. kTimeout when it cannot hold in
+  // time; kInvalidArgument for a negative max_lag or position; the log's
+  // error when its end offset cannot be fetched.
+  Result<std::string> Get(std::string_view key, const ReadOptions& options);
+  Result<VersionedValue> GetEntry(std::string_view key, const ReadOptions& options);
+  Result<std::vector<KeyValue>> Range(const KeyConstraint& range, const QueryOptions& query,
+                                      const ReadOptions& options);
+  // Waits until a read at `options.level` would keep its promise. Returns the
+  // applied position then: a read made now reflects everything below it.
+  Result<log::Offset> AwaitReadLevel(const ReadOptions& options, std::string_view what = "read");
   // The same read into *value, reusing its buffer: no allocation once the
   // buffer is large enough. For hot read loops.
   Status Get(std::string_view key, std::string* value) const;

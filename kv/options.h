@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -89,6 +90,47 @@ struct CallOptions {
   // When set, every record this call writes carries it in the kvlog-op
   // header, so a history can name the call that wrote a record.
   std::string op_id;
+};
+
+// How fresh a read must be. Each level is a promise about which writes the
+// read reflects; the read waits (up to its timeout) until the promise holds,
+// then reads local state, and fails with kTimeout if it cannot.
+//
+//  - Local (the default): the state this client has applied, at once, with
+//    no network call. Reflects every write this client has seen succeed (read
+//    your own writes) and never goes back in time on one client, but may miss
+//    other clients' acknowledged writes: not linearizable.
+//  - Bounded(max_lag): asks the log for its end offset E when the call
+//    starts and reflects every record below E - max_lag: at most max_lag
+//    records behind the log as it was when the read began.
+//  - AtLeast(position): reflects every record at or below `position`, a
+//    position token: the offset any write returns, which any client can hand
+//    to any other (read-your-writes across clients). No network call.
+//  - Linearizable: asks the log for its end offset E when the call starts and
+//    reflects every record below E, so every write acknowledged (to any
+//    client) before the read began. Costs one end-offset request plus the wait
+//    for this client's applier to reach E.
+struct ReadLevel {
+  enum class Kind { kLocal, kBounded, kAtLeast, kLinearizable };
+  Kind kind = Kind::kLocal;
+  int64_t max_lag = 0;                   // kBounded: records.
+  log::Offset position = log::kNoOffset;  // kAtLeast.
+
+  static ReadLevel Local() { return {}; }
+  static ReadLevel Bounded(int64_t max_lag_records) { return {Kind::kBounded, max_lag_records, log::kNoOffset}; }
+  static ReadLevel AtLeast(log::Offset position) { return {Kind::kAtLeast, 0, position}; }
+  static ReadLevel Linearizable() { return {Kind::kLinearizable, 0, log::kNoOffset}; }
+  friend bool operator==(const ReadLevel&, const ReadLevel&) = default;
+};
+
+// "local", "bounded(5)", "at-least(42)", "linearizable".
+std::string ReadLevelName(const ReadLevel& level);
+
+// Per read call.
+struct ReadOptions {
+  ReadLevel level;
+  // How long the read may wait for its level. Zero: ClientOptions::default_timeout.
+  std::chrono::nanoseconds timeout{0};
 };
 
 // Header keys written when ClientOptions::writer_headers is on.

@@ -384,5 +384,51 @@ TEST_P(ClientConformance, AnAtomicBatchIsOneRecordAndReadersNeverSeeHalfOfIt) {
   EXPECT_EQ(*reader->Range(KeyConstraint{}, {.versions = true}), *writer->Range(KeyConstraint{}, {.versions = true}));
 }
 
+TEST_P(ClientConformance, EachReadLevelKeepsItsPromiseOnALaggingReplica) {
+  LogControls controls;
+  auto lagging = OpenControlledClient(controls);
+  auto writer = OpenClient();
+  ASSERT_NE(lagging, nullptr);
+  ASSERT_NE(writer, nullptr);
+  controls.stall_reader = true;
+  auto put = writer->Put("k", "1");
+  ASSERT_TRUE(put.has_value());
+  const ReadOptions quick{.timeout = std::chrono::milliseconds(300)};
+  auto at = [&](ReadLevel level) { return ReadOptions{level, quick.timeout}; };
+
+  // Local: at once, and stale.
+  EXPECT_EQ(lagging->Get("k", at(ReadLevel::Local())).error().code(), ErrorCode::kNotFound);
+  // One record behind is within a bound of 1, not of 0.
+  EXPECT_EQ(lagging->Get("k", at(ReadLevel::Bounded(1))).error().code(), ErrorCode::kNotFound);
+  auto bounded = lagging->Get("k", at(ReadLevel::Bounded(0)));
+  EXPECT_EQ(bounded.error().code(), ErrorCode::kTimeout);
+  EXPECT_THAT(bounded.error().message(), HasSubstr("bounded(0)"));
+  // The writer's position token and a linearizable read both wait, in vain.
+  auto token = lagging->Get("k", at(ReadLevel::AtLeast(*put)));
+  EXPECT_EQ(token.error().code(), ErrorCode::kTimeout);
+  EXPECT_THAT(token.error().message(), HasSubstr("at-least(" + std::to_string(*put) + ")"));
+  EXPECT_EQ(lagging->Get("k", at(ReadLevel::Linearizable())).error().code(), ErrorCode::kTimeout);
+
+  // A linearizable read started while stalled returns the write once the
+  // replica catches up.
+  std::thread release([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    controls.stall_reader = false;
+  });
+  auto linear = lagging->GetEntry("k", ReadOptions{ReadLevel::Linearizable(), std::chrono::seconds(30)});
+  release.join();
+  ASSERT_TRUE(linear.has_value()) << linear.error().ToString();
+  EXPECT_EQ(*linear, (VersionedValue{"1", *put}));
+  EXPECT_EQ(lagging->Get("k", at(ReadLevel::AtLeast(*put))).value_or(""), "1");
+  auto range = lagging->Range(KeyConstraint{}, {.versions = true}, ReadOptions{ReadLevel::Linearizable()});
+  ASSERT_TRUE(range.has_value());
+  EXPECT_EQ(*range, (std::vector<KeyValue>{{"k", "1", *put}}));
+
+  EXPECT_EQ(lagging->Get("k", at(ReadLevel::Bounded(-1))).error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(lagging->Get("k", at(ReadLevel::AtLeast(-3))).error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(ReadLevelName(ReadLevel::Bounded(5)), "bounded(5)");
+  EXPECT_EQ(ReadLevelName(ReadLevel::Linearizable()), "linearizable");
+}
+
 }  // namespace
 }  // namespace kvlog::kv::testing
