@@ -1,10 +1,13 @@
 #include "kv/client.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
 #include <string>
+
+#include "absl/container/inlined_vector.h"
 
 namespace kvlog::kv {
 namespace {
@@ -68,11 +71,16 @@ struct Client::Write {
   Duration timeout{0};
   WriteCallback done;
   bool txn = false;           // A false condition is an outcome, not an error.
+  // Each record's kvlog-seq: with the writer id, the record's identity. Empty
+  // when ClientOptions::writer_headers is off (nothing to check against).
+  absl::InlinedVector<uint64_t, 1> seqs;
   bool finished = false;      // The rest are guarded by Client::mu_.
   bool acknowledged = false;
   bool condition_held = true;
   std::vector<log::Offset> offsets;
   log::Offset highest = log::kNoOffset;
+  // Where the applier read each record of this write (kNoOffset: not yet).
+  absl::InlinedVector<log::Offset, 1> seen;
   // Keeps the write alive until the log's callback, which runs exactly once,
   // takes it. The callback then captures only raw pointers, which
   // std::function stores without allocating.
@@ -124,18 +132,29 @@ Result<std::unique_ptr<Client>> Client::Open(std::unique_ptr<log::Log> log, std:
   const TimePoint deadline = rt.Now() + client->options_.startup_timeout;
   Result<log::Offset> end = client->log_->EndOffset(client->options_.startup_timeout);
   if (!end) return std::unexpected(end.error());
-  // The applier needs keys and values only.
-  Result<std::unique_ptr<log::LogReader>> reader = client->log_->OpenReader(0, log::ReadOptions{.headers = false});
+  // The applier needs keys and values, and headers only of the records that
+  // may be this client's own writes: it turns headers_switch_ on while any
+  // write of this client is in flight (see StartWrite). A start-up replay and
+  // a client that only reads skip decoding headers.
+  log::ReadOptions read_options;
+  read_options.headers = false;
+  read_options.headers_switch = client->headers_switch_;
+  Result<std::unique_ptr<log::LogReader>> reader = client->log_->OpenReader(0, read_options);
   if (!reader) return std::unexpected(reader.error());
   client->reader_ = std::move(*reader);
   client->applied_position_.store(client->reader_->Position(), std::memory_order_release);
+  client->storage_->Apply({}, client->reader_->Position());
   client->applier_ = rt.Spawn("applier " + client->options_.client_id, [c = client.get()] { c->ApplyLoop(); });
 
-  Status replayed =
-      client->WaitAppliedUntil(*end - 1, deadline, client->options_.startup_timeout, "start-up replay");
+  Status replayed = client->WaitAppliedUntil(*end - 1, deadline, client->options_.startup_timeout, "start-up replay",
+                                             /*startup=*/true);
   if (!replayed) {
     client->Close();
     return std::unexpected(replayed.error());
+  }
+  {
+    std::unique_lock lock(*client->mu_);
+    client->opened_ = true;
   }
   return client;
 }
@@ -147,7 +166,8 @@ Client::Client(std::unique_ptr<log::Log> log, std::unique_ptr<Storage> storage, 
       storage_(std::move(storage)),
       mu_(runtime_.NewMutex()),
       changed_(runtime_.NewCondVar()),
-      close_mu_(runtime_.NewMutex()) {}
+      close_mu_(runtime_.NewMutex()),
+      headers_switch_(std::make_shared<std::atomic<bool>>(false)) {}
 
 Client::~Client() { Close(); }
 
@@ -381,6 +401,19 @@ std::shared_ptr<Client::Write> Client::StartWrite(std::span<const log::Record> r
   write->timeout = TimeoutFor(options);
   write->deadline = runtime_.Now() + write->timeout;
   write->done = std::move(done);
+  if (options_.writer_headers) {
+    write->seqs.reserve(records.size());
+    for (const log::Record& r : records) {
+      const std::string* seq = r.FindHeader(kSeqHeader);
+      uint64_t n = 0;
+      if (seq == nullptr || std::from_chars(seq->data(), seq->data() + seq->size(), n).ec != std::errc()) {
+        write->seqs.clear();  // Not made by MakeRecord: nothing to check against.
+        break;
+      }
+      write->seqs.push_back(n);
+    }
+    write->seen.assign(write->seqs.size(), log::kNoOffset);
+  }
   {
     std::unique_lock lock(*mu_);
     // Checked under mu_: Close's sweep of unfinished writes takes mu_ after
@@ -393,6 +426,14 @@ std::shared_ptr<Client::Write> Client::StartWrite(std::span<const log::Record> r
     writes_by_deadline_.Push(write->deadline, write);
     ++writes_in_flight_;
     writes_by_deadline_.Compact(writes_in_flight_);
+    for (std::size_t i = 0; i < write->seqs.size(); ++i) {
+      pending_seqs_[write->seqs[i]] = {write.get(), static_cast<uint32_t>(i)};
+    }
+    // Before the append: the write's records are produced after this, so
+    // the reader decodes them (whenever it gets there) with their headers.
+    // Records decoded without headers were decoded before this point and
+    // cannot be this write's.
+    headers_switch_->store(true, std::memory_order_release);
   }
   write->self_until_acknowledged = write;
   // Close() fails appends in flight through this callback.
@@ -432,6 +473,12 @@ void Client::FinishLocked(Write& write, Result<log::Offset> result, Completions&
   }
   write.finished = true;  // The queues drop it lazily.
   --writes_in_flight_;
+  for (uint64_t seq : write.seqs) {
+    auto it = pending_seqs_.find(seq);
+    if (it != pending_seqs_.end() && it->second.first == &write) pending_seqs_.erase(it);
+  }
+  // No write of this client waits: the applier may skip headers again.
+  if (writes_in_flight_ == 0) headers_switch_->store(false, std::memory_order_release);
   out.emplace_back(std::move(write.done), std::move(result));
 }
 
@@ -443,6 +490,34 @@ Result<log::Offset> Client::AppliedResultLocked(Write& write) {
       return MakeError(ErrorCode::kCorrupt, "write of " + std::to_string(write.offsets.size()) +
                                                 " record(s): the record at offset " + std::to_string(o) +
                                                 " could not be decoded and was skipped by every replica");
+    }
+  }
+  // The applied position passed every offset the log acknowledged; each must
+  // have held this write's own record when this client applied it. What this
+  // relies on: (1) a record is read with its headers whenever a write of this
+  // client is in flight (headers_switch_), so an own record is never missed;
+  // (2) the log does not compact away a pending write's own record before
+  // the reader gets there: topics are created with min.compaction.lag.ms
+  // (300 s) above any write timeout, so a record is compacted only after its
+  // write has finished; (3) kvlog's producer writes plain records, never
+  // transaction markers, so an own record never sits in a marker's gap.
+  // So a missing or foreign record at an acknowledged offset means the log
+  // lost the write (acks=1 failover, unclean election, records deleted below
+  // the reader), never a legitimate gap.
+  if (!write.seqs.empty()) {
+    for (std::size_t i = 0; i < write.offsets.size() && i < write.seen.size(); ++i) {
+      if (write.seen[i] == write.offsets[i]) continue;
+      ++lost_writes_;
+      std::string where = write.seen[i] == log::kNoOffset
+                              ? "this client's applier passed that offset without finding the write's record"
+                              : "this client read the write's record at offset " + std::to_string(write.seen[i]) +
+                                    " instead";
+      return MakeError(ErrorCode::kDataLoss,
+                       "write of " + std::to_string(write.offsets.size()) +
+                           " record(s) was acknowledged by the log at offset " + std::to_string(write.offsets[i]) +
+                           ", but the record there is not this write's: " + where +
+                           " (the log lost it: a leader failover with acks=1, an unclean election, or records "
+                           "deleted below the reader); the write did not take effect here");
     }
   }
   // Command records: the applier decided them. A duplicate (a retried append
@@ -549,9 +624,16 @@ Status Client::WaitApplied(log::Offset offset, const CallOptions& options) {
   return WaitAppliedUntil(offset, runtime_.Now() + timeout, timeout, "wait");
 }
 
-Status Client::WaitAppliedUntil(log::Offset offset, TimePoint deadline, Duration timeout, std::string_view what) {
+Status Client::WaitAppliedUntil(log::Offset offset, TimePoint deadline, Duration timeout, std::string_view what,
+                                bool startup) {
   std::unique_lock lock(*mu_);
-  changed_->WaitUntil(lock, deadline, [&] { return AppliedPosition() > offset || closed_.load(); });
+  auto lost = [&] { return startup && startup_data_loss_.has_value() && !options_.skip_deleted_records; };
+  changed_->WaitUntil(lock, deadline, [&] { return AppliedPosition() > offset || closed_.load() || lost(); });
+  if (lost()) {
+    return MakeError(ErrorCode::kDataLoss, std::string(what) + ": " + startup_data_loss_->message() +
+                                               "; the replayed state would be incomplete (set "
+                                               "ClientOptions::skip_deleted_records to start from the log's start)");
+  }
   if (AppliedPosition() > offset) return OkStatus();
   if (closed_.load()) return MakeError(ErrorCode::kClosed, std::string(what) + ": client " + options_.client_id + " closed");
   return MakeError(ErrorCode::kTimeout, std::string(what) + ": applied position " +
@@ -605,36 +687,43 @@ Result<log::Offset> Client::AwaitReadLevel(const ReadOptions& options, std::stri
   return AppliedPosition();
 }
 
-Result<std::string> Client::Get(std::string_view key, const ReadOptions& options) {
-  Result<VersionedValue> entry = GetEntry(key, options);
+Result<std::string> Client::Get(std::string_view key, const ReadOptions& options, ReadInfo* info) {
+  Result<VersionedValue> entry = GetEntry(key, options, info);
   if (!entry) return std::unexpected(entry.error());
   return std::move(entry->value);
 }
 
 Result<std::vector<KeyValue>> Client::Range(const KeyConstraint& range, const QueryOptions& query,
-                                            const ReadOptions& options) {
+                                            const ReadOptions& options, ReadInfo* info) {
   if (Result<log::Offset> ready = AwaitReadLevel(options, "range"); !ready) return std::unexpected(ready.error());
-  return Range(range, query);
+  return Range(range, query, info);
 }
 
-Result<VersionedValue> Client::GetEntry(std::string_view key, const ReadOptions& options) {
+Result<VersionedValue> Client::GetEntry(std::string_view key, const ReadOptions& options, ReadInfo* info) {
   if (key.empty()) return MakeError(ErrorCode::kInvalidArgument, "get: key is empty");
   if (Result<log::Offset> ready = AwaitReadLevel(options, "get"); !ready) return std::unexpected(ready.error());
-  return GetEntry(key);
+  return GetEntry(key, info);
 }
 
-Result<VersionedValue> Client::GetEntry(std::string_view key) const {
+Result<VersionedValue> Client::GetEntry(std::string_view key, ReadInfo* info) const {
   if (closed_.load()) return MakeError(ErrorCode::kClosed, "get: client " + options_.client_id + " is closed");
   if (key.empty()) return MakeError(ErrorCode::kInvalidArgument, "get: key is empty");
-  std::optional<VersionedValue> entry = storage_->GetEntry(key);
+  std::optional<VersionedValue> entry =
+      info != nullptr ? storage_->GetEntry(key, &info->position) : storage_->GetEntry(key);
   if (!entry) return MakeError(ErrorCode::kNotFound, "get: no value for the key");
   return std::move(*entry);
 }
 
-Status Client::Get(std::string_view key, std::string* value) const {
+Status Client::Get(std::string_view key, std::string* value, ReadInfo* info) const {
   if (closed_.load()) return MakeError(ErrorCode::kClosed, "get: client " + options_.client_id + " is closed");
   if (key.empty()) return MakeError(ErrorCode::kInvalidArgument, "get: key is empty");
-  if (!storage_->Get(key, value)) return MakeError(ErrorCode::kNotFound, "get: no value for the key");
+  bool found;
+  if (info != nullptr) {
+    found = storage_->Get(key, value, &info->position);
+  } else {
+    found = storage_->Get(key, value);
+  }
+  if (!found) return MakeError(ErrorCode::kNotFound, "get: no value for the key");
   return OkStatus();
 }
 
@@ -649,11 +738,13 @@ Status Client::MultiGet(std::span<const std::string_view> keys,
   return OkStatus();
 }
 
-Result<std::vector<KeyValue>> Client::Range(const KeyConstraint& range, const QueryOptions& options) const {
+Result<std::vector<KeyValue>> Client::Range(const KeyConstraint& range, const QueryOptions& options,
+                                            ReadInfo* info) const {
   if (closed_.load()) return MakeError(ErrorCode::kClosed, "range: client " + options_.client_id + " is closed");
   if (range.end && *range.end < range.start) {
     return MakeError(ErrorCode::kInvalidArgument, "range: end sorts before start");
   }
+  if (info != nullptr) return storage_->Range(range, options, &info->position);
   return storage_->Range(range, options);
 }
 
@@ -666,9 +757,10 @@ std::size_t Client::corrupt_records() const {
   return corrupt_.size();
 }
 
-void Client::Flush(std::vector<Mutation>& batch) {
-  if (batch.empty()) return;
-  storage_->Apply(batch);
+void Client::Flush(std::vector<Mutation>& batch, log::Offset position) {
+  // The position moves with the batch, under the store's lock, so a
+  // positioned read sees both or neither.
+  storage_->Apply(batch, position);
   if (options_.on_set || options_.on_delete) {
     for (const Mutation& m : batch) {
       if (m.value) {
@@ -695,8 +787,9 @@ Client::Outcome Client::ApplyCommand(const internal::Command& command, log::Offs
       if (idle != it) dedup_.erase(idle);
     }
   }
-  // Conditions see every record before this one, including this poll's.
-  Flush(batch);
+  // Conditions see every record before this one, including this poll's:
+  // the store then reflects everything below this offset.
+  if (!batch.empty()) Flush(batch, offset);
   Outcome outcome;
   outcome.version = offset;
   for (const internal::CommandCompare& c : command.compares) {
@@ -735,35 +828,81 @@ Client::Outcome Client::ApplyCommand(const internal::Command& command, log::Offs
   return outcome;
 }
 
+std::size_t Client::lost_writes() const {
+  std::unique_lock lock(*mu_);
+  return lost_writes_;
+}
+
+std::size_t Client::reader_data_loss() const {
+  std::unique_lock lock(*mu_);
+  return reader_data_loss_;
+}
+
 void Client::ApplyLoop() {
   std::vector<Mutation> batch;
-  std::vector<std::pair<log::Offset, Outcome>> own;
+  std::vector<std::pair<uint64_t, log::Offset>> own;  // (kvlog-seq, offset) of this client's records.
+  std::vector<std::pair<log::Offset, Outcome>> own_outcomes;  // This client's command records.
   Completions completions;
   while (!closed_.load()) {
     Result<std::vector<log::LogEntry>> polled = reader_->Poll(options_.max_poll_records, options_.poll_timeout);
     if (!polled) {
       if (polled.error().code() == ErrorCode::kClosed) break;
-      Log(LogLevel::kWarning, "applier: poll failed: " + polled.error().ToString());
-      runtime_.SleepFor(options_.poll_error_backoff);
+      const bool lost = polled.error().code() == ErrorCode::kDataLoss;
+      // The log lost records (deleted before this client read them, or
+      // truncated after): never silent. After a deletion the reader has moved
+      // to the log's start, so the pending writes it stepped over fail with
+      // kDataLoss below.
+      Log(lost ? LogLevel::kError : LogLevel::kWarning, "applier: poll failed: " + polled.error().ToString());
+      // The store reflects the log up to the reader's new position, less
+      // what was deleted (reported here).
+      if (lost) storage_->Apply({}, std::max(AppliedPosition(), reader_->Position()));
       {
         std::unique_lock lock(*mu_);
+        if (lost) {
+          ++reader_data_loss_;
+          if (!opened_ && !startup_data_loss_) startup_data_loss_ = polled.error();
+          applied_position_.store(std::max(AppliedPosition(), reader_->Position()), std::memory_order_release);
+          FinishAppliedLocked(completions);
+          changed_->NotifyAll();
+        }
         ExpireLocked(completions);
       }
       Run(completions);
+      if (lost) {
+        if (!options_.skip_deleted_records) {
+          std::unique_lock lock(*mu_);
+          if (!opened_) break;  // Open fails; the client is closed.
+        }
+      }
+      runtime_.SleepFor(options_.poll_error_backoff);
       continue;
     }
     batch.clear();
     own.clear();
+    own_outcomes.clear();
     std::vector<log::Offset> corrupt;
     for (log::LogEntry& entry : *polled) {
-      if (entry.record && entry.record->value && internal::IsCommand(*entry.record->value)) {
-        Result<internal::Command> command = internal::DecodeCommand(*entry.record->value);
-        if (command) {
-          Outcome outcome = ApplyCommand(*command, entry.offset, batch);
-          if (command->writer == writer_) own.emplace_back(entry.offset, std::move(outcome));
-          continue;
+      if (entry.record) {
+        // Headers come only while a write of this client is in flight; a
+        // record without them then was decoded before that write was appended.
+        if (!entry.record->headers.empty()) {
+          const std::string* writer = entry.record->FindHeader(kWriterHeader);
+          const std::string* seq = entry.record->FindHeader(kSeqHeader);
+          uint64_t n = 0;
+          if (writer != nullptr && seq != nullptr && *writer == options_.client_id &&
+              std::from_chars(seq->data(), seq->data() + seq->size(), n).ec == std::errc()) {
+            own.emplace_back(n, entry.offset);
+          }
         }
-        entry.record = std::unexpected(command.error());
+        if (entry.record->value && internal::IsCommand(*entry.record->value)) {
+          Result<internal::Command> command = internal::DecodeCommand(*entry.record->value);
+          if (command) {
+            Outcome outcome = ApplyCommand(*command, entry.offset, batch);
+            if (command->writer == writer_) own_outcomes.emplace_back(entry.offset, std::move(outcome));
+            continue;
+          }
+          entry.record = std::unexpected(command.error());
+        }
       }
       if (!entry.record) {
         corrupt.push_back(entry.offset);
@@ -773,13 +912,23 @@ void Client::ApplyLoop() {
       }
       batch.push_back(Mutation{std::move(entry.record->key), std::move(entry.record->value), entry.offset});
     }
-    Flush(batch);
+    const log::Offset position = reader_->Position();
+    Flush(batch, position);
     {
       std::unique_lock lock(*mu_);
       corrupt_.insert(corrupt.begin(), corrupt.end());
-      for (auto& [offset, outcome] : own) outcomes_.insert_or_assign(offset, std::move(outcome));
-      applied_position_.store(reader_->Position(), std::memory_order_release);
-      FinishAppliedLocked(completions);
+      for (auto& [offset, outcome] : own_outcomes) outcomes_.insert_or_assign(offset, std::move(outcome));
+      for (const auto& [seq, offset] : own) {
+        auto it = pending_seqs_.find(seq);
+        if (it == pending_seqs_.end()) continue;  // Its write has finished.
+        Write& write = *it->second.first;
+        const uint32_t i = it->second.second;
+        // Before the acknowledgement the last sighting stands (a retry without
+        // idempotence commits a duplicate, and is acknowledged at the later
+        // offset); after it, only the acknowledged offset counts.
+        if (!write.acknowledged || write.offsets[i] == offset) write.seen[i] = offset;
+      }
+      applied_position_.store(position, std::memory_order_release);      FinishAppliedLocked(completions);
       ExpireLocked(completions);
       // An outcome waits for its write's acknowledgement; with no write in
       // flight none will come (a write that timed out left its outcome here).

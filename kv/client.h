@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "kv/command.h"
+#include "absl/container/flat_hash_map.h"
 #include "kv/options.h"
 #include "kv/storage.h"
 #include "log/log.h"
@@ -54,6 +55,15 @@ class Condition {
 // call returns when the input is refused or the client is closed. It must not
 // block, and must not call this client's blocking methods.
 using WriteCallback = std::function<void(Result<log::Offset>)>;
+
+// What a local read reports besides its answer. Filled atomically with the
+// read (under the store's lock), so it describes exactly the state the read
+// saw.
+struct ReadInfo {
+  // The applied position the read was served at: the read reflects every
+  // record below it and none at or above it.
+  log::Offset position = log::kNoOffset;
+};
 
 // Records to append together, waiting once for the highest offset. Not a
 // transaction unless Atomic(): other clients' records may interleave with a
@@ -133,7 +143,9 @@ class Txn {
 // Invariants:
 //  - applied_position_ only increases; every record below it has been applied
 //    to storage_ and its hook has run.
-//  - A write returns success only after applied_position_ has passed its offset.
+//  - A write returns success only after applied_position_ has passed its
+//    offsets and the applier found the write's own records there (writer id
+//    and kvlog-seq); otherwise it fails with kDataLoss.
 //  - Every write started is finished exactly once (applied, failed, timed out
 //    or closed); until then it is in writes_by_deadline_, and once the log has
 //    acknowledged it, also in writes_by_offset_ (both drop finished writes
@@ -156,7 +168,9 @@ class Client {
   // Appends key=value and waits until this client has applied it. Returns the
   // record's offset. kInvalidArgument for an empty or oversized key or value
   // (nothing is appended); kTimeout when the deadline passes first (the write
-  // may still land); kClosed after Close().
+  // may still land); kClosed after Close(); kDataLoss when the log
+  // acknowledged the write at an offset where this client then found another
+  // record or none (the log lost it; see lost_writes()).
   Result<log::Offset> Put(std::string_view key, std::string_view value, const CallOptions& options = {});
   // Appends a tombstone for key, like Put.
   Result<log::Offset> Delete(std::string_view key, const CallOptions& options = {});
@@ -205,29 +219,33 @@ class Client {
   // The value and its version: the offset of the record that last wrote the
   // key. Every client that has applied that far gives the same version.
   // kNotFound for a missing key.
-  Result<VersionedValue> GetEntry(std::string_view key) const;
+  Result<VersionedValue> GetEntry(std::string_view key, ReadInfo* info = nullptr) const;
 
   // Reads at a level (see ReadLevel for each level's promise): waits until
   // the level holds, then reads local state. kTimeout when it cannot hold in
   // time; kInvalidArgument for a negative max_lag or position; the log's
   // error when its end offset cannot be fetched.
-  Result<std::string> Get(std::string_view key, const ReadOptions& options);
-  Result<VersionedValue> GetEntry(std::string_view key, const ReadOptions& options);
+  // With `info`, also the position the read was served at (at least the
+  // level's bound).
+  Result<std::string> Get(std::string_view key, const ReadOptions& options, ReadInfo* info = nullptr);
+  Result<VersionedValue> GetEntry(std::string_view key, const ReadOptions& options, ReadInfo* info = nullptr);
   Result<std::vector<KeyValue>> Range(const KeyConstraint& range, const QueryOptions& query,
-                                      const ReadOptions& options);
+                                      const ReadOptions& options, ReadInfo* info = nullptr);
   // Waits until a read at `options.level` would keep its promise. Returns the
   // applied position then: a read made now reflects everything below it.
   Result<log::Offset> AwaitReadLevel(const ReadOptions& options, std::string_view what = "read");
   // The same read into *value, reusing its buffer: no allocation once the
-  // buffer is large enough. For hot read loops.
-  Status Get(std::string_view key, std::string* value) const;
+  // buffer is large enough. For hot read loops. With `info`, also where the
+  // read was served (set for a missing key too).
+  Status Get(std::string_view key, std::string* value, ReadInfo* info = nullptr) const;
   // Reads many keys at once: (*values)[i] is the value of keys[i], or nullopt
   // when missing. Faster per key than Get on a large store, where each lookup
   // waits on memory: the lookups' cache misses overlap. Buffers already in
   // *values are reused. kInvalidArgument names the first empty key.
   Status MultiGet(std::span<const std::string_view> keys, std::vector<std::optional<std::string>>* values) const;
   // With QueryOptions::versions, each pair carries its key's version.
-  Result<std::vector<KeyValue>> Range(const KeyConstraint& range, const QueryOptions& options = {}) const;
+  Result<std::vector<KeyValue>> Range(const KeyConstraint& range, const QueryOptions& options = {},
+                                      ReadInfo* info = nullptr) const;
   Result<std::vector<KeyValue>> Prefix(std::string_view prefix, const QueryOptions& options = {}) const;
 
   // Waits until this client has applied everything the log held when Sync was
@@ -238,11 +256,21 @@ class Client {
   Status WaitApplied(log::Offset offset, const CallOptions& options = {});
 
   // The next offset this client will apply: everything below it is applied.
+  // It may move between this call and a read that follows it: to know where a
+  // read was served, pass a ReadInfo to the read.
   log::Offset AppliedPosition() const { return applied_position_.load(std::memory_order_acquire); }
   const std::string& id() const { return options_.client_id; }
   const Storage& storage() const { return *storage_; }
   // Records the applier could not decode and skipped.
   std::size_t corrupt_records() const;
+  // Writes that failed with kDataLoss: acknowledged by the log at an offset
+  // where this client found another record, or none.
+  std::size_t lost_writes() const;
+  // Times the reader reported (and the client logged as an error) that the
+  // log lost records: deleted below the reader's position before it read them
+  // (retention, DeleteRecords; it moved on to the log's start), or truncated
+  // below its position after it had applied them (an unclean election).
+  std::size_t reader_data_loss() const;
 
   // Stops the applier, fails blocked and later calls with kClosed, and closes
   // the log. Idempotent.
@@ -303,7 +331,9 @@ class Client {
   void ExpireLocked(Completions& out);
   static void Run(Completions& completions);
   // `timeout` only names the limit in the error message.
-  Status WaitAppliedUntil(log::Offset offset, TimePoint deadline, Duration timeout, std::string_view what);
+  // `startup`: also stop at data loss found during the start-up replay.
+  Status WaitAppliedUntil(log::Offset offset, TimePoint deadline, Duration timeout, std::string_view what,
+                          bool startup = false);
   Duration TimeoutFor(const CallOptions& options) const;
   void ApplyLoop();
   // The outcome of a command record, as every replica decides it.
@@ -321,8 +351,9 @@ class Client {
   static constexpr std::size_t kDedupWindow = 1024;
   static constexpr std::size_t kDedupWriters = 4096;
   static constexpr std::size_t kMaxOutcomes = 1 << 16;
-  // Applies `batch` to storage and runs its hooks; empties it.
-  void Flush(std::vector<Mutation>& batch);
+  // Applies `batch` to storage, which then reflects the log below
+  // `position`, and runs its hooks; empties it.
+  void Flush(std::vector<Mutation>& batch, log::Offset position);
   Outcome ApplyCommand(const internal::Command& command, log::Offset offset, std::vector<Mutation>& batch);
   void Log(LogLevel level, std::string_view message) const;
 
@@ -350,7 +381,15 @@ class Client {
   // Names this client instance in command records: client_id plus the time it
   // opened, so two processes using one client_id are still told apart.
   std::string writer_;
+  // Unfinished writes' records by kvlog-seq: the write and the record's index.
+  absl::flat_hash_map<uint64_t, std::pair<Write*, uint32_t>> pending_seqs_;  // Guarded by mu_.
+  std::size_t lost_writes_ = 0;            // Guarded by mu_.
+  std::size_t reader_data_loss_ = 0;   // Guarded by mu_.
+  bool opened_ = false;                    // Guarded by mu_. Open has returned the client.
+  std::optional<Error> startup_data_loss_;  // Guarded by mu_. Data loss met by the start-up replay.
   std::unique_ptr<Mutex> close_mu_;   // Serialises Close().
+  // On while any write is in flight: the reader then returns headers.
+  std::shared_ptr<std::atomic<bool>> headers_switch_;
   std::atomic<uint64_t> next_seq_{0};
 };
 

@@ -101,6 +101,16 @@ class MemoryStorage final : public Storage {
 
   std::optional<VersionedValue> GetEntry(std::string_view key) const override {
     std::shared_lock lock(mu_);
+    return GetEntryLocked(key);
+  }
+
+  std::optional<VersionedValue> GetEntry(std::string_view key, int64_t* position) const override {
+    std::shared_lock lock(mu_);
+    *position = position_;
+    return GetEntryLocked(key);
+  }
+
+  std::optional<VersionedValue> GetEntryLocked(std::string_view key) const {
     auto it = by_key_.find(key);
     if (it == by_key_.end()) return std::nullopt;
     return VersionedValue{std::string(it->entry->value()), it->entry->version()};
@@ -108,6 +118,16 @@ class MemoryStorage final : public Storage {
 
   bool Get(std::string_view key, std::string* value) const override {
     std::shared_lock lock(mu_);
+    return GetLocked(key, value);
+  }
+
+  bool Get(std::string_view key, std::string* value, int64_t* position) const override {
+    std::shared_lock lock(mu_);
+    *position = position_;
+    return GetLocked(key, value);
+  }
+
+  bool GetLocked(std::string_view key, std::string* value) const {
     auto it = by_key_.find(key);
     if (it == by_key_.end()) return false;
     value->assign(it->entry->value());
@@ -154,8 +174,19 @@ class MemoryStorage final : public Storage {
   }
 
   std::vector<KeyValue> Range(const KeyConstraint& range, const QueryOptions& options) const override {
-    std::vector<KeyValue> out;
     std::shared_lock lock(mu_);
+    return RangeLocked(range, options);
+  }
+
+  std::vector<KeyValue> Range(const KeyConstraint& range, const QueryOptions& options,
+                              int64_t* position) const override {
+    std::shared_lock lock(mu_);
+    *position = position_;
+    return RangeLocked(range, options);
+  }
+
+  std::vector<KeyValue> RangeLocked(const KeyConstraint& range, const QueryOptions& options) const {
+    std::vector<KeyValue> out;
     auto it = ordered_.lower_bound(range.start);
     auto end = range.end ? ordered_.lower_bound(*range.end) : ordered_.end();
     for (; it != end; ++it) {
@@ -173,6 +204,19 @@ class MemoryStorage final : public Storage {
 
   void Apply(std::span<const Mutation> batch) override {
     std::unique_lock lock(mu_);
+    ApplyLocked(batch);
+  }
+
+  // The batch and the position move together: a positioned read sees both
+  // or neither.
+  void Apply(std::span<const Mutation> batch, int64_t position) override {
+    std::unique_lock lock(mu_);
+    ApplyLocked(batch);
+    position_ = position;
+  }
+
+ private:
+  void ApplyLocked(std::span<const Mutation> batch) {
     for (const Mutation& m : batch) {
       if (m.value.has_value()) {
         SetLocked(m.key, *m.value, m.version);
@@ -182,7 +226,6 @@ class MemoryStorage final : public Storage {
     }
   }
 
- private:
   void SetLocked(std::string_view key, std::string_view value, Version version) {
     const std::size_t hash = IndexHash{}(key);
     auto it = by_key_.find(key, hash);
@@ -216,6 +259,7 @@ class MemoryStorage final : public Storage {
   mutable std::shared_mutex mu_;
   absl::flat_hash_set<IndexSlot, IndexHash, IndexEq> by_key_;
   absl::btree_map<std::string, Entry*, std::less<>> ordered_;
+  int64_t position_ = 0;  // The log position the entries reflect (positioned Apply).
 };
 
 }  // namespace

@@ -68,7 +68,10 @@ struct ClientOptions {
   std::chrono::nanoseconds poll_error_backoff = std::chrono::milliseconds(100);
 
   // Add kvlog-writer and kvlog-seq headers to every record, so a history
-  // checker can tell which call wrote it.
+  // checker can tell which call wrote it, and so this client can check that
+  // the record the log acknowledged at a write's offset is the write's own
+  // (kDataLoss otherwise). Off: writes are not checked; an acknowledged
+  // offset is trusted.
   bool writer_headers = true;
 
   // Update(key, fn): how many conditional writes it tries before giving up
@@ -77,6 +80,17 @@ struct ClientOptions {
   int update_max_attempts = 10;
   std::chrono::nanoseconds update_backoff = std::chrono::milliseconds(1);
   std::chrono::nanoseconds update_max_backoff = std::chrono::milliseconds(100);
+
+  // The log may no longer hold records this client has not applied yet: its
+  // start moved past the client's position (retention, DeleteRecords, the
+  // librdkafka mock cluster's size cap). This is always logged as an error and
+  // counted (Client::reader_data_loss()), and a pending write of this
+  // client whose record was deleted fails with kDataLoss. At start-up it makes
+  // Open fail with kDataLoss unless this is set; set, Open starts from the
+  // log's start with the state the remaining records give. A client already
+  // open moves to the log's start either way (its state then misses the
+  // deleted records' effects).
+  bool skip_deleted_records = false;
 
   Logger logger = StderrLogger();
   OnSet on_set;

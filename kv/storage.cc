@@ -1,5 +1,7 @@
 #include "kv/storage.h"
 
+#include <mutex>
+
 namespace kvlog::kv {
 
 bool KeyConstraint::Contains(std::string_view key) const {
@@ -33,6 +35,31 @@ void Storage::MultiGet(std::span<const std::string_view> keys, std::span<std::op
     if (!values[i]) values[i].emplace();
     if (!Get(keys[i], &*values[i])) values[i].reset();
   }
+}
+
+void Storage::Apply(std::span<const Mutation> batch, int64_t position) {
+  std::unique_lock lock(positioned_mu_);
+  Apply(batch);
+  position_ = position;
+}
+
+bool Storage::Get(std::string_view key, std::string* value, int64_t* position) const {
+  std::shared_lock lock(positioned_mu_);
+  *position = position_;
+  return Get(key, value);
+}
+
+std::optional<VersionedValue> Storage::GetEntry(std::string_view key, int64_t* position) const {
+  std::shared_lock lock(positioned_mu_);
+  *position = position_;
+  return GetEntry(key);
+}
+
+std::vector<KeyValue> Storage::Range(const KeyConstraint& range, const QueryOptions& options,
+                                     int64_t* position) const {
+  std::shared_lock lock(positioned_mu_);
+  *position = position_;
+  return Range(range, options);
 }
 
 void Storage::Apply(std::span<const Mutation> batch) {

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <shared_mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -90,6 +92,23 @@ class Storage {
   // apply atomically overrides this so no reader sees part of a batch. The
   // default applies one mutation at a time.
   virtual void Apply(std::span<const Mutation> batch);
+
+  // Positioned application and reads, for a client that must say where each
+  // read was served. Apply(batch, position) applies `batch` and records that
+  // the store now reflects the log below `position`, as one step for the
+  // positioned reads, which return that position with their answer, taken
+  // atomically with the read. The defaults do this under a lock of their own
+  // around the methods above; a store with its own lock overrides all three
+  // to use that one instead.
+  virtual void Apply(std::span<const Mutation> batch, int64_t position);
+  virtual bool Get(std::string_view key, std::string* value, int64_t* position) const;
+  virtual std::optional<VersionedValue> GetEntry(std::string_view key, int64_t* position) const;
+  virtual std::vector<KeyValue> Range(const KeyConstraint& range, const QueryOptions& options,
+                                      int64_t* position) const;
+
+ private:
+  mutable std::shared_mutex positioned_mu_;  // The defaults' lock.
+  int64_t position_ = 0;                     // Guarded by positioned_mu_ (defaults only).
 };
 
 }  // namespace kvlog::kv

@@ -3,6 +3,7 @@
 // deterministic, with fault injection).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -53,9 +54,17 @@ struct ReadOptions {
   // keys and values saves decoding and copying them (librdkafka parses a
   // record's headers only when asked).
   bool headers = true;
+  // When set, it decides instead of `headers`, record by record: a reader
+  // returns a record's headers when the switch is on at the moment it decodes
+  // that record (also within a Poll in progress). The client's applier turns
+  // it on only while it waits for writes of its own, whose identity it must
+  // check, so a replay and a read-only client still skip the headers.
+  std::shared_ptr<const std::atomic<bool>> headers_switch;
 
+  // Whether a record decoded now comes back with its headers.
+  bool WantHeaders() const { return headers_switch ? headers_switch->load(std::memory_order_acquire) : headers; }
   // What a reader with these options returns for a stored record.
-  Record Copy(const Record& stored) const { return headers ? stored : Record{stored.key, stored.value, {}}; }
+  Record Copy(const Record& stored) const { return WantHeaders() ? stored : Record{stored.key, stored.value, {}}; }
 };
 
 // One client's connection to a single-partition log. Thread-safe.

@@ -11,6 +11,7 @@ std::string_view ErrorCodeName(ErrorCode code) {
     case ErrorCode::kUnavailable: return "Unavailable";
     case ErrorCode::kCorrupt: return "Corrupt";
     case ErrorCode::kFailedPrecondition: return "FailedPrecondition";
+    case ErrorCode::kDataLoss: return "DataLoss";
     case ErrorCode::kInternal: return "Internal";
     case ErrorCode::kConflict: return "Conflict";
   }

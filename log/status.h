@@ -17,6 +17,8 @@ enum class ErrorCode {
   kUnavailable,      // The log cannot be reached now; retrying later may succeed.
   kCorrupt,          // A record could not be decoded or failed its checksum.
   kFailedPrecondition,  // The log is not in a usable shape (e.g. wrong partition count).
+  kDataLoss,         // The log lost records: a write it acknowledged is not at its offset, or records a
+                     // reader had not read yet were deleted (retention) or truncated.
   kInternal,         // A bug or an unexpected error from a dependency.
   kConflict,         // A conditional write's condition was false where the log placed it: nothing was
                      // written. Not retryable as is; the message names the key and its current version.

@@ -1,18 +1,38 @@
 #include "sim/variants.h"
 
 #include <algorithm>
+#include <map>
+#include <mutex>
 
 namespace kvlog::sim {
 namespace {
 
+// "trust-ack": the headers of each record this connection appended, by the
+// offset the log acknowledged it at. Shared by the log and its readers.
+struct AckedHeaders {
+  std::mutex mu;  // No critical section blocks: safe under the fiber runtime.
+  std::map<log::Offset, std::vector<log::Header>> by_offset;
+};
+
 class BrokenReader final : public log::LogReader {
  public:
-  BrokenReader(std::unique_ptr<log::LogReader> inner, bool early_ack, bool reorder)
-      : inner_(std::move(inner)), early_ack_(early_ack), reorder_(reorder) {}
+  BrokenReader(std::unique_ptr<log::LogReader> inner, bool early_ack, bool reorder,
+               std::shared_ptr<AckedHeaders> acked)
+      : inner_(std::move(inner)), early_ack_(early_ack), reorder_(reorder), acked_(std::move(acked)) {}
 
   Result<std::vector<log::LogEntry>> Poll(std::size_t max_entries, log::Duration timeout) override {
     auto entries = inner_->Poll(max_entries, timeout);
     if (entries && reorder_) std::reverse(entries->begin(), entries->end());
+    if (entries && acked_) {
+      // Whatever the log holds at an offset it acknowledged to this
+      // connection reads as the appended record: the client can no longer
+      // tell that the log lost its write, as if it did not check.
+      std::lock_guard lock(acked_->mu);
+      for (log::LogEntry& e : *entries) {
+        auto it = acked_->by_offset.find(e.offset);
+        if (it != acked_->by_offset.end() && e.record) e.record->headers = it->second;
+      }
+    }
     return entries;
   }
   log::Offset Position() const override { return inner_->Position() + (early_ack_ ? 1 : 0); }
@@ -22,21 +42,44 @@ class BrokenReader final : public log::LogReader {
   std::unique_ptr<log::LogReader> inner_;
   const bool early_ack_;
   const bool reorder_;
+  const std::shared_ptr<AckedHeaders> acked_;
 };
 
 class BrokenLog final : public log::Log {
  public:
-  BrokenLog(std::unique_ptr<log::Log> inner, bool early_ack, bool reorder)
-      : inner_(std::move(inner)), early_ack_(early_ack), reorder_(reorder) {}
+  BrokenLog(std::unique_ptr<log::Log> inner, bool early_ack, bool reorder, bool trust_ack)
+      : inner_(std::move(inner)),
+        early_ack_(early_ack),
+        reorder_(reorder),
+        acked_(trust_ack ? std::make_shared<AckedHeaders>() : nullptr) {}
 
   void Append(std::span<const log::Record> records, log::AppendCallback done) override {
-    inner_->Append(records, std::move(done));
+    if (!acked_) return inner_->Append(records, std::move(done));
+    std::vector<std::vector<log::Header>> headers;
+    for (const log::Record& r : records) headers.push_back(r.headers);
+    inner_->Append(records, [acked = acked_, headers = std::move(headers),
+                             done = std::move(done)](log::AppendResult result) {
+      if (result) {
+        std::lock_guard lock(acked->mu);
+        for (std::size_t i = 0; i < result->size() && i < headers.size(); ++i) {
+          acked->by_offset[(*result)[i]] = headers[i];
+        }
+      }
+      done(std::move(result));
+    });
   }
   using log::Log::OpenReader;
   Result<std::unique_ptr<log::LogReader>> OpenReader(log::Offset from, const log::ReadOptions& options) override {
-    auto reader = inner_->OpenReader(from, options);
+    log::ReadOptions read = options;
+    if (acked_) {
+      // The substituted headers must reach the client whatever it asked for.
+      read.headers = true;
+      read.headers_switch = nullptr;
+    }
+    auto reader = inner_->OpenReader(from, read);
     if (!reader) return reader;
-    return std::unique_ptr<log::LogReader>(std::make_unique<BrokenReader>(std::move(*reader), early_ack_, reorder_));
+    return std::unique_ptr<log::LogReader>(
+        std::make_unique<BrokenReader>(std::move(*reader), early_ack_, reorder_, acked_));
   }
   Result<log::Offset> EndOffset(log::Duration timeout) override { return inner_->EndOffset(timeout); }
   void Close() override { inner_->Close(); }
@@ -45,22 +88,24 @@ class BrokenLog final : public log::Log {
   std::unique_ptr<log::Log> inner_;
   const bool early_ack_;
   const bool reorder_;
+  const std::shared_ptr<AckedHeaders> acked_;
 };
 
 }  // namespace
 
-std::vector<std::string> BrokenVariantNames() { return {"early-ack", "reorder"}; }
+std::vector<std::string> BrokenVariantNames() { return {"early-ack", "reorder", "trust-ack"}; }
 
 Result<LogWrapper> VariantWrapper(const std::string& name) {
   if (name.empty() || name == "correct") return LogWrapper(nullptr);
   bool early_ack = name == "early-ack";
   bool reorder = name == "reorder";
-  if (!early_ack && !reorder) {
+  bool trust_ack = name == "trust-ack";
+  if (!early_ack && !reorder && !trust_ack) {
     return MakeError(ErrorCode::kInvalidArgument,
-                     "unknown client variant '" + name + "'; known: correct, early-ack, reorder");
+                     "unknown client variant '" + name + "'; known: correct, early-ack, reorder, trust-ack");
   }
-  return LogWrapper([early_ack, reorder](std::unique_ptr<log::Log> log) -> std::unique_ptr<log::Log> {
-    return std::make_unique<BrokenLog>(std::move(log), early_ack, reorder);
+  return LogWrapper([early_ack, reorder, trust_ack](std::unique_ptr<log::Log> log) -> std::unique_ptr<log::Log> {
+    return std::make_unique<BrokenLog>(std::move(log), early_ack, reorder, trust_ack);
   });
 }
 

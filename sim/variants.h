@@ -3,7 +3,12 @@
 //   "early-ack": the reader reports a position one past what it delivered, so
 //                a write can return before its record is applied;
 //   "reorder":   the reader hands each polled batch over in reverse, so
-//                records are applied out of log order.
+//                records are applied out of log order;
+//   "trust-ack": whatever the log holds at an offset it acknowledged an
+//                append at reads as that append's record, so the client
+//                cannot check that the record there is its own (the client
+//                before issue 11: a write succeeds once the position passes
+//                its offset, even if the log lost it).
 #pragma once
 
 #include <string>

@@ -74,7 +74,9 @@ struct Slot {
 EventType OutcomeOfWrite(const Error& e, bool batch) {
   // Nothing was appended for bad input. A corrupt record is skipped by every
   // replica, so a single-record write never takes effect; a batch's other
-  // records may have. Anything else may have committed.
+  // records may have. Anything else may have committed, kDataLoss included
+  // (the log lost the record at the acknowledged offset; a duplicate from a
+  // retry may stand elsewhere).
   if (e.code() == ErrorCode::kInvalidArgument) return EventType::kFail;
   if (e.code() == ErrorCode::kCorrupt && !batch) return EventType::kFail;
   return EventType::kInfo;
@@ -130,13 +132,18 @@ class Workload {
       recorder_.AddFinal(checker::FinalState{c.id(), c.AppliedPosition(), digest.Hex()});
     }
     for (Slot& slot : slots_) {
-      if (slot.client) slot.client->Close();
+      if (slot.client) {
+        slot.client->Close();
+        reader_data_loss_ += static_cast<int64_t>(slot.client->reader_data_loss());
+      }
       slot.client.reset();
     }
     result.history = recorder_.Take();
     result.ops_completed = completed_;
     result.ops_unknown = unknown_;
     result.crashes = crashes_;
+    result.data_loss = data_loss_;
+    result.reader_data_loss = reader_data_loss_;
     return result;
   }
 
@@ -186,6 +193,7 @@ class Workload {
       std::unique_lock lock(*slot.mu);
       old = std::move(slot.client);
     }
+    if (old) reader_data_loss_ += static_cast<int64_t>(old->reader_data_loss());
     old.reset();
     for (int attempt = 0; attempt < 20; ++attempt) {
       rt_.SleepFor(options_.restart_delay);
@@ -243,17 +251,20 @@ class Workload {
         invoke.f = "get";
         invoke.key = key;
         recorder_.Add(invoke);
-        const log::Offset applied = c.AppliedPosition();
-        auto got = c.Get(key);
+        // The position comes with the read, taken atomically with it: a
+        // position read before the read may be older than what it saw.
+        kv::ReadInfo read_at;
+        std::string got_value;
+        Status got = c.Get(key, &got_value, &read_at);
         Event done = std::move(invoke);
         done.value = Value();
         if (got) {
           done.type = EventType::kOk;
-          done.value = Value::String(*got);
-          done.applied = applied;
+          done.value = Value::String(got_value);
+          done.applied = read_at.position;
         } else if (got.error().code() == ErrorCode::kNotFound) {
           done.type = EventType::kOk;
-          done.applied = applied;
+          done.applied = read_at.position;
         } else {
           done.type = EventType::kFail;
         }
@@ -294,15 +305,15 @@ class Workload {
         b += '\xff';  // Inclusive of b.
         invoke.key = a;
         recorder_.Add(invoke);
-        const log::Offset applied = c.AppliedPosition();
-        auto got = c.Range(kv::KeyConstraint{a, b});
+        kv::ReadInfo read_at;
+        auto got = c.Range(kv::KeyConstraint{a, b}, {}, &read_at);
         Event done = std::move(invoke);
         if (got) {
           std::vector<Value> pairs;
           for (const auto& kv : *got) pairs.push_back(Value::List({Value::String(kv.key), Value::String(kv.value)}));
           done.type = EventType::kOk;
           done.value = Value::List(std::move(pairs));
-          done.applied = applied;
+          done.applied = read_at.position;
         } else {
           done.type = EventType::kFail;
         }
@@ -317,6 +328,7 @@ class Workload {
       done.offset = *result;
     } else {
       done.type = OutcomeOfWrite(result.error(), done.f == "batch");
+      if (result.error().code() == ErrorCode::kDataLoss) ++data_loss_;
     }
     Complete(std::move(done));
   }
@@ -336,7 +348,7 @@ class Workload {
   const LogWrapper& wrap_;
   Recorder recorder_;
   std::vector<Slot> slots_;
-  std::atomic<int64_t> completed_{0}, unknown_{0}, crashes_{0};
+  std::atomic<int64_t> completed_{0}, unknown_{0}, crashes_{0}, data_loss_{0}, reader_data_loss_{0};
 };
 
 }  // namespace

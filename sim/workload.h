@@ -52,6 +52,8 @@ struct WorkloadResult {
   int64_t ops_completed = 0;   // ok or fail
   int64_t ops_unknown = 0;     // info
   int64_t crashes = 0;
+  int64_t data_loss = 0;       // writes that failed with kDataLoss (recorded as info)
+  int64_t reader_data_loss = 0;  // the clients' kv::Client::reader_data_loss(), summed
   std::vector<std::string> errors;  // Things that stopped the workload itself.
 };
 

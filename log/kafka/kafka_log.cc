@@ -141,7 +141,7 @@ class KafkaReader final : public LogReader {
     record.key.assign(static_cast<const char*>(msg.key), msg.key_len);
     if (msg.payload != nullptr) record.value.emplace(static_cast<const char*>(msg.payload), msg.len);
     rd_kafka_headers_t* headers = nullptr;
-    if (read_options_.headers && rd_kafka_message_headers(&msg, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+    if (read_options_.WantHeaders() && rd_kafka_message_headers(&msg, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR &&
         headers != nullptr) {
       const char* name = nullptr;
       const void* value = nullptr;

@@ -14,8 +14,10 @@ namespace kvlog::log::sim {
 
 class Reader final : public LogReader {
  public:
-  Reader(Broker& broker, Offset from, const ConnectionFaults& faults, const ReadOptions& options)
-      : broker_(broker), faults_(faults), options_(options), position_(from) {}
+  // Failovers before the reader opened are none of its business.
+  Reader(Broker& broker, Offset from, const ConnectionFaults& faults, const ReadOptions& options,
+         std::size_t failovers_seen)
+      : broker_(broker), faults_(faults), options_(options), position_(from), failovers_seen_(failovers_seen) {}
 
   Result<std::vector<LogEntry>> Poll(std::size_t max_entries, Duration timeout) override {
     Runtime& rt = broker_.runtime_;
@@ -24,6 +26,7 @@ class Reader final : public LogReader {
     for (;;) {
       if (closed_.load()) return MakeError(ErrorCode::kClosed, "simulated log reader is closed");
       broker_.CatchUp();
+      if (Status lost = CheckLost(); !lost) return std::unexpected(lost.error());
       const TimePoint now = rt.Now();
       std::optional<TimePoint> wake;
       if (broker_.InOutage()) {
@@ -63,7 +66,33 @@ class Reader final : public LogReader {
     return std::nullopt;
   }
 
-  // Called with the broker's mutex held.
+  // Called with the broker's mutex held. Reports, once each, a failover that
+  // truncated the log below this reader's position (records it read are gone,
+  // and new records will take their offsets unseen by it) and records deleted
+  // below it (it then moves to the log's start), as kDataLoss.
+  Status CheckLost() {
+    const Offset position = position_.load();
+    while (failovers_seen_ < broker_.failover_ends_.size()) {
+      const Offset end = broker_.failover_ends_[failovers_seen_++];
+      if (end < position) {
+        return MakeError(ErrorCode::kDataLoss,
+                         "the log was truncated to offset " + std::to_string(end) + " below this reader's position " +
+                             std::to_string(position) + " (leader failover, unclean election): records at [" +
+                             std::to_string(end) + ", " + std::to_string(position) +
+                             ") that this reader returned are gone, and new records there will not be read");
+      }
+    }
+    if (position < broker_.start_) {
+      position_.store(broker_.start_);
+      return MakeError(ErrorCode::kDataLoss, "records at [" + std::to_string(position) + ", " +
+                                                 std::to_string(broker_.start_) +
+                                                 ") were deleted before this reader read them (the log's start "
+                                                 "moved: retention, DeleteRecords); it continues from offset " +
+                                                 std::to_string(broker_.start_));
+    }
+    return OkStatus();
+  }
+
   std::vector<LogEntry> Read(std::size_t max_entries, Offset readable_end) {
     std::vector<LogEntry> out;
     const auto& entries = broker_.entries_;
@@ -83,6 +112,7 @@ class Reader final : public LogReader {
   const ReadOptions options_;
   std::atomic<Offset> position_;
   std::atomic<bool> closed_{false};
+  std::size_t failovers_seen_ = 0;  // Guarded by the broker's mutex.
 };
 
 // One client's connection: a producer that sends appends in order (many in
@@ -125,7 +155,13 @@ class Connection final : public Log {
   using Log::OpenReader;
   Result<std::unique_ptr<LogReader>> OpenReader(Offset from, const ReadOptions& options) override {
     if (closed_.load()) return MakeError(ErrorCode::kClosed, "simulated log connection is closed");
-    return std::make_unique<Reader>(broker_, std::max<Offset>(from, 0), faults_, options);
+    std::size_t failovers;
+    {
+      std::unique_lock lock(*broker_.mu_);
+      broker_.CatchUp();
+      failovers = broker_.failover_ends_.size();
+    }
+    return std::make_unique<Reader>(broker_, std::max<Offset>(from, 0), faults_, options, failovers);
   }
 
   Result<Offset> EndOffset(Duration timeout) override {
@@ -401,7 +437,29 @@ void Broker::Failover(TimePoint at) {
   // The new leader knows nothing of appends it does not hold.
   std::erase_if(last_append_, [&](const auto& p) { return !p.second.second.empty() && p.second.second.back() >= new_end; });
   end_ = std::min(end_, new_end);
+  failover_ends_.push_back(end_);
   NotifyAllWaiters();
+}
+
+void Broker::DeleteRecordsBefore(Offset offset) {
+  std::unique_lock lock(*mu_);
+  CatchUp();
+  offset = std::min(offset, HighWatermark());
+  if (offset <= start_) return;
+  auto cut = std::lower_bound(entries_.begin(), entries_.end(), offset,
+                              [](const StoredEntry& e, Offset o) { return e.offset < o; });
+  stats_.deleted_records += cut - entries_.begin();
+  compacted_.insert(compacted_.end(), std::make_move_iterator(entries_.begin()), std::make_move_iterator(cut));
+  compacted_sorted_ = false;
+  entries_.erase(entries_.begin(), cut);
+  start_ = offset;
+  NotifyAllWaiters();
+}
+
+Offset Broker::start_offset() {
+  std::unique_lock lock(*mu_);
+  CatchUp();
+  return start_;
 }
 
 void Broker::Compact() {

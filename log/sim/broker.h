@@ -36,6 +36,7 @@ struct BrokerStats {
   int64_t truncated_records = 0;
   int64_t compacted_records = 0;
   int64_t corrupted_records = 0;
+  int64_t deleted_records = 0;     // By DeleteRecordsBefore (retention).
 };
 
 // One stored record with what the simulator knows about it.
@@ -82,6 +83,14 @@ class Broker {
   void VisitLogAsWritten(const std::function<void(const StoredEntry&)>& visit);
   // The high watermark: the offset the next readable record would get.
   Offset end_offset();
+  // The first offset the log still holds (Kafka's log start offset).
+  Offset start_offset();
+  // Deletes every record below `offset` and moves the log's start there, as
+  // Kafka's retention or DeleteRecords do (never past the high watermark).
+  // A reader whose position is below the new start gets kDataLoss from its
+  // next Poll and continues from the start. The deleted records still count
+  // as written (LogAsWritten), as compacted ones do.
+  void DeleteRecordsBefore(Offset offset);
   BrokerStats stats();
   const BrokerFaults& faults() const { return faults_; }
   Runtime& runtime() const { return runtime_; }
@@ -122,9 +131,13 @@ class Broker {
   std::unique_ptr<CondVar> scheduled_;
   std::mt19937_64 rng_;               // Guarded by mu_.
   std::vector<StoredEntry> entries_;  // Guarded by mu_.
-  std::vector<StoredEntry> compacted_;  // Guarded by mu_. Removed by compaction.
+  std::vector<StoredEntry> compacted_;  // Guarded by mu_. Removed by compaction or deletion.
   bool compacted_sorted_ = true;        // Guarded by mu_. compacted_ is in offset order.
   Offset end_ = 0;                    // Guarded by mu_. Next offset on the leader.
+  Offset start_ = 0;                  // Guarded by mu_. First offset still held.
+  // Where each failover so far left the leader's log end, in order: a reader
+  // past one of them had read records the log no longer holds.
+  std::vector<Offset> failover_ends_;  // Guarded by mu_.
   std::size_t next_failover_ = 0;     // Guarded by mu_. Index into faults_.failovers.
   TimePoint next_compaction_{};       // Guarded by mu_.
   uint64_t next_producer_ = 1;        // Guarded by mu_.
