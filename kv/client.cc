@@ -266,7 +266,7 @@ Result<log::Record> Client::PrepareCommand(std::string_view what, internal::Comm
   command.writer = writer_;
   command.seq = seq;
   log::Record record;
-  record.key.assign(internal::CommandRecordKey(command));
+  record.key = internal::CommandRecordKey(command);
   record.value.emplace(internal::EncodeCommand(command));
   // The whole command is one record: it must fit where one value fits.
   if (record.value->size() > options_.limits.max_value_bytes) {

@@ -4,6 +4,8 @@
 #include "kv/client.h"
 #include "kv/memory_storage.h"
 
+#include <thread>
+
 namespace kvlog::kv::testing {
 namespace {
 
@@ -18,6 +20,27 @@ class SimBackend final : public Backend {
 INSTANTIATE_TEST_SUITE_P(SimLog, ClientConformance,
                          ::testing::Values(BackendParam{"sim", [] { return std::make_unique<SimBackend>(); }}),
                          BackendParamName);
+
+// A failed conditional write must not let compaction delete the value it failed
+// against: command records have keys of their own, so they never supersede a
+// user key's plain records.
+TEST(ClientSimTest, CompactionKeepsTheValueAFailedConditionalWriteFailedAgainst) {
+  log::sim::BrokerFaults faults;
+  faults.compaction_interval = std::chrono::milliseconds(1);
+  faults.min_compaction_lag = std::chrono::nanoseconds(0);
+  log::sim::Broker broker(Runtime::Real(), faults, 3);
+  auto client = Client::Open(broker.Connect(), NewMemoryStorage(), {});
+  ASSERT_TRUE(client.has_value()) << client.error().ToString();
+  ASSERT_TRUE((*client)->Put("k", "old").has_value());
+  auto kept = (*client)->Put("k", "kept");
+  ASSERT_TRUE(kept.has_value());
+  EXPECT_EQ((*client)->PutIfAbsent("k", "intruder").error().code(), ErrorCode::kConflict);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_GE(broker.stats().compacted_records, 1);  // "old" went; the proof that compaction ran.
+  auto replay = Client::Open(broker.Connect(), NewMemoryStorage(), {});
+  ASSERT_TRUE(replay.has_value()) << replay.error().ToString();
+  EXPECT_EQ((*replay)->GetEntry("k").value(), (VersionedValue{"kept", *kept}));
+}
 
 }  // namespace
 }  // namespace kvlog::kv::testing
@@ -56,6 +79,27 @@ TEST(ClientSimTest, ARetriedCommandAfterALostAckAppliesOnceAndReportsItsOutcome)
   auto replay = Client::Open(broker.Connect(), NewMemoryStorage(), {});
   ASSERT_TRUE(replay.has_value());
   EXPECT_EQ(*(*replay)->Range(KeyConstraint{}, {.versions = true}), *c.Range(KeyConstraint{}, {.versions = true}));
+}
+
+// A failed conditional write must not let compaction delete the value it failed
+// against: command records have keys of their own, so they never supersede a
+// user key's plain records.
+TEST(ClientSimTest, CompactionKeepsTheValueAFailedConditionalWriteFailedAgainst) {
+  log::sim::BrokerFaults faults;
+  faults.compaction_interval = std::chrono::milliseconds(1);
+  faults.min_compaction_lag = std::chrono::nanoseconds(0);
+  log::sim::Broker broker(Runtime::Real(), faults, 3);
+  auto client = Client::Open(broker.Connect(), NewMemoryStorage(), {});
+  ASSERT_TRUE(client.has_value()) << client.error().ToString();
+  ASSERT_TRUE((*client)->Put("k", "old").has_value());
+  auto kept = (*client)->Put("k", "kept");
+  ASSERT_TRUE(kept.has_value());
+  EXPECT_EQ((*client)->PutIfAbsent("k", "intruder").error().code(), ErrorCode::kConflict);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_GE(broker.stats().compacted_records, 1);  // "old" went; the proof that compaction ran.
+  auto replay = Client::Open(broker.Connect(), NewMemoryStorage(), {});
+  ASSERT_TRUE(replay.has_value()) << replay.error().ToString();
+  EXPECT_EQ((*replay)->GetEntry("k").value(), (VersionedValue{"kept", *kept}));
 }
 
 }  // namespace

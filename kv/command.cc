@@ -120,11 +120,12 @@ Result<Command> DecodeCommand(std::string_view value) {
   return command;
 }
 
-std::string_view CommandRecordKey(const Command& command) {
-  if (!command.then_writes.empty()) return command.then_writes.front().key;
-  if (!command.compares.empty()) return command.compares.front().key;
-  if (!command.else_writes.empty()) return command.else_writes.front().key;
-  return {};
+std::string CommandRecordKey(const Command& command) {
+  std::string key("\0kvlog-command\0", 15);
+  key += command.writer;
+  key.push_back('\0');
+  key += std::to_string(command.seq);
+  return key;
 }
 
 }  // namespace kvlog::kv::internal

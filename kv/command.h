@@ -12,6 +12,11 @@
 // written as a command too (one unconditional write), so no plain value is ever
 // mistaken for one; every other plain value costs one 8-byte comparison.
 //
+// Compaction cannot keep conditions sound: a replica replaying after
+// compaction removed a record a condition compared against can decide it
+// differently. Conditional writes and transactions need a topic whose records
+// are not compacted away (see the README).
+//
 // `writer` (a per-instance identity) and `seq` let every replica recognise a
 // duplicate of a command (a producer retry after a lost acknowledgement that
 // committed twice) and give it the first copy's outcome instead of deciding it
@@ -61,8 +66,11 @@ std::string EncodeCommand(const Command& command);
 // kCorrupt naming what was wrong when `value` is not a well-formed command.
 Result<Command> DecodeCommand(std::string_view value);
 
-// The Kafka key a command record carries: its first written key, else its
-// first compared key.
-std::string_view CommandRecordKey(const Command& command);
+// The Kafka key of a command record: "\0kvlog-command\0" + writer + "\0" +
+// seq, unique per command. Not a user key, on purpose: with a compacted topic
+// a command record then never supersedes a user key's plain records (a failed
+// PutIfAbsent keyed by the user key would let compaction delete the value it
+// failed against), and no plain record supersedes a command.
+std::string CommandRecordKey(const Command& command);
 
 }  // namespace kvlog::kv::internal
