@@ -54,6 +54,14 @@ class ControlledLogImpl final : public log::Log {
   void Append(std::span<const log::Record> records, log::AppendCallback done) override {
     controls_.appends.fetch_add(1);
     controls_.records_appended.fetch_add(static_cast<int>(records.size()));
+    if (const int64_t shift = controls_.ack_offset_shift.load(); shift != 0) {
+      done = [shift, done = std::move(done)](log::AppendResult r) {
+        if (r) {
+          for (log::Offset& o : *r) o += shift;
+        }
+        done(std::move(r));
+      };
+    }
     if (!controls_.hold_acks.load()) {
       inner_->Append(records, std::move(done));
       return;

@@ -20,6 +20,10 @@ struct LogControls {
   std::atomic<int> records_appended{0};
   std::atomic<bool> hold_acks{false};   // Keep callbacks until released.
   std::atomic<bool> stall_reader{false};  // Poll returns nothing.
+  // Added to every offset an acknowledgement names: a log that acknowledges
+  // a write at an offset where another record (or none) is, as a log that
+  // lost the write does.
+  std::atomic<int64_t> ack_offset_shift{0};
   std::mutex mu;
   std::set<log::Offset> corrupt_offsets;  // Guarded by mu. Read back as kCorrupt.
   // An acknowledgement kept back: the inner log's result may arrive before or

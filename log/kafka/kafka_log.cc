@@ -3,6 +3,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include <algorithm>
+#include <cctype>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -103,6 +104,15 @@ class KafkaReader final : public LogReader {
         Advance(msg->offset);
         continue;
       }
+      if (msg->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET) {
+        // auto.offset.reset=error: the position is outside the log. Never
+        // moved silently (librdkafka's default would reset it to the start).
+        if (!out.empty()) {
+          Reassign(position_.load());  // Fetching stopped; the caller polls again.
+          break;
+        }
+        return std::unexpected(OutOfRange());
+      }
       if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         Error error = KafkaError(msg->err, "reading partition 0", options_);
         if (!out.empty()) break;  // Hand over what arrived; the error may recur.
@@ -112,6 +122,7 @@ class KafkaReader final : public LogReader {
         return MakeError(ErrorCode::kUnavailable, error.message());
       }
       if (msg->partition != 0 || msg->offset < position_.load()) continue;  // Not ours, or a re-fetch.
+      truncation_reported_at_ = kNoOffset;
       out.push_back(Decode(*msg));
       Advance(msg->offset + 1);
     }
@@ -123,6 +134,57 @@ class KafkaReader final : public LogReader {
   void Close() override { closed_.store(true); }
 
  private:
+  // Restarts fetching at `offset` (librdkafka stops a partition whose
+  // offset was out of range when auto.offset.reset is "error").
+  void Reassign(Offset offset) {
+    rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(parts, options_.topic.c_str(), 0)->offset = offset;
+    rd_kafka_resp_err_t err = rd_kafka_assign(consumer_.get(), parts);
+    rd_kafka_topic_partition_list_destroy(parts);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR && options_.logger) {
+      options_.logger(KafkaLogLevel::kError, "reader of topic '" + options_.topic + "' cannot resume at offset " +
+                                                 std::to_string(offset) + ": " + rd_kafka_err2str(err));
+    }
+  }
+
+  // The broker said the reader's position is not in the log. Below the log's
+  // start (retention, DeleteRecords, the mock's size cap), the records up to
+  // it are gone: move there and report kDataLoss. Above its end, the log was
+  // truncated under the reader (an unclean election): report kDataLoss once,
+  // stay, and resume once the log grows past the position again.
+  Error OutOfRange() {
+    const Offset position = position_.load();
+    int64_t low = 0, high = 0;
+    rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(consumer_.get(), options_.topic.c_str(), 0, &low,
+                                                               &high, static_cast<int>(options_.admin_timeout.count()));
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      Reassign(position);
+      return KafkaError(err, "reader at offset " + std::to_string(position) +
+                                 " is outside the log, and its bounds could not be read", options_);
+    }
+    if (position < low) {
+      Advance(low);
+      Reassign(low);
+      return Error(ErrorCode::kDataLoss, "records of topic '" + options_.topic + "' at [" + std::to_string(position) +
+                                             ", " + std::to_string(low) +
+                                             ") were deleted before this reader read them (the log's start "
+                                             "moved: retention, DeleteRecords); it continues from offset " +
+                                             std::to_string(low));
+    }
+    Reassign(position);
+    if (position > high && truncation_reported_at_ != position) {
+      truncation_reported_at_ = position;
+      return Error(ErrorCode::kDataLoss, "the log of topic '" + options_.topic + "' ends at offset " +
+                                             std::to_string(high) + ", below this reader's position " +
+                                             std::to_string(position) +
+                                             " (truncated: an unclean leader election): records it returned are "
+                                             "gone, and new records there will not be read");
+    }
+    return Error(ErrorCode::kUnavailable, "reader of topic '" + options_.topic + "' at offset " +
+                                              std::to_string(position) + " waits for the log (now [" +
+                                              std::to_string(low) + ", " + std::to_string(high) + ")) to reach it");
+  }
+
   void Advance(Offset to) {
     Offset cur = position_.load();
     while (to > cur && !position_.compare_exchange_weak(cur, to)) {
@@ -166,6 +228,7 @@ class KafkaReader final : public LogReader {
   std::mutex poll_mu_;  // One Poll at a time; the destructor waits for it.
   std::atomic<Offset> position_;
   std::atomic<bool> closed_{false};
+  Offset truncation_reported_at_ = kNoOffset;  // Guarded by poll_mu_.
 };
 
 // Invariants:
@@ -255,8 +318,9 @@ class KafkaLog final : public Log {
     auto handle = NewHandle(RD_KAFKA_CONSUMER, std::move(*conf), "consumer");
     if (!handle) return std::unexpected(handle.error());
     rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(parts, options_.topic.c_str(), 0)->offset =
-        from <= 0 ? RD_KAFKA_OFFSET_BEGINNING : from;
+    // An absolute offset, 0 included: a log whose start has moved past it is
+    // reported by the first Poll (kDataLoss), not silently skipped.
+    rd_kafka_topic_partition_list_add(parts, options_.topic.c_str(), 0)->offset = std::max<Offset>(from, 0);
     rd_kafka_resp_err_t err = rd_kafka_assign(handle->get(), parts);
     rd_kafka_topic_partition_list_destroy(parts);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -610,7 +674,9 @@ KafkaProperties ReaderProperties(const KafkaOptions& options) {
       {"enable.auto.commit", "false"},
       {"enable.auto.offset.store", "false"},
       {"enable.partition.eof", "true"},
-      {"auto.offset.reset", "earliest"},
+      // A position outside the log is an error the reader reports (kDataLoss)
+      // instead of a silent jump to the log's start.
+      {"auto.offset.reset", "error"},
       {"allow.auto.create.topics", "false"},
       {"fetch.wait.max.ms", std::to_string(options.fetch_wait_max.count())},
       {"fetch.error.backoff.ms", std::to_string(options.fetch_error_backoff.count())},
@@ -627,7 +693,34 @@ KafkaProperties ReaderProperties(const KafkaOptions& options) {
   return props;
 }
 
+Status CheckProducerSafety(const KafkaOptions& options) {
+  // What the producer ends up with: the later setting wins, as in BaseConf.
+  std::string acks = "all", acks_name = "acks", idempotence = "true";
+  KafkaProperties effective = ProducerProperties(options);
+  effective.insert(effective.end(), options.properties.begin(), options.properties.end());
+  for (const auto& [name, value] : effective) {
+    if (name == "acks" || name == "request.required.acks") {
+      acks = value;
+      acks_name = name;
+    }
+    if (name == "enable.idempotence") idempotence = value;
+  }
+  std::string lower = idempotence;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const bool acks_all = acks == "all" || acks == "-1";
+  const bool idempotent = lower != "false" && lower != "0";
+  if ((acks_all && idempotent) || options.allow_unsafe_acks) return OkStatus();
+  std::string what = !acks_all ? acks_name + "=" + acks : "enable.idempotence=" + idempotence;
+  return MakeError(ErrorCode::kFailedPrecondition,
+                   "producer setting " + what + " for topic '" + options.topic +
+                       "' can lose acknowledged writes (a leader failover drops them; retries without idempotence "
+                       "duplicate them); kvlog needs acks=all and enable.idempotence=true. Set "
+                       "KafkaOptions::allow_unsafe_acks to run with it anyway (lost writes then fail with DataLoss "
+                       "where the client sees them)");
+}
+
 Result<std::unique_ptr<Log>> OpenKafkaLog(const KafkaOptions& options) {
+  if (auto s = CheckProducerSafety(options); !s) return std::unexpected(s.error());
   if (auto s = EnsureTopic(options); !s) return std::unexpected(s.error());
   auto log = KafkaLog::Create(options);
   if (!log) return std::unexpected(log.error());

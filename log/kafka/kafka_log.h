@@ -86,9 +86,17 @@ struct KafkaOptions {
   std::chrono::milliseconds admin_timeout{10'000};
 
   // Raw properties: for every handle, then producer- and consumer-only ones.
+  // Producer settings that can lose acknowledged writes (acks other than
+  // all/-1, enable.idempotence=false) are refused unless allow_unsafe_acks.
   KafkaProperties properties;
   KafkaProperties producer_properties;
   KafkaProperties consumer_properties;
+
+  // Opt in to unsafe producer settings (above): OpenKafkaLog then accepts
+  // them. A kv::Client on such a log still fails with kDataLoss each write it
+  // sees lost (its record is not at its acknowledged offset), but writes lost
+  // after they returned (an unclean election) cannot be caught.
+  bool allow_unsafe_acks = false;
 
   KafkaLogger logger = StderrKafkaLogger();
 };
@@ -103,7 +111,15 @@ Status EnsureTopic(const KafkaOptions& options);
 // The topic's partition count, from metadata. kFailedPrecondition if missing.
 Result<int> TopicPartitionCount(const KafkaOptions& options);
 
-// EnsureTopic, then a Log whose producer is connected to the topic.
+// Refuses (kFailedPrecondition, naming the setting) producer properties that
+// can lose acknowledged writes: acks (or request.required.acks) other than
+// all/-1, or enable.idempotence=false, unless options.allow_unsafe_acks.
+Status CheckProducerSafety(const KafkaOptions& options);
+
+// CheckProducerSafety, EnsureTopic, then a Log whose producer is connected to
+// the topic. Its readers report a position outside the log (records deleted
+// below it by retention or DeleteRecords, or a log truncated under it) as
+// kDataLoss, never by silently moving to the log's start.
 Result<std::unique_ptr<Log>> OpenKafkaLog(const KafkaOptions& options);
 
 // The librdkafka properties the log's producer and its readers set on top of

@@ -449,3 +449,87 @@ TEST_F(KafkaLogTest, DestroyingWithAppendsInFlightLeaksNothing) {
 
 }  // namespace
 }  // namespace kvlog::log::kafka
+
+namespace kvlog::log::kafka {
+namespace {
+
+TEST_F(KafkaLogTest, UnsafeProducerSettingsAreRefusedUnlessOptedIn) {
+  for (KafkaProperties unsafe : {KafkaProperties{{"acks", "1"}}, KafkaProperties{{"request.required.acks", "0"}},
+                                 KafkaProperties{{"enable.idempotence", "false"}}}) {
+    KafkaOptions options = options_;
+    options.properties = unsafe;
+    auto refused = OpenKafkaLog(options);
+    ASSERT_FALSE(refused) << unsafe[0].first;
+    EXPECT_EQ(refused.error().code(), ErrorCode::kFailedPrecondition);
+    EXPECT_NE(refused.error().message().find(unsafe[0].first + "=" + unsafe[0].second), std::string::npos)
+        << refused.error().message();
+    EXPECT_NE(refused.error().message().find("allow_unsafe_acks"), std::string::npos);
+    // Producer-only properties are checked too; the later setting wins.
+    options.properties.clear();
+    options.producer_properties = unsafe;
+    EXPECT_FALSE(OpenKafkaLog(options)) << unsafe[0].first;
+    options.properties = {{unsafe[0].first, unsafe[0].first == "enable.idempotence" ? "true" : "all"}};
+    EXPECT_TRUE(OpenKafkaLog(options)) << unsafe[0].first;
+
+  }
+  // Opted in. (librdkafka itself refuses acks other than all with idempotence.)
+  KafkaOptions options = options_;
+  options.properties = {{"acks", "1"}, {"enable.idempotence", "false"}};
+  options.allow_unsafe_acks = true;
+  auto opted_in = OpenKafkaLog(options);
+  ASSERT_TRUE(opted_in) << opted_in.error().ToString();
+  KafkaOptions safe = options_;
+  safe.properties = {{"acks", "-1"}, {"enable.idempotence", "true"}};
+  EXPECT_TRUE(OpenKafkaLog(safe));
+}
+
+// The mock keeps about 5 MiB per partition (it has no DeleteRecords in
+// librdkafka 2.0.2): writing past that moves the log's start, as retention
+// does on real brokers. A reader below it gets kDataLoss, then continues from
+// the start; before, auto.offset.reset=earliest moved it there silently.
+TEST_F(KafkaLogTest, AReaderBelowTheLogStartGetsDataLossAndContinuesFromTheStart) {
+  auto log = Open();
+  ASSERT_TRUE(log);
+  constexpr int kRecords = 800;  // 800 x 10 KB = 8 MB, past the mock's cap.
+  std::vector<Record> records;
+  for (int i = 0; i < kRecords; ++i) records.push_back(Put("k" + std::to_string(i), std::string(10'000, 'v')));
+  Results results;
+  for (int i = 0; i < kRecords; i += 100) {
+    log->Append(std::span<const Record>(records).subspan(static_cast<std::size_t>(i), 100), results.Callback());
+  }
+  ASSERT_TRUE(results.WaitFor(kRecords / 100));
+  for (auto& r : results.Take()) ASSERT_TRUE(r) << r.error().ToString();
+  auto end = log->EndOffset(kWait);
+  ASSERT_TRUE(end);
+  ASSERT_EQ(*end, kRecords);
+
+  auto reader = log->OpenReader(0);
+  ASSERT_TRUE(reader);
+  std::optional<Error> lost;
+  std::vector<LogEntry> read;
+  const auto deadline = std::chrono::steady_clock::now() + kWait;
+  while ((*reader)->Position() < *end && std::chrono::steady_clock::now() < deadline) {
+    auto batch = (*reader)->Poll(1000, 200ms);
+    if (!batch) {
+      if (batch.error().code() == ErrorCode::kDataLoss) {
+        ASSERT_FALSE(lost) << "reported twice: " << batch.error().ToString();
+        lost = batch.error();
+      }
+      continue;
+    }
+    for (auto& e : *batch) read.push_back(std::move(e));
+  }
+  ASSERT_TRUE(lost) << "no data loss reported; read " << read.size() << " records from offset "
+                    << (read.empty() ? -1 : read.front().offset);
+  EXPECT_NE(lost->message().find("were deleted before this reader read them"), std::string::npos)
+      << lost->message();
+  ASSERT_FALSE(read.empty());
+  EXPECT_GT(read.front().offset, 0);  // The deleted prefix never came back.
+  EXPECT_NE(lost->message().find("[0, " + std::to_string(read.front().offset) + ")"), std::string::npos)
+      << lost->message();
+  EXPECT_EQ(read.back().offset, kRecords - 1);
+  EXPECT_EQ((*reader)->Position(), *end);
+}
+
+}  // namespace
+}  // namespace kvlog::log::kafka
