@@ -153,8 +153,15 @@ Result<std::unique_ptr<Client>> Client::Open(std::unique_ptr<log::Log> log, std:
     return std::unexpected(replayed.error());
   }
   {
+    // Decided under mu_, where the applier records start-up data loss: it
+    // stops only if this sees the loss and fails Open.
     std::unique_lock lock(*client->mu_);
     client->opened_ = true;
+    replayed = client->StartupDataLossLocked("start-up replay");
+  }
+  if (!replayed) {
+    client->Close();
+    return std::unexpected(replayed.error());
   }
   return client;
 }
@@ -627,18 +634,23 @@ Status Client::WaitApplied(log::Offset offset, const CallOptions& options) {
 Status Client::WaitAppliedUntil(log::Offset offset, TimePoint deadline, Duration timeout, std::string_view what,
                                 bool startup) {
   std::unique_lock lock(*mu_);
-  auto lost = [&] { return startup && startup_data_loss_.has_value() && !options_.skip_deleted_records; };
+  auto lost = [&] { return startup && !StartupDataLossLocked(what); };
   changed_->WaitUntil(lock, deadline, [&] { return AppliedPosition() > offset || closed_.load() || lost(); });
-  if (lost()) {
-    return MakeError(ErrorCode::kDataLoss, std::string(what) + ": " + startup_data_loss_->message() +
-                                               "; the replayed state would be incomplete (set "
-                                               "ClientOptions::skip_deleted_records to start from the log's start)");
+  if (startup) {
+    if (Status s = StartupDataLossLocked(what); !s) return s;
   }
   if (AppliedPosition() > offset) return OkStatus();
   if (closed_.load()) return MakeError(ErrorCode::kClosed, std::string(what) + ": client " + options_.client_id + " closed");
   return MakeError(ErrorCode::kTimeout, std::string(what) + ": applied position " +
                                             std::to_string(AppliedPosition()) + " did not pass offset " +
                                             std::to_string(offset) + " within the timeout of " + Millis(timeout));
+}
+
+Status Client::StartupDataLossLocked(std::string_view what) const {
+  if (!startup_data_loss_ || options_.skip_deleted_records) return OkStatus();
+  return MakeError(ErrorCode::kDataLoss, std::string(what) + ": " + startup_data_loss_->message() +
+                                             "; the replayed state would be incomplete (set "
+                                             "ClientOptions::skip_deleted_records to start from the log's start)");
 }
 
 Status Client::Sync(const CallOptions& options) {
@@ -848,6 +860,7 @@ void Client::ApplyLoop() {
     if (!polled) {
       if (polled.error().code() == ErrorCode::kClosed) break;
       const bool lost = polled.error().code() == ErrorCode::kDataLoss;
+      bool stop = false;
       // The log lost records (deleted before this client read them, or
       // truncated after): never silent. After a deletion the reader has moved
       // to the log's start, so the pending writes it stepped over fail with
@@ -860,7 +873,11 @@ void Client::ApplyLoop() {
         std::unique_lock lock(*mu_);
         if (lost) {
           ++reader_data_loss_;
-          if (!opened_ && !startup_data_loss_) startup_data_loss_ = polled.error();
+          if (!opened_) {
+            // Open sees this (it checks under mu_ as it finishes) and fails.
+            if (!startup_data_loss_) startup_data_loss_ = polled.error();
+            stop = !options_.skip_deleted_records;
+          }
           applied_position_.store(std::max(AppliedPosition(), reader_->Position()), std::memory_order_release);
           FinishAppliedLocked(completions);
           changed_->NotifyAll();
@@ -868,12 +885,7 @@ void Client::ApplyLoop() {
         ExpireLocked(completions);
       }
       Run(completions);
-      if (lost) {
-        if (!options_.skip_deleted_records) {
-          std::unique_lock lock(*mu_);
-          if (!opened_) break;  // Open fails; the client is closed.
-        }
-      }
+      if (stop) break;  // Open fails and closes the client.
       runtime_.SleepFor(options_.poll_error_backoff);
       continue;
     }

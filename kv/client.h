@@ -331,6 +331,8 @@ class Client {
   void ExpireLocked(Completions& out);
   static void Run(Completions& completions);
   // `timeout` only names the limit in the error message.
+  // Data loss the start-up replay met, unless the options skip it.
+  Status StartupDataLossLocked(std::string_view what) const;
   // `startup`: also stop at data loss found during the start-up replay.
   Status WaitAppliedUntil(log::Offset offset, TimePoint deadline, Duration timeout, std::string_view what,
                           bool startup = false);
