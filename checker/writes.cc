@@ -163,8 +163,22 @@ WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops
     std::sort(reported.begin(), reported.end(), by_offset);
   }
   size_t cursor = 0;
+  // Only a cas record whose condition held changes its key's state: the fold
+  // keeps what each key holds, but only when the log has cas records.
+  const bool has_cas = std::any_of(history.log.begin(), history.log.end(), [](const LogRecord& r) { return r.f == "cas"; });
+  absl::flat_hash_map<std::string, std::string> holds;
   for (size_t i = 0; i < history.log.size(); ++i) {
     const LogRecord& r = history.log[i];
+    bool applied = true;
+    if (has_cas) {
+      auto it = holds.find(r.key);
+      if (r.f == "cas") applied = r.expected ? (it != holds.end() && it->second == *r.expected) : it == holds.end();
+      if (applied && r.value) {
+        holds[r.key] = *r.value;
+      } else if (applied && it != holds.end()) {
+        holds.erase(it);
+      }
+    }
     if (r.value) {
       // A write that reported this offset with this key and value has this
       // record's name, hence its entry. Otherwise (not reported, misplaced, or
@@ -191,7 +205,7 @@ WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops
       }
     }
     if (r.op) log_by_op_[*r.op].push_back(r.offset);
-    log_by_key_[r.key].push_back(i);
+    if (applied) log_by_key_[r.key].push_back(i);
   }
 }
 

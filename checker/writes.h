@@ -54,7 +54,8 @@ class WriteIndex {
   // Whether some write of `value` to `key` was invoked at all.
   bool Invoked(std::string_view key, std::string_view value) const;
   bool InvokedOpId(const std::string& op_id) const;
-  // The latest log record of `key` with offset < position, or nullptr.
+  // The latest log record of `key` with offset < position that changed it (a
+  // cas record whose condition failed changed nothing), or nullptr.
   const LogRecord* StateAt(const std::string& key, int64_t position) const;
 
   static std::string KvName(const std::string& key, const std::string& value);

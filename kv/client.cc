@@ -18,7 +18,50 @@ std::string Millis(std::chrono::nanoseconds d) {
   return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()) + " ms";
 }
 
+// A key for a message: printable ASCII as is, other bytes as \xNN, at most
+// 64 bytes of it.
+std::string Quote(std::string_view key) {
+  std::string out = "'";
+  for (std::size_t i = 0; i < key.size() && i < 64; ++i) {
+    const auto c = static_cast<unsigned char>(key[i]);
+    if (c >= 0x20 && c < 0x7F && c != '\\') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  if (key.size() > 64) out += "...";
+  return out + "'";
+}
+
+std::string VersionText(std::optional<Version> version) {
+  return version ? "version " + std::to_string(*version) : std::string("absent");
+}
+
+// FNV-1a: a jitter that is the same in every run (absl::Hash is seeded per process).
+uint64_t Fnv(std::string_view s, uint64_t n) {
+  uint64_t h = 1469598103934665603ull ^ n;
+  for (char c : s) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
 }  // namespace
+
+Condition Condition::Absent(std::string_view key) {
+  return Condition(internal::CommandCompare{std::string(key), internal::CommandCompare::Kind::kAbsent, kNoVersion});
+}
+Condition Condition::Present(std::string_view key) {
+  return Condition(internal::CommandCompare{std::string(key), internal::CommandCompare::Kind::kPresent, kNoVersion});
+}
+Condition Condition::VersionIs(std::string_view key, Version version) {
+  return Condition(internal::CommandCompare{std::string(key), internal::CommandCompare::Kind::kVersion, version});
+}
 
 // A write from start to finish. `offsets` and `highest` are known once the
 // log has acknowledged it.
@@ -27,11 +70,13 @@ struct Client::Write {
   TimePoint deadline;
   Duration timeout{0};
   WriteCallback done;
+  bool txn = false;           // A false condition is an outcome, not an error.
   // Each record's kvlog-seq: with the writer id, the record's identity. Empty
   // when ClientOptions::writer_headers is off (nothing to check against).
   absl::InlinedVector<uint64_t, 1> seqs;
   bool finished = false;      // The rest are guarded by Client::mu_.
   bool acknowledged = false;
+  bool condition_held = true;
   std::vector<log::Offset> offsets;
   log::Offset highest = log::kNoOffset;
   // Where the applier read each record of this write (kNoOffset: not yet).
@@ -77,9 +122,13 @@ Result<std::unique_ptr<Client>> Client::Open(std::unique_ptr<log::Log> log, std:
     return MakeError(ErrorCode::kInvalidArgument, "Client::Open: max_poll_records must be at least 1");
   }
   if (options.client_id.empty()) options.client_id = "client-" + std::to_string(clients_made.fetch_add(1));
+  if (options.update_max_attempts < 1) {
+    return MakeError(ErrorCode::kInvalidArgument, "Client::Open: update_max_attempts must be at least 1");
+  }
   std::unique_ptr<Client> client(new Client(std::move(log), std::move(storage), std::move(options)));
 
   Runtime& rt = client->runtime_;
+  client->writer_ = client->options_.client_id + "@" + std::to_string(rt.Now().time_since_epoch().count());
   const TimePoint deadline = rt.Now() + client->options_.startup_timeout;
   Result<log::Offset> end = client->log_->EndOffset(client->options_.startup_timeout);
   if (!end) return std::unexpected(end.error());
@@ -174,16 +223,139 @@ Status Client::ValidateValue(std::string_view value) const {
 
 log::Record Client::MakeRecord(std::string_view key, std::optional<std::string_view> value,
                                const CallOptions& options) {
+  const uint64_t seq = next_seq_.fetch_add(1);
   log::Record record;
   record.key.assign(key);
-  if (value) record.value.emplace(*value);
+  if (value && internal::IsCommand(*value)) {
+    // A plain value that starts with the command marker travels as a
+    // one-write command, so the applier cannot mistake it for one.
+    internal::Command command{writer_, seq, {}, {{std::string(key), std::string(*value)}}, {}};
+    record.value.emplace(internal::EncodeCommand(command));
+  } else if (value) {
+    record.value.emplace(*value);
+  }
   record.headers.reserve((options_.writer_headers ? 2 : 0) + (options.op_id.empty() ? 0 : 1));
   if (options_.writer_headers) {
     record.headers.push_back({std::string(kWriterHeader), options_.client_id});
-    record.headers.push_back({std::string(kSeqHeader), std::to_string(next_seq_.fetch_add(1))});
+    record.headers.push_back({std::string(kSeqHeader), std::to_string(seq)});
   }
   if (!options.op_id.empty()) record.headers.push_back({std::string(kOpHeader), options.op_id});
   return record;
+}
+
+Result<log::Record> Client::PrepareCommand(std::string_view what, internal::Command command,
+                                           const CallOptions& options) {
+  auto fail = [&](const Error& e) { return MakeError(e.code(), std::string(what) + ": " + e.message()); };
+  if (closed_.load()) return MakeError(ErrorCode::kClosed, std::string(what) + ": client " + options_.client_id + " is closed");
+  const std::size_t writes = command.then_writes.size() + command.else_writes.size();
+  if (writes == 0) return MakeError(ErrorCode::kInvalidArgument, std::string(what) + ": nothing to write");
+  if (writes > options_.limits.max_batch_records) {
+    return MakeError(ErrorCode::kInvalidArgument, std::string(what) + " has " + std::to_string(writes) +
+                                                      " writes; the limit (max_batch_records) is " +
+                                                      std::to_string(options_.limits.max_batch_records));
+  }
+  for (const internal::CommandCompare& c : command.compares) {
+    if (Status s = ValidateKey(c.key); !s) return fail(s.error());
+    if (c.kind == internal::CommandCompare::Kind::kVersion && c.version < 0) {
+      return MakeError(ErrorCode::kInvalidArgument, std::string(what) + ": expected version " +
+                                                        std::to_string(c.version) + " is negative");
+    }
+  }
+  for (const auto* writes_of : {&command.then_writes, &command.else_writes}) {
+    for (const internal::CommandWrite& w : *writes_of) {
+      if (Status s = ValidateKey(w.key); !s) return fail(s.error());
+      if (w.value) {
+        if (Status s = ValidateValue(*w.value); !s) return fail(s.error());
+      }
+    }
+  }
+  const uint64_t seq = next_seq_.fetch_add(1);
+  command.writer = writer_;
+  command.seq = seq;
+  log::Record record;
+  record.key = internal::CommandRecordKey(command);
+  record.value.emplace(internal::EncodeCommand(command));
+  // The whole command is one record: it must fit where one value fits.
+  if (record.value->size() > options_.limits.max_value_bytes) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     std::string(what) + " encodes to one record of " + std::to_string(record.value->size()) +
+                         " bytes; the limit for one record (max_value_bytes) is " +
+                         std::to_string(options_.limits.max_value_bytes));
+  }
+  if (options_.writer_headers) {
+    record.headers.push_back({std::string(kWriterHeader), options_.client_id});
+    record.headers.push_back({std::string(kSeqHeader), std::to_string(seq)});
+  }
+  if (!options.op_id.empty()) record.headers.push_back({std::string(kOpHeader), options.op_id});
+  return record;
+}
+
+Result<log::Offset> Client::WriteIf(std::string_view what, const Condition& condition, std::string_view key,
+                                    std::optional<std::string_view> value, const CallOptions& options) {
+  internal::Command command;
+  command.compares.push_back(condition.compare_);
+  command.then_writes.push_back({std::string(key), value ? std::optional<std::string>(*value) : std::nullopt});
+  Result<log::Record> record = PrepareCommand(what, std::move(command), options);
+  if (!record) return std::unexpected(record.error());
+  Result<log::Offset> result = WriteAndWait({&*record, 1}, options);
+  if (!result && result.error().code() == ErrorCode::kConflict) {
+    return MakeError(ErrorCode::kConflict, std::string(what) + ": " + result.error().message());
+  }
+  return result;
+}
+
+Result<log::Offset> Client::PutIf(std::string_view key, std::string_view value, Version expected_version,
+                                  const CallOptions& options) {
+  return WriteIf("put-if", Condition::VersionIs(key, expected_version), key, value, options);
+}
+
+Result<log::Offset> Client::DeleteIf(std::string_view key, Version expected_version, const CallOptions& options) {
+  return WriteIf("delete-if", Condition::VersionIs(key, expected_version), key, std::nullopt, options);
+}
+
+Result<log::Offset> Client::PutIfAbsent(std::string_view key, std::string_view value, const CallOptions& options) {
+  return WriteIf("put-if-absent", Condition::Absent(key), key, value, options);
+}
+
+Result<log::Offset> Client::Update(std::string_view key, const UpdateFn& fn, const CallOptions& options) {
+  if (closed_.load()) return MakeError(ErrorCode::kClosed, "update: client " + options_.client_id + " is closed");
+  if (Status s = ValidateKey(key); !s) return MakeError(s.error().code(), "update: " + s.error().message());
+  if (!fn) return MakeError(ErrorCode::kInvalidArgument, "update: fn is empty");
+  const Duration timeout = TimeoutFor(options);
+  const TimePoint deadline = runtime_.Now() + timeout;
+  Duration backoff = options_.update_backoff;
+  std::string last;
+  for (int attempt = 1; attempt <= options_.update_max_attempts; ++attempt) {
+    std::optional<VersionedValue> current = storage_->GetEntry(key);
+    Result<std::string> next = fn(current ? std::optional<std::string>(current->value) : std::nullopt);
+    if (!next) return std::unexpected(next.error());
+    const Duration left = deadline - runtime_.Now();
+    if (left <= Duration::zero()) {
+      return MakeError(ErrorCode::kTimeout, "update: " + std::to_string(attempt - 1) +
+                                                " attempt(s) did not succeed within the timeout of " + Millis(timeout));
+    }
+    CallOptions attempt_options = options;
+    attempt_options.timeout = left;
+    Result<log::Offset> written =
+        current ? WriteIf("update", Condition::VersionIs(key, current->version), key, *next, attempt_options)
+                : WriteIf("update", Condition::Absent(key), key, *next, attempt_options);
+    if (written || written.error().code() != ErrorCode::kConflict) return written;
+    last = written.error().message();
+    if (attempt == options_.update_max_attempts) break;
+    // Backoff with a jitter of up to half of it, so contending writers spread out.
+    const auto half = std::max<Duration::rep>(1, backoff.count() / 2);
+    const Duration pause = backoff / 2 + Duration(static_cast<Duration::rep>(
+                                             Fnv(writer_, next_seq_.load() + attempt) % static_cast<uint64_t>(half)));
+    if (runtime_.Now() + pause >= deadline) {
+      return MakeError(ErrorCode::kTimeout, "update: " + std::to_string(attempt) +
+                                                " attempt(s) conflicted and the timeout of " + Millis(timeout) +
+                                                " left no time for another; last: " + last);
+    }
+    runtime_.SleepFor(pause);
+    backoff = std::min(backoff * 2, options_.update_max_backoff);
+  }
+  return MakeError(ErrorCode::kConflict, "update: all " + std::to_string(options_.update_max_attempts) +
+                                             " attempts (update_max_attempts) conflicted; last: " + last);
 }
 
 Duration Client::TimeoutFor(const CallOptions& options) const {
@@ -229,8 +401,9 @@ void Client::DeleteAsync(std::string_view key, WriteCallback done, const CallOpt
 }
 
 std::shared_ptr<Client::Write> Client::StartWrite(std::span<const log::Record> records, const CallOptions& options,
-                                                  WriteCallback done) {
+                                                  WriteCallback done, bool txn) {
   auto write = std::make_shared<Write>();
+  write->txn = txn;
   write->records = records.size();
   write->timeout = TimeoutFor(options);
   write->deadline = runtime_.Now() + write->timeout;
@@ -316,7 +489,7 @@ void Client::FinishLocked(Write& write, Result<log::Offset> result, Completions&
   out.emplace_back(std::move(write.done), std::move(result));
 }
 
-Result<log::Offset> Client::AppliedResultLocked(const Write& write) {
+Result<log::Offset> Client::AppliedResultLocked(Write& write) {
   // Every record is applied now; any that was skipped as corrupt means the
   // write did not take effect as a whole.
   for (log::Offset o : write.offsets) {
@@ -354,7 +527,26 @@ Result<log::Offset> Client::AppliedResultLocked(const Write& write) {
                            "deleted below the reader); the write did not take effect here");
     }
   }
-  return write.highest;
+  // Command records: the applier decided them. A duplicate (a retried append
+  // that committed twice) carries its first copy's outcome and offset.
+  log::Offset result = write.highest;
+  std::optional<Error> conflict;
+  for (log::Offset o : write.offsets) {
+    auto it = outcomes_.find(o);
+    if (it == outcomes_.end()) continue;
+    const Outcome outcome = std::move(it->second);
+    outcomes_.erase(it);
+    if (o == write.highest) result = outcome.version;
+    if (!outcome.held) {
+      write.condition_held = false;
+      if (!write.txn && !conflict) {
+        conflict.emplace(ErrorCode::kConflict, "condition failed at offset " + std::to_string(outcome.version) +
+                                                   ": " + outcome.detail + "; nothing was written");
+      }
+    }
+  }
+  if (conflict) return std::unexpected(*conflict);
+  return result;
 }
 
 Error Client::TimeoutErrorLocked(const Write& write) const {
@@ -392,7 +584,8 @@ void Client::Run(Completions& completions) {
   completions.clear();
 }
 
-Result<log::Offset> Client::WriteAndWait(std::span<const log::Record> records, const CallOptions& options) {
+Result<log::Offset> Client::WriteAndWait(std::span<const log::Record> records, const CallOptions& options,
+                                         bool* condition_held) {
   // The waiter has its own condition variable: waking every writer for each
   // finished write made concurrent Puts a thundering herd.
   struct Waiter {
@@ -400,21 +593,28 @@ Result<log::Offset> Client::WriteAndWait(std::span<const log::Record> records, c
     std::optional<Result<log::Offset>> result;  // Guarded by Client::mu_.
   };
   auto waiter = std::make_shared<Waiter>(Waiter{runtime_.NewCondVar(), std::nullopt});
-  std::shared_ptr<Write> write = StartWrite(records, options, [this, waiter](Result<log::Offset> r) {
-    std::unique_lock lock(*mu_);
-    waiter->result = std::move(r);
-    waiter->finished->NotifyOne();
-  });
+  std::shared_ptr<Write> write = StartWrite(
+      records, options,
+      [this, waiter](Result<log::Offset> r) {
+        std::unique_lock lock(*mu_);
+        waiter->result = std::move(r);
+        waiter->finished->NotifyOne();
+      },
+      condition_held != nullptr);
   std::unique_lock lock(*mu_);
-  if (write == nullptr || waiter->result) return std::move(*waiter->result);
-  if (waiter->finished->WaitUntil(lock, write->deadline, [&] { return waiter->result.has_value(); })) {
+  auto take = [&] {
+    if (condition_held != nullptr && write != nullptr) *condition_held = write->condition_held;
     return std::move(*waiter->result);
+  };
+  if (write == nullptr || waiter->result) return take();
+  if (waiter->finished->WaitUntil(lock, write->deadline, [&] { return waiter->result.has_value(); })) {
+    return take();
   }
   if (write->finished) {
     // The applier (or Close) finished it between the deadline and this
     // wake-up and is about to run the completion: take that outcome.
     waiter->finished->Wait(lock, [&] { return waiter->result.has_value(); });
-    return std::move(*waiter->result);
+    return take();
   }
   // The deadline passed before the applier looked: finish the write here so
   // the caller is not kept waiting for the applier's next wake-up.
@@ -468,6 +668,64 @@ Result<std::string> Client::Get(std::string_view key) const {
   return value;
 }
 
+Result<log::Offset> Client::AwaitReadLevel(const ReadOptions& options, std::string_view what) {
+  const std::string name = std::string(what) + " at " + ReadLevelName(options.level);
+  if (closed_.load()) return MakeError(ErrorCode::kClosed, name + ": client " + options_.client_id + " is closed");
+  const Duration timeout = options.timeout.count() > 0 ? options.timeout : options_.default_timeout;
+  const TimePoint deadline = runtime_.Now() + timeout;
+  log::Offset must_pass = log::kNoOffset;  // Wait until the applied position is past this.
+  switch (options.level.kind) {
+    case ReadLevel::Kind::kLocal:
+      return AppliedPosition();
+    case ReadLevel::Kind::kAtLeast:
+      if (options.level.position < 0) {
+        return MakeError(ErrorCode::kInvalidArgument, name + ": the position is negative");
+      }
+      must_pass = options.level.position;
+      break;
+    case ReadLevel::Kind::kBounded:
+    case ReadLevel::Kind::kLinearizable: {
+      if (options.level.kind == ReadLevel::Kind::kBounded && options.level.max_lag < 0) {
+        return MakeError(ErrorCode::kInvalidArgument, name + ": max_lag is negative");
+      }
+      // The end offset now: every write acknowledged before this call is below it.
+      Result<log::Offset> end = log_->EndOffset(timeout);
+      if (!end) return MakeError(end.error().code(), name + ": " + end.error().message());
+      must_pass = *end - 1 - (options.level.kind == ReadLevel::Kind::kBounded ? options.level.max_lag : 0);
+      break;
+    }
+  }
+  if (Status s = WaitAppliedUntil(must_pass, deadline, timeout, name); !s) return std::unexpected(s.error());
+  return AppliedPosition();
+}
+
+Result<std::string> Client::Get(std::string_view key, const ReadOptions& options, ReadInfo* info) {
+  Result<VersionedValue> entry = GetEntry(key, options, info);
+  if (!entry) return std::unexpected(entry.error());
+  return std::move(entry->value);
+}
+
+Result<std::vector<KeyValue>> Client::Range(const KeyConstraint& range, const QueryOptions& query,
+                                            const ReadOptions& options, ReadInfo* info) {
+  if (Result<log::Offset> ready = AwaitReadLevel(options, "range"); !ready) return std::unexpected(ready.error());
+  return Range(range, query, info);
+}
+
+Result<VersionedValue> Client::GetEntry(std::string_view key, const ReadOptions& options, ReadInfo* info) {
+  if (key.empty()) return MakeError(ErrorCode::kInvalidArgument, "get: key is empty");
+  if (Result<log::Offset> ready = AwaitReadLevel(options, "get"); !ready) return std::unexpected(ready.error());
+  return GetEntry(key, info);
+}
+
+Result<VersionedValue> Client::GetEntry(std::string_view key, ReadInfo* info) const {
+  if (closed_.load()) return MakeError(ErrorCode::kClosed, "get: client " + options_.client_id + " is closed");
+  if (key.empty()) return MakeError(ErrorCode::kInvalidArgument, "get: key is empty");
+  std::optional<VersionedValue> entry =
+      info != nullptr ? storage_->GetEntry(key, &info->position) : storage_->GetEntry(key);
+  if (!entry) return MakeError(ErrorCode::kNotFound, "get: no value for the key");
+  return std::move(*entry);
+}
+
 Status Client::Get(std::string_view key, std::string* value, ReadInfo* info) const {
   if (closed_.load()) return MakeError(ErrorCode::kClosed, "get: client " + options_.client_id + " is closed");
   if (key.empty()) return MakeError(ErrorCode::kInvalidArgument, "get: key is empty");
@@ -511,6 +769,77 @@ std::size_t Client::corrupt_records() const {
   return corrupt_.size();
 }
 
+void Client::Flush(std::vector<Mutation>& batch, log::Offset position) {
+  // The position moves with the batch, under the store's lock, so a
+  // positioned read sees both or neither.
+  storage_->Apply(batch, position);
+  if (options_.on_set || options_.on_delete) {
+    for (const Mutation& m : batch) {
+      if (m.value) {
+        if (options_.on_set) options_.on_set(m.key, *m.value, m.version);
+      } else if (options_.on_delete) {
+        options_.on_delete(m.key, m.version);
+      }
+    }
+  }
+  batch.clear();
+}
+
+Client::Outcome Client::ApplyCommand(const internal::Command& command, log::Offset offset,
+                                     std::vector<Mutation>& batch) {
+  WriterWindow* window = nullptr;
+  if (!command.writer.empty()) {
+    auto [it, added] = dedup_.try_emplace(command.writer);
+    window = &it->second;
+    if (auto seen = window->seen.find(command.seq); seen != window->seen.end()) return seen->second;  // A duplicate.
+    if (added && dedup_.size() > kDedupWriters) {
+      // Forget the writer idle longest (deterministic: by its last offset).
+      auto idle = std::min_element(dedup_.begin(), dedup_.end(),
+                                   [](const auto& a, const auto& b) { return a.second.last < b.second.last; });
+      if (idle != it) dedup_.erase(idle);
+    }
+  }
+  // Conditions see every record before this one, including this poll's:
+  // the store then reflects everything below this offset.
+  if (!batch.empty()) Flush(batch, offset);
+  Outcome outcome;
+  outcome.version = offset;
+  for (const internal::CommandCompare& c : command.compares) {
+    std::optional<VersionedValue> entry = storage_->GetEntry(c.key);
+    const std::optional<Version> current = entry ? std::optional<Version>(entry->version) : std::nullopt;
+    bool holds = false;
+    std::string expected;
+    switch (c.kind) {
+      case internal::CommandCompare::Kind::kAbsent:
+        holds = !current;
+        expected = "absent";
+        break;
+      case internal::CommandCompare::Kind::kPresent:
+        holds = current.has_value();
+        expected = "present";
+        break;
+      case internal::CommandCompare::Kind::kVersion:
+        holds = current && *current == c.version;
+        expected = "version " + std::to_string(c.version);
+        break;
+    }
+    if (!holds) {
+      outcome.held = false;
+      outcome.detail = "key " + Quote(c.key) + " is " + VersionText(current) + ", expected " + expected;
+      break;
+    }
+  }
+  for (const internal::CommandWrite& w : outcome.held ? command.then_writes : command.else_writes) {
+    batch.push_back(Mutation{w.key, w.value, offset});
+  }
+  if (window != nullptr) {
+    window->last = offset;
+    window->seen.emplace(command.seq, outcome);
+    if (window->seen.size() > kDedupWindow) window->seen.erase(window->seen.begin());
+  }
+  return outcome;
+}
+
 std::size_t Client::lost_writes() const {
   std::unique_lock lock(*mu_);
   return lost_writes_;
@@ -524,6 +853,7 @@ std::size_t Client::reader_data_loss() const {
 void Client::ApplyLoop() {
   std::vector<Mutation> batch;
   std::vector<std::pair<uint64_t, log::Offset>> own;  // (kvlog-seq, offset) of this client's records.
+  std::vector<std::pair<log::Offset, Outcome>> own_outcomes;  // This client's command records.
   Completions completions;
   while (!closed_.load()) {
     Result<std::vector<log::LogEntry>> polled = reader_->Poll(options_.max_poll_records, options_.poll_timeout);
@@ -561,44 +891,45 @@ void Client::ApplyLoop() {
     }
     batch.clear();
     own.clear();
+    own_outcomes.clear();
     std::vector<log::Offset> corrupt;
     for (log::LogEntry& entry : *polled) {
+      if (entry.record) {
+        // Headers come only while a write of this client is in flight; a
+        // record without them then was decoded before that write was appended.
+        if (!entry.record->headers.empty()) {
+          const std::string* writer = entry.record->FindHeader(kWriterHeader);
+          const std::string* seq = entry.record->FindHeader(kSeqHeader);
+          uint64_t n = 0;
+          if (writer != nullptr && seq != nullptr && *writer == options_.client_id &&
+              std::from_chars(seq->data(), seq->data() + seq->size(), n).ec == std::errc()) {
+            own.emplace_back(n, entry.offset);
+          }
+        }
+        if (entry.record->value && internal::IsCommand(*entry.record->value)) {
+          Result<internal::Command> command = internal::DecodeCommand(*entry.record->value);
+          if (command) {
+            Outcome outcome = ApplyCommand(*command, entry.offset, batch);
+            if (command->writer == writer_) own_outcomes.emplace_back(entry.offset, std::move(outcome));
+            continue;
+          }
+          entry.record = std::unexpected(command.error());
+        }
+      }
       if (!entry.record) {
         corrupt.push_back(entry.offset);
         Log(LogLevel::kError, "applier: skipped the record at offset " + std::to_string(entry.offset) + ": " +
                                   entry.record.error().ToString());
         continue;
       }
-      // Headers come only while a write of this client is in flight; a record
-      // without them then was decoded before that write was appended.
-      if (!entry.record->headers.empty()) {
-        const std::string* writer = entry.record->FindHeader(kWriterHeader);
-        const std::string* seq = entry.record->FindHeader(kSeqHeader);
-        uint64_t n = 0;
-        if (writer != nullptr && seq != nullptr && *writer == options_.client_id &&
-            std::from_chars(seq->data(), seq->data() + seq->size(), n).ec == std::errc()) {
-          own.emplace_back(n, entry.offset);
-        }
-      }
-      batch.push_back(Mutation{std::move(entry.record->key), std::move(entry.record->value)});
+      batch.push_back(Mutation{std::move(entry.record->key), std::move(entry.record->value), entry.offset});
     }
     const log::Offset position = reader_->Position();
-    storage_->Apply(batch, position);
-    if (options_.on_set || options_.on_delete) {
-      std::size_t i = 0;
-      for (const log::LogEntry& entry : *polled) {
-        if (!entry.record) continue;
-        const Mutation& m = batch[i++];
-        if (m.value) {
-          if (options_.on_set) options_.on_set(m.key, *m.value, entry.offset);
-        } else if (options_.on_delete) {
-          options_.on_delete(m.key, entry.offset);
-        }
-      }
-    }
+    Flush(batch, position);
     {
       std::unique_lock lock(*mu_);
       corrupt_.insert(corrupt.begin(), corrupt.end());
+      for (auto& [offset, outcome] : own_outcomes) outcomes_.insert_or_assign(offset, std::move(outcome));
       for (const auto& [seq, offset] : own) {
         auto it = pending_seqs_.find(seq);
         if (it == pending_seqs_.end()) continue;  // Its write has finished.
@@ -609,9 +940,17 @@ void Client::ApplyLoop() {
         // offset); after it, only the acknowledged offset counts.
         if (!write.acknowledged || write.offsets[i] == offset) write.seen[i] = offset;
       }
-      applied_position_.store(position, std::memory_order_release);
-      FinishAppliedLocked(completions);
+      applied_position_.store(position, std::memory_order_release);      FinishAppliedLocked(completions);
       ExpireLocked(completions);
+      // An outcome waits for its write's acknowledgement; with no write in
+      // flight none will come (a write that timed out left its outcome here).
+      if (writes_in_flight_ == 0) {
+        outcomes_.clear();
+      } else {
+        // Outcomes left by writes that timed out while others stay in flight:
+        // bounded, oldest first (a write this far behind timed out long ago).
+        while (outcomes_.size() > kMaxOutcomes) outcomes_.erase(outcomes_.begin());
+      }
       changed_->NotifyAll();
     }
     Run(completions);
@@ -635,7 +974,7 @@ WriteBatch& WriteBatch::Delete(std::string_view key) {
   return *this;
 }
 
-Result<std::vector<log::Record>> WriteBatch::Prepare(const CallOptions& options) const {
+Result<std::vector<log::Record>> WriteBatch::PreparePlain(const CallOptions& options) const {
   Client& c = *client_;
   if (c.closed_.load()) return MakeError(ErrorCode::kClosed, "batch: client " + c.options_.client_id + " is closed");
   if (records_.size() > c.options_.limits.max_batch_records) {
@@ -658,6 +997,19 @@ Result<std::vector<log::Record>> WriteBatch::Prepare(const CallOptions& options)
   return records;
 }
 
+Result<std::vector<log::Record>> WriteBatch::Prepare(const CallOptions& options) const {
+  if (!atomic_) return PreparePlain(options);
+  if (records_.empty()) return std::vector<log::Record>{};
+  internal::Command command;
+  command.then_writes.reserve(records_.size());
+  for (const log::Record& r : records_) command.then_writes.push_back({r.key, r.value});
+  Result<log::Record> record = client_->PrepareCommand("atomic batch", std::move(command), options);
+  if (!record) return std::unexpected(record.error());
+  std::vector<log::Record> records;
+  records.push_back(std::move(*record));
+  return records;
+}
+
 Result<log::Offset> WriteBatch::Execute(const CallOptions& options) {
   Result<std::vector<log::Record>> records = Prepare(options);
   if (!records) return std::unexpected(records.error());
@@ -670,6 +1022,43 @@ void WriteBatch::ExecuteAsync(WriteCallback done, const CallOptions& options) {
   if (!records) return done(std::unexpected(records.error()));
   if (records->empty()) return done(log::kNoOffset);
   client_->StartWrite(*records, options, std::move(done));
+}
+
+
+// Txn
+
+Txn& Txn::If(const Condition& condition) {
+  command_.compares.push_back(condition.compare_);
+  return *this;
+}
+
+Txn& Txn::Put(std::string_view key, std::string_view value) {
+  command_.then_writes.push_back({std::string(key), std::string(value)});
+  return *this;
+}
+
+Txn& Txn::Delete(std::string_view key) {
+  command_.then_writes.push_back({std::string(key), std::nullopt});
+  return *this;
+}
+
+Txn& Txn::ElsePut(std::string_view key, std::string_view value) {
+  command_.else_writes.push_back({std::string(key), std::string(value)});
+  return *this;
+}
+
+Txn& Txn::ElseDelete(std::string_view key) {
+  command_.else_writes.push_back({std::string(key), std::nullopt});
+  return *this;
+}
+
+Result<TxnResult> Txn::Commit(const CallOptions& options) {
+  Result<log::Record> record = client_->PrepareCommand("txn", command_, options);
+  if (!record) return std::unexpected(record.error());
+  bool held = true;
+  Result<log::Offset> offset = client_->WriteAndWait({&*record, 1}, options, &held);
+  if (!offset) return std::unexpected(offset.error());
+  return TxnResult{held, *offset};
 }
 
 }  // namespace kvlog::kv

@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -21,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "kv/command.h"
 #include "absl/container/flat_hash_map.h"
 #include "kv/options.h"
 #include "kv/storage.h"
@@ -31,6 +33,21 @@
 namespace kvlog::kv {
 
 class Client;
+
+// A condition on one key, decided by every replica when it applies the record
+// that carries it, against the state at that record's offset.
+class Condition {
+ public:
+  static Condition Absent(std::string_view key);                     // The key has no value.
+  static Condition Present(std::string_view key);                    // The key has a value.
+  static Condition VersionIs(std::string_view key, Version version);  // Its version is `version`.
+
+ private:
+  friend class Client;
+  friend class Txn;
+  explicit Condition(internal::CommandCompare compare) : compare_(std::move(compare)) {}
+  internal::CommandCompare compare_;
+};
 
 // The outcome of an asynchronous write: the offset of its last record once this
 // client has applied it, or why it failed (the errors Put returns). Runs exactly
@@ -49,12 +66,21 @@ struct ReadInfo {
 };
 
 // Records to append together, waiting once for the highest offset. Not a
-// transaction: other clients' records may interleave with a batch's records,
-// and readers may see some of it before the rest.
+// transaction unless Atomic(): other clients' records may interleave with a
+// batch's records, and readers may see some of it before the rest.
 class WriteBatch {
  public:
   WriteBatch& Put(std::string_view key, std::string_view value);
   WriteBatch& Delete(std::string_view key);
+  // All or nothing: the batch is written as ONE record, which every replica
+  // applies as one unit (a reader of a store whose Apply is atomic, like the
+  // memory storage, never sees part of it; hooks see each write in order, all
+  // with that record's offset). Limited to what one record holds: its
+  // encoding must fit Limits::max_value_bytes (kInvalidArgument otherwise).
+  WriteBatch& Atomic() {
+    atomic_ = true;
+    return *this;
+  }
   std::size_t size() const { return records_.size(); }
   // Appends every record and blocks until all are applied locally. Returns the
   // highest offset. An empty batch returns log::kNoOffset at once.
@@ -65,11 +91,53 @@ class WriteBatch {
  private:
   friend class Client;
   explicit WriteBatch(Client* client) : client_(client) {}
-  // The records to append, validated and with the client's headers.
+  // The records to append, validated and with the client's headers: one
+  // command record when atomic.
   Result<std::vector<log::Record>> Prepare(const CallOptions& options) const;
+  Result<std::vector<log::Record>> PreparePlain(const CallOptions& options) const;
 
   Client* client_;
   std::vector<log::Record> records_;
+  bool atomic_ = false;
+};
+
+// What a committed transaction did: whether every condition held (its
+// writes were applied) or not (its Else writes were), and its record's offset
+// (the version of every key it wrote).
+struct TxnResult {
+  bool succeeded = false;
+  log::Offset offset = log::kNoOffset;
+  friend bool operator==(const TxnResult&, const TxnResult&) = default;
+};
+
+// An atomic multi-key transaction in the spirit of etcd's: conditions on
+// several keys, the writes to make if all hold, and the writes to make
+// otherwise. It is ONE record; every replica decides it at that record's
+// offset and applies the chosen writes as one unit, so readers never see half
+// of it and all replicas agree. Its encoding must fit one record
+// (Limits::max_value_bytes) and its writes Limits::max_batch_records.
+//
+//   auto r = client->Transaction()
+//                .If(kv::Condition::VersionIs("a", va)).If(kv::Condition::VersionIs("b", vb))
+//                .Put("a", "90").Put("b", "110")
+//                .Commit();   // r->succeeded: both were still at va and vb
+class Txn {
+ public:
+  Txn& If(const Condition& condition);
+  Txn& Put(std::string_view key, std::string_view value);
+  Txn& Delete(std::string_view key);
+  Txn& ElsePut(std::string_view key, std::string_view value);
+  Txn& ElseDelete(std::string_view key);
+  // Appends the transaction and waits until this client has applied it. A
+  // false condition is not an error (succeeded is false). Errors are those of
+  // Put; kInvalidArgument when it writes nothing or is over a limit.
+  Result<TxnResult> Commit(const CallOptions& options = {});
+
+ private:
+  friend class Client;
+  explicit Txn(Client* client) : client_(client) {}
+  Client* client_;
+  internal::Command command_;
 };
 
 // Invariants:
@@ -107,6 +175,36 @@ class Client {
   // Appends a tombstone for key, like Put.
   Result<log::Offset> Delete(std::string_view key, const CallOptions& options = {});
   WriteBatch Batch() { return WriteBatch(this); }
+  kv::Txn Transaction() { return kv::Txn(this); }
+
+  // Conditional writes. The condition travels in the record and every replica
+  // decides it at the record's offset, so all agree without coordination; this
+  // client learns the outcome when its own applier reaches the record. On
+  // success they return the record's offset (the key's new version). When the
+  // condition was false nothing is written and they fail with kConflict, whose
+  // message names the key and its version there ("absent" if it had none).
+  // kConflict is final: retrying the same call fails the same way. Other
+  // errors are those of Put (kTimeout: the outcome is unknown).
+  //
+  // PutIf and DeleteIf hold when the key's version is `expected_version`
+  // (a version from GetEntry, Range or a write's result; kInvalidArgument for
+  // a negative one).
+  Result<log::Offset> PutIf(std::string_view key, std::string_view value, Version expected_version,
+                            const CallOptions& options = {});
+  Result<log::Offset> DeleteIf(std::string_view key, Version expected_version, const CallOptions& options = {});
+  // Holds when the key has no value (SetNX).
+  Result<log::Offset> PutIfAbsent(std::string_view key, std::string_view value, const CallOptions& options = {});
+
+  // An atomic read-modify-write: reads the key's local value and version,
+  // calls fn with the value (nullopt when missing), and writes fn's result on
+  // condition that the version is unchanged (or the key still absent). On a
+  // conflict it reads again (its applier has passed the conflicting write) and
+  // retries, up to ClientOptions::update_max_attempts with backoff; then fails
+  // with kConflict. When fn returns an error, Update returns it and writes
+  // nothing. fn may run several times; it must not call this client's blocking
+  // methods. The whole call shares one deadline (CallOptions::timeout).
+  using UpdateFn = std::function<Result<std::string>(const std::optional<std::string>& current)>;
+  Result<log::Offset> Update(std::string_view key, const UpdateFn& fn, const CallOptions& options = {});
 
   // Like Put and Delete, but return at once; `done` runs when the write has
   // been applied locally or has failed. One thread can keep many writes in
@@ -118,6 +216,24 @@ class Client {
 
   // Local reads. Get returns kNotFound for a missing key.
   Result<std::string> Get(std::string_view key) const;
+  // The value and its version: the offset of the record that last wrote the
+  // key. Every client that has applied that far gives the same version.
+  // kNotFound for a missing key.
+  Result<VersionedValue> GetEntry(std::string_view key, ReadInfo* info = nullptr) const;
+
+  // Reads at a level (see ReadLevel for each level's promise): waits until
+  // the level holds, then reads local state. kTimeout when it cannot hold in
+  // time; kInvalidArgument for a negative max_lag or position; the log's
+  // error when its end offset cannot be fetched.
+  // With `info`, also the position the read was served at (at least the
+  // level's bound).
+  Result<std::string> Get(std::string_view key, const ReadOptions& options, ReadInfo* info = nullptr);
+  Result<VersionedValue> GetEntry(std::string_view key, const ReadOptions& options, ReadInfo* info = nullptr);
+  Result<std::vector<KeyValue>> Range(const KeyConstraint& range, const QueryOptions& query,
+                                      const ReadOptions& options, ReadInfo* info = nullptr);
+  // Waits until a read at `options.level` would keep its promise. Returns the
+  // applied position then: a read made now reflects everything below it.
+  Result<log::Offset> AwaitReadLevel(const ReadOptions& options, std::string_view what = "read");
   // The same read into *value, reusing its buffer: no allocation once the
   // buffer is large enough. For hot read loops. With `info`, also where the
   // read was served (set for a missing key too).
@@ -127,6 +243,7 @@ class Client {
   // waits on memory: the lookups' cache misses overlap. Buffers already in
   // *values are reused. kInvalidArgument names the first empty key.
   Status MultiGet(std::span<const std::string_view> keys, std::vector<std::optional<std::string>>* values) const;
+  // With QueryOptions::versions, each pair carries its key's version.
   Result<std::vector<KeyValue>> Range(const KeyConstraint& range, const QueryOptions& options = {},
                                       ReadInfo* info = nullptr) const;
   Result<std::vector<KeyValue>> Prefix(std::string_view prefix, const QueryOptions& options = {}) const;
@@ -161,6 +278,7 @@ class Client {
 
  private:
   friend class WriteBatch;
+  friend class Txn;
   struct Write;
   // A min-heap of items by key that drops finished items lazily, so finishing
   // costs nothing and no entry allocates.
@@ -185,21 +303,29 @@ class Client {
   Status ValidateKey(std::string_view key) const;
   Status ValidateValue(std::string_view value) const;
   log::Record MakeRecord(std::string_view key, std::optional<std::string_view> value, const CallOptions& options);
+  // A command record for `command`, with this client's identity, after
+  // checking its keys, values and encoded size against the limits.
+  Result<log::Record> PrepareCommand(std::string_view what, internal::Command command, const CallOptions& options);
+  Result<log::Offset> WriteIf(std::string_view what, const Condition& condition, std::string_view key,
+                              std::optional<std::string_view> value, const CallOptions& options);
   Result<log::Record> PrepareOne(std::string_view what, std::string_view key, std::optional<std::string_view> value,
                                  const CallOptions& options);
   // Appends `records` and registers the write; `done` runs when it finishes.
   // Returns null when the client is closed (`done` has run).
   std::shared_ptr<Write> StartWrite(std::span<const log::Record> records, const CallOptions& options,
-                                    WriteCallback done);
+                                    WriteCallback done, bool txn = false);
   // A one-record write: refused at once if `record` is an error.
   Result<log::Offset> WriteOneAndWait(const Result<log::Record>& record, const CallOptions& options);
   void WriteOneAsync(const Result<log::Record>& record, WriteCallback done, const CallOptions& options);
   // StartWrite, then blocks until the write finishes or its deadline passes.
-  Result<log::Offset> WriteAndWait(std::span<const log::Record> records, const CallOptions& options);
+  // For a transaction (`txn`), a false condition is not an error: the write
+  // succeeds and *condition_held says which branch was applied.
+  Result<log::Offset> WriteAndWait(std::span<const log::Record> records, const CallOptions& options,
+                                   bool* condition_held = nullptr);
   void OnAcknowledged(Write& write, log::AppendResult result);
   // The rest take mu_ held and queue the callbacks to run once it is released.
   void FinishLocked(Write& write, Result<log::Offset> result, Completions& out);
-  Result<log::Offset> AppliedResultLocked(const Write& write);
+  Result<log::Offset> AppliedResultLocked(Write& write);
   Error TimeoutErrorLocked(const Write& write) const;
   void FinishAppliedLocked(Completions& out);
   void ExpireLocked(Completions& out);
@@ -212,6 +338,25 @@ class Client {
                           bool startup = false);
   Duration TimeoutFor(const CallOptions& options) const;
   void ApplyLoop();
+  // The outcome of a command record, as every replica decides it.
+  struct Outcome {
+    bool held = true;
+    Version version = kNoVersion;  // Where it took effect (a duplicate: the first copy's offset).
+    std::string detail;            // Why the condition was false.
+  };
+  // Applier state: the commands seen per writer, so a duplicate gets the
+  // first copy's outcome. Touched only by the applier.
+  struct WriterWindow {
+    std::map<uint64_t, Outcome> seen;  // The last kDedupWindow seqs.
+    log::Offset last = 0;
+  };
+  static constexpr std::size_t kDedupWindow = 1024;
+  static constexpr std::size_t kDedupWriters = 4096;
+  static constexpr std::size_t kMaxOutcomes = 1 << 16;
+  // Applies `batch` to storage, which then reflects the log below
+  // `position`, and runs its hooks; empties it.
+  void Flush(std::vector<Mutation>& batch, log::Offset position);
+  Outcome ApplyCommand(const internal::Command& command, log::Offset offset, std::vector<Mutation>& batch);
   void Log(LogLevel level, std::string_view message) const;
 
   ClientOptions options_;
@@ -231,6 +376,13 @@ class Client {
   std::atomic<log::Offset> applied_position_{0};
   std::atomic<bool> closed_{false};
   std::set<log::Offset> corrupt_;     // Guarded by mu_. Offsets skipped as corrupt.
+  // Outcomes of this client's own command records, by offset, until their
+  // writes take them. Guarded by mu_.
+  std::map<log::Offset, Outcome> outcomes_;
+  std::map<std::string, WriterWindow> dedup_;  // Applier only.
+  // Names this client instance in command records: client_id plus the time it
+  // opened, so two processes using one client_id are still told apart.
+  std::string writer_;
   // Unfinished writes' records by kvlog-seq: the write and the record's index.
   absl::flat_hash_map<uint64_t, std::pair<Write*, uint32_t>> pending_seqs_;  // Guarded by mu_.
   std::size_t lost_writes_ = 0;            // Guarded by mu_.

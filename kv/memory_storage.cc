@@ -20,29 +20,32 @@ namespace {
 // fits; a larger value moves the pair to a new block.
 class Entry {
  public:
-  static Entry* New(std::string_view key, std::string_view value) {
+  static Entry* New(std::string_view key, std::string_view value, Version version) {
     const std::size_t capacity = RoundUp(value.size());
     void* block = std::malloc(sizeof(Entry) + key.size() + capacity);
     if (block == nullptr) throw std::bad_alloc();
     auto* e = new (block) Entry(static_cast<uint32_t>(key.size()), static_cast<uint32_t>(capacity));
     std::memcpy(e->data_, key.data(), key.size());
-    e->Assign(value);
+    e->Assign(value, version);
     return e;
   }
   static void Delete(Entry* e) { std::free(e); }
 
   std::string_view key() const { return {data_, key_size_}; }
   std::string_view value() const { return {data_ + key_size_, value_size_}; }
+  Version version() const { return version_; }
   bool Fits(std::string_view value) const { return value.size() <= capacity_; }
-  void Assign(std::string_view value) {
+  void Assign(std::string_view value, Version version) {
     std::memcpy(data_ + key_size_, value.data(), value.size());
     value_size_ = static_cast<uint32_t>(value.size());
+    version_ = version;
   }
 
  private:
   Entry(uint32_t key_size, uint32_t capacity) : key_size_(key_size), capacity_(capacity) {}
   static std::size_t RoundUp(std::size_t n) { return (n + 15) & ~std::size_t{15}; }
 
+  Version version_ = kNoVersion;
   uint32_t key_size_;
   uint32_t value_size_ = 0;
   uint32_t capacity_;
@@ -96,6 +99,23 @@ class MemoryStorage final : public Storage {
     return value;
   }
 
+  std::optional<VersionedValue> GetEntry(std::string_view key) const override {
+    std::shared_lock lock(mu_);
+    return GetEntryLocked(key);
+  }
+
+  std::optional<VersionedValue> GetEntry(std::string_view key, int64_t* position) const override {
+    std::shared_lock lock(mu_);
+    *position = position_;
+    return GetEntryLocked(key);
+  }
+
+  std::optional<VersionedValue> GetEntryLocked(std::string_view key) const {
+    auto it = by_key_.find(key);
+    if (it == by_key_.end()) return std::nullopt;
+    return VersionedValue{std::string(it->entry->value()), it->entry->version()};
+  }
+
   bool Get(std::string_view key, std::string* value) const override {
     std::shared_lock lock(mu_);
     return GetLocked(key, value);
@@ -142,9 +162,10 @@ class MemoryStorage final : public Storage {
     }
   }
 
-  void Set(std::string_view key, std::string_view value) override {
+  using Storage::Set;
+  void Set(std::string_view key, std::string_view value, Version version) override {
     std::unique_lock lock(mu_);
-    SetLocked(key, value);
+    SetLocked(key, value, version);
   }
 
   void Delete(std::string_view key) override {
@@ -170,7 +191,8 @@ class MemoryStorage final : public Storage {
     auto end = range.end ? ordered_.lower_bound(*range.end) : ordered_.end();
     for (; it != end; ++it) {
       if (options.limit != 0 && out.size() >= options.limit) break;
-      out.push_back(KeyValue{it->first, std::string(it->second->value())});
+      out.push_back(KeyValue{it->first, std::string(it->second->value()),
+                             options.versions ? it->second->version() : kNoVersion});
     }
     return out;
   }
@@ -197,30 +219,30 @@ class MemoryStorage final : public Storage {
   void ApplyLocked(std::span<const Mutation> batch) {
     for (const Mutation& m : batch) {
       if (m.value.has_value()) {
-        SetLocked(m.key, *m.value);
+        SetLocked(m.key, *m.value, m.version);
       } else {
         DeleteLocked(m.key);
       }
     }
   }
 
-  void SetLocked(std::string_view key, std::string_view value) {
+  void SetLocked(std::string_view key, std::string_view value, Version version) {
     const std::size_t hash = IndexHash{}(key);
     auto it = by_key_.find(key, hash);
     if (it != by_key_.end()) {
       Entry* old = it->entry;
       if (old->Fits(value)) {
-        old->Assign(value);
+        old->Assign(value, version);
         return;
       }
-      Entry* moved = Entry::New(key, value);
+      Entry* moved = Entry::New(key, value, version);
       by_key_.erase(it);
       by_key_.insert(IndexSlot{hash, moved});
       ordered_.find(key)->second = moved;
       Entry::Delete(old);
       return;
     }
-    Entry* entry = Entry::New(key, value);
+    Entry* entry = Entry::New(key, value, version);
     by_key_.insert(IndexSlot{hash, entry});
     ordered_.emplace(key, entry);
   }

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -34,7 +35,10 @@ using Logger = std::function<void(LogLevel, std::string_view message)>;
 Logger StderrLogger();
 
 // Called on the client's applier for every record it applies, in log order,
-// including during start-up replay; never skipped, never twice. A hook runs
+// including during start-up replay; never skipped, never twice. A conditional
+// write whose condition failed changes nothing and fires no hook; a
+// transaction fires one hook per write of the branch it took, in order, all
+// with the transaction's offset. A hook runs
 // before the writer of that record is woken, and must not call back into the
 // client's blocking methods.
 using OnSet = std::function<void(std::string_view key, std::string_view value, log::Offset offset)>;
@@ -70,6 +74,13 @@ struct ClientOptions {
   // offset is trusted.
   bool writer_headers = true;
 
+  // Update(key, fn): how many conditional writes it tries before giving up
+  // with kConflict, and the backoff between them (doubling, capped, with a
+  // deterministic jitter of up to half the backoff).
+  int update_max_attempts = 10;
+  std::chrono::nanoseconds update_backoff = std::chrono::milliseconds(1);
+  std::chrono::nanoseconds update_max_backoff = std::chrono::milliseconds(100);
+
   // The log may no longer hold records this client has not applied yet: its
   // start moved past the client's position (retention, DeleteRecords, the
   // librdkafka mock cluster's size cap). This is always logged as an error and
@@ -93,6 +104,47 @@ struct CallOptions {
   // When set, every record this call writes carries it in the kvlog-op
   // header, so a history can name the call that wrote a record.
   std::string op_id;
+};
+
+// How fresh a read must be. Each level is a promise about which writes the
+// read reflects; the read waits (up to its timeout) until the promise holds,
+// then reads local state, and fails with kTimeout if it cannot.
+//
+//  - Local (the default): the state this client has applied, at once, with
+//    no network call. Reflects every write this client has seen succeed (read
+//    your own writes) and never goes back in time on one client, but may miss
+//    other clients' acknowledged writes: not linearizable.
+//  - Bounded(max_lag): asks the log for its end offset E when the call
+//    starts and reflects every record below E - max_lag: at most max_lag
+//    records behind the log as it was when the read began.
+//  - AtLeast(position): reflects every record at or below `position`, a
+//    position token: the offset any write returns, which any client can hand
+//    to any other (read-your-writes across clients). No network call.
+//  - Linearizable: asks the log for its end offset E when the call starts and
+//    reflects every record below E, so every write acknowledged (to any
+//    client) before the read began. Costs one end-offset request plus the wait
+//    for this client's applier to reach E.
+struct ReadLevel {
+  enum class Kind { kLocal, kBounded, kAtLeast, kLinearizable };
+  Kind kind = Kind::kLocal;
+  int64_t max_lag = 0;                   // kBounded: records.
+  log::Offset position = log::kNoOffset;  // kAtLeast.
+
+  static ReadLevel Local() { return {}; }
+  static ReadLevel Bounded(int64_t max_lag_records) { return {Kind::kBounded, max_lag_records, log::kNoOffset}; }
+  static ReadLevel AtLeast(log::Offset position) { return {Kind::kAtLeast, 0, position}; }
+  static ReadLevel Linearizable() { return {Kind::kLinearizable, 0, log::kNoOffset}; }
+  friend bool operator==(const ReadLevel&, const ReadLevel&) = default;
+};
+
+// "local", "bounded(5)", "at-least(42)", "linearizable".
+std::string ReadLevelName(const ReadLevel& level);
+
+// Per read call.
+struct ReadOptions {
+  ReadLevel level;
+  // How long the read may wait for its level. Zero: ClientOptions::default_timeout.
+  std::chrono::nanoseconds timeout{0};
 };
 
 // Header keys written when ClientOptions::writer_headers is on.

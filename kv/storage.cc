@@ -49,6 +49,12 @@ bool Storage::Get(std::string_view key, std::string* value, int64_t* position) c
   return Get(key, value);
 }
 
+std::optional<VersionedValue> Storage::GetEntry(std::string_view key, int64_t* position) const {
+  std::shared_lock lock(positioned_mu_);
+  *position = position_;
+  return GetEntry(key);
+}
+
 std::vector<KeyValue> Storage::Range(const KeyConstraint& range, const QueryOptions& options,
                                      int64_t* position) const {
   std::shared_lock lock(positioned_mu_);
@@ -59,7 +65,7 @@ std::vector<KeyValue> Storage::Range(const KeyConstraint& range, const QueryOpti
 void Storage::Apply(std::span<const Mutation> batch) {
   for (const Mutation& m : batch) {
     if (m.value.has_value()) {
-      Set(m.key, *m.value);
+      Set(m.key, *m.value, m.version);
     } else {
       Delete(m.key);
     }

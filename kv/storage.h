@@ -10,12 +10,30 @@
 #include <string_view>
 #include <vector>
 
+#include "log/record.h"
+
 namespace kvlog::kv {
+
+// A key's version is the log offset of the record that last wrote it. Every
+// replica applies the same log, so every replica gives a key the same version.
+// A missing key has no version; a key deleted and written again gets the
+// offset of the new write.
+using Version = log::Offset;
+inline constexpr Version kNoVersion = log::kNoOffset;
 
 struct KeyValue {
   std::string key;
   std::string value;
+  // Filled only when QueryOptions::versions is set; kNoVersion otherwise.
+  Version version = kNoVersion;
   friend bool operator==(const KeyValue&, const KeyValue&) = default;
+};
+
+// A value with its version.
+struct VersionedValue {
+  std::string value;
+  Version version = kNoVersion;
+  friend bool operator==(const VersionedValue&, const VersionedValue&) = default;
 };
 
 // Keys in [start, end), compared as unsigned bytes. No `end` means no upper bound.
@@ -32,12 +50,16 @@ KeyConstraint Prefix(std::string_view prefix);
 
 struct QueryOptions {
   std::size_t limit = 0;  // 0: no limit.
+  // Fill KeyValue::version of each pair.
+  bool versions = false;
 };
 
-// One change to apply: a value to set, or none to delete.
+// One change to apply: a value to set, or none to delete. `version` is the
+// offset of the record that made it (the key's new version).
 struct Mutation {
   std::string key;
   std::optional<std::string> value;
+  Version version = kNoVersion;
 };
 
 // The store a client applies the log into. Implementations must allow
@@ -47,6 +69,8 @@ class Storage {
   virtual ~Storage() = default;
 
   virtual std::optional<std::string> Get(std::string_view key) const = 0;
+  // The value and its version, or nullopt for a missing key.
+  virtual std::optional<VersionedValue> GetEntry(std::string_view key) const = 0;
   // Copies the value into *value, reusing its buffer; false for a missing key.
   // The default calls Get above; a store overrides it to avoid the allocation.
   virtual bool Get(std::string_view key, std::string* value) const;
@@ -55,7 +79,10 @@ class Storage {
   // are reused. The default calls Get per key; a store overrides it to overlap
   // the lookups' memory accesses.
   virtual void MultiGet(std::span<const std::string_view> keys, std::span<std::optional<std::string>> values) const;
-  virtual void Set(std::string_view key, std::string_view value) = 0;
+  // Sets key=value at `version` (the offset of the record that wrote it).
+  virtual void Set(std::string_view key, std::string_view value, Version version) = 0;
+  // Sets key=value with no version (kNoVersion): for stores filled outside a log.
+  void Set(std::string_view key, std::string_view value) { Set(key, value, kNoVersion); }
   virtual void Delete(std::string_view key) = 0;
   // Pairs in key order within `range`, at most `options.limit` of them.
   virtual std::vector<KeyValue> Range(const KeyConstraint& range, const QueryOptions& options) const = 0;
@@ -75,6 +102,7 @@ class Storage {
   // to use that one instead.
   virtual void Apply(std::span<const Mutation> batch, int64_t position);
   virtual bool Get(std::string_view key, std::string* value, int64_t* position) const;
+  virtual std::optional<VersionedValue> GetEntry(std::string_view key, int64_t* position) const;
   virtual std::vector<KeyValue> Range(const KeyConstraint& range, const QueryOptions& options,
                                       int64_t* position) const;
 

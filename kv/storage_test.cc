@@ -39,6 +39,25 @@ TEST(MemoryStorageTest, OrdersKeysAsUnsignedBytes) {
   EXPECT_EQ(store->Size(), 2u);
 }
 
+TEST(MemoryStorageTest, KeepsEachKeysVersion) {
+  auto store = NewMemoryStorage();
+  std::vector<Mutation> batch = {{"a", "1", 10}, {"b", "2", 11}, {"a", std::string(100, 'x'), 12}};
+  store->Apply(batch);
+  EXPECT_EQ(store->GetEntry("a"), (VersionedValue{std::string(100, 'x'), 12}));  // moved to a larger block
+  EXPECT_EQ(store->GetEntry("b"), (VersionedValue{"2", 11}));
+  EXPECT_EQ(store->GetEntry("c"), std::nullopt);
+  store->Set("b", "3", 20);  // rewritten in place
+  EXPECT_EQ(store->GetEntry("b"), (VersionedValue{"3", 20}));
+  // Without QueryOptions::versions a range leaves versions out.
+  EXPECT_EQ(store->Range(KeyConstraint{}, {}),
+            (std::vector<KeyValue>{{"a", std::string(100, 'x')}, {"b", "3"}}));
+  EXPECT_EQ(store->Range(KeyConstraint{}, {.versions = true}),
+            (std::vector<KeyValue>{{"a", std::string(100, 'x'), 12}, {"b", "3", 20}}));
+  std::vector<Mutation> del = {{"a", std::nullopt, 21}, {"a", "again", 22}};
+  store->Apply(del);
+  EXPECT_EQ(store->GetEntry("a"), (VersionedValue{"again", 22}));
+}
+
 TEST(MemoryStorageTest, ApplyIsAtomicForConcurrentReaders) {
   auto store = NewMemoryStorage();
   constexpr int kKeys = 32;
@@ -122,21 +141,32 @@ class MapOnlyStorage final : public Storage {
     if (it == map_.end()) return std::nullopt;
     return it->second;
   }
-  void Set(std::string_view key, std::string_view value) override { map_[std::string(key)] = value; }
+  std::optional<VersionedValue> GetEntry(std::string_view key) const override {
+    auto it = map_.find(std::string(key));
+    if (it == map_.end()) return std::nullopt;
+    return VersionedValue{it->second, versions_.at(it->first)};
+  }
+  using Storage::Set;
+  void Set(std::string_view key, std::string_view value, Version version) override {
+    map_[std::string(key)] = value;
+    versions_[std::string(key)] = version;
+  }
   void Delete(std::string_view key) override { map_.erase(std::string(key)); }
   std::vector<KeyValue> Range(const KeyConstraint&, const QueryOptions&) const override { return {}; }
   std::size_t Size() const override { return map_.size(); }
 
  private:
   std::map<std::string, std::string> map_;
+  std::map<std::string, Version> versions_;
 };
 
 TEST(StorageTest, DefaultApplyAppliesMutationsInOrder) {
   MapOnlyStorage store;
-  std::vector<Mutation> batch = {{"a", "1"}, {"a", std::nullopt}, {"b", "2"}, {"b", "3"}};
+  std::vector<Mutation> batch = {{"a", "1", 1}, {"a", std::nullopt, 2}, {"b", "2", 3}, {"b", "3", 4}};
   store.Apply(batch);
   EXPECT_EQ(store.Get("a"), std::nullopt);
   EXPECT_EQ(store.Get("b"), "3");
+  EXPECT_EQ(store.GetEntry("b"), (VersionedValue{"3", 4}));
   const Storage& base = store;
   std::string buffer = "old";
   EXPECT_TRUE(base.Get("b", &buffer));

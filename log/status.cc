@@ -13,6 +13,7 @@ std::string_view ErrorCodeName(ErrorCode code) {
     case ErrorCode::kFailedPrecondition: return "FailedPrecondition";
     case ErrorCode::kDataLoss: return "DataLoss";
     case ErrorCode::kInternal: return "Internal";
+    case ErrorCode::kConflict: return "Conflict";
   }
   return "Unknown";
 }

@@ -20,6 +20,8 @@ enum class ErrorCode {
   kDataLoss,         // The log lost records: a write it acknowledged is not at its offset, or records a
                      // reader had not read yet were deleted (retention) or truncated.
   kInternal,         // A bug or an unexpected error from a dependency.
+  kConflict,         // A conditional write's condition was false where the log placed it: nothing was
+                     // written. Not retryable as is; the message names the key and its current version.
 };
 
 std::string_view ErrorCodeName(ErrorCode code);

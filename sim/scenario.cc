@@ -131,8 +131,15 @@ SimRun RunScenario(const Scenario& s) {
     };
     WorkloadResult result = RunWorkload(rt, options, connect, *wrap);
     run.history = std::move(result.history);
+    LogRecordTranslator translator;
     broker.VisitLogAsWritten([&](const log::sim::StoredEntry& e) {
-      if (e.record) run.history.log.push_back(ToLogRecord(e.offset, *e.record));
+      if (!e.record) return;
+      auto records = translator.Translate(e.offset, *e.record);
+      if (!records) {
+        result.errors.push_back("recording the log: " + records.error().ToString());
+        return;
+      }
+      for (auto& r : *records) run.history.log.push_back(std::move(r));
     });
     run.history.has_log = true;
     run.history.source = "kvsim seed " + std::to_string(s.seed);

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <map>
 #include <mutex>
+#include <optional>
+
+#include "kv/command.h"
 
 namespace kvlog::sim {
 namespace {
@@ -93,16 +96,87 @@ class BrokenLog final : public log::Log {
 
 }  // namespace
 
-std::vector<std::string> BrokenVariantNames() { return {"early-ack", "reorder", "trust-ack"}; }
+// "writer-cas": conditions decided by the writer, not the log. The client reads
+// the key's local version and asks for a write on condition of it; this log
+// strips the condition from the record, so the write is appended as if the
+// writer's own (local, maybe stale) check had been the decision.
+class WriterCasLog final : public log::Log {
+ public:
+  explicit WriterCasLog(std::unique_ptr<log::Log> inner) : inner_(std::move(inner)) {}
+  void Append(std::span<const log::Record> records, log::AppendCallback done) override {
+    std::vector<log::Record> copy(records.begin(), records.end());
+    for (log::Record& r : copy) {
+      if (!r.value || !kv::internal::IsCommand(*r.value)) continue;
+      auto command = kv::internal::DecodeCommand(*r.value);
+      if (!command) continue;
+      command->compares.clear();
+      r.value = kv::internal::EncodeCommand(*command);
+    }
+    inner_->Append(copy, std::move(done));
+  }
+  using log::Log::OpenReader;
+  Result<std::unique_ptr<log::LogReader>> OpenReader(log::Offset from, const log::ReadOptions& options) override {
+    return inner_->OpenReader(from, options);
+  }
+  Result<log::Offset> EndOffset(log::Duration timeout) override { return inner_->EndOffset(timeout); }
+  void Close() override { inner_->Close(); }
+
+ private:
+  std::unique_ptr<log::Log> inner_;
+};
+
+// "stale-end": a linearizable (or bounded) read that skips the end-offset
+// fetch: after the first call (the start-up replay's), EndOffset answers with
+// that first end offset instead of asking the log.
+class StaleEndLog final : public log::Log {
+ public:
+  explicit StaleEndLog(std::unique_ptr<log::Log> inner) : inner_(std::move(inner)) {}
+  void Append(std::span<const log::Record> records, log::AppendCallback done) override {
+    inner_->Append(records, std::move(done));
+  }
+  using log::Log::OpenReader;
+  Result<std::unique_ptr<log::LogReader>> OpenReader(log::Offset from, const log::ReadOptions& options) override {
+    return inner_->OpenReader(from, options);
+  }
+  Result<log::Offset> EndOffset(log::Duration timeout) override {
+    {
+      std::lock_guard lock(mu_);
+      if (first_) return *first_;
+    }
+    auto end = inner_->EndOffset(timeout);  // Not under mu_: it may block.
+    std::lock_guard lock(mu_);
+    if (end && !first_) first_ = *end;
+    return end;
+  }
+  void Close() override { inner_->Close(); }
+
+ private:
+  std::unique_ptr<log::Log> inner_;
+  std::mutex mu_;  // No critical section blocks: safe under the fiber runtime.
+  std::optional<log::Offset> first_;
+};
+
+std::vector<std::string> BrokenVariantNames() { return {"early-ack", "reorder", "trust-ack", "writer-cas", "stale-end"}; }
 
 Result<LogWrapper> VariantWrapper(const std::string& name) {
   if (name.empty() || name == "correct") return LogWrapper(nullptr);
+  if (name == "writer-cas") {
+    return LogWrapper([](std::unique_ptr<log::Log> log) -> std::unique_ptr<log::Log> {
+      return std::make_unique<WriterCasLog>(std::move(log));
+    });
+  }
+  if (name == "stale-end") {
+    return LogWrapper([](std::unique_ptr<log::Log> log) -> std::unique_ptr<log::Log> {
+      return std::make_unique<StaleEndLog>(std::move(log));
+    });
+  }
   bool early_ack = name == "early-ack";
   bool reorder = name == "reorder";
   bool trust_ack = name == "trust-ack";
   if (!early_ack && !reorder && !trust_ack) {
     return MakeError(ErrorCode::kInvalidArgument,
-                     "unknown client variant '" + name + "'; known: correct, early-ack, reorder, trust-ack");
+                     "unknown client variant '" + name +
+                         "'; known: correct, early-ack, reorder, trust-ack, writer-cas, stale-end");
   }
   return LogWrapper([early_ack, reorder, trust_ack](std::unique_ptr<log::Log> log) -> std::unique_ptr<log::Log> {
     return std::make_unique<BrokenLog>(std::move(log), early_ack, reorder, trust_ack);

@@ -8,7 +8,11 @@
 //                append at reads as that append's record, so the client
 //                cannot check that the record there is its own (the client
 //                before issue 11: a write succeeds once the position passes
-//                its offset, even if the log lost it).
+//                its offset, even if the log lost it);
+//   "writer-cas": conditions decided by the writer against its local state,
+//                the record appended unconditionally (the log no longer decides);
+//   "stale-end": a linearizable read that skips the end-offset fetch (the log
+//                answers every EndOffset after the first with the first's).
 #pragma once
 
 #include <string>

@@ -1,9 +1,12 @@
 #include "sim/workload.h"
 
 #include <algorithm>
+#include <map>
+#include <set>
 #include <random>
 
 #include "checker/digest.h"
+#include "kv/command.h"
 #include "kv/memory_storage.h"
 
 namespace kvlog::sim {
@@ -227,7 +230,7 @@ class Workload {
     auto uniform = [&](uint64_t n) { return n == 0 ? 0 : rng() % n; };
     int64_t process = i;
     const OperationMix& mix = options_.mix;
-    const int total = mix.put + mix.get + mix.del + mix.batch + mix.range;
+    const int total = mix.put + mix.get + mix.del + mix.batch + mix.range + mix.cas;
     for (int n = 0; n < options_.ops_per_client; ++n) {
       bool crashed;
       {
@@ -268,7 +271,17 @@ class Workload {
         // position read before the read may be older than what it saw.
         kv::ReadInfo read_at;
         std::string got_value;
-        Status got = c.Get(key, &got_value, &read_at);
+        Status got;
+        if (options_.get_level.kind == kv::ReadLevel::Kind::kLocal) {
+          got = c.Get(key, &got_value, &read_at);
+        } else {
+          auto entry = c.GetEntry(key, kv::ReadOptions{options_.get_level, options_.op_timeout}, &read_at);
+          if (entry) {
+            got_value = std::move(entry->value);
+          } else {
+            got = std::unexpected(entry.error());
+          }
+        }
         Event done = std::move(invoke);
         done.value = Value();
         if (got) {
@@ -288,6 +301,25 @@ class Workload {
         recorder_.Add(invoke);
         auto result = c.Delete(key, call);
         RecordWrite(std::move(invoke), result);
+      } else if ((pick -= mix.cas) < 0) {
+        const std::string value = "c" + std::to_string(process) + "-" + std::to_string(n);
+        // The expected value is what this replica holds now; the log decides
+        // whether the key is still at that version where the write lands.
+        auto current = c.GetEntry(key);
+        invoke.f = "cas";
+        invoke.key = key;
+        invoke.value = Value::List({current ? Value::String(current->value) : Value(), Value::String(value)});
+        recorder_.Add(invoke);
+        auto result = current ? c.PutIf(key, value, current->version, call) : c.PutIfAbsent(key, value, call);
+        if (!result && result.error().code() == ErrorCode::kConflict) {
+          Event done = std::move(invoke);
+          done.type = EventType::kOk;
+          done.result = false;
+          Complete(std::move(done));
+        } else {
+          if (result) invoke.result = true;
+          RecordWrite(std::move(invoke), result);
+        }
       } else if ((pick -= mix.batch) < 0) {
         invoke.f = "batch";
         auto batch = c.Batch();
@@ -383,7 +415,55 @@ checker::LogRecord ToLogRecord(log::Offset offset, const log::Record& record) {
   return out;
 }
 
+// Turns command records (kv/command.h) into the checker's records. A one-key
+// condition on a version becomes cas with the value the key held at that
+// version as `expected` (the workload's values are unique, so comparing values
+// decides as comparing versions does); on absence, cas with no expected value.
+Result<std::vector<checker::LogRecord>> LogRecordTranslator::Translate(log::Offset offset,
+                                                                      const log::Record& record) {
+  std::vector<checker::LogRecord> out;
+  checker::LogRecord base = ToLogRecord(offset, record);
+  if (!record.value || !kv::internal::IsCommand(*record.value)) {
+    written_[offset] = record.value;
+    out.push_back(std::move(base));
+    return out;
+  }
+  auto command = kv::internal::DecodeCommand(*record.value);
+  if (!command) return std::unexpected(command.error());
+  // A duplicate (a producer retry that committed twice) changes nothing on
+  // any replica: leave it out, as they do.
+  if (!command->writer.empty() && !seen_.emplace(command->writer, command->seq).second) return out;
+  auto unsupported = [&](std::string_view what) {
+    return MakeError(ErrorCode::kInvalidArgument, "the record at offset " + std::to_string(offset) + " is " +
+                                                      std::string(what) +
+                                                      ": the history format has one key per record");
+  };
+  if (command->then_writes.size() != 1 || !command->else_writes.empty()) return unsupported("a multi-write command");
+  const kv::internal::CommandWrite& w = command->then_writes.front();
+  base.key = w.key;
+  base.value = w.value;
+  base.f = w.value ? "put" : "delete";
+  if (command->compares.size() > 1) return unsupported("a transaction");
+  if (!command->compares.empty()) {
+    const kv::internal::CommandCompare& c = command->compares.front();
+    if (c.key != w.key || c.kind == kv::internal::CommandCompare::Kind::kPresent || !w.value) {
+      return unsupported("a condition other than cas");
+    }
+    base.f = "cas";
+    if (c.kind == kv::internal::CommandCompare::Kind::kVersion) {
+      auto it = written_.find(c.version);
+      // A version no record wrote can never match: expect a value no record holds.
+      base.expected = it != written_.end() && it->second ? *it->second : std::string("\0no such version", 16);
+    }
+  }
+  written_[offset] = w.value;
+  out.push_back(std::move(base));
+  return out;
+}
+
+
 Result<std::vector<checker::LogRecord>> ReadLogForHistory(log::Log& log, Duration timeout) {
+  LogRecordTranslator translator;
   auto end = log.EndOffset(timeout);
   if (!end) return std::unexpected(end.error());
   auto reader = log.OpenReader(0);
@@ -397,7 +477,10 @@ Result<std::vector<checker::LogRecord>> ReadLogForHistory(log::Log& log, Duratio
                                                 std::to_string((*reader)->Position()) + " of " + std::to_string(*end));
     }
     for (const log::LogEntry& e : *entries) {
-      if (e.record) out.push_back(ToLogRecord(e.offset, *e.record));
+      if (!e.record) continue;
+      auto records = translator.Translate(e.offset, *e.record);
+      if (!records) return std::unexpected(records.error());
+      for (auto& r : *records) out.push_back(std::move(r));
     }
   }
   (*reader)->Close();

@@ -6,7 +6,10 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -23,6 +26,10 @@ struct OperationMix {
   int del = 10;
   int batch = 10;
   int range = 10;
+  // Compare-and-set on one key: reads the key's local value and version, then
+  // PutIf (PutIfAbsent when missing) with a new unique value. Recorded as
+  // cas [expected new]; a kConflict completes ok with result false.
+  int cas = 0;
 };
 
 struct WorkloadOptions {
@@ -31,6 +38,8 @@ struct WorkloadOptions {
   int keys = 5;            // Keys "k0" .. "k{keys-1}".
   int max_batch = 4;       // Records per batch op, 1..max_batch.
   OperationMix mix;
+  // The level of every get (kv::ReadLevel): local by default.
+  kv::ReadLevel get_level;
   Duration max_think = std::chrono::milliseconds(5);  // Pause before each op, uniform in [0, max_think].
   Duration op_timeout = std::chrono::seconds(2);
   Duration startup_timeout = std::chrono::seconds(30);
@@ -72,5 +81,22 @@ Result<std::vector<checker::LogRecord>> ReadLogForHistory(log::Log& log, Duratio
 
 // The checker's record of one log record.
 checker::LogRecord ToLogRecord(log::Offset offset, const log::Record& record);
+
+// The checker's records of a log read in offset order: plain records as
+// ToLogRecord gives them; command records (kv/command.h) translated. A one-key
+// condition on a version becomes cas with the value the key held at that
+// version as `expected` (the workload's values are unique, so comparing values
+// decides as comparing versions does); on absence, cas with no expected value.
+// A duplicate command (a retry that committed twice) is left out, as every
+// replica ignores it. Transactions and multi-write commands have no form in
+// the history format yet: kInvalidArgument.
+class LogRecordTranslator {
+ public:
+  Result<std::vector<checker::LogRecord>> Translate(log::Offset offset, const log::Record& record);
+
+ private:
+  std::map<log::Offset, std::optional<std::string>> written_;  // The value each record wrote.
+  std::set<std::pair<std::string, uint64_t>> seen_;             // Commands' (writer, seq).
+};
 
 }  // namespace kvlog::sim
