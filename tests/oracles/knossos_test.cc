@@ -64,19 +64,6 @@ Verdict KvcheckVerdict(const checker::History& h, const std::string& model) {
   return checker::CheckLinearizability(*ops, *m, options).verdict;
 }
 
-bool KvJudgesBatchAndRange() {
-  auto model = checker::MakeModel("kv");
-  using checker::Value;
-  checker::Operation batch, range;
-  batch.f = "batch";
-  batch.outcome = range.outcome = checker::EventType::kOk;
-  batch.input = Value::List({Value::Map({"f", "key", "value"}, {Value::String("put"), Value::String("k"), Value::String("v")})});
-  range.f = "range";
-  range.key = "k";
-  range.output = Value::List({Value::List({Value::String("k"), Value::String("v")})});
-  return model && model->Handles(batch) && model->Handles(range);
-}
-
 // A single-register history with what Knossos used to reject in kvcheck's
 // EDN: a process that goes on after an :info operation, and a failed read
 // whose completion says "timed-out". Linearizable.

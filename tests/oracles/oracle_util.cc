@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "checker/model.h"
+
 extern char** environ;
 
 namespace kvlog::oracles {
@@ -68,6 +70,19 @@ std::vector<std::string> Lines(const std::string& text) {
     pos = end + 1;
   }
   return lines;
+}
+
+bool KvJudgesBatchAndRange() {
+  auto model = checker::MakeModel("kv");
+  using checker::Value;
+  checker::Operation batch, range;
+  batch.f = "batch";
+  batch.outcome = range.outcome = checker::EventType::kOk;
+  batch.input = Value::List({Value::Map({"f", "key", "value"}, {Value::String("put"), Value::String("k"), Value::String("v")})});
+  range.f = "range";
+  range.key = "k";
+  range.output = Value::List({Value::List({Value::String("k"), Value::String("v")})});
+  return model && model->Handles(batch) && model->Handles(range);
 }
 
 }  // namespace kvlog::oracles

@@ -26,4 +26,8 @@ std::string Runfile(const std::string& rel);
 // Lines of `text`.
 std::vector<std::string> Lines(const std::string& text);
 
+// Whether kvcheck's kv model judges batch and range (per key); without that,
+// the oracle tests compare point operations only.
+bool KvJudgesBatchAndRange();
+
 }  // namespace kvlog::oracles

@@ -82,21 +82,6 @@ Verdict KvcheckVerdict(const checker::History& h, const std::string& model, std:
   return report->linearizability->verdict;
 }
 
-// Whether kvcheck's kv model judges batch and range (it does once the kv model
-// projects them per key; before that, only point operations are compared).
-bool KvJudgesBatchAndRange() {
-  auto model = checker::MakeModel("kv");
-  using checker::Value;
-  checker::Operation batch, range;
-  batch.f = "batch";
-  batch.outcome = range.outcome = checker::EventType::kOk;
-  batch.input = Value::List({Value::Map({"f", "key", "value"}, {Value::String("put"), Value::String("k"), Value::String("v")})});
-  range.f = "range";
-  range.key = "k";
-  range.output = Value::List({Value::List({Value::String("k"), Value::String("v")})});
-  return model && model->Handles(batch) && model->Handles(range);
-}
-
 class PorcupineOracle : public ::testing::Test {
  protected:
   void SetUp() override {
