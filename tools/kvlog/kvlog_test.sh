@@ -6,26 +6,9 @@ set -uo pipefail
 kvlog=$(readlink -f "$1")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-# Waits until process $1 catches SIGINT (its handler is installed).
-wait_for_sigint_handler() {
-  local mask
-  for _ in $(seq 300); do
-    mask=$(awk '/^SigCgt/ {print $2}' "/proc/$1/status" 2>/dev/null)
-    [ -n "$mask" ] && (( (16#$mask & 2) != 0 )) && return 0
-    sleep 0.1
-  done
-  return 1
-}
+source tools/cli/test_lib.sh
 
-usage() {  # expected-message args...
-  local want="$1"
-  shift
-  "$kvlog" "$@" >/dev/null 2>"$tmp/err"; local code=$?
-  [ $code -eq 2 ] || fail "kvlog $*: exited $code, want 2"
-  grep -qF -- "$want" "$tmp/err" || fail "kvlog $*: message lacks '$want': $(cat "$tmp/err")"
-}
+usage() { expect_usage kvlog "$kvlog" "$@"; }  # expected-message args...
 usage "--seeds: 0 is out of range: must be in 1..1000000" --seeds 0
 usage "expected a decimal integer, got '3x'" --seeds 3x
 usage "expected a number" --ops ""

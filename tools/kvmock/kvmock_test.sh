@@ -7,16 +7,9 @@ kvctl=$(readlink -f "$2")
 tmp=$(mktemp -d)
 pid=
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+source tools/cli/test_lib.sh
 
-usage() {  # expected-message args...
-  local want="$1"
-  shift
-  "$kvmock" "$@" >/dev/null 2>"$tmp/err"; local code=$?
-  [ $code -eq 2 ] || fail "kvmock $*: exited $code, want 2"
-  grep -qF -- "$want" "$tmp/err" || fail "kvmock $*: message lacks '$want': $(cat "$tmp/err")"
-}
+usage() { expect_usage kvmock "$kvmock" "$@"; }  # expected-message args...
 usage "--brokers: 0 is out of range: must be in 1..16" --brokers 0
 usage "expected a decimal integer, got '3x'" --brokers 3x
 usage "--topic names a topic twice" --topic a --topic a

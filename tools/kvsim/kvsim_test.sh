@@ -6,18 +6,7 @@ kvsim=$(readlink -f "$1")
 kvcheck=$(readlink -f "$2")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-# Waits until process $1 catches SIGINT (its handler is installed).
-wait_for_sigint_handler() {
-  local mask
-  for _ in $(seq 300); do
-    mask=$(awk '/^SigCgt/ {print $2}' "/proc/$1/status" 2>/dev/null)
-    [ -n "$mask" ] && (( (16#$mask & 2) != 0 )) && return 0
-    sleep 0.1
-  done
-  return 1
-}
+source tools/cli/test_lib.sh
 
 out=$("$kvsim" --seeds 1..5 --faults latency,crash --quiet); code=$?
 [ $code -eq 0 ] || fail "safe sweep exited $code"
@@ -42,13 +31,7 @@ head -c 1 "$tmp/a.edn" | grep -q '[[{(]' || fail "EDN output does not start with
 [ $code -eq 2 ] || fail "unknown fault exited $code, want 2"
 grep -q "unknown fault 'nope'" "$tmp/err" || fail "unknown fault message: $(cat "$tmp/err")"
 # Usage errors exit 2 with a message naming the problem (never CLI11's 105/109).
-usage() {  # expected-message args...
-  local want="$1"
-  shift
-  "$kvsim" "$@" >/dev/null 2>"$tmp/err"; local code=$?
-  [ $code -eq 2 ] || fail "kvsim $*: exited $code, want 2"
-  grep -qF -- "$want" "$tmp/err" || fail "kvsim $*: message lacks '$want': $(cat "$tmp/err")"
-}
+usage() { expect_usage kvsim "$kvsim" "$@"; }  # expected-message args...
 usage "5 > 1" --seeds 5..1
 usage "last seed: expected a decimal integer, got '3x'" --seeds 1..3x
 usage "more than one '..'" --seeds 1..2..3
