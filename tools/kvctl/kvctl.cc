@@ -5,6 +5,11 @@
 //   kvctl --brokers 127.0.0.1:29092 put photo/1 - <photo.jpg
 //   kvctl --brokers 127.0.0.1:29092 --encoding base64 --json range --prefix photo/
 //   printf 'a\t1\nb\t2\n' | kvctl --brokers 127.0.0.1:29092 batch
+//   kvctl get --version user/1                 # the version cas expects: 7
+//   kvctl cas user/1 7 bob                     # put only if user/1 is still at version 7
+//   kvctl setnx lock/1 me                      # put only if lock/1 has no value
+//   kvctl get --read=linearizable user/1       # sees every write acknowledged before it began
+//   printf 'version(a) = 7\nabsent(b)\n\nput a 1\nput b 2\n\ndel c\n' | kvctl txn
 //
 // Without --brokers it starts an embedded mock cluster for the one command
 // (handy for trying the commands; its data ends with the process).
@@ -17,7 +22,10 @@
 // `get --value-file` are the raw bytes.
 //
 // Exit codes: 0 ok, 1 key not found, 2 usage or invalid input (nothing was
-// written), 3 broker or log error, including --timeout. Messages go to stderr;
+// written), 3 broker or log error, including --timeout, 4 a condition was
+// false where the log placed the write (kConflict: cas, del-if and setnx wrote
+// nothing; a txn applied its failure writes); stdout then says CONFLICT with
+// the key's current version (or FAILURE for a txn). Messages go to stderr;
 // results to stdout.
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -28,6 +36,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <limits>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -43,6 +52,7 @@
 #include "log/kafka/mock_cluster.h"
 #include "tools/cli/cli.h"
 #include "tools/kvctl/encoding.h"
+#include "tools/kvctl/syntax.h"
 
 namespace {
 
@@ -56,6 +66,10 @@ constexpr int kExitOk = kvlog::cli::kExitOk;
 constexpr int kExitNotFound = kvlog::cli::kExitFailed;
 constexpr int kExitUsage = kvlog::cli::kExitUsage;
 constexpr int kExitLogError = kvlog::cli::kExitEnvironment;
+// A conditional write's condition was false (ErrorCode::kConflict), or a
+// txn's compares did not all hold.
+constexpr int kExitConflict = 4;
+constexpr const char* kSubcommands = "kvctl has put, get, del, range, batch, cas, del-if, setnx and txn";
 // A batch line longer than this is refused rather than buffered without end.
 constexpr std::size_t kMaxBatchLineBytes = 4 * 1024 * 1024;
 // An argument quoted in an error message is cut to this many bytes.
@@ -91,6 +105,9 @@ struct Flags {
   std::string prefix, start, end;
   bool has_prefix = false, has_start = false, has_end = false;
   std::size_t limit = 0;
+  std::string expected_version;  // cas, del-if: as given.
+  std::string read = "local";    // get, range: --read.
+  bool print_version = false;    // get --version.
 };
 
 // Ends the process once the whole command has run past --timeout, whatever
@@ -159,6 +176,7 @@ int ExitFor(const Error& error) {
   switch (error.code()) {
     case ErrorCode::kNotFound: return kExitNotFound;
     case ErrorCode::kInvalidArgument: return kExitUsage;
+    case ErrorCode::kConflict: return kExitConflict;
     default: return kExitLogError;
   }
 }
@@ -223,6 +241,8 @@ int main(int argc, char** argv) {
   cli::Setup(app, {{kExitNotFound, "key not found (get)"},
                    {kExitUsage, "usage error or invalid input (bad option, number or encoding; nothing was written)"},
                    {kExitLogError, "broker or log error: unreachable, refused, topic unusable, or --timeout passed"},
+                   {kExitConflict, "condition false (cas, del-if, setnx: nothing written; txn: its failure writes "
+                                   "applied); stdout names the key's current version"},
                    {cli::kExitInterrupted, "interrupted (SIGINT); stderr names the step and whether a write may have happened"}});
   app.set_help_all_flag("--help-all", "help for every subcommand");
   app.require_subcommand(0, 1);
@@ -255,6 +275,14 @@ int main(int argc, char** argv) {
   get->add_option("key", f.key, "key")->required();
   auto* get_file = get->add_option("--value-file", f.value_file,
                                    "write the value's raw bytes, without a newline, to this file ('-': stdout)");
+  get->add_flag("--version", f.print_version,
+                "print the key's version (the offset of its last write: what cas and del-if expect) instead of its "
+                "value");
+  const std::string read_help =
+      "read level: local (this client's replay, the default), linearizable (every write acknowledged before the "
+      "read began), bounded:N (at most N records behind the log's end), at_least:POSITION (reflects the write at "
+      "offset POSITION, as a write prints it)";
+  get->add_option("--read", f.read, read_help);
   auto* del = app.add_subcommand("del", "delete KEY");
   del->add_option("key", f.key, "key")->required();
   auto* range = app.add_subcommand("range", "print keys and values in key order (key<TAB>value, encoded)");
@@ -262,20 +290,39 @@ int main(int argc, char** argv) {
   range->add_option("--start", f.start, "first key (inclusive)");
   range->add_option("--end", f.end, "last key (exclusive)");
   cli::AddNumber(*range, "--limit", f.limit, "at most this many (0: all)");
+  range->add_option("--read", f.read, read_help);
   auto* batch = app.add_subcommand("batch", "apply key<TAB>value lines (encoded) from stdin as one batch");
+  auto* cas = app.add_subcommand(
+      "cas", "set KEY to VALUE only if its version is EXPECTED_VERSION (exit 4 and its current version if not)");
+  cas->add_option("key", f.key, "key")->required();
+  cas->add_option("expected_version", f.expected_version, "the version from get --version or a write's offset")
+      ->required();
+  cas->add_option("value", f.value, "value")->required();
+  auto* del_if = app.add_subcommand("del-if", "delete KEY only if its version is EXPECTED_VERSION (exit 4 if not)");
+  del_if->alias("delete-if");
+  del_if->add_option("key", f.key, "key")->required();
+  del_if->add_option("expected_version", f.expected_version, "the version from get --version")->required();
+  auto* setnx = app.add_subcommand("setnx", "set KEY to VALUE only if KEY has no value (exit 4 if it has)");
+  setnx->add_option("key", f.key, "key")->required();
+  setnx->add_option("value", f.value, "value")->required();
+  auto* txn = app.add_subcommand(
+      "txn",
+      "an atomic transaction from stdin, as etcdctl's: compares, an empty line, the writes if they all hold, an "
+      "empty line, the writes otherwise. Compares: version(KEY) = N, absent(KEY), present(KEY); writes: put KEY "
+      "VALUE, del KEY. Prints SUCCESS or FAILURE (exit 4)");
   // Extras on the top level only, so that an unknown subcommand can be named.
   app.allow_extras();
-  for (CLI::App* sub : {put, get, del, range, batch}) sub->allow_extras(false);
+  for (CLI::App* sub : {put, get, del, range, batch, cas, del_if, setnx, txn}) sub->allow_extras(false);
 
   if (auto rc = cli::Parse(app, argc, argv)) return *rc;
   if (!app.remaining().empty()) {
     const std::string first = app.remaining().front();
     if (app.get_subcommands().empty() && !first.starts_with("-")) {
-      return Usage("unknown subcommand '" + first + "'; kvctl has put, get, del, range and batch");
+      return Usage("unknown subcommand '" + first + "'; " + kSubcommands);
     }
     return Usage((first.starts_with("-") ? "unknown option '" : "unexpected argument '") + first + "'");
   }
-  if (app.get_subcommands().empty()) return Usage("no subcommand given; kvctl has put, get, del, range and batch");
+  if (app.get_subcommands().empty()) return Usage(std::string("no subcommand given; ") + kSubcommands);
   f.encoding = *kvctl::ParseEncoding(f.encoding_name);
   f.has_prefix = range->count("--prefix") > 0;
   f.has_start = range->count("--start") > 0;
@@ -287,6 +334,20 @@ int main(int argc, char** argv) {
   if (get->parsed() && f.json && get_file->count() > 0 && f.value_file == "-") {
     return Usage("get --value-file - writes the raw value to stdout; it does not mix with --json");
   }
+  if (get->parsed() && f.print_version && get_file->count() > 0) {
+    return Usage("get --version prints the version instead of the value; it does not take --value-file");
+  }
+  auto read_level = kvctl::ParseReadLevel(f.read);
+  if (!read_level) return Usage(read_level.error());
+  int64_t expected_version = 0;
+  if (cas->parsed() || del_if->parsed()) {
+    auto v = cli::ParseInt(f.expected_version, 0, std::numeric_limits<int64_t>::max());
+    if (!v) {
+      return Usage("EXPECTED_VERSION '" + f.expected_version + "': " + v.error() +
+                   " (a version is an offset, as get --version prints it; for a missing key use setnx)");
+    }
+    expected_version = *v;
+  }
 
   // Every input is read and checked before kvctl touches the cluster. The
   // watchdog starts now: --timeout bounds reading stdin too.
@@ -297,10 +358,15 @@ int main(int argc, char** argv) {
   Watchdog watchdog(deadline, f.timeout_ms);
   std::string error;
   std::string key, value, prefix, start, end;
-  if (put->parsed() || get->parsed() || del->parsed()) {
+  if (put->parsed() || get->parsed() || del->parsed() || cas->parsed() || del_if->parsed() || setnx->parsed()) {
     auto k = DecodeArg(f, "key", f.key, &error);
     if (!k) return Usage(error);
     key = std::move(*k);
+  }
+  if (cas->parsed() || setnx->parsed()) {
+    auto v = DecodeArg(f, "value", f.value, &error);
+    if (!v) return Usage(error);
+    value = std::move(*v);
   }
   if (put->parsed()) {
     if (put_file->count() > 0 || f.value == "-") {
@@ -359,6 +425,20 @@ int main(int argc, char** argv) {
       if (!v) return Usage(error);
       batch_lines.emplace_back(std::move(*k), std::move(*v));
     }
+  }
+
+  kvctl::TxnSpec txn_spec;
+  if (txn->parsed()) {
+    watchdog.SetPhase("reading the transaction from stdin");
+    if (cli::IsTerminal(stdin)) {
+      std::cerr << "kvctl: reading a transaction from stdin: compares, an empty line, the writes if they hold, an "
+                   "empty line, the writes otherwise (end with Ctrl-D)\n";
+    }
+    auto text = ReadValue(stdin, "the transaction on stdin", &error);
+    if (!text) return Usage(error);
+    auto spec = kvctl::ParseTxn(*text, f.encoding);
+    if (!spec) return Usage("txn: " + spec.error());
+    txn_spec = std::move(*spec);
   }
 
   // The time left of --timeout for the next step; a step that starts with
@@ -452,7 +532,8 @@ int main(int argc, char** argv) {
   kv::Client& client = **opened;
 
   if (auto rc = out_of_time("running the command")) return *rc;
-  watchdog.SetPhase(run_phase.c_str(), put->parsed() || del->parsed() || batch->parsed());
+  watchdog.SetPhase(run_phase.c_str(), put->parsed() || del->parsed() || batch->parsed() || cas->parsed() ||
+                                           del_if->parsed() || setnx->parsed() || txn->parsed());
   kv::CallOptions call;
   call.timeout = remaining();
   const auto enc = [&](std::string_view bytes) { return kvctl::Encode(bytes, f.encoding); };
@@ -474,12 +555,25 @@ int main(int argc, char** argv) {
     if (!r) return Fail(r.error(), "del", f);
     print_ok({{"op", "del"}, {"key", enc(key)}, {"offset", *r}}, "OK");
   } else if (get->parsed()) {
-    auto r = client.Get(key);
+    kv::ReadInfo info;
+    auto entry = client.GetEntry(key, kv::ReadOptions{.level = *read_level, .timeout = remaining()}, &info);
+    Result<std::string> r = entry ? Result<std::string>(std::move(entry->value)) : std::unexpected(entry.error());
+    const auto found_json = [&](const std::string& value) {
+      json j = {{"key", enc(key)}, {"found", true}, {"value", enc(value)}, {"version", entry->version}};
+      if (read_level->kind != kv::ReadLevel::Kind::kLocal) j["position"] = info.position;
+      return j;
+    };
     if (!r) {
       if (r.error().code() != ErrorCode::kNotFound) return Fail(r.error(), "get", f);
       if (f.json) std::cout << Dump({{"key", enc(key)}, {"found", false}}) << "\n";
       std::cerr << "kvctl: key '" << enc(key) << "' not found\n";
       rc = kExitNotFound;
+    } else if (f.print_version) {
+      if (f.json) {
+        std::cout << Dump(found_json(*r)) << "\n";
+      } else {
+        std::cout << entry->version << "\n";
+      }
     } else if (get_file->count() > 0) {
       if (f.value_file == "-") {
         std::cout.write(r->data(), static_cast<std::streamsize>(r->size()));
@@ -487,9 +581,9 @@ int main(int argc, char** argv) {
         std::cerr << "kvctl: --value-file: " << w.error() << "\n";
         return kExitLogError;
       }
-      if (f.json) std::cout << Dump({{"key", enc(key)}, {"found", true}, {"value", enc(*r)}}) << "\n";
+      if (f.json) std::cout << Dump(found_json(*r)) << "\n";
     } else if (f.json) {
-      std::cout << Dump({{"key", enc(key)}, {"found", true}, {"value", enc(*r)}}) << "\n";
+      std::cout << Dump(found_json(*r)) << "\n";
     } else {
       std::cout.write(r->data(), static_cast<std::streamsize>(r->size()));
       std::cout << "\n";
@@ -497,16 +591,20 @@ int main(int argc, char** argv) {
   } else if (range->parsed()) {
     kv::QueryOptions query;
     query.limit = f.limit;
-    Result<std::vector<kv::KeyValue>> r = f.has_prefix ? client.Prefix(prefix, query) : [&] {
-      kv::KeyConstraint c;
+    query.versions = f.json;
+    kv::KeyConstraint c = kv::Prefix(prefix);
+    if (!f.has_prefix) {
       c.start = start;
-      if (f.has_end) c.end = end;
-      return client.Range(c, query);
-    }();
+      c.end = f.has_end ? std::optional<std::string>(end) : std::nullopt;
+    }
+    Result<std::vector<kv::KeyValue>> r =
+        client.Range(c, query, kv::ReadOptions{.level = *read_level, .timeout = remaining()});
     if (!r) return Fail(r.error(), "range", f);
     if (f.json) {
       json out = json::array();
-      for (const auto& kv : *r) out.push_back({{"key", enc(kv.key)}, {"value", enc(kv.value)}});
+      for (const auto& kv : *r) {
+        out.push_back({{"key", enc(kv.key)}, {"value", enc(kv.value)}, {"version", kv.version}});
+      }
       std::cout << Dump(out) << "\n";
     } else {
       for (const auto& kv : *r) std::cout << enc(kv.key) << "\t" << enc(kv.value) << "\n";
@@ -518,6 +616,61 @@ int main(int argc, char** argv) {
     if (!r) return Fail(r.error(), "batch", f);
     print_ok({{"op", "batch"}, {"records", batch_lines.size()}, {"offset", *r}},
              "OK " + std::to_string(batch_lines.size()) + " records");
+  } else if (cas->parsed() || del_if->parsed() || setnx->parsed()) {
+    const std::string op = cas->parsed() ? "cas" : del_if->parsed() ? "del-if" : "setnx";
+    auto r = cas->parsed()      ? client.PutIf(key, value, expected_version, call)
+             : del_if->parsed() ? client.DeleteIf(key, expected_version, call)
+                                : client.PutIfAbsent(key, value, call);
+    if (r) {
+      print_ok({{"op", op}, {"key", enc(key)}, {"offset", *r}}, "OK");
+    } else if (r.error().code() != ErrorCode::kConflict) {
+      return Fail(r.error(), op, f);
+    } else {
+      // This client's applier has passed the record that failed: its local
+      // state is at least as new as the one the condition met.
+      std::cerr << "kvctl: " << op << ": " << r.error().message() << "\n";
+      auto now = client.GetEntry(key);
+      const std::optional<kv::Version> current = now ? std::optional<kv::Version>(now->version) : std::nullopt;
+      if (f.json) {
+        std::cout << Dump({{"op", op}, {"key", enc(key)}, {"ok", false}, {"conflict", true},
+                           {"version", current ? json(*current) : json(nullptr)}})
+                  << "\n";
+      } else {
+        std::cout << "CONFLICT " << (current ? "version " + std::to_string(*current) : std::string("absent")) << "\n";
+      }
+      rc = kExitConflict;
+    }
+  } else if (txn->parsed()) {
+    kv::Txn t = client.Transaction();
+    for (const kvctl::TxnCompare& c : txn_spec.compares) {
+      switch (c.kind) {
+        case kvctl::TxnCompare::Kind::kVersion: t.If(kv::Condition::VersionIs(c.key, c.version)); break;
+        case kvctl::TxnCompare::Kind::kAbsent: t.If(kv::Condition::Absent(c.key)); break;
+        case kvctl::TxnCompare::Kind::kPresent: t.If(kv::Condition::Present(c.key)); break;
+      }
+    }
+    for (const kvctl::TxnWrite& w : txn_spec.then_writes) w.value ? t.Put(w.key, *w.value) : t.Delete(w.key);
+    for (const kvctl::TxnWrite& w : txn_spec.else_writes) w.value ? t.ElsePut(w.key, *w.value) : t.ElseDelete(w.key);
+    auto r = t.Commit(call);
+    if (!r) return Fail(r.error(), "txn", f);
+    // The compared keys' versions now, after the transaction: on FAILURE
+    // they say which compare did not hold (unless its failure writes moved
+    // them).
+    json versions = json::array();
+    std::string plain = r->succeeded ? "SUCCESS" : "FAILURE";
+    for (const kvctl::TxnCompare& c : txn_spec.compares) {
+      auto now = client.GetEntry(c.key);
+      versions.push_back({{"key", enc(c.key)}, {"version", now ? json(now->version) : json(nullptr)}});
+      if (!r->succeeded) plain += "\n" + enc(c.key) + "\t" + (now ? std::to_string(now->version) : "absent");
+    }
+    if (f.json) {
+      std::cout << Dump({{"op", "txn"}, {"ok", r->succeeded}, {"succeeded", r->succeeded}, {"offset", r->offset},
+                         {"versions", versions}})
+                << "\n";
+    } else {
+      std::cout << plain << "\n";
+    }
+    if (!r->succeeded) rc = kExitConflict;
   }
   std::cout.flush();
   watchdog.SetExitCode(rc);

@@ -18,6 +18,18 @@ expect() {
   [[ "$status" == "$rc" ]] || fail "kvctl $* exited $status, want $rc; stderr: $(cat "$TMP/stderr")"
   [[ "$got" == "$want" ]] || fail "kvctl $* printed '$got', want '$want'"
 }
+# expect_nover: like expect, with the ,"version":N fields of --json output
+# left out (where the test is about the bytes, not the offsets).
+expect_nover() {
+  local rc="$1" want="$2"
+  shift 3
+  local got status
+  got="$("$KVCTL" --brokers "$BOOT" --timeout 20000 "$@" 2>"$TMP/stderr")"
+  status=$?
+  got="$(sed -E 's/,"version":[0-9]+//g' <<<"$got")"
+  [[ "$status" == "$rc" ]] || fail "kvctl $* exited $status, want $rc; stderr: $(cat "$TMP/stderr")"
+  [[ "$got" == "$want" ]] || fail "kvctl $* printed '$got', want '$want'"
+}
 
 "$KVMOCK" --brokers 1 --topic kvlog >"$TMP/boot" 2>"$TMP/kvmock.err" &
 mock_pid=$!
@@ -28,7 +40,7 @@ BOOT="$(head -n1 "$TMP/boot")"
 
 expect 0 "OK" -- put user/1 ada
 expect 0 "ada" -- get user/1
-expect 0 '{"found":true,"key":"user/1","value":"ada"}' -- --json get user/1
+expect 0 '{"found":true,"key":"user/1","value":"ada","version":0}' -- --json get user/1  # The first record.
 expect 1 "" -- get user/2
 expect 1 '{"found":false,"key":"user/2"}' -- --json get user/2
 printf 'user/2\tbob\nuser/3\tcy\n\nitem/1\tx\n' >"$TMP/batch"
@@ -37,7 +49,7 @@ got="$("$KVCTL" --brokers "$BOOT" batch <"$TMP/batch" 2>"$TMP/stderr")" || fail 
 expect 0 $'user/1\tada\nuser/2\tbob\nuser/3\tcy' -- range --prefix user/
 expect 0 $'item/1\tx\nuser/1\tada' -- range --limit 2
 expect 0 $'user/2\tbob' -- range --start user/2 --end user/3
-expect 0 '[{"key":"user/3","value":"cy"}]' -- --json range --start user/3
+expect_nover 0 '[{"key":"user/3","value":"cy"}]' -- --json range --start user/3
 expect 0 "OK" -- del user/1
 expect 1 "" -- get user/1
 # Usage errors: exit 2 without touching the cluster.
@@ -64,7 +76,7 @@ printf 'line 1\nline 2\n\x00\xff' >"$TMP/doc"
 cmp -s "$TMP/doc" "$TMP/doc.out" || fail "put k - then get --value-file changed the bytes: $(od -c "$TMP/doc.out")"
 "$KVCTL" --brokers "$BOOT" get doc --value-file - >"$TMP/doc.stdout" 2>/dev/null || fail "get --value-file - exited $?"
 cmp -s "$TMP/doc" "$TMP/doc.stdout" || fail "get --value-file - should print the raw value without a newline"
-expect 0 '{"found":true,"key":"doc","value":"line 1\\nline 2\\n\\x00\\xff"}' -- --json get doc
+expect_nover 0 '{"found":true,"key":"doc","value":"line 1\\nline 2\\n\\x00\\xff"}' -- --json get doc
 printf 'from a file\n' >"$TMP/value.txt"
 expect 0 "OK" -- put filed --value-file "$TMP/value.txt"
 expect 0 "from a file" -- get filed
@@ -91,14 +103,14 @@ for enc in escaped hex base64; do
   k="${KEY[$enc]}" v="${VALUE[$enc]}"
   # Raw bytes in (a file), encoded text out.
   expect 0 "OK" -- --encoding "$enc" put "$k" --value-file "$TMP/value.bin"
-  expect 0 "{\"found\":true,\"key\":\"$(json_str "$k")\",\"value\":\"$(json_str "$v")\"}" -- --encoding "$enc" --json get "$k"
-  expect 0 "[{\"key\":\"$(json_str "$k")\",\"value\":\"$(json_str "$v")\"}]" -- --encoding "$enc" --json range --prefix "$k" --limit 1
+  expect_nover 0 "{\"found\":true,\"key\":\"$(json_str "$k")\",\"value\":\"$(json_str "$v")\"}" -- --encoding "$enc" --json get "$k"
+  expect_nover 0 "[{\"key\":\"$(json_str "$k")\",\"value\":\"$(json_str "$v")\"}]" -- --encoding "$enc" --json range --prefix "$k" --limit 1
   # Encoded text in (an argument), raw bytes out.
   expect 0 "OK" -- --encoding "$enc" put "$k" "$v"
   "$KVCTL" --brokers "$BOOT" --encoding "$enc" get "$k" --value-file "$TMP/value.out" 2>"$TMP/stderr"
   cmp -s "$TMP/value.bin" "$TMP/value.out" || fail "$enc: the value did not survive: $(od -c "$TMP/value.out")"
 done
-expect 0 "[{\"key\":\"006bff\",\"value\":\"$(hex "$TMP/value.bin")\"}]" -- --encoding hex --json range --start 00 --end 01
+expect_nover 0 "[{\"key\":\"006bff\",\"value\":\"$(hex "$TMP/value.bin")\"}]" -- --encoding hex --json range --start 00 --end 01
 [[ "$(base64 -d <<<"${VALUE[base64]}" | od -An -tx1)" == "$(od -An -tx1 "$TMP/value.bin")" ]] ||
   fail "base64 -d disagrees with the value"
 # Range lines are encoded, so a TAB or newline in the data keeps one line per key.
@@ -140,7 +152,7 @@ for bad in "--timeout 10x" "--timeout 0x10" "--timeout 1e3" "--timeout 0" "--tim
 done
 "$KVCTL" --help >"$TMP/help" 2>&1 || fail "--help should exit 0"
 for want in "--timeout INT=30000" "-t,--topic TEXT=kvlog" "--replication-factor INT=0" "=escaped" "Exit codes:" \
-            "1    key not found" "2    usage error" "3    broker or log error"; do
+            "1    key not found" "2    usage error" "3    broker or log error" "4    condition false"; do
   grep -q -- "$want" "$TMP/help" || fail "--help lacks '$want'"
 done
 
@@ -220,6 +232,97 @@ for t in 1 30; do
   [[ $rc == 3 || $rc == 0 ]] || fail "--timeout $t exited $rc: $(cat "$TMP/stderr")"
   [[ $rc == 0 ]] || grep -qi "timeout" "$TMP/stderr" || fail "--timeout $t message: $(cat "$TMP/stderr")"
 done
+
+# --- Versions, conditional writes, transactions and read levels.
+# A key's version is the offset of its last write: what a write prints in --json.
+put_offset() { "$KVCTL" --brokers "$BOOT" --json put "$1" "$2" 2>/dev/null | sed -E 's/.*"offset":([0-9]+).*/\1/'; }
+v=$(put_offset acct/1 100)
+[[ "$v" =~ ^[0-9]+$ ]] || fail "put --json printed no offset: '$v'"
+expect 0 "$v" -- get --version acct/1
+expect 0 "{\"found\":true,\"key\":\"acct/1\",\"value\":\"100\",\"version\":$v}" -- --json get acct/1
+expect 1 "" -- get --version acct/none
+# cas at a stale version: exit 4, nothing written, the current version on stdout.
+expect 4 "CONFLICT version $v" -- cas acct/1 $((v - 1)) 90
+grep -q "condition failed at offset [0-9]*: key 'acct/1' is version $v, expected version $((v - 1)); nothing was written" \
+  "$TMP/stderr" || fail "cas conflict message: $(cat "$TMP/stderr")"
+expect 0 "100" -- get acct/1
+expect 4 "{\"conflict\":true,\"key\":\"acct/1\",\"ok\":false,\"op\":\"cas\",\"version\":$v}" -- --json cas acct/1 0 90
+expect 0 "OK" -- cas acct/1 "$v" 90
+expect 0 "90" -- get acct/1
+v2=$("$KVCTL" --brokers "$BOOT" get --version acct/1 2>/dev/null)
+((v2 > v)) || fail "cas did not move the version: $v -> $v2"
+expect 4 "CONFLICT absent" -- cas acct/none 3 x
+expect 2 "" -- cas acct/1 -1 x
+grep -q "EXPECTED_VERSION '-1'" "$TMP/stderr" || fail "negative version message: $(cat "$TMP/stderr")"
+expect 2 "" -- cas acct/1 v7 x
+expect 2 "" -- cas acct/1 7
+# del-if (alias delete-if).
+expect 4 "CONFLICT version $v2" -- del-if acct/1 "$v"
+expect 0 "90" -- get acct/1
+expect 0 "OK" -- delete-if acct/1 "$v2"
+expect 1 "" -- get acct/1
+# setnx: only a missing key.
+expect 0 "OK" -- setnx lock/1 me
+vl=$("$KVCTL" --brokers "$BOOT" get --version lock/1 2>/dev/null)
+expect 4 "CONFLICT version $vl" -- setnx lock/1 you
+grep -q "expected absent" "$TMP/stderr" || fail "setnx conflict message: $(cat "$TMP/stderr")"
+expect 0 "me" -- get lock/1
+
+# txn: the compares, the writes if they hold, the writes otherwise (stdin).
+txn() { "$KVCTL" --brokers "$BOOT" --timeout 20000 "$@" txn 2>"$TMP/stderr"; }
+va=$(put_offset bank/a 50)
+got=$(printf 'version(bank/a) = %s\nabsent("bank/b")\n\nput bank/a 40\nput bank/b 10\n\nput bank/log failed\n' "$va" | txn)
+rc=$?
+[[ $rc == 0 && "$got" == "SUCCESS" ]] || fail "txn that holds: exit $rc, printed '$got': $(cat "$TMP/stderr")"
+expect 0 "40" -- get bank/a
+expect 0 "10" -- get bank/b
+expect 1 "" -- get bank/log
+# Both writes are at one offset: the transaction is one record.
+[[ "$("$KVCTL" --brokers "$BOOT" get --version bank/a 2>/dev/null)" == "$("$KVCTL" --brokers "$BOOT" get --version bank/b 2>/dev/null)" ]] ||
+  fail "a transaction's writes should share one version"
+vb=$("$KVCTL" --brokers "$BOOT" get --version bank/b 2>/dev/null)
+# The same again: bank/a moved and bank/b exists, so the failure writes apply; exit 4.
+got=$(printf 'version(bank/a) = %s\nabsent(bank/b)\n\nput bank/a 0\n\nput bank/log failed\n' "$va" | txn)
+rc=$?
+[[ $rc == 4 ]] || fail "txn whose compares fail should exit 4, got $rc: $(cat "$TMP/stderr")"
+[[ "$got" == $'FAILURE\nbank/a\t'"$vb"$'\nbank/b\t'"$vb" ]] || fail "txn FAILURE printed '$got'"
+expect 0 "40" -- get bank/a
+expect 0 "failed" -- get bank/log
+got=$(printf 'present(bank/b)\n\ndel bank/log\n' | txn --json)
+rc=$?
+[[ $rc == 0 ]] || fail "txn --json exited $rc: $(cat "$TMP/stderr")"
+grep -q '"ok":true' <<<"$got" && grep -q '"succeeded":true' <<<"$got" && grep -q "\"key\":\"bank/b\",\"version\":$vb" <<<"$got" ||
+  fail "txn --json printed '$got'"
+expect 1 "" -- get bank/log
+# Syntax errors exit 2 before touching the cluster, naming the line.
+printf 'version(bank/a) > 3\n\nput bank/a 1\n' | txn >/dev/null
+[[ $? == 2 ]] || fail "a txn with '>' should exit 2"
+grep -q "txn: line 1: only '=' compares a version" "$TMP/stderr" || fail "txn syntax message: $(cat "$TMP/stderr")"
+printf 'put bank/a 1\n' | txn >/dev/null
+[[ $? == 2 ]] || fail "a txn without its compares section should exit 2"
+grep -q "start with an empty line" "$TMP/stderr" || fail "txn missing-compares message: $(cat "$TMP/stderr")"
+printf '\n\n' | txn >/dev/null
+[[ $? == 2 ]] || fail "an empty txn should exit 2"
+
+# Read levels on get and range; --json then names the position read at.
+vr=$(put_offset read/1 r1)
+expect 0 "r1" -- get --read=linearizable read/1
+expect 0 "r1" -- get --read=bounded:0 read/1
+expect 0 "r1" -- get --read "at_least:$vr" read/1
+got=$("$KVCTL" --brokers "$BOOT" --json get --read=linearizable read/1 2>/dev/null)
+pos=$(sed -E 's/.*"position":([0-9]+).*/\1/' <<<"$got")
+[[ "$pos" =~ ^[0-9]+$ ]] && ((pos > vr)) || fail "a linearizable read should be served past $vr: '$got'"
+expect 0 $'read/1\tr1' -- range --prefix read/ --read=linearizable
+expect 0 "[{\"key\":\"read/1\",\"value\":\"r1\",\"version\":$vr}]" -- --json range --prefix read/ --read=at_least:$vr
+# A position nobody has written yet cannot be reached: exit 3 (timeout) naming it.
+"$KVCTL" --brokers "$BOOT" --timeout 1500 get --read=at_least:999999 read/1 >/dev/null 2>"$TMP/stderr"
+[[ $? == 3 ]] || fail "an unreachable at_least position should exit 3"
+grep -qi "timeout" "$TMP/stderr" || fail "at_least timeout message: $(cat "$TMP/stderr")"
+for bad in "--read=fresh" "--read=bounded:-1" "--read=at_least:" "--read=bounded:1x"; do
+  expect 2 "" -- get "$bad" read/1
+  grep -q -- "--read '" "$TMP/stderr" || fail "$bad: message: $(cat "$TMP/stderr")"
+done
+expect 2 "" -- get --version --value-file "$TMP/x" read/1
 
 # No --brokers: an embedded mock cluster for the one command.
 got="$("$KVCTL" put a b 2>/dev/null)" || fail "embedded put exited $?"
