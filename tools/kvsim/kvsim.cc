@@ -6,8 +6,11 @@
 //   kvsim --seeds 1..200 --faults outage,compaction
 //   kvsim --seeds 1..50 --variant early-ack      # a broken client: expect failures
 //   kvsim --live --faults outage,crash            # embedded mock cluster
+//   kvsim --live --mix put=15,get=40,del=5,cas=40 --get-level linearizable --out h.jsonl
+//                                                 # the CAS register workload, live
 #include <cstdio>
 #include <algorithm>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -61,6 +64,42 @@ bool WriteHistoryFiles(const sim::SimRun& run, uint64_t seed, const std::string&
   return true;
 }
 
+// "put=15,get=40,cas=40": the operation mix; kinds left out weigh 0.
+kvlog::Result<sim::OperationMix> ParseMix(const std::string& text) {
+  sim::OperationMix mix{.put = 0, .get = 0, .del = 0, .batch = 0, .range = 0, .cas = 0};
+  const std::map<std::string, int*> kinds = {{"put", &mix.put},     {"get", &mix.get},     {"del", &mix.del},
+                                             {"batch", &mix.batch}, {"range", &mix.range}, {"cas", &mix.cas}};
+  int total = 0;
+  for (const std::string& item : Split(text)) {
+    auto pair = cli::ParseKeyValue(item);
+    if (!pair) return MakeError(ErrorCode::kInvalidArgument, "--mix: " + pair.error());
+    auto it = kinds.find(pair->first);
+    if (it == kinds.end()) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "--mix: unknown operation '" + pair->first + "'; the kinds are put, get, del, batch, range, cas");
+    }
+    auto weight = cli::ParseInt(pair->second, 0, 1000);
+    if (!weight) return MakeError(ErrorCode::kInvalidArgument, "--mix " + pair->first + ": " + weight.error());
+    *it->second = static_cast<int>(*weight);
+    total += static_cast<int>(*weight);
+  }
+  if (total == 0) return MakeError(ErrorCode::kInvalidArgument, "--mix: every weight is 0; give at least one kind");
+  return mix;
+}
+
+// --get-level: local, linearizable or bounded:N (records).
+kvlog::Result<kv::ReadLevel> ParseGetLevel(const std::string& text) {
+  if (text == "local") return kv::ReadLevel::Local();
+  if (text == "linearizable") return kv::ReadLevel::Linearizable();
+  if (text.starts_with("bounded:")) {
+    auto lag = cli::ParseInt(std::string_view(text).substr(8), 0, 1'000'000);
+    if (lag) return kv::ReadLevel::Bounded(*lag);
+    return MakeError(ErrorCode::kInvalidArgument, "--get-level " + text + ": the lag in records: " + lag.error());
+  }
+  return MakeError(ErrorCode::kInvalidArgument,
+                   "--get-level '" + text + "': expected local, linearizable or bounded:N");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -85,6 +124,11 @@ int main(int argc, char** argv) {
   cli::AddNumber(app, "--ops", base.workload.ops_per_client, "operations per client", 1, 1'000'000);
   cli::AddNumber(app, "--keys", base.workload.keys, "size of the key space", 1, 1'000'000);
   app.add_option("--faults", faults_text, "comma-separated faults (see --list-faults)");
+  std::string mix_text, get_level_text = "local";
+  app.add_option("--mix", mix_text,
+                 "operation weights, e.g. put=15,get=40,del=5,cas=40 (a CAS register per key); kinds: put, get, del, "
+                 "batch, range, cas; kinds left out weigh 0 (default: put=40,get=30,del=10,batch=10,range=10)");
+  app.add_option("--get-level", get_level_text, "read level of every get: local, linearizable or bounded:N");
   std::string variants = "correct";
   for (const std::string& name : sim::BrokenVariantNames()) variants += ", " + name;
   app.add_option("--variant", base.variant, "client variant: " + variants + " (all but correct are broken on purpose)");
@@ -115,6 +159,14 @@ int main(int argc, char** argv) {
     return cli::kExitOk;
   }
   if (auto s = sim::ApplyFaults(Split(faults_text), base); !s) return cli::UsageError(app, s.error().message());
+  if (!mix_text.empty()) {
+    auto mix = ParseMix(mix_text);
+    if (!mix) return cli::UsageError(app, mix.error().message());
+    base.workload.mix = *mix;
+  }
+  auto get_level = ParseGetLevel(get_level_text);
+  if (!get_level) return cli::UsageError(app, get_level.error().message());
+  base.workload.get_level = *get_level;
   if (auto v = sim::VariantWrapper(base.variant); !v) return cli::UsageError(app, v.error().message());
   if (seed_opt->count() > 0 && !seed.single()) {
     return cli::UsageError(app, "--seed takes one seed (got " + seed.ToString() + "); use --seeds for a range");

@@ -50,6 +50,12 @@ usage "on the command line: --allow-unsafe-acks" --live -X acks=1
 usage "producer setting enable.idempotence=false" --live -X enable.idempotence=false
 usage "--topic-config needs --brokers" --live --topic-config retention.ms=1000
 usage 'No such configuration property: "no.such"' --live -X no.such=1 --ops 5
+usage "--mix: unknown operation 'inc'" --mix put=1,inc=2
+usage "--mix: every weight is 0" --mix put=0
+usage "--mix cas: expected a decimal integer" --mix cas=x
+usage "--mix: expected key=value" --mix cas
+usage "--get-level 'fresh': expected local, linearizable or bounded:N" --get-level fresh
+usage "--get-level bounded:-2: the lag in records" --get-level bounded:-2
 
 # --help shows defaults and exit codes, exit 0.
 "$kvsim" --help >"$tmp/help"; code=$?
@@ -111,6 +117,29 @@ grep -q "durability: valid" <<<"$out" || fail "live run did not check durability
 "$kvsim" --live --faults compaction >/dev/null 2>"$tmp/err"; code=$?
 [ $code -eq 2 ] || fail "a fault the mock cannot inject exited $code, want 2"
 grep -q "live topic kvsim-live on the embedded mock cluster" <<<"$out" || fail "live run names no topic: $out"
+
+# The CAS register workload (cas, put, del, linearizable gets), simulated and live
+# on the mock cluster: kvcheck finds the histories linearizable under the kv
+# model. The simulated seed holds cas operations of both outcomes (fixed by the
+# seed); live, how many conflict depends on timing, so only successes are required.
+cas_mix=(--mix put=15,get=40,del=5,cas=40 --get-level linearizable --keys 3)
+check_cas() {  # name history both-outcomes
+  "$kvcheck" --model kv --check linearizability --check session --check convergence --check durability "$2" \
+    >"$tmp/cas.check"; local code=$?
+  [ $code -eq 0 ] || fail "$1: kvcheck exited $code: $(head -20 "$tmp/cas.check")"
+  grep -q "linearizability: valid" "$tmp/cas.check" || fail "$1: linearizability not judged valid: $(cat "$tmp/cas.check")"
+  grep -q '"f":"cas".*"result":true' "$2" || fail "$1: no successful cas in the history"
+  [ "$3" = no ] || grep -q '"f":"cas".*"result":false' "$2" || fail "$1: no failed cas in the history"
+  grep -q '"f":"get"' "$2" || fail "$1: no get in the history"
+}
+"$kvsim" --seed 5 "${cas_mix[@]}" --faults latency,lost-ack,crash --ops 60 --out "$tmp/cas-sim.jsonl" \
+  >"$tmp/cas-sim.out"; code=$?
+[ $code -eq 0 ] || fail "simulated cas workload exited $code: $(cat "$tmp/cas-sim.out")"
+check_cas "simulated cas workload" "$tmp/cas-sim.jsonl" yes
+out=$("$kvsim" --live "${cas_mix[@]}" --faults outage,crash --ops 40 --out "$tmp/cas-live.jsonl"); code=$?
+[ $code -eq 0 ] || fail "live cas workload on the mock cluster exited $code: $out"
+grep -q "PASS" <<<"$out" || fail "live cas workload: $out"
+check_cas "live cas workload" "$tmp/cas-live.jsonl" no
 
 # Live on brokers that cannot be reached: exit 3 at once, with the cause.
 start=$(date +%s)
