@@ -21,6 +21,17 @@
 //   BM_MultiGet/N          MultiGet of 16 random keys per call (items = keys)
 //   BM_Get/N, BM_Range/N   local reads on a client holding N keys (filled from a log in
 //                          memory: reads never touch the log), 1 and 2 threads
+// Conditional writes, transactions and read levels (same client and topic as BM_Put,
+// resp. BM_Batch):
+//   BM_PutIf               PutIf at the version the last write returned: p50/p99   vs BM_Put
+//   BM_Update              Update (read, fn, conditional write), uncontended       vs BM_Put
+//   BM_LinearizableGet     Get at ReadLevel::Linearizable (end-offset request + wait)
+//                                                                                   vs BM_RawRoundTrip
+//   BM_Txn/N               Transaction() of N Puts (one record)                     vs BM_Batch/N
+//   BM_AtomicBatch/N       Batch().Atomic() of N Puts (one record)                  vs BM_Batch/N
+//   BM_Counter/W/C/K       W threads over C clients each Update-incrementing one of K keys:
+//                          successful updates/s, and the Updates that gave up (kConflict);
+//                          W/C/1 (contended) beside 1/1/1 and W/C/W (one key per writer)
 #include <benchmark/benchmark.h>
 #include <dlfcn.h>
 
@@ -206,6 +217,127 @@ void BM_Put(benchmark::State& state) {
   ReportLatency(state, us);
 }
 
+// ---- Conditional writes and read levels (topic "put", BM_Put's client) ----
+
+void BM_PutIf(benchmark::State& state) {
+  kv::Client& client = SharedClient(Topic("put"));
+  auto first = client.Put("put-if", Value(0));
+  if (!first) Die("put-if: " + first.error().ToString());
+  log::Offset version = *first;
+  std::vector<double> us;
+  int64_t i = 0;
+  for (auto _ : state) {
+    const auto start = Clock::now();
+    auto r = client.PutIf("put-if", Value(++i), version);
+    if (!r) Die("put-if: " + r.error().ToString());
+    us.push_back(Micros(Clock::now() - start));
+    version = *r;
+  }
+  ReportLatency(state, us);
+}
+
+// A counter as text: the value is the decimal count.
+Result<std::string> Increment(const std::optional<std::string>& current) {
+  return std::to_string((current ? std::stoll(*current) : 0) + 1);
+}
+
+void BM_Update(benchmark::State& state) {
+  kv::Client& client = SharedClient(Topic("put"));
+  std::vector<double> us;
+  for (auto _ : state) {
+    const auto start = Clock::now();
+    if (auto r = client.Update("update", Increment); !r) Die("update: " + r.error().ToString());
+    us.push_back(Micros(Clock::now() - start));
+  }
+  ReportLatency(state, us);
+}
+
+// Each Get asks the log for its end offset and waits until the client has
+// applied that far (here nothing else writes, so it has: the cost is the
+// end-offset request).
+void BM_LinearizableGet(benchmark::State& state) {
+  kv::Client& client = SharedClient(Topic("put"));
+  if (auto r = client.Put("lin", Value(0)); !r) Die("linearizable get: " + r.error().ToString());
+  const kv::ReadOptions linearizable{.level = kv::ReadLevel::Linearizable()};
+  std::vector<double> us;
+  std::string value;
+  for (auto _ : state) {
+    const auto start = Clock::now();
+    auto r = client.Get("lin", linearizable);
+    if (!r) Die("linearizable get: " + r.error().ToString());
+    us.push_back(Micros(Clock::now() - start));
+    benchmark::DoNotOptimize(r);
+  }
+  ReportLatency(state, us);
+}
+
+// ---- Counter under contention (a topic of its own) ----
+
+void BM_Counter(benchmark::State& state) {
+  const int writers = static_cast<int>(state.range(0));
+  const int clients = static_cast<int>(state.range(1));
+  const int keys = static_cast<int>(state.range(2));
+  constexpr int kPerWriter = 16;
+  static std::mutex mu;
+  static std::map<int, std::vector<std::unique_ptr<kv::Client>>> pools;  // By client count, for the run.
+  std::vector<std::unique_ptr<kv::Client>>* pool;
+  {
+    std::lock_guard lock(mu);
+    pool = &pools[clients];
+    if (pool->empty()) {
+      const KafkaOptions& options = Topic("counter-" + std::to_string(clients));
+      for (int c = 0; c < clients; ++c) {
+        KafkaOptions o = options;
+        o.client_id = "counter-" + std::to_string(c);
+        auto log = log::kafka::OpenKafkaLog(o);
+        if (!log) Die("counter: open log: " + log.error().ToString());
+        pool->push_back(OpenClientOn(std::move(*log)));
+      }
+    }
+  }
+  // Keys of their own per call: Google Benchmark calls this function more
+  // than once per row (to size it, and per repetition) on the same clients.
+  static std::atomic<int> calls{0};
+  const std::string prefix = "counter/" + std::to_string(calls.fetch_add(1)) + "/";
+  std::atomic<int64_t> ok{0}, gave_up{0};
+  for (auto _ : state) {
+    std::vector<std::thread> threads;
+    for (int w = 0; w < writers; ++w) {
+      threads.emplace_back([&, w] {
+        kv::Client& client = *(*pool)[static_cast<std::size_t>(w % clients)];
+        const std::string key = prefix + std::to_string(w % keys);
+        for (int i = 0; i < kPerWriter; ++i) {
+          auto r = client.Update(key, Increment);
+          if (r) {
+            ok.fetch_add(1);
+          } else if (r.error().code() == ErrorCode::kConflict) {
+            gave_up.fetch_add(1);
+          } else {
+            Die("counter: " + r.error().ToString());
+          }
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+  }
+  // Every successful Update is in the counters, and nothing else.
+  kv::Client& reader = *pool->front();
+  if (Status s = reader.Sync(); !s) Die("counter: sync: " + s.error().ToString());
+  int64_t total = 0;
+  for (int k = 0; k < keys; ++k) {
+    auto v = reader.Get(prefix + std::to_string(k));
+    if (v) total += std::stoll(*v);
+  }
+  if (total != ok.load()) {
+    Die("counter: the counters hold " + std::to_string(total) + " increments, " + std::to_string(ok.load()) +
+        " Updates succeeded");
+  }
+  state.SetItemsProcessed(ok.load());
+  state.counters["gave_up"] = static_cast<double>(gave_up.load());
+  state.counters["gave_up_share"] =
+      static_cast<double>(gave_up.load()) / static_cast<double>(std::max<int64_t>(1, ok.load() + gave_up.load()));
+}
+
 // ---- Pipelined and batched ----
 
 // Counts what a consumer thread reads, so the producing thread can wait for
@@ -274,6 +406,42 @@ void BM_Batch(benchmark::State& state) {
     kv::WriteBatch batch = client.Batch();
     for (const std::string& key : keys) batch.Put(key, value);
     if (auto r = batch.Execute(); !r) Die("batch: " + r.error().ToString());
+  }
+  cpu.Report(state, state.iterations() * n);
+  state.SetItemsProcessed(state.iterations() * n);
+}
+
+// One record holding N writes, applied all or nothing: a transaction with no
+// conditions, or an atomic batch.
+void BM_Txn(benchmark::State& state) {
+  const int64_t n = state.range(0);
+  kv::Client& client = SharedClient(Topic("pipelined"));
+  const std::string value = Value(1);
+  std::vector<std::string> keys;
+  for (int64_t i = 0; i < n; ++i) keys.push_back(KeyName(i));
+  CpuPerItem cpu;
+  for (auto _ : state) {
+    kv::Txn txn = client.Transaction();
+    for (const std::string& key : keys) txn.Put(key, value);
+    auto r = txn.Commit();
+    if (!r) Die("txn: " + r.error().ToString());
+    if (!r->succeeded) Die("txn: a transaction without conditions failed");
+  }
+  cpu.Report(state, state.iterations() * n);
+  state.SetItemsProcessed(state.iterations() * n);
+}
+
+void BM_AtomicBatch(benchmark::State& state) {
+  const int64_t n = state.range(0);
+  kv::Client& client = SharedClient(Topic("pipelined"));
+  const std::string value = Value(1);
+  std::vector<std::string> keys;
+  for (int64_t i = 0; i < n; ++i) keys.push_back(KeyName(i));
+  CpuPerItem cpu;
+  for (auto _ : state) {
+    kv::WriteBatch batch = client.Batch().Atomic();
+    for (const std::string& key : keys) batch.Put(key, value);
+    if (auto r = batch.Execute(); !r) Die("atomic batch: " + r.error().ToString());
   }
   cpu.Report(state, state.iterations() * n);
   state.SetItemsProcessed(state.iterations() * n);
@@ -500,11 +668,24 @@ void Register(bool smoke, bool on_mock) {
 
   benchmark::RegisterBenchmark("BM_RawRoundTrip", BM_RawRoundTrip)->UseRealTime()->MinTime(io_min_time)->Unit(benchmark::kMicrosecond);
   benchmark::RegisterBenchmark("BM_Put", BM_Put)->UseRealTime()->MinTime(io_min_time)->Unit(benchmark::kMicrosecond);
+  benchmark::RegisterBenchmark("BM_PutIf", BM_PutIf)->UseRealTime()->MinTime(io_min_time)->Unit(benchmark::kMicrosecond);
+  benchmark::RegisterBenchmark("BM_Update", BM_Update)->UseRealTime()->MinTime(io_min_time)->Unit(benchmark::kMicrosecond);
+  benchmark::RegisterBenchmark("BM_LinearizableGet", BM_LinearizableGet)->UseRealTime()->MinTime(io_min_time)->Unit(benchmark::kMicrosecond);
   for (int64_t n : batches) {
     benchmark::RegisterBenchmark("BM_RawPipelined", BM_RawPipelined)->Arg(n)->UseRealTime()->MinTime(io_min_time)->Unit(benchmark::kMillisecond);
   }
   for (int64_t n : batches) {
     benchmark::RegisterBenchmark("BM_Batch", BM_Batch)->Arg(n)->UseRealTime()->MinTime(io_min_time)->Unit(benchmark::kMillisecond);
+  }
+  // Atomic forms beside BM_Batch/100 (one record: the kv limits allow up to
+  // max_value_bytes of encoding, so 100 writes of 100 bytes; 1000 also fit).
+  for (int64_t n : {int64_t{100}}) {
+    benchmark::RegisterBenchmark("BM_Txn", BM_Txn)->Arg(n)->UseRealTime()->MinTime(io_min_time)->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark("BM_AtomicBatch", BM_AtomicBatch)->Arg(n)->UseRealTime()->MinTime(io_min_time)->Unit(benchmark::kMillisecond);
+  }
+  // {writers, clients, keys}: uncontended, 16 writers on one key, 16 writers on a key each.
+  for (const auto& args : std::vector<std::vector<int64_t>>{{1, 1, 1}, {16, 4, 1}, {16, 4, 16}}) {
+    benchmark::RegisterBenchmark("BM_Counter", BM_Counter)->Args(args)->UseRealTime()->MinTime(io_min_time)->Unit(benchmark::kMillisecond);
   }
   for (int64_t n : batches) {
     benchmark::RegisterBenchmark("BM_PutAsync", BM_PutAsync)->Arg(n)->UseRealTime()->MinTime(io_min_time)->Unit(benchmark::kMillisecond);

@@ -143,6 +143,8 @@ def kafka_section(ctx, runs):
                    f"each writer waits for its Put before the next, so this is bounded by writers / latency:\n")
         out.append(table(["writers", "throughput", "p50", "p99", "ratio"], rows))
 
+    out.append(conditional_section(runs))
+
     rows = []
     for args in sizes(runs, "BM_RawConsume"):
         records, writes = args.split("/")
@@ -187,6 +189,54 @@ def kafka_section(ctx, runs):
                           "MultiGet (16 keys) 1 thread", "2 threads",
                           "Range 1 thread", "Range 2 threads",
                           "Range keys, 1 thread"], rows))
+    return "\n".join(out)
+
+
+def conditional_section(runs):
+    """Conditional writes, Update, linearizable reads and atomic transactions, each beside its baseline."""
+    out = []
+    raw, put = runs.get("BM_RawRoundTrip"), runs.get("BM_Put")
+    rows = []
+    for name, label, base, base_label, target in (
+            ("BM_PutIf", "PutIf", put, "Put", 1.1),
+            ("BM_Update", "Update (uncontended)", put, "Put", 1.2),
+            ("BM_LinearizableGet", "Get at linearizable", raw, "raw round trip", 1.3)):
+        b = runs.get(name)
+        if b is None:
+            continue
+        r = ratio(counter(b, "p50_us"), counter(base, "p50_us"))
+        rows.append([label, latency(counter(b, "p50_us")), latency(counter(b, "p99_us")), base_label,
+                     latency(counter(base, "p50_us")), f"{fmt_ratio(r)} ({verdict(r, target, False)} <= {target}x)"])
+    if rows:
+        out.append("Conditional writes and linearizable reads, p50 beside the baseline's (one at a time, same client "
+                   "and topic as Put):\n")
+        out.append(table(["", "p50", "p99", "baseline", "baseline p50", "ratio p50"], rows))
+    rows = []
+    for n in sizes(runs, "BM_Txn"):
+        base = runs.get(f"BM_Batch/{n}")
+        for name, label in (("BM_Txn", "Transaction, no conditions"), ("BM_AtomicBatch", "Batch().Atomic()")):
+            b = runs.get(f"{name}/{n}")
+            r = ratio(rate(b), rate(base))
+            rows.append([n, label, si(rate(b), "rec/s"), si(rate(base), "rec/s"),
+                         f"{fmt_ratio(r)} ({verdict(r, 0.8)} >= 0.8x)"])
+    if rows:
+        out.append("N writes as one atomic record vs a Batch of N records (writes per second):\n")
+        out.append(table(["N", "atomic form", "atomic", "Batch", "ratio"], rows))
+    rows = []
+    uncontended = runs.get("BM_Counter/1/1/1")
+    for args in sizes(runs, "BM_Counter"):
+        writers, clients, keys = args.split("/")
+        b = runs.get(f"BM_Counter/{args}")
+        label = "uncontended (one writer)" if writers == "1" else (
+            f"{writers} writers on one key" if keys == "1" else f"{writers} writers, a key each")
+        rows.append([label, clients, keys, si(rate(b), "updates/s"),
+                     f"{counter(b, 'gave_up_share') * 100:.1f} %" if counter(b, "gave_up_share") is not None else "n/a",
+                     fmt_ratio(ratio(rate(b), rate(uncontended)))])
+    if rows:
+        out.append("Counter: Update increments from W threads over C clients on K keys; successful updates per second "
+                   "(every success is in the final counts); gave up: Updates that met kConflict on all "
+                   "update_max_attempts (10) attempts:\n")
+        out.append(table(["writers", "clients", "keys", "successful updates", "gave up", "vs uncontended"], rows))
     return "\n".join(out)
 
 

@@ -19,7 +19,8 @@ out = sys.argv[1]
 expected = {
     "kv": ["BM_RawRoundTrip", "BM_Put", "BM_RawPipelined/100", "BM_Batch/100", "BM_PutThreads/1",
            "BM_PutThreads/4", "BM_RawConsume/1000/1", "BM_Replay/1000/1", "BM_RawConsume/1000/10",
-           "BM_Replay/1000/10", "BM_Get/1000", "BM_Range/1000"],
+           "BM_Replay/1000/10", "BM_Get/1000", "BM_Range/1000", "BM_PutIf", "BM_Update", "BM_LinearizableGet",
+           "BM_Txn/100", "BM_AtomicBatch/100", "BM_Counter/1/1/1", "BM_Counter/16/4/1", "BM_Counter/16/4/16"],
     "sim": ["BM_Simulator/0", "BM_Simulator/1"],
     "checker": ["BM_SessionAndConvergence/100000", "BM_Durability/100000", "BM_LinearizabilityReferenceSet"],
     "memory": ["BM_StoreMemory"],
@@ -43,4 +44,6 @@ PY
 python3 "$report" "$out/kv.json" "$out/sim.json" "$out/checker.json" "$out/memory.json" >"$out/report.md"
 grep -q "KV layer vs raw librdkafka" "$out/report.md"
 grep -q "Simulator" "$out/report.md"
+grep -q "Conditional writes and linearizable reads" "$out/report.md"
+grep -q "16 writers on one key" "$out/report.md"
 echo "smoke: every benchmark ran; report rendered"
