@@ -703,11 +703,6 @@ KafkaProperties ProducerProperties(const KafkaOptions& options) {
       {"message.timeout.ms", std::to_string(options.delivery_timeout.count())},
       {"request.timeout.ms", std::to_string(options.request_timeout.count())},
       {"allow.auto.create.topics", "false"},
-      // EndOffset (linearizable and bounded reads, Sync) asks through the
-      // producer: a lone ListOffsets request. With Nagle on, it waited on the
-      // peer's delayed ACK: 44 ms p50 on the mock cluster against 0.18 ms
-      // with TCP_NODELAY (bench/README.md, BM_LinearizableGet).
-      {"socket.nagle.disable", "true"},
       // Room for the largest batch kv allows (Limits::max_batch_records)
       // several times over; librdkafka's default is 100,000.
       {"queue.buffering.max.messages", std::to_string(kMaxQueuedMessages)},
