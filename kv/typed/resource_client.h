@@ -13,7 +13,7 @@
 //   Result<TypedEntry<User>> e = users.GetEntry("users/ada");        // value + version
 //   users.PutIf("users/ada", changed, e->version);                    // kConflict if it moved
 //   users.PutIfAbsent("users/bob", bob);                              // SetNX
-//   users.Update("counters/hits", [](const Counter& c) { return Counter{c.n + 1}; });
+//   counters.Update("hits", [](const Counter& c) { return Counter{c.n + 1}; });
 //   users.Get("users/ada", {.level = kv::ReadLevel::Linearizable()});
 //
 // Keys are the client's keys, unchanged. Reads never skip a value: a value that
@@ -25,8 +25,8 @@
 #include <functional>
 #include <optional>
 #include <string>
-#include <type_traits>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -138,7 +138,10 @@ class ResourceClient {
   // version is what PutIf and DeleteIf expect. kNotFound for a missing key.
   Result<TypedEntry<T>> GetEntry(std::string_view key, const ReadOptions& read = {},
                                  ReadInfo* info = nullptr) const {
-    auto entry = client_->GetEntry(key, read, info);
+    // A local read needs no wait: the client's const overload, which builds
+    // no level name.
+    auto entry = read.level.kind == ReadLevel::Kind::kLocal ? client_->GetEntry(key, info)
+                                                            : client_->GetEntry(key, read, info);
     if (!entry) return std::unexpected(entry.error());
     auto value = serde_.Deserialize(entry->value);
     if (!value) return std::unexpected(DecodeError("get-entry", key, value.error()));
