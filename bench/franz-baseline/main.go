@@ -185,11 +185,19 @@ func topicEnd(topic string) int64 {
 		die("admin client: %v", err)
 	}
 	defer cl.Close()
-	end, err := endOffset(kadm.NewClient(cl), topic)
-	if err != nil {
-		die("end offset of %s: %v", topic, err)
+	adm := kadm.NewClient(cl)
+	// A broker that learned of a new topic late may answer without it: ask again.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		end, err := endOffset(adm, topic)
+		if err == nil {
+			return end
+		}
+		if time.Now().After(deadline) {
+			die("end offset of %s: %v", topic, err)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
-	return end
 }
 
 // closeProducer waits for every acknowledgement first: Close fails what is
