@@ -83,6 +83,7 @@ KafkaOptions KafkaTarget::NewTopic(const std::string& prefix) {
     std::this_thread::sleep_for(std::chrono::seconds(3));
   }
   options.client_id = "kvbench";
+  options.properties.insert(options.properties.end(), extra_.begin(), extra_.end());
   return options;
 }
 
@@ -107,6 +108,7 @@ RawProducer::~RawProducer() {
 
 void RawProducer::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
   auto* self = static_cast<RawProducer*>(opaque);
+  self->last_delivery_ns_.store(std::chrono::steady_clock::now().time_since_epoch().count());
   (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR ? self->delivered_ : self->failed_).fetch_add(1);
 }
 

@@ -28,6 +28,10 @@ class KafkaTarget {
   log::kafka::KafkaOptions NewTopic(const std::string& prefix);
   // Names the log for the report.
   const std::string& description() const { return description_; }
+  // librdkafka properties added to every topic's options.properties (so to the
+  // raw handles and the KV layer's alike), e.g. {"linger.ms", "0"}: kv_bench's
+  // --rdkafka=NAME=VALUE, for A/B runs of settings.
+  void AddProperty(std::string name, std::string value) { extra_.emplace_back(std::move(name), std::move(value)); }
 
  private:
   std::unique_ptr<log::kafka::MockCluster> mock_;
@@ -35,6 +39,7 @@ class KafkaTarget {
   int replication_factor_ = 3;
   std::string description_;
   std::string stamp_;
+  log::kafka::KafkaProperties extra_;
 };
 
 struct RdKafkaDeleter {
@@ -56,6 +61,9 @@ class RawProducer {
   int64_t LogStart();
   int64_t delivered() const { return delivered_.load(); }
   int64_t failed() const { return failed_.load(); }
+  // steady_clock nanoseconds of the latest delivery report (the round-trip
+  // timeline's "acknowledged" point).
+  int64_t last_delivery_ns() const { return last_delivery_ns_.load(); }
 
  private:
   static void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque);
@@ -63,6 +71,7 @@ class RawProducer {
   RdKafkaPtr rk_;
   std::atomic<int64_t> delivered_{0};
   std::atomic<int64_t> failed_{0};
+  std::atomic<int64_t> last_delivery_ns_{0};
   std::atomic<bool> stop_{false};
   std::thread poller_;
 };

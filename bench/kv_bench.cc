@@ -1,11 +1,17 @@
 // The KV layer over Kafka, each figure beside raw librdkafka with the same
 // producer/consumer settings on the same topic, in the same run.
 //
-//   kv_bench [--brokers=host:port,...] [--replication_factor=3] [--smoke] [benchmark flags]
+//   kv_bench [--brokers=host:port,...] [--replication_factor=3] [--smoke] [--io_min_time=SECONDS]
+//            [--rdkafka=NAME=VALUE ...] [benchmark flags]
 //
 // Without --brokers it starts the embedded mock cluster (3 brokers, RF 3); the
 // JSON context's "log" names which log was measured. --smoke shrinks every size
 // so CI can check that the suite still runs (its numbers mean nothing).
+// --io_min_time is the least time one repetition of a Kafka row runs (default
+// 1 s): the latency rows report their sample count beside p50/p99.
+// --rdkafka=NAME=VALUE (repeatable) adds a librdkafka property to every handle,
+// raw and KV alike (KafkaOptions::properties), e.g. --rdkafka=linger.ms=0; the
+// JSON context's "rdkafka" lists them.
 //
 // Pairs (bench/report.py computes the ratios):
 //   BM_RawRoundTrip        produce one record, consume it: p50/p99 (us)
@@ -38,6 +44,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <map>
@@ -111,6 +118,7 @@ void ReportLatency(benchmark::State& state, std::vector<double>& us) {
   };
   state.counters["p50_us"] = at(0.50);
   state.counters["p99_us"] = at(0.99);
+  state.counters["samples"] = static_cast<double>(us.size());
 }
 
 // One topic per benchmark pair, made on first use and kept for the run.
@@ -194,14 +202,25 @@ void BM_RawRoundTrip(benchmark::State& state) {
   // Wait until the consumer is positioned: its first record is a warm-up.
   producer.Produce("warmup", Value(0));
   if (consumer.Next(30'000) < 0) Die("raw round trip: the warm-up record never arrived");
-  std::vector<double> us;
-  int64_t i = 0;
+  producer.Flush();
+  // The timeline of each round trip: produce -> delivery report (ack_us) and
+  // produce -> record read (us). A read before the report is counted too.
+  std::vector<double> us, ack_us;
+  int64_t i = 0, delivered = producer.delivered();
   for (auto _ : state) {
     const auto start = Clock::now();
     producer.Produce("rt", Value(++i));
     if (consumer.Next(30'000) < 0) Die("raw round trip: a record never arrived");
     us.push_back(Micros(Clock::now() - start));
+    state.PauseTiming();
+    ++delivered;
+    while (producer.delivered() < delivered) std::this_thread::sleep_for(std::chrono::microseconds(20));
+    ack_us.push_back(Micros(Clock::duration(producer.last_delivery_ns()) - start.time_since_epoch()));
+    state.ResumeTiming();
   }
+  ReportLatency(state, ack_us);
+  state.counters["ack_p50_us"] = state.counters["p50_us"];
+  state.counters["ack_p99_us"] = state.counters["p99_us"];
   ReportLatency(state, us);
 }
 
@@ -653,7 +672,7 @@ std::string AllocatorName() {
   return "glibc malloc";
 }
 
-void Register(bool smoke, bool on_mock) {
+void Register(bool smoke, bool on_mock, double io_min_time_flag) {
   const std::vector<int64_t> batches = smoke ? std::vector<int64_t>{100} : std::vector<int64_t>{100, 1000, 10000};
   const std::vector<int64_t> writers = smoke ? std::vector<int64_t>{1, 4} : std::vector<int64_t>{1, 4, 16, 64};
   const std::vector<int64_t> stores = smoke ? std::vector<int64_t>{1000} : std::vector<int64_t>{10'000, 100'000, 1'000'000};
@@ -664,7 +683,7 @@ void Register(bool smoke, bool on_mock) {
   const Sizes full = {{100'000, 1}, {1'000'000, 1}, {1'000'000, 10}};
   const Sizes replays = smoke ? Sizes{{1000, 1}, {1000, 10}} : on_mock ? Sizes{{20'000, 1}, {20'000, 10}} : full;
   const Sizes in_memory = smoke ? Sizes{{1000, 1}} : full;
-  const double io_min_time = smoke ? 0.01 : 1.0;
+  const double io_min_time = smoke ? 0.01 : io_min_time_flag;
 
   benchmark::RegisterBenchmark("BM_RawRoundTrip", BM_RawRoundTrip)->UseRealTime()->MinTime(io_min_time)->Unit(benchmark::kMicrosecond);
   benchmark::RegisterBenchmark("BM_Put", BM_Put)->UseRealTime()->MinTime(io_min_time)->Unit(benchmark::kMicrosecond);
@@ -716,6 +735,9 @@ int main(int argc, char** argv) {
   std::string brokers;
   int replication_factor = 3;
   bool smoke = false;
+  double io_min_time = 1.0;
+  std::vector<std::pair<std::string, std::string>> rdkafka;
+  std::string rdkafka_list;
   // Take our own flags out before Google Benchmark sees the rest.
   int kept = 1;
   for (int i = 1; i < argc; ++i) {
@@ -724,6 +746,23 @@ int main(int argc, char** argv) {
       brokers = arg.substr(std::strlen("--brokers="));
     } else if (arg.starts_with("--replication_factor=")) {
       replication_factor = std::atoi(argv[i] + std::strlen("--replication_factor="));
+    } else if (arg.starts_with("--io_min_time=")) {
+      char* end = nullptr;
+      io_min_time = std::strtod(argv[i] + std::strlen("--io_min_time="), &end);
+      if (end == nullptr || *end != '\0' || !(io_min_time > 0) || io_min_time > 3600) {
+        std::fprintf(stderr, "kv_bench: --io_min_time=%s: want seconds in (0, 3600]\n",
+                     argv[i] + std::strlen("--io_min_time="));
+        return 2;
+      }
+    } else if (arg.starts_with("--rdkafka=")) {
+      const std::string_view kv = arg.substr(std::strlen("--rdkafka="));
+      const auto eq = kv.find('=');
+      if (eq == std::string_view::npos || eq == 0) {
+        std::fprintf(stderr, "kv_bench: %s: want --rdkafka=NAME=VALUE\n", argv[i]);
+        return 2;
+      }
+      rdkafka.emplace_back(std::string(kv.substr(0, eq)), std::string(kv.substr(eq + 1)));
+      rdkafka_list += (rdkafka_list.empty() ? "" : " ") + std::string(kv);
     } else if (arg == "--smoke") {
       smoke = true;
     } else {
@@ -731,11 +770,13 @@ int main(int argc, char** argv) {
     }
   }
   argc = kept;
-  const auto& target = kvlog::bench::KafkaTarget::Init(brokers, replication_factor);
+  auto& target = kvlog::bench::KafkaTarget::Init(brokers, replication_factor);
+  for (auto& [name, value] : rdkafka) target.AddProperty(name, value);
+  benchmark::AddCustomContext("rdkafka", rdkafka_list.empty() ? "(defaults)" : rdkafka_list);
   benchmark::AddCustomContext("log", target.description());
   benchmark::AddCustomContext("allocator", kvlog::bench::AllocatorName());
   benchmark::AddCustomContext("smoke", smoke ? "true" : "false");
-  kvlog::bench::Register(smoke, brokers.empty());
+  kvlog::bench::Register(smoke, brokers.empty(), io_min_time);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

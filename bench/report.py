@@ -4,7 +4,8 @@
     bench/report.py kv.json sim.json checker.json memory.json > report.md
 
 Each input may come from any of the suites; the tables appear for the suites
-given. With --benchmark_repetitions, the median aggregate of each benchmark is
+given. A franz-go baseline file (bench/franz-baseline, context suite
+"franz-baseline") joins the KV tables of the kv_bench file given with it. With --benchmark_repetitions, the median aggregate of each benchmark is
 used (figures and ratios alike); without, the single run. Ratios pair figures
 from the same file, so from the same run.
 """
@@ -100,18 +101,39 @@ def sizes(runs, family):
     return seen
 
 
-def kafka_section(ctx, runs):
+def with_samples(b, name):
+    """A latency counter with the number of samples it came from."""
+    n = counter(b, "samples")
+    return latency(counter(b, name)) + (f" (n={n:.0f})" if n else "")
+
+
+def kafka_section(ctx, runs, franz_ctx=None):
     out = [f"### KV layer vs raw librdkafka — log: {ctx.get('log', 'unknown')}; "
            f"allocator: {ctx.get('allocator', 'unknown')}\n"]
+    if franz_ctx:
+        out.append(f"franz-go rows: {franz_ctx.get('client', 'franz-go')} (bench/franz-baseline), compression "
+                   f"{franz_ctx.get('compression', '?')}, linger {franz_ctx.get('linger', '?')}, on "
+                   f"{franz_ctx.get('log', '?')}, run right after kv_bench.\n")
     raw, put = runs.get("BM_RawRoundTrip"), runs.get("BM_Put")
+    franz = runs.get("BM_FranzRoundTrip")
     r = ratio(counter(put, "p50_us"), counter(raw, "p50_us"))
     if raw or put:
-        out.append("Sequential Put (one at a time) vs raw produce-then-consume round trip:\n")
-        out.append(table(
-            ["", "p50", "p99", "ratio p50 (target <= 1.3x)"],
-            [["raw round trip", latency(counter(raw, "p50_us")), latency(counter(raw, "p99_us")), ""],
-             ["kv Put", latency(counter(put, "p50_us")), latency(counter(put, "p99_us")),
-              f"{fmt_ratio(r)} ({verdict(r, 1.3, False)})"]]))
+        out.append("Sequential Put (one at a time) vs raw produce-then-consume round trip "
+                   "(n = samples behind each percentile, median repetition):\n")
+        header = ["", "p50", "p99", "ratio p50 (target <= 1.3x)"]
+        rows = [["librdkafka raw round trip", with_samples(raw, "p50_us"), with_samples(raw, "p99_us"), ""]]
+        if franz:
+            header.append("ratio p50 vs franz-go raw (target <= 1.1x for Put)")
+            rf = ratio(counter(raw, "p50_us"), counter(franz, "p50_us"))
+            rows[0].append(fmt_ratio(rf))
+            rows.append(["franz-go raw round trip", with_samples(franz, "p50_us"), with_samples(franz, "p99_us"),
+                         "", ""])
+        rows.append(["kv Put", with_samples(put, "p50_us"), with_samples(put, "p99_us"),
+                     f"{fmt_ratio(r)} ({verdict(r, 1.3, False)})"])
+        if franz:
+            rk = ratio(counter(put, "p50_us"), counter(franz, "p50_us"))
+            rows[-1].append(f"{fmt_ratio(rk)} ({verdict(rk, 1.1, False)})")
+        out.append(table(header, rows))
 
     batch_sizes = sizes(runs, "BM_RawPipelined")
     rows = []
@@ -124,11 +146,19 @@ def kafka_section(ctx, runs):
         rows.append([n, si(rate(rb), "rec/s"), si(rate(kb), "rec/s"), latency(us_per_op),
                      fmt_ratio(r) + target, si(rate(ka), "ops/s"), latency(counter(ka, "p50_us")),
                      latency(counter(ka, "p99_us")), f"{fmt_ratio(ra)} ({verdict(ra, 0.5)} >= 0.5x)"])
+        fb = runs.get(f"BM_FranzPipelined/{n}")
+        if fb:
+            rows[-1] += [si(rate(fb), "rec/s"), fmt_ratio(ratio(rate(rb), rate(fb))),
+                         fmt_ratio(ratio(rate(kb), rate(fb)))]
     if rows:
         out.append("Batch of N, and N pipelined PutAsync from one thread, vs raw: produce N records, consume all N "
                    "(pipelined). PutAsync latency is from the call to its callback (applied locally):\n")
-        out.append(table(["N", "raw pipelined", "kv Batch", "kv per op", "ratio", "kv PutAsync",
-                          "PutAsync p50", "PutAsync p99", "ratio"], rows))
+        header = ["N", "raw pipelined", "kv Batch", "kv per op", "ratio", "kv PutAsync",
+                  "PutAsync p50", "PutAsync p99", "ratio"]
+        if any(len(row) > len(header) for row in rows):
+            header += ["franz-go pipelined", "raw / franz-go", "Batch / franz-go"]
+            rows = [row + [""] * (len(header) - len(row)) for row in rows]
+        out.append(table(header, rows))
 
     pipelined = runs.get(f"BM_RawPipelined/{batch_sizes[-1]}") if batch_sizes else None
     rows = []
@@ -152,10 +182,19 @@ def kafka_section(ctx, runs):
         r = ratio(rate(kb), rate(rb))
         rows.append([si(float(records)), int(records) // int(writes), writes, si(rate(rb), "rec/s"),
                      si(rate(kb), "rec/s"), f"{fmt_ratio(r)} ({verdict(r, 0.7)})"])
+        fb = runs.get(f"BM_FranzConsume/{args}")
+        if fb:
+            rf = ratio(rate(kb), rate(fb))
+            rows[-1] += [si(rate(fb), "rec/s"), fmt_ratio(ratio(rate(rb), rate(fb))),
+                         f"{fmt_ratio(rf)} ({verdict(rf, 0.8)} >= 0.8x)"]
     if rows:
         out.append("Start-up replay (Client::Open until caught up) vs a raw consumer reading the same topic; "
                    "target >= 0.7x:\n")
-        out.append(table(["records", "keys", "writes/key", "raw consume", "kv replay", "ratio"], rows))
+        header = ["records", "keys", "writes/key", "raw consume", "kv replay", "ratio"]
+        if any(len(row) > len(header) for row in rows):
+            header += ["franz-go consume (its own topic, same size)", "raw / franz-go", "replay / franz-go"]
+            rows = [row + [""] * (len(header) - len(row)) for row in rows]
+        out.append(table(header, rows))
 
     rows = []
     for args in sizes(runs, "BM_ReplayInMemory"):
@@ -240,6 +279,19 @@ def conditional_section(runs):
     return "\n".join(out)
 
 
+def franz_section(ctx, runs):
+    rows = []
+    for name, b in runs.items():
+        if not name.startswith("BM_Franz"):
+            continue
+        p50 = with_samples(b, "p50_us") if counter(b, "p50_us") else ""
+        p99 = with_samples(b, "p99_us") if counter(b, "p99_us") else ""
+        rows.append([name, p50, p99, si(rate(b), "rec/s") if rate(b) else ""])
+    return "\n".join([f"### franz-go raw baseline — log: {ctx.get('log', 'unknown')}; {ctx.get('client', '')}, "
+                      f"compression {ctx.get('compression', '?')}, linger {ctx.get('linger', '?')}\n",
+                      table(["row", "p50", "p99", "rate"], rows)])
+
+
 def sim_section(ctx, runs):
     rows = []
     for args, label in (("0", "none"), ("1", "every safe preset")):
@@ -291,12 +343,23 @@ def machine(ctx):
 
 def main(paths):
     sections, machines = [], []
-    for path in paths:
-        ctx, runs = load(path)
+    loaded = [load(path) for path in paths]
+    franz_ctx, franz_runs = None, {}
+    for ctx, runs in loaded:
+        if ctx.get("suite") == "franz-baseline":
+            franz_ctx = ctx
+            franz_runs.update(runs)
+    has_kv = any(ctx.get("suite") != "franz-baseline" and ("BM_Raw" in " ".join(runs) or "BM_Replay" in " ".join(runs))
+                 for ctx, runs in loaded)
+    for ctx, runs in loaded:
         names = " ".join(runs)
+        if ctx.get("suite") == "franz-baseline":
+            if not has_kv:  # Alone: its own table.
+                sections.append(franz_section(ctx, runs))
+            continue
         machines.append(machine(ctx))
         if "BM_Raw" in names or "BM_Replay" in names:
-            sections.append(kafka_section(ctx, runs))
+            sections.append(kafka_section(ctx, {**runs, **franz_runs}, franz_ctx))
         if "BM_Simulator" in names:
             sections.append(sim_section(ctx, runs))
         if "BM_SessionAndConvergence" in names:

@@ -72,6 +72,11 @@ struct KafkaOptions {
   // 8 K -> 39 K/s, 64 blocking writers 1.8 K -> 22-28 K/s; on a local KRaft
   // cluster 4 blocking writers' Put p50 7.2 -> 2.5 ms, while a lone Put's p50
   // rose 1.7 -> 2.4 ms. Set 0 for the lowest single-writer latency.
+  // Re-measured beside franz-go (bench/README.md, issue 18): a lone record's
+  // read arrives with its acknowledgement, so the linger is the one client-side
+  // wait on a lone write; 0.2 ms, or 0 with max.in.flight 1 or 2, cost
+  // concurrent and pipelined writes as much as 0 does. A fractional linger
+  // goes through producer_properties, e.g. {"linger.ms", "0.5"}.
   std::chrono::milliseconds linger{1};
   std::chrono::milliseconds delivery_timeout{30'000};
   std::chrono::milliseconds request_timeout{10'000};
