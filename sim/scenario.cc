@@ -1,5 +1,6 @@
 #include "sim/scenario.h"
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <sstream>
@@ -14,6 +15,42 @@ using namespace std::chrono_literals;
 using log::sim::Window;
 
 }  // namespace
+
+std::vector<checker::NemesisEvent> PlannedNemesis(const Scenario& s) {
+  std::vector<checker::NemesisEvent> out;
+  auto add = [&](log::sim::Duration at, std::string f, std::string value) {
+    checker::NemesisEvent n;
+    n.f = std::move(f);
+    n.value = std::move(value);
+    n.time = at.count();
+    out.push_back(std::move(n));
+  };
+  for (const Window& w : s.broker.outages) {
+    add(w.start, "start-outage", "broker unreachable");
+    add(w.start + w.length, "stop-outage", "broker unreachable");
+  }
+  for (log::sim::Duration at : s.broker.failovers) {
+    add(at, "failover",
+        s.broker.unclean_election               ? "unclean leader election"
+        : s.broker.acks == log::sim::Acks::kLeader ? "leader failover, acks=1"
+                                                   : "leader failover");
+  }
+  if (!s.slot_faults.empty()) {
+    for (int slot = 0; slot < s.workload.clients; ++slot) {
+      const auto& faults = s.slot_faults[static_cast<std::size_t>(slot) % s.slot_faults.size()];
+      for (const Window& w : faults.reader_pauses) {
+        add(w.start, "pause-reader-" + std::to_string(slot), "client slot " + std::to_string(slot) + "'s reader");
+        add(w.start + w.length, "resume-reader-" + std::to_string(slot),
+            "client slot " + std::to_string(slot) + "'s reader");
+      }
+    }
+  }
+  // In time order; at one time, in the order added (a window's end before a
+  // later one's start only when their times say so).
+  std::stable_sort(out.begin(), out.end(),
+                   [](const checker::NemesisEvent& a, const checker::NemesisEvent& b) { return *a.time < *b.time; });
+  return out;
+}
 
 const std::vector<FaultPreset>& FaultPresets() {
   static const auto* presets = new std::vector<FaultPreset>{
@@ -104,6 +141,7 @@ SimRun RunScenario(const Scenario& s) {
   }
   WorkloadOptions options = s.workload;
   options.seed = s.seed;
+  options.planned_nemesis = PlannedNemesis(s);
   run.faults = s.fault_names;
   for (const auto& n : log::sim::FaultNames(s.broker)) {
     if (std::find(run.faults.begin(), run.faults.end(), n) == run.faults.end()) run.faults.push_back(n);
@@ -118,6 +156,9 @@ SimRun RunScenario(const Scenario& s) {
       return run;
     }
     options.event_sink = [&stream](const checker::Event& e) { stream << checker::EventToJsonl(e) << '\n'; };
+    options.nemesis_sink = [&stream](const checker::NemesisEvent& n) {
+      stream << checker::NemesisToJsonl(n) << '\n';
+    };
   }
 
   SimRuntime rt(s.seed, s.limits);

@@ -64,6 +64,13 @@ struct SimRun {
   std::string history_file;
 };
 
+// The scenario's fault schedule as nemesis actions, timed in ns from the
+// start, in time order: broker outages (start-outage/stop-outage), leader
+// failovers (failover), reader pauses (pause-reader-N/resume-reader-N).
+// RunScenario records them in the history (client crashes and restarts too,
+// as they happen), so reports shade the fault windows.
+std::vector<checker::NemesisEvent> PlannedNemesis(const Scenario& scenario);
+
 // Runs the scenario. Deterministic: the same scenario gives the same history.
 SimRun RunScenario(const Scenario& scenario);
 

@@ -103,6 +103,62 @@ TEST(ScenarioTest, AStreamedHistoryHasTheSameBytesAndVerdicts) {
   EXPECT_FALSE(Passed(run, Judge(run)));
 }
 
+// The fault schedule is recorded as nemesis lines among the events, where
+// its times fall, plus each client crash and restart as it happens; the file
+// reads back with the same actions at the same positions.
+TEST(ScenarioTest, TheHistoryRecordsTheFaultScheduleAsNemesisActions) {
+  Scenario s = Make(5, {"outage", "failover", "paused-reader", "crash"}, 150);
+  SimRun run = RunScenario(s);
+  ASSERT_EQ(run.outcome.kind, RunOutcome::Kind::kCompleted);
+  const auto& nemesis = run.history.nemesis;
+  auto find = [&](const std::string& f) {
+    return std::find_if(nemesis.begin(), nemesis.end(), [&](const checker::NemesisEvent& n) { return n.f == f; });
+  };
+  // The outage preset: 200 to 500 ms; failovers at 300 and 700 ms; slot 1's
+  // reader paused from 100 to 400 ms.
+  auto start = find("start-outage"), stop = find("stop-outage");
+  ASSERT_NE(start, nemesis.end());
+  ASSERT_NE(stop, nemesis.end());
+  EXPECT_EQ(*start->time, 200'000'000);
+  EXPECT_EQ(*stop->time, 500'000'000);
+  EXPECT_EQ(std::count_if(nemesis.begin(), nemesis.end(), [](const auto& n) { return n.f == "failover"; }), 2);
+  EXPECT_NE(find("pause-reader-1"), nemesis.end());
+  EXPECT_NE(find("resume-reader-1"), nemesis.end());
+  EXPECT_EQ(find("pause-reader-0"), nemesis.end()) << "only slot 1's reader is paused";
+  EXPECT_EQ(std::count_if(nemesis.begin(), nemesis.end(), [](const auto& n) { return n.f == "crash"; }),
+            run.workload.crashes);
+  EXPECT_GT(run.workload.crashes, 0);
+  EXPECT_NE(find("restart"), nemesis.end());
+  // Each sits among the events by time: every event before it is no later,
+  // every event after it is later.
+  const auto& events = run.history.events;
+  for (std::size_t i = 0; i < nemesis.size(); ++i) {
+    const auto& n = nemesis[i];
+    ASSERT_TRUE(n.time.has_value());
+    if (i > 0) {
+      EXPECT_LE(*nemesis[i - 1].time, *n.time);
+    }
+    ASSERT_LE(n.position, static_cast<int64_t>(events.size()));
+    if (n.position > 0) {
+      EXPECT_LE(*events[n.position - 1].time, *n.time) << n.f;
+    }
+    if (n.position < static_cast<int64_t>(events.size())) {
+      EXPECT_GE(*events[n.position].time, *n.time) << n.f;
+    }
+  }
+  // Read back from JSONL: the same actions at the same positions.
+  auto back = checker::ParseJsonl(checker::WriteJsonl(run.history), "h.jsonl");
+  ASSERT_TRUE(back) << back.error().ToString();
+  ASSERT_EQ(back->nemesis.size(), nemesis.size());
+  for (std::size_t i = 0; i < nemesis.size(); ++i) {
+    EXPECT_EQ(back->nemesis[i].f, nemesis[i].f);
+    EXPECT_EQ(back->nemesis[i].position, nemesis[i].position);
+    EXPECT_EQ(back->nemesis[i].time, nemesis[i].time);
+  }
+  // No fault, no nemesis line.
+  EXPECT_TRUE(RunScenario(Make(5, {}, 30)).history.nemesis.empty());
+}
+
 TEST(ScenarioTest, EverySafeFaultAloneAndAllTogetherPass) {
   std::vector<std::vector<std::string>> configs;
   for (const auto& name : SafeFaults()) configs.push_back({name});

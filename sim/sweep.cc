@@ -24,11 +24,12 @@ SweepResult Sweep(const Scenario& base, uint64_t first, uint64_t last, const Swe
     if (!passed) result.failing_seeds.push_back(seed);
     if (progress) progress(result.runs, total, result.failing_seeds.size());
     if (!passed && !result.first_failing_run) {
-      result.first_failure = std::move(report);
+      result.first_failure = seed == last ? report : std::move(report);
       result.first_failing_run = seed == last ? run : std::move(run);
     }
     if (seed == last) {
       result.last_run = std::move(run);
+      result.last_report = std::move(report);
       break;
     }
   }

@@ -20,6 +20,7 @@ struct SweepResult {
   std::optional<SimRun> first_failing_run;
   std::optional<checker::FullReport> first_failure;
   SimRun last_run;      // The last seed run (the only one of a one-seed sweep).
+  checker::FullReport last_report;  // Its report: judged once, here (a streamed history is read back once).
   uint64_t last_seed = 0;
   bool stopped = false;  // `stop` ended the sweep before `last`.
 

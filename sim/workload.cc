@@ -26,28 +26,60 @@ uint64_t Mix(uint64_t a, uint64_t b) {
 // Appends events in the order they happen. Thread-safe through the runtime.
 class Recorder {
  public:
-  Recorder(Runtime& rt, std::function<void(const Event&)> sink)
-      : rt_(rt), mu_(rt.NewMutex()), start_(rt.Now()), sink_(std::move(sink)) {}
+  Recorder(Runtime& rt, std::function<void(const Event&)> sink,
+           std::vector<checker::NemesisEvent> planned = {},
+           std::function<void(const checker::NemesisEvent&)> nemesis_sink = nullptr)
+      : rt_(rt),
+        mu_(rt.NewMutex()),
+        start_(rt.Now()),
+        sink_(std::move(sink)),
+        nemesis_sink_(std::move(nemesis_sink)),
+        planned_(std::move(planned)) {}
 
-  // Stamps the event's time and keeps it, or hands it to the sink.
+  // Stamps the event's time and keeps it, or hands it to the sink; the
+  // planned nemesis actions due by then go first.
   void Add(const Event& event) {
     std::unique_lock lock(*mu_);
     if (sink_) {
       Event stamped = event;
       Stamp(stamped);
+      PlannedDueLocked(*stamped.time);
       sink_(stamped);
+      ++events_;
       return;
     }
-    Stamp(history_.events.emplace_back(event));
+    Event stamped = event;
+    Stamp(stamped);
+    PlannedDueLocked(*stamped.time);
+    history_.events.push_back(std::move(stamped));
+    ++events_;
   }
   void Add(Event&& event) {
     std::unique_lock lock(*mu_);
+    Stamp(event);
+    PlannedDueLocked(*event.time);
     if (sink_) {
-      Stamp(event);
       sink_(event);
-      return;
+    } else {
+      history_.events.push_back(std::move(event));
     }
-    Stamp(history_.events.emplace_back(std::move(event)));
+    ++events_;
+  }
+  // A nemesis action happening now (a client crash or restart).
+  void AddNemesis(std::string f, std::string value) {
+    std::unique_lock lock(*mu_);
+    checker::NemesisEvent n;
+    n.f = std::move(f);
+    n.value = std::move(value);
+    n.time = (rt_.Now() - start_).count();
+    PlannedDueLocked(*n.time);
+    NemesisLocked(std::move(n));
+  }
+  // The planned actions due by now; the rest never happened.
+  void FinishNemesis() {
+    std::unique_lock lock(*mu_);
+    PlannedDueLocked((rt_.Now() - start_).count());
+    next_planned_ = planned_.size();
   }
   void Reserve(std::size_t events) {
     std::unique_lock lock(*mu_);
@@ -72,9 +104,26 @@ class Recorder {
   std::unique_ptr<Mutex> mu_;
   const TimePoint start_;
   void Stamp(Event& event) const { event.time = (rt_.Now() - start_).count(); }
+  void NemesisLocked(checker::NemesisEvent n) {
+    n.position = events_;
+    if (nemesis_sink_) {
+      nemesis_sink_(n);
+    } else {
+      history_.nemesis.push_back(std::move(n));
+    }
+  }
+  void PlannedDueLocked(int64_t time) {
+    for (; next_planned_ < planned_.size() && planned_[next_planned_].time.value_or(0) <= time; ++next_planned_) {
+      NemesisLocked(planned_[next_planned_]);
+    }
+  }
 
   checker::History history_;
   const std::function<void(const Event&)> sink_;
+  const std::function<void(const checker::NemesisEvent&)> nemesis_sink_;
+  const std::vector<checker::NemesisEvent> planned_;
+  std::size_t next_planned_ = 0;
+  int64_t events_ = 0;  // Recorded so far: a nemesis action's position.
   int64_t next_process_ = 0;
 };
 
@@ -101,7 +150,7 @@ EventType OutcomeOfWrite(const Error& e, bool batch) {
 class Workload {
  public:
   Workload(Runtime& rt, const WorkloadOptions& options, const ConnectFn& connect, const LogWrapper& wrap)
-      : rt_(rt), options_(options), connect_(connect), wrap_(wrap), recorder_(rt, options.event_sink) {}
+      : rt_(rt), options_(options), connect_(connect), wrap_(wrap), recorder_(rt, options.event_sink, options.planned_nemesis, options.nemesis_sink) {}
 
   WorkloadResult Run() {
     WorkloadResult result;
@@ -154,6 +203,7 @@ class Workload {
       }
       slot.client.reset();
     }
+    recorder_.FinishNemesis();
     result.history = recorder_.Take();
     result.ops_completed = completed_;
     result.ops_unknown = unknown_;
@@ -196,6 +246,7 @@ class Workload {
       if (!slot.client || slot.crash_requested) continue;
       slot.crash_requested = true;
       ++crashes_;
+      recorder_.AddNemesis("crash", "client " + slot.client->id());
       slot.client->Close();
     }
   }
@@ -213,11 +264,15 @@ class Workload {
     old.reset();
     for (int attempt = 0; attempt < 20; ++attempt) {
       rt_.SleepFor(options_.restart_delay);
-      auto client = Open(i, ReplicaName(i, ++slot.restarts));
+      const std::string name = ReplicaName(i, ++slot.restarts);
+      auto client = Open(i, name);
       if (client) {
-        std::unique_lock lock(*slot.mu);
-        slot.client = std::move(*client);
-        slot.crash_requested = false;
+        {
+          std::unique_lock lock(*slot.mu);
+          slot.client = std::move(*client);
+          slot.crash_requested = false;
+        }
+        recorder_.AddNemesis("restart", "client " + name);
         return recorder_.NewProcess();
       }
     }

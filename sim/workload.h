@@ -53,6 +53,15 @@ struct WorkloadOptions {
   // its time) instead of into WorkloadResult::history.events: a long run then
   // keeps no events in memory. Called under the recorder's lock.
   std::function<void(const checker::Event&)> event_sink;
+  // Fault actions known in advance (outages, failovers, reader pauses), each
+  // timed in ns since the workload started, in time order. Each is recorded
+  // among the events where its time falls (History::nemesis, or nemesis_sink),
+  // so reports shade the fault windows; those after the run's end are left
+  // out. Client crashes and restarts are recorded as they happen.
+  std::vector<checker::NemesisEvent> planned_nemesis;
+  // With event_sink: where nemesis actions go, in order with the events (a
+  // nemesis action is handed over before the first event at or after it).
+  std::function<void(const checker::NemesisEvent&)> nemesis_sink;
 };
 
 // Makes client slot `slot`'s connection to the log (again after a crash).

@@ -19,6 +19,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <optional>
 #include <mutex>
 #include <set>
 #include <string>
@@ -433,6 +434,274 @@ TEST_F(Kraft, LeaderPausedPastTheRequestTimeoutLosesNothingAcknowledged) {
     }
   }
   ExpectAckedExactlyOnce(results.Take(), ReadAll(**log));
+}
+
+// ---- Producer acknowledgement settings under a failover that drops records ----
+//
+// The nemesis of issue 11: several kv::Client writers keep writes in flight;
+// both followers are paused (SIGSTOP), so the leader alone holds what it
+// accepts; then the leader is SIGKILLed and the followers resumed, so one of
+// them leads without those records. With acks=1 the old leader acknowledged
+// them, so they are lost; the client must never report such a write as a
+// success (it finds another record, or none, at the acknowledged offset and
+// fails the write with kDataLoss, or the write times out: unknown). With the
+// defaults (acks=all, idempotence) nothing is acknowledged that the new leader
+// lacks.
+
+// When a write was started, relative to the nemesis.
+enum Phase : int { kBefore = 0, kFollowersPaused = 1, kFailingOver = 2, kAfter = 3, kPhases = 4 };
+constexpr const char* kPhaseNames[kPhases] = {"before", "followers paused", "failing over", "after failover"};
+
+struct WriteOutcome {
+  std::string value;  // Unique over the run: "w<writer>-<n>".
+  Phase phase = kBefore;
+  std::optional<Result<Offset>> result;
+};
+
+// Outcomes of every write of one writer, filled by the client's callbacks.
+class WriterLog {
+ public:
+  std::size_t Start(std::string value, Phase phase) {
+    std::lock_guard<std::mutex> lock(mu_);
+    writes_.push_back(WriteOutcome{std::move(value), phase, std::nullopt});
+    return writes_.size() - 1;
+  }
+  void Finish(std::size_t index, Result<Offset> result) {
+    std::lock_guard<std::mutex> lock(mu_);
+    writes_[index].result = std::move(result);
+    ++finished_;
+    cv_.notify_all();
+  }
+  std::size_t InFlight() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return writes_.size() - finished_;
+  }
+  bool WaitAll(std::chrono::seconds timeout) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] { return finished_ == writes_.size(); });
+  }
+  std::vector<WriteOutcome> Take() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return writes_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<WriteOutcome> writes_;
+  std::size_t finished_ = 0;
+};
+
+struct FailoverTally {
+  std::size_t writes = 0, succeeded = 0, data_loss = 0, unknown = 0, other_errors = 0;
+  std::size_t lost = 0;                // Not in the final log at all.
+  std::size_t lost_data_loss = 0;      // ... and the write failed with kDataLoss.
+  std::size_t lost_unknown = 0;        // ... and its outcome was unknown (kTimeout, kUnavailable).
+  std::size_t lost_other = 0;          // ... and it failed otherwise.
+  std::size_t lost_succeeded = 0;      // ... and it returned success: the violation.
+  std::size_t succeeded_elsewhere = 0;  // Returned success but the log holds another record at its offset.
+  std::size_t duplicated = 0;          // Values the log holds more than once.
+  std::size_t client_lost_writes = 0;  // Sum of kv::Client::lost_writes().
+  std::array<std::size_t, kPhases> started{}, succeeded_in{};
+  int old_leader = -1, new_leader = -1;
+  std::size_t log_records = 0;
+};
+
+// Runs the nemesis on a fresh topic with `producer` settings on every writer.
+FailoverTally RunLeaderLossNemesis(const std::string& topic, const KafkaProperties& producer, bool allow_unsafe) {
+  FailoverTally tally;
+  constexpr int kWriters = 3;
+  // Each writer starts a write every kPace, up to kWindow in flight. A write
+  // finishes only once its client has applied it, which needs the followers;
+  // so while they are paused the window fills, and a small one would leave
+  // the leader nothing to acknowledge alone (the writes it takes in the first
+  // moments reach the followers anyway, in the fetch responses already on
+  // their sockets).
+  constexpr std::size_t kWindow = 4000;
+  constexpr auto kPace = 10ms;
+  const auto kWriteTimeout = std::chrono::seconds(90);
+
+  KafkaOptions base = OptionsFor(topic);
+  base.request_timeout = 5s;
+  base.delivery_timeout = 60s;
+  {
+    auto created = OpenKafkaLog(base);  // Creates the topic (RF 3) with safe settings.
+    EXPECT_TRUE(created) << created.error().ToString();
+    if (!created) return tally;
+  }
+  tally.old_leader = LeaderOf(topic);
+  EXPECT_GE(tally.old_leader, 1) << "no leader for " << topic;
+  if (tally.old_leader < 1) return tally;
+
+  KafkaOptions writer_options = base;
+  writer_options.producer_properties = producer;
+  writer_options.allow_unsafe_acks = allow_unsafe;
+  std::vector<std::unique_ptr<kv::Client>> clients;
+  for (int w = 0; w < kWriters; ++w) {
+    auto log = OpenKafkaLog(writer_options);
+    EXPECT_TRUE(log) << log.error().ToString();
+    if (!log) return tally;
+    kv::ClientOptions client_options;
+    client_options.logger = nullptr;
+    client_options.client_id = "w" + std::to_string(w);
+    client_options.default_timeout = kWriteTimeout;
+    auto client = kv::Client::Open(std::move(*log), kv::NewMemoryStorage(), client_options);
+    EXPECT_TRUE(client) << client.error().ToString();
+    if (!client) return tally;
+    clients.push_back(std::move(*client));
+  }
+
+  std::atomic<int> phase{kBefore};
+  std::atomic<bool> stop{false};
+  std::array<WriterLog, kWriters> logs;
+  std::vector<std::thread> writers;
+  for (int w = 0; w < kWriters; ++w) {
+    writers.emplace_back([&, w] {
+      for (int n = 0; !stop.load(); ++n) {
+        std::this_thread::sleep_for(kPace);
+        while (logs[w].InFlight() >= kWindow && !stop.load()) std::this_thread::sleep_for(1ms);
+        if (stop.load()) break;
+        std::string value = "w" + std::to_string(w) + "-" + std::to_string(n);
+        std::size_t index = logs[w].Start(value, static_cast<Phase>(phase.load()));
+        clients[w]->PutAsync("k" + std::to_string(n % 8), value,
+                             [&logs, w, index](Result<Offset> r) { logs[w].Finish(index, std::move(r)); });
+      }
+    });
+  }
+  auto script = [](const std::string& args) {
+    RunResult r = RunScript(args);
+    EXPECT_EQ(r.status, 0) << args << ": " << r.output;
+  };
+
+  std::this_thread::sleep_for(3s);  // Writes replicated and acknowledged.
+  std::vector<int> followers;
+  for (int node = 1; node <= 3; ++node) {
+    if (node != tally.old_leader) followers.push_back(node);
+  }
+  for (int f : followers) script("pause " + std::to_string(f));
+  phase = kFollowersPaused;
+  std::fprintf(stderr, "kraft[%s]: paused followers %d and %d of leader %d\n", topic.c_str(), followers[0],
+               followers[1], tally.old_leader);
+  std::this_thread::sleep_for(3s);  // The leader alone takes (and with acks=1 acknowledges) writes.
+  script("kill " + std::to_string(tally.old_leader));
+  phase = kFailingOver;
+  for (int f : followers) script("resume " + std::to_string(f));
+  std::fprintf(stderr, "kraft[%s]: SIGKILLed leader %d, resumed the followers\n", topic.c_str(), tally.old_leader);
+  // Until the metadata names a surviving leader.
+  for (auto deadline = Clock::now() + 120s; Clock::now() < deadline; std::this_thread::sleep_for(500ms)) {
+    int leader = LeaderOf(topic);
+    if (leader >= 1 && leader != tally.old_leader) {
+      tally.new_leader = leader;
+      break;
+    }
+  }
+  phase = kAfter;
+  std::fprintf(stderr, "kraft[%s]: node %d leads now\n", topic.c_str(), tally.new_leader);
+  std::this_thread::sleep_for(5s);  // Writes under the new leader.
+  stop = true;
+  for (auto& t : writers) t.join();
+  for (auto& l : logs) EXPECT_TRUE(l.WaitAll(kWriteTimeout + 30s)) << "writes still unfinished";
+  for (auto& c : clients) tally.client_lost_writes += c->lost_writes();
+  clients.clear();
+  script("restart " + std::to_string(tally.old_leader));  // The cluster whole again for what follows.
+
+  // The log as it is now, read with safe settings.
+  auto reader_log = OpenKafkaLog(base);
+  EXPECT_TRUE(reader_log) << reader_log.error().ToString();
+  if (!reader_log) return tally;
+  std::map<Offset, std::string> at;
+  std::map<std::string, int> copies;
+  for (auto& e : ReadAll(**reader_log)) {
+    if (!e.record || !e.record->value) continue;
+    at[e.offset] = *e.record->value;
+    ++copies[*e.record->value];
+  }
+  tally.log_records = at.size();
+  for (const auto& [value, n] : copies) tally.duplicated += n > 1 ? 1 : 0;
+
+  for (int w = 0; w < kWriters; ++w) {
+    for (const WriteOutcome& write : logs[w].Take()) {
+      ++tally.writes;
+      ++tally.started[write.phase];
+      const bool in_log = copies.contains(write.value);
+      if (!write.result) continue;  // Reported by WaitAll above.
+      const Result<Offset>& r = *write.result;
+      if (r) {
+        ++tally.succeeded;
+        ++tally.succeeded_in[write.phase];
+        auto found = at.find(*r);
+        if (found == at.end() || found->second != write.value) {
+          ++tally.succeeded_elsewhere;
+          ADD_FAILURE() << "write " << write.value << " (" << kPhaseNames[write.phase]
+                        << ") returned success at offset " << *r << ", where the log holds "
+                        << (found == at.end() ? std::string("nothing") : "'" + found->second + "'");
+        }
+      } else if (r.error().code() == ErrorCode::kDataLoss) {
+        ++tally.data_loss;
+      } else if (r.error().code() == ErrorCode::kTimeout || r.error().code() == ErrorCode::kUnavailable) {
+        ++tally.unknown;
+      } else {
+        ++tally.other_errors;
+      }
+      if (in_log) continue;
+      ++tally.lost;
+      if (r) {
+        ++tally.lost_succeeded;
+      } else if (r.error().code() == ErrorCode::kDataLoss) {
+        ++tally.lost_data_loss;
+      } else if (r.error().code() == ErrorCode::kTimeout || r.error().code() == ErrorCode::kUnavailable) {
+        ++tally.lost_unknown;
+      } else {
+        ++tally.lost_other;
+      }
+    }
+  }
+  std::fprintf(stderr,
+               "kraft[%s]: %zu writes (started before/paused/failing over/after: %zu/%zu/%zu/%zu), %zu succeeded "
+               "(%zu/%zu/%zu/%zu), %zu DataLoss, %zu unknown, %zu other errors; the log holds %zu records, %zu "
+               "values twice; lost: %zu (%zu DataLoss, %zu unknown, %zu other, %zu returned success); "
+               "kv::Client::lost_writes %zu; leader %d -> %d\n",
+               topic.c_str(), tally.writes, tally.started[0], tally.started[1], tally.started[2], tally.started[3],
+               tally.succeeded, tally.succeeded_in[0], tally.succeeded_in[1], tally.succeeded_in[2],
+               tally.succeeded_in[3], tally.data_loss, tally.unknown, tally.other_errors, tally.log_records,
+               tally.duplicated, tally.lost, tally.lost_data_loss, tally.lost_unknown, tally.lost_other,
+               tally.lost_succeeded, tally.client_lost_writes, tally.old_leader, tally.new_leader);
+  return tally;
+}
+
+// The nemesis ran as meant: writes on both sides of it, a new leader.
+void ExpectTheNemesisRan(const FailoverTally& t) {
+  EXPECT_GT(t.succeeded_in[kBefore], 0u) << "no write succeeded before the nemesis";
+  EXPECT_GT(t.started[kFollowersPaused], 0u) << "no write was started while the followers were paused";
+  EXPECT_GE(t.new_leader, 1) << "no new leader was elected";
+  EXPECT_NE(t.new_leader, t.old_leader);
+  EXPECT_GT(t.succeeded_in[kAfter], 0u) << "no write succeeded after the failover";
+}
+
+TEST_F(Kraft, Acks1FailoverLosesWritesButNoneReturnsSuccess) {
+  FailoverTally t = RunLeaderLossNemesis("kraft-acks1",
+                                         {{"acks", "1"}, {"enable.idempotence", "false"}}, /*allow_unsafe=*/true);
+  ExpectTheNemesisRan(t);
+  // The safety property: every write the log lost failed (kDataLoss) or is
+  // unknown; none returned success.
+  EXPECT_EQ(t.lost_succeeded, 0u);
+  EXPECT_EQ(t.succeeded_elsewhere, 0u);
+  EXPECT_EQ(t.lost_other, 0u) << "a lost write failed with neither DataLoss nor an unknown outcome";
+  // The client counts what it failed with kDataLoss.
+  EXPECT_EQ(t.client_lost_writes, t.data_loss);
+  std::fprintf(stderr, "kraft: acks=1, idempotence off: %zu of %zu writes lost, %zu of them reported as DataLoss\n",
+               t.lost, t.writes, t.lost_data_loss);
+}
+
+TEST_F(Kraft, DefaultProducerSettingsUnderTheSameFailoverRefuseAndLoseNothing) {
+  FailoverTally t = RunLeaderLossNemesis("kraft-acks-all", {}, /*allow_unsafe=*/false);
+  ExpectTheNemesisRan(t);
+  EXPECT_EQ(t.lost_succeeded, 0u);
+  EXPECT_EQ(t.succeeded_elsewhere, 0u);
+  EXPECT_EQ(t.data_loss, 0u) << "acks=all lost an acknowledged record";
+  EXPECT_EQ(t.client_lost_writes, 0u);
+  EXPECT_EQ(t.duplicated, 0u) << "the idempotent producer wrote a record twice";
+  EXPECT_EQ(t.other_errors, 0u);
 }
 
 }  // namespace

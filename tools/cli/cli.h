@@ -32,6 +32,7 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailed = 1;       // The checks failed / the command failed as documented.
 inline constexpr int kExitUsage = 2;        // Bad arguments: nothing was run.
 inline constexpr int kExitEnvironment = 3;  // The run could not be made (broker unreachable, file unwritable).
+inline constexpr int kExitUnknown = 4;      // The checks ran but could not decide (kvcheck: a verdict unknown).
 inline constexpr int kExitInterrupted = 130;  // SIGINT: stopped early, after printing what was done.
 
 // A value, or a message naming what was wrong and the limit.

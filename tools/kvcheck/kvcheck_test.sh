@@ -1,15 +1,14 @@
 #!/usr/bin/env bash
 # kvcheck end to end: verdicts, exit codes (0 valid, 1 invalid, 2 usage error,
-# unknown or unreadable, 3 unwritable report), JSON output, the HTML file, and
-# the --knossos-jar message.
+# 3 could not judge: unreadable history or unwritable report, 4 unknown, 130
+# interrupted), JSON output, the HTML file, and the --knossos-jar message.
 set -uo pipefail
 kvcheck="$(readlink -f "$1")"
 here="$(dirname "$(readlink -f "$0")")"
 data="$here/testdata"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+source tools/cli/test_lib.sh
 
 expect_exit() {  # expected-code description command...
   local want="$1" what="$2"
@@ -55,14 +54,14 @@ grep -q '"checker": "durability"' "$tmp/out" || fail "json has no durability ent
 expect_exit 1 "linearizability of local reads" "$kvcheck" "$tmp/valid.jsonl" --check linearizability --model kv
 grep -q "cannot place" "$tmp/out" || fail "no witness printed"
 
-# A zero budget cannot decide: unknown, exit 2.
-expect_exit 2 "zero budget" "$kvcheck" "$tmp/valid.jsonl" --check linearizability --budget-ms 0
+# A zero budget cannot decide: unknown, exit 4 (not 2, a usage error).
+expect_exit 4 "zero budget" "$kvcheck" "$tmp/valid.jsonl" --check linearizability --budget-ms 0
 
 # Unreadable: file and line in the message.
 printf '{"process":0,"type":"invoke","f":"put","key":"k","value":"a"}\n{"process":0,"type":"ok"\n' >"$tmp/broken.jsonl"
-expect_exit 2 "unparseable history" "$kvcheck" "$tmp/broken.jsonl"
+expect_exit 3 "unparseable history" "$kvcheck" "$tmp/broken.jsonl"
 grep -q "broken.jsonl:2: invalid JSON" "$tmp/err" || { fail "parse error lacks file:line: reason"; cat "$tmp/err"; }
-expect_exit 2 "missing file" "$kvcheck" "$tmp/nope.jsonl"
+expect_exit 3 "missing file" "$kvcheck" "$tmp/nope.jsonl"
 
 # Usage errors: exit 2 naming the option, whether or not linearizability runs.
 expect_exit 2 "unknown model" "$kvcheck" "$tmp/valid.jsonl" --model nosuch
@@ -77,6 +76,11 @@ expect_exit 2 "no file" "$kvcheck"
 expect_exit 0 "--help" "$kvcheck" --help
 grep -q "budget-ms INT=60000" "$tmp/out" || fail "--help shows no default budget"
 grep -q "^Exit codes:" "$tmp/out" || fail "--help lists no exit codes"
+for code in 0 1 2 3 4 130; do
+  grep -qE "^  $code +[a-z]" "$tmp/out" || fail "--help does not explain exit code $code"
+done
+grep -q "threads INT=[0-9]*.*1 to 1024 (the default is this machine's core" "$tmp/out" ||
+  { fail "--help: --threads range and default not said"; grep -A2 -e --threads "$tmp/out"; }
 
 # Relative paths resolve against BUILD_WORKING_DIRECTORY (bazel run's caller).
 mkdir -p "$tmp/caller" "$tmp/elsewhere"
@@ -104,32 +108,32 @@ grep -q "model cas-register" "$tmp/out" || fail "cas-register not chosen for a c
 expect_exit 1 "non-linearizable EDN" "$kvcheck" "$tmp/bad.edn" --format edn --html "$tmp/bad.html"
 grep -q 'class="op ok flag blocking"' "$tmp/bad.html" || fail "HTML does not mark the op that cannot be placed"
 
-# --knossos-jar with no jar: says so, exit 2.
+# --knossos-jar with no jar: a usage error, exit 2.
 expect_exit 2 "missing knossos jar" "$kvcheck" "$tmp/good.edn" --knossos-jar "$tmp/knossos.jar"
 grep -q "knossos-jar: no file at" "$tmp/err" || fail "missing jar not explained"
 
-# A file that is not a Knossos jar: java fails, kvcheck says so, exit 2.
+# A file that is not a Knossos jar: java fails, kvcheck says so, exit 3.
 # (java comes with Debian's clojure package, which the EDN test needs too.)
 if ! command -v java >/dev/null; then
   fail "java is not installed (it comes with the clojure package: scripts/install-deps)"
 else
   : >"$tmp/not-a-jar.jar"
-  expect_exit 2 "broken knossos jar" "$kvcheck" "$tmp/good.edn" --knossos-jar "$tmp/not-a-jar.jar"
+  expect_exit 3 "broken knossos jar" "$kvcheck" "$tmp/good.edn" --knossos-jar "$tmp/not-a-jar.jar"
   grep -q "exited with status" "$tmp/err" || { fail "java failure not explained"; cat "$tmp/err"; }
 fi
 
-# Never silent: inputs with nothing to judge are errors (exit 2), naming why.
+# Never silent: inputs with nothing to judge are errors (exit 3), naming why.
 : >"$tmp/empty.jsonl"
 printf '\n  \n\n' >"$tmp/blank.jsonl"
 mkdir -p "$tmp/adir"
 for f in empty.jsonl blank.jsonl adir; do
-  expect_exit 2 "no operations: $f" "$kvcheck" "$tmp/$f"
+  expect_exit 3 "no operations: $f" "$kvcheck" "$tmp/$f"
   grep -q -e "no operations" -e "is a directory" "$tmp/err" || { fail "$f: no reason given"; cat "$tmp/err"; }
 done
 expect_exit 0 "--allow-empty" "$kvcheck" "$tmp/empty.jsonl" --allow-empty
 # An unknown f names its line.
 sed '4s/"f":"get"/"f":"frobnicate"/; 5s/"f":"get"/"f":"frobnicate"/' "$tmp/valid.jsonl" >"$tmp/frob.jsonl"
-expect_exit 2 "unknown f" "$kvcheck" "$tmp/frob.jsonl"
+expect_exit 3 "unknown f" "$kvcheck" "$tmp/frob.jsonl"
 grep -q "frob.jsonl:4: unknown f 'frobnicate'" "$tmp/err" || { fail "unknown f not named with its line"; cat "$tmp/err"; }
 # A value written twice is refused, naming the line that repeats it (both in
 # the log, or once: neither can be judged by value).
@@ -137,12 +141,12 @@ sed '6s/"value":"b"/"value":"a"/; 7s/"value":"b"/"value":"a"/; 9s/"value":"b"/"v
   "$tmp/valid.jsonl" >"$tmp/twice.jsonl"
 grep -v '"offset":1,"key"' "$tmp/twice.jsonl" >"$tmp/twice-once.jsonl"
 for f in twice.jsonl twice-once.jsonl; do
-  expect_exit 2 "value written twice: $f" "$kvcheck" "$tmp/$f"
+  expect_exit 3 "value written twice: $f" "$kvcheck" "$tmp/$f"
   grep -q "$f:6: writes k=a again (first written at line 2).*unique" "$tmp/err" || { fail "$f: repeat not named"; cat "$tmp/err"; }
 done
 # Without its log a history is not judged valid for session or durability.
 grep -v '"log"' "$tmp/valid.jsonl" >"$tmp/nolog.jsonl"
-expect_exit 2 "no log" "$kvcheck" "$tmp/nolog.jsonl"
+expect_exit 4 "no log" "$kvcheck" "$tmp/nolog.jsonl"
 grep -q "^session: unknown (not judged valid: the history carries no log" "$tmp/out" || { fail "no log not said"; cat "$tmp/out"; }
 grep -q "^durability: unknown" "$tmp/out" || fail "durability judged without a log"
 # Analysis time per check, in JSON and text.
@@ -152,6 +156,31 @@ expect_exit 0 "timings in text" "$kvcheck" "$tmp/valid.jsonl"
 grep -q "^session: valid (.*) \[analysis [0-9.]* s\]" "$tmp/out" || { fail "text lacks the analysis time"; cat "$tmp/out"; }
 # No progress line when stderr is not a terminal.
 [ ! -s "$tmp/err" ] || { fail "stderr not empty off a terminal"; cat "$tmp/err"; }
+
+# SIGINT during a long check: a summary of what was done, exit 130, at once.
+# 18 concurrent writes and a read of a value none wrote: the search explores
+# every subset of the writes, far longer than the test waits.
+{
+  echo "["
+  for i in $(seq 1 18); do echo "{:process $i, :type :invoke, :f :write, :value $i}"; done
+  for i in $(seq 1 18); do echo "{:process $i, :type :ok, :f :write, :value $i}"; done
+  echo "{:process 0, :type :invoke, :f :read, :value nil}"
+  echo "{:process 0, :type :ok, :f :read, :value 0}]"
+} >"$tmp/hard.edn"
+"$kvcheck" "$tmp/hard.edn" --threads 1 --budget-ms 600000 >"$tmp/int.out" 2>"$tmp/int.err" &
+pid=$!
+wait_for_sigint_handler $pid || fail "kvcheck installed no SIGINT handler"
+sleep 0.5
+kill -INT $pid
+sent=$(date +%s)
+wait $pid; code=$?
+[ $code -eq 130 ] || fail "interrupted check exited $code, want 130"
+[ $(($(date +%s) - sent)) -le 5 ] || fail "kvcheck took more than 5 s to stop after SIGINT"
+grep -q "^kvcheck: INTERRUPTED after [0-9]* s, during linearizability" "$tmp/int.out" ||
+  fail "no summary naming the step: $(cat "$tmp/int.out")"
+grep -q "^steps finished: reading, pairing" "$tmp/int.out" || fail "no steps finished: $(cat "$tmp/int.out")"
+grep -q "^events read: 38" "$tmp/int.out" || fail "no count of what was read: $(cat "$tmp/int.out")"
+grep -q "^verdict: unknown" "$tmp/int.out" || fail "no verdict line: $(cat "$tmp/int.out")"
 
 if [ "$failures" -ne 0 ]; then
   echo "$failures failure(s)"

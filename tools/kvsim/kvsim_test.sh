@@ -27,6 +27,17 @@ head -c 1 "$tmp/a.edn" | grep -q '[[{(]' || fail "EDN output does not start with
 "$kvcheck" "$tmp/a.jsonl" >/dev/null; code=$?
 [ $code -eq 0 ] || fail "kvcheck judged kvsim's history $code"
 
+# The fault schedule is in the history as nemesis lines (streamed with --out
+# alone, and in memory with --edn too: the same bytes, compared above).
+for f in start-outage stop-outage crash restart; do
+  grep -q "^{\"nemesis\":{.*\"f\":\"$f\"" "$tmp/b.jsonl" || fail "no '$f' nemesis line in the history"
+done
+[ "$(grep -c '"nemesis"' "$tmp/b.jsonl")" -ge 4 ] || fail "too few nemesis lines: $(grep '"nemesis"' "$tmp/b.jsonl")"
+"$kvsim" --seed 3 --out "$tmp/calm.jsonl" >/dev/null || fail "seed 3 without faults"
+! grep -q '"nemesis"' "$tmp/calm.jsonl" || fail "nemesis lines in a run without faults"
+"$kvsim" --seed 3 --faults outage --html "$tmp/outage.html" >/dev/null || fail "seed 3 with an outage"
+grep -q "start-outage" "$tmp/outage.html" || fail "the HTML report does not show the outage window"
+
 "$kvsim" --seed 1 --faults nope >/dev/null 2>"$tmp/err"; code=$?
 [ $code -eq 2 ] || fail "unknown fault exited $code, want 2"
 grep -q "unknown fault 'nope'" "$tmp/err" || fail "unknown fault message: $(cat "$tmp/err")"
@@ -63,6 +74,8 @@ usage "--get-level bounded:-2: the lag in records" --get-level bounded:-2
 grep -q "ops INT=100" "$tmp/help" || fail "--help shows no default for --ops"
 grep -q "^Exit codes:" "$tmp/help" || fail "--help lists no exit codes"
 grep -q "^  3 .*could not be made" "$tmp/help" || fail "--help does not explain exit 3"
+grep -q "^  130 .*interrupted" "$tmp/help" || fail "--help does not explain exit 130"
+! grep -q "^  4 " "$tmp/help" || fail "--help lists exit 4, which kvsim never returns"
 
 # A sweep's --out holds the first failing seed's history (not the last seed's).
 # failover-acks1 with a client that trusts acknowledgements (trust-ack) over
