@@ -129,9 +129,12 @@ Event ToEvent(const Value& o) {
     if (r->kind() != Value::Kind::kBool) throw ParseFailure{"\"result\" must be a boolean"};
     e.result = r->as_bool();
   }
+  e.level = OptStr(o, "level");
+  e.bound = OptInt(o, "bound");
   // "error" and "index" are Jepsen's free-form fields: accepted, not used.
-  static const char* kKnown[] = {"process", "type",    "f",       "key", "value",  "time",
-                                 "offset",  "applied", "replica", "op",  "result", "error", "index"};
+  static const char* kKnown[] = {"process", "type",    "f",       "key", "value",  "time",  "offset",
+                                 "applied", "replica", "op",      "result", "error", "index", "level",
+                                 "bound"};
   for (const std::string& key : o.keys()) {
     bool known = false;
     for (const char* k : kKnown) known = known || key == k;
@@ -559,6 +562,8 @@ std::string EventToJsonl(const Event& e) {
   if (e.replica) o["replica"] = *e.replica;
   if (e.op) o["op"] = *e.op;
   if (e.result) o["result"] = *e.result;
+  if (e.level) o["level"] = *e.level;
+  if (e.bound) o["bound"] = *e.bound;
   return o.dump();
 }
 
