@@ -19,6 +19,7 @@
 #include "sim/scenario.h"
 #include "sim/sweep.h"
 #include "sim/variants.h"
+#include "sim/workload_names.h"
 #include "tools/cli/cli.h"
 #include "tools/kvsim/live.h"
 
@@ -84,6 +85,11 @@ int main(int argc, char** argv) {
   cli::AddNumber(app, "--clients", base.workload.clients, "clients (replicas)", 1, 64);
   cli::AddNumber(app, "--ops", base.workload.ops_per_client, "operations per client", 1, 1'000'000);
   cli::AddNumber(app, "--keys", base.workload.keys, "size of the key space", 1, 1'000'000);
+  std::string workload_name = "kv";
+  app.add_option("--workload", workload_name,
+                 "kv (the operation mix), counter (Update increments, reads at every level) or bank (transfers "
+                 "as transactions, atomic reads of every account)")
+      ->check(CLI::IsMember(sim::WorkloadNames()));
   app.add_option("--faults", faults_text, "comma-separated faults (see --list-faults)");
   std::string variants = "correct";
   for (const std::string& name : sim::BrokenVariantNames()) variants += ", " + name;
@@ -114,6 +120,7 @@ int main(int argc, char** argv) {
     std::printf("\n");
     return cli::kExitOk;
   }
+  if (auto s = sim::UseWorkload(workload_name, base); !s) return cli::UsageError(app, s.error().message());
   if (auto s = sim::ApplyFaults(Split(faults_text), base); !s) return cli::UsageError(app, s.error().message());
   if (auto v = sim::VariantWrapper(base.variant); !v) return cli::UsageError(app, v.error().message());
   if (seed_opt->count() > 0 && !seed.single()) {
