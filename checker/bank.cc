@@ -45,7 +45,7 @@ CheckReport CheckBank(const std::vector<Operation>& ops, const BankOptions& opti
     if (!usable) continue;
     total = sum;
     accounts = std::move(keys);
-    opening = " (the opening deposit, line " + std::to_string(o.line) + ")";
+    opening = " (the opening deposit" + (o.line > 0 ? ", line " + std::to_string(o.line) : std::string()) + ")";
   }
 
   int64_t reads = 0, moved = 0, refused = 0, unknown = 0;

@@ -132,15 +132,19 @@ std::shared_ptr<const CustomWorkload> BankWorkload(const BankOptions& options) {
   o->accounts = std::max(o->accounts, 2);
   if (o->read_levels.empty()) o->read_levels = {kv::ReadLevel::Local()};
   auto w = std::make_shared<CustomWorkload>();
-  w->setup = [o](OpContext& ctx) { return Open(*o, ctx); };
-  w->op = [o](OpContext& ctx) {
-    if (static_cast<int>((*ctx.rng)() % 100) < o->transfer_percent) {
-      Transfer(*o, ctx);
-    } else {
-      ReadAll(ctx, o->read_levels[(*ctx.rng)() % o->read_levels.size()]);
-    }
+  w->start = [o] {  // Nothing shared between operations but the options.
+    CustomOps ops;
+    ops.setup = [o](OpContext& ctx) { return Open(*o, ctx); };
+    ops.op = [o](OpContext& ctx) {
+      if (static_cast<int>((*ctx.rng)() % 100) < o->transfer_percent) {
+        Transfer(*o, ctx);
+      } else {
+        ReadAll(ctx, o->read_levels[(*ctx.rng)() % o->read_levels.size()]);
+      }
+    };
+    ops.finish = [](OpContext& ctx) { ReadAll(ctx, kv::ReadLevel::Linearizable()); };
+    return ops;
   };
-  w->finish = [](OpContext& ctx) { ReadAll(ctx, kv::ReadLevel::Linearizable()); };
   return w;
 }
 

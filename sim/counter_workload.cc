@@ -89,22 +89,27 @@ void Increment(CounterState& st, OpContext& ctx, const std::string& key) {
 }  // namespace
 
 std::shared_ptr<const CustomWorkload> CounterWorkload(const CounterOptions& options) {
-  auto st = std::make_shared<CounterState>();
-  st->options = options;
-  if (st->options.counters < 1) st->options.counters = 1;
-  if (st->options.read_levels.empty()) st->options.read_levels = {kv::ReadLevel::Local()};
+  CounterOptions o = options;
+  if (o.counters < 1) o.counters = 1;
+  if (o.read_levels.empty()) o.read_levels = {kv::ReadLevel::Local()};
   auto w = std::make_shared<CustomWorkload>();
-  w->op = [st](OpContext& ctx) {
-    const std::string key = KeyOf(static_cast<int>((*ctx.rng)() % static_cast<uint64_t>(st->options.counters)));
-    if (static_cast<int>((*ctx.rng)() % 100) < st->options.incr_percent) {
-      Increment(*st, ctx, key);
-    } else {
-      const auto& levels = st->options.read_levels;
-      Read(*st, ctx, key, levels[(*ctx.rng)() % levels.size()]);
-    }
-  };
-  w->finish = [st](OpContext& ctx) {
-    for (int i = 0; i < st->options.counters; ++i) Read(*st, ctx, KeyOf(i), kv::ReadLevel::Linearizable());
+  w->start = [o] {
+    auto st = std::make_shared<CounterState>();  // This run's token.
+    st->options = o;
+    CustomOps ops;
+    ops.op = [st](OpContext& ctx) {
+      const std::string key = KeyOf(static_cast<int>((*ctx.rng)() % static_cast<uint64_t>(st->options.counters)));
+      if (static_cast<int>((*ctx.rng)() % 100) < st->options.incr_percent) {
+        Increment(*st, ctx, key);
+      } else {
+        const auto& levels = st->options.read_levels;
+        Read(*st, ctx, key, levels[(*ctx.rng)() % levels.size()]);
+      }
+    };
+    ops.finish = [st](OpContext& ctx) {
+      for (int i = 0; i < st->options.counters; ++i) Read(*st, ctx, KeyOf(i), kv::ReadLevel::Linearizable());
+    };
+    return ops;
   };
   return w;
 }

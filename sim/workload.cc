@@ -120,11 +120,12 @@ class Workload {
       }
       slots_[i].client = std::move(*client);
     }
-    if (options_.custom && options_.custom->setup && options_.clients > 0) {
+    if (options_.custom) custom_ = options_.custom->start();
+    if (custom_.setup && options_.clients > 0) {
       std::mt19937_64 rng(Mix(options_.seed, 0x5e7));
       OpContext context = Context(*slots_[0].client, 0, -1, rng);
       for (Slot& slot : slots_) context.clients.push_back(slot.client.get());
-      if (Status s = options_.custom->setup(context); !s) {
+      if (Status s = custom_.setup(context); !s) {
         result.errors.push_back("setting up the workload: " + s.error().ToString());
         for (Slot& slot : slots_) slot.client->Close();
         return result;
@@ -152,10 +153,10 @@ class Workload {
         result.errors.push_back("final sync of " + c.id() + ": " + synced.error().ToString());
         continue;
       }
-      if (options_.custom && options_.custom->finish) {
+      if (custom_.finish) {
         std::mt19937_64 rng(Mix(options_.seed, 0xf1a1 + static_cast<uint64_t>(i)));
         OpContext context = Context(c, recorder_.NewProcess(), 0, rng);
-        options_.custom->finish(context);
+        custom_.finish(context);
       }
       auto all = c.Range(kv::KeyConstraint{});
       checker::StateDigest digest;
@@ -285,9 +286,9 @@ class Workload {
         rt_.SleepFor(Duration(uniform(static_cast<uint64_t>(options_.max_think.count()) + 1)));
       }
       kv::Client& c = *slot.client;
-      if (options_.custom) {
+      if (custom_.op) {
         OpContext context = Context(c, process, n, rng);
-        options_.custom->op(context);
+        custom_.op(context);
         continue;
       }
       const std::string op_id = "p" + std::to_string(process) + "-" + std::to_string(n);
@@ -441,6 +442,7 @@ class Workload {
   const LogWrapper& wrap_;
   Recorder recorder_;
   std::vector<Slot> slots_;
+  CustomOps custom_;  // Set for a custom workload.
   std::atomic<int64_t> completed_{0}, unknown_{0}, crashes_{0}, data_loss_{0}, reader_data_loss_{0};
 };
 

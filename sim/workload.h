@@ -52,7 +52,7 @@ struct OpContext {
 // sim/bank_workload.h): when WorkloadOptions::custom is set, each operation
 // is `op` instead of one drawn from the mix; crashes, final states and
 // recording stay the runner's.
-struct CustomWorkload {
+struct CustomOps {
   // Before the processes start, on slot 0's client (process 0). An error
   // stops the workload.
   std::function<Status(OpContext&)> setup;
@@ -60,6 +60,11 @@ struct CustomWorkload {
   // After the run, per replica, once it has synced to the log's end (as a
   // fresh process): final reads.
   std::function<void(OpContext&)> finish;
+};
+struct CustomWorkload {
+  // Called once per run: the operations and whatever state they share, fresh
+  // for each run (a sweep reuses one WorkloadOptions for every seed).
+  std::function<CustomOps()> start;
 };
 
 struct WorkloadOptions {

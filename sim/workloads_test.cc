@@ -9,6 +9,7 @@
 
 #include "sim/bank_workload.h"
 #include "sim/counter_workload.h"
+#include "checker/jsonl.h"
 #include "sim/scenario.h"
 
 namespace kvlog::sim {
@@ -129,6 +130,30 @@ TEST(BankWorkloadTest, ATransactionAppliedRecordByRecordIsCaught) {
   }
   EXPECT_NE(found, 0u) << "txn-split not caught by the bank check in seeds 1..10";
   EXPECT_EQ(why, "total-changed");
+}
+
+TEST(WorkloadsTest, OneScenarioRunTwiceGivesTheSameHistoryBytes) {
+  // A sweep reuses one scenario for every seed: no state may carry over from
+  // one run to the next (the counter's at_least token did once).
+  for (bool bank : {false, true}) {
+    Scenario s = bank ? BankScenario(4, {"latency", "crash"}) : CounterScenario(4, {"latency", "crash"});
+    SimRun first = RunScenario(s);
+    SimRun second = RunScenario(s);
+    EXPECT_EQ(checker::WriteJsonl(first.history), checker::WriteJsonl(second.history)) << (bank ? "bank" : "counter");
+    EXPECT_GT(first.history.events.size(), 100u);
+  }
+}
+
+TEST(CounterWorkloadTest, ALinearizableReadThatSkipsTheEndOffsetFetchIsCaught) {
+  uint64_t found = 0;
+  for (uint64_t seed = 1; seed <= 10 && found == 0; ++seed) {
+    Scenario s = CounterScenario(seed, {"lagging-reader"});
+    s.variant = "stale-end";
+    SimRun run = RunScenario(s);
+    ASSERT_EQ(run.outcome.kind, RunOutcome::Kind::kCompleted);
+    if (!Passed(run, Judge(run))) found = seed;
+  }
+  EXPECT_NE(found, 0u) << "stale-end not caught on the counter workload in seeds 1..10";
 }
 
 // Many seeds times every safe fault, one at a time and all together, for the
