@@ -433,9 +433,18 @@ class LineReader {
       } else if (const Value* l = o.Find("log")) {
         LogRecord r = ToLogRecord(*l);
         r.line = line_no_;
-        if (!h_.log.empty() && r.offset <= h_.log.back().offset) {
+        if (!h_.log.empty() && r.offset < h_.log.back().offset) {
           throw ParseFailure{"log offset " + std::to_string(r.offset) + " does not increase (previous " +
                              std::to_string(h_.log.back().offset) + ")"};
+        }
+        // Records share an offset only as the writes of one transaction or
+        // atomic batch (one log record), each to a different key.
+        for (auto it = h_.log.rbegin(); it != h_.log.rend() && it->offset == r.offset; ++it) {
+          if (it->key == r.key) {
+            throw ParseFailure{"log offset " + std::to_string(r.offset) + " does not increase (previous " +
+                               std::to_string(it->offset) + "): records may share an offset only as the writes of "
+                               "one transaction, each to a different key, and key " + r.key + " repeats"};
+          }
         }
         h_.log.push_back(std::move(r));
         h_.has_log = true;

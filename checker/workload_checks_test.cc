@@ -286,6 +286,24 @@ TEST(ReadLevelsCheckTest, LevelAndBoundSurviveJsonl) {
   EXPECT_EQ(Kinds(*r), std::vector<std::string>{"bounded-lag"});
 }
 
+TEST(TransactionLogTest, RecordsShareAnOffsetOnlyForDifferentKeys) {
+  // A transfer's two writes are one log record: both at offset 1.
+  const std::string txn = R"({"log":{"offset":0,"key":"a","value":"10"}}
+{"log":{"offset":1,"key":"a","value":"7"}}
+{"log":{"offset":1,"key":"b","value":"3"}}
+{"final":{"replica":"c0","applied":2,"digest":"x"}})";
+  auto h = ParseJsonl(txn, "t");
+  ASSERT_TRUE(h.has_value()) << h.error().ToString();
+  EXPECT_EQ(h->log.size(), 3u);
+  auto again = ParseJsonl(R"({"log":{"offset":1,"key":"a","value":"7"}}
+{"log":{"offset":1,"key":"b","value":"3"}}
+{"log":{"offset":1,"key":"a","value":"8"}})",
+                          "t");
+  ASSERT_FALSE(again.has_value());
+  EXPECT_EQ(again.error().line, 3);
+  EXPECT_NE(again.error().reason.find("key a repeats"), std::string::npos) << again.error().ToString();
+}
+
 TEST(ReadLevelsCheckTest, AnUnknownCheckNamesTheKnownOnes) {
   CheckOptions options;
   options.checks = {"bank-robbery"};

@@ -533,8 +533,15 @@ Result<std::vector<checker::LogRecord>> LogRecordTranslator::Translate(log::Offs
                             (command->compares.front().key == command->then_writes.front().key &&
                              command->compares.front().kind != kv::internal::CommandCompare::Kind::kPresent));
   if (!one_key_cas) {
-    // A transaction, an atomic batch or another condition: the writes it applied.
-    for (const kv::internal::CommandWrite& w : held ? command->then_writes : command->else_writes) {
+    // A transaction, an atomic batch or another condition: the writes it
+    // applied, the last to each key (the record is applied as one unit).
+    const auto& writes = held ? command->then_writes : command->else_writes;
+    for (std::size_t i = 0; i < writes.size(); ++i) {
+      const kv::internal::CommandWrite& w = writes[i];
+      if (std::any_of(writes.begin() + static_cast<std::ptrdiff_t>(i) + 1, writes.end(),
+                      [&](const kv::internal::CommandWrite& later) { return later.key == w.key; })) {
+        continue;
+      }
       checker::LogRecord r = base;
       r.key = w.key;
       r.value = w.value;

@@ -133,8 +133,8 @@ checker::LogRecord ToLogRecord(log::Offset offset, const log::Record& record);
 // replica ignores it. Any other command (a transaction, an atomic batch, a
 // condition on presence or with a delete) is decided here as every replica
 // decides it, and becomes the plain put and delete records of the writes it
-// applied, all at its offset (none when its condition failed and it has no
-// else writes).
+// applied, all at its offset, the last to each key (none when its condition
+// failed and it has no else writes).
 class LogRecordTranslator {
  public:
   Result<std::vector<checker::LogRecord>> Translate(log::Offset offset, const log::Record& record);
