@@ -484,10 +484,6 @@ checker::LogRecord ToLogRecord(log::Offset offset, const log::Record& record) {
   return out;
 }
 
-// Turns command records (kv/command.h) into the checker's records. A one-key
-// condition on a version becomes cas with the value the key held at that
-// version as `expected` (the workload's values are unique, so comparing values
-// decides as comparing versions does); on absence, cas with no expected value.
 void LogRecordTranslator::Wrote(log::Offset offset, const std::string& key, const std::optional<std::string>& value) {
   written_[{offset, key}] = value;
   if (value) {
@@ -497,6 +493,12 @@ void LogRecordTranslator::Wrote(log::Offset offset, const std::string& key, cons
   }
 }
 
+// Turns command records (kv/command.h) into the checker's records. A one-key
+// condition on a version becomes cas with the value the key held at that
+// version as `expected` (the workload's values are unique, so comparing values
+// decides as comparing versions does); on absence, cas with no expected value.
+// Any other command is decided here, against each key's version, and becomes
+// the plain records of the writes it applied.
 Result<std::vector<checker::LogRecord>> LogRecordTranslator::Translate(log::Offset offset,
                                                                       const log::Record& record) {
   std::vector<checker::LogRecord> out;
