@@ -6,10 +6,13 @@
 #include <fstream>
 #include <sstream>
 
+#include "checker/bank.h"
 #include "checker/convergence.h"
+#include "checker/counter.h"
 #include "checker/durability.h"
 #include "checker/edn.h"
 #include "checker/jsonl.h"
+#include "checker/read_levels.h"
 #include "checker/session.h"
 #include "checker/writes.h"
 
@@ -139,8 +142,11 @@ Result<FullReport> CheckPaired(const History& history, std::vector<Operation> op
   }
   auto wants = [&](std::string_view c) { return std::find(checks.begin(), checks.end(), c) != checks.end(); };
   for (const auto& c : checks) {
-    if (c != "linearizability" && c != "session" && c != "convergence" && c != "durability") {
-      return MakeError("", 0, "unknown check '" + c + "'");
+    if (c != "linearizability" && c != "session" && c != "convergence" && c != "durability" && c != "counter" &&
+        c != "bank" && c != "read-levels") {
+      return MakeError("", 0,
+                       "unknown check '" + c +
+                           "' (known: linearizability, session, convergence, durability, counter, bank, read-levels)");
     }
   }
   auto phase = [&](std::string_view name) {
@@ -190,6 +196,28 @@ Result<FullReport> CheckPaired(const History& history, std::vector<Operation> op
     phase("convergence");
     const auto start = std::chrono::steady_clock::now();
     out.reports.push_back(CheckConvergence(history));
+    out.reports.back().seconds = SecondsSince(start);
+  }
+  if (wants("read-levels")) {
+    phase("read-levels");
+    const auto start = std::chrono::steady_clock::now();
+    auto levels = CheckReadLevels(out.ops);
+    if (!levels) return MakeError(history.source, levels.error().line, levels.error().reason);
+    out.reports.push_back(std::move(*levels));
+    out.reports.back().seconds = SecondsSince(start);
+  }
+  if (wants("counter")) {
+    phase("counter");
+    const auto start = std::chrono::steady_clock::now();
+    auto counter = CheckCounter(out.ops);
+    if (!counter) return MakeError(history.source, counter.error().line, counter.error().reason);
+    out.reports.push_back(std::move(*counter));
+    out.reports.back().seconds = SecondsSince(start);
+  }
+  if (wants("bank")) {
+    phase("bank");
+    const auto start = std::chrono::steady_clock::now();
+    out.reports.push_back(CheckBank(out.ops, options.bank));
     out.reports.back().seconds = SecondsSince(start);
   }
   // The order kvcheck has always printed: the linearizability report first,

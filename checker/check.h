@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "checker/bank.h"
 #include "checker/history.h"
 #include "checker/linearizability.h"
 #include "checker/staleness.h"
@@ -38,7 +39,9 @@ Result<History> ReadHistoryFile(const std::string& path, std::optional<Format> f
 struct CheckOptions {
   // Model for linearizability; "" = chosen from the operations (ChooseModel).
   std::string model;
-  // Which checkers run: linearizability, session, convergence, durability.
+  // Which checkers run: linearizability, session, convergence, durability,
+  // and on request counter (counter.h), bank (bank.h), read-levels
+  // (read_levels.h).
   // Empty = by history: Jepsen formats get linearizability; JSONL histories
   // get session, convergence and durability (kvlog's local reads are not
   // linearizable by design: ask for it explicitly).
@@ -51,6 +54,7 @@ struct CheckOptions {
   // Hears which check runs now ("pairing", then each check's name), for
   // progress output.
   std::function<void(std::string_view phase)> on_phase;
+  BankOptions bank;  // For the bank check.
 };
 
 struct FullReport {

@@ -32,7 +32,7 @@ bool IsReadFunction(std::string_view f) {
 
 bool KnownFunction(std::string_view f) {
   return f == "put" || f == "get" || f == "delete" || f == "batch" || f == "range" || f == "cas" || f == "read" ||
-         f == "write" || f == "append";
+         f == "write" || f == "append" || f == "incr" || f == "transfer";
 }
 
 OperationPairer::OperationPairer(std::string source) : source_(std::move(source)) {}
@@ -41,7 +41,7 @@ std::optional<Error> OperationPairer::Add(const Event& e, int64_t position) {
   auto error = [&](std::string reason) { return Error{source_, e.line, std::move(reason)}; };
   if (!KnownFunction(e.f)) {
     return error("unknown f '" + e.f +
-                 "': the checkers know put, get, delete, batch, range, cas, read, write and append");
+                 "': the checkers know put, get, delete, batch, range, cas, read, write, append, incr and transfer");
   }
   auto it = std::find_if(pending_.begin(), pending_.end(), [&](const auto& p) { return p.first == e.process; });
   if (e.type == EventType::kInvoke) {
@@ -61,6 +61,8 @@ std::optional<Error> OperationPairer::Add(const Event& e, int64_t position) {
     op.replica = e.replica;
     op.op = e.op;
     op.line = e.line;
+    op.level = e.level;
+    op.bound = e.bound;
     return std::nullopt;
   }
   if (it == pending_.end()) {

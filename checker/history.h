@@ -34,9 +34,14 @@ std::optional<EventType> ParseEventType(std::string_view name);
 
 // One invocation or completion.
 //   f: put | get | delete | batch | range | cas | read | write | append
+//      | incr | transfer
 //   value: put/write/append: the value written; get/read: on the completion,
 //     the value read (nil = absent); cas: [expected new]; batch: a list of
-//     {f, key, value} maps; range: on the completion, a list of [key value].
+//     {f, key, value} maps; range: on the completion, a list of [key value];
+//     incr (the counter workload, checker/counter.h): the amount added, and
+//     on the completion the counter's new value; transfer (the bank
+//     workload, checker/bank.h): {from, to, amount}, result false when its
+//     transaction's compares failed.
 struct Event {
   int64_t process = 0;
   EventType type = EventType::kInvoke;
@@ -52,6 +57,12 @@ struct Event {
                                        // also stamps it on the log record
   std::optional<bool> result;          // cas on ok: false = compare failed
   int line = 0;                        // where it was read from (reports)
+  // Reads, on the invocation: the read level it used (kv::ReadLevel) --
+  // "local", "bounded", "at_least" or "linearizable" -- and its bound: the
+  // lag in records for bounded, the position token for at_least. Absent in
+  // histories that do not say (judged as local by the read-levels check).
+  std::optional<std::string> level;
+  std::optional<int64_t> bound;
 };
 
 // A replica's state at the end of the run.
@@ -104,6 +115,8 @@ struct Operation {
   std::optional<std::string> replica, op;
   std::optional<bool> result;
   int line = 0;  // line of the invocation
+  std::optional<std::string> level;  // Event::level and bound, of the invocation
+  std::optional<int64_t> bound;
 
   bool ok() const { return outcome == EventType::kOk; }
   bool info() const { return outcome == EventType::kInfo; }
@@ -146,7 +159,7 @@ class OperationPairer {
   std::vector<std::pair<int64_t, size_t>> pending_;  // process -> op index, few
 };
 
-// put, get, delete, batch, range, cas, read, write, append.
+// put, get, delete, batch, range, cas, read, write, append, incr, transfer.
 bool KnownFunction(std::string_view f);
 
 // Whether `f` only observes state (read, get, range).

@@ -129,9 +129,12 @@ Event ToEvent(const Value& o) {
     if (r->kind() != Value::Kind::kBool) throw ParseFailure{"\"result\" must be a boolean"};
     e.result = r->as_bool();
   }
+  e.level = OptStr(o, "level");
+  e.bound = OptInt(o, "bound");
   // "error" and "index" are Jepsen's free-form fields: accepted, not used.
-  static const char* kKnown[] = {"process", "type",    "f",       "key", "value",  "time",
-                                 "offset",  "applied", "replica", "op",  "result", "error", "index"};
+  static const char* kKnown[] = {"process", "type",    "f",       "key", "value",  "time",  "offset",
+                                 "applied", "replica", "op",      "result", "error", "index", "level",
+                                 "bound"};
   for (const std::string& key : o.keys()) {
     bool known = false;
     for (const char* k : kKnown) known = known || key == k;
@@ -430,9 +433,18 @@ class LineReader {
       } else if (const Value* l = o.Find("log")) {
         LogRecord r = ToLogRecord(*l);
         r.line = line_no_;
-        if (!h_.log.empty() && r.offset <= h_.log.back().offset) {
+        if (!h_.log.empty() && r.offset < h_.log.back().offset) {
           throw ParseFailure{"log offset " + std::to_string(r.offset) + " does not increase (previous " +
                              std::to_string(h_.log.back().offset) + ")"};
+        }
+        // Records share an offset only as the writes of one transaction or
+        // atomic batch (one log record), each to a different key.
+        for (auto it = h_.log.rbegin(); it != h_.log.rend() && it->offset == r.offset; ++it) {
+          if (it->key == r.key) {
+            throw ParseFailure{"log offset " + std::to_string(r.offset) + " does not increase (previous " +
+                               std::to_string(it->offset) + "): records may share an offset only as the writes of "
+                               "one transaction, each to a different key, and key " + r.key + " repeats"};
+          }
         }
         h_.log.push_back(std::move(r));
         h_.has_log = true;
@@ -559,6 +571,8 @@ std::string EventToJsonl(const Event& e) {
   if (e.replica) o["replica"] = *e.replica;
   if (e.op) o["op"] = *e.op;
   if (e.result) o["result"] = *e.result;
+  if (e.level) o["level"] = *e.level;
+  if (e.bound) o["bound"] = *e.bound;
   return o.dump();
 }
 

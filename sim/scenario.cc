@@ -143,6 +143,7 @@ SimRun RunScenario(const Scenario& s) {
   options.seed = s.seed;
   options.planned_nemesis = PlannedNemesis(s);
   run.faults = s.fault_names;
+  run.checks = s.checks;
   for (const auto& n : log::sim::FaultNames(s.broker)) {
     if (std::find(run.faults.begin(), run.faults.end(), n) == run.faults.end()) run.faults.push_back(n);
   }
@@ -202,7 +203,7 @@ SimRun RunScenario(const Scenario& s) {
 
 checker::FullReport Judge(const SimRun& run) {
   checker::CheckOptions options;
-  options.checks = {"session", "convergence", "durability"};
+  options.checks = run.checks.empty() ? std::vector<std::string>{"session", "convergence", "durability"} : run.checks;
   options.allow_empty = true;  // a run that could not start reports its own errors
   checker::Result<checker::FullReport> report = checker::FullReport{};
   if (!run.history_file.empty()) {

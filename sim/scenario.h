@@ -35,6 +35,10 @@ struct Scenario {
   // states) and Judge reads it back from there. The bytes are those
   // checker::WriteJsonl would give for the in-memory history.
   std::string stream_history_to;
+  // The checks Judge runs (checker::CheckOptions::checks); empty: session,
+  // convergence and durability. A custom workload names its own (e.g.
+  // counter, read-levels, convergence).
+  std::vector<std::string> checks;
 };
 
 struct FaultPreset {
@@ -62,6 +66,7 @@ struct SimRun {
   bool external_faults_untracked = false;
   // Scenario::stream_history_to, once written whole; history.events is then empty.
   std::string history_file;
+  std::vector<std::string> checks;  // Scenario::checks, for Judge.
 };
 
 // The scenario's fault schedule as nemesis actions, timed in ns from the

@@ -156,13 +156,77 @@ class StaleEndLog final : public log::Log {
   std::optional<log::Offset> first_;
 };
 
-std::vector<std::string> BrokenVariantNames() { return {"early-ack", "reorder", "trust-ack", "writer-cas", "stale-end"}; }
+// "txn-split": a transaction applied record by record. A command with several
+// writes becomes one record per write: the first carries the conditions (under
+// a writer name of its own, so no replica takes it for a duplicate), each
+// other write follows unconditionally, the last keeping the original
+// record's identity so the client finds its own record at the offset it is
+// told. Every replica decides each record on its own: a reader can land
+// between them, and when the first's conditions fail the rest still apply.
+class TxnSplitLog final : public log::Log {
+ public:
+  explicit TxnSplitLog(std::unique_ptr<log::Log> inner) : inner_(std::move(inner)) {}
+  void Append(std::span<const log::Record> records, log::AppendCallback done) override {
+    std::vector<log::Record> out;
+    std::vector<std::size_t> last;  // Per input record, the index of its last output record.
+    for (const log::Record& r : records) {
+      auto command = r.value && kv::internal::IsCommand(*r.value) ? kv::internal::DecodeCommand(*r.value)
+                                                                   : Result<kv::internal::Command>(std::unexpected(
+                                                                         Error(ErrorCode::kInvalidArgument, "")));
+      if (!command || command->then_writes.size() < 2) {
+        out.push_back(r);
+        last.push_back(out.size() - 1);
+        continue;
+      }
+      const std::size_t n = command->then_writes.size();
+      for (std::size_t i = 0; i < n; ++i) {
+        kv::internal::Command part;
+        part.writer = i + 1 == n ? command->writer : command->writer + "#split" + std::to_string(i);
+        part.seq = command->seq;
+        if (i == 0) part.compares = command->compares;
+        part.then_writes = {command->then_writes[i]};
+        log::Record piece = r;
+        if (i + 1 < n) piece.headers.clear();  // Only the last is the client's own.
+        piece.key = kv::internal::CommandRecordKey(part);
+        piece.value = kv::internal::EncodeCommand(part);
+        out.push_back(std::move(piece));
+      }
+      last.push_back(out.size() - 1);
+    }
+    inner_->Append(out, [last = std::move(last), done = std::move(done)](log::AppendResult result) {
+      if (result) {
+        std::vector<log::Offset> offsets;
+        for (std::size_t i : last) offsets.push_back(i < result->size() ? (*result)[i] : log::kNoOffset);
+        result = std::move(offsets);
+      }
+      done(std::move(result));
+    });
+  }
+  using log::Log::OpenReader;
+  Result<std::unique_ptr<log::LogReader>> OpenReader(log::Offset from, const log::ReadOptions& options) override {
+    return inner_->OpenReader(from, options);
+  }
+  Result<log::Offset> EndOffset(log::Duration timeout) override { return inner_->EndOffset(timeout); }
+  void Close() override { inner_->Close(); }
+
+ private:
+  std::unique_ptr<log::Log> inner_;
+};
+
+std::vector<std::string> BrokenVariantNames() {
+  return {"early-ack", "reorder", "trust-ack", "writer-cas", "stale-end", "txn-split"};
+}
 
 Result<LogWrapper> VariantWrapper(const std::string& name) {
   if (name.empty() || name == "correct") return LogWrapper(nullptr);
   if (name == "writer-cas") {
     return LogWrapper([](std::unique_ptr<log::Log> log) -> std::unique_ptr<log::Log> {
       return std::make_unique<WriterCasLog>(std::move(log));
+    });
+  }
+  if (name == "txn-split") {
+    return LogWrapper([](std::unique_ptr<log::Log> log) -> std::unique_ptr<log::Log> {
+      return std::make_unique<TxnSplitLog>(std::move(log));
     });
   }
   if (name == "stale-end") {
@@ -176,7 +240,7 @@ Result<LogWrapper> VariantWrapper(const std::string& name) {
   if (!early_ack && !reorder && !trust_ack) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "unknown client variant '" + name +
-                         "'; known: correct, early-ack, reorder, trust-ack, writer-cas, stale-end");
+                         "'; known: correct, early-ack, reorder, trust-ack, writer-cas, stale-end, txn-split");
   }
   return LogWrapper([early_ack, reorder, trust_ack](std::unique_ptr<log::Log> log) -> std::unique_ptr<log::Log> {
     return std::make_unique<BrokenLog>(std::move(log), early_ack, reorder, trust_ack);

@@ -12,7 +12,10 @@
 //   "writer-cas": conditions decided by the writer against its local state,
 //                the record appended unconditionally (the log no longer decides);
 //   "stale-end": a linearizable read that skips the end-offset fetch (the log
-//                answers every EndOffset after the first with the first's).
+//                answers every EndOffset after the first with the first's);
+//   "txn-split": a transaction applied record by record: its first write
+//                goes in a record of its own carrying its conditions, each
+//                other write in an unconditional record after it.
 #pragma once
 
 #include <string>

@@ -36,7 +36,7 @@ Scenario CasScenario(uint64_t seed, const std::vector<std::string>& faults, kv::
 checker::FullReport JudgeLinearizable(const SimRun& run) {
   checker::CheckOptions options;
   options.model = "kv";
-  options.checks = {"linearizability", "session", "convergence", "durability"};
+  options.checks = {"linearizability", "session", "convergence", "durability", "read-levels"};
   auto report = checker::CheckHistory(run.history, checker::Format::kJsonl, options);
   EXPECT_TRUE(report.has_value()) << report.error().ToString();
   return report ? *report : checker::FullReport{};
@@ -108,12 +108,21 @@ TEST(VersionsSimTest, LocalReadsAreShownNotLinearizableWithAWitnessYetKeepTheirS
     EXPECT_EQ(Find(report, "session")->verdict, checker::Verdict::kValid) << "seed " << seed;
     EXPECT_EQ(Find(report, "convergence")->verdict, checker::Verdict::kValid) << "seed " << seed;
     EXPECT_EQ(Find(report, "durability")->verdict, checker::Verdict::kValid) << "seed " << seed;
+    // Every get says it was local.
+    const checker::CheckReport* levels = Find(report, "read-levels");
+    EXPECT_EQ(levels->verdict, checker::Verdict::kValid) << levels->summary;
+    EXPECT_NE(levels->summary.find("reads by level: "), std::string::npos) << levels->summary;
+    EXPECT_EQ(levels->summary.find("linearizable"), std::string::npos) << levels->summary;
     // ...but a stale read is not linearizable, and the checker says which.
     if (linear->verdict == checker::Verdict::kInvalid) {
       found = seed;
       ASSERT_TRUE(report.linearizability.has_value());
       EXPECT_TRUE(report.linearizability->witness.has_value());
       EXPECT_FALSE(linear->violations.empty());
+      // The operation the witness cannot place is a local read.
+      const auto& blocked = report.ops[report.linearizability->witness->blocking_op];
+      const bool local_read = checker::IsReadFunction(blocked.f) && blocked.level == "local";
+      EXPECT_TRUE(local_read) << "seed " << seed << ": the witness blocks at " << blocked.f;
     }
   }
   EXPECT_NE(found, 0u) << "no seed in 1..20 showed a stale local read";

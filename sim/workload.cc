@@ -169,6 +169,17 @@ class Workload {
       }
       slots_[i].client = std::move(*client);
     }
+    if (options_.custom) custom_ = options_.custom->start();
+    if (custom_.setup && options_.clients > 0) {
+      std::mt19937_64 rng(Mix(options_.seed, 0x5e7));
+      OpContext context = Context(*slots_[0].client, 0, -1, rng);
+      for (Slot& slot : slots_) context.clients.push_back(slot.client.get());
+      if (Status s = custom_.setup(context); !s) {
+        result.errors.push_back("setting up the workload: " + s.error().ToString());
+        for (Slot& slot : slots_) slot.client->Close();
+        return result;
+      }
+    }
     std::vector<std::unique_ptr<Task>> workers;
     for (int i = 0; i < options_.clients; ++i) {
       workers.push_back(rt_.Spawn("process " + std::to_string(i), [this, i] { Process(i); }));
@@ -190,6 +201,11 @@ class Workload {
       if (auto synced = c.Sync(kv::CallOptions{options_.final_sync_timeout}); !synced) {
         result.errors.push_back("final sync of " + c.id() + ": " + synced.error().ToString());
         continue;
+      }
+      if (custom_.finish) {
+        std::mt19937_64 rng(Mix(options_.seed, 0xf1a1 + static_cast<uint64_t>(i)));
+        OpContext context = Context(c, recorder_.NewProcess(), 0, rng);
+        custom_.finish(context);
       }
       auto all = c.Range(kv::KeyConstraint{});
       checker::StateDigest digest;
@@ -279,6 +295,31 @@ class Workload {
     return -1;
   }
 
+  OpContext Context(kv::Client& c, int64_t process, int n, std::mt19937_64& rng) {
+    OpContext context;
+    context.client = &c;
+    context.process = process;
+    context.n = n;
+    context.op_id = "p" + std::to_string(process) + "-" + (n < 0 ? std::string("setup") : std::to_string(n));
+    context.call = kv::CallOptions{options_.op_timeout, context.op_id};
+    context.rng = &rng;
+    auto stamp = [process, replica = c.id(), op = context.op_id](Event& e) {
+      e.process = process;
+      if (!e.replica) e.replica = replica;
+      if (!e.op) e.op = op;
+    };
+    context.invoke = [this, stamp](Event e) {
+      e.type = EventType::kInvoke;
+      stamp(e);
+      recorder_.Add(std::move(e));
+    };
+    context.complete = [this, stamp](Event e) {
+      stamp(e);
+      Complete(std::move(e));
+    };
+    return context;
+  }
+
   void Process(int i) {
     Slot& slot = slots_[i];
     std::mt19937_64 rng(Mix(options_.seed, static_cast<uint64_t>(i) + 1));
@@ -300,6 +341,11 @@ class Workload {
         rt_.SleepFor(Duration(uniform(static_cast<uint64_t>(options_.max_think.count()) + 1)));
       }
       kv::Client& c = *slot.client;
+      if (custom_.op) {
+        OpContext context = Context(c, process, n, rng);
+        custom_.op(context);
+        continue;
+      }
       const std::string op_id = "p" + std::to_string(process) + "-" + std::to_string(n);
       const std::string key = "k" + std::to_string(uniform(static_cast<uint64_t>(options_.keys)));
       int pick = static_cast<int>(uniform(static_cast<uint64_t>(std::max(total, 1))));
@@ -321,6 +367,7 @@ class Workload {
       } else if ((pick -= mix.get) < 0) {
         invoke.f = "get";
         invoke.key = key;
+        RecordReadLevel(options_.get_level, invoke);
         recorder_.Add(invoke);
         // The position comes with the read, taken atomically with it: a
         // position read before the read may be older than what it saw.
@@ -339,6 +386,8 @@ class Workload {
         }
         Event done = std::move(invoke);
         done.value = Value();
+        done.level.reset();  // On the invocation only.
+        done.bound.reset();
         if (got) {
           done.type = EventType::kOk;
           done.value = Value::String(got_value);
@@ -448,6 +497,7 @@ class Workload {
   const LogWrapper& wrap_;
   Recorder recorder_;
   std::vector<Slot> slots_;
+  CustomOps custom_;  // Set for a custom workload.
   std::atomic<int64_t> completed_{0}, unknown_{0}, crashes_{0}, data_loss_{0}, reader_data_loss_{0};
 };
 
@@ -457,6 +507,25 @@ WorkloadResult RunWorkload(Runtime& runtime, const WorkloadOptions& options, con
                            const LogWrapper& wrap) {
   Workload workload(runtime, options, connect, wrap);
   return workload.Run();
+}
+
+void RecordReadLevel(const kv::ReadLevel& level, checker::Event& invoke) {
+  switch (level.kind) {
+    case kv::ReadLevel::Kind::kLocal:
+      invoke.level = "local";
+      break;
+    case kv::ReadLevel::Kind::kBounded:
+      invoke.level = "bounded";
+      invoke.bound = level.max_lag;
+      break;
+    case kv::ReadLevel::Kind::kAtLeast:
+      invoke.level = "at_least";
+      invoke.bound = level.position;
+      break;
+    case kv::ReadLevel::Kind::kLinearizable:
+      invoke.level = "linearizable";
+      break;
+  }
 }
 
 checker::LogRecord ToLogRecord(log::Offset offset, const log::Record& record) {
@@ -470,16 +539,27 @@ checker::LogRecord ToLogRecord(log::Offset offset, const log::Record& record) {
   return out;
 }
 
+void LogRecordTranslator::Wrote(log::Offset offset, const std::string& key, const std::optional<std::string>& value) {
+  written_[{offset, key}] = value;
+  if (value) {
+    versions_[key] = offset;
+  } else {
+    versions_.erase(key);
+  }
+}
+
 // Turns command records (kv/command.h) into the checker's records. A one-key
 // condition on a version becomes cas with the value the key held at that
 // version as `expected` (the workload's values are unique, so comparing values
 // decides as comparing versions does); on absence, cas with no expected value.
+// Any other command is decided here, against each key's version, and becomes
+// the plain records of the writes it applied.
 Result<std::vector<checker::LogRecord>> LogRecordTranslator::Translate(log::Offset offset,
                                                                       const log::Record& record) {
   std::vector<checker::LogRecord> out;
   checker::LogRecord base = ToLogRecord(offset, record);
   if (!record.value || !kv::internal::IsCommand(*record.value)) {
-    written_[offset] = record.value;
+    Wrote(offset, record.key, record.value);
     out.push_back(std::move(base));
     return out;
   }
@@ -488,30 +568,60 @@ Result<std::vector<checker::LogRecord>> LogRecordTranslator::Translate(log::Offs
   // A duplicate (a producer retry that committed twice) changes nothing on
   // any replica: leave it out, as they do.
   if (!command->writer.empty() && !seen_.emplace(command->writer, command->seq).second) return out;
-  auto unsupported = [&](std::string_view what) {
-    return MakeError(ErrorCode::kInvalidArgument, "the record at offset " + std::to_string(offset) + " is " +
-                                                      std::string(what) +
-                                                      ": the history format has one key per record");
-  };
-  if (command->then_writes.size() != 1 || !command->else_writes.empty()) return unsupported("a multi-write command");
+  // Decided as every replica decides it, against each key's version here.
+  bool held = true;
+  for (const kv::internal::CommandCompare& c : command->compares) {
+    auto it = versions_.find(c.key);
+    switch (c.kind) {
+      case kv::internal::CommandCompare::Kind::kAbsent:
+        held = held && it == versions_.end();
+        break;
+      case kv::internal::CommandCompare::Kind::kPresent:
+        held = held && it != versions_.end();
+        break;
+      case kv::internal::CommandCompare::Kind::kVersion:
+        held = held && it != versions_.end() && it->second == c.version;
+        break;
+    }
+  }
+  const bool one_key_cas = command->then_writes.size() == 1 && command->else_writes.empty() &&
+                           command->compares.size() <= 1 && command->then_writes.front().value &&
+                           (command->compares.empty() ||
+                            (command->compares.front().key == command->then_writes.front().key &&
+                             command->compares.front().kind != kv::internal::CommandCompare::Kind::kPresent));
+  if (!one_key_cas) {
+    // A transaction, an atomic batch or another condition: the writes it
+    // applied, the last to each key (the record is applied as one unit).
+    const auto& writes = held ? command->then_writes : command->else_writes;
+    for (std::size_t i = 0; i < writes.size(); ++i) {
+      const kv::internal::CommandWrite& w = writes[i];
+      if (std::any_of(writes.begin() + static_cast<std::ptrdiff_t>(i) + 1, writes.end(),
+                      [&](const kv::internal::CommandWrite& later) { return later.key == w.key; })) {
+        continue;
+      }
+      checker::LogRecord r = base;
+      r.key = w.key;
+      r.value = w.value;
+      r.f = w.value ? "put" : "delete";
+      Wrote(offset, w.key, w.value);
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
   const kv::internal::CommandWrite& w = command->then_writes.front();
   base.key = w.key;
   base.value = w.value;
-  base.f = w.value ? "put" : "delete";
-  if (command->compares.size() > 1) return unsupported("a transaction");
+  base.f = "put";
   if (!command->compares.empty()) {
     const kv::internal::CommandCompare& c = command->compares.front();
-    if (c.key != w.key || c.kind == kv::internal::CommandCompare::Kind::kPresent || !w.value) {
-      return unsupported("a condition other than cas");
-    }
     base.f = "cas";
     if (c.kind == kv::internal::CommandCompare::Kind::kVersion) {
-      auto it = written_.find(c.version);
+      auto it = written_.find({c.version, c.key});
       // A version no record wrote can never match: expect a value no record holds.
       base.expected = it != written_.end() && it->second ? *it->second : std::string("\0no such version", 16);
     }
   }
-  written_[offset] = w.value;
+  if (held) Wrote(offset, w.key, w.value);
   out.push_back(std::move(base));
   return out;
 }

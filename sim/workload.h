@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <random>
 #include <set>
 #include <string>
 #include <vector>
@@ -30,6 +31,40 @@ struct OperationMix {
   // PutIf (PutIfAbsent when missing) with a new unique value. Recorded as
   // cas [expected new]; a kConflict completes ok with result false.
   int cas = 0;
+};
+
+// What a custom workload's step gets (CustomWorkload).
+struct OpContext {
+  kv::Client* client = nullptr;  // The process's replica.
+  int64_t process = 0;
+  int n = 0;            // The operation's number in its process.
+  std::string op_id;    // Unique; stamp it on the records (CallOptions::op_id).
+  kv::CallOptions call;  // The workload's timeout and op_id.
+  std::mt19937_64* rng = nullptr;  // The process's own, seeded from the workload seed.
+  std::vector<kv::Client*> clients;  // Setup only: every slot's client.
+  // Record an invocation (process, replica and op filled in when unset) and
+  // its completion (counted as completed or unknown by its type).
+  std::function<void(checker::Event)> invoke;
+  std::function<void(checker::Event)> complete;
+};
+
+// A workload with operations of its own (sim/counter_workload.h,
+// sim/bank_workload.h): when WorkloadOptions::custom is set, each operation
+// is `op` instead of one drawn from the mix; crashes, final states and
+// recording stay the runner's.
+struct CustomOps {
+  // Before the processes start, on slot 0's client (process 0). An error
+  // stops the workload.
+  std::function<Status(OpContext&)> setup;
+  std::function<void(OpContext&)> op;
+  // After the run, per replica, once it has synced to the log's end (as a
+  // fresh process): final reads.
+  std::function<void(OpContext&)> finish;
+};
+struct CustomWorkload {
+  // Called once per run: the operations and whatever state they share, fresh
+  // for each run (a sweep reuses one WorkloadOptions for every seed).
+  std::function<CustomOps()> start;
 };
 
 struct WorkloadOptions {
@@ -62,7 +97,14 @@ struct WorkloadOptions {
   // With event_sink: where nemesis actions go, in order with the events (a
   // nemesis action is handed over before the first event at or after it).
   std::function<void(const checker::NemesisEvent&)> nemesis_sink;
+  // Set: the operations are this workload's, not the mix's.
+  std::shared_ptr<const CustomWorkload> custom;
 };
+
+// The history's name of a read level ("local", "bounded", "at_least",
+// "linearizable") and its bound (bounded: the lag; at_least: the position),
+// as Event::level and Event::bound carry them.
+void RecordReadLevel(const kv::ReadLevel& level, checker::Event& invoke);
 
 // Makes client slot `slot`'s connection to the log (again after a crash).
 using ConnectFn = std::function<std::unique_ptr<log::Log>(int slot)>;
@@ -97,15 +139,21 @@ checker::LogRecord ToLogRecord(log::Offset offset, const log::Record& record);
 // version as `expected` (the workload's values are unique, so comparing values
 // decides as comparing versions does); on absence, cas with no expected value.
 // A duplicate command (a retry that committed twice) is left out, as every
-// replica ignores it. Transactions and multi-write commands have no form in
-// the history format yet: kInvalidArgument.
+// replica ignores it. Any other command (a transaction, an atomic batch, a
+// condition on presence or with a delete) is decided here as every replica
+// decides it, and becomes the plain put and delete records of the writes it
+// applied, all at its offset, the last to each key (none when its condition
+// failed and it has no else writes).
 class LogRecordTranslator {
  public:
   Result<std::vector<checker::LogRecord>> Translate(log::Offset offset, const log::Record& record);
 
  private:
-  std::map<log::Offset, std::optional<std::string>> written_;  // The value each record wrote.
-  std::set<std::pair<std::string, uint64_t>> seen_;             // Commands' (writer, seq).
+  // The value each record wrote to each key.
+  std::map<std::pair<log::Offset, std::string>, std::optional<std::string>> written_;
+  std::set<std::pair<std::string, uint64_t>> seen_;  // Commands' (writer, seq).
+  std::map<std::string, log::Offset> versions_;      // Each present key's version.
+  void Wrote(log::Offset offset, const std::string& key, const std::optional<std::string>& value);
 };
 
 }  // namespace kvlog::sim

@@ -22,6 +22,7 @@
 #include "sim/scenario.h"
 #include "sim/sweep.h"
 #include "sim/variants.h"
+#include "sim/workload_names.h"
 #include "tools/cli/cli.h"
 #include "tools/kvsim/live.h"
 
@@ -123,6 +124,11 @@ int main(int argc, char** argv) {
   cli::AddNumber(app, "--clients", base.workload.clients, "clients (replicas)", 1, 64);
   cli::AddNumber(app, "--ops", base.workload.ops_per_client, "operations per client", 1, 1'000'000);
   cli::AddNumber(app, "--keys", base.workload.keys, "size of the key space", 1, 1'000'000);
+  std::string workload_name = "kv";
+  app.add_option("--workload", workload_name,
+                 "kv (the operation mix), counter (Update increments, reads at every level) or bank (transfers "
+                 "as transactions, atomic reads of every account)")
+      ->check(CLI::IsMember(sim::WorkloadNames()));
   app.add_option("--faults", faults_text, "comma-separated faults (see --list-faults)");
   std::string mix_text, get_level_text = "local";
   app.add_option("--mix", mix_text,
@@ -158,6 +164,7 @@ int main(int argc, char** argv) {
     std::printf("\n");
     return cli::kExitOk;
   }
+  if (auto s = sim::UseWorkload(workload_name, base); !s) return cli::UsageError(app, s.error().message());
   if (auto s = sim::ApplyFaults(Split(faults_text), base); !s) return cli::UsageError(app, s.error().message());
   if (!mix_text.empty()) {
     auto mix = ParseMix(mix_text);

@@ -49,6 +49,7 @@ usage "more than one '..'" --seeds 1..2..3
 usage "expected a number >= 0, got '-1'" --seed -1
 usage "empty" --seeds ""
 usage "--seed takes one seed" --seed 1..3
+usage "--workload: nope not in {kv,counter,bank}" --workload nope
 usage "expected a decimal integer, got '10x'" --ops 10x
 usage "out of range: must be in 1..64" --clients 0
 usage "not expected: --nosuch" --nosuch
@@ -122,6 +123,20 @@ wait $pid; code=$?
 [ $code -eq 130 ] || fail "interrupted sweep exited $code, want 130"
 grep -q "INTERRUPTED after [0-9]* of 100000" "$tmp/int.out" || fail "no summary after SIGINT: $(cat "$tmp/int.out")"
 grep -q "^verdict .* passed, 0 failed" "$tmp/int.out" || fail "no verdict after SIGINT: $(cat "$tmp/int.out")"
+
+# The counter and bank workloads, simulated and live: judged by their own checks.
+out=$("$kvsim" --seeds 1..3 --workload counter --faults lost-ack,crash --quiet); code=$?
+[ $code -eq 0 ] || fail "counter sweep exited $code: $out"
+out=$("$kvsim" --seeds 1..10 --workload bank --variant txn-split --faults latency --quiet); code=$?
+[ $code -eq 1 ] || fail "txn-split sweep exited $code, want 1: $out"
+grep -q "replay with: kvsim --seed [0-9]* --workload bank --variant txn-split" <<<"$out" || fail "no replay: $out"
+out=$("$kvsim" --live --workload counter --faults crash --ops 20); code=$?
+[ $code -eq 0 ] || fail "live counter run exited $code: $out"
+grep -q "counter: valid" <<<"$out" || fail "live counter run: $out"
+grep -q "read-levels: valid" <<<"$out" || fail "live counter run did not check read levels: $out"
+out=$("$kvsim" --live --workload bank --ops 20); code=$?
+[ $code -eq 0 ] || fail "live bank run exited $code: $out"
+grep -q "bank: valid" <<<"$out" || fail "live bank run: $out"
 
 out=$("$kvsim" --live --faults outage,failover,crash --ops 40); code=$?
 [ $code -eq 0 ] || fail "live run on the mock cluster exited $code: $out"

@@ -396,6 +396,7 @@ int RunLive(const sim::Scenario& scenario, const LiveOptions& options) {
       run.workload.errors.push_back("reading the log back: " + records.error().ToString());
     }
   }
+  run.checks = scenario.checks;
   checker::FullReport report = sim::Judge(run);
   const bool passed = sim::Passed(run, report);
   const bool violation = report.Overall() == checker::Verdict::kInvalid;

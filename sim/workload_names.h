@@ -1,0 +1,21 @@
+// Workloads by name, for kvsim --workload and the tests:
+//   kv:      the operation mix of WorkloadOptions (session, convergence,
+//            durability);
+//   counter: sim/counter_workload.h (counter, read-levels, convergence);
+//   bank:    sim/bank_workload.h (bank, read-levels, convergence).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "sim/scenario.h"
+
+namespace kvlog::sim {
+
+std::vector<std::string> WorkloadNames();
+
+// Sets the scenario's workload and the checks that judge it. Unknown names:
+// kInvalidArgument listing the known.
+Status UseWorkload(const std::string& name, Scenario& scenario);
+
+}  // namespace kvlog::sim
