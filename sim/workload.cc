@@ -8,6 +8,7 @@
 #include "checker/digest.h"
 #include "kv/command.h"
 #include "kv/memory_storage.h"
+#include "kv/ttl.h"
 
 namespace kvlog::sim {
 namespace {
@@ -409,6 +410,12 @@ checker::LogRecord ToLogRecord(log::Offset offset, const log::Record& record) {
   out.offset = offset;
   out.key = record.key;
   out.value = record.value;
+  if (record.value && kv::internal::IsTtlEnvelope(*record.value)) {
+    // A value with a TTL: the user's value, and its deadline apart.
+    const kv::internal::StoredValue stored = kv::internal::DecodeStoredValue(*record.value);
+    out.value = std::string(stored.value);
+    if (stored.deadline_ns != 0) out.deadline = stored.deadline_ns;
+  }
   out.f = record.value ? "put" : "delete";
   if (const std::string* w = record.FindHeader(kv::kWriterHeader)) out.writer = *w;
   if (const std::string* op = record.FindHeader(kv::kOpHeader)) out.op = *op;
@@ -424,7 +431,7 @@ Result<std::vector<checker::LogRecord>> LogRecordTranslator::Translate(log::Offs
   std::vector<checker::LogRecord> out;
   checker::LogRecord base = ToLogRecord(offset, record);
   if (!record.value || !kv::internal::IsCommand(*record.value)) {
-    written_[offset] = record.value;
+    written_[offset] = base.value;
     out.push_back(std::move(base));
     return out;
   }
@@ -442,11 +449,19 @@ Result<std::vector<checker::LogRecord>> LogRecordTranslator::Translate(log::Offs
   const kv::internal::CommandWrite& w = command->then_writes.front();
   base.key = w.key;
   base.value = w.value;
+  if (w.value && kv::internal::IsTtlEnvelope(*w.value)) {
+    const kv::internal::StoredValue stored = kv::internal::DecodeStoredValue(*w.value);
+    base.value = std::string(stored.value);
+    if (stored.deadline_ns != 0) base.deadline = stored.deadline_ns;
+  }
   base.f = w.value ? "put" : "delete";
   if (command->compares.size() > 1) return unsupported("a transaction");
   if (!command->compares.empty()) {
     const kv::internal::CommandCompare& c = command->compares.front();
-    if (c.key != w.key || c.kind == kv::internal::CommandCompare::Kind::kPresent || !w.value) {
+    // A delete on a version (DeleteIf, the TTL janitor's tombstone) is cas
+    // without a value: delete if the key still holds the expected value.
+    if (c.key != w.key || c.kind == kv::internal::CommandCompare::Kind::kPresent ||
+        (!w.value && c.kind != kv::internal::CommandCompare::Kind::kVersion)) {
       return unsupported("a condition other than cas");
     }
     base.f = "cas";
@@ -456,7 +471,7 @@ Result<std::vector<checker::LogRecord>> LogRecordTranslator::Translate(log::Offs
       base.expected = it != written_.end() && it->second ? *it->second : std::string("\0no such version", 16);
     }
   }
-  written_[offset] = w.value;
+  written_[offset] = base.value;
   out.push_back(std::move(base));
   return out;
 }
