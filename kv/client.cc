@@ -1225,6 +1225,9 @@ Result<std::vector<log::Record>> WriteBatch::PreparePlain(const CallOptions& opt
 }
 
 Result<std::vector<log::Record>> WriteBatch::Prepare(const CallOptions& options) const {
+  if (options.ttl.count() != 0) {
+    return MakeError(ErrorCode::kInvalidArgument, "batch: CallOptions::ttl applies to single puts, not to a batch");
+  }
   if (!atomic_) return PreparePlain(options);
   if (records_.empty()) return std::vector<log::Record>{};
   internal::Command command;
@@ -1283,6 +1286,9 @@ Txn& Txn::ElseDelete(std::string_view key) {
 }
 
 Result<TxnResult> Txn::Commit(const CallOptions& options) {
+  if (options.ttl.count() != 0) {
+    return MakeError(ErrorCode::kInvalidArgument, "txn: CallOptions::ttl applies to single puts, not to a transaction");
+  }
   Result<log::Record> record = client_->PrepareCommand("txn", command_, options);
   if (!record) return std::unexpected(record.error());
   bool held = true;

@@ -224,6 +224,11 @@ TEST(TtlClientTest, ExpirePersistAndTheirErrors) {
   EXPECT_THAT(del.error().message(), HasSubstr("no value"));
   EXPECT_EQ(c->Put("n", "v", {.ttl = std::chrono::nanoseconds(INT64_MAX)}).error().code(),
             ErrorCode::kInvalidArgument);
+  auto batch = c->Batch().Put("n", "v").Execute({.ttl = 1s});
+  EXPECT_EQ(batch.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_THAT(batch.error().message(), HasSubstr("not to a batch"));
+  EXPECT_EQ(c->Transaction().Put("n", "v").Commit({.ttl = 1s}).error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(c->DeleteIf("n", 0, {.ttl = 1s}).error().code(), ErrorCode::kInvalidArgument);
   EXPECT_EQ(c->Get("n").error().code(), ErrorCode::kNotFound);  // Nothing was appended.
 }
 
