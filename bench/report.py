@@ -134,6 +134,15 @@ def kafka_section(ctx, runs, franz_ctx=None):
             rk = ratio(counter(put, "p50_us"), counter(franz, "p50_us"))
             rows[-1].append(f"{fmt_ratio(rk)} ({verdict(rk, 1.1, False)})")
         out.append(table(header, rows))
+    put_ttl = runs.get("BM_PutTtl")
+    if put and put_ttl:
+        rt = ratio(counter(put_ttl, "p50_us"), counter(put, "p50_us"))
+        out.append("Put with a TTL vs Put (same client, same log):\n")
+        out.append(table(
+            ["", "p50", "p99", "ratio p50 (target <= 1.05x)"],
+            [["kv Put", latency(counter(put, "p50_us")), latency(counter(put, "p99_us")), ""],
+             ["kv Put with TTL", latency(counter(put_ttl, "p50_us")), latency(counter(put_ttl, "p99_us")),
+              f"{fmt_ratio(rt)} ({verdict(rt, 1.05, False)})"]]))
 
     batch_sizes = sizes(runs, "BM_RawPipelined")
     rows = []

@@ -17,7 +17,7 @@ python3 - "$out" <<'PY'
 import json, sys
 out = sys.argv[1]
 expected = {
-    "kv": ["BM_RawRoundTrip", "BM_Put", "BM_RawPipelined/100", "BM_Batch/100", "BM_PutThreads/1",
+    "kv": ["BM_RawRoundTrip", "BM_Put", "BM_PutTtl", "BM_RawPipelined/100", "BM_Batch/100", "BM_PutThreads/1",
            "BM_PutThreads/4", "BM_RawConsume/1000/1", "BM_Replay/1000/1", "BM_RawConsume/1000/10",
            "BM_Replay/1000/10", "BM_Get/1000", "BM_Range/1000", "BM_PutIf", "BM_Update", "BM_LinearizableGet",
            "BM_Txn/100", "BM_AtomicBatch/100", "BM_Counter/1/1/1", "BM_Counter/16/4/1", "BM_Counter/16/4/16"],

@@ -83,6 +83,9 @@ struct LogRecord {
   std::optional<std::string> writer;    // replica id of the writer
   std::optional<std::string> op;        // operation id, matches Event::op
   int line = 0;
+  // TTL: the value's expiry deadline (ns on the writers' wall clock, see
+  // expiry.h); absent = never expires. Not in the JSONL format yet.
+  std::optional<int64_t> deadline;
 };
 
 // What a fault injector did (Jepsen's :nemesis process, or a JSONL

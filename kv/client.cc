@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/container/inlined_vector.h"
+#include "kv/ttl.h"
 
 namespace kvlog::kv {
 namespace {
@@ -171,6 +172,8 @@ Client::Client(std::unique_ptr<log::Log> log, std::unique_ptr<Storage> storage, 
       runtime_(*options_.runtime),
       log_(std::move(log)),
       storage_(std::move(storage)),
+      ttl_mu_(runtime_.NewMutex()),
+      janitor_wake_(runtime_.NewCondVar()),
       mu_(runtime_.NewMutex()),
       changed_(runtime_.NewCondVar()),
       close_mu_(runtime_.NewMutex()),
@@ -183,6 +186,14 @@ void Client::Close() {
   if (closed_.exchange(true)) return;
   if (reader_) reader_->Close();
   if (applier_) applier_->Join();
+  // The applier is gone, so no janitor starts after this.
+  std::unique_ptr<Task> janitor;
+  {
+    std::unique_lock lock(*mu_);
+    janitor = std::move(janitor_);
+    janitor_wake_->NotifyAll();
+  }
+  if (janitor) janitor->Join();
   // Fails appends in flight; their callbacks have run once this returns, so
   // no write can be registered after the sweep below.
   log_->Close();
@@ -222,11 +233,14 @@ Status Client::ValidateValue(std::string_view value) const {
 }
 
 log::Record Client::MakeRecord(std::string_view key, std::optional<std::string_view> value,
-                               const CallOptions& options) {
+                               const CallOptions& options, int64_t deadline_ns) {
   const uint64_t seq = next_seq_.fetch_add(1);
   log::Record record;
   record.key.assign(key);
-  if (value && internal::IsCommand(*value)) {
+  if (value && internal::NeedsEnvelope(*value, deadline_ns)) {
+    // A TTL (or a value that looks like one): an envelope, see kv/ttl.h.
+    record.value.emplace(internal::EncodeTtlValue(deadline_ns, *value));
+  } else if (value && internal::IsCommand(*value)) {
     // A plain value that starts with the command marker travels as a
     // one-write command, so the applier cannot mistake it for one.
     internal::Command command{writer_, seq, {}, {{std::string(key), std::string(*value)}}, {}};
@@ -244,7 +258,7 @@ log::Record Client::MakeRecord(std::string_view key, std::optional<std::string_v
 }
 
 Result<log::Record> Client::PrepareCommand(std::string_view what, internal::Command command,
-                                           const CallOptions& options) {
+                                           const CallOptions& options, bool expiry) {
   auto fail = [&](const Error& e) { return MakeError(e.code(), std::string(what) + ": " + e.message()); };
   if (closed_.load()) return MakeError(ErrorCode::kClosed, std::string(what) + ": client " + options_.client_id + " is closed");
   const std::size_t writes = command.then_writes.size() + command.else_writes.size();
@@ -270,7 +284,7 @@ Result<log::Record> Client::PrepareCommand(std::string_view what, internal::Comm
     }
   }
   const uint64_t seq = next_seq_.fetch_add(1);
-  command.writer = writer_;
+  command.writer = expiry ? writer_ + std::string(internal::kExpiryWriterSuffix) : writer_;
   command.seq = seq;
   log::Record record;
   record.key = internal::CommandRecordKey(command);
@@ -292,9 +306,15 @@ Result<log::Record> Client::PrepareCommand(std::string_view what, internal::Comm
 
 Result<log::Offset> Client::WriteIf(std::string_view what, const Condition& condition, std::string_view key,
                                     std::optional<std::string_view> value, const CallOptions& options) {
+  Result<int64_t> deadline = DeadlineFor(what, options);
+  if (!deadline) return std::unexpected(deadline.error());
+  if (!value && *deadline != 0) {
+    return MakeError(ErrorCode::kInvalidArgument, std::string(what) + ": CallOptions::ttl is set on a write of no value");
+  }
   internal::Command command;
   command.compares.push_back(condition.compare_);
-  command.then_writes.push_back({std::string(key), value ? std::optional<std::string>(*value) : std::nullopt});
+  command.then_writes.push_back(
+      {std::string(key), value ? std::optional<std::string>(internal::StoredForm(*value, *deadline)) : std::nullopt});
   Result<log::Record> record = PrepareCommand(what, std::move(command), options);
   if (!record) return std::unexpected(record.error());
   Result<log::Offset> result = WriteAndWait({&*record, 1}, options);
@@ -327,7 +347,14 @@ Result<log::Offset> Client::Update(std::string_view key, const UpdateFn& fn, con
   std::string last;
   for (int attempt = 1; attempt <= options_.update_max_attempts; ++attempt) {
     std::optional<VersionedValue> current = storage_->GetEntry(key);
-    Result<std::string> next = fn(current ? std::optional<std::string>(current->value) : std::nullopt);
+    // fn sees what a read sees (an expired value is missing); the condition
+    // is on the stored version all the same.
+    std::optional<std::string> visible;
+    if (current) {
+      visible = current->value;
+      if (!VisibleNow(&*visible)) visible.reset();
+    }
+    Result<std::string> next = fn(visible);
     if (!next) return std::unexpected(next.error());
     const Duration left = deadline - runtime_.Now();
     if (left <= Duration::zero()) {
@@ -371,7 +398,93 @@ Result<log::Record> Client::PrepareOne(std::string_view what, std::string_view k
       return MakeError(s.error().code(), std::string(what) + ": " + s.error().message());
     }
   }
-  return MakeRecord(key, value, options);
+  Result<int64_t> deadline = DeadlineFor(what, options);
+  if (!deadline) return std::unexpected(deadline.error());
+  if (!value && *deadline != 0) {
+    return MakeError(ErrorCode::kInvalidArgument, std::string(what) + ": CallOptions::ttl is set on a write of no value");
+  }
+  return MakeRecord(key, value, options, *deadline);
+}
+
+Result<int64_t> Client::DeadlineFor(std::string_view what, const CallOptions& options) const {
+  if (options.ttl.count() < 0) {
+    return MakeError(ErrorCode::kInvalidArgument, std::string(what) + ": ttl is negative (" +
+                                                      std::to_string(options.ttl.count()) + " ns)");
+  }
+  if (options.ttl.count() == 0) return int64_t{0};
+  const int64_t now = runtime_.WallNow().time_since_epoch().count();
+  if (options.ttl.count() > INT64_MAX - now) {
+    return MakeError(ErrorCode::kInvalidArgument, std::string(what) + ": ttl of " + std::to_string(options.ttl.count()) +
+                                                      " ns puts the deadline past the largest wall time");
+  }
+  return now + options.ttl.count();
+}
+
+bool Client::VisibleNow(std::string* stored) const {
+  if (!internal::IsTtlEnvelope(*stored)) return true;
+  const internal::StoredValue v = internal::DecodeStoredValue(*stored);
+  if (v.ExpiredAt(runtime_.WallNow().time_since_epoch().count())) {
+    stored->clear();
+    return false;
+  }
+  stored->erase(0, stored->size() - v.value.size());
+  return true;
+}
+
+Result<log::Offset> Client::Expire(std::string_view key, Duration ttl, const CallOptions& options) {
+  if (ttl.count() <= 0) {
+    return MakeError(ErrorCode::kInvalidArgument, "expire: ttl must be positive, got " + std::to_string(ttl.count()) + " ns");
+  }
+  CallOptions with_ttl = options;
+  with_ttl.ttl = ttl;
+  Result<int64_t> deadline = DeadlineFor("expire", with_ttl);
+  if (!deadline) return std::unexpected(deadline.error());
+  return SetDeadline("expire", key, *deadline, options);
+}
+
+Result<log::Offset> Client::Persist(std::string_view key, const CallOptions& options) {
+  return SetDeadline("persist", key, 0, options);
+}
+
+Result<log::Offset> Client::SetDeadline(std::string_view what, std::string_view key, int64_t deadline_ns,
+                                        const CallOptions& options) {
+  if (closed_.load()) return MakeError(ErrorCode::kClosed, std::string(what) + ": client " + options_.client_id + " is closed");
+  if (Status s = ValidateKey(key); !s) return MakeError(s.error().code(), std::string(what) + ": " + s.error().message());
+  if (options.ttl.count() != 0) {
+    return MakeError(ErrorCode::kInvalidArgument, std::string(what) + ": CallOptions::ttl does not apply (pass the ttl itself)");
+  }
+  std::string last;
+  for (int attempt = 1; attempt <= options_.update_max_attempts; ++attempt) {
+    std::optional<VersionedValue> current = storage_->GetEntry(key);
+    if (!current) return MakeError(ErrorCode::kNotFound, std::string(what) + ": no value for the key");
+    const internal::StoredValue stored = internal::DecodeStoredValue(current->value);
+    if (stored.ExpiredAt(runtime_.WallNow().time_since_epoch().count())) {
+      return MakeError(ErrorCode::kNotFound, std::string(what) + ": the key has expired");
+    }
+    if (deadline_ns == 0 && stored.deadline_ns == 0) return current->version;  // Nothing to persist.
+    internal::Command command;
+    command.compares.push_back(Condition::VersionIs(key, current->version).compare_);
+    command.then_writes.push_back({std::string(key), internal::StoredForm(stored.value, deadline_ns)});
+    Result<log::Record> record = PrepareCommand(what, std::move(command), options);
+    if (!record) return std::unexpected(record.error());
+    Result<log::Offset> written = WriteAndWait({&*record, 1}, options);
+    if (written || written.error().code() != ErrorCode::kConflict) return written;
+    last = written.error().message();
+  }
+  return MakeError(ErrorCode::kConflict, std::string(what) + ": all " + std::to_string(options_.update_max_attempts) +
+                                             " attempts (update_max_attempts) conflicted; last: " + last);
+}
+
+Result<std::optional<Duration>> Client::TimeToLive(std::string_view key) const {
+  if (closed_.load()) return MakeError(ErrorCode::kClosed, "ttl: client " + options_.client_id + " is closed");
+  if (key.empty()) return MakeError(ErrorCode::kInvalidArgument, "ttl: key is empty");
+  std::optional<VersionedValue> current = storage_->GetEntry(key);
+  if (!current) return MakeError(ErrorCode::kNotFound, "ttl: no value for the key");
+  const internal::StoredValue stored = internal::DecodeStoredValue(current->value);
+  if (stored.deadline_ns == 0) return std::optional<Duration>();
+  const int64_t now = runtime_.WallNow().time_since_epoch().count();
+  if (stored.ExpiredAt(now)) return MakeError(ErrorCode::kNotFound, "ttl: the key has expired");
+  return std::optional<Duration>(Duration(stored.deadline_ns - now));
 }
 
 Result<log::Offset> Client::WriteOneAndWait(const Result<log::Record>& record, const CallOptions& options) {
@@ -722,7 +835,7 @@ Result<VersionedValue> Client::GetEntry(std::string_view key, ReadInfo* info) co
   if (key.empty()) return MakeError(ErrorCode::kInvalidArgument, "get: key is empty");
   std::optional<VersionedValue> entry =
       info != nullptr ? storage_->GetEntry(key, &info->position) : storage_->GetEntry(key);
-  if (!entry) return MakeError(ErrorCode::kNotFound, "get: no value for the key");
+  if (!entry || !VisibleNow(&entry->value)) return MakeError(ErrorCode::kNotFound, "get: no value for the key");
   return std::move(*entry);
 }
 
@@ -735,7 +848,7 @@ Status Client::Get(std::string_view key, std::string* value, ReadInfo* info) con
   } else {
     found = storage_->Get(key, value);
   }
-  if (!found) return MakeError(ErrorCode::kNotFound, "get: no value for the key");
+  if (!found || !VisibleNow(value)) return MakeError(ErrorCode::kNotFound, "get: no value for the key");
   return OkStatus();
 }
 
@@ -747,6 +860,9 @@ Status Client::MultiGet(std::span<const std::string_view> keys,
   }
   values->resize(keys.size());
   storage_->MultiGet(keys, *values);
+  for (std::optional<std::string>& v : *values) {
+    if (v && !VisibleNow(&*v)) v.reset();
+  }
   return OkStatus();
 }
 
@@ -756,8 +872,21 @@ Result<std::vector<KeyValue>> Client::Range(const KeyConstraint& range, const Qu
   if (range.end && *range.end < range.start) {
     return MakeError(ErrorCode::kInvalidArgument, "range: end sorts before start");
   }
-  if (info != nullptr) return storage_->Range(range, options, &info->position);
-  return storage_->Range(range, options);
+  // Expired pairs are dropped. With a limit, a read that dropped some and
+  // may have missed visible ones after them reads again with a larger limit;
+  // the answer is always one read's, so it is atomic with its position.
+  QueryOptions query = options;
+  for (;;) {
+    std::vector<KeyValue> pairs =
+        info != nullptr ? storage_->Range(range, query, &info->position) : storage_->Range(range, query);
+    const std::size_t read = pairs.size();
+    std::erase_if(pairs, [&](KeyValue& kv) { return !VisibleNow(&kv.value); });
+    if (options.limit == 0 || pairs.size() >= options.limit || read < query.limit) {
+      if (options.limit != 0 && pairs.size() > options.limit) pairs.resize(options.limit);
+      return pairs;
+    }
+    query.limit = query.limit * 2 + (read - pairs.size());
+  }
 }
 
 Result<std::vector<KeyValue>> Client::Prefix(std::string_view prefix, const QueryOptions& options) const {
@@ -773,10 +902,18 @@ void Client::Flush(std::vector<Mutation>& batch, log::Offset position) {
   // The position moves with the batch, under the store's lock, so a
   // positioned read sees both or neither.
   storage_->Apply(batch, position);
+  IndexDeadlines(batch);
+  if (options_.on_expire) {
+    for (const auto& [i, expired_version] : expired_in_batch_) {
+      options_.on_expire(batch[i].key, expired_version, batch[i].version);
+    }
+  }
+  expired_in_batch_.clear();
   if (options_.on_set || options_.on_delete) {
     for (const Mutation& m : batch) {
       if (m.value) {
-        if (options_.on_set) options_.on_set(m.key, *m.value, m.version);
+        // Hooks see the user's value, without a TTL envelope.
+        if (options_.on_set) options_.on_set(m.key, internal::DecodeStoredValue(*m.value).value, m.version);
       } else if (options_.on_delete) {
         options_.on_delete(m.key, m.version);
       }
@@ -828,6 +965,10 @@ Client::Outcome Client::ApplyCommand(const internal::Command& command, log::Offs
       outcome.detail = "key " + Quote(c.key) + " is " + VersionText(current) + ", expected " + expected;
       break;
     }
+  }
+  if (outcome.held && internal::IsExpiryWriter(command.writer) && command.compares.size() == 1 &&
+      command.then_writes.size() == 1 && !command.then_writes.front().value) {
+    expired_in_batch_.emplace_back(batch.size(), command.compares.front().version);
   }
   for (const internal::CommandWrite& w : outcome.held ? command.then_writes : command.else_writes) {
     batch.push_back(Mutation{w.key, w.value, offset});
@@ -957,6 +1098,92 @@ void Client::ApplyLoop() {
   }
 }
 
+void Client::IndexDeadlines(std::span<const Mutation> batch) {
+  bool start_janitor = false;
+  {
+    std::unique_lock lock(*ttl_mu_);
+    if (deadlines_.empty()) {
+      // The common case, no TTL anywhere: one prefix check per mutation.
+      bool any = false;
+      for (const Mutation& m : batch) any = any || (m.value && internal::IsTtlEnvelope(*m.value));
+      if (!any) return;
+    }
+    for (const Mutation& m : batch) {
+      const int64_t deadline = m.value ? internal::DecodeStoredValue(*m.value).deadline_ns : 0;
+      auto it = deadlines_.find(m.key);
+      if (it != deadlines_.end()) {
+        if (it->second == deadline) continue;
+        expiry_queue_.erase({it->second, m.key});
+        if (deadline == 0) {
+          deadlines_.erase(it);
+          continue;
+        }
+        it->second = deadline;
+      } else if (deadline == 0) {
+        continue;
+      } else {
+        deadlines_.emplace(m.key, deadline);
+      }
+      expiry_queue_.emplace(deadline, m.key);
+    }
+    start_janitor = !expiry_queue_.empty();
+  }
+  if (!start_janitor || options_.janitor_interval.count() <= 0) return;
+  std::unique_lock lock(*mu_);
+  if (janitor_ == nullptr && !closed_.load()) {
+    janitor_ = runtime_.Spawn("janitor " + options_.client_id, [this] { JanitorLoop(); });
+  }
+}
+
+void Client::JanitorLoop() {
+  for (;;) {
+    // Between half and one and a half intervals, differently per client and
+    // round, so the clients' janitors do not all act at once.
+    const auto interval = options_.janitor_interval.count();
+    const auto jitter = static_cast<Duration::rep>(Fnv(writer_, janitor_rounds_++) % static_cast<uint64_t>(interval));
+    const TimePoint next = runtime_.Now() + Duration(interval / 2 + jitter);
+    {
+      std::unique_lock lock(*mu_);
+      if (janitor_wake_->WaitUntil(lock, next, [&] { return closed_.load(); })) return;
+    }
+    JanitorRound();
+  }
+}
+
+void Client::JanitorRound() {
+  const int64_t cutoff = runtime_.WallNow().time_since_epoch().count() - options_.janitor_grace.count();
+  std::vector<std::string> due;
+  {
+    std::unique_lock lock(*ttl_mu_);
+    for (const auto& [deadline, key] : expiry_queue_) {
+      if (deadline > cutoff || due.size() >= options_.janitor_max_per_round) break;
+      due.push_back(key);
+    }
+  }
+  std::map<std::string, std::pair<Version, uint64_t>> issued;
+  for (const std::string& key : due) {
+    std::optional<VersionedValue> current = storage_->GetEntry(key);
+    if (!current || !internal::DecodeStoredValue(current->value).ExpiredAt(cutoff)) continue;
+    if (auto it = janitor_issued_.find(key);
+        it != janitor_issued_.end() && it->second.first == current->version && it->second.second + 2 > janitor_rounds_) {
+      issued.insert(*it);  // Issued a round ago and not applied yet: give it time.
+      continue;
+    }
+    // Delete only if the key is still at the version that expired: a write
+    // that lands first (a new value, a new deadline) wins, on every replica.
+    internal::Command command;
+    command.compares.push_back(Condition::VersionIs(key, current->version).compare_);
+    command.then_writes.push_back({key, std::nullopt});
+    Result<log::Record> record = PrepareCommand("expire", std::move(command), CallOptions{}, /*expiry=*/true);
+    if (!record) return;  // Closed.
+    issued.emplace(key, std::make_pair(current->version, janitor_rounds_));
+    // Whatever happens is fine: applied (OnExpire), lost the race to a
+    // newer write, or failed and retried next round.
+    StartWrite({&*record, 1}, CallOptions{}, [](Result<log::Offset>) {});
+  }
+  janitor_issued_ = std::move(issued);
+}
+
 // WriteBatch
 
 WriteBatch& WriteBatch::Put(std::string_view key, std::string_view value) {
@@ -998,11 +1225,17 @@ Result<std::vector<log::Record>> WriteBatch::PreparePlain(const CallOptions& opt
 }
 
 Result<std::vector<log::Record>> WriteBatch::Prepare(const CallOptions& options) const {
+  if (options.ttl.count() != 0) {
+    return MakeError(ErrorCode::kInvalidArgument, "batch: CallOptions::ttl applies to single puts, not to a batch");
+  }
   if (!atomic_) return PreparePlain(options);
   if (records_.empty()) return std::vector<log::Record>{};
   internal::Command command;
   command.then_writes.reserve(records_.size());
-  for (const log::Record& r : records_) command.then_writes.push_back({r.key, r.value});
+  for (const log::Record& r : records_) {
+    command.then_writes.push_back(
+        {r.key, r.value ? std::optional<std::string>(internal::StoredForm(*r.value, 0)) : std::nullopt});
+  }
   Result<log::Record> record = client_->PrepareCommand("atomic batch", std::move(command), options);
   if (!record) return std::unexpected(record.error());
   std::vector<log::Record> records;
@@ -1033,7 +1266,7 @@ Txn& Txn::If(const Condition& condition) {
 }
 
 Txn& Txn::Put(std::string_view key, std::string_view value) {
-  command_.then_writes.push_back({std::string(key), std::string(value)});
+  command_.then_writes.push_back({std::string(key), internal::StoredForm(value, 0)});
   return *this;
 }
 
@@ -1043,7 +1276,7 @@ Txn& Txn::Delete(std::string_view key) {
 }
 
 Txn& Txn::ElsePut(std::string_view key, std::string_view value) {
-  command_.else_writes.push_back({std::string(key), std::string(value)});
+  command_.else_writes.push_back({std::string(key), internal::StoredForm(value, 0)});
   return *this;
 }
 
@@ -1053,6 +1286,9 @@ Txn& Txn::ElseDelete(std::string_view key) {
 }
 
 Result<TxnResult> Txn::Commit(const CallOptions& options) {
+  if (options.ttl.count() != 0) {
+    return MakeError(ErrorCode::kInvalidArgument, "txn: CallOptions::ttl applies to single puts, not to a transaction");
+  }
   Result<log::Record> record = client_->PrepareCommand("txn", command_, options);
   if (!record) return std::unexpected(record.error());
   bool held = true;

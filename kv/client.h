@@ -206,6 +206,23 @@ class Client {
   using UpdateFn = std::function<Result<std::string>(const std::optional<std::string>& current)>;
   Result<log::Offset> Update(std::string_view key, const UpdateFn& fn, const CallOptions& options = {});
 
+  // TTL (see the README, "TTL"). A Put with CallOptions::ttl writes the
+  // deadline (writer's wall clock + ttl) into the record; reads hide the key
+  // once this client's wall clock reaches it, and a janitor later removes it
+  // through the log with a conditional tombstone.
+  //
+  // Expire sets a new deadline, ttl from now, on the key's current value (a
+  // conditional write of the same value: the key's version changes; retried
+  // on conflict like Update). Persist removes the deadline (the version is
+  // unchanged and nothing is written when there is none). Both fail with
+  // kNotFound for a missing or expired key; Expire with kInvalidArgument for
+  // a ttl that is not positive.
+  Result<log::Offset> Expire(std::string_view key, Duration ttl, const CallOptions& options = {});
+  Result<log::Offset> Persist(std::string_view key, const CallOptions& options = {});
+  // The time left before the key expires by this client's wall clock;
+  // nullopt when it has no deadline; kNotFound when missing or expired.
+  Result<std::optional<Duration>> TimeToLive(std::string_view key) const;
+
   // Like Put and Delete, but return at once; `done` runs when the write has
   // been applied locally or has failed. One thread can keep many writes in
   // flight this way, and the log batches them. A write's deadline
@@ -302,14 +319,33 @@ class Client {
 
   Status ValidateKey(std::string_view key) const;
   Status ValidateValue(std::string_view value) const;
-  log::Record MakeRecord(std::string_view key, std::optional<std::string_view> value, const CallOptions& options);
+  // `deadline_ns`: the value's TTL deadline (0: none); see kv/ttl.h.
+  log::Record MakeRecord(std::string_view key, std::optional<std::string_view> value, const CallOptions& options,
+                         int64_t deadline_ns = 0);
   // A command record for `command`, with this client's identity, after
   // checking its keys, values and encoded size against the limits.
-  Result<log::Record> PrepareCommand(std::string_view what, internal::Command command, const CallOptions& options);
+  // `expiry`: a janitor's tombstone; its writer identity says so, so every
+  // replica fires OnExpire when it holds.
+  Result<log::Record> PrepareCommand(std::string_view what, internal::Command command, const CallOptions& options,
+                                     bool expiry = false);
   Result<log::Offset> WriteIf(std::string_view what, const Condition& condition, std::string_view key,
                               std::optional<std::string_view> value, const CallOptions& options);
   Result<log::Record> PrepareOne(std::string_view what, std::string_view key, std::optional<std::string_view> value,
                                  const CallOptions& options);
+  // TTL: the deadline (ns on the wall clock; 0 none) a call's ttl gives, or
+  // kInvalidArgument naming `what` for a negative one.
+  Result<int64_t> DeadlineFor(std::string_view what, const CallOptions& options) const;
+  // Rewrites key's current value with `deadline_ns` on condition that its
+  // version is unchanged, retrying on conflict (Expire, Persist).
+  Result<log::Offset> SetDeadline(std::string_view what, std::string_view key, int64_t deadline_ns,
+                                  const CallOptions& options);
+  // Unwraps a stored value in place; false (and empties it) when it has
+  // expired by the wall clock.
+  bool VisibleNow(std::string* stored) const;
+  // Keeps the expiry index up to date for a batch about to be flushed.
+  void IndexDeadlines(std::span<const Mutation> batch);
+  void JanitorLoop();
+  void JanitorRound();
   // Appends `records` and registers the write; `done` runs when it finishes.
   // Returns null when the client is closed (`done` has run).
   std::shared_ptr<Write> StartWrite(std::span<const log::Record> records, const CallOptions& options,
@@ -365,6 +401,20 @@ class Client {
   std::unique_ptr<Storage> storage_;
   std::unique_ptr<log::LogReader> reader_;
   std::unique_ptr<Task> applier_;
+  // TTL. The keys with a deadline, by deadline, for the janitor; written by
+  // the applier. Guarded by ttl_mu_.
+  std::unique_ptr<Mutex> ttl_mu_;
+  std::set<std::pair<int64_t, std::string>> expiry_queue_;
+  absl::flat_hash_map<std::string, int64_t> deadlines_;
+  // Started by the applier when it first stores a deadline. Guarded by mu_.
+  std::unique_ptr<Task> janitor_;
+  std::unique_ptr<CondVar> janitor_wake_;  // With mu_: closing.
+  // Janitor only: the tombstones of the last rounds, (version, round).
+  std::map<std::string, std::pair<Version, uint64_t>> janitor_issued_;
+  uint64_t janitor_rounds_ = 0;                    // Janitor only.
+  // Janitor tombstones that held in the batch being applied: (index in the
+  // batch, the expired version). Applier only.
+  std::vector<std::pair<std::size_t, Version>> expired_in_batch_;
 
   std::unique_ptr<Mutex> mu_;
   std::unique_ptr<CondVar> changed_;  // Applied position moved, or closing.

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "kv/ttl.h"
+
 namespace kvlog::kv::internal {
 namespace {
 
@@ -53,6 +55,39 @@ TEST(CommandTest, EveryTruncationAndDamagedFieldIsCorrupt) {
   auto refused = DecodeCommand(huge);
   ASSERT_FALSE(refused.has_value());
   EXPECT_NE(refused.error().message().find("compare count"), std::string::npos);
+}
+
+// The bytes of a command record as kvlog wrote them before TTL existed: they
+// must decode the same forever (records stay in the topic).
+TEST(CommandTest, RecordsWrittenBeforeTtlDecodeAsBefore) {
+  const std::string before("\xff\x00kvlogC\x01" "\x04w@12" "\x05" "\x01" "\x01k" "\x02" "\x07"
+                           "\x01" "\x01k" "\x01" "\x02v1" "\x00", 28);
+  auto decoded = DecodeCommand(before);
+  ASSERT_TRUE(decoded.has_value()) << decoded.error().ToString();
+  Command expected;
+  expected.writer = "w@12";
+  expected.seq = 5;
+  expected.compares = {{"k", CommandCompare::Kind::kVersion, 7}};
+  expected.then_writes = {{"k", "v1"}};
+  EXPECT_EQ(*decoded, expected);
+  EXPECT_EQ(EncodeCommand(expected), before);  // And a write without TTL encodes to the same bytes.
+  // Its plain write value is not an envelope: no deadline.
+  EXPECT_EQ(DecodeStoredValue(*decoded->then_writes[0].value).deadline_ns, 0);
+}
+
+TEST(CommandTest, AWriteWithTtlCarriesItsEnvelopeAndTheMarkersNeverMix) {
+  Command c;
+  c.writer = std::string("w@1") + std::string(kExpiryWriterSuffix);
+  c.compares = {{"k", CommandCompare::Kind::kVersion, 3}};
+  c.then_writes = {{"k", EncodeTtlValue(42, "v")}};
+  auto decoded = DecodeCommand(EncodeCommand(c));
+  ASSERT_TRUE(decoded.has_value());
+  EXPECT_EQ(*decoded, c);
+  EXPECT_TRUE(IsExpiryWriter(decoded->writer));
+  EXPECT_FALSE(IsExpiryWriter("w@1"));
+  EXPECT_EQ(DecodeStoredValue(*decoded->then_writes[0].value).deadline_ns, 42);
+  EXPECT_FALSE(IsCommand(EncodeTtlValue(42, "v")));
+  EXPECT_FALSE(IsTtlEnvelope(EncodeCommand(c)));
 }
 
 }  // namespace

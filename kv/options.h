@@ -43,6 +43,11 @@ Logger StderrLogger();
 // client's blocking methods.
 using OnSet = std::function<void(std::string_view key, std::string_view value, log::Offset offset)>;
 using OnDelete = std::function<void(std::string_view key, log::Offset offset)>;
+// Called on the client's applier, on every replica alike, when a janitor's
+// conditional tombstone removes an expired key: `expired_version` is the
+// version that expired, `offset` the tombstone's (the key's OnDelete follows).
+// The same rules as OnSet apply.
+using OnExpire = std::function<void(std::string_view key, log::Offset expired_version, log::Offset offset)>;
 
 struct ClientOptions {
   // Time, blocking and concurrency. Not owned; must outlive the client.
@@ -95,6 +100,16 @@ struct ClientOptions {
   Logger logger = StderrLogger();
   OnSet on_set;
   OnDelete on_delete;
+  OnExpire on_expire;
+
+  // The janitor (see the README, "TTL"): every janitor_interval, jittered to
+  // between half and one and a half of it per client, this client appends a
+  // conditional tombstone (delete if still at the expired version) for each
+  // key whose deadline passed at least janitor_grace ago by its wall clock,
+  // at most janitor_max_per_round per round. Zero interval: no janitor.
+  std::chrono::nanoseconds janitor_interval = std::chrono::seconds(1);
+  std::chrono::nanoseconds janitor_grace{0};
+  std::size_t janitor_max_per_round = 1000;
 };
 
 // Per call: how long a blocking call may take.
@@ -104,6 +119,11 @@ struct CallOptions {
   // When set, every record this call writes carries it in the kvlog-op
   // header, so a history can name the call that wrote a record.
   std::string op_id;
+  // Put, PutAsync, PutIf, PutIfAbsent, Update: the value expires this long
+  // after the writer's wall clock (Runtime::WallNow) at the call; the
+  // deadline travels in the record. Zero: never expires. Negative, or set on
+  // a call that writes no value: kInvalidArgument.
+  std::chrono::nanoseconds ttl{0};
 };
 
 // How fresh a read must be. Each level is a promise about which writes the

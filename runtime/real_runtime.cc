@@ -53,6 +53,9 @@ class RealRuntime final : public Runtime {
     return TimePoint(std::chrono::duration_cast<Duration>(
         std::chrono::steady_clock::now().time_since_epoch()));
   }
+  WallTime WallNow() override {
+    return WallTime(std::chrono::duration_cast<Duration>(std::chrono::system_clock::now().time_since_epoch()));
+  }
   void SleepUntil(TimePoint deadline) override { std::this_thread::sleep_until(ToSteady(deadline)); }
   std::unique_ptr<Task> Spawn(std::string /*name*/, std::function<void()> body) override {
     return std::make_unique<ThreadTask>(std::move(body));

@@ -29,6 +29,12 @@ struct RuntimeClock {
 using Duration = std::chrono::nanoseconds;
 using TimePoint = RuntimeClock::time_point;
 
+// Wall-clock time: nanoseconds since the Unix epoch as this process's clock
+// says. Unlike Now() (steady, with an arbitrary epoch per process), two
+// processes' wall times are comparable, up to their clocks' skew. TTL
+// deadlines are written in it.
+using WallTime = std::chrono::time_point<std::chrono::system_clock, std::chrono::nanoseconds>;
+
 // A mutual-exclusion lock that blocks the way the runtime blocks (a thread, or
 // a fiber). Meets BasicLockable, so std::unique_lock<Mutex> works.
 class Mutex {
@@ -80,6 +86,10 @@ class Runtime {
   static Runtime& Real();
 
   virtual TimePoint Now() = 0;
+  // The wall clock (see WallTime). The default reads Now() as if its epoch
+  // were the Unix epoch: deterministic, which is what a simulator wants; the
+  // real runtime reads the system clock.
+  virtual WallTime WallNow() { return WallTime(Now().time_since_epoch()); }
   virtual void SleepUntil(TimePoint deadline) = 0;
   void SleepFor(Duration d) { SleepUntil(Now() + d); }
 

@@ -8,6 +8,7 @@
 #include "checker/digest.h"
 #include "kv/command.h"
 #include "kv/memory_storage.h"
+#include "kv/ttl.h"
 
 namespace kvlog::sim {
 namespace {
@@ -528,11 +529,23 @@ void RecordReadLevel(const kv::ReadLevel& level, checker::Event& invoke) {
   }
 }
 
+// A written value as the history names it: the user's value, a TTL
+// envelope's deadline apart.
+void SetUserValue(checker::LogRecord& r, const std::optional<std::string>& stored) {
+  r.value = stored;
+  r.deadline.reset();
+  if (stored && kv::internal::IsTtlEnvelope(*stored)) {
+    const kv::internal::StoredValue decoded = kv::internal::DecodeStoredValue(*stored);
+    r.value = std::string(decoded.value);
+    if (decoded.deadline_ns != 0) r.deadline = decoded.deadline_ns;
+  }
+}
+
 checker::LogRecord ToLogRecord(log::Offset offset, const log::Record& record) {
   checker::LogRecord out;
   out.offset = offset;
   out.key = record.key;
-  out.value = record.value;
+  SetUserValue(out, record.value);
   out.f = record.value ? "put" : "delete";
   if (const std::string* w = record.FindHeader(kv::kWriterHeader)) out.writer = *w;
   if (const std::string* op = record.FindHeader(kv::kOpHeader)) out.op = *op;
@@ -559,7 +572,7 @@ Result<std::vector<checker::LogRecord>> LogRecordTranslator::Translate(log::Offs
   std::vector<checker::LogRecord> out;
   checker::LogRecord base = ToLogRecord(offset, record);
   if (!record.value || !kv::internal::IsCommand(*record.value)) {
-    Wrote(offset, record.key, record.value);
+    Wrote(offset, base.key, base.value);  // The user's value: a TTL envelope decoded.
     out.push_back(std::move(base));
     return out;
   }
@@ -601,16 +614,16 @@ Result<std::vector<checker::LogRecord>> LogRecordTranslator::Translate(log::Offs
       }
       checker::LogRecord r = base;
       r.key = w.key;
-      r.value = w.value;
+      SetUserValue(r, w.value);
       r.f = w.value ? "put" : "delete";
-      Wrote(offset, w.key, w.value);
+      Wrote(offset, r.key, r.value);
       out.push_back(std::move(r));
     }
     return out;
   }
   const kv::internal::CommandWrite& w = command->then_writes.front();
   base.key = w.key;
-  base.value = w.value;
+  SetUserValue(base, w.value);
   base.f = "put";
   if (!command->compares.empty()) {
     const kv::internal::CommandCompare& c = command->compares.front();
@@ -621,7 +634,7 @@ Result<std::vector<checker::LogRecord>> LogRecordTranslator::Translate(log::Offs
       base.expected = it != written_.end() && it->second ? *it->second : std::string("\0no such version", 16);
     }
   }
-  if (held) Wrote(offset, w.key, w.value);
+  if (held) Wrote(offset, base.key, base.value);
   out.push_back(std::move(base));
   return out;
 }

@@ -108,6 +108,7 @@ struct Flags {
   std::string expected_version;  // cas, del-if: as given.
   std::string read = "local";    // get, range: --read.
   bool print_version = false;    // get --version.
+  int64_t ttl_ms = 0;  // put --ttl: 0 = no TTL.
 };
 
 // Ends the process once the whole command has run past --timeout, whatever
@@ -271,6 +272,9 @@ int main(int argc, char** argv) {
   auto* put_value = put->add_option("value", f.value, "value; '-' reads it from stdin, as raw bytes");
   auto* put_file =
       put->add_option("--value-file", f.value_file, "read the value's raw bytes from this file instead");
+  cli::AddNumber(*put, "--ttl", f.ttl_ms,
+                 "expire the value this many milliseconds from now by this machine's wall clock (0: never)",
+                 int64_t{0}, int64_t{100} * 365 * 24 * 3600 * 1000);
   auto* get = app.add_subcommand("get", "print the value of KEY, raw, with a newline (exit 1 if missing)");
   get->add_option("key", f.key, "key")->required();
   auto* get_file = get->add_option("--value-file", f.value_file,
@@ -547,7 +551,9 @@ int main(int argc, char** argv) {
   };
   int rc = kExitOk;
   if (put->parsed()) {
-    auto r = client.Put(key, value, call);
+    kv::CallOptions put_call = call;
+    put_call.ttl = std::chrono::milliseconds(f.ttl_ms);
+    auto r = client.Put(key, value, put_call);
     if (!r) return Fail(r.error(), "put", f);
     print_ok({{"op", "put"}, {"key", enc(key)}, {"offset", *r}}, "OK");
   } else if (del->parsed()) {

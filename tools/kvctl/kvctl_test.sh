@@ -59,6 +59,14 @@ expect 2 "" -- range --prefix a --start b
 printf 'no tab here\n' | "$KVCTL" --brokers "$BOOT" batch >/dev/null 2>&1
 [[ $? == 2 ]] || fail "a batch line without TAB should exit 2"
 expect 2 "" -- put "" v
+# put --ttl: readable until the deadline, then hidden; a bad TTL is a usage error.
+expect 0 "OK" -- put lease/1 held --ttl 600000
+expect 0 "held" -- get lease/1
+expect 0 "OK" -- put lease/2 brief --ttl 1
+sleep 0.05
+expect 1 "" -- get lease/2
+expect 2 "" -- put lease/3 v --ttl -5
+expect 2 "" -- put lease/3 v --ttl soon
 # A topic with 4 partitions is refused (the log error code), naming it.
 "$KVMOCK" --brokers 3 --topic four --partitions 4 >"$TMP/boot4" 2>/dev/null &
 mock4_pid=$!

@@ -1,0 +1,136 @@
+#include "checker/expiry.h"
+
+#include <algorithm>
+#include <map>
+#include <string>
+
+namespace kvlog::checker {
+namespace {
+
+struct Held {
+  std::string value;
+  std::optional<int64_t> deadline;
+};
+
+// A key's state after each record that touched it, in offset order.
+struct KeyTimeline {
+  std::vector<int64_t> offsets;
+  std::vector<std::optional<Held>> states;
+
+  // The state below `position`.
+  const std::optional<Held>* At(int64_t position) const {
+    auto it = std::lower_bound(offsets.begin(), offsets.end(), position);
+    if (it == offsets.begin()) return nullptr;
+    return &states[static_cast<size_t>(it - offsets.begin()) - 1];
+  }
+};
+
+std::string Ns(int64_t ns) { return std::to_string(ns) + " ns"; }
+
+std::string Show(const std::optional<Held>& h) {
+  if (!h) return "nothing";
+  return "'" + h->value + "'" + (h->deadline ? " (deadline " + Ns(*h->deadline) + ")" : " (no deadline)");
+}
+
+}  // namespace
+
+Result<CheckReport> CheckExpiry(const History& history, const std::vector<Operation>& ops,
+                                const ExpiryOptions& options) {
+  if (options.skew_bound_ns < 0) {
+    return MakeError(history.source, 0, "expiry check: the skew bound is negative (" + Ns(options.skew_bound_ns) + ")");
+  }
+  CheckReport rep;
+  rep.checker = "expiry";
+  const bool any_deadline =
+      std::any_of(history.log.begin(), history.log.end(), [](const LogRecord& r) { return r.deadline.has_value(); });
+  if (!history.has_log || !any_deadline) {
+    rep.verdict = Verdict::kSkipped;
+    rep.summary = history.has_log ? "no record carries a deadline" : "the log was not recorded";
+    return rep;
+  }
+  // Fold the log, keeping each key's states by offset.
+  std::map<std::string, std::optional<Held>> state;
+  std::map<std::string, KeyTimeline> timelines;
+  for (const LogRecord& r : history.log) {
+    std::optional<Held>& cur = state[r.key];
+    if (r.f == "cas") {
+      const bool matches = r.expected ? (cur && cur->value == *r.expected) : !cur;
+      if (!matches) continue;
+    }
+    if (r.value) {
+      cur = Held{*r.value, r.deadline};
+    } else {
+      cur.reset();
+    }
+    KeyTimeline& t = timelines[r.key];
+    t.offsets.push_back(r.offset);
+    t.states.push_back(cur);
+  }
+  const int64_t b = options.skew_bound_ns;
+  size_t reads = 0, expired_hidden = 0;
+  for (const Operation& o : ops) {
+    if (o.f != "get" || !o.ok() || !o.key || !o.applied || !o.call_time || !o.ret_time) continue;
+    ++reads;
+    const int64_t call = *o.call_time + options.time_origin_ns;
+    const int64_t ret = *o.ret_time + options.time_origin_ns;
+    static const std::optional<Held> kNothing;
+    const KeyTimeline* t = timelines.contains(*o.key) ? &timelines.at(*o.key) : nullptr;
+    const std::optional<Held>* found = t != nullptr ? t->At(*o.applied) : nullptr;
+    const std::optional<Held>& held = found != nullptr ? *found : kNothing;
+    const bool got_nil = o.output.is_nil();
+    const std::string where = "get of '" + *o.key + "' by " + o.replica.value_or("?") + " at position " +
+                              std::to_string(*o.applied) + " (invoked " + Ns(call) + ", completed " + Ns(ret) + ")";
+    if (!held) {
+      if (!got_nil) {
+        rep.Add({"wrong-value", where + " returned '" + o.output.ToString() + "' but the log holds nothing there",
+                 {o.index}});
+      }
+      continue;
+    }
+    if (got_nil) {
+      if (!held->deadline || ret + b < *held->deadline) {
+        rep.Add({"early-expiry", where + " returned nothing but the log holds " + Show(held) +
+                                     (held->deadline ? ", live until at least " + Ns(*held->deadline - b) +
+                                                           " with the skew bound of " + Ns(b)
+                                                     : std::string()),
+                 {o.index}});
+      } else {
+        ++expired_hidden;
+      }
+      continue;
+    }
+    if (!o.output.is_string() || o.output.as_string() != held->value) {
+      rep.Add({"wrong-value", where + " returned " + o.output.ToString() + " but the log holds " + Show(held),
+               {o.index}});
+      continue;
+    }
+    if (held->deadline && call >= *held->deadline + b) {
+      rep.Add({"expired-read", where + " returned " + Show(held) + ", expired since " + Ns(*held->deadline + b) +
+                                   " with the skew bound of " + Ns(b),
+               {o.index}});
+    }
+  }
+  size_t finals_checked = 0;
+  if (options.reclaimed_before) {
+    for (const FinalState& f : history.finals) {
+      ++finals_checked;
+      for (const auto& [key, t] : timelines) {
+        const std::optional<Held>* at = t.At(f.applied);
+        if (at != nullptr && *at && (*at)->deadline && *(*at)->deadline <= *options.reclaimed_before) {
+          rep.Add({"not-reclaimed", "replica " + f.replica + " at position " + std::to_string(f.applied) +
+                                        " still holds '" + key + "' = " + Show(**at) +
+                                        ", expired before " + Ns(*options.reclaimed_before) +
+                                        " when the janitor should have removed it",
+                   {}});
+        }
+      }
+    }
+  }
+  rep.verdict = rep.violation_count ? Verdict::kInvalid : Verdict::kValid;
+  rep.summary = std::to_string(reads) + " get(s) judged with a skew bound of " + Ns(b) + " (" +
+                std::to_string(expired_hidden) + " hid an expired value), " + std::to_string(finals_checked) +
+                " final state(s) checked for reclamation; " + std::to_string(rep.violation_count) + " violation(s)";
+  return rep;
+}
+
+}  // namespace kvlog::checker
