@@ -597,11 +597,17 @@ Result<std::vector<checker::LogRecord>> LogRecordTranslator::Translate(log::Offs
         break;
     }
   }
-  const bool one_key_cas = command->then_writes.size() == 1 && command->else_writes.empty() &&
-                           command->compares.size() <= 1 && command->then_writes.front().value &&
-                           (command->compares.empty() ||
-                            (command->compares.front().key == command->then_writes.front().key &&
-                             command->compares.front().kind != kv::internal::CommandCompare::Kind::kPresent));
+  // A put on one key, unconditional or on its version or absence; or a delete
+  // on one key's version (DeleteIf, the TTL janitor's tombstone), which is a
+  // cas without a value: delete if the key still holds the expected value.
+  using Kind = kv::internal::CommandCompare::Kind;
+  const bool one_key_cas =
+      command->then_writes.size() == 1 && command->else_writes.empty() && command->compares.size() <= 1 &&
+      (command->then_writes.front().value
+           ? (command->compares.empty() || (command->compares.front().key == command->then_writes.front().key &&
+                                            command->compares.front().kind != Kind::kPresent))
+           : (command->compares.size() == 1 && command->compares.front().key == command->then_writes.front().key &&
+              command->compares.front().kind == Kind::kVersion));
   if (!one_key_cas) {
     // A transaction, an atomic batch or another condition: the writes it
     // applied, the last to each key (the record is applied as one unit).
