@@ -144,6 +144,7 @@ Result<std::unique_ptr<Client>> Client::Open(std::unique_ptr<log::Log> log, std:
   client->reader_ = std::move(*reader);
   client->applied_position_.store(client->reader_->Position(), std::memory_order_release);
   client->storage_->Apply({}, client->reader_->Position());
+  client->watch_hub_->Start(client->reader_->Position());
   client->applier_ = rt.Spawn("applier " + client->options_.client_id, [c = client.get()] { c->ApplyLoop(); });
 
   Status replayed = client->WaitAppliedUntil(*end - 1, deadline, client->options_.startup_timeout, "start-up replay",
@@ -174,7 +175,9 @@ Client::Client(std::unique_ptr<log::Log> log, std::unique_ptr<Storage> storage, 
       mu_(runtime_.NewMutex()),
       changed_(runtime_.NewCondVar()),
       close_mu_(runtime_.NewMutex()),
-      headers_switch_(std::make_shared<std::atomic<bool>>(false)) {}
+      headers_switch_(std::make_shared<std::atomic<bool>>(false)),
+      watch_hub_(std::make_shared<internal::WatchHub>(runtime_, options_.client_id, options_.watch_history_events,
+                                                      options_.watch_history_bytes)) {}
 
 Client::~Client() { Close(); }
 
@@ -196,6 +199,12 @@ void Client::Close() {
     changed_->NotifyAll();
   }
   Run(completions);
+  watch_hub_->Close();
+}
+
+Result<std::unique_ptr<Watcher>> Client::Watch(const WatchOptions& options) {
+  if (closed_.load()) return MakeError(ErrorCode::kClosed, "watch: client " + options_.client_id + " is closed");
+  return watch_hub_->Watch(options);
 }
 
 void Client::Log(LogLevel level, std::string_view message) const {
@@ -773,6 +782,7 @@ void Client::Flush(std::vector<Mutation>& batch, log::Offset position) {
   // The position moves with the batch, under the store's lock, so a
   // positioned read sees both or neither.
   storage_->Apply(batch, position);
+  watch_hub_->Publish(batch, position);
   if (options_.on_set || options_.on_delete) {
     for (const Mutation& m : batch) {
       if (m.value) {
@@ -868,7 +878,10 @@ void Client::ApplyLoop() {
       Log(lost ? LogLevel::kError : LogLevel::kWarning, "applier: poll failed: " + polled.error().ToString());
       // The store reflects the log up to the reader's new position, less
       // what was deleted (reported here).
-      if (lost) storage_->Apply({}, std::max(AppliedPosition(), reader_->Position()));
+      if (lost) {
+        storage_->Apply({}, std::max(AppliedPosition(), reader_->Position()));
+        watch_hub_->Lost(std::max(AppliedPosition(), reader_->Position()), polled.error().message());
+      }
       {
         std::unique_lock lock(*mu_);
         if (lost) {

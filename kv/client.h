@@ -26,6 +26,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "kv/options.h"
 #include "kv/storage.h"
+#include "kv/watch.h"
 #include "log/log.h"
 #include "log/status.h"
 #include "runtime/runtime.h"
@@ -276,6 +277,13 @@ class Client {
   // the log. Idempotent.
   void Close();
 
+  // A stream of the changes to a key or under a prefix, in log order, from
+  // options.start on: see kv/watch.h for its guarantees and why it is a pull
+  // iterator. kCompacted when the start is older than this client's watch
+  // history window (the message names the oldest start available);
+  // kInvalidArgument for bad options; kClosed after Close().
+  Result<std::unique_ptr<Watcher>> Watch(const WatchOptions& options);
+
  private:
   friend class WriteBatch;
   friend class Txn;
@@ -393,6 +401,8 @@ class Client {
   // On while any write is in flight: the reader then returns headers.
   std::shared_ptr<std::atomic<bool>> headers_switch_;
   std::atomic<uint64_t> next_seq_{0};
+  // The watch history window and watchers; fed by the applier in Flush.
+  std::shared_ptr<internal::WatchHub> watch_hub_;
 };
 
 }  // namespace kvlog::kv
