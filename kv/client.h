@@ -25,6 +25,7 @@
 #include "kv/command.h"
 #include "absl/container/flat_hash_map.h"
 #include "kv/options.h"
+#include "kv/stats.h"
 #include "kv/storage.h"
 #include "kv/watch.h"
 #include "log/log.h"
@@ -284,6 +285,19 @@ class Client {
   // kInvalidArgument for bad options; kClosed after Close().
   Result<std::unique_ptr<Watcher>> Watch(const WatchOptions& options);
 
+  // What this client has done and where it stands (see ClientStats). With
+  // options.end_offset, also the log's end offset and the lag behind it (the
+  // log's error when that fetch fails). Never blocks on the applier.
+  Result<ClientStats> Stats(const StatsOptions& options = {}) const;
+
+  // Small reads over local state. Exists: whether the key has a value.
+  // Count: the keys under `prefix` (every key for the empty prefix). Keys:
+  // the keys under `prefix` in key order, without their values, at most
+  // `limit` of them (0: no limit).
+  Result<bool> Exists(std::string_view key) const;
+  Result<std::size_t> Count(std::string_view prefix = {}) const;
+  Result<std::vector<std::string>> Keys(std::string_view prefix = {}, std::size_t limit = 0) const;
+
  private:
   friend class WriteBatch;
   friend class Txn;
@@ -403,6 +417,7 @@ class Client {
   std::atomic<uint64_t> next_seq_{0};
   // The watch history window and watchers; fed by the applier in Flush.
   std::shared_ptr<internal::WatchHub> watch_hub_;
+  mutable internal::ClientCounters counters_;
 };
 
 }  // namespace kvlog::kv
