@@ -91,6 +91,7 @@ struct Flags {
   std::string prefix, start, end;
   bool has_prefix = false, has_start = false, has_end = false;
   std::size_t limit = 0;
+  bool prometheus = false;  // stats: the Prometheus text format.
 };
 
 // Ends the process once the whole command has run past --timeout, whatever
@@ -263,19 +264,22 @@ int main(int argc, char** argv) {
   range->add_option("--end", f.end, "last key (exclusive)");
   cli::AddNumber(*range, "--limit", f.limit, "at most this many (0: all)");
   auto* batch = app.add_subcommand("batch", "apply key<TAB>value lines (encoded) from stdin as one batch");
+  auto* stats = app.add_subcommand(
+      "stats", "print the client's figures after the replay: applied position, end offset and lag, counts, keys");
+  stats->add_flag("--prometheus", f.prometheus, "in the Prometheus text format");
   // Extras on the top level only, so that an unknown subcommand can be named.
   app.allow_extras();
-  for (CLI::App* sub : {put, get, del, range, batch}) sub->allow_extras(false);
+  for (CLI::App* sub : {put, get, del, range, batch, stats}) sub->allow_extras(false);
 
   if (auto rc = cli::Parse(app, argc, argv)) return *rc;
   if (!app.remaining().empty()) {
     const std::string first = app.remaining().front();
     if (app.get_subcommands().empty() && !first.starts_with("-")) {
-      return Usage("unknown subcommand '" + first + "'; kvctl has put, get, del, range and batch");
+      return Usage("unknown subcommand '" + first + "'; kvctl has put, get, del, range, batch and stats");
     }
     return Usage((first.starts_with("-") ? "unknown option '" : "unexpected argument '") + first + "'");
   }
-  if (app.get_subcommands().empty()) return Usage("no subcommand given; kvctl has put, get, del, range and batch");
+  if (app.get_subcommands().empty()) return Usage("no subcommand given; kvctl has put, get, del, range, batch and stats");
   f.encoding = *kvctl::ParseEncoding(f.encoding_name);
   f.has_prefix = range->count("--prefix") > 0;
   f.has_start = range->count("--start") > 0;
@@ -284,6 +288,7 @@ int main(int argc, char** argv) {
   if (put->parsed() && (put_value->count() > 0) == (put_file->count() > 0)) {
     return Usage("put takes a VALUE ('-' for stdin) or --value-file PATH, exactly one");
   }
+  if (stats->parsed() && f.json && f.prometheus) return Usage("stats takes --json or --prometheus, not both");
   if (get->parsed() && f.json && get_file->count() > 0 && f.value_file == "-") {
     return Usage("get --value-file - writes the raw value to stdout; it does not mix with --json");
   }
@@ -518,6 +523,34 @@ int main(int argc, char** argv) {
     if (!r) return Fail(r.error(), "batch", f);
     print_ok({{"op", "batch"}, {"records", batch_lines.size()}, {"offset", *r}},
              "OK " + std::to_string(batch_lines.size()) + " records");
+  } else if (stats->parsed()) {
+    auto r = client.Stats({.end_offset = true, .timeout = remaining()});
+    if (!r) return Fail(r.error(), "stats", f);
+    if (f.prometheus) {
+      std::cout << kv::PrometheusText(*r);
+    } else {
+      const std::vector<std::pair<std::string, int64_t>> figures = {
+          {"applied_position", r->applied_position},
+          {"end_offset", r->end_offset.value_or(-1)},
+          {"lag_records", r->lag_records.value_or(-1)},
+          {"records_applied", static_cast<int64_t>(r->records_applied)},
+          {"bytes_applied", static_cast<int64_t>(r->bytes_applied)},
+          {"sets_applied", static_cast<int64_t>(r->sets_applied)},
+          {"deletes_applied", static_cast<int64_t>(r->deletes_applied)},
+          {"keys", static_cast<int64_t>(r->keys)},
+          {"corrupt_records", static_cast<int64_t>(r->corrupt_records)},
+          {"reader_data_loss", static_cast<int64_t>(r->reader_data_loss)},
+          {"watch_history_events", static_cast<int64_t>(r->watch_history_events)},
+          {"watch_oldest_start", r->oldest_watch_start},
+      };
+      if (f.json) {
+        json j;
+        for (const auto& [name, value] : figures) j[name] = value;
+        std::cout << Dump(j) << "\n";
+      } else {
+        for (const auto& [name, value] : figures) std::cout << name << "\t" << value << "\n";
+      }
+    }
   }
   std::cout.flush();
   watchdog.SetExitCode(rc);
