@@ -834,6 +834,16 @@ Result<std::vector<KeyValue>> Client::Range(const KeyConstraint& range, const Qu
   if (range.end && *range.end < range.start) {
     return MakeError(ErrorCode::kInvalidArgument, "range: end sorts before start");
   }
+  if (options.reverse) {
+    QueryOptions all = options;
+    all.reverse = false;
+    all.limit = 0;
+    std::vector<KeyValue> pairs =
+        info != nullptr ? storage_->Range(range, all, &info->position) : storage_->Range(range, all);
+    std::reverse(pairs.begin(), pairs.end());
+    if (options.limit > 0 && pairs.size() > options.limit) pairs.resize(options.limit);
+    return pairs;
+  }
   if (info != nullptr) return storage_->Range(range, options, &info->position);
   return storage_->Range(range, options);
 }

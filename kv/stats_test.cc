@@ -142,7 +142,7 @@ TEST(Stats, PrometheusTextHasHelpTypeAndEscapedLabels) {
   EXPECT_THAT(PrometheusText(s), ::testing::Not(HasSubstr("kvlog_lag_records")));
 }
 
-TEST(SmallReads, ExistsCountAndKeys) {
+TEST(SmallReads, ExistsCountKeysAndReverseRange) {
   log::sim::Broker broker;
   auto c = OpenClient(broker, "s");
   for (std::string k : {"user/1", "user/2", "user/3", "team/1"}) ASSERT_TRUE(c->Put(k, "v").has_value());
@@ -154,6 +154,25 @@ TEST(SmallReads, ExistsCountAndKeys) {
   EXPECT_EQ(c->Count("nobody/"), 0u);
   EXPECT_EQ(c->Keys("user/"), (std::vector<std::string>{"user/1", "user/3"}));
   EXPECT_EQ(c->Keys("", 2), (std::vector<std::string>{"team/1", "user/1"}));
+  QueryOptions reverse;
+  reverse.reverse = true;
+  auto backwards = c->Prefix("", reverse);
+  ASSERT_TRUE(backwards.has_value());
+  ASSERT_EQ(backwards->size(), 3u);
+  EXPECT_EQ((*backwards)[0].key, "user/3");
+  EXPECT_EQ((*backwards)[2].key, "team/1");
+  reverse.limit = 2;
+  auto last_two = c->Prefix("user/", reverse);
+  ASSERT_TRUE(last_two.has_value());
+  ASSERT_EQ(last_two->size(), 2u);
+  EXPECT_EQ((*last_two)[0].key, "user/3");
+  EXPECT_EQ((*last_two)[1].key, "user/1");
+  ReadInfo info;
+  reverse.limit = 1;
+  auto positioned = c->Range(KeyConstraint{}, reverse, &info);
+  ASSERT_TRUE(positioned.has_value());
+  EXPECT_EQ((*positioned)[0].key, "user/3");
+  EXPECT_EQ(info.position, c->AppliedPosition());
   auto empty = c->Exists("");
   ASSERT_FALSE(empty.has_value());
   EXPECT_EQ(empty.error().code(), ErrorCode::kInvalidArgument);

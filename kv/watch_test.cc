@@ -9,6 +9,7 @@
 
 #include "kv/client.h"
 #include "kv/memory_storage.h"
+#include "kv/testing/log_doubles.h"
 #include "log/sim/broker.h"
 
 namespace kvlog::kv {
@@ -233,6 +234,37 @@ TEST(Watch, CancelAndCloseEndABlockedNext) {
   auto refused = client->Watch(KeyWatch("k"));
   ASSERT_FALSE(refused.has_value());
   EXPECT_EQ(refused.error().code(), ErrorCode::kClosed);
+}
+
+TEST(Watch, RecordsDeletedBelowTheApplierEndEveryWatcherWithDataLoss) {
+  log::sim::Broker broker;
+  testing::LogControls controls;
+  ClientOptions options;
+  options.logger = nullptr;
+  auto opened = Client::Open(testing::ControlledLog(broker.Connect(), controls), NewMemoryStorage(), options);
+  ASSERT_TRUE(opened.has_value());
+  Client& client = **opened;
+  auto watcher = client.Watch(PrefixWatch(""));
+  ASSERT_TRUE(watcher.has_value());
+  controls.stall_reader = true;
+  for (const int before = controls.stalled_polls.load(); controls.stalled_polls.load() == before;) {
+    std::this_thread::sleep_for(1ms);
+  }
+  auto other = OpenClient(broker);
+  ASSERT_TRUE(other->Put("a", "1").has_value());
+  ASSERT_TRUE(other->Put("b", "2").has_value());
+  ASSERT_TRUE(other->Put("c", "3").has_value());
+  broker.DeleteRecordsBefore(2);  // a and b are gone before this client read them.
+  controls.stall_reader = false;
+  auto lost = (*watcher)->Next(5s);
+  ASSERT_FALSE(lost.has_value());
+  EXPECT_EQ(lost.error().code(), ErrorCode::kDataLoss);
+  EXPECT_THAT(lost.error().message(), HasSubstr("lost records"));
+  // The window restarts past the loss: the log's start is no longer covered.
+  ASSERT_TRUE(client.Sync().has_value());
+  auto from_start = client.Watch(PrefixWatch("", WatchStart::FromStart()));
+  ASSERT_FALSE(from_start.has_value());
+  EXPECT_EQ(from_start.error().code(), ErrorCode::kCompacted);
 }
 
 TEST(Watch, BadOptionsAreRefusedNamingWhatWasWrong) {
