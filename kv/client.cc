@@ -145,6 +145,7 @@ Result<std::unique_ptr<Client>> Client::Open(std::unique_ptr<log::Log> log, std:
   client->reader_ = std::move(*reader);
   client->applied_position_.store(client->reader_->Position(), std::memory_order_release);
   client->storage_->Apply({}, client->reader_->Position());
+  client->watch_hub_->Start(client->reader_->Position());
   client->applier_ = rt.Spawn("applier " + client->options_.client_id, [c = client.get()] { c->ApplyLoop(); });
 
   Status replayed = client->WaitAppliedUntil(*end - 1, deadline, client->options_.startup_timeout, "start-up replay",
@@ -177,7 +178,9 @@ Client::Client(std::unique_ptr<log::Log> log, std::unique_ptr<Storage> storage, 
       mu_(runtime_.NewMutex()),
       changed_(runtime_.NewCondVar()),
       close_mu_(runtime_.NewMutex()),
-      headers_switch_(std::make_shared<std::atomic<bool>>(false)) {}
+      headers_switch_(std::make_shared<std::atomic<bool>>(false)),
+      watch_hub_(std::make_shared<internal::WatchHub>(runtime_, options_.client_id, options_.watch_history_events,
+                                                      options_.watch_history_bytes)) {}
 
 Client::~Client() { Close(); }
 
@@ -207,6 +210,71 @@ void Client::Close() {
     changed_->NotifyAll();
   }
   Run(completions);
+  watch_hub_->Close();
+}
+
+Result<ClientStats> Client::Stats(const StatsOptions& options) const {
+  ClientStats s;
+  s.client_id = options_.client_id;
+  s.applied_position = AppliedPosition();
+  if (options.end_offset) {
+    Result<log::Offset> end = log_->EndOffset(TimeoutFor(CallOptions{options.timeout, {}}));
+    if (!end) return MakeError(end.error().code(), "stats: fetching the end offset: " + end.error().message());
+    s.end_offset = *end;
+    s.lag_records = std::max<int64_t>(0, *end - s.applied_position);
+  }
+  auto get = [](const std::atomic<uint64_t>& c) { return c.load(std::memory_order_relaxed); };
+  s.records_applied = get(counters_.records_applied);
+  s.bytes_applied = get(counters_.bytes_applied);
+  s.sets_applied = get(counters_.sets_applied);
+  s.deletes_applied = get(counters_.deletes_applied);
+  s.keys = storage_->Size();
+  s.gets = get(counters_.gets);
+  s.hits = get(counters_.hits);
+  s.misses = s.gets - std::min(s.gets, s.hits);
+  s.puts = get(counters_.puts);
+  s.deletes = get(counters_.deletes);
+  s.commands = get(counters_.commands);
+  s.conditional_failures = get(counters_.conditional_failures);
+  {
+    std::unique_lock lock(*mu_);
+    s.writes_in_flight = writes_in_flight_;
+    s.corrupt_records = corrupt_.size();
+    s.lost_writes = lost_writes_;
+    s.reader_data_loss = reader_data_loss_;
+  }
+  s.watch_history_events = watch_hub_->HistoryEvents();
+  s.oldest_watch_start = watch_hub_->OldestWatchableAfter();
+  s.watchers = watch_hub_->Stats();
+  return s;
+}
+
+Result<bool> Client::Exists(std::string_view key) const {
+  std::string ignored;
+  Status s = Get(key, &ignored);
+  if (s) return true;
+  if (s.error().code() == ErrorCode::kNotFound) return false;
+  return std::unexpected(MakeError(s.error().code(), "exists: " + s.error().message()).error());
+}
+
+Result<std::size_t> Client::Count(std::string_view prefix) const {
+  if (closed_.load()) return MakeError(ErrorCode::kClosed, "count: client " + options_.client_id + " is closed");
+  if (prefix.empty()) return storage_->Size();
+  return storage_->Range(kv::Prefix(prefix), QueryOptions{}).size();
+}
+
+Result<std::vector<std::string>> Client::Keys(std::string_view prefix, std::size_t limit) const {
+  if (closed_.load()) return MakeError(ErrorCode::kClosed, "keys: client " + options_.client_id + " is closed");
+  QueryOptions query;
+  query.limit = limit;
+  std::vector<std::string> keys;
+  for (KeyValue& kv : storage_->Range(kv::Prefix(prefix), query)) keys.push_back(std::move(kv.key));
+  return keys;
+}
+
+Result<std::unique_ptr<Watcher>> Client::Watch(const WatchOptions& options) {
+  if (closed_.load()) return MakeError(ErrorCode::kClosed, "watch: client " + options_.client_id + " is closed");
+  return watch_hub_->Watch(options);
 }
 
 void Client::Log(LogLevel level, std::string_view message) const {
@@ -235,6 +303,7 @@ Status Client::ValidateValue(std::string_view value) const {
 log::Record Client::MakeRecord(std::string_view key, std::optional<std::string_view> value,
                                const CallOptions& options, int64_t deadline_ns) {
   const uint64_t seq = next_seq_.fetch_add(1);
+  internal::ClientCounters::Add(value ? counters_.puts : counters_.deletes);
   log::Record record;
   record.key.assign(key);
   if (value && internal::NeedsEnvelope(*value, deadline_ns)) {
@@ -301,6 +370,7 @@ Result<log::Record> Client::PrepareCommand(std::string_view what, internal::Comm
     record.headers.push_back({std::string(kSeqHeader), std::to_string(seq)});
   }
   if (!options.op_id.empty()) record.headers.push_back({std::string(kOpHeader), options.op_id});
+  internal::ClientCounters::Add(counters_.commands);
   return record;
 }
 
@@ -651,6 +721,7 @@ Result<log::Offset> Client::AppliedResultLocked(Write& write) {
     outcomes_.erase(it);
     if (o == write.highest) result = outcome.version;
     if (!outcome.held) {
+      internal::ClientCounters::Add(counters_.conditional_failures);
       write.condition_held = false;
       if (!write.txn && !conflict) {
         conflict.emplace(ErrorCode::kConflict, "condition failed at offset " + std::to_string(outcome.version) +
@@ -835,7 +906,9 @@ Result<VersionedValue> Client::GetEntry(std::string_view key, ReadInfo* info) co
   if (key.empty()) return MakeError(ErrorCode::kInvalidArgument, "get: key is empty");
   std::optional<VersionedValue> entry =
       info != nullptr ? storage_->GetEntry(key, &info->position) : storage_->GetEntry(key);
+  internal::ClientCounters::Add(counters_.gets);
   if (!entry || !VisibleNow(&entry->value)) return MakeError(ErrorCode::kNotFound, "get: no value for the key");
+  internal::ClientCounters::Add(counters_.hits);
   return std::move(*entry);
 }
 
@@ -848,7 +921,9 @@ Status Client::Get(std::string_view key, std::string* value, ReadInfo* info) con
   } else {
     found = storage_->Get(key, value);
   }
+  internal::ClientCounters::Add(counters_.gets);
   if (!found || !VisibleNow(value)) return MakeError(ErrorCode::kNotFound, "get: no value for the key");
+  internal::ClientCounters::Add(counters_.hits);
   return OkStatus();
 }
 
@@ -863,6 +938,9 @@ Status Client::MultiGet(std::span<const std::string_view> keys,
   for (std::optional<std::string>& v : *values) {
     if (v && !VisibleNow(&*v)) v.reset();
   }
+  internal::ClientCounters::Add(counters_.gets, keys.size());
+  internal::ClientCounters::Add(counters_.hits, static_cast<uint64_t>(std::count_if(
+                                                    values->begin(), values->end(), [](const auto& v) { return v.has_value(); })));
   return OkStatus();
 }
 
@@ -871,6 +949,18 @@ Result<std::vector<KeyValue>> Client::Range(const KeyConstraint& range, const Qu
   if (closed_.load()) return MakeError(ErrorCode::kClosed, "range: client " + options_.client_id + " is closed");
   if (range.end && *range.end < range.start) {
     return MakeError(ErrorCode::kInvalidArgument, "range: end sorts before start");
+  }
+  if (options.reverse) {
+    // The whole range, newest key first: the storage scans forwards only.
+    QueryOptions all = options;
+    all.reverse = false;
+    all.limit = 0;
+    std::vector<KeyValue> pairs =
+        info != nullptr ? storage_->Range(range, all, &info->position) : storage_->Range(range, all);
+    std::erase_if(pairs, [&](KeyValue& kv) { return !VisibleNow(&kv.value); });
+    std::reverse(pairs.begin(), pairs.end());
+    if (options.limit > 0 && pairs.size() > options.limit) pairs.resize(options.limit);
+    return pairs;
   }
   // Expired pairs are dropped. With a limit, a read that dropped some and
   // may have missed visible ones after them reads again with a larger limit;
@@ -909,6 +999,17 @@ void Client::Flush(std::vector<Mutation>& batch, log::Offset position) {
     }
   }
   expired_in_batch_.clear();
+  watch_hub_->Publish(batch, position);
+  {
+    uint64_t sets = 0, bytes = 0;
+    for (const Mutation& m : batch) {
+      sets += m.value.has_value();
+      bytes += m.key.size() + (m.value ? m.value->size() : 0);
+    }
+    internal::ClientCounters::Add(counters_.sets_applied, sets);
+    internal::ClientCounters::Add(counters_.deletes_applied, batch.size() - sets);
+    internal::ClientCounters::Add(counters_.bytes_applied, bytes);
+  }
   if (options_.on_set || options_.on_delete) {
     for (const Mutation& m : batch) {
       if (m.value) {
@@ -1009,7 +1110,10 @@ void Client::ApplyLoop() {
       Log(lost ? LogLevel::kError : LogLevel::kWarning, "applier: poll failed: " + polled.error().ToString());
       // The store reflects the log up to the reader's new position, less
       // what was deleted (reported here).
-      if (lost) storage_->Apply({}, std::max(AppliedPosition(), reader_->Position()));
+      if (lost) {
+        storage_->Apply({}, std::max(AppliedPosition(), reader_->Position()));
+        watch_hub_->Lost(std::max(AppliedPosition(), reader_->Position()), polled.error().message());
+      }
       {
         std::unique_lock lock(*mu_);
         if (lost) {
@@ -1030,6 +1134,7 @@ void Client::ApplyLoop() {
       runtime_.SleepFor(options_.poll_error_backoff);
       continue;
     }
+    internal::ClientCounters::Add(counters_.records_applied, polled->size());
     batch.clear();
     own.clear();
     own_outcomes.clear();

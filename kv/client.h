@@ -25,7 +25,9 @@
 #include "kv/command.h"
 #include "absl/container/flat_hash_map.h"
 #include "kv/options.h"
+#include "kv/stats.h"
 #include "kv/storage.h"
+#include "kv/watch.h"
 #include "log/log.h"
 #include "log/status.h"
 #include "runtime/runtime.h"
@@ -293,6 +295,26 @@ class Client {
   // the log. Idempotent.
   void Close();
 
+  // A stream of the changes to a key or under a prefix, in log order, from
+  // options.start on: see kv/watch.h for its guarantees and why it is a pull
+  // iterator. kCompacted when the start is older than this client's watch
+  // history window (the message names the oldest start available);
+  // kInvalidArgument for bad options; kClosed after Close().
+  Result<std::unique_ptr<Watcher>> Watch(const WatchOptions& options);
+
+  // What this client has done and where it stands (see ClientStats). With
+  // options.end_offset, also the log's end offset and the lag behind it (the
+  // log's error when that fetch fails). Never blocks on the applier.
+  Result<ClientStats> Stats(const StatsOptions& options = {}) const;
+
+  // Small reads over local state. Exists: whether the key has a value.
+  // Count: the keys under `prefix` (every key for the empty prefix). Keys:
+  // the keys under `prefix` in key order, without their values, at most
+  // `limit` of them (0: no limit).
+  Result<bool> Exists(std::string_view key) const;
+  Result<std::size_t> Count(std::string_view prefix = {}) const;
+  Result<std::vector<std::string>> Keys(std::string_view prefix = {}, std::size_t limit = 0) const;
+
  private:
   friend class WriteBatch;
   friend class Txn;
@@ -443,6 +465,9 @@ class Client {
   // On while any write is in flight: the reader then returns headers.
   std::shared_ptr<std::atomic<bool>> headers_switch_;
   std::atomic<uint64_t> next_seq_{0};
+  // The watch history window and watchers; fed by the applier in Flush.
+  std::shared_ptr<internal::WatchHub> watch_hub_;
+  mutable internal::ClientCounters counters_;
 };
 
 }  // namespace kvlog::kv

@@ -97,6 +97,13 @@ struct ClientOptions {
   // deleted records' effects).
   bool skip_deleted_records = false;
 
+  // The watch history window (kv/watch.h): the changes the applier keeps so
+  // a watch can start before its applied position (a resume, FromStart). The
+  // oldest are dropped beyond either bound; a watch from before the window
+  // fails with kCompacted. Zero: keep none (watches start now or later).
+  std::size_t watch_history_events = 10'000;
+  std::size_t watch_history_bytes = 16 << 20;
+
   Logger logger = StderrLogger();
   OnSet on_set;
   OnDelete on_delete;

@@ -52,6 +52,10 @@ struct QueryOptions {
   std::size_t limit = 0;  // 0: no limit.
   // Fill KeyValue::version of each pair.
   bool versions = false;
+  // Client::Range: pairs in descending key order (the `limit` greatest). The
+  // client reads the whole range from storage and reverses it, so a reverse
+  // read costs the range, not the limit. Storage::Range never sees it set.
+  bool reverse = false;
 };
 
 // One change to apply: a value to set, or none to delete. `version` is the

@@ -14,6 +14,7 @@ std::string_view ErrorCodeName(ErrorCode code) {
     case ErrorCode::kDataLoss: return "DataLoss";
     case ErrorCode::kInternal: return "Internal";
     case ErrorCode::kConflict: return "Conflict";
+    case ErrorCode::kCompacted: return "Compacted";
   }
   return "Unknown";
 }

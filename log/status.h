@@ -22,6 +22,8 @@ enum class ErrorCode {
   kInternal,         // A bug or an unexpected error from a dependency.
   kConflict,         // A conditional write's condition was false where the log placed it: nothing was
                      // written. Not retryable as is; the message names the key and its current version.
+  kCompacted,        // What was asked for is older than what is still held (a watch from a version its
+                     // history no longer covers); the message names the oldest version available.
 };
 
 std::string_view ErrorCodeName(ErrorCode code);

@@ -69,7 +69,7 @@ constexpr int kExitLogError = kvlog::cli::kExitEnvironment;
 // A conditional write's condition was false (ErrorCode::kConflict), or a
 // txn's compares did not all hold.
 constexpr int kExitConflict = 4;
-constexpr const char* kSubcommands = "kvctl has put, get, del, range, batch, cas, del-if, setnx and txn";
+constexpr const char* kSubcommands = "kvctl has put, get, del, range, batch, cas, del-if, setnx, txn and stats";
 // A batch line longer than this is refused rather than buffered without end.
 constexpr std::size_t kMaxBatchLineBytes = 4 * 1024 * 1024;
 // An argument quoted in an error message is cut to this many bytes.
@@ -109,6 +109,7 @@ struct Flags {
   std::string read = "local";    // get, range: --read.
   bool print_version = false;    // get --version.
   int64_t ttl_ms = 0;  // put --ttl: 0 = no TTL.
+  bool prometheus = false;  // stats: the Prometheus text format.
 };
 
 // Ends the process once the whole command has run past --timeout, whatever
@@ -296,6 +297,9 @@ int main(int argc, char** argv) {
   cli::AddNumber(*range, "--limit", f.limit, "at most this many (0: all)");
   range->add_option("--read", f.read, read_help);
   auto* batch = app.add_subcommand("batch", "apply key<TAB>value lines (encoded) from stdin as one batch");
+  auto* stats = app.add_subcommand(
+      "stats", "print the client's figures after the replay: applied position, end offset and lag, counts, keys");
+  stats->add_flag("--prometheus", f.prometheus, "in the Prometheus text format");
   auto* cas = app.add_subcommand(
       "cas", "set KEY to VALUE only if its version is EXPECTED_VERSION (exit 4 and its current version if not)");
   cas->add_option("key", f.key, "key")->required();
@@ -316,7 +320,7 @@ int main(int argc, char** argv) {
       "VALUE, del KEY. Prints SUCCESS or FAILURE (exit 4)");
   // Extras on the top level only, so that an unknown subcommand can be named.
   app.allow_extras();
-  for (CLI::App* sub : {put, get, del, range, batch, cas, del_if, setnx, txn}) sub->allow_extras(false);
+  for (CLI::App* sub : {put, get, del, range, batch, cas, del_if, setnx, txn, stats}) sub->allow_extras(false);
 
   if (auto rc = cli::Parse(app, argc, argv)) return *rc;
   if (!app.remaining().empty()) {
@@ -335,6 +339,7 @@ int main(int argc, char** argv) {
   if (put->parsed() && (put_value->count() > 0) == (put_file->count() > 0)) {
     return Usage("put takes a VALUE ('-' for stdin) or --value-file PATH, exactly one");
   }
+  if (stats->parsed() && f.json && f.prometheus) return Usage("stats takes --json or --prometheus, not both");
   if (get->parsed() && f.json && get_file->count() > 0 && f.value_file == "-") {
     return Usage("get --value-file - writes the raw value to stdout; it does not mix with --json");
   }
@@ -677,6 +682,34 @@ int main(int argc, char** argv) {
       std::cout << plain << "\n";
     }
     if (!r->succeeded) rc = kExitConflict;
+  } else if (stats->parsed()) {
+    auto r = client.Stats({.end_offset = true, .timeout = remaining()});
+    if (!r) return Fail(r.error(), "stats", f);
+    if (f.prometheus) {
+      std::cout << kv::PrometheusText(*r);
+    } else {
+      const std::vector<std::pair<std::string, int64_t>> figures = {
+          {"applied_position", r->applied_position},
+          {"end_offset", r->end_offset.value_or(-1)},
+          {"lag_records", r->lag_records.value_or(-1)},
+          {"records_applied", static_cast<int64_t>(r->records_applied)},
+          {"bytes_applied", static_cast<int64_t>(r->bytes_applied)},
+          {"sets_applied", static_cast<int64_t>(r->sets_applied)},
+          {"deletes_applied", static_cast<int64_t>(r->deletes_applied)},
+          {"keys", static_cast<int64_t>(r->keys)},
+          {"corrupt_records", static_cast<int64_t>(r->corrupt_records)},
+          {"reader_data_loss", static_cast<int64_t>(r->reader_data_loss)},
+          {"watch_history_events", static_cast<int64_t>(r->watch_history_events)},
+          {"watch_oldest_start", r->oldest_watch_start},
+      };
+      if (f.json) {
+        json j;
+        for (const auto& [name, value] : figures) j[name] = value;
+        std::cout << Dump(j) << "\n";
+      } else {
+        for (const auto& [name, value] : figures) std::cout << name << "\t" << value << "\n";
+      }
+    }
   }
   std::cout.flush();
   watchdog.SetExitCode(rc);

@@ -52,6 +52,19 @@ expect 0 $'user/2\tbob' -- range --start user/2 --end user/3
 expect_nover 0 '[{"key":"user/3","value":"cy"}]' -- --json range --start user/3
 expect 0 "OK" -- del user/1
 expect 1 "" -- get user/1
+# stats: the figures after the replay of the 5 records so far (put, batch of 3, del).
+got="$("$KVCTL" --brokers "$BOOT" stats 2>"$TMP/stderr")" || fail "stats exited $?: $(cat "$TMP/stderr")"
+for line in $'applied_position\t5' $'end_offset\t5' $'lag_records\t0' $'records_applied\t5' $'keys\t3' \
+            $'sets_applied\t4' $'deletes_applied\t1' $'corrupt_records\t0'; do
+  grep -qxF "$line" <<<"$got" || fail "stats lacks '$line': $got"
+done
+got="$("$KVCTL" --brokers "$BOOT" stats --prometheus 2>"$TMP/stderr")" || fail "stats --prometheus exited $?"
+grep -qxF 'kvlog_keys{client="kvctl"} 3' <<<"$got" || fail "stats --prometheus lacks the key count: $got"
+grep -qxF '# TYPE kvlog_records_applied_total counter' <<<"$got" || fail "stats --prometheus lacks TYPE lines: $got"
+got="$("$KVCTL" --brokers "$BOOT" --json stats 2>"$TMP/stderr")" || fail "--json stats exited $?"
+grep -qF '"keys":3' <<<"$got" || fail "--json stats printed '$got'"
+expect 2 "" -- --json stats --prometheus
+grep -q "not both" "$TMP/stderr" || fail "--json stats --prometheus message: $(cat "$TMP/stderr")"
 # Usage errors: exit 2 without touching the cluster.
 expect 2 "" -- get
 expect 2 "" -- frobnicate

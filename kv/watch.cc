@@ -1,0 +1,328 @@
+#include "kv/watch.h"
+
+#include <algorithm>
+
+namespace kvlog::kv {
+
+std::string_view WatchEventTypeName(WatchEvent::Type type) {
+  switch (type) {
+    case WatchEvent::Type::kChanges: return "changes";
+    case WatchEvent::Type::kProgress: return "progress";
+    case WatchEvent::Type::kFellBehind: return "fell-behind";
+  }
+  return "unknown";
+}
+
+Watcher::~Watcher() {
+  hub_->Cancel(*state_);
+  hub_->Forget(*state_);
+}
+
+Result<WatchEvent> Watcher::Next(Duration timeout) { return hub_->Next(*state_, timeout); }
+
+void Watcher::Cancel() { hub_->Cancel(*state_); }
+
+std::size_t Watcher::Buffered() const {
+  std::unique_lock lock(*hub_->mu_);
+  return state_->buffer.size();
+}
+
+uint64_t Watcher::id() const { return state_->id; }
+
+namespace internal {
+namespace {
+
+std::string Describe(const WatcherState& w) {
+  return "watch " + std::to_string(w.id) + (w.prefix ? " of prefix '" : " of key '") + w.key + "'";
+}
+
+}  // namespace
+
+bool WatcherState::Matches(std::string_view k) const { return prefix ? k.starts_with(key) : k == key; }
+
+WatchHub::WatchHub(Runtime& runtime, std::string client_id, std::size_t history_events, std::size_t history_bytes)
+    : runtime_(runtime),
+      client_id_(std::move(client_id)),
+      history_events_(history_events),
+      history_bytes_(history_bytes),
+      mu_(runtime.NewMutex()) {}
+
+void WatchHub::Start(log::Offset position) {
+  std::unique_lock lock(*mu_);
+  log_start_ = history_begin_ = position_ = position;
+}
+
+void WatchHub::Publish(std::span<const Mutation> batch, log::Offset position) {
+  std::unique_lock lock(*mu_);
+  const bool keep = history_events_ > 0 && history_bytes_ > 0;
+  if (!keep && watchers_.empty()) {
+    position_ = history_begin_ = std::max(position_, position);
+    return;
+  }
+  // One group per record: a record's mutations share its offset.
+  std::size_t first_new = history_.size();
+  std::vector<HistoryEvent> unkept;  // The groups, when no history is kept.
+  auto add_group = [&](HistoryEvent&& e) {
+    if (keep) {
+      history_size_ += e.bytes;
+      history_.push_back(std::move(e));
+    } else {
+      unkept.push_back(std::move(e));
+    }
+  };
+  HistoryEvent current;
+  for (const Mutation& m : batch) {
+    if (!current.changes.empty() && m.version != current.version) {
+      add_group(std::move(current));
+      current = HistoryEvent{};
+    }
+    current.version = m.version;
+    current.changes.push_back(WatchChange{m.key, m.value});
+    current.bytes += m.key.size() + (m.value ? m.value->size() : 0) + sizeof(WatchChange);
+  }
+  if (!current.changes.empty()) add_group(std::move(current));
+
+  // Live watchers take the new groups.
+  auto offer = [&](const HistoryEvent& e) {
+    for (const auto& w : watchers_) {
+      if (!w->live || e.version <= w->after) continue;
+      std::vector<WatchChange> mine;
+      for (const WatchChange& c : e.changes) {
+        if (w->Matches(c.key)) mine.push_back(c);
+      }
+      if (!mine.empty()) OfferLocked(*w, e.version, std::move(mine));
+    }
+  };
+  if (!watchers_.empty()) {
+    if (keep) {
+      for (std::size_t i = first_new; i < history_.size(); ++i) offer(history_[i]);
+    } else {
+      for (const HistoryEvent& e : unkept) offer(e);
+    }
+  }
+  position_ = std::max(position_, position);
+  for (const auto& w : watchers_) {
+    if (w->live) w->covered = position_;
+    if (!w->buffer.empty() || w->fell_behind) w->ready->NotifyOne();
+  }
+
+  // The window: evict the oldest beyond its bounds; it then holds every
+  // change at or above the version after the last one evicted.
+  if (keep) {
+    while (!history_.empty() && (history_.size() > history_events_ || history_size_ > history_bytes_)) {
+      history_begin_ = history_.front().version + 1;
+      history_size_ -= history_.front().bytes;
+      history_.pop_front();
+    }
+  } else {
+    history_begin_ = position_;
+  }
+}
+
+void WatchHub::OfferLocked(WatcherState& w, Version version, std::vector<WatchChange> changes) {
+  if (w.buffer.size() >= w.buffer_events) {
+    // Never wait for the consumer, never drop silently: stop here and say
+    // where to resume.
+    w.live = false;
+    w.fell_behind = version - 1;
+    w.covered = version;
+    return;
+  }
+  w.buffer.push_back(WatchEvent{WatchEvent::Type::kChanges, version, std::move(changes)});
+}
+
+void WatchHub::CatchUpLocked(WatcherState& w) {
+  if (w.live || w.fell_behind || w.failed || w.ended) return;
+  if (w.cursor < history_begin_) {
+    // The window moved past this watcher while it caught up.
+    w.fell_behind = w.cursor - 1;
+    return;
+  }
+  auto it = std::lower_bound(history_.begin(), history_.end(), w.cursor,
+                             [](const HistoryEvent& e, Version v) { return e.version < v; });
+  for (; it != history_.end() && w.buffer.size() < w.buffer_events; ++it) {
+    w.cursor = it->version + 1;
+    if (it->version <= w.after) continue;
+    std::vector<WatchChange> mine;
+    for (const WatchChange& c : it->changes) {
+      if (w.Matches(c.key)) mine.push_back(c);
+    }
+    if (!mine.empty()) w.buffer.push_back(WatchEvent{WatchEvent::Type::kChanges, it->version, std::move(mine)});
+  }
+  if (it == history_.end()) {
+    w.live = true;  // Publish offers it everything from here on.
+    w.covered = position_;
+  } else {
+    w.covered = w.cursor;
+  }
+}
+
+Result<WatchEvent> WatchHub::Next(WatcherState& w, Duration timeout) {
+  const TimePoint deadline = runtime_.Now() + std::max(timeout, Duration::zero());
+  std::unique_lock lock(*mu_);
+  while (true) {
+    if (w.cancelled) return MakeError(ErrorCode::kClosed, Describe(w) + " was cancelled");
+    if (w.ended) return MakeError(ErrorCode::kClosed, Describe(w) + " has ended");
+    CatchUpLocked(w);
+    if (!w.buffer.empty()) {
+      WatchEvent e = std::move(w.buffer.front());
+      w.buffer.pop_front();
+      w.last_event = runtime_.Now();
+      return e;
+    }
+    if (w.fell_behind) {
+      w.ended = true;
+      return WatchEvent{WatchEvent::Type::kFellBehind, *w.fell_behind, {}};
+    }
+    if (w.failed) {
+      w.ended = true;
+      return std::unexpected(*w.failed);
+    }
+    const TimePoint now = runtime_.Now();
+    const bool progress = w.live && w.progress_interval > Duration::zero();
+    if (progress && now >= w.last_event + w.progress_interval) {
+      w.last_event = now;
+      return WatchEvent{WatchEvent::Type::kProgress, w.covered, {}};
+    }
+    if (now >= deadline) {
+      return MakeError(ErrorCode::kTimeout, Describe(w) + ": no event within " +
+                                                std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                                   timeout)
+                                                                   .count()) +
+                                                " ms");
+    }
+    TimePoint wake = deadline;
+    if (progress) wake = std::min(wake, w.last_event + w.progress_interval);
+    w.ready->WaitUntil(lock, wake);
+  }
+}
+
+void WatchHub::Cancel(WatcherState& w) {
+  std::unique_lock lock(*mu_);
+  w.cancelled = true;
+  w.live = false;
+  w.buffer.clear();
+  w.ready->NotifyAll();
+}
+
+void WatchHub::Forget(WatcherState& w) {
+  std::unique_lock lock(*mu_);
+  watchers_.remove_if([&](const std::shared_ptr<WatcherState>& p) { return p.get() == &w; });
+}
+
+void WatchHub::Lost(log::Offset position, const std::string& why) {
+  std::unique_lock lock(*mu_);
+  for (const auto& w : watchers_) {
+    if (w->ended || w->cancelled || w->fell_behind) continue;
+    w->live = false;
+    w->failed = Error(ErrorCode::kDataLoss, Describe(*w) + " on client " + client_id_ +
+                                                ": the log lost records below the applier (" + why +
+                                                "); changes may be missing, so the watch ends");
+    w->ready->NotifyAll();
+  }
+  history_.clear();
+  history_size_ = 0;
+  position_ = std::max(position_, position);
+  history_begin_ = position_;
+}
+
+void WatchHub::Close() {
+  std::unique_lock lock(*mu_);
+  closed_ = true;
+  for (const auto& w : watchers_) {
+    if (w->ended || w->cancelled || w->failed) continue;
+    w->live = false;
+    w->failed = Error(ErrorCode::kClosed, Describe(*w) + ": client " + client_id_ + " closed");
+    w->ready->NotifyAll();
+  }
+}
+
+Result<std::unique_ptr<Watcher>> WatchHub::Watch(const WatchOptions& options) {
+  if (options.key.empty() && !options.prefix) {
+    return MakeError(ErrorCode::kInvalidArgument, "watch: key is empty (set prefix to watch every key)");
+  }
+  if (options.buffer_events == 0) {
+    return MakeError(ErrorCode::kInvalidArgument, "watch: buffer_events is 0; it must be at least 1");
+  }
+  if (options.progress_interval < Duration::zero()) {
+    return MakeError(ErrorCode::kInvalidArgument, "watch: progress_interval is negative");
+  }
+  if (options.start.kind == WatchStart::Kind::kAfter && options.start.after < kNoVersion) {
+    return MakeError(ErrorCode::kInvalidArgument, "watch: start version " + std::to_string(options.start.after) +
+                                                      " is below -1 (After(-1) is the start of the log)");
+  }
+  auto w = std::make_shared<WatcherState>();
+  w->key = options.key;
+  w->prefix = options.prefix;
+  w->buffer_events = options.buffer_events;
+  w->progress_interval = options.progress_interval;
+  w->ready = runtime_.NewCondVar();
+  w->last_event = runtime_.Now();
+  std::unique_lock lock(*mu_);
+  if (closed_) return MakeError(ErrorCode::kClosed, "watch: client " + client_id_ + " is closed");
+  w->id = next_id_++;
+  // Every change from `from` on is wanted.
+  Version from = position_;
+  switch (options.start.kind) {
+    case WatchStart::Kind::kNow:
+      break;
+    case WatchStart::Kind::kFromStart:
+      from = log_start_;
+      break;
+    case WatchStart::Kind::kAfter:
+      from = options.start.after + 1;
+      break;
+  }
+  const Version oldest_after = history_begin_ - 1;
+  if (from < history_begin_) {
+    const std::string asked = options.start.kind == WatchStart::Kind::kFromStart
+                                  ? std::string("the start of the log (offset ") + std::to_string(log_start_) + ")"
+                                  : "after version " + std::to_string(options.start.after);
+    return MakeError(ErrorCode::kCompacted,
+                     "watch: cannot start " + asked + ": client " + client_id_ +
+                         "'s watch history holds only changes after version " + std::to_string(oldest_after) +
+                         " (the oldest start available is After(" + std::to_string(oldest_after) +
+                         "); the window is ClientOptions::watch_history_events = " + std::to_string(history_events_) +
+                         " and watch_history_bytes = " + std::to_string(history_bytes_) + ")");
+  }
+  w->after = from - 1;
+  if (from >= position_) {
+    w->live = true;
+    w->covered = position_;
+  } else {
+    w->cursor = from;
+    w->covered = from;
+  }
+  watchers_.push_back(w);
+  return std::unique_ptr<Watcher>(new Watcher(shared_from_this(), std::move(w)));
+}
+
+Version WatchHub::OldestWatchableAfter() const {
+  std::unique_lock lock(*mu_);
+  return history_begin_ - 1;
+}
+
+std::size_t WatchHub::HistoryEvents() const {
+  std::unique_lock lock(*mu_);
+  return history_.size();
+}
+
+std::vector<WatcherStats> WatchHub::Stats() const {
+  std::unique_lock lock(*mu_);
+  std::vector<WatcherStats> out;
+  for (const auto& w : watchers_) {
+    WatcherStats s;
+    s.id = w->id;
+    s.key = w->key;
+    s.prefix = w->prefix;
+    s.covered = w->covered;
+    s.lag = position_ - w->covered;
+    s.buffered = w->buffer.size();
+    s.ended = w->ended || w->cancelled || w->fell_behind.has_value() || w->failed.has_value();
+    out.push_back(s);
+  }
+  return out;
+}
+
+}  // namespace internal
+}  // namespace kvlog::kv

@@ -1,0 +1,270 @@
+#include "sim/watch_workload.h"
+
+#include <optional>
+#include <random>
+
+#include "kv/client.h"
+#include "kv/command.h"
+#include "kv/memory_storage.h"
+#include "log/sim/broker.h"
+
+namespace kvlog::sim {
+namespace {
+
+using namespace std::chrono_literals;
+
+uint64_t Uniform(std::mt19937_64& rng, uint64_t n) { return n == 0 ? 0 : rng() % n; }
+
+Duration UniformDuration(std::mt19937_64& rng, Duration max) {
+  return Duration(static_cast<Duration::rep>(Uniform(rng, static_cast<uint64_t>(std::max<Duration::rep>(0, max.count())) + 1)));
+}
+
+class WatchWorkload {
+ public:
+  WatchWorkload(SimRuntime& rt, log::sim::Broker& broker, const WatchWorkloadOptions& options, WatchRun& run)
+      : rt_(rt), broker_(broker), options_(options), run_(run) {}
+
+  void Run() {
+    std::vector<std::unique_ptr<kv::Client>> writers, watchers;
+    for (int i = 0; i < options_.writers; ++i) {
+      auto c = Open("w" + std::to_string(i));
+      if (!c) return;
+      writers.push_back(std::move(c));
+    }
+    for (int i = 0; i < options_.watchers; ++i) {
+      auto c = Open("c" + std::to_string(i));
+      if (!c) return;
+      watchers.push_back(std::move(c));
+    }
+    std::vector<std::unique_ptr<Task>> tasks;
+    for (int i = 0; i < options_.writers; ++i) {
+      tasks.push_back(rt_.Spawn("writer " + std::to_string(i), [this, i, c = writers[i].get()] { Write(i, *c); }));
+    }
+    std::vector<std::unique_ptr<Task>> consumers;
+    for (int i = 0; i < options_.watchers; ++i) {
+      consumers.push_back(rt_.Spawn("watcher " + std::to_string(i), [this, i, c = watchers[i].get()] { Watch(i, *c); }));
+    }
+    for (auto& t : tasks) t->Join();
+    // Every watcher stops once a progress event says it has everything the
+    // log holds now.
+    stop_at_ = broker_.end_offset();
+    for (auto& t : consumers) t->Join();
+    for (auto& c : watchers) c->Close();
+    for (auto& c : writers) c->Close();
+  }
+
+ private:
+  std::unique_ptr<kv::Client> Open(const std::string& name) {
+    kv::ClientOptions options;
+    options.runtime = &rt_;
+    options.client_id = name;
+    options.logger = nullptr;
+    auto c = kv::Client::Open(broker_.Connect(), kv::NewMemoryStorage(), options);
+    if (!c) {
+      run_.errors.push_back("opening client " + name + ": " + c.error().ToString());
+      return nullptr;
+    }
+    return std::move(*c);
+  }
+
+  std::string Key(std::mt19937_64& rng) { return "k" + std::to_string(Uniform(rng, static_cast<uint64_t>(options_.keys))); }
+
+  void Write(int index, kv::Client& c) {
+    std::mt19937_64 rng(options_.seed * 1000003 + static_cast<uint64_t>(index));
+    const kv::CallOptions call{2s, {}};
+    for (int op = 0; op < options_.ops_per_writer; ++op) {
+      rt_.SleepFor(UniformDuration(rng, options_.max_think));
+      const std::string value = "w" + std::to_string(index) + "-" + std::to_string(op);
+      const uint64_t kind = Uniform(rng, 100);
+      // Outcomes are not judged here: the log decides what happened, and
+      // the watch check compares every watcher with the log.
+      if (kind < 40) {
+        (void)c.Put(Key(rng), value, call);
+      } else if (kind < 55) {
+        (void)c.Delete(Key(rng), call);
+      } else if (kind < 75) {
+        kv::WriteBatch batch = c.Batch();
+        const int n = 2 + static_cast<int>(Uniform(rng, 2));
+        for (int i = 0; i < n; ++i) {
+          if (Uniform(rng, 4) == 0) {
+            batch.Delete(Key(rng));
+          } else {
+            batch.Put(Key(rng), value + "." + std::to_string(i));
+          }
+        }
+        (void)batch.Atomic().Execute(call);
+      } else {
+        const std::string a = Key(rng), b = Key(rng), d = Key(rng);
+        auto txn = c.Transaction();
+        txn.If(Uniform(rng, 2) ? kv::Condition::Absent(a) : kv::Condition::Present(a))
+            .Put(b, value + ".then")
+            .Put(d, value + ".then2")
+            .ElsePut(a, value + ".else");
+        (void)txn.Commit(call);
+      }
+    }
+  }
+
+  void Watch(int index, kv::Client& c) {
+    std::mt19937_64 rng(options_.seed * 7919 + 17 + static_cast<uint64_t>(index));
+    kv::WatchOptions w;
+    switch (index % 3) {
+      case 0:
+        w.key = "k";
+        w.prefix = true;
+        break;
+      case 1:
+        w.key = "k" + std::to_string(index % std::max(1, options_.keys));
+        break;
+      default:
+        w.key = "k1";
+        w.prefix = true;
+        break;
+    }
+    w.buffer_events = options_.buffer_events;
+    w.progress_interval = options_.progress_interval;
+    checker::WatchSession session;
+    session.replica = c.id();
+    session.key = w.key;
+    session.prefix = w.prefix;
+    switch (Uniform(rng, 3)) {
+      case 0:
+        w.start = kv::WatchStart::FromStart();
+        session.from_start = true;
+        break;
+      case 1: {
+        const kv::Version after = c.AppliedPosition() - 1;
+        w.start = kv::WatchStart::After(after);
+        session.after = after;
+        break;
+      }
+      default:
+        w.start = kv::WatchStart::Now();
+        break;
+    }
+    int n = 0;
+    while (true) {
+      session.id = c.id() + "-" + std::to_string(n++);
+      auto watcher = c.Watch(w);
+      if (!watcher) {
+        session.received.push_back({checker::WatchReceived::Kind::kError, 0, {}, watcher.error().ToString(), 0});
+        run_.history.sessions.push_back(std::move(session));
+        run_.errors.push_back("watch on " + c.id() + ": " + watcher.error().ToString());
+        return;
+      }
+      std::optional<kv::Version> resume;
+      bool done = false;
+      while (!done) {
+        auto e = (*watcher)->Next(options_.progress_interval * 5);
+        if (!e) {
+          if (e.error().code() == ErrorCode::kTimeout) continue;
+          session.received.push_back({checker::WatchReceived::Kind::kError, 0, {}, e.error().ToString(), 0});
+          run_.errors.push_back("watch on " + c.id() + ": " + e.error().ToString());
+          run_.history.sessions.push_back(std::move(session));
+          return;
+        }
+        switch (e->type) {
+          case kv::WatchEvent::Type::kChanges: {
+            if (options_.variant == "watch-drop" && (*watcher)->Buffered() * 2 >= options_.buffer_events) {
+              ++run_.dropped;  // The broken consumer: under load, it loses this event.
+              break;
+            }
+            checker::WatchReceived r{checker::WatchReceived::Kind::kChanges, e->version, {}, {}, 0};
+            for (auto& ch : e->changes) r.changes.push_back({std::move(ch.key), std::move(ch.value)});
+            session.received.push_back(std::move(r));
+            ++run_.change_events;
+            rt_.SleepFor(UniformDuration(rng, options_.consumer_think));
+            break;
+          }
+          case kv::WatchEvent::Type::kProgress:
+            session.received.push_back({checker::WatchReceived::Kind::kProgress, e->version, {}, {}, 0});
+            ++run_.progress;
+            if (stop_at_ && e->version >= *stop_at_) {
+              session.received.push_back({checker::WatchReceived::Kind::kEnd, 0, {}, {}, 0});
+              done = true;
+            }
+            break;
+          case kv::WatchEvent::Type::kFellBehind:
+            session.received.push_back({checker::WatchReceived::Kind::kFellBehind, e->version, {}, {}, 0});
+            ++run_.fell_behind;
+            resume = e->version;
+            done = true;
+            break;
+        }
+      }
+      const std::string previous = session.id;
+      run_.history.sessions.push_back(std::move(session));
+      if (!resume) return;
+      ++run_.resumed;
+      session = checker::WatchSession{};
+      session.replica = c.id();
+      session.key = w.key;
+      session.prefix = w.prefix;
+      session.after = *resume;
+      session.resumes = previous;
+      w.start = kv::WatchStart::After(*resume);
+    }
+  }
+
+  SimRuntime& rt_;
+  log::sim::Broker& broker_;
+  const WatchWorkloadOptions& options_;
+  WatchRun& run_;
+  std::optional<log::Offset> stop_at_;
+};
+
+}  // namespace
+
+std::vector<checker::LogChange> WatchLogModel::Apply(log::Offset offset, const log::Record& record) {
+  std::vector<checker::LogChange> out;
+  auto write = [&](const std::string& key, const std::optional<std::string>& value) {
+    if (value) {
+      versions_[key] = offset;
+    } else {
+      versions_.erase(key);
+    }
+    out.push_back({offset, {key, value}});
+  };
+  if (!record.value || !kv::internal::IsCommand(*record.value)) {
+    write(record.key, record.value);
+    return out;
+  }
+  auto command = kv::internal::DecodeCommand(*record.value);
+  if (!command) return out;  // Every replica skips it as corrupt.
+  if (!command->writer.empty() && !seen_.insert({command->writer, command->seq}).second) return out;
+  bool held = true;
+  for (const auto& c : command->compares) {
+    auto it = versions_.find(c.key);
+    switch (c.kind) {
+      case kv::internal::CommandCompare::Kind::kAbsent: held = it == versions_.end(); break;
+      case kv::internal::CommandCompare::Kind::kPresent: held = it != versions_.end(); break;
+      case kv::internal::CommandCompare::Kind::kVersion: held = it != versions_.end() && it->second == c.version; break;
+    }
+    if (!held) break;
+  }
+  for (const auto& w : held ? command->then_writes : command->else_writes) write(w.key, w.value);
+  return out;
+}
+
+WatchRun RunWatchWorkload(const WatchWorkloadOptions& options) {
+  WatchRun run;
+  if (options.variant != "correct" && options.variant != "watch-drop") {
+    run.errors.push_back("unknown watch variant '" + options.variant + "'; known: correct, watch-drop");
+    return run;
+  }
+  SimRuntime rt(options.seed, options.limits);
+  run.outcome = rt.Run([&] {
+    log::sim::Broker broker(rt, options.broker, options.seed);
+    WatchWorkload(rt, broker, options, run).Run();
+    run.history.log_start = broker.start_offset();
+    WatchLogModel model;
+    broker.VisitLogAsWritten([&](const log::sim::StoredEntry& e) {
+      if (!e.record) return;
+      for (auto& c : model.Apply(e.offset, *e.record)) run.history.log.push_back(std::move(c));
+    });
+  });
+  run.history.source = "watch workload seed " + std::to_string(options.seed) + " variant " + options.variant;
+  return run;
+}
+
+}  // namespace kvlog::sim
