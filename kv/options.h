@@ -92,6 +92,17 @@ struct ClientOptions {
   // deleted records' effects).
   bool skip_deleted_records = false;
 
+  // A durable store (Storage::Durable(), e.g. kv/rocksdb) that does not fit
+  // this log: its position is past the log's end, it holds another log (the
+  // log's name, or the record at its first offset, differ from what it
+  // recorded), or the log's start moved past its position (records it never
+  // applied were deleted; unless skip_deleted_records). Off: Open fails,
+  // naming which (kFailedPrecondition; kDataLoss for deleted records),
+  // and leaves the store as it is. On: Open empties the store (logging a
+  // warning that says why) and replays the log from its start, as a new
+  // replica would.
+  bool rebuild_mismatched_store = false;
+
   Logger logger = StderrLogger();
   OnSet on_set;
   OnDelete on_delete;

@@ -79,6 +79,11 @@ uint64_t RecordDigest(const log::Record& record) {
   return h;
 }
 
+Result<int64_t> Storage::Checkpoint(const std::string& dir) const {
+  return MakeError(ErrorCode::kFailedPrecondition,
+                   "checkpoint into '" + dir + "': this store is not durable (use a durable store, e.g. kv/rocksdb)");
+}
+
 Status Storage::SetIdentity(const LogIdentity&) { return OkStatus(); }
 
 void Storage::Apply(std::span<const Mutation> batch, int64_t position, std::span<const MetaMutation>) {

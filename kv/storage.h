@@ -153,6 +153,10 @@ class Storage {
   // Empties the store: no keys, no metadata, no identity, position 0 (a full
   // rebuild from the log's start follows). The default deletes every key.
   virtual Status Clear();
+  // Writes a consistent copy of the store into `dir` (which must not exist)
+  // and returns the position the copy reflects. The default fails with
+  // kFailedPrecondition: the store keeps nothing to copy.
+  virtual Result<int64_t> Checkpoint(const std::string& dir) const;
 
  private:
   mutable std::shared_mutex positioned_mu_;  // The defaults' lock.

@@ -58,7 +58,7 @@ class RocksDbStorage : public Storage {
   // returns the position it reflects. A client opened on a store opened from
   // `dir` (OpenRocksDbStorage) replays only the log past that position; the
   // copy may move to another machine. Holds out the applier while it runs.
-  virtual Result<int64_t> Checkpoint(const std::string& dir) const = 0;
+  Result<int64_t> Checkpoint(const std::string& dir) const override = 0;
   // The directory this store lives in.
   virtual const std::string& path() const = 0;
 };
