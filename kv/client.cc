@@ -209,16 +209,16 @@ Status Client::CheckStore(const DurableState& durable, log::Offset end, TimePoin
   const LogIdentity& id = durable.identity;
   const std::string name = log_->Name();
   const std::string log_text = name.empty() ? std::string("the log") : "the log '" + name + "'";
+  if (!id.name.empty() && !name.empty() && id.name != name) {
+    return MakeError(ErrorCode::kFailedPrecondition,
+                     "open: the store holds the log '" + id.name + "', not " + log_text);
+  }
   if (position > end) {
     return MakeError(ErrorCode::kFailedPrecondition,
                      "open: the store's position " + std::to_string(position) + " is past the end of " + log_text +
                          " (" + std::to_string(end) +
                          "): the store holds another log's state, or the log lost records the store applied "
                          "(topic recreated, unclean election)");
-  }
-  if (!id.name.empty() && !name.empty() && id.name != name) {
-    return MakeError(ErrorCode::kFailedPrecondition,
-                     "open: the store holds the log '" + id.name + "', not " + log_text);
   }
   if (id.known()) {
     if (id.first_offset >= end) {
