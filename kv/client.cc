@@ -1032,9 +1032,6 @@ void Client::ApplyLoop() {
       // to the log's start, so the pending writes it stepped over fail with
       // kDataLoss below.
       Log(lost ? LogLevel::kError : LogLevel::kWarning, "applier: poll failed: " + polled.error().ToString());
-      // The store reflects the log up to the reader's new position, less
-      // what was deleted (reported here).
-      if (lost) storage_->Apply({}, std::max(AppliedPosition(), reader_->Position()));
       {
         std::unique_lock lock(*mu_);
         if (lost) {
@@ -1044,6 +1041,11 @@ void Client::ApplyLoop() {
             if (!startup_data_loss_) startup_data_loss_ = polled.error();
             stop = !options_.skip_deleted_records;
           }
+          // The store reflects the log up to the reader's new position, less
+          // what was deleted (reported here); unless Open fails for it: a
+          // durable store must not keep a position past records it lacks.
+          if (!stop) storage_->Apply({}, std::max(AppliedPosition(), reader_->Position()), pending_meta_);
+          pending_meta_.clear();
           applied_position_.store(std::max(AppliedPosition(), reader_->Position()), std::memory_order_release);
           FinishAppliedLocked(completions);
           changed_->NotifyAll();

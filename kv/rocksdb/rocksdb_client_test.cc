@@ -184,6 +184,25 @@ TEST(RocksDbClientTest, ALogWhoseStartMovedPastTheStoreIsRefusedOrRebuilt) {
   EXPECT_EQ(State(**rebuilt), FreshState(broker, rebuild));
 }
 
+// A new store on a log whose start moved: Open fails, and the store keeps
+// no position past the records it lacks (a later open must not resume there).
+TEST(RocksDbClientTest, AFailedStartUpReplayLeavesNoPositionPastDeletedRecords) {
+  log::sim::Broker broker;
+  Write(broker, 0, 30);
+  broker.DeleteRecordsBefore(10);
+  const std::string dir = NewDir("fresh-deleted");
+  ClientOptions quiet;
+  quiet.logger = [](LogLevel, std::string_view) {};
+  auto refused = Client::Open(broker.Connect(), Store(dir), quiet);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code(), ErrorCode::kDataLoss);
+  auto store = Store(dir);
+  EXPECT_LT(store->Durable()->position, 10);
+  auto again = Client::Open(broker.Connect(), std::move(store), quiet);
+  ASSERT_FALSE(again.has_value());
+  EXPECT_EQ(again.error().code(), ErrorCode::kDataLoss);
+}
+
 // A conditional write's duplicate (a producer retry committed twice) must be
 // recognised after a restart too: the store keeps the applier's record of
 // decided commands beside its data.
