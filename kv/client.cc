@@ -220,6 +220,7 @@ Status Client::CheckStore(const DurableState& durable, log::Offset end, TimePoin
                          "): the store holds another log's state, or the log lost records the store applied "
                          "(topic recreated, unclean election)");
   }
+  bool start_checked = false;  // The log still holds a record at or below the position.
   if (id.known()) {
     if (id.first_offset >= end) {
       return MakeError(ErrorCode::kFailedPrecondition,
@@ -237,6 +238,7 @@ Status Client::CheckStore(const DurableState& durable, log::Offset end, TimePoin
                              ", the store recorded " + std::to_string(id.first_digest) +
                              "): the store holds another log's state (another cluster, or the topic was recreated)");
       }
+      start_checked = id.first_offset <= position;  // So the log's start is too.
     } else {
       // Compaction or retention removed the store's first record: the
       // position checks stand alone.
@@ -244,7 +246,7 @@ Status Client::CheckStore(const DurableState& durable, log::Offset end, TimePoin
                                ") is no longer in " + log_text + "; its identity is checked by name and position");
     }
   }
-  if (position < end && !options_.skip_deleted_records) {
+  if (position < end && !start_checked && !options_.skip_deleted_records) {
     Result<std::optional<log::LogEntry>> next = FirstEntryFrom(position, end, deadline);
     if (!next && next.error().code() == ErrorCode::kDataLoss) {
       return MakeError(ErrorCode::kDataLoss, "open: the start of " + log_text + " moved past the store's position " +
