@@ -140,7 +140,27 @@ Result<std::unique_ptr<Client>> Client::Open(std::unique_ptr<log::Log> log, std:
   log::ReadOptions read_options;
   read_options.headers = false;
   read_options.headers_switch = client->headers_switch_;
-  Result<std::unique_ptr<log::LogReader>> reader = client->log_->OpenReader(0, read_options);
+  // A durable store resumes from its position once it proves to fit the log.
+  log::Offset from = 0;
+  if (std::optional<DurableState> durable = client->storage_->Durable()) {
+    client->durable_ = true;
+    client->identity_known_ = durable->identity.known();
+    if (durable->position > 0 || durable->identity.known()) {
+      Status fits = client->CheckStore(*durable, *end, deadline);
+      if (!fits && !client->options_.rebuild_mismatched_store) return std::unexpected(fits.error());
+      if (!fits) {
+        client->Log(LogLevel::kWarning, "open: rebuilding the store from the log's start (rebuild_mismatched_store): " +
+                                            fits.error().message());
+        if (Status cleared = client->storage_->Clear(); !cleared) return std::unexpected(cleared.error());
+        client->identity_known_ = false;
+      } else {
+        if (Status loaded = client->LoadDedup(); !loaded) return std::unexpected(loaded.error());
+        from = durable->position;
+      }
+    }
+  }
+  client->resumed_from_ = from;
+  Result<std::unique_ptr<log::LogReader>> reader = client->log_->OpenReader(from, read_options);
   if (!reader) return std::unexpected(reader.error());
   client->reader_ = std::move(*reader);
   client->applied_position_.store(client->reader_->Position(), std::memory_order_release);
@@ -166,6 +186,144 @@ Result<std::unique_ptr<Client>> Client::Open(std::unique_ptr<log::Log> log, std:
     return std::unexpected(replayed.error());
   }
   return client;
+}
+
+namespace {
+
+// The store's metadata keys for the applier's duplicate detection:
+// "d/<writer>/<seq>" -> "<held 0|1>|<version>|<detail>", "l/<writer>" -> last.
+std::string DedupKey(const std::string& writer, uint64_t seq) {
+  char digits[21];
+  std::snprintf(digits, sizeof digits, "%020llu", static_cast<unsigned long long>(seq));
+  return "d/" + writer + "/" + digits;
+}
+
+template <typename T>
+bool ParseNumber(std::string_view text, T* out) {
+  return !text.empty() && std::from_chars(text.data(), text.data() + text.size(), *out).ec == std::errc() &&
+         std::from_chars(text.data(), text.data() + text.size(), *out).ptr == text.data() + text.size();
+}
+
+}  // namespace
+
+Status Client::CheckStore(const DurableState& durable, log::Offset end, TimePoint deadline) {
+  const int64_t position = durable.position;
+  const LogIdentity& id = durable.identity;
+  const std::string name = log_->Name();
+  const std::string log_text = name.empty() ? std::string("the log") : "the log '" + name + "'";
+  if (!id.name.empty() && !name.empty() && id.name != name) {
+    return MakeError(ErrorCode::kFailedPrecondition,
+                     "open: the store holds the log '" + id.name + "', not " + log_text);
+  }
+  if (position > end) {
+    return MakeError(ErrorCode::kFailedPrecondition,
+                     "open: the store's position " + std::to_string(position) + " is past the end of " + log_text +
+                         " (" + std::to_string(end) +
+                         "): the store holds another log's state, or the log lost records the store applied "
+                         "(topic recreated, unclean election)");
+  }
+  bool start_checked = false;  // The log still holds a record at or below the position.
+  if (id.known()) {
+    if (id.first_offset >= end) {
+      return MakeError(ErrorCode::kFailedPrecondition,
+                       "open: the store applied a record at offset " + std::to_string(id.first_offset) + " but " +
+                           log_text + " ends at " + std::to_string(end) + ": the store holds another log's state");
+    }
+    Result<std::optional<log::LogEntry>> first = FirstEntryFrom(id.first_offset, end, deadline);
+    if (!first && first.error().code() != ErrorCode::kDataLoss) return std::unexpected(first.error());
+    if (first && *first && (*first)->offset == id.first_offset && (*first)->record) {
+      const uint64_t digest = RecordDigest(*(*first)->record);
+      if (digest != id.first_digest) {
+        return MakeError(ErrorCode::kFailedPrecondition,
+                         "open: the record at offset " + std::to_string(id.first_offset) + " of " + log_text +
+                             " is not the one the store applied first (digest " + std::to_string(digest) +
+                             ", the store recorded " + std::to_string(id.first_digest) +
+                             "): the store holds another log's state (another cluster, or the topic was recreated)");
+      }
+      start_checked = id.first_offset <= position;  // So the log's start is too.
+    } else {
+      // Compaction or retention removed the store's first record: the
+      // position checks stand alone.
+      Log(LogLevel::kInfo, "open: the record the store applied first (offset " + std::to_string(id.first_offset) +
+                               ") is no longer in " + log_text + "; its identity is checked by name and position");
+    }
+  }
+  if (position < end && !start_checked && !options_.skip_deleted_records) {
+    Result<std::optional<log::LogEntry>> next = FirstEntryFrom(position, end, deadline);
+    if (!next && next.error().code() == ErrorCode::kDataLoss) {
+      return MakeError(ErrorCode::kDataLoss, "open: the start of " + log_text + " moved past the store's position " +
+                                                 std::to_string(position) +
+                                                 ": records the store never applied were deleted (" +
+                                                 next.error().message() + ")");
+    }
+    if (!next) return std::unexpected(next.error());
+  }
+  return OkStatus();
+}
+
+Result<std::optional<log::LogEntry>> Client::FirstEntryFrom(log::Offset from, log::Offset end, TimePoint deadline) {
+  log::ReadOptions read_options;
+  read_options.headers = false;
+  Result<std::unique_ptr<log::LogReader>> reader = log_->OpenReader(from, read_options);
+  if (!reader) return std::unexpected(reader.error());
+  for (;;) {
+    if ((*reader)->Position() >= end) return std::nullopt;
+    const TimePoint now = runtime_.Now();
+    if (now >= deadline) {
+      return MakeError(ErrorCode::kTimeout, "open: reading the log at offset " + std::to_string(from) +
+                                                " to check the store did not finish within startup_timeout (" +
+                                                Millis(options_.startup_timeout) + ")");
+    }
+    Result<std::vector<log::LogEntry>> polled =
+        (*reader)->Poll(1, std::min<Duration>(options_.poll_timeout, deadline - now));
+    if (!polled) return std::unexpected(polled.error());
+    if (!polled->empty()) return std::move(polled->front());
+  }
+}
+
+Status Client::LoadDedup() {
+  for (auto& [key, value] : storage_->LoadMeta()) {
+    const std::string_view k = key;
+    auto bad = [&] {
+      return MakeError(ErrorCode::kCorrupt, "open: the store's applier metadata has an unreadable entry '" + key + "'");
+    };
+    if (k.starts_with("l/")) {
+      if (!ParseNumber(value, &dedup_[key.substr(2)].last)) return bad();
+    } else if (k.starts_with("d/")) {
+      const std::size_t slash = k.rfind('/');
+      uint64_t seq = 0;
+      if (slash < 2 || !ParseNumber(k.substr(slash + 1), &seq)) return bad();
+      const std::string_view v = value;
+      const std::size_t bar = v.find('|', 2);
+      Outcome outcome;
+      if (v.size() < 3 || v[1] != '|' || bar == std::string_view::npos || !ParseNumber(v.substr(2, bar - 2), &outcome.version)) {
+        return bad();
+      }
+      outcome.held = v[0] == '1';
+      outcome.detail = std::string(v.substr(bar + 1));
+      dedup_[std::string(k.substr(2, slash - 2))].seen.emplace(seq, std::move(outcome));
+    } else {
+      return bad();
+    }
+  }
+  return OkStatus();
+}
+
+void Client::NoteDedup(const std::string& writer, uint64_t seq, const Outcome* outcome) {
+  if (!durable_) return;
+  if (outcome == nullptr) {
+    pending_meta_.push_back(MetaMutation{DedupKey(writer, seq), std::nullopt});
+    return;
+  }
+  pending_meta_.push_back(MetaMutation{
+      DedupKey(writer, seq),
+      std::string(outcome->held ? "1|" : "0|") + std::to_string(outcome->version) + "|" + outcome->detail});
+}
+
+void Client::NoteDedupLast(const std::string& writer, log::Offset last) {
+  if (!durable_) return;
+  pending_meta_.push_back(MetaMutation{"l/" + writer, last == log::kNoOffset ? std::nullopt
+                                                                            : std::optional(std::to_string(last))});
 }
 
 Client::Client(std::unique_ptr<log::Log> log, std::unique_ptr<Storage> storage, ClientOptions options)
@@ -991,7 +1149,8 @@ std::size_t Client::corrupt_records() const {
 void Client::Flush(std::vector<Mutation>& batch, log::Offset position) {
   // The position moves with the batch, under the store's lock, so a
   // positioned read sees both or neither.
-  storage_->Apply(batch, position);
+  storage_->Apply(batch, position, pending_meta_);
+  pending_meta_.clear();
   IndexDeadlines(batch);
   if (options_.on_expire) {
     for (const auto& [i, expired_version] : expired_in_batch_) {
@@ -1034,7 +1193,11 @@ Client::Outcome Client::ApplyCommand(const internal::Command& command, log::Offs
       // Forget the writer idle longest (deterministic: by its last offset).
       auto idle = std::min_element(dedup_.begin(), dedup_.end(),
                                    [](const auto& a, const auto& b) { return a.second.last < b.second.last; });
-      if (idle != it) dedup_.erase(idle);
+      if (idle != it) {
+        for (const auto& [seq, ignored] : idle->second.seen) NoteDedup(idle->first, seq, nullptr);
+        NoteDedupLast(idle->first, log::kNoOffset);
+        dedup_.erase(idle);
+      }
     }
   }
   // Conditions see every record before this one, including this poll's:
@@ -1077,7 +1240,12 @@ Client::Outcome Client::ApplyCommand(const internal::Command& command, log::Offs
   if (window != nullptr) {
     window->last = offset;
     window->seen.emplace(command.seq, outcome);
-    if (window->seen.size() > kDedupWindow) window->seen.erase(window->seen.begin());
+    NoteDedup(command.writer, command.seq, &outcome);
+    NoteDedupLast(command.writer, offset);
+    if (window->seen.size() > kDedupWindow) {
+      NoteDedup(command.writer, window->seen.begin()->first, nullptr);
+      window->seen.erase(window->seen.begin());
+    }
   }
   return outcome;
 }
@@ -1108,12 +1276,8 @@ void Client::ApplyLoop() {
       // to the log's start, so the pending writes it stepped over fail with
       // kDataLoss below.
       Log(lost ? LogLevel::kError : LogLevel::kWarning, "applier: poll failed: " + polled.error().ToString());
-      // The store reflects the log up to the reader's new position, less
-      // what was deleted (reported here).
-      if (lost) {
-        storage_->Apply({}, std::max(AppliedPosition(), reader_->Position()));
-        watch_hub_->Lost(std::max(AppliedPosition(), reader_->Position()), polled.error().message());
-      }
+      // Every watcher ends: the changes it would have seen were deleted.
+      if (lost) watch_hub_->Lost(std::max(AppliedPosition(), reader_->Position()), polled.error().message());
       {
         std::unique_lock lock(*mu_);
         if (lost) {
@@ -1123,6 +1287,11 @@ void Client::ApplyLoop() {
             if (!startup_data_loss_) startup_data_loss_ = polled.error();
             stop = !options_.skip_deleted_records;
           }
+          // The store reflects the log up to the reader's new position, less
+          // what was deleted (reported here); unless Open fails for it: a
+          // durable store must not keep a position past records it lacks.
+          if (!stop) storage_->Apply({}, std::max(AppliedPosition(), reader_->Position()), pending_meta_);
+          pending_meta_.clear();
           applied_position_.store(std::max(AppliedPosition(), reader_->Position()), std::memory_order_release);
           FinishAppliedLocked(completions);
           changed_->NotifyAll();
@@ -1139,6 +1308,18 @@ void Client::ApplyLoop() {
     own.clear();
     own_outcomes.clear();
     std::vector<log::Offset> corrupt;
+    if (!identity_known_) {
+      // A durable store records which log it holds with its first record.
+      for (const log::LogEntry& entry : *polled) {
+        if (!entry.record) continue;
+        if (Status recorded = storage_->SetIdentity(LogIdentity{log_->Name(), entry.offset, RecordDigest(*entry.record)});
+            !recorded) {
+          Log(LogLevel::kError, "applier: recording the log's identity in the store: " + recorded.error().ToString());
+        }
+        identity_known_ = true;
+        break;
+      }
+    }
     for (log::LogEntry& entry : *polled) {
       if (entry.record) {
         // Headers come only while a write of this client is in flight; a

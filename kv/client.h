@@ -159,6 +159,14 @@ class Client {
   // Connects to `log`, replays it into `storage` until the applied position
   // reaches the log's end offset taken now, then returns. Fails with kTimeout
   // (after ClientOptions::startup_timeout) or the log's error.
+  //
+  // A durable store that holds a position (Storage::Durable) is checked
+  // against the log first, then only the log past its position is replayed:
+  // kFailedPrecondition when its position is past the log's end or it holds
+  // another log (another name, or another record at its first offset);
+  // kDataLoss when the log's start moved past its position. Each names what
+  // differed; ClientOptions::rebuild_mismatched_store empties the store and
+  // replays the whole log instead.
   static Result<std::unique_ptr<Client>> Open(std::unique_ptr<log::Log> log,
                                               std::unique_ptr<Storage> storage,
                                               ClientOptions options = {});
@@ -280,6 +288,13 @@ class Client {
   log::Offset AppliedPosition() const { return applied_position_.load(std::memory_order_acquire); }
   const std::string& id() const { return options_.client_id; }
   const Storage& storage() const { return *storage_; }
+  // Where Open's replay began: 0 for a full replay, a durable store's
+  // position when it resumed from one.
+  log::Offset resumed_from() const { return resumed_from_; }
+  // A consistent copy of a durable store, and the position it reflects
+  // (Storage::Checkpoint). A client opened on a store made from it replays
+  // only the log past that position.
+  Result<int64_t> Checkpoint(const std::string& dir) const { return storage_->Checkpoint(dir); }
   // Records the applier could not decode and skipped.
   std::size_t corrupt_records() const;
   // Writes that failed with kDataLoss: acknowledged by the log at an offset
@@ -416,6 +431,15 @@ class Client {
   void Flush(std::vector<Mutation>& batch, log::Offset position);
   Outcome ApplyCommand(const internal::Command& command, log::Offset offset, std::vector<Mutation>& batch);
   void Log(LogLevel level, std::string_view message) const;
+  // Durable stores: whether `durable` fits the log (see Open), and the first
+  // entry a reader from `from` returns (nullopt: none below `end`).
+  Status CheckStore(const DurableState& durable, log::Offset end, TimePoint deadline);
+  Result<std::optional<log::LogEntry>> FirstEntryFrom(log::Offset from, log::Offset end, TimePoint deadline);
+  // Rebuilds dedup_ from the store's metadata; records its changes for the
+  // next Flush (durable stores only).
+  Status LoadDedup();
+  void NoteDedup(const std::string& writer, uint64_t seq, const Outcome* outcome);
+  void NoteDedupLast(const std::string& writer, log::Offset last);
 
   ClientOptions options_;
   Runtime& runtime_;
@@ -452,6 +476,13 @@ class Client {
   // writes take them. Guarded by mu_.
   std::map<log::Offset, Outcome> outcomes_;
   std::map<std::string, WriterWindow> dedup_;  // Applier only.
+  // Durable stores: the store keeps dedup_ beside its data (metadata changes
+  // wait here for the next Flush), and records which log it holds once it
+  // applies its first record. Applier only, after Open's checks.
+  bool durable_ = false;
+  bool identity_known_ = true;
+  std::vector<MetaMutation> pending_meta_;
+  log::Offset resumed_from_ = 0;
   // Names this client instance in command records: client_id plus the time it
   // opened, so two processes using one client_id are still told apart.
   std::string writer_;

@@ -187,6 +187,7 @@ class MemoryStorage final : public Storage {
 
   std::vector<KeyValue> RangeLocked(const KeyConstraint& range, const QueryOptions& options) const {
     std::vector<KeyValue> out;
+    if (range.end && *range.end <= range.start) return out;  // Empty: iterating would run past end.
     auto it = ordered_.lower_bound(range.start);
     auto end = range.end ? ordered_.lower_bound(*range.end) : ordered_.end();
     for (; it != end; ++it) {

@@ -103,6 +103,16 @@ struct ClientOptions {
   // fails with kCompacted. Zero: keep none (watches start now or later).
   std::size_t watch_history_events = 10'000;
   std::size_t watch_history_bytes = 16 << 20;
+  // A durable store (Storage::Durable(), e.g. kv/rocksdb) that does not fit
+  // this log: its position is past the log's end, it holds another log (the
+  // log's name, or the record at its first offset, differ from what it
+  // recorded), or the log's start moved past its position (records it never
+  // applied were deleted; unless skip_deleted_records). Off: Open fails,
+  // naming which (kFailedPrecondition; kDataLoss for deleted records),
+  // and leaves the store as it is. On: Open empties the store (logging a
+  // warning that says why) and replays the log from its start, as a new
+  // replica would.
+  bool rebuild_mismatched_store = false;
 
   Logger logger = StderrLogger();
   OnSet on_set;

@@ -62,6 +62,41 @@ std::vector<KeyValue> Storage::Range(const KeyConstraint& range, const QueryOpti
   return Range(range, options);
 }
 
+uint64_t RecordDigest(const log::Record& record) {
+  // FNV-1a over: key length, key, a presence byte, value.
+  uint64_t h = 1469598103934665603ull;
+  auto mix = [&h](std::string_view bytes) {
+    for (char c : bytes) {
+      h ^= static_cast<unsigned char>(c);
+      h *= 1099511628211ull;
+    }
+  };
+  const std::string key_size = std::to_string(record.key.size()) + ":";
+  mix(key_size);
+  mix(record.key);
+  mix(record.value ? std::string_view("\1", 1) : std::string_view("\0", 1));
+  if (record.value) mix(*record.value);
+  return h;
+}
+
+Result<int64_t> Storage::Checkpoint(const std::string& dir) const {
+  return MakeError(ErrorCode::kFailedPrecondition,
+                   "checkpoint into '" + dir + "': this store is not durable (use a durable store, e.g. kv/rocksdb)");
+}
+
+Status Storage::SetIdentity(const LogIdentity&) { return OkStatus(); }
+
+void Storage::Apply(std::span<const Mutation> batch, int64_t position, std::span<const MetaMutation>) {
+  Apply(batch, position);
+}
+
+Status Storage::Clear() {
+  std::vector<Mutation> deletes;
+  for (KeyValue& kv : Range(KeyConstraint{}, QueryOptions{})) deletes.push_back(Mutation{std::move(kv.key), std::nullopt});
+  Apply(deletes, 0);
+  return OkStatus();
+}
+
 void Storage::Apply(std::span<const Mutation> batch) {
   for (const Mutation& m : batch) {
     if (m.value.has_value()) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "log/record.h"
+#include "log/status.h"
 
 namespace kvlog::kv {
 
@@ -66,6 +67,36 @@ struct Mutation {
   Version version = kNoVersion;
 };
 
+// What a durable store records about the log it holds the state of, so that
+// opening it against another log is caught (Client::Open checks it).
+struct LogIdentity {
+  std::string name;                     // The log's name (Kafka: the topic); empty if unnamed.
+  log::Offset first_offset = log::kNoOffset;  // The first record the store applied.
+  uint64_t first_digest = 0;            // RecordDigest of that record.
+  bool known() const { return first_offset != log::kNoOffset; }
+  friend bool operator==(const LogIdentity&, const LogIdentity&) = default;
+};
+
+// A digest of a record's key and value (tombstones differ from empty values),
+// the same in every process and on every machine.
+uint64_t RecordDigest(const log::Record& record);
+
+// What a durable store held when it was opened.
+struct DurableState {
+  int64_t position = 0;  // The log position its data reflects.
+  LogIdentity identity;  // Unknown (first_offset kNoOffset) until it applied a record.
+};
+
+// Applier bookkeeping a durable store keeps beside the data, in the same
+// atomic write (e.g. which conditional writes it has already decided, so a
+// duplicate after a restart is still recognised). Keys and values are opaque
+// to the store; no value deletes the key.
+struct MetaMutation {
+  std::string key;
+  std::optional<std::string> value;
+  friend bool operator==(const MetaMutation&, const MetaMutation&) = default;
+};
+
 // The store a client applies the log into. Implementations must allow
 // concurrent readers while one writer applies.
 class Storage {
@@ -109,6 +140,27 @@ class Storage {
   virtual std::optional<VersionedValue> GetEntry(std::string_view key, int64_t* position) const;
   virtual std::vector<KeyValue> Range(const KeyConstraint& range, const QueryOptions& options,
                                       int64_t* position) const;
+
+  // Durable stores (the optional durability interface). A store that keeps
+  // its state across restarts returns what it holds, and Client::Open then
+  // resumes from its position instead of replaying the whole log; the
+  // default (nullopt) is a store that starts empty every time.
+  virtual std::optional<DurableState> Durable() const { return std::nullopt; }
+  // Records which log the store holds (once, when it applies its first
+  // record). The default keeps nothing.
+  virtual Status SetIdentity(const LogIdentity& identity);
+  // Apply(batch, position) plus applier metadata, all in one atomic write.
+  // The default ignores `meta` (a store that is never reopened needs none).
+  virtual void Apply(std::span<const Mutation> batch, int64_t position, std::span<const MetaMutation> meta);
+  // Every metadata pair written by Apply above and not deleted, in key order.
+  virtual std::vector<std::pair<std::string, std::string>> LoadMeta() const { return {}; }
+  // Empties the store: no keys, no metadata, no identity, position 0 (a full
+  // rebuild from the log's start follows). The default deletes every key.
+  virtual Status Clear();
+  // Writes a consistent copy of the store into `dir` (which must not exist)
+  // and returns the position the copy reflects. The default fails with
+  // kFailedPrecondition: the store keeps nothing to copy.
+  virtual Result<int64_t> Checkpoint(const std::string& dir) const;
 
  private:
   mutable std::shared_mutex positioned_mu_;  // The defaults' lock.

@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "log/record.h"
@@ -86,6 +87,11 @@ class Log {
 
   // Fails appends in flight and later calls with kClosed. Idempotent.
   virtual void Close() = 0;
+
+  // The log's name (Kafka: the topic), which a durable store records to tell
+  // logs apart. Empty: unnamed (the store then tells logs apart by their
+  // first record only).
+  virtual std::string Name() const { return {}; }
 };
 
 }  // namespace kvlog::log

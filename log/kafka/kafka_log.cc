@@ -305,6 +305,8 @@ class KafkaLog final : public Log {
     if (immediate) op->done(std::unexpected(*immediate));
   }
 
+  std::string Name() const override { return options_.topic; }
+
   using Log::OpenReader;
   Result<std::unique_ptr<LogReader>> OpenReader(Offset from, const ReadOptions& read_options) override {
     {

@@ -14,7 +14,12 @@
 // Without --brokers it starts an embedded mock cluster for the one command
 // (handy for trying the commands; its data ends with the process).
 // Each run replays the topic into memory first, then runs one command; the
-// whole run, replay included, is bounded by --timeout.
+// whole run, replay included, is bounded by --timeout. With --store PATH the
+// state lives in a RocksDB store there instead, and a run replays only the
+// topic past the store's position:
+//
+//   kvctl --brokers B --store /var/lib/kv/users snapshot /backup/users-1   # checkpoint
+//   kvctl --brokers B --store /var/lib/kv/replica2 restore /backup/users-1  # a new replica
 //
 // Keys and values are bytes. In arguments, batch lines, range lines and --json
 // they are written in --encoding (escaped by default, see encoding.h); the
@@ -35,6 +40,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <limits>
 #include <mutex>
@@ -47,6 +53,7 @@
 #include "kv/client.h"
 #include "kv/memory_storage.h"
 #include "kv/options.h"
+#include "kv/rocksdb/rocksdb_storage.h"
 #include "log/kafka/cluster_probe.h"
 #include "log/kafka/kafka_log.h"
 #include "log/kafka/mock_cluster.h"
@@ -69,7 +76,7 @@ constexpr int kExitLogError = kvlog::cli::kExitEnvironment;
 // A conditional write's condition was false (ErrorCode::kConflict), or a
 // txn's compares did not all hold.
 constexpr int kExitConflict = 4;
-constexpr const char* kSubcommands = "kvctl has put, get, del, range, batch, cas, del-if, setnx, txn and stats";
+constexpr const char* kSubcommands = "kvctl has put, get, del, range, batch, cas, del-if, setnx, txn, stats, snapshot and restore";
 // A batch line longer than this is refused rather than buffered without end.
 constexpr std::size_t kMaxBatchLineBytes = 4 * 1024 * 1024;
 // An argument quoted in an error message is cut to this many bytes.
@@ -110,6 +117,9 @@ struct Flags {
   bool print_version = false;    // get --version.
   int64_t ttl_ms = 0;  // put --ttl: 0 = no TTL.
   bool prometheus = false;  // stats: the Prometheus text format.
+  std::string store;       // --store: a RocksDB store instead of memory.
+  bool rebuild_store = false;
+  std::string dir;         // snapshot: the checkpoint to write; restore: the one to start from.
 };
 
 // Ends the process once the whole command has run past --timeout, whatever
@@ -266,7 +276,13 @@ int main(int argc, char** argv) {
                "accept -X acks other than all or enable.idempotence=false, which can lose acknowledged writes "
                "(kvlog then reports a lost write as DataLoss where it sees one)");
   app.add_flag("--json", f.json, "print results as JSON");
-  app.add_flag("-v,--verbose", f.verbose, "show librdkafka's warnings");
+  app.add_flag("-v,--verbose", f.verbose, "show librdkafka's warnings, and where a --store resumed");
+  app.add_option("--store", f.store,
+                 "keep the state in a RocksDB store in this directory (created if missing) instead of memory; a run "
+                 "replays only the topic past the store's position");
+  app.add_flag("--rebuild-store", f.rebuild_store,
+               "when the --store does not fit the topic (another topic or cluster, past its end, records it never "
+               "applied deleted), empty it and replay the whole topic instead of failing");
 
   auto* put = app.add_subcommand("put", "set KEY to VALUE ('-': the bytes of stdin)");
   put->add_option("key", f.key, "key")->required();
@@ -318,9 +334,16 @@ int main(int argc, char** argv) {
       "an atomic transaction from stdin, as etcdctl's: compares, an empty line, the writes if they all hold, an "
       "empty line, the writes otherwise. Compares: version(KEY) = N, absent(KEY), present(KEY); writes: put KEY "
       "VALUE, del KEY. Prints SUCCESS or FAILURE (exit 4)");
+  auto* snapshot = app.add_subcommand(
+      "snapshot", "write a consistent copy (RocksDB checkpoint) of the --store, caught up with the topic, into DIR");
+  snapshot->add_option("dir", f.dir, "directory to create (must not exist)")->required();
+  auto* restore = app.add_subcommand(
+      "restore", "make --store PATH (must not exist) a copy of the checkpoint DIR, then replay only the topic past "
+                 "the checkpoint's position");
+  restore->add_option("dir", f.dir, "a checkpoint written by snapshot")->required();
   // Extras on the top level only, so that an unknown subcommand can be named.
   app.allow_extras();
-  for (CLI::App* sub : {put, get, del, range, batch, cas, del_if, setnx, txn, stats}) sub->allow_extras(false);
+  for (CLI::App* sub : {put, get, del, range, batch, cas, del_if, setnx, txn, stats, snapshot, restore}) sub->allow_extras(false);
 
   if (auto rc = cli::Parse(app, argc, argv)) return *rc;
   if (!app.remaining().empty()) {
@@ -331,6 +354,23 @@ int main(int argc, char** argv) {
     return Usage((first.starts_with("-") ? "unknown option '" : "unexpected argument '") + first + "'");
   }
   if (app.get_subcommands().empty()) return Usage(std::string("no subcommand given; ") + kSubcommands);
+  if ((snapshot->parsed() || restore->parsed()) && f.store.empty()) {
+    return Usage(std::string(snapshot->parsed() ? "snapshot" : "restore") + " needs --store PATH (" +
+                 (snapshot->parsed() ? "the store it copies" : "the new store to make from the checkpoint") + ")");
+  }
+  if (restore->parsed()) {
+    std::error_code ec;
+    if (std::filesystem::exists(f.store, ec)) {
+      return Usage("restore makes a new --store; '" + f.store + "' already exists");
+    }
+    if (!std::filesystem::exists(std::filesystem::path(f.dir) / "CURRENT", ec)) {
+      return Usage("restore: '" + f.dir + "' is not a checkpoint (no RocksDB CURRENT file in it)");
+    }
+  }
+  if (snapshot->parsed()) {
+    std::error_code ec;
+    if (std::filesystem::exists(f.dir, ec)) return Usage("snapshot: '" + f.dir + "' already exists (it must not)");
+  }
   f.encoding = *kvctl::ParseEncoding(f.encoding_name);
   f.has_prefix = range->count("--prefix") > 0;
   f.has_start = range->count("--start") > 0;
@@ -536,9 +576,30 @@ int main(int argc, char** argv) {
   client_options.client_id = "kvctl";
   client_options.default_timeout = remaining();
   client_options.startup_timeout = remaining();
-  auto opened = kv::Client::Open(std::move(*log), kv::NewMemoryStorage(), client_options);
+  client_options.rebuild_mismatched_store = f.rebuild_store;
+  std::unique_ptr<kv::Storage> storage;
+  if (f.store.empty()) {
+    storage = kv::NewMemoryStorage();
+  } else {
+    if (restore->parsed()) {
+      std::error_code ec;
+      std::filesystem::copy(f.dir, f.store, std::filesystem::copy_options::recursive, ec);
+      if (ec) {
+        std::cerr << "kvctl: restore: copying '" << f.dir << "' to '" << f.store << "': " << ec.message() << "\n";
+        return kExitLogError;
+      }
+    }
+    auto store = kv::rocksdb::OpenRocksDbStorage({.path = f.store});
+    if (!store) return Fail(store.error(), "--store", f);
+    storage = std::move(*store);
+  }
+  auto opened = kv::Client::Open(std::move(*log), std::move(storage), client_options);
   if (!opened) return Fail(opened.error(), "cannot load topic '" + f.topic + "'", f);
   kv::Client& client = **opened;
+  if (!f.store.empty() && (f.verbose || restore->parsed())) {
+    std::cerr << "kvctl: store '" << f.store << "' resumed from position " << client.resumed_from()
+              << ", replayed to " << client.AppliedPosition() << "\n";
+  }
 
   if (auto rc = out_of_time("running the command")) return *rc;
   watchdog.SetPhase(run_phase.c_str(), put->parsed() || del->parsed() || batch->parsed() || cas->parsed() ||
@@ -620,6 +681,15 @@ int main(int argc, char** argv) {
     } else {
       for (const auto& kv : *r) std::cout << enc(kv.key) << "\t" << enc(kv.value) << "\n";
     }
+  } else if (snapshot->parsed()) {
+    auto r = client.Checkpoint(f.dir);
+    if (!r) return Fail(r.error(), "snapshot", f);
+    print_ok({{"op", "snapshot"}, {"dir", f.dir}, {"position", *r}}, "OK checkpoint at position " + std::to_string(*r));
+  } else if (restore->parsed()) {
+    print_ok({{"op", "restore"}, {"store", f.store}, {"resumed_from", client.resumed_from()},
+              {"position", client.AppliedPosition()}},
+             "OK restored at position " + std::to_string(client.resumed_from()) + ", replayed to " +
+                 std::to_string(client.AppliedPosition()));
   } else if (batch->parsed()) {
     auto writes = client.Batch();
     for (const auto& [k, v] : batch_lines) writes.Put(k, v);

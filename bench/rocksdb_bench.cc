@@ -1,0 +1,207 @@
+// The durable RocksDB store beside the in-memory one, on the embedded mock:
+//   BM_FullReplay/{memory,rocksdb}  Open replaying the whole topic
+//   BM_RestartWithTail              Open on a RocksDB store holding all but the last 1,000 records
+//   BM_Get/{memory,rocksdb}         a local Get (block cache warm for RocksDB)
+// The restart/replay ratio and the Get ratio come from one run of this binary.
+//
+//   rocksdb_bench [--smoke] [benchmark flags]
+#include <benchmark/benchmark.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "kv/client.h"
+#include "kv/memory_storage.h"
+#include "kv/rocksdb/rocksdb_storage.h"
+#include "log/kafka/kafka_log.h"
+#include "log/kafka/mock_cluster.h"
+
+namespace kvlog {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+bool g_smoke = false;
+// The mock keeps about 5 MB per partition: 20,000 short records fit.
+int64_t Records() { return g_smoke ? 3'000 : 20'000; }
+constexpr int64_t kTail = 1'000;
+
+[[noreturn]] void Die(const std::string& what) {
+  std::fprintf(stderr, "rocksdb_bench: %s\n", what.c_str());
+  std::exit(1);
+}
+
+fs::path Scratch() {
+  static const fs::path dir = [] {
+    fs::path d = fs::temp_directory_path() / ("kvlog-rocksdb-bench-" + std::to_string(::getpid()));
+    fs::remove_all(d);
+    fs::create_directories(d);
+    return d;
+  }();
+  return dir;
+}
+
+std::string KeyName(int64_t i) {
+  char key[32];
+  std::snprintf(key, sizeof key, "key/%08lld", static_cast<long long>(i));
+  return key;
+}
+
+std::unique_ptr<kv::Storage> RocksDb(const fs::path& dir) {
+  auto store = kv::rocksdb::OpenRocksDbStorage({.path = dir.string()});
+  if (!store) Die("open store: " + store.error().ToString());
+  return std::move(*store);
+}
+
+// One mock cluster; the topic holds Records() records, and `checkpoint` a
+// store that applied all but the last kTail of them.
+struct World {
+  std::unique_ptr<log::kafka::MockCluster> cluster;
+  fs::path checkpoint;
+
+  std::unique_ptr<log::Log> Connect() const {
+    log::kafka::KafkaOptions options = cluster->LogOptions();
+    options.logger = nullptr;
+    auto log = log::kafka::OpenKafkaLog(options);
+    if (!log) Die("open log: " + log.error().ToString());
+    return std::move(*log);
+  }
+
+  std::unique_ptr<kv::Client> Open(std::unique_ptr<kv::Storage> storage) const {
+    kv::ClientOptions options;
+    options.startup_timeout = std::chrono::minutes(5);
+    auto client = kv::Client::Open(Connect(), std::move(storage), options);
+    if (!client) Die("open client: " + client.error().ToString());
+    return std::move(*client);
+  }
+
+  void Write(int64_t from, int64_t to) const {
+    auto writer = Open(kv::NewMemoryStorage());
+    for (int64_t base = from; base < to; base += 5'000) {
+      auto batch = writer->Batch();
+      for (int64_t i = base; i < std::min(to, base + 5'000); ++i) {
+        batch.Put(KeyName(i % (Records() / 2)), "value-" + std::to_string(i));
+      }
+      if (auto r = batch.Execute(); !r) Die("write: " + r.error().ToString());
+    }
+  }
+};
+
+const World& TheWorld() {
+  static const World world = [] {
+    World w;
+    auto cluster = log::kafka::MockCluster::Start({.brokers = 1});
+    if (!cluster) Die("mock cluster: " + cluster.error().ToString());
+    w.cluster = std::move(*cluster);
+    w.Write(0, Records() - kTail);
+    {
+      auto client = w.Open(RocksDb(Scratch() / "base"));
+      w.checkpoint = Scratch() / "checkpoint";
+      if (auto at = client->Checkpoint(w.checkpoint.string()); !at || *at != Records() - kTail) {
+        Die("checkpoint at the wrong position");
+      }
+    }
+    w.Write(Records() - kTail, Records());
+    return w;
+  }();
+  return world;
+}
+
+void BM_FullReplay(benchmark::State& state) {
+  const World& w = TheWorld();
+  const bool rocksdb = state.range(0) == 1;
+  int n = 0;
+  double store_open_s = 0;
+  for (auto _ : state) {
+    const fs::path dir = Scratch() / ("full-" + std::to_string(n++));
+    const auto start = Clock::now();
+    std::unique_ptr<kv::Storage> store = rocksdb ? RocksDb(dir) : kv::NewMemoryStorage();
+    store_open_s += std::chrono::duration<double>(Clock::now() - start).count();
+    auto client = w.Open(std::move(store));
+    state.SetIterationTime(std::chrono::duration<double>(Clock::now() - start).count());
+    if (client->AppliedPosition() != Records()) Die("full replay ended early");
+    client.reset();
+    fs::remove_all(dir);
+  }
+  state.SetLabel(rocksdb ? "rocksdb" : "memory");
+  state.counters["records"] = static_cast<double>(Records());
+  // Creating the store (RocksDB: a new database's files), within the time.
+  state.counters["store_open_ms"] = 1e3 * store_open_s / static_cast<double>(state.iterations());
+  state.SetItemsProcessed(state.iterations() * Records());
+}
+BENCHMARK(BM_FullReplay)->Arg(0)->Arg(1)->UseManualTime()->Unit(benchmark::kMillisecond);
+
+void BM_RestartWithTail(benchmark::State& state) {
+  const World& w = TheWorld();
+  int n = 0;
+  for (auto _ : state) {
+    const fs::path dir = Scratch() / ("tail-" + std::to_string(n++));
+    fs::copy(w.checkpoint, dir, fs::copy_options::recursive);
+    const auto start = Clock::now();
+    auto client = w.Open(RocksDb(dir));
+    state.SetIterationTime(std::chrono::duration<double>(Clock::now() - start).count());
+    if (client->resumed_from() != Records() - kTail || client->AppliedPosition() != Records()) {
+      Die("restart did not replay exactly the tail");
+    }
+    client.reset();
+    fs::remove_all(dir);
+  }
+  state.counters["records"] = static_cast<double>(Records());
+  state.counters["tail"] = static_cast<double>(kTail);
+}
+BENCHMARK(BM_RestartWithTail)->UseManualTime()->Unit(benchmark::kMillisecond);
+
+void BM_Get(benchmark::State& state) {
+  const bool rocksdb = state.range(0) == 1;
+  const int64_t keys = g_smoke ? 1'000 : 100'000;
+  std::unique_ptr<kv::Storage> store =
+      rocksdb ? RocksDb(Scratch() / ("get-" + std::to_string(state.thread_index()))) : kv::NewMemoryStorage();
+  std::vector<kv::Mutation> batch;
+  for (int64_t i = 0; i < keys; ++i) {
+    std::string value = "v" + std::to_string(i) + "-";
+    value.resize(100, 'x');
+    batch.push_back(kv::Mutation{KeyName(i), std::move(value), i});
+    if (batch.size() == 10'000) {
+      store->Apply(batch, i + 1);
+      batch.clear();
+    }
+  }
+  store->Apply(batch, keys);
+  std::string value;
+  uint64_t x = 42;
+  for (int64_t i = 0; i < keys; ++i) store->Get(KeyName(i), &value);  // Warm the block cache.
+  std::vector<std::string> names;
+  for (int64_t i = 0; i < keys; ++i) names.push_back(KeyName(i));
+  for (auto _ : state) {
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    if (!store->Get(names[(x >> 33) % keys], &value)) Die("get: missing key");
+  }
+  state.SetLabel(rocksdb ? "rocksdb" : "memory");
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_Get)->Arg(0)->Arg(1);
+
+}  // namespace
+}  // namespace kvlog
+
+int main(int argc, char** argv) {
+  int kept = 1;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--smoke") {
+      kvlog::g_smoke = true;
+    } else {
+      argv[kept++] = argv[i];
+    }
+  }
+  argc = kept;
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  std::filesystem::remove_all(kvlog::Scratch());
+  return 0;
+}

@@ -1,0 +1,435 @@
+#include "kv/rocksdb/rocksdb_storage.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+#include <shared_mutex>
+#include <vector>
+
+#include <rocksdb/db.h>
+#include <rocksdb/table.h>
+#include <rocksdb/cache.h>
+#include <rocksdb/utilities/checkpoint.h>
+#include <rocksdb/write_batch.h>
+
+namespace kvlog::kv::rocksdb {
+namespace {
+
+// Two column families: the data ("default": key -> EncodeEntry) and the
+// store's own records ("kvlog"): its format, position, identity and the
+// applier's metadata (prefix "a/").
+constexpr char kMetaFamily[] = "kvlog";
+constexpr char kFormatKey[] = "format";
+constexpr char kPositionKey[] = "position";
+constexpr char kIdentityKey[] = "identity";
+constexpr char kApplierPrefix[] = "a/";
+// The store format this build writes and reads. A store records it when
+// created; a newer one is refused at open.
+constexpr uint64_t kStoreFormat = 1;
+
+[[noreturn]] void Fatal(std::string_view what, const ::rocksdb::Status& status) {
+  std::fprintf(stderr, "kvlog rocksdb storage: %.*s failed: %s (fatal: the store cannot go on without it)\n",
+               static_cast<int>(what.size()), what.data(), status.ToString().c_str());
+  std::abort();
+}
+
+void PutFixed64(std::string* out, uint64_t v) {
+  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+}
+
+uint64_t GetFixed64(std::string_view in) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(static_cast<unsigned char>(in[i])) << (8 * i);
+  return v;
+}
+
+std::string Fixed64(uint64_t v) {
+  std::string out;
+  PutFixed64(&out, v);
+  return out;
+}
+
+// Identity: format 1, first offset, digest, then the name.
+std::string EncodeIdentity(const LogIdentity& id) {
+  std::string out(1, '\1');
+  PutFixed64(&out, static_cast<uint64_t>(id.first_offset));
+  PutFixed64(&out, id.first_digest);
+  out += id.name;
+  return out;
+}
+
+Result<LogIdentity> DecodeIdentity(std::string_view in) {
+  if (in.size() < 17 || in[0] != '\1') {
+    return MakeError(ErrorCode::kFailedPrecondition, "the store's log identity record is unreadable (" +
+                                                         std::to_string(in.size()) + " bytes)");
+  }
+  LogIdentity id;
+  id.first_offset = static_cast<log::Offset>(GetFixed64(in.substr(1)));
+  id.first_digest = GetFixed64(in.substr(9));
+  id.name = std::string(in.substr(17));
+  return id;
+}
+
+std::string_view View(const ::rocksdb::Slice& s) { return {s.data(), s.size()}; }
+::rocksdb::Slice Slice(std::string_view s) { return {s.data(), s.size()}; }
+
+class RocksDbStore final : public RocksDbStorage {
+ public:
+  RocksDbStore(std::string path, bool sync, std::unique_ptr<::rocksdb::DB> db,
+               std::vector<::rocksdb::ColumnFamilyHandle*> handles)
+      : path_(std::move(path)), db_(std::move(db)), data_(handles[0]), meta_(handles[1]) {
+    write_options_.sync = sync;
+  }
+
+  ~RocksDbStore() override {
+    db_->DestroyColumnFamilyHandle(data_);
+    db_->DestroyColumnFamilyHandle(meta_);
+    if (::rocksdb::Status s = db_->Close(); !s.ok()) {
+      std::fprintf(stderr, "kvlog rocksdb storage: closing %s: %s\n", path_.c_str(), s.ToString().c_str());
+    }
+  }
+
+  // Reads the store's own records; called once, before the store is shared.
+  Status Load() {
+    std::string value;
+    ::rocksdb::Status s = db_->Get({}, meta_, kFormatKey, &value);
+    if (s.IsNotFound()) {
+      // A new store, or one a crash interrupted before its first write: mark it.
+      if (!IsEmpty()) {
+        return MakeError(ErrorCode::kFailedPrecondition,
+                         "'" + path_ + "' is a RocksDB database but not a kvlog store (it has data and no format record)");
+      }
+      s = db_->Put(write_options_, meta_, kFormatKey, Fixed64(kStoreFormat));
+      if (!s.ok()) return MakeError(ErrorCode::kUnavailable, "writing the format of '" + path_ + "': " + s.ToString());
+      return OkStatus();
+    }
+    if (!s.ok()) return MakeError(ErrorCode::kUnavailable, "reading the format of '" + path_ + "': " + s.ToString());
+    const uint64_t format = value.size() == 8 ? GetFixed64(value) : 0;
+    if (format == 0 || format > kStoreFormat) {
+      return MakeError(ErrorCode::kFailedPrecondition,
+                       "the store at '" + path_ + "' has format " + std::to_string(format) +
+                           "; this build reads formats 1 to " + std::to_string(kStoreFormat));
+    }
+    s = db_->Get({}, meta_, kPositionKey, &value);
+    if (s.ok() && value.size() == 8) {
+      position_ = static_cast<int64_t>(GetFixed64(value));
+    } else if (!s.IsNotFound()) {
+      return MakeError(ErrorCode::kFailedPrecondition, "the position record of '" + path_ + "' is unreadable: " +
+                                                           (s.ok() ? std::to_string(value.size()) + " bytes" : s.ToString()));
+    }
+    s = db_->Get({}, meta_, kIdentityKey, &value);
+    if (s.ok()) {
+      Result<LogIdentity> id = DecodeIdentity(value);
+      if (!id) return MakeError(id.error().code(), "'" + path_ + "': " + id.error().message());
+      identity_ = std::move(*id);
+    } else if (!s.IsNotFound()) {
+      return MakeError(ErrorCode::kUnavailable, "reading the identity of '" + path_ + "': " + s.ToString());
+    }
+    return OkStatus();
+  }
+
+  const std::string& path() const override { return path_; }
+
+  std::optional<std::string> Get(std::string_view key) const override {
+    std::string value;
+    if (!Get(key, &value)) return std::nullopt;
+    return value;
+  }
+
+  bool Get(std::string_view key, std::string* value) const override {
+    std::shared_lock lock(mu_);
+    return GetLocked(key, value, nullptr);
+  }
+
+  bool Get(std::string_view key, std::string* value, int64_t* position) const override {
+    std::shared_lock lock(mu_);
+    *position = position_;
+    return GetLocked(key, value, nullptr);
+  }
+
+  std::optional<VersionedValue> GetEntry(std::string_view key) const override {
+    std::shared_lock lock(mu_);
+    return GetEntryLocked(key);
+  }
+
+  std::optional<VersionedValue> GetEntry(std::string_view key, int64_t* position) const override {
+    std::shared_lock lock(mu_);
+    *position = position_;
+    return GetEntryLocked(key);
+  }
+
+  using Storage::Set;
+  void Set(std::string_view key, std::string_view value, Version version) override {
+    std::unique_lock lock(mu_);
+    Write("set", [&](::rocksdb::WriteBatch& wb) { return wb.Put(data_, Slice(key), EncodeEntry(value, version)); });
+  }
+
+  void Delete(std::string_view key) override {
+    std::unique_lock lock(mu_);
+    Write("delete", [&](::rocksdb::WriteBatch& wb) { return wb.Delete(data_, Slice(key)); });
+  }
+
+  std::vector<KeyValue> Range(const KeyConstraint& range, const QueryOptions& options) const override {
+    std::shared_lock lock(mu_);
+    return RangeLocked(range, options);
+  }
+
+  std::vector<KeyValue> Range(const KeyConstraint& range, const QueryOptions& options,
+                              int64_t* position) const override {
+    std::shared_lock lock(mu_);
+    *position = position_;
+    return RangeLocked(range, options);
+  }
+
+  // Counts by scanning every key: O(keys). For tests and tools.
+  std::size_t Size() const override {
+    std::shared_lock lock(mu_);
+    std::unique_ptr<::rocksdb::Iterator> it(db_->NewIterator({}, data_));
+    std::size_t n = 0;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) ++n;
+    if (!it->status().ok()) Fatal("size scan", it->status());
+    return n;
+  }
+
+  void Apply(std::span<const Mutation> batch) override {
+    std::unique_lock lock(mu_);
+    Write("apply", [&](::rocksdb::WriteBatch& wb) { return AddMutations(wb, batch); });
+  }
+
+  void Apply(std::span<const Mutation> batch, int64_t position) override { Apply(batch, position, {}); }
+
+  void Apply(std::span<const Mutation> batch, int64_t position, std::span<const MetaMutation> meta) override {
+    std::unique_lock lock(mu_);
+    if (batch.empty() && meta.empty() && position == position_) return;
+    Write("apply at position " + std::to_string(position), [&](::rocksdb::WriteBatch& wb) {
+      ::rocksdb::Status s = AddMutations(wb, batch);
+      for (const MetaMutation& m : meta) {
+        if (!s.ok()) return s;
+        const std::string key = kApplierPrefix + m.key;
+        s = m.value ? wb.Put(meta_, key, *m.value) : wb.Delete(meta_, key);
+      }
+      return s.ok() ? wb.Put(meta_, kPositionKey, Fixed64(static_cast<uint64_t>(position))) : s;
+    });
+    position_ = position;
+  }
+
+  std::optional<DurableState> Durable() const override {
+    std::shared_lock lock(mu_);
+    return DurableState{position_, identity_};
+  }
+
+  Status SetIdentity(const LogIdentity& identity) override {
+    std::unique_lock lock(mu_);
+    Write("recording the log identity", [&](::rocksdb::WriteBatch& wb) {
+      return wb.Put(meta_, kIdentityKey, EncodeIdentity(identity));
+    });
+    identity_ = identity;
+    return OkStatus();
+  }
+
+  std::vector<std::pair<std::string, std::string>> LoadMeta() const override {
+    std::shared_lock lock(mu_);
+    std::vector<std::pair<std::string, std::string>> out;
+    std::unique_ptr<::rocksdb::Iterator> it(db_->NewIterator({}, meta_));
+    const std::string_view prefix = kApplierPrefix;
+    for (it->Seek(Slice(prefix)); it->Valid() && View(it->key()).starts_with(prefix); it->Next()) {
+      out.emplace_back(std::string(View(it->key()).substr(prefix.size())), std::string(View(it->value())));
+    }
+    if (!it->status().ok()) Fatal("metadata scan", it->status());
+    return out;
+  }
+
+  // One write: a range deletion over each family (up to its last key), then
+  // the format record again. Atomic: a crash leaves the old store or an
+  // empty one.
+  Status Clear() override {
+    std::unique_lock lock(mu_);
+    Write("clear", [&](::rocksdb::WriteBatch& wb) {
+      for (::rocksdb::ColumnFamilyHandle* family : {data_, meta_}) {
+        std::unique_ptr<::rocksdb::Iterator> it(db_->NewIterator({}, family));
+        it->SeekToLast();
+        if (!it->status().ok()) return it->status();
+        if (!it->Valid()) continue;
+        std::string end(View(it->key()));
+        end.push_back('\0');  // The next key after the last.
+        if (::rocksdb::Status s = wb.DeleteRange(family, "", end); !s.ok()) return s;
+      }
+      return wb.Put(meta_, kFormatKey, Fixed64(kStoreFormat));
+    });
+    position_ = 0;
+    identity_ = LogIdentity{};
+    return OkStatus();
+  }
+
+  Result<int64_t> Checkpoint(const std::string& dir) const override {
+    if (dir.empty()) return MakeError(ErrorCode::kInvalidArgument, "checkpoint: the directory is empty");
+    std::error_code ec;
+    if (std::filesystem::exists(dir, ec)) {
+      return MakeError(ErrorCode::kInvalidArgument, "checkpoint: '" + dir + "' already exists (it must not)");
+    }
+    // Shared: readers go on; the applier waits, so the position is the
+    // checkpoint's.
+    std::shared_lock lock(mu_);
+    ::rocksdb::Checkpoint* raw = nullptr;
+    ::rocksdb::Status s = ::rocksdb::Checkpoint::Create(db_.get(), &raw);
+    std::unique_ptr<::rocksdb::Checkpoint> checkpoint(raw);
+    if (s.ok()) s = checkpoint->CreateCheckpoint(dir);
+    if (!s.ok()) return MakeError(ErrorCode::kUnavailable, "checkpoint into '" + dir + "': " + s.ToString());
+    return position_;
+  }
+
+ private:
+  template <typename Fill>
+  void Write(std::string_view what, Fill fill) {
+    ::rocksdb::WriteBatch wb;
+    ::rocksdb::Status s = fill(wb);
+    if (s.ok()) s = db_->Write(write_options_, &wb);
+    if (!s.ok()) Fatal(what, s);
+  }
+
+  ::rocksdb::Status AddMutations(::rocksdb::WriteBatch& wb, std::span<const Mutation> batch) {
+    for (const Mutation& m : batch) {
+      ::rocksdb::Status s = m.value ? wb.Put(data_, Slice(m.key), EncodeEntry(*m.value, m.version))
+                                    : wb.Delete(data_, Slice(m.key));
+      if (!s.ok()) return s;
+    }
+    return ::rocksdb::Status::OK();
+  }
+
+  // `pinned`: reused buffer for the stored bytes, or null.
+  bool GetLocked(std::string_view key, std::string* value, Version* version) const {
+    ::rocksdb::PinnableSlice stored;
+    ::rocksdb::Status s = db_->Get({}, data_, Slice(key), &stored);
+    if (s.IsNotFound()) return false;
+    if (!s.ok()) Fatal("get", s);
+    const std::string_view bytes = View(stored);
+    // Format 1 fast path: no copy of the value besides into *value.
+    if (bytes.size() >= 9 && bytes[0] == kEntryFormat1) {
+      value->assign(bytes.substr(9));
+      if (version != nullptr) *version = static_cast<Version>(GetFixed64(bytes.substr(1)));
+      return true;
+    }
+    Result<VersionedValue> entry = DecodeEntry(bytes);
+    if (!entry) Fatal("decoding the value of a key", ::rocksdb::Status::Corruption(entry.error().message()));
+    *value = std::move(entry->value);
+    if (version != nullptr) *version = entry->version;
+    return true;
+  }
+
+  std::optional<VersionedValue> GetEntryLocked(std::string_view key) const {
+    VersionedValue out;
+    if (!GetLocked(key, &out.value, &out.version)) return std::nullopt;
+    return out;
+  }
+
+  std::vector<KeyValue> RangeLocked(const KeyConstraint& range, const QueryOptions& options) const {
+    std::vector<KeyValue> out;
+    ::rocksdb::ReadOptions read;
+    ::rocksdb::Slice upper;
+    if (range.end) {
+      if (*range.end <= range.start) return out;
+      upper = Slice(*range.end);
+      read.iterate_upper_bound = &upper;
+    }
+    std::unique_ptr<::rocksdb::Iterator> it(db_->NewIterator(read, data_));
+    for (it->Seek(Slice(range.start)); it->Valid(); it->Next()) {
+      if (options.limit != 0 && out.size() >= options.limit) break;
+      Result<VersionedValue> entry = DecodeEntry(View(it->value()));
+      if (!entry) Fatal("decoding a value in a range", ::rocksdb::Status::Corruption(entry.error().message()));
+      out.push_back(KeyValue{std::string(View(it->key())), std::move(entry->value),
+                             options.versions ? entry->version : kNoVersion});
+    }
+    if (!it->status().ok()) Fatal("range scan", it->status());
+    return out;
+  }
+
+  bool IsEmpty() const {
+    for (::rocksdb::ColumnFamilyHandle* family : {data_, meta_}) {
+      std::unique_ptr<::rocksdb::Iterator> it(db_->NewIterator({}, family));
+      it->SeekToFirst();
+      if (it->Valid()) return false;
+    }
+    return true;
+  }
+
+  const std::string path_;
+  std::unique_ptr<::rocksdb::DB> db_;
+  ::rocksdb::ColumnFamilyHandle* data_;
+  ::rocksdb::ColumnFamilyHandle* meta_;
+  ::rocksdb::WriteOptions write_options_;
+  // Writers hold it exclusively across their RocksDB write and the update of
+  // position_ and identity_; readers share it, so a positioned read's
+  // position matches what it read.
+  mutable std::shared_mutex mu_;
+  int64_t position_ = 0;   // Guarded by mu_: the position stored with the last batch.
+  LogIdentity identity_;   // Guarded by mu_.
+};
+
+}  // namespace
+
+std::string EncodeEntry(std::string_view value, Version version) {
+  std::string out;
+  out.reserve(9 + value.size());
+  out.push_back(kEntryFormat1);
+  PutFixed64(&out, static_cast<uint64_t>(version));
+  out.append(value);
+  return out;
+}
+
+Result<VersionedValue> DecodeEntry(std::string_view stored) {
+  if (stored.empty()) return MakeError(ErrorCode::kCorrupt, "stored entry is empty");
+  if (stored[0] != kEntryFormat1) {
+    return MakeError(ErrorCode::kCorrupt, "stored entry has format " +
+                                              std::to_string(static_cast<unsigned char>(stored[0])) +
+                                              "; this build reads format 1 (a newer kvlog wrote it?)");
+  }
+  if (stored.size() < 9) {
+    return MakeError(ErrorCode::kCorrupt,
+                     "stored entry of format 1 has " + std::to_string(stored.size()) + " bytes; it needs at least 9");
+  }
+  return VersionedValue{std::string(stored.substr(9)), static_cast<Version>(GetFixed64(stored.substr(1)))};
+}
+
+Result<std::unique_ptr<RocksDbStorage>> OpenRocksDbStorage(const RocksDbOptions& options) {
+  if (options.path.empty()) return MakeError(ErrorCode::kInvalidArgument, "rocksdb storage: the path is empty");
+  std::error_code ec;
+  if (!options.create_if_missing && !std::filesystem::exists(std::filesystem::path(options.path) / "CURRENT", ec)) {
+    return MakeError(ErrorCode::kNotFound, "rocksdb storage: no store at '" + options.path +
+                                               "' (and create_if_missing is off)");
+  }
+  ::rocksdb::Options db_options;
+  db_options.create_if_missing = options.create_if_missing;
+  db_options.create_missing_column_families = true;
+  db_options.write_buffer_size = options.write_buffer_bytes;
+  // A store restarted after a crash must hold a prefix of its batches: the
+  // write-ahead log is replayed up to the first torn record.
+  db_options.wal_recovery_mode = ::rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  ::rocksdb::BlockBasedTableOptions table;
+  table.block_cache = ::rocksdb::NewLRUCache(options.block_cache_bytes);
+  db_options.table_factory.reset(::rocksdb::NewBlockBasedTableFactory(table));
+
+  std::vector<::rocksdb::ColumnFamilyDescriptor> families = {
+      {::rocksdb::kDefaultColumnFamilyName, ::rocksdb::ColumnFamilyOptions(db_options)},
+      {kMetaFamily, ::rocksdb::ColumnFamilyOptions(db_options)},
+  };
+  std::vector<::rocksdb::ColumnFamilyHandle*> handles;
+  ::rocksdb::DB* raw = nullptr;
+  ::rocksdb::Status s = ::rocksdb::DB::Open(db_options, options.path, families, &handles, &raw);
+  if (!s.ok()) {
+    if (s.IsInvalidArgument() && s.ToString().find("Column famil") != std::string::npos) {
+      return MakeError(ErrorCode::kFailedPrecondition,
+                       "rocksdb storage: '" + options.path + "' is not a kvlog store: " + s.ToString());
+    }
+    return MakeError(ErrorCode::kUnavailable, "rocksdb storage: cannot open '" + options.path + "': " + s.ToString());
+  }
+  auto store = std::make_unique<RocksDbStore>(options.path, options.sync, std::unique_ptr<::rocksdb::DB>(raw),
+                                              std::move(handles));
+  if (Status loaded = store->Load(); !loaded) {
+    return MakeError(loaded.error().code(), "rocksdb storage: " + loaded.error().message());
+  }
+  return store;
+}
+
+}  // namespace kvlog::kv::rocksdb

@@ -1,0 +1,84 @@
+// A durable kv::Storage on RocksDB (Debian's librocksdb-dev 7.8).
+//
+//   auto store = kv::rocksdb::OpenRocksDbStorage({.path = "/var/lib/app/kv"});
+//   auto client = kv::Client::Open(std::move(log), std::move(*store), {});
+//
+// Each applied batch and the log position it brings the store to are ONE
+// atomic RocksDB WriteBatch (with the applier's metadata), so after any crash
+// the data and its position agree, and Client::Open replays only the log's
+// tail past that position. The store also records which log it holds (its
+// name and the offset and digest of its first record); Client::Open checks
+// both before it resumes.
+//
+// Threads: RocksDB runs its own background threads (flushes, compactions)
+// inside this package. That is the one exception to kv/'s rule that every
+// thread and every clock go through the runtime seam: nothing of the store's
+// logic runs on them, and what the store holds depends only on the log.
+//
+// Failure policy: a failed RocksDB write or read (I/O error, disk full,
+// corruption) is fatal: the process aborts with RocksDB's message, since the
+// applier cannot go on without storing what it applied and must never report
+// a position its data does not reflect. Restarting resumes from the last
+// batch that was written.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "kv/storage.h"
+#include "log/status.h"
+
+namespace kvlog::kv::rocksdb {
+
+struct RocksDbOptions {
+  // The store's directory. Required.
+  std::string path;
+  // Create an empty store when `path` holds none; off: kNotFound instead.
+  bool create_if_missing = true;
+  // fsync every applied batch: survives power loss, not only a crash of the
+  // process (a process crash loses nothing either way: RocksDB's write-ahead
+  // log is written before Apply returns). Off by default: a batch lost to
+  // power loss is replayed from the log, and a store always holds a prefix
+  // of its batches, never part of one.
+  bool sync = false;
+  // RocksDB's block cache (uncompressed blocks) for reads.
+  std::size_t block_cache_bytes = 64 << 20;
+  // RocksDB's write buffer (memtable) per column family.
+  std::size_t write_buffer_bytes = 64 << 20;
+};
+
+// A RocksDB store. Readers run concurrently with each other; Apply holds out
+// readers for its write, so a reader never sees part of a batch, and a
+// positioned read's position is the one its data reflects.
+class RocksDbStorage : public Storage {
+ public:
+  // Writes a consistent copy of the store (a RocksDB checkpoint: hard links
+  // where the file system allows) into `dir`, which must not exist yet, and
+  // returns the position it reflects. A client opened on a store opened from
+  // `dir` (OpenRocksDbStorage) replays only the log past that position; the
+  // copy may move to another machine. Holds out the applier while it runs.
+  Result<int64_t> Checkpoint(const std::string& dir) const override = 0;
+  // The directory this store lives in.
+  virtual const std::string& path() const = 0;
+};
+
+// Opens (or creates) the store at options.path. Errors: kInvalidArgument for
+// an empty path; kNotFound for a missing store without create_if_missing;
+// kFailedPrecondition for a store in a format newer than this build reads,
+// or one that is not a kvlog store; kUnavailable when RocksDB cannot open it
+// (its message says why, e.g. another process holds its lock).
+Result<std::unique_ptr<RocksDbStorage>> OpenRocksDbStorage(const RocksDbOptions& options);
+
+// The encoding of one stored value (exposed for tests). A format byte, then
+// the fields of that format; format 1 is the key's version (8 bytes, little
+// endian) and the value. A later format adds fields (a TTL deadline, say)
+// after the version and gets a new format byte; readers keep decoding every
+// older format, so a store never needs rewriting when a field is added.
+inline constexpr char kEntryFormat1 = 1;
+std::string EncodeEntry(std::string_view value, Version version);
+// kCorrupt for a short entry or an unknown format byte (a store written by a
+// newer kvlog).
+Result<VersionedValue> DecodeEntry(std::string_view stored);
+
+}  // namespace kvlog::kv::rocksdb

@@ -1,0 +1,133 @@
+#include "kv/rocksdb/rocksdb_storage.h"
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "kv/testing/storage_conformance.h"
+
+namespace kvlog::kv::rocksdb {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A fresh directory under the test's temporary directory.
+std::string NewDir(std::string_view name) {
+  static std::atomic<int> n{0};
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  fs::path dir = fs::path(tmp != nullptr ? tmp : "/tmp") / (std::string(name) + "-" + std::to_string(n++));
+  fs::remove_all(dir);
+  return dir.string();
+}
+
+std::unique_ptr<RocksDbStorage> MustOpen(const std::string& path) {
+  auto store = OpenRocksDbStorage({.path = path});
+  EXPECT_TRUE(store.has_value()) << store.error().ToString();
+  return store ? std::move(*store) : nullptr;
+}
+
+using testing::StorageConformance;
+INSTANTIATE_TEST_SUITE_P(RocksDb, StorageConformance,
+                         ::testing::Values(testing::StorageParam{
+                             "rocksdb", [] { return std::unique_ptr<Storage>(MustOpen(NewDir("conformance"))); },
+                             /*atomic_batches=*/500}),
+                         testing::StorageParamName);
+
+TEST(EntryEncodingTest, RoundTripsAndRejectsUnknownFormats) {
+  const std::string stored = EncodeEntry("value", 1234567890123);
+  EXPECT_EQ(stored.size(), 1u + 8u + 5u);
+  EXPECT_EQ(DecodeEntry(stored), (VersionedValue{"value", 1234567890123}));
+  EXPECT_EQ(DecodeEntry(EncodeEntry("", kNoVersion)), (VersionedValue{"", kNoVersion}));
+  auto short_entry = DecodeEntry(stored.substr(0, 5));
+  ASSERT_FALSE(short_entry.has_value());
+  EXPECT_EQ(short_entry.error().code(), ErrorCode::kCorrupt);
+  EXPECT_THAT(short_entry.error().message(), ::testing::HasSubstr("at least 9"));
+  std::string newer = stored;
+  newer[0] = 2;
+  auto unknown = DecodeEntry(newer);
+  ASSERT_FALSE(unknown.has_value());
+  EXPECT_THAT(unknown.error().message(), ::testing::HasSubstr("format 2"));
+  EXPECT_FALSE(DecodeEntry("").has_value());
+}
+
+TEST(RocksDbStorageTest, DataPositionIdentityAndMetadataSurviveReopening) {
+  const std::string dir = NewDir("reopen");
+  const LogIdentity identity{"topic-a", 3, 0xfeedULL};
+  {
+    auto store = MustOpen(dir);
+    ASSERT_NE(store, nullptr);
+    EXPECT_EQ(store->Durable()->position, 0);
+    EXPECT_FALSE(store->Durable()->identity.known());
+    ASSERT_TRUE(store->SetIdentity(identity).has_value());
+    std::vector<MetaMutation> meta = {{"w/x", "1"}, {"w/y", "2"}};
+    store->Apply(std::vector<Mutation>{{"a", "1", 3}, {"b", "2", 4}}, 5, meta);
+    std::vector<MetaMutation> meta2 = {{"w/x", std::nullopt}, {"w/z", "3"}};
+    store->Apply(std::vector<Mutation>{{"a", std::nullopt, 5}, {"c", "3", 6}}, 9, meta2);
+  }
+  auto store = MustOpen(dir);
+  ASSERT_NE(store, nullptr);
+  auto durable = store->Durable();
+  ASSERT_TRUE(durable.has_value());
+  EXPECT_EQ(durable->position, 9);
+  EXPECT_EQ(durable->identity, identity);
+  EXPECT_EQ(store->Range(KeyConstraint{}, {.versions = true}), (std::vector<KeyValue>{{"b", "2", 4}, {"c", "3", 6}}));
+  using Pairs = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_EQ(store->LoadMeta(), (Pairs{{"w/y", "2"}, {"w/z", "3"}}));
+  ASSERT_TRUE(store->Clear().has_value());
+  EXPECT_EQ(store->LoadMeta(), Pairs{});
+  store.reset();
+  store = MustOpen(dir);
+  EXPECT_EQ(store->Durable()->position, 0);
+  EXPECT_FALSE(store->Durable()->identity.known());
+  EXPECT_EQ(store->Size(), 0u);
+}
+
+TEST(RocksDbStorageTest, CheckpointIsAConsistentCopyWithItsPosition) {
+  const std::string dir = NewDir("origin");
+  const std::string copy = NewDir("checkpoint");
+  auto store = MustOpen(dir);
+  ASSERT_TRUE(store->SetIdentity({"t", 0, 42}).has_value());
+  store->Apply(std::vector<Mutation>{{"a", "1", 0}, {"b", "2", 1}}, 2);
+  auto position = store->Checkpoint(copy);
+  ASSERT_TRUE(position.has_value()) << position.error().ToString();
+  EXPECT_EQ(*position, 2);
+  // Later writes stay out of the copy.
+  store->Apply(std::vector<Mutation>{{"c", "3", 2}}, 3);
+  auto again = store->Checkpoint(copy);
+  ASSERT_FALSE(again.has_value());
+  EXPECT_EQ(again.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_THAT(again.error().message(), ::testing::HasSubstr("already exists"));
+
+  auto copied = MustOpen(copy);
+  ASSERT_NE(copied, nullptr);
+  EXPECT_EQ(copied->Durable()->position, 2);
+  EXPECT_EQ(copied->Durable()->identity, (LogIdentity{"t", 0, 42}));
+  EXPECT_EQ(copied->Range(KeyConstraint{}, {}), (std::vector<KeyValue>{{"a", "1"}, {"b", "2"}}));
+}
+
+TEST(RocksDbStorageTest, OpenGivesClearErrors) {
+  auto empty = OpenRocksDbStorage({.path = ""});
+  ASSERT_FALSE(empty.has_value());
+  EXPECT_EQ(empty.error().code(), ErrorCode::kInvalidArgument);
+
+  const std::string missing = NewDir("missing");
+  auto absent = OpenRocksDbStorage({.path = missing, .create_if_missing = false});
+  ASSERT_FALSE(absent.has_value());
+  EXPECT_EQ(absent.error().code(), ErrorCode::kNotFound);
+  EXPECT_THAT(absent.error().message(), ::testing::HasSubstr(missing));
+
+  // A second open of a store in use: RocksDB's lock refuses it.
+  const std::string dir = NewDir("locked");
+  auto first = MustOpen(dir);
+  auto second = OpenRocksDbStorage({.path = dir});
+  ASSERT_FALSE(second.has_value());
+  EXPECT_EQ(second.error().code(), ErrorCode::kUnavailable);
+  EXPECT_THAT(second.error().message(), ::testing::HasSubstr("lock"));
+}
+
+}  // namespace
+}  // namespace kvlog::kv::rocksdb
