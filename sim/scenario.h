@@ -60,8 +60,12 @@ struct SimRun {
   // Live on brokers the harness does not control: faults from outside it (a
   // broker killed by hand) happen unseen, so the report does not claim none.
   bool external_faults_untracked = false;
-  // Scenario::stream_history_to, once written whole; history.events is then empty.
+  // Scenario::stream_history_to, once written whole; history.events and
+  // history.log are then empty (Judge reads them back from the file, and a
+  // large run would otherwise hold its log twice while it is judged).
   std::string history_file;
+  // Records in the log as written (history.log.size() unless streamed).
+  std::size_t log_records = 0;
 };
 
 // Runs the scenario. Deterministic: the same scenario gives the same history.

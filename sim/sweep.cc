@@ -23,7 +23,9 @@ SweepResult Sweep(const Scenario& base, uint64_t first, uint64_t last, const Swe
     const bool passed = Passed(run, report);
     if (!passed) result.failing_seeds.push_back(seed);
     if (progress) progress(result.runs, total, result.failing_seeds.size());
-    if (!passed && !result.first_failing_run) {
+    const bool first_failure = !passed && !result.first_failing_run;
+    if (seed == last) result.last_report = first_failure ? report : std::move(report);
+    if (first_failure) {
       result.first_failure = std::move(report);
       result.first_failing_run = seed == last ? run : std::move(run);
     }

@@ -20,6 +20,9 @@ struct SweepResult {
   std::optional<SimRun> first_failing_run;
   std::optional<checker::FullReport> first_failure;
   SimRun last_run;      // The last seed run (the only one of a one-seed sweep).
+  // Its report, so that a caller printing it does not judge the run again
+  // (minutes for a large streamed history).
+  std::optional<checker::FullReport> last_report;
   uint64_t last_seed = 0;
   bool stopped = false;  // `stop` ended the sweep before `last`.
 

@@ -184,7 +184,7 @@ int main(int argc, char** argv) {
   bool files_ok = true;
   if (!sweep) {
     const sim::SimRun& run = result.last_run;
-    checker::FullReport report = sim::Judge(run);
+    checker::FullReport report = result.last_report ? std::move(*result.last_report) : sim::Judge(run);
     std::printf("seed %llu: %s\n%s", static_cast<unsigned long long>(range.first),
                 result.failing_seeds.empty() ? "PASS" : "FAIL", sim::Describe(run, report).c_str());
     if (!html_path.empty()) {
