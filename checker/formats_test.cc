@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <algorithm>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "checker/check.h"
@@ -20,6 +21,50 @@ void ExpectError(const Result<History>& r, int line, const std::string& reason_p
   EXPECT_EQ(r.error().line, line) << r.error().ToString();
   EXPECT_NE(r.error().reason.find(reason_part), std::string::npos) << r.error().ToString();
   EXPECT_NE(r.error().ToString().find("h.txt:" + std::to_string(line) + ": "), std::string::npos);
+}
+
+// Value is one word: integers in it or boxed past 61 bits, strings and lists
+// behind a tagged pointer. Every kind and width reads back as written.
+TEST(Value, EveryKindAndIntegerWidthRoundTrips) {
+  EXPECT_EQ(sizeof(Value), 8u);
+  const int64_t ints[] = {0,  1,  -1,  (int64_t{1} << 60) - 1, int64_t{1} << 60, -(int64_t{1} << 60),
+                          -(int64_t{1} << 60) - 1, std::numeric_limits<int64_t>::max(),
+                          std::numeric_limits<int64_t>::min()};
+  for (int64_t i : ints) {
+    Value v = Value::Int(i);
+    EXPECT_TRUE(v.is_int()) << i;
+    EXPECT_EQ(v.kind(), Value::Kind::kInt) << i;
+    EXPECT_EQ(v.as_int(), i);
+    EXPECT_EQ(v.ToString(), std::to_string(i));
+    Value copy = v;
+    EXPECT_EQ(copy, v);
+    EXPECT_EQ(copy, Value::Int(i));  // boxed ones compare by value, not storage
+    EXPECT_NE(copy, Value::Int(i ^ 1));
+  }
+  EXPECT_TRUE(Value().is_nil());
+  EXPECT_EQ(Value::Bool(true).kind(), Value::Kind::kBool);
+  EXPECT_TRUE(Value::Bool(true).as_bool());
+  EXPECT_FALSE(Value::Bool(false).as_bool());
+  EXPECT_NE(Value::Bool(true), Value::Int(1));
+  EXPECT_NE(Value(), Value::Int(0));
+  Value s = Value::String("abc");
+  EXPECT_EQ(s.as_string(), "abc");
+  EXPECT_EQ(s, Value::String("abc"));
+  EXPECT_FALSE(s.SameStorage(Value::String("abc")));
+  Value list = Value::List({s, Value::Int(-5), Value()});
+  EXPECT_EQ(list.ToString(), "[abc -5 nil]");
+  EXPECT_TRUE(list.items()[0].SameStorage(s));
+  Value map = Value::Map({"f", "n"}, {Value::String("put"), Value::Int(std::numeric_limits<int64_t>::min())});
+  ASSERT_NE(map.Find("n"), nullptr);
+  EXPECT_EQ(map.Find("n")->as_int(), std::numeric_limits<int64_t>::min());
+  Value moved = std::move(map);
+  EXPECT_TRUE(map.is_map());  // NOLINT: moved from keeps its kind, emptied
+  EXPECT_TRUE(map.keys().empty());
+  EXPECT_EQ(moved.Find("f")->as_string(), "put");
+  Value boxed = Value::Int(std::numeric_limits<int64_t>::max());
+  Value taken = std::move(boxed);
+  EXPECT_TRUE(boxed.is_int());  // NOLINT
+  EXPECT_EQ(taken.as_int(), std::numeric_limits<int64_t>::max());
 }
 
 TEST(Jsonl, ErrorsNameFileLineAndReason) {

@@ -211,19 +211,21 @@ std::vector<FaultWindow> FaultWindows(const std::vector<NemesisEvent>& nemesis) 
   std::vector<FaultWindow> out;
   std::map<std::string, size_t> open;  // class -> window
   std::set<std::string> open_names;
-  std::optional<size_t> closing;       // the window the previous action closed
+  constexpr size_t kNoWindow = static_cast<size_t>(-1);
+  size_t closing = kNoWindow;  // the window the previous action closed (a sentinel, not an optional:
+                               // GCC 12 -O2 takes the optional for uninitialized)
   for (size_t i = 0; i < nemesis.size(); ++i) {
     const NemesisEvent& n = nemesis[i];
     const bool same_as_previous = i > 0 && nemesis[i - 1].f == n.f;
     // The completion of a closing action: the fault ends when it returns.
-    if (same_as_previous && closing) {
-      out[*closing].last = i;
+    if (same_as_previous && closing != kNoWindow) {
+      out[closing].last = i;
       continue;
     }
     NemesisRole role = RoleOf(n.f, open_names);
     std::string what = n.f + (n.value.empty() ? "" : " " + n.value);
     if (role.kind == NemesisRole::kOpen) {
-      closing.reset();
+      closing = kNoWindow;
       if (open.contains(role.classes[0])) {
         if (!same_as_previous) out[open[role.classes[0]]].label += "; " + what;
         continue;
@@ -246,11 +248,11 @@ std::vector<FaultWindow> FaultWindows(const std::vector<NemesisEvent>& nemesis) 
         closed_any = true;
       }
       if (!closed_any) {
-        closing.reset();
+        closing = kNoWindow;
         out.push_back({i, i, true, true, what});
       }
     } else {
-      closing.reset();
+      closing = kNoWindow;
       if (same_as_previous && !out.empty() && out.back().mark) continue;
       out.push_back({i, i, true, true, what});
     }

@@ -263,7 +263,10 @@ class FastParser {
     }
     return false;
   }
-  bool ParseValue(Value* out, int depth) {
+  // `intern` false: a string that names one thing only (an operation id,
+  // copied out of the line at once) is not kept in the interner's table,
+  // where 800 K of them cost some 70 MB and are never shared.
+  bool ParseValue(Value* out, int depth, bool intern = true) {
     // The line's object is depth 0; a field's value starts at depth 1.
     if (depth > kMaxValueDepth + 1) return false;
     SkipSpace();
@@ -272,7 +275,7 @@ class FastParser {
       case '"': {
         std::string_view s;
         if (!ParseString(&s)) return false;
-        *out = interner_.String(s);
+        *out = intern ? interner_.String(s) : Value::String(std::string(s));
         return true;
       }
       case '{': {
@@ -296,7 +299,7 @@ class FastParser {
           if (p_ == end_ || *p_ != ':') return false;
           ++p_;
           keys.emplace_back(key);
-          if (!ParseValue(&values.emplace_back(), depth + 1)) return false;
+          if (!ParseValue(&values.emplace_back(), depth + 1, /*intern=*/key != "op")) return false;
           SkipSpace();
           if (p_ == end_) return false;
           if (*p_ == ',') {

@@ -1,5 +1,7 @@
 #include "checker/value.h"
 
+#include <cstddef>
+
 #include "checker/status.h"
 
 namespace kvlog::checker {
@@ -18,72 +20,110 @@ struct Value::StringPayload : Payload {
 };
 
 struct Value::CompoundPayload : Payload {
-  CompoundPayload(std::vector<std::string> k, std::vector<Value> v) : keys(std::move(k)), items(std::move(v)) {}
+  CompoundPayload(std::vector<std::string> k, std::vector<Value> v) : keys(std::move(k)), items(std::move(v)) {
+    // Built by push_back, a list may hold up to twice the room it needs: a
+    // range-heavy history holds millions of them for as long as it is checked.
+    if (keys.capacity() > keys.size()) keys.shrink_to_fit();
+    if (items.capacity() > items.size()) items.shrink_to_fit();
+  }
   std::vector<std::string> keys;
   std::vector<Value> items;
 };
 
+struct Value::IntPayload : Payload {
+  explicit IntPayload(int64_t v) : value(v) {}
+  int64_t value;
+};
+
+static_assert(sizeof(Value) == 8);
+static_assert(alignof(std::max_align_t) > 7, "payload pointers leave 3 low bits for the tag");
+
 void Value::Release() noexcept {
-  if (!shared() || !payload_) return;
-  if (payload_->refs.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
-  if (kind_ == Kind::kString) {
-    delete static_cast<const StringPayload*>(payload_);
-  } else {
-    delete static_cast<const CompoundPayload*>(payload_);
+  const Payload* p = payload();
+  if (!p) return;
+  if (p->refs.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  switch (tag()) {
+    case kStringTag:
+      delete static_cast<const StringPayload*>(p);
+      break;
+    case kBoxedInt:
+      delete static_cast<const IntPayload*>(p);
+      break;
+    default:
+      delete static_cast<const CompoundPayload*>(p);
+  }
+}
+
+namespace {
+// Integers in [-2^60, 2^60) live in the word, shifted past the tag.
+constexpr int64_t kInlineIntLimit = int64_t{1} << 60;
+}  // namespace
+
+int64_t Value::as_int() const {
+  switch (tag()) {
+    case static_cast<uintptr_t>(Kind::kBool):
+    case static_cast<uintptr_t>(Kind::kInt):
+      // An arithmetic shift keeps the sign (C++20 defines it).
+      return static_cast<int64_t>(bits_) >> 3;
+    case kBoxedInt: {
+      const Payload* p = payload();
+      return p ? static_cast<const IntPayload*>(p)->value : 0;
+    }
+    default:
+      return 0;
   }
 }
 
 const std::string& Value::as_string() const {
   static const std::string kEmpty;
-  return kind_ == Kind::kString && payload_ ? static_cast<const StringPayload*>(payload_)->text : kEmpty;
+  const Payload* p = payload();
+  return tag() == kStringTag && p ? static_cast<const StringPayload*>(p)->text : kEmpty;
 }
 
 const std::vector<Value>& Value::items() const {
   static const std::vector<Value> kEmpty;
-  return (kind_ == Kind::kList || kind_ == Kind::kMap) && payload_
-             ? static_cast<const CompoundPayload*>(payload_)->items
-             : kEmpty;
+  const Payload* p = payload();
+  return (tag() == kListTag || tag() == kMapTag) && p ? static_cast<const CompoundPayload*>(p)->items : kEmpty;
 }
 
 const std::vector<std::string>& Value::keys() const {
   static const std::vector<std::string> kEmpty;
-  return (kind_ == Kind::kList || kind_ == Kind::kMap) && payload_
-             ? static_cast<const CompoundPayload*>(payload_)->keys
-             : kEmpty;
+  const Payload* p = payload();
+  return (tag() == kListTag || tag() == kMapTag) && p ? static_cast<const CompoundPayload*>(p)->keys : kEmpty;
 }
 
 Value Value::Bool(bool b) {
   Value v;
-  v.kind_ = Kind::kBool;
-  v.int_ = b ? 1 : 0;
+  v.bits_ = (static_cast<uintptr_t>(b ? 1 : 0) << 3) | static_cast<uintptr_t>(Kind::kBool);
   return v;
 }
 
 Value Value::Int(int64_t i) {
   Value v;
-  v.kind_ = Kind::kInt;
-  v.int_ = i;
+  if (i >= -kInlineIntLimit && i < kInlineIntLimit) {
+    v.bits_ = (static_cast<uintptr_t>(i) << 3) | static_cast<uintptr_t>(Kind::kInt);
+  } else {
+    v.SetPayload(new IntPayload(i), kBoxedInt);
+  }
   return v;
 }
 
 Value Value::String(std::string s) {
   Value v;
-  v.payload_ = new StringPayload(std::move(s));
-  v.kind_ = Kind::kString;
+  v.SetPayload(new StringPayload(std::move(s)), kStringTag);
   return v;
 }
 
 Value Value::List(std::vector<Value> items) {
   Value v;
-  v.payload_ = items.empty() ? nullptr : new CompoundPayload({}, std::move(items));
-  v.kind_ = Kind::kList;
+  v.SetPayload(items.empty() ? nullptr : new CompoundPayload({}, std::move(items)), kListTag);
   return v;
 }
 
 Value Value::Map(std::vector<std::string> keys, std::vector<Value> values) {
   Value v;
-  v.payload_ = keys.empty() && values.empty() ? nullptr : new CompoundPayload(std::move(keys), std::move(values));
-  v.kind_ = Kind::kMap;
+  v.SetPayload(keys.empty() && values.empty() ? nullptr : new CompoundPayload(std::move(keys), std::move(values)),
+               kMapTag);
   return v;
 }
 
@@ -96,13 +136,13 @@ const Value* Value::Find(const std::string& key) const {
 }
 
 std::string Value::ToString() const {
-  switch (kind_) {
+  switch (kind()) {
     case Kind::kNil:
       return "nil";
     case Kind::kBool:
-      return int_ ? "true" : "false";
+      return as_int() ? "true" : "false";
     case Kind::kInt:
-      return std::to_string(int_);
+      return std::to_string(as_int());
     case Kind::kString:
       return as_string();
     case Kind::kList: {
@@ -129,14 +169,14 @@ std::string Value::ToString() const {
 }
 
 bool Value::operator==(const Value& other) const {
-  if (kind_ != other.kind_) return false;
-  if (shared() && payload_ == other.payload_) return true;
-  switch (kind_) {
+  if (bits_ == other.bits_) return true;  // nil, the same bool or integer, or shared storage
+  if (kind() != other.kind()) return false;
+  switch (kind()) {
     case Kind::kNil:
       return true;
     case Kind::kBool:
     case Kind::kInt:
-      return int_ == other.int_;
+      return as_int() == other.as_int();
     case Kind::kString:
       return as_string() == other.as_string();
     case Kind::kList:

@@ -15,13 +15,13 @@ class Value {
  public:
   enum class Kind : uint8_t { kNil, kBool, kInt, kString, kList, kMap };
 
-  Value() : int_(0) {}  // nil
-  Value(const Value& other) noexcept : kind_(other.kind_), int_(other.int_) {
-    if (shared() && payload_) payload_->refs.fetch_add(1, std::memory_order_relaxed);
+  Value() = default;  // nil
+  Value(const Value& other) noexcept : bits_(other.bits_) {
+    if (const Payload* p = payload()) p->refs.fetch_add(1, std::memory_order_relaxed);
   }
-  // `other` keeps its kind, emptied (an empty string, list or map).
-  Value(Value&& other) noexcept : kind_(other.kind_), int_(other.int_) {
-    if (other.shared()) other.payload_ = nullptr;
+  // `other` keeps its kind, emptied (an empty string, list or map; 0).
+  Value(Value&& other) noexcept : bits_(other.bits_) {
+    if (other.shared()) other.bits_ &= kTagMask;
   }
   Value& operator=(const Value& other) noexcept {
     Value copy(other);
@@ -42,16 +42,16 @@ class Value {
   // A map with string keys, in the given order (keys are unique).
   static Value Map(std::vector<std::string> keys, std::vector<Value> values);
 
-  Kind kind() const { return kind_; }
-  bool is_nil() const { return kind_ == Kind::kNil; }
-  bool is_int() const { return kind_ == Kind::kInt; }
-  bool is_string() const { return kind_ == Kind::kString; }
-  bool is_list() const { return kind_ == Kind::kList; }
-  bool is_map() const { return kind_ == Kind::kMap; }
+  Kind kind() const { return tag() == kBoxedInt ? Kind::kInt : static_cast<Kind>(tag()); }
+  bool is_nil() const { return bits_ == 0; }
+  bool is_int() const { return kind() == Kind::kInt; }
+  bool is_string() const { return tag() == kStringTag; }
+  bool is_list() const { return tag() == kListTag; }
+  bool is_map() const { return tag() == kMapTag; }
 
   // Other kinds read as false, 0 and "".
   bool as_bool() const { return as_int() != 0; }
-  int64_t as_int() const { return kind_ == Kind::kBool || kind_ == Kind::kInt ? int_ : 0; }
+  int64_t as_int() const;
   const std::string& as_string() const;
   const std::vector<Value>& items() const;      // list or map values
   const std::vector<std::string>& keys() const;  // map keys
@@ -68,34 +68,46 @@ class Value {
 
   // Whether two values share one stored string, list or map (so are equal
   // without comparing their contents). Readers intern repeated values.
-  bool SameStorage(const Value& other) const { return shared() && kind_ == other.kind_ && payload_ == other.payload_; }
+  bool SameStorage(const Value& other) const { return shared() && bits_ == other.bits_; }
 
  private:
-  // A Value is 16 bytes: its kind and either an integer or a pointer to an
-  // immutable, reference-counted string, list or map. Copies share that
-  // storage (a copy is a counter increment), so an operation's values, the
-  // events they came from and a reader's interned strings cost one copy of
-  // the bytes between them: a range read returning 300 pairs costs 16 bytes
-  // a pair when the reader interns the pairs (jsonl.cc does). Nothing
-  // mutates the storage after construction, so sharing it across threads is
-  // safe; the counter is atomic.
+  // A Value is 8 bytes: one word whose low 3 bits say what it holds (see the
+  // tags below): nil, a bool or an integer held in the word itself, or a
+  // pointer to an immutable, reference-counted string, list or map (or an
+  // integer too wide for the word's 61 bits). Copies share that storage (a
+  // copy is a counter increment), so an operation's values, the events they
+  // came from and a reader's interned strings cost one copy of the bytes
+  // between them: a range read returning 300 pairs costs 8 bytes a pair when
+  // the reader interns the pairs (jsonl.cc does). A range-heavy 800 K-op
+  // history holds tens of millions of such pairs, which is why the word is
+  // one, not a kind byte beside it (16 bytes with padding). Nothing mutates
+  // the storage after construction, so sharing it across threads is safe; the
+  // counter is atomic.
   struct Payload {
     mutable std::atomic<uint32_t> refs{1};
   };
   struct StringPayload;
   struct CompoundPayload;
-  bool shared() const { return kind_ >= Kind::kString; }
-  void Release() noexcept;
-  void Swap(Value& other) noexcept {
-    std::swap(kind_, other.kind_);
-    std::swap(int_, other.int_);
+  struct IntPayload;
+  // Tags 0..5 are the Kind values; a boxed integer is kInt too.
+  static constexpr uintptr_t kTagMask = 7;
+  static constexpr uintptr_t kStringTag = static_cast<uintptr_t>(Kind::kString);
+  static constexpr uintptr_t kListTag = static_cast<uintptr_t>(Kind::kList);
+  static constexpr uintptr_t kMapTag = static_cast<uintptr_t>(Kind::kMap);
+  static constexpr uintptr_t kBoxedInt = 6;
+  static_assert(static_cast<uintptr_t>(Kind::kMap) < kBoxedInt);
+  uintptr_t tag() const { return bits_ & kTagMask; }
+  bool shared() const { return tag() >= kStringTag; }
+  // The storage of a string, list, map or boxed integer; null otherwise or
+  // when moved from (or an empty list or map).
+  const Payload* payload() const {
+    return shared() ? reinterpret_cast<const Payload*>(bits_ & ~kTagMask) : nullptr;
   }
+  void SetPayload(const Payload* p, uintptr_t tag) { bits_ = reinterpret_cast<uintptr_t>(p) | tag; }
+  void Release() noexcept;
+  void Swap(Value& other) noexcept { std::swap(bits_, other.bits_); }
 
-  Kind kind_ = Kind::kNil;
-  union {
-    int64_t int_;              // nil (0), bool (0 or 1), int
-    const Payload* payload_;   // string, list or map; null when moved from
-  };
+  uintptr_t bits_ = 0;  // nil
 };
 
 }  // namespace kvlog::checker

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <span>
 
 #include "absl/hash/hash.h"
 #include "absl/strings/string_view.h"
@@ -204,7 +205,14 @@ WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops
         dups.push_back(r.offset);
       }
     }
-    if (r.op) log_by_op_[*r.op].push_back(r.offset);
+    if (r.op) {
+      auto [it, inserted] = log_by_op_.try_emplace(*r.op, r.offset);
+      if (!inserted) {
+        auto& more = log_op_more_[*r.op];
+        if (more.empty()) more.push_back(it->second);
+        more.push_back(r.offset);
+      }
+    }
     if (applied) log_by_key_[r.key].push_back(i);
   }
 }
@@ -216,7 +224,10 @@ std::vector<int64_t> WriteIndex::LogOffsets(const Write& w) const {
       // of those the ones this write owns (see Write::ordinal).
       std::vector<int64_t> out;
       size_t matching = 0;
-      for (int64_t off : it->second) {
+      const int64_t single[] = {it->second};
+      std::span<const int64_t> offsets(single);
+      if (auto more = log_op_more_.find(*w.op_id); more != log_op_more_.end()) offsets = more->second;
+      for (int64_t off : offsets) {
         const LogRecord* r = nullptr;
         auto rit = std::lower_bound(history_.log.begin(), history_.log.end(), off,
                                     [](const LogRecord& a, int64_t b) { return a.offset < b; });

@@ -133,7 +133,11 @@ class WriteIndex {
   std::vector<Write> writes_;
   KvTable kv_;
   absl::flat_hash_map<uint32_t, std::vector<int64_t>> log_dups_;  // kv entry -> offsets, when > 1
-  absl::flat_hash_map<std::string, std::vector<int64_t>> log_by_op_;
+  // op id -> offset of its first log record; the rare ids with several
+  // records (a batch, a duplicate) also list them all in log_op_more_. A
+  // vector per id cost a heap block per log record.
+  absl::flat_hash_map<std::string, int64_t> log_by_op_;
+  absl::flat_hash_map<std::string, std::vector<int64_t>> log_op_more_;
   absl::flat_hash_map<std::string, std::vector<size_t>> log_by_key_;  // indices into history.log
   absl::flat_hash_map<std::string, size_t> invoked_op_;
   std::optional<std::pair<size_t, size_t>> repeated_;

@@ -195,6 +195,8 @@ SimRun RunScenario(const Scenario& s) {
       run.workload.errors.push_back("cannot write the history to " + s.stream_history_to);
     } else {
       run.history_file = s.stream_history_to;
+      run.log_records = run.history.log.size();
+      std::vector<checker::LogRecord>().swap(run.history.log);
     }
   }
   run.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
@@ -241,7 +243,7 @@ std::string Describe(const SimRun& run, const checker::FullReport& report) {
   out << "run " << outcome << " at " << (run.live ? "wall" : "virtual") << " "
       << std::chrono::duration_cast<std::chrono::milliseconds>(run.outcome.virtual_end.time_since_epoch()).count()
       << " ms; " << run.workload.ops_completed << " ops completed, " << run.workload.ops_unknown
-      << " unknown; log " << run.history.log.size() << " records; faults: ";
+      << " unknown; log " << std::max(run.log_records, run.history.log.size()) << " records; faults: ";
   if (run.faults.empty()) out << (run.external_faults_untracked ? "none injected by the harness" : "none");
   for (std::size_t i = 0; i < run.faults.size(); ++i) out << (i ? "," : "") << run.faults[i];
   if (run.external_faults_untracked) {

@@ -64,9 +64,13 @@ struct SimRun {
   // Live on brokers the harness does not control: faults from outside it (a
   // broker killed by hand) happen unseen, so the report does not claim none.
   bool external_faults_untracked = false;
-  // Scenario::stream_history_to, once written whole; history.events is then empty.
+  // Scenario::stream_history_to, once written whole; history.events and
+  // history.log are then empty (Judge reads them back from the file, and a
+  // large run would otherwise hold its log twice while it is judged).
   std::string history_file;
   std::vector<std::string> checks;  // Scenario::checks, for Judge.
+  // Records in the log as written (history.log.size() unless streamed).
+  std::size_t log_records = 0;
 };
 
 // The scenario's fault schedule as nemesis actions, timed in ns from the

@@ -82,6 +82,8 @@ TEST(ScenarioTest, AStreamedHistoryHasTheSameBytesAndVerdicts) {
     SimRun streamed = RunScenario(s);
     ASSERT_EQ(streamed.history_file, path);
     EXPECT_TRUE(streamed.history.events.empty());
+    EXPECT_TRUE(streamed.history.log.empty());  // read back by Judge, not held twice
+    EXPECT_EQ(streamed.log_records, in_memory.history.log.size());
     std::ifstream in(path, std::ios::binary);
     std::stringstream bytes;
     bytes << in.rdbuf();
