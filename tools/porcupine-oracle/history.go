@@ -148,11 +148,11 @@ func readJsonl(data []byte) ([]Event, error) {
 			return nil, &parseError{line, "not a JSON object: " + err.Error()}
 		}
 		if _, ok := obj["type"]; !ok {
-			// final states, log records and metadata: not operations.
-			if obj["final"] != nil || obj["log"] != nil || obj["meta"] != nil {
+			// final states, log records, metadata and fault actions: not operations.
+			if obj["final"] != nil || obj["log"] != nil || obj["meta"] != nil || obj["nemesis"] != nil {
 				continue
 			}
-			return nil, &parseError{line, "an event needs \"type\" (or the line must be final/log/meta)"}
+			return nil, &parseError{line, "an event needs \"type\" (or the line must be final/log/meta/nemesis)"}
 		}
 		e := Event{Line: line}
 		p, ok := obj["process"].(json.Number)
