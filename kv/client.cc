@@ -641,7 +641,8 @@ Result<int64_t> Client::DeadlineFor(std::string_view what, const CallOptions& op
   }
   if (options.ttl.count() == 0) return int64_t{0};
   const int64_t now = runtime_.WallNow().time_since_epoch().count();
-  if (options.ttl.count() > INT64_MAX - now) {
+  // A wall clock before the epoch (a skewed simulated clock) cannot overflow.
+  if (now > 0 && options.ttl.count() > INT64_MAX - now) {
     return MakeError(ErrorCode::kInvalidArgument, std::string(what) + ": ttl of " + std::to_string(options.ttl.count()) +
                                                       " ns puts the deadline past the largest wall time");
   }
