@@ -89,7 +89,8 @@ TEST(CounterWorkloadTest, AConditionDecidedByTheWriterLosesIncrementsAndIsCaught
     s.variant = "writer-cas";
     SimRun run = RunScenario(s);
     ASSERT_EQ(run.outcome.kind, RunOutcome::Kind::kCompleted);
-    const checker::CheckReport* counter = Find(Judge(run), "counter");
+    const checker::FullReport report = Judge(run);  // Find points into it.
+    const checker::CheckReport* counter = Find(report, "counter");
     ASSERT_NE(counter, nullptr);
     if (counter->verdict == checker::Verdict::kInvalid) found = seed;
   }
