@@ -8,9 +8,13 @@
 #include <vector>
 
 #include "sim/scenario.h"
+#include "sim/testing/run_queries.h"
 
 namespace kvlog::sim {
 namespace {
+
+using testing::CountOk;
+using testing::FindCheck;
 
 std::vector<std::string> SafeFaults() {
   std::vector<std::string> names;
@@ -42,13 +46,6 @@ checker::FullReport JudgeLinearizable(const SimRun& run) {
   return report ? *report : checker::FullReport{};
 }
 
-const checker::CheckReport* Find(const checker::FullReport& report, std::string_view checker) {
-  for (const auto& r : report.reports) {
-    if (r.checker == checker) return &r;
-  }
-  return nullptr;
-}
-
 std::string Failures(const checker::FullReport& report) {
   std::string out;
   for (const auto& r : report.reports) {
@@ -61,14 +58,6 @@ std::string Failures(const checker::FullReport& report) {
   return out;
 }
 
-int64_t Count(const SimRun& run, std::string_view f, std::optional<bool> result = std::nullopt) {
-  int64_t n = 0;
-  for (const auto& e : run.history.events) {
-    if (e.type == checker::EventType::kOk && e.f == f && (!result || e.result == result)) ++n;
-  }
-  return n;
-}
-
 TEST(VersionsSimTest, CasAndLinearizableReadsAreLinearizableUnderEverySafeFault) {
   std::vector<std::vector<std::string>> fault_sets = {{}, SafeFaults()};
   for (const std::string& f : SafeFaults()) fault_sets.push_back({f});
@@ -79,15 +68,15 @@ TEST(VersionsSimTest, CasAndLinearizableReadsAreLinearizableUnderEverySafeFault)
       ASSERT_EQ(run.outcome.kind, RunOutcome::Kind::kCompleted) << "seed " << seed;
       ASSERT_TRUE(run.workload.errors.empty()) << run.workload.errors.front();
       checker::FullReport report = JudgeLinearizable(run);
-      const checker::CheckReport* linear = Find(report, "linearizability");
+      const checker::CheckReport* linear = FindCheck(report, "linearizability");
       ASSERT_NE(linear, nullptr);
       std::string names;
       for (const auto& n : faults) names += n + " ";
       EXPECT_EQ(Failures(report), "") << "seed " << seed << " faults: " << names;
       EXPECT_EQ(linear->verdict, checker::Verdict::kValid) << "seed " << seed << " faults: " << names;
-      cas_ok += Count(run, "cas", true);
-      cas_failed += Count(run, "cas", false);
-      gets += Count(run, "get");
+      cas_ok += CountOk(run, "cas", true);
+      cas_failed += CountOk(run, "cas", false);
+      gets += CountOk(run, "get");
     }
   }
   // Both outcomes of cas and many reads were judged, not an empty history.
@@ -102,14 +91,14 @@ TEST(VersionsSimTest, LocalReadsAreShownNotLinearizableWithAWitnessYetKeepTheirS
     SimRun run = RunScenario(CasScenario(seed, {"lagging-reader"}, kv::ReadLevel::Local()));
     ASSERT_EQ(run.outcome.kind, RunOutcome::Kind::kCompleted);
     checker::FullReport report = JudgeLinearizable(run);
-    const checker::CheckReport* linear = Find(report, "linearizability");
+    const checker::CheckReport* linear = FindCheck(report, "linearizability");
     ASSERT_NE(linear, nullptr);
     // Read-your-writes and convergence hold for local reads...
-    EXPECT_EQ(Find(report, "session")->verdict, checker::Verdict::kValid) << "seed " << seed;
-    EXPECT_EQ(Find(report, "convergence")->verdict, checker::Verdict::kValid) << "seed " << seed;
-    EXPECT_EQ(Find(report, "durability")->verdict, checker::Verdict::kValid) << "seed " << seed;
+    EXPECT_EQ(FindCheck(report, "session")->verdict, checker::Verdict::kValid) << "seed " << seed;
+    EXPECT_EQ(FindCheck(report, "convergence")->verdict, checker::Verdict::kValid) << "seed " << seed;
+    EXPECT_EQ(FindCheck(report, "durability")->verdict, checker::Verdict::kValid) << "seed " << seed;
     // Every get says it was local.
-    const checker::CheckReport* levels = Find(report, "read-levels");
+    const checker::CheckReport* levels = FindCheck(report, "read-levels");
     EXPECT_EQ(levels->verdict, checker::Verdict::kValid) << levels->summary;
     EXPECT_NE(levels->summary.find("reads by level: "), std::string::npos) << levels->summary;
     EXPECT_EQ(levels->summary.find("linearizable"), std::string::npos) << levels->summary;

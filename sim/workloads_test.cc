@@ -12,9 +12,13 @@
 #include "sim/bank_workload.h"
 #include "sim/counter_workload.h"
 #include "sim/scenario.h"
+#include "sim/testing/run_queries.h"
 
 namespace kvlog::sim {
 namespace {
+
+using testing::CountOk;
+using testing::FindCheck;
 
 std::vector<std::string> SafeFaults() {
   std::vector<std::string> names;
@@ -46,35 +50,20 @@ Scenario BankScenario(uint64_t seed, const std::vector<std::string>& faults) {
   return s;
 }
 
-const checker::CheckReport* Find(const checker::FullReport& report, std::string_view checker) {
-  for (const auto& r : report.reports) {
-    if (r.checker == checker) return &r;
-  }
-  return nullptr;
-}
-
-int64_t Count(const SimRun& run, std::string_view f, std::optional<bool> result = std::nullopt) {
-  int64_t n = 0;
-  for (const auto& e : run.history.events) {
-    if (e.type == checker::EventType::kOk && e.f == f && (!result || e.result == result)) ++n;
-  }
-  return n;
-}
-
 TEST(CounterWorkloadTest, FinalValuesLieBetweenAcknowledgedAndAcknowledgedPlusUnknown) {
   SimRun run = RunScenario(CounterScenario(3, {"latency", "lost-ack"}));
   ASSERT_EQ(run.outcome.kind, RunOutcome::Kind::kCompleted);
   ASSERT_TRUE(run.workload.errors.empty()) << run.workload.errors.front();
   checker::FullReport report = Judge(run);
   EXPECT_TRUE(Passed(run, report)) << Describe(run, report);
-  const checker::CheckReport* counter = Find(report, "counter");
+  const checker::CheckReport* counter = FindCheck(report, "counter");
   ASSERT_NE(counter, nullptr);
   EXPECT_EQ(counter->verdict, checker::Verdict::kValid);
   // Every replica read every counter after the run.
   EXPECT_NE(counter->summary.find("final reads n0="), std::string::npos) << counter->summary;
-  EXPECT_GT(Count(run, "incr"), 20);
+  EXPECT_GT(CountOk(run, "incr"), 20);
   // Reads at every level were recorded with their level and judged.
-  const checker::CheckReport* levels = Find(report, "read-levels");
+  const checker::CheckReport* levels = FindCheck(report, "read-levels");
   ASSERT_NE(levels, nullptr);
   EXPECT_EQ(levels->verdict, checker::Verdict::kValid) << levels->summary;
   for (const char* level : {"at_least", "bounded", "linearizable", "local"}) {
@@ -89,8 +78,8 @@ TEST(CounterWorkloadTest, AConditionDecidedByTheWriterLosesIncrementsAndIsCaught
     s.variant = "writer-cas";
     SimRun run = RunScenario(s);
     ASSERT_EQ(run.outcome.kind, RunOutcome::Kind::kCompleted);
-    const checker::FullReport report = Judge(run);  // Find points into it.
-    const checker::CheckReport* counter = Find(report, "counter");
+    const checker::FullReport report = Judge(run);  // FindCheck points into it.
+    const checker::CheckReport* counter = FindCheck(report, "counter");
     ASSERT_NE(counter, nullptr);
     if (counter->verdict == checker::Verdict::kInvalid) found = seed;
   }
@@ -103,12 +92,12 @@ TEST(BankWorkloadTest, EveryReadShowsTheTotal) {
   ASSERT_TRUE(run.workload.errors.empty()) << run.workload.errors.front();
   checker::FullReport report = Judge(run);
   EXPECT_TRUE(Passed(run, report)) << Describe(run, report);
-  const checker::CheckReport* bank = Find(report, "bank");
+  const checker::CheckReport* bank = FindCheck(report, "bank");
   ASSERT_NE(bank, nullptr);
   EXPECT_EQ(bank->verdict, checker::Verdict::kValid);
   EXPECT_NE(bank->summary.find("total 400"), std::string::npos) << bank->summary;
-  EXPECT_GT(Count(run, "transfer", true), 10);
-  EXPECT_GT(Count(run, "range"), 10);
+  EXPECT_GT(CountOk(run, "transfer", true), 10);
+  EXPECT_GT(CountOk(run, "range"), 10);
 }
 
 TEST(BankWorkloadTest, AStreamedHistoryReadsBackAndJudgesTheSame) {
@@ -121,8 +110,8 @@ TEST(BankWorkloadTest, AStreamedHistoryReadsBackAndJudgesTheSame) {
   ASSERT_EQ(run.history_file, s.stream_history_to);
   checker::FullReport report = Judge(run);
   EXPECT_TRUE(Passed(run, report)) << Describe(run, report);
-  EXPECT_EQ(Find(report, "bank")->verdict, checker::Verdict::kValid);
-  EXPECT_EQ(Find(report, "convergence")->verdict, checker::Verdict::kValid);
+  EXPECT_EQ(FindCheck(report, "bank")->verdict, checker::Verdict::kValid);
+  EXPECT_EQ(FindCheck(report, "convergence")->verdict, checker::Verdict::kValid);
   // A streamed run keeps no log in memory: read the file's back.
   EXPECT_TRUE(run.history.log.empty());
   auto file = checker::ReadJsonlFile(run.history_file);
@@ -145,10 +134,10 @@ TEST(BankWorkloadTest, ATransactionAppliedRecordByRecordIsCaught) {
     ASSERT_EQ(run.outcome.kind, RunOutcome::Kind::kCompleted);
     ASSERT_TRUE(run.workload.errors.empty()) << run.workload.errors.front();
     checker::FullReport report = Judge(run);
-    const checker::CheckReport* bank = Find(report, "bank");
+    const checker::CheckReport* bank = FindCheck(report, "bank");
     ASSERT_NE(bank, nullptr);
     // The split records still converge: the log decides each of them alike.
-    EXPECT_EQ(Find(report, "convergence")->verdict, checker::Verdict::kValid) << "seed " << seed;
+    EXPECT_EQ(FindCheck(report, "convergence")->verdict, checker::Verdict::kValid) << "seed " << seed;
     if (bank->verdict == checker::Verdict::kInvalid) {
       found = seed;
       why = bank->violations.front().kind;
@@ -200,9 +189,9 @@ TEST(WorkloadsPropertyTest, CounterAndBankPassUnderEverySafeFault) {
         EXPECT_TRUE(Passed(run, report)) << (bank ? "bank" : "counter") << " seed " << seed << " faults: " << names
                                          << "\n"
                                          << Describe(run, report);
-        incr += Count(run, "incr");
-        transfers += Count(run, "transfer", true);
-        reads += Count(run, "get") + Count(run, "range");
+        incr += CountOk(run, "incr");
+        transfers += CountOk(run, "transfer", true);
+        reads += CountOk(run, "get") + CountOk(run, "range");
       }
     }
   }
