@@ -360,10 +360,14 @@ TEST_P(ClientConformance, AWriteAcknowledgedWhereAnotherRecordIsFailsWithDataLos
   // Acknowledged past its record (the position passes the named offset with
   // no record of this write there).
   controls.ack_offset_shift = 1;
+  ASSERT_TRUE(client->Sync().has_value());
+  const log::Offset ours = client->AppliedPosition();  // Where our record will land: no one else writes now.
   std::promise<Result<log::Offset>> past;
   client->PutAsync("d", "4", [&](Result<log::Offset> r) { past.set_value(std::move(r)); });
   auto past_future = past.get_future();
-  ASSERT_TRUE(client->Sync().has_value());            // Our record is applied...
+  // Our record is applied... (Sync would not do: it may read the end offset
+  // before the asynchronous put is appended, and then "later" can land first.)
+  ASSERT_TRUE(client->WaitApplied(ours).has_value());
   ASSERT_TRUE(other->Put("later", "x").has_value());  // ...and then the named offset is passed.
   auto past_result = past_future.get();
   ASSERT_FALSE(past_result.has_value());
