@@ -470,7 +470,29 @@ Result<std::string> WriteJepsenEdn(const History& history) {
   std::map<int64_t, const Event*> invocation;  // pending invocation per recorded process
   std::string out = "[";
   bool first = true;
-  for (const Event& e : history.events) {
+  // Nemesis ops go where they were recorded: before the client event at their
+  // position, as Jepsen interleaves its :nemesis process with the others.
+  size_t next_nemesis = 0;
+  auto write_nemesis_before = [&](size_t position) -> Result<void> {
+    for (; next_nemesis < history.nemesis.size() &&
+           static_cast<size_t>(history.nemesis[next_nemesis].position) <= position;
+         ++next_nemesis) {
+      const NemesisEvent& n = history.nemesis[next_nemesis];
+      if (!IsKeywordName(n.f)) {
+        return MakeError(history.source, n.line, "nemesis f '" + n.f + "' cannot be written as an EDN keyword");
+      }
+      out += first ? "" : "\n ";
+      first = false;
+      out += std::string("{:process :nemesis, :type :") + EventTypeName(n.type) + ", :f :" + n.f + ", :value ";
+      out += n.value.empty() ? "nil" : EdnString(n.value);
+      if (n.time) out += ", :time " + std::to_string(*n.time);
+      out += "}";
+    }
+    return {};
+  };
+  for (size_t index = 0; index < history.events.size(); ++index) {
+    const Event& e = history.events[index];
+    if (auto s = write_nemesis_before(index); !s) return std::unexpected(s.error());
     if (!IsKeywordName(e.f)) {
       return MakeError(history.source, e.line, "f '" + e.f + "' cannot be written as an EDN keyword");
     }
@@ -501,6 +523,7 @@ Result<std::string> WriteJepsenEdn(const History& history) {
     if (e.replica) out += ", :replica " + EdnString(*e.replica);
     out += "}";
   }
+  if (auto s = write_nemesis_before(history.events.size()); !s) return std::unexpected(s.error());
   return out + "]\n";
 }
 

@@ -349,6 +349,32 @@ TEST(Edn, WriterOutputReadsBackTheSame) {
   EXPECT_FALSE(WriteJepsenEdn(h).has_value());
 }
 
+// kvsim's EDN carries its fault schedule: nemesis ops in place, read back with
+// their positions, times and values; one that is not a keyword is refused.
+TEST(Edn, NemesisOpsAreWrittenWhereTheyHappened) {
+  History h = testing::GenerateRegisterHistory(2, 6, 2);
+  NemesisEvent start{.type = EventType::kInfo, .f = "start-outage", .value = "all brokers", .time = 5, .position = 0};
+  NemesisEvent stop{.type = EventType::kInfo, .f = "stop-outage", .time = 9, .position = 4};
+  NemesisEvent last{.type = EventType::kInfo, .f = "crash", .value = "c1", .position = static_cast<int64_t>(h.events.size())};
+  h.nemesis = {start, stop, last};
+  auto edn = WriteJepsenEdn(h);
+  ASSERT_TRUE(edn.has_value()) << edn.error().ToString();
+  EXPECT_EQ(edn->rfind("[{:process :nemesis, :type :info, :f :start-outage, :value \"all brokers\", :time 5}", 0), 0u)
+      << *edn;
+  auto back = ParseJepsenEdn(*edn, "w");
+  ASSERT_TRUE(back.has_value()) << back.error().ToString();
+  ASSERT_EQ(back->events.size(), h.events.size());
+  ASSERT_EQ(back->nemesis.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(back->nemesis[i].f, h.nemesis[i].f);
+    EXPECT_EQ(back->nemesis[i].value, h.nemesis[i].value);
+    EXPECT_EQ(back->nemesis[i].time, h.nemesis[i].time);
+    EXPECT_EQ(back->nemesis[i].position, h.nemesis[i].position);
+  }
+  h.nemesis[1].f = "not a keyword";
+  EXPECT_FALSE(WriteJepsenEdn(h).has_value());
+}
+
 // What we write as EDN is read by Clojure's own reader (Debian's clojure).
 TEST(Edn, ClojureReadsWhatWeWrite) {
   ASSERT_EQ(std::system("command -v clojure >/dev/null 2>&1"), 0)
