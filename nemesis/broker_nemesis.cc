@@ -46,8 +46,8 @@ std::string WallNow() {
 
 class ScriptControlImpl final : public BrokerControl {
  public:
-  ScriptControlImpl(ScriptControlOptions o, std::vector<std::pair<int, std::string>> brokers)
-      : o_(std::move(o)), brokers_(std::move(brokers)) {}
+  ScriptControlImpl(ScriptControlOptions o, std::vector<std::pair<int, std::string>> brokers, bool netns)
+      : o_(std::move(o)), brokers_(std::move(brokers)), netns_(netns) {}
 
   // Runs the script; its output (stdout and stderr) or why it failed.
   static Result<std::string> RunScript(const std::string& script, const std::vector<std::string>& args) {
@@ -74,6 +74,8 @@ class ScriptControlImpl final : public BrokerControl {
     for (const auto& [id, _] : brokers_) ids.push_back(id);
     return ids;
   }
+
+  bool CanPartition() const override { return netns_; }
 
   Result<PartitionState> Describe(const std::vector<int>& avoid) override {
     std::string why = "no broker to ask (all avoided)";
@@ -164,6 +166,7 @@ class ScriptControlImpl final : public BrokerControl {
 
   const ScriptControlOptions o_;
   const std::vector<std::pair<int, std::string>> brokers_;  // id, host:port
+  const bool netns_;
 };
 
 const char* KindName(Kind k) {
@@ -203,13 +206,15 @@ Result<std::unique_ptr<BrokerControl>> ScriptControl(const ScriptControlOptions&
   auto nodes = ScriptControlImpl::RunScript(options.script, {"nodes"});
   if (!nodes) return std::unexpected(nodes.error());
   std::vector<std::pair<int, std::string>> brokers;
+  bool netns = false;
   std::istringstream lines(*nodes);
   std::string line;
   while (std::getline(lines, line)) {
     std::istringstream fields(line);
     int id = 0;
-    std::string role, address;
+    std::string role, address, where;
     if (!(fields >> id >> role >> address)) continue;
+    if (fields >> where && where == "netns") netns = true;
     if (role.find("broker") == std::string::npos) continue;
     brokers.emplace_back(id, address);
   }
@@ -226,7 +231,7 @@ Result<std::unique_ptr<BrokerControl>> ScriptControl(const ScriptControlOptions&
       }
     }
   }
-  return std::make_unique<ScriptControlImpl>(options, std::move(brokers));
+  return std::make_unique<ScriptControlImpl>(options, std::move(brokers), netns);
 }
 
 std::string Fault::Name() const {
@@ -282,12 +287,21 @@ BrokerNemesis::BrokerNemesis(BrokerControl& control, std::vector<Fault> faults, 
 
 BrokerNemesis::~BrokerNemesis() { Stop(); }
 
-void BrokerNemesis::Start() {
+void BrokerNemesis::Start(bool wait_for_go) {
   std::lock_guard lock(mu_);
   if (started_) return;
   started_ = true;
+  go_ = !wait_for_go;
   start_ = Clock::now();
   thread_ = std::thread([this] { Run(); });
+}
+
+void BrokerNemesis::Go() {
+  {
+    std::lock_guard lock(mu_);
+    go_ = true;
+  }
+  cv_.notify_all();
 }
 
 void BrokerNemesis::Stop() {
@@ -323,6 +337,11 @@ void BrokerNemesis::Run() {
     if (hi <= lo) return lo;
     return std::chrono::milliseconds(std::uniform_int_distribution<int64_t>(lo.count(), hi.count())(rng));
   };
+  {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return stop_ || go_; });
+    if (stop_) return;
+  }
   if (!SleepFor(options_.first_delay)) return;
   for (int done = 0; options_.max_faults == 0 || done < options_.max_faults; ++done) {
     const Fault& fault = faults_[std::uniform_int_distribution<size_t>(0, faults_.size() - 1)(rng)];
@@ -445,8 +464,9 @@ void BrokerNemesis::Apply(const Fault& fault, std::mt19937_64& rng) {
     }
   }
   if (!rec.error.empty()) Record("info", rec.name + ": " + rec.error);
-  // Recovery: a leader and every replica back in sync.
-  const auto healed = Clock::now();
+  // Recovery: a leader and every replica back in sync, timed from the heal
+  // action's start (a restart's start-up time counts).
+  const auto healed = start_ + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(rec.heal_s));
   while (Clock::now() - healed < options_.recovery_timeout) {
     auto state = control_.Describe({});
     if (state && state->FullIsr()) {

@@ -50,6 +50,8 @@ class BrokerControl {
  public:
   virtual ~BrokerControl() = default;
   virtual std::vector<int> Brokers() const = 0;
+  // Whether Partition can work (the script's cluster runs with --netns).
+  virtual bool CanPartition() const = 0;
   // The topic's partition 0, asked of a broker not in `avoid` (a paused or
   // cut-off broker answers with stale metadata).
   virtual Result<PartitionState> Describe(const std::vector<int>& avoid) = 0;
@@ -112,7 +114,10 @@ struct FaultRecord {
   std::vector<int> nodes;      // whom it hit
   int leader_before = -1, leader_after = -1;
   double start_s = 0, heal_s = 0;  // seconds since Start()
-  std::optional<double> recovered_s;  // heal -> leader and full ISR again (seconds after heal)
+  // Seconds from the heal action's start (resume, restart, heal) until the
+  // partition had a leader and its full ISR again; empty if not by
+  // recovery_timeout (or the nemesis was stopped first).
+  std::optional<double> recovered_s;
   std::string error;           // an action that failed, else empty
 };
 
@@ -125,7 +130,11 @@ class BrokerNemesis {
   BrokerNemesis(const BrokerNemesis&) = delete;
   BrokerNemesis& operator=(const BrokerNemesis&) = delete;
 
-  void Start();  // times are measured from here: call it just before the workload starts
+  // Times are measured from here: call it just before the workload starts.
+  // With wait_for_go, the schedule (first_delay first) begins at Go(), e.g.
+  // once every client has connected, so that no fault hits a client starting.
+  void Start(bool wait_for_go = false);
+  void Go();
   void Stop();
   // The actions so far, in time order: f is kill/restart, pause/resume,
   // start-partition/stop-partition or elect; value names the nodes, the role
@@ -147,7 +156,7 @@ class BrokerNemesis {
   std::chrono::steady_clock::time_point start_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  bool stop_ = false, started_ = false;
+  bool stop_ = false, started_ = false, go_ = true;
   std::vector<checker::NemesisEvent> events_;
   std::vector<FaultRecord> records_;
   // Broken and not yet healed (for Stop).

@@ -14,6 +14,7 @@ using namespace std::chrono_literals;
 class FakeControl final : public BrokerControl {
  public:
   std::vector<int> Brokers() const override { return {1, 2, 3}; }
+  bool CanPartition() const override { return true; }
   Result<PartitionState> Describe(const std::vector<int>& avoid) override {
     std::lock_guard lock(mu);
     PartitionState s;
@@ -173,6 +174,19 @@ TEST(BrokerNemesis, StopHealsWhatIsStillBroken) {
   EXPECT_EQ(calls.front(), "kill 2");
   EXPECT_EQ(std::count(calls.begin(), calls.end(), "restart 2"), 1);
   EXPECT_TRUE(control.down.empty());
+}
+
+TEST(BrokerNemesis, WaitsForGo) {
+  FakeControl control;
+  auto parsed = ParseFaults("kill-leader");
+  BrokerNemesis n(control, *parsed, Fast(5, 1));
+  n.Start(/*wait_for_go=*/true);
+  std::this_thread::sleep_for(50ms);
+  EXPECT_TRUE(control.Calls().empty());
+  n.Go();
+  for (int i = 0; i < 2000 && n.Records().empty(); ++i) std::this_thread::sleep_for(1ms);
+  n.Stop();
+  EXPECT_EQ(control.Calls().size(), 2u);
 }
 
 TEST(MergeInto, PlacesActionsAmongEventsByTime) {

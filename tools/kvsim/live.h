@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "sim/scenario.h"
+#include "tools/kvsim/live_nemesis.h"
 
 namespace kvlog::tools {
 
@@ -37,6 +38,8 @@ struct LiveOptions {
   bool allow_unsafe_acks = false;
   // How long to wait for the brokers before giving up with exit 3.
   std::chrono::milliseconds connect_timeout{10'000};
+  // --nemesis: broker faults on the cluster (live_nemesis.h); needs --brokers.
+  BrokerNemesisOptions broker_nemesis;
 };
 
 // Adds --brokers, --topic, --keep-topic, --replication-factor, -X,
