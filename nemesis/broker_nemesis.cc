@@ -175,6 +175,7 @@ const char* KindName(Kind k) {
     case Kind::kPause: return "pause";
     case Kind::kPartition: return "partition";
     case Kind::kElect: return "elect";
+    case Kind::kLoneLeader: return "kill-lone-leader";
   }
   return "?";
 }
@@ -235,7 +236,7 @@ Result<std::unique_ptr<BrokerControl>> ScriptControl(const ScriptControlOptions&
 }
 
 std::string Fault::Name() const {
-  if (kind == Kind::kElect) return "elect";
+  if (kind == Kind::kElect || kind == Kind::kLoneLeader) return KindName(kind);
   return std::string(KindName(kind)) + "-" + TargetName(target);
 }
 
@@ -253,6 +254,9 @@ std::vector<std::pair<std::string, std::string>> FaultNames() {
       {"partition-random", "cut a random broker off the other nodes, heal after the duration; needs --netns"},
       {"partition-minority", "cut a random minority of the brokers off the rest, heal after the duration; needs --netns"},
       {"elect", "force a leader election: an in-sync follower becomes the leader (kafka-cluster elect)"},
+      {"kill-lone-leader",
+       "SIGSTOP the followers until the ISR is the leader alone, SIGKILL the leader, SIGCONT the followers (only an "
+       "unclean election gives a leader), restart the old leader after the duration; needs --controllers 3"},
   };
 }
 
@@ -263,7 +267,7 @@ Result<std::vector<Fault>> ParseFaults(const std::string& text) {
   while (std::getline(list, name, ',')) {
     if (name.empty()) continue;
     bool found = false;
-    for (Kind k : {Kind::kKill, Kind::kPause, Kind::kPartition, Kind::kElect}) {
+    for (Kind k : {Kind::kKill, Kind::kPause, Kind::kPartition, Kind::kElect, Kind::kLoneLeader}) {
       for (Target t : {Target::kLeader, Target::kRandom, Target::kMinority}) {
         Fault f{k, t};
         if (!found && f.Name() == name) {
@@ -344,7 +348,8 @@ void BrokerNemesis::Run() {
   }
   if (!SleepFor(options_.first_delay)) return;
   for (int done = 0; options_.max_faults == 0 || done < options_.max_faults; ++done) {
-    const Fault& fault = faults_[std::uniform_int_distribution<size_t>(0, faults_.size() - 1)(rng)];
+    const size_t drawn = std::uniform_int_distribution<size_t>(0, faults_.size() - 1)(rng);
+    const Fault& fault = faults_[options_.cycle ? static_cast<size_t>(done) % faults_.size() : drawn];
     Apply(fault, rng);
     {
       std::lock_guard lock(mu_);
@@ -385,6 +390,7 @@ void BrokerNemesis::Apply(const Fault& fault, std::mt19937_64& rng) {
       break;
   }
   rec.start_s = seconds();
+  if (fault.kind == Kind::kLoneLeader) nodes = rec.leader_before >= 0 ? std::vector<int>{rec.leader_before} : nodes;
   if (fault.kind != Kind::kElect && nodes.empty()) {
     rec.error = before ? "no leader to target" : "no leader to target: " + before.error();
     Record("info", rec.name + " skipped: " + rec.error);
@@ -447,6 +453,50 @@ void BrokerNemesis::Apply(const Fault& fault, std::mt19937_64& rng) {
       note_error(control_.Heal());
       std::lock_guard lock(mu_);
       cut_ = false;
+      break;
+    }
+    case Kind::kLoneLeader: {
+      const int leader = nodes.front();
+      std::vector<int> followers;
+      for (int b : brokers) {
+        if (b != leader) followers.push_back(b);
+      }
+      const std::string them = "node " + NodeList(followers) + " (followers)";
+      Record("pause", them + ": SIGSTOP until the ISR is the leader alone");
+      {
+        std::lock_guard lock(mu_);
+        paused_.insert(paused_.end(), followers.begin(), followers.end());
+      }
+      for (int f : followers) note_error(control_.Pause(f));
+      bool alone = false;
+      const auto deadline = Clock::now() + options_.recovery_timeout;
+      while (!alone && Clock::now() < deadline) {
+        auto state = control_.Describe(followers);
+        alone = state && state->isr == std::vector<int>{leader};
+        if (!alone && !SleepFor(options_.poll)) break;
+      }
+      if (!alone) note_error(std::unexpected(std::string("the ISR did not shrink to the leader alone")));
+      Record("info", alone ? "node " + std::to_string(leader) + " (leader) is the ISR alone"
+                                            : "the ISR did not shrink to the leader alone");
+      SleepFor(duration / 2);
+      Record("kill", who + ": SIGKILL, the ISR's only member");
+      note_error(control_.Kill(leader));
+      {
+        std::lock_guard lock(mu_);
+        killed_.push_back(leader);
+      }
+      Record("resume", them + ": SIGCONT; only an unclean election gives the partition a leader");
+      for (int f : followers) note_error(control_.Resume(f));
+      {
+        std::lock_guard lock(mu_);
+        for (int f : followers) paused_.erase(std::find(paused_.begin(), paused_.end(), f));
+      }
+      SleepFor(duration / 2);
+      if (auto during = control_.Describe(nodes)) rec.leader_after = during->leader;
+      rec.heal_s = seconds();
+      Record("restart", who + ": restarted");
+      note_error(control_.Restart(leader));
+      mark(killed_, false);
       break;
     }
     case Kind::kElect: {

@@ -80,12 +80,18 @@ struct ScriptControlOptions {
 Result<std::unique_ptr<BrokerControl>> ScriptControl(const ScriptControlOptions& options);
 
 // One kind of fault and whom it hits.
-enum class Kind { kKill, kPause, kPartition, kElect };
+// kLoneLeader: pause every follower until the ISR has shrunk to the leader
+// alone, let writes commit there (min.insync.replicas=1), SIGKILL the leader,
+// resume the followers: only an out-of-sync replica can lead now, which Kafka
+// does only with unclean.leader.election.enable (losing what the leader alone
+// had); then restart the old leader. Needs the quorum on controller-only nodes
+// (kafka-cluster start --controllers 3) and a short replica.lag.time.max.ms.
+enum class Kind { kKill, kPause, kPartition, kElect, kLoneLeader };
 enum class Target { kLeader, kRandom, kMinority };
 struct Fault {
   Kind kind = Kind::kKill;
   Target target = Target::kLeader;
-  std::string Name() const;  // e.g. "kill-leader", "partition-minority", "elect"
+  std::string Name() const;  // e.g. "kill-leader", "partition-minority", "elect", "kill-lone-leader"
   bool NeedsNetns() const { return kind == Kind::kPartition; }
 };
 // The fault names, with a line each on what they do.
@@ -106,6 +112,8 @@ struct ScheduleOptions {
   std::chrono::milliseconds poll{200};  // recovery polling
   // Faults at most (0: until Stop).
   int max_faults = 0;
+  // Take the faults in the order given, cycling, instead of drawing each.
+  bool cycle = false;
 };
 
 // What one fault did, for reports.

@@ -128,6 +128,13 @@ TEST(BrokerNemesis, KillLeaderKillsTheLeaderAndRestartsIt) {
   EXPECT_EQ(calls[1], "restart 2");
 }
 
+TEST(BrokerNemesis, KillLoneLeaderPausesFollowersUntilTheIsrShrinks) {
+  FakeControl control;
+  auto calls = RunFaults("kill-lone-leader", 1, 1, control);
+  const std::vector<std::string> want = {"pause 1", "pause 3", "kill 2", "resume 1", "resume 3", "restart 2"};
+  EXPECT_EQ(calls, want);
+}
+
 TEST(BrokerNemesis, RecordsEveryActionWithTimeAndWallClock) {
   FakeControl control;
   auto parsed = ParseFaults("pause-leader");
@@ -158,6 +165,23 @@ TEST(BrokerNemesis, SameSeedSameSchedule) {
   EXPECT_EQ(first, second);
   auto other = RunFaults(all, 43, 6, c);
   EXPECT_NE(first, other);  // 4^6 schedules times targets: a different seed differs
+}
+
+TEST(BrokerNemesis, CycleTakesTheFaultsInOrder) {
+  FakeControl control;
+  auto parsed = ParseFaults("pause-leader,kill-leader,elect");
+  ScheduleOptions o = Fast(9, 4);
+  o.cycle = true;
+  BrokerNemesis n(control, *parsed, o);
+  n.Start();
+  for (int i = 0; i < 2000 && n.Records().size() < 4; ++i) std::this_thread::sleep_for(1ms);
+  n.Stop();
+  auto records = n.Records();
+  ASSERT_EQ(records.size(), 4u);
+  EXPECT_EQ(records[0].name, "pause-leader");
+  EXPECT_EQ(records[1].name, "kill-leader");
+  EXPECT_EQ(records[2].name, "elect");
+  EXPECT_EQ(records[3].name, "pause-leader");
 }
 
 TEST(BrokerNemesis, StopHealsWhatIsStillBroken) {

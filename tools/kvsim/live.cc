@@ -425,6 +425,7 @@ int RunLive(const sim::Scenario& scenario, const LiveOptions& options) {
                 mock ? "the embedded mock cluster" : options.brokers.c_str(),
                 passed ? "PASS" : violation ? "FAIL" : "NOT COMPLETED", sim::Describe(run, report).c_str());
     std::printf("%s", broker_nemesis_report.c_str());
+    if (broker_nemesis) std::printf("%s", ExplainLostWrites(report).c_str());
     std::printf("  %.3f s wall, %.0f ops/s\n", run.wall_seconds,
                 (run.workload.ops_completed + run.workload.ops_unknown) / std::max(run.wall_seconds, 1e-9));
   }

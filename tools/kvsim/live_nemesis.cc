@@ -23,6 +23,8 @@ void AddBrokerNemesisOptions(CLI::App& app, BrokerNemesisOptions& o) {
                  3'600'000);
   cli::AddNumber(app, "--nemesis-max", o.max_faults, "with --nemesis: at most this many faults (0: no limit)", 0,
                  1'000'000);
+  app.add_flag("--nemesis-cycle", o.cycle,
+               "with --nemesis: take the faults in the order named, cycling (default: the seed draws each)");
 }
 
 std::string BrokerNemesisHelp() {
@@ -33,6 +35,52 @@ std::string BrokerNemesisHelp() {
     out += line;
   }
   return out;
+}
+
+std::string ExplainLostWrites(const checker::FullReport& report, size_t limit) {
+  struct Loss {
+    std::string kind, message;
+    double call_s = -1, ret_s = -1;
+    std::string after;
+  };
+  std::vector<Loss> losses;
+  size_t counted = 0;
+  for (const auto& r : report.reports) {
+    for (const auto& v : r.violations) {
+      if (v.kind != "lost-write" && v.kind != "duplicated-write") continue;
+      ++counted;
+      Loss l{v.kind, v.message};
+      if (!v.ops.empty() && v.ops.front() < report.ops.size()) {
+        const checker::Operation& o = report.ops[v.ops.front()];
+        if (o.call_time) l.call_s = static_cast<double>(*o.call_time) / 1e9;
+        if (o.ret_time) l.ret_s = static_cast<double>(*o.ret_time) / 1e9;
+        const int64_t at = o.ret_time.value_or(o.call_time.value_or(0));
+        for (const auto& n : report.nemesis) {
+          if (n.time && *n.time <= at) {
+            char buf[64];
+            std::snprintf(buf, sizeof buf, " at %.3f s", static_cast<double>(*n.time) / 1e9);
+            l.after = n.f + buf + ": " + n.value;
+          }
+        }
+      }
+      losses.push_back(std::move(l));
+    }
+  }
+  if (losses.empty()) return "";
+  std::sort(losses.begin(), losses.end(), [](const Loss& a, const Loss& b) { return a.ret_s < b.ret_s; });
+  std::string out = "  lost or duplicated acknowledged writes (" + std::to_string(counted) +
+                    " reported; times from the workload's start):\n";
+  for (size_t i = 0; i < losses.size() && i < limit; ++i) {
+    const Loss& l = losses[i];
+    char buf[128];
+    std::snprintf(buf, sizeof buf, "    invoked %.3f s, acknowledged %.3f s: ", l.call_s, l.ret_s);
+    out += buf + l.kind + ": " + l.message + "\n";
+    if (!l.after.empty()) out += "      last nemesis action before: " + l.after + "\n";
+  }
+  char span[160];
+  std::snprintf(span, sizeof span, "    acknowledged between %.3f s and %.3f s\n", losses.front().ret_s,
+                losses.back().ret_s);
+  return out + span;
 }
 
 std::expected<std::unique_ptr<LiveBrokerNemesis>, std::string> LiveBrokerNemesis::Make(
@@ -60,6 +108,7 @@ std::expected<std::unique_ptr<LiveBrokerNemesis>, std::string> LiveBrokerNemesis
   s.max_gap = std::chrono::milliseconds(o.gap_ms);
   s.min_gap = std::chrono::milliseconds(o.gap_ms / 2);
   s.max_faults = o.max_faults;
+  s.cycle = o.cycle;
   out->control_ = std::move(*control);
   out->nemesis_ = std::make_unique<nemesis::BrokerNemesis>(*out->control_, std::move(*faults), s);
   return out;

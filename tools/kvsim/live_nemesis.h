@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "checker/check.h"
 #include "nemesis/broker_nemesis.h"
 #include "sim/scenario.h"
 
@@ -25,14 +26,21 @@ struct BrokerNemesisOptions {
   int duration_ms = 5'000;  // each fault lasts [duration/2, duration]
   int gap_ms = 3'000;       // after recovery, [gap/2, gap] until the next fault
   int max_faults = 0;       // 0: until the workload ends
+  bool cycle = false;       // the faults in the order named, not drawn
 };
 
 // --nemesis, --cluster-script, --nemesis-first-ms, --nemesis-duration-ms,
-// --nemesis-gap-ms, --nemesis-max.
+// --nemesis-gap-ms, --nemesis-max, --nemesis-cycle.
 void AddBrokerNemesisOptions(CLI::App& app, BrokerNemesisOptions& options);
 
 // "NAME  description" lines for --list-faults.
 std::string BrokerNemesisHelp();
+
+// The acknowledged writes the checker found lost (or duplicated), with when
+// they were invoked and acknowledged and the last nemesis action before the
+// acknowledgement: at most `limit` lines, then the count and the time span.
+// Empty when there are none.
+std::string ExplainLostWrites(const checker::FullReport& report, size_t limit = 10);
 
 class LiveBrokerNemesis {
  public:
