@@ -1,7 +1,8 @@
 // kvsim --live: the simulator's workload on Kafka, with real threads and real
 // time, checked the same way. Against the embedded mock cluster (the default)
-// the faults map to its fault API; against --brokers only client crashes do,
-// and faults from outside the harness go unrecorded (the report says so).
+// the faults map to its fault API; against --brokers client crashes do, and
+// with --nemesis broker faults (live_nemesis.h); faults from outside the
+// harness go unrecorded (the report says so).
 #pragma once
 
 #include <CLI/CLI.hpp>
