@@ -159,7 +159,9 @@ int main(int argc, char** argv) {
     for (const auto& f : tools::LiveFaultNames(true)) std::printf(" %s", f.c_str());
     std::printf("\nfaults with --live --brokers:");
     for (const auto& f : tools::LiveFaultNames(false)) std::printf(" %s", f.c_str());
-    std::printf("\nclient variants: correct");
+    std::printf("\nbroker faults with --live --brokers --nemesis (a cluster run by scripts/kafka-cluster):\n%s",
+                tools::BrokerNemesisHelp().c_str());
+    std::printf("client variants: correct");
     for (const auto& v : sim::BrokenVariantNames()) std::printf(", %s", v.c_str());
     std::printf("\n");
     return cli::kExitOk;
@@ -194,7 +196,7 @@ int main(int argc, char** argv) {
     return tools::RunLive(base, live_options);
   }
   for (const char* name : {"--brokers", "--topic", "--keep-topic", "--replication-factor", "-X", "--topic-config",
-                           "--allow-unsafe-acks", "--connect-timeout-ms"}) {
+                           "--allow-unsafe-acks", "--connect-timeout-ms", "--nemesis"}) {
     if (app.count(name) > 0) return cli::UsageError(app, std::string(name) + " needs --live");
   }
 

@@ -178,6 +178,14 @@ grep -q "cannot reach any broker of 127.0.0.1:1: 127.0.0.1:1: Connection refused
   fail "unreachable brokers: $(cat "$tmp/err")"
 [ $(($(date +%s) - start)) -le 5 ] || fail "unreachable brokers took more than 5 s"
 
+# Broker faults (--nemesis): listed, refused on the mock, and checked before any client starts.
+"$kvsim" --list-faults | grep -q "kill-lone-leader" || fail "--list-faults does not list the broker faults"
+"$kvsim" --live --nemesis kill-leader --ops 1 >/dev/null 2>"$tmp/err"; code=$?
+[ $code -eq 2 ] || fail "--nemesis on the mock exited $code, want 2"
+grep -q -- "--nemesis needs --brokers" "$tmp/err" || fail "--nemesis on the mock: $(cat "$tmp/err")"
+"$kvsim" --seed 1 --nemesis kill-leader >/dev/null 2>&1; code=$?
+[ $code -eq 2 ] || fail "--nemesis without --live exited $code, want 2"
+
 if [ $failures -ne 0 ]; then
   echo "$failures failure(s)"
   exit 1

@@ -235,6 +235,7 @@ void AddLiveOptions(CLI::App& app, LiveOptions& o, const std::string& live, cons
       },
       on_brokers + ": how long to wait for the brokers before exiting 3");
   timeout->type_name("INT")->default_str(std::to_string(o.connect_timeout.count()));
+  AddBrokerNemesisOptions(app, o.broker_nemesis);
 }
 
 std::string ValidateLiveOptions(const LiveOptions& o) {
@@ -244,6 +245,9 @@ std::string ValidateLiveOptions(const LiveOptions& o) {
   }
   if (mock && o.keep_topic) return "--keep-topic needs --brokers: the embedded mock's topics end with the process";
   if (mock && !o.topic.empty()) return "--topic needs --brokers: the embedded mock's topic is kvsim-live";
+  if (mock && !o.broker_nemesis.faults.empty()) {
+    return "--nemesis needs --brokers (a cluster run by scripts/kafka-cluster); on the mock use --faults";
+  }
   log::kafka::KafkaOptions producer;
   producer.topic = o.topic.empty() ? "(the run's own)" : o.topic;
   producer.properties = o.properties;
@@ -357,6 +361,18 @@ int RunLive(const sim::Scenario& scenario, const LiveOptions& options) {
     std::fflush(stdout);
   }
 
+  // --nemesis: the broker faults, checked against the cluster before any client starts.
+  std::unique_ptr<LiveBrokerNemesis> broker_nemesis;
+  if (!options.broker_nemesis.faults.empty()) {
+    auto made = LiveBrokerNemesis::Make(options.broker_nemesis, options.brokers, log_options.topic, scenario.seed,
+                                        options.properties);
+    if (!made) {
+      std::fprintf(stderr, "live run: %s\n", made.error().c_str());
+      remove_topic();
+      return cli::kExitUsage;
+    }
+    broker_nemesis = std::move(*made);
+  }
   sim::WorkloadOptions workload = scenario.workload;
   workload.seed = scenario.seed;
   sim::ConnectFn connect = [&](int slot) -> std::unique_ptr<log::Log> {
@@ -371,19 +387,23 @@ int RunLive(const sim::Scenario& scenario, const LiveOptions& options) {
   cli::InstallInterruptHandler();
   sim::SimRun run;
   run.live = true;
-  run.external_faults_untracked = !mock;
+  run.external_faults_untracked = !mock && !broker_nemesis;
   run.faults = scenario.fault_names;
   if (scenario.variant != "correct") run.faults.push_back("variant:" + scenario.variant);
   const auto wall_start = std::chrono::steady_clock::now();
   {
     std::unique_ptr<MockNemesis> nemesis;
     if (cluster) nemesis = std::make_unique<MockNemesis>(*cluster, scenario.fault_names);
-    run.workload = sim::RunWorkload(Runtime::Real(), workload, connect, *wrap);
+    sim::ConnectFn connect_clients = connect;
+    if (broker_nemesis) connect_clients = broker_nemesis->Start(connect, workload.clients);
+    run.workload = sim::RunWorkload(Runtime::Real(), workload, connect_clients, *wrap);
   }
+  std::string broker_nemesis_report;
   run.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   run.outcome.virtual_end = TimePoint(std::chrono::duration_cast<Duration>(
       std::chrono::duration<double>(run.wall_seconds)));
   run.history = std::move(run.workload.history);
+  if (broker_nemesis) broker_nemesis_report = broker_nemesis->Finish(run);
   run.history.source = std::string("kvsim --live seed ") + std::to_string(scenario.seed) +
                        (mock ? " (embedded mock cluster)" : " (" + options.brokers + ", topic " + log_options.topic + ")");
   {
@@ -404,6 +424,8 @@ int RunLive(const sim::Scenario& scenario, const LiveOptions& options) {
     std::printf("live seed %llu on %s: %s\n%s", static_cast<unsigned long long>(scenario.seed),
                 mock ? "the embedded mock cluster" : options.brokers.c_str(),
                 passed ? "PASS" : violation ? "FAIL" : "NOT COMPLETED", sim::Describe(run, report).c_str());
+    std::printf("%s", broker_nemesis_report.c_str());
+    if (broker_nemesis) std::printf("%s", ExplainLostWrites(report).c_str());
     std::printf("  %.3f s wall, %.0f ops/s\n", run.wall_seconds,
                 (run.workload.ops_completed + run.workload.ops_unknown) / std::max(run.wall_seconds, 1e-9));
   }

@@ -1,7 +1,8 @@
 // kvsim --live: the simulator's workload on Kafka, with real threads and real
 // time, checked the same way. Against the embedded mock cluster (the default)
-// the faults map to its fault API; against --brokers only client crashes do,
-// and faults from outside the harness go unrecorded (the report says so).
+// the faults map to its fault API; against --brokers client crashes do, and
+// with --nemesis broker faults (live_nemesis.h); faults from outside the
+// harness go unrecorded (the report says so).
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "sim/scenario.h"
+#include "tools/kvsim/live_nemesis.h"
 
 namespace kvlog::tools {
 
@@ -37,6 +39,8 @@ struct LiveOptions {
   bool allow_unsafe_acks = false;
   // How long to wait for the brokers before giving up with exit 3.
   std::chrono::milliseconds connect_timeout{10'000};
+  // --nemesis: broker faults on the cluster (live_nemesis.h); needs --brokers.
+  BrokerNemesisOptions broker_nemesis;
 };
 
 // Adds --brokers, --topic, --keep-topic, --replication-factor, -X,

@@ -1,0 +1,137 @@
+#include "tools/kvsim/live_nemesis.h"
+
+#include <algorithm>
+
+#include "tools/cli/cli.h"
+
+namespace kvlog::tools {
+
+void AddBrokerNemesisOptions(CLI::App& app, BrokerNemesisOptions& o) {
+  app.add_option("--nemesis", o.faults,
+                 "with --live --brokers: broker faults on a schedule from the seed, comma-separated (see "
+                 "--list-faults), e.g. kill-leader,pause-leader; the cluster must be scripts/kafka-cluster's");
+  app.add_option("--cluster-script", o.script,
+                 "with --nemesis: path of scripts/kafka-cluster (run with the same KVLOG_KAFKA_* environment as "
+                 "the one that started the cluster)")
+      ->capture_default_str();
+  cli::AddNumber(app, "--nemesis-first-ms", o.first_ms, "with --nemesis: ms from the workload's start to the first fault",
+                 0, 3'600'000);
+  cli::AddNumber(app, "--nemesis-duration-ms", o.duration_ms,
+                 "with --nemesis: a fault lasts between half this and this (ms)", 1, 3'600'000);
+  cli::AddNumber(app, "--nemesis-gap-ms", o.gap_ms,
+                 "with --nemesis: after recovery from a fault, between half this and this (ms) until the next", 0,
+                 3'600'000);
+  cli::AddNumber(app, "--nemesis-max", o.max_faults, "with --nemesis: at most this many faults (0: no limit)", 0,
+                 1'000'000);
+  app.add_flag("--nemesis-cycle", o.cycle,
+               "with --nemesis: take the faults in the order named, cycling (default: the seed draws each)");
+}
+
+std::string BrokerNemesisHelp() {
+  std::string out;
+  for (const auto& [name, help] : nemesis::FaultNames()) {
+    char line[512];
+    std::snprintf(line, sizeof line, "  %-26s %s\n", name.c_str(), help.c_str());
+    out += line;
+  }
+  return out;
+}
+
+std::string ExplainLostWrites(const checker::FullReport& report, size_t limit) {
+  struct Loss {
+    std::string kind, message;
+    double call_s = -1, ret_s = -1;
+    std::string after;
+  };
+  std::vector<Loss> losses;
+  size_t counted = 0;
+  for (const auto& r : report.reports) {
+    for (const auto& v : r.violations) {
+      if (v.kind != "lost-write" && v.kind != "duplicated-write") continue;
+      ++counted;
+      Loss l{v.kind, v.message};
+      if (!v.ops.empty() && v.ops.front() < report.ops.size()) {
+        const checker::Operation& o = report.ops[v.ops.front()];
+        if (o.call_time) l.call_s = static_cast<double>(*o.call_time) / 1e9;
+        if (o.ret_time) l.ret_s = static_cast<double>(*o.ret_time) / 1e9;
+        const int64_t at = o.ret_time.value_or(o.call_time.value_or(0));
+        for (const auto& n : report.nemesis) {
+          if (n.time && *n.time <= at) {
+            char buf[64];
+            std::snprintf(buf, sizeof buf, " at %.3f s", static_cast<double>(*n.time) / 1e9);
+            l.after = n.f + buf + ": " + n.value;
+          }
+        }
+      }
+      losses.push_back(std::move(l));
+    }
+  }
+  if (losses.empty()) return "";
+  std::sort(losses.begin(), losses.end(), [](const Loss& a, const Loss& b) { return a.ret_s < b.ret_s; });
+  std::string out = "  lost or duplicated acknowledged writes (" + std::to_string(counted) +
+                    " reported; times from the workload's start):\n";
+  for (size_t i = 0; i < losses.size() && i < limit; ++i) {
+    const Loss& l = losses[i];
+    char buf[128];
+    std::snprintf(buf, sizeof buf, "    invoked %.3f s, acknowledged %.3f s: ", l.call_s, l.ret_s);
+    out += buf + l.kind + ": " + l.message + "\n";
+    if (!l.after.empty()) out += "      last nemesis action before: " + l.after + "\n";
+  }
+  char span[160];
+  std::snprintf(span, sizeof span, "    acknowledged between %.3f s and %.3f s\n", losses.front().ret_s,
+                losses.back().ret_s);
+  return out + span;
+}
+
+std::expected<std::unique_ptr<LiveBrokerNemesis>, std::string> LiveBrokerNemesis::Make(
+    const BrokerNemesisOptions& o, const std::string& brokers, const std::string& topic, uint64_t seed,
+    const std::vector<std::pair<std::string, std::string>>& properties) {
+  auto faults = nemesis::ParseFaults(o.faults);
+  if (!faults) return std::unexpected("--nemesis: " + faults.error());
+  auto control = nemesis::ScriptControl({.script = o.script, .bootstrap = brokers, .topic = topic,
+                                         .properties = properties});
+  if (!control) return std::unexpected("--nemesis: " + control.error());
+  const bool partitions =
+      std::any_of(faults->begin(), faults->end(), [](const nemesis::Fault& f) { return f.NeedsNetns(); });
+  if (partitions && !(*control)->CanPartition()) {
+    return std::unexpected(
+        "--nemesis: partition faults need a cluster started with 'kafka-cluster start --netns' (each broker in its "
+        "own network namespace); this one runs on loopback");
+  }
+  auto out = std::unique_ptr<LiveBrokerNemesis>(new LiveBrokerNemesis());
+  for (const auto& f : *faults) out->names_.push_back("broker:" + f.Name());
+  nemesis::ScheduleOptions s;
+  s.seed = seed;
+  s.first_delay = std::chrono::milliseconds(o.first_ms);
+  s.max_duration = std::chrono::milliseconds(o.duration_ms);
+  s.min_duration = std::chrono::milliseconds(o.duration_ms / 2);
+  s.max_gap = std::chrono::milliseconds(o.gap_ms);
+  s.min_gap = std::chrono::milliseconds(o.gap_ms / 2);
+  s.max_faults = o.max_faults;
+  s.cycle = o.cycle;
+  out->control_ = std::move(*control);
+  out->nemesis_ = std::make_unique<nemesis::BrokerNemesis>(*out->control_, std::move(*faults), s);
+  return out;
+}
+
+sim::ConnectFn LiveBrokerNemesis::Start(sim::ConnectFn connect, int clients) {
+  nemesis_->Start(/*wait_for_go=*/true);
+  return [this, connect = std::move(connect), clients](int slot) {
+    auto log = connect(slot);
+    if (slot >= 0 && connected_->fetch_add(1) + 1 == clients) nemesis_->Go();
+    return log;
+  };
+}
+
+std::string LiveBrokerNemesis::Finish(sim::SimRun& run) {
+  nemesis_->Stop();
+  nemesis::MergeInto(run.history, nemesis_->Events());
+  for (const auto& n : names_) {
+    if (std::find(run.faults.begin(), run.faults.end(), n) == run.faults.end()) run.faults.push_back(n);
+  }
+  auto records = nemesis_->Records();
+  return "  broker nemesis: " + std::to_string(records.size()) + " faults (times from the workload's start)\n" +
+         nemesis::Describe(records);
+}
+
+}  // namespace kvlog::tools
