@@ -248,7 +248,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember(ModelNames()));
   app.add_option("--check", options.checks,
                  "checkers to run (repeatable): linearizability, session, convergence, durability, counter, bank, "
-                 "read-levels")
+                 "read-levels, expiry, watch")
       ->default_str("");
   app.add_option("--html", job.html, "write a self-contained HTML report to this file");
   app.add_flag("--json", job.json, "print the report as JSON instead of text");
