@@ -143,6 +143,27 @@ def kafka_section(ctx, runs, franz_ctx=None):
             [["kv Put", latency(counter(put, "p50_us")), latency(counter(put, "p99_us")), ""],
              ["kv Put with TTL", latency(counter(put_ttl, "p50_us")), latency(counter(put_ttl, "p99_us")),
               f"{fmt_ratio(rt)} ({verdict(rt, 1.05, False)})"]]))
+    delivery = runs.get("BM_WatchDelivery")
+    if raw and delivery:
+        rd = ratio(counter(delivery, "p50_us"), counter(raw, "p50_us"))
+        out.append("Watch delivery (a Put on one client until a watcher on another client has the change) vs raw "
+                   "produce-then-consume round trip:\n")
+        out.append(table(
+            ["", "p50", "p99", "ratio p50 (target <= 1.3x)"],
+            [["librdkafka raw round trip", with_samples(raw, "p50_us"), with_samples(raw, "p99_us"), ""],
+             ["kv Put -> watch event", with_samples(delivery, "p50_us"), with_samples(delivery, "p99_us"),
+              f"{fmt_ratio(rd)} ({verdict(rd, 1.3, False)})"]]))
+    w0, w1000 = runs.get("BM_Watchers/0"), runs.get("BM_Watchers/1000")
+    if w0 and w1000:
+        rw = ratio(rate(w0), rate(w1000))
+        rc = ratio(counter(w1000, "cpu_us/op"), counter(w0, "cpu_us/op"))
+        out.append("1,000 watchers on one client (one per key) vs none: a Batch of 1,000 Puts to those keys, "
+                   "each change delivered to its watcher:\n")
+        out.append(table(
+            ["watchers", "writes applied", "process CPU per write", "cost (target <= 2x)"],
+            [["0", si(rate(w0), "rec/s"), latency(counter(w0, "cpu_us/op")), ""],
+             ["1000", si(rate(w1000), "rec/s"), latency(counter(w1000, "cpu_us/op")),
+              f"{fmt_ratio(rw)} time, {fmt_ratio(rc)} CPU ({verdict(rw, 2.0, False)})"]]))
 
     batch_sizes = sizes(runs, "BM_RawPipelined")
     rows = []

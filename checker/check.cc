@@ -11,6 +11,7 @@
 #include "checker/counter.h"
 #include "checker/durability.h"
 #include "checker/edn.h"
+#include "checker/expiry.h"
 #include "checker/jsonl.h"
 #include "checker/read_levels.h"
 #include "checker/session.h"
@@ -141,21 +142,35 @@ Result<FullReport> CheckPaired(const History& history, std::vector<Operation> op
   out.source = history.source;
   out.ops = std::move(ops);
   out.nemesis = history.nemesis;
-  if (out.ops.empty() && !options.allow_empty) {
+  const bool watched = history.watch && !history.watch->sessions.empty();
+  if (out.ops.empty() && !options.allow_empty && !watched) {
     return MakeError(history.source, 0,
                      "the history holds no operations (an empty file, or only blank lines, log or final-state "
                      "records): nothing to check; pass --allow-empty to accept that");
   }
 
   std::vector<std::string> checks = options.checks;
-  if (checks.empty()) checks = DefaultChecks(out.ops, format);
+  if (checks.empty()) {
+    checks = DefaultChecks(out.ops, format);
+    // A TTL run (an {"expiry": ...} line): reads hide expired values, which
+    // read-your-writes and durability would call lost; the expiry check
+    // judges them instead.
+    if (history.expiry) checks = {"convergence", "expiry"};
+    // Watch sessions: judged by the watch check; with no operations beside
+    // them, by it alone.
+    if (watched) {
+      if (out.ops.empty()) checks.clear();
+      checks.push_back("watch");
+    }
+  }
   auto wants = [&](std::string_view c) { return std::find(checks.begin(), checks.end(), c) != checks.end(); };
   for (const auto& c : checks) {
     if (c != "linearizability" && c != "session" && c != "convergence" && c != "durability" && c != "counter" &&
-        c != "bank" && c != "read-levels") {
+        c != "bank" && c != "read-levels" && c != "expiry" && c != "watch") {
       return MakeError("", 0,
                        "unknown check '" + c +
-                           "' (known: linearizability, session, convergence, durability, counter, bank, read-levels)");
+                           "' (known: linearizability, session, convergence, durability, counter, bank, read-levels, "
+                           "expiry, watch)");
     }
   }
   auto phase = [&](std::string_view name) {
@@ -227,6 +242,39 @@ Result<FullReport> CheckPaired(const History& history, std::vector<Operation> op
     phase("bank");
     const auto start = std::chrono::steady_clock::now();
     out.reports.push_back(CheckBank(out.ops, options.bank));
+    out.reports.back().seconds = SecondsSince(start);
+  }
+  if (wants("expiry")) {
+    phase("expiry");
+    const auto start = std::chrono::steady_clock::now();
+    if (!history.expiry) {
+      CheckReport r;
+      r.checker = "expiry";
+      r.verdict = Verdict::kUnknown;
+      r.summary = "the history carries no {\"expiry\": {\"skew_bound\": ...}} line: without the clocks' skew bound "
+                  "no read can be judged early or late";
+      out.reports.push_back(std::move(r));
+    } else {
+      auto expiry = CheckExpiry(history, out.ops,
+                                ExpiryOptions{history.expiry->skew_bound_ns, history.expiry->time_origin_ns,
+                                              history.expiry->reclaimed_before});
+      if (!expiry) return MakeError(history.source, history.expiry->line, expiry.error().reason);
+      out.reports.push_back(std::move(*expiry));
+    }
+    out.reports.back().seconds = SecondsSince(start);
+  }
+  if (wants("watch")) {
+    phase("watch");
+    const auto start = std::chrono::steady_clock::now();
+    if (!history.watch) {
+      CheckReport r;
+      r.checker = "watch";
+      r.verdict = Verdict::kSkipped;
+      r.summary = "the history records no watch sessions";
+      out.reports.push_back(std::move(r));
+    } else {
+      out.reports.push_back(CheckWatches(*history.watch));
+    }
     out.reports.back().seconds = SecondsSince(start);
   }
   // The order kvcheck has always printed: the linearizability report first,

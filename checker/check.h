@@ -41,10 +41,12 @@ struct CheckOptions {
   std::string model;
   // Which checkers run: linearizability, session, convergence, durability,
   // and on request counter (counter.h), bank (bank.h), read-levels
-  // (read_levels.h).
+  // (read_levels.h), expiry (expiry.h), watch (watch.h).
   // Empty = by history: Jepsen formats get linearizability; JSONL histories
   // get session, convergence and durability (kvlog's local reads are not
-  // linearizable by design: ask for it explicitly).
+  // linearizable by design: ask for it explicitly); a JSONL history with an
+  // "expiry" line (a TTL run) gets convergence and expiry instead; one with
+  // watch sessions also gets watch (only watch if it holds no operations).
   std::vector<std::string> checks;
   LinearizabilityOptions linearizability;
   // A history with no operations (an empty file, only blank lines) is an
@@ -71,7 +73,7 @@ struct FullReport {
 };
 
 // Errors (not verdicts): options out of range, no operations (unless
-// allow_empty), an unknown f, and, for session and durability, a value
+// allow_empty or the history holds watch sessions), an unknown f, and, for session and durability, a value
 // written twice (their checks name a write by its value). Session and
 // durability on a history without its log are "unknown", saying so.
 Result<FullReport> CheckHistory(const History& history, Format format, const CheckOptions& options);

@@ -23,6 +23,7 @@
 
 #include "checker/status.h"
 #include "checker/value.h"
+#include "checker/watch.h"
 
 namespace kvlog::checker {
 
@@ -84,7 +85,7 @@ struct LogRecord {
   std::optional<std::string> op;        // operation id, matches Event::op
   int line = 0;
   // TTL: the value's expiry deadline (ns on the writers' wall clock, see
-  // expiry.h); absent = never expires. Not in the JSONL format yet.
+  // expiry.h); absent = never expires. JSONL: "deadline" on the log line.
   std::optional<int64_t> deadline;
 };
 
@@ -128,6 +129,16 @@ struct Operation {
   const Value& value() const { return ok() && !output.is_nil() ? output : input; }
 };
 
+// What the expiry check (expiry.h) needs to know of a TTL run's clocks:
+// JSONL {"expiry": {"skew_bound": B, "time_origin": O, "reclaimed_before": R}}
+// (ns; "time_origin" 0 and "reclaimed_before" absent may be left out).
+struct ExpiryBounds {
+  int64_t skew_bound_ns = 0;   // Every replica's wall clock is within this of true time.
+  int64_t time_origin_ns = 0;  // Added to event times to give true wall time.
+  std::optional<int64_t> reclaimed_before;  // Every janitor ran after deadlines up to this.
+  int line = 0;
+};
+
 struct History {
   std::string source;  // file name, for reports
   std::vector<Event> events;
@@ -138,6 +149,11 @@ struct History {
   // Set instead of `events` when the reader paired the events as it read them
   // (ReadOptions::pair_events): a large history then never holds both.
   std::optional<std::vector<Operation>> ops;
+  // A TTL run's clock facts, for the expiry check.
+  std::optional<ExpiryBounds> expiry;
+  // What watchers received (watch.h), for the watch check: JSONL
+  // {"change": ...}, {"watch": ...} and {"log_start": ...} lines.
+  std::optional<WatchHistory> watch;
 };
 
 // Pairs each invocation with the next completion of the same process. An

@@ -165,7 +165,20 @@ LogRecord ToLogRecord(const Value& o) {
   r.expected = OptStr(o, "expected");
   r.writer = OptStr(o, "writer");
   r.op = OptStr(o, "op");
+  r.deadline = OptInt(o, "deadline");
   return r;
+}
+
+ExpiryBounds ToExpiry(const Value& o) {
+  if (!o.is_map()) throw ParseFailure{"\"expiry\" must be an object"};
+  ExpiryBounds b;
+  b.skew_bound_ns = Int(Required(o, "skew_bound"), "skew_bound");
+  if (b.skew_bound_ns < 0) {
+    throw ParseFailure{"expiry \"skew_bound\" must be >= 0 ns, not " + std::to_string(b.skew_bound_ns)};
+  }
+  b.time_origin_ns = OptInt(o, "time_origin").value_or(0);
+  b.reclaimed_before = OptInt(o, "reclaimed_before");
+  return b;
 }
 
 NemesisEvent ToNemesis(const Value& o) {
@@ -429,7 +442,20 @@ class LineReader {
         }
         o = ToValue(j, -1);
       }
-      if (const Value* f = o.Find("final")) {
+      if (o.Find("change") || o.Find("watch") || o.Find("log_start")) {
+        // A watch history's line (watch.h): its own reader.
+        if (!watch_) watch_.emplace(h_.source);
+        if (auto error = watch_->Add(line, line_no_)) {
+          error_ = std::move(*error);
+          return false;
+        }
+      } else if (const Value* x = o.Find("expiry")) {
+        if (h_.expiry) {
+          throw ParseFailure{"a second \"expiry\" line (the first is line " + std::to_string(h_.expiry->line) + ")"};
+        }
+        h_.expiry = ToExpiry(*x);
+        h_.expiry->line = line_no_;
+      } else if (const Value* f = o.Find("final")) {
         FinalState fs = ToFinal(*f);
         fs.line = line_no_;
         h_.finals.push_back(std::move(fs));
@@ -489,6 +515,7 @@ class LineReader {
       if (!ops) return std::unexpected(ops.error());
       h_.ops = std::move(*ops);
     }
+    if (watch_) h_.watch = watch_->Finish();
     return std::move(h_);
   }
   const Error& error() const { return *error_; }
@@ -497,6 +524,7 @@ class LineReader {
   History h_;
   Interner interner_;
   std::optional<OperationPairer> pairer_;
+  std::optional<WatchJsonlReader> watch_;
   int64_t events_ = 0;
   int line_no_ = 0;
   std::optional<Error> error_;
@@ -605,16 +633,29 @@ std::string LogRecordToJsonl(const LogRecord& r) {
   if (r.expected) l["expected"] = *r.expected;
   if (r.writer) l["writer"] = *r.writer;
   if (r.op) l["op"] = *r.op;
+  if (r.deadline) l["deadline"] = *r.deadline;
   json o;
   o["log"] = std::move(l);
   return o.dump();
 }
 
+std::string ExpiryToJsonl(const ExpiryBounds& b) {
+  json x;
+  x["skew_bound"] = b.skew_bound_ns;
+  if (b.time_origin_ns != 0) x["time_origin"] = b.time_origin_ns;
+  if (b.reclaimed_before) x["reclaimed_before"] = *b.reclaimed_before;
+  json o;
+  o["expiry"] = std::move(x);
+  return o.dump();
+}
+
 std::string JsonlTail(const History& h) {
   std::string out;
+  if (h.expiry) out += ExpiryToJsonl(*h.expiry) + "\n";
   if (h.has_log && h.log.empty()) out += "{\"meta\":{\"log_captured\":true}}\n";
   for (const auto& r : h.log) out += LogRecordToJsonl(r) + "\n";
   for (const auto& f : h.finals) out += FinalToJsonl(f) + "\n";
+  if (h.watch) out += WatchToJsonl(*h.watch);
   return out;
 }
 

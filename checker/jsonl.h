@@ -5,6 +5,10 @@
 //   {"log":{"offset":7,"key":"k","value":"v1","writer":"c0"}}
 //   {"nemesis":{"type":"info","f":"start","value":"partition","time":40}}
 //                    (a fault injector's action; reports shade fault windows)
+//   {"expiry":{"skew_bound":2000000,"reclaimed_before":90000000}}
+//                    (a TTL run's clock facts; log lines carry "deadline")
+//   {"change":12,"key":"k1","value":"v"}, {"watch":"w3",...}, {"log_start":0}
+//                    (what watchers received: checker/watch.h)
 //   {"meta":{...}}   (ignored: free-form run description)
 #ifndef KVLOG_CHECKER_JSONL_H_
 #define KVLOG_CHECKER_JSONL_H_
@@ -40,11 +44,12 @@ std::string EventToJsonl(const Event& event);
 std::string FinalToJsonl(const FinalState& final_state);
 std::string LogRecordToJsonl(const LogRecord& record);
 std::string NemesisToJsonl(const NemesisEvent& nemesis);
+std::string ExpiryToJsonl(const ExpiryBounds& bounds);
 // The whole history: events (nemesis lines among them, where they happened),
 // then log records, then final states.
 std::string WriteJsonl(const History& history);
-// What follows the events in WriteJsonl (the log, or a line saying it was
-// captured and empty, then final states): a recorder that streamed the
+// What follows the events in WriteJsonl (the expiry line, the log, or a line
+// saying it was captured and empty, final states, then the watch history): a recorder that streamed the
 // events with EventToJsonl writes this after them, and the bytes are
 // WriteJsonl's.
 std::string JsonlTail(const History& history);

@@ -234,83 +234,93 @@ std::string WatchToJsonl(const WatchHistory& h) {
   return out.str();
 }
 
-Result<WatchHistory> ParseWatchJsonl(const std::string& text, const std::string& source) {
-  WatchHistory h;
-  h.source = source;
-  std::map<std::string, std::size_t> sessions;
-  std::istringstream in(text);
-  std::string line;
-  int n = 0;
+WatchJsonlReader::WatchJsonlReader(std::string source) { h_.source = std::move(source); }
+
+std::optional<Error> WatchJsonlReader::Add(std::string_view line, int n) {
+  const std::string& source = h_.source;
+  auto error = [&](std::string reason) { return Error{source, n, std::move(reason)}; };
   auto optional_string = [](const nlohmann::json& v) -> std::optional<std::string> {
     if (v.is_null()) return std::nullopt;
     return v.get<std::string>();
   };
-  while (std::getline(in, line)) {
-    ++n;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (j.is_discarded() || !j.is_object()) return MakeError(source, n, "not a JSON object");
-    try {
-      if (j.contains("log_start")) {
-        h.log_start = j.at("log_start").get<int64_t>();
-      } else if (j.contains("change")) {
-        LogChange c;
-        c.version = j.at("change").get<int64_t>();
-        c.change.key = j.at("key").get<std::string>();
-        c.change.value = optional_string(j.value("value", nlohmann::json(nullptr)));
-        h.log.push_back(std::move(c));
-      } else if (j.contains("watch") && !j.contains("event")) {
-        WatchSession s;
-        s.id = j.at("watch").get<std::string>();
-        s.replica = j.value("replica", std::string());
-        s.key = j.at("key").get<std::string>();
-        s.prefix = j.value("prefix", false);
-        s.from_start = j.value("from_start", false);
-        if (j.contains("after")) s.after = j.at("after").get<int64_t>();
-        if (j.contains("resumes")) s.resumes = j.at("resumes").get<std::string>();
-        s.line = n;
-        if (sessions.contains(s.id)) return MakeError(source, n, "watch '" + s.id + "' declared twice");
-        sessions[s.id] = h.sessions.size();
-        h.sessions.push_back(std::move(s));
-      } else if (j.contains("watch")) {
-        const std::string id = j.at("watch").get<std::string>();
-        auto it = sessions.find(id);
-        if (it == sessions.end()) return MakeError(source, n, "event of watch '" + id + "' before its declaration");
-        WatchReceived r;
-        r.line = n;
-        const std::string kind = j.at("event").get<std::string>();
-        if (kind == "changes") {
-          r.kind = WatchReceived::Kind::kChanges;
-          for (const auto& c : j.at("changes")) {
-            if (!c.is_array() || c.size() != 2) return MakeError(source, n, "a change is not [key, value]");
-            r.changes.push_back(WatchChange{c[0].get<std::string>(), optional_string(c[1])});
-          }
-        } else if (kind == "progress") {
-          r.kind = WatchReceived::Kind::kProgress;
-        } else if (kind == "fell-behind") {
-          r.kind = WatchReceived::Kind::kFellBehind;
-        } else if (kind == "error") {
-          r.kind = WatchReceived::Kind::kError;
-          r.message = j.value("message", std::string());
-        } else if (kind == "end") {
-          r.kind = WatchReceived::Kind::kEnd;
-        } else {
-          return MakeError(source, n,
-                           "unknown watch event '" + kind + "'; known: changes, progress, fell-behind, error, end");
-        }
-        if (j.contains("version")) r.version = j.at("version").get<int64_t>();
-        else if (r.kind != WatchReceived::Kind::kError && r.kind != WatchReceived::Kind::kEnd) {
-          return MakeError(source, n, "a " + kind + " event needs a version");
-        }
-        h.sessions[it->second].received.push_back(std::move(r));
-      } else {
-        return MakeError(source, n, "neither a log change, a log_start, a watch nor a watch event");
+  if (line.find_first_not_of(" \t\r") == std::string_view::npos) return std::nullopt;
+  nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) return error("not a JSON object");
+  try {
+    if (j.contains("log_start")) {
+      h_.log_start = j.at("log_start").get<int64_t>();
+    } else if (j.contains("change")) {
+      LogChange c;
+      c.version = j.at("change").get<int64_t>();
+      c.change.key = j.at("key").get<std::string>();
+      c.change.value = optional_string(j.value("value", nlohmann::json(nullptr)));
+      if (!h_.log.empty() && c.version < h_.log.back().version) {
+        return error("log change version " + std::to_string(c.version) + " goes back (previous " +
+                     std::to_string(h_.log.back().version) + ")");
       }
-    } catch (const nlohmann::json::exception& e) {
-      return MakeError(source, n, std::string("bad field: ") + e.what());
+      h_.log.push_back(std::move(c));
+    } else if (j.contains("watch") && !j.contains("event")) {
+      WatchSession s;
+      s.id = j.at("watch").get<std::string>();
+      s.replica = j.value("replica", std::string());
+      s.key = j.at("key").get<std::string>();
+      s.prefix = j.value("prefix", false);
+      s.from_start = j.value("from_start", false);
+      if (j.contains("after")) s.after = j.at("after").get<int64_t>();
+      if (j.contains("resumes")) s.resumes = j.at("resumes").get<std::string>();
+      s.line = n;
+      if (sessions_.contains(s.id)) return error("watch '" + s.id + "' declared twice");
+      sessions_[s.id] = h_.sessions.size();
+      h_.sessions.push_back(std::move(s));
+    } else if (j.contains("watch")) {
+      const std::string id = j.at("watch").get<std::string>();
+      auto it = sessions_.find(id);
+      if (it == sessions_.end()) return error("event of watch '" + id + "' before its declaration");
+      WatchReceived r;
+      r.line = n;
+      const std::string kind = j.at("event").get<std::string>();
+      if (kind == "changes") {
+        r.kind = WatchReceived::Kind::kChanges;
+        for (const auto& c : j.at("changes")) {
+          if (!c.is_array() || c.size() != 2) return error("a change is not [key, value]");
+          r.changes.push_back(WatchChange{c[0].get<std::string>(), optional_string(c[1])});
+        }
+      } else if (kind == "progress") {
+        r.kind = WatchReceived::Kind::kProgress;
+      } else if (kind == "fell-behind") {
+        r.kind = WatchReceived::Kind::kFellBehind;
+      } else if (kind == "error") {
+        r.kind = WatchReceived::Kind::kError;
+        r.message = j.value("message", std::string());
+      } else if (kind == "end") {
+        r.kind = WatchReceived::Kind::kEnd;
+      } else {
+        return error("unknown watch event '" + kind + "'; known: changes, progress, fell-behind, error, end");
+      }
+      if (j.contains("version")) {
+        r.version = j.at("version").get<int64_t>();
+      } else if (r.kind != WatchReceived::Kind::kError && r.kind != WatchReceived::Kind::kEnd) {
+        return error("a " + kind + " event needs a version");
+      }
+      h_.sessions[it->second].received.push_back(std::move(r));
+    } else {
+      return error("neither a log change, a log_start, a watch nor a watch event");
     }
+  } catch (const nlohmann::json::exception& e) {
+    return error(std::string("bad field: ") + e.what());
   }
-  return h;
+  return std::nullopt;
+}
+
+Result<WatchHistory> ParseWatchJsonl(const std::string& text, const std::string& source) {
+  WatchJsonlReader reader(source);
+  std::istringstream in(text);
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line)) {
+    if (auto e = reader.Add(line, ++n)) return std::unexpected(*e);
+  }
+  return reader.Finish();
 }
 
 }  // namespace kvlog::checker

@@ -37,8 +37,10 @@
 #define KVLOG_CHECKER_WATCH_H_
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "checker/status.h"
@@ -91,6 +93,22 @@ CheckReport CheckWatches(const WatchHistory& history);
 // The JSONL form above. Errors name the line.
 Result<WatchHistory> ParseWatchJsonl(const std::string& text, const std::string& source);
 std::string WatchToJsonl(const WatchHistory& history);
+
+// ParseWatchJsonl one line at a time: checker/jsonl.cc hands it the watch
+// lines of a history file (those whose object has a "change", "watch" or
+// "log_start" field).
+class WatchJsonlReader {
+ public:
+  explicit WatchJsonlReader(std::string source);
+  // A line of the JSONL form above; an error names `line_no`.
+  std::optional<Error> Add(std::string_view line, int line_no);
+  const WatchHistory& history() const { return h_; }
+  WatchHistory Finish() { return std::move(h_); }
+
+ private:
+  WatchHistory h_;
+  std::map<std::string, std::size_t> sessions_;
+};
 
 }  // namespace kvlog::checker
 

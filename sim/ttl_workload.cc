@@ -252,6 +252,8 @@ TtlRun RunTtlScenario(const TtlScenario& s) {
     // and its clock is within the bound of true time.
     run.reclaimed_before_ns = end - run.skew_bound_ns - 2 * s.janitor_interval.count() -
                               std::chrono::nanoseconds(std::chrono::milliseconds(50)).count();
+    // What the expiry check needs, carried in the history (JSONL "expiry").
+    run.history.expiry = checker::ExpiryBounds{run.skew_bound_ns, 0, run.reclaimed_before_ns, 0};
     for (auto& client : clients) {
       if (client) client->Close();
     }

@@ -7,6 +7,8 @@ namespace kvlog::sim {
 
 std::vector<std::string> WorkloadNames() { return {"kv", "counter", "bank"}; }
 
+std::vector<std::string> StandaloneWorkloadNames() { return {"ttl", "watch"}; }
+
 Status UseWorkload(const std::string& name, Scenario& s) {
   if (name == "kv") {
     s.workload.custom = nullptr;
@@ -17,6 +19,9 @@ Status UseWorkload(const std::string& name, Scenario& s) {
   } else if (name == "bank") {
     s.workload.custom = BankWorkload();
     s.checks = {"bank", "read-levels", "convergence"};
+  } else if (name == "ttl" || name == "watch") {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "the " + name + " workload runs on its own (sim/" + name + "_workload.h), not in a Scenario");
   } else {
     return MakeError(ErrorCode::kInvalidArgument, "unknown workload '" + name + "'; known: kv, counter, bank");
   }

@@ -14,6 +14,11 @@ namespace kvlog::sim {
 
 std::vector<std::string> WorkloadNames();
 
+// Workloads that run on their own, not as a Scenario: ttl
+// (sim/ttl_workload.h) and watch (sim/watch_workload.h); kvsim runs them with
+// tools/kvsim/ttl_watch.h.
+std::vector<std::string> StandaloneWorkloadNames();
+
 // Sets the scenario's workload and the checks that judge it. Unknown names:
 // kInvalidArgument listing the known.
 Status UseWorkload(const std::string& name, Scenario& scenario);

@@ -248,9 +248,10 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember(ModelNames()));
   app.add_option("--check", options.checks,
                  "checkers to run (repeatable): linearizability, session, convergence, durability, counter, bank, "
-                 "read-levels (default: a JSONL history's workload's checks, as kvsim runs them: bank, read-levels "
-                 "and convergence for transfers; counter, read-levels and convergence for increments; else "
-                 "session, convergence and durability; an EDN history: linearizability)")
+                 "read-levels, expiry, watch (default: a JSONL history's workload's checks, as kvsim runs them: "
+                 "bank, read-levels and convergence for transfers; counter, read-levels and convergence for "
+                 "increments; convergence and expiry for a TTL run; watch for watch sessions; else session, "
+                 "convergence and durability; an EDN history: linearizability)")
       ->default_str("");
   app.add_option("--html", job.html, "write a self-contained HTML report to this file");
   app.add_flag("--json", job.json, "print the report as JSON instead of text");

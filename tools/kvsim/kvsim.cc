@@ -25,6 +25,7 @@
 #include "sim/workload_names.h"
 #include "tools/cli/cli.h"
 #include "tools/kvsim/live.h"
+#include "tools/kvsim/ttl_watch.h"
 
 namespace {
 
@@ -127,8 +128,14 @@ int main(int argc, char** argv) {
   std::string workload_name = "kv";
   app.add_option("--workload", workload_name,
                  "kv (the operation mix), counter (Update increments, reads at every level) or bank (transfers "
-                 "as transactions, atomic reads of every account)")
-      ->check(CLI::IsMember(sim::WorkloadNames()));
+                 "as transactions, atomic reads of every account); ttl (puts with TTLs under clock skew, janitors; "
+                 "--clients, --ops, --keys) or watch (watchers falling behind and resuming; --clients is the "
+                 "watchers, --ops per writer)")
+      ->check(CLI::IsMember([] {
+        auto names = sim::WorkloadNames();
+        for (const auto& n : sim::StandaloneWorkloadNames()) names.push_back(n);
+        return names;
+      }()));
   app.add_option("--faults", faults_text, "comma-separated faults (see --list-faults)");
   std::string mix_text, get_level_text = "local";
   app.add_option("--mix", mix_text,
@@ -137,6 +144,7 @@ int main(int argc, char** argv) {
   app.add_option("--get-level", get_level_text, "read level of every get: local, linearizable or bounded:N");
   std::string variants = "correct";
   for (const std::string& name : sim::BrokenVariantNames()) variants += ", " + name;
+  variants += "; with --workload ttl: apply-time-expiry, clock-beyond-bound; with --workload watch: watch-drop";
   app.add_option("--variant", base.variant, "client variant: " + variants + " (all but correct are broken on purpose)");
   app.add_option("--out", out_path,
                  "write a history as JSONL: the seed's; in a sweep the first failing seed's (the last seed's if "
@@ -165,6 +173,15 @@ int main(int argc, char** argv) {
     for (const auto& v : sim::BrokenVariantNames()) std::printf(", %s", v.c_str());
     std::printf("\n");
     return cli::kExitOk;
+  }
+  if (tools::IsTtlWatchWorkload(workload_name)) {  // Not a Scenario workload: its own runs and checks.
+    if (seed_opt->count() > 0 && !seed.single()) {
+      return cli::UsageError(app, "--seed takes one seed (got " + seed.ToString() + "); use --seeds for a range");
+    }
+    return tools::RunTtlWatchCli(app, argc, argv, workload_name, base.variant, base.workload.clients,
+                                 base.workload.ops_per_client, base.workload.keys,
+                                 seeds_opt->count() > 0 ? seeds : seed, cli::ResolvePath(out_path),
+                                 cli::ResolvePath(html_path));
   }
   if (auto s = sim::UseWorkload(workload_name, base); !s) return cli::UsageError(app, s.error().message());
   if (auto s = sim::ApplyFaults(Split(faults_text), base); !s) return cli::UsageError(app, s.error().message());

@@ -49,7 +49,7 @@ usage "more than one '..'" --seeds 1..2..3
 usage "expected a number >= 0, got '-1'" --seed -1
 usage "empty" --seeds ""
 usage "--seed takes one seed" --seed 1..3
-usage "--workload: nope not in {kv,counter,bank}" --workload nope
+usage "--workload: nope not in {kv,counter,bank,ttl,watch}" --workload nope
 usage "expected a decimal integer, got '10x'" --ops 10x
 usage "out of range: must be in 1..64" --clients 0
 usage "not expected: --nosuch" --nosuch

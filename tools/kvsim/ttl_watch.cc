@@ -1,0 +1,198 @@
+#include "tools/kvsim/ttl_watch.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <optional>
+
+#include "checker/check.h"
+#include "checker/jsonl.h"
+#include "checker/report.h"
+#include "sim/ttl_workload.h"
+#include "sim/watch_workload.h"
+#include "tools/cli/cli.h"
+
+namespace kvlog::tools {
+
+bool IsTtlWatchWorkload(const std::string& name) { return name == "ttl" || name == "watch"; }
+
+const std::vector<std::string>& TtlWatchVariants(const std::string& workload) {
+  static const std::vector<std::string> kWatch = {"correct", "watch-drop"};
+  return workload == "ttl" ? sim::TtlVariants() : kWatch;
+}
+
+TtlWatchRun RunTtlWatchSeed(const TtlWatchOptions& o, uint64_t seed) {
+  TtlWatchRun out;
+  if (o.workload == "ttl") {
+    sim::TtlScenario s;
+    s.seed = seed;
+    s.variant = o.variant;
+    if (o.clients >= 0) s.clients = o.clients;
+    if (o.ops >= 0) s.ops_per_client = o.ops;
+    if (o.keys >= 0) s.keys = o.keys;
+    sim::TtlRun run = sim::RunTtlScenario(s);
+    out.history = std::move(run.history);
+    out.errors = std::move(run.errors);
+    if (run.outcome.kind != sim::RunOutcome::Kind::kCompleted) out.errors.push_back("the simulation did not complete");
+    out.ops = run.ops;
+    out.virtual_seconds = std::chrono::duration<double>(run.outcome.virtual_end.time_since_epoch()).count();
+    int64_t deadlines = 0, tombstones = 0;
+    for (const auto& r : out.history.log) {
+      deadlines += r.deadline.has_value();
+      tombstones += r.f == "cas" && !r.value;
+    }
+    out.account = std::to_string(s.clients) + " clients with skewed clocks (bound " +
+                  std::to_string(run.skew_bound_ns / 1000) + " us), " + std::to_string(run.ops) + " operations, " +
+                  std::to_string(out.history.log.size()) + " log records (" + std::to_string(deadlines) +
+                  " with a deadline, " + std::to_string(tombstones) + " janitor tombstones)";
+  } else {
+    sim::WatchWorkloadOptions w;
+    w.seed = seed;
+    w.variant = o.variant;
+    if (o.clients >= 0) w.watchers = o.clients;
+    if (o.ops >= 0) w.ops_per_writer = o.ops;
+    if (o.keys >= 0) w.keys = o.keys;
+    sim::WatchRun run = sim::RunWatchWorkload(w);
+    out.history.source = run.history.source;
+    out.history.watch = std::move(run.history);
+    out.errors = std::move(run.errors);
+    if (run.outcome.kind != sim::RunOutcome::Kind::kCompleted) out.errors.push_back("the simulation did not complete");
+    out.ops = static_cast<int64_t>(w.writers) * w.ops_per_writer;
+    out.virtual_seconds = std::chrono::duration<double>(run.outcome.virtual_end.time_since_epoch()).count();
+    out.account = std::to_string(w.writers) + " writers, " + std::to_string(w.watchers) + " watchers, " +
+                  std::to_string(out.history.watch->log.size()) + " log changes, " +
+                  std::to_string(out.history.watch->sessions.size()) + " watch sessions, " +
+                  std::to_string(run.change_events) + " change events, " + std::to_string(run.fell_behind) +
+                  " fell behind and resumed, " + std::to_string(run.progress) + " progress events" +
+                  (run.dropped > 0 ? ", " + std::to_string(run.dropped) + " dropped by the consumer" : "");
+  }
+  return out;
+}
+
+int RunTtlWatch(const TtlWatchOptions& o) {
+  const auto& variants = TtlWatchVariants(o.workload);
+  if (std::find(variants.begin(), variants.end(), o.variant) == variants.end()) {
+    std::string known;
+    for (const auto& v : variants) known += (known.empty() ? "" : ", ") + v;
+    std::fprintf(stderr, "kvsim: --variant '%s' is not one of the %s workload's: %s\n", o.variant.c_str(),
+                 o.workload.c_str(), known.c_str());
+    return cli::kExitUsage;
+  }
+  const bool sweep = o.last_seed != o.first_seed;
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<uint64_t> failing;
+  std::optional<TtlWatchRun> kept;  // The history --out writes.
+  std::optional<checker::FullReport> kept_report;
+  uint64_t kept_seed = 0, runs = 0;
+  int64_t ops = 0;
+  double virtual_seconds = 0;
+  bool files_ok = true;
+  for (uint64_t seed = o.first_seed; seed <= o.last_seed && !cli::Interrupted(); ++seed) {
+    TtlWatchRun run = RunTtlWatchSeed(o, seed);
+    ++runs;
+    ops += run.ops;
+    virtual_seconds += run.virtual_seconds;
+    auto report = checker::CheckHistory(run.history, checker::Format::kJsonl, checker::CheckOptions{});
+    const bool failed = !report || report->Overall() != checker::Verdict::kValid || !run.errors.empty();
+    if (!sweep) {
+      std::printf("seed %llu: %s\n%s: %s\n", static_cast<unsigned long long>(seed), failed ? "FAIL" : "PASS",
+                  o.workload.c_str(), run.account.c_str());
+      if (report) {
+        std::fputs(checker::TextReport(*report).c_str(), stdout);
+      } else {
+        std::printf("the history could not be judged: %s\n", report.error().ToString().c_str());
+      }
+      for (const auto& e : run.errors) std::printf("workload error: %s\n", e.c_str());
+    }
+    if (failed) failing.push_back(seed);
+    // --out and --html: the seed's; in a sweep the first failing seed's (the
+    // last seed's if none failed).
+    const bool keep = !sweep || (failed && failing.size() == 1) || (failing.empty() && seed == o.last_seed);
+    if (keep) {
+      kept_seed = seed;
+      kept_report = report ? std::optional<checker::FullReport>(std::move(*report)) : std::nullopt;
+      kept = std::move(run);
+    }
+  }
+  if (kept && !o.out_path.empty()) {
+    if (auto w = cli::WriteFile(o.out_path, checker::WriteJsonl(kept->history)); !w) {
+      std::fprintf(stderr, "kvsim: %s\n", w.error().c_str());
+      files_ok = false;
+    } else if (sweep) {
+      std::printf("history of seed %llu written to %s\n", static_cast<unsigned long long>(kept_seed),
+                  o.out_path.c_str());
+    }
+  }
+  if (kept_report && !o.html_path.empty()) {
+    if (auto w = cli::WriteFile(o.html_path, checker::HtmlReport(*kept_report)); !w) {
+      std::fprintf(stderr, "kvsim: %s\n", w.error().c_str());
+      files_ok = false;
+    }
+  }
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const uint64_t planned = o.last_seed - o.first_seed + 1;
+  std::printf("\n%-26s %llu..%llu%s\n", "seeds", static_cast<unsigned long long>(o.first_seed),
+              static_cast<unsigned long long>(o.last_seed),
+              runs < planned ? (" (INTERRUPTED after " + std::to_string(runs) + " of " + std::to_string(planned) + ")")
+                                   .c_str()
+                             : "");
+  std::printf("%-26s %s, variant %s\n", "workload", o.workload.c_str(), o.variant.c_str());
+  std::printf("%-26s %llu passed, %zu failed\n", "verdict", static_cast<unsigned long long>(runs - failing.size()),
+              failing.size());
+  std::printf("%-26s %lld\n", "simulated operations", static_cast<long long>(ops));
+  std::printf("%-26s %.3f s virtual, %.3f s wall\n", "time", virtual_seconds, wall);
+  for (std::size_t i = 0; i < failing.size() && i < 20; ++i) {
+    std::printf("FAILED seed %llu: replay with: kvsim --seed %llu%s\n", static_cast<unsigned long long>(failing[i]),
+                static_cast<unsigned long long>(failing[i]), o.replay_rest.c_str());
+  }
+  if (failing.size() > 20) std::printf("... and %zu more failing seeds\n", failing.size() - 20);
+  if (runs < planned) return cli::kExitInterrupted;
+  if (!failing.empty()) return cli::kExitFailed;
+  return files_ok ? cli::kExitOk : cli::kExitEnvironment;
+}
+
+int RunTtlWatchCli(const CLI::App& app, int argc, char** argv, const std::string& workload, const std::string& variant,
+                   int clients, int ops, int keys, const cli::SeedRange& range, const std::string& out_path,
+                   const std::string& html_path) {
+  for (const char* name : {"--faults", "--mix", "--get-level", "--edn", "--live", "--brokers", "--topic", "--keep-topic",
+                           "--replication-factor", "-X", "--topic-config", "--allow-unsafe-acks",
+                           "--connect-timeout-ms"}) {
+    if (app.count(name) > 0) {
+      return cli::UsageError(app, std::string(name) + " does not apply to --workload " + workload +
+                                      (std::string(name) == "--faults"
+                                           ? " (the ttl workload draws its own clock-skew fault from the seed; the "
+                                             "watch workload's consumers fall behind by themselves)"
+                                           : ""));
+    }
+  }
+  const auto& variants = TtlWatchVariants(workload);
+  if (std::find(variants.begin(), variants.end(), variant) == variants.end()) {
+    std::string known;
+    for (const auto& v : variants) known += (known.empty() ? "" : ", ") + v;
+    return cli::UsageError(app, "--variant '" + variant + "' is not one of the " + workload + " workload's: " + known);
+  }
+  TtlWatchOptions o;
+  o.workload = workload;
+  o.variant = variant;
+  o.first_seed = range.first;
+  o.last_seed = range.last;
+  if (app.count("--clients") > 0) o.clients = clients;
+  if (app.count("--ops") > 0) o.ops = ops;
+  if (app.count("--keys") > 0) o.keys = keys;
+  o.out_path = out_path;
+  o.html_path = html_path;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--seed" || a == "--seeds" || a == "--out" || a == "--html") {
+      ++i;
+      continue;
+    }
+    if (a.rfind("--seed", 0) == 0 || a.rfind("--out=", 0) == 0 || a.rfind("--html=", 0) == 0 || a == "--quiet") {
+      continue;
+    }
+    o.replay_rest += " " + a;
+  }
+  return RunTtlWatch(o);
+}
+
+}  // namespace kvlog::tools

@@ -1,0 +1,61 @@
+// kvsim --workload ttl | watch: the TTL workload (sim/ttl_workload.h, clients
+// with skewed clocks and janitors) and the watch workload
+// (sim/watch_workload.h, watchers that fall behind and resume) on the
+// simulator. Each seed's history is a checker::History (the TTL run's with an
+// "expiry" line; the watch run's with its watch sessions) judged by
+// checker::CheckHistory with the checks it calls for, as kvcheck judges the
+// JSONL file --out writes.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "checker/history.h"
+#include "tools/cli/cli.h"
+
+namespace kvlog::tools {
+
+struct TtlWatchOptions {
+  std::string workload;  // "ttl" or "watch"
+  uint64_t first_seed = 1, last_seed = 1;
+  // Negative: the workload's default. ttl: clients (the last joins at the
+  // end), operations per client, keys. watch: watcher clients, operations
+  // per writer, keys.
+  int clients = -1, ops = -1, keys = -1;
+  std::string variant = "correct";
+  std::string out_path, html_path;  // Resolved already.
+  std::string replay_rest;          // The command line's other arguments, for replay commands.
+};
+
+// The names of the ttl and watch workloads, and their variants.
+bool IsTtlWatchWorkload(const std::string& name);
+const std::vector<std::string>& TtlWatchVariants(const std::string& workload);
+
+// One seed's history (sim) and whether its run finished cleanly; errors
+// name what stopped the workload.
+struct TtlWatchRun {
+  checker::History history;
+  std::vector<std::string> errors;
+  std::string account;  // One line: what the run did.
+  int64_t ops = 0;
+  double virtual_seconds = 0;
+};
+TtlWatchRun RunTtlWatchSeed(const TtlWatchOptions& options, uint64_t seed);
+
+// Runs the seeds, prints a verdict per seed (the report of one seed, the
+// failing seeds of a sweep with their replay commands) and returns kvsim's
+// exit code: 0 passed, 1 a seed failed, 2 a bad variant, 3 a file could not
+// be written.
+int RunTtlWatch(const TtlWatchOptions& options);
+
+// kvsim's entry for --workload ttl|watch once its options are parsed: refuses
+// what does not apply to these workloads (--faults, --mix, --get-level,
+// --edn, --live, the --live options) as a usage error, then RunTtlWatch.
+// `clients`, `ops`, `keys` count only if given on the command line.
+int RunTtlWatchCli(const CLI::App& app, int argc, char** argv, const std::string& workload, const std::string& variant,
+                   int clients, int ops, int keys, const cli::SeedRange& range, const std::string& out_path,
+                   const std::string& html_path);
+
+}  // namespace kvlog::tools
