@@ -37,6 +37,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
+#ifdef KVLOG_UNDER_SANITIZER
+constexpr bool kUnderSanitizer = true;
+#else
+constexpr bool kUnderSanitizer = false;
+#endif
+
 uint64_t SplitMix(uint64_t x) {
   x += 0x9e3779b97f4a7c15ULL;
   x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -154,10 +160,10 @@ std::string ApplyAndReadBack(const Plan& plan, const std::string& dir) {
 }
 
 TEST(RocksDbLargerThanMemoryTest, StoreSeveralTimesTheAddressSpaceLimitAppliesAndReadsBack) {
-#ifdef KVLOG_UNDER_SANITIZER
-  GTEST_SKIP() << "skipped under a sanitizer: RLIMIT_AS (ulimit -v) cannot bound a process whose sanitizer "
-                  "reserves terabytes of shadow memory; the plain build runs it";
-#else
+  if (kUnderSanitizer) {
+    GTEST_SKIP() << "skipped under a sanitizer: RLIMIT_AS (ulimit -v) cannot bound a process whose sanitizer "
+                    "reserves terabytes of shadow memory; the plain build runs it";
+  }
   Plan plan{};
   plan.limit_bytes = EnvMb("KVLOG_LTM_LIMIT_MB", 64) << 20;
   const std::size_t data_bytes = EnvMb("KVLOG_LTM_DATA_MB", 4 * (plan.limit_bytes >> 20)) << 20;
@@ -241,7 +247,6 @@ TEST(RocksDbLargerThanMemoryTest, StoreSeveralTimesTheAddressSpaceLimitAppliesAn
   EXPECT_GE(store_bytes, 3 * plan.limit_bytes) << "the store on disk should be several times the limit";
   EXPECT_LT(static_cast<std::size_t>(peak_rss_bytes), plan.limit_bytes);
   fs::remove_all(dir);
-#endif
 }
 
 }  // namespace
