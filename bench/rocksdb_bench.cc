@@ -199,6 +199,8 @@ int main(int argc, char** argv) {
     }
   }
   argc = kept;
+  benchmark::AddCustomContext("suite", "rocksdb");
+  benchmark::AddCustomContext("log", "embedded librdkafka mock cluster (1 broker)");
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

@@ -246,7 +246,12 @@ class Workload {
     options.startup_timeout = options_.startup_timeout;
     options.default_timeout = options_.op_timeout;
     options.logger = nullptr;  // Injected corruption and outages are expected here.
-    return kv::Client::Open(std::move(log), kv::NewMemoryStorage(), options);
+    std::unique_ptr<kv::Storage> storage =
+        options_.storage ? options_.storage(slot, slots_[slot].restarts) : kv::NewMemoryStorage();
+    if (storage == nullptr) {
+      return MakeError(ErrorCode::kUnavailable, "no store for client slot " + std::to_string(slot));
+    }
+    return kv::Client::Open(std::move(log), std::move(storage), options);
   }
 
   void Nemesis() {

@@ -99,6 +99,12 @@ struct WorkloadOptions {
   std::function<void(const checker::NemesisEvent&)> nemesis_sink;
   // Set: the operations are this workload's, not the mix's.
   std::shared_ptr<const CustomWorkload> custom;
+  // Set: the store each client opens on (slot, and how many times that slot
+  // restarted: 0 for its first client), instead of a fresh in-memory store.
+  // A durable store that outlives a crash (kv/testing/crashable_storage.h)
+  // makes a restarted client resume from what the crash left; returning null
+  // fails the open. Called from the workload's tasks; must be deterministic.
+  std::function<std::unique_ptr<kv::Storage>(int slot, int restarts)> storage;
 };
 
 // The history's name of a read level ("local", "bounded", "at_least",
