@@ -53,6 +53,10 @@ class KeyIds {
     auto it = by_identity_.find(identity);
     if (it != by_identity_.end()) return it->second;
     const uint32_t id = Of(key.as_string());
+    // A history built in memory (not read from JSONL) may give every pair its
+    // own key string: the cache then only grows, so it is bounded by the
+    // number of keys and starts over past that.
+    if (by_identity_.size() >= 4 * names_.size() + 1024) by_identity_.clear();
     by_identity_.emplace(identity, id);
     return id;
   }
