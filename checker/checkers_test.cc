@@ -2,8 +2,8 @@
 // history with the violation removed: hand-made small cases, then generated
 // ones (RapidCheck).
 #include <algorithm>
+#include <cctype>
 #include <chrono>
-#include <regex>
 
 #include "checker/check.h"
 #include "checker/convergence.h"
@@ -605,6 +605,21 @@ RC_GTEST_PROP(Generated, KvHistoriesAreValidAndEachBreakageIsCaught, ()) {
   }
 }
 
+// `text` with every "line <digits>" as "line N".
+std::string WithoutLineNumbers(const std::string& text) {
+  std::string out;
+  for (size_t i = 0; i < text.size();) {
+    if (text.compare(i, 5, "line ") == 0 && i + 5 < text.size() && std::isdigit(static_cast<unsigned char>(text[i + 5]))) {
+      out += "line N";
+      i += 5;
+      while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
+    } else {
+      out += text[i++];
+    }
+  }
+  return out;
+}
+
 // The JSONL reader interns range pairs (and the session check caches what it
 // derived per interned pair): a generated history with many ranges, broken or
 // not, gets the same session and durability violations read back from JSONL
@@ -634,9 +649,7 @@ RC_GTEST_PROP(Generated, RangeHistoriesJudgeTheSameInMemoryAndFromJsonl, ()) {
     for (size_t i = 0; i < a.violations.size(); ++i) {
       RC_ASSERT(a.violations[i].kind == b.violations[i].kind);
       // The same sentence, but for line numbers (in memory, every line is 0).
-      static const std::regex kLine("line [0-9]+");
-      RC_ASSERT(std::regex_replace(a.violations[i].message, kLine, "line N") ==
-                std::regex_replace(b.violations[i].message, kLine, "line N"));
+      RC_ASSERT(WithoutLineNumbers(a.violations[i].message) == WithoutLineNumbers(b.violations[i].message));
       RC_ASSERT(a.violations[i].ops == b.violations[i].ops);
     }
   }
