@@ -73,6 +73,7 @@ Result<History> ReadHistoryFile(const std::string& path, std::optional<Format> f
   if (*format == Format::kJsonl) {
     JsonlReadOptions jsonl;
     jsonl.pair_events = read.pair_events;
+    jsonl.size_hint = total;
     if (read.progress) jsonl.progress = [&](uint64_t done) { read.progress(done, total); };
     return ReadJsonl(in, path, jsonl);
   }

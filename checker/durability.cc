@@ -7,7 +7,7 @@ namespace kvlog::checker {
 namespace {
 
 std::string Describe(const Write& w) {
-  std::string s = w.f + " " + w.key;
+  std::string s = std::string(w.f) + " " + w.key;
   if (w.value) s += "=" + *w.value;
   return s;
 }

@@ -182,6 +182,32 @@ TEST(Jsonl, StreamingReaderMatchesTheWholeTextReader) {
   EXPECT_EQ(r.error().line, static_cast<int>(std::count(text.begin(), text.end(), '\n')) + 1);
 }
 
+// Given the stream's size, the reader grows the log's vector once to what the
+// rest can hold (jsonl.cc, ReserveLog): the true size, one too small or too
+// large, or an unknown one all read the same history.
+TEST(Jsonl, TheSizeHintChangesNothingButCapacity) {
+  testing::GenerateOptions g;
+  g.operations = 8'000;  // more than the 1,024 log records before a reserve
+  const std::string text = WriteJsonl(testing::GenerateKvHistory(g));
+  auto whole = ParseJsonl(text, "h");
+  ASSERT_TRUE(whole.has_value());
+  ASSERT_GT(whole->log.size(), 2000u);
+  const std::string expected = WriteJsonl(*whole);
+  for (uint64_t hint : {uint64_t{0}, uint64_t{text.size()}, uint64_t{1}, uint64_t{text.size() / 2},
+                        uint64_t{text.size()} * 4}) {
+    std::istringstream in(text);
+    JsonlReadOptions options;
+    options.size_hint = hint;
+    auto streamed = ReadJsonl(in, "h", options);
+    ASSERT_TRUE(streamed.has_value()) << streamed.error().ToString();
+    EXPECT_EQ(WriteJsonl(*streamed), expected) << "size hint " << hint;
+    if (hint == text.size()) {
+      // Reserved once for what the log needed, give or take a sixteenth.
+      EXPECT_LE(streamed->log.capacity(), streamed->log.size() + streamed->log.size() / 8 + 2048);
+    }
+  }
+}
+
 TEST(Pairing, AnUnknownFunctionIsAnErrorNamingItsLine) {
   auto h = ParseJsonl(R"({"process":0,"type":"invoke","f":"put","key":"k","value":"a"}
 {"process":0,"type":"ok","f":"put","key":"k","value":"a"}

@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "checker/level.h"
 #include "checker/status.h"
 #include "checker/value.h"
 #include "checker/watch.h"
@@ -57,12 +58,12 @@ struct Event {
   std::optional<std::string> op;       // unique operation id, if the recorder
                                        // also stamps it on the log record
   std::optional<bool> result;          // cas on ok: false = compare failed
-  int line = 0;                        // where it was read from (reports)
   // Reads, on the invocation: the read level it used (kv::ReadLevel) --
   // "local", "bounded", "at_least" or "linearizable" -- and its bound: the
   // lag in records for bounded, the position token for at_least. Absent in
   // histories that do not say (judged as local by the read-levels check).
-  std::optional<std::string> level;
+  LevelName level;  // one byte (level.h); reads like an optional<string>
+  int line = 0;     // where it was read from (reports)
   std::optional<int64_t> bound;
 };
 
@@ -118,8 +119,9 @@ struct Operation {
   std::optional<int64_t> offset, applied;
   std::optional<std::string> replica, op;
   std::optional<bool> result;
-  int line = 0;  // line of the invocation
-  std::optional<std::string> level;  // Event::level and bound, of the invocation
+  LevelName level;  // Event::level and bound, of the invocation (one byte,
+                    // beside result: no padding added)
+  int line = 0;     // line of the invocation
   std::optional<int64_t> bound;
 
   bool ok() const { return outcome == EventType::kOk; }

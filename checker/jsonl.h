@@ -34,6 +34,9 @@ struct JsonlReadOptions {
   bool pair_events = false;
   // Called now and then with the number of bytes read so far.
   std::function<void(uint64_t bytes)> progress;
+  // The stream's size in bytes, when known (0: not): the log's vector then
+  // grows once to what the rest of the stream can hold instead of doubling.
+  uint64_t size_hint = 0;
 };
 // Reads JSONL from a stream a block at a time (the text is never held
 // whole); repeated strings and range pairs share one copy in memory.

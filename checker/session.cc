@@ -1,6 +1,10 @@
 #include "checker/session.h"
 
+#include <deque>
+#include <string_view>
+
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
 
 namespace kvlog::checker {
 namespace {
@@ -25,9 +29,50 @@ struct KeyState {
 };
 
 struct Session {
-  absl::flat_hash_map<std::string, KeyState> keys;
+  absl::flat_hash_map<uint32_t, KeyState> keys;  // by KeyIds id
   std::optional<int64_t> applied;
   size_t applied_op = 0;
+};
+
+// Keys as small ids: a session's state is keyed by id, and a range pair's key
+// is found by the identity of its key string (the JSONL reader interns keys),
+// so judging a pair hashes a word, not a string.
+class KeyIds {
+ public:
+  uint32_t Of(std::string_view key) {
+    if (auto it = ids_.find(absl::string_view(key.data(), key.size())); it != ids_.end()) return it->second;
+    const auto id = static_cast<uint32_t>(names_.size());
+    const std::string& stored = names_.emplace_back(key);
+    ids_.emplace(absl::string_view(stored.data(), stored.size()), id);  // views the stored name
+    return id;
+  }
+  // A range pair's key (a string, or any value named by its text).
+  uint32_t OfValue(const Value& key) {
+    const uintptr_t identity = key.is_string() ? key.Identity() : 0;
+    if (identity == 0) return key.is_string() ? Of(key.as_string()) : Of(key.ToString());
+    auto it = by_identity_.find(identity);
+    if (it != by_identity_.end()) return it->second;
+    const uint32_t id = Of(key.as_string());
+    // A history built in memory (not read from JSONL) may give every pair its
+    // own key string: the cache then only grows, so it is bounded by the
+    // number of keys and starts over past that.
+    if (by_identity_.size() >= 4 * names_.size() + 1024) by_identity_.clear();
+    by_identity_.emplace(identity, id);
+    return id;
+  }
+  const std::string& Name(uint32_t id) const { return names_[id]; }
+  size_t size() const { return names_.size(); }
+
+ private:
+  std::deque<std::string> names_;  // stable addresses: ids_ views them
+  absl::flat_hash_map<absl::string_view, uint32_t> ids_;
+  absl::flat_hash_map<uintptr_t, uint32_t> by_identity_;
+};
+
+// What the write index says about a value read from a key.
+struct ReadValue {
+  std::optional<int64_t> version;  // WriteIndex::VersionOf
+  bool invoked = false;            // some write of it was invoked
 };
 
 std::string Str(int64_t v) { return v < 0 ? "the initial state" : "offset " + std::to_string(v); }
@@ -59,14 +104,38 @@ CheckReport CheckSessions(const History& history, const std::vector<Operation>& 
   absl::flat_hash_map<int64_t, Session> sessions;
   size_t reads_judged = 0, writes_seen = 0;
 
-  auto judge_read = [&](const Operation& o, Session& s, const std::string& key, const Value& v) {
+  KeyIds key_ids;
+  auto read_value = [&](const std::string& key, const Value& v) {
+    std::string text;  // a string names itself: no copy
+    const std::string& value = v.is_string() ? v.as_string() : (text = v.ToString());
+    ReadValue r;
+    r.version = writes.VersionOf(key, value);
+    r.invoked = r.version || writes.Invoked(key, value);
+    return r;
+  };
+  // A range read judges each [key value] pair as a read of that key. The
+  // reader interns pairs, and a key's pair recurs from range to range until
+  // the key is written again: each key remembers the identity of its last
+  // pair and what the write index said of it, so most pairs are judged
+  // without a lookup in the index (one per distinct pair and key, not per
+  // pair read).
+  struct LastPair {
+    uintptr_t identity = 0;
+    ReadValue read;
+  };
+  std::vector<LastPair> last_pair;
+
+  // `known`: what the write index says of a non-nil `v`, when the caller
+  // knows it already.
+  auto judge_read = [&](const Operation& o, Session& s, uint32_t key_id, const Value& v, const ReadValue* known) {
     ++reads_judged;
+    const std::string& key = key_ids.Name(key_id);
     std::optional<int64_t> version;
     if (!v.is_nil()) {
-      std::string text;  // a string names itself: no copy
-      const std::string& value = v.is_string() ? v.as_string() : (text = v.ToString());
-      version = writes.VersionOf(key, value);
-      if (!version && !writes.Invoked(key, value)) {
+      const ReadValue r = known ? *known : read_value(key, v);
+      version = r.version;
+      if (!r.invoked) {
+        const std::string value = v.is_string() ? v.as_string() : v.ToString();
         rep.Add({"read-unknown-value", "process " + std::to_string(o.process) + " read " + value + " from key " + key +
                                            ", a value no write produced",
                  {o.index}});
@@ -86,7 +155,7 @@ CheckReport CheckSessions(const History& history, const std::vector<Operation>& 
         return;
       }
     }
-    KeyState& ks = s.keys[key];
+    KeyState& ks = s.keys[key_id];
     // Read-your-writes.
     if (ks.has_own) {
       const OwnWrite& w = ks.own;
@@ -149,14 +218,24 @@ CheckReport CheckSessions(const History& history, const std::vector<Operation>& 
       if (o.f == "range") {
         if (o.output.is_list()) {
           for (const Value& pair : o.output.items()) {
-            if (pair.is_list() && pair.items().size() == 2) {
-              judge_read(o, s, pair.items()[0].ToString(), pair.items()[1]);
+            if (!pair.is_list() || pair.items().size() != 2) continue;
+            const uint32_t key_id = key_ids.OfValue(pair.items()[0]);
+            const Value& v = pair.items()[1];
+            if (v.is_nil()) {
+              judge_read(o, s, key_id, v, nullptr);
+              continue;
             }
+            if (last_pair.size() <= key_id) last_pair.resize(key_ids.size());
+            LastPair& last = last_pair[key_id];
+            if (last.identity == 0 || last.identity != pair.Identity()) {
+              last.identity = pair.Identity();
+              last.read = read_value(key_ids.Name(key_id), v);
+            }
+            judge_read(o, s, key_id, v, &last.read);
           }
         }
       } else {
-        static const std::string kNoKey;
-        judge_read(o, s, o.key ? *o.key : kNoKey, o.output);
+        judge_read(o, s, key_ids.Of(o.key ? std::string_view(*o.key) : std::string_view()), o.output, nullptr);
       }
       continue;
     }
@@ -172,7 +251,7 @@ CheckReport CheckSessions(const History& history, const std::vector<Operation>& 
       } else if (w->value) {
         own.version = writes.VersionOf(w->key, *w->value).value_or(-1);
       }
-      KeyState& ks = s.keys[w->key];
+      KeyState& ks = s.keys[key_ids.Of(w->key)];
       if (!ks.has_own) {
         ks.has_own = true;
         ks.own = OwnWrite{};

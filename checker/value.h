@@ -69,6 +69,12 @@ class Value {
   // Whether two values share one stored string, list or map (so are equal
   // without comparing their contents). Readers intern repeated values.
   bool SameStorage(const Value& other) const { return shared() && bits_ == other.bits_; }
+  // A number naming this value's stored string, list or map while the value
+  // (or a copy) lives: equal identities are the same storage, hence equal
+  // values (different identities may still be equal values). 0 for values
+  // held in the word (nil, bools, small integers) and for moved-from ones.
+  // Checkers cache what they derived from an interned value under it.
+  uintptr_t Identity() const { return payload() ? bits_ : 0; }
 
  private:
   // A Value is 8 bytes: one word whose low 3 bits say what it holds (see the

@@ -14,6 +14,14 @@ bool IsWriteFunction(std::string_view f) {
   return f == "put" || f == "write" || f == "delete" || f == "cas" || f == "append";
 }
 
+// `f` (a write function) as static text, so a Write can hold a view of it.
+std::string_view StaticWriteName(std::string_view f) {
+  for (std::string_view name : {"put", "write", "delete", "cas", "append"}) {
+    if (f == name) return name;
+  }
+  return "?";
+}
+
 std::optional<std::string> WrittenValue(std::string_view f, const Value& v) {
   if (f == "delete") return std::nullopt;
   if (f == "cas") {
@@ -81,16 +89,16 @@ WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops
     auto add = [&](std::string_view f, std::string_view key, const Value& v, std::optional<int64_t> offset) {
       Write& w = writes_.emplace_back();
       w.op = o.index;
-      w.f = f;
+      w.f = StaticWriteName(f);
       w.key = key;
       w.value = WrittenValue(f, v);
-      w.op_id = o.op;
+      w.op_id = o.op ? &*o.op : nullptr;
       w.offset = offset;
       const bool compare_failed = o.result && !*o.result;
       w.definite = o.ok() && !compare_failed;
       w.possible = o.info() || (o.ok() && compare_failed);
     };
-    if (o.op) invoked_op_[*o.op]++;
+    if (o.op) invoked_op_.insert(absl::string_view(o.op->data(), o.op->size()));
     const size_t first_of_op = writes_.size();
     if (IsWriteFunction(o.f)) {
       add(o.f, o.key ? *o.key : kNoKey, o.input, o.offset);
@@ -206,9 +214,10 @@ WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops
       }
     }
     if (r.op) {
-      auto [it, inserted] = log_by_op_.try_emplace(*r.op, r.offset);
+      const absl::string_view id(r.op->data(), r.op->size());
+      auto [it, inserted] = log_by_op_.try_emplace(id, r.offset);
       if (!inserted) {
-        auto& more = log_op_more_[*r.op];
+        auto& more = log_op_more_[id];
         if (more.empty()) more.push_back(it->second);
         more.push_back(r.offset);
       }
@@ -219,14 +228,15 @@ WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops
 
 std::vector<int64_t> WriteIndex::LogOffsets(const Write& w) const {
   if (w.op_id) {
-    if (auto it = log_by_op_.find(*w.op_id); it != log_by_op_.end()) {
+    const absl::string_view id(w.op_id->data(), w.op_id->size());
+    if (auto it = log_by_op_.find(id); it != log_by_op_.end()) {
       // A batch shares one op id: keep the records of this key and value, and
       // of those the ones this write owns (see Write::ordinal).
       std::vector<int64_t> out;
       size_t matching = 0;
       const int64_t single[] = {it->second};
       std::span<const int64_t> offsets(single);
-      if (auto more = log_op_more_.find(*w.op_id); more != log_op_more_.end()) offsets = more->second;
+      if (auto more = log_op_more_.find(id); more != log_op_more_.end()) offsets = more->second;
       for (int64_t off : offsets) {
         const LogRecord* r = nullptr;
         auto rit = std::lower_bound(history_.log.begin(), history_.log.end(), off,
@@ -271,7 +281,9 @@ bool WriteIndex::Invoked(std::string_view key, std::string_view value) const {
   return entry != KvTable::kNone && kv_[entry].invoked > 0;
 }
 
-bool WriteIndex::InvokedOpId(const std::string& op_id) const { return invoked_op_.contains(op_id); }
+bool WriteIndex::InvokedOpId(const std::string& op_id) const {
+  return invoked_op_.contains(absl::string_view(op_id.data(), op_id.size()));
+}
 
 const LogRecord* WriteIndex::StateAt(const std::string& key, int64_t position) const {
   auto it = log_by_key_.find(key);
