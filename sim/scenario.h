@@ -21,12 +21,22 @@
 
 namespace kvlog::sim {
 
+// Client slot `slot` cut off from the log during `window` (the
+// client-partition fault): its connection's appends, reads and end offsets
+// stall, the other clients go on.
+struct ClientPartition {
+  int slot = 0;
+  log::sim::Window window;
+};
+
 struct Scenario {
   uint64_t seed = 1;
   WorkloadOptions workload;
   log::sim::BrokerFaults broker;
   // Faults of client slot i's connection: slot_faults[i % size()]; none if empty.
   std::vector<log::sim::ConnectionFaults> slot_faults;
+  // Client partitions, added to their slot's connection faults.
+  std::vector<ClientPartition> client_partitions;
   std::string variant = "correct";  // See variants.h.
   SimLimits limits;
   std::vector<std::string> fault_names;  // As given to ApplyFaults, for the report.

@@ -19,6 +19,7 @@
 #include "checker/edn.h"
 #include "checker/jsonl.h"
 #include "checker/report.h"
+#include "sim/fault_registry.h"
 #include "sim/scenario.h"
 #include "sim/sweep.h"
 #include "sim/variants.h"
@@ -151,21 +152,27 @@ int main(int argc, char** argv) {
   if (auto rc = cli::Parse(app, argc, argv)) return *rc;
 
   if (list_faults) {
-    std::printf("faults (simulated log):\n");
-    for (const auto& p : sim::FaultPresets()) {
-      std::printf("  %-26s %-6s %s\n", p.name.c_str(), p.safe ? "safe" : "UNSAFE", p.description.c_str());
+    const auto broker_faults =
+        live_options.broker_nemesis ? live_options.broker_nemesis->FaultNames() : std::vector<std::string>{};
+    std::printf("faults (where: sim = the simulated log, mock = --live on the embedded mock cluster, brokers = "
+                "--live --brokers):\n");
+    for (const auto& f : sim::Faults()) {
+      std::printf("  %-26s %-6s %-20s %s\n", f.name.c_str(), f.safe ? "safe" : "UNSAFE",
+                  sim::FaultSites(f, broker_faults).c_str(), f.description.c_str());
     }
-    std::printf("faults with --live on the mock cluster:");
-    for (const auto& f : tools::LiveFaultNames(true)) std::printf(" %s", f.c_str());
-    std::printf("\nfaults with --live --brokers:");
-    for (const auto& f : tools::LiveFaultNames(false)) std::printf(" %s", f.c_str());
-    std::printf("\nclient variants: correct");
+    std::printf("client variants: correct");
     for (const auto& v : sim::BrokenVariantNames()) std::printf(", %s", v.c_str());
     std::printf("\n");
     return cli::kExitOk;
   }
   if (auto s = sim::UseWorkload(workload_name, base); !s) return cli::UsageError(app, s.error().message());
   if (auto s = sim::ApplyFaults(Split(faults_text), base); !s) return cli::UsageError(app, s.error().message());
+  if (!live) {
+    for (const auto& name : base.fault_names) {
+      const sim::FaultSpec* f = sim::FindFault(name);
+      if (f && !f->apply) return cli::UsageError(app, "fault '" + name + "' runs only live (" + sim::FaultSites(*f) + ")");
+    }
+  }
   if (!mix_text.empty()) {
     auto mix = ParseMix(mix_text);
     if (!mix) return cli::UsageError(app, mix.error().message());
@@ -198,6 +205,8 @@ int main(int argc, char** argv) {
     if (app.count(name) > 0) return cli::UsageError(app, std::string(name) + " needs --live");
   }
 
+  std::string fault_list;  // The registry's names of the faults asked for.
+  for (const auto& name : base.fault_names) fault_list += (fault_list.empty() ? "" : ",") + name;
   // Everything but the seed and output options, for replay commands.
   std::string replay_rest;
   for (int i = 1; i < argc; ++i) {
@@ -208,6 +217,11 @@ int main(int argc, char** argv) {
     }
     if (a.rfind("--seed", 0) == 0 || a.rfind("--out=", 0) == 0 || a.rfind("--edn=", 0) == 0 ||
         a.rfind("--html=", 0) == 0 || a == "--quiet") {
+      continue;
+    }
+    if (a == "--faults" || a.rfind("--faults=", 0) == 0) {  // By the registry's names.
+      if (a == "--faults") ++i;
+      if (!fault_list.empty()) replay_rest += " --faults " + fault_list;
       continue;
     }
     replay_rest += " " + a;
@@ -282,7 +296,7 @@ int main(int argc, char** argv) {
                              std::to_string(range.count()) + ", at seed " + std::to_string(result.last_seed) + ")")
                                 .c_str()
                           : "");
-  std::printf("%-26s %s\n", "faults", faults_text.empty() ? "none" : faults_text.c_str());
+  std::printf("%-26s %s\n", "faults", fault_list.empty() ? "none" : fault_list.c_str());
   std::printf("%-26s %llu passed, %zu failed\n", "verdict",
               static_cast<unsigned long long>(result.runs - result.failing_seeds.size()), result.failing_seeds.size());
   std::printf("%-26s %lld\n", "simulated operations", static_cast<long long>(result.operations));

@@ -14,6 +14,18 @@ grep -q "5 passed, 0 failed" <<<"$out" || fail "safe sweep summary: $out"
 grep -q "virtual / wall" <<<"$out" || fail "no virtual/wall ratio"
 grep -q "simulated ops per second" <<<"$out" || fail "no ops per second"
 
+# One vocabulary: the report names the registry's faults (no append-latency
+# beside latency), old names are aliases, and --list-faults says where each runs.
+out=$("$kvsim" --seed 2 --faults append-latency,failover); code=$?
+[ $code -eq 0 ] || fail "latency+failover exited $code"
+grep -q "faults: latency,failover$" <<<"$out" || fail "report fault names: $out"
+grep -q "^faults  *latency,failover$" <<<"$out" || fail "summary fault names: $out"
+out=$("$kvsim" --list-faults); code=$?
+[ $code -eq 0 ] || fail "--list-faults exited $code"
+grep -Eq "^  crash +safe +sim, mock, brokers " <<<"$out" || fail "--list-faults sites of crash: $out"
+grep -Eq "^  compaction +safe +sim " <<<"$out" || fail "--list-faults sites of compaction: $out"
+grep -Eq "^  client-partition +safe" <<<"$out" || fail "--list-faults lacks client-partition: $out"
+
 out=$("$kvsim" --seeds 1..5 --variant early-ack --quiet --html "$tmp/fail.html"); code=$?
 [ $code -eq 1 ] || fail "broken client sweep exited $code, want 1"
 grep -q "replay with: kvsim --seed [0-9]* --variant early-ack" <<<"$out" || fail "no replay command: $out"
