@@ -7,6 +7,7 @@
 
 #include "checker/jsonl.h"
 #include "sim/fault_registry.h"
+#include "sim/swarm.h"
 #include "sim/variants.h"
 
 namespace kvlog::sim {
@@ -44,6 +45,19 @@ Status ApplyFaults(const std::vector<std::string>& names, Scenario& s) {
 }
 
 SimRun RunScenario(const Scenario& s) {
+  if (s.swarm) {
+    Scenario chosen = s;
+    chosen.swarm.reset();
+    auto choice = ApplySwarm(s.seed, *s.swarm, chosen);
+    if (!choice) {
+      SimRun failed;
+      failed.workload.errors.push_back("swarm: " + choice.error().ToString());
+      return failed;
+    }
+    SimRun run = RunScenario(chosen);
+    run.parameters = std::move(choice->parameters);
+    return run;
+  }
   SimRun run;
   auto wrap = VariantWrapper(s.variant);
   if (!wrap) {
@@ -170,6 +184,11 @@ std::string Describe(const SimRun& run, const checker::FullReport& report) {
       << st.deduplicated_retries << " deduplicated retries, " << st.failed_appends << " failed appends, "
       << st.failovers << " failovers truncating " << st.truncated_records << " records, " << st.compacted_records
         << " compacted, " << st.corrupted_records << " corrupted; " << run.workload.crashes << " client crashes\n";
+  }
+  if (!run.parameters.empty()) {
+    out << "  swarm parameters:";
+    for (const auto& p : run.parameters) out << " " << p;
+    out << "\n";
   }
   for (const auto& blocked : run.outcome.blocked_tasks) out << "  blocked task: " << blocked << "\n";
   for (const auto& e : run.workload.errors) out << "  workload error: " << e << "\n";

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,10 @@ struct Scenario {
   // convergence and durability. A custom workload names its own (e.g.
   // counter, read-levels, convergence).
   std::vector<std::string> checks;
+  // Set: swarm testing (sim/swarm.h). RunScenario first lets the seed choose
+  // which of these faults are on, their magnitudes and the client's knobs
+  // (ApplySwarm), over the rest of this scenario.
+  std::optional<std::vector<std::string>> swarm;
 };
 
 struct FaultPreset {
@@ -81,6 +86,9 @@ struct SimRun {
   std::vector<std::string> checks;  // Scenario::checks, for Judge.
   // Records in the log as written (history.log.size() unless streamed).
   std::size_t log_records = 0;
+  // Swarm runs: the parameters the seed chose ("fault.name=value",
+  // "client.name=value"), for the report.
+  std::vector<std::string> parameters;
 };
 
 // The scenario's fault schedule as nemesis actions, timed in ns from the

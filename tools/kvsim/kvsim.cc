@@ -5,6 +5,8 @@
 //   kvsim --seed 7 --faults latency,lost-ack,crash --out history.jsonl
 //   kvsim --seeds 1..200 --faults outage,compaction
 //   kvsim --seeds 1..50 --variant early-ack      # a broken client: expect failures
+//   kvsim --seeds 1..100 --swarm --faults latency,outage,client-partition,crash
+//                                                 # each seed picks faults, magnitudes, client knobs
 //   kvsim --live --faults outage,crash            # embedded mock cluster
 //   kvsim --live --mix put=15,get=40,del=5,cas=40 --get-level linearizable --out h.jsonl
 //                                                 # the CAS register workload, live
@@ -145,6 +147,10 @@ int main(int argc, char** argv) {
   app.add_option("--edn", edn_path, "write the same history as --out, as Jepsen EDN");
   app.add_option("--html", html_path,
                  "write an HTML report: the seed's; in a sweep the first failing seed's (none if none failed)");
+  bool swarm = false;
+  app.add_flag("--swarm", swarm,
+               "swarm testing: each seed picks which of --faults are on (none given: every safe fault), their "
+               "magnitudes, windows and probabilities, and the client's knobs; the report prints the choices");
   app.add_flag("--list-faults", list_faults, "list the faults and exit");
   app.add_flag("--quiet", quiet, "no progress line (it is drawn only when stderr is a terminal)");
   app.add_flag("--live", live, "run the workload on Kafka with real threads (embedded mock cluster by default)");
@@ -166,7 +172,15 @@ int main(int argc, char** argv) {
     return cli::kExitOk;
   }
   if (auto s = sim::UseWorkload(workload_name, base); !s) return cli::UsageError(app, s.error().message());
-  if (auto s = sim::ApplyFaults(Split(faults_text), base); !s) return cli::UsageError(app, s.error().message());
+  if (swarm) {
+    if (live) return cli::UsageError(app, "--swarm runs on the simulator only (a live run's faults keep their schedule)");
+    sim::Scenario scratch;  // Checks and canonicalises the names.
+    const auto requested = faults_text.empty() ? sim::SafeFaultNames() : Split(faults_text);
+    if (auto s = sim::ApplyFaults(requested, scratch); !s) return cli::UsageError(app, s.error().message());
+    base.swarm = scratch.fault_names;
+  } else if (auto s = sim::ApplyFaults(Split(faults_text), base); !s) {
+    return cli::UsageError(app, s.error().message());
+  }
   if (!live) {
     for (const auto& name : base.fault_names) {
       const sim::FaultSpec* f = sim::FindFault(name);
@@ -206,7 +220,9 @@ int main(int argc, char** argv) {
   }
 
   std::string fault_list;  // The registry's names of the faults asked for.
-  for (const auto& name : base.fault_names) fault_list += (fault_list.empty() ? "" : ",") + name;
+  for (const auto& name : base.swarm ? *base.swarm : base.fault_names) {
+    fault_list += (fault_list.empty() ? "" : ",") + name;
+  }
   // Everything but the seed and output options, for replay commands.
   std::string replay_rest;
   for (int i = 1; i < argc; ++i) {
@@ -226,6 +242,7 @@ int main(int argc, char** argv) {
     }
     replay_rest += " " + a;
   }
+  if (base.swarm && faults_text.empty() && !fault_list.empty()) replay_rest += " --faults " + fault_list;
 
   const bool sweep = !range.single();
   // One seed with --out (and no --edn, which needs the events): the history
@@ -296,7 +313,8 @@ int main(int argc, char** argv) {
                              std::to_string(range.count()) + ", at seed " + std::to_string(result.last_seed) + ")")
                                 .c_str()
                           : "");
-  std::printf("%-26s %s\n", "faults", fault_list.empty() ? "none" : fault_list.c_str());
+  std::printf("%-26s %s%s\n", "faults", fault_list.empty() ? "none" : fault_list.c_str(),
+              base.swarm ? " (swarm: each seed picks some, and their magnitudes)" : "");
   std::printf("%-26s %llu passed, %zu failed\n", "verdict",
               static_cast<unsigned long long>(result.runs - result.failing_seeds.size()), result.failing_seeds.size());
   std::printf("%-26s %lld\n", "simulated operations", static_cast<long long>(result.operations));

@@ -26,6 +26,19 @@ grep -Eq "^  crash +safe +sim, mock, brokers " <<<"$out" || fail "--list-faults 
 grep -Eq "^  compaction +safe +sim " <<<"$out" || fail "--list-faults sites of compaction: $out"
 grep -Eq "^  client-partition +safe" <<<"$out" || fail "--list-faults lacks client-partition: $out"
 
+# Swarm: the seed picks faults, magnitudes and client knobs, printed; same seed, same run.
+"$kvsim" --seed 9 --swarm --faults latency,outage,client-partition,crash --out "$tmp/sw1.jsonl" >"$tmp/sw1.txt" \
+  || fail "swarm seed 9: $(cat "$tmp/sw1.txt")"
+"$kvsim" --seed 9 --swarm --faults latency,outage,client-partition,crash --out "$tmp/sw2.jsonl" >"$tmp/sw2.txt" \
+  || fail "swarm seed 9 again"
+cmp -s "$tmp/sw1.jsonl" "$tmp/sw2.jsonl" || fail "swarm seed 9 twice gave different histories"
+grep -q "swarm parameters: .*client.max_poll_records=" "$tmp/sw1.txt" || fail "no swarm parameters: $(cat "$tmp/sw1.txt")"
+out=$("$kvsim" --seeds 1..5 --swarm --variant early-ack --quiet); code=$?
+[ $code -eq 1 ] || fail "swarm sweep of a broken client exited $code, want 1"
+grep -q "replay with: kvsim --seed [0-9]* --swarm --variant early-ack --faults latency" <<<"$out" || fail "swarm replay: $out"
+"$kvsim" --live --swarm >/dev/null 2>&1; code=$?
+[ $code -eq 2 ] || fail "--live --swarm exited $code, want 2"
+
 out=$("$kvsim" --seeds 1..5 --variant early-ack --quiet --html "$tmp/fail.html"); code=$?
 [ $code -eq 1 ] || fail "broken client sweep exited $code, want 1"
 grep -q "replay with: kvsim --seed [0-9]* --variant early-ack" <<<"$out" || fail "no replay command: $out"
