@@ -12,6 +12,8 @@
 //                                                 # the CAS register workload, live
 #include <cstdio>
 #include <algorithm>
+#include <fstream>
+#include <thread>
 #include <map>
 #include <sstream>
 #include <string>
@@ -104,6 +106,64 @@ kvlog::Result<kv::ReadLevel> ParseGetLevel(const std::string& text) {
                    "--get-level '" + text + "': expected local, linearizable or bounded:N");
 }
 
+// kvsim --merge: the --summary files of shards or machines as one sweep.
+int Merge(const std::vector<std::string>& paths) {
+  std::map<uint64_t, sim::SeedSummary> seeds;
+  for (const std::string& given : paths) {
+    const std::string path = cli::ResolvePath(given);
+    std::ifstream in(path);
+    if (!in) {
+      std::fprintf(stderr, "kvsim --merge: cannot read %s\n", path.c_str());
+      return cli::kExitUsage;
+    }
+    std::string line;
+    for (int n = 1; std::getline(in, line); ++n) {
+      if (line.empty()) continue;
+      auto s = sim::ParseSeedSummary(line);
+      if (!s) {
+        std::fprintf(stderr, "kvsim --merge: %s line %d: %s\n", path.c_str(), n, s.error().message().c_str());
+        return cli::kExitUsage;
+      }
+      if (seeds.contains(s->seed)) {
+        std::fprintf(stderr, "kvsim --merge: %s line %d: seed %llu is in two summaries (overlapping shards?)\n",
+                     path.c_str(), n, static_cast<unsigned long long>(s->seed));
+        return cli::kExitUsage;
+      }
+      seeds.emplace(s->seed, std::move(*s));
+    }
+  }
+  std::size_t failed = 0;
+  int64_t operations = 0;
+  double virtual_seconds = 0, wall_seconds = 0;
+  for (const auto& [seed, s] : seeds) {
+    failed += s.passed ? 0 : 1;
+    operations += s.operations;
+    virtual_seconds += s.virtual_seconds;
+    wall_seconds += s.wall_seconds;
+  }
+  std::printf("%-26s %zu from %zu file%s", "seeds", seeds.size(), paths.size(), paths.size() == 1 ? "" : "s");
+  if (!seeds.empty()) {
+    std::printf(" (%llu..%llu%s)", static_cast<unsigned long long>(seeds.begin()->first),
+                static_cast<unsigned long long>(seeds.rbegin()->first),
+                seeds.rbegin()->first - seeds.begin()->first + 1 == seeds.size() ? "" : ", with gaps");
+  }
+  std::printf("\n%-26s %zu passed, %zu failed\n", "verdict", seeds.size() - failed, failed);
+  std::printf("%-26s %lld\n", "simulated operations", static_cast<long long>(operations));
+  std::printf("%-26s %.3f s virtual, %.3f s wall\n", "time", virtual_seconds, wall_seconds);
+  std::size_t shown = 0;
+  for (const auto& [seed, s] : seeds) {
+    if (s.passed) continue;
+    if (++shown > 20) break;
+    std::string kinds;
+    for (const auto& v : s.violations) kinds += (kinds.empty() ? "" : ", ") + v;
+    const std::string replay = s.replay.empty() ? "kvsim --seed " + std::to_string(seed) : s.replay;
+    std::printf("FAILED seed %llu (%s): replay with: %s\n", static_cast<unsigned long long>(seed),
+                kinds.empty() ? s.verdict.c_str() : kinds.c_str(), replay.c_str());
+  }
+  if (failed > 20) std::printf("... and %zu more failing seeds\n", failed - 20);
+  return failed > 0 ? cli::kExitFailed : cli::kExitOk;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -127,6 +187,19 @@ int main(int argc, char** argv) {
   cli::AddNumber(app, "--clients", base.workload.clients, "clients (replicas)", 1, 64);
   cli::AddNumber(app, "--ops", base.workload.ops_per_client, "operations per client", 1, 1'000'000);
   cli::AddNumber(app, "--keys", base.workload.keys, "size of the key space", 1, 1'000'000);
+  int jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  cli::AddNumber(app, "--jobs", jobs, "seeds run in parallel, one thread each (default: the cores); results as with 1",
+                 1, 1024);
+  std::string shard_text, summary_path;
+  std::vector<std::string> merge_paths;
+  app.add_option("--shard", shard_text,
+                 "I/N: run only shard I (1..N) of the seeds: seed s where (s - first) % N == I - 1 (CI jobs, machines)");
+  app.add_option("--summary", summary_path,
+                 "write one JSON line per seed (verdict, figures, faults, swarm choices, replay command), by seed");
+  app.add_option("--merge", merge_paths,
+                 "merge --summary files (of shards or machines): totals, failing seeds and their replay commands; "
+                 "exit 1 if any seed failed")
+      ->expected(1, -1);
   std::string workload_name = "kv";
   app.add_option("--workload", workload_name,
                  "kv (the operation mix), counter (Update increments, reads at every level) or bank (transfers "
@@ -156,6 +229,18 @@ int main(int argc, char** argv) {
   app.add_flag("--live", live, "run the workload on Kafka with real threads (embedded mock cluster by default)");
   tools::AddLiveOptions(app, live_options);
   if (auto rc = cli::Parse(app, argc, argv)) return *rc;
+  if (!merge_paths.empty()) return Merge(merge_paths);
+  int shard = 1, shards = 1;
+  if (!shard_text.empty()) {
+    auto slash = shard_text.find('/');
+    auto i = cli::ParseInt(shard_text.substr(0, slash), 1, 1'000'000);
+    auto n = slash == std::string::npos ? i : cli::ParseInt(shard_text.substr(slash + 1), 1, 1'000'000);
+    if (slash == std::string::npos || !i || !n || *i > *n) {
+      return cli::UsageError(app, "--shard '" + shard_text + "': expected I/N with 1 <= I <= N (e.g. 2/4)");
+    }
+    shard = static_cast<int>(*i);
+    shards = static_cast<int>(*n);
+  }
 
   if (list_faults) {
     const auto broker_faults =
@@ -227,12 +312,14 @@ int main(int argc, char** argv) {
   std::string replay_rest;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--seed" || a == "--seeds" || a == "--out" || a == "--edn" || a == "--html") {
+    if (a == "--seed" || a == "--seeds" || a == "--out" || a == "--edn" || a == "--html" || a == "--jobs" ||
+        a == "--shard" || a == "--summary") {
       ++i;
       continue;
     }
     if (a.rfind("--seed", 0) == 0 || a.rfind("--out=", 0) == 0 || a.rfind("--edn=", 0) == 0 ||
-        a.rfind("--html=", 0) == 0 || a == "--quiet") {
+        a.rfind("--html=", 0) == 0 || a == "--quiet" || a.rfind("--jobs=", 0) == 0 || a.rfind("--shard=", 0) == 0 ||
+        a.rfind("--summary=", 0) == 0) {
       continue;
     }
     if (a == "--faults" || a.rfind("--faults=", 0) == 0) {  // By the registry's names.
@@ -257,6 +344,7 @@ int main(int argc, char** argv) {
     }
     base.stream_history_to = out_path;
   }
+  bool files_ok_early = true;
   cli::Progress bar(sweep && !quiet);
   sim::SweepProgress progress;
   if (bar.active()) {
@@ -268,10 +356,30 @@ int main(int argc, char** argv) {
     };
   }
   cli::InstallInterruptHandler();
-  sim::SweepResult result = sim::Sweep(base, range.first, range.last, progress, [] { return cli::Interrupted(); });
+  std::vector<sim::SeedSummary> summaries;
+  sim::SweepOptions sweep_options{.jobs = jobs, .shard = shard, .shards = shards};
+  if (!summary_path.empty()) {
+    summary_path = cli::ResolvePath(summary_path);
+    sweep_options.on_seed = [&](const sim::SeedSummary& s) {
+      summaries.push_back(s);
+      summaries.back().replay = "kvsim --seed " + std::to_string(s.seed) + replay_rest;
+    };
+  }
+  sim::SweepResult result =
+      sim::Sweep(base, range.first, range.last, sweep_options, progress, [] { return cli::Interrupted(); });
+  if (!summary_path.empty()) {
+    std::sort(summaries.begin(), summaries.end(),
+              [](const sim::SeedSummary& a, const sim::SeedSummary& b) { return a.seed < b.seed; });
+    std::string text;
+    for (const auto& s : summaries) text += sim::SeedSummaryToJson(s) + "\n";
+    if (auto w = cli::WriteFile(summary_path, text); !w) {
+      std::fprintf(stderr, "kvsim: %s\n", w.error().c_str());
+      files_ok_early = false;
+    }
+  }
   bar.Finish();
   const bool interrupted = result.stopped || cli::Interrupted();
-  bool files_ok = true;
+  bool files_ok = files_ok_early;
   if (!sweep) {
     const sim::SimRun& run = result.last_run;
     const checker::FullReport& report = result.last_report;  // Judged once, by the sweep.
@@ -308,7 +416,10 @@ int main(int argc, char** argv) {
     }
   }
 
-  std::printf("\n%-26s %s%s\n", "seeds", range.ToString().c_str(),
+  const std::string shown = shards > 1 ? range.ToString() + " shard " + std::to_string(shard) + "/" +
+                                             std::to_string(shards) + " (" + std::to_string(result.runs) + " seeds)"
+                                       : range.ToString();
+  std::printf("\n%-26s %s%s\n", "seeds", shown.c_str(),
               interrupted ? (" (INTERRUPTED after " + std::to_string(result.runs) + " of " +
                              std::to_string(range.count()) + ", at seed " + std::to_string(result.last_seed) + ")")
                                 .c_str()
@@ -318,9 +429,11 @@ int main(int argc, char** argv) {
   std::printf("%-26s %llu passed, %zu failed\n", "verdict",
               static_cast<unsigned long long>(result.runs - result.failing_seeds.size()), result.failing_seeds.size());
   std::printf("%-26s %lld\n", "simulated operations", static_cast<long long>(result.operations));
-  std::printf("%-26s %.3f s virtual, %.3f s wall\n", "time", result.virtual_seconds, result.wall_seconds);
+  std::printf("%-26s %.3f s virtual, %.3f s wall (%.3f s elapsed on %d job%s)\n", "time", result.virtual_seconds,
+              result.wall_seconds, result.elapsed_seconds, result.jobs, result.jobs == 1 ? "" : "s");
   std::printf("%-26s %.0fx\n", "virtual / wall", result.VirtualPerWall());
-  std::printf("%-26s %.0f\n", "simulated ops per second", result.OperationsPerSecond());
+  std::printf("%-26s %.0f per job, %.0f in all\n", "simulated ops per second", result.OperationsPerSecond(),
+              result.elapsed_seconds > 0 ? result.operations / result.elapsed_seconds : 0);
   for (std::size_t i = 0; i < result.failing_seeds.size() && i < 20; ++i) {
     std::printf("FAILED seed %llu: replay with: kvsim --seed %llu%s\n",
                 static_cast<unsigned long long>(result.failing_seeds[i]),

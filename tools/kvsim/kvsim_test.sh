@@ -39,6 +39,23 @@ grep -q "replay with: kvsim --seed [0-9]* --swarm --variant early-ack --faults l
 "$kvsim" --live --swarm >/dev/null 2>&1; code=$?
 [ $code -eq 2 ] || fail "--live --swarm exited $code, want 2"
 
+# --jobs, --shard, --summary, --merge: two shards on 2 threads merge into the
+# serial run's per-seed results.
+"$kvsim" --seeds 1..10 --variant early-ack --quiet --jobs 1 --summary "$tmp/all.jsonl" >/dev/null
+"$kvsim" --seeds 1..10 --variant early-ack --quiet --jobs 2 --shard 1/2 --summary "$tmp/sh1.jsonl" >/dev/null
+"$kvsim" --seeds 1..10 --variant early-ack --quiet --jobs 2 --shard 2/2 --summary "$tmp/sh2.jsonl" >/dev/null
+[ "$(wc -l <"$tmp/sh1.jsonl")" -eq 5 ] && [ "$(wc -l <"$tmp/sh2.jsonl")" -eq 5 ] || fail "shards of 10 seeds"
+strip() { sed 's/"wall_seconds":[0-9.e-]*,//' "$@" | sort; }
+[ "$(strip "$tmp/all.jsonl")" == "$(strip "$tmp/sh1.jsonl" "$tmp/sh2.jsonl")" ] || fail "shards differ from serial"
+out=$("$kvsim" --merge "$tmp/sh1.jsonl" "$tmp/sh2.jsonl"); code=$?
+[ $code -eq 1 ] || fail "merge of failing shards exited $code, want 1: $out"
+grep -q "10 from 2 files (1..10)" <<<"$out" || fail "merge summary: $out"
+grep -q "FAILED seed [0-9]* (.*): replay with: kvsim --seed [0-9]* --variant early-ack" <<<"$out" || fail "merge replay: $out"
+"$kvsim" --merge "$tmp/sh1.jsonl" "$tmp/sh1.jsonl" >/dev/null 2>"$tmp/err"; code=$?
+[ $code -eq 2 ] && grep -q "in two summaries" "$tmp/err" || fail "overlapping merge exited $code: $(cat "$tmp/err")"
+"$kvsim" --seeds 1..4 --shard 3/2 >/dev/null 2>"$tmp/err"; code=$?
+[ $code -eq 2 ] && grep -q "1 <= I <= N" "$tmp/err" || fail "--shard 3/2 exited $code: $(cat "$tmp/err")"
+
 out=$("$kvsim" --seeds 1..5 --variant early-ack --quiet --html "$tmp/fail.html"); code=$?
 [ $code -eq 1 ] || fail "broken client sweep exited $code, want 1"
 grep -q "replay with: kvsim --seed [0-9]* --variant early-ack" <<<"$out" || fail "no replay command: $out"
