@@ -102,7 +102,7 @@ void Transfer(const BankOptions& o, OpContext& ctx) {
   auto b = ctx.client->GetEntry(Account(to));
   std::optional<int64_t> ba = a ? BalanceOf(a->value) : std::nullopt;
   std::optional<int64_t> bb = b ? BalanceOf(b->value) : std::nullopt;
-  if (!ba || !bb || *ba < amount) {
+  if (!ba || !bb || ba.value_or(0) < amount) {  // value_or: GCC -O1 (TSan) sees *ba as maybe uninitialised
     // Nothing to move (or an account this replica cannot read): refused, no write.
     done.type = ba && bb ? EventType::kOk : EventType::kFail;
     if (ba && bb) done.result = false;

@@ -12,6 +12,7 @@
 //                                                 # the CAS register workload, live
 #include <cstdio>
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 #include <map>
@@ -224,6 +225,10 @@ int main(int argc, char** argv) {
   app.add_flag("--swarm", swarm,
                "swarm testing: each seed picks which of --faults are on (none given: every safe fault), their "
                "magnitudes, windows and probabilities, and the client's knobs; the report prints the choices");
+  std::string run_dir;
+  app.add_option("--run-dir", run_dir,
+                 "one seed (simulated or --live): write a run folder with parameters.txt, history.jsonl, "
+                 "history.edn, report.txt, report.json, report.html and replay.sh (each unless given elsewhere)");
   app.add_flag("--list-faults", list_faults, "list the faults and exit");
   app.add_flag("--quiet", quiet, "no progress line (it is drawn only when stderr is a terminal)");
   app.add_flag("--live", live, "run the workload on Kafka with real threads (embedded mock cluster by default)");
@@ -285,9 +290,67 @@ int main(int argc, char** argv) {
     return cli::UsageError(app, "--seed takes one seed (got " + seed.ToString() + "); use --seeds for a range");
   }
   const cli::SeedRange range = seeds_opt->count() > 0 ? seeds : seed;
+  std::string text_path, json_path;
+  if (!run_dir.empty()) {
+    if (!range.single()) return cli::UsageError(app, "--run-dir takes one seed (got " + range.ToString() + ")");
+    run_dir = cli::ResolvePath(run_dir);
+    std::error_code ec;
+    std::filesystem::create_directories(run_dir, ec);
+    if (ec) {
+      std::fprintf(stderr, "kvsim: cannot make the run folder %s: %s\n", run_dir.c_str(), ec.message().c_str());
+      return cli::kExitEnvironment;
+    }
+    if (out_path.empty()) out_path = run_dir + "/history.jsonl";
+    if (edn_path.empty()) edn_path = run_dir + "/history.edn";
+    if (html_path.empty()) html_path = run_dir + "/report.html";
+    text_path = run_dir + "/report.txt";
+    json_path = run_dir + "/report.json";
+  }
   out_path = cli::ResolvePath(out_path);
   edn_path = cli::ResolvePath(edn_path);
   html_path = cli::ResolvePath(html_path);
+  // The run folder's parameters and replay command (swarm choices: known after the run).
+  auto write_run_dir = [&](uint64_t the_seed, const std::vector<std::string>& parameters) {
+    if (run_dir.empty()) return true;
+    std::string command = "kvsim";
+    for (int i = 1; i < argc; ++i) command += std::string(" ") + argv[i];
+    std::string replay = std::string("kvsim") + (live ? " --live" : "") + " --seed " + std::to_string(the_seed);
+    for (int i = 1; i < argc; ++i) {
+      std::string a = argv[i];
+      if (a == "--seed" || a == "--run-dir" || a == "--out" || a == "--edn" || a == "--html") {
+        ++i;
+        continue;
+      }
+      if (a == "--live" || a.rfind("--seed=", 0) == 0 || a.rfind("--run-dir=", 0) == 0) continue;
+      replay += " " + a;
+    }
+    if (base.swarm && faults_text.empty()) {  // The safe list as it is today, named.
+      std::string names;
+      for (const auto& f : *base.swarm) names += (names.empty() ? "" : ",") + f;
+      if (!names.empty()) replay += " --faults " + names;
+    }
+    std::string text = "command: " + command + "\nseed: " + std::to_string(the_seed) +
+                       "\nmode: " + (live ? "live" : "simulated") + "\nworkload: " + workload_name +
+                       "\nclients: " + std::to_string(base.workload.clients) +
+                       "\nops_per_client: " + std::to_string(base.workload.ops_per_client) +
+                       "\nkeys: " + std::to_string(base.workload.keys) + "\nvariant: " + base.variant + "\nfaults:";
+    for (const auto& f : base.swarm ? *base.swarm : base.fault_names) text += " " + f;
+    if (base.swarm) text += " (swarm)";
+    text += "\n";
+    for (const auto& p : parameters) text += "parameter: " + p + "\n";
+    bool ok = true;
+    for (const auto& [name, body] : {std::pair<std::string, std::string>{"parameters.txt", text},
+                                     {"replay.sh", "#!/bin/sh\n# Replays this run" +
+                                                       std::string(live ? " (live: real time, not byte for byte)" : "") +
+                                                       ". kvsim is bazel-bin/tools/kvsim/kvsim.\nexec " + replay + " \"$@\"\n"}}) {
+      if (auto w = cli::WriteFile(run_dir + "/" + name, body); !w) {
+        std::fprintf(stderr, "kvsim: %s\n", w.error().c_str());
+        ok = false;
+      }
+    }
+    if (ok) std::printf("run folder: %s\n", run_dir.c_str());
+    return ok;
+  };
 
   if (live) {
     if (!range.single()) {
@@ -297,7 +360,11 @@ int main(int argc, char** argv) {
     live_options.out_path = out_path;
     live_options.edn_path = edn_path;
     live_options.html_path = html_path;
-    return tools::RunLive(base, live_options);
+    live_options.text_path = text_path;
+    live_options.json_path = json_path;
+    const bool dir_ok = write_run_dir(range.first, {});
+    const int code = tools::RunLive(base, live_options);
+    return code == cli::kExitOk && !dir_ok ? cli::kExitEnvironment : code;
   }
   for (const char* name : {"--brokers", "--topic", "--keep-topic", "--replication-factor", "-X", "--topic-config",
                            "--allow-unsafe-acks", "--connect-timeout-ms"}) {
@@ -313,13 +380,13 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--seed" || a == "--seeds" || a == "--out" || a == "--edn" || a == "--html" || a == "--jobs" ||
-        a == "--shard" || a == "--summary") {
+        a == "--shard" || a == "--summary" || a == "--run-dir") {
       ++i;
       continue;
     }
     if (a.rfind("--seed", 0) == 0 || a.rfind("--out=", 0) == 0 || a.rfind("--edn=", 0) == 0 ||
         a.rfind("--html=", 0) == 0 || a == "--quiet" || a.rfind("--jobs=", 0) == 0 || a.rfind("--shard=", 0) == 0 ||
-        a.rfind("--summary=", 0) == 0) {
+        a.rfind("--summary=", 0) == 0 || a.rfind("--run-dir=", 0) == 0) {
       continue;
     }
     if (a == "--faults" || a.rfind("--faults=", 0) == 0) {  // By the registry's names.
@@ -392,6 +459,15 @@ int main(int argc, char** argv) {
       }
     }
     files_ok = WriteHistoryFiles(run, range.first, streamed ? "" : out_path, edn_path, false) && files_ok;
+    for (const auto& [path, body] : {std::pair<std::string, std::string>{text_path, ""}, {json_path, ""}}) {
+      if (path.empty()) continue;
+      const std::string text = path == text_path ? checker::TextReport(report) : checker::JsonReport(report);
+      if (auto w = cli::WriteFile(path, text); !w) {
+        std::fprintf(stderr, "kvsim: %s\n", w.error().c_str());
+        files_ok = false;
+      }
+    }
+    files_ok = write_run_dir(range.first, run.parameters) && files_ok;
   } else {
     if (!html_path.empty()) {
       if (result.first_failure) {

@@ -39,6 +39,20 @@ grep -q "replay with: kvsim --seed [0-9]* --swarm --variant early-ack --faults l
 "$kvsim" --live --swarm >/dev/null 2>&1; code=$?
 [ $code -eq 2 ] || fail "--live --swarm exited $code, want 2"
 
+# --run-dir: parameters, history (JSONL, EDN), reports (text, JSON, HTML) and
+# a replay script that gives the same history.
+"$kvsim" --seed 3 --swarm --variant early-ack --run-dir "$tmp/rd" >"$tmp/rd.txt"; code=$?
+[ $code -eq 1 ] || fail "run-dir of a failing seed exited $code, want 1"
+for f in parameters.txt history.jsonl history.edn report.txt report.json report.html replay.sh; do
+  [ -s "$tmp/rd/$f" ] || fail "run folder lacks $f"
+done
+grep -q "^parameter: client.max_poll_records=" "$tmp/rd/parameters.txt" || fail "no swarm choices in parameters.txt"
+grep -q '"verdict"' "$tmp/rd/report.json" || fail "report.json: $(head -c 300 "$tmp/rd/report.json")"
+(cd "$tmp/rd" && PATH="$(dirname "$kvsim"):$PATH" sh replay.sh --out "$tmp/rd-again.jsonl" >/dev/null)
+cmp -s "$tmp/rd/history.jsonl" "$tmp/rd-again.jsonl" || fail "replay.sh gave another history"
+"$kvsim" --seeds 1..2 --run-dir "$tmp/rd2" >/dev/null 2>&1; code=$?
+[ $code -eq 2 ] || fail "--run-dir with a range exited $code, want 2"
+
 # --jobs, --shard, --summary, --merge: two shards on 2 threads merge into the
 # serial run's per-seed results.
 "$kvsim" --seeds 1..10 --variant early-ack --quiet --jobs 1 --summary "$tmp/all.jsonl" >/dev/null

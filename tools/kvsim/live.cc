@@ -86,6 +86,8 @@ int RunLive(const sim::Scenario& scenario, const LiveOptions& options) {
     }
   }
   if (!options.html_path.empty()) WriteOrWarn(options.html_path, checker::HtmlReport(result.report), written);
+  if (!options.text_path.empty()) WriteOrWarn(options.text_path, checker::TextReport(result.report), written);
+  if (!options.json_path.empty()) WriteOrWarn(options.json_path, checker::JsonReport(result.report), written);
   if (cli::Interrupted()) return cli::kExitInterrupted;
   if (result.kind == Kind::kFailed) return cli::kExitFailed;
   if (result.kind == Kind::kNotCompleted) {

@@ -14,6 +14,7 @@ namespace kvlog::tools {
 
 struct LiveOptions : sim::live::LiveOptions {
   std::string out_path, edn_path, html_path;  // Resolved already (cli::ResolvePath).
+  std::string text_path, json_path;           // The report as text and JSON (a run folder).
   bool print = true;                          // Print the run's account to stdout.
 };
 
