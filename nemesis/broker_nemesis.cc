@@ -325,13 +325,17 @@ bool BrokerNemesis::SleepFor(std::chrono::milliseconds d) {
 }
 
 void BrokerNemesis::Record(const std::string& f, const std::string& value) {
-  std::lock_guard lock(mu_);
-  checker::NemesisEvent n;
-  n.type = checker::EventType::kInfo;
-  n.f = f;
-  n.value = value + " at " + WallNow();
-  n.time = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start_).count();
-  events_.push_back(std::move(n));
+  std::string described = value + " at " + WallNow();
+  {
+    std::lock_guard lock(mu_);
+    checker::NemesisEvent n;
+    n.type = checker::EventType::kInfo;
+    n.f = f;
+    n.value = described;
+    n.time = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start_).count();
+    events_.push_back(std::move(n));
+  }
+  if (options_.on_record) options_.on_record(f, described);
 }
 
 void BrokerNemesis::Run() {

@@ -114,6 +114,9 @@ struct ScheduleOptions {
   int max_faults = 0;
   // Take the faults in the order given, cycling, instead of drawing each.
   bool cycle = false;
+  // Set: called with each action (f, value) as it is recorded, from the
+  // nemesis's thread (e.g. to put it into a running workload's history).
+  std::function<void(const std::string& f, const std::string& value)> on_record;
 };
 
 // What one fault did, for reports.

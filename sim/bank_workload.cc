@@ -100,9 +100,13 @@ void Transfer(const BankOptions& o, OpContext& ctx) {
   // holds only if both accounts are still at those versions where it lands.
   auto a = ctx.client->GetEntry(Account(from));
   auto b = ctx.client->GetEntry(Account(to));
-  std::optional<int64_t> ba = a ? BalanceOf(a->value) : std::nullopt;
-  std::optional<int64_t> bb = b ? BalanceOf(b->value) : std::nullopt;
-  if (!ba || !bb || *ba < amount) {
+  // Plain values beside the flags: GCC -O1 (the TSan build) takes *optional
+  // here for maybe uninitialised.
+  const std::optional<int64_t> from_balance = a ? BalanceOf(a->value) : std::nullopt;
+  const std::optional<int64_t> to_balance = b ? BalanceOf(b->value) : std::nullopt;
+  const bool ba = from_balance.has_value(), bb = to_balance.has_value();
+  const int64_t from_amount = ba ? from_balance.value() : 0;
+  if (!ba || !bb || from_amount < amount) {
     // Nothing to move (or an account this replica cannot read): refused, no write.
     done.type = ba && bb ? EventType::kOk : EventType::kFail;
     if (ba && bb) done.result = false;
@@ -112,8 +116,8 @@ void Transfer(const BankOptions& o, OpContext& ctx) {
   auto result = ctx.client->Transaction()
                     .If(kv::Condition::VersionIs(Account(from), a->version))
                     .If(kv::Condition::VersionIs(Account(to), b->version))
-                    .Put(Account(from), std::to_string(*ba - amount))
-                    .Put(Account(to), std::to_string(*bb + amount))
+                    .Put(Account(from), std::to_string(from_amount - amount))
+                    .Put(Account(to), std::to_string(to_balance.value() + amount))
                     .Commit(ctx.call);
   if (result) {
     done.type = EventType::kOk;

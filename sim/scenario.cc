@@ -6,133 +6,58 @@
 #include <sstream>
 
 #include "checker/jsonl.h"
+#include "sim/fault_registry.h"
+#include "sim/swarm.h"
 #include "sim/variants.h"
 
 namespace kvlog::sim {
-namespace {
-
-using namespace std::chrono_literals;
-using log::sim::Window;
-
-}  // namespace
-
 std::vector<checker::NemesisEvent> PlannedNemesis(const Scenario& s) {
   std::vector<checker::NemesisEvent> out;
-  auto add = [&](log::sim::Duration at, std::string f, std::string value) {
-    checker::NemesisEvent n;
-    n.f = std::move(f);
-    n.value = std::move(value);
-    n.time = at.count();
-    out.push_back(std::move(n));
-  };
-  for (const Window& w : s.broker.outages) {
-    add(w.start, "start-outage", "broker unreachable");
-    add(w.start + w.length, "stop-outage", "broker unreachable");
+  for (const FaultSpec& f : Faults()) {
+    if (f.plan) f.plan(s, out);
   }
-  for (log::sim::Duration at : s.broker.failovers) {
-    add(at, "failover",
-        s.broker.unclean_election               ? "unclean leader election"
-        : s.broker.acks == log::sim::Acks::kLeader ? "leader failover, acks=1"
-                                                   : "leader failover");
-  }
-  if (!s.slot_faults.empty()) {
-    for (int slot = 0; slot < s.workload.clients; ++slot) {
-      const auto& faults = s.slot_faults[static_cast<std::size_t>(slot) % s.slot_faults.size()];
-      for (const Window& w : faults.reader_pauses) {
-        add(w.start, "pause-reader-" + std::to_string(slot), "client slot " + std::to_string(slot) + "'s reader");
-        add(w.start + w.length, "resume-reader-" + std::to_string(slot),
-            "client slot " + std::to_string(slot) + "'s reader");
-      }
-    }
-  }
-  // In time order; at one time, in the order added (a window's end before a
-  // later one's start only when their times say so).
+  // In time order; at one time, in the registry's order.
   std::stable_sort(out.begin(), out.end(),
                    [](const checker::NemesisEvent& a, const checker::NemesisEvent& b) { return *a.time < *b.time; });
   return out;
 }
 
 const std::vector<FaultPreset>& FaultPresets() {
-  static const auto* presets = new std::vector<FaultPreset>{
-      {"latency", "append latency 2 ms plus up to 3 ms jitter", true},
-      {"lagging-reader", "odd client slots see records 20 ms late", true},
-      {"paused-reader", "client slot 1's reader returns nothing from 100 to 400 ms", true},
-      {"lost-ack", "10% of appends commit but lose their ack; the idempotent producer retries", true},
-      {"lost-ack-no-idempotence", "as lost-ack, with idempotence off: retries commit duplicates", false},
-      {"failed-append", "5% of appends fail without committing", true},
-      {"outage", "the broker is unreachable from 200 to 500 ms", true},
-      {"failover", "acks=all, 5 ms replication, leader failovers at 300 and 700 ms", true},
-      {"failover-acks1", "acks=1, 5 ms replication, failovers truncate the unreplicated tail", false},
-      {"unclean-failover", "unclean leader election: failovers lose up to 3 replicated records", false},
-      {"compaction", "compaction every 100 ms of records older than 1 s, tombstones kept 200 ms", true},
-      {"compaction-without-lag", "compaction every 100 ms with min.compaction.lag 0 (Kafka's default); shows with lagging-reader", false},
-      {"corrupt", "2% of records are stored damaged; every replica skips them", true},
-      {"crash", "two client crash-and-restart events in the first second", true},
-  };
+  static const auto* presets = [] {
+    auto* out = new std::vector<FaultPreset>;
+    for (const FaultSpec& f : Faults()) out->push_back({f.name, f.description, f.safe});
+    return out;
+  }();
   return *presets;
 }
 
 Status ApplyFaults(const std::vector<std::string>& names, Scenario& s) {
-  auto slot_faults = [&](std::size_t n) -> std::vector<log::sim::ConnectionFaults>& {
-    if (s.slot_faults.size() < n) s.slot_faults.resize(n);
-    return s.slot_faults;
-  };
   for (const std::string& name : names) {
     if (name.empty()) continue;
-    auto& b = s.broker;
-    if (name == "latency") {
-      b.append_latency = 2ms;
-      b.append_jitter = 3ms;
-    } else if (name == "lagging-reader") {
-      slot_faults(2)[1].reader_lag = 20ms;
-    } else if (name == "paused-reader") {
-      slot_faults(2)[1].reader_pauses.push_back(Window{100ms, 300ms});
-    } else if (name == "lost-ack") {
-      b.lost_ack_probability = 0.1;
-      b.idempotent_producer = true;
-    } else if (name == "lost-ack-no-idempotence") {
-      b.lost_ack_probability = 0.1;
-      b.idempotent_producer = false;
-    } else if (name == "failed-append") {
-      b.failed_append_probability = 0.05;
-    } else if (name == "outage") {
-      b.outages.push_back(Window{200ms, 300ms});
-    } else if (name == "failover") {
-      b.acks = log::sim::Acks::kAll;
-      b.replication_delay = 5ms;
-      b.failovers = {300ms, 700ms};
-    } else if (name == "failover-acks1") {
-      b.acks = log::sim::Acks::kLeader;
-      b.replication_delay = 5ms;
-      b.failovers = {300ms, 700ms};
-    } else if (name == "unclean-failover") {
-      b.replication_delay = 5ms;
-      b.failovers = {300ms, 700ms};
-      b.unclean_election = true;
-    } else if (name == "compaction") {
-      b.compaction_interval = 100ms;
-      b.min_compaction_lag = 1s;
-      b.tombstone_retention = 200ms;
-    } else if (name == "compaction-without-lag") {
-      b.compaction_interval = 100ms;
-      b.min_compaction_lag = 0ms;
-      b.tombstone_retention = 200ms;
-    } else if (name == "corrupt") {
-      b.corrupt_probability = 0.02;
-    } else if (name == "crash") {
-      s.workload.crashes = 2;
-      s.workload.crash_window = 1s;
-    } else {
-      std::string known;
-      for (const auto& p : FaultPresets()) known += (known.empty() ? "" : ", ") + p.name;
-      return MakeError(ErrorCode::kInvalidArgument, "unknown fault '" + name + "'; known faults: " + known);
+    const FaultSpec* fault = FindFault(name);
+    if (!fault) return MakeError(ErrorCode::kInvalidArgument, UnknownFaultMessage(name));
+    if (fault->apply) fault->apply(s, nullptr);  // None: it runs only live.
+    if (std::find(s.fault_names.begin(), s.fault_names.end(), fault->name) == s.fault_names.end()) {
+      s.fault_names.push_back(fault->name);
     }
-    s.fault_names.push_back(name);
   }
   return OkStatus();
 }
 
 SimRun RunScenario(const Scenario& s) {
+  if (s.swarm) {
+    Scenario chosen = s;
+    chosen.swarm.reset();
+    auto choice = ApplySwarm(s.seed, *s.swarm, chosen);
+    if (!choice) {
+      SimRun failed;
+      failed.workload.errors.push_back("swarm: " + choice.error().ToString());
+      return failed;
+    }
+    SimRun run = RunScenario(chosen);
+    run.parameters = std::move(choice->parameters);
+    return run;
+  }
   SimRun run;
   auto wrap = VariantWrapper(s.variant);
   if (!wrap) {
@@ -142,11 +67,8 @@ SimRun RunScenario(const Scenario& s) {
   WorkloadOptions options = s.workload;
   options.seed = s.seed;
   options.planned_nemesis = PlannedNemesis(s);
-  run.faults = s.fault_names;
+  run.faults = FaultsOn(s);
   run.checks = s.checks;
-  for (const auto& n : log::sim::FaultNames(s.broker)) {
-    if (std::find(run.faults.begin(), run.faults.end(), n) == run.faults.end()) run.faults.push_back(n);
-  }
   if (s.variant != "correct") run.faults.push_back("variant:" + s.variant);
 
   std::ofstream stream;
@@ -169,6 +91,9 @@ SimRun RunScenario(const Scenario& s) {
     ConnectFn connect = [&](int slot) {
       log::sim::ConnectionFaults faults;
       if (!s.slot_faults.empty()) faults = s.slot_faults[static_cast<std::size_t>(slot) % s.slot_faults.size()];
+      for (const ClientPartition& p : s.client_partitions) {
+        if (p.slot == slot) faults.partitions.push_back(p.window);
+      }
       return broker.Connect(faults);
     };
     WorkloadResult result = RunWorkload(rt, options, connect, *wrap);
@@ -259,6 +184,11 @@ std::string Describe(const SimRun& run, const checker::FullReport& report) {
       << st.deduplicated_retries << " deduplicated retries, " << st.failed_appends << " failed appends, "
       << st.failovers << " failovers truncating " << st.truncated_records << " records, " << st.compacted_records
         << " compacted, " << st.corrupted_records << " corrupted; " << run.workload.crashes << " client crashes\n";
+  }
+  if (!run.parameters.empty()) {
+    out << "  swarm parameters:";
+    for (const auto& p : run.parameters) out << " " << p;
+    out << "\n";
   }
   for (const auto& blocked : run.outcome.blocked_tasks) out << "  blocked task: " << blocked << "\n";
   for (const auto& e : run.workload.errors) out << "  workload error: " << e << "\n";

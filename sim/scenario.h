@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,12 +22,22 @@
 
 namespace kvlog::sim {
 
+// Client slot `slot` cut off from the log during `window` (the
+// client-partition fault): its connection's appends, reads and end offsets
+// stall, the other clients go on.
+struct ClientPartition {
+  int slot = 0;
+  log::sim::Window window;
+};
+
 struct Scenario {
   uint64_t seed = 1;
   WorkloadOptions workload;
   log::sim::BrokerFaults broker;
   // Faults of client slot i's connection: slot_faults[i % size()]; none if empty.
   std::vector<log::sim::ConnectionFaults> slot_faults;
+  // Client partitions, added to their slot's connection faults.
+  std::vector<ClientPartition> client_partitions;
   std::string variant = "correct";  // See variants.h.
   SimLimits limits;
   std::vector<std::string> fault_names;  // As given to ApplyFaults, for the report.
@@ -39,6 +50,10 @@ struct Scenario {
   // convergence and durability. A custom workload names its own (e.g.
   // counter, read-levels, convergence).
   std::vector<std::string> checks;
+  // Set: swarm testing (sim/swarm.h). RunScenario first lets the seed choose
+  // which of these faults are on, their magnitudes and the client's knobs
+  // (ApplySwarm), over the rest of this scenario.
+  std::optional<std::vector<std::string>> swarm;
 };
 
 struct FaultPreset {
@@ -71,6 +86,9 @@ struct SimRun {
   std::vector<std::string> checks;  // Scenario::checks, for Judge.
   // Records in the log as written (history.log.size() unless streamed).
   std::size_t log_records = 0;
+  // Swarm runs: the parameters the seed chose ("fault.name=value",
+  // "client.name=value"), for the report.
+  std::vector<std::string> parameters;
 };
 
 // The scenario's fault schedule as nemesis actions, timed in ns from the

@@ -1,5 +1,7 @@
 #include "sim/sim_runtime.h"
 
+#include "sim/rng.h"
+
 #include <boost/context/fiber.hpp>
 #include <boost/context/stack_context.hpp>
 #include <cstdio>
@@ -17,13 +19,6 @@ constexpr std::size_t kFiberStackBytes = 512 * 1024;
 // reusing their stacks across runs saves a fresh mapping (and its page faults)
 // per fiber per run.
 constexpr std::size_t kPooledStacks = 64;
-
-uint64_t SplitMix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
 
 [[noreturn]] void Die(const char* what) {
   std::fprintf(stderr, "SimRuntime: %s\n", what);

@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <map>
 
 #include "checker/jsonl.h"
 
@@ -89,6 +91,77 @@ TEST(SweepTest, KeepsTheLastSeedsReport) {
     }
   }
   FAIL() << "early-ack failed no seed of 12";
+}
+
+}  // namespace
+}  // namespace kvlog::sim
+
+namespace kvlog::sim {
+namespace {
+
+// Per seed, what a sweep found, but the wall time.
+std::map<uint64_t, std::string> BySeed(const std::vector<SeedSummary>& lines) {
+  std::map<uint64_t, std::string> out;
+  for (SeedSummary s : lines) {
+    s.wall_seconds = 0;
+    out[s.seed] = SeedSummaryToJson(s);
+  }
+  return out;
+}
+
+TEST(ParallelSweepTest, TwoJobsGiveTheSameResultsPerSeedAsOne) {
+  Scenario base = EarlyAck();
+  base.swarm = std::vector<std::string>{"latency", "outage", "client-partition", "crash"};
+  std::vector<SeedSummary> serial, parallel;
+  SweepOptions one{.jobs = 1, .on_seed = [&](const SeedSummary& s) { serial.push_back(s); }, .digest_histories = true};
+  SweepOptions two{.jobs = 2, .on_seed = [&](const SeedSummary& s) { parallel.push_back(s); }, .digest_histories = true};
+  SweepResult a = Sweep(base, 1, 12, one);
+  SweepResult b = Sweep(base, 1, 12, two);
+  ASSERT_EQ(serial.size(), 12u);
+  ASSERT_EQ(parallel.size(), 12u);
+  EXPECT_EQ(BySeed(serial), BySeed(parallel));
+  EXPECT_NE(serial.front().history_digest, 0u);
+  ASSERT_FALSE(a.failing_seeds.empty());
+  EXPECT_EQ(a.failing_seeds, b.failing_seeds);
+  EXPECT_TRUE(std::is_sorted(b.failing_seeds.begin(), b.failing_seeds.end()));
+  EXPECT_EQ(a.operations, b.operations);
+  EXPECT_EQ(a.last_seed, 12u);
+  EXPECT_EQ(b.last_seed, 12u);
+  ASSERT_TRUE(b.first_failing_run.has_value());
+  EXPECT_EQ(checker::WriteJsonl(a.first_failing_run->history), checker::WriteJsonl(b.first_failing_run->history));
+  EXPECT_EQ(checker::WriteJsonl(a.last_run.history), checker::WriteJsonl(b.last_run.history));
+  EXPECT_EQ(b.jobs, 2);
+}
+
+TEST(ParallelSweepTest, ShardsPartitionTheRange) {
+  Scenario base;
+  base.workload.ops_per_client = 10;
+  std::vector<uint64_t> all;
+  for (int shard = 1; shard <= 3; ++shard) {
+    std::vector<uint64_t> mine;
+    SweepOptions o{.jobs = 2, .shard = shard, .shards = 3, .on_seed = [&](const SeedSummary& s) { mine.push_back(s.seed); }};
+    SweepResult r = Sweep(base, 5, 15, o);
+    EXPECT_EQ(r.runs, mine.size());
+    all.insert(all.end(), mine.begin(), mine.end());
+  }
+  std::sort(all.begin(), all.end());
+  std::vector<uint64_t> expected;
+  for (uint64_t s = 5; s <= 15; ++s) expected.push_back(s);
+  EXPECT_EQ(all, expected);  // Every seed once, none twice.
+}
+
+TEST(ParallelSweepTest, SummaryLinesRoundTripAndBadLinesAreRefusedByName) {
+  SeedSummary s{.seed = 7, .passed = false, .verdict = "invalid", .outcome = "completed", .operations = 120,
+                .virtual_seconds = 1.5, .wall_seconds = 0.25, .faults = {"latency"}, .parameters = {"client.max_batch=3"},
+                .violations = {"lost-write"}, .replay = "kvsim --seed 7", .history_digest = 99};
+  auto back = ParseSeedSummary(SeedSummaryToJson(s));
+  ASSERT_TRUE(back.has_value()) << back.error().ToString();
+  EXPECT_EQ(SeedSummaryToJson(*back), SeedSummaryToJson(s));
+  auto bad = ParseSeedSummary("{\"passed\": true}");
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_NE(bad.error().message().find("\"seed\""), std::string::npos);
+  EXPECT_FALSE(ParseSeedSummary("not json").has_value());
+  EXPECT_FALSE(ParseSeedSummary("{\"seed\": 1, \"passed\": true, \"faults\": 3}").has_value());
 }
 
 }  // namespace

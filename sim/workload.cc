@@ -148,6 +148,27 @@ EventType OutcomeOfWrite(const Error& e, bool batch) {
   return EventType::kInfo;
 }
 
+}  // namespace
+
+bool NemesisChannel::Record(const std::string& f, const std::string& value) {
+  std::lock_guard lock(mu_);
+  if (!sink_) return false;
+  sink_(f, value);
+  return true;
+}
+
+void NemesisChannel::Attach(std::function<void(std::string, std::string)> sink) {
+  std::lock_guard lock(mu_);
+  sink_ = std::move(sink);
+}
+
+void NemesisChannel::Detach() {
+  std::lock_guard lock(mu_);
+  sink_ = nullptr;
+}
+
+namespace {
+
 class Workload {
  public:
   Workload(Runtime& rt, const WorkloadOptions& options, const ConnectFn& connect, const LogWrapper& wrap)
@@ -180,6 +201,10 @@ class Workload {
         for (Slot& slot : slots_) slot.client->Close();
         return result;
       }
+    }
+    if (options_.external_nemesis) {
+      options_.external_nemesis->Attach(
+          [this](std::string f, std::string value) { recorder_.AddNemesis(std::move(f), std::move(value)); });
     }
     std::vector<std::unique_ptr<Task>> workers;
     for (int i = 0; i < options_.clients; ++i) {
@@ -220,6 +245,7 @@ class Workload {
       }
       slot.client.reset();
     }
+    if (options_.external_nemesis) options_.external_nemesis->Detach();
     recorder_.FinishNemesis();
     result.history = recorder_.Take();
     result.ops_completed = completed_;
@@ -246,6 +272,9 @@ class Workload {
     options.startup_timeout = options_.startup_timeout;
     options.default_timeout = options_.op_timeout;
     options.logger = nullptr;  // Injected corruption and outages are expected here.
+    if (options_.max_poll_records) options.max_poll_records = *options_.max_poll_records;
+    if (options_.poll_timeout) options.poll_timeout = *options_.poll_timeout;
+    if (options_.poll_error_backoff) options.poll_error_backoff = *options_.poll_error_backoff;
     std::unique_ptr<kv::Storage> storage =
         options_.storage ? options_.storage(slot, slots_[slot].restarts) : kv::NewMemoryStorage();
     if (storage == nullptr) {

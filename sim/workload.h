@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <set>
@@ -67,6 +68,23 @@ struct CustomWorkload {
   std::function<CustomOps()> start;
 };
 
+// Lets a nemesis outside the workload (a live run's mock schedule or broker
+// nemesis, on a thread of its own) record its actions in the history, among
+// the events, as they happen. Thread-safe.
+class NemesisChannel {
+ public:
+  // Records action `f` (e.g. "kill-broker") with `value`, timed now; false
+  // (and dropped) when no workload is recording: before it starts, after it ends.
+  bool Record(const std::string& f, const std::string& value);
+  // The workload runner's side.
+  void Attach(std::function<void(std::string, std::string)> sink);
+  void Detach();
+
+ private:
+  std::mutex mu_;
+  std::function<void(std::string, std::string)> sink_;
+};
+
 struct WorkloadOptions {
   int clients = 3;
   int ops_per_client = 100;
@@ -105,6 +123,12 @@ struct WorkloadOptions {
   // makes a restarted client resume from what the crash left; returning null
   // fails the open. Called from the workload's tasks; must be deterministic.
   std::function<std::unique_ptr<kv::Storage>(int slot, int restarts)> storage;
+  // Set: actions recorded there go into the history while the workload runs.
+  std::shared_ptr<NemesisChannel> external_nemesis;
+  // Client knobs (kv::ClientOptions) the swarm varies; unset: the client's defaults.
+  std::optional<std::size_t> max_poll_records;
+  std::optional<Duration> poll_timeout;
+  std::optional<Duration> poll_error_backoff;
 };
 
 // The history's name of a read level ("local", "bounded", "at_least",

@@ -31,6 +31,8 @@ class Reader final : public LogReader {
       std::optional<TimePoint> wake;
       if (broker_.InOutage()) {
         wake = broker_.created_ + broker_.OutageEnd();
+      } else if (auto cut = WindowEnd(faults_.partitions, broker_.SinceStart())) {
+        wake = broker_.created_ + *cut;
       } else if (auto pause = PauseEnd(broker_.SinceStart())) {
         wake = broker_.created_ + *pause;
       } else {
@@ -171,10 +173,12 @@ class Connection final : public Log {
     std::unique_lock lock(*broker_.mu_);
     for (;;) {
       broker_.CatchUp();
-      if (!broker_.InOutage()) return broker_.HighWatermark();
-      TimePoint until = std::min(broker_.created_ + broker_.OutageEnd(), deadline);
+      auto cut = WindowEnd(faults_.partitions, broker_.SinceStart());
+      if (!broker_.InOutage() && !cut) return broker_.HighWatermark();
+      TimePoint until = std::min(broker_.created_ + (cut ? *cut : broker_.OutageEnd()), deadline);
       if (rt.Now() >= deadline) {
-        return MakeError(ErrorCode::kUnavailable, "simulated broker is in an outage (injected fault)");
+        return MakeError(ErrorCode::kUnavailable, cut ? "this client is cut off from the simulated broker (injected partition)"
+                                                      : "simulated broker is in an outage (injected fault)");
       }
       broker_.scheduled_->WaitUntil(lock, until);
     }
@@ -243,6 +247,12 @@ class Connection final : public Log {
       if (broker_.InOutage()) {
         ++broker_.stats_.outage_waits;
         TimePoint until = std::min(broker_.created_ + broker_.OutageEnd(), request.enqueued_at + f.delivery_timeout);
+        broker_.scheduled_->WaitUntil(lock, until);
+        continue;
+      }
+      if (auto cut = WindowEnd(faults_.partitions, broker_.SinceStart())) {
+        ++broker_.stats_.partition_waits;
+        TimePoint until = std::min(broker_.created_ + *cut, request.enqueued_at + f.delivery_timeout);
         broker_.scheduled_->WaitUntil(lock, until);
         continue;
       }

@@ -32,6 +32,7 @@ struct BrokerStats {
   int64_t deduplicated_retries = 0;
   int64_t failed_appends = 0;
   int64_t outage_waits = 0;
+  int64_t partition_waits = 0;  // Appends held back by a client partition.
   int64_t failovers = 0;
   int64_t truncated_records = 0;
   int64_t compacted_records = 0;

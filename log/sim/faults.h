@@ -1,9 +1,10 @@
-// The simulated log's fault knobs. Every fault is off by default, and each one
-// that is on has a name that appears in a run's report (see FaultNames).
+// The simulated log's fault knobs. Every fault is off by default, and named faults
+// that set them are listed in sim/fault_registry.h.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -77,10 +78,17 @@ struct ConnectionFaults {
   Duration reader_lag{0};
   // The reader returns nothing during these windows.
   std::vector<Window> reader_pauses;
+  // The client is cut off from the log during these windows (a network
+  // partition between it and the brokers): its appends wait (and fail after
+  // delivery_timeout, as in an outage), its readers return nothing and
+  // EndOffset waits or fails kUnavailable. Other connections go on.
+  std::vector<Window> partitions;
 };
 
-// Names of the faults that are on, e.g. {"append-latency", "lost-ack"}.
-std::vector<std::string> FaultNames(const BrokerFaults& faults);
-std::vector<std::string> FaultNames(const ConnectionFaults& faults);
+// The end of the window of `windows` that contains t, if one does.
+std::optional<Duration> WindowEnd(const std::vector<Window>& windows, Duration t);
+
+// The names of these faults, and which are safe, are the fault registry's
+// (sim/fault_registry.h), which sets these knobs.
 
 }  // namespace kvlog::log::sim

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "CLI/CLI.hpp"
+#include "sim/fault_registry.h"
 #include "sim/scenario.h"
 #include "sim/sweep.h"
 #include "tools/cli/cli.h"
@@ -35,13 +36,9 @@ int main(int argc, char** argv) {
   if (auto rc = cli::Parse(app, argc, argv)) return *rc;
   if (std::string why = tools::ValidateLiveOptions(live_options); !why.empty()) return cli::UsageError(app, why);
 
-  std::vector<std::string> safe;
+  const std::vector<std::string> safe = sim::SafeFaultNames();
   std::string fault_list;
-  for (const auto& p : sim::FaultPresets()) {
-    if (!p.safe) continue;
-    safe.push_back(p.name);
-    fault_list += (fault_list.empty() ? "" : ",") + p.name;
-  }
+  for (const auto& name : safe) fault_list += (fault_list.empty() ? "" : ",") + name;
   sim::Scenario scenario;
   scenario.workload.clients = clients;
   scenario.workload.ops_per_client = ops;
@@ -86,7 +83,7 @@ int main(int argc, char** argv) {
     live.seed = 1;
     live.workload.clients = clients;
     live.workload.ops_per_client = ops;
-    std::vector<std::string> live_faults = tools::LiveFaultNames(live_options.brokers.empty());
+    std::vector<std::string> live_faults = sim::live::LiveFaults(live_options);
     (void)sim::ApplyFaults(live_faults, live);
     std::printf("\n== 2. live: the same workload on %s, real threads and time\n",
                 live_options.brokers.empty() ? "the embedded librdkafka mock cluster (3 brokers)"

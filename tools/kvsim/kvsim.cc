@@ -5,11 +5,16 @@
 //   kvsim --seed 7 --faults latency,lost-ack,crash --out history.jsonl
 //   kvsim --seeds 1..200 --faults outage,compaction
 //   kvsim --seeds 1..50 --variant early-ack      # a broken client: expect failures
+//   kvsim --seeds 1..100 --swarm --faults latency,outage,client-partition,crash
+//                                                 # each seed picks faults, magnitudes, client knobs
 //   kvsim --live --faults outage,crash            # embedded mock cluster
 //   kvsim --live --mix put=15,get=40,del=5,cas=40 --get-level linearizable --out h.jsonl
 //                                                 # the CAS register workload, live
 #include <cstdio>
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <thread>
 #include <map>
 #include <sstream>
 #include <string>
@@ -19,6 +24,7 @@
 #include "checker/edn.h"
 #include "checker/jsonl.h"
 #include "checker/report.h"
+#include "sim/fault_registry.h"
 #include "sim/scenario.h"
 #include "sim/sweep.h"
 #include "sim/variants.h"
@@ -102,6 +108,64 @@ kvlog::Result<kv::ReadLevel> ParseGetLevel(const std::string& text) {
                    "--get-level '" + text + "': expected local, linearizable or bounded:N");
 }
 
+// kvsim --merge: the --summary files of shards or machines as one sweep.
+int Merge(const std::vector<std::string>& paths) {
+  std::map<uint64_t, sim::SeedSummary> seeds;
+  for (const std::string& given : paths) {
+    const std::string path = cli::ResolvePath(given);
+    std::ifstream in(path);
+    if (!in) {
+      std::fprintf(stderr, "kvsim --merge: cannot read %s\n", path.c_str());
+      return cli::kExitUsage;
+    }
+    std::string line;
+    for (int n = 1; std::getline(in, line); ++n) {
+      if (line.empty()) continue;
+      auto s = sim::ParseSeedSummary(line);
+      if (!s) {
+        std::fprintf(stderr, "kvsim --merge: %s line %d: %s\n", path.c_str(), n, s.error().message().c_str());
+        return cli::kExitUsage;
+      }
+      if (seeds.contains(s->seed)) {
+        std::fprintf(stderr, "kvsim --merge: %s line %d: seed %llu is in two summaries (overlapping shards?)\n",
+                     path.c_str(), n, static_cast<unsigned long long>(s->seed));
+        return cli::kExitUsage;
+      }
+      seeds.emplace(s->seed, std::move(*s));
+    }
+  }
+  std::size_t failed = 0;
+  int64_t operations = 0;
+  double virtual_seconds = 0, wall_seconds = 0;
+  for (const auto& [seed, s] : seeds) {
+    failed += s.passed ? 0 : 1;
+    operations += s.operations;
+    virtual_seconds += s.virtual_seconds;
+    wall_seconds += s.wall_seconds;
+  }
+  std::printf("%-26s %zu from %zu file%s", "seeds", seeds.size(), paths.size(), paths.size() == 1 ? "" : "s");
+  if (!seeds.empty()) {
+    std::printf(" (%llu..%llu%s)", static_cast<unsigned long long>(seeds.begin()->first),
+                static_cast<unsigned long long>(seeds.rbegin()->first),
+                seeds.rbegin()->first - seeds.begin()->first + 1 == seeds.size() ? "" : ", with gaps");
+  }
+  std::printf("\n%-26s %zu passed, %zu failed\n", "verdict", seeds.size() - failed, failed);
+  std::printf("%-26s %lld\n", "simulated operations", static_cast<long long>(operations));
+  std::printf("%-26s %.3f s virtual, %.3f s wall\n", "time", virtual_seconds, wall_seconds);
+  std::size_t shown = 0;
+  for (const auto& [seed, s] : seeds) {
+    if (s.passed) continue;
+    if (++shown > 20) break;
+    std::string kinds;
+    for (const auto& v : s.violations) kinds += (kinds.empty() ? "" : ", ") + v;
+    const std::string replay = s.replay.empty() ? "kvsim --seed " + std::to_string(seed) : s.replay;
+    std::printf("FAILED seed %llu (%s): replay with: %s\n", static_cast<unsigned long long>(seed),
+                kinds.empty() ? s.verdict.c_str() : kinds.c_str(), replay.c_str());
+  }
+  if (failed > 20) std::printf("... and %zu more failing seeds\n", failed - 20);
+  return failed > 0 ? cli::kExitFailed : cli::kExitOk;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -125,6 +189,19 @@ int main(int argc, char** argv) {
   cli::AddNumber(app, "--clients", base.workload.clients, "clients (replicas)", 1, 64);
   cli::AddNumber(app, "--ops", base.workload.ops_per_client, "operations per client", 1, 1'000'000);
   cli::AddNumber(app, "--keys", base.workload.keys, "size of the key space", 1, 1'000'000);
+  int jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  cli::AddNumber(app, "--jobs", jobs, "seeds run in parallel, one thread each (default: the cores); results as with 1",
+                 1, 1024);
+  std::string shard_text, summary_path;
+  std::vector<std::string> merge_paths;
+  app.add_option("--shard", shard_text,
+                 "I/N: run only shard I (1..N) of the seeds: seed s where (s - first) % N == I - 1 (CI jobs, machines)");
+  app.add_option("--summary", summary_path,
+                 "write one JSON line per seed (verdict, figures, faults, swarm choices, replay command), by seed");
+  app.add_option("--merge", merge_paths,
+                 "merge --summary files (of shards or machines): totals, failing seeds and their replay commands; "
+                 "exit 1 if any seed failed")
+      ->expected(1, -1);
   std::string workload_name = "kv";
   app.add_option("--workload", workload_name,
                  "kv (the operation mix), counter (Update increments, reads at every level) or bank (transfers "
@@ -152,22 +229,42 @@ int main(int argc, char** argv) {
   app.add_option("--edn", edn_path, "write the same history as --out, as Jepsen EDN");
   app.add_option("--html", html_path,
                  "write an HTML report: the seed's; in a sweep the first failing seed's (none if none failed)");
+  bool swarm = false;
+  app.add_flag("--swarm", swarm,
+               "swarm testing: each seed picks which of --faults are on (none given: every safe fault), their "
+               "magnitudes, windows and probabilities, and the client's knobs; the report prints the choices");
+  std::string run_dir;
+  app.add_option("--run-dir", run_dir,
+                 "one seed (simulated or --live): write a run folder with parameters.txt, history.jsonl, "
+                 "history.edn, report.txt, report.json, report.html and replay.sh (each unless given elsewhere)");
   app.add_flag("--list-faults", list_faults, "list the faults and exit");
   app.add_flag("--quiet", quiet, "no progress line (it is drawn only when stderr is a terminal)");
   app.add_flag("--live", live, "run the workload on Kafka with real threads (embedded mock cluster by default)");
   tools::AddLiveOptions(app, live_options);
   if (auto rc = cli::Parse(app, argc, argv)) return *rc;
+  if (!merge_paths.empty()) return Merge(merge_paths);
+  int shard = 1, shards = 1;
+  if (!shard_text.empty()) {
+    auto slash = shard_text.find('/');
+    auto i = cli::ParseInt(shard_text.substr(0, slash), 1, 1'000'000);
+    auto n = slash == std::string::npos ? i : cli::ParseInt(shard_text.substr(slash + 1), 1, 1'000'000);
+    if (slash == std::string::npos || !i || !n || *i > *n) {
+      return cli::UsageError(app, "--shard '" + shard_text + "': expected I/N with 1 <= I <= N (e.g. 2/4)");
+    }
+    shard = static_cast<int>(*i);
+    shards = static_cast<int>(*n);
+  }
 
   if (list_faults) {
-    std::printf("faults (simulated log):\n");
-    for (const auto& p : sim::FaultPresets()) {
-      std::printf("  %-26s %-6s %s\n", p.name.c_str(), p.safe ? "safe" : "UNSAFE", p.description.c_str());
+    const auto broker_faults =
+        live_options.broker_nemesis ? live_options.broker_nemesis->FaultNames() : std::vector<std::string>{};
+    std::printf("faults (where: sim = the simulated log, mock = --live on the embedded mock cluster, brokers = "
+                "--live --brokers):\n");
+    for (const auto& f : sim::Faults()) {
+      std::printf("  %-26s %-6s %-20s %s\n", f.name.c_str(), f.safe ? "safe" : "UNSAFE",
+                  sim::FaultSites(f, broker_faults).c_str(), f.description.c_str());
     }
-    std::printf("faults with --live on the mock cluster:");
-    for (const auto& f : tools::LiveFaultNames(true)) std::printf(" %s", f.c_str());
-    std::printf("\nfaults with --live --brokers:");
-    for (const auto& f : tools::LiveFaultNames(false)) std::printf(" %s", f.c_str());
-    std::printf("\nbroker faults with --live --brokers --nemesis (a cluster run by scripts/kafka-cluster):\n%s",
+    std::printf("broker faults with --live --brokers --nemesis (a cluster run by scripts/kafka-cluster):\n%s",
                 tools::BrokerNemesisHelp().c_str());
     std::printf("client variants: correct");
     for (const auto& v : sim::BrokenVariantNames()) std::printf(", %s", v.c_str());
@@ -184,7 +281,21 @@ int main(int argc, char** argv) {
                                  cli::ResolvePath(html_path));
   }
   if (auto s = sim::UseWorkload(workload_name, base); !s) return cli::UsageError(app, s.error().message());
-  if (auto s = sim::ApplyFaults(Split(faults_text), base); !s) return cli::UsageError(app, s.error().message());
+  if (swarm) {
+    if (live) return cli::UsageError(app, "--swarm runs on the simulator only (a live run's faults keep their schedule)");
+    sim::Scenario scratch;  // Checks and canonicalises the names.
+    const auto requested = faults_text.empty() ? sim::SafeFaultNames() : Split(faults_text);
+    if (auto s = sim::ApplyFaults(requested, scratch); !s) return cli::UsageError(app, s.error().message());
+    base.swarm = scratch.fault_names;
+  } else if (auto s = sim::ApplyFaults(Split(faults_text), base); !s) {
+    return cli::UsageError(app, s.error().message());
+  }
+  if (!live) {
+    for (const auto& name : base.fault_names) {
+      const sim::FaultSpec* f = sim::FindFault(name);
+      if (f && !f->apply) return cli::UsageError(app, "fault '" + name + "' runs only live (" + sim::FaultSites(*f) + ")");
+    }
+  }
   if (!mix_text.empty()) {
     auto mix = ParseMix(mix_text);
     if (!mix) return cli::UsageError(app, mix.error().message());
@@ -198,9 +309,67 @@ int main(int argc, char** argv) {
     return cli::UsageError(app, "--seed takes one seed (got " + seed.ToString() + "); use --seeds for a range");
   }
   const cli::SeedRange range = seeds_opt->count() > 0 ? seeds : seed;
+  std::string text_path, json_path;
+  if (!run_dir.empty()) {
+    if (!range.single()) return cli::UsageError(app, "--run-dir takes one seed (got " + range.ToString() + ")");
+    run_dir = cli::ResolvePath(run_dir);
+    std::error_code ec;
+    std::filesystem::create_directories(run_dir, ec);
+    if (ec) {
+      std::fprintf(stderr, "kvsim: cannot make the run folder %s: %s\n", run_dir.c_str(), ec.message().c_str());
+      return cli::kExitEnvironment;
+    }
+    if (out_path.empty()) out_path = run_dir + "/history.jsonl";
+    if (edn_path.empty()) edn_path = run_dir + "/history.edn";
+    if (html_path.empty()) html_path = run_dir + "/report.html";
+    text_path = run_dir + "/report.txt";
+    json_path = run_dir + "/report.json";
+  }
   out_path = cli::ResolvePath(out_path);
   edn_path = cli::ResolvePath(edn_path);
   html_path = cli::ResolvePath(html_path);
+  // The run folder's parameters and replay command (swarm choices: known after the run).
+  auto write_run_dir = [&](uint64_t the_seed, const std::vector<std::string>& parameters) {
+    if (run_dir.empty()) return true;
+    std::string command = "kvsim";
+    for (int i = 1; i < argc; ++i) command += std::string(" ") + argv[i];
+    std::string replay = std::string("kvsim") + (live ? " --live" : "") + " --seed " + std::to_string(the_seed);
+    for (int i = 1; i < argc; ++i) {
+      std::string a = argv[i];
+      if (a == "--seed" || a == "--run-dir" || a == "--out" || a == "--edn" || a == "--html") {
+        ++i;
+        continue;
+      }
+      if (a == "--live" || a.rfind("--seed=", 0) == 0 || a.rfind("--run-dir=", 0) == 0) continue;
+      replay += " " + a;
+    }
+    if (base.swarm && faults_text.empty()) {  // The safe list as it is today, named.
+      std::string names;
+      for (const auto& f : *base.swarm) names += (names.empty() ? "" : ",") + f;
+      if (!names.empty()) replay += " --faults " + names;
+    }
+    std::string text = "command: " + command + "\nseed: " + std::to_string(the_seed) +
+                       "\nmode: " + (live ? "live" : "simulated") + "\nworkload: " + workload_name +
+                       "\nclients: " + std::to_string(base.workload.clients) +
+                       "\nops_per_client: " + std::to_string(base.workload.ops_per_client) +
+                       "\nkeys: " + std::to_string(base.workload.keys) + "\nvariant: " + base.variant + "\nfaults:";
+    for (const auto& f : base.swarm ? *base.swarm : base.fault_names) text += " " + f;
+    if (base.swarm) text += " (swarm)";
+    text += "\n";
+    for (const auto& p : parameters) text += "parameter: " + p + "\n";
+    bool ok = true;
+    for (const auto& [name, body] : {std::pair<std::string, std::string>{"parameters.txt", text},
+                                     {"replay.sh", "#!/bin/sh\n# Replays this run" +
+                                                       std::string(live ? " (live: real time, not byte for byte)" : "") +
+                                                       ". kvsim is bazel-bin/tools/kvsim/kvsim.\nexec " + replay + " \"$@\"\n"}}) {
+      if (auto w = cli::WriteFile(run_dir + "/" + name, body); !w) {
+        std::fprintf(stderr, "kvsim: %s\n", w.error().c_str());
+        ok = false;
+      }
+    }
+    if (ok) std::printf("run folder: %s\n", run_dir.c_str());
+    return ok;
+  };
 
   if (live) {
     if (!range.single()) {
@@ -210,27 +379,43 @@ int main(int argc, char** argv) {
     live_options.out_path = out_path;
     live_options.edn_path = edn_path;
     live_options.html_path = html_path;
-    return tools::RunLive(base, live_options);
+    live_options.text_path = text_path;
+    live_options.json_path = json_path;
+    const bool dir_ok = write_run_dir(range.first, {});
+    const int code = tools::RunLive(base, live_options);
+    return code == cli::kExitOk && !dir_ok ? cli::kExitEnvironment : code;
   }
   for (const char* name : {"--brokers", "--topic", "--keep-topic", "--replication-factor", "-X", "--topic-config",
                            "--allow-unsafe-acks", "--connect-timeout-ms", "--nemesis"}) {
     if (app.count(name) > 0) return cli::UsageError(app, std::string(name) + " needs --live");
   }
 
+  std::string fault_list;  // The registry's names of the faults asked for.
+  for (const auto& name : base.swarm ? *base.swarm : base.fault_names) {
+    fault_list += (fault_list.empty() ? "" : ",") + name;
+  }
   // Everything but the seed and output options, for replay commands.
   std::string replay_rest;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--seed" || a == "--seeds" || a == "--out" || a == "--edn" || a == "--html") {
+    if (a == "--seed" || a == "--seeds" || a == "--out" || a == "--edn" || a == "--html" || a == "--jobs" ||
+        a == "--shard" || a == "--summary" || a == "--run-dir") {
       ++i;
       continue;
     }
     if (a.rfind("--seed", 0) == 0 || a.rfind("--out=", 0) == 0 || a.rfind("--edn=", 0) == 0 ||
-        a.rfind("--html=", 0) == 0 || a == "--quiet") {
+        a.rfind("--html=", 0) == 0 || a == "--quiet" || a.rfind("--jobs=", 0) == 0 || a.rfind("--shard=", 0) == 0 ||
+        a.rfind("--summary=", 0) == 0 || a.rfind("--run-dir=", 0) == 0) {
+      continue;
+    }
+    if (a == "--faults" || a.rfind("--faults=", 0) == 0) {  // By the registry's names.
+      if (a == "--faults") ++i;
+      if (!fault_list.empty()) replay_rest += " --faults " + fault_list;
       continue;
     }
     replay_rest += " " + a;
   }
+  if (base.swarm && faults_text.empty() && !fault_list.empty()) replay_rest += " --faults " + fault_list;
 
   const bool sweep = !range.single();
   // One seed with --out (and no --edn, which needs the events): the history
@@ -245,6 +430,7 @@ int main(int argc, char** argv) {
     }
     base.stream_history_to = out_path;
   }
+  bool files_ok_early = true;
   cli::Progress bar(sweep && !quiet);
   sim::SweepProgress progress;
   if (bar.active()) {
@@ -256,10 +442,30 @@ int main(int argc, char** argv) {
     };
   }
   cli::InstallInterruptHandler();
-  sim::SweepResult result = sim::Sweep(base, range.first, range.last, progress, [] { return cli::Interrupted(); });
+  std::vector<sim::SeedSummary> summaries;
+  sim::SweepOptions sweep_options{.jobs = jobs, .shard = shard, .shards = shards};
+  if (!summary_path.empty()) {
+    summary_path = cli::ResolvePath(summary_path);
+    sweep_options.on_seed = [&](const sim::SeedSummary& s) {
+      summaries.push_back(s);
+      summaries.back().replay = "kvsim --seed " + std::to_string(s.seed) + replay_rest;
+    };
+  }
+  sim::SweepResult result =
+      sim::Sweep(base, range.first, range.last, sweep_options, progress, [] { return cli::Interrupted(); });
+  if (!summary_path.empty()) {
+    std::sort(summaries.begin(), summaries.end(),
+              [](const sim::SeedSummary& a, const sim::SeedSummary& b) { return a.seed < b.seed; });
+    std::string text;
+    for (const auto& s : summaries) text += sim::SeedSummaryToJson(s) + "\n";
+    if (auto w = cli::WriteFile(summary_path, text); !w) {
+      std::fprintf(stderr, "kvsim: %s\n", w.error().c_str());
+      files_ok_early = false;
+    }
+  }
   bar.Finish();
   const bool interrupted = result.stopped || cli::Interrupted();
-  bool files_ok = true;
+  bool files_ok = files_ok_early;
   if (!sweep) {
     const sim::SimRun& run = result.last_run;
     const checker::FullReport& report = result.last_report;  // Judged once, by the sweep.
@@ -272,6 +478,15 @@ int main(int argc, char** argv) {
       }
     }
     files_ok = WriteHistoryFiles(run, range.first, streamed ? "" : out_path, edn_path, false) && files_ok;
+    for (const auto& [path, body] : {std::pair<std::string, std::string>{text_path, ""}, {json_path, ""}}) {
+      if (path.empty()) continue;
+      const std::string text = path == text_path ? checker::TextReport(report) : checker::JsonReport(report);
+      if (auto w = cli::WriteFile(path, text); !w) {
+        std::fprintf(stderr, "kvsim: %s\n", w.error().c_str());
+        files_ok = false;
+      }
+    }
+    files_ok = write_run_dir(range.first, run.parameters) && files_ok;
   } else {
     if (!html_path.empty()) {
       if (result.first_failure) {
@@ -296,18 +511,24 @@ int main(int argc, char** argv) {
     }
   }
 
-  std::printf("\n%-26s %s%s\n", "seeds", range.ToString().c_str(),
+  const std::string shown = shards > 1 ? range.ToString() + " shard " + std::to_string(shard) + "/" +
+                                             std::to_string(shards) + " (" + std::to_string(result.runs) + " seeds)"
+                                       : range.ToString();
+  std::printf("\n%-26s %s%s\n", "seeds", shown.c_str(),
               interrupted ? (" (INTERRUPTED after " + std::to_string(result.runs) + " of " +
                              std::to_string(range.count()) + ", at seed " + std::to_string(result.last_seed) + ")")
                                 .c_str()
                           : "");
-  std::printf("%-26s %s\n", "faults", faults_text.empty() ? "none" : faults_text.c_str());
+  std::printf("%-26s %s%s\n", "faults", fault_list.empty() ? "none" : fault_list.c_str(),
+              base.swarm ? " (swarm: each seed picks some, and their magnitudes)" : "");
   std::printf("%-26s %llu passed, %zu failed\n", "verdict",
               static_cast<unsigned long long>(result.runs - result.failing_seeds.size()), result.failing_seeds.size());
   std::printf("%-26s %lld\n", "simulated operations", static_cast<long long>(result.operations));
-  std::printf("%-26s %.3f s virtual, %.3f s wall\n", "time", result.virtual_seconds, result.wall_seconds);
+  std::printf("%-26s %.3f s virtual, %.3f s wall (%.3f s elapsed on %d job%s)\n", "time", result.virtual_seconds,
+              result.wall_seconds, result.elapsed_seconds, result.jobs, result.jobs == 1 ? "" : "s");
   std::printf("%-26s %.0fx\n", "virtual / wall", result.VirtualPerWall());
-  std::printf("%-26s %.0f\n", "simulated ops per second", result.OperationsPerSecond());
+  std::printf("%-26s %.0f per job, %.0f in all\n", "simulated ops per second", result.OperationsPerSecond(),
+              result.elapsed_seconds > 0 ? result.operations / result.elapsed_seconds : 0);
   for (std::size_t i = 0; i < result.failing_seeds.size() && i < 20; ++i) {
     std::printf("FAILED seed %llu: replay with: kvsim --seed %llu%s\n",
                 static_cast<unsigned long long>(result.failing_seeds[i]),

@@ -14,6 +14,62 @@ grep -q "5 passed, 0 failed" <<<"$out" || fail "safe sweep summary: $out"
 grep -q "virtual / wall" <<<"$out" || fail "no virtual/wall ratio"
 grep -q "simulated ops per second" <<<"$out" || fail "no ops per second"
 
+# One vocabulary: the report names the registry's faults (no append-latency
+# beside latency), old names are aliases, and --list-faults says where each runs.
+out=$("$kvsim" --seed 2 --faults append-latency,failover); code=$?
+[ $code -eq 0 ] || fail "latency+failover exited $code"
+grep -q "faults: latency,failover$" <<<"$out" || fail "report fault names: $out"
+grep -q "^faults  *latency,failover$" <<<"$out" || fail "summary fault names: $out"
+out=$("$kvsim" --list-faults); code=$?
+[ $code -eq 0 ] || fail "--list-faults exited $code"
+grep -Eq "^  crash +safe +sim, mock, brokers " <<<"$out" || fail "--list-faults sites of crash: $out"
+grep -Eq "^  compaction +safe +sim " <<<"$out" || fail "--list-faults sites of compaction: $out"
+grep -Eq "^  client-partition +safe" <<<"$out" || fail "--list-faults lacks client-partition: $out"
+
+# Swarm: the seed picks faults, magnitudes and client knobs, printed; same seed, same run.
+"$kvsim" --seed 9 --swarm --faults latency,outage,client-partition,crash --out "$tmp/sw1.jsonl" >"$tmp/sw1.txt" \
+  || fail "swarm seed 9: $(cat "$tmp/sw1.txt")"
+"$kvsim" --seed 9 --swarm --faults latency,outage,client-partition,crash --out "$tmp/sw2.jsonl" >"$tmp/sw2.txt" \
+  || fail "swarm seed 9 again"
+cmp -s "$tmp/sw1.jsonl" "$tmp/sw2.jsonl" || fail "swarm seed 9 twice gave different histories"
+grep -q "swarm parameters: .*client.max_poll_records=" "$tmp/sw1.txt" || fail "no swarm parameters: $(cat "$tmp/sw1.txt")"
+out=$("$kvsim" --seeds 1..5 --swarm --variant early-ack --quiet); code=$?
+[ $code -eq 1 ] || fail "swarm sweep of a broken client exited $code, want 1"
+grep -q "replay with: kvsim --seed [0-9]* --swarm --variant early-ack --faults latency" <<<"$out" || fail "swarm replay: $out"
+"$kvsim" --live --swarm >/dev/null 2>&1; code=$?
+[ $code -eq 2 ] || fail "--live --swarm exited $code, want 2"
+
+# --run-dir: parameters, history (JSONL, EDN), reports (text, JSON, HTML) and
+# a replay script that gives the same history.
+"$kvsim" --seed 3 --swarm --variant early-ack --run-dir "$tmp/rd" >"$tmp/rd.txt"; code=$?
+[ $code -eq 1 ] || fail "run-dir of a failing seed exited $code, want 1"
+for f in parameters.txt history.jsonl history.edn report.txt report.json report.html replay.sh; do
+  [ -s "$tmp/rd/$f" ] || fail "run folder lacks $f"
+done
+grep -q "^parameter: client.max_poll_records=" "$tmp/rd/parameters.txt" || fail "no swarm choices in parameters.txt"
+grep -q '"verdict"' "$tmp/rd/report.json" || fail "report.json: $(head -c 300 "$tmp/rd/report.json")"
+(cd "$tmp/rd" && PATH="$(dirname "$kvsim"):$PATH" sh replay.sh --out "$tmp/rd-again.jsonl" >/dev/null)
+cmp -s "$tmp/rd/history.jsonl" "$tmp/rd-again.jsonl" || fail "replay.sh gave another history"
+"$kvsim" --seeds 1..2 --run-dir "$tmp/rd2" >/dev/null 2>&1; code=$?
+[ $code -eq 2 ] || fail "--run-dir with a range exited $code, want 2"
+
+# --jobs, --shard, --summary, --merge: two shards on 2 threads merge into the
+# serial run's per-seed results.
+"$kvsim" --seeds 1..10 --variant early-ack --quiet --jobs 1 --summary "$tmp/all.jsonl" >/dev/null
+"$kvsim" --seeds 1..10 --variant early-ack --quiet --jobs 2 --shard 1/2 --summary "$tmp/sh1.jsonl" >/dev/null
+"$kvsim" --seeds 1..10 --variant early-ack --quiet --jobs 2 --shard 2/2 --summary "$tmp/sh2.jsonl" >/dev/null
+[ "$(wc -l <"$tmp/sh1.jsonl")" -eq 5 ] && [ "$(wc -l <"$tmp/sh2.jsonl")" -eq 5 ] || fail "shards of 10 seeds"
+strip() { sed 's/"wall_seconds":[0-9.e-]*,//' "$@" | sort; }
+[ "$(strip "$tmp/all.jsonl")" == "$(strip "$tmp/sh1.jsonl" "$tmp/sh2.jsonl")" ] || fail "shards differ from serial"
+out=$("$kvsim" --merge "$tmp/sh1.jsonl" "$tmp/sh2.jsonl"); code=$?
+[ $code -eq 1 ] || fail "merge of failing shards exited $code, want 1: $out"
+grep -q "10 from 2 files (1..10)" <<<"$out" || fail "merge summary: $out"
+grep -q "FAILED seed [0-9]* (.*): replay with: kvsim --seed [0-9]* --variant early-ack" <<<"$out" || fail "merge replay: $out"
+"$kvsim" --merge "$tmp/sh1.jsonl" "$tmp/sh1.jsonl" >/dev/null 2>"$tmp/err"; code=$?
+[ $code -eq 2 ] && grep -q "in two summaries" "$tmp/err" || fail "overlapping merge exited $code: $(cat "$tmp/err")"
+"$kvsim" --seeds 1..4 --shard 3/2 >/dev/null 2>"$tmp/err"; code=$?
+[ $code -eq 2 ] && grep -q "1 <= I <= N" "$tmp/err" || fail "--shard 3/2 exited $code: $(cat "$tmp/err")"
+
 out=$("$kvsim" --seeds 1..5 --variant early-ack --quiet --html "$tmp/fail.html"); code=$?
 [ $code -eq 1 ] || fail "broken client sweep exited $code, want 1"
 grep -q "replay with: kvsim --seed [0-9]* --variant early-ack" <<<"$out" || fail "no replay command: $out"

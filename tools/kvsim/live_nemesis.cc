@@ -83,55 +83,74 @@ std::string ExplainLostWrites(const checker::FullReport& report, size_t limit) {
   return out + span;
 }
 
-std::expected<std::unique_ptr<LiveBrokerNemesis>, std::string> LiveBrokerNemesis::Make(
-    const BrokerNemesisOptions& o, const std::string& brokers, const std::string& topic, uint64_t seed,
-    const std::vector<std::pair<std::string, std::string>>& properties) {
-  auto faults = nemesis::ParseFaults(o.faults);
-  if (!faults) return std::unexpected("--nemesis: " + faults.error());
-  auto control = nemesis::ScriptControl({.script = o.script, .bootstrap = brokers, .topic = topic,
-                                         .properties = properties});
-  if (!control) return std::unexpected("--nemesis: " + control.error());
+ScriptBrokerNemesis::~ScriptBrokerNemesis() {
+  if (nemesis_) nemesis_->Stop();
+}
+
+std::expected<std::vector<std::string>, std::string> ScriptBrokerNemesis::FaultList(const std::string& list) {
+  auto faults = nemesis::ParseFaults(list);
+  if (!faults) return std::unexpected(faults.error());
+  std::vector<std::string> names;
+  for (const auto& f : *faults) names.push_back(f.Name());
+  return names;
+}
+
+std::vector<std::string> ScriptBrokerNemesis::FaultNames() const {
+  std::vector<std::string> names;
+  for (const auto& [name, help] : nemesis::FaultNames()) names.push_back(name);
+  return names;
+}
+
+Status ScriptBrokerNemesis::Start(const sim::live::BrokerNemesisContext& context) {
+  nemesis_.reset();
+  control_.reset();
+  records_.clear();
+  std::string list;
+  for (const auto& f : context.faults) list += (list.empty() ? "" : ",") + f;
+  auto faults = nemesis::ParseFaults(list);
+  if (!faults) return MakeError(ErrorCode::kInvalidArgument, "--nemesis: " + faults.error());
+  auto control = nemesis::ScriptControl(
+      {.script = flags_.script, .bootstrap = context.brokers, .topic = context.topic, .properties = properties_});
+  if (!control) return MakeError(ErrorCode::kUnavailable, "--nemesis: " + control.error());
   const bool partitions =
       std::any_of(faults->begin(), faults->end(), [](const nemesis::Fault& f) { return f.NeedsNetns(); });
   if (partitions && !(*control)->CanPartition()) {
-    return std::unexpected(
-        "--nemesis: partition faults need a cluster started with 'kafka-cluster start --netns' (each broker in its "
-        "own network namespace); this one runs on loopback");
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "--nemesis: partition faults need a cluster started with 'kafka-cluster start --netns' (each "
+                     "broker in its own network namespace); this one runs on loopback");
   }
-  auto out = std::unique_ptr<LiveBrokerNemesis>(new LiveBrokerNemesis());
-  for (const auto& f : *faults) out->names_.push_back("broker:" + f.Name());
   nemesis::ScheduleOptions s;
-  s.seed = seed;
-  s.first_delay = std::chrono::milliseconds(o.first_ms);
-  s.max_duration = std::chrono::milliseconds(o.duration_ms);
-  s.min_duration = std::chrono::milliseconds(o.duration_ms / 2);
-  s.max_gap = std::chrono::milliseconds(o.gap_ms);
-  s.min_gap = std::chrono::milliseconds(o.gap_ms / 2);
-  s.max_faults = o.max_faults;
-  s.cycle = o.cycle;
-  out->control_ = std::move(*control);
-  out->nemesis_ = std::make_unique<nemesis::BrokerNemesis>(*out->control_, std::move(*faults), s);
-  return out;
-}
-
-sim::ConnectFn LiveBrokerNemesis::Start(sim::ConnectFn connect, int clients) {
+  s.seed = context.seed;
+  s.first_delay = std::chrono::milliseconds(flags_.first_ms);
+  s.max_duration = std::chrono::milliseconds(flags_.duration_ms);
+  s.min_duration = std::chrono::milliseconds(flags_.duration_ms / 2);
+  s.max_gap = std::chrono::milliseconds(flags_.gap_ms);
+  s.min_gap = std::chrono::milliseconds(flags_.gap_ms / 2);
+  s.max_faults = flags_.max_faults;
+  s.cycle = flags_.cycle;
+  s.on_record = context.record;
+  control_ = std::move(*control);
+  nemesis_ = std::make_unique<nemesis::BrokerNemesis>(*control_, std::move(*faults), s);
+  // The schedule (first_delay first) begins once every client has connected,
+  // so that no fault hits a client starting.
   nemesis_->Start(/*wait_for_go=*/true);
-  return [this, connect = std::move(connect), clients](int slot) {
-    auto log = connect(slot);
-    if (slot >= 0 && connected_->fetch_add(1) + 1 == clients) nemesis_->Go();
-    return log;
-  };
+  return {};
 }
 
-std::string LiveBrokerNemesis::Finish(sim::SimRun& run) {
+void ScriptBrokerNemesis::ClientsConnected() {
+  if (nemesis_) nemesis_->Go();
+}
+
+Status ScriptBrokerNemesis::Stop() {
+  if (!nemesis_) return {};
   nemesis_->Stop();
-  nemesis::MergeInto(run.history, nemesis_->Events());
-  for (const auto& n : names_) {
-    if (std::find(run.faults.begin(), run.faults.end(), n) == run.faults.end()) run.faults.push_back(n);
-  }
-  auto records = nemesis_->Records();
-  return "  broker nemesis: " + std::to_string(records.size()) + " faults (times from the workload's start)\n" +
-         nemesis::Describe(records);
+  records_ = nemesis_->Records();
+  return {};
+}
+
+std::string ScriptBrokerNemesis::Account() const {
+  return "  broker nemesis: " + std::to_string(records_.size()) + " faults (times from the workload's start)\n" +
+         nemesis::Describe(records_);
 }
 
 }  // namespace kvlog::tools

@@ -1,11 +1,8 @@
-// kvsim --live --brokers --nemesis: the real-broker nemesis (nemesis/) wired
-// into a live run. Kept apart from live.cc so that the live runner can move
-// without it: RunLive makes one LiveBrokerNemesis, starts it just before the
-// workload and finishes it just after.
+// kvsim --live --brokers --nemesis: the real-broker nemesis (nemesis/) plugged
+// into sim::live's BrokerNemesis seam, and the flags that drive it.
 #pragma once
 
 #include <CLI/CLI.hpp>
-#include <atomic>
 #include <expected>
 #include <memory>
 #include <string>
@@ -14,6 +11,7 @@
 
 #include "checker/check.h"
 #include "nemesis/broker_nemesis.h"
+#include "sim/live/live.h"
 #include "sim/scenario.h"
 
 namespace kvlog::tools {
@@ -42,28 +40,35 @@ std::string BrokerNemesisHelp();
 // Empty when there are none.
 std::string ExplainLostWrites(const checker::FullReport& report, size_t limit = 10);
 
-class LiveBrokerNemesis {
+// The nemesis library behind sim::live's BrokerNemesis seam: RunLive starts
+// it with the run's seed, brokers and topic once the topic exists, tells it
+// when every client has connected (the schedule starts then), and stops it
+// (healing) when the workload ends; each action is recorded in the history as
+// it happens. `flags` and `properties` are read at Start: they must outlive it.
+class ScriptBrokerNemesis final : public sim::live::BrokerNemesis {
  public:
-  // Checks the names and the cluster (the script's cluster must be the one at
-  // `brokers`; partition faults need one started with --netns).
-  static std::expected<std::unique_ptr<LiveBrokerNemesis>, std::string> Make(
-      const BrokerNemesisOptions& options, const std::string& brokers, const std::string& topic, uint64_t seed,
-      const std::vector<std::pair<std::string, std::string>>& properties);
+  ScriptBrokerNemesis(const BrokerNemesisOptions& flags, const std::vector<std::pair<std::string, std::string>>& properties)
+      : flags_(flags), properties_(properties) {}
+  ~ScriptBrokerNemesis() override;
 
-  // Starts the clock; the schedule begins once `clients` client slots have
-  // connected through the returned function (which wraps `connect`).
-  sim::ConnectFn Start(sim::ConnectFn connect, int clients);
-  // Stops (healing what is still broken), puts the actions into the run's
-  // history as nemesis events, names them in run.faults, and returns the
-  // per-fault account for the report.
-  std::string Finish(sim::SimRun& run);
+  // The fault names in `list` ("kill-leader,pause-leader"), or why not.
+  static std::expected<std::vector<std::string>, std::string> FaultList(const std::string& list);
+
+  std::vector<std::string> FaultNames() const override;
+  Status Start(const sim::live::BrokerNemesisContext& context) override;
+  void ClientsConnected() override;
+  Status Stop() override;
+
+  // Whether it ran in the last run, and its per-fault account for the report.
+  bool Ran() const { return nemesis_ != nullptr; }
+  std::string Account() const;
 
  private:
-  LiveBrokerNemesis() = default;
+  const BrokerNemesisOptions& flags_;
+  const std::vector<std::pair<std::string, std::string>>& properties_;
   std::unique_ptr<nemesis::BrokerControl> control_;
   std::unique_ptr<nemesis::BrokerNemesis> nemesis_;
-  std::vector<std::string> names_;
-  std::shared_ptr<std::atomic<int>> connected_ = std::make_shared<std::atomic<int>>(0);
+  std::vector<nemesis::FaultRecord> records_;
 };
 
 }  // namespace kvlog::tools

@@ -1,0 +1,452 @@
+#include "sim/fault_registry.h"
+
+#include <algorithm>
+#include <fmt/format.h>
+
+#include "sim/scenario.h"
+
+namespace kvlog::sim {
+namespace {
+
+using namespace std::chrono_literals;
+using log::sim::Duration;
+using log::sim::Window;
+using Step = MockStep;
+using Items = std::vector<std::string>;
+
+int64_t Ms(Duration d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); }
+
+// Client slot faults, growing the list to `n` slots (slot i uses i % size).
+std::vector<log::sim::ConnectionFaults>& Slots(Scenario& s, std::size_t n) {
+  if (s.slot_faults.size() < n) s.slot_faults.resize(n);
+  return s.slot_faults;
+}
+
+bool AnySlot(const Scenario& s, const std::function<bool(const log::sim::ConnectionFaults&)>& pred) {
+  return std::any_of(s.slot_faults.begin(), s.slot_faults.end(), pred);
+}
+
+void Add(std::vector<checker::NemesisEvent>& out, Duration at, std::string f, std::string value) {
+  checker::NemesisEvent n;
+  n.f = std::move(f);
+  n.value = std::move(value);
+  n.time = at.count();
+  out.push_back(std::move(n));
+}
+
+// Each slot's windows of one kind as start/stop nemesis events.
+void PlanSlotWindows(const Scenario& s, std::vector<checker::NemesisEvent>& out,
+                     std::vector<Window> log::sim::ConnectionFaults::*windows, const std::string& open,
+                     const std::string& close, const std::string& what) {
+  if (s.slot_faults.empty()) return;
+  for (int slot = 0; slot < s.workload.clients; ++slot) {
+    const auto& faults = s.slot_faults[static_cast<std::size_t>(slot) % s.slot_faults.size()];
+    const std::string value = "client slot " + std::to_string(slot) + what;
+    for (const Window& w : faults.*windows) {
+      Add(out, w.start, open + "-" + std::to_string(slot), value);
+      Add(out, w.start + w.length, close + "-" + std::to_string(slot), value);
+    }
+  }
+}
+
+// Failovers: `count` at times drawn in [100, 1500) ms, sorted; the preset's
+// 300 and 700 ms without rng.
+std::vector<Duration> FailoverTimes(Rng* rng, Items& items) {
+  if (!rng) return {300ms, 700ms};
+  std::vector<Duration> at;
+  const int count = static_cast<int>(rng->Between(1, 3));
+  for (int i = 0; i < count; ++i) at.push_back(std::chrono::milliseconds(rng->Between(100, 1500)));
+  std::sort(at.begin(), at.end());
+  std::string list;
+  for (Duration d : at) list += (list.empty() ? "" : "/") + std::to_string(Ms(d));
+  items.push_back("failovers_ms=" + list);
+  return at;
+}
+
+Duration ReplicationDelay(Rng* rng, Items& items) {
+  if (!rng) return 5ms;
+  Duration d = std::chrono::milliseconds(rng->Between(1, 20));
+  items.push_back("replication_delay_ms=" + std::to_string(Ms(d)));
+  return d;
+}
+
+double Probability(Rng* rng, double preset, double lo, double hi, const std::string& name, Items& items) {
+  if (!rng) return preset;
+  double p = lo + (hi - lo) * rng->Unit();
+  p = static_cast<double>(static_cast<int64_t>(p * 1000)) / 1000;  // Printable as given.
+  items.push_back(fmt::format("{}={:.3f}", name, p));
+  return p;
+}
+
+// A window of `name`: start in [lo, hi) ms, length in [min_len, max_len] ms.
+Window DrawWindow(Rng* rng, Window preset, int64_t lo, int64_t hi, int64_t min_len, int64_t max_len,
+                  const std::string& name, Items& items) {
+  if (!rng) return preset;
+  Window w{std::chrono::milliseconds(rng->Between(lo, hi - 1)), std::chrono::milliseconds(rng->Between(min_len, max_len))};
+  items.push_back(fmt::format("{}_ms={}+{}", name, Ms(w.start), Ms(w.length)));
+  return w;
+}
+
+int DrawSlot(Rng* rng, const Scenario& s, int preset, const std::string& name, Items& items) {
+  if (!rng) return preset;
+  int slot = static_cast<int>(rng->Below(static_cast<uint64_t>(std::max(1, s.workload.clients))));
+  items.push_back(name + "=" + std::to_string(slot));
+  return slot;
+}
+
+void PlanFailovers(const Scenario& s, std::vector<checker::NemesisEvent>& out) {
+  for (Duration at : s.broker.failovers) {
+    Add(out, at, "failover",
+        s.broker.unclean_election                   ? "unclean leader election"
+        : s.broker.acks == log::sim::Acks::kLeader ? "leader failover, acks=1"
+                                                   : "leader failover");
+  }
+}
+
+std::vector<Step> ProduceErrors(std::initializer_list<int> at_ms, Step::Error error, int count) {
+  std::vector<Step> steps;
+  for (int t : at_ms) steps.push_back({std::chrono::milliseconds(t), Step::Action::kProduceErrors, count, error});
+  return steps;
+}
+
+std::vector<FaultSpec> MakeFaults() {
+  std::vector<FaultSpec> f;
+  f.push_back({
+      .name = "latency",
+      .aliases = {"append-latency"},
+      .description = "append latency 2 ms plus up to 3 ms jitter (mock: 3 ms round trip)",
+      .safe = true,
+      .apply =
+          [](Scenario& s, Rng* rng) {
+            Items items;
+            s.broker.append_latency = rng ? std::chrono::milliseconds(rng->Between(0, 10)) : Duration(2ms);
+            s.broker.append_jitter = rng ? std::chrono::milliseconds(rng->Between(1, 10)) : Duration(3ms);
+            if (rng) {
+              items.push_back("append_latency_ms=" + std::to_string(Ms(s.broker.append_latency)));
+              items.push_back("append_jitter_ms=" + std::to_string(Ms(s.broker.append_jitter)));
+            }
+            return items;
+          },
+      .on = [](const Scenario& s) { return s.broker.append_latency.count() > 0 || s.broker.append_jitter.count() > 0; },
+      .mock = [] { return std::vector<Step>{{0ms, Step::Action::kSetRtt, 3}}; },
+  });
+  f.push_back({
+      .name = "lagging-reader",
+      .description = "odd client slots see records 20 ms late",
+      .apply =
+          [](Scenario& s, Rng* rng) {
+            Items items;
+            Duration lag = rng ? std::chrono::milliseconds(rng->Between(1, 100)) : Duration(20ms);
+            if (rng) items.push_back("reader_lag_ms=" + std::to_string(Ms(lag)));
+            Slots(s, 2)[1].reader_lag = lag;
+            return items;
+          },
+      .on = [](const Scenario& s) { return AnySlot(s, [](const auto& c) { return c.reader_lag.count() > 0; }); },
+  });
+  f.push_back({
+      .name = "paused-reader",
+      .description = "client slot 1's reader returns nothing from 100 to 400 ms",
+      .apply =
+          [](Scenario& s, Rng* rng) {
+            Items items;
+            Window w = DrawWindow(rng, {100ms, 300ms}, 0, 1500, 50, 800, "reader_pause", items);
+            Slots(s, 2)[1].reader_pauses.push_back(w);
+            return items;
+          },
+      .on = [](const Scenario& s) { return AnySlot(s, [](const auto& c) { return !c.reader_pauses.empty(); }); },
+      .plan =
+          [](const Scenario& s, std::vector<checker::NemesisEvent>& out) {
+            PlanSlotWindows(s, out, &log::sim::ConnectionFaults::reader_pauses, "pause-reader", "resume-reader",
+                            "'s reader");
+          },
+  });
+  f.push_back({
+      .name = "client-partition",
+      .description = "client slot 1 is cut off from the log from 150 to 450 ms: its appends, reads and end "
+                     "offsets stall while the other clients go on",
+      .apply =
+          [](Scenario& s, Rng* rng) {
+            Items items;
+            const int slot = DrawSlot(rng, s, 1, "partitioned_slot", items);
+            Window w = DrawWindow(rng, {150ms, 300ms}, 0, 1500, 50, 1000, "partition", items);
+            s.client_partitions.push_back({slot, w});
+            return items;
+          },
+      .on = [](const Scenario& s) { return !s.client_partitions.empty(); },
+      .plan =
+          [](const Scenario& s, std::vector<checker::NemesisEvent>& out) {
+            for (const ClientPartition& p : s.client_partitions) {
+              if (p.slot >= s.workload.clients) continue;  // No such client: nothing happens.
+              const std::string value = "client slot " + std::to_string(p.slot) + " cut off from the log";
+              Add(out, p.window.start, "start-partition-" + std::to_string(p.slot), value);
+              Add(out, p.window.start + p.window.length, "stop-partition-" + std::to_string(p.slot), value);
+            }
+          },
+  });
+  f.push_back({
+      .name = "lost-ack",
+      .description = "10% of appends commit but lose their ack; the idempotent producer retries",
+      .apply =
+          [](Scenario& s, Rng* rng) {
+            Items items;
+            s.broker.lost_ack_probability = Probability(rng, 0.1, 0.01, 0.3, "lost_ack_probability", items);
+            s.broker.idempotent_producer = true;
+            return items;
+          },
+      .on = [](const Scenario& s) { return s.broker.lost_ack_probability > 0 && s.broker.idempotent_producer; },
+      .mock = [] { return ProduceErrors({150, 450, 850}, Step::Error::kRequestTimedOut, 1); },
+  });
+  f.push_back({
+      .name = "lost-ack-no-idempotence",
+      .aliases = {"lost-ack-without-idempotence"},
+      .description = "as lost-ack, with idempotence off: retries commit duplicates",
+      .safe = false,
+      .apply =
+          [](Scenario& s, Rng* rng) {
+            Items items;
+            s.broker.lost_ack_probability = Probability(rng, 0.1, 0.01, 0.3, "lost_ack_probability", items);
+            s.broker.idempotent_producer = false;
+            return items;
+          },
+      .on = [](const Scenario& s) { return s.broker.lost_ack_probability > 0 && !s.broker.idempotent_producer; },
+  });
+  f.push_back({
+      .name = "failed-append",
+      .description = "5% of appends fail without committing",
+      .apply =
+          [](Scenario& s, Rng* rng) {
+            Items items;
+            s.broker.failed_append_probability = Probability(rng, 0.05, 0.01, 0.2, "failed_append_probability", items);
+            return items;
+          },
+      .on = [](const Scenario& s) { return s.broker.failed_append_probability > 0; },
+      .mock = [] { return ProduceErrors({100, 400, 800}, Step::Error::kNotEnoughReplicas, 2); },
+  });
+  f.push_back({
+      .name = "outage",
+      .description = "the broker is unreachable from 200 to 500 ms",
+      .apply =
+          [](Scenario& s, Rng* rng) {
+            Items items;
+            s.broker.outages.push_back(DrawWindow(rng, {200ms, 300ms}, 0, 1500, 20, 800, "outage", items));
+            return items;
+          },
+      .on = [](const Scenario& s) { return !s.broker.outages.empty(); },
+      .plan =
+          [](const Scenario& s, std::vector<checker::NemesisEvent>& out) {
+            for (const Window& w : s.broker.outages) {
+              Add(out, w.start, "start-outage", "broker unreachable");
+              Add(out, w.start + w.length, "stop-outage", "broker unreachable");
+            }
+          },
+      .mock =
+          [] {
+            return std::vector<Step>{{200ms, Step::Action::kBrokersDown}, {500ms, Step::Action::kBrokersUp}};
+          },
+  });
+  f.push_back({
+      .name = "replication-delay",
+      .description = "acks=all with 5 ms replication: appends are acknowledged and readable 5 ms after they commit",
+      .apply =
+          [](Scenario& s, Rng* rng) {
+            Items items;
+            s.broker.acks = log::sim::Acks::kAll;
+            s.broker.replication_delay = ReplicationDelay(rng, items);
+            return items;
+          },
+      .on = [](const Scenario& s) { return s.broker.replication_delay.count() > 0 && s.broker.failovers.empty(); },
+  });
+  f.push_back({
+      .name = "failover",
+      .description = "acks=all, 5 ms replication, leader failovers at 300 and 700 ms",
+      .apply =
+          [](Scenario& s, Rng* rng) {
+            Items items;
+            s.broker.acks = log::sim::Acks::kAll;
+            s.broker.replication_delay = ReplicationDelay(rng, items);
+            s.broker.failovers = FailoverTimes(rng, items);
+            return items;
+          },
+      .on =
+          [](const Scenario& s) {
+            return !s.broker.failovers.empty() && !s.broker.unclean_election && s.broker.acks == log::sim::Acks::kAll;
+          },
+      .plan =
+          [](const Scenario& s, std::vector<checker::NemesisEvent>& out) {
+            if (!s.broker.unclean_election && s.broker.acks == log::sim::Acks::kAll) PlanFailovers(s, out);
+          },
+      .mock =
+          [] {
+            return std::vector<Step>{{300ms, Step::Action::kSetLeader, 2}, {700ms, Step::Action::kSetLeader, 1}};
+          },
+  });
+  f.push_back({
+      .name = "failover-acks1",
+      .description = "acks=1, 5 ms replication, failovers truncate the unreplicated tail",
+      .safe = false,
+      .apply =
+          [](Scenario& s, Rng* rng) {
+            Items items;
+            s.broker.acks = log::sim::Acks::kLeader;
+            s.broker.replication_delay = ReplicationDelay(rng, items);
+            s.broker.failovers = FailoverTimes(rng, items);
+            return items;
+          },
+      .on =
+          [](const Scenario& s) {
+            return !s.broker.failovers.empty() && !s.broker.unclean_election &&
+                   s.broker.acks == log::sim::Acks::kLeader;
+          },
+      .plan =
+          [](const Scenario& s, std::vector<checker::NemesisEvent>& out) {
+            if (!s.broker.unclean_election && s.broker.acks == log::sim::Acks::kLeader) PlanFailovers(s, out);
+          },
+  });
+  f.push_back({
+      .name = "unclean-failover",
+      .description = "unclean leader election: failovers lose up to 3 replicated records",
+      .safe = false,
+      .apply =
+          [](Scenario& s, Rng* rng) {
+            Items items;
+            s.broker.replication_delay = ReplicationDelay(rng, items);
+            s.broker.failovers = FailoverTimes(rng, items);
+            s.broker.unclean_election = true;
+            if (rng) {
+              s.broker.unclean_max_loss = rng->Between(1, 5);
+              items.push_back("unclean_max_loss=" + std::to_string(s.broker.unclean_max_loss));
+            }
+            return items;
+          },
+      .on = [](const Scenario& s) { return !s.broker.failovers.empty() && s.broker.unclean_election; },
+      .plan =
+          [](const Scenario& s, std::vector<checker::NemesisEvent>& out) {
+            if (s.broker.unclean_election) PlanFailovers(s, out);
+          },
+  });
+  auto compaction = [](Duration lag) {
+    return [lag](Scenario& s, Rng* rng) {
+      Items items;
+      s.broker.compaction_interval = rng ? std::chrono::milliseconds(rng->Between(20, 300)) : Duration(100ms);
+      s.broker.min_compaction_lag = lag;
+      s.broker.tombstone_retention = rng ? std::chrono::milliseconds(rng->Between(50, 1000)) : Duration(200ms);
+      if (rng) {
+        items.push_back("compaction_interval_ms=" + std::to_string(Ms(s.broker.compaction_interval)));
+        items.push_back("tombstone_retention_ms=" + std::to_string(Ms(s.broker.tombstone_retention)));
+      }
+      return items;
+    };
+  };
+  f.push_back({
+      .name = "compaction",
+      .description = "compaction every 100 ms of records older than 1 s, tombstones kept 200 ms",
+      .apply = compaction(1s),
+      .on = [](const Scenario& s) { return s.broker.compaction_interval.count() > 0 && s.broker.min_compaction_lag.count() > 0; },
+  });
+  f.push_back({
+      .name = "compaction-without-lag",
+      .description = "compaction every 100 ms with min.compaction.lag 0 (Kafka's default); shows with lagging-reader",
+      .safe = false,
+      .apply = compaction(0ms),
+      .on = [](const Scenario& s) {
+        return s.broker.compaction_interval.count() > 0 && s.broker.min_compaction_lag.count() == 0;
+      },
+  });
+  f.push_back({
+      .name = "corrupt",
+      .aliases = {"corrupt-record"},
+      .description = "2% of records are stored damaged; every replica skips them",
+      .apply =
+          [](Scenario& s, Rng* rng) {
+            Items items;
+            s.broker.corrupt_probability = Probability(rng, 0.02, 0.005, 0.1, "corrupt_probability", items);
+            return items;
+          },
+      .on = [](const Scenario& s) { return s.broker.corrupt_probability > 0; },
+  });
+  f.push_back({
+      .name = "crash",
+      .description = "two client crash-and-restart events in the first second",
+      .apply =
+          [](Scenario& s, Rng* rng) {
+            Items items;
+            s.workload.crashes = rng ? static_cast<int>(rng->Between(1, 5)) : 2;
+            s.workload.crash_window = rng ? std::chrono::milliseconds(rng->Between(200, 2000)) : Duration(1s);
+            if (rng) {
+              items.push_back("crashes=" + std::to_string(s.workload.crashes));
+              items.push_back("crash_window_ms=" + std::to_string(Ms(s.workload.crash_window)));
+            }
+            return items;
+          },
+      .on = [](const Scenario& s) { return s.workload.crashes > 0; },
+      .mock = [] { return std::vector<Step>{}; },  // The workload crashes its own clients.
+      .client_side = true,
+  });
+  return f;
+}
+
+}  // namespace
+
+const std::vector<FaultSpec>& Faults() {
+  static const auto* faults = new std::vector<FaultSpec>(MakeFaults());
+  return *faults;
+}
+
+const FaultSpec* FindFault(std::string_view name) {
+  for (const FaultSpec& f : Faults()) {
+    if (f.name == name || std::find(f.aliases.begin(), f.aliases.end(), name) != f.aliases.end()) return &f;
+  }
+  return nullptr;
+}
+
+std::vector<std::string> SafeFaultNames() {
+  std::vector<std::string> out;
+  for (const FaultSpec& f : Faults()) {
+    if (f.safe) out.push_back(f.name);
+  }
+  return out;
+}
+
+std::vector<std::string> LiveFaultNames(bool mock, const std::vector<std::string>& broker_faults) {
+  std::vector<std::string> out;
+  for (const FaultSpec& f : Faults()) {
+    const bool runs = mock ? static_cast<bool>(f.mock)
+                           : f.client_side ||
+                                 std::find(broker_faults.begin(), broker_faults.end(), f.name) != broker_faults.end();
+    if (runs) out.push_back(f.name);
+  }
+  // A broker nemesis may bring faults the registry has no simulator for.
+  if (!mock) {
+    for (const std::string& b : broker_faults) {
+      if (std::find(out.begin(), out.end(), b) == out.end()) out.push_back(b);
+    }
+  }
+  return out;
+}
+
+std::string FaultSites(const FaultSpec& f, const std::vector<std::string>& broker_faults) {
+  std::string out;
+  auto add = [&](const char* site) { out += (out.empty() ? "" : ", ") + std::string(site); };
+  if (f.apply) add("sim");
+  if (f.mock) add("mock");
+  if (f.client_side || std::find(broker_faults.begin(), broker_faults.end(), f.name) != broker_faults.end()) {
+    add("brokers");
+  }
+  return out;
+}
+
+std::vector<std::string> FaultsOn(const Scenario& s) {
+  std::vector<std::string> out;
+  for (const FaultSpec& f : Faults()) {
+    if (f.on && f.on(s)) out.push_back(f.name);
+  }
+  return out;
+}
+
+std::string UnknownFaultMessage(std::string_view name) {
+  std::string known;
+  for (const FaultSpec& f : Faults()) known += (known.empty() ? "" : ", ") + f.name;
+  return "unknown fault '" + std::string(name) + "'; known faults: " + known;
+}
+
+}  // namespace kvlog::sim

@@ -1,0 +1,51 @@
+#include "sim/rng.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+namespace kvlog::sim {
+namespace {
+
+TEST(RngTest, TheSameSeedGivesTheSameStreamAndForksAreIndependentOfPosition) {
+  Rng a(7), b(7), c(8);
+  std::set<uint64_t> seen;
+  for (int i = 0; i < 100; ++i) {
+    const uint64_t x = a.Next();
+    EXPECT_EQ(x, b.Next());
+    seen.insert(x);
+  }
+  EXPECT_EQ(seen.size(), 100u);
+  EXPECT_NE(Rng(7).Next(), c.Next());
+  // A fork depends on the seed and the name, not on draws made before it.
+  Rng fresh(7);
+  EXPECT_EQ(fresh.Fork("swarm").Next(), a.Fork("swarm").Next());
+  EXPECT_NE(fresh.Fork("swarm").Next(), fresh.Fork("nemesis").Next());
+  EXPECT_NE(Rng(7).Fork("swarm").Next(), Rng(8).Fork("swarm").Next());
+  // The stream is SplitMix64's: the first output is the mix of seed + gamma... of seed 0.
+  EXPECT_EQ(Rng(0).Next(), SplitMix64(0));
+}
+
+TEST(RngTest, RangesStayInsideTheirBounds) {
+  Rng r(3);
+  bool lo = false, hi = false;
+  for (int i = 0; i < 2000; ++i) {
+    const int64_t v = r.Between(-2, 2);
+    ASSERT_GE(v, -2);
+    ASSERT_LE(v, 2);
+    lo = lo || v == -2;
+    hi = hi || v == 2;
+    const double u = r.Unit();
+    ASSERT_GE(u, 0.0);
+    ASSERT_LT(u, 1.0);
+    ASSERT_LT(r.Below(5), 5u);
+  }
+  EXPECT_TRUE(lo && hi);
+  EXPECT_EQ(r.Between(4, 4), 4);
+  EXPECT_EQ(r.Below(0), 0u);
+  EXPECT_FALSE(r.Chance(0));
+  EXPECT_TRUE(r.Chance(1));
+}
+
+}  // namespace
+}  // namespace kvlog::sim
