@@ -224,7 +224,8 @@ std::vector<FaultSpec> MakeFaults() {
   });
   f.push_back({
       .name = "outage",
-      .description = "the broker is unreachable from 200 to 500 ms",
+      .description = "the broker is unreachable from 200 to 500 ms (on the mock it can commit duplicates: the mock "
+                     "drops connections after appending and does not deduplicate an idempotent producer's retry)",
       .apply =
           [](Scenario& s, Rng* rng) {
             Items items;
