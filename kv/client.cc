@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/container/inlined_vector.h"
+#include "base/check.h"
 #include "kv/ttl.h"
 
 namespace kvlog::kv {
@@ -815,11 +816,8 @@ void Client::OnAcknowledged(Write& acknowledged, log::AppendResult result) {
 }
 
 void Client::FinishLocked(Write& write, Result<log::Offset> result, Completions& out) {
-  if (write.finished) {
-    // Invariant: a write finishes once; a second finish would run a moved-from callback.
-    std::fprintf(stderr, "kvlog: client %s finished a write twice\n", options_.client_id.c_str());
-    std::abort();
-  }
+  // Invariant: a write finishes once; a second finish would run a moved-from callback.
+  KVLOG_CHECK(!write.finished) << "client " << options_.client_id << " finished a write twice";
   write.finished = true;  // The queues drop it lazily.
   --writes_in_flight_;
   for (uint64_t seq : write.seqs) {
@@ -1368,7 +1366,10 @@ void Client::ApplyLoop() {
         // offset); after it, only the acknowledged offset counts.
         if (!write.acknowledged || write.offsets[i] == offset) write.seen[i] = offset;
       }
-      applied_position_.store(position, std::memory_order_release);      FinishAppliedLocked(completions);
+      // Invariant: the applied position only rises.
+      KVLOG_CHECK_GE(position, AppliedPosition()) << "client " << options_.client_id << ": the reader went back";
+      applied_position_.store(position, std::memory_order_release);
+      FinishAppliedLocked(completions);
       ExpireLocked(completions);
       // An outcome waits for its write's acknowledgement; with no write in
       // flight none will come (a write that timed out left its outcome here).
