@@ -614,13 +614,7 @@ Status CreateTopic(rd_kafka_t* rk, const KafkaOptions& options, bool* unsupporte
 
 }  // namespace
 
-KafkaLogger StderrKafkaLogger() {
-  return [](KafkaLogLevel level, std::string_view message) {
-    if (level != KafkaLogLevel::kWarning && level != KafkaLogLevel::kError) return;
-    std::fprintf(stderr, "kafka: %s: %.*s\n", level == KafkaLogLevel::kError ? "error" : "warning",
-                 static_cast<int>(message.size()), message.data());
-  };
-}
+KafkaLogger StderrKafkaLogger() { return StderrLogger("kafka: "); }
 
 Result<int> TopicPartitionCount(const KafkaOptions& options) {
   HandleContext context{options.logger};
@@ -773,8 +767,8 @@ Status CheckProducerSafety(const KafkaOptions& options) {
 }
 
 Result<std::unique_ptr<Log>> OpenKafkaLog(const KafkaOptions& options) {
-  if (auto s = CheckProducerSafety(options); !s) return std::unexpected(s.error());
-  if (auto s = EnsureTopic(options); !s) return std::unexpected(s.error());
+  KVLOG_RETURN_IF_ERROR(CheckProducerSafety(options));
+  KVLOG_RETURN_IF_ERROR(EnsureTopic(options));
   auto log = KafkaLog::Create(options);
   if (!log) return std::unexpected(log.error());
   return std::unique_ptr<Log>(std::move(*log));
