@@ -11,19 +11,15 @@
 // so all clients converge; a client's reads may lag other clients' writes.
 #pragma once
 
-#include <atomic>
 #include <functional>
-#include <map>
 #include <memory>
 #include <optional>
-#include <set>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "kv/command.h"
-#include "absl/container/flat_hash_map.h"
 #include "kv/options.h"
 #include "kv/stats.h"
 #include "kv/storage.h"
@@ -35,6 +31,9 @@
 namespace kvlog::kv {
 
 class Client;
+namespace internal {
+class ClientImpl;
+}  // namespace internal
 
 // A condition on one key, decided by every replica when it applies the record
 // that carries it, against the state at that record's offset.
@@ -47,6 +46,7 @@ class Condition {
  private:
   friend class Client;
   friend class Txn;
+  friend class internal::ClientImpl;
   explicit Condition(internal::CommandCompare compare) : compare_(std::move(compare)) {}
   internal::CommandCompare compare_;
 };
@@ -142,7 +142,7 @@ class Txn {
   internal::Command command_;
 };
 
-// Invariants:
+// The implementation (kv/client_impl.h) keeps these invariants:
 //  - applied_position_ only increases; every record below it has been applied
 //    to storage_ and its hook has run.
 //  - A write returns success only after applied_position_ has passed its
@@ -285,16 +285,16 @@ class Client {
   // The next offset this client will apply: everything below it is applied.
   // It may move between this call and a read that follows it: to know where a
   // read was served, pass a ReadInfo to the read.
-  log::Offset AppliedPosition() const { return applied_position_.load(std::memory_order_acquire); }
-  const std::string& id() const { return options_.client_id; }
-  const Storage& storage() const { return *storage_; }
+  log::Offset AppliedPosition() const;
+  const std::string& id() const;
+  const Storage& storage() const;
   // Where Open's replay began: 0 for a full replay, a durable store's
   // position when it resumed from one.
-  log::Offset resumed_from() const { return resumed_from_; }
+  log::Offset resumed_from() const;
   // A consistent copy of a durable store, and the position it reflects
   // (Storage::Checkpoint). A client opened on a store made from it replays
   // only the log past that position.
-  Result<int64_t> Checkpoint(const std::string& dir) const { return storage_->Checkpoint(dir); }
+  Result<int64_t> Checkpoint(const std::string& dir) const;
   // Records the applier could not decode and skipped.
   std::size_t corrupt_records() const;
   // Writes that failed with kDataLoss: acknowledged by the log at an offset
@@ -333,172 +333,8 @@ class Client {
  private:
   friend class WriteBatch;
   friend class Txn;
-  struct Write;
-  // A min-heap of items by key that drops finished items lazily, so finishing
-  // costs nothing and no entry allocates.
-  template <typename Key, typename Item>
-  class WriteQueue {
-   public:
-    void Push(Key key, std::shared_ptr<Item> item);
-    // The unfinished item with the smallest key (and its key), or null.
-    Item* Top(Key* key = nullptr);
-    // Drops finished items once they outnumber the `live` ones.
-    void Compact(std::size_t live);
-
-   private:
-    using Entry = std::pair<Key, std::shared_ptr<Item>>;
-    static bool Later(const Entry& a, const Entry& b) { return a.first > b.first; }
-    std::vector<Entry> heap_;
-  };
-  using Completions = std::vector<std::pair<WriteCallback, Result<log::Offset>>>;
-
-  Client(std::unique_ptr<log::Log> log, std::unique_ptr<Storage> storage, ClientOptions options);
-
-  Status ValidateKey(std::string_view key) const;
-  Status ValidateValue(std::string_view value) const;
-  // `deadline_ns`: the value's TTL deadline (0: none); see kv/ttl.h.
-  log::Record MakeRecord(std::string_view key, std::optional<std::string_view> value, const CallOptions& options,
-                         int64_t deadline_ns = 0);
-  // A command record for `command`, with this client's identity, after
-  // checking its keys, values and encoded size against the limits.
-  // `expiry`: a janitor's tombstone; its writer identity says so, so every
-  // replica fires OnExpire when it holds.
-  Result<log::Record> PrepareCommand(std::string_view what, internal::Command command, const CallOptions& options,
-                                     bool expiry = false);
-  Result<log::Offset> WriteIf(std::string_view what, const Condition& condition, std::string_view key,
-                              std::optional<std::string_view> value, const CallOptions& options);
-  Result<log::Record> PrepareOne(std::string_view what, std::string_view key, std::optional<std::string_view> value,
-                                 const CallOptions& options);
-  // TTL: the deadline (ns on the wall clock; 0 none) a call's ttl gives, or
-  // kInvalidArgument naming `what` for a negative one.
-  Result<int64_t> DeadlineFor(std::string_view what, const CallOptions& options) const;
-  // Rewrites key's current value with `deadline_ns` on condition that its
-  // version is unchanged, retrying on conflict (Expire, Persist).
-  Result<log::Offset> SetDeadline(std::string_view what, std::string_view key, int64_t deadline_ns,
-                                  const CallOptions& options);
-  // Unwraps a stored value in place; false (and empties it) when it has
-  // expired by the wall clock.
-  bool VisibleNow(std::string* stored) const;
-  // Keeps the expiry index up to date for a batch about to be flushed.
-  void IndexDeadlines(std::span<const Mutation> batch);
-  void JanitorLoop();
-  void JanitorRound();
-  // Appends `records` and registers the write; `done` runs when it finishes.
-  // Returns null when the client is closed (`done` has run).
-  std::shared_ptr<Write> StartWrite(std::span<const log::Record> records, const CallOptions& options,
-                                    WriteCallback done, bool txn = false);
-  // A one-record write: refused at once if `record` is an error.
-  Result<log::Offset> WriteOneAndWait(const Result<log::Record>& record, const CallOptions& options);
-  void WriteOneAsync(const Result<log::Record>& record, WriteCallback done, const CallOptions& options);
-  // StartWrite, then blocks until the write finishes or its deadline passes.
-  // For a transaction (`txn`), a false condition is not an error: the write
-  // succeeds and *condition_held says which branch was applied.
-  Result<log::Offset> WriteAndWait(std::span<const log::Record> records, const CallOptions& options,
-                                   bool* condition_held = nullptr);
-  void OnAcknowledged(Write& write, log::AppendResult result);
-  // The rest take mu_ held and queue the callbacks to run once it is released.
-  void FinishLocked(Write& write, Result<log::Offset> result, Completions& out);
-  Result<log::Offset> AppliedResultLocked(Write& write);
-  Error TimeoutErrorLocked(const Write& write) const;
-  void FinishAppliedLocked(Completions& out);
-  void ExpireLocked(Completions& out);
-  static void Run(Completions& completions);
-  // `timeout` only names the limit in the error message.
-  // Data loss the start-up replay met, unless the options skip it.
-  Status StartupDataLossLocked(std::string_view what) const;
-  // `startup`: also stop at data loss found during the start-up replay.
-  Status WaitAppliedUntil(log::Offset offset, TimePoint deadline, Duration timeout, std::string_view what,
-                          bool startup = false);
-  Duration TimeoutFor(const CallOptions& options) const;
-  void ApplyLoop();
-  // The outcome of a command record, as every replica decides it.
-  struct Outcome {
-    bool held = true;
-    Version version = kNoVersion;  // Where it took effect (a duplicate: the first copy's offset).
-    std::string detail;            // Why the condition was false.
-  };
-  // Applier state: the commands seen per writer, so a duplicate gets the
-  // first copy's outcome. Touched only by the applier.
-  struct WriterWindow {
-    std::map<uint64_t, Outcome> seen;  // The last kDedupWindow seqs.
-    log::Offset last = 0;
-  };
-  static constexpr std::size_t kDedupWindow = 1024;
-  static constexpr std::size_t kDedupWriters = 4096;
-  static constexpr std::size_t kMaxOutcomes = 1 << 16;
-  // Applies `batch` to storage, which then reflects the log below
-  // `position`, and runs its hooks; empties it.
-  void Flush(std::vector<Mutation>& batch, log::Offset position);
-  Outcome ApplyCommand(const internal::Command& command, log::Offset offset, std::vector<Mutation>& batch);
-  void Log(LogLevel level, std::string_view message) const;
-  // Durable stores: whether `durable` fits the log (see Open), and the first
-  // entry a reader from `from` returns (nullopt: none below `end`).
-  Status CheckStore(const DurableState& durable, log::Offset end, TimePoint deadline);
-  Result<std::optional<log::LogEntry>> FirstEntryFrom(log::Offset from, log::Offset end, TimePoint deadline);
-  // Rebuilds dedup_ from the store's metadata; records its changes for the
-  // next Flush (durable stores only).
-  Status LoadDedup();
-  void NoteDedup(const std::string& writer, uint64_t seq, const Outcome* outcome);
-  void NoteDedupLast(const std::string& writer, log::Offset last);
-
-  ClientOptions options_;
-  Runtime& runtime_;
-  std::unique_ptr<log::Log> log_;
-  std::unique_ptr<Storage> storage_;
-  std::unique_ptr<log::LogReader> reader_;
-  std::unique_ptr<Task> applier_;
-  // TTL. The keys with a deadline, by deadline, for the janitor; written by
-  // the applier. Guarded by ttl_mu_.
-  std::unique_ptr<Mutex> ttl_mu_;
-  std::set<std::pair<int64_t, std::string>> expiry_queue_;
-  absl::flat_hash_map<std::string, int64_t> deadlines_;
-  // Started by the applier when it first stores a deadline. Guarded by mu_.
-  std::unique_ptr<Task> janitor_;
-  std::unique_ptr<CondVar> janitor_wake_;  // With mu_: closing.
-  // Janitor only: the tombstones of the last rounds, (version, round).
-  std::map<std::string, std::pair<Version, uint64_t>> janitor_issued_;
-  uint64_t janitor_rounds_ = 0;                    // Janitor only.
-  // Janitor tombstones that held in the batch being applied: (index in the
-  // batch, the expired version). Applier only.
-  std::vector<std::pair<std::size_t, Version>> expired_in_batch_;
-
-  std::unique_ptr<Mutex> mu_;
-  std::unique_ptr<CondVar> changed_;  // Applied position moved, or closing.
-  // Writes not yet finished, by deadline; and those acknowledged, by highest
-  // offset, so the applier finishes exactly the ones its position passed.
-  WriteQueue<TimePoint, Write> writes_by_deadline_;   // Guarded by mu_.
-  WriteQueue<log::Offset, Write> writes_by_offset_;   // Guarded by mu_.
-  std::size_t writes_in_flight_ = 0;                   // Guarded by mu_.
-  std::atomic<log::Offset> applied_position_{0};
-  std::atomic<bool> closed_{false};
-  std::set<log::Offset> corrupt_;     // Guarded by mu_. Offsets skipped as corrupt.
-  // Outcomes of this client's own command records, by offset, until their
-  // writes take them. Guarded by mu_.
-  std::map<log::Offset, Outcome> outcomes_;
-  std::map<std::string, WriterWindow> dedup_;  // Applier only.
-  // Durable stores: the store keeps dedup_ beside its data (metadata changes
-  // wait here for the next Flush), and records which log it holds once it
-  // applies its first record. Applier only, after Open's checks.
-  bool durable_ = false;
-  bool identity_known_ = true;
-  std::vector<MetaMutation> pending_meta_;
-  log::Offset resumed_from_ = 0;
-  // Names this client instance in command records: client_id plus the time it
-  // opened, so two processes using one client_id are still told apart.
-  std::string writer_;
-  // Unfinished writes' records by kvlog-seq: the write and the record's index.
-  absl::flat_hash_map<uint64_t, std::pair<Write*, uint32_t>> pending_seqs_;  // Guarded by mu_.
-  std::size_t lost_writes_ = 0;            // Guarded by mu_.
-  std::size_t reader_data_loss_ = 0;   // Guarded by mu_.
-  bool opened_ = false;                    // Guarded by mu_. Open has returned the client.
-  std::optional<Error> startup_data_loss_;  // Guarded by mu_. Data loss met by the start-up replay.
-  std::unique_ptr<Mutex> close_mu_;   // Serialises Close().
-  // On while any write is in flight: the reader then returns headers.
-  std::shared_ptr<std::atomic<bool>> headers_switch_;
-  std::atomic<uint64_t> next_seq_{0};
-  // The watch history window and watchers; fed by the applier in Flush.
-  std::shared_ptr<internal::WatchHub> watch_hub_;
-  mutable internal::ClientCounters counters_;
+  explicit Client(std::unique_ptr<internal::ClientImpl> impl);
+  std::unique_ptr<internal::ClientImpl> impl_;
 };
 
 }  // namespace kvlog::kv

@@ -257,7 +257,7 @@ class MemoryStorage final : public Storage {
     Entry::Delete(entry);
   }
 
-  mutable std::shared_mutex mu_;
+  mutable std::shared_mutex mu_;  // determinism-lint: allow (a leaf lock)
   absl::flat_hash_set<IndexSlot, IndexHash, IndexEq> by_key_;
   absl::btree_map<std::string, Entry*, std::less<>> ordered_;
   int64_t position_ = 0;  // The log position the entries reflect (positioned Apply).

@@ -5,27 +5,7 @@
 
 namespace kvlog::kv {
 
-std::string_view LogLevelName(LogLevel level) {
-  switch (level) {
-    case LogLevel::kDebug: return "debug";
-    case LogLevel::kInfo: return "info";
-    case LogLevel::kWarning: return "warning";
-    case LogLevel::kError: return "error";
-  }
-  return "unknown";
-}
-
-Logger StderrLogger() {
-  return [](LogLevel level, std::string_view message) {
-    if (level < LogLevel::kWarning) return;
-    std::string line = "kvlog ";
-    line += LogLevelName(level);
-    line += ": ";
-    line += message;
-    line += '\n';
-    std::fwrite(line.data(), 1, line.size(), stderr);
-  };
-}
+Logger StderrLogger() { return log::StderrLogger("kvlog "); }
 
 std::string ReadLevelName(const ReadLevel& level) {
   switch (level.kind) {

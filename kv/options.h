@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "log/logger.h"
 #include "log/record.h"
 #include "runtime/runtime.h"
 
@@ -26,12 +27,13 @@ struct Limits {
   std::size_t max_batch_records = kDefaultMaxBatchRecords;
 };
 
-enum class LogLevel { kDebug, kInfo, kWarning, kError };
-std::string_view LogLevelName(LogLevel level);
+// The one logger type of every layer (log/logger.h): the client's and the
+// Kafka adapter's loggers are the same type.
+using log::LogLevel;
+using log::LogLevelName;
+using log::Logger;
 
-using Logger = std::function<void(LogLevel, std::string_view message)>;
-
-// Writes warnings and errors to stderr.
+// Writes warnings and errors to stderr ("kvlog warning: ...").
 Logger StderrLogger();
 
 // Called on the client's applier for every record it applies, in log order,

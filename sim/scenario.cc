@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/check.h"
 #include "checker/jsonl.h"
 #include "sim/fault_registry.h"
 #include "sim/swarm.h"
@@ -85,6 +86,13 @@ SimRun RunScenario(const Scenario& s) {
   }
 
   SimRuntime rt(s.seed, s.limits);
+  // A check that fails anywhere in the run (client, broker, runtime) names how to repeat it.
+  std::string faults_named;
+  for (const std::string& f : s.fault_names) faults_named += (faults_named.empty() ? "" : ",") + f;
+  base::ScopedCheckContext replay("simulation seed " + std::to_string(s.seed) + " (faults: " +
+                                  (faults_named.empty() ? "none" : faults_named) + "; variant: " + s.variant +
+                                  "): replay with kvsim --seed " + std::to_string(s.seed) +
+                                  " and this run's other options");
   const auto wall_start = std::chrono::steady_clock::now();  // Reported only; never feeds the run.
   run.outcome = rt.Run([&] {
     log::sim::Broker broker(rt, s.broker, s.seed);

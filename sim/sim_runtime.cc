@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <mutex>
 
+#include "base/check.h"
+
 namespace kvlog::sim {
 namespace {
 
@@ -19,11 +21,6 @@ constexpr std::size_t kFiberStackBytes = 512 * 1024;
 // reusing their stacks across runs saves a fresh mapping (and its page faults)
 // per fiber per run.
 constexpr std::size_t kPooledStacks = 64;
-
-[[noreturn]] void Die(const char* what) {
-  std::fprintf(stderr, "SimRuntime: %s\n", what);
-  std::abort();
-}
 
 class StackPool {
  public:
@@ -37,7 +34,7 @@ class StackPool {
       }
     }
     void* p = std::malloc(kFiberStackBytes);
-    if (p == nullptr) Die("out of memory for a fiber stack");
+    KVLOG_CHECK(p != nullptr) << "SimRuntime: out of memory for a fiber stack";
     return p;
   }
   void Give(void* p) {
@@ -119,7 +116,7 @@ class SimMutexImpl final : public Mutex {
       return;
     }
     SimRuntime::Fiber* self = rt_.current_fiber();
-    if (self == nullptr) Die("a mutex held by a fiber was locked from the clock driver");
+    KVLOG_CHECK(self != nullptr) << "SimRuntime: a mutex held by a fiber was locked from the clock driver";
     waiters_.push_back(self);
     rt_.Block();  // unlock() handed the lock over: locked_ stays true.
   }
@@ -183,7 +180,7 @@ class SimCondVarImpl final : public CondVar {
  private:
   void Enqueue(SimRuntime::TimedWait& w) {
     w.fiber = rt_.current_fiber();
-    if (w.fiber == nullptr) Die("a condition variable was waited on from the clock driver");
+    KVLOG_CHECK(w.fiber != nullptr) << "SimRuntime: a condition variable was waited on from the clock driver";
     w.cv = this;
     w.prev = tail_;
     if (tail_ != nullptr) {
@@ -247,7 +244,7 @@ bool SimRuntime::Chance(double probability) {
 thread_local bctx::fiber t_driver;
 
 void SimRuntime::Block() {
-  if (current_ == nullptr) Die("the clock driver tried to block");
+  KVLOG_CHECK(current_ != nullptr) << "SimRuntime: the clock driver tried to block";
   t_driver = std::move(t_driver).resume();
 }
 
@@ -273,7 +270,7 @@ std::unique_ptr<Task> SimRuntime::Spawn(std::string name, std::function<void()> 
   MakeReady(f);
   return std::make_unique<SimTask>(fiber, [this, f] {
     if (f->done) return;
-    if (current_ == nullptr) Die("a task was joined from the clock driver");
+    KVLOG_CHECK(current_ != nullptr) << "SimRuntime: a task was joined from the clock driver";
     f->joiners.push_back(current_);
     Block();
   });
@@ -283,7 +280,7 @@ std::unique_ptr<Mutex> SimRuntime::NewMutex() { return std::make_unique<SimMutex
 std::unique_ptr<CondVar> SimRuntime::NewCondVar() { return std::make_unique<SimCondVarImpl>(*this); }
 
 void SimRuntime::SleepUntil(TimePoint deadline) {
-  if (current_ == nullptr) Die("the clock driver tried to sleep");
+  KVLOG_CHECK(current_ != nullptr) << "SimRuntime: the clock driver tried to sleep";
   if (deadline <= now_) {
     MakeReady(current_);  // A yield: the scheduler may pick another ready fiber.
     Block();
@@ -348,6 +345,7 @@ void SimRuntime::RemoveTimer(uint32_t slot) {
   TimerSlot& s = slots_[slot];
   uint32_t i = s.heap_index;
   if (i != kNotQueued) {
+    KVLOG_CHECK(i < heap_.size() && heap_[i].slot == slot) << "SimRuntime: timer heap index out of date";
     uint32_t last = static_cast<uint32_t>(heap_.size()) - 1;
     if (i != last) {
       HeapEntry moved = heap_[last];
@@ -409,11 +407,18 @@ void SimRuntime::Drive(RunOutcome& outcome) {
       break;
     }
     const HeapEntry top = heap_.front();
+    // The heap's top is the earliest timer: no child is earlier.
+    for (std::size_t c = 1; c <= 2 && c < heap_.size(); ++c) {
+      KVLOG_CHECK(!Earlier(heap_[c], top)) << "SimRuntime: timer heap out of order at index " << c;
+    }
     if (top.deadline - epoch > limits_.max_virtual_time || timer_firings_ >= limits_.max_timer_firings) {
       outcome.kind = RunOutcome::Kind::kTimeLimit;
       break;
     }
-    now_ = std::max(now_, top.deadline);
+    // Timers are queued no earlier than now_ and now_ moves only to the
+    // earliest of them, so the clock never goes back.
+    KVLOG_CHECK_GE(top.deadline, now_) << "SimRuntime: a timer is due before the clock";
+    now_ = top.deadline;
     ++timer_firings_;
     TimerSlot& s = slots_[top.slot];
     Fiber* wake = s.wake;
@@ -434,7 +439,7 @@ void SimRuntime::Drive(RunOutcome& outcome) {
 
 RunOutcome SimRuntime::Run(std::function<void()> root) {
   RunOutcome outcome;
-  if (current_ != nullptr) Die("Run was called from inside a run");
+  KVLOG_CHECK(current_ == nullptr) << "SimRuntime: Run was called from inside a run";
   Spawn("root", std::move(root));
   Drive(outcome);
   if (outcome.kind != RunOutcome::Kind::kCompleted) {

@@ -13,6 +13,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/container/inlined_vector.h"
+#include "base/check.h"
 #include "log/kafka/rdkafka_util.h"
 
 namespace kvlog::log::kafka {
@@ -455,6 +456,12 @@ class KafkaLog final : public Log {
     {
       std::lock_guard<std::mutex> lock(mu_);
       AppendOp& op = *ref->op;
+      // Per-append bookkeeping: one delivery report per enqueued message, so
+      // an op is reported at most `refs.size()` times and each message once.
+      KVLOG_CHECK_GT(op.remaining, 0u) << "a delivery report for an append that had all of its reports";
+      KVLOG_CHECK(ref >= op.refs.data() && ref < op.refs.data() + op.refs.size())
+          << "a delivery report whose message is not its append's";
+      KVLOG_CHECK_EQ(ref->offset, kNoOffset) << "a message delivered twice";
       if (msg.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         if (!op.error) op.error = KafkaError(msg.err, "append not acknowledged", options_);
       } else {
@@ -464,7 +471,7 @@ class KafkaLog final : public Log {
         last_report.reset(&op);
         if (!op.finished) {
           op.finished = true;
-          inflight_.erase(&op);
+          KVLOG_CHECK_EQ(inflight_.erase(&op), 1u) << "an unfinished append was not in flight";
           done = std::move(op.done);
           if (op.error) {
             result.emplace(std::unexpected(*op.error));
@@ -607,13 +614,7 @@ Status CreateTopic(rd_kafka_t* rk, const KafkaOptions& options, bool* unsupporte
 
 }  // namespace
 
-KafkaLogger StderrKafkaLogger() {
-  return [](KafkaLogLevel level, std::string_view message) {
-    if (level != KafkaLogLevel::kWarning && level != KafkaLogLevel::kError) return;
-    std::fprintf(stderr, "kafka: %s: %.*s\n", level == KafkaLogLevel::kError ? "error" : "warning",
-                 static_cast<int>(message.size()), message.data());
-  };
-}
+KafkaLogger StderrKafkaLogger() { return StderrLogger("kafka: "); }
 
 Result<int> TopicPartitionCount(const KafkaOptions& options) {
   HandleContext context{options.logger};
@@ -766,8 +767,8 @@ Status CheckProducerSafety(const KafkaOptions& options) {
 }
 
 Result<std::unique_ptr<Log>> OpenKafkaLog(const KafkaOptions& options) {
-  if (auto s = CheckProducerSafety(options); !s) return std::unexpected(s.error());
-  if (auto s = EnsureTopic(options); !s) return std::unexpected(s.error());
+  KVLOG_RETURN_IF_ERROR(CheckProducerSafety(options));
+  KVLOG_RETURN_IF_ERROR(EnsureTopic(options));
   auto log = KafkaLog::Create(options);
   if (!log) return std::unexpected(log.error());
   return std::unique_ptr<Log>(std::move(*log));

@@ -24,17 +24,18 @@
 #include <vector>
 
 #include "log/log.h"
+#include "log/logger.h"
 #include "log/status.h"
 
 namespace kvlog::log::kafka {
 
-enum class KafkaLogLevel { kDebug, kInfo, kWarning, kError };
-
 // Receives librdkafka's own log lines. Called on librdkafka's threads; must not
-// block and must not call back into the log.
-using KafkaLogger = std::function<void(KafkaLogLevel level, std::string_view message)>;
+// block and must not call back into the log. The same types as the client's
+// logger (log/logger.h): one function can serve both.
+using KafkaLogLevel = LogLevel;
+using KafkaLogger = Logger;
 
-// Writes warnings and errors to stderr, prefixed with "kafka: ".
+// Writes warnings and errors to stderr ("kafka: warning: ...").
 KafkaLogger StderrKafkaLogger();
 
 // Raw librdkafka configuration properties, applied after kvlog's own settings

@@ -43,15 +43,15 @@ Result<ConfPtr> BaseConf(const KafkaOptions& options, HandleContext* context, co
   }
   ConfPtr conf(rd_kafka_conf_new());
   auto set = [&](std::string_view name, std::string_view value) { return SetProperty(conf.get(), name, value); };
-  if (auto s = set("bootstrap.servers", options.brokers); !s) return std::unexpected(s.error());
-  if (auto s = set("client.id", options.client_id); !s) return std::unexpected(s.error());
+  KVLOG_RETURN_IF_ERROR(set("bootstrap.servers", options.brokers));
+  KVLOG_RETURN_IF_ERROR(set("client.id", options.client_id));
   // Latency over throughput: send small requests at once.
-  if (auto s = set("socket.nagle.disable", "true"); !s) return std::unexpected(s.error());
+  KVLOG_RETURN_IF_ERROR(set("socket.nagle.disable", "true"));
   rd_kafka_conf_set_opaque(conf.get(), context);
   rd_kafka_conf_set_log_cb(conf.get(), LogCallback);
   for (const KafkaProperties* props : {&extra, &options.properties}) {
     for (const auto& [name, value] : *props) {
-      if (auto s = set(name, value); !s) return std::unexpected(s.error());
+      KVLOG_RETURN_IF_ERROR(set(name, value));
     }
   }
   return conf;

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "base/check.h"
+
 namespace kvlog::log::sim {
 
 class Reader final : public LogReader {
@@ -105,7 +107,9 @@ class Reader final : public LogReader {
     }
     // Past the last entry read; at the readable end, past any gap before it.
     Offset next = (it == entries.end() || it->offset >= readable_end) ? readable_end : it->offset;
-    position_.store(std::max(position_.load(), next));
+    // Read is called only below the readable end, so the reader never goes back.
+    KVLOG_CHECK_GE(next, position_.load()) << "simulated reader went back";
+    position_.store(next);
     return out;
   }
 
@@ -394,6 +398,12 @@ std::vector<Offset> Broker::CommitLocked(std::span<const Record> records, uint64
   }
   const TimePoint now = runtime_.Now();
   for (const Record& r : records) {
+    // Invariant: offsets strictly increase and commit times never decrease along the log.
+    if (!entries_.empty()) {
+      KVLOG_CHECK_LT(entries_.back().offset, end_) << "simulated broker reused an offset";
+      KVLOG_CHECK_LE(entries_.back().committed_at, now) << "simulated broker committed back in time";
+    }
+    KVLOG_CHECK_GE(end_, start_) << "simulated broker's end fell below its start";
     StoredEntry entry{end_, now, r, producer, sequence};
     if (Chance(faults_.corrupt_probability)) {
       ++stats_.corrupted_records;
@@ -433,12 +443,20 @@ void Broker::CatchUp() {
 void Broker::Failover(TimePoint at) {
   // Evaluated lazily, but as of the failover's own time: what had replicated then.
   ++stats_.failovers;
-  Offset new_end = HighWatermarkAt(at);
+  const Offset replicated = HighWatermarkAt(at);
+  KVLOG_CHECK_LE(replicated, end_) << "failover: the replicated end is past the log's end";
+  Offset new_end = replicated;
   if (faults_.unclean_election && faults_.unclean_max_loss > 0) {
     new_end -= static_cast<Offset>(Uniform(static_cast<uint64_t>(faults_.unclean_max_loss) + 1));
     Offset first = entries_.empty() ? end_ : entries_.front().offset;
     new_end = std::max(new_end, std::min(first, end_));
   }
+  // Bounds: a failover loses at most what had not replicated plus, in an
+  // unclean election, unclean_max_loss records; never records below the
+  // log's start.
+  KVLOG_CHECK_LE(new_end, replicated) << "failover grew the log";
+  KVLOG_CHECK_GE(new_end, start_) << "failover truncated below the log's start";
+  if (!faults_.unclean_election) KVLOG_CHECK_EQ(new_end, replicated) << "a clean failover lost replicated records";
   auto cut = std::lower_bound(entries_.begin(), entries_.end(), new_end,
                               [](const StoredEntry& e, Offset o) { return e.offset < o; });
   stats_.truncated_records += entries_.end() - cut;

@@ -1,4 +1,4 @@
-#include "kv/client.h"
+#include "kv/client_impl.h"
 
 #include <algorithm>
 #include <charconv>
@@ -8,9 +8,10 @@
 #include <string>
 
 #include "absl/container/inlined_vector.h"
+#include "base/check.h"
 #include "kv/ttl.h"
 
-namespace kvlog::kv {
+namespace kvlog::kv::internal {
 namespace {
 
 std::atomic<uint64_t> clients_made{0};
@@ -54,68 +55,8 @@ uint64_t Fnv(std::string_view s, uint64_t n) {
 
 }  // namespace
 
-Condition Condition::Absent(std::string_view key) {
-  return Condition(internal::CommandCompare{std::string(key), internal::CommandCompare::Kind::kAbsent, kNoVersion});
-}
-Condition Condition::Present(std::string_view key) {
-  return Condition(internal::CommandCompare{std::string(key), internal::CommandCompare::Kind::kPresent, kNoVersion});
-}
-Condition Condition::VersionIs(std::string_view key, Version version) {
-  return Condition(internal::CommandCompare{std::string(key), internal::CommandCompare::Kind::kVersion, version});
-}
-
-// A write from start to finish. `offsets` and `highest` are known once the
-// log has acknowledged it.
-struct Client::Write {
-  std::size_t records = 0;
-  TimePoint deadline;
-  Duration timeout{0};
-  WriteCallback done;
-  bool txn = false;           // A false condition is an outcome, not an error.
-  // Each record's kvlog-seq: with the writer id, the record's identity. Empty
-  // when ClientOptions::writer_headers is off (nothing to check against).
-  absl::InlinedVector<uint64_t, 1> seqs;
-  bool finished = false;      // The rest are guarded by Client::mu_.
-  bool acknowledged = false;
-  bool condition_held = true;
-  std::vector<log::Offset> offsets;
-  log::Offset highest = log::kNoOffset;
-  // Where the applier read each record of this write (kNoOffset: not yet).
-  absl::InlinedVector<log::Offset, 1> seen;
-  // Keeps the write alive until the log's callback, which runs exactly once,
-  // takes it. The callback then captures only raw pointers, which
-  // std::function stores without allocating.
-  std::shared_ptr<Write> self_until_acknowledged;
-};
-
-template <typename Key, typename Item>
-void Client::WriteQueue<Key, Item>::Push(Key key, std::shared_ptr<Item> item) {
-  heap_.emplace_back(key, std::move(item));
-  std::push_heap(heap_.begin(), heap_.end(), Later);
-}
-
-template <typename Key, typename Item>
-Item* Client::WriteQueue<Key, Item>::Top(Key* key) {
-  while (!heap_.empty() && heap_.front().second->finished) {
-    std::pop_heap(heap_.begin(), heap_.end(), Later);
-    heap_.pop_back();
-  }
-  if (heap_.empty()) return nullptr;
-  if (key != nullptr) *key = heap_.front().first;
-  return heap_.front().second.get();
-}
-
-template <typename Key, typename Item>
-void Client::WriteQueue<Key, Item>::Compact(std::size_t live) {
-  // Finished entries are dropped when they reach the top; this bounds how
-  // many can wait for that (a finished write may sit behind a 30 s deadline).
-  if (heap_.size() <= 2 * live + 64) return;
-  std::erase_if(heap_, [](const auto& entry) { return entry.second->finished; });
-  std::make_heap(heap_.begin(), heap_.end(), Later);
-}
-
-Result<std::unique_ptr<Client>> Client::Open(std::unique_ptr<log::Log> log, std::unique_ptr<Storage> storage,
-                                             ClientOptions options) {
+Result<std::unique_ptr<ClientImpl>> ClientImpl::Open(std::unique_ptr<log::Log> log, std::unique_ptr<Storage> storage,
+                                                     ClientOptions options) {
   if (log == nullptr) return MakeError(ErrorCode::kInvalidArgument, "Client::Open: log is null");
   if (storage == nullptr) return MakeError(ErrorCode::kInvalidArgument, "Client::Open: storage is null");
   if (options.runtime == nullptr) return MakeError(ErrorCode::kInvalidArgument, "Client::Open: runtime is null");
@@ -126,7 +67,7 @@ Result<std::unique_ptr<Client>> Client::Open(std::unique_ptr<log::Log> log, std:
   if (options.update_max_attempts < 1) {
     return MakeError(ErrorCode::kInvalidArgument, "Client::Open: update_max_attempts must be at least 1");
   }
-  std::unique_ptr<Client> client(new Client(std::move(log), std::move(storage), std::move(options)));
+  std::unique_ptr<ClientImpl> client(new ClientImpl(std::move(log), std::move(storage), std::move(options)));
 
   Runtime& rt = client->runtime_;
   client->writer_ = client->options_.client_id + "@" + std::to_string(rt.Now().time_since_epoch().count());
@@ -206,7 +147,7 @@ bool ParseNumber(std::string_view text, T* out) {
 
 }  // namespace
 
-Status Client::CheckStore(const DurableState& durable, log::Offset end, TimePoint deadline) {
+Status ClientImpl::CheckStore(const DurableState& durable, log::Offset end, TimePoint deadline) {
   const int64_t position = durable.position;
   const LogIdentity& id = durable.identity;
   const std::string name = log_->Name();
@@ -261,7 +202,7 @@ Status Client::CheckStore(const DurableState& durable, log::Offset end, TimePoin
   return OkStatus();
 }
 
-Result<std::optional<log::LogEntry>> Client::FirstEntryFrom(log::Offset from, log::Offset end, TimePoint deadline) {
+Result<std::optional<log::LogEntry>> ClientImpl::FirstEntryFrom(log::Offset from, log::Offset end, TimePoint deadline) {
   log::ReadOptions read_options;
   read_options.headers = false;
   Result<std::unique_ptr<log::LogReader>> reader = log_->OpenReader(from, read_options);
@@ -281,7 +222,7 @@ Result<std::optional<log::LogEntry>> Client::FirstEntryFrom(log::Offset from, lo
   }
 }
 
-Status Client::LoadDedup() {
+Status ClientImpl::LoadDedup() {
   for (auto& [key, value] : storage_->LoadMeta()) {
     const std::string_view k = key;
     auto bad = [&] {
@@ -309,7 +250,7 @@ Status Client::LoadDedup() {
   return OkStatus();
 }
 
-void Client::NoteDedup(const std::string& writer, uint64_t seq, const Outcome* outcome) {
+void ClientImpl::NoteDedup(const std::string& writer, uint64_t seq, const Outcome* outcome) {
   if (!durable_) return;
   if (outcome == nullptr) {
     pending_meta_.push_back(MetaMutation{DedupKey(writer, seq), std::nullopt});
@@ -320,13 +261,13 @@ void Client::NoteDedup(const std::string& writer, uint64_t seq, const Outcome* o
       std::string(outcome->held ? "1|" : "0|") + std::to_string(outcome->version) + "|" + outcome->detail});
 }
 
-void Client::NoteDedupLast(const std::string& writer, log::Offset last) {
+void ClientImpl::NoteDedupLast(const std::string& writer, log::Offset last) {
   if (!durable_) return;
   pending_meta_.push_back(MetaMutation{"l/" + writer, last == log::kNoOffset ? std::nullopt
                                                                             : std::optional(std::to_string(last))});
 }
 
-Client::Client(std::unique_ptr<log::Log> log, std::unique_ptr<Storage> storage, ClientOptions options)
+ClientImpl::ClientImpl(std::unique_ptr<log::Log> log, std::unique_ptr<Storage> storage, ClientOptions options)
     : options_(std::move(options)),
       runtime_(*options_.runtime),
       log_(std::move(log)),
@@ -337,12 +278,12 @@ Client::Client(std::unique_ptr<log::Log> log, std::unique_ptr<Storage> storage, 
       changed_(runtime_.NewCondVar()),
       close_mu_(runtime_.NewMutex()),
       headers_switch_(std::make_shared<std::atomic<bool>>(false)),
-      watch_hub_(std::make_shared<internal::WatchHub>(runtime_, options_.client_id, options_.watch_history_events,
+      watch_hub_(std::make_shared<WatchHub>(runtime_, options_.client_id, options_.watch_history_events,
                                                       options_.watch_history_bytes)) {}
 
-Client::~Client() { Close(); }
+ClientImpl::~ClientImpl() { Close(); }
 
-void Client::Close() {
+void ClientImpl::Close() {
   std::unique_lock close_lock(*close_mu_);
   if (closed_.exchange(true)) return;
   if (reader_) reader_->Close();
@@ -367,11 +308,11 @@ void Client::Close() {
     }
     changed_->NotifyAll();
   }
-  Run(completions);
+  RunCompletions(completions);
   watch_hub_->Close();
 }
 
-Result<ClientStats> Client::Stats(const StatsOptions& options) const {
+Result<ClientStats> ClientImpl::Stats(const StatsOptions& options) const {
   ClientStats s;
   s.client_id = options_.client_id;
   s.applied_position = AppliedPosition();
@@ -397,7 +338,7 @@ Result<ClientStats> Client::Stats(const StatsOptions& options) const {
   {
     std::unique_lock lock(*mu_);
     s.writes_in_flight = writes_in_flight_;
-    s.corrupt_records = corrupt_.size();
+    s.corrupt_records = corrupt_.total();
     s.lost_writes = lost_writes_;
     s.reader_data_loss = reader_data_loss_;
   }
@@ -407,7 +348,7 @@ Result<ClientStats> Client::Stats(const StatsOptions& options) const {
   return s;
 }
 
-Result<bool> Client::Exists(std::string_view key) const {
+Result<bool> ClientImpl::Exists(std::string_view key) const {
   std::string ignored;
   Status s = Get(key, &ignored);
   if (s) return true;
@@ -415,13 +356,13 @@ Result<bool> Client::Exists(std::string_view key) const {
   return std::unexpected(MakeError(s.error().code(), "exists: " + s.error().message()).error());
 }
 
-Result<std::size_t> Client::Count(std::string_view prefix) const {
+Result<std::size_t> ClientImpl::Count(std::string_view prefix) const {
   if (closed_.load()) return MakeError(ErrorCode::kClosed, "count: client " + options_.client_id + " is closed");
   if (prefix.empty()) return storage_->Size();
   return storage_->Range(kv::Prefix(prefix), QueryOptions{}).size();
 }
 
-Result<std::vector<std::string>> Client::Keys(std::string_view prefix, std::size_t limit) const {
+Result<std::vector<std::string>> ClientImpl::Keys(std::string_view prefix, std::size_t limit) const {
   if (closed_.load()) return MakeError(ErrorCode::kClosed, "keys: client " + options_.client_id + " is closed");
   QueryOptions query;
   query.limit = limit;
@@ -430,16 +371,16 @@ Result<std::vector<std::string>> Client::Keys(std::string_view prefix, std::size
   return keys;
 }
 
-Result<std::unique_ptr<Watcher>> Client::Watch(const WatchOptions& options) {
+Result<std::unique_ptr<Watcher>> ClientImpl::Watch(const WatchOptions& options) {
   if (closed_.load()) return MakeError(ErrorCode::kClosed, "watch: client " + options_.client_id + " is closed");
   return watch_hub_->Watch(options);
 }
 
-void Client::Log(LogLevel level, std::string_view message) const {
+void ClientImpl::Log(LogLevel level, std::string_view message) const {
   if (options_.logger) options_.logger(level, std::string(options_.client_id) + ": " + std::string(message));
 }
 
-Status Client::ValidateKey(std::string_view key) const {
+Status ClientImpl::ValidateKey(std::string_view key) const {
   if (key.empty()) return MakeError(ErrorCode::kInvalidArgument, "key is empty");
   if (key.size() > options_.limits.max_key_bytes) {
     return MakeError(ErrorCode::kInvalidArgument, "key is " + std::to_string(key.size()) +
@@ -449,7 +390,7 @@ Status Client::ValidateKey(std::string_view key) const {
   return OkStatus();
 }
 
-Status Client::ValidateValue(std::string_view value) const {
+Status ClientImpl::ValidateValue(std::string_view value) const {
   if (value.size() > options_.limits.max_value_bytes) {
     return MakeError(ErrorCode::kInvalidArgument, "value is " + std::to_string(value.size()) +
                                                       " bytes; the limit (max_value_bytes) is " +
@@ -458,20 +399,20 @@ Status Client::ValidateValue(std::string_view value) const {
   return OkStatus();
 }
 
-log::Record Client::MakeRecord(std::string_view key, std::optional<std::string_view> value,
+log::Record ClientImpl::MakeRecord(std::string_view key, std::optional<std::string_view> value,
                                const CallOptions& options, int64_t deadline_ns) {
   const uint64_t seq = next_seq_.fetch_add(1);
-  internal::ClientCounters::Add(value ? counters_.puts : counters_.deletes);
+  ClientCounters::Add(value ? counters_.puts : counters_.deletes);
   log::Record record;
   record.key.assign(key);
-  if (value && internal::NeedsEnvelope(*value, deadline_ns)) {
+  if (value && NeedsEnvelope(*value, deadline_ns)) {
     // A TTL (or a value that looks like one): an envelope, see kv/ttl.h.
-    record.value.emplace(internal::EncodeTtlValue(deadline_ns, *value));
-  } else if (value && internal::IsCommand(*value)) {
+    record.value.emplace(EncodeTtlValue(deadline_ns, *value));
+  } else if (value && IsCommand(*value)) {
     // A plain value that starts with the command marker travels as a
     // one-write command, so the applier cannot mistake it for one.
-    internal::Command command{writer_, seq, {}, {{std::string(key), std::string(*value)}}, {}};
-    record.value.emplace(internal::EncodeCommand(command));
+    Command command{writer_, seq, {}, {{std::string(key), std::string(*value)}}, {}};
+    record.value.emplace(EncodeCommand(command));
   } else if (value) {
     record.value.emplace(*value);
   }
@@ -484,7 +425,7 @@ log::Record Client::MakeRecord(std::string_view key, std::optional<std::string_v
   return record;
 }
 
-Result<log::Record> Client::PrepareCommand(std::string_view what, internal::Command command,
+Result<log::Record> ClientImpl::PrepareCommand(std::string_view what, Command command,
                                            const CallOptions& options, bool expiry) {
   auto fail = [&](const Error& e) { return MakeError(e.code(), std::string(what) + ": " + e.message()); };
   if (closed_.load()) return MakeError(ErrorCode::kClosed, std::string(what) + ": client " + options_.client_id + " is closed");
@@ -495,15 +436,15 @@ Result<log::Record> Client::PrepareCommand(std::string_view what, internal::Comm
                                                       " writes; the limit (max_batch_records) is " +
                                                       std::to_string(options_.limits.max_batch_records));
   }
-  for (const internal::CommandCompare& c : command.compares) {
+  for (const CommandCompare& c : command.compares) {
     if (Status s = ValidateKey(c.key); !s) return fail(s.error());
-    if (c.kind == internal::CommandCompare::Kind::kVersion && c.version < 0) {
+    if (c.kind == CommandCompare::Kind::kVersion && c.version < 0) {
       return MakeError(ErrorCode::kInvalidArgument, std::string(what) + ": expected version " +
                                                         std::to_string(c.version) + " is negative");
     }
   }
   for (const auto* writes_of : {&command.then_writes, &command.else_writes}) {
-    for (const internal::CommandWrite& w : *writes_of) {
+    for (const CommandWrite& w : *writes_of) {
       if (Status s = ValidateKey(w.key); !s) return fail(s.error());
       if (w.value) {
         if (Status s = ValidateValue(*w.value); !s) return fail(s.error());
@@ -511,11 +452,11 @@ Result<log::Record> Client::PrepareCommand(std::string_view what, internal::Comm
     }
   }
   const uint64_t seq = next_seq_.fetch_add(1);
-  command.writer = expiry ? writer_ + std::string(internal::kExpiryWriterSuffix) : writer_;
+  command.writer = expiry ? writer_ + std::string(kExpiryWriterSuffix) : writer_;
   command.seq = seq;
   log::Record record;
-  record.key = internal::CommandRecordKey(command);
-  record.value.emplace(internal::EncodeCommand(command));
+  record.key = CommandRecordKey(command);
+  record.value.emplace(EncodeCommand(command));
   // The whole command is one record: it must fit where one value fits.
   if (record.value->size() > options_.limits.max_value_bytes) {
     return MakeError(ErrorCode::kInvalidArgument,
@@ -528,21 +469,21 @@ Result<log::Record> Client::PrepareCommand(std::string_view what, internal::Comm
     record.headers.push_back({std::string(kSeqHeader), std::to_string(seq)});
   }
   if (!options.op_id.empty()) record.headers.push_back({std::string(kOpHeader), options.op_id});
-  internal::ClientCounters::Add(counters_.commands);
+  ClientCounters::Add(counters_.commands);
   return record;
 }
 
-Result<log::Offset> Client::WriteIf(std::string_view what, const Condition& condition, std::string_view key,
+Result<log::Offset> ClientImpl::WriteIf(std::string_view what, const Condition& condition, std::string_view key,
                                     std::optional<std::string_view> value, const CallOptions& options) {
   Result<int64_t> deadline = DeadlineFor(what, options);
   if (!deadline) return std::unexpected(deadline.error());
   if (!value && *deadline != 0) {
     return MakeError(ErrorCode::kInvalidArgument, std::string(what) + ": CallOptions::ttl is set on a write of no value");
   }
-  internal::Command command;
+  Command command;
   command.compares.push_back(condition.compare_);
   command.then_writes.push_back(
-      {std::string(key), value ? std::optional<std::string>(internal::StoredForm(*value, *deadline)) : std::nullopt});
+      {std::string(key), value ? std::optional<std::string>(StoredForm(*value, *deadline)) : std::nullopt});
   Result<log::Record> record = PrepareCommand(what, std::move(command), options);
   if (!record) return std::unexpected(record.error());
   Result<log::Offset> result = WriteAndWait({&*record, 1}, options);
@@ -552,20 +493,20 @@ Result<log::Offset> Client::WriteIf(std::string_view what, const Condition& cond
   return result;
 }
 
-Result<log::Offset> Client::PutIf(std::string_view key, std::string_view value, Version expected_version,
+Result<log::Offset> ClientImpl::PutIf(std::string_view key, std::string_view value, Version expected_version,
                                   const CallOptions& options) {
   return WriteIf("put-if", Condition::VersionIs(key, expected_version), key, value, options);
 }
 
-Result<log::Offset> Client::DeleteIf(std::string_view key, Version expected_version, const CallOptions& options) {
+Result<log::Offset> ClientImpl::DeleteIf(std::string_view key, Version expected_version, const CallOptions& options) {
   return WriteIf("delete-if", Condition::VersionIs(key, expected_version), key, std::nullopt, options);
 }
 
-Result<log::Offset> Client::PutIfAbsent(std::string_view key, std::string_view value, const CallOptions& options) {
+Result<log::Offset> ClientImpl::PutIfAbsent(std::string_view key, std::string_view value, const CallOptions& options) {
   return WriteIf("put-if-absent", Condition::Absent(key), key, value, options);
 }
 
-Result<log::Offset> Client::Update(std::string_view key, const UpdateFn& fn, const CallOptions& options) {
+Result<log::Offset> ClientImpl::Update(std::string_view key, const UpdateFn& fn, const CallOptions& options) {
   if (closed_.load()) return MakeError(ErrorCode::kClosed, "update: client " + options_.client_id + " is closed");
   if (Status s = ValidateKey(key); !s) return MakeError(s.error().code(), "update: " + s.error().message());
   if (!fn) return MakeError(ErrorCode::kInvalidArgument, "update: fn is empty");
@@ -613,11 +554,11 @@ Result<log::Offset> Client::Update(std::string_view key, const UpdateFn& fn, con
                                              " attempts (update_max_attempts) conflicted; last: " + last);
 }
 
-Duration Client::TimeoutFor(const CallOptions& options) const {
+Duration ClientImpl::TimeoutFor(const CallOptions& options) const {
   return options.timeout.count() > 0 ? options.timeout : options_.default_timeout;
 }
 
-Result<log::Record> Client::PrepareOne(std::string_view what, std::string_view key,
+Result<log::Record> ClientImpl::PrepareOne(std::string_view what, std::string_view key,
                                        std::optional<std::string_view> value, const CallOptions& options) {
   if (closed_.load()) return MakeError(ErrorCode::kClosed, std::string(what) + ": client " + options_.client_id + " is closed");
   if (Status s = ValidateKey(key); !s) return MakeError(s.error().code(), std::string(what) + ": " + s.error().message());
@@ -634,7 +575,7 @@ Result<log::Record> Client::PrepareOne(std::string_view what, std::string_view k
   return MakeRecord(key, value, options, *deadline);
 }
 
-Result<int64_t> Client::DeadlineFor(std::string_view what, const CallOptions& options) const {
+Result<int64_t> ClientImpl::DeadlineFor(std::string_view what, const CallOptions& options) const {
   if (options.ttl.count() < 0) {
     return MakeError(ErrorCode::kInvalidArgument, std::string(what) + ": ttl is negative (" +
                                                       std::to_string(options.ttl.count()) + " ns)");
@@ -649,9 +590,9 @@ Result<int64_t> Client::DeadlineFor(std::string_view what, const CallOptions& op
   return now + options.ttl.count();
 }
 
-bool Client::VisibleNow(std::string* stored) const {
-  if (!internal::IsTtlEnvelope(*stored)) return true;
-  const internal::StoredValue v = internal::DecodeStoredValue(*stored);
+bool ClientImpl::VisibleNow(std::string* stored) const {
+  if (!IsTtlEnvelope(*stored)) return true;
+  const StoredValue v = DecodeStoredValue(*stored);
   if (v.ExpiredAt(runtime_.WallNow().time_since_epoch().count())) {
     stored->clear();
     return false;
@@ -660,7 +601,7 @@ bool Client::VisibleNow(std::string* stored) const {
   return true;
 }
 
-Result<log::Offset> Client::Expire(std::string_view key, Duration ttl, const CallOptions& options) {
+Result<log::Offset> ClientImpl::Expire(std::string_view key, Duration ttl, const CallOptions& options) {
   if (ttl.count() <= 0) {
     return MakeError(ErrorCode::kInvalidArgument, "expire: ttl must be positive, got " + std::to_string(ttl.count()) + " ns");
   }
@@ -671,11 +612,11 @@ Result<log::Offset> Client::Expire(std::string_view key, Duration ttl, const Cal
   return SetDeadline("expire", key, *deadline, options);
 }
 
-Result<log::Offset> Client::Persist(std::string_view key, const CallOptions& options) {
+Result<log::Offset> ClientImpl::Persist(std::string_view key, const CallOptions& options) {
   return SetDeadline("persist", key, 0, options);
 }
 
-Result<log::Offset> Client::SetDeadline(std::string_view what, std::string_view key, int64_t deadline_ns,
+Result<log::Offset> ClientImpl::SetDeadline(std::string_view what, std::string_view key, int64_t deadline_ns,
                                         const CallOptions& options) {
   if (closed_.load()) return MakeError(ErrorCode::kClosed, std::string(what) + ": client " + options_.client_id + " is closed");
   if (Status s = ValidateKey(key); !s) return MakeError(s.error().code(), std::string(what) + ": " + s.error().message());
@@ -686,14 +627,14 @@ Result<log::Offset> Client::SetDeadline(std::string_view what, std::string_view 
   for (int attempt = 1; attempt <= options_.update_max_attempts; ++attempt) {
     std::optional<VersionedValue> current = storage_->GetEntry(key);
     if (!current) return MakeError(ErrorCode::kNotFound, std::string(what) + ": no value for the key");
-    const internal::StoredValue stored = internal::DecodeStoredValue(current->value);
+    const StoredValue stored = DecodeStoredValue(current->value);
     if (stored.ExpiredAt(runtime_.WallNow().time_since_epoch().count())) {
       return MakeError(ErrorCode::kNotFound, std::string(what) + ": the key has expired");
     }
     if (deadline_ns == 0 && stored.deadline_ns == 0) return current->version;  // Nothing to persist.
-    internal::Command command;
+    Command command;
     command.compares.push_back(Condition::VersionIs(key, current->version).compare_);
-    command.then_writes.push_back({std::string(key), internal::StoredForm(stored.value, deadline_ns)});
+    command.then_writes.push_back({std::string(key), StoredForm(stored.value, deadline_ns)});
     Result<log::Record> record = PrepareCommand(what, std::move(command), options);
     if (!record) return std::unexpected(record.error());
     Result<log::Offset> written = WriteAndWait({&*record, 1}, options);
@@ -704,45 +645,45 @@ Result<log::Offset> Client::SetDeadline(std::string_view what, std::string_view 
                                              " attempts (update_max_attempts) conflicted; last: " + last);
 }
 
-Result<std::optional<Duration>> Client::TimeToLive(std::string_view key) const {
+Result<std::optional<Duration>> ClientImpl::TimeToLive(std::string_view key) const {
   if (closed_.load()) return MakeError(ErrorCode::kClosed, "ttl: client " + options_.client_id + " is closed");
   if (key.empty()) return MakeError(ErrorCode::kInvalidArgument, "ttl: key is empty");
   std::optional<VersionedValue> current = storage_->GetEntry(key);
   if (!current) return MakeError(ErrorCode::kNotFound, "ttl: no value for the key");
-  const internal::StoredValue stored = internal::DecodeStoredValue(current->value);
+  const StoredValue stored = DecodeStoredValue(current->value);
   if (stored.deadline_ns == 0) return std::optional<Duration>();
   const int64_t now = runtime_.WallNow().time_since_epoch().count();
   if (stored.ExpiredAt(now)) return MakeError(ErrorCode::kNotFound, "ttl: the key has expired");
   return std::optional<Duration>(Duration(stored.deadline_ns - now));
 }
 
-Result<log::Offset> Client::WriteOneAndWait(const Result<log::Record>& record, const CallOptions& options) {
+Result<log::Offset> ClientImpl::WriteOneAndWait(const Result<log::Record>& record, const CallOptions& options) {
   if (!record) return std::unexpected(record.error());
   return WriteAndWait({&*record, 1}, options);
 }
 
-void Client::WriteOneAsync(const Result<log::Record>& record, WriteCallback done, const CallOptions& options) {
+void ClientImpl::WriteOneAsync(const Result<log::Record>& record, WriteCallback done, const CallOptions& options) {
   if (!record) return done(std::unexpected(record.error()));
   StartWrite({&*record, 1}, options, std::move(done));
 }
 
-Result<log::Offset> Client::Put(std::string_view key, std::string_view value, const CallOptions& options) {
+Result<log::Offset> ClientImpl::Put(std::string_view key, std::string_view value, const CallOptions& options) {
   return WriteOneAndWait(PrepareOne("put", key, value, options), options);
 }
 
-Result<log::Offset> Client::Delete(std::string_view key, const CallOptions& options) {
+Result<log::Offset> ClientImpl::Delete(std::string_view key, const CallOptions& options) {
   return WriteOneAndWait(PrepareOne("delete", key, std::nullopt, options), options);
 }
 
-void Client::PutAsync(std::string_view key, std::string_view value, WriteCallback done, const CallOptions& options) {
+void ClientImpl::PutAsync(std::string_view key, std::string_view value, WriteCallback done, const CallOptions& options) {
   WriteOneAsync(PrepareOne("put", key, value, options), std::move(done), options);
 }
 
-void Client::DeleteAsync(std::string_view key, WriteCallback done, const CallOptions& options) {
+void ClientImpl::DeleteAsync(std::string_view key, WriteCallback done, const CallOptions& options) {
   WriteOneAsync(PrepareOne("delete", key, std::nullopt, options), std::move(done), options);
 }
 
-std::shared_ptr<Client::Write> Client::StartWrite(std::span<const log::Record> records, const CallOptions& options,
+std::shared_ptr<Write> ClientImpl::StartWrite(std::span<const log::Record> records, const CallOptions& options,
                                                   WriteCallback done, bool txn) {
   auto write = std::make_shared<Write>();
   write->txn = txn;
@@ -790,7 +731,7 @@ std::shared_ptr<Client::Write> Client::StartWrite(std::span<const log::Record> r
   return write;
 }
 
-void Client::OnAcknowledged(Write& acknowledged, log::AppendResult result) {
+void ClientImpl::OnAcknowledged(Write& acknowledged, log::AppendResult result) {
   const std::shared_ptr<Write> write = std::move(acknowledged.self_until_acknowledged);
   Completions completions;
   {
@@ -811,15 +752,12 @@ void Client::OnAcknowledged(Write& acknowledged, log::AppendResult result) {
       }
     }
   }
-  Run(completions);
+  RunCompletions(completions);
 }
 
-void Client::FinishLocked(Write& write, Result<log::Offset> result, Completions& out) {
-  if (write.finished) {
-    // Invariant: a write finishes once; a second finish would run a moved-from callback.
-    std::fprintf(stderr, "kvlog: client %s finished a write twice\n", options_.client_id.c_str());
-    std::abort();
-  }
+void ClientImpl::FinishLocked(Write& write, Result<log::Offset> result, Completions& out) {
+  // Invariant: a write finishes once; a second finish would run a moved-from callback.
+  KVLOG_CHECK(!write.finished) << "client " << options_.client_id << " finished a write twice";
   write.finished = true;  // The queues drop it lazily.
   --writes_in_flight_;
   for (uint64_t seq : write.seqs) {
@@ -831,11 +769,11 @@ void Client::FinishLocked(Write& write, Result<log::Offset> result, Completions&
   out.emplace_back(std::move(write.done), std::move(result));
 }
 
-Result<log::Offset> Client::AppliedResultLocked(Write& write) {
+Result<log::Offset> ClientImpl::AppliedResultLocked(Write& write) {
   // Every record is applied now; any that was skipped as corrupt means the
   // write did not take effect as a whole.
   for (log::Offset o : write.offsets) {
-    if (corrupt_.contains(o)) {
+    if (corrupt_.Contains(o)) {
       return MakeError(ErrorCode::kCorrupt, "write of " + std::to_string(write.offsets.size()) +
                                                 " record(s): the record at offset " + std::to_string(o) +
                                                 " could not be decoded and was skipped by every replica");
@@ -880,7 +818,7 @@ Result<log::Offset> Client::AppliedResultLocked(Write& write) {
     outcomes_.erase(it);
     if (o == write.highest) result = outcome.version;
     if (!outcome.held) {
-      internal::ClientCounters::Add(counters_.conditional_failures);
+      ClientCounters::Add(counters_.conditional_failures);
       write.condition_held = false;
       if (!write.txn && !conflict) {
         conflict.emplace(ErrorCode::kConflict, "condition failed at offset " + std::to_string(outcome.version) +
@@ -892,7 +830,7 @@ Result<log::Offset> Client::AppliedResultLocked(Write& write) {
   return result;
 }
 
-Error Client::TimeoutErrorLocked(const Write& write) const {
+Error ClientImpl::TimeoutErrorLocked(const Write& write) const {
   if (!write.acknowledged) {
     return Error(ErrorCode::kTimeout, "write of " + std::to_string(write.records) +
                                           " record(s) was not acknowledged by the log within the timeout of " +
@@ -903,7 +841,7 @@ Error Client::TimeoutErrorLocked(const Write& write) const {
                                         " within the timeout of " + Millis(write.timeout));
 }
 
-void Client::FinishAppliedLocked(Completions& out) {
+void ClientImpl::FinishAppliedLocked(Completions& out) {
   const log::Offset position = AppliedPosition();
   log::Offset highest;
   while (Write* write = writes_by_offset_.Top(&highest)) {
@@ -912,7 +850,7 @@ void Client::FinishAppliedLocked(Completions& out) {
   }
 }
 
-void Client::ExpireLocked(Completions& out) {
+void ClientImpl::ExpireLocked(Completions& out) {
   TimePoint deadline;
   if (writes_by_deadline_.Top() == nullptr) return;  // Nothing to expire: no clock read.
   const TimePoint now = runtime_.Now();
@@ -922,18 +860,13 @@ void Client::ExpireLocked(Completions& out) {
   }
 }
 
-void Client::Run(Completions& completions) {
-  for (auto& [done, result] : completions) done(std::move(result));
-  completions.clear();
-}
-
-Result<log::Offset> Client::WriteAndWait(std::span<const log::Record> records, const CallOptions& options,
+Result<log::Offset> ClientImpl::WriteAndWait(std::span<const log::Record> records, const CallOptions& options,
                                          bool* condition_held) {
   // The waiter has its own condition variable: waking every writer for each
   // finished write made concurrent Puts a thundering herd.
   struct Waiter {
     std::unique_ptr<CondVar> finished;
-    std::optional<Result<log::Offset>> result;  // Guarded by Client::mu_.
+    std::optional<Result<log::Offset>> result;  // Guarded by ClientImpl::mu_.
   };
   auto waiter = std::make_shared<Waiter>(Waiter{runtime_.NewCondVar(), std::nullopt});
   std::shared_ptr<Write> write = StartWrite(
@@ -965,16 +898,16 @@ Result<log::Offset> Client::WriteAndWait(std::span<const log::Record> records, c
   Completions completions;
   FinishLocked(*write, std::unexpected(timeout), completions);
   lock.unlock();
-  Run(completions);
+  RunCompletions(completions);
   return std::unexpected(timeout);
 }
 
-Status Client::WaitApplied(log::Offset offset, const CallOptions& options) {
+Status ClientImpl::WaitApplied(log::Offset offset, const CallOptions& options) {
   const Duration timeout = TimeoutFor(options);
   return WaitAppliedUntil(offset, runtime_.Now() + timeout, timeout, "wait");
 }
 
-Status Client::WaitAppliedUntil(log::Offset offset, TimePoint deadline, Duration timeout, std::string_view what,
+Status ClientImpl::WaitAppliedUntil(log::Offset offset, TimePoint deadline, Duration timeout, std::string_view what,
                                 bool startup) {
   std::unique_lock lock(*mu_);
   auto lost = [&] { return startup && !StartupDataLossLocked(what); };
@@ -989,14 +922,14 @@ Status Client::WaitAppliedUntil(log::Offset offset, TimePoint deadline, Duration
                                             std::to_string(offset) + " within the timeout of " + Millis(timeout));
 }
 
-Status Client::StartupDataLossLocked(std::string_view what) const {
+Status ClientImpl::StartupDataLossLocked(std::string_view what) const {
   if (!startup_data_loss_ || options_.skip_deleted_records) return OkStatus();
   return MakeError(ErrorCode::kDataLoss, std::string(what) + ": " + startup_data_loss_->message() +
                                              "; the replayed state would be incomplete (set "
                                              "ClientOptions::skip_deleted_records to start from the log's start)");
 }
 
-Status Client::Sync(const CallOptions& options) {
+Status ClientImpl::Sync(const CallOptions& options) {
   if (closed_.load()) return MakeError(ErrorCode::kClosed, "sync: client " + options_.client_id + " is closed");
   const Duration timeout = TimeoutFor(options);
   const TimePoint deadline = runtime_.Now() + timeout;
@@ -1005,13 +938,13 @@ Status Client::Sync(const CallOptions& options) {
   return WaitAppliedUntil(*end - 1, deadline, timeout, "sync");
 }
 
-Result<std::string> Client::Get(std::string_view key) const {
+Result<std::string> ClientImpl::Get(std::string_view key) const {
   std::string value;
   if (Status s = Get(key, &value); !s) return std::unexpected(s.error());
   return value;
 }
 
-Result<log::Offset> Client::AwaitReadLevel(const ReadOptions& options, std::string_view what) {
+Result<log::Offset> ClientImpl::AwaitReadLevel(const ReadOptions& options, std::string_view what) {
   const std::string name = std::string(what) + " at " + ReadLevelName(options.level);
   if (closed_.load()) return MakeError(ErrorCode::kClosed, name + ": client " + options_.client_id + " is closed");
   const Duration timeout = options.timeout.count() > 0 ? options.timeout : options_.default_timeout;
@@ -1042,36 +975,36 @@ Result<log::Offset> Client::AwaitReadLevel(const ReadOptions& options, std::stri
   return AppliedPosition();
 }
 
-Result<std::string> Client::Get(std::string_view key, const ReadOptions& options, ReadInfo* info) {
+Result<std::string> ClientImpl::Get(std::string_view key, const ReadOptions& options, ReadInfo* info) {
   Result<VersionedValue> entry = GetEntry(key, options, info);
   if (!entry) return std::unexpected(entry.error());
   return std::move(entry->value);
 }
 
-Result<std::vector<KeyValue>> Client::Range(const KeyConstraint& range, const QueryOptions& query,
+Result<std::vector<KeyValue>> ClientImpl::Range(const KeyConstraint& range, const QueryOptions& query,
                                             const ReadOptions& options, ReadInfo* info) {
   if (Result<log::Offset> ready = AwaitReadLevel(options, "range"); !ready) return std::unexpected(ready.error());
   return Range(range, query, info);
 }
 
-Result<VersionedValue> Client::GetEntry(std::string_view key, const ReadOptions& options, ReadInfo* info) {
+Result<VersionedValue> ClientImpl::GetEntry(std::string_view key, const ReadOptions& options, ReadInfo* info) {
   if (key.empty()) return MakeError(ErrorCode::kInvalidArgument, "get: key is empty");
   if (Result<log::Offset> ready = AwaitReadLevel(options, "get"); !ready) return std::unexpected(ready.error());
   return GetEntry(key, info);
 }
 
-Result<VersionedValue> Client::GetEntry(std::string_view key, ReadInfo* info) const {
+Result<VersionedValue> ClientImpl::GetEntry(std::string_view key, ReadInfo* info) const {
   if (closed_.load()) return MakeError(ErrorCode::kClosed, "get: client " + options_.client_id + " is closed");
   if (key.empty()) return MakeError(ErrorCode::kInvalidArgument, "get: key is empty");
   std::optional<VersionedValue> entry =
       info != nullptr ? storage_->GetEntry(key, &info->position) : storage_->GetEntry(key);
-  internal::ClientCounters::Add(counters_.gets);
+  ClientCounters::Add(counters_.gets);
   if (!entry || !VisibleNow(&entry->value)) return MakeError(ErrorCode::kNotFound, "get: no value for the key");
-  internal::ClientCounters::Add(counters_.hits);
+  ClientCounters::Add(counters_.hits);
   return std::move(*entry);
 }
 
-Status Client::Get(std::string_view key, std::string* value, ReadInfo* info) const {
+Status ClientImpl::Get(std::string_view key, std::string* value, ReadInfo* info) const {
   if (closed_.load()) return MakeError(ErrorCode::kClosed, "get: client " + options_.client_id + " is closed");
   if (key.empty()) return MakeError(ErrorCode::kInvalidArgument, "get: key is empty");
   bool found;
@@ -1080,13 +1013,13 @@ Status Client::Get(std::string_view key, std::string* value, ReadInfo* info) con
   } else {
     found = storage_->Get(key, value);
   }
-  internal::ClientCounters::Add(counters_.gets);
+  ClientCounters::Add(counters_.gets);
   if (!found || !VisibleNow(value)) return MakeError(ErrorCode::kNotFound, "get: no value for the key");
-  internal::ClientCounters::Add(counters_.hits);
+  ClientCounters::Add(counters_.hits);
   return OkStatus();
 }
 
-Status Client::MultiGet(std::span<const std::string_view> keys,
+Status ClientImpl::MultiGet(std::span<const std::string_view> keys,
                         std::vector<std::optional<std::string>>* values) const {
   if (closed_.load()) return MakeError(ErrorCode::kClosed, "multiget: client " + options_.client_id + " is closed");
   for (std::size_t i = 0; i < keys.size(); ++i) {
@@ -1097,13 +1030,13 @@ Status Client::MultiGet(std::span<const std::string_view> keys,
   for (std::optional<std::string>& v : *values) {
     if (v && !VisibleNow(&*v)) v.reset();
   }
-  internal::ClientCounters::Add(counters_.gets, keys.size());
-  internal::ClientCounters::Add(counters_.hits, static_cast<uint64_t>(std::count_if(
+  ClientCounters::Add(counters_.gets, keys.size());
+  ClientCounters::Add(counters_.hits, static_cast<uint64_t>(std::count_if(
                                                     values->begin(), values->end(), [](const auto& v) { return v.has_value(); })));
   return OkStatus();
 }
 
-Result<std::vector<KeyValue>> Client::Range(const KeyConstraint& range, const QueryOptions& options,
+Result<std::vector<KeyValue>> ClientImpl::Range(const KeyConstraint& range, const QueryOptions& options,
                                             ReadInfo* info) const {
   if (closed_.load()) return MakeError(ErrorCode::kClosed, "range: client " + options_.client_id + " is closed");
   if (range.end && *range.end < range.start) {
@@ -1138,16 +1071,16 @@ Result<std::vector<KeyValue>> Client::Range(const KeyConstraint& range, const Qu
   }
 }
 
-Result<std::vector<KeyValue>> Client::Prefix(std::string_view prefix, const QueryOptions& options) const {
+Result<std::vector<KeyValue>> ClientImpl::Prefix(std::string_view prefix, const QueryOptions& options) const {
   return Range(kv::Prefix(prefix), options);
 }
 
-std::size_t Client::corrupt_records() const {
+std::size_t ClientImpl::corrupt_records() const {
   std::unique_lock lock(*mu_);
-  return corrupt_.size();
+  return corrupt_.total();
 }
 
-void Client::Flush(std::vector<Mutation>& batch, log::Offset position) {
+void ClientImpl::Flush(std::vector<Mutation>& batch, log::Offset position) {
   // The position moves with the batch, under the store's lock, so a
   // positioned read sees both or neither.
   storage_->Apply(batch, position, pending_meta_);
@@ -1166,15 +1099,15 @@ void Client::Flush(std::vector<Mutation>& batch, log::Offset position) {
       sets += m.value.has_value();
       bytes += m.key.size() + (m.value ? m.value->size() : 0);
     }
-    internal::ClientCounters::Add(counters_.sets_applied, sets);
-    internal::ClientCounters::Add(counters_.deletes_applied, batch.size() - sets);
-    internal::ClientCounters::Add(counters_.bytes_applied, bytes);
+    ClientCounters::Add(counters_.sets_applied, sets);
+    ClientCounters::Add(counters_.deletes_applied, batch.size() - sets);
+    ClientCounters::Add(counters_.bytes_applied, bytes);
   }
   if (options_.on_set || options_.on_delete) {
     for (const Mutation& m : batch) {
       if (m.value) {
         // Hooks see the user's value, without a TTL envelope.
-        if (options_.on_set) options_.on_set(m.key, internal::DecodeStoredValue(*m.value).value, m.version);
+        if (options_.on_set) options_.on_set(m.key, DecodeStoredValue(*m.value).value, m.version);
       } else if (options_.on_delete) {
         options_.on_delete(m.key, m.version);
       }
@@ -1183,7 +1116,7 @@ void Client::Flush(std::vector<Mutation>& batch, log::Offset position) {
   batch.clear();
 }
 
-Client::Outcome Client::ApplyCommand(const internal::Command& command, log::Offset offset,
+ClientImpl::Outcome ClientImpl::ApplyCommand(const Command& command, log::Offset offset,
                                      std::vector<Mutation>& batch) {
   WriterWindow* window = nullptr;
   if (!command.writer.empty()) {
@@ -1206,21 +1139,21 @@ Client::Outcome Client::ApplyCommand(const internal::Command& command, log::Offs
   if (!batch.empty()) Flush(batch, offset);
   Outcome outcome;
   outcome.version = offset;
-  for (const internal::CommandCompare& c : command.compares) {
+  for (const CommandCompare& c : command.compares) {
     std::optional<VersionedValue> entry = storage_->GetEntry(c.key);
     const std::optional<Version> current = entry ? std::optional<Version>(entry->version) : std::nullopt;
     bool holds = false;
     std::string expected;
     switch (c.kind) {
-      case internal::CommandCompare::Kind::kAbsent:
+      case CommandCompare::Kind::kAbsent:
         holds = !current;
         expected = "absent";
         break;
-      case internal::CommandCompare::Kind::kPresent:
+      case CommandCompare::Kind::kPresent:
         holds = current.has_value();
         expected = "present";
         break;
-      case internal::CommandCompare::Kind::kVersion:
+      case CommandCompare::Kind::kVersion:
         holds = current && *current == c.version;
         expected = "version " + std::to_string(c.version);
         break;
@@ -1231,11 +1164,11 @@ Client::Outcome Client::ApplyCommand(const internal::Command& command, log::Offs
       break;
     }
   }
-  if (outcome.held && internal::IsExpiryWriter(command.writer) && command.compares.size() == 1 &&
+  if (outcome.held && IsExpiryWriter(command.writer) && command.compares.size() == 1 &&
       command.then_writes.size() == 1 && !command.then_writes.front().value) {
     expired_in_batch_.emplace_back(batch.size(), command.compares.front().version);
   }
-  for (const internal::CommandWrite& w : outcome.held ? command.then_writes : command.else_writes) {
+  for (const CommandWrite& w : outcome.held ? command.then_writes : command.else_writes) {
     batch.push_back(Mutation{w.key, w.value, offset});
   }
   if (window != nullptr) {
@@ -1251,17 +1184,17 @@ Client::Outcome Client::ApplyCommand(const internal::Command& command, log::Offs
   return outcome;
 }
 
-std::size_t Client::lost_writes() const {
+std::size_t ClientImpl::lost_writes() const {
   std::unique_lock lock(*mu_);
   return lost_writes_;
 }
 
-std::size_t Client::reader_data_loss() const {
+std::size_t ClientImpl::reader_data_loss() const {
   std::unique_lock lock(*mu_);
   return reader_data_loss_;
 }
 
-void Client::ApplyLoop() {
+void ClientImpl::ApplyLoop() {
   std::vector<Mutation> batch;
   std::vector<std::pair<uint64_t, log::Offset>> own;  // (kvlog-seq, offset) of this client's records.
   std::vector<std::pair<log::Offset, Outcome>> own_outcomes;  // This client's command records.
@@ -1299,12 +1232,12 @@ void Client::ApplyLoop() {
         }
         ExpireLocked(completions);
       }
-      Run(completions);
+      RunCompletions(completions);
       if (stop) break;  // Open fails and closes the client.
       runtime_.SleepFor(options_.poll_error_backoff);
       continue;
     }
-    internal::ClientCounters::Add(counters_.records_applied, polled->size());
+    ClientCounters::Add(counters_.records_applied, polled->size());
     batch.clear();
     own.clear();
     own_outcomes.clear();
@@ -1334,8 +1267,8 @@ void Client::ApplyLoop() {
             own.emplace_back(n, entry.offset);
           }
         }
-        if (entry.record->value && internal::IsCommand(*entry.record->value)) {
-          Result<internal::Command> command = internal::DecodeCommand(*entry.record->value);
+        if (entry.record->value && IsCommand(*entry.record->value)) {
+          Result<Command> command = DecodeCommand(*entry.record->value);
           if (command) {
             Outcome outcome = ApplyCommand(*command, entry.offset, batch);
             if (command->writer == writer_) own_outcomes.emplace_back(entry.offset, std::move(outcome));
@@ -1356,7 +1289,7 @@ void Client::ApplyLoop() {
     Flush(batch, position);
     {
       std::unique_lock lock(*mu_);
-      corrupt_.insert(corrupt.begin(), corrupt.end());
+      corrupt_.Add(corrupt);
       for (auto& [offset, outcome] : own_outcomes) outcomes_.insert_or_assign(offset, std::move(outcome));
       for (const auto& [seq, offset] : own) {
         auto it = pending_seqs_.find(seq);
@@ -1368,12 +1301,16 @@ void Client::ApplyLoop() {
         // offset); after it, only the acknowledged offset counts.
         if (!write.acknowledged || write.offsets[i] == offset) write.seen[i] = offset;
       }
-      applied_position_.store(position, std::memory_order_release);      FinishAppliedLocked(completions);
+      // Invariant: the applied position only rises.
+      KVLOG_CHECK_GE(position, AppliedPosition()) << "client " << options_.client_id << ": the reader went back";
+      applied_position_.store(position, std::memory_order_release);
+      FinishAppliedLocked(completions);
       ExpireLocked(completions);
       // An outcome waits for its write's acknowledgement; with no write in
       // flight none will come (a write that timed out left its outcome here).
       if (writes_in_flight_ == 0) {
         outcomes_.clear();
+        corrupt_.ForgetKept();  // Likewise: only a write in flight asks about a skipped offset.
       } else {
         // Outcomes left by writes that timed out while others stay in flight:
         // bounded, oldest first (a write this far behind timed out long ago).
@@ -1381,22 +1318,22 @@ void Client::ApplyLoop() {
       }
       changed_->NotifyAll();
     }
-    Run(completions);
+    RunCompletions(completions);
   }
 }
 
-void Client::IndexDeadlines(std::span<const Mutation> batch) {
+void ClientImpl::IndexDeadlines(std::span<const Mutation> batch) {
   bool start_janitor = false;
   {
     std::unique_lock lock(*ttl_mu_);
     if (deadlines_.empty()) {
       // The common case, no TTL anywhere: one prefix check per mutation.
       bool any = false;
-      for (const Mutation& m : batch) any = any || (m.value && internal::IsTtlEnvelope(*m.value));
+      for (const Mutation& m : batch) any = any || (m.value && IsTtlEnvelope(*m.value));
       if (!any) return;
     }
     for (const Mutation& m : batch) {
-      const int64_t deadline = m.value ? internal::DecodeStoredValue(*m.value).deadline_ns : 0;
+      const int64_t deadline = m.value ? DecodeStoredValue(*m.value).deadline_ns : 0;
       auto it = deadlines_.find(m.key);
       if (it != deadlines_.end()) {
         if (it->second == deadline) continue;
@@ -1422,7 +1359,7 @@ void Client::IndexDeadlines(std::span<const Mutation> batch) {
   }
 }
 
-void Client::JanitorLoop() {
+void ClientImpl::JanitorLoop() {
   for (;;) {
     // Between half and one and a half intervals, differently per client and
     // round, so the clients' janitors do not all act at once.
@@ -1437,7 +1374,7 @@ void Client::JanitorLoop() {
   }
 }
 
-void Client::JanitorRound() {
+void ClientImpl::JanitorRound() {
   const int64_t cutoff = runtime_.WallNow().time_since_epoch().count() - options_.janitor_grace.count();
   std::vector<std::string> due;
   {
@@ -1450,7 +1387,7 @@ void Client::JanitorRound() {
   std::map<std::string, std::pair<Version, uint64_t>> issued;
   for (const std::string& key : due) {
     std::optional<VersionedValue> current = storage_->GetEntry(key);
-    if (!current || !internal::DecodeStoredValue(current->value).ExpiredAt(cutoff)) continue;
+    if (!current || !DecodeStoredValue(current->value).ExpiredAt(cutoff)) continue;
     if (auto it = janitor_issued_.find(key);
         it != janitor_issued_.end() && it->second.first == current->version && it->second.second + 2 > janitor_rounds_) {
       issued.insert(*it);  // Issued a round ago and not applied yet: give it time.
@@ -1458,7 +1395,7 @@ void Client::JanitorRound() {
     }
     // Delete only if the key is still at the version that expired: a write
     // that lands first (a new value, a new deadline) wins, on every replica.
-    internal::Command command;
+    Command command;
     command.compares.push_back(Condition::VersionIs(key, current->version).compare_);
     command.then_writes.push_back({key, std::nullopt});
     Result<log::Record> record = PrepareCommand("expire", std::move(command), CallOptions{}, /*expiry=*/true);
@@ -1473,115 +1410,4 @@ void Client::JanitorRound() {
 
 // WriteBatch
 
-WriteBatch& WriteBatch::Put(std::string_view key, std::string_view value) {
-  log::Record record;
-  record.key.assign(key);
-  record.value.emplace(value);
-  records_.push_back(std::move(record));
-  return *this;
-}
-
-WriteBatch& WriteBatch::Delete(std::string_view key) {
-  log::Record record;
-  record.key.assign(key);
-  records_.push_back(std::move(record));
-  return *this;
-}
-
-Result<std::vector<log::Record>> WriteBatch::PreparePlain(const CallOptions& options) const {
-  Client& c = *client_;
-  if (c.closed_.load()) return MakeError(ErrorCode::kClosed, "batch: client " + c.options_.client_id + " is closed");
-  if (records_.size() > c.options_.limits.max_batch_records) {
-    return MakeError(ErrorCode::kInvalidArgument, "batch has " + std::to_string(records_.size()) +
-                                                      " records; the limit (max_batch_records) is " +
-                                                      std::to_string(c.options_.limits.max_batch_records));
-  }
-  std::vector<log::Record> records;
-  records.reserve(records_.size());
-  for (std::size_t i = 0; i < records_.size(); ++i) {
-    const log::Record& r = records_[i];
-    Status valid = c.ValidateKey(r.key);
-    if (valid && r.value) valid = c.ValidateValue(*r.value);
-    if (!valid) {
-      return MakeError(valid.error().code(), "batch record " + std::to_string(i) + ": " + valid.error().message());
-    }
-    records.push_back(
-        c.MakeRecord(r.key, r.value ? std::optional<std::string_view>(*r.value) : std::nullopt, options));
-  }
-  return records;
-}
-
-Result<std::vector<log::Record>> WriteBatch::Prepare(const CallOptions& options) const {
-  if (options.ttl.count() != 0) {
-    return MakeError(ErrorCode::kInvalidArgument, "batch: CallOptions::ttl applies to single puts, not to a batch");
-  }
-  if (!atomic_) return PreparePlain(options);
-  if (records_.empty()) return std::vector<log::Record>{};
-  internal::Command command;
-  command.then_writes.reserve(records_.size());
-  for (const log::Record& r : records_) {
-    command.then_writes.push_back(
-        {r.key, r.value ? std::optional<std::string>(internal::StoredForm(*r.value, 0)) : std::nullopt});
-  }
-  Result<log::Record> record = client_->PrepareCommand("atomic batch", std::move(command), options);
-  if (!record) return std::unexpected(record.error());
-  std::vector<log::Record> records;
-  records.push_back(std::move(*record));
-  return records;
-}
-
-Result<log::Offset> WriteBatch::Execute(const CallOptions& options) {
-  Result<std::vector<log::Record>> records = Prepare(options);
-  if (!records) return std::unexpected(records.error());
-  if (records->empty()) return log::kNoOffset;
-  return client_->WriteAndWait(*records, options);
-}
-
-void WriteBatch::ExecuteAsync(WriteCallback done, const CallOptions& options) {
-  Result<std::vector<log::Record>> records = Prepare(options);
-  if (!records) return done(std::unexpected(records.error()));
-  if (records->empty()) return done(log::kNoOffset);
-  client_->StartWrite(*records, options, std::move(done));
-}
-
-
-// Txn
-
-Txn& Txn::If(const Condition& condition) {
-  command_.compares.push_back(condition.compare_);
-  return *this;
-}
-
-Txn& Txn::Put(std::string_view key, std::string_view value) {
-  command_.then_writes.push_back({std::string(key), internal::StoredForm(value, 0)});
-  return *this;
-}
-
-Txn& Txn::Delete(std::string_view key) {
-  command_.then_writes.push_back({std::string(key), std::nullopt});
-  return *this;
-}
-
-Txn& Txn::ElsePut(std::string_view key, std::string_view value) {
-  command_.else_writes.push_back({std::string(key), internal::StoredForm(value, 0)});
-  return *this;
-}
-
-Txn& Txn::ElseDelete(std::string_view key) {
-  command_.else_writes.push_back({std::string(key), std::nullopt});
-  return *this;
-}
-
-Result<TxnResult> Txn::Commit(const CallOptions& options) {
-  if (options.ttl.count() != 0) {
-    return MakeError(ErrorCode::kInvalidArgument, "txn: CallOptions::ttl applies to single puts, not to a transaction");
-  }
-  Result<log::Record> record = client_->PrepareCommand("txn", command_, options);
-  if (!record) return std::unexpected(record.error());
-  bool held = true;
-  Result<log::Offset> offset = client_->WriteAndWait({&*record, 1}, options, &held);
-  if (!offset) return std::unexpected(offset.error());
-  return TxnResult{held, *offset};
-}
-
-}  // namespace kvlog::kv
+}  // namespace kvlog::kv::internal

@@ -1,0 +1,249 @@
+// The implementation behind kv::Client (kv/client.h), as LevelDB's db_impl.h
+// is behind db.h. Internal to kv/: include kv/client.h instead.
+//
+// The parts with one job each: write tracking (kv/write_tracking.h: a write
+// from start to finish and the queues that finish it), corrupt-record
+// bookkeeping (kv/corrupt_offsets.h), and this class, which joins them with
+// the applier, its hooks, TTL and the durable store's checks.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "kv/client.h"
+#include "kv/command.h"
+#include "kv/corrupt_offsets.h"
+#include "kv/options.h"
+#include "kv/stats.h"
+#include "kv/storage.h"
+#include "kv/watch.h"
+#include "kv/write_tracking.h"
+#include "log/log.h"
+#include "log/status.h"
+#include "runtime/runtime.h"
+
+namespace kvlog::kv::internal {
+
+// Invariants:
+//  - applied_position_ only increases; every record below it has been applied
+//    to storage_ and its hook has run.
+//  - A write returns success only after applied_position_ has passed its
+//    offsets and the applier found the write's own records there (writer id
+//    and kvlog-seq); otherwise it fails with kDataLoss.
+//  - Every write started is finished exactly once (applied, failed, timed out
+//    or closed); until then it is in writes_by_deadline_, and once the log has
+//    acknowledged it, also in writes_by_offset_ (both drop finished writes
+//    lazily). writes_in_flight_ counts the unfinished ones.
+//  - After Close() returns, no applier, log callback or hook runs again.
+// Thread-safe: many threads (or fibers) may call one client at once.
+class ClientImpl {
+ public:
+  // The public methods of Client, documented in kv/client.h.
+  static Result<std::unique_ptr<ClientImpl>> Open(std::unique_ptr<log::Log> log,
+                                                  std::unique_ptr<Storage> storage,
+                                                  ClientOptions options = {});
+  ~ClientImpl();  // Closes.
+  ClientImpl(const ClientImpl&) = delete;
+  ClientImpl& operator=(const ClientImpl&) = delete;
+  Result<log::Offset> Put(std::string_view key, std::string_view value, const CallOptions& options = {});
+  Result<log::Offset> Delete(std::string_view key, const CallOptions& options = {});
+  Result<log::Offset> PutIf(std::string_view key, std::string_view value, Version expected_version,
+                            const CallOptions& options = {});
+  Result<log::Offset> DeleteIf(std::string_view key, Version expected_version, const CallOptions& options = {});
+  Result<log::Offset> PutIfAbsent(std::string_view key, std::string_view value, const CallOptions& options = {});
+  using UpdateFn = Client::UpdateFn;
+  Result<log::Offset> Update(std::string_view key, const UpdateFn& fn, const CallOptions& options = {});
+  Result<log::Offset> Expire(std::string_view key, Duration ttl, const CallOptions& options = {});
+  Result<log::Offset> Persist(std::string_view key, const CallOptions& options = {});
+  Result<std::optional<Duration>> TimeToLive(std::string_view key) const;
+  void PutAsync(std::string_view key, std::string_view value, WriteCallback done, const CallOptions& options = {});
+  void DeleteAsync(std::string_view key, WriteCallback done, const CallOptions& options = {});
+  Result<std::string> Get(std::string_view key) const;
+  Result<VersionedValue> GetEntry(std::string_view key, ReadInfo* info = nullptr) const;
+  Result<std::string> Get(std::string_view key, const ReadOptions& options, ReadInfo* info = nullptr);
+  Result<VersionedValue> GetEntry(std::string_view key, const ReadOptions& options, ReadInfo* info = nullptr);
+  Result<std::vector<KeyValue>> Range(const KeyConstraint& range, const QueryOptions& query,
+                                      const ReadOptions& options, ReadInfo* info = nullptr);
+  Result<log::Offset> AwaitReadLevel(const ReadOptions& options, std::string_view what = "read");
+  Status Get(std::string_view key, std::string* value, ReadInfo* info = nullptr) const;
+  Status MultiGet(std::span<const std::string_view> keys, std::vector<std::optional<std::string>>* values) const;
+  Result<std::vector<KeyValue>> Range(const KeyConstraint& range, const QueryOptions& options = {},
+                                      ReadInfo* info = nullptr) const;
+  Result<std::vector<KeyValue>> Prefix(std::string_view prefix, const QueryOptions& options = {}) const;
+  Status Sync(const CallOptions& options = {});
+  Status WaitApplied(log::Offset offset, const CallOptions& options = {});
+  log::Offset AppliedPosition() const { return applied_position_.load(std::memory_order_acquire); }
+  const std::string& id() const { return options_.client_id; }
+  const Storage& storage() const { return *storage_; }
+  log::Offset resumed_from() const { return resumed_from_; }
+  Result<int64_t> Checkpoint(const std::string& dir) const { return storage_->Checkpoint(dir); }
+  std::size_t corrupt_records() const;
+  std::size_t lost_writes() const;
+  std::size_t reader_data_loss() const;
+  void Close();
+  Result<std::unique_ptr<Watcher>> Watch(const WatchOptions& options);
+  Result<ClientStats> Stats(const StatsOptions& options = {}) const;
+  Result<bool> Exists(std::string_view key) const;
+  Result<std::size_t> Count(std::string_view prefix = {}) const;
+  Result<std::vector<std::string>> Keys(std::string_view prefix = {}, std::size_t limit = 0) const;
+
+ private:
+  friend class kv::WriteBatch;
+  friend class kv::Txn;
+  ClientImpl(std::unique_ptr<log::Log> log, std::unique_ptr<Storage> storage, ClientOptions options);
+
+  Status ValidateKey(std::string_view key) const;
+  Status ValidateValue(std::string_view value) const;
+  // `deadline_ns`: the value's TTL deadline (0: none); see kv/ttl.h.
+  log::Record MakeRecord(std::string_view key, std::optional<std::string_view> value, const CallOptions& options,
+                         int64_t deadline_ns = 0);
+  // A command record for `command`, with this client's identity, after
+  // checking its keys, values and encoded size against the limits.
+  // `expiry`: a janitor's tombstone; its writer identity says so, so every
+  // replica fires OnExpire when it holds.
+  Result<log::Record> PrepareCommand(std::string_view what, internal::Command command, const CallOptions& options,
+                                     bool expiry = false);
+  Result<log::Offset> WriteIf(std::string_view what, const Condition& condition, std::string_view key,
+                              std::optional<std::string_view> value, const CallOptions& options);
+  Result<log::Record> PrepareOne(std::string_view what, std::string_view key, std::optional<std::string_view> value,
+                                 const CallOptions& options);
+  // TTL: the deadline (ns on the wall clock; 0 none) a call's ttl gives, or
+  // kInvalidArgument naming `what` for a negative one.
+  Result<int64_t> DeadlineFor(std::string_view what, const CallOptions& options) const;
+  // Rewrites key's current value with `deadline_ns` on condition that its
+  // version is unchanged, retrying on conflict (Expire, Persist).
+  Result<log::Offset> SetDeadline(std::string_view what, std::string_view key, int64_t deadline_ns,
+                                  const CallOptions& options);
+  // Unwraps a stored value in place; false (and empties it) when it has
+  // expired by the wall clock.
+  bool VisibleNow(std::string* stored) const;
+  // Keeps the expiry index up to date for a batch about to be flushed.
+  void IndexDeadlines(std::span<const Mutation> batch);
+  void JanitorLoop();
+  void JanitorRound();
+  // Appends `records` and registers the write; `done` runs when it finishes.
+  // Returns null when the client is closed (`done` has run).
+  std::shared_ptr<Write> StartWrite(std::span<const log::Record> records, const CallOptions& options,
+                                    WriteCallback done, bool txn = false);
+  // A one-record write: refused at once if `record` is an error.
+  Result<log::Offset> WriteOneAndWait(const Result<log::Record>& record, const CallOptions& options);
+  void WriteOneAsync(const Result<log::Record>& record, WriteCallback done, const CallOptions& options);
+  // StartWrite, then blocks until the write finishes or its deadline passes.
+  // For a transaction (`txn`), a false condition is not an error: the write
+  // succeeds and *condition_held says which branch was applied.
+  Result<log::Offset> WriteAndWait(std::span<const log::Record> records, const CallOptions& options,
+                                   bool* condition_held = nullptr);
+  void OnAcknowledged(Write& write, log::AppendResult result);
+  // The rest take mu_ held and queue the callbacks to run once it is released.
+  void FinishLocked(Write& write, Result<log::Offset> result, Completions& out);
+  Result<log::Offset> AppliedResultLocked(Write& write);
+  Error TimeoutErrorLocked(const Write& write) const;
+  void FinishAppliedLocked(Completions& out);
+  void ExpireLocked(Completions& out);
+  // `timeout` only names the limit in the error message.
+  // Data loss the start-up replay met, unless the options skip it.
+  Status StartupDataLossLocked(std::string_view what) const;
+  // `startup`: also stop at data loss found during the start-up replay.
+  Status WaitAppliedUntil(log::Offset offset, TimePoint deadline, Duration timeout, std::string_view what,
+                          bool startup = false);
+  Duration TimeoutFor(const CallOptions& options) const;
+  void ApplyLoop();
+  // The outcome of a command record, as every replica decides it.
+  struct Outcome {
+    bool held = true;
+    Version version = kNoVersion;  // Where it took effect (a duplicate: the first copy's offset).
+    std::string detail;            // Why the condition was false.
+  };
+  // Applier state: the commands seen per writer, so a duplicate gets the
+  // first copy's outcome. Touched only by the applier.
+  struct WriterWindow {
+    std::map<uint64_t, Outcome> seen;  // The last kDedupWindow seqs.
+    log::Offset last = 0;
+  };
+  static constexpr std::size_t kDedupWindow = 1024;
+  static constexpr std::size_t kDedupWriters = 4096;
+  static constexpr std::size_t kMaxOutcomes = 1 << 16;
+  // Applies `batch` to storage, which then reflects the log below
+  // `position`, and runs its hooks; empties it.
+  void Flush(std::vector<Mutation>& batch, log::Offset position);
+  Outcome ApplyCommand(const internal::Command& command, log::Offset offset, std::vector<Mutation>& batch);
+  void Log(LogLevel level, std::string_view message) const;
+  // Durable stores: whether `durable` fits the log (see Open), and the first
+  // entry a reader from `from` returns (nullopt: none below `end`).
+  Status CheckStore(const DurableState& durable, log::Offset end, TimePoint deadline);
+  Result<std::optional<log::LogEntry>> FirstEntryFrom(log::Offset from, log::Offset end, TimePoint deadline);
+  // Rebuilds dedup_ from the store's metadata; records its changes for the
+  // next Flush (durable stores only).
+  Status LoadDedup();
+  void NoteDedup(const std::string& writer, uint64_t seq, const Outcome* outcome);
+  void NoteDedupLast(const std::string& writer, log::Offset last);
+
+  ClientOptions options_;
+  Runtime& runtime_;
+  std::unique_ptr<log::Log> log_;
+  std::unique_ptr<Storage> storage_;
+  std::unique_ptr<log::LogReader> reader_;
+  std::unique_ptr<Task> applier_;
+  // TTL. The keys with a deadline, by deadline, for the janitor; written by
+  // the applier. Guarded by ttl_mu_.
+  std::unique_ptr<Mutex> ttl_mu_;
+  std::set<std::pair<int64_t, std::string>> expiry_queue_;
+  absl::flat_hash_map<std::string, int64_t> deadlines_;
+  // Started by the applier when it first stores a deadline. Guarded by mu_.
+  std::unique_ptr<Task> janitor_;
+  std::unique_ptr<CondVar> janitor_wake_;  // With mu_: closing.
+  // Janitor only: the tombstones of the last rounds, (version, round).
+  std::map<std::string, std::pair<Version, uint64_t>> janitor_issued_;
+  uint64_t janitor_rounds_ = 0;                    // Janitor only.
+  // Janitor tombstones that held in the batch being applied: (index in the
+  // batch, the expired version). Applier only.
+  std::vector<std::pair<std::size_t, Version>> expired_in_batch_;
+
+  std::unique_ptr<Mutex> mu_;
+  std::unique_ptr<CondVar> changed_;  // Applied position moved, or closing.
+  // Writes not yet finished, by deadline; and those acknowledged, by highest
+  // offset, so the applier finishes exactly the ones its position passed.
+  WriteQueue<TimePoint, Write> writes_by_deadline_;   // Guarded by mu_.
+  WriteQueue<log::Offset, Write> writes_by_offset_;   // Guarded by mu_.
+  std::size_t writes_in_flight_ = 0;                   // Guarded by mu_.
+  std::atomic<log::Offset> applied_position_{0};
+  std::atomic<bool> closed_{false};
+  CorruptOffsets corrupt_;  // Guarded by mu_.
+  // Outcomes of this client's own command records, by offset, until their
+  // writes take them. Guarded by mu_.
+  std::map<log::Offset, Outcome> outcomes_;
+  std::map<std::string, WriterWindow> dedup_;  // Applier only.
+  // Durable stores: the store keeps dedup_ beside its data (metadata changes
+  // wait here for the next Flush), and records which log it holds once it
+  // applies its first record. Applier only, after Open's checks.
+  bool durable_ = false;
+  bool identity_known_ = true;
+  std::vector<MetaMutation> pending_meta_;
+  log::Offset resumed_from_ = 0;
+  // Names this client instance in command records: client_id plus the time it
+  // opened, so two processes using one client_id are still told apart.
+  std::string writer_;
+  // Unfinished writes' records by kvlog-seq: the write and the record's index.
+  absl::flat_hash_map<uint64_t, std::pair<Write*, uint32_t>> pending_seqs_;  // Guarded by mu_.
+  std::size_t lost_writes_ = 0;            // Guarded by mu_.
+  std::size_t reader_data_loss_ = 0;   // Guarded by mu_.
+  bool opened_ = false;                    // Guarded by mu_. Open has returned the client.
+  std::optional<Error> startup_data_loss_;  // Guarded by mu_. Data loss met by the start-up replay.
+  std::unique_ptr<Mutex> close_mu_;   // Serialises Close().
+  // On while any write is in flight: the reader then returns headers.
+  std::shared_ptr<std::atomic<bool>> headers_switch_;
+  std::atomic<uint64_t> next_seq_{0};
+  // The watch history window and watchers; fed by the applier in Flush.
+  std::shared_ptr<internal::WatchHub> watch_hub_;
+  mutable internal::ClientCounters counters_;
+};
+
+}  // namespace kvlog::kv::internal
