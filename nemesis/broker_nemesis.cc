@@ -338,8 +338,17 @@ void BrokerNemesis::Record(const std::string& f, const std::string& value) {
   if (options_.on_record) options_.on_record(f, described);
 }
 
+bool BrokerNemesis::ScheduleDone() const {
+  std::lock_guard lock(mu_);
+  return schedule_done_;
+}
+
 void BrokerNemesis::Run() {
-  if (faults_.empty()) return;
+  if (faults_.empty()) {
+    std::lock_guard lock(mu_);
+    schedule_done_ = options_.max_faults > 0;
+    return;
+  }
   std::mt19937_64 rng(options_.seed ^ 0x6e656d6573697321ULL);
   auto draw = [&](std::chrono::milliseconds lo, std::chrono::milliseconds hi) {
     if (hi <= lo) return lo;
@@ -358,6 +367,10 @@ void BrokerNemesis::Run() {
     {
       std::lock_guard lock(mu_);
       if (stop_) return;
+      if (options_.max_faults > 0 && done + 1 == options_.max_faults) {
+        schedule_done_ = true;
+        return;
+      }
     }
     if (!SleepFor(draw(options_.min_gap, options_.max_gap))) return;
   }

@@ -153,6 +153,9 @@ class BrokerNemesis {
   // places them.
   std::vector<checker::NemesisEvent> Events() const;
   std::vector<FaultRecord> Records() const;
+  // With max_faults: every fault has been applied and healed (recovery
+  // awaited). Never true without max_faults (the schedule runs until Stop).
+  bool ScheduleDone() const;
 
  private:
   void Run();
@@ -167,7 +170,7 @@ class BrokerNemesis {
   std::chrono::steady_clock::time_point start_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  bool stop_ = false, started_ = false, go_ = true;
+  bool stop_ = false, started_ = false, go_ = true, schedule_done_ = false;
   std::vector<checker::NemesisEvent> events_;
   std::vector<FaultRecord> records_;
   // Broken and not yet healed (for Stop).

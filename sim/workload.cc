@@ -362,7 +362,7 @@ class Workload {
     int64_t process = i;
     const OperationMix& mix = options_.mix;
     const int total = mix.put + mix.get + mix.del + mix.batch + mix.range + mix.cas;
-    for (int n = 0; n < options_.ops_per_client; ++n) {
+    for (int n = 0; n < options_.ops_per_client || (options_.keep_going && options_.keep_going()); ++n) {
       bool crashed;
       {
         std::unique_lock lock(*slot.mu);

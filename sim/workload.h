@@ -129,6 +129,9 @@ struct WorkloadOptions {
   std::optional<std::size_t> max_poll_records;
   std::optional<Duration> poll_timeout;
   std::optional<Duration> poll_error_backoff;
+  // Set (live runs with a broker nemesis): a client that has done its
+  // ops_per_client goes on while this says true. Unset in the simulator.
+  std::function<bool()> keep_going;
 };
 
 // The history's name of a read level ("local", "bounded", "at_least",

@@ -363,7 +363,9 @@ LiveResult RunLive(const Scenario& scenario, const LiveOptions& options) {
   // On brokers, faults from outside the harness go unrecorded unless a broker
   // nemesis runs (the report says so).
   run.external_faults_untracked = !mock && !broker_nemesis;
-  // The broker nemesis hears when the workload's clients are all connected.
+  // The broker nemesis hears when the workload's clients are all connected,
+  // and keeps them going while its schedule has faults left.
+  if (broker_nemesis) workload.keep_going = [broker_nemesis] { return broker_nemesis->Busy(); };
   ConnectFn connect_clients = connect;
   auto connected = std::make_shared<std::atomic<int>>(0);
   if (broker_nemesis) {

@@ -49,6 +49,10 @@ class BrokerNemesis {
   // Every client of the workload has connected: a schedule may begin now, so
   // that no fault hits a client starting. Called at most once per Start.
   virtual void ClientsConnected() {}
+  // Faults of a finite schedule are still to come (or to heal): the workload's
+  // clients go on past their operation count until it is not, so that every
+  // scheduled fault meets a running workload however fast the operations are.
+  virtual bool Busy() const { return false; }
   // Stops and heals everything (restarts, resumes, heals partitions); blocks
   // until the cluster is whole again or says why not.
   virtual Status Stop() = 0;

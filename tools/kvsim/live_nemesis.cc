@@ -21,7 +21,8 @@ void AddBrokerNemesisOptions(CLI::App& app, BrokerNemesisOptions& o) {
   cli::AddNumber(app, "--nemesis-gap-ms", o.gap_ms,
                  "with --nemesis: after recovery from a fault, between half this and this (ms) until the next", 0,
                  3'600'000);
-  cli::AddNumber(app, "--nemesis-max", o.max_faults, "with --nemesis: at most this many faults (0: no limit)", 0,
+  cli::AddNumber(app, "--nemesis-max", o.max_faults, "with --nemesis: at most this many faults (0: no limit); with a limit the clients go on past --ops until "
+                 "every fault has run and healed", 0,
                  1'000'000);
   app.add_flag("--nemesis-cycle", o.cycle,
                "with --nemesis: take the faults in the order named, cycling (default: the seed draws each)");
@@ -139,6 +140,10 @@ Status ScriptBrokerNemesis::Start(const sim::live::BrokerNemesisContext& context
 
 void ScriptBrokerNemesis::ClientsConnected() {
   if (nemesis_) nemesis_->Go();
+}
+
+bool ScriptBrokerNemesis::Busy() const {
+  return nemesis_ != nullptr && flags_.max_faults > 0 && !nemesis_->ScheduleDone();
 }
 
 Status ScriptBrokerNemesis::Stop() {

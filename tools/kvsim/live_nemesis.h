@@ -57,6 +57,7 @@ class ScriptBrokerNemesis final : public sim::live::BrokerNemesis {
   std::vector<std::string> FaultNames() const override;
   Status Start(const sim::live::BrokerNemesisContext& context) override;
   void ClientsConnected() override;
+  bool Busy() const override;
   Status Stop() override;
 
   // Whether it ran in the last run, and its per-fault account for the report.
