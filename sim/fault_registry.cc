@@ -244,6 +244,7 @@ std::vector<FaultSpec> MakeFaults() {
           [] {
             return std::vector<Step>{{200ms, Step::Action::kBrokersDown}, {500ms, Step::Action::kBrokersUp}};
           },
+      .duplicates_on_mock = true,
   });
   f.push_back({
       .name = "replication-delay",
