@@ -84,6 +84,7 @@ KafkaOptions KafkaTarget::NewTopic(const std::string& prefix) {
   }
   options.client_id = "kvbench";
   options.properties.insert(options.properties.end(), extra_.begin(), extra_.end());
+  options.send_lone_appends_at_once = lone_appends_at_once_;
   return options;
 }
 

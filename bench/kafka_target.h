@@ -32,6 +32,9 @@ class KafkaTarget {
   // raw handles and the KV layer's alike), e.g. {"linger.ms", "0"}: kv_bench's
   // --rdkafka=NAME=VALUE, for A/B runs of settings.
   void AddProperty(std::string name, std::string value) { extra_.emplace_back(std::move(name), std::move(value)); }
+  // KafkaOptions::send_lone_appends_at_once for the KV layer's logs (kv_bench's
+  // --lone_appends_at_once=0|1); the raw handles are plain librdkafka.
+  void SetLoneAppendsAtOnce(bool on) { lone_appends_at_once_ = on; }
 
  private:
   std::unique_ptr<log::kafka::MockCluster> mock_;
@@ -40,6 +43,7 @@ class KafkaTarget {
   std::string description_;
   std::string stamp_;
   log::kafka::KafkaProperties extra_;
+  bool lone_appends_at_once_ = log::kafka::KafkaOptions{}.send_lone_appends_at_once;
 };
 
 struct RdKafkaDeleter {

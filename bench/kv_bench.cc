@@ -2,7 +2,7 @@
 // producer/consumer settings on the same topic, in the same run.
 //
 //   kv_bench [--brokers=host:port,...] [--replication_factor=3] [--smoke] [--io_min_time=SECONDS]
-//            [--rdkafka=NAME=VALUE ...] [benchmark flags]
+//            [--rdkafka=NAME=VALUE ...] [--lone_appends_at_once=0|1] [benchmark flags]
 //
 // Without --brokers it starts the embedded mock cluster (3 brokers, RF 3); the
 // JSON context's "log" names which log was measured. --smoke shrinks every size
@@ -11,7 +11,8 @@
 // 1 s): the latency rows report their sample count beside p50/p99.
 // --rdkafka=NAME=VALUE (repeatable) adds a librdkafka property to every handle,
 // raw and KV alike (KafkaOptions::properties), e.g. --rdkafka=linger.ms=0; the
-// JSON context's "rdkafka" lists them.
+// JSON context's "rdkafka" lists them. --lone_appends_at_once sets the KV
+// layer's KafkaOptions::send_lone_appends_at_once (default on), for A/B runs.
 //
 // Pairs (bench/report.py computes the ratios):
 //   BM_RawRoundTrip        produce one record, consume it: p50/p99 (us)
@@ -57,6 +58,7 @@
 #include <ctime>
 #include <map>
 #include <memory>
+#include <optional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -868,6 +870,7 @@ int main(int argc, char** argv) {
   double io_min_time = 1.0;
   std::vector<std::pair<std::string, std::string>> rdkafka;
   std::string rdkafka_list;
+  std::optional<bool> lone_appends_at_once;
   // Take our own flags out before Google Benchmark sees the rest.
   int kept = 1;
   for (int i = 1; i < argc; ++i) {
@@ -893,6 +896,11 @@ int main(int argc, char** argv) {
       }
       rdkafka.emplace_back(std::string(kv.substr(0, eq)), std::string(kv.substr(eq + 1)));
       rdkafka_list += (rdkafka_list.empty() ? "" : " ") + std::string(kv);
+    } else if (arg == "--lone_appends_at_once=0" || arg == "--lone_appends_at_once=1") {
+      lone_appends_at_once = arg.back() == '1';
+    } else if (arg.starts_with("--lone_appends_at_once")) {
+      std::fprintf(stderr, "kv_bench: %s: want --lone_appends_at_once=0 or =1\n", argv[i]);
+      return 2;
     } else if (arg == "--smoke") {
       smoke = true;
     } else {
@@ -902,7 +910,12 @@ int main(int argc, char** argv) {
   argc = kept;
   auto& target = kvlog::bench::KafkaTarget::Init(brokers, replication_factor);
   for (auto& [name, value] : rdkafka) target.AddProperty(name, value);
+  if (lone_appends_at_once) target.SetLoneAppendsAtOnce(*lone_appends_at_once);
   benchmark::AddCustomContext("rdkafka", rdkafka_list.empty() ? "(defaults)" : rdkafka_list);
+  benchmark::AddCustomContext("lone_appends_at_once",
+                              lone_appends_at_once.value_or(kvlog::log::kafka::KafkaOptions{}.send_lone_appends_at_once)
+                                  ? "on"
+                                  : "off");
   benchmark::AddCustomContext("log", target.description());
   benchmark::AddCustomContext("allocator", kvlog::bench::AllocatorName());
   benchmark::AddCustomContext("smoke", smoke ? "true" : "false");

@@ -6,10 +6,16 @@
 #include <cctype>
 #include <atomic>
 #include <chrono>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <mutex>
 #include <optional>
 #include <thread>
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/container/inlined_vector.h"
@@ -43,6 +49,14 @@ constexpr auto kEndOffsetRetryInterval = std::chrono::milliseconds(50);
 constexpr std::size_t kInitialPollCapacity = 64;
 // How long Close waits for librdkafka to hand back purged messages.
 constexpr int kCloseDrainMs = 5'000;
+// How long the poller lifts linger.ms for a lone append (rd_kafka_flush's
+// timeout): long enough for the producer's broker thread to wake and send it;
+// waiting for the acknowledgement is not needed.
+constexpr int kLoneAppendFlushMs = 1;
+// How many times a log replaces a producer that hit a fatal error (an
+// idempotent producer whose sequence the partition's new leader refused)
+// before it gives up and fails every append with kInternal.
+constexpr int kMaxProducerReplacements = 16;
 // Between metadata attempts while a freshly created topic propagates.
 constexpr auto kMetadataRetryInterval = std::chrono::milliseconds(100);
 // How long a topic may look missing before we believe it: brokers learn of a
@@ -241,20 +255,17 @@ class KafkaReader final : public LogReader {
 //    records was enqueued; nothing else frees or outlives it.
 //  - After Close returns the poller is joined and every op is finished, so no
 //    callback runs again.
+//  - Appends go to the newest producer. A producer that hit a fatal error is
+//    retired, never used again, and kept (its reports still come through the
+//    poller) until the log is destroyed; at most kMaxProducerReplacements.
 class KafkaLog final : public Log {
  public:
   static Result<std::unique_ptr<KafkaLog>> Create(const KafkaOptions& options) {
     std::unique_ptr<KafkaLog> log(new KafkaLog(options));
-    auto conf = BaseConf(options, &log->context_, ProducerProperties(options));
-    if (!conf) return std::unexpected(conf.error());
-    rd_kafka_conf_set_dr_msg_cb(conf->get(), &KafkaLog::OnDelivery);
-    auto handle = NewHandle(RD_KAFKA_PRODUCER, std::move(*conf), "producer");
-    if (!handle) return std::unexpected(handle.error());
-    log->producer_ = std::move(*handle);
-    log->topic_ = rd_kafka_topic_new(log->producer_.get(), options.topic.c_str(), nullptr);
-    if (log->topic_ == nullptr) {
-      return std::unexpected(KafkaError(rd_kafka_last_error(), "cannot open topic handle", options));
-    }
+    auto producer = log->NewProducer();
+    if (!producer) return std::unexpected(producer.error());
+    log->current_ = producer->get();
+    log->producers_.push_back(std::move(*producer));
     log->poller_ = std::thread([raw = log.get()] { raw->PollLoop(); });
     return log;
   }
@@ -262,8 +273,9 @@ class KafkaLog final : public Log {
   ~KafkaLog() override {
     Close();
     Shutdown();  // Again, in case Close ran inside an append callback and left it.
-    if (topic_ != nullptr) rd_kafka_topic_destroy(topic_);
-    producer_.reset();  // Joins librdkafka's threads before context_ goes.
+    producers_.clear();  // Joins librdkafka's threads before their contexts go.
+    if (reports_fd_ >= 0) ::close(reports_fd_);
+    if (lone_fd_ >= 0) ::close(lone_fd_);
   }
 
   void Append(std::span<const Record> records, AppendCallback done) override {
@@ -278,14 +290,22 @@ class KafkaLog final : public Log {
     op->refs.assign(records.size(), MessageRef{op.get(), kNoOffset});
     op->remaining = records.size();
     std::optional<Error> immediate;
+    bool lone = false;
     {
       std::lock_guard<std::mutex> lock(mu_);
+      lone = inflight_.empty();
       if (closed_) {
         immediate = Error(ErrorCode::kClosed, "append to topic '" + options_.topic + "' after the log was closed");
+      } else if (auto fresh = ReplaceProducerIfFatal(); !fresh) {
+        immediate = fresh.error();
+        op->remaining = 0;
       } else {
         inflight_.insert(op.get());
         for (std::size_t i = 0; i < records.size(); ++i) {
-          if (auto err = Produce(records[i], &op->refs[i]); err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+          auto err = Produce(records[i], &op->refs[i]);
+          // Turned fatal since the check above: once more on a new producer.
+          if (err == RD_KAFKA_RESP_ERR__FATAL && ReplaceProducerIfFatal()) err = Produce(records[i], &op->refs[i]);
+          if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
             std::string what = "cannot enqueue record " + std::to_string(i) + " of " + std::to_string(records.size());
             if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) what += " (producer queue full: queue.buffering.max.messages)";
             op->error = KafkaError(err, what, options_);
@@ -303,10 +323,23 @@ class KafkaLog final : public Log {
         }
       }
     }
-    if (immediate) op->done(std::unexpected(*immediate));
+    if (immediate) {
+      op->done(std::unexpected(*immediate));
+    } else if (lone && options_.send_lone_appends_at_once) {
+      Signal(lone_fd_);
+    }
   }
 
   std::string Name() const override { return options_.topic; }
+
+  Status RaiseFatalProducerError(std::string_view reason) {
+    std::lock_guard<std::mutex> lock(mu_);
+    const std::string text(reason);
+    rd_kafka_resp_err_t err = rd_kafka_test_fatal_error(current_->handle.get(),
+                                                        RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER, text.c_str());
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return std::unexpected(KafkaError(err, "cannot raise a fatal error", options_));
+    return {};
+  }
 
   using Log::OpenReader;
   Result<std::unique_ptr<LogReader>> OpenReader(Offset from, const ReadOptions& read_options) override {
@@ -340,8 +373,13 @@ class KafkaLog final : public Log {
         std::lock_guard<std::mutex> lock(mu_);
         if (closed_) return MakeError(ErrorCode::kClosed, "log of topic '" + options_.topic + "' is closed");
       }
+      rd_kafka_t* producer = nullptr;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        producer = current_->handle.get();
+      }
       int64_t low = 0, high = 0;
-      rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(producer_.get(), options_.topic.c_str(), 0, &low,
+      rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(producer, options_.topic.c_str(), 0, &low,
                                                                  &high, std::max(1, ToMillis(deadline - Clock::now())));
       if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return high;
       // A moved leader, a broker coming back, or a topic created a moment ago
@@ -365,6 +403,7 @@ class KafkaLog final : public Log {
       closed_ = true;
     }
     stop_poller_.store(true);
+    Signal(lone_fd_);  // Wakes the poller from poll(2) at once.
     // Inside an append callback the poller cannot join itself: it stops when
     // the callback returns, and the destructor finishes the shut-down.
     if (std::this_thread::get_id() == poller_.get_id()) return;
@@ -390,9 +429,93 @@ class KafkaLog final : public Log {
     bool finished = false;
   };
 
-  explicit KafkaLog(const KafkaOptions& options) : options_(options) {
-    context_.logger = options.logger;
-    context_.owner = this;
+  // One librdkafka producer with its topic handle. Its context names it, so
+  // a delivery report knows which producer it came from.
+  struct Producer {
+    KafkaLog* log = nullptr;
+    HandleContext context;
+    HandlePtr handle;
+    rd_kafka_topic_t* topic = nullptr;
+    bool retired = false;  // Guarded by the log's mu_.
+    ~Producer() {
+      if (topic != nullptr) rd_kafka_topic_destroy(topic);
+      handle.reset();  // Joins librdkafka's threads before context goes.
+    }
+  };
+
+  explicit KafkaLog(const KafkaOptions& options)
+      : options_(options),
+        reports_fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)),
+        lone_fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
+
+  static void Signal(int fd) {
+    const uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = ::write(fd, &one, sizeof one);  // Only fails when already signalled.
+  }
+  static bool Drain(int fd) {
+    uint64_t count = 0;
+    return ::read(fd, &count, sizeof count) == static_cast<ssize_t>(sizeof count);
+  }
+
+  Result<std::unique_ptr<Producer>> NewProducer() {
+    auto producer = std::make_unique<Producer>();
+    producer->context.logger = options_.logger;
+    producer->context.owner = producer.get();
+    producer->log = this;
+    auto conf = BaseConf(options_, &producer->context, ProducerProperties(options_));
+    if (!conf) return std::unexpected(conf.error());
+    rd_kafka_conf_set_dr_msg_cb(conf->get(), &KafkaLog::OnDelivery);
+    auto handle = NewHandle(RD_KAFKA_PRODUCER, std::move(*conf), "producer");
+    if (!handle) return std::unexpected(handle.error());
+    producer->handle = std::move(*handle);
+    producer->topic = rd_kafka_topic_new(producer->handle.get(), options_.topic.c_str(), nullptr);
+    if (producer->topic == nullptr) {
+      return std::unexpected(KafkaError(rd_kafka_last_error(), "cannot open topic handle", options_));
+    }
+    // The poller sleeps in poll(2) on this and on lone_fd_: librdkafka writes
+    // to it when a delivery report arrives in an empty queue.
+    if (reports_fd_ < 0 || lone_fd_ < 0) {
+      return MakeError(ErrorCode::kInternal, std::string("cannot create an eventfd for the producer's poller: ") +
+                                                 std::strerror(errno));
+    }
+    rd_kafka_queue_t* reports = rd_kafka_queue_get_main(producer->handle.get());
+    static constexpr uint64_t kPayload = 1;  // An eventfd takes 8-byte writes only.
+    rd_kafka_queue_io_event_enable(reports, reports_fd_, &kPayload, sizeof kPayload);
+    rd_kafka_queue_destroy(reports);
+    return producer;
+  }
+
+  // Called with mu_ held. librdkafka's idempotent producer raises a fatal
+  // error when the partition's leader refuses its sequence (a leader that
+  // lost records it had taken, KIP-360's unrecoverable cases); after that the
+  // handle refuses every produce, and its documented remedy is a new handle.
+  // The retired handle's queued and in-flight messages are purged: their
+  // reports come back through the poller as kUnavailable ("may or may not
+  // have committed"), never as success.
+  Status ReplaceProducerIfFatal() {
+    char reason[512] = "";
+    const rd_kafka_resp_err_t fatal = rd_kafka_fatal_error(current_->handle.get(), reason, sizeof reason);
+    if (fatal == RD_KAFKA_RESP_ERR_NO_ERROR) return {};
+    if (replacements_ >= kMaxProducerReplacements) {
+      return MakeError(ErrorCode::kInternal, "the producer for topic '" + options_.topic + "' failed fatally " +
+                                                 std::to_string(replacements_ + 1) + " times (limit " +
+                                                 std::to_string(kMaxProducerReplacements) + " replacements); last: " +
+                                                 reason + " (" + rd_kafka_err2name(fatal) + ")");
+    }
+    auto fresh = NewProducer();
+    if (!fresh) return std::unexpected(fresh.error());
+    if (options_.logger) {
+      options_.logger(LogLevel::kWarning, std::string("kafka: producer hit a fatal error, replaced with a new one: ") +
+                                              reason + " (" + rd_kafka_err2name(fatal) + ")");
+    }
+    current_->retired = true;
+    rd_kafka_purge(current_->handle.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT |
+                                               RD_KAFKA_PURGE_F_NON_BLOCKING);
+    ++replacements_;
+    current_ = fresh->get();
+    std::lock_guard<std::mutex> handles_lock(handles_mu_);
+    producers_.push_back(std::move(*fresh));
+    return {};
   }
 
   // After closed_ is set: joins the poller, fails what is still in flight with
@@ -416,9 +539,12 @@ class KafkaLog final : public Log {
                                                  "' closed with the append in flight; it may or may not have "
                                                  "committed"));
     }
-    if (producer_ == nullptr) return;  // Create failed before the producer existed.
-    rd_kafka_purge(producer_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-    rd_kafka_flush(producer_.get(), kCloseDrainMs);
+    // Create failed before a producer existed, or the poller is gone: nothing
+    // else touches producers_ now.
+    for (const auto& producer : producers_) {
+      rd_kafka_purge(producer->handle.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+      rd_kafka_flush(producer->handle.get(), kCloseDrainMs);
+    }
   }
 
   // Called with mu_ held.
@@ -434,7 +560,7 @@ class KafkaLog final : public Log {
     const void* value = record.value ? record.value->data() : nullptr;
     const size_t value_len = record.value ? record.value->size() : 0;
     rd_kafka_resp_err_t err = rd_kafka_producev(
-        producer_.get(), RD_KAFKA_V_RKT(topic_), RD_KAFKA_V_PARTITION(0), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        current_->handle.get(), RD_KAFKA_V_RKT(current_->topic), RD_KAFKA_V_PARTITION(0), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
         RD_KAFKA_V_KEY(record.key.data(), record.key.size()), RD_KAFKA_V_VALUE(const_cast<void*>(value), value_len),
         RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(ref), RD_KAFKA_V_END);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -443,12 +569,26 @@ class KafkaLog final : public Log {
     return err;
   }
 
-  static void OnDelivery(rd_kafka_t* rk, const rd_kafka_message_t* msg, void* opaque) {
-    auto* context = static_cast<HandleContext*>(opaque);
-    static_cast<KafkaLog*>(context->owner)->Deliver(*msg);
+  static void OnDelivery(rd_kafka_t* /*rk*/, const rd_kafka_message_t* msg, void* opaque) {
+    auto* producer = static_cast<Producer*>(static_cast<HandleContext*>(opaque)->owner);
+    producer->log->Deliver(*producer, *msg);
   }
 
-  void Deliver(const rd_kafka_message_t& msg) {
+  // A delivery failure of a fatal (or retired) producer: whatever librdkafka
+  // says (_FATAL, or _PURGE_* from the purge that follows a fatal error), the
+  // message may have been written by the leader that refused the sequence
+  // afterwards, so the outcome is unknown, and a retry goes to the new
+  // producer.
+  Error RetiredFailure(const Producer& producer, rd_kafka_resp_err_t err) {
+    char reason[512] = "";
+    const rd_kafka_resp_err_t fatal = rd_kafka_fatal_error(producer.handle.get(), reason, sizeof reason);
+    return Error(ErrorCode::kUnavailable,
+                 "append not acknowledged: its producer hit a fatal error (" + std::string(reason) + ", " +
+                     rd_kafka_err2name(fatal) + ") and was replaced; the record may or may not have been written (" +
+                     rd_kafka_err2name(err) + "; brokers " + options_.brokers + ", topic '" + options_.topic + "')");
+  }
+
+  void Deliver(const Producer& producer, const rd_kafka_message_t& msg) {
     auto* ref = static_cast<MessageRef*>(msg._private);
     std::unique_ptr<AppendOp> last_report;  // Frees the op after its callback ran.
     AppendCallback done;
@@ -463,7 +603,15 @@ class KafkaLog final : public Log {
           << "a delivery report whose message is not its append's";
       KVLOG_CHECK_EQ(ref->offset, kNoOffset) << "a message delivered twice";
       if (msg.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        if (!op.error) op.error = KafkaError(msg.err, "append not acknowledged", options_);
+        // librdkafka purges a producer's queue itself when it turns fatal, so
+        // the report may come before the log has retired it.
+        char unused[8];
+        const bool fatal = producer.retired || msg.err == RD_KAFKA_RESP_ERR__FATAL ||
+                           rd_kafka_fatal_error(producer.handle.get(), unused, sizeof unused) !=
+                               RD_KAFKA_RESP_ERR_NO_ERROR;
+        if (!op.error) {
+          op.error = fatal ? RetiredFailure(producer, msg.err) : KafkaError(msg.err, "append not acknowledged", options_);
+        }
       } else {
         ref->offset = msg.offset;
       }
@@ -487,16 +635,40 @@ class KafkaLog final : public Log {
     if (done) done(std::move(*result));
   }
 
+  // Serves the producers' delivery reports, the newest producer's as they
+  // arrive (librdkafka signals reports_fd_) and a retired one's at least every
+  // kPollerIntervalMs; and lifts linger.ms briefly when an append found none
+  // other in flight (lone_fd_), so that a lone append is sent at once.
   void PollLoop() {
-    while (!stop_poller_.load()) rd_kafka_poll(producer_.get(), kPollerIntervalMs);
+    std::vector<rd_kafka_t*> handles;
+    while (!stop_poller_.load()) {
+      pollfd fds[2] = {{.fd = reports_fd_, .events = POLLIN, .revents = 0},
+                       {.fd = lone_fd_, .events = POLLIN, .revents = 0}};
+      ::poll(fds, 2, kPollerIntervalMs);
+      {
+        std::lock_guard<std::mutex> lock(handles_mu_);
+        handles.clear();
+        for (const auto& producer : producers_) handles.push_back(producer->handle.get());
+      }
+      // Reset before serving: a report that lands after the drain signals
+      // again.
+      Drain(reports_fd_);
+      if (Drain(lone_fd_) && rd_kafka_outq_len(handles.back()) > 0) {
+        rd_kafka_flush(handles.back(), kLoneAppendFlushMs);  // Serves reports too.
+      }
+      for (rd_kafka_t* handle : handles) rd_kafka_poll(handle, 0);
+    }
   }
 
   const KafkaOptions options_;
-  HandleContext context_;
-  HandlePtr producer_;
-  rd_kafka_topic_t* topic_ = nullptr;
+  std::mutex handles_mu_;  // Guards producers_ against the poller while one is added.
+  std::vector<std::unique_ptr<Producer>> producers_;  // Oldest first; the last is current_.
+  Producer* current_ = nullptr;                       // Guarded by mu_.
+  int replacements_ = 0;                              // Guarded by mu_.
   std::thread poller_;
   std::atomic<bool> stop_poller_{false};
+  const int reports_fd_;  // Written by librdkafka when a delivery report arrives.
+  const int lone_fd_;     // Written by Append when it found nothing else in flight.
 
   std::mutex close_mu_;  // Serialises Close, so a second caller returns only when the first is done.
   std::mutex mu_;
@@ -764,6 +936,12 @@ Status CheckProducerSafety(const KafkaOptions& options) {
                        "duplicate them); kvlog needs acks=all and enable.idempotence=true. Set "
                        "KafkaOptions::allow_unsafe_acks to run with it anyway (lost writes then fail with DataLoss "
                        "where the client sees them)");
+}
+
+Status testing::RaiseFatalProducerError(Log& log, std::string_view reason) {
+  auto* kafka = dynamic_cast<KafkaLog*>(&log);
+  if (kafka == nullptr) return MakeError(ErrorCode::kInvalidArgument, "log '" + log.Name() + "' is not a Kafka log");
+  return kafka->RaiseFatalProducerError(reason);
 }
 
 Result<std::unique_ptr<Log>> OpenKafkaLog(const KafkaOptions& options) {

@@ -7,7 +7,10 @@
 //   (*log)->Append(records, [](log::AppendResult r) { ... });
 //
 // Appends go through one idempotent producer (acks=all); each append learns its
-// offsets from the delivery reports. Readers assign partition 0 directly (no
+// offsets from the delivery reports. A producer that hits a fatal error (a new
+// partition leader refusing its sequence) is replaced by a new one: the
+// appends it held fail with kUnavailable (they may or may not have been
+// written), later appends go to the new producer. Readers assign partition 0 directly (no
 // consumer group) and track their position, the next offset to read, which
 // also moves past gaps at the end of the log (compaction, control records).
 // The topic must have exactly one partition: anything else is refused with
@@ -79,6 +82,11 @@ struct KafkaOptions {
   // concurrent and pipelined writes as much as 0 does. A fractional linger
   // goes through producer_properties, e.g. {"linger.ms", "0.5"}.
   std::chrono::milliseconds linger{1};
+  // An append that finds no other in flight is sent at once, without waiting
+  // out `linger` (rd_kafka_flush ignores linger.ms while it runs; the log's
+  // poller runs a short one): a lone writer pays no linger, while appends
+  // that overlap still batch for `linger`. False: every append lingers.
+  bool send_lone_appends_at_once = true;
   std::chrono::milliseconds delivery_timeout{30'000};
   std::chrono::milliseconds request_timeout{10'000};
 
@@ -142,5 +150,12 @@ Result<std::unique_ptr<Log>> OpenKafkaLog(const KafkaOptions& options);
 // run with exactly the log's settings.
 KafkaProperties ProducerProperties(const KafkaOptions& options);
 KafkaProperties ReaderProperties(const KafkaOptions& options);
+
+namespace testing {
+// Raises a fatal error on the current producer of `log` (an OpenKafkaLog
+// result), as librdkafka does when a partition leader refuses an idempotent
+// producer's sequence. kInvalidArgument if `log` is not a Kafka log.
+Status RaiseFatalProducerError(Log& log, std::string_view reason);
+}  // namespace testing
 
 }  // namespace kvlog::log::kafka

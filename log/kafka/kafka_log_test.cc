@@ -456,6 +456,75 @@ TEST_F(KafkaLogTest, DestroyingWithAppendsInFlightLeaksNothing) {
   EXPECT_EQ(calls.load(), 500);
 }
 
+// librdkafka's idempotent producer turns fatal when a new partition leader
+// refuses its sequence; the handle then refuses every produce. The log must
+// go on with a new producer, not fail every later append.
+TEST_F(KafkaLogTest, AProducerThatTurnsFatalIsReplacedAndLaterAppendsCommit) {
+  auto log = Open();
+  ASSERT_TRUE(log);
+  Results before;
+  log->Append(std::vector<Record>{Put("a", "1")}, before.Callback());
+  ASSERT_TRUE(before.WaitFor(1));
+  ASSERT_TRUE(before.Take()[0]);
+
+  for (int round = 0; round < 3; ++round) {
+    ASSERT_TRUE(testing::RaiseFatalProducerError(*log, "test: sequence refused"));
+    Results after;
+    log->Append(std::vector<Record>{Put("b", std::to_string(round))}, after.Callback());
+    ASSERT_TRUE(after.WaitFor(1));
+    auto r = after.Take()[0];
+    ASSERT_TRUE(r) << "round " << round << ": " << r.error().ToString();
+    EXPECT_EQ(*r, (std::vector<Offset>{round + 1}));
+  }
+  auto end = log->EndOffset(10s);
+  ASSERT_TRUE(end) << end.error().ToString();
+  EXPECT_EQ(*end, 4);
+  auto reader = log->OpenReader(0);
+  ASSERT_TRUE(reader);
+  auto entries = ReadUntil(**reader, 4);
+  ASSERT_EQ(entries.size(), 4u);
+  EXPECT_EQ(entries[3].record->value, std::optional<std::string>("2"));
+}
+
+TEST_F(KafkaLogTest, AppendsInFlightOnAProducerThatTurnsFatalFailAsUnknownNeverAsSuccess) {
+  auto log = Open();
+  ASSERT_TRUE(log);
+  Results warm;
+  log->Append(std::vector<Record>{Put("warm", "1")}, warm.Callback());
+  ASSERT_TRUE(warm.WaitFor(1));
+  ASSERT_TRUE(cluster_->SetBrokerDown(-1));  // Keeps the next appends on the producer.
+  Results held;
+  for (int i = 0; i < 20; ++i) log->Append(std::vector<Record>{Put("k", std::to_string(i))}, held.Callback());
+  ASSERT_TRUE(testing::RaiseFatalProducerError(*log, "test: sequence refused"));
+  Results next;
+  log->Append(std::vector<Record>{Put("k", "next")}, next.Callback());  // Replaces the producer.
+  ASSERT_TRUE(cluster_->SetBrokerUp(-1));
+  ASSERT_TRUE(held.WaitFor(20));
+  for (const AppendResult& r : held.Take()) {
+    ASSERT_FALSE(r) << "an append the fatal producer held reported success";
+    EXPECT_EQ(r.error().code(), ErrorCode::kUnavailable) << r.error().ToString();
+    EXPECT_NE(r.error().message().find("fatal error"), std::string::npos) << r.error().message();
+  }
+  ASSERT_TRUE(next.WaitFor(1));
+  EXPECT_TRUE(next.Take()[0]);
+}
+
+TEST_F(KafkaLogTest, AProducerThatKeepsTurningFatalIsGivenUpNamingTheLimit) {
+  auto log = Open();
+  ASSERT_TRUE(log);
+  std::optional<Error> last;
+  for (int i = 0; i < 40 && !last; ++i) {
+    ASSERT_TRUE(testing::RaiseFatalProducerError(*log, "test: sequence refused"));
+    Results r;
+    log->Append(std::vector<Record>{Put("k", std::to_string(i))}, r.Callback());
+    ASSERT_TRUE(r.WaitFor(1));
+    if (auto got = r.Take()[0]; !got) last = got.error();
+  }
+  ASSERT_TRUE(last) << "every append succeeded";
+  EXPECT_EQ(last->code(), ErrorCode::kInternal);
+  EXPECT_NE(last->message().find("limit 16 replacements"), std::string::npos) << last->message();
+}
+
 }  // namespace
 }  // namespace kvlog::log::kafka
 

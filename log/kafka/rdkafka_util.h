@@ -19,7 +19,7 @@ namespace kvlog::log::kafka::internal {
 // that call back).
 struct HandleContext {
   KafkaLogger logger;
-  void* owner = nullptr;  // The KafkaLog, for delivery reports.
+  void* owner = nullptr;  // Whose callbacks these are (the adapter's producer, for delivery reports).
 };
 
 struct ConfDeleter {
