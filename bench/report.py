@@ -321,25 +321,32 @@ def go_model_section(runs, franz_ctx):
         return ""
     ctx = franz_ctx or {}
     put, batch, franz = runs.get("BM_Put"), runs.get("BM_Batch/100"), runs.get("BM_FranzRoundTrip")
+    on_mock = "kvmock" in ctx.get("log", "")
+
+    def judge(r, target, higher_is_better=True):
+        if on_mock:
+            return "smoke run on the mock, no verdict"
+        return f"{verdict(r, target, higher_is_better)} {'>=' if higher_is_better else '<='} {target}x"
+
     rows = []
     if model_put:
         rp = ratio(counter(put, "p50_us"), counter(model_put, "p50_us"))
         rows.append(["Go model Put (one at a time)", with_samples(model_put, "p50_us"),
                      with_samples(model_put, "p99_us"), latency(counter(model_put, "ack_p50_us")), "", ""])
         rows.append(["kv Put", with_samples(put, "p50_us"), with_samples(put, "p99_us"), "", "",
-                     f"kv / model p50 {fmt_ratio(rp)} ({verdict(rp, 1.0, False)} <= 1.0x)"])
+                     f"kv / model p50 {fmt_ratio(rp)} ({judge(rp, 1.0, False)})"])
         if franz:
             rf = ratio(counter(put, "p50_us"), counter(franz, "p50_us"))
             rows.append(["franz-go raw round trip", with_samples(franz, "p50_us"), with_samples(franz, "p99_us"),
                          latency(counter(franz, "ack_p50_us")), "",
-                         f"kv Put / franz-go raw p50 {fmt_ratio(rf)} ({verdict(rf, 1.1, False)} <= 1.1x)"])
+                         f"kv Put / franz-go raw p50 {fmt_ratio(rf)} ({judge(rf, 1.1, False)})"])
     if model_batch:
         rb = ratio(rate(batch), rate(model_batch))
         rows.append(["Go model Batch of 100", "", "", "", si(rate(model_batch), "rec/s"), ""])
         rows.append(["kv Batch of 100", "", "", "", si(rate(batch), "rec/s"),
-                     f"kv / model {fmt_ratio(rb)} ({verdict(rb, 1.0)} >= 1.0x)"])
+                     f"kv / model {fmt_ratio(rb)} ({judge(rb, 1.0)})"])
     note = ""
-    if "kvmock" in ctx.get("log", ""):
+    if on_mock:
         note = (" On the mock this is a smoke run, not a comparison: franz-go's fetch wait is at least 10 ms and "
                 "the mock's fetch does not wake on new data.")
     return "\n".join([
@@ -453,6 +460,11 @@ def machine(ctx):
             f"libbenchmark build {ctx.get('library_build_type', '?')}")
 
 
+def is_kv_bench(runs):
+    """A kv_bench file: raw rows, replay, or (a filtered run) Put / Batch alone."""
+    return any(name.startswith(("BM_Raw", "BM_Replay", "BM_Put", "BM_Batch/")) for name in runs)
+
+
 def main(paths):
     sections, machines = [], []
     loaded = [load(path) for path in paths]
@@ -461,8 +473,7 @@ def main(paths):
         if ctx.get("suite") == "franz-baseline":
             franz_ctx = ctx
             franz_runs.update(runs)
-    has_kv = any(ctx.get("suite") != "franz-baseline" and ("BM_Raw" in " ".join(runs) or "BM_Replay" in " ".join(runs))
-                 for ctx, runs in loaded)
+    has_kv = any(ctx.get("suite") != "franz-baseline" and is_kv_bench(runs) for ctx, runs in loaded)
     for ctx, runs in loaded:
         names = " ".join(runs)
         if ctx.get("suite") == "franz-baseline":
@@ -470,7 +481,7 @@ def main(paths):
                 sections.append(franz_section(ctx, runs))
             continue
         machines.append(machine(ctx))
-        if "BM_Raw" in names or "BM_Replay" in names:
+        if is_kv_bench(runs):
             sections.append(kafka_section(ctx, {**runs, **franz_runs}, franz_ctx))
         if "BM_Simulator" in names:
             sections.append(sim_section(ctx, runs))
