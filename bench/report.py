@@ -352,8 +352,8 @@ def go_model_section(runs, franz_ctx):
     return "\n".join([
         f"kvlog beside the Go model: {ctx.get('model', MODEL_LABEL)}. Written from the Go original's described "
         f"mechanism (bench/franz-baseline/gomodel.go): one franz-go client, ProduceSync, one consume loop applying "
-        f"every record into a map; Put returns once its offset is applied. franz-go's defaults as the Go "
-        f"original: compression {ctx.get('model_compression', '?')}, linger "
+        f"every record into a map; Put returns once its offset is applied. Compression "
+        f"{ctx.get('model_compression', '?')} (franz-go's default, as the Go original's: snappy), linger "
         f"{ctx.get('model_linger', '?')}. Ack p50: ProduceSync's return. Targets (issue 18): kv Put p50 <= 1.0x "
         f"the model's, Batch-100 >= 1.0x, Put <= 1.1x franz-go's raw round trip.{note}\n",
         table(["", "p50", "p99", "ack p50", "rate", "ratio"], rows)])
