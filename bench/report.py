@@ -134,6 +134,7 @@ def kafka_section(ctx, runs, franz_ctx=None):
             rk = ratio(counter(put, "p50_us"), counter(franz, "p50_us"))
             rows[-1].append(f"{fmt_ratio(rk)} ({verdict(rk, 1.1, False)})")
         out.append(table(header, rows))
+    out.append(go_model_section(runs, franz_ctx))
     put_ttl = runs.get("BM_PutTtl")
     if put and put_ttl:
         rt = ratio(counter(put_ttl, "p50_us"), counter(put, "p50_us"))
@@ -309,17 +310,70 @@ def conditional_section(runs):
     return "\n".join(out)
 
 
+MODEL_LABEL = ("a model of the Go original's Put (franz-go ProduceSync + consume loop), not the Go original "
+               "itself, which the module proxy does not serve")
+
+
+def go_model_section(runs, franz_ctx):
+    """kvlog's Put and Batch-100 beside bench/franz-baseline's model of the Go original (issue 18)."""
+    model_put, model_batch = runs.get("BM_GoModelPut"), runs.get("BM_GoModelBatch/100")
+    if not model_put and not model_batch:
+        return ""
+    ctx = franz_ctx or {}
+    put, batch, franz = runs.get("BM_Put"), runs.get("BM_Batch/100"), runs.get("BM_FranzRoundTrip")
+    on_mock = "kvmock" in ctx.get("log", "")
+
+    def judge(r, target, higher_is_better=True):
+        if on_mock:
+            return "smoke run on the mock, no verdict"
+        return f"{verdict(r, target, higher_is_better)} {'>=' if higher_is_better else '<='} {target}x"
+
+    rows = []
+    if model_put:
+        rp = ratio(counter(put, "p50_us"), counter(model_put, "p50_us"))
+        rows.append(["Go model Put (one at a time)", with_samples(model_put, "p50_us"),
+                     with_samples(model_put, "p99_us"), latency(counter(model_put, "ack_p50_us")), "", ""])
+        rows.append(["kv Put", with_samples(put, "p50_us"), with_samples(put, "p99_us"), "", "",
+                     f"kv / model p50 {fmt_ratio(rp)} ({judge(rp, 1.0, False)})"])
+        if franz:
+            rf = ratio(counter(put, "p50_us"), counter(franz, "p50_us"))
+            rows.append(["franz-go raw round trip", with_samples(franz, "p50_us"), with_samples(franz, "p99_us"),
+                         latency(counter(franz, "ack_p50_us")), "",
+                         f"kv Put / franz-go raw p50 {fmt_ratio(rf)} ({judge(rf, 1.1, False)})"])
+    if model_batch:
+        rb = ratio(rate(batch), rate(model_batch))
+        rows.append(["Go model Batch of 100", "", "", "", si(rate(model_batch), "rec/s"), ""])
+        rows.append(["kv Batch of 100", "", "", "", si(rate(batch), "rec/s"),
+                     f"kv / model {fmt_ratio(rb)} ({judge(rb, 1.0)})"])
+    note = ""
+    if on_mock:
+        note = (" On the mock this is a smoke run, not a comparison: franz-go's fetch wait is at least 10 ms and "
+                "the mock's fetch does not wake on new data.")
+    return "\n".join([
+        f"kvlog beside the Go model: {ctx.get('model', MODEL_LABEL)}. Written from the Go original's described "
+        f"mechanism (bench/franz-baseline/gomodel.go): one franz-go client, ProduceSync, one consume loop applying "
+        f"every record into a map; Put returns once its offset is applied. Compression "
+        f"{ctx.get('model_compression', '?')} (franz-go's default, as the Go original's: snappy), linger "
+        f"{ctx.get('model_linger', '?')}. Ack p50: ProduceSync's return. Targets (issue 18): kv Put p50 <= 1.0x "
+        f"the model's, Batch-100 >= 1.0x, Put <= 1.1x franz-go's raw round trip.{note}\n",
+        table(["", "p50", "p99", "ack p50", "rate", "ratio"], rows)])
+
+
 def franz_section(ctx, runs):
     rows = []
     for name, b in runs.items():
-        if not name.startswith("BM_Franz"):
+        if not name.startswith(("BM_Franz", "BM_GoModel")):
             continue
         p50 = with_samples(b, "p50_us") if counter(b, "p50_us") else ""
         p99 = with_samples(b, "p99_us") if counter(b, "p99_us") else ""
         rows.append([name, p50, p99, si(rate(b), "rec/s") if rate(b) else ""])
-    return "\n".join([f"### franz-go raw baseline — log: {ctx.get('log', 'unknown')}; {ctx.get('client', '')}, "
-                      f"compression {ctx.get('compression', '?')}, linger {ctx.get('linger', '?')}\n",
-                      table(["row", "p50", "p99", "rate"], rows)])
+    out = [f"### franz-go raw baseline — log: {ctx.get('log', 'unknown')}; {ctx.get('client', '')}, "
+           f"compression {ctx.get('compression', '?')}, linger {ctx.get('linger', '?')}\n"]
+    if any(name.startswith("BM_GoModel") for name in runs):
+        out.append(f"BM_GoModel rows: {ctx.get('model', MODEL_LABEL)}; compression "
+                   f"{ctx.get('model_compression', '?')}, linger {ctx.get('model_linger', '?')}.\n")
+    out.append(table(["row", "p50", "p99", "rate"], rows))
+    return "\n".join(out)
 
 
 def sim_section(ctx, runs):
@@ -406,6 +460,11 @@ def machine(ctx):
             f"libbenchmark build {ctx.get('library_build_type', '?')}")
 
 
+def is_kv_bench(runs):
+    """A kv_bench file: raw rows, replay, or (a filtered run) Put / Batch alone."""
+    return any(name.startswith(("BM_Raw", "BM_Replay", "BM_Put", "BM_Batch/")) for name in runs)
+
+
 def main(paths):
     sections, machines = [], []
     loaded = [load(path) for path in paths]
@@ -414,8 +473,7 @@ def main(paths):
         if ctx.get("suite") == "franz-baseline":
             franz_ctx = ctx
             franz_runs.update(runs)
-    has_kv = any(ctx.get("suite") != "franz-baseline" and ("BM_Raw" in " ".join(runs) or "BM_Replay" in " ".join(runs))
-                 for ctx, runs in loaded)
+    has_kv = any(ctx.get("suite") != "franz-baseline" and is_kv_bench(runs) for ctx, runs in loaded)
     for ctx, runs in loaded:
         names = " ".join(runs)
         if ctx.get("suite") == "franz-baseline":
@@ -423,7 +481,7 @@ def main(paths):
                 sections.append(franz_section(ctx, runs))
             continue
         machines.append(machine(ctx))
-        if "BM_Raw" in names or "BM_Replay" in names:
+        if is_kv_bench(runs):
             sections.append(kafka_section(ctx, {**runs, **franz_runs}, franz_ctx))
         if "BM_Simulator" in names:
             sections.append(sim_section(ctx, runs))

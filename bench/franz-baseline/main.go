@@ -10,10 +10,13 @@
 //	BM_FranzRoundTrip       produce one record, consume it: p50_us, p99_us, samples
 //	BM_FranzPipelined/N     produce N records, consume all N (one consumer)
 //	BM_FranzConsume/R/W     a fresh consumer reads R records (R/W keys written W times)
+//	BM_GoModelPut           a model of the Go original's Put (gomodel.go): p50_us, p99_us, samples
+//	BM_GoModelBatch/N       the model's batch of N records, produced and applied
 //
-// Producer: idempotent, acks=all (franz-go's defaults, as kvlog's), no
-// compression and linger 0 unless --compression/--linger say otherwise (see
-// bench/README.md for why). Consumer: franz-go's defaults (fetch max wait
+// Producer of the raw rows: idempotent, acks=all (franz-go's defaults, as
+// kvlog's), no compression and linger 0 unless --compression/--linger say
+// otherwise (see bench/README.md for why). The model's rows keep franz-go's
+// defaults (snappy unless --compression=none; gomodel.go). Consumer: franz-go's defaults (fetch max wait
 // 5 s, min bytes 1, 50 MiB per fetch, 1 MiB per partition), partitions
 // assigned directly, no group.
 package main
@@ -49,8 +52,9 @@ var (
 	minTime     = flag.Duration("min_time", time.Second, "least time one repetition of a row runs")
 	pipelined   = flag.String("pipelined", "100,1000,10000", "burst sizes N of BM_FranzPipelined (empty: none)")
 	consume     = flag.String("consume", "100000/1,1000000/1,1000000/10", "R/W sizes of BM_FranzConsume (empty: none)")
-	only        = flag.String("only", "roundtrip,pipelined,consume", "which row families to run")
-	compression = flag.String("compression", "none", "producer compression: none or snappy (franz-go's own default)")
+	only        = flag.String("only", "roundtrip,pipelined,consume", "which row families to run: roundtrip, pipelined, consume, kvmodel (kvmodel-put + kvmodel-batch)")
+	modelBatch  = flag.String("model_batches", "100", "batch sizes N of BM_GoModelBatch (empty: none)")
+	compression = flag.String("compression", "", "producer compression: none or snappy (franz-go's own default); empty: none for the raw rows, snappy for the model's")
 	linger      = flag.Duration("linger", 0, "producer linger (franz-go 1.22's default is 10ms; ProduceSync skips it)")
 	fetchWait   = flag.Duration("fetch_max_wait", 0, "consumer fetch max wait (0: franz-go's default, 5s)")
 	maxVersion  = flag.String("max_kafka_version", "", "cap the request versions at a Kafka release, e.g. 2.3 (empty: none)")
@@ -98,7 +102,7 @@ func topicName(name string) string {
 func newProducer(topic string) *kgo.Client {
 	codec := kgo.NoCompression()
 	switch *compression {
-	case "none":
+	case "", "none":
 	case "snappy":
 		codec = kgo.SnappyCompression()
 	default:
@@ -484,6 +488,29 @@ func row(name, unit string, fn func() result) benchmark {
 	return b
 }
 
+// rawCompression is the codec of the raw rows' producers.
+func rawCompression() string {
+	if *compression == "" {
+		return "none"
+	}
+	return *compression
+}
+
+// loadAverage is the 1, 5 and 15 minute load average (nil where unknown).
+func loadAverage() []float64 {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return nil
+	}
+	var out []float64
+	for _, f := range strings.Fields(string(data))[:3] {
+		if x, err := strconv.ParseFloat(f, 64); err == nil {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
 func parseInts(list, what string) []int64 {
 	var out []int64
 	for _, s := range strings.Split(list, ",") {
@@ -507,7 +534,7 @@ func main() {
 	if flag.NArg() > 0 {
 		die("unexpected argument %q", flag.Arg(0))
 	}
-	if *compression != "none" && *compression != "snappy" {
+	if *compression != "" && *compression != "none" && *compression != "snappy" {
 		die("--compression=%s: want none or snappy", *compression)
 	}
 	if *reps < 1 {
@@ -516,11 +543,13 @@ func main() {
 	want := map[string]bool{}
 	for _, f := range strings.Split(*only, ",") {
 		switch f {
-		case "roundtrip", "pipelined", "consume":
+		case "roundtrip", "pipelined", "consume", "kvmodel-put", "kvmodel-batch":
 			want[f] = true
+		case "kvmodel":
+			want["kvmodel-put"], want["kvmodel-batch"] = true, true
 		case "":
 		default:
-			die("--only: unknown row family %q (roundtrip, pipelined, consume)", f)
+			die("--only: unknown row family %q (roundtrip, pipelined, consume, kvmodel, kvmodel-put, kvmodel-batch)", f)
 		}
 	}
 	type consumeSize struct{ records, writes int64 }
@@ -540,7 +569,12 @@ func main() {
 		consumes = append(consumes, consumeSize{rw[0], rw[1]})
 	}
 	bursts := parseInts(*pipelined, "--pipelined")
+	modelBatches := parseInts(*modelBatch, "--model_batches")
+	if !want["kvmodel-batch"] {
+		modelBatches = nil
+	}
 
+	startDate, startLoad := time.Now().UTC().Format(time.RFC3339), loadAverage()
 	var rows []benchmark
 	if want["roundtrip"] {
 		ensureTopic(topicName("put"))
@@ -559,17 +593,26 @@ func main() {
 		}
 	}
 
+	if want["kvmodel-put"] || len(modelBatches) > 0 {
+		rows = append(rows, modelRows(want["kvmodel-put"], modelBatches)...)
+	}
+
 	desc := *description
 	if desc == "" {
 		desc = "Kafka brokers " + *brokers + " (RF " + strconv.Itoa(*rf) + ")"
 	}
-	doc := map[string]any{
-		"context": map[string]any{
-			"date": time.Now().UTC().Format(time.RFC3339), "log": desc, "suite": "franz-baseline",
-			"client": "franz-go v1.22.3", "compression": *compression, "linger": linger.String(),
-		},
-		"benchmarks": rows,
+	ctx := map[string]any{
+		"date": startDate, "log": desc, "suite": "franz-baseline",
+		"client": "franz-go v1.22.3", "compression": rawCompression(), "linger": linger.String(),
+		"load_avg": startLoad, "load_avg_end": loadAverage(),
 	}
+	if want["kvmodel-put"] || len(modelBatches) > 0 {
+		ctx["model"] = "a model of the Go original's Put (franz-go ProduceSync + consume loop), not the Go " +
+			"original itself, which the module proxy does not serve"
+		ctx["model_compression"] = modelCompression()
+		ctx["model_linger"] = "franz-go's default, 10ms (ProduceSync un-lingers)"
+	}
+	doc := map[string]any{"context": ctx, "benchmarks": rows}
 	data, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
 		die("json: %v", err)
