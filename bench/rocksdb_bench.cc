@@ -10,10 +10,12 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <string>
 #include <vector>
 
+#include "bench/kafka_target.h"
 #include "kv/client.h"
 #include "kv/memory_storage.h"
 #include "kv/rocksdb/rocksdb_storage.h"
@@ -27,8 +29,17 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 bool g_smoke = false;
+std::string g_brokers;
+int g_replication_factor = 3;
+int64_t g_records = 0;  // --records; 0: the default for the log.
 // The mock keeps about 5 MB per partition: 20,000 short records fit.
-int64_t Records() { return g_smoke ? 3'000 : 20'000; }
+int64_t Records() {
+  if (g_records > 0) return g_records;
+  if (g_smoke) return 3'000;
+  return g_brokers.empty() ? 20'000 : 1'000'000;
+}
+// Distinct keys: each written twice on the mock, once on brokers.
+int64_t Keys() { return g_brokers.empty() ? Records() / 2 : Records(); }
 constexpr int64_t kTail = 1'000;
 
 [[noreturn]] void Die(const std::string& what) {
@@ -58,14 +69,16 @@ std::unique_ptr<kv::Storage> RocksDb(const fs::path& dir) {
   return std::move(*store);
 }
 
-// One mock cluster; the topic holds Records() records, and `checkpoint` a
-// store that applied all but the last kTail of them.
+// One mock cluster (or the --brokers cluster); the topic holds Records()
+// records, and `checkpoint` a store that applied all but the last kTail of
+// them.
 struct World {
   std::unique_ptr<log::kafka::MockCluster> cluster;
+  log::kafka::KafkaOptions brokers_topic;  // With --brokers.
   fs::path checkpoint;
 
   std::unique_ptr<log::Log> Connect() const {
-    log::kafka::KafkaOptions options = cluster->LogOptions();
+    log::kafka::KafkaOptions options = cluster ? cluster->LogOptions() : brokers_topic;
     options.logger = nullptr;
     auto log = log::kafka::OpenKafkaLog(options);
     if (!log) Die("open log: " + log.error().ToString());
@@ -81,11 +94,19 @@ struct World {
   }
 
   void Write(int64_t from, int64_t to) const {
+    if (!cluster) {
+      // Plain records, as kv_bench fills its topics (a client reads each as a Put).
+      bench::RawProducer producer(brokers_topic);
+      for (int64_t i = from; i < to; ++i) producer.Produce(KeyName(i % Keys()), "value-" + std::to_string(i));
+      producer.Flush();
+      if (producer.failed() != 0) Die("write: " + std::to_string(producer.failed()) + " records failed");
+      return;
+    }
     auto writer = Open(kv::NewMemoryStorage());
     for (int64_t base = from; base < to; base += 5'000) {
       auto batch = writer->Batch();
       for (int64_t i = base; i < std::min(to, base + 5'000); ++i) {
-        batch.Put(KeyName(i % (Records() / 2)), "value-" + std::to_string(i));
+        batch.Put(KeyName(i % Keys()), "value-" + std::to_string(i));
       }
       if (auto r = batch.Execute(); !r) Die("write: " + r.error().ToString());
     }
@@ -95,9 +116,13 @@ struct World {
 const World& TheWorld() {
   static const World world = [] {
     World w;
-    auto cluster = log::kafka::MockCluster::Start({.brokers = 1});
-    if (!cluster) Die("mock cluster: " + cluster.error().ToString());
-    w.cluster = std::move(*cluster);
+    if (g_brokers.empty()) {
+      auto cluster = log::kafka::MockCluster::Start({.brokers = 1});
+      if (!cluster) Die("mock cluster: " + cluster.error().ToString());
+      w.cluster = std::move(*cluster);
+    } else {
+      w.brokers_topic = bench::KafkaTarget::Init(g_brokers, g_replication_factor).NewTopic("rocksdb");
+    }
     w.Write(0, Records() - kTail);
     {
       auto client = w.Open(RocksDb(Scratch() / "base"));
@@ -125,6 +150,7 @@ void BM_FullReplay(benchmark::State& state) {
     auto client = w.Open(std::move(store));
     state.SetIterationTime(std::chrono::duration<double>(Clock::now() - start).count());
     if (client->AppliedPosition() != Records()) Die("full replay ended early");
+    if (g_smoke && client->storage().Size() != static_cast<std::size_t>(Keys())) Die("full replay: wrong key count");
     client.reset();
     fs::remove_all(dir);
   }
@@ -153,6 +179,7 @@ void BM_RestartWithTail(benchmark::State& state) {
   }
   state.counters["records"] = static_cast<double>(Records());
   state.counters["tail"] = static_cast<double>(kTail);
+  state.counters["keys"] = static_cast<double>(Keys());
 }
 BENCHMARK(BM_RestartWithTail)->UseManualTime()->Unit(benchmark::kMillisecond);
 
@@ -192,15 +219,30 @@ BENCHMARK(BM_Get)->Arg(0)->Arg(1);
 int main(int argc, char** argv) {
   int kept = 1;
   for (int i = 1; i < argc; ++i) {
-    if (std::string(argv[i]) == "--smoke") {
+    const std::string arg = argv[i];
+    if (arg == "--smoke") {
       kvlog::g_smoke = true;
+    } else if (arg.starts_with("--brokers=")) {
+      kvlog::g_brokers = arg.substr(std::strlen("--brokers="));
+    } else if (arg.starts_with("--replication_factor=")) {
+      kvlog::g_replication_factor = std::atoi(arg.c_str() + std::strlen("--replication_factor="));
+    } else if (arg.starts_with("--records=")) {
+      char* end = nullptr;
+      const long long n = std::strtoll(arg.c_str() + std::strlen("--records="), &end, 10);
+      if (end == nullptr || *end != '\0' || n < 2 * kvlog::kTail || n > 100'000'000) {
+        std::fprintf(stderr, "rocksdb_bench: %s: want a record count in [%lld, 100000000]\n", arg.c_str(),
+                     static_cast<long long>(2 * kvlog::kTail));
+        return 2;
+      }
+      kvlog::g_records = n;
     } else {
       argv[kept++] = argv[i];
     }
   }
   argc = kept;
   benchmark::AddCustomContext("suite", "rocksdb");
-  benchmark::AddCustomContext("log", "embedded librdkafka mock cluster (1 broker)");
+  benchmark::AddCustomContext("log", kvlog::g_brokers.empty() ? "embedded librdkafka mock cluster (1 broker)"
+                                                              : "Kafka at " + kvlog::g_brokers);
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

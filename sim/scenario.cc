@@ -68,6 +68,11 @@ SimRun RunScenario(const Scenario& s) {
   WorkloadOptions options = s.workload;
   options.seed = s.seed;
   options.planned_nemesis = PlannedNemesis(s);
+  std::shared_ptr<DurableDisks> disks;
+  if (s.durable_storage && !options.storage) {
+    disks = std::make_shared<DurableDisks>(s.seed, *s.durable_storage);
+    options.storage = [disks](int slot, int restarts) { return disks->Open(slot, restarts); };
+  }
   run.faults = FaultsOn(s);
   run.checks = s.checks;
   if (s.variant != "correct") run.faults.push_back("variant:" + s.variant);
@@ -133,6 +138,7 @@ SimRun RunScenario(const Scenario& s) {
     }
   }
   run.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+  if (disks) run.storage = disks->Describe();
   return run;
 }
 
@@ -193,6 +199,7 @@ std::string Describe(const SimRun& run, const checker::FullReport& report) {
       << st.failovers << " failovers truncating " << st.truncated_records << " records, " << st.compacted_records
         << " compacted, " << st.corrupted_records << " corrupted; " << run.workload.crashes << " client crashes\n";
   }
+  if (!run.storage.empty()) out << "  storage: " << run.storage << "\n";
   if (!run.parameters.empty()) {
     out << "  swarm parameters:";
     for (const auto& p : run.parameters) out << " " << p;

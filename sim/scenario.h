@@ -18,6 +18,7 @@
 #include "checker/history.h"
 #include "log/sim/broker.h"
 #include "sim/sim_runtime.h"
+#include "sim/durable_storage.h"
 #include "sim/workload.h"
 
 namespace kvlog::sim {
@@ -54,6 +55,10 @@ struct Scenario {
   // which of these faults are on, their magnitudes and the client's knobs
   // (ApplySwarm), over the rest of this scenario.
   std::optional<std::vector<std::string>> swarm;
+  // Set (and workload.storage unset): each client slot keeps a durable store
+  // on a simulated disk that crashes with it (sim/durable_storage.h; kvsim
+  // --storage durable). Unset: a restarted client starts from an empty store.
+  std::optional<DurableStorageOptions> durable_storage;
 };
 
 struct FaultPreset {
@@ -89,6 +94,8 @@ struct SimRun {
   // Swarm runs: the parameters the seed chose ("fault.name=value",
   // "client.name=value"), for the report.
   std::vector<std::string> parameters;
+  // Scenario::durable_storage: what the crashes did to the stores.
+  std::string storage;
 };
 
 // The scenario's fault schedule as nemesis actions, timed in ns from the

@@ -54,6 +54,35 @@ TEST(EntryEncodingTest, RoundTripsAndRejectsUnknownFormats) {
   EXPECT_FALSE(DecodeEntry("").has_value());
 }
 
+// Apply writes only the last mutation of each key in a batch, in key order:
+// the outcome must be the batch applied in its own order, also after reopening.
+TEST(RocksDbStorageTest, ABatchThatWritesAKeySeveralTimesLeavesItsLastWrite) {
+  const std::string dir = NewDir("repeats");
+  const std::vector<Mutation> batch = {
+      {"b", "b1", 10}, {"a", "a1", 11}, {"b", std::nullopt, 12}, {"c", std::nullopt, 13}, {"a", "a2", 14},
+      {"c", "c1", 15}, {"b", "b2", 16}, {"d", "d1", 17},        {"d", std::nullopt, 18}, {"a", "a3", 19},
+  };
+  {
+    auto store = MustOpen(dir);
+    ASSERT_NE(store, nullptr);
+    const std::vector<Mutation> first = {{"d", "d0", 1}};
+    store->Apply(first, 5);
+    store->Apply(batch, 20);
+    EXPECT_EQ(store->GetEntry("a"), (VersionedValue{"a3", 19}));
+    EXPECT_EQ(store->GetEntry("b"), (VersionedValue{"b2", 16}));
+    EXPECT_EQ(store->GetEntry("c"), (VersionedValue{"c1", 15}));
+    EXPECT_EQ(store->GetEntry("d"), std::nullopt);
+    // The next batch reuses the store's buffers: nothing of the last one leaks in.
+    const std::vector<Mutation> next = {{"e", "e1", 21}, {"a", std::nullopt, 22}};
+    store->Apply(next, 23);
+  }
+  auto store = MustOpen(dir);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->Durable()->position, 23);
+  EXPECT_EQ(store->Range(KeyConstraint{}, QueryOptions{.versions = true}),
+            (std::vector<KeyValue>{{"b", "b2", 16}, {"c", "c1", 15}, {"e", "e1", 21}}));
+}
+
 TEST(RocksDbStorageTest, DataPositionIdentityAndMetadataSurviveReopening) {
   const std::string dir = NewDir("reopen");
   const LogIdentity identity{"topic-a", 3, 0xfeedULL};

@@ -237,6 +237,17 @@ int main(int argc, char** argv) {
   app.add_option("--run-dir", run_dir,
                  "one seed (simulated or --live): write a run folder with parameters.txt, history.jsonl, "
                  "history.edn, report.txt, report.json, report.html and replay.sh (each unless given elsewhere)");
+  std::string storage_mode = "memory";
+  app.add_option("--storage", storage_mode,
+                 "the clients' stores: memory (a restarted client replays the whole log) or durable (each client "
+                 "slot keeps a simulated disk that its crashes tear: unsynced writes lost, the last batch torn; a "
+                 "restarted client resumes from what is left; see --sync-every)")
+      ->check(CLI::IsMember({"memory", "durable"}));
+  int sync_every = 3;
+  auto* sync_every_opt = cli::AddNumber(app, "--sync-every", sync_every,
+                                        "--storage durable: a store syncs after every N-th write (1: every write "
+                                        "durable; 0: never synced)",
+                                        0, 1000);
   app.add_flag("--list-faults", list_faults, "list the faults and exit");
   app.add_flag("--quiet", quiet, "no progress line (it is drawn only when stderr is a terminal)");
   app.add_flag("--live", live, "run the workload on Kafka with real threads (embedded mock cluster by default)");
@@ -270,6 +281,15 @@ int main(int argc, char** argv) {
     for (const auto& v : sim::BrokenVariantNames()) std::printf(", %s", v.c_str());
     std::printf("\n");
     return cli::kExitOk;
+  }
+  if (storage_mode == "durable") {
+    if (live) return cli::UsageError(app, "--storage durable runs on the simulator only (not with --live)");
+    if (tools::IsTtlWatchWorkload(workload_name)) {
+      return cli::UsageError(app, "--storage durable runs the kv, counter and bank workloads (not " + workload_name + ")");
+    }
+    base.durable_storage = sim::DurableStorageOptions{.sync_every = sync_every};
+  } else if (sync_every_opt->count() > 0) {
+    return cli::UsageError(app, "--sync-every needs --storage durable");
   }
   if (tools::IsTtlWatchWorkload(workload_name)) {  // Not a Scenario workload: its own runs and checks.
     if (seed_opt->count() > 0 && !seed.single()) {
@@ -352,7 +372,9 @@ int main(int argc, char** argv) {
                        "\nmode: " + (live ? "live" : "simulated") + "\nworkload: " + workload_name +
                        "\nclients: " + std::to_string(base.workload.clients) +
                        "\nops_per_client: " + std::to_string(base.workload.ops_per_client) +
-                       "\nkeys: " + std::to_string(base.workload.keys) + "\nvariant: " + base.variant + "\nfaults:";
+                       "\nkeys: " + std::to_string(base.workload.keys) + "\nvariant: " + base.variant +
+                       "\nstorage: " + storage_mode +
+                       (base.durable_storage ? " (sync every " + std::to_string(sync_every) + ")" : "") + "\nfaults:";
     for (const auto& f : base.swarm ? *base.swarm : base.fault_names) text += " " + f;
     if (base.swarm) text += " (swarm)";
     text += "\n";
@@ -521,6 +543,10 @@ int main(int argc, char** argv) {
                           : "");
   std::printf("%-26s %s%s\n", "faults", fault_list.empty() ? "none" : fault_list.c_str(),
               base.swarm ? " (swarm: each seed picks some, and their magnitudes)" : "");
+  if (base.durable_storage) {
+    std::printf("%-26s durable, synced every %d write%s (a crash loses unsynced writes or tears the last)\n",
+                "storage", base.durable_storage->sync_every, base.durable_storage->sync_every == 1 ? "" : "s");
+  }
   std::printf("%-26s %llu passed, %zu failed\n", "verdict",
               static_cast<unsigned long long>(result.runs - result.failing_seeds.size()), result.failing_seeds.size());
   std::printf("%-26s %lld\n", "simulated operations", static_cast<long long>(result.operations));
