@@ -15,6 +15,7 @@ namespace {
 
 class SimBackend final : public Backend {
  public:
+  explicit SimBackend(Runtime& runtime) : broker_(runtime) {}
   std::unique_ptr<log::Log> Connect() override { return broker_.Connect(); }
 
  private:
@@ -22,7 +23,8 @@ class SimBackend final : public Backend {
 };
 
 INSTANTIATE_TEST_SUITE_P(SimLog, ClientConformance,
-                         ::testing::Values(BackendParam{"sim", [] { return std::make_unique<SimBackend>(); }}),
+                         ::testing::Values(BackendParam{
+                             "sim", [](Runtime& rt) { return std::make_unique<SimBackend>(rt); }}),
                          BackendParamName);
 
 }  // namespace
