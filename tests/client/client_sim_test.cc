@@ -1,14 +1,15 @@
-// The client conformance suite over the simulated log, with real threads.
-#include "kv/testing/client_conformance.h"
-#include "log/sim/broker.h"
-#include "kv/client.h"
-#include "kv/memory_storage.h"
-
+// The client conformance suite over the simulated log, with real threads
+// (client_simulated_test runs it in the simulator's runtime), and the client's
+// behaviour under the simulated broker's deletions and faults.
 #include <chrono>
 #include <future>
-#include <thread>
 #include <mutex>
 #include <thread>
+
+#include "kv/client.h"
+#include "kv/memory_storage.h"
+#include "kv/testing/client_conformance.h"
+#include "log/sim/broker.h"
 
 namespace kvlog::kv::testing {
 namespace {
