@@ -33,6 +33,24 @@ void ClientConformance::RunCase(const std::function<void()>& body) {
   runtime_ = nullptr;
 }
 
+void ClientConformance::WriteConcurrently(Client& a, Client& b, int writes, int keys, int delete_every) {
+  auto write = [&](Client& c, const std::string& tag) {
+    for (int i = 0; i < writes; ++i) {
+      auto key = "k" + std::to_string(i % keys);
+      EXPECT_TRUE(c.Put(key, tag + std::to_string(i)).has_value());
+      if (i % delete_every == 0) {
+        EXPECT_TRUE(c.Delete(key).has_value());
+      }
+    }
+  };
+  auto ta = Spawn("writer a", [&] { write(a, "a"); });
+  auto tb = Spawn("writer b", [&] { write(b, "b"); });
+  ta->Join();
+  tb->Join();
+  EXPECT_TRUE(a.Sync().has_value());
+  EXPECT_TRUE(b.Sync().has_value());
+}
+
 std::unique_ptr<Client> ClientConformance::OpenClient(ClientOptions options) {
   return OpenClient(backend_->Connect(), std::move(options));
 }
@@ -228,21 +246,7 @@ TEST_P(ClientConformance, ClientsWritingConcurrentlyConverge) {
     auto b = OpenClient();
     ASSERT_NE(a, nullptr);
     ASSERT_NE(b, nullptr);
-    auto write = [](Client* c, std::string tag) {
-      for (int i = 0; i < 100; ++i) {
-        auto key = "k" + std::to_string(i % 10);
-        EXPECT_TRUE(c->Put(key, tag + std::to_string(i)).has_value());
-        if (i % 9 == 0) {
-          EXPECT_TRUE(c->Delete(key).has_value());
-        }
-      }
-    };
-    auto ta = Spawn("writer a", [&] { write(a.get(), "a"); });
-    auto tb = Spawn("writer b", [&] { write(b.get(), "b"); });
-    ta->Join();
-    tb->Join();
-    ASSERT_TRUE(a->Sync().has_value());
-    ASSERT_TRUE(b->Sync().has_value());
+    WriteConcurrently(*a, *b, 100, 10, 9);
     EXPECT_EQ(a->AppliedPosition(), b->AppliedPosition());
     EXPECT_EQ(*a->Range(KeyConstraint{}), *b->Range(KeyConstraint{}));
   });

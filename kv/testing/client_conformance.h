@@ -67,6 +67,11 @@ class ClientConformance : public ::testing::TestWithParam<BackendParam> {
   // runtime such a loop would keep every other task from running.
   void Pause() { SleepFor(std::chrono::microseconds(10)); }
 
+  // Two tasks, one per client, write at once: write i puts "k<i % keys>" =
+  // "<a or b><i>" and deletes that key when i % delete_every == 0. Then both
+  // clients Sync.
+  void WriteConcurrently(Client& a, Client& b, int writes, int keys, int delete_every);
+
   // Opens a client on a new connection and runtime(), failing the test if it
   // cannot.
   std::unique_ptr<Client> OpenClient(ClientOptions options = {});

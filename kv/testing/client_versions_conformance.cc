@@ -44,21 +44,7 @@ TEST_P(ClientConformance, ClientsConvergeOnIdenticalVersions) {
     auto b = OpenClient();
     ASSERT_NE(a, nullptr);
     ASSERT_NE(b, nullptr);
-    auto write = [](Client* c, std::string tag) {
-      for (int i = 0; i < 60; ++i) {
-        auto key = "k" + std::to_string(i % 7);
-        EXPECT_TRUE(c->Put(key, tag + std::to_string(i)).has_value());
-        if (i % 11 == 0) {
-          EXPECT_TRUE(c->Delete(key).has_value());
-        }
-      }
-    };
-    auto ta = Spawn("writer a", [&] { write(a.get(), "a"); });
-    auto tb = Spawn("writer b", [&] { write(b.get(), "b"); });
-    ta->Join();
-    tb->Join();
-    ASSERT_TRUE(a->Sync().has_value());
-    ASSERT_TRUE(b->Sync().has_value());
+    WriteConcurrently(*a, *b, 60, 7, 11);
     auto in_a = a->Range(KeyConstraint{}, {.versions = true});
     auto in_b = b->Range(KeyConstraint{}, {.versions = true});
     ASSERT_TRUE(in_a && in_b);
