@@ -14,8 +14,7 @@
 // summed; an account it does not list counts 0) and, unless
 // allow_negative, no negative balance: a transfer applied in part, or
 // decided on stale balances, shows as money made or lost.
-#ifndef KVLOG_CHECKER_BANK_H_
-#define KVLOG_CHECKER_BANK_H_
+#pragma once
 
 #include <cstdint>
 #include <optional>
@@ -34,5 +33,3 @@ struct BankOptions {
 CheckReport CheckBank(const std::vector<Operation>& ops, const BankOptions& options = {});
 
 }  // namespace kvlog::checker
-
-#endif  // KVLOG_CHECKER_BANK_H_

@@ -1,7 +1,6 @@
 // Runs every checker a history calls for and collects their reports: what
 // kvcheck prints and what the HTML/JSON reports render.
-#ifndef KVLOG_CHECKER_CHECK_H_
-#define KVLOG_CHECKER_CHECK_H_
+#pragma once
 
 #include <cstdint>
 #include <functional>
@@ -85,5 +84,3 @@ Result<FullReport> CheckHistory(History&& history, Format format, const CheckOpt
 int ExitCode(Verdict overall);
 
 }  // namespace kvlog::checker
-
-#endif  // KVLOG_CHECKER_CHECK_H_

@@ -2,8 +2,7 @@
 // state digest, and (when the history carries the log) that digest equals the
 // digest of folding the log's records with offset < position (put sets,
 // delete removes, cas sets when the key's value equals `expected`).
-#ifndef KVLOG_CHECKER_CONVERGENCE_H_
-#define KVLOG_CHECKER_CONVERGENCE_H_
+#pragma once
 
 #include <map>
 #include <string>
@@ -19,5 +18,3 @@ CheckReport CheckConvergence(const History& history);
 std::map<std::string, std::string> FoldLog(const std::vector<LogRecord>& log, int64_t position);
 
 }  // namespace kvlog::checker
-
-#endif  // KVLOG_CHECKER_CONVERGENCE_H_

@@ -16,8 +16,7 @@
 // in [acknowledged, acknowledged + unknown]. Also: two acknowledged
 // increments of one key that report the same new value (a lost update), and
 // a new value outside the bounds at its completion, are violations.
-#ifndef KVLOG_CHECKER_COUNTER_H_
-#define KVLOG_CHECKER_COUNTER_H_
+#pragma once
 
 #include <vector>
 
@@ -30,5 +29,3 @@ namespace kvlog::checker {
 Result<CheckReport> CheckCounter(const std::vector<Operation>& ops);
 
 }  // namespace kvlog::checker
-
-#endif  // KVLOG_CHECKER_COUNTER_H_

@@ -6,8 +6,7 @@
 //   pair fed as  u64le(len(key)) key u64le(len(value)) value.
 //   Deleted keys (tombstones) are absent. The empty state hashes no bytes.
 //   Hex() is the 16 lowercase hex digits of the 64-bit result.
-#ifndef KVLOG_CHECKER_DIGEST_H_
-#define KVLOG_CHECKER_DIGEST_H_
+#pragma once
 
 #include <cstdint>
 #include <map>
@@ -38,5 +37,3 @@ class StateDigest {
 std::string DigestHex(uint64_t digest);
 
 }  // namespace kvlog::checker
-
-#endif  // KVLOG_CHECKER_DIGEST_H_

@@ -7,8 +7,7 @@
 //   - no two acknowledged writes report the same offset.
 // Without a log only the last rule is checked. Writes are matched to records
 // as writes.h describes. The log must be the uncompacted one.
-#ifndef KVLOG_CHECKER_DURABILITY_H_
-#define KVLOG_CHECKER_DURABILITY_H_
+#pragma once
 
 #include "checker/history.h"
 #include "checker/verdict.h"
@@ -19,5 +18,3 @@ namespace kvlog::checker {
 CheckReport CheckDurability(const History& history, const std::vector<Operation>& ops, const WriteIndex& writes);
 
 }  // namespace kvlog::checker
-
-#endif  // KVLOG_CHECKER_DURABILITY_H_

@@ -10,8 +10,7 @@
 //     result=false, which models must check (Porcupine's etcd semantics).
 // Ops of the :nemesis process are not client operations: they go to
 // History::nemesis (reports shade them), not to the events.
-#ifndef KVLOG_CHECKER_EDN_H_
-#define KVLOG_CHECKER_EDN_H_
+#pragma once
 
 #include <string>
 #include <string_view>
@@ -42,5 +41,3 @@ std::string EdnValue(const Value& v);
 std::string EdnString(std::string_view s);
 
 }  // namespace kvlog::checker
-
-#endif  // KVLOG_CHECKER_EDN_H_

@@ -21,8 +21,7 @@
 //
 // The log's cas records decide by value as in FoldLog; a cas without a value
 // is a conditional delete (the janitor's tombstone).
-#ifndef KVLOG_CHECKER_EXPIRY_H_
-#define KVLOG_CHECKER_EXPIRY_H_
+#pragma once
 
 #include <cstdint>
 #include <optional>
@@ -45,5 +44,3 @@ Result<CheckReport> CheckExpiry(const History& history, const std::vector<Operat
                                 const ExpiryOptions& options);
 
 }  // namespace kvlog::checker
-
-#endif  // KVLOG_CHECKER_EXPIRY_H_

@@ -12,8 +12,7 @@
 // Positions follow the log seam: `applied` = N means every record with an
 // offset < N has been applied (N is the next offset to read). Offsets need not
 // be dense.
-#ifndef KVLOG_CHECKER_HISTORY_H_
-#define KVLOG_CHECKER_HISTORY_H_
+#pragma once
 
 #include <cstdint>
 #include <limits>
@@ -187,5 +186,3 @@ bool KnownFunction(std::string_view f);
 bool IsReadFunction(std::string_view f);
 
 }  // namespace kvlog::checker
-
-#endif  // KVLOG_CHECKER_HISTORY_H_

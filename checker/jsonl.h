@@ -10,8 +10,7 @@
 //   {"change":12,"key":"k1","value":"v"}, {"watch":"w3",...}, {"log_start":0}
 //                    (what watchers received: checker/watch.h)
 //   {"meta":{...}}   (ignored: free-form run description)
-#ifndef KVLOG_CHECKER_JSONL_H_
-#define KVLOG_CHECKER_JSONL_H_
+#pragma once
 
 #include <cstdint>
 #include <functional>
@@ -58,5 +57,3 @@ std::string WriteJsonl(const History& history);
 std::string JsonlTail(const History& history);
 
 }  // namespace kvlog::checker
-
-#endif  // KVLOG_CHECKER_JSONL_H_

@@ -24,8 +24,7 @@
 //     :fail cas is one that did not happen, which is weaker than kvcheck's
 //     "the state was not the expected value then".
 // Histories with `append` are refused: Knossos has no append model.
-#ifndef KVLOG_CHECKER_KNOSSOS_H_
-#define KVLOG_CHECKER_KNOSSOS_H_
+#pragma once
 
 #include <map>
 #include <string>
@@ -83,5 +82,3 @@ Result<KnossosResult> CheckWithKnossos(const std::string& jar, const History& hi
                                        const std::string& dir);
 
 }  // namespace kvlog::checker
-
-#endif  // KVLOG_CHECKER_KNOSSOS_H_

@@ -8,8 +8,7 @@
 // It reads like the std::optional<std::string> it replaced (bool, *, ==,
 // value_or, reset): on an 800 K-operation history that optional cost 32 bytes
 // of every Event and Operation.
-#ifndef KVLOG_CHECKER_LEVEL_H_
-#define KVLOG_CHECKER_LEVEL_H_
+#pragma once
 
 #include <cstdint>
 #include <optional>
@@ -56,5 +55,3 @@ class LevelName {
 };
 
 }  // namespace kvlog::checker
-
-#endif  // KVLOG_CHECKER_LEVEL_H_

@@ -8,8 +8,7 @@
 // unknown, or no completion) may take effect at any point after their
 // invocation, or never. Reads with unknown outcome are dropped. Exceeding the
 // time budget yields Verdict::kUnknown, never a guess.
-#ifndef KVLOG_CHECKER_LINEARIZABILITY_H_
-#define KVLOG_CHECKER_LINEARIZABILITY_H_
+#pragma once
 
 #include <chrono>
 #include <optional>
@@ -54,5 +53,3 @@ LinearizabilityResult CheckLinearizability(const std::vector<Operation>& ops, co
 CheckReport LinearizabilityReport(const Model& model, const LinearizabilityResult& result);
 
 }  // namespace kvlog::checker
-
-#endif  // KVLOG_CHECKER_LINEARIZABILITY_H_

@@ -1,8 +1,7 @@
 // Model: the sequential specification a linearizability check compares a
 // history against (Porcupine's shape: init, step, partition, describe).
 // A model is stateless; states are Values it creates and interprets.
-#ifndef KVLOG_CHECKER_MODEL_H_
-#define KVLOG_CHECKER_MODEL_H_
+#pragma once
 
 #include <cstdint>
 #include <memory>
@@ -96,5 +95,3 @@ std::vector<std::string> ModelNames();
 std::string ChooseModel(const std::vector<Operation>& ops);
 
 }  // namespace kvlog::checker
-
-#endif  // KVLOG_CHECKER_MODEL_H_

@@ -11,8 +11,7 @@
 //     linearizability check judges the values);
 //   - local, or no level: nothing promised beyond the session check's.
 // Reads need `applied`; one without it is counted, not judged.
-#ifndef KVLOG_CHECKER_READ_LEVELS_H_
-#define KVLOG_CHECKER_READ_LEVELS_H_
+#pragma once
 
 #include <vector>
 
@@ -26,5 +25,3 @@ namespace kvlog::checker {
 Result<CheckReport> CheckReadLevels(const std::vector<Operation>& ops);
 
 }  // namespace kvlog::checker
-
-#endif  // KVLOG_CHECKER_READ_LEVELS_H_

@@ -3,8 +3,7 @@
 // html_report.cc): verdicts, violations linked to their operations, the
 // linearizability witness, staleness figures, and one timeline per key with a
 // lane per process on the events' time, zoomable, nemesis windows shaded.
-#ifndef KVLOG_CHECKER_REPORT_H_
-#define KVLOG_CHECKER_REPORT_H_
+#pragma once
 
 #include <string>
 
@@ -33,5 +32,3 @@ std::string HumanDuration(int64_t ns);
 std::string TextReport(const FullReport& report);
 
 }  // namespace kvlog::checker
-
-#endif  // KVLOG_CHECKER_REPORT_H_

@@ -9,8 +9,7 @@
 // taken from the log when the history carries it, else from the offsets the
 // writes' completions reported. A read of a value no write produced is also a
 // violation. Linear in the number of operations (hash lookups).
-#ifndef KVLOG_CHECKER_SESSION_H_
-#define KVLOG_CHECKER_SESSION_H_
+#pragma once
 
 #include <vector>
 
@@ -23,5 +22,3 @@ namespace kvlog::checker {
 CheckReport CheckSessions(const History& history, const std::vector<Operation>& ops, const WriteIndex& writes);
 
 }  // namespace kvlog::checker
-
-#endif  // KVLOG_CHECKER_SESSION_H_

@@ -9,8 +9,7 @@
 //     are observed only through reads, so this is an upper bound; writes some
 //     replica was never seen to pass are counted apart.
 // Needs `time`, `offset` and `applied` fields; O(n log n).
-#ifndef KVLOG_CHECKER_STALENESS_H_
-#define KVLOG_CHECKER_STALENESS_H_
+#pragma once
 
 #include <cstdint>
 #include <string>
@@ -38,5 +37,3 @@ struct StalenessFigures {
 StalenessFigures MeasureStaleness(const std::vector<Operation>& ops);
 
 }  // namespace kvlog::checker
-
-#endif  // KVLOG_CHECKER_STALENESS_H_

@@ -1,7 +1,6 @@
 // Errors for the history checker. Public functions return Result<T>: either a
 // value or an Error naming where a history went wrong (file, line) and why.
-#ifndef KVLOG_CHECKER_STATUS_H_
-#define KVLOG_CHECKER_STATUS_H_
+#pragma once
 
 #include <expected>
 #include <string>
@@ -26,5 +25,3 @@ inline std::unexpected<Error> MakeError(std::string file, int line,
 }
 
 }  // namespace kvlog::checker
-
-#endif  // KVLOG_CHECKER_STATUS_H_

@@ -1,8 +1,7 @@
 // Value: what an operation reads or writes. Jepsen histories carry integers,
 // strings, nil, vectors (a cas is [expected new]) and maps (a batch is a list of
 // {f, key, value} maps); Value holds exactly those shapes.
-#ifndef KVLOG_CHECKER_VALUE_H_
-#define KVLOG_CHECKER_VALUE_H_
+#pragma once
 
 #include <atomic>
 #include <cstdint>
@@ -117,5 +116,3 @@ class Value {
 };
 
 }  // namespace kvlog::checker
-
-#endif  // KVLOG_CHECKER_VALUE_H_

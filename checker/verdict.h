@@ -1,6 +1,5 @@
 // Verdict: what one checker concluded.
-#ifndef KVLOG_CHECKER_VERDICT_H_
-#define KVLOG_CHECKER_VERDICT_H_
+#pragma once
 
 #include <string>
 #include <vector>
@@ -49,5 +48,3 @@ struct CheckReport {
 };
 
 }  // namespace kvlog::checker
-
-#endif  // KVLOG_CHECKER_VERDICT_H_

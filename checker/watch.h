@@ -33,8 +33,7 @@
 //   {"watch": "w3", "event": "error", "message": "..."}
 //   {"watch": "w3", "event": "end"}
 //   {"log_start": 0}
-#ifndef KVLOG_CHECKER_WATCH_H_
-#define KVLOG_CHECKER_WATCH_H_
+#pragma once
 
 #include <cstdint>
 #include <map>
@@ -111,5 +110,3 @@ class WatchJsonlReader {
 };
 
 }  // namespace kvlog::checker
-
-#endif  // KVLOG_CHECKER_WATCH_H_

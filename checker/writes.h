@@ -6,8 +6,7 @@
 // both the event and the log record, otherwise by (key, value): values written
 // by workloads are unique, so a value names its write. Deletes carry no value:
 // they are named by op id or by the offset their completion reported.
-#ifndef KVLOG_CHECKER_WRITES_H_
-#define KVLOG_CHECKER_WRITES_H_
+#pragma once
 
 #include <memory>
 #include <optional>
@@ -148,5 +147,3 @@ class WriteIndex {
 };
 
 }  // namespace kvlog::checker
-
-#endif  // KVLOG_CHECKER_WRITES_H_

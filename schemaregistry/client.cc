@@ -150,7 +150,7 @@ Result<int32_t> Client::Register(std::string_view subject, const Schema& schema)
   auto key = std::make_pair(std::string(subject), body);
   if (auto it = registered_.find(key); it != registered_.end()) return it->second;
   auto response = Send("POST", "/subjects/" + EncodePathSegment(subject) + "/versions", &body, what);
-  if (!response) return std::unexpected(response.error());
+  KVLOG_RETURN_IF_ERROR(response);
   try {
     const int32_t id = json::parse(*response).at("id").get<int32_t>();
     registered_.emplace(std::move(key), id);
@@ -167,7 +167,7 @@ Result<Schema> Client::GetSchemaById(int32_t id) {
   std::lock_guard lock(mu_);
   if (auto it = by_id_.find(id); it != by_id_.end()) return it->second;
   auto response = Send("GET", "/schemas/ids/" + std::to_string(id), nullptr, what);
-  if (!response) return std::unexpected(response.error());
+  KVLOG_RETURN_IF_ERROR(response);
   try {
     Schema schema = SchemaFrom(json::parse(*response));
     by_id_.emplace(id, schema);
@@ -182,7 +182,7 @@ Result<RegisteredSchema> Client::GetLatest(std::string_view subject) {
   const std::string what = "latest version of subject \"" + std::string(subject) + "\"";
   std::lock_guard lock(mu_);
   auto response = Send("GET", "/subjects/" + EncodePathSegment(subject) + "/versions/latest", nullptr, what);
-  if (!response) return std::unexpected(response.error());
+  KVLOG_RETURN_IF_ERROR(response);
   try {
     json parsed = json::parse(*response);
     RegisteredSchema out;
@@ -201,7 +201,7 @@ Result<RegisteredSchema> Client::GetLatest(std::string_view subject) {
 std::function<Status(int32_t)> Client::SchemaIdChecker() {
   return [this](int32_t id) -> Status {
     auto schema = GetSchemaById(id);
-    if (!schema) return std::unexpected(schema.error());
+    KVLOG_RETURN_IF_ERROR(schema);
     return OkStatus();
   };
 }

@@ -11,6 +11,7 @@
 #include <functional>
 #include <set>
 
+#include "sim/fault_registry.h"
 #include "checker/jsonl.h"
 
 namespace kvlog::sim {
@@ -23,14 +24,6 @@ Scenario Make(uint64_t seed, const std::vector<std::string>& faults, int ops = 6
   Status applied = ApplyFaults(faults, s);
   EXPECT_TRUE(applied.has_value()) << applied.error().ToString();
   return s;
-}
-
-std::vector<std::string> SafeFaults() {
-  std::vector<std::string> names;
-  for (const auto& p : FaultPresets()) {
-    if (p.safe) names.push_back(p.name);
-  }
-  return names;
 }
 
 // The violation kinds a run's checks reported.
@@ -59,7 +52,7 @@ uint64_t FirstSeedFinding(const std::vector<std::string>& faults, const std::str
 }
 
 TEST(ScenarioTest, TheSameSeedGivesTheSameHistoryByteForByte) {
-  Scenario s = Make(42, SafeFaults(), 80);
+  Scenario s = Make(42, SafeFaultNames(), 80);
   std::string first = checker::WriteJsonl(RunScenario(s).history);
   std::string second = checker::WriteJsonl(RunScenario(s).history);
   ASSERT_GT(first.size(), 1000u);
@@ -74,7 +67,7 @@ TEST(ScenarioTest, TheSameSeedGivesTheSameHistoryByteForByte) {
 // A history streamed to its file as it is recorded has the bytes of the
 // in-memory one, and is judged the same from there.
 TEST(ScenarioTest, AStreamedHistoryHasTheSameBytesAndVerdicts) {
-  for (const auto& faults : std::vector<std::vector<std::string>>{SafeFaults(), {"lost-ack-no-idempotence"}}) {
+  for (const auto& faults : std::vector<std::vector<std::string>>{SafeFaultNames(), {"lost-ack-no-idempotence"}}) {
     Scenario s = Make(7, faults, 80);
     SimRun in_memory = RunScenario(s);
     const std::string path = ::testing::TempDir() + "/streamed.jsonl";
@@ -163,8 +156,8 @@ TEST(ScenarioTest, TheHistoryRecordsTheFaultScheduleAsNemesisActions) {
 
 TEST(ScenarioTest, EverySafeFaultAloneAndAllTogetherPass) {
   std::vector<std::vector<std::string>> configs;
-  for (const auto& name : SafeFaults()) configs.push_back({name});
-  configs.push_back(SafeFaults());
+  for (const auto& name : SafeFaultNames()) configs.push_back({name});
+  configs.push_back(SafeFaultNames());
   for (const auto& faults : configs) {
     for (uint64_t seed = 1; seed <= 5; ++seed) {
       SimRun run = RunScenario(Make(seed, faults));

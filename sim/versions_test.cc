@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "sim/fault_registry.h"
 #include "sim/scenario.h"
 #include "sim/testing/run_queries.h"
 
@@ -15,14 +16,6 @@ namespace {
 
 using testing::CountOk;
 using testing::FindCheck;
-
-std::vector<std::string> SafeFaults() {
-  std::vector<std::string> names;
-  for (const auto& p : FaultPresets()) {
-    if (p.safe) names.push_back(p.name);
-  }
-  return names;
-}
 
 // A CAS register per key: gets at `level`, puts, deletes and cas.
 Scenario CasScenario(uint64_t seed, const std::vector<std::string>& faults, kv::ReadLevel level) {
@@ -59,8 +52,8 @@ std::string Failures(const checker::FullReport& report) {
 }
 
 TEST(VersionsSimTest, CasAndLinearizableReadsAreLinearizableUnderEverySafeFault) {
-  std::vector<std::vector<std::string>> fault_sets = {{}, SafeFaults()};
-  for (const std::string& f : SafeFaults()) fault_sets.push_back({f});
+  std::vector<std::vector<std::string>> fault_sets = {{}, SafeFaultNames()};
+  for (const std::string& f : SafeFaultNames()) fault_sets.push_back({f});
   int64_t cas_ok = 0, cas_failed = 0, gets = 0;
   for (const auto& faults : fault_sets) {
     for (uint64_t seed = 1; seed <= 4; ++seed) {

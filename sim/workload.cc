@@ -611,7 +611,7 @@ Result<std::vector<checker::LogRecord>> LogRecordTranslator::Translate(log::Offs
     return out;
   }
   auto command = kv::internal::DecodeCommand(*record.value);
-  if (!command) return std::unexpected(command.error());
+  KVLOG_RETURN_IF_ERROR(command);
   // A duplicate (a producer retry that committed twice) changes nothing on
   // any replica: leave it out, as they do.
   if (!command->writer.empty() && !seen_.emplace(command->writer, command->seq).second) return out;
@@ -683,13 +683,13 @@ Result<std::vector<checker::LogRecord>> LogRecordTranslator::Translate(log::Offs
 Result<std::vector<checker::LogRecord>> ReadLogForHistory(log::Log& log, Duration timeout) {
   LogRecordTranslator translator;
   auto end = log.EndOffset(timeout);
-  if (!end) return std::unexpected(end.error());
+  KVLOG_RETURN_IF_ERROR(end);
   auto reader = log.OpenReader(0);
-  if (!reader) return std::unexpected(reader.error());
+  KVLOG_RETURN_IF_ERROR(reader);
   std::vector<checker::LogRecord> out;
   while ((*reader)->Position() < *end) {
     auto entries = (*reader)->Poll(10'000, timeout);
-    if (!entries) return std::unexpected(entries.error());
+    KVLOG_RETURN_IF_ERROR(entries);
     if (entries->empty()) {
       return MakeError(ErrorCode::kTimeout, "reading the log back stopped at offset " +
                                                 std::to_string((*reader)->Position()) + " of " + std::to_string(*end));
@@ -697,7 +697,7 @@ Result<std::vector<checker::LogRecord>> ReadLogForHistory(log::Log& log, Duratio
     for (const log::LogEntry& e : *entries) {
       if (!e.record) continue;
       auto records = translator.Translate(e.offset, *e.record);
-      if (!records) return std::unexpected(records.error());
+      KVLOG_RETURN_IF_ERROR(records);
       for (auto& r : *records) out.push_back(std::move(r));
     }
   }

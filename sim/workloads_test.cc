@@ -11,6 +11,7 @@
 #include "checker/jsonl.h"
 #include "sim/bank_workload.h"
 #include "sim/counter_workload.h"
+#include "sim/fault_registry.h"
 #include "sim/scenario.h"
 #include "sim/testing/run_queries.h"
 
@@ -19,14 +20,6 @@ namespace {
 
 using testing::CountOk;
 using testing::FindCheck;
-
-std::vector<std::string> SafeFaults() {
-  std::vector<std::string> names;
-  for (const auto& p : FaultPresets()) {
-    if (p.safe) names.push_back(p.name);
-  }
-  return names;
-}
 
 Scenario CounterScenario(uint64_t seed, const std::vector<std::string>& faults, CounterOptions counter = {}) {
   Scenario s;
@@ -174,8 +167,8 @@ TEST(CounterWorkloadTest, ALinearizableReadThatSkipsTheEndOffsetFetchIsCaught) {
 // Many seeds times every safe fault, one at a time and all together, for the
 // counter and bank workloads: zero violations.
 TEST(WorkloadsPropertyTest, CounterAndBankPassUnderEverySafeFault) {
-  std::vector<std::vector<std::string>> fault_sets = {{}, SafeFaults()};
-  for (const std::string& f : SafeFaults()) fault_sets.push_back({f});
+  std::vector<std::vector<std::string>> fault_sets = {{}, SafeFaultNames()};
+  for (const std::string& f : SafeFaultNames()) fault_sets.push_back({f});
   int64_t incr = 0, transfers = 0, reads = 0;
   for (const auto& faults : fault_sets) {
     std::string names;

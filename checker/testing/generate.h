@@ -3,8 +3,7 @@
 // its own replica has applied it; reads are local) that records what it does
 // as a History, with the log and final states. Generated histories are valid
 // for every checker; InjectViolation then breaks exactly one property.
-#ifndef KVLOG_CHECKER_TESTING_GENERATE_H_
-#define KVLOG_CHECKER_TESTING_GENERATE_H_
+#pragma once
 
 #include <cstdint>
 #include <string>
@@ -51,5 +50,3 @@ History GenerateRegisterHistory(uint64_t seed, size_t operations, int processes)
 History GenerateKvLinearizableHistory(uint64_t seed, size_t operations, int processes, int keys);
 
 }  // namespace kvlog::checker::testing
-
-#endif  // KVLOG_CHECKER_TESTING_GENERATE_H_

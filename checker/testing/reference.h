@@ -1,8 +1,7 @@
 // The published reference histories that live in the repository
 // (checker/testdata/reference, see its README): their MANIFEST.tsv rows and
 // texts, for tests and benchmarks.
-#ifndef KVLOG_CHECKER_TESTING_REFERENCE_H_
-#define KVLOG_CHECKER_TESTING_REFERENCE_H_
+#pragma once
 
 #include <string>
 #include <vector>
@@ -29,5 +28,3 @@ Result<std::string> ReferenceDir();
 Result<std::vector<ReferenceHistory>> LoadReferenceSet();
 
 }  // namespace kvlog::checker::testing
-
-#endif  // KVLOG_CHECKER_TESTING_REFERENCE_H_

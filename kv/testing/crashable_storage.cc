@@ -287,7 +287,7 @@ Result<std::unique_ptr<Storage>> OpenCrashableStorage(std::shared_ptr<CrashableD
                      "crashable storage: sync_every is " + std::to_string(policy.sync_every) + "; it must be >= 0");
   }
   auto store = std::make_unique<CrashableStore>(std::move(disk), policy);
-  if (Status s = store->Recover(); !s) return std::unexpected(s.error());
+  KVLOG_RETURN_IF_ERROR(store->Recover());
   return std::unique_ptr<Storage>(std::move(store));
 }
 

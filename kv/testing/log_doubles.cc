@@ -1,6 +1,5 @@
 #include "kv/testing/log_doubles.h"
 
-#include <thread>
 #include <utility>
 
 namespace kvlog::kv::testing {
@@ -8,13 +7,12 @@ namespace {
 
 class ControlledReader final : public log::LogReader {
  public:
-  ControlledReader(std::unique_ptr<log::LogReader> inner, LogControls& controls)
-      : inner_(std::move(inner)), controls_(controls) {}
+  ControlledReader(std::unique_ptr<log::LogReader> inner, LogControls& controls, Runtime& runtime)
+      : inner_(std::move(inner)), controls_(controls), runtime_(runtime) {}
 
   Result<std::vector<log::LogEntry>> Poll(std::size_t max_entries, log::Duration timeout) override {
     if (controls_.stall_reader.load()) {
-      // Real sleeping is fine here: these doubles serve thread-based tests.
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      runtime_.SleepFor(std::chrono::milliseconds(1));
       ++controls_.stalled_polls;
       return std::vector<log::LogEntry>{};
     }
@@ -44,13 +42,14 @@ class ControlledReader final : public log::LogReader {
  private:
   std::unique_ptr<log::LogReader> inner_;
   LogControls& controls_;
+  Runtime& runtime_;
   std::vector<log::LogEntry> stash_;  // Only the polling thread touches it.
 };
 
 class ControlledLogImpl final : public log::Log {
  public:
-  ControlledLogImpl(std::unique_ptr<log::Log> inner, LogControls& controls)
-      : inner_(std::move(inner)), controls_(controls) {}
+  ControlledLogImpl(std::unique_ptr<log::Log> inner, LogControls& controls, Runtime& runtime)
+      : inner_(std::move(inner)), controls_(controls), runtime_(runtime) {}
 
   void Append(std::span<const log::Record> records, log::AppendCallback done) override {
     controls_.appends.fetch_add(1);
@@ -90,7 +89,7 @@ class ControlledLogImpl final : public log::Log {
   Result<std::unique_ptr<log::LogReader>> OpenReader(log::Offset from, const log::ReadOptions& options) override {
     auto reader = inner_->OpenReader(from, options);
     if (!reader) return reader;
-    return std::unique_ptr<log::LogReader>(std::make_unique<ControlledReader>(std::move(*reader), controls_));
+    return std::unique_ptr<log::LogReader>(std::make_unique<ControlledReader>(std::move(*reader), controls_, runtime_));
   }
   Result<log::Offset> EndOffset(log::Duration timeout) override { return inner_->EndOffset(timeout); }
   void Close() override {
@@ -112,6 +111,7 @@ class ControlledLogImpl final : public log::Log {
  private:
   std::unique_ptr<log::Log> inner_;
   LogControls& controls_;
+  Runtime& runtime_;
 };
 
 }  // namespace
@@ -129,8 +129,8 @@ void LogControls::ReleaseAcks() {
   for (auto& [done, result] : run) done(std::move(result));
 }
 
-std::unique_ptr<log::Log> ControlledLog(std::unique_ptr<log::Log> inner, LogControls& controls) {
-  return std::make_unique<ControlledLogImpl>(std::move(inner), controls);
+std::unique_ptr<log::Log> ControlledLog(std::unique_ptr<log::Log> inner, LogControls& controls, Runtime& runtime) {
+  return std::make_unique<ControlledLogImpl>(std::move(inner), controls, runtime);
 }
 
 }  // namespace kvlog::kv::testing

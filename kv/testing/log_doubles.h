@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "log/log.h"
+#include "runtime/runtime.h"
 
 namespace kvlog::kv::testing {
 
@@ -28,7 +29,8 @@ struct LogControls {
   // a write at an offset where another record (or none) is, as a log that
   // lost the write does.
   std::atomic<int64_t> ack_offset_shift{0};
-  std::mutex mu;
+  // A leaf lock: held only inside one call, never across a wait.
+  std::mutex mu;  // determinism-lint: allow
   std::set<log::Offset> corrupt_offsets;  // Guarded by mu. Read back as kCorrupt.
   // An acknowledgement kept back: the inner log's result may arrive before or
   // after the test releases it; whichever comes second delivers it, once.
@@ -43,7 +45,9 @@ struct LogControls {
   void ReleaseAcks();
 };
 
-// Wraps `inner`; `controls` must outlive the returned log.
-std::unique_ptr<log::Log> ControlledLog(std::unique_ptr<log::Log> inner, LogControls& controls);
+// Wraps `inner`; `controls` must outlive the returned log. A stalled reader's
+// polls wait on `runtime` (the runtime the log's clients run on).
+std::unique_ptr<log::Log> ControlledLog(std::unique_ptr<log::Log> inner, LogControls& controls,
+                                        Runtime& runtime = Runtime::Real());
 
 }  // namespace kvlog::kv::testing

@@ -117,7 +117,7 @@ class ResourceClient {
   // does not decode.
   Result<T> Get(std::string_view key) const {
     auto bytes = client_->Get(key);
-    if (!bytes) return std::unexpected(bytes.error());
+    KVLOG_RETURN_IF_ERROR(bytes);
     auto value = serde_.Deserialize(*bytes);
     if (!value) return std::unexpected(DecodeError("get", key, value.error()));
     return value;
@@ -128,7 +128,7 @@ class ResourceClient {
   // kInvalidArgument) pass through. With `info`, where the read was served.
   Result<T> Get(std::string_view key, const ReadOptions& read, ReadInfo* info = nullptr) const {
     auto bytes = client_->Get(key, read, info);
-    if (!bytes) return std::unexpected(bytes.error());
+    KVLOG_RETURN_IF_ERROR(bytes);
     auto value = serde_.Deserialize(*bytes);
     if (!value) return std::unexpected(DecodeError("get", key, value.error()));
     return value;
@@ -142,7 +142,7 @@ class ResourceClient {
     // no level name.
     auto entry = read.level.kind == ReadLevel::Kind::kLocal ? client_->GetEntry(key, info)
                                                             : client_->GetEntry(key, read, info);
-    if (!entry) return std::unexpected(entry.error());
+    KVLOG_RETURN_IF_ERROR(entry);
     auto value = serde_.Deserialize(entry->value);
     if (!value) return std::unexpected(DecodeError("get-entry", key, value.error()));
     return TypedEntry<T>{std::string(key), std::move(*value), entry->version};
@@ -170,7 +170,7 @@ class ResourceClient {
                                                   const ReadOptions& read = {}, ReadInfo* info = nullptr) const {
     options.versions = true;
     auto raw = client_->Range(range, options, read, info);
-    if (!raw) return std::unexpected(raw.error());
+    KVLOG_RETURN_IF_ERROR(raw);
     std::vector<TypedEntry<T>> out;
     out.reserve(raw->size());
     for (KeyValue& pair : *raw) {
@@ -188,12 +188,12 @@ class ResourceClient {
   Result<log::Offset> PutIf(std::string_view key, const T& value, Version expected_version,
                             const CallOptions& options = {}) {
     auto bytes = Encode("put-if", key, value);
-    if (!bytes) return std::unexpected(bytes.error());
+    KVLOG_RETURN_IF_ERROR(bytes);
     return client_->PutIf(key, *bytes, expected_version, options);
   }
   Result<log::Offset> PutIfAbsent(std::string_view key, const T& value, const CallOptions& options = {}) {
     auto bytes = Encode("put-if-absent", key, value);
-    if (!bytes) return std::unexpected(bytes.error());
+    KVLOG_RETURN_IF_ERROR(bytes);
     return client_->PutIfAbsent(key, *bytes, options);
   }
   Result<log::Offset> DeleteIf(std::string_view key, Version expected_version, const CallOptions& options = {}) {
@@ -234,7 +234,7 @@ class ResourceClient {
           return fn(*decoded);
         }
       }();
-      if (!next) return std::unexpected(next.error());
+      KVLOG_RETURN_IF_ERROR(next);
       return Encode("update", key_copy, *next);
     };
     return client_->Update(key, raw, options);
@@ -249,7 +249,7 @@ class ResourceClient {
  private:
   Result<std::vector<TypedKeyValue<T>>> Decode(std::string_view what,
                                                 Result<std::vector<KeyValue>> raw) const {
-    if (!raw) return std::unexpected(raw.error());
+    KVLOG_RETURN_IF_ERROR(raw);
     std::vector<TypedKeyValue<T>> out;
     out.reserve(raw->size());
     for (KeyValue& pair : *raw) {

@@ -62,10 +62,10 @@ Result<ClusterInfo> ProbeCluster(const KafkaOptions& options, std::chrono::milli
   ProbeState state;
   internal::HandleContext context{options.logger, &state};
   auto conf = internal::BaseConf(options, &context, {{"allow.auto.create.topics", "false"}});
-  if (!conf) return std::unexpected(conf.error());
+  KVLOG_RETURN_IF_ERROR(conf);
   rd_kafka_conf_set_error_cb(conf->get(), &OnError);
   auto handle = internal::NewHandle(RD_KAFKA_PRODUCER, std::move(*conf), "probe client");
-  if (!handle) return std::unexpected(handle.error());
+  KVLOG_RETURN_IF_ERROR(handle);
   rd_kafka_t* rk = handle->get();
   const auto deadline = Clock::now() + timeout;
   Result<ClusterInfo> result = MakeError(ErrorCode::kTimeout, "");

@@ -13,6 +13,7 @@
 #include <optional>
 #include <thread>
 
+#include <fmt/format.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -157,8 +158,8 @@ class KafkaReader final : public LogReader {
     rd_kafka_resp_err_t err = rd_kafka_assign(consumer_.get(), parts);
     rd_kafka_topic_partition_list_destroy(parts);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR && options_.logger) {
-      options_.logger(KafkaLogLevel::kError, "reader of topic '" + options_.topic + "' cannot resume at offset " +
-                                                 std::to_string(offset) + ": " + rd_kafka_err2str(err));
+      options_.logger(KafkaLogLevel::kError, fmt::format("reader of topic '{}' cannot resume at offset {}: {}",
+                                                         options_.topic, offset, rd_kafka_err2str(err)));
     }
   }
 
@@ -174,30 +175,30 @@ class KafkaReader final : public LogReader {
                                                                &high, static_cast<int>(options_.admin_timeout.count()));
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       Reassign(position);
-      return KafkaError(err, "reader at offset " + std::to_string(position) +
-                                 " is outside the log, and its bounds could not be read", options_);
+      return KafkaError(
+          err, fmt::format("reader at offset {} is outside the log, and its bounds could not be read", position),
+          options_);
     }
     if (position < low) {
       Advance(low);
       Reassign(low);
-      return Error(ErrorCode::kDataLoss, "records of topic '" + options_.topic + "' at [" + std::to_string(position) +
-                                             ", " + std::to_string(low) +
-                                             ") were deleted before this reader read them (the log's start "
-                                             "moved: retention, DeleteRecords); it continues from offset " +
-                                             std::to_string(low));
+      return Error(ErrorCode::kDataLoss,
+                   fmt::format("records of topic '{0}' at [{1}, {2}) were deleted before this reader read them (the "
+                               "log's start moved: retention, DeleteRecords); it continues from offset {2}",
+                               options_.topic, position, low));
     }
     Reassign(position);
     if (position > high && truncation_reported_at_ != position) {
       truncation_reported_at_ = position;
-      return Error(ErrorCode::kDataLoss, "the log of topic '" + options_.topic + "' ends at offset " +
-                                             std::to_string(high) + ", below this reader's position " +
-                                             std::to_string(position) +
-                                             " (truncated: an unclean leader election): records it returned are "
-                                             "gone, and new records there will not be read");
+      return Error(ErrorCode::kDataLoss,
+                   fmt::format("the log of topic '{}' ends at offset {}, below this reader's position {} (truncated: "
+                               "an unclean leader election): records it returned are gone, and new records there "
+                               "will not be read",
+                               options_.topic, high, position));
     }
-    return Error(ErrorCode::kUnavailable, "reader of topic '" + options_.topic + "' at offset " +
-                                              std::to_string(position) + " waits for the log (now [" +
-                                              std::to_string(low) + ", " + std::to_string(high) + ")) to reach it");
+    return Error(ErrorCode::kUnavailable,
+                 fmt::format("reader of topic '{}' at offset {} waits for the log (now [{}, {})) to reach it",
+                             options_.topic, position, low, high));
   }
 
   void Advance(Offset to) {
@@ -210,8 +211,9 @@ class KafkaReader final : public LogReader {
     LogEntry entry;
     entry.offset = msg.offset;
     if (msg.key == nullptr) {
-      entry.record = MakeError(ErrorCode::kCorrupt, "record at offset " + std::to_string(msg.offset) + " of topic '" +
-                                                        options_.topic + "' has no key");
+      entry.record =
+          MakeError(ErrorCode::kCorrupt, fmt::format("record at offset {} of topic '{}' has no key", msg.offset,
+                                                     options_.topic));
       return entry;
     }
     Record record;
@@ -263,7 +265,7 @@ class KafkaLog final : public Log {
   static Result<std::unique_ptr<KafkaLog>> Create(const KafkaOptions& options) {
     std::unique_ptr<KafkaLog> log(new KafkaLog(options));
     auto producer = log->NewProducer();
-    if (!producer) return std::unexpected(producer.error());
+    KVLOG_RETURN_IF_ERROR(producer);
     log->current_ = producer->get();
     log->producers_.push_back(std::move(*producer));
     log->poller_ = std::thread([raw = log.get()] { raw->PollLoop(); });
@@ -306,7 +308,7 @@ class KafkaLog final : public Log {
           // Turned fatal since the check above: once more on a new producer.
           if (err == RD_KAFKA_RESP_ERR__FATAL && ReplaceProducerIfFatal()) err = Produce(records[i], &op->refs[i]);
           if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            std::string what = "cannot enqueue record " + std::to_string(i) + " of " + std::to_string(records.size());
+            std::string what = fmt::format("cannot enqueue record {} of {}", i, records.size());
             if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) what += " (producer queue full: queue.buffering.max.messages)";
             op->error = KafkaError(err, what, options_);
             op->remaining -= records.size() - i;
@@ -350,9 +352,9 @@ class KafkaLog final : public Log {
     auto context = std::make_unique<HandleContext>();
     context->logger = options_.logger;
     auto conf = BaseConf(options_, context.get(), ReaderProperties(options_));
-    if (!conf) return std::unexpected(conf.error());
+    KVLOG_RETURN_IF_ERROR(conf);
     auto handle = NewHandle(RD_KAFKA_CONSUMER, std::move(*conf), "consumer");
-    if (!handle) return std::unexpected(handle.error());
+    KVLOG_RETURN_IF_ERROR(handle);
     rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(1);
     // An absolute offset, 0 included: a log whose start has moved past it is
     // reported by the first Poll (kDataLoss), not silently skipped.
@@ -463,10 +465,10 @@ class KafkaLog final : public Log {
     producer->context.owner = producer.get();
     producer->log = this;
     auto conf = BaseConf(options_, &producer->context, ProducerProperties(options_));
-    if (!conf) return std::unexpected(conf.error());
+    KVLOG_RETURN_IF_ERROR(conf);
     rd_kafka_conf_set_dr_msg_cb(conf->get(), &KafkaLog::OnDelivery);
     auto handle = NewHandle(RD_KAFKA_PRODUCER, std::move(*conf), "producer");
-    if (!handle) return std::unexpected(handle.error());
+    KVLOG_RETURN_IF_ERROR(handle);
     producer->handle = std::move(*handle);
     producer->topic = rd_kafka_topic_new(producer->handle.get(), options_.topic.c_str(), nullptr);
     if (producer->topic == nullptr) {
@@ -503,7 +505,7 @@ class KafkaLog final : public Log {
                                                  reason + " (" + rd_kafka_err2name(fatal) + ")");
     }
     auto fresh = NewProducer();
-    if (!fresh) return std::unexpected(fresh.error());
+    KVLOG_RETURN_IF_ERROR(fresh);
     if (options_.logger) {
       options_.logger(LogLevel::kWarning, std::string("kafka: producer hit a fatal error, replaced with a new one: ") +
                                               reason + " (" + rd_kafka_err2name(fatal) + ")");
@@ -679,7 +681,7 @@ class KafkaLog final : public Log {
 // A short-lived producer handle for admin requests and metadata.
 Result<HandlePtr> AdminHandle(const KafkaOptions& options, HandleContext* context) {
   auto conf = BaseConf(options, context, {{"allow.auto.create.topics", "false"}});
-  if (!conf) return std::unexpected(conf.error());
+  KVLOG_RETURN_IF_ERROR(conf);
   return NewHandle(RD_KAFKA_PRODUCER, std::move(*conf), "admin client");
 }
 
@@ -773,8 +775,8 @@ Status CreateTopic(rd_kafka_t* rk, const KafkaOptions& options, bool* unsupporte
       const char* why = rd_kafka_topic_result_error_string(results[i]);
       status = MakeError(internal::CodeFor(err) == ErrorCode::kInternal ? ErrorCode::kFailedPrecondition
                                                                         : internal::CodeFor(err),
-                         "cannot create topic '" + options.topic + "' with 1 partition and replication factor " +
-                             std::to_string(options.replication_factor) + ": " + (why ? why : rd_kafka_err2str(err)));
+                         fmt::format("cannot create topic '{}' with 1 partition and replication factor {}: {}",
+                                     options.topic, options.replication_factor, why ? why : rd_kafka_err2str(err)));
     }
   }
   if (event != nullptr) rd_kafka_event_destroy(event);
@@ -791,7 +793,7 @@ KafkaLogger StderrKafkaLogger() { return StderrLogger("kafka: "); }
 Result<int> TopicPartitionCount(const KafkaOptions& options) {
   HandleContext context{options.logger};
   auto rk = AdminHandle(options, &context);
-  if (!rk) return std::unexpected(rk.error());
+  KVLOG_RETURN_IF_ERROR(rk);
   const auto now = Clock::now();
   return PartitionCount(rk->get(), options, now + options.admin_timeout, now + kMissingTopicGrace);
 }
@@ -799,7 +801,7 @@ Result<int> TopicPartitionCount(const KafkaOptions& options) {
 Status EnsureTopic(const KafkaOptions& options) {
   HandleContext context{options.logger};
   auto rk = AdminHandle(options, &context);
-  if (!rk) return std::unexpected(rk.error());
+  KVLOG_RETURN_IF_ERROR(rk);
   // Look first: an existing topic needs no CreateTopics (nor the rights to it).
   auto now = Clock::now();
   auto count = PartitionCount(rk->get(), options, now + options.admin_timeout, now + kMissingTopicGrace);
@@ -817,11 +819,12 @@ Status EnsureTopic(const KafkaOptions& options) {
     now = Clock::now();
     count = PartitionCount(rk->get(), options, now + options.admin_timeout, now + options.admin_timeout);
   }
-  if (!count) return std::unexpected(count.error());
+  KVLOG_RETURN_IF_ERROR(count);
   if (*count != 1) {
     return MakeError(ErrorCode::kFailedPrecondition,
-                     "topic '" + options.topic + "' has " + std::to_string(*count) +
-                         " partitions; kvlog needs exactly 1 so that every client reads one total order");
+                     fmt::format("topic '{}' has {} partitions; kvlog needs exactly 1 so that every client reads "
+                                 "one total order",
+                                 options.topic, *count));
   }
   return OkStatus();
 }
@@ -829,7 +832,7 @@ Status EnsureTopic(const KafkaOptions& options) {
 Status DeleteTopic(const KafkaOptions& options) {
   HandleContext context{options.logger};
   auto rk = AdminHandle(options, &context);
-  if (!rk) return std::unexpected(rk.error());
+  KVLOG_RETURN_IF_ERROR(rk);
   const std::string where = "topic '" + options.topic + "' on " + options.brokers;
   char errstr[512];
   rd_kafka_DeleteTopic_t* topic = rd_kafka_DeleteTopic_new(options.topic.c_str());
@@ -948,7 +951,7 @@ Result<std::unique_ptr<Log>> OpenKafkaLog(const KafkaOptions& options) {
   KVLOG_RETURN_IF_ERROR(CheckProducerSafety(options));
   KVLOG_RETURN_IF_ERROR(EnsureTopic(options));
   auto log = KafkaLog::Create(options);
-  if (!log) return std::unexpected(log.error());
+  KVLOG_RETURN_IF_ERROR(log);
   return std::unique_ptr<Log>(std::move(*log));
 }
 

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
 #include "log/kafka/rdkafka_util.h"
 
 namespace kvlog::log::kafka {
@@ -22,15 +24,15 @@ struct MockCluster::Impl {
 
 Result<std::unique_ptr<MockCluster>> MockCluster::Start(Options options) {
   if (options.brokers < 1 || options.brokers > kMaxBrokers) {
-    return MakeError(ErrorCode::kInvalidArgument, "mock cluster needs 1.." + std::to_string(kMaxBrokers) +
-                                                      " brokers (kMaxBrokers), got " +
-                                                      std::to_string(options.brokers));
+    return MakeError(ErrorCode::kInvalidArgument,
+                     fmt::format("mock cluster needs 1..{} brokers (kMaxBrokers), got {}", kMaxBrokers,
+                                 options.brokers));
   }
   if (options.replication_factor == 0) options.replication_factor = std::min(3, options.brokers);
   if (options.replication_factor < 1 || options.replication_factor > options.brokers) {
     return MakeError(ErrorCode::kInvalidArgument,
-                     "replication factor " + std::to_string(options.replication_factor) + " needs 1.." +
-                         std::to_string(options.brokers) + " (the broker count)");
+                     fmt::format("replication factor {} needs 1..{} (the broker count)", options.replication_factor,
+                                 options.brokers));
   }
   auto impl = std::make_unique<Impl>();
   impl->context.logger = StderrKafkaLogger();
@@ -53,14 +55,12 @@ Result<std::unique_ptr<MockCluster>> MockCluster::Start(Options options) {
   impl->cluster = rd_kafka_mock_cluster_new(rk, options.brokers);
   if (impl->cluster == nullptr) {
     return MakeError(ErrorCode::kInternal,
-                     "librdkafka could not start a mock cluster of " + std::to_string(options.brokers) + " brokers");
+                     fmt::format("librdkafka could not start a mock cluster of {} brokers", options.brokers));
   }
   std::string bootstrap = rd_kafka_mock_cluster_bootstraps(impl->cluster);
   std::unique_ptr<MockCluster> mc(new MockCluster(options, std::move(impl), std::move(bootstrap)));
   if (!options.topic.empty()) {
-    if (auto s = mc->CreateTopic(options.topic, options.partitions, options.replication_factor); !s) {
-      return std::unexpected(s.error());
-    }
+    KVLOG_RETURN_IF_ERROR(mc->CreateTopic(options.topic, options.partitions, options.replication_factor));
   }
   return mc;
 }
@@ -90,8 +90,8 @@ Status MockCluster::Check(int code, const std::string& what) const {
 
 Status MockCluster::CreateTopic(const std::string& topic, int partitions, int replication_factor) {
   return Check(rd_kafka_mock_topic_create(impl_->cluster, topic.c_str(), partitions, replication_factor),
-               "cannot create topic '" + topic + "' with " + std::to_string(partitions) + " partitions, RF " +
-                   std::to_string(replication_factor));
+               fmt::format("cannot create topic '{}' with {} partitions, RF {}", topic, partitions,
+                           replication_factor));
 }
 
 Status MockCluster::SetBrokerDown(int32_t broker_id) {

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <unordered_map>
 
+#include <fmt/format.h>
+
 #include "base/check.h"
 
 namespace kvlog::log::sim {
@@ -28,7 +30,7 @@ class Reader final : public LogReader {
     for (;;) {
       if (closed_.load()) return MakeError(ErrorCode::kClosed, "simulated log reader is closed");
       broker_.CatchUp();
-      if (Status lost = CheckLost(); !lost) return std::unexpected(lost.error());
+      KVLOG_RETURN_IF_ERROR(CheckLost());
       const TimePoint now = rt.Now();
       std::optional<TimePoint> wake;
       if (broker_.InOutage()) {
@@ -80,19 +82,18 @@ class Reader final : public LogReader {
       const Offset end = broker_.failover_ends_[failovers_seen_++];
       if (end < position) {
         return MakeError(ErrorCode::kDataLoss,
-                         "the log was truncated to offset " + std::to_string(end) + " below this reader's position " +
-                             std::to_string(position) + " (leader failover, unclean election): records at [" +
-                             std::to_string(end) + ", " + std::to_string(position) +
-                             ") that this reader returned are gone, and new records there will not be read");
+                         fmt::format("the log was truncated to offset {0} below this reader's position {1} (leader "
+                                     "failover, unclean election): records at [{0}, {1}) that this reader returned "
+                                     "are gone, and new records there will not be read",
+                                     end, position));
       }
     }
     if (position < broker_.start_) {
       position_.store(broker_.start_);
-      return MakeError(ErrorCode::kDataLoss, "records at [" + std::to_string(position) + ", " +
-                                                 std::to_string(broker_.start_) +
-                                                 ") were deleted before this reader read them (the log's start "
-                                                 "moved: retention, DeleteRecords); it continues from offset " +
-                                                 std::to_string(broker_.start_));
+      return MakeError(ErrorCode::kDataLoss,
+                       fmt::format("records at [{0}, {1}) were deleted before this reader read them (the log's start "
+                                   "moved: retention, DeleteRecords); it continues from offset {1}",
+                                   position, broker_.start_));
     }
     return OkStatus();
   }
@@ -245,8 +246,8 @@ class Connection final : public Log {
       if (IsClosed()) return MakeError(ErrorCode::kClosed, "simulated log connection closed");
       broker_.CatchUp();
       if (rt.Now() - request.enqueued_at >= f.delivery_timeout) {
-        return MakeError(ErrorCode::kTimeout, "append not delivered within delivery_timeout of " +
-                                                  std::to_string(f.delivery_timeout.count() / 1'000'000) + " ms");
+        return MakeError(ErrorCode::kTimeout, fmt::format("append not delivered within delivery_timeout of {} ms",
+                                                          f.delivery_timeout.count() / 1'000'000));
       }
       if (broker_.InOutage()) {
         ++broker_.stats_.outage_waits;

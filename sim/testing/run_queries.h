@@ -1,7 +1,6 @@
 // Small queries over a simulated run and its report, for the simulator's
 // tests.
-#ifndef KVLOG_SIM_TESTING_RUN_QUERIES_H_
-#define KVLOG_SIM_TESTING_RUN_QUERIES_H_
+#pragma once
 
 #include <cstdint>
 #include <optional>
@@ -20,5 +19,3 @@ const checker::CheckReport* FindCheck(const checker::FullReport& report, std::st
 int64_t CountOk(const SimRun& run, std::string_view f, std::optional<bool> result = std::nullopt);
 
 }  // namespace kvlog::sim::testing
-
-#endif  // KVLOG_SIM_TESTING_RUN_QUERIES_H_

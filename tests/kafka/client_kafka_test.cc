@@ -56,7 +56,7 @@ class KafkaMockBackend final : public Backend {
 // mock; 8 threads x 300 keeps the stress test to seconds.
 INSTANTIATE_TEST_SUITE_P(KafkaMock, ClientConformance,
                          ::testing::Values(BackendParam{
-                             "kafka_mock", [] { return std::make_unique<KafkaMockBackend>(); }, 300}),
+                             "kafka_mock", [](Runtime&) { return std::make_unique<KafkaMockBackend>(); }, 300}),
                          BackendParamName);
 
 // Counts every value in the topic, replaying it from offset 0 with a fresh log.

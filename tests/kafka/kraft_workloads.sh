@@ -38,21 +38,9 @@ command -v java >/dev/null || { echo "kraft-workloads: java is not on PATH (Debi
 tmp="$(mktemp -d)"
 [[ -n "$out" ]] || out="$tmp"
 mkdir -p "$out" || exit 3
-user_home="$(getent passwd "$(id -u)" | cut -d: -f6)"
-export KVLOG_KAFKA_CACHE="${KVLOG_KAFKA_CACHE:-$user_home/.cache/kvlog}"
-export KVLOG_KAFKA_PORT=49292
-export KVLOG_KAFKA_DIR="${TMPDIR:-/tmp}/kvlog-workloads-$(id -u)"
-cleanup() {
-  bash "$cluster" stop >/dev/null 2>&1 || echo "kraft-workloads: stopping the cluster failed" >&2
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'echo "kraft-workloads: interrupted" >&2; exit 130' INT TERM
-
-bash "$cluster" stop >/dev/null 2>&1  # One left over by a crashed run holds the ports.
-echo "kraft-workloads: starting a 3-node KRaft cluster on ports 49292-49294 ..."
-brokers="$(bash "$cluster" start --brokers 3 | tail -1)" || { echo "kraft-workloads: the cluster did not start" >&2; exit 3; }
-echo "kraft-workloads: brokers $brokers"
+source "$(dirname "${BASH_SOURCE[0]}")/cluster_lib.sh"
+kraft_cluster_init kraft-workloads "$cluster" 49292 "${TMPDIR:-/tmp}/kvlog-workloads-$(id -u)" "$tmp"
+kraft_cluster_start --brokers 3 || exit 3
 
 failures=0 could_not_run=0
 # run NAME EXPECT... -- KVSIM-ARGS: one live run, its output must hold every EXPECT.

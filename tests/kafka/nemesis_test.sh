@@ -36,22 +36,21 @@ XML
 }
 fail() { echo "FAIL: $*"; exit 1; }
 
+# A cluster of its own, away from scripts/kafka-cluster's default; the jar
+# cache of the user running this.
+source "$(dirname "${BASH_SOURCE[0]}")/cluster_lib.sh"
+kraft_cluster_init nemesis "$cluster" 29492 "$tmp/cluster"
+
 command -v java >/dev/null 2>&1 || skip "java not found (the KRaft cluster needs a JDK 17)"
 bash "$cluster" fetch >"$tmp/fetch.log" 2>&1 || skip "the Kafka jars are not there and could not be fetched: $(tail -n 1 "$tmp/fetch.log")"
 [[ $(id -u) == 0 ]] || skip "network namespaces need root"
 command -v ip >/dev/null 2>&1 || skip "the ip command (iproute2) is missing"
 
-# A cluster of its own, away from scripts/kafka-cluster's default.
-export KVLOG_KAFKA_DIR="$tmp/cluster"
-export KVLOG_KAFKA_PORT=29492
-trap 'bash "$cluster" stop' EXIT
 echo "== starting 3 brokers + 3 controllers in network namespaces (logs: $out/brokers)"
 start=$SECONDS
-bash "$cluster" start --brokers 3 --controllers 3 --netns --run-dir "$out/brokers" \
+kraft_cluster_start --brokers 3 --controllers 3 --netns --run-dir "$out/brokers" \
   --broker-config broker.session.timeout.ms=4000 --broker-config broker.heartbeat.interval.ms=500 \
-  --broker-config replica.lag.time.max.ms=3000 >"$tmp/bootstrap" 2>"$tmp/start.err" ||
-  fail "kafka-cluster start: $(tail -n 20 "$tmp/start.err")"
-brokers="$(cat "$tmp/bootstrap")"
+  --broker-config replica.lag.time.max.ms=3000 || fail "kafka-cluster start failed (its messages are above)"
 echo "   $brokers in $((SECONDS - start)) s"
 
 common=(--live --brokers "$brokers" --cluster-script "$cluster" --clients 3 --replication-factor 3

@@ -62,27 +62,14 @@ fi
 tmp="$(mktemp -d)"
 if [[ -z "$out" ]]; then out="$tmp"; fi
 mkdir -p "$out" || exit 3
-# The jar cache of the user running this: under `bazel test` HOME is a
-# temporary folder, which would mean a fresh download.
-user_home="$(getent passwd "$(id -u)" | cut -d: -f6)"
-export KVLOG_KAFKA_CACHE="${KVLOG_KAFKA_CACHE:-$user_home/.cache/kvlog}"
-export KVLOG_KAFKA_PORT=49092
-export KVLOG_KAFKA_DIR="${TMPDIR:-/tmp}/kvlog-soak-$(id -u)"
-started_cluster=0
-cleanup() {
-  if ((started_cluster)); then bash "$cluster" stop >/dev/null 2>&1 || echo "soak: stopping the cluster failed" >&2; fi
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'echo "soak: interrupted" >&2; exit 130' INT TERM
+source "$(dirname "${BASH_SOURCE[0]}")/cluster_lib.sh"
+kraft_cluster_init soak "$cluster" 49092 "${TMPDIR:-/tmp}/kvlog-soak-$(id -u)" "$tmp"
 
 if [[ -z "$brokers" ]]; then
-  bash "$cluster" stop >/dev/null 2>&1  # One left over by a crashed run holds the ports.
-  started_cluster=1
-  echo "soak: starting a 3-node KRaft cluster on ports 49092-49094 ..."
-  brokers="$(bash "$cluster" start --brokers 3 | tail -1)" || { echo "soak: the cluster did not start" >&2; exit 3; }
+  kraft_cluster_start --brokers 3 || exit 3
+else
+  echo "soak: brokers $brokers"
 fi
-echo "soak: brokers $brokers"
 
 # Calibration: a short run sizes the operation count for the wanted duration.
 calib_ops=100

@@ -15,6 +15,17 @@ expect_usage() {
   grep -qF -- "$want" "$tmp/err" || fail "$name $*: message lacks '$want': $(cat "$tmp/err")"
 }
 
+# interrupt NAME PID: once process PID (the program NAME, started in the
+# background) catches SIGINT, waits half a second, sends it SIGINT, notes the
+# time in $sent (seconds since the epoch) and sets $code to its exit status.
+interrupt() {
+  wait_for_sigint_handler "$2" || fail "$1 installed no SIGINT handler"
+  sleep 0.5
+  kill -INT "$2"
+  sent=$(date +%s)
+  wait "$2"; code=$?
+}
+
 # Waits until process $1 catches SIGINT (its handler is installed).
 wait_for_sigint_handler() {
   local mask

@@ -168,12 +168,7 @@ grep -q "^session: valid (.*) \[analysis [0-9.]* s\]" "$tmp/out" || { fail "text
   echo "{:process 0, :type :ok, :f :read, :value 0}]"
 } >"$tmp/hard.edn"
 "$kvcheck" "$tmp/hard.edn" --threads 1 --budget-ms 600000 >"$tmp/int.out" 2>"$tmp/int.err" &
-pid=$!
-wait_for_sigint_handler $pid || fail "kvcheck installed no SIGINT handler"
-sleep 0.5
-kill -INT $pid
-sent=$(date +%s)
-wait $pid; code=$?
+interrupt kvcheck $!
 [ $code -eq 130 ] || fail "interrupted check exited $code, want 130"
 [ $(($(date +%s) - sent)) -le 5 ] || fail "kvcheck took more than 5 s to stop after SIGINT"
 grep -q "^kvcheck: INTERRUPTED after [0-9]* s, during linearizability" "$tmp/int.out" ||

@@ -77,7 +77,7 @@ std::expected<std::string, std::string> DecodeText(const Token& token, Encoding 
 
 std::expected<TxnCompare, std::string> ParseCompare(std::string_view line, std::size_t number, Encoding encoding) {
   auto tokens = Tokenize(line, number, true);
-  if (!tokens) return std::unexpected(tokens.error());
+  KVLOG_RETURN_IF_ERROR(tokens);
   const auto& t = *tokens;
   const std::string expected_form = "expected version(KEY) = N, absent(KEY) or present(KEY)";
   if (t.empty() || t[0].kind != Token::Kind::kWord) return Error(number, expected_form);
@@ -100,7 +100,7 @@ std::expected<TxnCompare, std::string> ParseCompare(std::string_view line, std::
     return Error(number, name + " takes one key in parentheses: " + name + "(KEY)");
   }
   auto key = DecodeText(t[2], encoding, number, "key");
-  if (!key) return std::unexpected(key.error());
+  KVLOG_RETURN_IF_ERROR(key);
   compare.key = std::move(*key);
   if (compare.kind != TxnCompare::Kind::kVersion) {
     if (t.size() != 4) return Error(number, "unexpected '" + Shown(t[4].text) + "' after " + name + "(KEY)");
@@ -122,7 +122,7 @@ std::expected<TxnCompare, std::string> ParseCompare(std::string_view line, std::
 
 std::expected<TxnWrite, std::string> ParseWrite(std::string_view line, std::size_t number, Encoding encoding) {
   auto tokens = Tokenize(line, number, false);
-  if (!tokens) return std::unexpected(tokens.error());
+  KVLOG_RETURN_IF_ERROR(tokens);
   const auto& t = *tokens;
   const std::string expected_form = "expected put KEY VALUE or del KEY";
   if (t.empty() || t[0].kind != Token::Kind::kWord) return Error(number, expected_form);
@@ -131,7 +131,7 @@ std::expected<TxnWrite, std::string> ParseWrite(std::string_view line, std::size
   if (op == "put") {
     if (t.size() != 3) return Error(number, "put takes KEY VALUE (" + std::to_string(t.size() - 1) + " given)");
     auto value = DecodeText(t[2], encoding, number, "value");
-    if (!value) return std::unexpected(value.error());
+    KVLOG_RETURN_IF_ERROR(value);
     write.value = std::move(*value);
   } else if (op == "del" || op == "delete") {
     if (t.size() != 2) return Error(number, op + " takes KEY (" + std::to_string(t.size() - 1) + " given)");
@@ -141,7 +141,7 @@ std::expected<TxnWrite, std::string> ParseWrite(std::string_view line, std::size
     return Error(number, "unknown write '" + Shown(op) + "'; " + expected_form);
   }
   auto key = DecodeText(t[1], encoding, number, "key");
-  if (!key) return std::unexpected(key.error());
+  KVLOG_RETURN_IF_ERROR(key);
   write.key = std::move(*key);
   return write;
 }
@@ -192,11 +192,11 @@ std::expected<TxnSpec, std::string> ParseTxn(std::string_view text, Encoding enc
     }
     if (section == 0) {
       auto compare = ParseCompare(line, number, encoding);
-      if (!compare) return std::unexpected(compare.error());
+      KVLOG_RETURN_IF_ERROR(compare);
       spec.compares.push_back(std::move(*compare));
     } else {
       auto write = ParseWrite(line, number, encoding);
-      if (!write) return std::unexpected(write.error());
+      KVLOG_RETURN_IF_ERROR(write);
       (section == 1 ? spec.then_writes : spec.else_writes).push_back(std::move(*write));
     }
   }

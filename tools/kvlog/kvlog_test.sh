@@ -35,11 +35,7 @@ grep -q "cannot reach any broker of 127.0.0.1:1: 127.0.0.1:1: Connection refused
 grep -q "COULD NOT BE MADE" <<<"$out" || fail "final verdict for an unreachable cluster: $out"
 
 "$kvlog" --seeds 1000000 >"$tmp/int.out" 2>&1 &
-pid=$!
-wait_for_sigint_handler $pid || fail "kvlog installed no SIGINT handler"
-sleep 0.5
-kill -INT $pid
-wait $pid; code=$?
+interrupt kvlog $!
 [ $code -eq 130 ] || fail "interrupted job exited $code, want 130"
 grep -q "INTERRUPTED after [0-9]* of 1000000 seeds" "$tmp/int.out" || fail "no summary: $(cat "$tmp/int.out")"
 grep -q "live: skipped (interrupted)" "$tmp/int.out" || fail "live ran after SIGINT: $(cat "$tmp/int.out")"

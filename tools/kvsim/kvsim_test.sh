@@ -171,11 +171,7 @@ grep -q "No such file or directory" "$tmp/err" || fail "unwritable --out: $(cat 
 
 # SIGINT in a sweep: the seeds done are summarised, exit 130.
 "$kvsim" --seeds 1..100000 >"$tmp/int.out" 2>"$tmp/int.err" &
-pid=$!
-wait_for_sigint_handler $pid || fail "kvsim installed no SIGINT handler"
-sleep 0.5
-kill -INT $pid
-wait $pid; code=$?
+interrupt kvsim $!
 [ $code -eq 130 ] || fail "interrupted sweep exited $code, want 130"
 grep -q "INTERRUPTED after [0-9]* of 100000" "$tmp/int.out" || fail "no summary after SIGINT: $(cat "$tmp/int.out")"
 grep -q "^verdict .* passed, 0 failed" "$tmp/int.out" || fail "no verdict after SIGINT: $(cat "$tmp/int.out")"

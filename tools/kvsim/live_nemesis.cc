@@ -90,7 +90,7 @@ ScriptBrokerNemesis::~ScriptBrokerNemesis() {
 
 std::expected<std::vector<std::string>, std::string> ScriptBrokerNemesis::FaultList(const std::string& list) {
   auto faults = nemesis::ParseFaults(list);
-  if (!faults) return std::unexpected(faults.error());
+  KVLOG_RETURN_IF_ERROR(faults);
   std::vector<std::string> names;
   for (const auto& f : *faults) names.push_back(f.Name());
   return names;

@@ -63,7 +63,7 @@ Status ParseMessage(std::string_view bytes, const ProtobufSerdeOptions& options,
   std::string_view payload = bytes;
   if (options.confluent) {
     auto frame = confluent::DecodeFrame(bytes);
-    if (!frame) return std::unexpected(frame.error());
+    KVLOG_RETURN_IF_ERROR(frame);
     const ConfluentOptions& confluent = *options.confluent;
     if (confluent.check_schema_id) {
       if (auto known = confluent.check_schema_id(frame->schema_id); !known) {

@@ -90,9 +90,7 @@ class ProtobufSerde {
   }
   Result<M> Deserialize(std::string_view bytes) const {
     M message;
-    if (auto status = internal::ParseMessage(bytes, options_, message); !status) {
-      return std::unexpected(status.error());
-    }
+    KVLOG_RETURN_IF_ERROR(internal::ParseMessage(bytes, options_, message));
     return message;
   }
 

@@ -1,20 +1,22 @@
-// The client conformance suite over the simulated log, with real threads.
-#include "kv/testing/client_conformance.h"
-#include "log/sim/broker.h"
-#include "kv/client.h"
-#include "kv/memory_storage.h"
-
+// The client conformance suite over the simulated log, with real threads
+// (client_simulated_test runs it in the simulator's runtime), and the client's
+// behaviour under the simulated broker's deletions and faults.
 #include <chrono>
 #include <future>
-#include <thread>
 #include <mutex>
 #include <thread>
+
+#include "kv/client.h"
+#include "kv/memory_storage.h"
+#include "kv/testing/client_conformance.h"
+#include "log/sim/broker.h"
 
 namespace kvlog::kv::testing {
 namespace {
 
 class SimBackend final : public Backend {
  public:
+  explicit SimBackend(Runtime& runtime) : broker_(runtime) {}
   std::unique_ptr<log::Log> Connect() override { return broker_.Connect(); }
 
  private:
@@ -22,7 +24,8 @@ class SimBackend final : public Backend {
 };
 
 INSTANTIATE_TEST_SUITE_P(SimLog, ClientConformance,
-                         ::testing::Values(BackendParam{"sim", [] { return std::make_unique<SimBackend>(); }}),
+                         ::testing::Values(BackendParam{
+                             "sim", [](Runtime& rt) { return std::make_unique<SimBackend>(rt); }}),
                          BackendParamName);
 
 }  // namespace
