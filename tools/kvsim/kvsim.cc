@@ -31,6 +31,7 @@
 #include "sim/workload_names.h"
 #include "tools/cli/cli.h"
 #include "tools/kvsim/live.h"
+#include "tools/kvsim/broker_logs.h"
 #include "tools/kvsim/ttl_watch.h"
 
 namespace {
@@ -236,7 +237,8 @@ int main(int argc, char** argv) {
   std::string run_dir;
   app.add_option("--run-dir", run_dir,
                  "one seed (simulated or --live): write a run folder with parameters.txt, history.jsonl, "
-                 "history.edn, report.txt, report.json, report.html and replay.sh (each unless given elsewhere)");
+                 "history.edn, report.txt, report.json, report.html and replay.sh (each unless given elsewhere); "
+                 "with --brokers, the brokers' logs too (broker-logs/, from scripts/kafka-cluster's folder)");
   app.add_flag("--list-faults", list_faults, "list the faults and exit");
   app.add_flag("--quiet", quiet, "no progress line (it is drawn only when stderr is a terminal)");
   app.add_flag("--live", live, "run the workload on Kafka with real threads (embedded mock cluster by default)");
@@ -383,6 +385,14 @@ int main(int argc, char** argv) {
     live_options.json_path = json_path;
     const bool dir_ok = write_run_dir(range.first, {});
     const int code = tools::RunLive(base, live_options);
+    if (!run_dir.empty() && !live_options.brokers.empty()) {  // Not on the mock: it has no logs of its own.
+      auto logs = tools::CollectBrokerLogs(tools::KafkaClusterStateDir(), run_dir);
+      if (logs) {
+        std::printf("broker logs: %zu files in %s/broker-logs\n", logs->size() - 1, run_dir.c_str());
+      } else {
+        std::fprintf(stderr, "kvsim: the broker logs are not in the run folder: %s\n", logs.error().c_str());
+      }
+    }
     return code == cli::kExitOk && !dir_ok ? cli::kExitEnvironment : code;
   }
   for (const char* name : {"--brokers", "--topic", "--keep-topic", "--replication-factor", "-X", "--topic-config",

@@ -234,6 +234,26 @@ grep -q "cannot reach any broker of 127.0.0.1:1: 127.0.0.1:1: Connection refused
   fail "unreachable brokers: $(cat "$tmp/err")"
 [ $(($(date +%s) - start)) -le 5 ] || fail "unreachable brokers took more than 5 s"
 
+# A live run on --brokers with --run-dir keeps the brokers' logs: copied from
+# the kafka-cluster state folder (a fake one here; the brokers are unreachable,
+# and the logs are kept all the same); a folder the script did not make: a warning.
+mkdir -p "$tmp/kstate/node-1" "$tmp/kstate/node-101"
+touch "$tmp/kstate/.kvlog-kafka-cluster"
+echo "broker one" >"$tmp/kstate/node-1/server.log"
+echo "controller" >"$tmp/kstate/node-101/server.log"
+KVLOG_KAFKA_DIR="$tmp/kstate" "$kvsim" --live --brokers 127.0.0.1:1 --connect-timeout-ms 500 --run-dir "$tmp/lrd" \
+  >"$tmp/lrd.txt" 2>&1; code=$?
+[ $code -eq 3 ] || fail "live run on unreachable brokers exited $code, want 3"
+[ "$(cat "$tmp/lrd/broker-logs/node-1/server.log" 2>/dev/null)" = "broker one" ] ||
+  fail "the run folder lacks node 1's server.log: $(cat "$tmp/lrd.txt")"
+[ -f "$tmp/lrd/broker-logs/node-101/server.log" ] || fail "the run folder lacks the controller's server.log"
+grep -q "broker logs: 2 files" "$tmp/lrd.txt" || fail "no broker-logs line: $(cat "$tmp/lrd.txt")"
+mkdir -p "$tmp/notkafka"
+KVLOG_KAFKA_DIR="$tmp/notkafka" "$kvsim" --live --brokers 127.0.0.1:1 --connect-timeout-ms 500 --run-dir "$tmp/lrd2" \
+  >"$tmp/lrd2.txt" 2>&1
+grep -q "not a kafka-cluster state folder" "$tmp/lrd2.txt" || fail "no warning for a foreign folder: $(cat "$tmp/lrd2.txt")"
+[ ! -e "$tmp/lrd2/broker-logs" ] || fail "broker-logs made from a foreign folder"
+
 # Broker faults (--nemesis): listed, refused on the mock, and checked before any client starts.
 "$kvsim" --list-faults | grep -q "kill-lone-leader" || fail "--list-faults does not list the broker faults"
 "$kvsim" --live --nemesis kill-leader --ops 1 >/dev/null 2>"$tmp/err"; code=$?
