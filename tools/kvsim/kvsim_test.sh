@@ -25,6 +25,17 @@ out=$("$kvsim" --list-faults); code=$?
 grep -Eq "^  crash +safe +sim, mock, brokers " <<<"$out" || fail "--list-faults sites of crash: $out"
 grep -Eq "^  compaction +safe +sim " <<<"$out" || fail "--list-faults sites of compaction: $out"
 grep -Eq "^  client-partition +safe" <<<"$out" || fail "--list-faults lacks client-partition: $out"
+for f in clock-skew slow-applier stalled-applier; do  # Client-side, simulator only.
+  grep -Eq "^  $f +safe +sim +[a-z]" <<<"$out" || fail "--list-faults: $f should be safe, sim only: $out"
+done
+# Swarm over them: the chosen slot and magnitudes are printed, and the same seed gives the same history.
+for i in 1 2; do
+  "$kvsim" --seed 4 --swarm --faults clock-skew,slow-applier,stalled-applier --out "$tmp/cs$i.jsonl" >"$tmp/cs$i.txt" ||
+    fail "swarm over the client-side faults failed: $(cat "$tmp/cs$i.txt")"
+done
+cmp -s "$tmp/cs1.jsonl" "$tmp/cs2.jsonl" || fail "swarm seed 4 over the client-side faults: histories differ"
+grep -Eq "swarm parameters: .*(slow-applier.per_record_us|stalled-applier.stall_ms|clock-skew.skews)=" "$tmp/cs1.txt" ||
+  fail "no client-side fault parameters printed: $(cat "$tmp/cs1.txt")"
 
 # Swarm: the seed picks faults, magnitudes and client knobs, printed; same seed, same run.
 "$kvsim" --seed 9 --swarm --faults latency,outage,client-partition,crash --out "$tmp/sw1.jsonl" >"$tmp/sw1.txt" \
