@@ -378,7 +378,7 @@ def franz_section(ctx, runs):
 
 def sim_section(ctx, runs):
     rows = []
-    for args, label in (("0", "none"), ("1", "every safe preset")):
+    for args, label in (("0", "none"), ("1", "every safe preset"), ("2", "swarm over the safe faults")):
         b = runs.get(f"BM_Simulator/{args}")
         ops, speed = counter(b, "sim_ops/s"), counter(b, "virtual/wall")
         rows.append([label, si(ops, "ops/s") + f" ({verdict(ops, 1e5)})",

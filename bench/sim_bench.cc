@@ -4,7 +4,9 @@
 //   sim_bench [--smoke] [benchmark flags]
 //
 //   BM_Simulator/0   no faults
-//   BM_Simulator/1   every safe fault preset at once (sim/scenario.cc)
+//   BM_Simulator/1   every safe fault preset at once (sim/fault_registry.h)
+//   BM_Simulator/2   swarm over every safe fault (sim/swarm.h): each seed
+//                    picks which are on, their magnitudes and the client's knobs
 // Counters: sim_ops/s  simulated operations completed (or unknown) per wall second
 //           virtual/wall  virtual seconds simulated per wall second
 #include <benchmark/benchmark.h>
@@ -15,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "sim/fault_registry.h"
 #include "sim/scenario.h"
 
 namespace kvlog::sim {
@@ -22,17 +25,15 @@ namespace {
 
 bool g_smoke = false;
 
-const std::vector<std::string> kSafeFaults = {"latency", "lagging-reader", "lost-ack", "failed-append",
-                                              "outage",  "failover",       "compaction", "corrupt", "crash"};
-
 void BM_Simulator(benchmark::State& state) {
-  const bool faults = state.range(0) != 0;
+  const int64_t mode = state.range(0);
   Scenario base;
   base.workload.clients = 4;
   base.workload.ops_per_client = g_smoke ? 20 : 500;
   base.workload.keys = 20;
-  if (faults) {
-    if (auto s = ApplyFaults(kSafeFaults, base); !s) {
+  if (mode == 2) base.swarm = SafeFaultNames();
+  if (mode == 1) {
+    if (auto s = ApplyFaults(SafeFaultNames(), base); !s) {
       state.SkipWithError(s.error().ToString().c_str());
       return;
     }
@@ -46,8 +47,9 @@ void BM_Simulator(benchmark::State& state) {
     const auto start = std::chrono::steady_clock::now();
     SimRun run = RunScenario(s);
     wall += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (run.outcome.kind != RunOutcome::Kind::kCompleted) {
-      state.SkipWithError(("seed " + std::to_string(s.seed) + " did not complete").c_str());
+    if (run.outcome.kind != RunOutcome::Kind::kCompleted || !run.workload.errors.empty()) {
+      state.SkipWithError(("seed " + std::to_string(s.seed) + " did not complete: " +
+                          (run.workload.errors.empty() ? std::string("time limit or deadlock") : run.workload.errors.front())).c_str());
       return;
     }
     virtual_seconds += std::chrono::duration<double>(run.outcome.virtual_end.time_since_epoch()).count();
@@ -58,7 +60,7 @@ void BM_Simulator(benchmark::State& state) {
   state.counters["virtual/wall"] = virtual_seconds / wall;
   state.counters["ops/run"] = static_cast<double>(ops) / static_cast<double>(state.iterations());
 }
-BENCHMARK(BM_Simulator)->Arg(0)->Arg(1)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Simulator)->Arg(0)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace kvlog::sim

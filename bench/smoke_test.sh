@@ -21,7 +21,7 @@ expected = {
            "BM_PutThreads/4", "BM_RawConsume/1000/1", "BM_Replay/1000/1", "BM_RawConsume/1000/10",
            "BM_Replay/1000/10", "BM_Get/1000", "BM_Range/1000", "BM_PutIf", "BM_Update", "BM_LinearizableGet",
            "BM_Txn/100", "BM_AtomicBatch/100", "BM_Counter/1/1/1", "BM_Counter/16/4/1", "BM_Counter/16/4/16"],
-    "sim": ["BM_Simulator/0", "BM_Simulator/1"],
+    "sim": ["BM_Simulator/0", "BM_Simulator/1", "BM_Simulator/2"],
     "checker": ["BM_SessionAndConvergence/100000", "BM_Durability/100000", "BM_LinearizabilityReferenceSet"],
     "memory": ["BM_StoreMemory"],
 }

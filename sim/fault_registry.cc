@@ -184,6 +184,91 @@ std::vector<FaultSpec> MakeFaults() {
           },
   });
   f.push_back({
+      .name = "clock-skew",
+      .description = "each client's wall clock is off true time: even slots +40 ms drifting +300 ppm, odd slots "
+                     "-25 ms drifting -500 ppm (steady time is shared). Safe for every simulator workload: kvlog "
+                     "reads the wall clock only for TTLs, which they do not use; with TTLs expiry holds only within "
+                     "the skew bound the check is given (the ttl workload's own clock skew)",
+      .apply =
+          [](Scenario& s, Rng* rng) {
+            Items items;
+            if (!rng) {
+              s.workload.clock_skews = {{40ms, 300}, {-25ms, -500}};
+              return items;
+            }
+            const Duration max_offset = std::chrono::milliseconds(rng->Between(1, 5000));
+            const int64_t max_drift_ppm = rng->Between(0, 20'000);
+            s.workload.clock_skews =
+                DrawClockSkews(rng->Next(), std::max(1, s.workload.clients), max_offset, max_drift_ppm);
+            items.push_back("max_offset_ms=" + std::to_string(Ms(max_offset)));
+            items.push_back("max_drift_ppm=" + std::to_string(max_drift_ppm));
+            std::string each;
+            for (const ClockSkew& k : s.workload.clock_skews) {
+              each += fmt::format("{}{:+}us{:+}ppm", each.empty() ? "" : "/",
+                                  std::chrono::duration_cast<std::chrono::microseconds>(k.offset).count(),
+                                  k.drift_ppm);
+            }
+            items.push_back("skews=" + each);
+            return items;
+          },
+      .on = [](const Scenario& s) { return !s.workload.clock_skews.empty(); },
+  });
+  f.push_back({
+      .name = "slow-applier",
+      .description = "client slot 1's applier takes 1 ms per record (a slow on_set hook or disk): its writes and "
+                     "reads fall behind the log while the other clients go on",
+      .apply =
+          [](Scenario& s, Rng* rng) {
+            Items items;
+            SlotFaults slow{DrawSlot(rng, s, 1, "slow_slot", items), {}};
+            slow.faults.delivery_delay_per_record =
+                rng ? Duration(std::chrono::microseconds(rng->Between(10, 3000))) : Duration(1ms);
+            if (rng) {
+              items.push_back(
+                  "per_record_us=" +
+                  std::to_string(
+                      std::chrono::duration_cast<std::chrono::microseconds>(slow.faults.delivery_delay_per_record)
+                          .count()));
+            }
+            s.client_faults.push_back(std::move(slow));
+            return items;
+          },
+      .on =
+          [](const Scenario& s) {
+            return std::any_of(s.client_faults.begin(), s.client_faults.end(),
+                               [](const SlotFaults& f) { return f.faults.delivery_delay_per_record.count() > 0; });
+          },
+  });
+  f.push_back({
+      .name = "stalled-applier",
+      .description = "client slot 1's applier stalls from 200 to 600 ms (a hook blocked on I/O): it applies "
+                     "nothing, its writes and bounded reads wait, the other clients go on",
+      .apply =
+          [](Scenario& s, Rng* rng) {
+            Items items;
+            SlotFaults stall{DrawSlot(rng, s, 1, "stalled_slot", items), {}};
+            stall.faults.applier_stalls.push_back(DrawWindow(rng, {200ms, 400ms}, 0, 1500, 20, 1500, "stall", items));
+            s.client_faults.push_back(std::move(stall));
+            return items;
+          },
+      .on =
+          [](const Scenario& s) {
+            return std::any_of(s.client_faults.begin(), s.client_faults.end(),
+                               [](const SlotFaults& f) { return !f.faults.applier_stalls.empty(); });
+          },
+      .plan =
+          [](const Scenario& s, std::vector<checker::NemesisEvent>& out) {
+            for (const SlotFaults& f : s.client_faults) {
+              if (f.slot >= s.workload.clients) continue;  // No such client: nothing happens.
+              const std::string value = "client slot " + std::to_string(f.slot) + "'s applier stalled";
+              for (const Window& w : f.faults.applier_stalls) {
+                Add(out, w.start, "start-applier-stall-" + std::to_string(f.slot), value);
+                Add(out, w.start + w.length, "stop-applier-stall-" + std::to_string(f.slot), value);
+              }
+            }
+          },
+  });
+  f.push_back({
       .name = "lost-ack",
       .description = "10% of appends commit but lose their ack; the idempotent producer retries",
       .apply =

@@ -2,10 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include <algorithm>
 #include <set>
 
 #include "sim/scenario.h"
+#include "sim/swarm.h"
 
 namespace kvlog::sim {
 namespace {
@@ -95,6 +98,123 @@ TEST(FaultRegistryTest, APartitionedClientStallsWhileTheOthersGoOnAndThePartitio
   }
   EXPECT_EQ(slot1, 0);
   EXPECT_GT(others, 5);
+}
+
+// Ok writes (with an offset) per process whose completion falls in [from, to) ms.
+std::map<int64_t, int64_t> WritesBetween(const SimRun& run, int64_t from, int64_t to) {
+  std::map<int64_t, int64_t> out;
+  for (const auto& e : run.history.events) {
+    if (e.type != checker::EventType::kOk || !e.time || !e.offset) continue;
+    const int64_t ms = *e.time / 1'000'000;
+    if (ms >= from && ms < to) ++out[e.process];
+  }
+  return out;
+}
+
+TEST(FaultRegistryTest, AStalledApplierGetsNoWriteThroughWhileTheOthersGoOn) {
+  auto run_with = [](bool stalled) {
+    Scenario s;
+    s.seed = 6;
+    s.workload.ops_per_client = 300;
+    if (stalled) {
+      EXPECT_TRUE(ApplyFaults({"stalled-applier"}, s).has_value());
+    }
+    return RunScenario(s);
+  };
+  SimRun run = run_with(true);
+  auto report = Judge(run);
+  EXPECT_TRUE(Passed(run, report)) << Describe(run, report);
+  EXPECT_EQ(run.faults, std::vector<std::string>{"stalled-applier"});
+  std::vector<std::string> actions;
+  for (const auto& n : run.history.nemesis) actions.push_back(n.f + "@" + std::to_string(*n.time / 1'000'000));
+  EXPECT_EQ(actions, (std::vector<std::string>{"start-applier-stall-1@200", "stop-applier-stall-1@600"}));
+  // A poll under way when the stall starts may still deliver (up to its
+  // 100 ms timeout); after that slot 1 completes no write until the end.
+  auto during = WritesBetween(run, 310, 590);
+  EXPECT_EQ(during[1], 0);
+  EXPECT_GT(during[0] + during[2], 5);
+  // Without the fault, slot 1's writes land then too.
+  EXPECT_GT(WritesBetween(run_with(false), 310, 590)[1], 0);
+}
+
+// Mean latency of process `p`'s ok writes, in ms (a process's operations
+// run one at a time: each completion follows its invocation).
+double WriteLatencyMs(const SimRun& run, int64_t p) {
+  int64_t invoked = 0, total = 0, count = 0;
+  for (const auto& e : run.history.events) {
+    if (e.process != p || !e.time) continue;
+    if (e.type == checker::EventType::kInvoke) {
+      invoked = *e.time;
+    } else if (e.type == checker::EventType::kOk && e.offset) {
+      total += *e.time - invoked;
+      ++count;
+    }
+  }
+  return count ? static_cast<double>(total) / static_cast<double>(count) / 1e6 : 0;
+}
+
+TEST(FaultRegistryTest, ASlowApplierMakesOnlyItsClientsWritesSlow) {
+  Scenario s;
+  s.seed = 8;
+  s.workload.ops_per_client = 150;
+  ASSERT_TRUE(ApplyFaults({"slow-applier"}, s).has_value());
+  SimRun run = RunScenario(s);
+  auto report = Judge(run);
+  EXPECT_TRUE(Passed(run, report)) << Describe(run, report);
+  EXPECT_EQ(run.faults, std::vector<std::string>{"slow-applier"});
+  // Slot 1 gets each polled batch 1 ms per record late, its own write's
+  // record included; the log has no latency, so the others' writes are
+  // applied at once.
+  EXPECT_GE(WriteLatencyMs(run, 1), 1.0);
+  EXPECT_LT(WriteLatencyMs(run, 0), 0.5);
+  EXPECT_LT(WriteLatencyMs(run, 2), 0.5);
+}
+
+// The clock-skew fault reaches the clients' wall clocks: a TTL's deadline is
+// written in the writer's clock, so a client whose clock runs an hour ahead
+// sees a key with a 10 s TTL expired at once, and the writer does not.
+TEST(FaultRegistryTest, ClockSkewShiftsEachClientsWallClock) {
+  using namespace std::chrono_literals;
+  Scenario s;
+  s.seed = 3;
+  s.workload.clients = 2;
+  s.workload.ops_per_client = 0;
+  s.workload.clock_skews = {{0ms, 0}, {1h, 0}};
+  auto seen = std::make_shared<std::vector<std::string>>();
+  CustomWorkload custom;
+  custom.start = [seen] {
+    CustomOps ops;
+    ops.setup = [](OpContext& c) -> Status {
+      kv::CallOptions call;
+      call.ttl = 10s;
+      if (auto put = c.clients[0]->Put("k", "v", call); !put) return std::unexpected(put.error());
+      return OkStatus();
+    };
+    ops.finish = [seen](OpContext& c) { seen->push_back(c.client->id() + (c.client->Get("k") ? "=v" : "=none")); };
+    return ops;
+  };
+  s.workload.custom = std::make_shared<CustomWorkload>(custom);
+  s.checks = {"convergence"};
+  SimRun run = RunScenario(s);
+  ASSERT_TRUE(run.workload.errors.empty()) << run.workload.errors.front();
+  EXPECT_EQ(*seen, (std::vector<std::string>{"c0=v", "c1=none"}));
+  EXPECT_EQ(FaultsOn(s), std::vector<std::string>{"clock-skew"});
+}
+
+TEST(FaultRegistryTest, SwarmDrawsClockSkewsPerClientAndPrintsThem) {
+  Scenario s;
+  s.workload.clients = 4;
+  auto choice = ApplySwarm(21, {"clock-skew"}, s);
+  ASSERT_TRUE(choice.has_value());
+  ASSERT_EQ(s.workload.clock_skews.size(), 4u);
+  std::string printed;
+  for (const auto& p : choice->parameters) printed += p + " ";
+  EXPECT_NE(printed.find("clock-skew.max_offset_ms="), std::string::npos) << printed;
+  EXPECT_NE(printed.find("clock-skew.skews="), std::string::npos) << printed;
+  Scenario again;
+  again.workload.clients = 4;
+  ASSERT_TRUE(ApplySwarm(21, {"clock-skew"}, again).has_value());
+  EXPECT_EQ(again.workload.clock_skews, s.workload.clock_skews);
 }
 
 }  // namespace

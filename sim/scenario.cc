@@ -107,6 +107,15 @@ SimRun RunScenario(const Scenario& s) {
       for (const ClientPartition& p : s.client_partitions) {
         if (p.slot == slot) faults.partitions.push_back(p.window);
       }
+      for (const SlotFaults& extra : s.client_faults) {
+        if (extra.slot != slot) continue;
+        const log::sim::ConnectionFaults& f = extra.faults;
+        faults.reader_lag = std::max(faults.reader_lag, f.reader_lag);
+        faults.delivery_delay_per_record = std::max(faults.delivery_delay_per_record, f.delivery_delay_per_record);
+        faults.reader_pauses.insert(faults.reader_pauses.end(), f.reader_pauses.begin(), f.reader_pauses.end());
+        faults.partitions.insert(faults.partitions.end(), f.partitions.begin(), f.partitions.end());
+        faults.applier_stalls.insert(faults.applier_stalls.end(), f.applier_stalls.begin(), f.applier_stalls.end());
+      }
       return broker.Connect(faults);
     };
     WorkloadResult result = RunWorkload(rt, options, connect, *wrap);

@@ -31,6 +31,13 @@ struct ClientPartition {
   log::sim::Window window;
 };
 
+// Faults of one client slot's connection (slow-applier, stalled-applier),
+// added to those slot_faults gives it: windows appended, delays the larger.
+struct SlotFaults {
+  int slot = 0;
+  log::sim::ConnectionFaults faults;
+};
+
 struct Scenario {
   uint64_t seed = 1;
   WorkloadOptions workload;
@@ -39,6 +46,7 @@ struct Scenario {
   std::vector<log::sim::ConnectionFaults> slot_faults;
   // Client partitions, added to their slot's connection faults.
   std::vector<ClientPartition> client_partitions;
+  std::vector<SlotFaults> client_faults;
   std::string variant = "correct";  // See variants.h.
   SimLimits limits;
   std::vector<std::string> fault_names;  // As given to ApplyFaults, for the report.

@@ -313,6 +313,14 @@ TEST(ScenarioTest, AClientThatAcknowledgesBeforeApplyingIsCaught) {
   EXPECT_NE(FirstSeedFinding({}, "early-ack", "read-your-writes|read-inconsistent", 10), 0u);
 }
 
+// With each client-side fault on, the broken clients are still caught.
+TEST(ScenarioTest, BrokenClientsAreCaughtUnderClockSkewAndSlowOrStalledAppliers) {
+  for (std::string fault : {"clock-skew", "slow-applier", "stalled-applier"}) {
+    EXPECT_NE(FirstSeedFinding({fault}, "early-ack", "read-your-writes|read-inconsistent", 10), 0u) << fault;
+    EXPECT_NE(FirstSeedFinding({fault, "latency"}, "reorder", "digest-mismatch", 10), 0u) << fault;
+  }
+}
+
 TEST(ScenarioTest, AClientThatAppliesOutOfOrderIsCaught) {
   EXPECT_NE(FirstSeedFinding({"latency"}, "reorder", "digest-mismatch", 10), 0u);
 }

@@ -20,7 +20,9 @@ Scenario Swarm(uint64_t seed, std::vector<std::string> faults) {
 }
 
 TEST(SwarmTest, TheSameSeedGivesTheSameChoicesAndTheSameHistoryByteForByte) {
-  const std::vector<std::string> faults = {"latency", "outage", "client-partition", "lost-ack", "crash", "failover"};
+  const std::vector<std::string> faults = {"latency",  "outage",     "client-partition", "lost-ack",
+                                           "crash",    "failover",   "clock-skew",       "slow-applier",
+                                           "stalled-applier"};
   SimRun a = RunScenario(Swarm(11, faults));
   SimRun b = RunScenario(Swarm(11, faults));
   ASSERT_FALSE(a.parameters.empty());
@@ -75,6 +77,34 @@ TEST(SwarmTest, SwarmChosenUnsafeFaultsStillCatchABrokenClient) {
   for (uint64_t seed = 1; seed <= 10; ++seed) {
     Scenario s = Swarm(seed, {"failover-acks1"});
     s.variant = "trust-ack";
+    SimRun run = RunScenario(s);
+    failing += Passed(run, Judge(run)) ? 0 : 1;
+  }
+  EXPECT_GT(failing, 0);
+}
+
+// The client-side faults (clock skew, slow and stalled appliers) alone: every
+// seed's run is valid and names its choices, each fault is drawn on some
+// seed, and a broken client is still caught with them on.
+TEST(SwarmTest, ClientSideFaultsKeepTheChecksValidAndStillCatchABrokenClient) {
+  const std::vector<std::string> faults = {"clock-skew", "slow-applier", "stalled-applier"};
+  std::set<std::string> drawn;
+  for (uint64_t seed = 1; seed <= 12; ++seed) {
+    SimRun run = RunScenario(Swarm(seed, faults));
+    auto report = Judge(run);
+    EXPECT_TRUE(Passed(run, report)) << "seed " << seed << "\n" << Describe(run, report);
+    for (const auto& f : run.faults) drawn.insert(f);
+    for (const auto& f : run.faults) {
+      bool named = false;
+      for (const auto& p : run.parameters) named = named || p.rfind(f + ".", 0) == 0;
+      EXPECT_TRUE(named) << f << " on without its parameters, seed " << seed;
+    }
+  }
+  EXPECT_EQ(drawn, std::set<std::string>(faults.begin(), faults.end()));
+  int failing = 0;
+  for (uint64_t seed = 1; seed <= 10; ++seed) {
+    Scenario s = Swarm(seed, faults);
+    s.variant = "early-ack";
     SimRun run = RunScenario(s);
     failing += Passed(run, Judge(run)) ? 0 : 1;
   }

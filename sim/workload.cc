@@ -182,6 +182,12 @@ class Workload {
     recorder_.Reserve(2 * static_cast<std::size_t>(std::max(options_.clients, 0)) *
                       static_cast<std::size_t>(std::max(options_.ops_per_client, 0)));
     slots_.resize(static_cast<std::size_t>(options_.clients));
+    if (!options_.clock_skews.empty()) {
+      for (int i = 0; i < options_.clients; ++i) {
+        clocks_.push_back(std::make_unique<SkewedRuntime>(
+            rt_, options_.clock_skews[static_cast<std::size_t>(i) % options_.clock_skews.size()]));
+      }
+    }
     for (int i = 0; i < options_.clients; ++i) {
       slots_[i].mu = rt_.NewMutex();
       auto client = Open(i, ReplicaName(i, 0));
@@ -267,7 +273,7 @@ class Workload {
     std::unique_ptr<log::Log> log = connect_(slot);
     if (wrap_) log = wrap_(std::move(log));
     kv::ClientOptions options;
-    options.runtime = &rt_;
+    options.runtime = clocks_.empty() ? &rt_ : clocks_[static_cast<std::size_t>(slot)].get();
     options.client_id = name;
     options.startup_timeout = options_.startup_timeout;
     options.default_timeout = options_.op_timeout;
@@ -527,6 +533,8 @@ class Workload {
   }
 
   Runtime& rt_;
+  // Per slot, with clock_skews: the clients' skewed views of rt_ (outlive them).
+  std::vector<std::unique_ptr<SkewedRuntime>> clocks_;
   const WorkloadOptions& options_;
   const ConnectFn& connect_;
   const LogWrapper& wrap_;

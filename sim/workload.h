@@ -19,6 +19,7 @@
 #include "kv/client.h"
 #include "log/log.h"
 #include "runtime/runtime.h"
+#include "sim/clock_skew.h"
 
 namespace kvlog::sim {
 
@@ -132,6 +133,10 @@ struct WorkloadOptions {
   // Set (live runs with a broker nemesis): a client that has done its
   // ops_per_client goes on while this says true. Unset in the simulator.
   std::function<bool()> keep_going;
+  // The clock-skew fault: client slot i's wall clock (Runtime::WallNow, which
+  // only TTLs read) is off by clock_skews[i % size()]; none if empty. Steady
+  // time, and the history's times, stay the runtime's.
+  std::vector<ClockSkew> clock_skews;
 };
 
 // The history's name of a read level ("local", "bounded", "at_least",

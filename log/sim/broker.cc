@@ -25,6 +25,10 @@ class Reader final : public LogReader {
 
   Result<std::vector<LogEntry>> Poll(std::size_t max_entries, Duration timeout) override {
     Runtime& rt = broker_.runtime_;
+    if (!faults_.applier_stalls.empty()) {
+      // The applier is stuck in its hook until the stall ends.
+      if (auto stall = WindowEnd(faults_.applier_stalls, broker_.SinceStart())) rt.SleepUntil(broker_.created_ + *stall);
+    }
     const TimePoint deadline = rt.Now() + timeout;
     std::unique_lock lock(*broker_.mu_);
     for (;;) {
@@ -41,7 +45,14 @@ class Reader final : public LogReader {
         wake = broker_.created_ + *pause;
       } else {
         Offset readable_end = broker_.ReadableEnd(faults_.reader_lag);
-        if (position_.load() < readable_end) return Read(max_entries, readable_end);
+        if (position_.load() < readable_end) {
+          std::vector<LogEntry> out = Read(max_entries, readable_end);
+          if (faults_.delivery_delay_per_record.count() > 0 && !out.empty()) {
+            lock.unlock();  // Slow to apply: the broker goes on meanwhile.
+            rt.SleepFor(faults_.delivery_delay_per_record * static_cast<int64_t>(out.size()));
+          }
+          return out;
+        }
         wake = broker_.NextReadable(faults_.reader_lag);
       }
       if (now >= deadline) return std::vector<LogEntry>{};

@@ -83,6 +83,14 @@ struct ConnectionFaults {
   // delivery_timeout, as in an outage), its readers return nothing and
   // EndOffset waits or fails kUnavailable. Other connections go on.
   std::vector<Window> partitions;
+  // A slow applier (a slow on_set hook, a slow disk): a poll that returns n
+  // records returns n * this later; the records are the applier's, not yet
+  // applied, meanwhile.
+  Duration delivery_delay_per_record{0};
+  // A stalled applier (a hook blocked on I/O): a poll called during one of
+  // these windows blocks until the window ends, whatever its timeout, then
+  // polls as usual; the client applies nothing meanwhile.
+  std::vector<Window> applier_stalls;
 };
 
 // The end of the window of `windows` that contains t, if one does.

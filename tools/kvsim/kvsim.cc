@@ -31,6 +31,7 @@
 #include "sim/workload_names.h"
 #include "tools/cli/cli.h"
 #include "tools/kvsim/live.h"
+#include "tools/kvsim/broker_logs.h"
 #include "tools/kvsim/ttl_watch.h"
 
 namespace {
@@ -236,7 +237,8 @@ int main(int argc, char** argv) {
   std::string run_dir;
   app.add_option("--run-dir", run_dir,
                  "one seed (simulated or --live): write a run folder with parameters.txt, history.jsonl, "
-                 "history.edn, report.txt, report.json, report.html and replay.sh (each unless given elsewhere)");
+                 "history.edn, report.txt, report.json, report.html and replay.sh (each unless given elsewhere); "
+                 "with --brokers, the brokers' logs too (broker-logs/, from scripts/kafka-cluster's folder)");
   std::string storage_mode = "memory";
   app.add_option("--storage", storage_mode,
                  "the clients' stores: memory (a restarted client replays the whole log) or durable (each client "
@@ -405,6 +407,14 @@ int main(int argc, char** argv) {
     live_options.json_path = json_path;
     const bool dir_ok = write_run_dir(range.first, {});
     const int code = tools::RunLive(base, live_options);
+    if (!run_dir.empty() && !live_options.brokers.empty()) {  // Not on the mock: it has no logs of its own.
+      auto logs = tools::CollectBrokerLogs(tools::KafkaClusterStateDir(), run_dir);
+      if (logs) {
+        std::printf("broker logs: %zu files in %s/broker-logs\n", logs->size() - 1, run_dir.c_str());
+      } else {
+        std::fprintf(stderr, "kvsim: the broker logs are not in the run folder: %s\n", logs.error().c_str());
+      }
+    }
     return code == cli::kExitOk && !dir_ok ? cli::kExitEnvironment : code;
   }
   for (const char* name : {"--brokers", "--topic", "--keep-topic", "--replication-factor", "-X", "--topic-config",

@@ -25,6 +25,17 @@ out=$("$kvsim" --list-faults); code=$?
 grep -Eq "^  crash +safe +sim, mock, brokers " <<<"$out" || fail "--list-faults sites of crash: $out"
 grep -Eq "^  compaction +safe +sim " <<<"$out" || fail "--list-faults sites of compaction: $out"
 grep -Eq "^  client-partition +safe" <<<"$out" || fail "--list-faults lacks client-partition: $out"
+for f in clock-skew slow-applier stalled-applier; do  # Client-side, simulator only.
+  grep -Eq "^  $f +safe +sim +[a-z]" <<<"$out" || fail "--list-faults: $f should be safe, sim only: $out"
+done
+# Swarm over them: the chosen slot and magnitudes are printed, and the same seed gives the same history.
+for i in 1 2; do
+  "$kvsim" --seed 4 --swarm --faults clock-skew,slow-applier,stalled-applier --out "$tmp/cs$i.jsonl" >"$tmp/cs$i.txt" ||
+    fail "swarm over the client-side faults failed: $(cat "$tmp/cs$i.txt")"
+done
+cmp -s "$tmp/cs1.jsonl" "$tmp/cs2.jsonl" || fail "swarm seed 4 over the client-side faults: histories differ"
+grep -Eq "swarm parameters: .*(slow-applier.per_record_us|stalled-applier.stall_ms|clock-skew.skews)=" "$tmp/cs1.txt" ||
+  fail "no client-side fault parameters printed: $(cat "$tmp/cs1.txt")"
 
 # Swarm: the seed picks faults, magnitudes and client knobs, printed; same seed, same run.
 "$kvsim" --seed 9 --swarm --faults latency,outage,client-partition,crash --out "$tmp/sw1.jsonl" >"$tmp/sw1.txt" \
@@ -250,6 +261,26 @@ out=$("$kvsim" --seeds 1..8 --faults crash,lost-ack,latency --storage durable --
 [ $code -eq 2 ] || fail "--storage disk exited $code, want 2"
 "$kvsim" --live --storage durable >/dev/null 2>"$tmp/err"; code=$?
 [ $code -eq 2 ] && grep -q "simulator only" "$tmp/err" || fail "--live --storage durable: $code $(cat "$tmp/err")"
+
+# A live run on --brokers with --run-dir keeps the brokers' logs: copied from
+# the kafka-cluster state folder (a fake one here; the brokers are unreachable,
+# and the logs are kept all the same); a folder the script did not make: a warning.
+mkdir -p "$tmp/kstate/node-1" "$tmp/kstate/node-101"
+touch "$tmp/kstate/.kvlog-kafka-cluster"
+echo "broker one" >"$tmp/kstate/node-1/server.log"
+echo "controller" >"$tmp/kstate/node-101/server.log"
+KVLOG_KAFKA_DIR="$tmp/kstate" "$kvsim" --live --brokers 127.0.0.1:1 --connect-timeout-ms 500 --run-dir "$tmp/lrd" \
+  >"$tmp/lrd.txt" 2>&1; code=$?
+[ $code -eq 3 ] || fail "live run on unreachable brokers exited $code, want 3"
+[ "$(cat "$tmp/lrd/broker-logs/node-1/server.log" 2>/dev/null)" = "broker one" ] ||
+  fail "the run folder lacks node 1's server.log: $(cat "$tmp/lrd.txt")"
+[ -f "$tmp/lrd/broker-logs/node-101/server.log" ] || fail "the run folder lacks the controller's server.log"
+grep -q "broker logs: 2 files" "$tmp/lrd.txt" || fail "no broker-logs line: $(cat "$tmp/lrd.txt")"
+mkdir -p "$tmp/notkafka"
+KVLOG_KAFKA_DIR="$tmp/notkafka" "$kvsim" --live --brokers 127.0.0.1:1 --connect-timeout-ms 500 --run-dir "$tmp/lrd2" \
+  >"$tmp/lrd2.txt" 2>&1
+grep -q "not a kafka-cluster state folder" "$tmp/lrd2.txt" || fail "no warning for a foreign folder: $(cat "$tmp/lrd2.txt")"
+[ ! -e "$tmp/lrd2/broker-logs" ] || fail "broker-logs made from a foreign folder"
 
 # Broker faults (--nemesis): listed, refused on the mock, and checked before any client starts.
 "$kvsim" --list-faults | grep -q "kill-lone-leader" || fail "--list-faults does not list the broker faults"
