@@ -26,6 +26,7 @@
 #include "log/record.h"
 #include "log/sim/faults.h"
 #include "sim/sim_runtime.h"
+#include "sim/workload_log.h"
 
 namespace kvlog::sim {
 
@@ -42,7 +43,11 @@ struct WatchWorkloadOptions {
   Duration progress_interval = std::chrono::milliseconds(20);
   // "correct" or "watch-drop".
   std::string variant = "correct";
+  // Faults of the simulated log (ApplyWorkloadFaults, sim/fault_registry.h):
+  // the broker's, and client slot i's connection's slot_faults[i % size()]
+  // (writers are slots 0..writers-1, watchers the next).
   log::sim::BrokerFaults broker;
+  std::vector<log::sim::ConnectionFaults> slot_faults;
   SimLimits limits;
 };
 
@@ -58,6 +63,11 @@ struct WatchRun {
 };
 
 WatchRun RunWatchWorkload(const WatchWorkloadOptions& options);
+
+// The workload itself on any runtime and log: RunWatchWorkload runs it on the
+// simulator; sim/live runs it on Kafka with real threads. Call from a task of
+// `runtime`, with the variant checked. Fills `run` (not outcome or source).
+void RunWatchWorkloadOn(Runtime& runtime, const WorkloadLog& log, const WatchWorkloadOptions& options, WatchRun& run);
 
 // The log's changes as every replica applies them: plain records as they
 // are; commands decided against the state the earlier records give (a
