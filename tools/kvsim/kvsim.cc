@@ -10,6 +10,8 @@
 //   kvsim --live --faults outage,crash            # embedded mock cluster
 //   kvsim --live --mix put=15,get=40,del=5,cas=40 --get-level linearizable --out h.jsonl
 //                                                 # the CAS register workload, live
+//   kvsim --workload watch --seeds 1..20 --faults latency,outage   # ttl | watch with the registry's faults
+//   kvsim --live --workload ttl --out ttl.jsonl  # ttl | watch live: the same checks
 #include <cstdio>
 #include <algorithm>
 #include <filesystem>
