@@ -40,6 +40,51 @@ std::string Describe(const WatcherState& w) {
 
 bool WatcherState::Matches(std::string_view k) const { return prefix ? k.starts_with(key) : k == key; }
 
+void WatchHub::IndexLocked(WatcherState& w) {
+  if (w.prefix) {
+    by_prefix_[w.key].push_back(&w);
+    ++prefix_lengths_[w.key.size()];
+  } else {
+    by_key_[w.key].push_back(&w);
+  }
+}
+
+void WatchHub::UnindexLocked(WatcherState& w) {
+  auto& map = w.prefix ? by_prefix_ : by_key_;
+  auto it = map.find(w.key);
+  if (it == map.end()) return;
+  auto& list = it->second;
+  auto at = std::find(list.begin(), list.end(), &w);
+  if (at == list.end()) return;
+  list.erase(at);
+  if (list.empty()) map.erase(it);
+  if (w.prefix) {
+    auto length = prefix_lengths_.find(w.key.size());
+    if (--length->second == 0) prefix_lengths_.erase(length);
+  }
+}
+
+template <typename F>
+void WatchHub::ForEachMatchLocked(std::string_view key, F&& f) {
+  if (!by_key_.empty()) {
+    // Debian's absl has its own string_view, which the maps look up by.
+    if (auto it = by_key_.find(absl::string_view(key.data(), key.size())); it != by_key_.end()) {
+      for (WatcherState* w : it->second) f(w);
+    }
+  }
+  for (const auto& [length, count] : prefix_lengths_) {
+    if (length > key.size()) break;
+    if (auto it = by_prefix_.find(absl::string_view(key.data(), length)); it != by_prefix_.end()) {
+      for (WatcherState* w : it->second) f(w);
+    }
+  }
+}
+
+void WatchHub::StopLocked(WatcherState& w) {
+  w.covered = CoveredLocked(w);
+  w.live = false;
+}
+
 WatchHub::WatchHub(Runtime& runtime, std::string client_id, std::size_t history_events, std::size_t history_bytes)
     : runtime_(runtime),
       client_id_(std::move(client_id)),
@@ -82,15 +127,36 @@ void WatchHub::Publish(std::span<const Mutation> batch, log::Offset position) {
   }
   if (!current.changes.empty()) add_group(std::move(current));
 
-  // Live watchers take the new groups.
+  // Live watchers take the new groups. The index finds the watchers each
+  // change matches; a watcher gets one event per record with the record's
+  // changes it matches, in the record's order. Watchers are offered a record
+  // in id order (the order of watchers_), as a scan of them would.
+  const uint64_t publish = ++publishes_;
+  std::vector<WatcherState*> woken;
+  std::vector<WatcherState*> touched;
   auto offer = [&](const HistoryEvent& e) {
-    for (const auto& w : watchers_) {
-      if (!w->live || e.version <= w->after) continue;
-      std::vector<WatchChange> mine;
-      for (const WatchChange& c : e.changes) {
-        if (w->Matches(c.key)) mine.push_back(c);
+    touched.clear();
+    for (const WatchChange& c : e.changes) {
+      ForEachMatchLocked(c.key, [&](WatcherState* w) {
+        if (!w->live || e.version <= w->after) return;
+        if (w->pending_version != e.version) {
+          w->pending_version = e.version;
+          w->pending.clear();
+          touched.push_back(w);
+        }
+        w->pending.push_back(c);
+      });
+    }
+    if (touched.size() > 1) {
+      std::sort(touched.begin(), touched.end(), [](const WatcherState* a, const WatcherState* b) { return a->id < b->id; });
+    }
+    for (WatcherState* w : touched) {
+      OfferLocked(*w, e.version, std::move(w->pending));
+      w->pending = {};
+      if (w->notified_in != publish) {
+        w->notified_in = publish;
+        woken.push_back(w);
       }
-      if (!mine.empty()) OfferLocked(*w, e.version, std::move(mine));
     }
   };
   if (!watchers_.empty()) {
@@ -100,11 +166,14 @@ void WatchHub::Publish(std::span<const Mutation> batch, log::Offset position) {
       for (const HistoryEvent& e : unkept) offer(e);
     }
   }
+  // Live watchers' covered position is position_ (CoveredLocked). Only a
+  // watcher that took an event (or fell behind) here can have a consumer
+  // waiting for one: a consumer waits only on an empty buffer.
   position_ = std::max(position_, position);
-  for (const auto& w : watchers_) {
-    if (w->live) w->covered = position_;
-    if (!w->buffer.empty() || w->fell_behind) w->ready->NotifyOne();
+  if (woken.size() > 1) {
+    std::sort(woken.begin(), woken.end(), [](const WatcherState* a, const WatcherState* b) { return a->id < b->id; });
   }
+  for (WatcherState* w : woken) w->ready->NotifyOne();
 
   // The window: evict the oldest beyond its bounds; it then holds every
   // change at or above the version after the last one evicted.
@@ -125,7 +194,7 @@ void WatchHub::OfferLocked(WatcherState& w, Version version, std::vector<WatchCh
     // where to resume.
     w.live = false;
     w.fell_behind = version - 1;
-    w.covered = version;
+    w.covered = version;  // Every change below `version` went to the buffer.
     return;
   }
   w.buffer.push_back(WatchEvent{WatchEvent::Type::kChanges, version, std::move(changes)});
@@ -182,7 +251,7 @@ Result<WatchEvent> WatchHub::Next(WatcherState& w, Duration timeout) {
     const bool progress = w.live && w.progress_interval > Duration::zero();
     if (progress && now >= w.last_event + w.progress_interval) {
       w.last_event = now;
-      return WatchEvent{WatchEvent::Type::kProgress, w.covered, {}};
+      return WatchEvent{WatchEvent::Type::kProgress, CoveredLocked(w), {}};
     }
     if (now >= deadline) {
       return MakeError(ErrorCode::kTimeout, Describe(w) + ": no event within " +
@@ -200,13 +269,14 @@ Result<WatchEvent> WatchHub::Next(WatcherState& w, Duration timeout) {
 void WatchHub::Cancel(WatcherState& w) {
   std::unique_lock lock(*mu_);
   w.cancelled = true;
-  w.live = false;
+  StopLocked(w);
   w.buffer.clear();
   w.ready->NotifyAll();
 }
 
 void WatchHub::Forget(WatcherState& w) {
   std::unique_lock lock(*mu_);
+  UnindexLocked(w);
   watchers_.remove_if([&](const std::shared_ptr<WatcherState>& p) { return p.get() == &w; });
 }
 
@@ -214,7 +284,7 @@ void WatchHub::Lost(log::Offset position, const std::string& why) {
   std::unique_lock lock(*mu_);
   for (const auto& w : watchers_) {
     if (w->ended || w->cancelled || w->fell_behind) continue;
-    w->live = false;
+    StopLocked(*w);
     w->failed = Error(ErrorCode::kDataLoss, Describe(*w) + " on client " + client_id_ +
                                                 ": the log lost records below the applier (" + why +
                                                 "); changes may be missing, so the watch ends");
@@ -231,7 +301,7 @@ void WatchHub::Close() {
   closed_ = true;
   for (const auto& w : watchers_) {
     if (w->ended || w->cancelled || w->failed) continue;
-    w->live = false;
+    StopLocked(*w);
     w->failed = Error(ErrorCode::kClosed, Describe(*w) + ": client " + client_id_ + " closed");
     w->ready->NotifyAll();
   }
@@ -293,6 +363,7 @@ Result<std::unique_ptr<Watcher>> WatchHub::Watch(const WatchOptions& options) {
     w->cursor = from;
     w->covered = from;
   }
+  IndexLocked(*w);
   watchers_.push_back(w);
   return std::unique_ptr<Watcher>(new Watcher(shared_from_this(), std::move(w)));
 }
@@ -315,8 +386,8 @@ std::vector<WatcherStats> WatchHub::Stats() const {
     s.id = w->id;
     s.key = w->key;
     s.prefix = w->prefix;
-    s.covered = w->covered;
-    s.lag = position_ - w->covered;
+    s.covered = CoveredLocked(*w);
+    s.lag = position_ - s.covered;
     s.buffered = w->buffer.size();
     s.ended = w->ended || w->cancelled || w->fell_behind.has_value() || w->failed.has_value();
     out.push_back(s);

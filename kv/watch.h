@@ -65,12 +65,14 @@
 #include <cstdint>
 #include <deque>
 #include <list>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "kv/storage.h"
 #include "log/status.h"
 #include "runtime/runtime.h"
@@ -191,12 +193,20 @@ struct WatcherState {
   bool live = false;
   Version cursor = 0;
   std::deque<WatchEvent> buffer;
-  log::Offset covered = 0;  // Every change below it is in `buffer` or taken.
+  // Every change below it is in `buffer` or taken. While live, the hub's
+  // position stands for it (WatchHub::CoveredLocked), so a Publish does not
+  // visit every watcher to move it.
+  log::Offset covered = 0;
   std::optional<Version> fell_behind;  // Resume after this; delivered after the buffer.
   std::optional<Error> failed;  // Ends the stream after the buffer.
   bool ended = false;           // Nothing more: Next fails with kClosed.
   bool cancelled = false;
   TimePoint last_event{};
+  // Publish's scratch: the changes of the record at `pending_version` that
+  // this watcher takes, and the Publish call that last woke it.
+  Version pending_version = kNoVersion - 1;
+  std::vector<WatchChange> pending;
+  uint64_t notified_in = 0;
 
   bool Matches(std::string_view k) const;
 };
@@ -242,6 +252,17 @@ class WatchHub : public std::enable_shared_from_this<WatchHub> {
   Result<WatchEvent> Next(WatcherState& w, Duration timeout);
   void Cancel(WatcherState& w);
   void Forget(WatcherState& w);
+  // Under mu_: the watcher's covered position (the hub's while it is live).
+  log::Offset CoveredLocked(const WatcherState& w) const { return w.live ? position_ : w.covered; }
+  // Under mu_: the watcher takes no more events from Publish.
+  void StopLocked(WatcherState& w);
+  // Under mu_: the index of watchers by key and by prefix.
+  void IndexLocked(WatcherState& w);
+  void UnindexLocked(WatcherState& w);
+  // Under mu_: calls f(w) for every indexed watcher that matches `key`
+  // (exact-key watchers of it, then prefix watchers by prefix length).
+  template <typename F>
+  void ForEachMatchLocked(std::string_view key, F&& f);
 
   Runtime& runtime_;
   const std::string client_id_;
@@ -255,7 +276,15 @@ class WatchHub : public std::enable_shared_from_this<WatchHub> {
   log::Offset position_ = 0;          // Guarded by mu_. The applier's position.
   bool closed_ = false;               // Guarded by mu_.
   uint64_t next_id_ = 1;              // Guarded by mu_.
-  std::list<std::shared_ptr<WatcherState>> watchers_;  // Guarded by mu_.
+  std::list<std::shared_ptr<WatcherState>> watchers_;  // Guarded by mu_. In id order.
+  // The index Publish looks changes up in (guarded by mu_), so a change visits
+  // only the watchers it matches, not all of them: exact-key watchers by key;
+  // prefix watchers by prefix, with the distinct prefix lengths in use (and
+  // how many watchers have each), so a key is looked up once per length.
+  absl::flat_hash_map<std::string, std::vector<WatcherState*>> by_key_;
+  absl::flat_hash_map<std::string, std::vector<WatcherState*>> by_prefix_;
+  std::map<std::size_t, std::size_t> prefix_lengths_;
+  uint64_t publishes_ = 0;  // Guarded by mu_. Publish calls so far.
 };
 
 }  // namespace internal

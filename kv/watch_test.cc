@@ -4,7 +4,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
+#include <random>
 #include <thread>
 
 #include "kv/client.h"
@@ -297,6 +299,207 @@ TEST(Watch, ManyWatchersEachGetTheirOwnKeys) {
   for (int i = 0; i < 20; ++i) versions.push_back(*client->Put("k" + std::to_string(i), "v"));
   for (int i = 0; i < 20; ++i) {
     EXPECT_EQ(Take(*watchers[i], 1), (std::vector<WatchEvent>{Changes(versions[i], {{"k" + std::to_string(i), "v"}})}));
+  }
+}
+
+// The watcher index (exact keys by hash, prefixes by length): each watcher
+// gets exactly the changes a scan with WatcherState::Matches would give it.
+// The reference below filters the log's records directly.
+struct Written {
+  Version version;
+  std::vector<WatchChange> changes;
+};
+
+std::vector<WatchEvent> Expected(const std::vector<Written>& log, const std::string& key, bool prefix) {
+  std::vector<WatchEvent> out;
+  for (const Written& r : log) {
+    std::vector<WatchChange> mine;
+    for (const WatchChange& c : r.changes) {
+      if (prefix ? c.key.starts_with(key) : c.key == key) mine.push_back(c);
+    }
+    if (!mine.empty()) out.push_back(Changes(r.version, std::move(mine)));
+  }
+  return out;
+}
+
+// Takes every event until the watcher has been quiet for a moment.
+std::vector<WatchEvent> Drain(Watcher& w) {
+  std::vector<WatchEvent> out;
+  while (true) {
+    auto e = w.Next(50ms);
+    if (!e) {
+      EXPECT_EQ(e.error().code(), ErrorCode::kTimeout) << e.error().ToString();
+      break;
+    }
+    out.push_back(*e);
+  }
+  return out;
+}
+
+TEST(WatchIndex, ExactPrefixOverlappingAndEmptyPrefixWatchersGetExactlyTheirChanges) {
+  log::sim::Broker broker;
+  auto client = OpenClient(broker);
+  struct Spec {
+    std::string key;
+    bool prefix;
+  };
+  // Two watchers of one key, a key that is another's prefix, nested and
+  // overlapping prefixes, a prefix equal to a key, the empty prefix.
+  const std::vector<Spec> specs = {{"a", false},  {"a", false},  {"ab", false}, {"a", true},   {"ab", true},
+                                   {"abc", true}, {"abc", true}, {"b", true},   {"", true},    {"zz", false},
+                                   {"abcd", true}, {"", true}};
+  std::vector<std::unique_ptr<Watcher>> watchers;
+  for (const Spec& spec : specs) {
+    auto w = client->Watch(spec.prefix ? PrefixWatch(spec.key) : KeyWatch(spec.key));
+    ASSERT_TRUE(w.has_value()) << w.error().ToString();
+    watchers.push_back(std::move(*w));
+  }
+  std::vector<Written> log;
+  for (const std::string key : {"a", "ab", "abc", "abcd", "abcde", "abd", "b", "ba", "c", "\xff"}) {
+    auto v = client->Put(key, "v-" + key);
+    ASSERT_TRUE(v.has_value()) << v.error().ToString();
+    log.push_back({*v, {{key, "v-" + key}}});
+  }
+  // One record with several changes: each watcher gets its share in one event.
+  auto batch = client->Batch().Put("abc", "1").Put("b", "2").Delete("a").Put("abcd", "3").Put("q", "4").Atomic().Execute();
+  ASSERT_TRUE(batch.has_value()) << batch.error().ToString();
+  log.push_back({*batch, {{"abc", "1"}, {"b", "2"}, {"a", std::nullopt}, {"abcd", "3"}, {"q", "4"}}});
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    SCOPED_TRACE((specs[i].prefix ? "prefix '" : "key '") + specs[i].key + "'");
+    EXPECT_EQ(Drain(*watchers[i]), Expected(log, specs[i].key, specs[i].prefix));
+  }
+  // Spot checks of the reference itself.
+  EXPECT_EQ(Expected(log, "zz", false).size(), 0u);
+  EXPECT_EQ(Expected(log, "", true).size(), log.size());
+  EXPECT_EQ(Expected(log, "abc", true).back(), Changes(*batch, {{"abc", "1"}, {"abcd", "3"}}));
+
+  // Dropping one of two watchers of a key (and of a prefix) leaves the other
+  // indexed; dropping the only watcher of a prefix length leaves the rest.
+  watchers[0].reset();
+  watchers[5].reset();
+  watchers[10].reset();
+  std::vector<Written> more;
+  for (const std::string key : {"a", "abc", "abcd"}) more.push_back({*client->Put(key, "w-" + key), {{key, "w-" + key}}});
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    if (!watchers[i]) continue;
+    SCOPED_TRACE((specs[i].prefix ? "prefix '" : "key '") + specs[i].key + "' after drops");
+    EXPECT_EQ(Drain(*watchers[i]), Expected(more, specs[i].key, specs[i].prefix));
+  }
+}
+
+TEST(WatchIndex, RandomWatchersAndWritesMatchAScanOfTheLog) {
+  log::sim::Broker broker;
+  auto client = OpenClient(broker);
+  std::mt19937 rng(16);
+  auto random_key = [&](std::size_t max_len) {
+    std::string k;
+    const std::size_t len = rng() % (max_len + 1);
+    for (std::size_t i = 0; i < len; ++i) k.push_back("ab/"[rng() % 3]);
+    return k;
+  };
+  struct Spec {
+    std::string key;
+    bool prefix;
+  };
+  std::vector<Spec> specs;
+  std::vector<std::unique_ptr<Watcher>> watchers;
+  for (int i = 0; i < 60; ++i) {
+    Spec spec{random_key(4), rng() % 2 == 0};
+    if (spec.key.empty() && !spec.prefix) spec.key = "a";
+    auto w = client->Watch(spec.prefix ? PrefixWatch(spec.key) : KeyWatch(spec.key));
+    ASSERT_TRUE(w.has_value());
+    specs.push_back(spec);
+    watchers.push_back(std::move(*w));
+  }
+  std::vector<Written> log;
+  for (int r = 0; r < 40; ++r) {
+    std::string key = random_key(5);
+    if (key.empty()) key = "b";
+    if (r % 4 == 3) {
+      std::string k2 = key + "/" + random_key(2);
+      auto v = client->Batch().Put(key, "x" + std::to_string(r)).Delete(k2).Atomic().Execute();
+      ASSERT_TRUE(v.has_value());
+      log.push_back({*v, {{key, "x" + std::to_string(r)}, {k2, std::nullopt}}});
+    } else {
+      auto v = client->Put(key, "x" + std::to_string(r));
+      ASSERT_TRUE(v.has_value());
+      log.push_back({*v, {{key, "x" + std::to_string(r)}}});
+    }
+  }
+  std::size_t nonempty = 0;
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    SCOPED_TRACE((specs[i].prefix ? "prefix '" : "key '") + specs[i].key + "'");
+    auto expected = Expected(log, specs[i].key, specs[i].prefix);
+    nonempty += !expected.empty();
+    EXPECT_EQ(Drain(*watchers[i]), expected);
+  }
+  EXPECT_GT(nonempty, specs.size() / 3);  // The draw exercises the index, not only empty streams.
+}
+
+TEST(WatchIndex, CancellingAndDroppingWatchersWhileTheApplierPublishesLeavesTheOthersWhole) {
+  log::sim::Broker broker;
+  auto client = OpenClient(broker);
+  constexpr int kWatchers = 200;
+  constexpr int kRounds = 30;
+  constexpr int kKeys = 20;
+  std::vector<std::unique_ptr<Watcher>> watchers;
+  for (int i = 0; i < kWatchers; ++i) {
+    WatchOptions o = i % 3 == 0 ? PrefixWatch(i % 2 == 0 ? "" : "k1") : KeyWatch("k" + std::to_string(i % kKeys));
+    o.buffer_events = 4096;
+    watchers.push_back(std::move(*client->Watch(o)));
+  }
+  // The odd watchers are cancelled (and every fourth of them destroyed) by
+  // another thread while the writer's batches are being published.
+  std::atomic<bool> go{false};
+  std::thread canceller([&] {
+    while (!go.load()) std::this_thread::yield();
+    for (int i = 1; i < kWatchers; i += 2) {
+      if (i % 4 == 1) {
+        watchers[i].reset();
+      } else {
+        watchers[i]->Cancel();
+      }
+      std::this_thread::sleep_for(100us);
+    }
+  });
+  std::vector<Written> log;
+  for (int r = 0; r < kRounds; ++r) {
+    if (r == 2) go = true;
+    WriteBatch batch = client->Batch();
+    for (int k = 0; k < kKeys; ++k) batch.Put("k" + std::to_string(k), std::to_string(r));
+    auto v = batch.Execute();
+    ASSERT_TRUE(v.has_value()) << v.error().ToString();
+  }
+  canceller.join();
+  // What was written, as the log holds it: one record per Put.
+  auto reader = OpenClient(broker);
+  auto all = reader->Watch(PrefixWatch("", WatchStart::FromStart()));
+  ASSERT_TRUE(all.has_value());
+  for (const WatchEvent& e : Drain(**all)) log.push_back({e.version, e.changes});
+  std::size_t changes = 0;
+  for (const Written& r : log) changes += r.changes.size();
+  ASSERT_EQ(changes, static_cast<std::size_t>(kRounds * kKeys));
+  for (int i = 0; i < kWatchers; i += 2) {
+    SCOPED_TRACE("watcher " + std::to_string(i));
+    auto& o = watchers[i];
+    const bool prefix = i % 3 == 0;
+    const std::string key = prefix ? (i % 2 == 0 ? "" : "k1") : "k" + std::to_string(i % kKeys);
+    EXPECT_EQ(Drain(*o), Expected(log, key, prefix));
+  }
+  for (int i = 1; i < kWatchers; i += 2) {
+    if (!watchers[i]) continue;
+    auto e = watchers[i]->Next(1ms);
+    ASSERT_FALSE(e.has_value());
+    EXPECT_EQ(e.error().code(), ErrorCode::kClosed);
+  }
+  // Stats lists the watchers still held, none of them behind.
+  auto stats = client->Stats();
+  ASSERT_TRUE(stats.has_value());
+  EXPECT_EQ(stats->watchers.size(), static_cast<std::size_t>(kWatchers - kWatchers / 4));
+  for (const WatcherStats& s : stats->watchers) {
+    if (!s.ended) {
+      EXPECT_EQ(s.lag, 0) << "watcher " << s.id;
+    }
   }
 }
 

@@ -1,6 +1,7 @@
 #include "sim/ttl_workload.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <memory>
 #include <random>
 
@@ -80,25 +81,44 @@ const std::vector<std::string>& TtlVariants() {
   return kVariants;
 }
 
-TtlRun RunTtlScenario(const TtlScenario& s) {
-  TtlRun run;
+std::string TtlScenarioError(const TtlScenario& s) {
   const auto& variants = TtlVariants();
   if (std::find(variants.begin(), variants.end(), s.variant) == variants.end()) {
-    run.errors.push_back("unknown TTL variant '" + s.variant +
-                         "'; known: correct, apply-time-expiry, clock-beyond-bound");
-    return run;
+    return "unknown TTL variant '" + s.variant + "'; known: correct, apply-time-expiry, clock-beyond-bound";
   }
   if (s.clients < 1 || s.keys < 1 || s.ops_per_client < 0 || s.min_ttl.count() <= 0 || s.max_ttl < s.min_ttl ||
       s.janitor_interval.count() <= 0) {
-    run.errors.push_back("TTL scenario: need clients >= 1, keys >= 1, ops_per_client >= 0, 0 < min_ttl <= max_ttl "
-                         "and a positive janitor_interval");
+    return "TTL scenario: need clients >= 1, keys >= 1, ops_per_client >= 0, 0 < min_ttl <= max_ttl "
+           "and a positive janitor_interval";
+  }
+  return "";
+}
+
+TtlRun RunTtlScenario(const TtlScenario& s) {
+  TtlRun run;
+  if (std::string why = TtlScenarioError(s); !why.empty()) {
+    run.errors.push_back(why);
     return run;
   }
-  const bool broken = s.variant == "apply-time-expiry";
   run.skews = DrawClockSkews(s.seed, s.clients, s.max_clock_offset, s.max_drift_ppm);
   SimRuntime rt(s.seed, s.limits);
   run.outcome = rt.Run([&] {
-    log::sim::Broker broker(rt, {}, s.seed);
+    log::sim::Broker broker(rt, s.broker, s.seed);
+    RunTtlWorkload(rt, SimWorkloadLog(broker, s.slot_faults), s, Duration(0), run);
+    run.history.source = "ttl seed " + std::to_string(s.seed) + " variant " + s.variant;
+  });
+  run.ops = static_cast<int64_t>(run.history.events.size() / 2);
+  return run;
+}
+
+void RunTtlWorkload(Runtime& rt, const WorkloadLog& wlog, const TtlScenario& s, Duration clock_margin, TtlRun& run) {
+  const bool broken = s.variant == "apply-time-expiry";
+  // Event times are rt.Now(); deadlines are wall times. On the simulator both
+  // are virtual time (origin 0); live, the origin maps the steady clock to
+  // the wall clock, and how much it moves during the run (the wall clock
+  // stepped or slewed) goes into the bound.
+  const int64_t origin_start = rt.WallNow().time_since_epoch().count() - rt.Now().time_since_epoch().count();
+  {
     std::vector<std::unique_ptr<SkewedRuntime>> clocks;
     for (const ClockSkew& skew : run.skews) clocks.push_back(std::make_unique<SkewedRuntime>(rt, skew));
     if (s.variant == "clock-beyond-bound") {
@@ -121,7 +141,7 @@ TtlRun RunTtlScenario(const TtlScenario& s) {
     };
     const int late = s.clients > 1 ? s.clients - 1 : -1;  // The replica that joins at the end.
     auto open = [&](int i) -> kv::Client* {
-        std::unique_ptr<log::Log> log = broker.Connect();
+        std::unique_ptr<log::Log> log = wlog.connect(i);
         if (broken) log = std::make_unique<ApplyTimeExpiryLog>(std::move(log), *clocks[i]);
         kv::ClientOptions options;
         options.runtime = clocks[i].get();
@@ -247,28 +267,27 @@ TtlRun RunTtlScenario(const TtlScenario& s) {
       run.history.finals.push_back(checker::FinalState{client->id(), client->AppliedPosition(), digest.Hex(), 0});
     }
     const int64_t end = rt.Now().time_since_epoch().count();
-    run.skew_bound_ns = SkewBound(run.skews, Duration(end)).count();
+    const int64_t origin_end = rt.WallNow().time_since_epoch().count() - end;
+    run.skew_bound_ns = SkewBound(run.skews, Duration(end)).count() +
+                        std::abs(origin_end - origin_start) + clock_margin.count();
     // A janitor acts within 1.5 intervals of its clock passing a deadline,
     // and its clock is within the bound of true time.
-    run.reclaimed_before_ns = end - run.skew_bound_ns - 2 * s.janitor_interval.count() -
+    run.reclaimed_before_ns = end + origin_start - run.skew_bound_ns - 2 * s.janitor_interval.count() -
                               std::chrono::nanoseconds(std::chrono::milliseconds(50)).count();
     // What the expiry check needs, carried in the history (JSONL "expiry").
-    run.history.expiry = checker::ExpiryBounds{run.skew_bound_ns, 0, run.reclaimed_before_ns, 0};
+    run.history.expiry = checker::ExpiryBounds{run.skew_bound_ns, origin_start, run.reclaimed_before_ns, 0};
     for (auto& client : clients) {
       if (client) client->Close();
     }
     LogRecordTranslator translator;
-    broker.VisitLogAsWritten([&](const log::sim::StoredEntry& e) {
-      if (!e.record) return;
-      auto records = translator.Translate(e.offset, *e.record);
+    Status visited = wlog.visit([&](log::Offset offset, const log::Record& record) {
+      auto records = translator.Translate(offset, record);
       if (!records) return fail("recording the log: " + records.error().ToString());
       for (auto& r : *records) run.history.log.push_back(std::move(r));
     });
+    if (!visited) fail("reading the log back: " + visited.error().ToString());
     run.history.has_log = true;
-    run.history.source = "ttl seed " + std::to_string(s.seed) + " variant " + s.variant;
-  });
-  run.ops = static_cast<int64_t>(run.history.events.size() / 2);
-  return run;
+  }
 }
 
 std::vector<checker::CheckReport> JudgeTtl(const TtlRun& run) {

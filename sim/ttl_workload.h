@@ -16,8 +16,10 @@
 
 #include "checker/history.h"
 #include "checker/verdict.h"
+#include "log/sim/broker.h"
 #include "sim/clock_skew.h"
 #include "sim/sim_runtime.h"
+#include "sim/workload_log.h"
 
 namespace kvlog::sim {
 
@@ -42,6 +44,10 @@ struct TtlScenario {
   // then depends on the replica's clock).
   std::string variant = "correct";
   SimLimits limits;
+  // Faults of the simulated log (ApplyWorkloadFaults, sim/fault_registry.h):
+  // the broker's, and client slot i's connection's slot_faults[i % size()].
+  log::sim::BrokerFaults broker;
+  std::vector<log::sim::ConnectionFaults> slot_faults;
 };
 
 struct TtlRun {
@@ -59,7 +65,18 @@ struct TtlRun {
 // The variants RunTtlScenario knows.
 const std::vector<std::string>& TtlVariants();
 
+// Why the scenario cannot run (an unknown variant, a bad setting); empty if it can.
+std::string TtlScenarioError(const TtlScenario& scenario);
+
 TtlRun RunTtlScenario(const TtlScenario& scenario);
+
+// The workload itself, on any runtime and log: RunTtlScenario runs it on the
+// simulator; sim/live runs it on Kafka with real threads (clients sharing the
+// machine's clock: zero skews, and `clock_margin` added to the bound). Call
+// from a task of `runtime`, with run.skews set (one per client) and the
+// scenario checked (TtlScenarioError). Fills `run` (not outcome, source, ops).
+void RunTtlWorkload(Runtime& runtime, const WorkloadLog& log, const TtlScenario& scenario, Duration clock_margin,
+                    TtlRun& run);
 
 // Convergence and expiry reports (a history the checker cannot pair is one
 // invalid "history" report).

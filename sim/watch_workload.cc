@@ -21,18 +21,18 @@ Duration UniformDuration(std::mt19937_64& rng, Duration max) {
 
 class WatchWorkload {
  public:
-  WatchWorkload(SimRuntime& rt, log::sim::Broker& broker, const WatchWorkloadOptions& options, WatchRun& run)
-      : rt_(rt), broker_(broker), options_(options), run_(run) {}
+  WatchWorkload(Runtime& rt, const WorkloadLog& log, const WatchWorkloadOptions& options, WatchRun& run)
+      : rt_(rt), log_(log), options_(options), run_(run), mu_(rt.NewMutex()) {}
 
   void Run() {
     std::vector<std::unique_ptr<kv::Client>> writers, watchers;
     for (int i = 0; i < options_.writers; ++i) {
-      auto c = Open("w" + std::to_string(i));
+      auto c = Open("w" + std::to_string(i), i);
       if (!c) return;
       writers.push_back(std::move(c));
     }
     for (int i = 0; i < options_.watchers; ++i) {
-      auto c = Open("c" + std::to_string(i));
+      auto c = Open("c" + std::to_string(i), options_.writers + i);
       if (!c) return;
       watchers.push_back(std::move(c));
     }
@@ -47,20 +47,30 @@ class WatchWorkload {
     for (auto& t : tasks) t->Join();
     // Every watcher stops once a progress event says it has everything the
     // log holds now.
-    stop_at_ = broker_.end_offset();
+    auto end = log_.end_offset();
+    {
+      std::unique_lock lock(*mu_);
+      if (end) {
+        stop_at_ = *end;
+      } else {
+        run_.errors.push_back("the log's end offset after the writers: " + end.error().ToString());
+        stop_at_ = 0;  // The watchers stop at their next progress event.
+      }
+    }
     for (auto& t : consumers) t->Join();
     for (auto& c : watchers) c->Close();
     for (auto& c : writers) c->Close();
   }
 
  private:
-  std::unique_ptr<kv::Client> Open(const std::string& name) {
+  std::unique_ptr<kv::Client> Open(const std::string& name, int slot) {
     kv::ClientOptions options;
     options.runtime = &rt_;
     options.client_id = name;
     options.logger = nullptr;
-    auto c = kv::Client::Open(broker_.Connect(), kv::NewMemoryStorage(), options);
+    auto c = kv::Client::Open(log_.connect(slot), kv::NewMemoryStorage(), options);
     if (!c) {
+      std::unique_lock lock(*mu_);
       run_.errors.push_back("opening client " + name + ": " + c.error().ToString());
       return nullptr;
     }
@@ -148,54 +158,64 @@ class WatchWorkload {
       auto watcher = c.Watch(w);
       if (!watcher) {
         session.received.push_back({checker::WatchReceived::Kind::kError, 0, {}, watcher.error().ToString(), 0});
+        std::unique_lock lock(*mu_);
         run_.history.sessions.push_back(std::move(session));
         run_.errors.push_back("watch on " + c.id() + ": " + watcher.error().ToString());
         return;
       }
       std::optional<kv::Version> resume;
       bool done = false;
+      bool received_change = false;
       while (!done) {
         auto e = (*watcher)->Next(options_.progress_interval * 5);
         if (!e) {
           if (e.error().code() == ErrorCode::kTimeout) continue;
           session.received.push_back({checker::WatchReceived::Kind::kError, 0, {}, e.error().ToString(), 0});
+          std::unique_lock lock(*mu_);
           run_.errors.push_back("watch on " + c.id() + ": " + e.error().ToString());
           run_.history.sessions.push_back(std::move(session));
           return;
         }
         switch (e->type) {
           case kv::WatchEvent::Type::kChanges: {
-            if (options_.variant == "watch-drop" && (*watcher)->Buffered() * 2 >= options_.buffer_events) {
-              ++run_.dropped;  // The broken consumer: under load, it loses this event.
+            if (options_.variant == "watch-drop" && (*watcher)->Buffered() > 0) {
+              Count(run_.dropped);  // The broken consumer: under load, it loses this event.
+              // A watch from "now" has no start the history can name: losing
+              // its first event looks like a later start.
+              if (!session.from_start && !session.after && !received_change) Count(run_.dropped_unseen);
               break;
             }
             checker::WatchReceived r{checker::WatchReceived::Kind::kChanges, e->version, {}, {}, 0};
             for (auto& ch : e->changes) r.changes.push_back({std::move(ch.key), std::move(ch.value)});
             session.received.push_back(std::move(r));
-            ++run_.change_events;
+            received_change = true;
+            Count(run_.change_events);
             rt_.SleepFor(UniformDuration(rng, options_.consumer_think));
             break;
           }
           case kv::WatchEvent::Type::kProgress:
             session.received.push_back({checker::WatchReceived::Kind::kProgress, e->version, {}, {}, 0});
-            ++run_.progress;
-            if (stop_at_ && e->version >= *stop_at_) {
+            Count(run_.progress);
+            if (auto stop = StopAt(); stop && e->version >= *stop) {
               session.received.push_back({checker::WatchReceived::Kind::kEnd, 0, {}, {}, 0});
               done = true;
             }
             break;
           case kv::WatchEvent::Type::kFellBehind:
             session.received.push_back({checker::WatchReceived::Kind::kFellBehind, e->version, {}, {}, 0});
-            ++run_.fell_behind;
+            Count(run_.fell_behind);
             resume = e->version;
             done = true;
             break;
         }
       }
       const std::string previous = session.id;
-      run_.history.sessions.push_back(std::move(session));
+      {
+        std::unique_lock lock(*mu_);
+        run_.history.sessions.push_back(std::move(session));
+      }
       if (!resume) return;
-      ++run_.resumed;
+      Count(run_.resumed);
       session = checker::WatchSession{};
       session.replica = c.id();
       session.key = w.key;
@@ -206,10 +226,21 @@ class WatchWorkload {
     }
   }
 
-  SimRuntime& rt_;
-  log::sim::Broker& broker_;
+  // Live, watchers run on threads of their own: the run's record is shared.
+  void Count(int64_t& counter) {
+    std::unique_lock lock(*mu_);
+    ++counter;
+  }
+  std::optional<log::Offset> StopAt() {
+    std::unique_lock lock(*mu_);
+    return stop_at_;
+  }
+
+  Runtime& rt_;
+  const WorkloadLog& log_;
   const WatchWorkloadOptions& options_;
   WatchRun& run_;
+  std::unique_ptr<Mutex> mu_;  // Guards run_ and stop_at_.
   std::optional<log::Offset> stop_at_;
 };
 
@@ -255,16 +286,20 @@ WatchRun RunWatchWorkload(const WatchWorkloadOptions& options) {
   SimRuntime rt(options.seed, options.limits);
   run.outcome = rt.Run([&] {
     log::sim::Broker broker(rt, options.broker, options.seed);
-    WatchWorkload(rt, broker, options, run).Run();
-    run.history.log_start = broker.start_offset();
-    WatchLogModel model;
-    broker.VisitLogAsWritten([&](const log::sim::StoredEntry& e) {
-      if (!e.record) return;
-      for (auto& c : model.Apply(e.offset, *e.record)) run.history.log.push_back(std::move(c));
-    });
+    RunWatchWorkloadOn(rt, SimWorkloadLog(broker, options.slot_faults), options, run);
   });
   run.history.source = "watch workload seed " + std::to_string(options.seed) + " variant " + options.variant;
   return run;
+}
+
+void RunWatchWorkloadOn(Runtime& rt, const WorkloadLog& log, const WatchWorkloadOptions& options, WatchRun& run) {
+  WatchWorkload(rt, log, options, run).Run();
+  run.history.log_start = log.start_offset();
+  WatchLogModel model;
+  Status visited = log.visit([&](log::Offset offset, const log::Record& record) {
+    for (auto& c : model.Apply(offset, record)) run.history.log.push_back(std::move(c));
+  });
+  if (!visited) run.errors.push_back("reading the log back: " + visited.error().ToString());
 }
 
 }  // namespace kvlog::sim

@@ -8,8 +8,8 @@
 // of kv::Client), for checker::CheckWatches.
 //
 // The broken variant "watch-drop" is a consumer that drops events under load
-// (whenever its watcher's buffer is at least half full it discards the event
-// it just took); the watch check catches it.
+// (whenever more events wait in its watcher's buffer it discards the event it
+// just took); the watch check catches it.
 //
 // Runs on the simulator (fibers, virtual time): the same options give the
 // same history bytes.
@@ -26,6 +26,7 @@
 #include "log/record.h"
 #include "log/sim/faults.h"
 #include "sim/sim_runtime.h"
+#include "sim/workload_log.h"
 
 namespace kvlog::sim {
 
@@ -42,7 +43,11 @@ struct WatchWorkloadOptions {
   Duration progress_interval = std::chrono::milliseconds(20);
   // "correct" or "watch-drop".
   std::string variant = "correct";
+  // Faults of the simulated log (ApplyWorkloadFaults, sim/fault_registry.h):
+  // the broker's, and client slot i's connection's slot_faults[i % size()]
+  // (writers are slots 0..writers-1, watchers the next).
   log::sim::BrokerFaults broker;
+  std::vector<log::sim::ConnectionFaults> slot_faults;
   SimLimits limits;
 };
 
@@ -55,9 +60,18 @@ struct WatchRun {
   int64_t resumed = 0;
   int64_t progress = 0;
   int64_t dropped = 0;  // By the watch-drop variant.
+  // Of those, the first event of a watch from "now": no history can show
+  // that loss (the session's start is not known, so it looks like a later
+  // start), so a run whose only drops are these is rightly valid.
+  int64_t dropped_unseen = 0;
 };
 
 WatchRun RunWatchWorkload(const WatchWorkloadOptions& options);
+
+// The workload itself on any runtime and log: RunWatchWorkload runs it on the
+// simulator; sim/live runs it on Kafka with real threads. Call from a task of
+// `runtime`, with the variant checked. Fills `run` (not outcome or source).
+void RunWatchWorkloadOn(Runtime& runtime, const WorkloadLog& log, const WatchWorkloadOptions& options, WatchRun& run);
 
 // The log's changes as every replica applies them: plain records as they
 // are; commands decided against the state the earlier records give (a

@@ -10,6 +10,8 @@
 //   kvsim --live --faults outage,crash            # embedded mock cluster
 //   kvsim --live --mix put=15,get=40,del=5,cas=40 --get-level linearizable --out h.jsonl
 //                                                 # the CAS register workload, live
+//   kvsim --workload watch --seeds 1..20 --faults latency,outage   # ttl | watch with the registry's faults
+//   kvsim --live --workload ttl --out ttl.jsonl  # ttl | watch live: the same checks
 #include <cstdio>
 #include <algorithm>
 #include <filesystem>
@@ -300,7 +302,7 @@ int main(int argc, char** argv) {
     return tools::RunTtlWatchCli(app, argc, argv, workload_name, base.variant, base.workload.clients,
                                  base.workload.ops_per_client, base.workload.keys,
                                  seeds_opt->count() > 0 ? seeds : seed, cli::ResolvePath(out_path),
-                                 cli::ResolvePath(html_path));
+                                 cli::ResolvePath(html_path), Split(faults_text), live, live_options);
   }
   if (auto s = sim::UseWorkload(workload_name, base); !s) return cli::UsageError(app, s.error().message());
   if (swarm) {

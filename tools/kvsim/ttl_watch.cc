@@ -8,6 +8,8 @@
 #include "checker/check.h"
 #include "checker/jsonl.h"
 #include "checker/report.h"
+#include "sim/live/ttl_watch.h"
+#include "sim/ttl_watch_faults.h"
 #include "sim/ttl_workload.h"
 #include "sim/watch_workload.h"
 #include "tools/cli/cli.h"
@@ -21,8 +23,19 @@ const std::vector<std::string>& TtlWatchVariants(const std::string& workload) {
   return workload == "ttl" ? sim::TtlVariants() : kWatch;
 }
 
+namespace {
+
+// A live run's refusal as kvsim's exit code.
+void Refused(const sim::live::LiveTtlWatchResult& r, TtlWatchRun& out) {
+  out.refused_exit = r.kind == sim::live::LiveTtlWatchResult::Kind::kUsage ? cli::kExitUsage : cli::kExitEnvironment;
+  out.refused = r.message;
+}
+
+}  // namespace
+
 TtlWatchRun RunTtlWatchSeed(const TtlWatchOptions& o, uint64_t seed) {
   TtlWatchRun out;
+  std::string where = "";  // Live: ", live on ..." for the account.
   if (o.workload == "ttl") {
     sim::TtlScenario s;
     s.seed = seed;
@@ -30,7 +43,23 @@ TtlWatchRun RunTtlWatchSeed(const TtlWatchOptions& o, uint64_t seed) {
     if (o.clients >= 0) s.clients = o.clients;
     if (o.ops >= 0) s.ops_per_client = o.ops;
     if (o.keys >= 0) s.keys = o.keys;
-    sim::TtlRun run = sim::RunTtlScenario(s);
+    if (auto f = sim::ApplyTtlWatchFaults(o.faults, s.broker, s.slot_faults, s.clients); !f.empty()) {
+      out.refused_exit = cli::kExitUsage;
+      out.refused = f;
+      return out;
+    }
+    sim::TtlRun run;
+    if (o.live) {
+      auto r = sim::live::RunTtlLive(s, o.live_options, run);
+      out.warnings = r.warnings;
+      if (r.kind != sim::live::LiveTtlWatchResult::Kind::kRan) {
+        Refused(r, out);
+        return out;
+      }
+      where = ", live on " + r.where;
+    } else {
+      run = sim::RunTtlScenario(s);
+    }
     out.history = std::move(run.history);
     out.errors = std::move(run.errors);
     if (run.outcome.kind != sim::RunOutcome::Kind::kCompleted) out.errors.push_back("the simulation did not complete");
@@ -41,10 +70,10 @@ TtlWatchRun RunTtlWatchSeed(const TtlWatchOptions& o, uint64_t seed) {
       deadlines += r.deadline.has_value();
       tombstones += r.f == "cas" && !r.value;
     }
-    out.account = std::to_string(s.clients) + " clients with skewed clocks (bound " +
+    out.account = std::to_string(s.clients) + (o.live ? " clients sharing one clock (the machine's bound " : " clients with skewed clocks (bound ") +
                   std::to_string(run.skew_bound_ns / 1000) + " us), " + std::to_string(run.ops) + " operations, " +
                   std::to_string(out.history.log.size()) + " log records (" + std::to_string(deadlines) +
-                  " with a deadline, " + std::to_string(tombstones) + " janitor tombstones)";
+                  " with a deadline, " + std::to_string(tombstones) + " janitor tombstones)" + where;
   } else {
     sim::WatchWorkloadOptions w;
     w.seed = seed;
@@ -52,7 +81,23 @@ TtlWatchRun RunTtlWatchSeed(const TtlWatchOptions& o, uint64_t seed) {
     if (o.clients >= 0) w.watchers = o.clients;
     if (o.ops >= 0) w.ops_per_writer = o.ops;
     if (o.keys >= 0) w.keys = o.keys;
-    sim::WatchRun run = sim::RunWatchWorkload(w);
+    if (auto f = sim::ApplyTtlWatchFaults(o.faults, w.broker, w.slot_faults, w.writers + w.watchers); !f.empty()) {
+      out.refused_exit = cli::kExitUsage;
+      out.refused = f;
+      return out;
+    }
+    sim::WatchRun run;
+    if (o.live) {
+      auto r = sim::live::RunWatchLive(w, o.live_options, run);
+      out.warnings = r.warnings;
+      if (r.kind != sim::live::LiveTtlWatchResult::Kind::kRan) {
+        Refused(r, out);
+        return out;
+      }
+      where = ", live on " + r.where;
+    } else {
+      run = sim::RunWatchWorkload(w);
+    }
     out.history.source = run.history.source;
     out.history.watch = std::move(run.history);
     out.errors = std::move(run.errors);
@@ -64,7 +109,7 @@ TtlWatchRun RunTtlWatchSeed(const TtlWatchOptions& o, uint64_t seed) {
                   std::to_string(out.history.watch->sessions.size()) + " watch sessions, " +
                   std::to_string(run.change_events) + " change events, " + std::to_string(run.fell_behind) +
                   " fell behind and resumed, " + std::to_string(run.progress) + " progress events" +
-                  (run.dropped > 0 ? ", " + std::to_string(run.dropped) + " dropped by the consumer" : "");
+                  (run.dropped > 0 ? ", " + std::to_string(run.dropped) + " dropped by the consumer" : "") + where;
   }
   return out;
 }
@@ -89,6 +134,11 @@ int RunTtlWatch(const TtlWatchOptions& o) {
   bool files_ok = true;
   for (uint64_t seed = o.first_seed; seed <= o.last_seed && !cli::Interrupted(); ++seed) {
     TtlWatchRun run = RunTtlWatchSeed(o, seed);
+    for (const auto& w : run.warnings) std::fprintf(stderr, "kvsim: warning: %s\n", w.c_str());
+    if (run.refused_exit != 0) {
+      std::fprintf(stderr, "kvsim: %s%s\n", o.live ? "--live: " : "", run.refused.c_str());
+      return run.refused_exit;
+    }
     ++runs;
     ops += run.ops;
     virtual_seconds += run.virtual_seconds;
@@ -139,11 +189,17 @@ int RunTtlWatch(const TtlWatchOptions& o) {
   std::printf("%-26s %s, variant %s\n", "workload", o.workload.c_str(), o.variant.c_str());
   std::printf("%-26s %llu passed, %zu failed\n", "verdict", static_cast<unsigned long long>(runs - failing.size()),
               failing.size());
-  std::printf("%-26s %lld\n", "simulated operations", static_cast<long long>(ops));
-  std::printf("%-26s %.3f s virtual, %.3f s wall\n", "time", virtual_seconds, wall);
+  if (o.live) {
+    std::printf("%-26s %lld\n", "live operations", static_cast<long long>(ops));
+    std::printf("%-26s %.3f s wall (real time: not replayable byte for byte)\n", "time", wall);
+  } else {
+    std::printf("%-26s %lld\n", "simulated operations", static_cast<long long>(ops));
+    std::printf("%-26s %.3f s virtual, %.3f s wall\n", "time", virtual_seconds, wall);
+  }
   for (std::size_t i = 0; i < failing.size() && i < 20; ++i) {
-    std::printf("FAILED seed %llu: replay with: kvsim --seed %llu%s\n", static_cast<unsigned long long>(failing[i]),
-                static_cast<unsigned long long>(failing[i]), o.replay_rest.c_str());
+    std::printf("FAILED seed %llu: %s with: kvsim%s --seed %llu%s\n", static_cast<unsigned long long>(failing[i]),
+                o.live ? "run again (live: not the same history)" : "replay",
+                o.live ? " --live" : "", static_cast<unsigned long long>(failing[i]), o.replay_rest.c_str());
   }
   if (failing.size() > 20) std::printf("... and %zu more failing seeds\n", failing.size() - 20);
   if (runs < planned) return cli::kExitInterrupted;
@@ -153,17 +209,24 @@ int RunTtlWatch(const TtlWatchOptions& o) {
 
 int RunTtlWatchCli(const CLI::App& app, int argc, char** argv, const std::string& workload, const std::string& variant,
                    int clients, int ops, int keys, const cli::SeedRange& range, const std::string& out_path,
-                   const std::string& html_path) {
-  for (const char* name : {"--faults", "--mix", "--get-level", "--edn", "--live", "--brokers", "--topic", "--keep-topic",
-                           "--replication-factor", "-X", "--topic-config", "--allow-unsafe-acks",
-                           "--connect-timeout-ms"}) {
-    if (app.count(name) > 0) {
-      return cli::UsageError(app, std::string(name) + " does not apply to --workload " + workload +
-                                      (std::string(name) == "--faults"
-                                           ? " (the ttl workload draws its own clock-skew fault from the seed; the "
-                                             "watch workload's consumers fall behind by themselves)"
-                                           : ""));
+                   const std::string& html_path, const std::vector<std::string>& faults, bool live,
+                   const sim::live::LiveOptions& live_options) {
+  for (const char* name : {"--mix", "--get-level", "--edn", "--nemesis", "--cluster-script", "--nemesis-cycle"}) {
+    if (app.count(name) > 0) return cli::UsageError(app, std::string(name) + " does not apply to --workload " + workload);
+  }
+  if (live && app.count("--faults") > 0) {
+    return cli::UsageError(app, "--faults does not apply to --workload " + workload +
+                                    " --live (its faults run on the simulator; live, the ttl workload's clients share "
+                                    "this machine's clock)");
+  }
+  if (!live) {
+    for (const char* name : {"--brokers", "--topic", "--keep-topic", "--replication-factor", "-X", "--topic-config",
+                             "--allow-unsafe-acks", "--connect-timeout-ms"}) {
+      if (app.count(name) > 0) return cli::UsageError(app, std::string(name) + " needs --live");
     }
+  }
+  if (live && range.first != range.last) {
+    return cli::UsageError(app, "--live runs one seed (real time is not replayable); got " + range.ToString());
   }
   const auto& variants = TtlWatchVariants(workload);
   if (std::find(variants.begin(), variants.end(), variant) == variants.end()) {
@@ -181,13 +244,18 @@ int RunTtlWatchCli(const CLI::App& app, int argc, char** argv, const std::string
   if (app.count("--keys") > 0) o.keys = keys;
   o.out_path = out_path;
   o.html_path = html_path;
+  o.faults = faults;
+  o.live = live;
+  o.live_options = live_options;
+  o.live_options.broker_nemesis = nullptr;  // No faults live for these workloads.
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--seed" || a == "--seeds" || a == "--out" || a == "--html") {
       ++i;
       continue;
     }
-    if (a.rfind("--seed", 0) == 0 || a.rfind("--out=", 0) == 0 || a.rfind("--html=", 0) == 0 || a == "--quiet") {
+    if (a.rfind("--seed", 0) == 0 || a.rfind("--out=", 0) == 0 || a.rfind("--html=", 0) == 0 || a == "--quiet" ||
+        a == "--live") {
       continue;
     }
     o.replay_rest += " " + a;

@@ -4,7 +4,8 @@
 // simulator. Each seed's history is a checker::History (the TTL run's with an
 // "expiry" line; the watch run's with its watch sessions) judged by
 // checker::CheckHistory with the checks it calls for, as kvcheck judges the
-// JSONL file --out writes.
+// JSONL file --out writes. With --live the same workload runs on Kafka with
+// real threads (sim/live/ttl_watch.h) and is judged the same way.
 #pragma once
 
 #include <cstdint>
@@ -13,6 +14,7 @@
 
 #include "CLI/CLI.hpp"
 #include "checker/history.h"
+#include "sim/live/live.h"
 #include "tools/cli/cli.h"
 
 namespace kvlog::tools {
@@ -27,6 +29,12 @@ struct TtlWatchOptions {
   std::string variant = "correct";
   std::string out_path, html_path;  // Resolved already.
   std::string replay_rest;          // The command line's other arguments, for replay commands.
+  // --live: one seed on Kafka (the embedded mock cluster unless
+  // live_options.brokers); no broker nemesis.
+  bool live = false;
+  sim::live::LiveOptions live_options;
+  // --faults: the registry's, on the simulator (sim/ttl_watch_faults.h).
+  std::vector<std::string> faults;
 };
 
 // The names of the ttl and watch workloads, and their variants.
@@ -40,7 +48,11 @@ struct TtlWatchRun {
   std::vector<std::string> errors;
   std::string account;  // One line: what the run did.
   int64_t ops = 0;
-  double virtual_seconds = 0;
+  double virtual_seconds = 0;  // Live: wall seconds.
+  // Live: the run could not be made (kvsim's exit code 2 or 3, and why).
+  int refused_exit = 0;
+  std::string refused;
+  std::vector<std::string> warnings;
 };
 TtlWatchRun RunTtlWatchSeed(const TtlWatchOptions& options, uint64_t seed);
 
@@ -51,11 +63,14 @@ TtlWatchRun RunTtlWatchSeed(const TtlWatchOptions& options, uint64_t seed);
 int RunTtlWatch(const TtlWatchOptions& options);
 
 // kvsim's entry for --workload ttl|watch once its options are parsed: refuses
-// what does not apply to these workloads (--faults, --mix, --get-level,
-// --edn, --live, the --live options) as a usage error, then RunTtlWatch.
-// `clients`, `ops`, `keys` count only if given on the command line.
+// what does not apply to these workloads (--mix, --get-level, --edn, the
+// --nemesis flags; --faults live; the --live options without --live; a seed
+// range live) as a usage error, then RunTtlWatch. `clients`, `ops`, `keys`
+// count only if given on the command line; `faults` are the registry's
+// (ApplyWorkloadFaults), on the simulator.
 int RunTtlWatchCli(const CLI::App& app, int argc, char** argv, const std::string& workload, const std::string& variant,
                    int clients, int ops, int keys, const cli::SeedRange& range, const std::string& out_path,
-                   const std::string& html_path);
+                   const std::string& html_path, const std::vector<std::string>& faults = {}, bool live = false,
+                   const sim::live::LiveOptions& live_options = {});
 
 }  // namespace kvlog::tools

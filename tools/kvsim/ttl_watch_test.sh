@@ -59,7 +59,24 @@ usage "--variant 'early-ack' is not one of the ttl workload's: correct, apply-ti
   --workload ttl --variant early-ack
 usage "--variant 'apply-time-expiry' is not one of the watch workload's: correct, watch-drop" \
   --workload watch --variant apply-time-expiry
-usage "--faults does not apply to --workload ttl" --workload ttl --faults latency
+usage "--faults does not apply to --workload ttl --live" --workload ttl --live --faults latency
+usage "fault 'crash' does not apply to the ttl and watch workloads" --workload watch --faults crash
+usage "unknown fault 'nope'" --workload ttl --faults nope
+usage "--brokers needs --live" --workload watch --brokers 127.0.0.1:9092
+usage "--live runs one seed" --workload ttl --live --seeds 1..2
+usage "--nemesis does not apply to --workload watch" --workload watch --live --nemesis kill-leader
+
+# The registry's safe faults (all but crash) on the simulator: the correct
+# clients pass, the broken variants are still caught.
+safe="latency,lagging-reader,paused-reader,client-partition,lost-ack,failed-append,outage,replication-delay,failover,compaction,corrupt"
+out=$("$kvsim" --workload watch --seeds 1..3 --faults "$safe"); code=$?
+[ $code -eq 0 ] || fail "watch with the safe faults exited $code: $out"
+out=$("$kvsim" --workload ttl --seeds 1..3 --faults "$safe"); code=$?
+[ $code -eq 0 ] || fail "ttl with the safe faults exited $code: $out"
+out=$("$kvsim" --workload watch --seed 1 --variant watch-drop --faults "$safe"); code=$?
+[ $code -eq 1 ] || fail "watch-drop with the safe faults exited $code, want 1: $out"
+grep -q "replay with: kvsim --seed 1 --workload watch --variant watch-drop --faults $safe" <<<"$out" ||
+  fail "watch-drop with faults: the replay command lacks the faults: $out"
 usage "--edn does not apply to --workload watch" --workload watch --edn "$tmp/x.edn"
 usage "--seed takes one seed" --workload ttl --seed 1..3
 
