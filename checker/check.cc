@@ -125,16 +125,34 @@ CheckReport WithoutLog(const History& history, bool anything_to_judge, CheckRepo
   return report;
 }
 
-// A workload's own checks when the history is one (as kvsim judges it): the
-// session and durability checks name a write by its value, which the counter
-// and bank workloads repeat by design, so they would report false violations.
-std::vector<std::string> DefaultChecks(const std::vector<Operation>& ops, Format format) {
-  if (format != Format::kJsonl) return {"linearizability"};
-  const bool bank = std::any_of(ops.begin(), ops.end(), [](const Operation& o) { return o.f == "transfer"; });
-  if (bank) return {"bank", "read-levels", "convergence"};
-  const bool counter = std::any_of(ops.begin(), ops.end(), [](const Operation& o) { return o.f == "incr"; });
-  if (counter) return {"counter", "read-levels", "convergence"};
-  return {"session", "convergence", "durability"};
+// The checks a history gets when none are asked for: the one place that
+// decides them.
+//   - Jepsen formats: linearizability.
+//   - JSONL, as kvsim judges its workloads: the session and durability checks
+//     name a write by its value, which the counter and bank workloads repeat
+//     by design, so they get their own checks; a TTL run (an {"expiry": ...}
+//     line) gets convergence and expiry, since its reads hide expired values,
+//     which read-your-writes and durability would call lost; any other
+//     session, convergence and durability.
+//   - Watch sessions add the watch check; with no operations beside them, it
+//     runs alone.
+std::vector<std::string> DefaultChecks(const History& history, const std::vector<Operation>& ops, Format format) {
+  std::vector<std::string> checks;
+  if (format != Format::kJsonl) {
+    checks = {"linearizability"};
+  } else if (std::any_of(ops.begin(), ops.end(), [](const Operation& o) { return o.f == "transfer"; })) {
+    checks = {"bank", "read-levels", "convergence"};
+  } else if (std::any_of(ops.begin(), ops.end(), [](const Operation& o) { return o.f == "incr"; })) {
+    checks = {"counter", "read-levels", "convergence"};
+  } else {
+    checks = {"session", "convergence", "durability"};
+  }
+  if (history.expiry) checks = {"convergence", "expiry"};
+  if (history.watch && !history.watch->sessions.empty()) {
+    if (ops.empty()) checks.clear();
+    checks.push_back("watch");
+  }
+  return checks;
 }
 
 Result<FullReport> CheckPaired(const History& history, std::vector<Operation> ops, Format format,
@@ -150,20 +168,8 @@ Result<FullReport> CheckPaired(const History& history, std::vector<Operation> op
                      "records): nothing to check; pass --allow-empty to accept that");
   }
 
-  std::vector<std::string> checks = options.checks;
-  if (checks.empty()) {
-    checks = DefaultChecks(out.ops, format);
-    // A TTL run (an {"expiry": ...} line): reads hide expired values, which
-    // read-your-writes and durability would call lost; the expiry check
-    // judges them instead.
-    if (history.expiry) checks = {"convergence", "expiry"};
-    // Watch sessions: judged by the watch check; with no operations beside
-    // them, by it alone.
-    if (watched) {
-      if (out.ops.empty()) checks.clear();
-      checks.push_back("watch");
-    }
-  }
+  const std::vector<std::string> checks =
+      options.checks.empty() ? DefaultChecks(history, out.ops, format) : options.checks;
   auto wants = [&](std::string_view c) { return std::find(checks.begin(), checks.end(), c) != checks.end(); };
   for (const auto& c : checks) {
     if (c != "linearizability" && c != "session" && c != "convergence" && c != "durability" && c != "counter" &&

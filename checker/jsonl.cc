@@ -1,6 +1,7 @@
 #include "checker/jsonl.h"
 
 #include <algorithm>
+#include <deque>
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -209,6 +210,17 @@ NemesisEvent ToNemesis(const Value& o) {
   return n;
 }
 
+// Whether two short texts are equal, compared in line: range keys and values
+// are a few bytes, and a call to memcmp per pair was a tenth of kvcheck's
+// time on a range-heavy history.
+inline bool SameText(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i] != b[i]) return false;
+  }
+  return true;
+}
+
 // Strings a reader has seen, so that repeated ones (keys, the values reads
 // return, the [key value] pairs of ranges) share one copy (see Value).
 class Interner {
@@ -223,24 +235,39 @@ class Interner {
   }
   // The interned [key value] pair of a range result. Keys are few and a key's
   // latest pair recurs in range after range until its key is written again,
-  // so each key remembers its last pair: most pairs then cost one lookup in
-  // that small, cache-resident table and a compare of the value, not two
-  // lookups of strings and one of a pair in tables as large as the history's
-  // set of written values (the profile of an 800 K-op history put 36 % of
-  // kvcheck's time there).
+  // so each key remembers its last pair: most pairs then cost a compare of
+  // the value, not two lookups of strings and one of a pair in tables as
+  // large as the history's set of written values. A range lists its keys in
+  // the same order every time, so each key also remembers the key that
+  // followed it in the last list: the next pair's key is first compared with
+  // that guess, and hashed only when it is another (a new key, or one skipped).
   Value PairOf(std::string_view key, std::string_view value) {
-    auto it = last_pair_.find(absl::string_view(key.data(), key.size()));
-    if (it != last_pair_.end() && it->second.items()[1].as_string() == value) return it->second;
-    Value pair = Pair(String(key), String(value));
-    if (it != last_pair_.end()) {
-      it->second = pair;
-    } else {
-      // Keyed by the interned key string, which the interner keeps alive.
-      const std::string& stored = pair.items()[0].as_string();
-      last_pair_.emplace(absl::string_view(stored.data(), stored.size()), pair);
+    uint32_t id = kNoKey;
+    if (previous_ != kNoKey) {
+      const uint32_t guess = keys_[previous_].next;
+      if (guess != kNoKey && SameText(keys_[guess].name, key)) id = guess;
     }
-    return pair;
+    if (id == kNoKey) {
+      auto it = key_ids_.find(absl::string_view(key.data(), key.size()));
+      if (it != key_ids_.end()) {
+        id = it->second;
+      } else {
+        id = static_cast<uint32_t>(keys_.size());
+        KeySlot& slot = keys_.emplace_back();
+        slot.key = String(key);
+        slot.name = slot.key.as_string();  // views the interned string
+        key_ids_.emplace(absl::string_view(slot.name.data(), slot.name.size()), id);
+      }
+      if (previous_ != kNoKey) keys_[previous_].next = id;
+    }
+    previous_ = id;
+    KeySlot& slot = keys_[id];
+    if (!slot.pair.is_nil() && SameText(slot.pair.items()[1].as_string(), value)) return slot.pair;
+    slot.pair = Pair(slot.key, String(value));
+    return slot.pair;
   }
+  // A new list starts: its first pair has no predecessor to guess from.
+  void StartList() { previous_ = kNoKey; }
   // A list of two interned strings (a range's [key value] pair).
   Value Pair(Value a, Value b) {
     const std::pair<const void*, const void*> id{&a.as_string(), &b.as_string()};
@@ -258,7 +285,17 @@ class Interner {
  private:
   absl::flat_hash_map<absl::string_view, Value> strings_;
   absl::flat_hash_map<std::pair<const void*, const void*>, Value> pairs_;
-  absl::flat_hash_map<absl::string_view, Value> last_pair_;  // key -> its last pair
+  // Range keys: each one's interned string, last pair and successor guess.
+  static constexpr uint32_t kNoKey = ~uint32_t{0};
+  struct KeySlot {
+    Value key;              // the interned key string
+    std::string_view name;  // its text (the interner keeps it alive)
+    Value pair;             // its last [key value] pair; nil before the first
+    uint32_t next = kNoKey;  // the key that followed it in the last list
+  };
+  std::deque<KeySlot> keys_;  // stable addresses: key_ids_ views the names
+  absl::flat_hash_map<absl::string_view, uint32_t> key_ids_;
+  uint32_t previous_ = kNoKey;  // the key of the list's previous pair
 };
 
 // A strict parser for the JSON kvlog's recorders write: objects, arrays,
@@ -278,6 +315,42 @@ class FastParser {
     if (!ParseValue(out, 0)) return false;
     SkipSpace();
     return p_ == end_;
+  }
+
+  // The fast path for the two kinds of line a history is made of: fills
+  // `event` exactly as ToEvent would from the parsed line, or `record` as
+  // ToLogRecord would from a line that is {"log": {...}} alone, without
+  // building the line as a Value first. Declines (kNone) any other line and
+  // anything unusual or invalid in these (a field it does not know, a
+  // repeated one, a wrong type, a missing required field, an escape in a
+  // string): the line then takes the general path, which gives the verdict
+  // and the error message. So this only has to be right about what it
+  // accepts. Values are read (and interned) as ParseValue reads them.
+  enum class Scanned { kNone, kEvent, kLog };
+  Scanned ScanLine(Event* event, LogRecord* record) {
+    SkipSpace();
+    if (p_ == end_ || *p_ != '{') return Scanned::kNone;
+    ++p_;
+    std::string_view name;
+    if (!FieldName(&name)) return Scanned::kNone;
+    if (name == "log") {
+      bool more = false;
+      if (!ScanLog(record) || !NextField(&more) || more) return Scanned::kNone;
+      SkipSpace();
+      return p_ == end_ ? Scanned::kLog : Scanned::kNone;
+    }
+    uint32_t seen = 0;
+    for (bool more = true;;) {
+      const EventField field = EventFieldOf(name);
+      if (field == kNoField || (seen & (1u << field))) return Scanned::kNone;
+      seen |= 1u << field;
+      if (!ScanEventField(field, event) || !NextField(&more)) return Scanned::kNone;
+      if (!more) break;
+      if (!FieldName(&name)) return Scanned::kNone;
+    }
+    SkipSpace();
+    constexpr uint32_t kRequired = (1u << kProcess) | (1u << kType) | (1u << kF);
+    return p_ == end_ && (seen & kRequired) == kRequired ? Scanned::kEvent : Scanned::kNone;
   }
 
  private:
@@ -357,6 +430,7 @@ class FastParser {
       case '[': {
         ++p_;
         if (ParsePair(out)) return true;
+        interner_.StartList();
         std::vector<Value> items;
         SkipSpace();
         if (p_ != end_ && *p_ == ']') {
@@ -423,24 +497,210 @@ class FastParser {
     p_ = start;
     return false;
   }
-  // -?(0|[1-9][0-9]*), at most 18 digits; fractions and exponents decline.
+  // -?(0|[1-9][0-9]*) within int64_t; fractions, exponents and wider
+  // numbers decline.
   bool ParseInt(Value* out) {
+    int64_t n = 0;
+    if (!ScanInt(&n)) return false;
+    *out = Value::Int(n);
+    return true;
+  }
+  bool ScanInt(int64_t* out) {
     bool negative = false;
     if (p_ != end_ && *p_ == '-') {
       negative = true;
       ++p_;
     }
     const char* start = p_;
-    int64_t n = 0;
+    uint64_t n = 0;
     while (p_ != end_ && *p_ >= '0' && *p_ <= '9') {
-      if (p_ - start < 18) n = n * 10 + (*p_ - '0');  // longer declines below
+      if (p_ - start < 19) n = n * 10 + static_cast<uint64_t>(*p_ - '0');  // longer declines below
       ++p_;
     }
     const size_t digits = static_cast<size_t>(p_ - start);
-    if (digits == 0 || digits > 18 || (digits > 1 && *start == '0')) return false;
+    if (digits == 0 || digits > 19 || (digits > 1 && *start == '0')) return false;
     if (p_ != end_ && (*p_ == '.' || *p_ == 'e' || *p_ == 'E')) return false;
-    *out = Value::Int(negative ? -n : n);
+    constexpr uint64_t kMax = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+    if (n > kMax + (negative ? 1 : 0)) return false;
+    *out = negative ? static_cast<int64_t>(0 - n) : static_cast<int64_t>(n);
     return true;
+  }
+  // `null` (an optional field left absent).
+  bool Null() { return p_ != end_ && *p_ == 'n' && Literal("null"); }
+  bool OptInt(std::optional<int64_t>* out) {
+    if (Null()) {
+      out->reset();
+      return true;
+    }
+    int64_t n = 0;
+    if (!ScanInt(&n)) return false;
+    *out = n;
+    return true;
+  }
+  bool OptStr(std::optional<std::string>* out) {
+    if (Null()) {
+      out->reset();
+      return true;
+    }
+    std::string_view s;
+    if (!ParseString(&s)) return false;
+    out->emplace(s);
+    return true;
+  }
+  // After a field's value: ',' (true, `*more` set) or the object's '}'.
+  bool NextField(bool* more) {
+    SkipSpace();
+    if (p_ == end_) return false;
+    *more = *p_ == ',';
+    if (*p_ != ',' && *p_ != '}') return false;
+    ++p_;
+    return true;
+  }
+  // A field's name and its ':'.
+  bool FieldName(std::string_view* name) {
+    SkipSpace();
+    if (!ParseString(name)) return false;
+    SkipSpace();
+    if (p_ == end_ || *p_ != ':') return false;
+    ++p_;
+    SkipSpace();
+    return true;
+  }
+
+  // The event fields ToEvent knows, as bits for "seen already".
+  enum EventField : uint32_t {
+    kProcess, kType, kF, kKey, kValue, kTime, kOffset, kApplied, kReplica, kOp, kResult, kError, kIndex,
+    kLevel, kBound, kNoField
+  };
+  static EventField EventFieldOf(std::string_view name) {
+    static constexpr std::string_view kNames[] = {"process", "type",    "f",      "key",   "value",
+                                                  "time",    "offset",  "applied", "replica", "op",
+                                                  "result",  "error",   "index",  "level", "bound"};
+    for (uint32_t i = 0; i < kNoField; ++i) {
+      if (kNames[i] == name) return static_cast<EventField>(i);
+    }
+    return kNoField;
+  }
+
+  // The rest of an event line after a field's ':'.
+  bool ScanEventField(EventField field, Event* e) {
+    switch (field) {
+      case kProcess:
+        return ScanInt(&e->process);
+      case kType: {
+        std::string_view type;
+        if (!ParseString(&type)) return false;
+        const auto t = ParseEventType(type);
+        if (!t) return false;
+        e->type = *t;
+        return true;
+      }
+      case kF: {
+        std::string_view f;
+        if (!ParseString(&f) || f.empty()) return false;
+        e->f.assign(f);
+        return true;
+      }
+      case kKey:
+        return OptStr(&e->key);
+      case kValue:
+        return ParseValue(&e->value, 1);
+      case kTime:
+        return OptInt(&e->time);
+      case kOffset:
+        return OptInt(&e->offset);
+      case kApplied:
+        return OptInt(&e->applied);
+      case kBound:
+        return OptInt(&e->bound);
+      case kReplica:
+        return OptStr(&e->replica);
+      case kOp:
+        return OptStr(&e->op);
+      case kResult:
+        if (Null()) {
+          e->result.reset();
+        } else if (Literal("true")) {
+          e->result = true;
+        } else if (Literal("false")) {
+          e->result = false;
+        } else {
+          return false;
+        }
+        return true;
+      case kLevel: {
+        if (Null()) {
+          e->level.reset();
+          return true;
+        }
+        std::string_view level;
+        if (!ParseString(&level)) return false;
+        const auto name = LevelName::TryMake(level);
+        if (!name) return false;
+        e->level = *name;
+        return true;
+      }
+      case kError:
+      case kIndex: {  // Jepsen's free-form fields: accepted, not used
+        Value ignored;
+        return ParseValue(&ignored, 1, /*intern=*/false);
+      }
+      case kNoField:
+        break;
+    }
+    return false;
+  }
+
+  // The log record of a {"log": {...}} line, after "log":, as ToLogRecord
+  // reads it. Declines a field it does not know (ToLogRecord ignores those).
+  bool ScanLog(LogRecord* r) {
+    if (p_ == end_ || *p_ != '{') return false;
+    ++p_;
+    SkipSpace();
+    if (p_ != end_ && *p_ == '}') return false;  // no offset: the general path says so
+    enum : uint32_t { kLogOffset = 1, kLogKey = 2, kLogValue = 4, kLogF = 8, kLogExpected = 16, kLogWriter = 32,
+                      kLogOp = 64, kLogDeadline = 128 };
+    uint32_t seen = 0;
+    std::optional<std::string> f;
+    for (bool more = true; more;) {
+      std::string_view name;
+      if (!FieldName(&name)) return false;
+      uint32_t bit = 0;
+      bool ok = false;
+      if (name == "offset") {
+        bit = kLogOffset;
+        ok = ScanInt(&r->offset);
+      } else if (name == "key") {
+        bit = kLogKey;
+        std::string_view key;
+        ok = ParseString(&key);
+        if (ok) r->key.assign(key);
+      } else if (name == "value") {
+        bit = kLogValue;
+        ok = OptStr(&r->value);
+      } else if (name == "f") {
+        bit = kLogF;
+        ok = OptStr(&f);
+      } else if (name == "expected") {
+        bit = kLogExpected;
+        ok = OptStr(&r->expected);
+      } else if (name == "writer") {
+        bit = kLogWriter;
+        ok = OptStr(&r->writer);
+      } else if (name == "op") {
+        bit = kLogOp;
+        ok = OptStr(&r->op);
+      } else if (name == "deadline") {
+        bit = kLogDeadline;
+        ok = OptInt(&r->deadline);
+      }
+      if (!ok || (seen & bit)) return false;
+      seen |= bit;
+      if (!NextField(&more)) return false;
+    }
+    if (!(seen & kLogOffset) || !(seen & kLogKey)) return false;
+    r->f = f ? std::move(*f) : std::string(r->value ? "put" : "delete");
+    return r->f == "put" || r->f == "delete" || r->f == "cas";
   }
 
   const char* p_;
@@ -466,6 +726,21 @@ class LineReader {
     ++line_no_;
     if (line.find_first_not_of(" \t\r") == std::string_view::npos) return true;
     try {
+      if (fast_path_) {
+        Event event;
+        LogRecord record;
+        switch (FastParser(line, interner_).ScanLine(&event, &record)) {
+          case FastParser::Scanned::kEvent:
+            ++scanned_;
+            return AddEvent(std::move(event));
+          case FastParser::Scanned::kLog:
+            ++scanned_;
+            AddLog(std::move(record));
+            return true;
+          case FastParser::Scanned::kNone:
+            break;
+        }
+      }
       Value o;
       if (!FastParser(line, interner_).ParseLine(&o)) {
         json j = json::parse(line);
@@ -494,24 +769,7 @@ class LineReader {
         fs.line = line_no_;
         h_.finals.push_back(std::move(fs));
       } else if (const Value* l = o.Find("log")) {
-        LogRecord r = ToLogRecord(*l);
-        r.line = line_no_;
-        if (!h_.log.empty() && r.offset < h_.log.back().offset) {
-          throw ParseFailure{"log offset " + std::to_string(r.offset) + " does not increase (previous " +
-                             std::to_string(h_.log.back().offset) + ")"};
-        }
-        // Records share an offset only as the writes of one transaction or
-        // atomic batch (one log record), each to a different key.
-        for (auto it = h_.log.rbegin(); it != h_.log.rend() && it->offset == r.offset; ++it) {
-          if (it->key == r.key) {
-            throw ParseFailure{"log offset " + std::to_string(r.offset) + " does not increase (previous " +
-                               std::to_string(it->offset) + "): records may share an offset only as the writes of "
-                               "one transaction, each to a different key, and key " + r.key + " repeats"};
-          }
-        }
-        ReserveLog();
-        h_.log.push_back(std::move(r));
-        h_.has_log = true;
+        AddLog(ToLogRecord(*l));
       } else if (const Value* n = o.Find("nemesis")) {
         NemesisEvent e = ToNemesis(*n);
         e.position = pairer_ ? events_ : static_cast<int64_t>(h_.events.size());
@@ -522,16 +780,7 @@ class LineReader {
           h_.has_log = true;
         }
       } else {
-        Event e = ToEvent(o);
-        e.line = line_no_;
-        if (pairer_) {
-          if (auto error = pairer_->Add(e, events_++)) {
-            error_ = std::move(*error);
-            return false;
-          }
-        } else {
-          h_.events.push_back(std::move(e));
-        }
+        return AddEvent(ToEvent(o));
       }
     } catch (const ParseFailure& f) {
       error_ = Error{h_.source, line_no_, f.reason};
@@ -542,6 +791,10 @@ class LineReader {
     }
     return true;
   }
+
+  // Tests: false reads every line through the general path.
+  void SetFastPath(bool on) { fast_path_ = on; }
+  uint64_t scanned() const { return scanned_; }
 
   Result<History> Finish() {
     if (error_) return std::unexpected(*error_);
@@ -556,6 +809,43 @@ class LineReader {
   const Error& error() const { return *error_; }
 
  private:
+  // An event line, read by either path. False (and the error set) when the
+  // pairer refuses it.
+  bool AddEvent(Event e) {
+    e.line = line_no_;
+    if (pairer_) {
+      if (auto error = pairer_->Add(e, events_++)) {
+        error_ = std::move(*error);
+        return false;
+      }
+    } else {
+      h_.events.push_back(std::move(e));
+    }
+    return true;
+  }
+  // A log line, read by either path; throws ParseFailure.
+  void AddLog(LogRecord r) {
+    r.line = line_no_;
+    if (!h_.log.empty() && r.offset < h_.log.back().offset) {
+      throw ParseFailure{"log offset " + std::to_string(r.offset) + " does not increase (previous " +
+                         std::to_string(h_.log.back().offset) + ")"};
+    }
+    // Records share an offset only as the writes of one transaction or
+    // atomic batch (one log record), each to a different key.
+    for (auto it = h_.log.rbegin(); it != h_.log.rend() && it->offset == r.offset; ++it) {
+      if (it->key == r.key) {
+        throw ParseFailure{"log offset " + std::to_string(r.offset) + " does not increase (previous " +
+                           std::to_string(it->offset) + "): records may share an offset only as the writes of "
+                           "one transaction, each to a different key, and key " + r.key + " repeats"};
+      }
+    }
+    ReserveLog();
+    h_.log.push_back(std::move(r));
+    h_.has_log = true;
+  }
+
+  bool fast_path_ = true;
+  uint64_t scanned_ = 0;
   History h_;
   // A full log vector grows to what the rest of the stream can hold, at the
   // log lines' mean size so far, rather than doubling: the log comes last in
@@ -599,6 +889,7 @@ Result<History> ParseJsonl(std::string_view text, const std::string& source) {
 Result<History> ReadJsonl(std::istream& in, const std::string& source, const JsonlReadOptions& options) {
   LineReader reader(source, options.pair_events);
   reader.SetSize(options.size_hint);
+  reader.SetFastPath(options.fast_path);
   // Lines are read in blocks: the file's text is never held whole.
   constexpr size_t kBlock = 1 << 20;
   std::string buffer;
@@ -634,6 +925,7 @@ Result<History> ReadJsonl(std::istream& in, const std::string& source, const Jso
   }
   if (in.bad()) return MakeError(source, 0, "read error");
   if (!carry.empty() && !reader.Add(carry)) return std::unexpected(reader.error());
+  if (options.scanned) *options.scanned = reader.scanned();
   return reader.Finish();
 }
 

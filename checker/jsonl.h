@@ -36,6 +36,14 @@ struct JsonlReadOptions {
   // The stream's size in bytes, when known (0: not): the log's vector then
   // grows once to what the rest of the stream can hold instead of doubling.
   uint64_t size_hint = 0;
+  // Event and log lines of the usual shape are read by a field scanner
+  // straight into their Event / LogRecord; any other line, or one the
+  // scanner declines (anything unusual or invalid), by the general parser,
+  // which gives every error message. Tests: false reads every line the
+  // general way (the scanner's reference); `scanned`, when set, is given the
+  // number of lines the scanner read.
+  bool fast_path = true;
+  uint64_t* scanned = nullptr;
 };
 // Reads JSONL from a stream a block at a time (the text is never held
 // whole); repeated strings and range pairs share one copy in memory.

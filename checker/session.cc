@@ -1,5 +1,6 @@
 #include "checker/session.h"
 
+#include <algorithm>
 #include <deque>
 #include <string_view>
 
@@ -28,8 +29,40 @@ struct KeyState {
   LastRead read;          // the newest version it read
 };
 
+// A session's state per key, by KeyIds id: a dense vector for the ids below
+// its size (a range read touches hundreds of keys; an array index per pair,
+// not a hash lookup), a hash map for ids past it. The vectors of all sessions
+// grow from one budget of cells, so that many sessions over many keys stay
+// bounded; a session whose vector could not grow keeps the rest in the map
+// (and never grows again, so no id is ever in both).
+class SessionKeys {
+ public:
+  KeyState& Of(uint32_t id, size_t* budget) {
+    if (id < dense_.size()) return dense_[id];
+    if (!closed_) {
+      const size_t want = std::max<size_t>(size_t{id} + 1, 2 * dense_.size());
+      const size_t more = want - dense_.size();
+      if (more <= *budget) {
+        *budget -= more;
+        dense_.resize(want);
+        return dense_[id];
+      }
+      closed_ = true;
+    }
+    return sparse_[id];
+  }
+
+ private:
+  std::vector<KeyState> dense_;
+  absl::flat_hash_map<uint32_t, KeyState> sparse_;
+  bool closed_ = false;
+};
+
+// Cells of KeyState (48 bytes: 48 MB) all sessions' dense vectors may hold together.
+constexpr size_t kDenseKeyCells = size_t{1} << 20;
+
 struct Session {
-  absl::flat_hash_map<uint32_t, KeyState> keys;  // by KeyIds id
+  SessionKeys keys;
   std::optional<int64_t> applied;
   size_t applied_op = 0;
 };
@@ -60,10 +93,35 @@ class KeyIds {
     by_identity_.emplace(identity, id);
     return id;
   }
+  // A range pair's key, `previous` the id of the pair before it in its list
+  // (kNone for the first): ranges list their keys in the same order every
+  // time, so each id remembers the identity of its key string and the id that
+  // followed it last, and a pair whose key is that guess costs a compare of
+  // one word.
+  static constexpr uint32_t kNone = ~uint32_t{0};
+  uint32_t OfPairKey(const Value& key, uint32_t previous) {
+    const uintptr_t identity = key.is_string() ? key.Identity() : 0;
+    if (identity != 0 && previous < next_.size()) {
+      const uint32_t guess = next_[previous];
+      if (guess != kNone && identity_[guess] == identity) return guess;
+    }
+    const uint32_t id = OfValue(key);
+    if (identity != 0) {
+      if (identity_.size() < names_.size()) {
+        identity_.resize(names_.size(), 0);
+        next_.resize(names_.size(), kNone);
+      }
+      identity_[id] = identity;
+      if (previous != kNone) next_[previous] = id;
+    }
+    return id;
+  }
   const std::string& Name(uint32_t id) const { return names_[id]; }
   size_t size() const { return names_.size(); }
 
  private:
+  std::vector<uintptr_t> identity_;  // by id: the identity of its key string last seen
+  std::vector<uint32_t> next_;       // by id: the id of the pair that followed it last
   std::deque<std::string> names_;  // stable addresses: ids_ views them
   absl::flat_hash_map<absl::string_view, uint32_t> ids_;
   absl::flat_hash_map<uintptr_t, uint32_t> by_identity_;
@@ -105,6 +163,7 @@ CheckReport CheckSessions(const History& history, const std::vector<Operation>& 
   size_t reads_judged = 0, writes_seen = 0;
 
   KeyIds key_ids;
+  size_t dense_budget = kDenseKeyCells;
   auto read_value = [&](const std::string& key, const Value& v) {
     std::string text;  // a string names itself: no copy
     const std::string& value = v.is_string() ? v.as_string() : (text = v.ToString());
@@ -155,7 +214,7 @@ CheckReport CheckSessions(const History& history, const std::vector<Operation>& 
         return;
       }
     }
-    KeyState& ks = s.keys[key_id];
+    KeyState& ks = s.keys.Of(key_id, &dense_budget);
     // Read-your-writes.
     if (ks.has_own) {
       const OwnWrite& w = ks.own;
@@ -217,9 +276,11 @@ CheckReport CheckSessions(const History& history, const std::vector<Operation>& 
       }
       if (o.f == "range") {
         if (o.output.is_list()) {
+          uint32_t previous = KeyIds::kNone;
           for (const Value& pair : o.output.items()) {
             if (!pair.is_list() || pair.items().size() != 2) continue;
-            const uint32_t key_id = key_ids.OfValue(pair.items()[0]);
+            const uint32_t key_id = key_ids.OfPairKey(pair.items()[0], previous);
+            previous = key_id;
             const Value& v = pair.items()[1];
             if (v.is_nil()) {
               judge_read(o, s, key_id, v, nullptr);
@@ -251,7 +312,7 @@ CheckReport CheckSessions(const History& history, const std::vector<Operation>& 
       } else if (w->value) {
         own.version = writes.VersionOf(w->key, *w->value).value_or(-1);
       }
-      KeyState& ks = s.keys[key_ids.Of(w->key)];
+      KeyState& ks = s.keys.Of(key_ids.Of(w->key), &dense_budget);
       if (!ks.has_own) {
         ks.has_own = true;
         ks.own = OwnWrite{};

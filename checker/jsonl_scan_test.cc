@@ -1,0 +1,208 @@
+// The JSONL reader's field scanner (jsonl.cc, FastParser::ScanLine) reads an
+// event or log line straight into its Event / LogRecord and declines anything
+// else, which the general parser then reads. Both ways must give the same
+// history and the same errors: each case is read twice, once with the
+// scanner (JsonlReadOptions::fast_path) and once without, and compared.
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "checker/history.h"
+#include "checker/jsonl.h"
+#include "checker/testing/generate.h"
+#include "gtest/gtest.h"
+
+namespace kvlog::checker {
+namespace {
+
+struct Read {
+  Result<History> history;
+  uint64_t scanned = 0;
+};
+
+Read ReadWith(const std::string& text, bool fast, bool pair = false) {
+  std::istringstream in(text);
+  JsonlReadOptions options;
+  options.fast_path = fast;
+  options.pair_events = pair;
+  Read r{MakeError("", 0, "not read"), 0};
+  options.scanned = &r.scanned;
+  r.history = ReadJsonl(in, "h.jsonl", options);
+  return r;
+}
+
+// Every field of every event and log record, and where it was read.
+std::string Dump(const History& h) {
+  std::string out;
+  for (const Event& e : h.events) out += std::to_string(e.line) + " " + EventToJsonl(e) + "\n";
+  for (const LogRecord& r : h.log) out += std::to_string(r.line) + " " + LogRecordToJsonl(r) + "\n";
+  out += "has_log " + std::to_string(h.has_log) + "\n";
+  return out + JsonlTail(h);
+}
+
+// Reads `text` both ways; both must succeed with the same history.
+void ExpectSameHistory(const std::string& text, uint64_t expect_scanned) {
+  const Read fast = ReadWith(text, true), general = ReadWith(text, false);
+  ASSERT_TRUE(general.history.has_value()) << general.history.error().ToString() << "\n" << text;
+  ASSERT_TRUE(fast.history.has_value()) << fast.history.error().ToString() << "\n" << text;
+  EXPECT_EQ(Dump(*fast.history), Dump(*general.history)) << text;
+  EXPECT_EQ(general.scanned, 0u);
+  EXPECT_EQ(fast.scanned, expect_scanned) << text;
+}
+
+// Reads `text` both ways, pairing while reading (so that pairing errors
+// count too); both must fail with the same error.
+void ExpectSameError(const std::string& text, const std::string& reason_part) {
+  const Read fast = ReadWith(text, true, true), general = ReadWith(text, false, true);
+  ASSERT_FALSE(general.history.has_value()) << "the general reader accepted:\n" << text;
+  ASSERT_FALSE(fast.history.has_value()) << "the scanner accepted:\n" << text;
+  EXPECT_EQ(fast.history.error().ToString(), general.history.error().ToString()) << text;
+  EXPECT_NE(fast.history.error().reason.find(reason_part), std::string::npos)
+      << fast.history.error().ToString() << "\nexpected to mention: " << reason_part;
+}
+
+TEST(JsonlScanner, ReadsEveryEventFieldAsTheGeneralReaderDoes) {
+  const std::vector<std::string> lines = {
+      // kvsim's own shapes (fields in its sorted order).
+      R"({"f":"put","key":"k394","op":"p7-0","process":7,"replica":"c7","time":373426,"type":"invoke","value":"v7-0"})",
+      R"({"f":"put","key":"k394","offset":0,"op":"p7-0","process":7,"replica":"c7","time":373426,"type":"ok","value":"v7-0"})",
+      R"({"f":"range","key":"k348","op":"p1-0","process":1,"replica":"c1","time":3651115,"type":"invoke","value":null})",
+      R"({"applied":5,"f":"range","key":"k348","op":"p1-0","process":1,"replica":"c1","time":3651115,"type":"ok","value":[["k394","v7-0"],["k55","v2-0"],["k653","v5-1"]]})",
+      R"({"f":"get","key":"k318","level":"local","op":"p0-0","process":0,"replica":"c0","time":3720622,"type":"invoke","value":null})",
+      R"({"applied":5,"f":"get","key":"k318","op":"p0-0","process":0,"replica":"c0","time":3720622,"type":"ok","value":null})",
+      R"({"f":"batch","op":"p8-0","process":8,"replica":"c8","time":4547593,"type":"invoke","value":[{"f":"put","key":"k446","value":"v8-0.0"},{"f":"delete","key":"k837"}]})",
+      R"({"f":"batch","offset":9,"op":"p8-0","process":8,"replica":"c8","time":4547593,"type":"ok","value":[{"f":"put","key":"k446","value":"v8-0.0","offset":9},{"f":"delete","key":"k837","offset":10}]})",
+      // Other orders, spacing, every optional field, nulls for absent ones.
+      R"(  { "process" : 2 , "type" : "invoke" , "f" : "cas" , "key" : "a" , "value" : [ "x" , "y" ] , "level" : "bounded" , "bound" : 3 }  )",
+      R"({"type":"ok","process":2,"f":"cas","key":"a","value":["x","y"],"result":false,"time":null,"offset":null,"applied":null,"replica":null,"op":null,"error":{"why":[1,"two"]},"index":17})",
+      R"({"process":3,"type":"invoke","f":"write","value":-12})",
+      R"({"process":3,"type":"info","f":"write","value":-12,"result":null,"level":null,"bound":null,"key":null})",
+      R"({"process":4,"type":"invoke","f":"incr","key":"c","value":3,"level":"at_least","bound":0})",
+      R"({"process":4,"type":"ok","f":"incr","key":"c","value":7,"result":true})",
+      R"({"process":5,"type":"invoke","f":"read","value":null,"level":"some-new-level"})",
+      R"({"process":5,"type":"fail","f":"read","value":null,"error":"timed-out"})",
+      R"({"process":6,"type":"invoke","f":"transfer","value":{"from":"a","to":"b","amount":5},"time":-5})",
+      R"({"process":6,"type":"ok","f":"transfer","value":{"from":"a","to":"b","amount":5},"result":true,"time":0})",
+      R"({"process":9,"type":"invoke","f":"range","value":[]})",
+      R"({"process":9,"type":"ok","f":"range","value":[["a","1"],["a","1"],["b",2],[],["c"],{"x":"y"}],"applied":123456789012345678})",
+      // The widest integers (boxed past 61 bits).
+      R"({"process":10,"type":"invoke","f":"write","value":9223372036854775807,"time":-9223372036854775808})",
+      R"({"process":10,"type":"ok","f":"write","value":-9223372036854775807,"time":1152921504606846976})",
+      // Log lines: every field, nulls, tombstones, cas, deadlines.
+      R"({"log":{"f":"put","key":"k394","offset":0,"op":"p7-0","value":"v7-0","writer":"c7"}})",
+      R"({"log":{"offset":1,"key":"k","value":null}})",
+      R"({"log":{"offset":2,"key":"k","value":"v","f":null,"writer":null,"op":null,"expected":null,"deadline":null}})",
+      R"( {"log" : {"offset":3,"key":"k","f":"cas","expected":"v","value":"w","deadline":1764658800040000000}} )",
+      R"({"log":{"offset":3,"key":"j","f":"delete"}})",
+      R"({"log":{"offset":4,"key":"k","f":"put"}})",
+  };
+  std::string text;
+  for (const auto& l : lines) text += l + "\n";
+  ExpectSameHistory(text, lines.size());
+  // Lines the scanner declines read the same through the general reader.
+  const std::vector<std::string> declined = {
+      R"({"process":0,"type":"invoke","f":"put","key":"caf\u00e9","value":"tab\there"})",  // escapes
+      "{\"process\":0,\"type\":\"ok\",\"f\":\"put\",\"key\":\"caf\xc3\xa9\",\"value\":\"v\"}",  // UTF-8
+      R"({"process":1,"type":"ok","f":"put","key":"k","value":"a","value":"b"})",               // repeated
+      R"({"meta":{"log_captured":true}})",
+      R"({"final":{"replica":"c0","applied":5,"digest":"ef46db3751d8e999"}})",
+      R"({"nemesis":{"type":"info","f":"start","value":"partition","time":4}})",
+      R"({"log":{"offset":7,"key":"k","value":"x","colour":"red"}})",  // ignored by ToLogRecord
+      R"({"log":{"offset":8,"key":"k","value":"y"},"meta":{}})",        // log with company
+      R"({"process":11,"type":"invoke","f":"write","value":9223372036854775808})",  // wraps in nlohmann
+      R"({"process":11,"type":"ok","f":"write","value":12345678901234567890})",
+  };
+  std::string more = text;
+  for (const auto& l : declined) more += l + "\n";
+  ExpectSameHistory(more, lines.size());
+}
+
+TEST(JsonlScanner, ReadsGeneratedHistoriesAsTheGeneralReaderDoes) {
+  testing::GenerateOptions g;
+  g.operations = 1200;
+  g.range_percent = 20;
+  g.delete_percent = 10;
+  const History generated = testing::GenerateKvHistory(g);
+  const std::string text = WriteJsonl(generated);
+  ExpectSameHistory(text, generated.events.size() + generated.log.size());
+  // Paired while read, too.
+  const Read fast = ReadWith(text, true, true), general = ReadWith(text, false, true);
+  ASSERT_TRUE(fast.history.has_value() && general.history.has_value());
+  ASSERT_EQ(fast.history->ops->size(), general.history->ops->size());
+  for (size_t i = 0; i < fast.history->ops->size(); ++i) {
+    const Operation &a = (*fast.history->ops)[i], &b = (*general.history->ops)[i];
+    EXPECT_EQ(a.output, b.output);
+    EXPECT_EQ(a.input, b.input);
+    EXPECT_EQ(a.line, b.line);
+    EXPECT_EQ(a.key, b.key);
+    EXPECT_EQ(a.applied, b.applied);
+    EXPECT_EQ(a.offset, b.offset);
+    EXPECT_EQ(a.op, b.op);
+  }
+  const History linearizable = testing::GenerateKvLinearizableHistory(3, 2000, 5, 8);
+  ExpectSameHistory(WriteJsonl(linearizable), linearizable.events.size() + linearizable.log.size());
+}
+
+TEST(JsonlScanner, MalformedLinesGiveTheGeneralReadersErrors) {
+  const std::string ok = R"({"process":0,"type":"invoke","f":"put","key":"k","value":"v"})" "\n";
+  const std::string ev = R"({"process":0,"type":"ok","f":"put","key":"k")";
+  struct Case {
+    std::string line;
+    std::string reason;
+  };
+  const std::vector<Case> cases = {
+      {R"({"type":"ok","f":"put"})", "missing field \"process\""},
+      {R"({"process":null,"type":"ok","f":"put"})", "\"process\" must be an integer"},
+      {R"({"process":"0","type":"ok","f":"put"})", "\"process\" must be an integer"},
+      {R"({"process":0.5,"type":"ok","f":"put"})", "unsupported value type number"},
+      {R"({"process":0,"type":"done","f":"put"})", "\"type\" must be invoke"},
+      {R"({"process":0,"type":null,"f":"put"})", "\"type\" must be a string"},
+      {R"({"process":0,"type":"ok"})", "missing field \"f\""},
+      {R"({"process":0,"type":"ok","f":""})", "\"f\" is empty"},
+      {R"({"process":0,"type":"ok","f":7})", "\"f\" must be a string"},
+      {R"({"process":0,"type":"ok","f":"frobnicate"})", "unknown f 'frobnicate'"},
+      {R"({"process":0,"type":"ok","f":"get","key":"k"})", "does not match invocation"},
+      {ev + R"(,"key":5})", "\"key\" must be a string"},
+      {ev + R"(,"colour":1})", "unknown field \"colour\""},
+      {ev + R"(,"offset":"3"})", "\"offset\" must be an integer"},
+      {ev + R"(,"time":1e3})", "unsupported value type number"},
+      {ev + R"(,"applied":true})", "\"applied\" must be an integer"},
+      {ev + R"(,"bound":99999999999999999999999})", "unsupported value type number"},
+      {ev + R"(,"result":"yes"})", "\"result\" must be a boolean"},
+      {ev + R"(,"level":3})", "\"level\" must be a string"},
+      {ev + R"(,"replica":["c0"]})", "\"replica\" must be a string"},
+      {ev + R"(,"op":1})", "\"op\" must be a string"},
+      {ev + R"(,"value":"v",})", "invalid JSON"},
+      {ev + R"(,"value":"v"} x)", "invalid JSON"},
+      {ev + R"(,"value":"v")", "invalid JSON"},
+      {ev + R"(,"value":[1,})", "invalid JSON"},
+      {ev + R"(,"value":"a\x"})", "invalid JSON"},
+      {ev + R"(,"value":)" + std::string(20, '[') + std::string(20, ']') + "}", "too deep"},
+      {R"(["process",0])", "a line must be a JSON object"},
+      {R"({"log":{"key":"k","value":"v"}})", "missing field \"offset\""},
+      {R"({"log":{"offset":"1","key":"k"}})", "\"offset\" must be an integer"},
+      {R"({"log":{"offset":1,"key":null}})", "\"key\" must be a string"},
+      {R"({"log":{"offset":1,"key":"k","value":5}})", "\"value\" must be a string"},
+      {R"({"log":{"offset":1,"key":"k","value":"v","f":"frob"}})", "log \"f\" must be put, delete or cas"},
+      {R"({"log":{"offset":1,"key":"k","deadline":"soon"}})", "\"deadline\" must be an integer"},
+      {R"({"log":5})", "\"log\" must be an object"},
+      {R"({"log":{}})", "missing field \"offset\""},
+      {R"({"log":{"offset":1,"key":"k"})", "invalid JSON"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.line);
+    ExpectSameError(ok + c.line + "\n", c.reason);
+  }
+  // Errors that come after a line was read: the log's order, a pending process.
+  ExpectSameError(R"({"log":{"offset":5,"key":"k","value":"a"}}
+{"log":{"offset":4,"key":"j","value":"b"}})",
+                  "log offset 4 does not increase (previous 5)");
+  ExpectSameError(R"({"log":{"offset":5,"key":"k","value":"a"}}
+{"log":{"offset":5,"key":"k","value":"b"}})",
+                  "key k repeats");
+  ExpectSameError(ok + ok, "invokes while its operation from line 1 is still pending");
+  ExpectSameError(R"({"process":0,"type":"ok","f":"put","key":"k","value":"v"})", "no pending invocation");
+}
+
+}  // namespace
+}  // namespace kvlog::checker
