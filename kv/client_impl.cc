@@ -1408,6 +1408,73 @@ void ClientImpl::JanitorRound() {
   janitor_issued_ = std::move(issued);
 }
 
-// WriteBatch
+// WriteBatch and Txn (kv/client.h) call these.
+
+Result<std::vector<log::Record>> ClientImpl::PreparePlainBatch(const WriteBatch& batch, const CallOptions& options) {
+  if (closed_.load()) return MakeError(ErrorCode::kClosed, "batch: client " + options_.client_id + " is closed");
+  if (batch.records_.size() > options_.limits.max_batch_records) {
+    return MakeError(ErrorCode::kInvalidArgument, "batch has " + std::to_string(batch.records_.size()) +
+                                                      " records; the limit (max_batch_records) is " +
+                                                      std::to_string(options_.limits.max_batch_records));
+  }
+  std::vector<log::Record> records;
+  records.reserve(batch.records_.size());
+  for (std::size_t i = 0; i < batch.records_.size(); ++i) {
+    const log::Record& r = batch.records_[i];
+    Status valid = ValidateKey(r.key);
+    if (valid && r.value) valid = ValidateValue(*r.value);
+    if (!valid) {
+      return MakeError(valid.error().code(), "batch record " + std::to_string(i) + ": " + valid.error().message());
+    }
+    records.push_back(MakeRecord(r.key, r.value ? std::optional<std::string_view>(*r.value) : std::nullopt, options));
+  }
+  return records;
+}
+
+Result<std::vector<log::Record>> ClientImpl::PrepareBatch(const WriteBatch& batch, const CallOptions& options) {
+  if (options.ttl.count() != 0) {
+    return MakeError(ErrorCode::kInvalidArgument, "batch: CallOptions::ttl applies to single puts, not to a batch");
+  }
+  if (!batch.atomic_) return PreparePlainBatch(batch, options);
+  if (batch.records_.empty()) return std::vector<log::Record>{};
+  Command command;
+  command.then_writes.reserve(batch.records_.size());
+  for (const log::Record& r : batch.records_) {
+    command.then_writes.push_back(
+        {r.key, r.value ? std::optional<std::string>(StoredForm(*r.value, 0)) : std::nullopt});
+  }
+  Result<log::Record> record = PrepareCommand("atomic batch", std::move(command), options);
+  if (!record) return std::unexpected(record.error());
+  std::vector<log::Record> records;
+  records.push_back(std::move(*record));
+  return records;
+}
+
+Result<log::Offset> ClientImpl::ExecuteBatch(const WriteBatch& batch, const CallOptions& options) {
+  Result<std::vector<log::Record>> records = PrepareBatch(batch, options);
+  if (!records) return std::unexpected(records.error());
+  if (records->empty()) return log::kNoOffset;
+  return WriteAndWait(*records, options);
+}
+
+void ClientImpl::ExecuteBatchAsync(const WriteBatch& batch, WriteCallback done, const CallOptions& options) {
+  Result<std::vector<log::Record>> records = PrepareBatch(batch, options);
+  if (!records) return done(std::unexpected(records.error()));
+  if (records->empty()) return done(log::kNoOffset);
+  StartWrite(*records, options, std::move(done));
+}
+
+Result<TxnResult> ClientImpl::CommitTxn(const Txn& txn, const CallOptions& options) {
+  if (options.ttl.count() != 0) {
+    return MakeError(ErrorCode::kInvalidArgument, "txn: CallOptions::ttl applies to single puts, not to a transaction");
+  }
+  Result<log::Record> record = PrepareCommand("txn", txn.command_, options);
+  if (!record) return std::unexpected(record.error());
+  bool held = true;
+  Result<log::Offset> offset = WriteAndWait({&*record, 1}, options, &held);
+  if (!offset) return std::unexpected(offset.error());
+  return TxnResult{held, *offset};
+}
 
 }  // namespace kvlog::kv::internal
+

@@ -44,61 +44,67 @@ namespace kvlog::kv::internal {
 //    lazily). writes_in_flight_ counts the unfinished ones.
 //  - After Close() returns, no applier, log callback or hook runs again.
 // Thread-safe: many threads (or fibers) may call one client at once.
-class ClientImpl {
+class ClientImpl final : public Client {
  public:
-  // The public methods of Client, documented in kv/client.h.
+  // Client::Open: the implementation itself.
   static Result<std::unique_ptr<ClientImpl>> Open(std::unique_ptr<log::Log> log,
                                                   std::unique_ptr<Storage> storage,
                                                   ClientOptions options = {});
-  ~ClientImpl();  // Closes.
-  ClientImpl(const ClientImpl&) = delete;
-  ClientImpl& operator=(const ClientImpl&) = delete;
-  Result<log::Offset> Put(std::string_view key, std::string_view value, const CallOptions& options = {});
-  Result<log::Offset> Delete(std::string_view key, const CallOptions& options = {});
+  ~ClientImpl() override;  // Closes.
+
+  // Client's methods, documented in kv/client.h (same default arguments).
+  Result<log::Offset> Put(std::string_view key, std::string_view value, const CallOptions& options = {}) override;
+  Result<log::Offset> Delete(std::string_view key, const CallOptions& options = {}) override;
   Result<log::Offset> PutIf(std::string_view key, std::string_view value, Version expected_version,
-                            const CallOptions& options = {});
-  Result<log::Offset> DeleteIf(std::string_view key, Version expected_version, const CallOptions& options = {});
-  Result<log::Offset> PutIfAbsent(std::string_view key, std::string_view value, const CallOptions& options = {});
+                            const CallOptions& options = {}) override;
+  Result<log::Offset> DeleteIf(std::string_view key, Version expected_version, const CallOptions& options = {}) override;
+  Result<log::Offset> PutIfAbsent(std::string_view key, std::string_view value, const CallOptions& options = {}) override;
   using UpdateFn = Client::UpdateFn;
-  Result<log::Offset> Update(std::string_view key, const UpdateFn& fn, const CallOptions& options = {});
-  Result<log::Offset> Expire(std::string_view key, Duration ttl, const CallOptions& options = {});
-  Result<log::Offset> Persist(std::string_view key, const CallOptions& options = {});
-  Result<std::optional<Duration>> TimeToLive(std::string_view key) const;
-  void PutAsync(std::string_view key, std::string_view value, WriteCallback done, const CallOptions& options = {});
-  void DeleteAsync(std::string_view key, WriteCallback done, const CallOptions& options = {});
-  Result<std::string> Get(std::string_view key) const;
-  Result<VersionedValue> GetEntry(std::string_view key, ReadInfo* info = nullptr) const;
-  Result<std::string> Get(std::string_view key, const ReadOptions& options, ReadInfo* info = nullptr);
-  Result<VersionedValue> GetEntry(std::string_view key, const ReadOptions& options, ReadInfo* info = nullptr);
+  Result<log::Offset> Update(std::string_view key, const UpdateFn& fn, const CallOptions& options = {}) override;
+  Result<log::Offset> Expire(std::string_view key, Duration ttl, const CallOptions& options = {}) override;
+  Result<log::Offset> Persist(std::string_view key, const CallOptions& options = {}) override;
+  Result<std::optional<Duration>> TimeToLive(std::string_view key) const override;
+  void PutAsync(std::string_view key, std::string_view value, WriteCallback done, const CallOptions& options = {}) override;
+  void DeleteAsync(std::string_view key, WriteCallback done, const CallOptions& options = {}) override;
+  Result<std::string> Get(std::string_view key) const override;
+  Result<VersionedValue> GetEntry(std::string_view key, ReadInfo* info = nullptr) const override;
+  Result<std::string> Get(std::string_view key, const ReadOptions& options, ReadInfo* info = nullptr) override;
+  Result<VersionedValue> GetEntry(std::string_view key, const ReadOptions& options, ReadInfo* info = nullptr) override;
   Result<std::vector<KeyValue>> Range(const KeyConstraint& range, const QueryOptions& query,
-                                      const ReadOptions& options, ReadInfo* info = nullptr);
-  Result<log::Offset> AwaitReadLevel(const ReadOptions& options, std::string_view what = "read");
-  Status Get(std::string_view key, std::string* value, ReadInfo* info = nullptr) const;
-  Status MultiGet(std::span<const std::string_view> keys, std::vector<std::optional<std::string>>* values) const;
+                                      const ReadOptions& options, ReadInfo* info = nullptr) override;
+  Result<log::Offset> AwaitReadLevel(const ReadOptions& options, std::string_view what = "read") override;
+  Status Get(std::string_view key, std::string* value, ReadInfo* info = nullptr) const override;
+  Status MultiGet(std::span<const std::string_view> keys, std::vector<std::optional<std::string>>* values) const override;
   Result<std::vector<KeyValue>> Range(const KeyConstraint& range, const QueryOptions& options = {},
-                                      ReadInfo* info = nullptr) const;
-  Result<std::vector<KeyValue>> Prefix(std::string_view prefix, const QueryOptions& options = {}) const;
-  Status Sync(const CallOptions& options = {});
-  Status WaitApplied(log::Offset offset, const CallOptions& options = {});
-  log::Offset AppliedPosition() const { return applied_position_.load(std::memory_order_acquire); }
-  const std::string& id() const { return options_.client_id; }
-  const Storage& storage() const { return *storage_; }
-  log::Offset resumed_from() const { return resumed_from_; }
-  Result<int64_t> Checkpoint(const std::string& dir) const { return storage_->Checkpoint(dir); }
-  std::size_t corrupt_records() const;
-  std::size_t lost_writes() const;
-  std::size_t reader_data_loss() const;
-  void Close();
-  Result<std::unique_ptr<Watcher>> Watch(const WatchOptions& options);
-  Result<ClientStats> Stats(const StatsOptions& options = {}) const;
-  Result<bool> Exists(std::string_view key) const;
-  Result<std::size_t> Count(std::string_view prefix = {}) const;
-  Result<std::vector<std::string>> Keys(std::string_view prefix = {}, std::size_t limit = 0) const;
+                                      ReadInfo* info = nullptr) const override;
+  Result<std::vector<KeyValue>> Prefix(std::string_view prefix, const QueryOptions& options = {}) const override;
+  Status Sync(const CallOptions& options = {}) override;
+  Status WaitApplied(log::Offset offset, const CallOptions& options = {}) override;
+  log::Offset AppliedPosition() const override { return applied_position_.load(std::memory_order_acquire); }
+  const std::string& id() const override { return options_.client_id; }
+  const Storage& storage() const override { return *storage_; }
+  log::Offset resumed_from() const override { return resumed_from_; }
+  Result<int64_t> Checkpoint(const std::string& dir) const override { return storage_->Checkpoint(dir); }
+  std::size_t corrupt_records() const override;
+  std::size_t lost_writes() const override;
+  std::size_t reader_data_loss() const override;
+  void Close() override;
+  Result<std::unique_ptr<Watcher>> Watch(const WatchOptions& options) override;
+  Result<ClientStats> Stats(const StatsOptions& options = {}) const override;
+  Result<bool> Exists(std::string_view key) const override;
+  Result<std::size_t> Count(std::string_view prefix = {}) const override;
+  Result<std::vector<std::string>> Keys(std::string_view prefix = {}, std::size_t limit = 0) const override;
 
  private:
-  friend class kv::WriteBatch;
-  friend class kv::Txn;
   ClientImpl(std::unique_ptr<log::Log> log, std::unique_ptr<Storage> storage, ClientOptions options);
+
+  Result<log::Offset> ExecuteBatch(const WriteBatch& batch, const CallOptions& options) override;
+  void ExecuteBatchAsync(const WriteBatch& batch, WriteCallback done, const CallOptions& options) override;
+  Result<TxnResult> CommitTxn(const Txn& txn, const CallOptions& options) override;
+  // A batch's records, validated and with this client's headers: one command
+  // record when atomic.
+  Result<std::vector<log::Record>> PrepareBatch(const WriteBatch& batch, const CallOptions& options);
+  Result<std::vector<log::Record>> PreparePlainBatch(const WriteBatch& batch, const CallOptions& options);
 
   Status ValidateKey(std::string_view key) const;
   Status ValidateValue(std::string_view value) const;
