@@ -3,8 +3,10 @@
 //
 // The parts with one job each: write tracking (kv/write_tracking.h: a write
 // from start to finish and the queues that finish it), corrupt-record
-// bookkeeping (kv/corrupt_offsets.h), and this class, which joins them with
-// the applier, its hooks, TTL and the durable store's checks.
+// bookkeeping (kv/corrupt_offsets.h), the applier (kv/applier.h: records to
+// the store, dedup, commands, hooks), and this class, which joins them with
+// TTL and the durable store's checks, and finishes writes as the applier
+// reports what it applied.
 #pragma once
 
 #include <atomic>
@@ -18,6 +20,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "kv/applier.h"
 #include "kv/client.h"
 #include "kv/command.h"
 #include "kv/corrupt_offsets.h"
@@ -44,7 +47,7 @@ namespace kvlog::kv::internal {
 //    lazily). writes_in_flight_ counts the unfinished ones.
 //  - After Close() returns, no applier, log callback or hook runs again.
 // Thread-safe: many threads (or fibers) may call one client at once.
-class ClientImpl final : public Client {
+class ClientImpl final : public Client, private ApplierListener {
  public:
   // Client::Open: the implementation itself.
   static Result<std::unique_ptr<ClientImpl>> Open(std::unique_ptr<log::Log> log,
@@ -161,43 +164,24 @@ class ClientImpl final : public Client {
   Status WaitAppliedUntil(log::Offset offset, TimePoint deadline, Duration timeout, std::string_view what,
                           bool startup = false);
   Duration TimeoutFor(const CallOptions& options) const;
-  void ApplyLoop();
-  // The outcome of a command record, as every replica decides it.
-  struct Outcome {
-    bool held = true;
-    Version version = kNoVersion;  // Where it took effect (a duplicate: the first copy's offset).
-    std::string detail;            // Why the condition was false.
-  };
-  // Applier state: the commands seen per writer, so a duplicate gets the
-  // first copy's outcome. Touched only by the applier.
-  struct WriterWindow {
-    std::map<uint64_t, Outcome> seen;  // The last kDedupWindow seqs.
-    log::Offset last = 0;
-  };
-  static constexpr std::size_t kDedupWindow = 1024;
-  static constexpr std::size_t kDedupWriters = 4096;
+  // ApplierListener: the applier's reports (kv/applier.h).
+  void OnFlush(std::span<const Mutation> batch) override { IndexDeadlines(batch); }
+  void OnApplied(AppliedPoll& poll) override;
+  bool OnPollError(const Error& error, bool lost, log::Offset position) override;
   static constexpr std::size_t kMaxOutcomes = 1 << 16;
-  // Applies `batch` to storage, which then reflects the log below
-  // `position`, and runs its hooks; empties it.
-  void Flush(std::vector<Mutation>& batch, log::Offset position);
-  Outcome ApplyCommand(const internal::Command& command, log::Offset offset, std::vector<Mutation>& batch);
   void Log(LogLevel level, std::string_view message) const;
   // Durable stores: whether `durable` fits the log (see Open), and the first
   // entry a reader from `from` returns (nullopt: none below `end`).
   Status CheckStore(const DurableState& durable, log::Offset end, TimePoint deadline);
   Result<std::optional<log::LogEntry>> FirstEntryFrom(log::Offset from, log::Offset end, TimePoint deadline);
-  // Rebuilds dedup_ from the store's metadata; records its changes for the
-  // next Flush (durable stores only).
-  Status LoadDedup();
-  void NoteDedup(const std::string& writer, uint64_t seq, const Outcome* outcome);
-  void NoteDedupLast(const std::string& writer, log::Offset last);
 
   ClientOptions options_;
   Runtime& runtime_;
   std::unique_ptr<log::Log> log_;
   std::unique_ptr<Storage> storage_;
   std::unique_ptr<log::LogReader> reader_;
-  std::unique_ptr<Task> applier_;
+  std::unique_ptr<Applier> applier_;
+  std::unique_ptr<Task> applier_task_;
   // TTL. The keys with a deadline, by deadline, for the janitor; written by
   // the applier. Guarded by ttl_mu_.
   std::unique_ptr<Mutex> ttl_mu_;
@@ -209,10 +193,6 @@ class ClientImpl final : public Client {
   // Janitor only: the tombstones of the last rounds, (version, round).
   std::map<std::string, std::pair<Version, uint64_t>> janitor_issued_;
   uint64_t janitor_rounds_ = 0;                    // Janitor only.
-  // Janitor tombstones that held in the batch being applied: (index in the
-  // batch, the expired version). Applier only.
-  std::vector<std::pair<std::size_t, Version>> expired_in_batch_;
-
   std::unique_ptr<Mutex> mu_;
   std::unique_ptr<CondVar> changed_;  // Applied position moved, or closing.
   // Writes not yet finished, by deadline; and those acknowledged, by highest
@@ -226,13 +206,6 @@ class ClientImpl final : public Client {
   // Outcomes of this client's own command records, by offset, until their
   // writes take them. Guarded by mu_.
   std::map<log::Offset, Outcome> outcomes_;
-  std::map<std::string, WriterWindow> dedup_;  // Applier only.
-  // Durable stores: the store keeps dedup_ beside its data (metadata changes
-  // wait here for the next Flush), and records which log it holds once it
-  // applies its first record. Applier only, after Open's checks.
-  bool durable_ = false;
-  bool identity_known_ = true;
-  std::vector<MetaMutation> pending_meta_;
   log::Offset resumed_from_ = 0;
   // Names this client instance in command records: client_id plus the time it
   // opened, so two processes using one client_id are still told apart.
