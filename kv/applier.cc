@@ -43,6 +43,10 @@ std::string DedupKey(const std::string& writer, uint64_t seq) {
   return "d/" + writer + "/" + digits;
 }
 
+// "p/<writer>/<instance>" -> PlainDedup::Encode(window): one entry per writer
+// instance, rewritten once per flush that changed it.
+std::string PlainKey(const PlainDedup::Key& key) { return "p/" + key.first + "/" + std::to_string(key.second); }
+
 template <typename T>
 bool ParseNumber(std::string_view text, T* out) {
   if (text.empty()) return false;
@@ -95,10 +99,17 @@ Status Applier::LoadDedup() {
       outcome.held = v[0] == '1';
       outcome.detail = std::string(v.substr(bar + 1));
       dedup_[std::string(k.substr(2, slash - 2))].seen.emplace(seq, std::move(outcome));
+    } else if (k.starts_with("p/")) {
+      const std::size_t slash = k.rfind('/');
+      uint32_t instance = 0;
+      std::optional<PlainDedup::Window> window = PlainDedup::Decode(value);
+      if (slash < 2 || !ParseNumber(k.substr(slash + 1), &instance) || !window) return bad();
+      plain_.Restore({std::string(k.substr(2, slash - 2)), instance}, *window);
     } else {
       return bad();
     }
   }
+  KVLOG_CHECK_LE(plain_.size(), PlainDedup::kWriters) << "the store holds too many plain dedup windows";
   for (const auto& [writer, window] : dedup_) {
     KVLOG_CHECK_LE(window.seen.size(), kDedupWindow) << "the store's dedup window of " << writer << " is too large";
   }
@@ -180,23 +191,33 @@ void Applier::Apply(std::vector<log::LogEntry>& entries, log::Offset position, A
       break;
     }
   }
-  log::Offset previous = -1;
   for (log::LogEntry& entry : entries) {
-    // Invariant: each record once, in log order.
-    KVLOG_CHECK_GT(entry.offset, previous) << "client " << options_.client_id << ": entries out of order";
-    KVLOG_CHECK_LT(entry.offset, position) << "client " << options_.client_id << ": an entry at the position";
-    previous = entry.offset;
+    // Not checked here: that entries come in offset order. That is the log's
+    // promise, and a log that breaks it (the simulator's `reorder` variant)
+    // must be caught by the history checker, not stop the replica.
     if (entry.record) {
-      // Headers come only while a write of this client is in flight; a
-      // record without them then was decoded before that write was appended.
-      if (!entry.record->headers.empty()) {
-        const std::string* writer = entry.record->FindHeader(kWriterHeader);
-        const std::string* seq = entry.record->FindHeader(kSeqHeader);
-        uint64_t n = 0;
-        if (writer != nullptr && seq != nullptr && *writer == options_.client_id &&
-            std::from_chars(seq->data(), seq->data() + seq->size(), n).ec == std::errc()) {
-          out->own.emplace_back(n, entry.offset);
+      // The reader returns every record's headers: each replica needs the
+      // writer and seq of every plain record to skip duplicates.
+      std::optional<std::pair<const std::string*, uint64_t>> id;
+      if (!entry.record->headers.empty()) id = PlainDedup::Identity(*entry.record, kWriterHeader, kSeqHeader);
+      const bool own = id && *id->first == options_.client_id;
+      if (own) out->own.emplace_back(id->second, entry.offset);
+      if (id && !(entry.record->value && IsCommand(*entry.record->value)) &&
+          plain_.Check(*id->first, id->second, entry.offset, durable_ ? &plain_changed_ : nullptr)) {
+        // A second copy of a plain record (a retried append committed
+        // twice): skipped by every replica. Its writer learns the first
+        // copy's offset, the key's version.
+        if (own) {
+          auto first = own_first_.find(id->second);
+          if (first != own_first_.end()) out->own_outcomes.emplace_back(entry.offset, Outcome{true, first->second, {}});
         }
+        Log(LogLevel::kInfo, "applier: skipped the record at offset " + std::to_string(entry.offset) +
+                                 ": a duplicate of writer " + *id->first + "'s seq " + std::to_string(id->second));
+        continue;
+      }
+      if (own && !(entry.record->value && IsCommand(*entry.record->value))) {
+        own_first_[id->second] = entry.offset;
+        if (own_first_.size() > PlainDedup::kWindow) own_first_.erase(own_first_.begin());
       }
       if (entry.record->value && IsCommand(*entry.record->value)) {
         Result<Command> command = DecodeCommand(*entry.record->value);
@@ -223,6 +244,16 @@ void Applier::Apply(std::vector<log::LogEntry>& entries, log::Offset position, A
 void Applier::Flush(std::vector<Mutation>& batch, log::Offset position) {
   // The position moves with the batch, under the store's lock, so a
   // positioned read sees both or neither.
+  if (!plain_changed_.empty()) {
+    std::sort(plain_changed_.begin(), plain_changed_.end());
+    plain_changed_.erase(std::unique(plain_changed_.begin(), plain_changed_.end()), plain_changed_.end());
+    for (const PlainDedup::Key& key : plain_changed_) {
+      const PlainDedup::Window* window = plain_.Find(key);
+      pending_meta_.push_back(MetaMutation{PlainKey(key), window != nullptr ? std::optional(PlainDedup::Encode(*window))
+                                                                           : std::nullopt});
+    }
+    plain_changed_.clear();
+  }
   storage_.Apply(batch, position, pending_meta_);
   pending_meta_.clear();
   listener_.OnFlush(batch);

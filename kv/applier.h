@@ -13,9 +13,10 @@
 // corrupt.
 //
 // Invariants (checked with KVLOG_CHECK):
-//  - position() only rises; after each poll the store reflects exactly the
-//    log below it, and every record below it has been applied once (entries
-//    arrive in strictly increasing offsets below the position they reach).
+//  - position() only rises; after each poll the store reflects the log below
+//    it. (That a log delivers entries in offset order is the log's promise,
+//    not checked here: a log that breaks it must be caught by the history
+//    checker, as the simulator's `reorder` variant is.)
 //  - Hooks run in log order, after the store holds their batch and before the
 //    listener learns the position that covers them (so before that record's
 //    writer is woken).
@@ -23,7 +24,10 @@
 //    belong to: none is pending after a flush.
 //  - A writer's window holds at most kDedupWindow sequence numbers, and at
 //    most kDedupWriters writers are remembered; the same log gives the same
-//    windows, and so the same decisions, on every replica.
+//    windows, and so the same decisions, on every replica. This holds for
+//    commands (by the command's writer and seq, with their outcomes) and for
+//    plain records (by the kvlog-writer and kvlog-seq headers; see
+//    kv/dedup_window.h): a second copy of either is skipped everywhere.
 //
 // Threading: Run() is the applier's task; everything here is touched only
 // by it, except the store (which has its own lock) and the listener's own
@@ -41,6 +45,7 @@
 #include <vector>
 
 #include "kv/command.h"
+#include "kv/dedup_window.h"
 #include "kv/options.h"
 #include "kv/stats.h"
 #include "kv/storage.h"
@@ -139,6 +144,14 @@ class Applier {
 
   log::Offset position_ = 0;
   std::map<std::string, WriterWindow> dedup_;
+  // Plain records' windows (kv/dedup_window.h); with a durable store, the
+  // windows changed since the last flush.
+  PlainDedup plain_;
+  std::vector<PlainDedup::Key> plain_changed_;
+  // This client's own plain records by seq: where the first copy was applied
+  // (the last kDedupWindow), so a write whose acknowledged copy was a
+  // skipped duplicate returns the key's version.
+  std::map<uint64_t, log::Offset> own_first_;
   // Durable stores: the store keeps dedup_ beside its data (metadata changes
   // wait here for the next Flush), and records which log it holds once it
   // applies its first record.

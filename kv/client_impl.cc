@@ -48,19 +48,21 @@ Result<std::unique_ptr<ClientImpl>> ClientImpl::Open(std::unique_ptr<log::Log> l
 
   Runtime& rt = client->runtime_;
   client->writer_ = client->options_.client_id + "@" + std::to_string(rt.Now().time_since_epoch().count());
+  // Seqs count from a base of this instance's own (the writer name's hash in
+  // the high 32 bits), so a restarted client with the same client_id starts a
+  // new dedup window and its new records are never taken for old ones.
+  client->next_seq_.store(Fnv(client->writer_, 0) & 0xFFFFFFFF00000000ull);
   client->applier_ = std::make_unique<Applier>(client->options_, client->writer_, *client->log_, *client->storage_,
                                                *client->watch_hub_, client->counters_,
                                                static_cast<ApplierListener&>(*client));
   const TimePoint deadline = rt.Now() + client->options_.startup_timeout;
   Result<log::Offset> end = client->log_->EndOffset(client->options_.startup_timeout);
   if (!end) return std::unexpected(end.error());
-  // The applier needs keys and values, and headers only of the records that
-  // may be this client's own writes: it turns headers_switch_ on while any
-  // write of this client is in flight (see StartWrite). A start-up replay and
-  // a client that only reads skip decoding headers.
+  // The applier needs every record's headers: the writer and seq of each
+  // plain record, to skip a second copy of one (kv/dedup_window.h), and of
+  // this client's own writes, to check them.
   log::ReadOptions read_options;
-  read_options.headers = false;
-  read_options.headers_switch = client->headers_switch_;
+  read_options.headers = true;
   // A durable store resumes from its position once it proves to fit the log.
   log::Offset from = 0;
   if (std::optional<DurableState> durable = client->storage_->Durable()) {
@@ -196,7 +198,6 @@ ClientImpl::ClientImpl(std::unique_ptr<log::Log> log, std::unique_ptr<Storage> s
       mu_(runtime_.NewMutex()),
       changed_(runtime_.NewCondVar()),
       close_mu_(runtime_.NewMutex()),
-      headers_switch_(std::make_shared<std::atomic<bool>>(false)),
       watch_hub_(std::make_shared<WatchHub>(runtime_, options_.client_id, options_.watch_history_events,
                                                       options_.watch_history_bytes)) {}
 
@@ -638,11 +639,6 @@ std::shared_ptr<Write> ClientImpl::StartWrite(std::span<const log::Record> recor
     for (std::size_t i = 0; i < write->seqs.size(); ++i) {
       pending_seqs_[write->seqs[i]] = {write.get(), static_cast<uint32_t>(i)};
     }
-    // Before the append: the write's records are produced after this, so
-    // the reader decodes them (whenever it gets there) with their headers.
-    // Records decoded without headers were decoded before this point and
-    // cannot be this write's.
-    headers_switch_->store(true, std::memory_order_release);
   }
   write->self_until_acknowledged = write;
   // Close() fails appends in flight through this callback.
@@ -683,8 +679,6 @@ void ClientImpl::FinishLocked(Write& write, Result<log::Offset> result, Completi
     auto it = pending_seqs_.find(seq);
     if (it != pending_seqs_.end() && it->second.first == &write) pending_seqs_.erase(it);
   }
-  // No write of this client waits: the applier may skip headers again.
-  if (writes_in_flight_ == 0) headers_switch_->store(false, std::memory_order_release);
   out.emplace_back(std::move(write.done), std::move(result));
 }
 
@@ -700,8 +694,8 @@ Result<log::Offset> ClientImpl::AppliedResultLocked(Write& write) {
   }
   // The applied position passed every offset the log acknowledged; each must
   // have held this write's own record when this client applied it. What this
-  // relies on: (1) a record is read with its headers whenever a write of this
-  // client is in flight (headers_switch_), so an own record is never missed;
+  // relies on: (1) every record is read with its headers (the applier
+  // needs them to skip duplicates), so an own record is never missed;
   // (2) the log does not compact away a pending write's own record before
   // the reader gets there: topics are created with min.compaction.lag.ms
   // (300 s) above any write timeout, so a record is compacted only after its

@@ -217,8 +217,6 @@ class ClientImpl final : public Client, private ApplierListener {
   bool opened_ = false;                    // Guarded by mu_. Open has returned the client.
   std::optional<Error> startup_data_loss_;  // Guarded by mu_. Data loss met by the start-up replay.
   std::unique_ptr<Mutex> close_mu_;   // Serialises Close().
-  // On while any write is in flight: the reader then returns headers.
-  std::shared_ptr<std::atomic<bool>> headers_switch_;
   std::atomic<uint64_t> next_seq_{0};
   // The watch history window and watchers; fed by the applier in Flush.
   std::shared_ptr<internal::WatchHub> watch_hub_;
