@@ -92,11 +92,8 @@ class WriteBatch {
 
  private:
   friend class Client;
+  friend class internal::ClientImpl;  // Reads the records it is asked to write.
   explicit WriteBatch(Client* client) : client_(client) {}
-  // The records to append, validated and with the client's headers: one
-  // command record when atomic.
-  Result<std::vector<log::Record>> Prepare(const CallOptions& options) const;
-  Result<std::vector<log::Record>> PreparePlain(const CallOptions& options) const;
 
   Client* client_;
   std::vector<log::Record> records_;
@@ -137,22 +134,16 @@ class Txn {
 
  private:
   friend class Client;
+  friend class internal::ClientImpl;  // Reads the command it is asked to commit.
   explicit Txn(Client* client) : client_(client) {}
   Client* client_;
   internal::Command command_;
 };
 
-// The implementation (kv/client_impl.h) keeps these invariants:
-//  - applied_position_ only increases; every record below it has been applied
-//    to storage_ and its hook has run.
-//  - A write returns success only after applied_position_ has passed its
-//    offsets and the applier found the write's own records there (writer id
-//    and kvlog-seq); otherwise it fails with kDataLoss.
-//  - Every write started is finished exactly once (applied, failed, timed out
-//    or closed); until then it is in writes_by_deadline_, and once the log has
-//    acknowledged it, also in writes_by_offset_ (both drop finished writes
-//    lazily). writes_in_flight_ counts the unfinished ones.
-//  - After Close() returns, no applier, log callback or hook runs again.
+// The public API, declared once: an abstract class, as LevelDB's DB is. Open
+// returns the implementation (internal::ClientImpl, kv/client_impl.h, which
+// states its invariants). Callers hold a std::unique_ptr<Client>; a test double
+// may derive from it too.
 // Thread-safe: many threads (or fibers) may call one client at once.
 class Client {
  public:
@@ -170,7 +161,7 @@ class Client {
   static Result<std::unique_ptr<Client>> Open(std::unique_ptr<log::Log> log,
                                               std::unique_ptr<Storage> storage,
                                               ClientOptions options = {});
-  ~Client();  // Closes.
+  virtual ~Client();  // The implementation's destructor closes.
 
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
@@ -181,9 +172,9 @@ class Client {
   // may still land); kClosed after Close(); kDataLoss when the log
   // acknowledged the write at an offset where this client then found another
   // record or none (the log lost it; see lost_writes()).
-  Result<log::Offset> Put(std::string_view key, std::string_view value, const CallOptions& options = {});
+  virtual Result<log::Offset> Put(std::string_view key, std::string_view value, const CallOptions& options = {}) = 0;
   // Appends a tombstone for key, like Put.
-  Result<log::Offset> Delete(std::string_view key, const CallOptions& options = {});
+  virtual Result<log::Offset> Delete(std::string_view key, const CallOptions& options = {}) = 0;
   WriteBatch Batch() { return WriteBatch(this); }
   kv::Txn Transaction() { return kv::Txn(this); }
 
@@ -199,11 +190,11 @@ class Client {
   // PutIf and DeleteIf hold when the key's version is `expected_version`
   // (a version from GetEntry, Range or a write's result; kInvalidArgument for
   // a negative one).
-  Result<log::Offset> PutIf(std::string_view key, std::string_view value, Version expected_version,
-                            const CallOptions& options = {});
-  Result<log::Offset> DeleteIf(std::string_view key, Version expected_version, const CallOptions& options = {});
+  virtual Result<log::Offset> PutIf(std::string_view key, std::string_view value, Version expected_version,
+                            const CallOptions& options = {}) = 0;
+  virtual Result<log::Offset> DeleteIf(std::string_view key, Version expected_version, const CallOptions& options = {}) = 0;
   // Holds when the key has no value (SetNX).
-  Result<log::Offset> PutIfAbsent(std::string_view key, std::string_view value, const CallOptions& options = {});
+  virtual Result<log::Offset> PutIfAbsent(std::string_view key, std::string_view value, const CallOptions& options = {}) = 0;
 
   // An atomic read-modify-write: reads the key's local value and version,
   // calls fn with the value (nullopt when missing), and writes fn's result on
@@ -214,7 +205,7 @@ class Client {
   // nothing. fn may run several times; it must not call this client's blocking
   // methods. The whole call shares one deadline (CallOptions::timeout).
   using UpdateFn = std::function<Result<std::string>(const std::optional<std::string>& current)>;
-  Result<log::Offset> Update(std::string_view key, const UpdateFn& fn, const CallOptions& options = {});
+  virtual Result<log::Offset> Update(std::string_view key, const UpdateFn& fn, const CallOptions& options = {}) = 0;
 
   // TTL (see the README, "TTL"). A Put with CallOptions::ttl writes the
   // deadline (writer's wall clock + ttl) into the record; reads hide the key
@@ -227,26 +218,26 @@ class Client {
   // unchanged and nothing is written when there is none). Both fail with
   // kNotFound for a missing or expired key; Expire with kInvalidArgument for
   // a ttl that is not positive.
-  Result<log::Offset> Expire(std::string_view key, Duration ttl, const CallOptions& options = {});
-  Result<log::Offset> Persist(std::string_view key, const CallOptions& options = {});
+  virtual Result<log::Offset> Expire(std::string_view key, Duration ttl, const CallOptions& options = {}) = 0;
+  virtual Result<log::Offset> Persist(std::string_view key, const CallOptions& options = {}) = 0;
   // The time left before the key expires by this client's wall clock;
   // nullopt when it has no deadline; kNotFound when missing or expired.
-  Result<std::optional<Duration>> TimeToLive(std::string_view key) const;
+  virtual Result<std::optional<Duration>> TimeToLive(std::string_view key) const = 0;
 
   // Like Put and Delete, but return at once; `done` runs when the write has
   // been applied locally or has failed. One thread can keep many writes in
   // flight this way, and the log batches them. A write's deadline
   // (CallOptions::timeout) is checked whenever the applier wakes, which is at
   // least every ClientOptions::poll_timeout.
-  void PutAsync(std::string_view key, std::string_view value, WriteCallback done, const CallOptions& options = {});
-  void DeleteAsync(std::string_view key, WriteCallback done, const CallOptions& options = {});
+  virtual void PutAsync(std::string_view key, std::string_view value, WriteCallback done, const CallOptions& options = {}) = 0;
+  virtual void DeleteAsync(std::string_view key, WriteCallback done, const CallOptions& options = {}) = 0;
 
   // Local reads. Get returns kNotFound for a missing key.
-  Result<std::string> Get(std::string_view key) const;
+  virtual Result<std::string> Get(std::string_view key) const = 0;
   // The value and its version: the offset of the record that last wrote the
   // key. Every client that has applied that far gives the same version.
   // kNotFound for a missing key.
-  Result<VersionedValue> GetEntry(std::string_view key, ReadInfo* info = nullptr) const;
+  virtual Result<VersionedValue> GetEntry(std::string_view key, ReadInfo* info = nullptr) const = 0;
 
   // Reads at a level (see ReadLevel for each level's promise): waits until
   // the level holds, then reads local state. kTimeout when it cannot hold in
@@ -254,87 +245,92 @@ class Client {
   // error when its end offset cannot be fetched.
   // With `info`, also the position the read was served at (at least the
   // level's bound).
-  Result<std::string> Get(std::string_view key, const ReadOptions& options, ReadInfo* info = nullptr);
-  Result<VersionedValue> GetEntry(std::string_view key, const ReadOptions& options, ReadInfo* info = nullptr);
-  Result<std::vector<KeyValue>> Range(const KeyConstraint& range, const QueryOptions& query,
-                                      const ReadOptions& options, ReadInfo* info = nullptr);
+  virtual Result<std::string> Get(std::string_view key, const ReadOptions& options, ReadInfo* info = nullptr) = 0;
+  virtual Result<VersionedValue> GetEntry(std::string_view key, const ReadOptions& options, ReadInfo* info = nullptr) = 0;
+  virtual Result<std::vector<KeyValue>> Range(const KeyConstraint& range, const QueryOptions& query,
+                                      const ReadOptions& options, ReadInfo* info = nullptr) = 0;
   // Waits until a read at `options.level` would keep its promise. Returns the
   // applied position then: a read made now reflects everything below it.
-  Result<log::Offset> AwaitReadLevel(const ReadOptions& options, std::string_view what = "read");
+  virtual Result<log::Offset> AwaitReadLevel(const ReadOptions& options, std::string_view what = "read") = 0;
   // The same read into *value, reusing its buffer: no allocation once the
   // buffer is large enough. For hot read loops. With `info`, also where the
   // read was served (set for a missing key too).
-  Status Get(std::string_view key, std::string* value, ReadInfo* info = nullptr) const;
+  virtual Status Get(std::string_view key, std::string* value, ReadInfo* info = nullptr) const = 0;
   // Reads many keys at once: (*values)[i] is the value of keys[i], or nullopt
   // when missing. Faster per key than Get on a large store, where each lookup
   // waits on memory: the lookups' cache misses overlap. Buffers already in
   // *values are reused. kInvalidArgument names the first empty key.
-  Status MultiGet(std::span<const std::string_view> keys, std::vector<std::optional<std::string>>* values) const;
+  virtual Status MultiGet(std::span<const std::string_view> keys, std::vector<std::optional<std::string>>* values) const = 0;
   // With QueryOptions::versions, each pair carries its key's version.
-  Result<std::vector<KeyValue>> Range(const KeyConstraint& range, const QueryOptions& options = {},
-                                      ReadInfo* info = nullptr) const;
-  Result<std::vector<KeyValue>> Prefix(std::string_view prefix, const QueryOptions& options = {}) const;
+  virtual Result<std::vector<KeyValue>> Range(const KeyConstraint& range, const QueryOptions& options = {},
+                                      ReadInfo* info = nullptr) const = 0;
+  virtual Result<std::vector<KeyValue>> Prefix(std::string_view prefix, const QueryOptions& options = {}) const = 0;
 
   // Waits until this client has applied everything the log held when Sync was
   // called. A read after Sync sees every write acknowledged before Sync began.
-  Status Sync(const CallOptions& options = {});
+  virtual Status Sync(const CallOptions& options = {}) = 0;
 
   // Waits until the applied position is past `offset`.
-  Status WaitApplied(log::Offset offset, const CallOptions& options = {});
+  virtual Status WaitApplied(log::Offset offset, const CallOptions& options = {}) = 0;
 
   // The next offset this client will apply: everything below it is applied.
   // It may move between this call and a read that follows it: to know where a
   // read was served, pass a ReadInfo to the read.
-  log::Offset AppliedPosition() const;
-  const std::string& id() const;
-  const Storage& storage() const;
+  virtual log::Offset AppliedPosition() const = 0;
+  virtual const std::string& id() const = 0;
+  virtual const Storage& storage() const = 0;
   // Where Open's replay began: 0 for a full replay, a durable store's
   // position when it resumed from one.
-  log::Offset resumed_from() const;
+  virtual log::Offset resumed_from() const = 0;
   // A consistent copy of a durable store, and the position it reflects
   // (Storage::Checkpoint). A client opened on a store made from it replays
   // only the log past that position.
-  Result<int64_t> Checkpoint(const std::string& dir) const;
+  virtual Result<int64_t> Checkpoint(const std::string& dir) const = 0;
   // Records the applier could not decode and skipped.
-  std::size_t corrupt_records() const;
+  virtual std::size_t corrupt_records() const = 0;
   // Writes that failed with kDataLoss: acknowledged by the log at an offset
   // where this client found another record, or none.
-  std::size_t lost_writes() const;
+  virtual std::size_t lost_writes() const = 0;
   // Times the reader reported (and the client logged as an error) that the
   // log lost records: deleted below the reader's position before it read them
   // (retention, DeleteRecords; it moved on to the log's start), or truncated
   // below its position after it had applied them (an unclean election).
-  std::size_t reader_data_loss() const;
+  virtual std::size_t reader_data_loss() const = 0;
 
   // Stops the applier, fails blocked and later calls with kClosed, and closes
   // the log. Idempotent.
-  void Close();
+  virtual void Close() = 0;
 
   // A stream of the changes to a key or under a prefix, in log order, from
   // options.start on: see kv/watch.h for its guarantees and why it is a pull
   // iterator. kCompacted when the start is older than this client's watch
   // history window (the message names the oldest start available);
   // kInvalidArgument for bad options; kClosed after Close().
-  Result<std::unique_ptr<Watcher>> Watch(const WatchOptions& options);
+  virtual Result<std::unique_ptr<Watcher>> Watch(const WatchOptions& options) = 0;
 
   // What this client has done and where it stands (see ClientStats). With
   // options.end_offset, also the log's end offset and the lag behind it (the
   // log's error when that fetch fails). Never blocks on the applier.
-  Result<ClientStats> Stats(const StatsOptions& options = {}) const;
+  virtual Result<ClientStats> Stats(const StatsOptions& options = {}) const = 0;
 
   // Small reads over local state. Exists: whether the key has a value.
   // Count: the keys under `prefix` (every key for the empty prefix). Keys:
   // the keys under `prefix` in key order, without their values, at most
   // `limit` of them (0: no limit).
-  Result<bool> Exists(std::string_view key) const;
-  Result<std::size_t> Count(std::string_view prefix = {}) const;
-  Result<std::vector<std::string>> Keys(std::string_view prefix = {}, std::size_t limit = 0) const;
+  virtual Result<bool> Exists(std::string_view key) const = 0;
+  virtual Result<std::size_t> Count(std::string_view prefix = {}) const = 0;
+  virtual Result<std::vector<std::string>> Keys(std::string_view prefix = {}, std::size_t limit = 0) const = 0;
+
+ protected:
+  Client() = default;
 
  private:
   friend class WriteBatch;
   friend class Txn;
-  explicit Client(std::unique_ptr<internal::ClientImpl> impl);
-  std::unique_ptr<internal::ClientImpl> impl_;
+  // What WriteBatch::Execute, ExecuteAsync and Txn::Commit do.
+  virtual Result<log::Offset> ExecuteBatch(const WriteBatch& batch, const CallOptions& options) = 0;
+  virtual void ExecuteBatchAsync(const WriteBatch& batch, WriteCallback done, const CallOptions& options) = 0;
+  virtual Result<TxnResult> CommitTxn(const Txn& txn, const CallOptions& options) = 0;
 };
 
 }  // namespace kvlog::kv

@@ -20,29 +20,6 @@ std::string Millis(std::chrono::nanoseconds d) {
   return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()) + " ms";
 }
 
-// A key for a message: printable ASCII as is, other bytes as \xNN, at most
-// 64 bytes of it.
-std::string Quote(std::string_view key) {
-  std::string out = "'";
-  for (std::size_t i = 0; i < key.size() && i < 64; ++i) {
-    const auto c = static_cast<unsigned char>(key[i]);
-    if (c >= 0x20 && c < 0x7F && c != '\\') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      static constexpr char kHex[] = "0123456789abcdef";
-      out += "\\x";
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  if (key.size() > 64) out += "...";
-  return out + "'";
-}
-
-std::string VersionText(std::optional<Version> version) {
-  return version ? "version " + std::to_string(*version) : std::string("absent");
-}
-
 // FNV-1a: a jitter that is the same in every run (absl::Hash is seeded per process).
 uint64_t Fnv(std::string_view s, uint64_t n) {
   uint64_t h = 1469598103934665603ull ^ n;
@@ -71,21 +48,25 @@ Result<std::unique_ptr<ClientImpl>> ClientImpl::Open(std::unique_ptr<log::Log> l
 
   Runtime& rt = client->runtime_;
   client->writer_ = client->options_.client_id + "@" + std::to_string(rt.Now().time_since_epoch().count());
+  // Seqs count from a base of this instance's own (the writer name's hash in
+  // the high 32 bits), so a restarted client with the same client_id starts a
+  // new dedup window and its new records are never taken for old ones.
+  client->next_seq_.store(Fnv(client->writer_, 0) & 0xFFFFFFFF00000000ull);
+  client->applier_ = std::make_unique<Applier>(client->options_, client->writer_, *client->log_, *client->storage_,
+                                               *client->watch_hub_, client->counters_,
+                                               static_cast<ApplierListener&>(*client));
   const TimePoint deadline = rt.Now() + client->options_.startup_timeout;
   Result<log::Offset> end = client->log_->EndOffset(client->options_.startup_timeout);
   if (!end) return std::unexpected(end.error());
-  // The applier needs keys and values, and headers only of the records that
-  // may be this client's own writes: it turns headers_switch_ on while any
-  // write of this client is in flight (see StartWrite). A start-up replay and
-  // a client that only reads skip decoding headers.
+  // The applier needs every record's headers: the writer and seq of each
+  // plain record, to skip a second copy of one (kv/dedup_window.h), and of
+  // this client's own writes, to check them.
   log::ReadOptions read_options;
-  read_options.headers = false;
-  read_options.headers_switch = client->headers_switch_;
+  read_options.headers = true;
   // A durable store resumes from its position once it proves to fit the log.
   log::Offset from = 0;
   if (std::optional<DurableState> durable = client->storage_->Durable()) {
-    client->durable_ = true;
-    client->identity_known_ = durable->identity.known();
+    client->applier_->SetDurable(durable->identity.known());
     if (durable->position > 0 || durable->identity.known()) {
       Status fits = client->CheckStore(*durable, *end, deadline);
       if (!fits && !client->options_.rebuild_mismatched_store) return std::unexpected(fits.error());
@@ -93,9 +74,9 @@ Result<std::unique_ptr<ClientImpl>> ClientImpl::Open(std::unique_ptr<log::Log> l
         client->Log(LogLevel::kWarning, "open: rebuilding the store from the log's start (rebuild_mismatched_store): " +
                                             fits.error().message());
         if (Status cleared = client->storage_->Clear(); !cleared) return std::unexpected(cleared.error());
-        client->identity_known_ = false;
+        client->applier_->SetDurable(/*identity_known=*/false);
       } else {
-        if (Status loaded = client->LoadDedup(); !loaded) return std::unexpected(loaded.error());
+        if (Status loaded = client->applier_->LoadDedup(); !loaded) return std::unexpected(loaded.error());
         from = durable->position;
       }
     }
@@ -107,7 +88,9 @@ Result<std::unique_ptr<ClientImpl>> ClientImpl::Open(std::unique_ptr<log::Log> l
   client->applied_position_.store(client->reader_->Position(), std::memory_order_release);
   client->storage_->Apply({}, client->reader_->Position());
   client->watch_hub_->Start(client->reader_->Position());
-  client->applier_ = rt.Spawn("applier " + client->options_.client_id, [c = client.get()] { c->ApplyLoop(); });
+  client->applier_->Start(client->reader_->Position());
+  client->applier_task_ =
+      rt.Spawn("applier " + client->options_.client_id, [c = client.get()] { c->applier_->Run(*c->reader_, c->closed_); });
 
   Status replayed = client->WaitAppliedUntil(*end - 1, deadline, client->options_.startup_timeout, "start-up replay",
                                              /*startup=*/true);
@@ -129,23 +112,6 @@ Result<std::unique_ptr<ClientImpl>> ClientImpl::Open(std::unique_ptr<log::Log> l
   return client;
 }
 
-namespace {
-
-// The store's metadata keys for the applier's duplicate detection:
-// "d/<writer>/<seq>" -> "<held 0|1>|<version>|<detail>", "l/<writer>" -> last.
-std::string DedupKey(const std::string& writer, uint64_t seq) {
-  char digits[21];
-  std::snprintf(digits, sizeof digits, "%020llu", static_cast<unsigned long long>(seq));
-  return "d/" + writer + "/" + digits;
-}
-
-template <typename T>
-bool ParseNumber(std::string_view text, T* out) {
-  return !text.empty() && std::from_chars(text.data(), text.data() + text.size(), *out).ec == std::errc() &&
-         std::from_chars(text.data(), text.data() + text.size(), *out).ptr == text.data() + text.size();
-}
-
-}  // namespace
 
 Status ClientImpl::CheckStore(const DurableState& durable, log::Offset end, TimePoint deadline) {
   const int64_t position = durable.position;
@@ -222,51 +188,6 @@ Result<std::optional<log::LogEntry>> ClientImpl::FirstEntryFrom(log::Offset from
   }
 }
 
-Status ClientImpl::LoadDedup() {
-  for (auto& [key, value] : storage_->LoadMeta()) {
-    const std::string_view k = key;
-    auto bad = [&] {
-      return MakeError(ErrorCode::kCorrupt, "open: the store's applier metadata has an unreadable entry '" + key + "'");
-    };
-    if (k.starts_with("l/")) {
-      if (!ParseNumber(value, &dedup_[key.substr(2)].last)) return bad();
-    } else if (k.starts_with("d/")) {
-      const std::size_t slash = k.rfind('/');
-      uint64_t seq = 0;
-      if (slash < 2 || !ParseNumber(k.substr(slash + 1), &seq)) return bad();
-      const std::string_view v = value;
-      const std::size_t bar = v.find('|', 2);
-      Outcome outcome;
-      if (v.size() < 3 || v[1] != '|' || bar == std::string_view::npos || !ParseNumber(v.substr(2, bar - 2), &outcome.version)) {
-        return bad();
-      }
-      outcome.held = v[0] == '1';
-      outcome.detail = std::string(v.substr(bar + 1));
-      dedup_[std::string(k.substr(2, slash - 2))].seen.emplace(seq, std::move(outcome));
-    } else {
-      return bad();
-    }
-  }
-  return OkStatus();
-}
-
-void ClientImpl::NoteDedup(const std::string& writer, uint64_t seq, const Outcome* outcome) {
-  if (!durable_) return;
-  if (outcome == nullptr) {
-    pending_meta_.push_back(MetaMutation{DedupKey(writer, seq), std::nullopt});
-    return;
-  }
-  pending_meta_.push_back(MetaMutation{
-      DedupKey(writer, seq),
-      std::string(outcome->held ? "1|" : "0|") + std::to_string(outcome->version) + "|" + outcome->detail});
-}
-
-void ClientImpl::NoteDedupLast(const std::string& writer, log::Offset last) {
-  if (!durable_) return;
-  pending_meta_.push_back(MetaMutation{"l/" + writer, last == log::kNoOffset ? std::nullopt
-                                                                            : std::optional(std::to_string(last))});
-}
-
 ClientImpl::ClientImpl(std::unique_ptr<log::Log> log, std::unique_ptr<Storage> storage, ClientOptions options)
     : options_(std::move(options)),
       runtime_(*options_.runtime),
@@ -277,7 +198,6 @@ ClientImpl::ClientImpl(std::unique_ptr<log::Log> log, std::unique_ptr<Storage> s
       mu_(runtime_.NewMutex()),
       changed_(runtime_.NewCondVar()),
       close_mu_(runtime_.NewMutex()),
-      headers_switch_(std::make_shared<std::atomic<bool>>(false)),
       watch_hub_(std::make_shared<WatchHub>(runtime_, options_.client_id, options_.watch_history_events,
                                                       options_.watch_history_bytes)) {}
 
@@ -287,7 +207,7 @@ void ClientImpl::Close() {
   std::unique_lock close_lock(*close_mu_);
   if (closed_.exchange(true)) return;
   if (reader_) reader_->Close();
-  if (applier_) applier_->Join();
+  if (applier_task_) applier_task_->Join();
   // The applier is gone, so no janitor starts after this.
   std::unique_ptr<Task> janitor;
   {
@@ -719,11 +639,6 @@ std::shared_ptr<Write> ClientImpl::StartWrite(std::span<const log::Record> recor
     for (std::size_t i = 0; i < write->seqs.size(); ++i) {
       pending_seqs_[write->seqs[i]] = {write.get(), static_cast<uint32_t>(i)};
     }
-    // Before the append: the write's records are produced after this, so
-    // the reader decodes them (whenever it gets there) with their headers.
-    // Records decoded without headers were decoded before this point and
-    // cannot be this write's.
-    headers_switch_->store(true, std::memory_order_release);
   }
   write->self_until_acknowledged = write;
   // Close() fails appends in flight through this callback.
@@ -764,8 +679,6 @@ void ClientImpl::FinishLocked(Write& write, Result<log::Offset> result, Completi
     auto it = pending_seqs_.find(seq);
     if (it != pending_seqs_.end() && it->second.first == &write) pending_seqs_.erase(it);
   }
-  // No write of this client waits: the applier may skip headers again.
-  if (writes_in_flight_ == 0) headers_switch_->store(false, std::memory_order_release);
   out.emplace_back(std::move(write.done), std::move(result));
 }
 
@@ -781,8 +694,8 @@ Result<log::Offset> ClientImpl::AppliedResultLocked(Write& write) {
   }
   // The applied position passed every offset the log acknowledged; each must
   // have held this write's own record when this client applied it. What this
-  // relies on: (1) a record is read with its headers whenever a write of this
-  // client is in flight (headers_switch_), so an own record is never missed;
+  // relies on: (1) every record is read with its headers (the applier
+  // needs them to skip duplicates), so an own record is never missed;
   // (2) the log does not compact away a pending write's own record before
   // the reader gets there: topics are created with min.compaction.lag.ms
   // (300 s) above any write timeout, so a record is compacted only after its
@@ -1080,110 +993,6 @@ std::size_t ClientImpl::corrupt_records() const {
   return corrupt_.total();
 }
 
-void ClientImpl::Flush(std::vector<Mutation>& batch, log::Offset position) {
-  // The position moves with the batch, under the store's lock, so a
-  // positioned read sees both or neither.
-  storage_->Apply(batch, position, pending_meta_);
-  pending_meta_.clear();
-  IndexDeadlines(batch);
-  if (options_.on_expire) {
-    for (const auto& [i, expired_version] : expired_in_batch_) {
-      options_.on_expire(batch[i].key, expired_version, batch[i].version);
-    }
-  }
-  expired_in_batch_.clear();
-  watch_hub_->Publish(batch, position);
-  {
-    uint64_t sets = 0, bytes = 0;
-    for (const Mutation& m : batch) {
-      sets += m.value.has_value();
-      bytes += m.key.size() + (m.value ? m.value->size() : 0);
-    }
-    ClientCounters::Add(counters_.sets_applied, sets);
-    ClientCounters::Add(counters_.deletes_applied, batch.size() - sets);
-    ClientCounters::Add(counters_.bytes_applied, bytes);
-  }
-  if (options_.on_set || options_.on_delete) {
-    for (const Mutation& m : batch) {
-      if (m.value) {
-        // Hooks see the user's value, without a TTL envelope.
-        if (options_.on_set) options_.on_set(m.key, DecodeStoredValue(*m.value).value, m.version);
-      } else if (options_.on_delete) {
-        options_.on_delete(m.key, m.version);
-      }
-    }
-  }
-  batch.clear();
-}
-
-ClientImpl::Outcome ClientImpl::ApplyCommand(const Command& command, log::Offset offset,
-                                     std::vector<Mutation>& batch) {
-  WriterWindow* window = nullptr;
-  if (!command.writer.empty()) {
-    auto [it, added] = dedup_.try_emplace(command.writer);
-    window = &it->second;
-    if (auto seen = window->seen.find(command.seq); seen != window->seen.end()) return seen->second;  // A duplicate.
-    if (added && dedup_.size() > kDedupWriters) {
-      // Forget the writer idle longest (deterministic: by its last offset).
-      auto idle = std::min_element(dedup_.begin(), dedup_.end(),
-                                   [](const auto& a, const auto& b) { return a.second.last < b.second.last; });
-      if (idle != it) {
-        for (const auto& [seq, ignored] : idle->second.seen) NoteDedup(idle->first, seq, nullptr);
-        NoteDedupLast(idle->first, log::kNoOffset);
-        dedup_.erase(idle);
-      }
-    }
-  }
-  // Conditions see every record before this one, including this poll's:
-  // the store then reflects everything below this offset.
-  if (!batch.empty()) Flush(batch, offset);
-  Outcome outcome;
-  outcome.version = offset;
-  for (const CommandCompare& c : command.compares) {
-    std::optional<VersionedValue> entry = storage_->GetEntry(c.key);
-    const std::optional<Version> current = entry ? std::optional<Version>(entry->version) : std::nullopt;
-    bool holds = false;
-    std::string expected;
-    switch (c.kind) {
-      case CommandCompare::Kind::kAbsent:
-        holds = !current;
-        expected = "absent";
-        break;
-      case CommandCompare::Kind::kPresent:
-        holds = current.has_value();
-        expected = "present";
-        break;
-      case CommandCompare::Kind::kVersion:
-        holds = current && *current == c.version;
-        expected = "version " + std::to_string(c.version);
-        break;
-    }
-    if (!holds) {
-      outcome.held = false;
-      outcome.detail = "key " + Quote(c.key) + " is " + VersionText(current) + ", expected " + expected;
-      break;
-    }
-  }
-  if (outcome.held && IsExpiryWriter(command.writer) && command.compares.size() == 1 &&
-      command.then_writes.size() == 1 && !command.then_writes.front().value) {
-    expired_in_batch_.emplace_back(batch.size(), command.compares.front().version);
-  }
-  for (const CommandWrite& w : outcome.held ? command.then_writes : command.else_writes) {
-    batch.push_back(Mutation{w.key, w.value, offset});
-  }
-  if (window != nullptr) {
-    window->last = offset;
-    window->seen.emplace(command.seq, outcome);
-    NoteDedup(command.writer, command.seq, &outcome);
-    NoteDedupLast(command.writer, offset);
-    if (window->seen.size() > kDedupWindow) {
-      NoteDedup(command.writer, window->seen.begin()->first, nullptr);
-      window->seen.erase(window->seen.begin());
-    }
-  }
-  return outcome;
-}
-
 std::size_t ClientImpl::lost_writes() const {
   std::unique_lock lock(*mu_);
   return lost_writes_;
@@ -1194,132 +1003,60 @@ std::size_t ClientImpl::reader_data_loss() const {
   return reader_data_loss_;
 }
 
-void ClientImpl::ApplyLoop() {
-  std::vector<Mutation> batch;
-  std::vector<std::pair<uint64_t, log::Offset>> own;  // (kvlog-seq, offset) of this client's records.
-  std::vector<std::pair<log::Offset, Outcome>> own_outcomes;  // This client's command records.
+bool ClientImpl::OnPollError(const Error& error, bool lost, log::Offset position) {
+  (void)position;
+  bool stop = false;
   Completions completions;
-  while (!closed_.load()) {
-    Result<std::vector<log::LogEntry>> polled = reader_->Poll(options_.max_poll_records, options_.poll_timeout);
-    if (!polled) {
-      if (polled.error().code() == ErrorCode::kClosed) break;
-      const bool lost = polled.error().code() == ErrorCode::kDataLoss;
-      bool stop = false;
-      // The log lost records (deleted before this client read them, or
-      // truncated after): never silent. After a deletion the reader has moved
-      // to the log's start, so the pending writes it stepped over fail with
-      // kDataLoss below.
-      Log(lost ? LogLevel::kError : LogLevel::kWarning, "applier: poll failed: " + polled.error().ToString());
-      // Every watcher ends: the changes it would have seen were deleted.
-      if (lost) watch_hub_->Lost(std::max(AppliedPosition(), reader_->Position()), polled.error().message());
-      {
-        std::unique_lock lock(*mu_);
-        if (lost) {
-          ++reader_data_loss_;
-          if (!opened_) {
-            // Open sees this (it checks under mu_ as it finishes) and fails.
-            if (!startup_data_loss_) startup_data_loss_ = polled.error();
-            stop = !options_.skip_deleted_records;
-          }
-          // The store reflects the log up to the reader's new position, less
-          // what was deleted (reported here); unless Open fails for it: a
-          // durable store must not keep a position past records it lacks.
-          if (!stop) storage_->Apply({}, std::max(AppliedPosition(), reader_->Position()), pending_meta_);
-          pending_meta_.clear();
-          applied_position_.store(std::max(AppliedPosition(), reader_->Position()), std::memory_order_release);
-          FinishAppliedLocked(completions);
-          changed_->NotifyAll();
-        }
-        ExpireLocked(completions);
-      }
-      RunCompletions(completions);
-      if (stop) break;  // Open fails and closes the client.
-      runtime_.SleepFor(options_.poll_error_backoff);
-      continue;
-    }
-    ClientCounters::Add(counters_.records_applied, polled->size());
-    batch.clear();
-    own.clear();
-    own_outcomes.clear();
-    std::vector<log::Offset> corrupt;
-    if (!identity_known_) {
-      // A durable store records which log it holds with its first record.
-      for (const log::LogEntry& entry : *polled) {
-        if (!entry.record) continue;
-        if (Status recorded = storage_->SetIdentity(LogIdentity{log_->Name(), entry.offset, RecordDigest(*entry.record)});
-            !recorded) {
-          Log(LogLevel::kError, "applier: recording the log's identity in the store: " + recorded.error().ToString());
-        }
-        identity_known_ = true;
-        break;
+  {
+    std::unique_lock lock(*mu_);
+    if (lost) {
+      ++reader_data_loss_;
+      if (!opened_) {
+        // Open sees this (it checks under mu_ as it finishes) and fails.
+        if (!startup_data_loss_) startup_data_loss_ = error;
+        stop = !options_.skip_deleted_records;
       }
     }
-    for (log::LogEntry& entry : *polled) {
-      if (entry.record) {
-        // Headers come only while a write of this client is in flight; a
-        // record without them then was decoded before that write was appended.
-        if (!entry.record->headers.empty()) {
-          const std::string* writer = entry.record->FindHeader(kWriterHeader);
-          const std::string* seq = entry.record->FindHeader(kSeqHeader);
-          uint64_t n = 0;
-          if (writer != nullptr && seq != nullptr && *writer == options_.client_id &&
-              std::from_chars(seq->data(), seq->data() + seq->size(), n).ec == std::errc()) {
-            own.emplace_back(n, entry.offset);
-          }
-        }
-        if (entry.record->value && IsCommand(*entry.record->value)) {
-          Result<Command> command = DecodeCommand(*entry.record->value);
-          if (command) {
-            Outcome outcome = ApplyCommand(*command, entry.offset, batch);
-            if (command->writer == writer_) own_outcomes.emplace_back(entry.offset, std::move(outcome));
-            continue;
-          }
-          entry.record = std::unexpected(command.error());
-        }
-      }
-      if (!entry.record) {
-        corrupt.push_back(entry.offset);
-        Log(LogLevel::kError, "applier: skipped the record at offset " + std::to_string(entry.offset) + ": " +
-                                  entry.record.error().ToString());
-        continue;
-      }
-      batch.push_back(Mutation{std::move(entry.record->key), std::move(entry.record->value), entry.offset});
-    }
-    const log::Offset position = reader_->Position();
-    Flush(batch, position);
-    {
-      std::unique_lock lock(*mu_);
-      corrupt_.Add(corrupt);
-      for (auto& [offset, outcome] : own_outcomes) outcomes_.insert_or_assign(offset, std::move(outcome));
-      for (const auto& [seq, offset] : own) {
-        auto it = pending_seqs_.find(seq);
-        if (it == pending_seqs_.end()) continue;  // Its write has finished.
-        Write& write = *it->second.first;
-        const uint32_t i = it->second.second;
-        // Before the acknowledgement the last sighting stands (a retry without
-        // idempotence commits a duplicate, and is acknowledged at the later
-        // offset); after it, only the acknowledged offset counts.
-        if (!write.acknowledged || write.offsets[i] == offset) write.seen[i] = offset;
-      }
-      // Invariant: the applied position only rises.
-      KVLOG_CHECK_GE(position, AppliedPosition()) << "client " << options_.client_id << ": the reader went back";
-      applied_position_.store(position, std::memory_order_release);
-      FinishAppliedLocked(completions);
-      ExpireLocked(completions);
-      // An outcome waits for its write's acknowledgement; with no write in
-      // flight none will come (a write that timed out left its outcome here).
-      if (writes_in_flight_ == 0) {
-        outcomes_.clear();
-        corrupt_.ForgetKept();  // Likewise: only a write in flight asks about a skipped offset.
-      } else {
-        // Outcomes left by writes that timed out while others stay in flight:
-        // bounded, oldest first (a write this far behind timed out long ago).
-        while (outcomes_.size() > kMaxOutcomes) outcomes_.erase(outcomes_.begin());
-      }
-      changed_->NotifyAll();
-    }
-    RunCompletions(completions);
+    ExpireLocked(completions);
   }
+  RunCompletions(completions);
+  return stop;
+}
+
+void ClientImpl::OnApplied(AppliedPoll& poll) {
+  Completions completions;
+  {
+    std::unique_lock lock(*mu_);
+    corrupt_.Add(poll.corrupt);
+    for (auto& [offset, outcome] : poll.own_outcomes) outcomes_.insert_or_assign(offset, std::move(outcome));
+    for (const auto& [seq, offset] : poll.own) {
+      auto it = pending_seqs_.find(seq);
+      if (it == pending_seqs_.end()) continue;  // Its write has finished.
+      Write& write = *it->second.first;
+      const uint32_t i = it->second.second;
+      // Before the acknowledgement the last sighting stands (a retry without
+      // idempotence commits a duplicate, and is acknowledged at the later
+      // offset); after it, only the acknowledged offset counts.
+      if (!write.acknowledged || write.offsets[i] == offset) write.seen[i] = offset;
+    }
+    // Invariant: the applied position only rises.
+    KVLOG_CHECK_GE(poll.position, AppliedPosition()) << "client " << options_.client_id << ": the reader went back";
+    applied_position_.store(poll.position, std::memory_order_release);
+    FinishAppliedLocked(completions);
+    ExpireLocked(completions);
+    // An outcome waits for its write's acknowledgement; with no write in
+    // flight none will come (a write that timed out left its outcome here).
+    if (writes_in_flight_ == 0) {
+      outcomes_.clear();
+      corrupt_.ForgetKept();  // Likewise: only a write in flight asks about a skipped offset.
+    } else {
+      // Outcomes left by writes that timed out while others stay in flight:
+      // bounded, oldest first (a write this far behind timed out long ago).
+      while (outcomes_.size() > kMaxOutcomes) outcomes_.erase(outcomes_.begin());
+    }
+    changed_->NotifyAll();
+  }
+  RunCompletions(completions);
 }
 
 void ClientImpl::IndexDeadlines(std::span<const Mutation> batch) {
@@ -1408,6 +1145,72 @@ void ClientImpl::JanitorRound() {
   janitor_issued_ = std::move(issued);
 }
 
-// WriteBatch
+// WriteBatch and Txn (kv/client.h) call these.
+
+Result<std::vector<log::Record>> ClientImpl::PreparePlainBatch(const WriteBatch& batch, const CallOptions& options) {
+  if (closed_.load()) return MakeError(ErrorCode::kClosed, "batch: client " + options_.client_id + " is closed");
+  if (batch.records_.size() > options_.limits.max_batch_records) {
+    return MakeError(ErrorCode::kInvalidArgument, "batch has " + std::to_string(batch.records_.size()) +
+                                                      " records; the limit (max_batch_records) is " +
+                                                      std::to_string(options_.limits.max_batch_records));
+  }
+  std::vector<log::Record> records;
+  records.reserve(batch.records_.size());
+  for (std::size_t i = 0; i < batch.records_.size(); ++i) {
+    const log::Record& r = batch.records_[i];
+    Status valid = ValidateKey(r.key);
+    if (valid && r.value) valid = ValidateValue(*r.value);
+    if (!valid) {
+      return MakeError(valid.error().code(), "batch record " + std::to_string(i) + ": " + valid.error().message());
+    }
+    records.push_back(MakeRecord(r.key, r.value ? std::optional<std::string_view>(*r.value) : std::nullopt, options));
+  }
+  return records;
+}
+
+Result<std::vector<log::Record>> ClientImpl::PrepareBatch(const WriteBatch& batch, const CallOptions& options) {
+  if (options.ttl.count() != 0) {
+    return MakeError(ErrorCode::kInvalidArgument, "batch: CallOptions::ttl applies to single puts, not to a batch");
+  }
+  if (!batch.atomic_) return PreparePlainBatch(batch, options);
+  if (batch.records_.empty()) return std::vector<log::Record>{};
+  Command command;
+  command.then_writes.reserve(batch.records_.size());
+  for (const log::Record& r : batch.records_) {
+    command.then_writes.push_back(
+        {r.key, r.value ? std::optional<std::string>(StoredForm(*r.value, 0)) : std::nullopt});
+  }
+  Result<log::Record> record = PrepareCommand("atomic batch", std::move(command), options);
+  if (!record) return std::unexpected(record.error());
+  std::vector<log::Record> records;
+  records.push_back(std::move(*record));
+  return records;
+}
+
+Result<log::Offset> ClientImpl::ExecuteBatch(const WriteBatch& batch, const CallOptions& options) {
+  Result<std::vector<log::Record>> records = PrepareBatch(batch, options);
+  if (!records) return std::unexpected(records.error());
+  if (records->empty()) return log::kNoOffset;
+  return WriteAndWait(*records, options);
+}
+
+void ClientImpl::ExecuteBatchAsync(const WriteBatch& batch, WriteCallback done, const CallOptions& options) {
+  Result<std::vector<log::Record>> records = PrepareBatch(batch, options);
+  if (!records) return done(std::unexpected(records.error()));
+  if (records->empty()) return done(log::kNoOffset);
+  StartWrite(*records, options, std::move(done));
+}
+
+Result<TxnResult> ClientImpl::CommitTxn(const Txn& txn, const CallOptions& options) {
+  if (options.ttl.count() != 0) {
+    return MakeError(ErrorCode::kInvalidArgument, "txn: CallOptions::ttl applies to single puts, not to a transaction");
+  }
+  Result<log::Record> record = PrepareCommand("txn", txn.command_, options);
+  if (!record) return std::unexpected(record.error());
+  bool held = true;
+  Result<log::Offset> offset = WriteAndWait({&*record, 1}, options, &held);
+  if (!offset) return std::unexpected(offset.error());
+  return TxnResult{held, *offset};
+}
 
 }  // namespace kvlog::kv::internal

@@ -3,8 +3,10 @@
 //
 // The parts with one job each: write tracking (kv/write_tracking.h: a write
 // from start to finish and the queues that finish it), corrupt-record
-// bookkeeping (kv/corrupt_offsets.h), and this class, which joins them with
-// the applier, its hooks, TTL and the durable store's checks.
+// bookkeeping (kv/corrupt_offsets.h), the applier (kv/applier.h: records to
+// the store, dedup, commands, hooks), and this class, which joins them with
+// TTL and the durable store's checks, and finishes writes as the applier
+// reports what it applied.
 #pragma once
 
 #include <atomic>
@@ -18,6 +20,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "kv/applier.h"
 #include "kv/client.h"
 #include "kv/command.h"
 #include "kv/corrupt_offsets.h"
@@ -44,61 +47,67 @@ namespace kvlog::kv::internal {
 //    lazily). writes_in_flight_ counts the unfinished ones.
 //  - After Close() returns, no applier, log callback or hook runs again.
 // Thread-safe: many threads (or fibers) may call one client at once.
-class ClientImpl {
+class ClientImpl final : public Client, private ApplierListener {
  public:
-  // The public methods of Client, documented in kv/client.h.
+  // Client::Open: the implementation itself.
   static Result<std::unique_ptr<ClientImpl>> Open(std::unique_ptr<log::Log> log,
                                                   std::unique_ptr<Storage> storage,
                                                   ClientOptions options = {});
-  ~ClientImpl();  // Closes.
-  ClientImpl(const ClientImpl&) = delete;
-  ClientImpl& operator=(const ClientImpl&) = delete;
-  Result<log::Offset> Put(std::string_view key, std::string_view value, const CallOptions& options = {});
-  Result<log::Offset> Delete(std::string_view key, const CallOptions& options = {});
+  ~ClientImpl() override;  // Closes.
+
+  // Client's methods, documented in kv/client.h (same default arguments).
+  Result<log::Offset> Put(std::string_view key, std::string_view value, const CallOptions& options = {}) override;
+  Result<log::Offset> Delete(std::string_view key, const CallOptions& options = {}) override;
   Result<log::Offset> PutIf(std::string_view key, std::string_view value, Version expected_version,
-                            const CallOptions& options = {});
-  Result<log::Offset> DeleteIf(std::string_view key, Version expected_version, const CallOptions& options = {});
-  Result<log::Offset> PutIfAbsent(std::string_view key, std::string_view value, const CallOptions& options = {});
+                            const CallOptions& options = {}) override;
+  Result<log::Offset> DeleteIf(std::string_view key, Version expected_version, const CallOptions& options = {}) override;
+  Result<log::Offset> PutIfAbsent(std::string_view key, std::string_view value, const CallOptions& options = {}) override;
   using UpdateFn = Client::UpdateFn;
-  Result<log::Offset> Update(std::string_view key, const UpdateFn& fn, const CallOptions& options = {});
-  Result<log::Offset> Expire(std::string_view key, Duration ttl, const CallOptions& options = {});
-  Result<log::Offset> Persist(std::string_view key, const CallOptions& options = {});
-  Result<std::optional<Duration>> TimeToLive(std::string_view key) const;
-  void PutAsync(std::string_view key, std::string_view value, WriteCallback done, const CallOptions& options = {});
-  void DeleteAsync(std::string_view key, WriteCallback done, const CallOptions& options = {});
-  Result<std::string> Get(std::string_view key) const;
-  Result<VersionedValue> GetEntry(std::string_view key, ReadInfo* info = nullptr) const;
-  Result<std::string> Get(std::string_view key, const ReadOptions& options, ReadInfo* info = nullptr);
-  Result<VersionedValue> GetEntry(std::string_view key, const ReadOptions& options, ReadInfo* info = nullptr);
+  Result<log::Offset> Update(std::string_view key, const UpdateFn& fn, const CallOptions& options = {}) override;
+  Result<log::Offset> Expire(std::string_view key, Duration ttl, const CallOptions& options = {}) override;
+  Result<log::Offset> Persist(std::string_view key, const CallOptions& options = {}) override;
+  Result<std::optional<Duration>> TimeToLive(std::string_view key) const override;
+  void PutAsync(std::string_view key, std::string_view value, WriteCallback done, const CallOptions& options = {}) override;
+  void DeleteAsync(std::string_view key, WriteCallback done, const CallOptions& options = {}) override;
+  Result<std::string> Get(std::string_view key) const override;
+  Result<VersionedValue> GetEntry(std::string_view key, ReadInfo* info = nullptr) const override;
+  Result<std::string> Get(std::string_view key, const ReadOptions& options, ReadInfo* info = nullptr) override;
+  Result<VersionedValue> GetEntry(std::string_view key, const ReadOptions& options, ReadInfo* info = nullptr) override;
   Result<std::vector<KeyValue>> Range(const KeyConstraint& range, const QueryOptions& query,
-                                      const ReadOptions& options, ReadInfo* info = nullptr);
-  Result<log::Offset> AwaitReadLevel(const ReadOptions& options, std::string_view what = "read");
-  Status Get(std::string_view key, std::string* value, ReadInfo* info = nullptr) const;
-  Status MultiGet(std::span<const std::string_view> keys, std::vector<std::optional<std::string>>* values) const;
+                                      const ReadOptions& options, ReadInfo* info = nullptr) override;
+  Result<log::Offset> AwaitReadLevel(const ReadOptions& options, std::string_view what = "read") override;
+  Status Get(std::string_view key, std::string* value, ReadInfo* info = nullptr) const override;
+  Status MultiGet(std::span<const std::string_view> keys, std::vector<std::optional<std::string>>* values) const override;
   Result<std::vector<KeyValue>> Range(const KeyConstraint& range, const QueryOptions& options = {},
-                                      ReadInfo* info = nullptr) const;
-  Result<std::vector<KeyValue>> Prefix(std::string_view prefix, const QueryOptions& options = {}) const;
-  Status Sync(const CallOptions& options = {});
-  Status WaitApplied(log::Offset offset, const CallOptions& options = {});
-  log::Offset AppliedPosition() const { return applied_position_.load(std::memory_order_acquire); }
-  const std::string& id() const { return options_.client_id; }
-  const Storage& storage() const { return *storage_; }
-  log::Offset resumed_from() const { return resumed_from_; }
-  Result<int64_t> Checkpoint(const std::string& dir) const { return storage_->Checkpoint(dir); }
-  std::size_t corrupt_records() const;
-  std::size_t lost_writes() const;
-  std::size_t reader_data_loss() const;
-  void Close();
-  Result<std::unique_ptr<Watcher>> Watch(const WatchOptions& options);
-  Result<ClientStats> Stats(const StatsOptions& options = {}) const;
-  Result<bool> Exists(std::string_view key) const;
-  Result<std::size_t> Count(std::string_view prefix = {}) const;
-  Result<std::vector<std::string>> Keys(std::string_view prefix = {}, std::size_t limit = 0) const;
+                                      ReadInfo* info = nullptr) const override;
+  Result<std::vector<KeyValue>> Prefix(std::string_view prefix, const QueryOptions& options = {}) const override;
+  Status Sync(const CallOptions& options = {}) override;
+  Status WaitApplied(log::Offset offset, const CallOptions& options = {}) override;
+  log::Offset AppliedPosition() const override { return applied_position_.load(std::memory_order_acquire); }
+  const std::string& id() const override { return options_.client_id; }
+  const Storage& storage() const override { return *storage_; }
+  log::Offset resumed_from() const override { return resumed_from_; }
+  Result<int64_t> Checkpoint(const std::string& dir) const override { return storage_->Checkpoint(dir); }
+  std::size_t corrupt_records() const override;
+  std::size_t lost_writes() const override;
+  std::size_t reader_data_loss() const override;
+  void Close() override;
+  Result<std::unique_ptr<Watcher>> Watch(const WatchOptions& options) override;
+  Result<ClientStats> Stats(const StatsOptions& options = {}) const override;
+  Result<bool> Exists(std::string_view key) const override;
+  Result<std::size_t> Count(std::string_view prefix = {}) const override;
+  Result<std::vector<std::string>> Keys(std::string_view prefix = {}, std::size_t limit = 0) const override;
 
  private:
-  friend class kv::WriteBatch;
-  friend class kv::Txn;
   ClientImpl(std::unique_ptr<log::Log> log, std::unique_ptr<Storage> storage, ClientOptions options);
+
+  Result<log::Offset> ExecuteBatch(const WriteBatch& batch, const CallOptions& options) override;
+  void ExecuteBatchAsync(const WriteBatch& batch, WriteCallback done, const CallOptions& options) override;
+  Result<TxnResult> CommitTxn(const Txn& txn, const CallOptions& options) override;
+  // A batch's records, validated and with this client's headers: one command
+  // record when atomic.
+  Result<std::vector<log::Record>> PrepareBatch(const WriteBatch& batch, const CallOptions& options);
+  Result<std::vector<log::Record>> PreparePlainBatch(const WriteBatch& batch, const CallOptions& options);
 
   Status ValidateKey(std::string_view key) const;
   Status ValidateValue(std::string_view value) const;
@@ -155,43 +164,24 @@ class ClientImpl {
   Status WaitAppliedUntil(log::Offset offset, TimePoint deadline, Duration timeout, std::string_view what,
                           bool startup = false);
   Duration TimeoutFor(const CallOptions& options) const;
-  void ApplyLoop();
-  // The outcome of a command record, as every replica decides it.
-  struct Outcome {
-    bool held = true;
-    Version version = kNoVersion;  // Where it took effect (a duplicate: the first copy's offset).
-    std::string detail;            // Why the condition was false.
-  };
-  // Applier state: the commands seen per writer, so a duplicate gets the
-  // first copy's outcome. Touched only by the applier.
-  struct WriterWindow {
-    std::map<uint64_t, Outcome> seen;  // The last kDedupWindow seqs.
-    log::Offset last = 0;
-  };
-  static constexpr std::size_t kDedupWindow = 1024;
-  static constexpr std::size_t kDedupWriters = 4096;
+  // ApplierListener: the applier's reports (kv/applier.h).
+  void OnFlush(std::span<const Mutation> batch) override { IndexDeadlines(batch); }
+  void OnApplied(AppliedPoll& poll) override;
+  bool OnPollError(const Error& error, bool lost, log::Offset position) override;
   static constexpr std::size_t kMaxOutcomes = 1 << 16;
-  // Applies `batch` to storage, which then reflects the log below
-  // `position`, and runs its hooks; empties it.
-  void Flush(std::vector<Mutation>& batch, log::Offset position);
-  Outcome ApplyCommand(const internal::Command& command, log::Offset offset, std::vector<Mutation>& batch);
   void Log(LogLevel level, std::string_view message) const;
   // Durable stores: whether `durable` fits the log (see Open), and the first
   // entry a reader from `from` returns (nullopt: none below `end`).
   Status CheckStore(const DurableState& durable, log::Offset end, TimePoint deadline);
   Result<std::optional<log::LogEntry>> FirstEntryFrom(log::Offset from, log::Offset end, TimePoint deadline);
-  // Rebuilds dedup_ from the store's metadata; records its changes for the
-  // next Flush (durable stores only).
-  Status LoadDedup();
-  void NoteDedup(const std::string& writer, uint64_t seq, const Outcome* outcome);
-  void NoteDedupLast(const std::string& writer, log::Offset last);
 
   ClientOptions options_;
   Runtime& runtime_;
   std::unique_ptr<log::Log> log_;
   std::unique_ptr<Storage> storage_;
   std::unique_ptr<log::LogReader> reader_;
-  std::unique_ptr<Task> applier_;
+  std::unique_ptr<Applier> applier_;
+  std::unique_ptr<Task> applier_task_;
   // TTL. The keys with a deadline, by deadline, for the janitor; written by
   // the applier. Guarded by ttl_mu_.
   std::unique_ptr<Mutex> ttl_mu_;
@@ -203,10 +193,6 @@ class ClientImpl {
   // Janitor only: the tombstones of the last rounds, (version, round).
   std::map<std::string, std::pair<Version, uint64_t>> janitor_issued_;
   uint64_t janitor_rounds_ = 0;                    // Janitor only.
-  // Janitor tombstones that held in the batch being applied: (index in the
-  // batch, the expired version). Applier only.
-  std::vector<std::pair<std::size_t, Version>> expired_in_batch_;
-
   std::unique_ptr<Mutex> mu_;
   std::unique_ptr<CondVar> changed_;  // Applied position moved, or closing.
   // Writes not yet finished, by deadline; and those acknowledged, by highest
@@ -220,13 +206,6 @@ class ClientImpl {
   // Outcomes of this client's own command records, by offset, until their
   // writes take them. Guarded by mu_.
   std::map<log::Offset, Outcome> outcomes_;
-  std::map<std::string, WriterWindow> dedup_;  // Applier only.
-  // Durable stores: the store keeps dedup_ beside its data (metadata changes
-  // wait here for the next Flush), and records which log it holds once it
-  // applies its first record. Applier only, after Open's checks.
-  bool durable_ = false;
-  bool identity_known_ = true;
-  std::vector<MetaMutation> pending_meta_;
   log::Offset resumed_from_ = 0;
   // Names this client instance in command records: client_id plus the time it
   // opened, so two processes using one client_id are still told apart.
@@ -238,8 +217,6 @@ class ClientImpl {
   bool opened_ = false;                    // Guarded by mu_. Open has returned the client.
   std::optional<Error> startup_data_loss_;  // Guarded by mu_. Data loss met by the start-up replay.
   std::unique_ptr<Mutex> close_mu_;   // Serialises Close().
-  // On while any write is in flight: the reader then returns headers.
-  std::shared_ptr<std::atomic<bool>> headers_switch_;
   std::atomic<uint64_t> next_seq_{0};
   // The watch history window and watchers; fed by the applier in Flush.
   std::shared_ptr<internal::WatchHub> watch_hub_;

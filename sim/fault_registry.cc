@@ -309,8 +309,8 @@ std::vector<FaultSpec> MakeFaults() {
   });
   f.push_back({
       .name = "outage",
-      .description = "the broker is unreachable from 200 to 500 ms (on the mock it can commit duplicates: the mock "
-                     "drops connections after appending and does not deduplicate an idempotent producer's retry)",
+      .description = "the broker is unreachable from 200 to 500 ms (on the mock a retry can commit a duplicate, "
+                     "which every replica skips)",
       .apply =
           [](Scenario& s, Rng* rng) {
             Items items;
@@ -329,7 +329,6 @@ std::vector<FaultSpec> MakeFaults() {
           [] {
             return std::vector<Step>{{200ms, Step::Action::kBrokersDown}, {500ms, Step::Action::kBrokersUp}};
           },
-      .duplicates_on_mock = true,
   });
   f.push_back({
       .name = "replication-delay",

@@ -68,10 +68,6 @@ struct FaultSpec {
 
   // The embedded mock cluster: its schedule. Null: cannot run there.
   std::function<std::vector<MockStep>()> mock;
-  // On the mock it can commit duplicates that a real broker would refuse (the
-  // mock deduplicates only transactional producers' retries), so the store's
-  // guarantees do not hold there: the main job's live run leaves it out.
-  bool duplicates_on_mock = false;
   // Runs on a real cluster: a client-side fault the workload injects itself
   // (crash). Broker-side faults on real brokers come from a broker nemesis
   // (see the header comment), which lists its own.

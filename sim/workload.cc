@@ -614,6 +614,11 @@ Result<std::vector<checker::LogRecord>> LogRecordTranslator::Translate(log::Offs
   std::vector<checker::LogRecord> out;
   checker::LogRecord base = ToLogRecord(offset, record);
   if (!record.value || !kv::internal::IsCommand(*record.value)) {
+    // A second copy of a plain record: every replica skips it.
+    if (auto id = kv::internal::PlainDedup::Identity(record, kv::kWriterHeader, kv::kSeqHeader);
+        id && plain_.Check(*id->first, id->second, offset)) {
+      return out;
+    }
     Wrote(offset, base.key, base.value);  // The user's value: a TTL envelope decoded.
     out.push_back(std::move(base));
     return out;

@@ -17,6 +17,7 @@
 
 #include "checker/history.h"
 #include "kv/client.h"
+#include "kv/dedup_window.h"
 #include "log/log.h"
 #include "runtime/runtime.h"
 #include "sim/clock_skew.h"
@@ -177,7 +178,9 @@ checker::LogRecord ToLogRecord(log::Offset offset, const log::Record& record);
 // version as `expected` (the workload's values are unique, so comparing values
 // decides as comparing versions does); on absence, cas with no expected value.
 // A duplicate command (a retry that committed twice) is left out, as every
-// replica ignores it. Any other command (a transaction, an atomic batch, a
+// replica ignores it; so is a duplicate plain record (the same writer and
+// seq headers again, decided by the replicas' own window,
+// kv/dedup_window.h). Any other command (a transaction, an atomic batch, a
 // condition on presence or with a delete) is decided here as every replica
 // decides it, and becomes the plain put and delete records of the writes it
 // applied, all at its offset, the last to each key (none when its condition
@@ -190,6 +193,7 @@ class LogRecordTranslator {
   // The value each record wrote to each key.
   std::map<std::pair<log::Offset, std::string>, std::optional<std::string>> written_;
   std::set<std::pair<std::string, uint64_t>> seen_;  // Commands' (writer, seq).
+  kv::internal::PlainDedup plain_;                   // Plain records', as the replicas keep it.
   std::map<std::string, log::Offset> versions_;      // Each present key's version.
   void Wrote(log::Offset offset, const std::string& key, const std::optional<std::string>& value);
 };

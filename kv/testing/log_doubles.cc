@@ -62,6 +62,12 @@ class ControlledLogImpl final : public log::Log {
         done(std::move(r));
       };
     }
+    for (int n = controls_.duplicate_appends.load(); n > 0;) {
+      if (controls_.duplicate_appends.compare_exchange_weak(n, n - 1)) {
+        inner_->Append(records, [](log::AppendResult) {});  // The copy whose acknowledgement was lost.
+        break;
+      }
+    }
     if (!controls_.hold_acks.load()) {
       inner_->Append(records, std::move(done));
       return;

@@ -29,6 +29,10 @@ struct LogControls {
   // a write at an offset where another record (or none) is, as a log that
   // lost the write does.
   std::atomic<int64_t> ack_offset_shift{0};
+  // The next this many appends commit twice: the records once with their
+  // acknowledgement lost, then again, acknowledged (a retried append the log
+  // did not deduplicate, as the librdkafka mock's outage does).
+  std::atomic<int> duplicate_appends{0};
   // A leaf lock: held only inside one call, never across a wait.
   std::mutex mu;  // determinism-lint: allow
   std::set<log::Offset> corrupt_offsets;  // Guarded by mu. Read back as kCorrupt.

@@ -84,12 +84,7 @@ int main(int argc, char** argv) {
     live.workload.clients = clients;
     live.workload.ops_per_client = ops;
     std::vector<std::string> live_faults;
-    for (const auto& name : sim::live::LiveFaults(live_options)) {
-      const sim::FaultSpec* f = sim::FindFault(name);
-      // The mock cannot keep the store's guarantees under these (duplicates).
-      if (f != nullptr && live_options.brokers.empty() && f->duplicates_on_mock) continue;
-      live_faults.push_back(name);
-    }
+    for (const auto& name : sim::live::LiveFaults(live_options)) live_faults.push_back(name);
     (void)sim::ApplyFaults(live_faults, live);
     std::printf("\n== 2. live: the same workload on %s, real threads and time\n",
                 live_options.brokers.empty() ? "the embedded librdkafka mock cluster (3 brokers)"
