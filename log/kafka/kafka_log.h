@@ -82,10 +82,11 @@ struct KafkaOptions {
   // concurrent and pipelined writes as much as 0 does. A fractional linger
   // goes through producer_properties, e.g. {"linger.ms", "0.5"}.
   std::chrono::milliseconds linger{1};
-  // An append that finds no other in flight is sent at once, without waiting
-  // out `linger` (rd_kafka_flush ignores linger.ms while it runs; the log's
-  // poller runs a short one): a lone writer pays no linger, while appends
-  // that overlap still batch for `linger`. False: every append lingers.
+  // An append that finds no other in flight, when none has for 200 ms, is
+  // sent at once, without waiting out `linger` (rd_kafka_flush ignores
+  // linger.ms while it runs; the log's poller runs a short one): a lone
+  // writer pays no linger, while writers that overlap even now and then still
+  // batch for `linger`. False: every append lingers.
   bool send_lone_appends_at_once = true;
   std::chrono::milliseconds delivery_timeout{30'000};
   std::chrono::milliseconds request_timeout{10'000};
