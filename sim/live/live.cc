@@ -19,6 +19,7 @@
 
 #include "log/kafka/kafka_log.h"
 #include "log/kafka/mock_cluster.h"
+#include "sim/live/failed_log.h"
 #include "sim/fault_registry.h"
 #include "sim/variants.h"
 
@@ -27,21 +28,6 @@ namespace {
 
 using namespace std::chrono_literals;
 namespace kafka = log::kafka;
-
-// A connection that could not be made: every call reports why.
-class UnavailableLog final : public log::Log {
- public:
-  explicit UnavailableLog(Error error) : error_(std::move(error)) {}
-  void Append(std::span<const log::Record>, log::AppendCallback done) override { done(std::unexpected(error_)); }
-  Result<std::unique_ptr<log::LogReader>> OpenReader(log::Offset, const log::ReadOptions&) override {
-    return std::unexpected(error_);
-  }
-  Result<log::Offset> EndOffset(log::Duration) override { return std::unexpected(error_); }
-  void Close() override {}
-
- private:
-  Error error_;
-};
 
 // Tries a TCP connection to `host:port` within `timeout`; empty on success,
 // else why not (e.g. "Connection refused").
@@ -335,7 +321,7 @@ LiveResult RunLive(const Scenario& scenario, const LiveOptions& options) {
     o.client_id = "kvsim-c" + std::to_string(slot);
     o.create_topic = false;  // Made above; a client must not make it again after a deletion.
     auto log = kafka::OpenKafkaLog(o);
-    if (!log) return std::make_unique<UnavailableLog>(log.error());
+    if (!log) return std::make_unique<FailedLog>(log.error());
     return std::move(*log);
   };
 

@@ -5,27 +5,13 @@
 
 #include "log/kafka/kafka_log.h"
 #include "log/kafka/mock_cluster.h"
+#include "sim/live/failed_log.h"
 
 namespace kvlog::sim::live {
 namespace {
 
 using namespace std::chrono_literals;
 namespace kafka = log::kafka;
-
-// A connection that could not be made: every call reports why.
-class FailedLog final : public log::Log {
- public:
-  explicit FailedLog(Error error) : error_(std::move(error)) {}
-  void Append(std::span<const log::Record>, log::AppendCallback done) override { done(std::unexpected(error_)); }
-  Result<std::unique_ptr<log::LogReader>> OpenReader(log::Offset, const log::ReadOptions&) override {
-    return std::unexpected(error_);
-  }
-  Result<log::Offset> EndOffset(log::Duration) override { return std::unexpected(error_); }
-  void Close() override {}
-
- private:
-  Error error_;
-};
 
 // The run's cluster and topic: the embedded mock, or a fresh topic on the
 // brokers (deleted at the end unless kept).
