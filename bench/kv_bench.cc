@@ -41,6 +41,8 @@
 //                          W/C/1 (contended) beside 1/1/1 and W/C/W (one key per writer)
 // TTL and watch (issue 16):
 //   BM_PutTtl              Put with a TTL (deadline + envelope): p50/p99            vs BM_Put
+//   BM_GetTtl/N            Get on a client holding N keys that all carry a deadline, one in
+//                          ten already past (those Gets find nothing)              vs BM_Get/N
 //   BM_WatchDelivery       Put on one client until the change reaches a watcher on another
 //                          client of the topic: p50/p99 (us)                        vs BM_RawRoundTrip
 //   BM_Watchers/W          a Batch of 1,000 Puts to 1,000 keys on a client holding W watchers,
@@ -51,6 +53,7 @@
 #include <dlfcn.h>
 
 #include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
@@ -68,6 +71,7 @@
 #include "bench/memory_log.h"
 #include "kv/client.h"
 #include "kv/memory_storage.h"
+#include "kv/ttl.h"
 #include "log/kafka/kafka_log.h"
 
 namespace kvlog::bench {
@@ -713,15 +717,34 @@ struct ReadFixture {
   std::vector<std::string> keys;
 };
 
-const ReadFixture& Reads(int64_t keys) {
+// One in kExpiredEvery keys of the TTL fixture is already past its deadline.
+constexpr int64_t kExpiredEvery = 10;
+
+// `keys` keys written once each; with `ttl`, every value carries a deadline in
+// its envelope (kv/ttl.h), as a Put with a TTL writes it: one key in
+// kExpiredEvery expired long ago, the others an hour after the fixture is made.
+const ReadFixture& Reads(int64_t keys, bool ttl = false) {
   static std::mutex mu;
-  static std::map<int64_t, ReadFixture> fixtures;
+  static std::map<std::pair<int64_t, bool>, ReadFixture> fixtures;
   std::lock_guard lock(mu);
-  auto it = fixtures.find(keys);
+  auto it = fixtures.find({keys, ttl});
   if (it == fixtures.end()) {
-    ReadFixture f{OpenClientOn(MemoryLog(MemoryRecords(keys, 1))), {}};
+    auto records = MemoryRecords(keys, 1);
+    if (ttl) {
+      auto with_deadlines = std::make_shared<std::vector<log::Record>>(*records);
+      const int64_t later = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                (std::chrono::system_clock::now() + std::chrono::hours(1)).time_since_epoch())
+                                .count();
+      for (std::size_t i = 0; i < with_deadlines->size(); ++i) {
+        log::Record& r = (*with_deadlines)[i];
+        const int64_t deadline = i % kExpiredEvery == 0 ? 1 : later;
+        r.value = kv::internal::EncodeTtlValue(deadline, *r.value);
+      }
+      records = std::move(with_deadlines);
+    }
+    ReadFixture f{OpenClientOn(MemoryLog(records)), {}};
     for (int64_t i = 0; i < keys; ++i) f.keys.push_back(KeyName(i));
-    it = fixtures.emplace(keys, std::move(f)).first;
+    it = fixtures.emplace(std::pair{keys, ttl}, std::move(f)).first;
   }
   return it->second;
 }
@@ -743,6 +766,22 @@ void BM_Get(benchmark::State& state) {
     benchmark::DoNotOptimize(v);
   }
   state.SetItemsProcessed(state.iterations());
+}
+
+// BM_Get on keys with deadlines: each Get unwraps the envelope and compares
+// the deadline with the wall clock; the expired tenth reads as absent.
+void BM_GetTtl(benchmark::State& state) {
+  const ReadFixture& f = Reads(state.range(0), /*ttl=*/true);
+  KeyPicker pick{static_cast<uint64_t>(state.thread_index()) + 1};
+  int64_t found = 0;
+  for (auto _ : state) {
+    auto v = f.client->Get(f.keys[pick.Next(f.keys.size())]);
+    found += v.has_value();
+    benchmark::DoNotOptimize(v);
+  }
+  state.SetItemsProcessed(state.iterations());
+  // About 1 - 1/kExpiredEvery: the expired keys are hidden.
+  state.counters["found_fraction"] = static_cast<double>(found) / static_cast<double>(std::max<int64_t>(1, state.iterations()));
 }
 
 // The allocation-free form: the value lands in the caller's buffer.
@@ -854,6 +893,7 @@ void Register(bool smoke, bool on_mock, double io_min_time_flag) {
   const double read_min_time = smoke ? 0.01 : 0.5;
   for (int64_t n : stores) {
     benchmark::RegisterBenchmark("BM_Get", BM_Get)->Arg(n)->Threads(1)->Threads(2)->UseRealTime()->MinTime(read_min_time);
+    benchmark::RegisterBenchmark("BM_GetTtl", BM_GetTtl)->Arg(n)->Threads(1)->UseRealTime()->MinTime(read_min_time);
     benchmark::RegisterBenchmark("BM_GetInto", BM_GetInto)->Arg(n)->Threads(1)->Threads(2)->UseRealTime()->MinTime(read_min_time);
     benchmark::RegisterBenchmark("BM_MultiGet", BM_MultiGet)->Arg(n)->Threads(1)->Threads(2)->UseRealTime()->MinTime(read_min_time);
     benchmark::RegisterBenchmark("BM_Range", BM_Range)->Arg(n)->Threads(1)->Threads(2)->UseRealTime()->MinTime(read_min_time);

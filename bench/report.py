@@ -245,12 +245,14 @@ def kafka_section(ctx, runs, franz_ctx=None):
         i1, i2 = runs.get(f"BM_GetInto/{n}/threads:1"), runs.get(f"BM_GetInto/{n}/threads:2")
         m1, m2 = runs.get(f"BM_MultiGet/{n}/threads:1"), runs.get(f"BM_MultiGet/{n}/threads:2")
         r1, r2 = runs.get(f"BM_Range/{n}/threads:1"), runs.get(f"BM_Range/{n}/threads:2")
+        t1 = runs.get(f"BM_GetTtl/{n}/threads:1")
         note = f" ({verdict(rate(g1), 5e6)} >= 5M)" if n == "1000000" else ""
         note_into = f" ({verdict(rate(i1), 5e6)} >= 5M)" if n == "1000000" and i1 else ""
         rows.append([si(float(n)), si(rate(g1), "ops/s") + note, si(rate(g2), "ops/s"),
                      si(rate(i1), "ops/s") + note_into, si(rate(i2), "ops/s"),
                      si(rate(m1), "keys/s"), si(rate(m2), "keys/s"),
-                     si(rate(r1), "ops/s"), si(rate(r2), "ops/s"), si(counter(r1, "keys/s"), "keys/s")])
+                     si(rate(r1), "ops/s"), si(rate(r2), "ops/s"), si(counter(r1, "keys/s"), "keys/s"),
+                     ttl_get_cell(g1, t1)])
     if rows:
         out.append("Local reads (Range: 100 keys from a random start):\n")
         out.append("Get returns a new string; Get into a buffer reuses the caller's (no allocation); MultiGet "
@@ -258,8 +260,18 @@ def kafka_section(ctx, runs, franz_ctx=None):
         out.append(table(["keys", "Get 1 thread", "Get 2 threads", "Get into buffer 1 thread", "2 threads",
                           "MultiGet (16 keys) 1 thread", "2 threads",
                           "Range 1 thread", "Range 2 threads",
-                          "Range keys, 1 thread"], rows))
+                          "Range keys, 1 thread",
+                          "Get, keys with a TTL (1 in 10 expired), 1 thread: vs Get (target <= 1.1x time)"], rows))
     return "\n".join(out)
+
+
+def ttl_get_cell(plain, ttl):
+    """BM_GetTtl beside BM_Get of the same run: the time ratio (Get's rate over GetTtl's)."""
+    if not ttl or not rate(ttl) or not rate(plain):
+        return ""
+    ratio = rate(plain) / rate(ttl)
+    return (f"{si(rate(ttl), 'ops/s')}, found {counter(ttl, 'found_fraction'):.2f}: "
+            f"{ratio:.2f}x ({'met' if ratio <= 1.1 else '**missed**'})")
 
 
 def conditional_section(runs):
@@ -409,13 +421,17 @@ def checker_section(ctx, runs):
 
 
 def memory_section(ctx, runs):
-    b = runs.get("BM_StoreMemory/1000000") or next((v for k, v in runs.items() if k.startswith("BM_StoreMemory")), None)
-    if b is None:
+    rows = sorted((k, v) for k, v in runs.items() if k.startswith("BM_StoreMemory"))
+    if not rows:
         return ""
-    return (f"### Memory\n\nIn-memory store holding {si(counter(b, 'keys'))} keys "
-            f"({counter(b, 'payload_B/key'):.0f} B of key + value each): "
-            f"RSS growth {counter(b, 'rss_growth_B/key'):.0f} B/key, "
-            f"process peak RSS {counter(b, 'peak_rss_B/key'):.0f} B/key.\n")
+    out = ["### Memory\n"]
+    for name, b in rows:
+        kind = "values with a TTL (each in its 17-byte envelope)" if name.endswith("ttl:1") else "plain values"
+        out.append(f"In-memory store holding {si(counter(b, 'keys'))} keys, {kind} "
+                   f"({counter(b, 'payload_B/key'):.0f} B of key + value each): "
+                   f"RSS growth {counter(b, 'rss_growth_B/key'):.0f} B/key, "
+                   f"process peak RSS {counter(b, 'peak_rss_B/key'):.0f} B/key.\n")
+    return "\n".join(out)
 
 
 def rocksdb_section(ctx, runs):

@@ -19,11 +19,11 @@ out = sys.argv[1]
 expected = {
     "kv": ["BM_RawRoundTrip", "BM_Put", "BM_PutTtl", "BM_RawPipelined/100", "BM_Batch/100", "BM_PutThreads/1",
            "BM_PutThreads/4", "BM_RawConsume/1000/1", "BM_Replay/1000/1", "BM_RawConsume/1000/10",
-           "BM_Replay/1000/10", "BM_Get/1000", "BM_Range/1000", "BM_PutIf", "BM_Update", "BM_LinearizableGet",
+           "BM_Replay/1000/10", "BM_Get/1000", "BM_GetTtl/1000", "BM_Range/1000", "BM_PutIf", "BM_Update", "BM_LinearizableGet",
            "BM_Txn/100", "BM_AtomicBatch/100", "BM_Counter/1/1/1", "BM_Counter/16/4/1", "BM_Counter/16/4/16"],
     "sim": ["BM_Simulator/0", "BM_Simulator/1", "BM_Simulator/2"],
     "checker": ["BM_SessionAndConvergence/100000", "BM_Durability/100000", "BM_LinearizabilityReferenceSet"],
-    "memory": ["BM_StoreMemory"],
+    "memory": ["BM_StoreMemory/keys:1000000/ttl:0", "BM_StoreMemory/keys:1000000/ttl:1"],
 }
 # The reference set lives outside the repository; a sandbox may not see it.
 may_skip = {"BM_LinearizabilityReferenceSet"}
