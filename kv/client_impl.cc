@@ -56,18 +56,31 @@ Result<std::unique_ptr<ClientImpl>> ClientImpl::Open(std::unique_ptr<log::Log> l
                                                *client->watch_hub_, client->counters_,
                                                static_cast<ApplierListener&>(*client));
   const TimePoint deadline = rt.Now() + client->options_.startup_timeout;
-  Result<log::Offset> end = client->log_->EndOffset(client->options_.startup_timeout);
-  if (!end) return std::unexpected(end.error());
   // The applier needs every record's headers: the writer and seq of each
   // plain record, to skip a second copy of one (kv/dedup_window.h), and of
   // this client's own writes, to check them.
   log::ReadOptions read_options;
   read_options.headers = true;
   // A durable store resumes from its position once it proves to fit the log.
+  std::optional<DurableState> durable = client->storage_->Durable();
+  const bool check = durable && (durable->position > 0 || durable->identity.known());
+  // The reader is opened first, where the replay will most likely start, so
+  // it connects and fetches while the end offset is read and the store is
+  // checked: a restart's fixed cost was mostly these steps one after the
+  // other (each a connection, metadata and a first fetch). Nothing is
+  // applied before the checks pass; a store that fails them drops it. If it
+  // cannot be opened now, it is opened again below, where its error counts.
+  std::unique_ptr<log::LogReader> early;
+  if (Result<std::unique_ptr<log::LogReader>> r =
+          client->log_->OpenReader(check ? durable->position : 0, read_options)) {
+    early = std::move(*r);
+  }
+  Result<log::Offset> end = client->log_->EndOffset(client->options_.startup_timeout);
+  if (!end) return std::unexpected(end.error());
   log::Offset from = 0;
-  if (std::optional<DurableState> durable = client->storage_->Durable()) {
+  if (durable) {
     client->applier_->SetDurable(durable->identity.known());
-    if (durable->position > 0 || durable->identity.known()) {
+    if (check) {
       Status fits = client->CheckStore(*durable, *end, deadline);
       if (!fits && !client->options_.rebuild_mismatched_store) return std::unexpected(fits.error());
       if (!fits) {
@@ -82,9 +95,14 @@ Result<std::unique_ptr<ClientImpl>> ClientImpl::Open(std::unique_ptr<log::Log> l
     }
   }
   client->resumed_from_ = from;
-  Result<std::unique_ptr<log::LogReader>> reader = client->log_->OpenReader(from, read_options);
-  if (!reader) return std::unexpected(reader.error());
-  client->reader_ = std::move(*reader);
+  if (early && early->Position() == std::max<log::Offset>(from, 0)) {
+    client->reader_ = std::move(early);
+  } else {
+    early.reset();
+    Result<std::unique_ptr<log::LogReader>> reader = client->log_->OpenReader(from, read_options);
+    if (!reader) return std::unexpected(reader.error());
+    client->reader_ = std::move(*reader);
+  }
   client->applied_position_.store(client->reader_->Position(), std::memory_order_release);
   client->storage_->Apply({}, client->reader_->Position());
   client->watch_hub_->Start(client->reader_->Position());
@@ -171,6 +189,7 @@ Status ClientImpl::CheckStore(const DurableState& durable, log::Offset end, Time
 Result<std::optional<log::LogEntry>> ClientImpl::FirstEntryFrom(log::Offset from, log::Offset end, TimePoint deadline) {
   log::ReadOptions read_options;
   read_options.headers = false;
+  read_options.probe = true;  // One record is read.
   Result<std::unique_ptr<log::LogReader>> reader = log_->OpenReader(from, read_options);
   if (!reader) return std::unexpected(reader.error());
   for (;;) {

@@ -245,7 +245,12 @@ class MemoryStorage final : public Storage {
     }
     Entry* entry = Entry::New(key, value, version);
     by_key_.insert(IndexSlot{hash, entry});
-    ordered_.emplace(key, entry);
+    // Hinted at the end: a key above every stored one (a replay of keys
+    // written in ascending order, such as ids or timestamps) goes in with two
+    // comparisons instead of a descent of ~20 at 1 M keys, which was the
+    // replay's largest cost (memcmp under SetLocked); any other key costs one
+    // comparison more than a plain emplace.
+    ordered_.emplace_hint(ordered_.end(), key, entry);
   }
 
   void DeleteLocked(std::string_view key) {

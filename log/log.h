@@ -61,6 +61,11 @@ struct ReadOptions {
   // it on only while it waits for writes of its own, whose identity it must
   // check, so a replay and a read-only client still skip the headers.
   std::shared_ptr<const std::atomic<bool>> headers_switch;
+  // The caller reads one record and then closes the reader (a probe, such as
+  // the client's check that a durable store belongs to this log): a reader
+  // may fetch as little as one record instead of filling a replay's buffers.
+  // Which records Poll returns does not change.
+  bool probe = false;
 
   // Whether a record decoded now comes back with its headers.
   bool WantHeaders() const { return headers_switch ? headers_switch->load(std::memory_order_acquire) : headers; }

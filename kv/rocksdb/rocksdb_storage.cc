@@ -444,6 +444,11 @@ Result<std::unique_ptr<RocksDbStorage>> OpenRocksDbStorage(const RocksDbOptions&
   // A store restarted after a crash must hold a prefix of its batches: the
   // write-ahead log is replayed up to the first torn record.
   db_options.wal_recovery_mode = ::rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  // Opening a store does not read every table file's properties to seed the
+  // compaction statistics (they are only an estimate for compaction
+  // priorities, rebuilt as compactions run): a restart's open stays cheap
+  // however many files a large store has.
+  db_options.skip_stats_update_on_db_open = true;
   ::rocksdb::BlockBasedTableOptions table;
   table.block_cache = ::rocksdb::NewLRUCache(options.block_cache_bytes);
   db_options.table_factory.reset(::rocksdb::NewBlockBasedTableFactory(table));

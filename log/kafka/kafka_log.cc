@@ -359,7 +359,23 @@ class KafkaLog final : public Log {
     }
     auto context = std::make_unique<HandleContext>();
     context->logger = options_.logger;
-    auto conf = BaseConf(options_, context.get(), ReaderProperties(options_));
+    KafkaProperties properties = ReaderProperties(options_);
+    if (read_options.probe) {
+      // One record is wanted: ask the broker for its first record batch only
+      // (a fetch returns at least one whole batch whatever the limit), and
+      // do not prefetch more. A restart's probe of a 1 M-record topic fetched
+      // and queued 1 MB it never read.
+      // After the defaults, before the caller's consumer_properties (the
+      // last setting wins), which ReaderProperties puts at the end.
+      const auto at = properties.end() - static_cast<std::ptrdiff_t>(options_.consumer_properties.size());
+      // librdkafka wants fetch.max.bytes >= message.max.bytes (the largest
+      // request this handle sends: a consumer's are small).
+      properties.insert(at, {{"message.max.bytes", "1000"},
+                             {"fetch.max.bytes", "1000"},
+                             {"max.partition.fetch.bytes", "1"},
+                             {"queued.min.messages", "1"}});
+    }
+    auto conf = BaseConf(options_, context.get(), properties);
     KVLOG_RETURN_IF_ERROR(conf);
     auto handle = NewHandle(RD_KAFKA_CONSUMER, std::move(*conf), "consumer");
     KVLOG_RETURN_IF_ERROR(handle);
