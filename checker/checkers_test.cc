@@ -283,6 +283,13 @@ TEST(Session, RepeatedRangePairsAreJudgedEachTime) {
   auto back = Report(Check(Jsonl(with("\"a\"", "\"b\"")), {"session"}), "session");
   EXPECT_TRUE(HasKind(back, "monotonic-reads"));
   EXPECT_EQ(back.violations.size(), 4u);
+  // A third read of k whose value is as long as the pair before it ("b") but
+  // was never written: reported, not taken for the pair seen before.
+  auto unknown = Report(Check(Jsonl(with("\"b\"", "\"c\"")), {"session"}), "session");
+  EXPECT_EQ(unknown.violations.size(), 4u);
+  EXPECT_EQ(unknown.violations.back().kind, "read-unknown-value") << unknown.violations.back().message;
+  EXPECT_NE(unknown.violations.back().message.find("read c from key k"), std::string::npos)
+      << unknown.violations.back().message;
   // The same range reads without "j": valid.
   std::string clean = with("\"b\"", "\"b\"");
   for (size_t at; (at = clean.find("[\"j\",\"x\"],")) != std::string::npos;) clean.erase(at, 10);

@@ -1,6 +1,8 @@
 #include "checker/history.h"
 
 #include <algorithm>
+#include <type_traits>
+#include <utility>
 
 namespace kvlog::checker {
 
@@ -37,7 +39,18 @@ bool KnownFunction(std::string_view f) {
 
 OperationPairer::OperationPairer(std::string source) : source_(std::move(source)) {}
 
-std::optional<Error> OperationPairer::Add(const Event& e, int64_t position) {
+// The one body of both Adds: `E` is `const Event&` (fields copied) or
+// `Event&&` (fields moved: a streaming reader's event dies here anyway).
+template <typename E>
+std::optional<Error> OperationPairer::AddImpl(E&& e, int64_t position) {
+  constexpr bool kMove = !std::is_lvalue_reference_v<E>;
+  auto take = [](auto& field) -> decltype(auto) {
+    if constexpr (kMove) {
+      return std::move(field);
+    } else {
+      return static_cast<const std::remove_reference_t<decltype(field)>&>(field);
+    }
+  };
   auto error = [&](std::string reason) { return Error{source_, e.line, std::move(reason)}; };
   if (!KnownFunction(e.f)) {
     return error("unknown f '" + e.f +
@@ -53,13 +66,13 @@ std::optional<Error> OperationPairer::Add(const Event& e, int64_t position) {
     Operation& op = ops_.emplace_back();  // built in place: an Operation is ~300 bytes
     op.index = ops_.size() - 1;
     op.process = e.process;
-    op.f = e.f;
-    op.key = e.key;
-    op.input = e.value;
+    op.f = take(e.f);
+    op.key = take(e.key);
+    op.input = take(e.value);
     op.call = position;
     op.call_time = e.time;
-    op.replica = e.replica;
-    op.op = e.op;
+    op.replica = take(e.replica);
+    op.op = take(e.op);
     op.line = e.line;
     op.level = e.level;
     op.bound = e.bound;
@@ -77,24 +90,34 @@ std::optional<Error> OperationPairer::Add(const Event& e, int64_t position) {
                  std::to_string(op.line) + ")");
   }
   op.outcome = e.type;
-  if (e.type == EventType::kOk) op.output = e.value;
+  if (e.type == EventType::kOk) op.output = take(e.value);
   if (e.type != EventType::kInfo) {
     op.ret = position;
     op.ret_time = e.time;
   }
   if (e.offset) op.offset = e.offset;
   if (e.applied) op.applied = e.applied;
-  if (e.replica) op.replica = e.replica;
-  if (e.op) op.op = e.op;
+  if (e.replica && e.replica != op.replica) op.replica = take(e.replica);
+  if (e.op && e.op != op.op) op.op = take(e.op);
   op.result = e.result;
   return std::nullopt;
 }
+
+std::optional<Error> OperationPairer::Add(const Event& e, int64_t position) { return AddImpl(e, position); }
+
+std::optional<Error> OperationPairer::Add(Event&& e, int64_t position) { return AddImpl(std::move(e), position); }
+
+void OperationPairer::Reserve(size_t operations) { ops_.reserve(operations); }
 
 Result<std::vector<Operation>> OperationPairer::Finish() { return std::move(ops_); }
 
 Result<std::vector<Operation>> PairOperations(const History& history) {
   if (history.ops) return *history.ops;
   OperationPairer pairer(history.source);
+  // Every operation is one invocation and at most one completion: half the
+  // events at least, all of them at most. Reserving the half spares the
+  // vector of ~300-byte operations its doublings (each one a copy of all).
+  pairer.Reserve(history.events.size() / 2 + 1);
   for (size_t i = 0; i < history.events.size(); ++i) {
     if (auto error = pairer.Add(history.events[i], static_cast<int64_t>(i))) return std::unexpected(*error);
   }

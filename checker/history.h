@@ -171,9 +171,16 @@ class OperationPairer {
   // Events in history order; `position` is the event's index in that order.
   // An error names the event's line.
   std::optional<Error> Add(const Event& event, int64_t position);
+  // The same, taking the event's strings and values instead of copying them.
+  std::optional<Error> Add(Event&& event, int64_t position);
+  // Room for this many operations (a hint: more may be added).
+  void Reserve(size_t operations);
   Result<std::vector<Operation>> Finish();
 
  private:
+  template <typename E>
+  std::optional<Error> AddImpl(E&& event, int64_t position);
+
   std::string source_;
   std::vector<Operation> ops_;
   std::vector<std::pair<int64_t, size_t>> pending_;  // process -> op index, few

@@ -117,6 +117,37 @@ TEST(JsonlScanner, ReadsEveryEventFieldAsTheGeneralReaderDoes) {
   ExpectSameHistory(more, lines.size());
 }
 
+// The reader interns range pairs, guessing each pair's key from the order of
+// the last list and keeping each key's last value's text: lists in changing
+// orders, skipped and new keys, and values that differ from the last one in
+// content only (same length) or by a prefix must read back exactly.
+TEST(JsonlScanner, RangePairsReadBackExactlyWhateverTheirOrder) {
+  const std::vector<std::string> ranges = {
+      R"([["a","v1"],["b","v2"],["c","v3"]])",
+      R"([["a","v1"],["b","v2"],["c","v3"]])",
+      R"([["a","v1"],["b","v9"],["c","v3"]])",   // same length, other bytes
+      R"([["c","v3"],["b","v9"],["a","v1"]])",   // reversed: every guess misses
+      R"([["a","v1"],["c","v3x"],["d","v4"]])",  // b skipped, a longer value, a new key
+      R"([["a","v"],["c","v3"],["d","v4"],["b","v9"]])",  // a shorter value (a prefix)
+      R"([["a","v1"],["a","v2"],["b","v9"],["b","v9"]])",  // a key twice in one list
+      R"([["aa","v1"],["a","v1"],["b","v2"]])",
+  };
+  std::string text;
+  for (size_t i = 0; i < ranges.size(); ++i) {
+    text += R"({"process":0,"type":"invoke","f":"range","value":null})" "\n";
+    text += R"({"process":0,"type":"ok","f":"range","value":)" + ranges[i] + "}\n";
+  }
+  ExpectSameHistory(text, 2 * ranges.size());
+  const Read fast = ReadWith(text, true);
+  ASSERT_TRUE(fast.history.has_value());
+  ASSERT_EQ(fast.history->events.size(), 2 * ranges.size());
+  for (size_t i = 0; i < ranges.size(); ++i) {
+    // The interned values print as the text they were read from.
+    std::string printed = EventToJsonl(fast.history->events[2 * i + 1]);
+    EXPECT_NE(printed.find(R"("value":)" + ranges[i]), std::string::npos) << printed;
+  }
+}
+
 TEST(JsonlScanner, ReadsGeneratedHistoriesAsTheGeneralReaderDoes) {
   testing::GenerateOptions g;
   g.operations = 1200;
@@ -138,6 +169,36 @@ TEST(JsonlScanner, ReadsGeneratedHistoriesAsTheGeneralReaderDoes) {
     EXPECT_EQ(a.applied, b.applied);
     EXPECT_EQ(a.offset, b.offset);
     EXPECT_EQ(a.op, b.op);
+  }
+  // Pairing while reading takes each event's strings and values (moved, not
+  // copied): every field of every operation equals what pairing the whole
+  // history's events (copied) gives.
+  auto whole = ParseJsonl(text, "h.jsonl");
+  ASSERT_TRUE(whole.has_value());
+  auto copied = PairOperations(*whole);
+  ASSERT_TRUE(copied.has_value());
+  ASSERT_EQ(fast.history->ops->size(), copied->size());
+  for (size_t i = 0; i < copied->size(); ++i) {
+    const Operation &a = (*fast.history->ops)[i], &b = (*copied)[i];
+    EXPECT_EQ(a.index, b.index);
+    EXPECT_EQ(a.process, b.process);
+    EXPECT_EQ(a.f, b.f);
+    EXPECT_EQ(a.key, b.key);
+    EXPECT_EQ(a.input, b.input);
+    EXPECT_EQ(a.output, b.output);
+    EXPECT_EQ(a.outcome, b.outcome);
+    EXPECT_EQ(a.call, b.call);
+    EXPECT_EQ(a.ret, b.ret);
+    EXPECT_EQ(a.call_time, b.call_time);
+    EXPECT_EQ(a.ret_time, b.ret_time);
+    EXPECT_EQ(a.offset, b.offset);
+    EXPECT_EQ(a.applied, b.applied);
+    EXPECT_EQ(a.replica, b.replica);
+    EXPECT_EQ(a.op, b.op);
+    EXPECT_EQ(a.result, b.result);
+    EXPECT_EQ(a.level, b.level);
+    EXPECT_EQ(a.bound, b.bound);
+    EXPECT_EQ(a.line, b.line);
   }
   const History linearizable = testing::GenerateKvLinearizableHistory(3, 2000, 5, 8);
   ExpectSameHistory(WriteJsonl(linearizable), linearizable.events.size() + linearizable.log.size());
