@@ -9,6 +9,8 @@
 #include <set>
 #include <sstream>
 
+#include "base/propagate.h"
+
 namespace kvlog::nemesis {
 namespace {
 
@@ -83,7 +85,7 @@ class ScriptControlImpl final : public BrokerControl {
       if (std::find(avoid.begin(), avoid.end(), id) != avoid.end()) continue;
       auto state = DescribeVia(address);
       if (state) return state;
-      why = "broker " + std::to_string(id) + ": " + state.error();
+      why = base::WithContext(state.error(), "broker " + std::to_string(id));
     }
     return std::unexpected(why);
   }
@@ -95,19 +97,17 @@ class ScriptControlImpl final : public BrokerControl {
   Status Partition(const std::vector<int>& side) override { return Do({"partition", NodeList(side)}); }
   Status Heal() override { return Do({"heal"}); }
   Result<int> Elect() override {
-    auto out = RunScript(o_.script, {"elect", o_.topic});
-    if (!out) return std::unexpected(out.error());
+    KVLOG_ASSIGN_OR_RETURN(const std::string out, RunScript(o_.script, {"elect", o_.topic}));
     try {
-      return std::stoi(Trim(*out));
+      return std::stoi(Trim(out));
     } catch (...) {
-      return std::unexpected("kafka-cluster elect printed '" + Trim(*out) + "', not a node id");
+      return std::unexpected("kafka-cluster elect printed '" + Trim(out) + "', not a node id");
     }
   }
 
  private:
   Status Do(const std::vector<std::string>& args) {
-    auto out = RunScript(o_.script, args);
-    if (!out) return std::unexpected(out.error());
+    KVLOG_RETURN_IF_ERROR(RunScript(o_.script, args));
     return {};
   }
 
@@ -204,11 +204,10 @@ Result<std::unique_ptr<BrokerControl>> ScriptControl(const ScriptControlOptions&
   } else {
     std::fclose(f);
   }
-  auto nodes = ScriptControlImpl::RunScript(options.script, {"nodes"});
-  if (!nodes) return std::unexpected(nodes.error());
+  KVLOG_ASSIGN_OR_RETURN(const std::string nodes, ScriptControlImpl::RunScript(options.script, {"nodes"}));
   std::vector<std::pair<int, std::string>> brokers;
   bool netns = false;
-  std::istringstream lines(*nodes);
+  std::istringstream lines(nodes);
   std::string line;
   while (std::getline(lines, line)) {
     std::istringstream fields(line);
@@ -220,7 +219,7 @@ Result<std::unique_ptr<BrokerControl>> ScriptControl(const ScriptControlOptions&
     brokers.emplace_back(id, address);
   }
   if (brokers.empty()) {
-    return std::unexpected("kafka-cluster nodes lists no broker (is the cluster running? output: " + Trim(*nodes) + ")");
+    return std::unexpected("kafka-cluster nodes lists no broker (is the cluster running? output: " + Trim(nodes) + ")");
   }
   // The cluster the script runs must be the one the workload uses.
   if (!options.bootstrap.empty()) {
