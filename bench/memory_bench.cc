@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_main.h"
 #include "kv/memory_storage.h"
 
 namespace kvlog::kv {
@@ -69,19 +70,5 @@ BENCHMARK(BM_StoreMemory)->Arg(1'000'000)->Iterations(1)->Unit(benchmark::kMilli
 }  // namespace kvlog::kv
 
 int main(int argc, char** argv) {
-  int kept = 1;
-  for (int i = 1; i < argc; ++i) {
-    if (std::string(argv[i]) == "--smoke") {
-      kvlog::kv::g_smoke = true;
-    } else {
-      argv[kept++] = argv[i];
-    }
-  }
-  argc = kept;
-  benchmark::AddCustomContext("log", "none (kv::NewMemoryStorage only)");
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return kvlog::bench::RunBenchmarkMain(argc, argv, &kvlog::kv::g_smoke, "none (kv::NewMemoryStorage only)");
 }

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_main.h"
 #include "sim/fault_registry.h"
 #include "sim/scenario.h"
 
@@ -66,19 +67,6 @@ BENCHMARK(BM_Simulator)->Arg(0)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::
 }  // namespace kvlog::sim
 
 int main(int argc, char** argv) {
-  int kept = 1;
-  for (int i = 1; i < argc; ++i) {
-    if (std::string(argv[i]) == "--smoke") {
-      kvlog::sim::g_smoke = true;
-    } else {
-      argv[kept++] = argv[i];
-    }
-  }
-  argc = kept;
-  benchmark::AddCustomContext("log", "simulated log (log/sim) on the fiber runtime");
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return kvlog::bench::RunBenchmarkMain(argc, argv, &kvlog::sim::g_smoke,
+                                        "simulated log (log/sim) on the fiber runtime");
 }
