@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "bench/bench_main.h"
 #include "kv/memory_storage.h"
 
@@ -45,11 +47,10 @@ void BM_StoreMemory(benchmark::State& state) {
     std::unique_ptr<Storage> store = NewMemoryStorage();
     std::vector<Mutation> batch;
     for (int64_t i = 0; i < keys; ++i) {
-      char key[32];
-      std::snprintf(key, sizeof(key), "key/%08lld", static_cast<long long>(i));
-      std::string value = "v" + std::to_string(i) + "-";
+      std::string key = fmt::format("key/{:08}", i);
+      std::string value = fmt::format("v{}-", i);
       value.resize(100, 'x');
-      batch.push_back(Mutation{key, std::move(value)});
+      batch.push_back(Mutation{std::move(key), std::move(value)});
       if (batch.size() == 10'000) {
         store->Apply(batch);
         batch.clear();

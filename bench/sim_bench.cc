@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "bench/bench_main.h"
 #include "sim/fault_registry.h"
 #include "sim/scenario.h"
@@ -49,8 +51,10 @@ void BM_Simulator(benchmark::State& state) {
     SimRun run = RunScenario(s);
     wall += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (run.outcome.kind != RunOutcome::Kind::kCompleted || !run.workload.errors.empty()) {
-      state.SkipWithError(("seed " + std::to_string(s.seed) + " did not complete: " +
-                          (run.workload.errors.empty() ? std::string("time limit or deadlock") : run.workload.errors.front())).c_str());
+      state.SkipWithError(fmt::format("seed {} did not complete: {}", s.seed,
+                                      run.workload.errors.empty() ? std::string("time limit or deadlock")
+                                                                  : run.workload.errors.front())
+                              .c_str());
       return;
     }
     virtual_seconds += std::chrono::duration<double>(run.outcome.virtual_end.time_since_epoch()).count();
