@@ -6,6 +6,8 @@
 #include <utility>
 #include <vector>
 
+#include <fmt/format.h>
+
 namespace kvlog::bench {
 namespace {
 
@@ -45,7 +47,7 @@ void RdKafkaDeleter::operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
 KafkaTarget& KafkaTarget::Init(const std::string& brokers, int replication_factor) {
   static KafkaTarget target;
   target.replication_factor_ = replication_factor;
-  target.stamp_ = std::to_string(std::chrono::system_clock::now().time_since_epoch().count() / 1'000'000);
+  target.stamp_ = fmt::format("{}", std::chrono::system_clock::now().time_since_epoch().count() / 1'000'000);
   if (brokers.empty()) {
     auto cluster = log::kafka::MockCluster::Start({.brokers = 3, .topic = ""});
     if (!cluster) Die("cannot start the mock cluster: " + cluster.error().ToString());
@@ -54,7 +56,7 @@ KafkaTarget& KafkaTarget::Init(const std::string& brokers, int replication_facto
     target.description_ = "embedded librdkafka mock cluster (3 brokers, RF 3)";
   } else {
     target.brokers_ = brokers;
-    target.description_ = "Kafka brokers " + brokers + " (RF " + std::to_string(replication_factor) + ")";
+    target.description_ = fmt::format("Kafka brokers {} (RF {})", brokers, replication_factor);
   }
   g_target = &target;
   return target;
@@ -128,7 +130,7 @@ void RawProducer::Produce(const std::string& key, const std::string& value) {
 
 void RawProducer::Flush() {
   if (rd_kafka_flush(rk_.get(), 120'000) != RD_KAFKA_RESP_ERR_NO_ERROR) Die("raw producer: flush timed out");
-  if (failed_.load() != 0) Die("raw producer: " + std::to_string(failed_.load()) + " records failed");
+  if (failed_.load() != 0) Die(fmt::format("raw producer: {} records failed", failed_.load()));
 }
 
 int64_t RawProducer::LogStart() {

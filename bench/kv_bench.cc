@@ -67,6 +67,8 @@
 #include <thread>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "bench/kafka_target.h"
 #include "bench/memory_log.h"
 #include "kv/client.h"
@@ -88,15 +90,13 @@ constexpr std::size_t kValueBytes = 100;
 }
 
 std::string Value(int64_t i) {
-  std::string v = "v" + std::to_string(i) + "-";
+  std::string v = fmt::format("v{}-", i);
   v.resize(kValueBytes, 'x');
   return v;
 }
 
 std::string KeyName(int64_t i) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "key/%08lld", static_cast<long long>(i));
-  return buf;
+  return fmt::format("key/{:08}", i);
 }
 
 double Micros(Clock::duration d) { return std::chrono::duration<double, std::micro>(d).count(); }
@@ -148,7 +148,7 @@ const KafkaOptions& Topic(const std::string& name) {
 // A topic holding `records` records over records/writes_per_key keys
 // ("key/00000000"...), 100-byte values, written by the raw producer.
 const KafkaOptions& Prefilled(int64_t records, int64_t writes_per_key) {
-  const std::string name = "fill-" + std::to_string(records) + "x" + std::to_string(writes_per_key);
+  const std::string name = fmt::format("fill-{}x{}", records, writes_per_key);
   static std::mutex mu;
   static std::map<std::string, bool> filled;
   std::lock_guard lock(mu);
@@ -159,9 +159,9 @@ const KafkaOptions& Prefilled(int64_t records, int64_t writes_per_key) {
     for (int64_t i = 0; i < records; ++i) producer.Produce(KeyName(i % keys), Value(i));
     producer.Flush();
     if (const int64_t start = producer.LogStart(); start != 0) {
-      Die("topic " + options.topic + " starts at offset " + std::to_string(start) + " after writing " +
-          std::to_string(records) + " records: the log dropped its head (the mock cluster keeps about 5 MB " +
-          "per partition); use smaller sizes or --brokers");
+      Die(fmt::format("topic {} starts at offset {} after writing {} records: the log dropped its head (the mock "
+                      "cluster keeps about 5 MB per partition); use smaller sizes or --brokers",
+                      options.topic, start, records));
     }
     filled[name] = true;
   }
@@ -271,7 +271,7 @@ void BM_PutIf(benchmark::State& state) {
 
 // A counter as text: the value is the decimal count.
 Result<std::string> Increment(const std::optional<std::string>& current) {
-  return std::to_string((current ? std::stoll(*current) : 0) + 1);
+  return fmt::format("{}", (current ? std::stoll(*current) : 0) + 1);
 }
 
 void BM_Update(benchmark::State& state) {
@@ -343,7 +343,7 @@ void BM_WatchDelivery(benchmark::State& state) {
     if (!r) Die("watch delivery: put: " + r.error().ToString());
     std::unique_lock lock(mu);
     if (!arrived.wait_for(lock, std::chrono::seconds(30), [&] { return received >= *r || !failure.empty(); })) {
-      Die("watch delivery: the change at offset " + std::to_string(*r) + " never reached the watcher");
+      Die(fmt::format("watch delivery: the change at offset {} never reached the watcher", *r));
     }
     if (!failure.empty()) Die("watch delivery: " + failure);
     us.push_back(Micros(received_at - start));
@@ -363,9 +363,9 @@ void BM_Watchers(benchmark::State& state) {
   const int64_t watchers = state.range(0);
   // One client per topic for every repetition: the mock keeps about 5 MB per
   // partition, so a client opened later could not replay the topic.
-  kv::Client* client = &SharedClient(Topic("watchers-" + std::to_string(watchers)));
+  kv::Client* client = &SharedClient(Topic(fmt::format("watchers-{}", watchers)));
   std::vector<std::string> keys;
-  for (int64_t i = 0; i < kKeys; ++i) keys.push_back("w/" + std::to_string(i));
+  for (int64_t i = 0; i < kKeys; ++i) keys.push_back(fmt::format("w/{}", i));
   std::vector<std::unique_ptr<kv::Watcher>> ws;
   for (int64_t i = 0; i < watchers; ++i) {
     auto w = client->Watch({.key = keys[static_cast<std::size_t>(i % kKeys)], .buffer_events = 64,
@@ -435,10 +435,10 @@ void BM_Counter(benchmark::State& state) {
     std::lock_guard lock(mu);
     pool = &pools[clients];
     if (pool->empty()) {
-      const KafkaOptions& options = Topic("counter-" + std::to_string(clients));
+      const KafkaOptions& options = Topic(fmt::format("counter-{}", clients));
       for (int c = 0; c < clients; ++c) {
         KafkaOptions o = options;
-        o.client_id = "counter-" + std::to_string(c);
+        o.client_id = fmt::format("counter-{}", c);
         auto log = log::kafka::OpenKafkaLog(o);
         if (!log) Die("counter: open log: " + log.error().ToString());
         pool->push_back(OpenClientOn(std::move(*log)));
@@ -448,14 +448,14 @@ void BM_Counter(benchmark::State& state) {
   // Keys of their own per call: Google Benchmark calls this function more
   // than once per row (to size it, and per repetition) on the same clients.
   static std::atomic<int> calls{0};
-  const std::string prefix = "counter/" + std::to_string(calls.fetch_add(1)) + "/";
+  const std::string prefix = fmt::format("counter/{}/", calls.fetch_add(1));
   std::atomic<int64_t> ok{0}, gave_up{0};
   for (auto _ : state) {
     std::vector<std::thread> threads;
     for (int w = 0; w < writers; ++w) {
       threads.emplace_back([&, w] {
         kv::Client& client = *(*pool)[static_cast<std::size_t>(w % clients)];
-        const std::string key = prefix + std::to_string(w % keys);
+        const std::string key = fmt::format("{}{}", prefix, w % keys);
         for (int i = 0; i < kPerWriter; ++i) {
           auto r = client.Update(key, Increment);
           if (r) {
@@ -475,12 +475,11 @@ void BM_Counter(benchmark::State& state) {
   if (Status s = reader.Sync(); !s) Die("counter: sync: " + s.error().ToString());
   int64_t total = 0;
   for (int k = 0; k < keys; ++k) {
-    auto v = reader.Get(prefix + std::to_string(k));
+    auto v = reader.Get(fmt::format("{}{}", prefix, k));
     if (v) total += std::stoll(*v);
   }
   if (total != ok.load()) {
-    Die("counter: the counters hold " + std::to_string(total) + " increments, " + std::to_string(ok.load()) +
-        " Updates succeeded");
+    Die(fmt::format("counter: the counters hold {} increments, {} Updates succeeded", total, ok.load()));
   }
   state.SetItemsProcessed(ok.load());
   state.counters["gave_up"] = static_cast<double>(gave_up.load());
@@ -644,10 +643,10 @@ void BM_PutThreads(benchmark::State& state) {
     std::vector<std::thread> writers;
     for (int t = 0; t < threads; ++t) {
       writers.emplace_back([&, t] {
-        const std::string prefix = "w" + std::to_string(t) + "/";
+        const std::string prefix = fmt::format("w{}/", t);
         for (int i = 0; i < per_thread; ++i) {
           const auto start = Clock::now();
-          if (auto r = client.Put(prefix + std::to_string(i % 64), value); !r) Die("put: " + r.error().ToString());
+          if (auto r = client.Put(fmt::format("{}{}", prefix, i % 64), value); !r) Die("put: " + r.error().ToString());
           us[t].push_back(Micros(Clock::now() - start));
         }
       });
@@ -679,7 +678,7 @@ void BM_RawConsume(benchmark::State& state) {
       if (last < 0) Die("raw consume: stalled");
       ++count;
     }
-    if (count != records) Die("raw consume: " + std::to_string(count) + " records, expected " + std::to_string(records));
+    if (count != records) Die(fmt::format("raw consume: {} records, expected {}", count, records));
     state.SetIterationTime(std::chrono::duration<double>(Clock::now() - start).count());
   }
   state.SetItemsProcessed(state.iterations() * records);
@@ -694,8 +693,8 @@ void BM_Replay(benchmark::State& state) {
     std::unique_ptr<kv::Client> client = OpenClient(options);
     state.SetIterationTime(std::chrono::duration<double>(Clock::now() - start).count());
     if (client->storage().Size() != keys) {
-      Die("replay: " + std::to_string(client->storage().Size()) + " keys, expected " + std::to_string(keys) +
-          "; applied position " + std::to_string(client->AppliedPosition()));
+      Die(fmt::format("replay: {} keys, expected {}; applied position {}", client->storage().Size(), keys,
+                      client->AppliedPosition()));
     }
   }
   state.SetItemsProcessed(state.iterations() * records);

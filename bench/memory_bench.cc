@@ -20,6 +20,9 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+
+#include "bench/bench_main.h"
 #include "kv/memory_storage.h"
 #include "kv/ttl.h"
 
@@ -52,12 +55,11 @@ void BM_StoreMemory(benchmark::State& state) {
     std::unique_ptr<Storage> store = NewMemoryStorage();
     std::vector<Mutation> batch;
     for (int64_t i = 0; i < keys; ++i) {
-      char key[32];
-      std::snprintf(key, sizeof(key), "key/%08lld", static_cast<long long>(i));
-      std::string value = "v" + std::to_string(i) + "-";
+      std::string key = fmt::format("key/{:08}", i);
+      std::string value = fmt::format("v{}-", i);
       value.resize(100, 'x');
       if (ttl) value = internal::EncodeTtlValue(kDeadlineNs, value);
-      batch.push_back(Mutation{key, std::move(value)});
+      batch.push_back(Mutation{std::move(key), std::move(value)});
       if (batch.size() == 10'000) {
         store->Apply(batch);
         batch.clear();
@@ -83,19 +85,5 @@ BENCHMARK(BM_StoreMemory)
 }  // namespace kvlog::kv
 
 int main(int argc, char** argv) {
-  int kept = 1;
-  for (int i = 1; i < argc; ++i) {
-    if (std::string(argv[i]) == "--smoke") {
-      kvlog::kv::g_smoke = true;
-    } else {
-      argv[kept++] = argv[i];
-    }
-  }
-  argc = kept;
-  benchmark::AddCustomContext("log", "none (kv::NewMemoryStorage only)");
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return kvlog::bench::RunBenchmarkMain(argc, argv, &kvlog::kv::g_smoke, "none (kv::NewMemoryStorage only)");
 }

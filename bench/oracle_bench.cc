@@ -20,7 +20,6 @@
 #include <thread>
 #include <vector>
 
-#include "checker/edn.h"
 #include "checker/linearizability.h"
 #include "checker/testing/reference.h"
 
@@ -166,12 +165,7 @@ int main(int argc, char** argv) {
       char buf[65536];
       for (size_t n; (n = std::fread(buf, 1, sizeof buf, in)) > 0;) text.append(buf, n);
       std::fclose(in);
-      auto h = f.format == "jepsen-log" ? ParseJepsenLog(text, f.path) : ParseJepsenEdn(text, f.path);
-      if (!h) {
-        std::fprintf(stderr, "oracle_bench: %s\n", h.error().ToString().c_str());
-        return 2;
-      }
-      auto ops = PairOperations(*h);
+      auto ops = testing::ReferenceOperations(text, f.path, f.format);
       if (!ops) {
         std::fprintf(stderr, "oracle_bench: %s\n", ops.error().ToString().c_str());
         return 2;

@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "bench/kafka_target.h"
 #include "kv/client.h"
 #include "kv/memory_storage.h"
@@ -49,7 +51,7 @@ constexpr int64_t kTail = 1'000;
 
 fs::path Scratch() {
   static const fs::path dir = [] {
-    fs::path d = fs::temp_directory_path() / ("kvlog-rocksdb-bench-" + std::to_string(::getpid()));
+    fs::path d = fs::temp_directory_path() / fmt::format("kvlog-rocksdb-bench-{}", ::getpid());
     fs::remove_all(d);
     fs::create_directories(d);
     return d;
@@ -58,9 +60,7 @@ fs::path Scratch() {
 }
 
 std::string KeyName(int64_t i) {
-  char key[32];
-  std::snprintf(key, sizeof key, "key/%08lld", static_cast<long long>(i));
-  return key;
+  return fmt::format("key/{:08}", i);
 }
 
 std::unique_ptr<kv::Storage> RocksDb(const fs::path& dir) {
@@ -97,16 +97,16 @@ struct World {
     if (!cluster) {
       // Plain records, as kv_bench fills its topics (a client reads each as a Put).
       bench::RawProducer producer(brokers_topic);
-      for (int64_t i = from; i < to; ++i) producer.Produce(KeyName(i % Keys()), "value-" + std::to_string(i));
+      for (int64_t i = from; i < to; ++i) producer.Produce(KeyName(i % Keys()), fmt::format("value-{}", i));
       producer.Flush();
-      if (producer.failed() != 0) Die("write: " + std::to_string(producer.failed()) + " records failed");
+      if (producer.failed() != 0) Die(fmt::format("write: {} records failed", producer.failed()));
       return;
     }
     auto writer = Open(kv::NewMemoryStorage());
     for (int64_t base = from; base < to; base += 5'000) {
       auto batch = writer->Batch();
       for (int64_t i = base; i < std::min(to, base + 5'000); ++i) {
-        batch.Put(KeyName(i % Keys()), "value-" + std::to_string(i));
+        batch.Put(KeyName(i % Keys()), fmt::format("value-{}", i));
       }
       if (auto r = batch.Execute(); !r) Die("write: " + r.error().ToString());
     }
@@ -143,7 +143,7 @@ void BM_FullReplay(benchmark::State& state) {
   int n = 0;
   double store_open_s = 0;
   for (auto _ : state) {
-    const fs::path dir = Scratch() / ("full-" + std::to_string(n++));
+    const fs::path dir = Scratch() / fmt::format("full-{}", n++);
     const auto start = Clock::now();
     std::unique_ptr<kv::Storage> store = rocksdb ? RocksDb(dir) : kv::NewMemoryStorage();
     store_open_s += std::chrono::duration<double>(Clock::now() - start).count();
@@ -166,7 +166,7 @@ void BM_RestartWithTail(benchmark::State& state) {
   const World& w = TheWorld();
   int n = 0;
   for (auto _ : state) {
-    const fs::path dir = Scratch() / ("tail-" + std::to_string(n++));
+    const fs::path dir = Scratch() / fmt::format("tail-{}", n++);
     fs::copy(w.checkpoint, dir, fs::copy_options::recursive);
     const auto start = Clock::now();
     auto client = w.Open(RocksDb(dir));
@@ -187,10 +187,10 @@ void BM_Get(benchmark::State& state) {
   const bool rocksdb = state.range(0) == 1;
   const int64_t keys = g_smoke ? 1'000 : 100'000;
   std::unique_ptr<kv::Storage> store =
-      rocksdb ? RocksDb(Scratch() / ("get-" + std::to_string(state.thread_index()))) : kv::NewMemoryStorage();
+      rocksdb ? RocksDb(Scratch() / fmt::format("get-{}", state.thread_index())) : kv::NewMemoryStorage();
   std::vector<kv::Mutation> batch;
   for (int64_t i = 0; i < keys; ++i) {
-    std::string value = "v" + std::to_string(i) + "-";
+    std::string value = fmt::format("v{}-", i);
     value.resize(100, 'x');
     batch.push_back(kv::Mutation{KeyName(i), std::move(value), i});
     if (batch.size() == 10'000) {

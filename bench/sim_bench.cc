@@ -17,6 +17,9 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+
+#include "bench/bench_main.h"
 #include "sim/fault_registry.h"
 #include "sim/scenario.h"
 
@@ -48,8 +51,10 @@ void BM_Simulator(benchmark::State& state) {
     SimRun run = RunScenario(s);
     wall += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (run.outcome.kind != RunOutcome::Kind::kCompleted || !run.workload.errors.empty()) {
-      state.SkipWithError(("seed " + std::to_string(s.seed) + " did not complete: " +
-                          (run.workload.errors.empty() ? std::string("time limit or deadlock") : run.workload.errors.front())).c_str());
+      state.SkipWithError(fmt::format("seed {} did not complete: {}", s.seed,
+                                      run.workload.errors.empty() ? std::string("time limit or deadlock")
+                                                                  : run.workload.errors.front())
+                              .c_str());
       return;
     }
     virtual_seconds += std::chrono::duration<double>(run.outcome.virtual_end.time_since_epoch()).count();
@@ -66,19 +71,6 @@ BENCHMARK(BM_Simulator)->Arg(0)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::
 }  // namespace kvlog::sim
 
 int main(int argc, char** argv) {
-  int kept = 1;
-  for (int i = 1; i < argc; ++i) {
-    if (std::string(argv[i]) == "--smoke") {
-      kvlog::sim::g_smoke = true;
-    } else {
-      argv[kept++] = argv[i];
-    }
-  }
-  argc = kept;
-  benchmark::AddCustomContext("log", "simulated log (log/sim) on the fiber runtime");
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return kvlog::bench::RunBenchmarkMain(argc, argv, &kvlog::sim::g_smoke,
+                                        "simulated log (log/sim) on the fiber runtime");
 }

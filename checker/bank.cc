@@ -105,11 +105,7 @@ CheckReport CheckBank(const std::vector<Operation>& ops, const BankOptions& opti
                {o.index}});
     }
   }
-  if (reads == 0 && moved + refused + unknown == 0) {
-    rep.verdict = Verdict::kSkipped;
-    rep.summary = "no transfers or reads of every account";
-    return rep;
-  }
+  if (reads == 0 && moved + refused + unknown == 0) return rep.Skip("no transfers or reads of every account");
   const std::string counts = std::to_string(moved) + " transfers moved money, " + std::to_string(refused) +
                              " refused, " + std::to_string(unknown) + " unknown; " + std::to_string(reads) +
                              " reads of every account";

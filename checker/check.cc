@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/propagate.h"
 #include "checker/bank.h"
 #include "checker/convergence.h"
 #include "checker/counter.h"
@@ -319,9 +320,8 @@ std::optional<Error> ValidateOptions(const CheckOptions& options) {
 Result<FullReport> CheckHistory(const History& history, Format format, const CheckOptions& options) {
   if (auto invalid = ValidateOptions(options)) return std::unexpected(*invalid);
   if (options.on_phase) options.on_phase("pairing");
-  auto ops = PairOperations(history);
-  if (!ops) return std::unexpected(ops.error());
-  return CheckPaired(history, std::move(*ops), format, options);
+  KVLOG_ASSIGN_OR_RETURN(std::vector<Operation> ops, PairOperations(history));
+  return CheckPaired(history, std::move(ops), format, options);
 }
 
 Result<FullReport> CheckHistory(History&& history, Format format, const CheckOptions& options) {
@@ -332,9 +332,7 @@ Result<FullReport> CheckHistory(History&& history, Format format, const CheckOpt
     history.ops.reset();
   } else {
     if (options.on_phase) options.on_phase("pairing");
-    auto paired = PairOperations(history);
-    if (!paired) return std::unexpected(paired.error());
-    ops = std::move(*paired);
+    KVLOG_ASSIGN_OR_RETURN(ops, PairOperations(history));
     std::vector<Event>().swap(history.events);
   }
   return CheckPaired(history, std::move(ops), format, options);

@@ -37,11 +37,7 @@ std::map<std::string, std::string> FoldLog(const std::vector<LogRecord>& log, in
 CheckReport CheckConvergence(const History& history) {
   CheckReport rep;
   rep.checker = "convergence";
-  if (history.finals.empty()) {
-    rep.verdict = Verdict::kSkipped;
-    rep.summary = "no final states recorded";
-    return rep;
-  }
+  if (history.finals.empty()) return rep.Skip("no final states recorded");
   std::vector<const FinalState*> finals;
   for (const auto& f : history.finals) finals.push_back(&f);
   std::stable_sort(finals.begin(), finals.end(),

@@ -170,11 +170,7 @@ Result<CheckReport> CheckCounter(const std::vector<Operation>& ops) {
     }
     final_text += " in [" + std::to_string(c.acked.Total()) + ", " + std::to_string(c.maybe.Total()) + "]";
   }
-  if (counters.empty() && reads == 0) {
-    rep.verdict = Verdict::kSkipped;
-    rep.summary = "no increments or reads";
-    return rep;
-  }
+  if (counters.empty() && reads == 0) return rep.Skip("no increments or reads");
   rep.verdict = rep.violation_count ? Verdict::kInvalid : Verdict::kValid;
   rep.summary = std::to_string(acked) + " increments acknowledged, " + std::to_string(unknown) + " unknown, " +
                 std::to_string(failed) + " failed on " + std::to_string(counters.size()) + " counter(s); " +

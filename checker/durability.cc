@@ -75,11 +75,7 @@ CheckReport CheckDurability(const History& history, const std::vector<Operation>
       }
     }
   }
-  if (!history.has_log && claimed.empty()) {
-    rep.verdict = Verdict::kSkipped;
-    rep.summary = "no log and no reported offsets";
-    return rep;
-  }
+  if (!history.has_log && claimed.empty()) return rep.Skip("no log and no reported offsets");
   rep.verdict = rep.violation_count ? Verdict::kInvalid : Verdict::kValid;
   rep.summary = history.has_log ? std::to_string(judged) + " writes against " + std::to_string(history.log.size()) +
                                       " log records; " + std::to_string(rep.violation_count) + " violation(s)"

@@ -4,6 +4,8 @@
 #include <charconv>
 #include <map>
 
+#include "base/propagate.h"
+
 namespace kvlog::checker {
 namespace {
 
@@ -492,7 +494,7 @@ Result<std::string> WriteJepsenEdn(const History& history) {
   };
   for (size_t index = 0; index < history.events.size(); ++index) {
     const Event& e = history.events[index];
-    if (auto s = write_nemesis_before(index); !s) return std::unexpected(s.error());
+    KVLOG_RETURN_IF_ERROR(write_nemesis_before(index));
     if (!IsKeywordName(e.f)) {
       return MakeError(history.source, e.line, "f '" + e.f + "' cannot be written as an EDN keyword");
     }
@@ -523,7 +525,7 @@ Result<std::string> WriteJepsenEdn(const History& history) {
     if (e.replica) out += ", :replica " + EdnString(*e.replica);
     out += "}";
   }
-  if (auto s = write_nemesis_before(history.events.size()); !s) return std::unexpected(s.error());
+  KVLOG_RETURN_IF_ERROR(write_nemesis_before(history.events.size()));
   return out + "]\n";
 }
 

@@ -44,9 +44,7 @@ Result<CheckReport> CheckExpiry(const History& history, const std::vector<Operat
   const bool any_deadline =
       std::any_of(history.log.begin(), history.log.end(), [](const LogRecord& r) { return r.deadline.has_value(); });
   if (!history.has_log || !any_deadline) {
-    rep.verdict = Verdict::kSkipped;
-    rep.summary = history.has_log ? "no record carries a deadline" : "the log was not recorded";
-    return rep;
+    return rep.Skip(history.has_log ? "no record carries a deadline" : "the log was not recorded");
   }
   // Fold the log, keeping each key's states by offset.
   std::map<std::string, std::optional<Held>> state;

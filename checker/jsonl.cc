@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "base/propagate.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
 
@@ -807,9 +808,7 @@ class LineReader {
   Result<History> Finish() {
     if (error_) return std::unexpected(*error_);
     if (pairer_) {
-      auto ops = pairer_->Finish();
-      if (!ops) return std::unexpected(ops.error());
-      h_.ops = std::move(*ops);
+      KVLOG_ASSIGN_OR_RETURN(h_.ops, pairer_->Finish());
     }
     if (watch_) h_.watch = watch_->Finish();
     return std::move(h_);

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <set>
 
+#include "base/propagate.h"
 #include "checker/edn.h"
 
 extern char** environ;
@@ -154,29 +155,26 @@ Result<std::vector<KnossosPart>> ExportForKnossos(const History& history, std::s
                      "cannot export for Knossos under model '" + std::string(model) +
                          "' (register, cas-register, kv)");
   }
-  auto ops = PairOperations(history);
-  if (!ops) return std::unexpected(ops.error());
+  KVLOG_ASSIGN_OR_RETURN(const std::vector<Operation> ops, PairOperations(history));
 
   std::set<std::string> keys;  // every key of the kept operations, for ranges
   int64_t fresh = 0;
-  for (const Operation& o : *ops) {
+  for (const Operation& o : ops) {
     fresh = std::max(fresh, o.process + 1);
     if (!Kept(o) || !per_key) continue;
     if (o.key) keys.insert(*o.key);
     if (o.f == "batch") {
-      auto recs = Records(history, o);
-      if (!recs) return std::unexpected(recs.error());
-      for (const Record& r : *recs) keys.insert(r.key);
+      KVLOG_ASSIGN_OR_RETURN(const auto recs, Records(history, o));
+      for (const Record& r : recs) keys.insert(r.key);
     } else if (o.f == "range") {
-      auto got = RangeResult(history, o);
-      if (!got) return std::unexpected(got.error());
-      for (const auto& [k, v] : *got) keys.insert(k);
+      KVLOG_ASSIGN_OR_RETURN(const auto got, RangeResult(history, o));
+      for (const auto& [k, v] : got) keys.insert(k);
     }
   }
   // The values reads returned, per key: a batch's earlier record on a key is
   // only written out when a read may have seen it.
   std::map<std::string, std::set<std::string>> observed;
-  for (const Operation& o : *ops) {
+  for (const Operation& o : ops) {
     if (!Kept(o) || !o.ok()) continue;
     if (o.f == "get" || o.f == "read") observed[o.key.value_or("")].insert(Reg(o.output));
     if (o.f == "range" && per_key) {
@@ -190,7 +188,7 @@ Result<std::vector<KnossosPart>> ExportForKnossos(const History& history, std::s
 
   std::map<std::string, std::vector<Piece>> parts;
   std::set<std::string> weakened;  // parts whose export is weaker than kvcheck (KnossosPart::exact)
-  for (const Operation& o : *ops) {
+  for (const Operation& o : ops) {
     if (!Kept(o)) continue;
     auto piece = [&](std::string f, std::string value) {
       Piece p;
@@ -224,10 +222,9 @@ Result<std::vector<KnossosPart>> ExportForKnossos(const History& history, std::s
       parts[part].push_back(
           piece("cas", "[" + Reg(o.input.items()[0]) + " " + Reg(o.input.items()[1]) + "]"));
     } else if (o.f == "batch" && per_key) {
-      auto recs = Records(history, o);
-      if (!recs) return std::unexpected(recs.error());
+      KVLOG_ASSIGN_OR_RETURN(const auto recs, Records(history, o));
       std::map<std::string, std::vector<const Record*>> by_key;
-      for (const Record& r : *recs) by_key[r.key].push_back(&r);
+      for (const Record& r : recs) by_key[r.key].push_back(&r);
       for (const auto& [key, rs] : by_key) {
         bool seen = false;  // a read may have seen an earlier record's value
         for (size_t i = 0; i + 1 < rs.size(); ++i) seen = seen || observed[key].count(Reg(rs[i]->value)) > 0;
@@ -239,12 +236,11 @@ Result<std::vector<KnossosPart>> ExportForKnossos(const History& history, std::s
         }
       }
     } else if (o.f == "range" && per_key) {
-      auto got = RangeResult(history, o);
-      if (!got) return std::unexpected(got.error());
-      for (const std::string& k : Covered(o, *got, keys)) {
-        auto v = got->find(k);
+      KVLOG_ASSIGN_OR_RETURN(const auto got, RangeResult(history, o));
+      for (const std::string& k : Covered(o, got, keys)) {
+        auto v = got.find(k);
         Piece p = piece("read", "nil");
-        p.output = Reg(v == got->end() ? Value() : v->second);
+        p.output = Reg(v == got.end() ? Value() : v->second);
         parts[k].push_back(std::move(p));
       }
     } else if (o.f == "append") {
@@ -340,11 +336,10 @@ Result<std::vector<KnossosFileVerdict>> RunKnossosOnFiles(const std::string& jar
 
 Result<KnossosResult> CheckWithKnossos(const std::string& jar, const History& history, std::string_view model,
                                        const std::string& dir) {
-  auto parts = ExportForKnossos(history, model);
-  if (!parts) return std::unexpected(parts.error());
+  KVLOG_ASSIGN_OR_RETURN(const auto parts, ExportForKnossos(history, model));
   KnossosResult result;
-  result.parts = parts->size();
-  if (parts->empty()) {
+  result.parts = parts.size();
+  if (parts.empty()) {
     result.verdict = Verdict::kValid;
     return result;
   }
@@ -352,10 +347,10 @@ Result<KnossosResult> CheckWithKnossos(const std::string& jar, const History& hi
   if (!mkdtemp(tmpl.data())) return MakeError(dir, 0, "cannot make a temporary folder for Knossos");
   const std::filesystem::path folder(tmpl);
   std::vector<std::string> files;
-  for (size_t i = 0; i < parts->size(); ++i) {
+  for (size_t i = 0; i < parts.size(); ++i) {
     std::string file = (folder / ("part-" + std::to_string(i) + ".edn")).string();
     std::ofstream out(file, std::ios::binary);
-    out << (*parts)[i].edn;
+    out << parts[i].edn;
     if (!out) {
       std::filesystem::remove_all(folder);
       return MakeError(file, 0, "cannot write a Knossos history");
@@ -365,10 +360,10 @@ Result<KnossosResult> CheckWithKnossos(const std::string& jar, const History& hi
   auto verdicts = RunKnossosOnFiles(jar, "cas-register", files, &result.output);
   std::error_code ec;
   std::filesystem::remove_all(folder, ec);
-  if (!verdicts) return std::unexpected(verdicts.error());
+  KVLOG_RETURN_IF_ERROR(verdicts);
   bool invalid = false, unknown = false;
   for (size_t i = 0; i < verdicts->size(); ++i) {
-    const std::string name = (*parts)[i].name.empty() ? "the register" : "key " + (*parts)[i].name;
+    const std::string name = parts[i].name.empty() ? "the register" : "key " + parts[i].name;
     if ((*verdicts)[i].verdict == Verdict::kInvalid && !invalid) {
       invalid = true;
       result.detail = name + ": Knossos found no linearization";

@@ -320,11 +320,7 @@ CheckReport CheckSessions(const History& history, const std::vector<Operation>& 
       if (own.version >= ks.own.version || own.version < 0) ks.own = own;
     }
   }
-  if (reads_judged == 0) {
-    rep.verdict = Verdict::kSkipped;
-    rep.summary = "no completed reads";
-    return rep;
-  }
+  if (reads_judged == 0) return rep.Skip("no completed reads");
   rep.verdict = rep.violation_count ? Verdict::kInvalid : Verdict::kValid;
   rep.summary = std::to_string(reads_judged) + " reads and " + std::to_string(writes_seen) + " writes in " +
                 std::to_string(sessions.size()) + " sessions; " + std::to_string(rep.violation_count) + " violation(s)";

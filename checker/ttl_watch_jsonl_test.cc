@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "base/propagate.h"
 #include "checker/check.h"
 #include "checker/jsonl.h"
 
@@ -43,11 +44,10 @@ constexpr const char* kWatchHistory = R"({"log_start":0}
 )";
 
 Result<FullReport> Judge(const std::string& text, std::vector<std::string> checks = {}) {
-  auto h = ParseJsonl(text, "h.jsonl");
-  if (!h) return std::unexpected(h.error());
+  KVLOG_ASSIGN_OR_RETURN(const History h, ParseJsonl(text, "h.jsonl"));
   CheckOptions options;
   options.checks = std::move(checks);
-  return CheckHistory(*h, Format::kJsonl, options);
+  return CheckHistory(h, Format::kJsonl, options);
 }
 
 const CheckReport* Find(const FullReport& r, const std::string& checker) {

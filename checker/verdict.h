@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace kvlog::checker {
@@ -44,6 +45,14 @@ struct CheckReport {
   void Add(Violation v) {
     ++violation_count;
     if (violations.size() < kMaxReportedViolations) violations.push_back(std::move(v));
+  }
+
+  // Marks the check skipped (nothing in the history for it to judge), saying why:
+  //   if (history.finals.empty()) return rep.Skip("no final states recorded");
+  CheckReport& Skip(std::string why) {
+    verdict = Verdict::kSkipped;
+    summary = std::move(why);
+    return *this;
   }
 };
 

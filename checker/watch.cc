@@ -41,11 +41,7 @@ struct SessionEnd {
 CheckReport CheckWatches(const WatchHistory& history) {
   CheckReport report;
   report.checker = "watch";
-  if (history.sessions.empty()) {
-    report.verdict = Verdict::kSkipped;
-    report.summary = "no watch sessions";
-    return report;
-  }
+  if (history.sessions.empty()) return report.Skip("no watch sessions");
   // The log's changes grouped by version, in order.
   std::vector<Group> groups;
   for (const LogChange& c : history.log) {

@@ -2,6 +2,7 @@
 // each passes a valid one and names what is wrong in an invalid one.
 #include <gtest/gtest.h>
 
+#include "base/propagate.h"
 #include "checker/check.h"
 #include "checker/jsonl.h"
 
@@ -55,10 +56,9 @@ Result<CheckReport> Check(const History& h, const std::string& check, BankOption
   CheckOptions options;
   options.checks = {check};
   options.bank = bank;
-  auto report = CheckHistory(h, Format::kJsonl, options);
-  if (!report) return std::unexpected(report.error());
-  EXPECT_EQ(report->reports.size(), 1u);
-  return report->reports.front();
+  KVLOG_ASSIGN_OR_RETURN(FullReport report, CheckHistory(h, Format::kJsonl, options));
+  EXPECT_EQ(report.reports.size(), 1u);
+  return report.reports.front();
 }
 
 std::vector<std::string> Kinds(const CheckReport& r) {

@@ -12,6 +12,8 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/hash/hash.h"
 
+#include "kv/locked_reads.h"
+
 namespace kvlog::kv {
 namespace {
 
@@ -85,46 +87,19 @@ struct IndexEq {
 // entry is owned here and freed exactly once, when its key is deleted, when it
 // moves to a larger block, or in the destructor.
 //
-// The lock is an OS lock on purpose: no critical section here blocks or
-// yields, so it is safe under the fiber runtime too.
-class MemoryStorage final : public Storage {
+// Reads take the shared lock of LockedReads (an OS lock on purpose: no
+// critical section here blocks or yields, so it is safe under the fiber
+// runtime too).
+class MemoryStorage final : public LockedReads<MemoryStorage, Storage> {
  public:
   ~MemoryStorage() override {
     for (auto& [key, entry] : ordered_) Entry::Delete(entry);
-  }
-
-  std::optional<std::string> Get(std::string_view key) const override {
-    std::string value;
-    if (!Get(key, &value)) return std::nullopt;
-    return value;
-  }
-
-  std::optional<VersionedValue> GetEntry(std::string_view key) const override {
-    std::shared_lock lock(mu_);
-    return GetEntryLocked(key);
-  }
-
-  std::optional<VersionedValue> GetEntry(std::string_view key, int64_t* position) const override {
-    std::shared_lock lock(mu_);
-    *position = position_;
-    return GetEntryLocked(key);
   }
 
   std::optional<VersionedValue> GetEntryLocked(std::string_view key) const {
     auto it = by_key_.find(key);
     if (it == by_key_.end()) return std::nullopt;
     return VersionedValue{std::string(it->entry->value()), it->entry->version()};
-  }
-
-  bool Get(std::string_view key, std::string* value) const override {
-    std::shared_lock lock(mu_);
-    return GetLocked(key, value);
-  }
-
-  bool Get(std::string_view key, std::string* value, int64_t* position) const override {
-    std::shared_lock lock(mu_);
-    *position = position_;
-    return GetLocked(key, value);
   }
 
   bool GetLocked(std::string_view key, std::string* value) const {
@@ -171,18 +146,6 @@ class MemoryStorage final : public Storage {
   void Delete(std::string_view key) override {
     std::unique_lock lock(mu_);
     DeleteLocked(key);
-  }
-
-  std::vector<KeyValue> Range(const KeyConstraint& range, const QueryOptions& options) const override {
-    std::shared_lock lock(mu_);
-    return RangeLocked(range, options);
-  }
-
-  std::vector<KeyValue> Range(const KeyConstraint& range, const QueryOptions& options,
-                              int64_t* position) const override {
-    std::shared_lock lock(mu_);
-    *position = position_;
-    return RangeLocked(range, options);
   }
 
   std::vector<KeyValue> RangeLocked(const KeyConstraint& range, const QueryOptions& options) const {
@@ -262,10 +225,8 @@ class MemoryStorage final : public Storage {
     Entry::Delete(entry);
   }
 
-  mutable std::shared_mutex mu_;  // determinism-lint: allow (a leaf lock)
   absl::flat_hash_set<IndexSlot, IndexHash, IndexEq> by_key_;
   absl::btree_map<std::string, Entry*, std::less<>> ordered_;
-  int64_t position_ = 0;  // The log position the entries reflect (positioned Apply).
 };
 
 }  // namespace

@@ -7,6 +7,8 @@
 #include <string_view>
 #include <utility>
 
+#include "base/propagate.h"  // KVLOG_RETURN_IF_ERROR, KVLOG_ASSIGN_OR_RETURN
+
 namespace kvlog {
 
 enum class ErrorCode {
@@ -69,25 +71,3 @@ std::expected<T, Error> WithContext(std::expected<T, Error> result, std::string_
 }
 
 }  // namespace kvlog
-
-// Returns the error of `expr` (a Status or Result) from the enclosing
-// function, which returns a Status or any Result.
-#define KVLOG_RETURN_IF_ERROR(expr)                                                   \
-  do {                                                                                \
-    if (auto&& kvlog_status_ = (expr); !kvlog_status_) {                              \
-      return ::std::unexpected(::std::move(kvlog_status_).error());                   \
-    }                                                                                 \
-  } while (0)
-
-#define KVLOG_CONCAT_INNER_(a, b) a##b
-#define KVLOG_CONCAT_(a, b) KVLOG_CONCAT_INNER_(a, b)
-
-// Evaluates `expr` (a Result); on error returns it from the enclosing
-// function, else moves its value into `lhs` (a declaration or an lvalue):
-//   KVLOG_ASSIGN_OR_RETURN(auto reader, log->OpenReader(0));
-#define KVLOG_ASSIGN_OR_RETURN(lhs, expr) \
-  KVLOG_ASSIGN_OR_RETURN_(KVLOG_CONCAT_(kvlog_result_, __LINE__), lhs, expr)
-#define KVLOG_ASSIGN_OR_RETURN_(result, lhs, expr)                      \
-  auto result = (expr);                                                 \
-  if (!result) return ::std::unexpected(::std::move(result).error());   \
-  lhs = ::std::move(*result)

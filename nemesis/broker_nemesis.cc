@@ -9,6 +9,10 @@
 #include <set>
 #include <sstream>
 
+#include <fmt/format.h>
+
+#include "base/propagate.h"
+
 namespace kvlog::nemesis {
 namespace {
 
@@ -26,9 +30,7 @@ std::string Trim(std::string s) {
 }
 
 std::string NodeList(const std::vector<int>& nodes) {
-  std::string out;
-  for (int n : nodes) out += (out.empty() ? "" : ",") + std::to_string(n);
-  return out;
+  return fmt::format("{}", fmt::join(nodes, ","));
 }
 
 std::string WallNow() {
@@ -39,9 +41,7 @@ std::string WallNow() {
   gmtime_r(&secs, &tm);
   char buf[40];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[48];
-  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms % 1000));
-  return out;
+  return fmt::format("{}.{:03}Z", buf, ms % 1000);
 }
 
 class ScriptControlImpl final : public BrokerControl {
@@ -83,31 +83,29 @@ class ScriptControlImpl final : public BrokerControl {
       if (std::find(avoid.begin(), avoid.end(), id) != avoid.end()) continue;
       auto state = DescribeVia(address);
       if (state) return state;
-      why = "broker " + std::to_string(id) + ": " + state.error();
+      why = base::WithContext(state.error(), fmt::format("broker {}", id));
     }
     return std::unexpected(why);
   }
 
-  Status Kill(int node) override { return Do({"kill", std::to_string(node)}); }
-  Status Restart(int node) override { return Do({"restart", std::to_string(node)}); }
-  Status Pause(int node) override { return Do({"pause", std::to_string(node)}); }
-  Status Resume(int node) override { return Do({"resume", std::to_string(node)}); }
+  Status Kill(int node) override { return Do({"kill", fmt::format("{}", node)}); }
+  Status Restart(int node) override { return Do({"restart", fmt::format("{}", node)}); }
+  Status Pause(int node) override { return Do({"pause", fmt::format("{}", node)}); }
+  Status Resume(int node) override { return Do({"resume", fmt::format("{}", node)}); }
   Status Partition(const std::vector<int>& side) override { return Do({"partition", NodeList(side)}); }
   Status Heal() override { return Do({"heal"}); }
   Result<int> Elect() override {
-    auto out = RunScript(o_.script, {"elect", o_.topic});
-    if (!out) return std::unexpected(out.error());
+    KVLOG_ASSIGN_OR_RETURN(const std::string out, RunScript(o_.script, {"elect", o_.topic}));
     try {
-      return std::stoi(Trim(*out));
+      return std::stoi(Trim(out));
     } catch (...) {
-      return std::unexpected("kafka-cluster elect printed '" + Trim(*out) + "', not a node id");
+      return std::unexpected("kafka-cluster elect printed '" + Trim(out) + "', not a node id");
     }
   }
 
  private:
   Status Do(const std::vector<std::string>& args) {
-    auto out = RunScript(o_.script, args);
-    if (!out) return std::unexpected(out.error());
+    KVLOG_RETURN_IF_ERROR(RunScript(o_.script, args));
     return {};
   }
 
@@ -204,11 +202,10 @@ Result<std::unique_ptr<BrokerControl>> ScriptControl(const ScriptControlOptions&
   } else {
     std::fclose(f);
   }
-  auto nodes = ScriptControlImpl::RunScript(options.script, {"nodes"});
-  if (!nodes) return std::unexpected(nodes.error());
+  KVLOG_ASSIGN_OR_RETURN(const std::string nodes, ScriptControlImpl::RunScript(options.script, {"nodes"}));
   std::vector<std::pair<int, std::string>> brokers;
   bool netns = false;
-  std::istringstream lines(*nodes);
+  std::istringstream lines(nodes);
   std::string line;
   while (std::getline(lines, line)) {
     std::istringstream fields(line);
@@ -220,15 +217,16 @@ Result<std::unique_ptr<BrokerControl>> ScriptControl(const ScriptControlOptions&
     brokers.emplace_back(id, address);
   }
   if (brokers.empty()) {
-    return std::unexpected("kafka-cluster nodes lists no broker (is the cluster running? output: " + Trim(*nodes) + ")");
+    return std::unexpected("kafka-cluster nodes lists no broker (is the cluster running? output: " + Trim(nodes) + ")");
   }
   // The cluster the script runs must be the one the workload uses.
   if (!options.bootstrap.empty()) {
     for (const auto& [id, address] : brokers) {
       if (options.bootstrap.find(address) == std::string::npos) {
-        return std::unexpected("broker " + std::to_string(id) + " of the script's cluster (" + address +
-                               ") is not in the bootstrap address " + options.bootstrap +
-                               ": the nemesis would hit another cluster than the workload's");
+        return std::unexpected(fmt::format(
+            "broker {} of the script's cluster ({}) is not in the bootstrap address {}: the nemesis would hit another "
+            "cluster than the workload's",
+            id, address, options.bootstrap));
       }
     }
   }
@@ -493,7 +491,7 @@ void BrokerNemesis::Apply(const Fault& fault, std::mt19937_64& rng) {
         if (!alone && !SleepFor(options_.poll)) break;
       }
       if (!alone) note_error(std::unexpected(std::string("the ISR did not shrink to the leader alone")));
-      Record("info", alone ? "node " + std::to_string(leader) + " (leader) is the ISR alone"
+      Record("info", alone ? fmt::format("node {} (leader) is the ISR alone", leader)
                                             : "the ISR did not shrink to the leader alone");
       SleepFor(duration / 2);
       Record("kill", who + ": SIGKILL, the ISR's only member");
@@ -521,8 +519,7 @@ void BrokerNemesis::Apply(const Fault& fault, std::mt19937_64& rng) {
       rec.heal_s = seconds();
       if (elected) {
         rec.leader_after = *elected;
-        Record("elect", "leader election forced: node " + std::to_string(rec.leader_before) + " -> node " +
-                            std::to_string(*elected));
+        Record("elect", fmt::format("leader election forced: node {} -> node {}", rec.leader_before, *elected));
       } else {
         rec.error = elected.error();
         Record("elect", "leader election failed: " + elected.error());
@@ -558,7 +555,7 @@ void BrokerNemesis::HealAll() {
   }
   for (int n : paused) {
     auto s = control_.Resume(n);
-    Record("resume", "node " + std::to_string(n) + ": SIGCONT at the end" + (s ? "" : " failed: " + s.error()));
+    Record("resume", fmt::format("node {}: SIGCONT at the end{}", n, s ? "" : " failed: " + s.error()));
   }
   if (cut) {
     auto s = control_.Heal();
@@ -566,7 +563,7 @@ void BrokerNemesis::HealAll() {
   }
   for (int n : killed) {
     auto s = control_.Restart(n);
-    Record("restart", "node " + std::to_string(n) + ": restarted at the end" + (s ? "" : " failed: " + s.error()));
+    Record("restart", fmt::format("node {}: restarted at the end{}", n, s ? "" : " failed: " + s.error()));
   }
 }
 
@@ -600,13 +597,10 @@ void MergeInto(checker::History& history, const std::vector<checker::NemesisEven
 std::string Describe(const std::vector<FaultRecord>& records) {
   std::string out;
   for (const auto& r : records) {
-    char line[512];
-    std::snprintf(line, sizeof line, "  %-18s node %s (leader %d -> %d) at %.1f s, healed %.1f s", r.name.c_str(),
-                  NodeList(r.nodes).c_str(), r.leader_before, r.leader_after, r.start_s, r.heal_s);
-    out += line;
+    out += fmt::format("  {:<18} node {} (leader {} -> {}) at {:.1f} s, healed {:.1f} s", r.name, NodeList(r.nodes),
+                       r.leader_before, r.leader_after, r.start_s, r.heal_s);
     if (r.recovered_s) {
-      std::snprintf(line, sizeof line, ", recovered (leader, full ISR) %.1f s after heal", *r.recovered_s);
-      out += line;
+      out += fmt::format(", recovered (leader, full ISR) {:.1f} s after heal", *r.recovered_s);
     } else {
       out += ", not recovered in time";
     }

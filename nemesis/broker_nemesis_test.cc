@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <mutex>
 
+#include <fmt/format.h>
+
 namespace kvlog::nemesis {
 namespace {
 
@@ -67,7 +69,7 @@ class FakeControl final : public BrokerControl {
  private:
   Status Act(const std::string& what, int n, bool breaks) {
     std::lock_guard lock(mu);
-    calls.push_back(what + " " + std::to_string(n));
+    calls.push_back(fmt::format("{} {}", what, n));
     if (breaks) {
       down.insert(n);
     } else {

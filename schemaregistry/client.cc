@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <fmt/format.h>
+
 namespace kvlog::schemaregistry {
 namespace {
 
@@ -121,9 +123,8 @@ Result<std::string> Client::Send(std::string_view method, const std::string& pat
                                                   " failed: " + httplib::to_string(result.error()));
   }
   if (result->status != 200) {
-    return MakeError(CodeForStatus(result->status), std::string(what) + ": " + request + " returned HTTP " +
-                                                        std::to_string(result->status) + ": " +
-                                                        DescribeErrorBody(result->body));
+    return MakeError(CodeForStatus(result->status), fmt::format("{}: {} returned HTTP {}: {}", what, request,
+                                                                result->status, DescribeErrorBody(result->body)));
   }
   return std::move(result->body);
 }
@@ -163,10 +164,10 @@ Result<int32_t> Client::Register(std::string_view subject, const Schema& schema)
 }
 
 Result<Schema> Client::GetSchemaById(int32_t id) {
-  const std::string what = "look up schema id " + std::to_string(id);
+  const std::string what = fmt::format("look up schema id {}", id);
   std::lock_guard lock(mu_);
   if (auto it = by_id_.find(id); it != by_id_.end()) return it->second;
-  auto response = Send("GET", "/schemas/ids/" + std::to_string(id), nullptr, what);
+  auto response = Send("GET", fmt::format("/schemas/ids/{}", id), nullptr, what);
   KVLOG_RETURN_IF_ERROR(response);
   try {
     Schema schema = SchemaFrom(json::parse(*response));

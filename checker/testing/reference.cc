@@ -5,6 +5,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/propagate.h"
+#include "checker/edn.h"
+
 namespace kvlog::checker::testing {
 namespace {
 
@@ -50,13 +53,11 @@ Result<std::string> ReferenceDir() {
 }
 
 Result<std::vector<ReferenceHistory>> LoadReferenceSet() {
-  auto dir = ReferenceDir();
-  if (!dir) return std::unexpected(dir.error());
-  const fs::path manifest_path = fs::path(*dir) / "MANIFEST.tsv";
-  auto manifest = Slurp(manifest_path);
-  if (!manifest) return std::unexpected(manifest.error());
+  KVLOG_ASSIGN_OR_RETURN(const auto dir, ReferenceDir());
+  const fs::path manifest_path = fs::path(dir) / "MANIFEST.tsv";
+  KVLOG_ASSIGN_OR_RETURN(const auto manifest, Slurp(manifest_path));
   std::vector<ReferenceHistory> rows;
-  std::istringstream lines(*manifest);
+  std::istringstream lines(manifest);
   int line_number = 0;
   for (std::string line; std::getline(lines, line);) {
     ++line_number;
@@ -74,13 +75,18 @@ Result<std::vector<ReferenceHistory>> LoadReferenceSet() {
                        "want four tab-separated fields: path, format, model, linearizable|not-linearizable");
     }
     r.linearizable = expected == "linearizable";
-    auto text = Slurp(fs::path(*dir) / r.path);
-    if (!text) return std::unexpected(text.error());
-    r.text = std::move(*text);
+    KVLOG_ASSIGN_OR_RETURN(r.text, Slurp(fs::path(dir) / r.path));
     rows.push_back(std::move(r));
   }
   if (rows.empty()) return MakeError(manifest_path.string(), 0, "no rows");
   return rows;
+}
+
+Result<std::vector<Operation>> ReferenceOperations(std::string_view text, const std::string& path,
+                                                   std::string_view format) {
+  KVLOG_ASSIGN_OR_RETURN(const History h,
+                         format == "jepsen-log" ? ParseJepsenLog(text, path) : ParseJepsenEdn(text, path));
+  return PairOperations(h);
 }
 
 }  // namespace kvlog::checker::testing

@@ -4,8 +4,10 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "checker/history.h"
 #include "checker/status.h"
 
 namespace kvlog::checker::testing {
@@ -26,5 +28,10 @@ Result<std::string> ReferenceDir();
 // Every MANIFEST.tsv row with its file read. Error (naming the file) when the
 // manifest or a file it lists cannot be read, or a row is malformed.
 Result<std::vector<ReferenceHistory>> LoadReferenceSet();
+
+// A reference file's text read as `format` ("jepsen-log", else Jepsen EDN)
+// and its operations paired. Error names `path` and the line.
+Result<std::vector<Operation>> ReferenceOperations(std::string_view text, const std::string& path,
+                                                   std::string_view format);
 
 }  // namespace kvlog::checker::testing

@@ -13,7 +13,6 @@
 #include <string>
 #include <vector>
 
-#include "checker/edn.h"
 #include "checker/linearizability.h"
 #include "checker/testing/reference.h"
 
@@ -69,12 +68,7 @@ int Main(int argc, char** argv) {
   int disagreements = 0;
   for (const testing::ReferenceHistory& r : *rows) {
     if (!filter.empty() && r.path.find(filter) == std::string::npos) continue;
-    auto h = r.format == "jepsen-log" ? ParseJepsenLog(r.text, r.path) : ParseJepsenEdn(r.text, r.path);
-    if (!h) {
-      std::fprintf(stderr, "%s\n", h.error().ToString().c_str());
-      return 2;
-    }
-    auto ops = PairOperations(*h);
+    auto ops = testing::ReferenceOperations(r.text, r.path, r.format);
     if (!ops) {
       std::fprintf(stderr, "%s\n", ops.error().ToString().c_str());
       return 2;

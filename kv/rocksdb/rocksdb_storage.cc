@@ -16,6 +16,7 @@
 #include <rocksdb/write_batch.h>
 
 #include "absl/container/flat_hash_map.h"
+#include "kv/locked_reads.h"
 
 namespace kvlog::kv::rocksdb {
 namespace {
@@ -78,7 +79,7 @@ Result<LogIdentity> DecodeIdentity(std::string_view in) {
 std::string_view View(const ::rocksdb::Slice& s) { return {s.data(), s.size()}; }
 ::rocksdb::Slice Slice(std::string_view s) { return {s.data(), s.size()}; }
 
-class RocksDbStore final : public RocksDbStorage {
+class RocksDbStore final : public LockedReads<RocksDbStore, RocksDbStorage> {
  public:
   RocksDbStore(std::string path, bool sync, std::unique_ptr<::rocksdb::DB> db,
                std::vector<::rocksdb::ColumnFamilyHandle*> handles)
@@ -135,34 +136,6 @@ class RocksDbStore final : public RocksDbStorage {
 
   const std::string& path() const override { return path_; }
 
-  std::optional<std::string> Get(std::string_view key) const override {
-    std::string value;
-    if (!Get(key, &value)) return std::nullopt;
-    return value;
-  }
-
-  bool Get(std::string_view key, std::string* value) const override {
-    std::shared_lock lock(mu_);
-    return GetLocked(key, value, nullptr);
-  }
-
-  bool Get(std::string_view key, std::string* value, int64_t* position) const override {
-    std::shared_lock lock(mu_);
-    *position = position_;
-    return GetLocked(key, value, nullptr);
-  }
-
-  std::optional<VersionedValue> GetEntry(std::string_view key) const override {
-    std::shared_lock lock(mu_);
-    return GetEntryLocked(key);
-  }
-
-  std::optional<VersionedValue> GetEntry(std::string_view key, int64_t* position) const override {
-    std::shared_lock lock(mu_);
-    *position = position_;
-    return GetEntryLocked(key);
-  }
-
   using Storage::Set;
   void Set(std::string_view key, std::string_view value, Version version) override {
     std::unique_lock lock(mu_);
@@ -172,18 +145,6 @@ class RocksDbStore final : public RocksDbStorage {
   void Delete(std::string_view key) override {
     std::unique_lock lock(mu_);
     Write("delete", [&](::rocksdb::WriteBatch& wb) { return wb.Delete(data_, Slice(key)); });
-  }
-
-  std::vector<KeyValue> Range(const KeyConstraint& range, const QueryOptions& options) const override {
-    std::shared_lock lock(mu_);
-    return RangeLocked(range, options);
-  }
-
-  std::vector<KeyValue> Range(const KeyConstraint& range, const QueryOptions& options,
-                              int64_t* position) const override {
-    std::shared_lock lock(mu_);
-    *position = position_;
-    return RangeLocked(range, options);
   }
 
   // Counts by scanning every key: O(keys). For tests and tools.
@@ -331,8 +292,10 @@ class RocksDbStore final : public RocksDbStorage {
     return ::rocksdb::Status::OK();
   }
 
-  // `pinned`: reused buffer for the stored bytes, or null.
-  bool GetLocked(std::string_view key, std::string* value, Version* version) const {
+  friend class LockedReads<RocksDbStore, RocksDbStorage>;
+
+  // The key's value, and its version when `version` is not null.
+  bool GetLocked(std::string_view key, std::string* value, Version* version = nullptr) const {
     ::rocksdb::PinnableSlice stored;
     ::rocksdb::Status s = db_->Get({}, data_, Slice(key), &stored);
     if (s.IsNotFound()) return false;
@@ -397,12 +360,11 @@ class RocksDbStore final : public RocksDbStorage {
   ::rocksdb::WriteBatch write_batch_;
   absl::flat_hash_map<std::string_view, std::size_t> last_of_key_;
   std::vector<const Mutation*> order_;
-  // Writers hold it exclusively across their RocksDB write and the update of
-  // position_ and identity_; readers share it, so a positioned read's
-  // position matches what it read.
-  mutable std::shared_mutex mu_;  // determinism-lint: allow (a leaf lock)
-  int64_t position_ = 0;   // Guarded by mu_: the position stored with the last batch.
-  LogIdentity identity_;   // Guarded by mu_.
+  // mu_ (LockedReads'): writers hold it exclusively across their RocksDB
+  // write and the update of position_ (the position stored with the last
+  // batch) and identity_; readers share it, so a positioned read's position
+  // matches what it read.
+  LogIdentity identity_;  // Guarded by mu_.
 };
 
 }  // namespace

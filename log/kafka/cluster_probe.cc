@@ -6,6 +6,8 @@
 #include <mutex>
 #include <string>
 
+#include <fmt/format.h>
+
 #include "log/kafka/rdkafka_util.h"
 
 namespace kvlog::log::kafka {
@@ -106,10 +108,10 @@ Result<ClusterInfo> ProbeCluster(const KafkaOptions& options, std::chrono::milli
         std::lock_guard<std::mutex> lock(state.mu);
         cause = state.last_cause;
       }
-      result = MakeError(ErrorCode::kTimeout, "no metadata from Kafka at " + options.brokers + " within " +
-                                                  std::to_string(timeout.count()) + " ms" +
-                                                  (cause.empty() ? std::string(" (") + rd_kafka_err2str(err) + ")"
-                                                                 : "; last connection error: " + cause));
+      result = MakeError(ErrorCode::kTimeout,
+                         fmt::format("no metadata from Kafka at {} within {} ms{}", options.brokers, timeout.count(),
+                                     cause.empty() ? fmt::format(" ({})", rd_kafka_err2str(err))
+                                                   : "; last connection error: " + cause));
       break;
     }
   }

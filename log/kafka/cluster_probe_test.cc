@@ -9,6 +9,8 @@
 #include <chrono>
 #include <string>
 
+#include <fmt/format.h>
+
 #include "log/kafka/mock_cluster.h"
 
 namespace kvlog::log::kafka {
@@ -82,7 +84,7 @@ TEST(ClusterProbeTest, ARefusedConnectionFailsFastWithItsCause) {
   RefusingPort refusing;
   ASSERT_NE(refusing.port(), 0);
   KafkaOptions options;
-  options.brokers = "127.0.0.1:" + std::to_string(refusing.port());
+  options.brokers = fmt::format("127.0.0.1:{}", refusing.port());
   options.topic = "t";
   options.logger = nullptr;
   const auto start = Clock::now();
@@ -119,7 +121,7 @@ TEST(ClusterProbeTest, SilenceEndsAtTheTimeout) {
   socklen_t len = sizeof(addr);
   ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
   KafkaOptions options;
-  options.brokers = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  options.brokers = fmt::format("127.0.0.1:{}", ntohs(addr.sin_port));
   options.topic = "t";
   options.logger = nullptr;
   const auto start = Clock::now();

@@ -13,6 +13,8 @@
 #include <set>
 #include <thread>
 
+#include <fmt/format.h>
+
 #include "log/kafka/mock_cluster.h"
 
 namespace kvlog::log::kafka {
@@ -132,7 +134,7 @@ TEST_F(KafkaLogTest, ManyAppendsInFlightGetDistinctOffsets) {
   constexpr int kAppends = 2000;
   Results results;
   for (int i = 0; i < kAppends; ++i) {
-    std::vector<Record> one = {Put("k" + std::to_string(i % 50), "v" + std::to_string(i))};
+    std::vector<Record> one = {Put(fmt::format("k{}", i % 50), fmt::format("v{}", i))};
     log->Append(one, results.Callback());
   }
   ASSERT_TRUE(results.WaitFor(kAppends));
@@ -159,7 +161,7 @@ TEST_F(KafkaLogTest, ReaderStartsAtGivenOffsetAndPollTimesOutEmpty) {
   EXPECT_EQ((*empty_reader)->Position(), 0);
 
   std::vector<Record> records;
-  for (int i = 0; i < 10; ++i) records.push_back(Put("k" + std::to_string(i), "v"));
+  for (int i = 0; i < 10; ++i) records.push_back(Put(fmt::format("k{}", i), "v"));
   Results results;
   log->Append(records, results.Callback());
   ASSERT_TRUE(results.WaitFor(1));
@@ -309,7 +311,7 @@ TEST_F(KafkaLogTest, AppendsWaitOutABrokerOutage) {
   ASSERT_TRUE(cluster_->SetBrokerDown(-1));
   Results results;
   for (int i = 0; i < 20; ++i) {
-    std::vector<Record> r = {Put("k", std::to_string(i))};
+    std::vector<Record> r = {Put("k", fmt::format("{}", i))};
     log->Append(r, results.Callback());
   }
   std::this_thread::sleep_for(500ms);
@@ -343,7 +345,7 @@ TEST_F(KafkaLogTest, RetriableProduceErrorsAreRetriedWithoutDuplicates) {
   constexpr int kAppends = 50;
   Results results;
   for (int i = 0; i < kAppends; ++i) {
-    std::vector<Record> r = {Put("k" + std::to_string(i), "v")};
+    std::vector<Record> r = {Put(fmt::format("k{}", i), "v")};
     log->Append(r, results.Callback());
   }
   ASSERT_TRUE(results.WaitFor(kAppends));
@@ -373,7 +375,7 @@ TEST_F(KafkaLogTest, LeaderMovesDuringWritesLoseAndDuplicateNothing) {
   std::mutex acked_mu;
   std::set<std::string> acked;
   for (int i = 0; i < kAppends; ++i) {
-    std::string key = "k" + std::to_string(i);
+    std::string key = fmt::format("k{}", i);
     std::vector<Record> r = {Put(key, "v")};
     log->Append(r, [&, key, done = results.Callback()](AppendResult result) {
       if (result) {
@@ -470,7 +472,7 @@ TEST_F(KafkaLogTest, AProducerThatTurnsFatalIsReplacedAndLaterAppendsCommit) {
   for (int round = 0; round < 3; ++round) {
     ASSERT_TRUE(testing::RaiseFatalProducerError(*log, "test: sequence refused"));
     Results after;
-    log->Append(std::vector<Record>{Put("b", std::to_string(round))}, after.Callback());
+    log->Append(std::vector<Record>{Put("b", fmt::format("{}", round))}, after.Callback());
     ASSERT_TRUE(after.WaitFor(1));
     auto r = after.Take()[0];
     ASSERT_TRUE(r) << "round " << round << ": " << r.error().ToString();
@@ -494,7 +496,7 @@ TEST_F(KafkaLogTest, AppendsInFlightOnAProducerThatTurnsFatalFailAsUnknownNeverA
   ASSERT_TRUE(warm.WaitFor(1));
   ASSERT_TRUE(cluster_->SetBrokerDown(-1));  // Keeps the next appends on the producer.
   Results held;
-  for (int i = 0; i < 20; ++i) log->Append(std::vector<Record>{Put("k", std::to_string(i))}, held.Callback());
+  for (int i = 0; i < 20; ++i) log->Append(std::vector<Record>{Put("k", fmt::format("{}", i))}, held.Callback());
   ASSERT_TRUE(testing::RaiseFatalProducerError(*log, "test: sequence refused"));
   Results next;
   log->Append(std::vector<Record>{Put("k", "next")}, next.Callback());  // Replaces the producer.
@@ -516,7 +518,7 @@ TEST_F(KafkaLogTest, AProducerThatKeepsTurningFatalIsGivenUpNamingTheLimit) {
   for (int i = 0; i < 40 && !last; ++i) {
     ASSERT_TRUE(testing::RaiseFatalProducerError(*log, "test: sequence refused"));
     Results r;
-    log->Append(std::vector<Record>{Put("k", std::to_string(i))}, r.Callback());
+    log->Append(std::vector<Record>{Put("k", fmt::format("{}", i))}, r.Callback());
     ASSERT_TRUE(r.WaitFor(1));
     if (auto got = r.Take()[0]; !got) last = got.error();
   }
@@ -570,7 +572,7 @@ TEST_F(KafkaLogTest, AReaderBelowTheLogStartGetsDataLossAndContinuesFromTheStart
   ASSERT_TRUE(log);
   constexpr int kRecords = 800;  // 800 x 10 KB = 8 MB, past the mock's cap.
   std::vector<Record> records;
-  for (int i = 0; i < kRecords; ++i) records.push_back(Put("k" + std::to_string(i), std::string(10'000, 'v')));
+  for (int i = 0; i < kRecords; ++i) records.push_back(Put(fmt::format("k{}", i), std::string(10'000, 'v')));
   Results results;
   for (int i = 0; i < kRecords; i += 100) {
     log->Append(std::span<const Record>(records).subspan(static_cast<std::size_t>(i), 100), results.Callback());
@@ -603,7 +605,7 @@ TEST_F(KafkaLogTest, AReaderBelowTheLogStartGetsDataLossAndContinuesFromTheStart
       << lost->message();
   ASSERT_FALSE(read.empty());
   EXPECT_GT(read.front().offset, 0);  // The deleted prefix never came back.
-  EXPECT_NE(lost->message().find("[0, " + std::to_string(read.front().offset) + ")"), std::string::npos)
+  EXPECT_NE(lost->message().find(fmt::format("[0, {})", read.front().offset)), std::string::npos)
       << lost->message();
   EXPECT_EQ(read.back().offset, kRecords - 1);
   EXPECT_EQ((*reader)->Position(), *end);

@@ -96,17 +96,17 @@ Status MockCluster::CreateTopic(const std::string& topic, int partitions, int re
 
 Status MockCluster::SetBrokerDown(int32_t broker_id) {
   return Check(rd_kafka_mock_broker_set_down(impl_->cluster, broker_id),
-               "cannot take broker " + std::to_string(broker_id) + " down");
+               fmt::format("cannot take broker {} down", broker_id));
 }
 
 Status MockCluster::SetBrokerUp(int32_t broker_id) {
   return Check(rd_kafka_mock_broker_set_up(impl_->cluster, broker_id),
-               "cannot bring broker " + std::to_string(broker_id) + " up");
+               fmt::format("cannot bring broker {} up", broker_id));
 }
 
 Status MockCluster::SetRtt(int32_t broker_id, int rtt_ms) {
   return Check(rd_kafka_mock_broker_set_rtt(impl_->cluster, broker_id, rtt_ms),
-               "cannot set RTT of broker " + std::to_string(broker_id));
+               fmt::format("cannot set RTT of broker {}", broker_id));
 }
 
 void MockCluster::PushRequestErrors(KafkaApi api, const std::vector<int>& errors) {
@@ -122,7 +122,7 @@ void MockCluster::ClearRequestErrors(KafkaApi api) {
 Status MockCluster::SetLeader(int32_t broker_id, const std::string& topic) {
   const std::string& t = topic.empty() ? options_.topic : topic;
   return Check(rd_kafka_mock_partition_set_leader(impl_->cluster, t.c_str(), 0, broker_id),
-               "cannot move the leader of '" + t + "' partition 0 to broker " + std::to_string(broker_id));
+               fmt::format("cannot move the leader of '{}' partition 0 to broker {}", t, broker_id));
 }
 
 }  // namespace kvlog::log::kafka

@@ -143,7 +143,7 @@ class Connection final : public Log {
         producer_id_(producer_id),
         mu_(broker.runtime_.NewMutex()),
         queued_(broker.runtime_.NewCondVar()) {
-    producer_ = broker.runtime_.Spawn("producer " + std::to_string(producer_id), [this] { ProduceLoop(); });
+    producer_ = broker.runtime_.Spawn(fmt::format("producer {}", producer_id), [this] { ProduceLoop(); });
   }
 
   ~Connection() override { Close(); }

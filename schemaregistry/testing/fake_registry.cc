@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <fmt/format.h>
+
 namespace kvlog::schemaregistry::testing {
 namespace {
 
@@ -42,7 +44,7 @@ FakeSchemaRegistry::~FakeSchemaRegistry() {
   if (thread_.joinable()) thread_.join();
 }
 
-std::string FakeSchemaRegistry::url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+std::string FakeSchemaRegistry::url() const { return fmt::format("http://127.0.0.1:{}", port_); }
 
 void FakeSchemaRegistry::set_failing(bool failing) {
   std::lock_guard lock(mu_);
@@ -103,7 +105,7 @@ void FakeSchemaRegistry::Route() {
     const long id = std::stol(req.matches[1]);
     std::lock_guard lock(mu_);
     if (id < 1 || static_cast<std::size_t>(id) > schemas_.size()) {
-      return ReplyError(res, 404, 40403, "Schema " + std::to_string(id) + " not found");
+      return ReplyError(res, 404, 40403, fmt::format("Schema {} not found", id));
     }
     res.status = 200;
     res.set_content(schemas_[id - 1].body, kContentType);

@@ -6,6 +6,8 @@
 #include <mutex>
 #include <thread>
 
+#include <fmt/format.h>
+
 #include "kv/client.h"
 #include "kv/memory_storage.h"
 #include "kv/testing/client_conformance.h"
@@ -132,7 +134,7 @@ TEST(ClientSimTest, ARetriedCommandAfterALostAckAppliesOnceAndReportsItsOutcome)
   ASSERT_TRUE(client.has_value()) << client.error().ToString();
   Client& c = **client;
   auto increment = [](const std::optional<std::string>& current) -> Result<std::string> {
-    return std::to_string((current ? std::stoi(*current) : 0) + 1);
+    return fmt::format("{}", (current ? std::stoi(*current) : 0) + 1);
   };
   for (int i = 0; i < 60; ++i) {
     auto r = c.Update("counter", increment);
@@ -140,9 +142,9 @@ TEST(ClientSimTest, ARetriedCommandAfterALostAckAppliesOnceAndReportsItsOutcome)
     EXPECT_EQ(c.GetEntry("counter").value().version, *r);
   }
   for (int i = 0; i < 20; ++i) {
-    auto created = c.PutIfAbsent("once" + std::to_string(i), "v");
+    auto created = c.PutIfAbsent(fmt::format("once{}", i), "v");
     ASSERT_TRUE(created.has_value()) << i << ": " << created.error().ToString();
-    EXPECT_EQ(c.GetEntry("once" + std::to_string(i)).value().version, *created);
+    EXPECT_EQ(c.GetEntry(fmt::format("once{}", i)).value().version, *created);
   }
   EXPECT_GT(broker.stats().duplicates_committed, 5) << "the fault did not fire; the test proves nothing";
   EXPECT_EQ(c.Get("counter").value_or(""), "60");

@@ -14,6 +14,8 @@
 #include <set>
 #include <thread>
 
+#include <fmt/format.h>
+
 #include "kv/client.h"
 #include "kv/memory_storage.h"
 #include "kv/testing/client_conformance.h"
@@ -115,8 +117,8 @@ TEST_F(KafkaClientTest, PutsDuringABrokerOutageFailByTheirDeadlineAndTheClientRe
   ASSERT_TRUE(cluster_->SetBrokerDown(-1));
   int failed = 0;
   for (int i = 0; i < 5; ++i) {
-    std::string value = "v-down-" + std::to_string(i);
-    auto r = client->Put("k" + std::to_string(i), value, CallOptions{300ms});
+    std::string value = fmt::format("v-down-{}", i);
+    auto r = client->Put(fmt::format("k{}", i), value, CallOptions{300ms});
     if (r) {
       acked.insert(value);
     } else {
@@ -147,8 +149,8 @@ TEST_F(KafkaClientTest, RetriedProduceErrorsLeaveNoDuplicates) {
                                kafka_errors::kTransport});
   std::set<std::string> acked;
   for (int i = 0; i < 50; ++i) {
-    std::string value = "v" + std::to_string(i);
-    auto r = client->Put("k" + std::to_string(i), value);
+    std::string value = fmt::format("v{}", i);
+    auto r = client->Put(fmt::format("k{}", i), value);
     ASSERT_TRUE(r) << r.error().ToString();
     acked.insert(value);
   }
@@ -165,8 +167,8 @@ TEST_F(KafkaClientTest, LeaderMovesDuringWritesLoseAndDuplicateNothing) {
   for (int t = 0; t < 4; ++t) {
     writers.emplace_back([&, t] {
       for (int i = 0; i < 100; ++i) {
-        std::string value = "t" + std::to_string(t) + "-" + std::to_string(i);
-        auto r = client->Put("k" + std::to_string(i % 10), value, CallOptions{30s});
+        std::string value = fmt::format("t{}-{}", t, i);
+        auto r = client->Put(fmt::format("k{}", i % 10), value, CallOptions{30s});
         if (!r) {
           ++errors;
           continue;
@@ -213,7 +215,7 @@ TEST_F(KafkaClientTest, CloseWhilePutsAreInFlightEndsThemWithClosed) {
   for (int t = 0; t < kWriters; ++t) {
     writers.emplace_back([&, t] {
       ++started;
-      results[t] = client->Put("k" + std::to_string(t), "v", CallOptions{std::chrono::minutes(5)});
+      results[t] = client->Put(fmt::format("k{}", t), "v", CallOptions{std::chrono::minutes(5)});
     });
   }
   while (started.load() < kWriters) std::this_thread::sleep_for(1ms);
@@ -237,7 +239,7 @@ TEST_F(KafkaClientTest, AReplayFromBelowTheLogStartFailsOpenUnlessAskedToSkip) {
   const std::string value(10'000, 'v');
   for (int chunk = 0; chunk < 8; ++chunk) {  // 800 x 10 KB = 8 MB.
     auto batch = writer->Batch();
-    for (int i = 0; i < 100; ++i) batch.Put("k" + std::to_string(chunk * 100 + i), value);
+    for (int i = 0; i < 100; ++i) batch.Put(fmt::format("k{}", chunk * 100 + i), value);
     ASSERT_TRUE(batch.Execute().has_value());
   }
   ClientOptions options;

@@ -25,6 +25,8 @@
 #include <string>
 #include <thread>
 
+#include <fmt/format.h>
+
 #include "kv/client.h"
 #include "kv/memory_storage.h"
 #include "tests/kafka/put_latency.h"
@@ -56,10 +58,11 @@ std::string UserCache() {
 
 RunResult RunScript(const std::string& args) {
   std::string cache = UserCache();
-  std::string command = (cache.empty() ? "" : "KVLOG_KAFKA_CACHE='" + cache + "' ") +
-                        "KVLOG_KAFKA_PORT=" + std::string(kTestPort) + " KVLOG_KAFKA_DIR=" +
-                        std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") + "/kvlog-kraft-test-" +
-                        std::to_string(getuid()) + " '" + g_script + "' " + args + " 2>&1";
+  const char* tmp = std::getenv("TMPDIR");
+  std::string command =
+      fmt::format("{}KVLOG_KAFKA_PORT={} KVLOG_KAFKA_DIR={}/kvlog-kraft-test-{} '{}' {} 2>&1",
+                  cache.empty() ? "" : "KVLOG_KAFKA_CACHE='" + cache + "' ", kTestPort, tmp ? tmp : "/tmp", getuid(),
+                  g_script, args);
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) return {-1, "popen failed"};
   std::string out;
@@ -201,7 +204,7 @@ void WriteWindowed(Log& log, Results& results, int count, int window, const std:
       fired = true;
       at_half();
     }
-    std::vector<Record> one = {Record{"w" + std::to_string(i), "v", {}}};
+    std::vector<Record> one = {Record{fmt::format("w{}", i), "v", {}}};
     log.Append(one, results.Callback(i));
   }
 }
@@ -217,7 +220,7 @@ void ExpectAckedExactlyOnce(const std::map<std::size_t, AppendResult>& results, 
   for (const auto& [i, r] : results) {
     if (!r) continue;
     ++acked;
-    EXPECT_EQ(seen["w" + std::to_string(i)], 1) << "acknowledged write w" << i << " at offset " << (*r)[0];
+    EXPECT_EQ(seen[fmt::format("w{}", i)], 1) << "acknowledged write w" << i << " at offset " << (*r)[0];
   }
   for (const auto& [key, n] : seen) EXPECT_LE(n, 1) << key << " appears " << n << " times";
   std::fprintf(stderr, "kraft: %zu of %zu writes acknowledged, %zu records in the log\n", acked, results.size(),
@@ -276,7 +279,7 @@ TEST_F(Kraft, CompactionDropsOverwrittenKeysAndANewReaderRebuildsTheSameState) {
   std::size_t n = 0;
   for (int round = 0; round < kRounds; ++round) {
     for (int k = 0; k < kKeys; ++k) {
-      std::string key = "k" + std::to_string(k), value = "r" + std::to_string(round);
+      std::string key = fmt::format("k{}", k), value = fmt::format("r{}", round);
       bool tombstone = round == kRounds - 1 && k % 3 == 0;
       std::vector<Record> one = {tombstone ? Record{key, std::nullopt, {}} : Record{key, value, {}}};
       if (tombstone) expected.erase(key); else expected[key] = value;
@@ -394,12 +397,12 @@ TEST_F(Kraft, LeaderKilledAndRestartedDuringWritesLosesNothingAcknowledged) {
   constexpr int kWrites = 3000;
   Results results;
   WriteWindowed(**log, results, kWrites, 50, [&] {
-    RunResult r = RunScript("kill " + std::to_string(leader));
+    RunResult r = RunScript(fmt::format("kill {}", leader));
     EXPECT_EQ(r.status, 0) << r.output;
     std::fprintf(stderr, "kraft: SIGKILLed leader node %d\n", leader);
   });
   ASSERT_TRUE(results.WaitFor(kWrites, 180s)) << results.size() << " of " << kWrites << " appends completed";
-  RunResult r = RunScript("restart " + std::to_string(leader));
+  RunResult r = RunScript(fmt::format("restart {}", leader));
   ASSERT_EQ(r.status, 0) << r.output;
   ExpectAckedExactlyOnce(results.Take(), ReadAll(**log));
 }
@@ -416,12 +419,12 @@ TEST_F(Kraft, LeaderPausedPastTheRequestTimeoutLosesNothingAcknowledged) {
   Results results;
   std::thread resumer;
   WriteWindowed(**log, results, kWrites, 50, [&] {
-    RunResult r = RunScript("pause " + std::to_string(leader));
+    RunResult r = RunScript(fmt::format("pause {}", leader));
     EXPECT_EQ(r.status, 0) << r.output;
     std::fprintf(stderr, "kraft: SIGSTOPped leader node %d\n", leader);
     resumer = std::thread([leader] {
       std::this_thread::sleep_for(12s);  // Past request.timeout.ms and the broker session timeout.
-      RunResult r = RunScript("resume " + std::to_string(leader));
+      RunResult r = RunScript(fmt::format("resume {}", leader));
       EXPECT_EQ(r.status, 0) << r.output;
     });
   });
@@ -527,7 +530,7 @@ std::string ErrorKind(const Error& e) {
 
 std::string Describe(const std::map<std::string, std::size_t>& by_error) {
   std::string out;
-  for (const auto& [kind, n] : by_error) out += "\n  " + std::to_string(n) + " x " + kind;
+  for (const auto& [kind, n] : by_error) out += fmt::format("\n  {} x {}", n, kind);
   return out;
 }
 
@@ -567,7 +570,7 @@ FailoverTally RunLeaderLossNemesis(const std::string& topic, const KafkaProperti
     if (!log) return tally;
     kv::ClientOptions client_options;
     client_options.logger = nullptr;
-    client_options.client_id = "w" + std::to_string(w);
+    client_options.client_id = fmt::format("w{}", w);
     client_options.default_timeout = kWriteTimeout;
     auto client = kv::Client::Open(std::move(*log), kv::NewMemoryStorage(), client_options);
     EXPECT_TRUE(client) << client.error().ToString();
@@ -585,9 +588,9 @@ FailoverTally RunLeaderLossNemesis(const std::string& topic, const KafkaProperti
         std::this_thread::sleep_for(kPace);
         while (logs[w].InFlight() >= kWindow && !stop.load()) std::this_thread::sleep_for(1ms);
         if (stop.load()) break;
-        std::string value = "w" + std::to_string(w) + "-" + std::to_string(n);
+        std::string value = fmt::format("w{}-{}", w, n);
         std::size_t index = logs[w].Start(value, static_cast<Phase>(phase.load()));
-        clients[w]->PutAsync("k" + std::to_string(n % 8), value,
+        clients[w]->PutAsync(fmt::format("k{}", n % 8), value,
                              [&logs, w, index](Result<Offset> r) { logs[w].Finish(index, std::move(r)); });
       }
     });
@@ -602,14 +605,14 @@ FailoverTally RunLeaderLossNemesis(const std::string& topic, const KafkaProperti
   for (int node = 1; node <= 3; ++node) {
     if (node != tally.old_leader) followers.push_back(node);
   }
-  for (int f : followers) script("pause " + std::to_string(f));
+  for (int f : followers) script(fmt::format("pause {}", f));
   phase = kFollowersPaused;
   std::fprintf(stderr, "kraft[%s]: paused followers %d and %d of leader %d\n", topic.c_str(), followers[0],
                followers[1], tally.old_leader);
   std::this_thread::sleep_for(3s);  // The leader alone takes (and with acks=1 acknowledges) writes.
-  script("kill " + std::to_string(tally.old_leader));
+  script(fmt::format("kill {}", tally.old_leader));
   phase = kFailingOver;
-  for (int f : followers) script("resume " + std::to_string(f));
+  for (int f : followers) script(fmt::format("resume {}", f));
   std::fprintf(stderr, "kraft[%s]: SIGKILLed leader %d, resumed the followers\n", topic.c_str(), tally.old_leader);
   // Until the metadata names a surviving leader.
   for (auto deadline = Clock::now() + 120s; Clock::now() < deadline; std::this_thread::sleep_for(500ms)) {
@@ -627,7 +630,7 @@ FailoverTally RunLeaderLossNemesis(const std::string& topic, const KafkaProperti
   for (auto& l : logs) EXPECT_TRUE(l.WaitAll(kWriteTimeout + 30s)) << "writes still unfinished";
   for (auto& c : clients) tally.client_lost_writes += c->lost_writes();
   clients.clear();
-  script("restart " + std::to_string(tally.old_leader));  // The cluster whole again for what follows.
+  script(fmt::format("restart {}", tally.old_leader));  // The cluster whole again for what follows.
 
   // The log as it is now, read with safe settings.
   auto reader_log = OpenKafkaLog(base);

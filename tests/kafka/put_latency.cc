@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+
 namespace kvlog::kv::testing {
 
 void ReportPutLatency(Client& client, const char* where) {
@@ -15,7 +17,7 @@ void ReportPutLatency(Client& client, const char* where) {
   std::vector<double> ms;
   for (int i = 0; i < kPuts; ++i) {
     auto start = std::chrono::steady_clock::now();
-    auto r = client.Put("latency/" + std::to_string(i % 10), std::string(100, 'v'));
+    auto r = client.Put(fmt::format("latency/{}", i % 10), std::string(100, 'v'));
     ASSERT_TRUE(r) << r.error().ToString();
     ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
   }

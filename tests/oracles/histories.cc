@@ -2,6 +2,8 @@
 
 #include <map>
 
+#include <fmt/format.h>
+
 #include "sim/scenario.h"
 
 namespace kvlog::oracles {
@@ -65,11 +67,11 @@ std::vector<RecordedHistory> Record(bool point_only, std::string* error) {
         }
         sim::SimRun run = sim::RunScenario(s);
         if (run.outcome.kind != sim::RunOutcome::Kind::kCompleted) {
-          *error = c.tag + " seed " + std::to_string(seed) + ": the simulation did not complete";
+          *error = fmt::format("{} seed {}: the simulation did not complete", c.tag, seed);
           return {};
         }
         RecordedHistory h;
-        h.name = c.tag + (full ? "-full" : "-point") + "-s" + std::to_string(seed);
+        h.name = fmt::format("{}{}-s{}", c.tag, full ? "-full" : "-point", seed);
         h.batches_and_ranges = full != 0;
         h.history = std::move(run.history);
         out.push_back(std::move(h));

@@ -14,6 +14,8 @@
 #include <filesystem>
 #include <map>
 
+#include <fmt/format.h>
+
 #include "checker/check.h"
 #include "checker/edn.h"
 #include "checker/jsonl.h"
@@ -128,7 +130,7 @@ TEST_F(KnossosOracle, AgreesWithKvcheckOnSimulatorHistoriesAndReferenceFiles) {
     Sample s{recorded[i].name, ours, {}};
     for (const auto& part : *parts) s.exact = s.exact && part.exact;
     for (size_t p = 0; p < parts->size(); ++p) {
-      std::string path = TempPath(recorded[i].name + "-part" + std::to_string(p) + ".edn");
+      std::string path = TempPath(fmt::format("{}-part{}.edn", recorded[i].name, p));
       ASSERT_TRUE(WriteFile(path, (*parts)[p].edn));
       s.files.push_back(path);
       files.push_back(path);

@@ -67,7 +67,7 @@ Parsed<uint64_t> ParseUint(std::string_view text, uint64_t min, uint64_t max) {
 }
 
 std::string SeedRange::ToString() const {
-  return single() ? std::to_string(first) : fmt::format("{}..{}", first, last);
+  return single() ? fmt::format("{}", first) : fmt::format("{}..{}", first, last);
 }
 
 Parsed<SeedRange> ParseSeedRange(std::string_view text) {

@@ -25,6 +25,8 @@
 #include <utility>
 #include <vector>
 
+#include <fmt/format.h>
+
 namespace kvlog::cli {
 
 // Exit codes. Each program documents what 1 means for it.
@@ -150,7 +152,7 @@ CLI::Option* AddNumber(CLI::App& app, const std::string& name, T& target, const 
       },
       description);
   option->type_name(std::is_signed_v<T> ? "INT" : "UINT");
-  option->default_str(std::to_string(target));
+  option->default_str(fmt::format("{}", target));
   return option;
 }
 

@@ -26,6 +26,8 @@
 #include <thread>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "checker/check.h"
 #include "checker/edn.h"
 #include "checker/knossos.h"
@@ -136,16 +138,15 @@ class Steps {
   }
   std::string Summary(double seconds) {
     std::lock_guard<std::mutex> lock(mu_);
-    std::string out = "kvcheck: INTERRUPTED after " + std::to_string(static_cast<long long>(seconds)) +
-                      " s, during " + current_;
+    std::string out =
+        fmt::format("kvcheck: INTERRUPTED after {} s, during {}", static_cast<long long>(seconds), current_);
     if (current_ == "reading") {
-      out += " (" + std::to_string(bytes_ >> 20) + (total_ > 0 ? " of " + std::to_string(total_ >> 20) : "") +
-             " MB read)";
+      out += fmt::format(" ({}{} MB read)", bytes_ >> 20, total_ > 0 ? fmt::format(" of {}", total_ >> 20) : "");
     }
     out += "\nsteps finished: ";
     if (finished_.empty()) out += "none";
     for (std::size_t i = 0; i < finished_.size(); ++i) out += (i ? ", " : "") + finished_[i];
-    if (!read_what_.empty()) out += "\n" + read_what_ + " read: " + std::to_string(read_);
+    if (!read_what_.empty()) out += fmt::format("\n{} read: {}", read_what_, read_);
     out += "\nverdict: unknown (the check was stopped before it reported; run again to judge)\n";
     return out;
   }

@@ -3,6 +3,8 @@
 #include <array>
 #include <cstdint>
 
+#include <fmt/format.h>
+
 namespace kvlog::kvctl {
 namespace {
 
@@ -92,7 +94,7 @@ std::expected<std::string, std::string> DecodeEscaped(std::string_view text) {
       continue;
     }
     if (i + 1 == text.size()) {
-      return std::unexpected("a lone '\\' at byte " + std::to_string(i) + " (write \\\\ for a backslash)");
+      return std::unexpected(fmt::format("a lone '\\' at byte {} (write \\\\ for a backslash)", i));
     }
     switch (text[i + 1]) {
       case '\\': out += '\\'; break;
@@ -103,15 +105,15 @@ std::expected<std::string, std::string> DecodeEscaped(std::string_view text) {
         const int hi = i + 2 < text.size() ? HexValue(text[i + 2]) : -1;
         const int lo = i + 3 < text.size() ? HexValue(text[i + 3]) : -1;
         if (hi < 0 || lo < 0) {
-          return std::unexpected("'\\x' at byte " + std::to_string(i) + " needs two hex digits");
+          return std::unexpected(fmt::format("'\\x' at byte {} needs two hex digits", i));
         }
         out += static_cast<char>(hi << 4 | lo);
         i += 2;
         break;
       }
       default:
-        return std::unexpected("invalid escape '\\" + std::string(1, text[i + 1]) + "' at byte " +
-                               std::to_string(i) + " (escapes are \\\\, \\t, \\n, \\r and \\xHH)");
+        return std::unexpected(fmt::format(
+            "invalid escape '\\{}' at byte {} (escapes are \\\\, \\t, \\n, \\r and \\xHH)", text[i + 1], i));
     }
     ++i;
   }
@@ -131,14 +133,14 @@ std::string EncodeHex(std::string_view bytes) {
 
 std::expected<std::string, std::string> DecodeHex(std::string_view text) {
   if (text.size() % 2 != 0) {
-    return std::unexpected("hex text has an odd number of digits (" + std::to_string(text.size()) + ")");
+    return std::unexpected(fmt::format("hex text has an odd number of digits ({})", text.size()));
   }
   std::string out;
   out.reserve(text.size() / 2);
   for (std::size_t i = 0; i < text.size(); i += 2) {
     const int hi = HexValue(text[i]), lo = HexValue(text[i + 1]);
     if (hi < 0 || lo < 0) {
-      return std::unexpected("not a hex digit at byte " + std::to_string(hi < 0 ? i : i + 1));
+      return std::unexpected(fmt::format("not a hex digit at byte {}", hi < 0 ? i : i + 1));
     }
     out += static_cast<char>(hi << 4 | lo);
   }
@@ -167,8 +169,8 @@ std::string EncodeBase64(std::string_view bytes) {
 
 std::expected<std::string, std::string> DecodeBase64(std::string_view text) {
   if (text.size() % 4 != 0) {
-    return std::unexpected("base64 text is " + std::to_string(text.size()) +
-                           " characters, not a multiple of 4 (padding with '=' is required)");
+    return std::unexpected(
+        fmt::format("base64 text is {} characters, not a multiple of 4 (padding with '=' is required)", text.size()));
   }
   std::string out;
   out.reserve(text.size() / 4 * 3);
@@ -179,13 +181,13 @@ std::expected<std::string, std::string> DecodeBase64(std::string_view text) {
     std::array<int, 4> v{};
     for (int k = 0; k < 4 - pad; ++k) {
       v[k] = Base64Value(text[i + k]);
-      if (v[k] < 0) return std::unexpected("not a base64 character at byte " + std::to_string(i + k));
+      if (v[k] < 0) return std::unexpected(fmt::format("not a base64 character at byte {}", i + k));
     }
     const uint32_t bits = static_cast<uint32_t>(v[0]) << 18 | static_cast<uint32_t>(v[1]) << 12 |
                           static_cast<uint32_t>(v[2]) << 6 | static_cast<uint32_t>(v[3]);
     // Canonical form only: the bits a padded group leaves over must be zero.
     if ((pad == 1 && (bits & 0xFF) != 0) || (pad == 2 && (bits & 0xFFFF) != 0)) {
-      return std::unexpected("non-canonical base64 padding at byte " + std::to_string(i));
+      return std::unexpected(fmt::format("non-canonical base64 padding at byte {}", i));
     }
     out += static_cast<char>(bits >> 16);
     if (pad < 2) out += static_cast<char>((bits >> 8) & 0xFF);

@@ -50,6 +50,8 @@
 #include <thread>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "kv/client.h"
 #include "kv/memory_storage.h"
 #include "kv/options.h"
@@ -215,7 +217,7 @@ std::optional<std::string> ReadValue(std::FILE* file, const std::string& what, s
     const std::size_t n = std::fread(buffer, 1, sizeof buffer, file);
     out.append(buffer, n);
     if (out.size() > kMaxValueBytes) {
-      *error = what + " is longer than " + std::to_string(kMaxValueBytes) + " bytes, kvlog's value limit";
+      *error = fmt::format("{} is longer than {} bytes, kvlog's value limit", what, kMaxValueBytes);
       return std::nullopt;
     }
     if (n < sizeof buffer) break;
@@ -458,16 +460,15 @@ int main(int argc, char** argv) {
     while (std::getline(std::cin, line)) {
       ++number;
       if (line.size() > kMaxBatchLineBytes) {
-        return Usage("batch line " + std::to_string(number) + " is longer than " +
-                     std::to_string(kMaxBatchLineBytes) + " bytes");
+        return Usage(fmt::format("batch line {} is longer than {} bytes", number, kMaxBatchLineBytes));
       }
       if (!line.empty() && line.back() == '\r') line.pop_back();
       if (line.empty()) continue;
       auto tab = line.find('\t');
       if (tab == std::string::npos) {
-        return Usage("batch line " + std::to_string(number) + " has no TAB; expected key<TAB>value");
+        return Usage(fmt::format("batch line {} has no TAB; expected key<TAB>value", number));
       }
-      const std::string where = "batch line " + std::to_string(number) + ": ";
+      const std::string where = fmt::format("batch line {}: ", number);
       auto k = DecodeArg(f, where + "key", line.substr(0, tab), &error);
       if (!k) return Usage(error);
       auto v = DecodeArg(f, where + "value", line.substr(tab + 1), &error);
@@ -536,9 +537,8 @@ int main(int argc, char** argv) {
       std::cerr << "kvctl: topic '" << f.topic << "' does not exist; creating it with 1 partition and replication "
                 << "factor " << options.replication_factor << " ("
                 << (chosen ? std::string("--replication-factor")
-                           : "min(3, " + std::to_string(info->brokers) + " broker" +
-                                 (info->brokers == 1 ? "" : "s") +
-                                 " in the cluster); choose with --replication-factor")
+                           : fmt::format("min(3, {} broker{} in the cluster); choose with --replication-factor",
+                                         info->brokers, info->brokers == 1 ? "" : "s"))
                 << ")\n";
     } else if (f.replication_factor > 0 && info->topic_replicas &&
                *info->topic_replicas != f.replication_factor) {
@@ -684,19 +684,19 @@ int main(int argc, char** argv) {
   } else if (snapshot->parsed()) {
     auto r = client.Checkpoint(f.dir);
     if (!r) return Fail(r.error(), "snapshot", f);
-    print_ok({{"op", "snapshot"}, {"dir", f.dir}, {"position", *r}}, "OK checkpoint at position " + std::to_string(*r));
+    print_ok({{"op", "snapshot"}, {"dir", f.dir}, {"position", *r}}, fmt::format("OK checkpoint at position {}", *r));
   } else if (restore->parsed()) {
     print_ok({{"op", "restore"}, {"store", f.store}, {"resumed_from", client.resumed_from()},
               {"position", client.AppliedPosition()}},
-             "OK restored at position " + std::to_string(client.resumed_from()) + ", replayed to " +
-                 std::to_string(client.AppliedPosition()));
+             fmt::format("OK restored at position {}, replayed to {}", client.resumed_from(),
+                         client.AppliedPosition()));
   } else if (batch->parsed()) {
     auto writes = client.Batch();
     for (const auto& [k, v] : batch_lines) writes.Put(k, v);
     auto r = writes.Execute(call);
     if (!r) return Fail(r.error(), "batch", f);
     print_ok({{"op", "batch"}, {"records", batch_lines.size()}, {"offset", *r}},
-             "OK " + std::to_string(batch_lines.size()) + " records");
+             fmt::format("OK {} records", batch_lines.size()));
   } else if (cas->parsed() || del_if->parsed() || setnx->parsed()) {
     const std::string op = cas->parsed() ? "cas" : del_if->parsed() ? "del-if" : "setnx";
     auto r = cas->parsed()      ? client.PutIf(key, value, expected_version, call)
@@ -717,7 +717,7 @@ int main(int argc, char** argv) {
                            {"version", current ? json(*current) : json(nullptr)}})
                   << "\n";
       } else {
-        std::cout << "CONFLICT " << (current ? "version " + std::to_string(*current) : std::string("absent")) << "\n";
+        std::cout << "CONFLICT " << (current ? fmt::format("version {}", *current) : std::string("absent")) << "\n";
       }
       rc = kExitConflict;
     }
@@ -742,7 +742,7 @@ int main(int argc, char** argv) {
     for (const kvctl::TxnCompare& c : txn_spec.compares) {
       auto now = client.GetEntry(c.key);
       versions.push_back({{"key", enc(c.key)}, {"version", now ? json(now->version) : json(nullptr)}});
-      if (!r->succeeded) plain += "\n" + enc(c.key) + "\t" + (now ? std::to_string(now->version) : "absent");
+      if (!r->succeeded) plain += "\n" + enc(c.key) + "\t" + (now ? fmt::format("{}", now->version) : "absent");
     }
     if (f.json) {
       std::cout << Dump({{"op", "txn"}, {"ok", r->succeeded}, {"succeeded", r->succeeded}, {"offset", r->offset},

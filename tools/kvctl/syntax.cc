@@ -2,6 +2,8 @@
 
 #include <limits>
 
+#include <fmt/format.h>
+
 #include "tools/cli/cli.h"
 
 namespace kvlog::kvctl {
@@ -15,7 +17,7 @@ std::string Shown(std::string_view text) {
 }
 
 std::unexpected<std::string> Error(std::size_t line, const std::string& message) {
-  return std::unexpected("line " + std::to_string(line) + ": " + message);
+  return std::unexpected(fmt::format("line {}: {}", line, message));
 }
 
 bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\r'; }
@@ -42,8 +44,8 @@ std::expected<std::vector<Token>, std::string> Tokenize(std::string_view line, s
     } else if (line[i] == '"') {
       const std::size_t close = line.find('"', i + 1);
       if (close == std::string_view::npos) {
-        return Error(number, "a quote opened at column " + std::to_string(i + 1) +
-                                 " is not closed (write a '\"' inside as \\x22)");
+        return Error(number,
+                     fmt::format("a quote opened at column {} is not closed (write a '\"' inside as \\x22)", i + 1));
       }
       out.push_back({Token::Kind::kQuoted, std::string(line.substr(i + 1, close - i - 1))});
       i = close + 1;
@@ -129,12 +131,12 @@ std::expected<TxnWrite, std::string> ParseWrite(std::string_view line, std::size
   TxnWrite write;
   const std::string& op = t[0].text;
   if (op == "put") {
-    if (t.size() != 3) return Error(number, "put takes KEY VALUE (" + std::to_string(t.size() - 1) + " given)");
+    if (t.size() != 3) return Error(number, fmt::format("put takes KEY VALUE ({} given)", t.size() - 1));
     auto value = DecodeText(t[2], encoding, number, "value");
     KVLOG_RETURN_IF_ERROR(value);
     write.value = std::move(*value);
   } else if (op == "del" || op == "delete") {
-    if (t.size() != 2) return Error(number, op + " takes KEY (" + std::to_string(t.size() - 1) + " given)");
+    if (t.size() != 2) return Error(number, fmt::format("{} takes KEY ({} given)", op, t.size() - 1));
   } else if (op == "get" || op == "range") {
     return Error(number, op + " is not part of a transaction here: a transaction only writes (" + expected_form + ")");
   } else {

@@ -9,6 +9,8 @@
 #include <cstdio>
 #include <string>
 
+#include <fmt/format.h>
+
 #include "CLI/CLI.hpp"
 #include "sim/fault_registry.h"
 #include "sim/scenario.h"
@@ -55,25 +57,23 @@ int main(int argc, char** argv) {
   sim::SweepProgress progress;
   if (bar.active()) {
     progress = [&bar](uint64_t done, uint64_t total, std::size_t failing) {
-      bar.Update("   " + std::to_string(done) + "/" + std::to_string(total) + " seeds, " + std::to_string(failing) +
-                 " failing");
+      bar.Update(fmt::format("   {}/{} seeds, {} failing", done, total, failing));
     };
   }
   sim::SweepResult sweep =
       sim::Sweep(scenario, 1, static_cast<uint64_t>(seeds), progress, [] { return cli::Interrupted(); });
   bar.Finish();
   if (sweep.stopped) {
-    std::printf("   INTERRUPTED after %llu of %d seeds\n", static_cast<unsigned long long>(sweep.runs), seeds);
+    fmt::print("   INTERRUPTED after {} of {} seeds\n", sweep.runs, seeds);
   }
-  std::printf("   verdict                   %llu passed, %zu failed\n",
-              static_cast<unsigned long long>(sweep.runs - sweep.failing_seeds.size()), sweep.failing_seeds.size());
-  std::printf("   simulated operations      %lld in %.2f s wall (%.0f ops/s)\n",
-              static_cast<long long>(sweep.operations), sweep.wall_seconds, sweep.OperationsPerSecond());
+  fmt::print("   verdict                   {} passed, {} failed\n", sweep.runs - sweep.failing_seeds.size(),
+             sweep.failing_seeds.size());
+  fmt::print("   simulated operations      {} in {:.2f} s wall ({:.0f} ops/s)\n", sweep.operations, sweep.wall_seconds,
+             sweep.OperationsPerSecond());
   std::printf("   virtual / wall time       %.0fx (%.1f s virtual)\n", sweep.VirtualPerWall(), sweep.virtual_seconds);
   for (std::size_t i = 0; i < sweep.failing_seeds.size() && i < 5; ++i) {
-    std::printf("   FAILED seed %llu: replay with: kvsim --seed %llu --clients %d --ops %d --faults %s\n",
-                static_cast<unsigned long long>(sweep.failing_seeds[i]),
-                static_cast<unsigned long long>(sweep.failing_seeds[i]), clients, ops, fault_list.c_str());
+    fmt::print("   FAILED seed {0}: replay with: kvsim --seed {0} --clients {1} --ops {2} --faults {3}\n",
+               sweep.failing_seeds[i], clients, ops, fault_list);
   }
   bool checks_failed = !sweep.failing_seeds.empty();
   int live_code = cli::kExitOk;

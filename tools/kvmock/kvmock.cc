@@ -16,6 +16,8 @@
 #include <iostream>
 #include <set>
 
+#include <fmt/format.h>
+
 #include "log/kafka/mock_cluster.h"
 #include "tools/cli/cli.h"
 
@@ -39,8 +41,8 @@ int main(int argc, char** argv) {
     return cli::UsageError(app, "--topic names a topic twice");
   }
   if (options.replication_factor > options.brokers) {
-    return cli::UsageError(app, "--replication-factor " + std::to_string(options.replication_factor) +
-                                    " exceeds --brokers " + std::to_string(options.brokers));
+    return cli::UsageError(app, fmt::format("--replication-factor {} exceeds --brokers {}",
+                                            options.replication_factor, options.brokers));
   }
   options.topic = topics.empty() ? "" : topics.front();
 

@@ -8,6 +8,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <fmt/format.h>
+
 namespace kvlog::tools {
 
 namespace fs = std::filesystem;
@@ -15,7 +17,7 @@ namespace fs = std::filesystem;
 std::string KafkaClusterStateDir() {
   if (const char* dir = std::getenv("KVLOG_KAFKA_DIR"); dir && *dir) return dir;
   const char* tmp = std::getenv("TMPDIR");
-  return std::string(tmp && *tmp ? tmp : "/tmp") + "/kvlog-kafka-" + std::to_string(getuid());
+  return fmt::format("{}/kvlog-kafka-{}", tmp && *tmp ? tmp : "/tmp", getuid());
 }
 
 namespace {

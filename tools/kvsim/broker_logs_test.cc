@@ -7,6 +7,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <fmt/format.h>
+
 namespace kvlog::tools {
 namespace {
 
@@ -89,7 +91,7 @@ TEST(BrokerLogsTest, TheStateFolderIsTheScriptsOne) {
   EXPECT_EQ(KafkaClusterStateDir(), "/somewhere/kafka");
   unsetenv("KVLOG_KAFKA_DIR");
   setenv("TMPDIR", "/tmpx", 1);
-  EXPECT_EQ(KafkaClusterStateDir(), "/tmpx/kvlog-kafka-" + std::to_string(getuid()));
+  EXPECT_EQ(KafkaClusterStateDir(), fmt::format("/tmpx/kvlog-kafka-{}", getuid()));
 }
 
 }  // namespace

@@ -22,6 +22,8 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "CLI/CLI.hpp"
 #include "checker/edn.h"
 #include "checker/jsonl.h"
@@ -58,7 +60,7 @@ bool WriteHistoryFiles(const sim::SimRun& run, uint64_t seed, const std::string&
       std::fprintf(stderr, "kvsim: %s\n", w.error().c_str());
       return false;
     }
-    if (say_seed) std::printf("history of seed %llu written to %s\n", static_cast<unsigned long long>(seed), out_path.c_str());
+    if (say_seed) fmt::print("history of seed {} written to {}\n", seed, out_path);
   }
   if (!edn_path.empty()) {
     auto edn = checker::WriteJepsenEdn(run.history);
@@ -70,7 +72,7 @@ bool WriteHistoryFiles(const sim::SimRun& run, uint64_t seed, const std::string&
       std::fprintf(stderr, "kvsim: %s\n", w.error().c_str());
       return false;
     }
-    if (say_seed) std::printf("EDN history of seed %llu written to %s\n", static_cast<unsigned long long>(seed), edn_path.c_str());
+    if (say_seed) fmt::print("EDN history of seed {} written to {}\n", seed, edn_path);
   }
   return true;
 }
@@ -130,8 +132,8 @@ int Merge(const std::vector<std::string>& paths) {
         return cli::kExitUsage;
       }
       if (seeds.contains(s->seed)) {
-        std::fprintf(stderr, "kvsim --merge: %s line %d: seed %llu is in two summaries (overlapping shards?)\n",
-                     path.c_str(), n, static_cast<unsigned long long>(s->seed));
+        fmt::print(stderr, "kvsim --merge: {} line {}: seed {} is in two summaries (overlapping shards?)\n", path, n,
+                   s->seed);
         return cli::kExitUsage;
       }
       seeds.emplace(s->seed, std::move(*s));
@@ -148,12 +150,11 @@ int Merge(const std::vector<std::string>& paths) {
   }
   std::printf("%-26s %zu from %zu file%s", "seeds", seeds.size(), paths.size(), paths.size() == 1 ? "" : "s");
   if (!seeds.empty()) {
-    std::printf(" (%llu..%llu%s)", static_cast<unsigned long long>(seeds.begin()->first),
-                static_cast<unsigned long long>(seeds.rbegin()->first),
-                seeds.rbegin()->first - seeds.begin()->first + 1 == seeds.size() ? "" : ", with gaps");
+    fmt::print(" ({}..{}{})", seeds.begin()->first, seeds.rbegin()->first,
+               seeds.rbegin()->first - seeds.begin()->first + 1 == seeds.size() ? "" : ", with gaps");
   }
   std::printf("\n%-26s %zu passed, %zu failed\n", "verdict", seeds.size() - failed, failed);
-  std::printf("%-26s %lld\n", "simulated operations", static_cast<long long>(operations));
+  fmt::print("{:<26} {}\n", "simulated operations", operations);
   std::printf("%-26s %.3f s virtual, %.3f s wall\n", "time", virtual_seconds, wall_seconds);
   std::size_t shown = 0;
   for (const auto& [seed, s] : seeds) {
@@ -161,9 +162,8 @@ int Merge(const std::vector<std::string>& paths) {
     if (++shown > 20) break;
     std::string kinds;
     for (const auto& v : s.violations) kinds += (kinds.empty() ? "" : ", ") + v;
-    const std::string replay = s.replay.empty() ? "kvsim --seed " + std::to_string(seed) : s.replay;
-    std::printf("FAILED seed %llu (%s): replay with: %s\n", static_cast<unsigned long long>(seed),
-                kinds.empty() ? s.verdict.c_str() : kinds.c_str(), replay.c_str());
+    const std::string replay = s.replay.empty() ? fmt::format("kvsim --seed {}", seed) : s.replay;
+    fmt::print("FAILED seed {} ({}): replay with: {}\n", seed, kinds.empty() ? s.verdict : kinds, replay);
   }
   if (failed > 20) std::printf("... and %zu more failing seeds\n", failed - 20);
   return failed > 0 ? cli::kExitFailed : cli::kExitOk;
@@ -357,7 +357,7 @@ int main(int argc, char** argv) {
     if (run_dir.empty()) return true;
     std::string command = "kvsim";
     for (int i = 1; i < argc; ++i) command += std::string(" ") + argv[i];
-    std::string replay = std::string("kvsim") + (live ? " --live" : "") + " --seed " + std::to_string(the_seed);
+    std::string replay = fmt::format("kvsim{} --seed {}", live ? " --live" : "", the_seed);
     for (int i = 1; i < argc; ++i) {
       std::string a = argv[i];
       if (a == "--seed" || a == "--run-dir" || a == "--out" || a == "--edn" || a == "--html") {
@@ -372,13 +372,12 @@ int main(int argc, char** argv) {
       for (const auto& f : *base.swarm) names += (names.empty() ? "" : ",") + f;
       if (!names.empty()) replay += " --faults " + names;
     }
-    std::string text = "command: " + command + "\nseed: " + std::to_string(the_seed) +
-                       "\nmode: " + (live ? "live" : "simulated") + "\nworkload: " + workload_name +
-                       "\nclients: " + std::to_string(base.workload.clients) +
-                       "\nops_per_client: " + std::to_string(base.workload.ops_per_client) +
-                       "\nkeys: " + std::to_string(base.workload.keys) + "\nvariant: " + base.variant +
-                       "\nstorage: " + storage_mode +
-                       (base.durable_storage ? " (sync every " + std::to_string(sync_every) + ")" : "") + "\nfaults:";
+    std::string text = fmt::format(
+        "command: {}\nseed: {}\nmode: {}\nworkload: {}\nclients: {}\nops_per_client: {}\nkeys: {}\nvariant: {}"
+        "\nstorage: {}{}\nfaults:",
+        command, the_seed, live ? "live" : "simulated", workload_name, base.workload.clients,
+        base.workload.ops_per_client, base.workload.keys, base.variant, storage_mode,
+        base.durable_storage ? fmt::format(" (sync every {})", sync_every) : "");
     for (const auto& f : base.swarm ? *base.swarm : base.fault_names) text += " " + f;
     if (base.swarm) text += " (swarm)";
     text += "\n";
@@ -471,8 +470,8 @@ int main(int argc, char** argv) {
     progress = [&bar](uint64_t done, uint64_t total, std::size_t failing) {
       const int width = 40;
       const int filled = static_cast<int>(width * done / std::max<uint64_t>(total, 1));
-      bar.Update("[" + std::string(filled, '#') + std::string(width - filled, '.') + "] " + std::to_string(done) + "/" +
-                 std::to_string(total) + " seeds, " + std::to_string(failing) + " failing");
+      bar.Update(fmt::format("[{}{}] {}/{} seeds, {} failing", std::string(filled, '#'),
+                             std::string(width - filled, '.'), done, total, failing));
     };
   }
   cli::InstallInterruptHandler();
@@ -482,7 +481,7 @@ int main(int argc, char** argv) {
     summary_path = cli::ResolvePath(summary_path);
     sweep_options.on_seed = [&](const sim::SeedSummary& s) {
       summaries.push_back(s);
-      summaries.back().replay = "kvsim --seed " + std::to_string(s.seed) + replay_rest;
+      summaries.back().replay = fmt::format("kvsim --seed {}{}", s.seed, replay_rest);
     };
   }
   sim::SweepResult result =
@@ -503,8 +502,8 @@ int main(int argc, char** argv) {
   if (!sweep) {
     const sim::SimRun& run = result.last_run;
     const checker::FullReport& report = result.last_report;  // Judged once, by the sweep.
-    std::printf("seed %llu: %s\n%s", static_cast<unsigned long long>(range.first),
-                result.failing_seeds.empty() ? "PASS" : "FAIL", sim::Describe(run, report).c_str());
+    fmt::print("seed {}: {}\n{}", range.first, result.failing_seeds.empty() ? "PASS" : "FAIL",
+               sim::Describe(run, report));
     if (!html_path.empty()) {
       if (auto w = cli::WriteFile(html_path, checker::HtmlReport(report)); !w) {
         std::fprintf(stderr, "kvsim: %s\n", w.error().c_str());
@@ -528,8 +527,7 @@ int main(int argc, char** argv) {
           std::fprintf(stderr, "kvsim: %s\n", w.error().c_str());
           files_ok = false;
         } else {
-          std::printf("report of seed %llu written to %s\n",
-                      static_cast<unsigned long long>(result.failing_seeds.front()), html_path.c_str());
+          fmt::print("report of seed {} written to {}\n", result.failing_seeds.front(), html_path);
         }
       } else {
         std::printf("no seed failed: no HTML report written\n");
@@ -545,32 +543,29 @@ int main(int argc, char** argv) {
     }
   }
 
-  const std::string shown = shards > 1 ? range.ToString() + " shard " + std::to_string(shard) + "/" +
-                                             std::to_string(shards) + " (" + std::to_string(result.runs) + " seeds)"
+  const std::string shown = shards > 1 ? fmt::format("{} shard {}/{} ({} seeds)", range.ToString(), shard, shards,
+                                                     result.runs)
                                        : range.ToString();
-  std::printf("\n%-26s %s%s\n", "seeds", shown.c_str(),
-              interrupted ? (" (INTERRUPTED after " + std::to_string(result.runs) + " of " +
-                             std::to_string(range.count()) + ", at seed " + std::to_string(result.last_seed) + ")")
-                                .c_str()
-                          : "");
+  fmt::print("\n{:<26} {}{}\n", "seeds", shown,
+             interrupted ? fmt::format(" (INTERRUPTED after {} of {}, at seed {})", result.runs, range.count(),
+                                       result.last_seed)
+                         : "");
   std::printf("%-26s %s%s\n", "faults", fault_list.empty() ? "none" : fault_list.c_str(),
               base.swarm ? " (swarm: each seed picks some, and their magnitudes)" : "");
   if (base.durable_storage) {
     std::printf("%-26s durable, synced every %d write%s (a crash loses unsynced writes or tears the last)\n",
                 "storage", base.durable_storage->sync_every, base.durable_storage->sync_every == 1 ? "" : "s");
   }
-  std::printf("%-26s %llu passed, %zu failed\n", "verdict",
-              static_cast<unsigned long long>(result.runs - result.failing_seeds.size()), result.failing_seeds.size());
-  std::printf("%-26s %lld\n", "simulated operations", static_cast<long long>(result.operations));
+  fmt::print("{:<26} {} passed, {} failed\n", "verdict", result.runs - result.failing_seeds.size(),
+             result.failing_seeds.size());
+  fmt::print("{:<26} {}\n", "simulated operations", result.operations);
   std::printf("%-26s %.3f s virtual, %.3f s wall (%.3f s elapsed on %d job%s)\n", "time", result.virtual_seconds,
               result.wall_seconds, result.elapsed_seconds, result.jobs, result.jobs == 1 ? "" : "s");
   std::printf("%-26s %.0fx\n", "virtual / wall", result.VirtualPerWall());
   std::printf("%-26s %.0f per job, %.0f in all\n", "simulated ops per second", result.OperationsPerSecond(),
               result.elapsed_seconds > 0 ? result.operations / result.elapsed_seconds : 0);
   for (std::size_t i = 0; i < result.failing_seeds.size() && i < 20; ++i) {
-    std::printf("FAILED seed %llu: replay with: kvsim --seed %llu%s\n",
-                static_cast<unsigned long long>(result.failing_seeds[i]),
-                static_cast<unsigned long long>(result.failing_seeds[i]), replay_rest.c_str());
+    fmt::print("FAILED seed {0}: replay with: kvsim --seed {0}{1}\n", result.failing_seeds[i], replay_rest);
   }
   if (result.failing_seeds.size() > 20) {
     std::printf("... and %zu more failing seeds\n", result.failing_seeds.size() - 20);

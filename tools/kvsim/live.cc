@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdio>
 
+#include <fmt/format.h>
+
 #include "checker/edn.h"
 #include "checker/jsonl.h"
 #include "checker/report.h"
@@ -46,7 +48,7 @@ void AddLiveOptions(CLI::App& app, LiveOptions& o, const std::string& live, cons
         o.connect_timeout = std::chrono::milliseconds(*ms);
       },
       on_brokers + ": how long to wait for the brokers before exiting 3");
-  timeout->type_name("INT")->default_str(std::to_string(o.connect_timeout.count()));
+  timeout->type_name("INT")->default_str(fmt::format("{}", o.connect_timeout.count()));
   AddBrokerNemesisOptions(app, o.nemesis_flags);
   o.broker_nemesis = std::make_shared<ScriptBrokerNemesis>(o.nemesis_flags, o.properties);
 }
@@ -90,11 +92,11 @@ int RunLive(const sim::Scenario& given, const LiveOptions& options) {
   }
   const sim::SimRun& run = result.run;
   if (options.print) {
-    std::printf("live seed %llu on %s: %s\n%s", static_cast<unsigned long long>(scenario.seed), result.where.c_str(),
-                result.kind == Kind::kPassed   ? "PASS"
-                : result.kind == Kind::kFailed ? "FAIL"
-                                               : "NOT COMPLETED",
-                sim::Describe(run, result.report).c_str());
+    fmt::print("live seed {} on {}: {}\n{}", scenario.seed, result.where,
+               result.kind == Kind::kPassed   ? "PASS"
+               : result.kind == Kind::kFailed ? "FAIL"
+                                              : "NOT COMPLETED",
+               sim::Describe(run, result.report));
     if (broker_nemesis != nullptr && broker_nemesis->Ran()) {
       std::printf("%s%s", broker_nemesis->Account().c_str(), ExplainLostWrites(result.report).c_str());
     }

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
 #include "tools/cli/cli.h"
 
 namespace kvlog::tools {
@@ -58,9 +60,7 @@ std::string ExplainLostWrites(const checker::FullReport& report, size_t limit) {
         const int64_t at = o.ret_time.value_or(o.call_time.value_or(0));
         for (const auto& n : report.nemesis) {
           if (n.time && *n.time <= at) {
-            char buf[64];
-            std::snprintf(buf, sizeof buf, " at %.3f s", static_cast<double>(*n.time) / 1e9);
-            l.after = n.f + buf + ": " + n.value;
+            l.after = fmt::format("{} at {:.3f} s: {}", n.f, static_cast<double>(*n.time) / 1e9, n.value);
           }
         }
       }
@@ -69,13 +69,11 @@ std::string ExplainLostWrites(const checker::FullReport& report, size_t limit) {
   }
   if (losses.empty()) return "";
   std::sort(losses.begin(), losses.end(), [](const Loss& a, const Loss& b) { return a.ret_s < b.ret_s; });
-  std::string out = "  lost or duplicated acknowledged writes (" + std::to_string(counted) +
-                    " reported; times from the workload's start):\n";
+  std::string out = fmt::format(
+      "  lost or duplicated acknowledged writes ({} reported; times from the workload's start):\n", counted);
   for (size_t i = 0; i < losses.size() && i < limit; ++i) {
     const Loss& l = losses[i];
-    char buf[128];
-    std::snprintf(buf, sizeof buf, "    invoked %.3f s, acknowledged %.3f s: ", l.call_s, l.ret_s);
-    out += buf + l.kind + ": " + l.message + "\n";
+    out += fmt::format("    invoked {:.3f} s, acknowledged {:.3f} s: {}: {}\n", l.call_s, l.ret_s, l.kind, l.message);
     if (!l.after.empty()) out += "      last nemesis action before: " + l.after + "\n";
   }
   char span[160];
@@ -154,8 +152,8 @@ Status ScriptBrokerNemesis::Stop() {
 }
 
 std::string ScriptBrokerNemesis::Account() const {
-  return "  broker nemesis: " + std::to_string(records_.size()) + " faults (times from the workload's start)\n" +
-         nemesis::Describe(records_);
+  return fmt::format("  broker nemesis: {} faults (times from the workload's start)\n{}", records_.size(),
+                     nemesis::Describe(records_));
 }
 
 }  // namespace kvlog::tools

@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <optional>
 
+#include <fmt/format.h>
+
 #include "checker/check.h"
 #include "checker/jsonl.h"
 #include "checker/report.h"
@@ -70,10 +72,10 @@ TtlWatchRun RunTtlWatchSeed(const TtlWatchOptions& o, uint64_t seed) {
       deadlines += r.deadline.has_value();
       tombstones += r.f == "cas" && !r.value;
     }
-    out.account = std::to_string(s.clients) + (o.live ? " clients sharing one clock (the machine's bound " : " clients with skewed clocks (bound ") +
-                  std::to_string(run.skew_bound_ns / 1000) + " us), " + std::to_string(run.ops) + " operations, " +
-                  std::to_string(out.history.log.size()) + " log records (" + std::to_string(deadlines) +
-                  " with a deadline, " + std::to_string(tombstones) + " janitor tombstones)" + where;
+    out.account = fmt::format(
+        "{} clients {} {} us), {} operations, {} log records ({} with a deadline, {} janitor tombstones){}", s.clients,
+        o.live ? "sharing one clock (the machine's bound" : "with skewed clocks (bound", run.skew_bound_ns / 1000,
+        run.ops, out.history.log.size(), deadlines, tombstones, where);
   } else {
     sim::WatchWorkloadOptions w;
     w.seed = seed;
@@ -104,12 +106,12 @@ TtlWatchRun RunTtlWatchSeed(const TtlWatchOptions& o, uint64_t seed) {
     if (run.outcome.kind != sim::RunOutcome::Kind::kCompleted) out.errors.push_back("the simulation did not complete");
     out.ops = static_cast<int64_t>(w.writers) * w.ops_per_writer;
     out.virtual_seconds = std::chrono::duration<double>(run.outcome.virtual_end.time_since_epoch()).count();
-    out.account = std::to_string(w.writers) + " writers, " + std::to_string(w.watchers) + " watchers, " +
-                  std::to_string(out.history.watch->log.size()) + " log changes, " +
-                  std::to_string(out.history.watch->sessions.size()) + " watch sessions, " +
-                  std::to_string(run.change_events) + " change events, " + std::to_string(run.fell_behind) +
-                  " fell behind and resumed, " + std::to_string(run.progress) + " progress events" +
-                  (run.dropped > 0 ? ", " + std::to_string(run.dropped) + " dropped by the consumer" : "") + where;
+    out.account = fmt::format(
+        "{} writers, {} watchers, {} log changes, {} watch sessions, {} change events, {} fell behind and resumed, "
+        "{} progress events{}{}",
+        w.writers, w.watchers, out.history.watch->log.size(), out.history.watch->sessions.size(), run.change_events,
+        run.fell_behind, run.progress,
+        run.dropped > 0 ? fmt::format(", {} dropped by the consumer", run.dropped) : "", where);
   }
   return out;
 }
@@ -145,8 +147,7 @@ int RunTtlWatch(const TtlWatchOptions& o) {
     auto report = checker::CheckHistory(run.history, checker::Format::kJsonl, checker::CheckOptions{});
     const bool failed = !report || report->Overall() != checker::Verdict::kValid || !run.errors.empty();
     if (!sweep) {
-      std::printf("seed %llu: %s\n%s: %s\n", static_cast<unsigned long long>(seed), failed ? "FAIL" : "PASS",
-                  o.workload.c_str(), run.account.c_str());
+      fmt::print("seed {}: {}\n{}: {}\n", seed, failed ? "FAIL" : "PASS", o.workload, run.account);
       if (report) {
         std::fputs(checker::TextReport(*report).c_str(), stdout);
       } else {
@@ -169,8 +170,7 @@ int RunTtlWatch(const TtlWatchOptions& o) {
       std::fprintf(stderr, "kvsim: %s\n", w.error().c_str());
       files_ok = false;
     } else if (sweep) {
-      std::printf("history of seed %llu written to %s\n", static_cast<unsigned long long>(kept_seed),
-                  o.out_path.c_str());
+      fmt::print("history of seed {} written to {}\n", kept_seed, o.out_path);
     }
   }
   if (kept_report && !o.html_path.empty()) {
@@ -181,25 +181,20 @@ int RunTtlWatch(const TtlWatchOptions& o) {
   }
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const uint64_t planned = o.last_seed - o.first_seed + 1;
-  std::printf("\n%-26s %llu..%llu%s\n", "seeds", static_cast<unsigned long long>(o.first_seed),
-              static_cast<unsigned long long>(o.last_seed),
-              runs < planned ? (" (INTERRUPTED after " + std::to_string(runs) + " of " + std::to_string(planned) + ")")
-                                   .c_str()
-                             : "");
+  fmt::print("\n{:<26} {}..{}{}\n", "seeds", o.first_seed, o.last_seed,
+             runs < planned ? fmt::format(" (INTERRUPTED after {} of {})", runs, planned) : "");
   std::printf("%-26s %s, variant %s\n", "workload", o.workload.c_str(), o.variant.c_str());
-  std::printf("%-26s %llu passed, %zu failed\n", "verdict", static_cast<unsigned long long>(runs - failing.size()),
-              failing.size());
+  fmt::print("{:<26} {} passed, {} failed\n", "verdict", runs - failing.size(), failing.size());
   if (o.live) {
-    std::printf("%-26s %lld\n", "live operations", static_cast<long long>(ops));
+    fmt::print("{:<26} {}\n", "live operations", ops);
     std::printf("%-26s %.3f s wall (real time: not replayable byte for byte)\n", "time", wall);
   } else {
-    std::printf("%-26s %lld\n", "simulated operations", static_cast<long long>(ops));
+    fmt::print("{:<26} {}\n", "simulated operations", ops);
     std::printf("%-26s %.3f s virtual, %.3f s wall\n", "time", virtual_seconds, wall);
   }
   for (std::size_t i = 0; i < failing.size() && i < 20; ++i) {
-    std::printf("FAILED seed %llu: %s with: kvsim%s --seed %llu%s\n", static_cast<unsigned long long>(failing[i]),
-                o.live ? "run again (live: not the same history)" : "replay",
-                o.live ? " --live" : "", static_cast<unsigned long long>(failing[i]), o.replay_rest.c_str());
+    fmt::print("FAILED seed {0}: {1} with: kvsim{2} --seed {0}{3}\n", failing[i],
+               o.live ? "run again (live: not the same history)" : "replay", o.live ? " --live" : "", o.replay_rest);
   }
   if (failing.size() > 20) std::printf("... and %zu more failing seeds\n", failing.size() - 20);
   if (runs < planned) return cli::kExitInterrupted;
