@@ -20,6 +20,7 @@
 //   BM_RawPipelined/N      produce N records, consume all N (one consumer thread)
 //   BM_Batch/N             kv Batch of N Puts                       vs BM_RawPipelined/N
 //   BM_PutAsync/N          one thread keeps N PutAsync in flight    vs BM_RawPipelined/N
+//   BM_PutAsyncLimited/N/L the same N on a client with max_writes_in_flight = L (waiting at it) vs BM_PutAsync/N
 //   BM_PutThreads/T        T threads calling Put on one client      vs BM_RawPipelined/<largest>
 //   BM_RawConsume/R/W      a fresh consumer reads R records (R/W keys written W times each)
 //   BM_Replay/R/W          kv Client::Open replays the same topic   vs BM_RawConsume/R/W
@@ -168,8 +169,7 @@ const KafkaOptions& Prefilled(int64_t records, int64_t writes_per_key) {
   return options;
 }
 
-std::unique_ptr<kv::Client> OpenClientOn(std::unique_ptr<log::Log> log) {
-  kv::ClientOptions client_options;
+std::unique_ptr<kv::Client> OpenClientOn(std::unique_ptr<log::Log> log, kv::ClientOptions client_options = {}) {
   client_options.startup_timeout = std::chrono::minutes(5);
   auto client = kv::Client::Open(std::move(log), kv::NewMemoryStorage(), client_options);
   if (!client) Die("open client: " + client.error().ToString());
@@ -598,9 +598,37 @@ void BM_AtomicBatch(benchmark::State& state) {
 
 // Pipelined Puts: N in flight from one thread, each timed from the call to
 // its callback (applied locally).
-void BM_PutAsync(benchmark::State& state) {
-  const int64_t n = state.range(0);
-  kv::Client& client = SharedClient(Topic("pipelined"));
+void RunPutAsync(benchmark::State& state, kv::Client& client, int64_t n);
+
+void BM_PutAsync(benchmark::State& state) { RunPutAsync(state, SharedClient(Topic("pipelined")), state.range(0)); }
+
+// The same N PutAsync on a client with max_writes_in_flight = L that waits
+// for a slot at the limit (wait_for_write_slot), beside BM_PutAsync/N: what
+// back-pressure costs a producer that issues more than the limit at once.
+void BM_PutAsyncLimited(benchmark::State& state) {
+  const int64_t limit = state.range(1);
+  static std::mutex mu;
+  static std::map<int64_t, std::unique_ptr<kv::Client>> clients;
+  kv::Client* client;
+  {
+    std::lock_guard lock(mu);
+    auto& c = clients[limit];
+    if (!c) {
+      auto log = log::kafka::OpenKafkaLog(Topic("pipelined-limit-" + std::to_string(limit)));
+      if (!log) Die("open log: " + log.error().ToString());
+      kv::ClientOptions options;
+      options.max_writes_in_flight = static_cast<std::size_t>(limit);
+      options.wait_for_write_slot = true;
+      c = OpenClientOn(std::move(*log), options);
+    }
+    client = c.get();
+  }
+  RunPutAsync(state, *client, state.range(0));
+  auto stats = client->Stats();
+  if (stats) state.counters["waited_at_limit"] = static_cast<double>(stats->writes_waited_at_limit);
+}
+
+void RunPutAsync(benchmark::State& state, kv::Client& client, int64_t n) {
   const std::string value = Value(3);
   std::vector<std::string> keys;
   for (int64_t i = 0; i < n; ++i) keys.push_back(KeyName(i));
@@ -883,6 +911,10 @@ void Register(bool smoke, bool on_mock, double io_min_time_flag) {
   }
   for (int64_t n : batches) {
     benchmark::RegisterBenchmark("BM_PutAsync", BM_PutAsync)->Arg(n)->UseRealTime()->MinTime(io_min_time)->Unit(benchmark::kMillisecond);
+  }
+  // {N, max_writes_in_flight}: the largest N under a tenth and a hundredth of it as the limit.
+  for (int64_t limit : {batches.back() / 10, batches.back() / 100}) {
+    benchmark::RegisterBenchmark("BM_PutAsyncLimited", BM_PutAsyncLimited)->Args({batches.back(), limit})->UseRealTime()->MinTime(io_min_time)->Unit(benchmark::kMillisecond);
   }
   for (int64_t t : writers) {
     benchmark::RegisterBenchmark("BM_PutThreads", BM_PutThreads)->Arg(t)->UseRealTime()->MinTime(io_min_time)->Unit(benchmark::kMillisecond);

@@ -191,6 +191,17 @@ def kafka_section(ctx, runs, franz_ctx=None):
             rows = [row + [""] * (len(header) - len(row)) for row in rows]
         out.append(table(header, rows))
 
+    rows = []
+    for args in sizes(runs, "BM_PutAsyncLimited"):
+        n, limit = args.split("/")
+        lim, free = runs.get(f"BM_PutAsyncLimited/{args}"), runs.get(f"BM_PutAsync/{n}")
+        rows.append([n, limit, si(rate(lim), "ops/s"), latency(counter(lim, "p50_us")), latency(counter(lim, "p99_us")),
+                     si(rate(free), "ops/s"), fmt_ratio(ratio(rate(lim), rate(free)))])
+    if rows:
+        out.append("N pipelined PutAsync on a client with max_writes_in_flight = L, waiting for a slot at the limit "
+                   "(wait_for_write_slot), vs the same N without a limit (issue 16's back-pressure):\n")
+        out.append(table(["N", "limit L", "PutAsync limited", "p50", "p99", "PutAsync unlimited", "ratio"], rows))
+
     pipelined = runs.get(f"BM_RawPipelined/{batch_sizes[-1]}") if batch_sizes else None
     rows = []
     for t in sizes(runs, "BM_PutThreads"):

@@ -438,6 +438,31 @@ TEST(Staleness, FiguresFromOffsetsPositionsAndTimes) {
   EXPECT_EQ(Report(r, "session").verdict, Verdict::kValid);
 }
 
+// A replica that opens after the writes (the TTL workload's late joiner)
+// replays them: its first read, long after, is not their visibility.
+TEST(Staleness, AReplicaOpenedAfterAWriteDoesNotCountForIt) {
+  auto r = Check(Jsonl(R"({"process":0,"type":"invoke","f":"put","key":"k","value":"a","time":0,"replica":"c0"}
+{"process":0,"type":"ok","f":"put","key":"k","value":"a","time":10,"offset":0,"replica":"c0"}
+{"process":1,"type":"invoke","f":"get","key":"k","time":5,"replica":"c1"}
+{"process":1,"type":"ok","f":"get","key":"k","time":6,"applied":0,"replica":"c1"}
+{"process":1,"type":"invoke","f":"get","key":"k","time":20,"replica":"c1"}
+{"process":1,"type":"ok","f":"get","key":"k","value":"a","time":25,"applied":1,"replica":"c1"}
+{"process":0,"type":"invoke","f":"get","key":"k","time":30,"replica":"c0"}
+{"process":0,"type":"ok","f":"get","key":"k","value":"a","time":35,"applied":1,"replica":"c0"}
+{"process":2,"type":"invoke","f":"get","key":"k","time":1000,"replica":"late"}
+{"process":2,"type":"ok","f":"get","key":"k","value":"a","time":1005,"applied":1,"replica":"late"}
+{"log":{"offset":0,"key":"k","value":"a"}}
+)"),
+                 {"session"});
+  const StalenessFigures& f = r.staleness;
+  ASSERT_TRUE(f.available);
+  // Acknowledged at 10; c1 (open since 5) seen past it at 25, c0 at 35; the
+  // late replica (opened at 1000) is left out: 25 ns, not 995.
+  EXPECT_EQ(f.write_visibility_ns.count, 1u);
+  EXPECT_EQ(f.write_visibility_ns.max, 25);
+  EXPECT_EQ(f.writes_never_seen_everywhere, 0u);
+}
+
 // --- refusals: what the checks cannot judge is an error or "unknown" -------
 
 Result<FullReport> TryCheck(const History& h, std::vector<std::string> checks, bool allow_empty = false) {

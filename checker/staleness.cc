@@ -34,7 +34,13 @@ StalenessFigures MeasureStaleness(const std::vector<Operation>& ops) {
     int64_t time, applied;
   };
   std::map<std::string, std::vector<Seen>> replicas;  // observations, by time
+  // Each replica's first invocation of any operation: it was open from then on.
+  std::map<std::string, int64_t> opened;
   for (const Operation& o : ops) {
+    if (o.replica && o.call_time) {
+      auto [it, added] = opened.try_emplace(*o.replica, *o.call_time);
+      if (!added) it->second = std::min(it->second, *o.call_time);
+    }
     if (!o.ok()) continue;
     if (!IsReadFunction(o.f) && o.offset && o.ret_time) acks.push_back({*o.ret_time, *o.offset});
     if (IsReadFunction(o.f) && o.applied && o.ret_time && o.replica) {
@@ -67,8 +73,14 @@ StalenessFigures MeasureStaleness(const std::vector<Operation>& ops) {
   }
   for (const Ack& a : acks) {
     int64_t latest = a.time;
-    bool everywhere = !replicas.empty();
+    bool everywhere = true;
+    std::size_t counted = 0;
     for (const auto& [name, seen] : replicas) {
+      // A replica opened after the acknowledgement (one joining late, a
+      // restarted process under its new name) replays the write at start-up:
+      // counting it would charge its opening time to every earlier write.
+      if (opened.at(name) > a.time) continue;
+      ++counted;
       auto it = std::upper_bound(seen.begin(), seen.end(), a.offset,
                                  [](int64_t off, const Seen& s) { return off < s.applied; });
       if (it == seen.end()) {
@@ -77,6 +89,7 @@ StalenessFigures MeasureStaleness(const std::vector<Operation>& ops) {
       }
       latest = std::max(latest, it->time);
     }
+    if (counted == 0) continue;  // No replica known to be open then was read.
     if (everywhere) {
       visibility.push_back(latest - a.time);
     } else {

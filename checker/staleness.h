@@ -7,7 +7,10 @@
 //   write visibility: per acknowledged write, from its acknowledgement until
 //     every replica was seen (by a read's `applied`) past its offset. Replicas
 //     are observed only through reads, so this is an upper bound; writes some
-//     replica was never seen to pass are counted apart.
+//     replica was never seen to pass are counted apart. A replica counts for
+//     a write only if it had invoked some operation by the write's
+//     acknowledgement: one opened later (a late joiner, a restarted process
+//     under a new name) replays the write rather than lagging behind it.
 // Needs `time`, `offset` and `applied` fields; O(n log n).
 #pragma once
 

@@ -228,7 +228,9 @@ class Client {
   // been applied locally or has failed. One thread can keep many writes in
   // flight this way, and the log batches them. A write's deadline
   // (CallOptions::timeout) is checked whenever the applier wakes, which is at
-  // least every ClientOptions::poll_timeout.
+  // least every ClientOptions::poll_timeout. With max_writes_in_flight writes
+  // already in flight, `done` gets kResourceExhausted at once (or the call
+  // waits for a slot: ClientOptions::wait_for_write_slot).
   virtual void PutAsync(std::string_view key, std::string_view value, WriteCallback done, const CallOptions& options = {}) = 0;
   virtual void DeleteAsync(std::string_view key, WriteCallback done, const CallOptions& options = {}) = 0;
 

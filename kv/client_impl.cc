@@ -216,6 +216,7 @@ ClientImpl::ClientImpl(std::unique_ptr<log::Log> log, std::unique_ptr<Storage> s
       janitor_wake_(runtime_.NewCondVar()),
       mu_(runtime_.NewMutex()),
       changed_(runtime_.NewCondVar()),
+      slot_freed_(runtime_.NewCondVar()),
       close_mu_(runtime_.NewMutex()),
       watch_hub_(std::make_shared<WatchHub>(runtime_, options_.client_id, options_.watch_history_events,
                                                       options_.watch_history_bytes)) {}
@@ -246,6 +247,7 @@ void ClientImpl::Close() {
                    completions);
     }
     changed_->NotifyAll();
+    slot_freed_->NotifyAll();
   }
   RunCompletions(completions);
   watch_hub_->Close();
@@ -277,6 +279,9 @@ Result<ClientStats> ClientImpl::Stats(const StatsOptions& options) const {
   {
     std::unique_lock lock(*mu_);
     s.writes_in_flight = writes_in_flight_;
+    s.max_writes_in_flight = options_.max_writes_in_flight;
+    s.writes_refused_at_limit = writes_refused_at_limit_;
+    s.writes_waited_at_limit = writes_waited_at_limit_;
     s.corrupt_records = corrupt_.total();
     s.lost_writes = lost_writes_;
     s.reader_data_loss = reader_data_loss_;
@@ -603,7 +608,7 @@ Result<log::Offset> ClientImpl::WriteOneAndWait(const Result<log::Record>& recor
 
 void ClientImpl::WriteOneAsync(const Result<log::Record>& record, WriteCallback done, const CallOptions& options) {
   if (!record) return done(std::unexpected(record.error()));
-  StartWrite({&*record, 1}, options, std::move(done));
+  StartWrite({&*record, 1}, options, std::move(done), /*txn=*/false, AsyncAtLimit());
 }
 
 Result<log::Offset> ClientImpl::Put(std::string_view key, std::string_view value, const CallOptions& options) {
@@ -622,8 +627,33 @@ void ClientImpl::DeleteAsync(std::string_view key, WriteCallback done, const Cal
   WriteOneAsync(PrepareOne("delete", key, std::nullopt, options), std::move(done), options);
 }
 
+std::optional<Error> ClientImpl::AcquireWriteSlotLocked(std::unique_lock<Mutex>& lock, const Write& write,
+                                                        AtLimit at_limit) {
+  const std::size_t limit = options_.max_writes_in_flight;
+  auto closed = [&] { return Error(ErrorCode::kClosed, "write: client " + options_.client_id + " is closed"); };
+  if (closed_.load()) return closed();
+  if (limit == 0 || writes_in_flight_ < limit) return std::nullopt;
+  if (at_limit == AtLimit::kFail) {
+    ++writes_refused_at_limit_;
+    return Error(ErrorCode::kResourceExhausted,
+                 "write: client " + options_.client_id + " already has " + std::to_string(writes_in_flight_) +
+                     " writes in flight, its limit (ClientOptions::max_writes_in_flight = " + std::to_string(limit) +
+                     "); nothing was appended; retry once some finish, or set wait_for_write_slot to wait instead");
+  }
+  ++writes_waited_at_limit_;
+  ++slot_waiters_;
+  const bool got = slot_freed_->WaitUntil(lock, write.deadline,
+                                          [&] { return closed_.load() || writes_in_flight_ < limit; });
+  --slot_waiters_;
+  if (closed_.load()) return closed();
+  if (got) return std::nullopt;
+  return Error(ErrorCode::kTimeout, "write of " + std::to_string(write.records) + " record(s) waited the whole timeout of " +
+                                        Millis(write.timeout) + " for one of the client's " + std::to_string(limit) +
+                                        " write slots (ClientOptions::max_writes_in_flight); nothing was appended");
+}
+
 std::shared_ptr<Write> ClientImpl::StartWrite(std::span<const log::Record> records, const CallOptions& options,
-                                                  WriteCallback done, bool txn) {
+                                              WriteCallback done, bool txn, AtLimit at_limit) {
   auto write = std::make_shared<Write>();
   write->txn = txn;
   write->records = records.size();
@@ -647,9 +677,10 @@ std::shared_ptr<Write> ClientImpl::StartWrite(std::span<const log::Record> recor
     std::unique_lock lock(*mu_);
     // Checked under mu_: Close's sweep of unfinished writes takes mu_ after
     // setting closed_, so a write registered here is either swept or refused.
-    if (closed_.load()) {
+    // A wait for a slot releases mu_, and the check is repeated after it.
+    if (std::optional<Error> refused = AcquireWriteSlotLocked(lock, *write, at_limit)) {
       lock.unlock();
-      write->done(MakeError(ErrorCode::kClosed, "write: client " + options_.client_id + " is closed"));
+      write->done(std::unexpected(std::move(*refused)));
       return nullptr;
     }
     writes_by_deadline_.Push(write->deadline, write);
@@ -694,6 +725,7 @@ void ClientImpl::FinishLocked(Write& write, Result<log::Offset> result, Completi
   KVLOG_CHECK(!write.finished) << "client " << options_.client_id << " finished a write twice";
   write.finished = true;  // The queues drop it lazily.
   --writes_in_flight_;
+  if (slot_waiters_ > 0) slot_freed_->NotifyAll();
   for (uint64_t seq : write.seqs) {
     auto it = pending_seqs_.find(seq);
     if (it != pending_seqs_.end() && it->second.first == &write) pending_seqs_.erase(it);
@@ -1159,7 +1191,8 @@ void ClientImpl::JanitorRound() {
     issued.emplace(key, std::make_pair(current->version, janitor_rounds_));
     // Whatever happens is fine: applied (OnExpire), lost the race to a
     // newer write, or failed and retried next round.
-    StartWrite({&*record, 1}, CallOptions{}, [](Result<log::Offset>) {});
+    // Never waits for a write slot: refused at the limit, it is retried then.
+    StartWrite({&*record, 1}, CallOptions{}, [](Result<log::Offset>) {}, /*txn=*/false, AtLimit::kFail);
   }
   janitor_issued_ = std::move(issued);
 }
@@ -1217,7 +1250,7 @@ void ClientImpl::ExecuteBatchAsync(const WriteBatch& batch, WriteCallback done, 
   Result<std::vector<log::Record>> records = PrepareBatch(batch, options);
   if (!records) return done(std::unexpected(records.error()));
   if (records->empty()) return done(log::kNoOffset);
-  StartWrite(*records, options, std::move(done));
+  StartWrite(*records, options, std::move(done), /*txn=*/false, AsyncAtLimit());
 }
 
 Result<TxnResult> ClientImpl::CommitTxn(const Txn& txn, const CallOptions& options) {

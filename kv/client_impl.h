@@ -138,10 +138,18 @@ class ClientImpl final : public Client, private ApplierListener {
   void IndexDeadlines(std::span<const Mutation> batch);
   void JanitorLoop();
   void JanitorRound();
+  // What a write does at ClientOptions::max_writes_in_flight.
+  enum class AtLimit { kWait, kFail };
   // Appends `records` and registers the write; `done` runs when it finishes.
-  // Returns null when the client is closed (`done` has run).
+  // Returns null when the client is closed or the write was refused at the
+  // in-flight limit (`done` has run). `at_limit`: kWait for blocking calls.
   std::shared_ptr<Write> StartWrite(std::span<const log::Record> records, const CallOptions& options,
-                                    WriteCallback done, bool txn = false);
+                                    WriteCallback done, bool txn = false, AtLimit at_limit = AtLimit::kWait);
+  // The policy of an async call (ClientOptions::wait_for_write_slot).
+  AtLimit AsyncAtLimit() const { return options_.wait_for_write_slot ? AtLimit::kWait : AtLimit::kFail; }
+  // With mu_ held: waits (per `at_limit`) until a write may start; the error
+  // when it may not (closed, refused at the limit, timed out waiting).
+  std::optional<Error> AcquireWriteSlotLocked(std::unique_lock<Mutex>& lock, const Write& write, AtLimit at_limit);
   // A one-record write: refused at once if `record` is an error.
   Result<log::Offset> WriteOneAndWait(const Result<log::Record>& record, const CallOptions& options);
   void WriteOneAsync(const Result<log::Record>& record, WriteCallback done, const CallOptions& options);
@@ -200,6 +208,12 @@ class ClientImpl final : public Client, private ApplierListener {
   WriteQueue<TimePoint, Write> writes_by_deadline_;   // Guarded by mu_.
   WriteQueue<log::Offset, Write> writes_by_offset_;   // Guarded by mu_.
   std::size_t writes_in_flight_ = 0;                   // Guarded by mu_.
+  // max_writes_in_flight: callers waiting for a slot, and their wake-up (a
+  // write finished, or closing). Guarded by mu_.
+  std::size_t slot_waiters_ = 0;
+  std::unique_ptr<CondVar> slot_freed_;
+  uint64_t writes_refused_at_limit_ = 0;   // Guarded by mu_.
+  uint64_t writes_waited_at_limit_ = 0;    // Guarded by mu_.
   std::atomic<log::Offset> applied_position_{0};
   std::atomic<bool> closed_{false};
   CorruptOffsets corrupt_;  // Guarded by mu_.

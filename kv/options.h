@@ -129,6 +129,33 @@ struct ClientOptions {
   std::chrono::nanoseconds janitor_interval = std::chrono::seconds(1);
   std::chrono::nanoseconds janitor_grace{0};
   std::size_t janitor_max_per_round = 1000;
+
+  // Back-pressure: at most this many writes (one per call: a Put, a batch, a
+  // transaction, a janitor's tombstone) may be in flight, started and not yet
+  // finished, on this client at once; ClientStats::writes_in_flight counts
+  // them. Zero: no limit. The default is ten times the most any workload here
+  // keeps in flight (kv_bench's 10,000 pipelined PutAsync, where throughput
+  // has long stopped growing) and a tenth of the Kafka adapter's producer
+  // queue (1,000,000 messages), so it is reached before the producer's
+  // queue-full error and bounds the client's own bookkeeping to tens of MB.
+  //
+  // At the limit, a blocking call (Put, Delete, PutIf, Update, Execute, a
+  // transaction...) waits for a slot: it blocks anyway, and the wait counts
+  // against its own timeout (kTimeout naming the limit when none freed;
+  // nothing was appended). An async call (PutAsync, DeleteAsync,
+  // ExecuteAsync) does what wait_for_write_slot says.
+  static constexpr std::size_t kDefaultMaxWritesInFlight = 100'000;
+  std::size_t max_writes_in_flight = kDefaultMaxWritesInFlight;
+  // Off (the default): an async call at the limit fails at once, through its
+  // callback, with kResourceExhausted naming the limit; nothing was appended.
+  // The default because an async call promises not to block, and a callback
+  // that issues the next write (the usual pipelining loop) runs on the client's
+  // applier, which is what frees slots: blocking it there would stall the
+  // client until the call's timeout. On: the async call blocks its caller
+  // until a slot frees or the call's timeout passes (then kTimeout), as
+  // Kafka's producer blocks in send() for max.block.ms; never issue one from a
+  // write callback or a hook then.
+  bool wait_for_write_slot = false;
 };
 
 // Per call: how long a blocking call may take.

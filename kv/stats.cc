@@ -68,6 +68,11 @@ std::string PrometheusText(const ClientStats& s) {
   w.One("conditional_failures_total", "counter", "This client's conditions that the log decided false.",
         n(s.conditional_failures));
   w.One("writes_in_flight", "gauge", "Writes started and not yet finished.", n(s.writes_in_flight));
+  w.One("max_writes_in_flight", "gauge", "The client's limit on writes in flight (0: none).", n(s.max_writes_in_flight));
+  w.One("writes_refused_at_limit_total", "counter", "Async writes refused (ResourceExhausted) at the in-flight limit.",
+        n(s.writes_refused_at_limit));
+  w.One("writes_waited_at_limit_total", "counter", "Writes that waited for a slot at the in-flight limit.",
+        n(s.writes_waited_at_limit));
   w.One("corrupt_records_total", "counter", "Records the applier could not decode and skipped.", n(s.corrupt_records));
   w.One("lost_writes_total", "counter", "Writes that failed with DataLoss.", n(s.lost_writes));
   w.One("reader_data_loss_total", "counter", "Times the log lost records below the reader.", n(s.reader_data_loss));

@@ -39,6 +39,9 @@ struct ClientStats {
   uint64_t commands = 0;   // Conditional writes, transactions, atomic batches appended.
   uint64_t conditional_failures = 0;  // Of those, decided false where the log put them.
   uint64_t writes_in_flight = 0;      // Started, not yet finished.
+  uint64_t max_writes_in_flight = 0;  // ClientOptions::max_writes_in_flight (0: no limit).
+  uint64_t writes_refused_at_limit = 0;  // Async writes failed with kResourceExhausted at that limit.
+  uint64_t writes_waited_at_limit = 0;   // Writes that found the limit reached and waited for a slot.
 
   // Trouble.
   uint64_t corrupt_records = 0;   // Skipped by the applier (every replica skips them).

@@ -26,6 +26,8 @@ enum class ErrorCode {
                      // written. Not retryable as is; the message names the key and its current version.
   kCompacted,        // What was asked for is older than what is still held (a watch from a version its
                      // history no longer covers); the message names the oldest version available.
+  kResourceExhausted,  // A bound on what the caller may hold at once was reached (a client's
+                       // max_writes_in_flight); nothing was done. Retry once earlier work finishes.
 };
 
 std::string_view ErrorCodeName(ErrorCode code);

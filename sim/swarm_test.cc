@@ -40,6 +40,7 @@ TEST(SwarmTest, SeedsChooseDifferentFaultsAndMagnitudesFromTheRequestedOnesOnly)
   const std::vector<std::string> faults = {"latency", "outage", "client-partition", "corrupt", "crash"};
   std::set<std::vector<std::string>> fault_sets;
   std::set<std::vector<std::string>> parameter_sets;
+  std::set<std::size_t> limits;
   for (uint64_t seed = 1; seed <= 20; ++seed) {
     Scenario s;
     auto choice = ApplySwarm(seed, faults, s);
@@ -54,6 +55,18 @@ TEST(SwarmTest, SeedsChooseDifferentFaultsAndMagnitudesFromTheRequestedOnesOnly)
     ASSERT_TRUE(s.workload.max_poll_records.has_value());
     EXPECT_GE(s.workload.op_timeout, std::chrono::milliseconds(100));
     EXPECT_GE(s.workload.max_batch, 1);
+    ASSERT_TRUE(s.workload.max_writes_in_flight.has_value());
+    limits.insert(*s.workload.max_writes_in_flight);
+    EXPECT_NE(std::find(choice->parameters.begin(), choice->parameters.end(),
+                        "client.max_writes_in_flight=" + std::to_string(*s.workload.max_writes_in_flight)),
+              choice->parameters.end())
+        << "seed " << seed;
+  }
+  // Every drawn limit is one of the swarm's, and seeds draw several.
+  EXPECT_GE(limits.size(), 3u);
+  for (std::size_t limit : limits) {
+    EXPECT_TRUE(limit == 1 || limit == 2 || limit == 8 || limit == kv::ClientOptions::kDefaultMaxWritesInFlight)
+        << limit;
   }
   EXPECT_GT(fault_sets.size(), 5u);
   EXPECT_EQ(parameter_sets.size(), 20u);
@@ -61,6 +74,37 @@ TEST(SwarmTest, SeedsChooseDifferentFaultsAndMagnitudesFromTheRequestedOnesOnly)
   auto bad = ApplySwarm(1, {"gremlins"}, s);
   ASSERT_FALSE(bad.has_value());
   EXPECT_NE(bad.error().message().find("unknown fault 'gremlins'"), std::string::npos);
+}
+
+// The drawn in-flight limit reaches every client the workload opens (the
+// client reports it in Stats), and a run with the tightest one still passes.
+TEST(SwarmTest, TheDrawnInFlightLimitReachesTheClients) {
+  for (std::size_t limit : {std::size_t{1}, std::size_t{8}}) {
+    Scenario s = Swarm(1, {});
+    s.swarm.reset();  // No swarm: the limit is the one set here.
+    s.workload.max_writes_in_flight = limit;
+    auto seen = std::make_shared<std::vector<uint64_t>>();
+    CustomWorkload custom;
+    custom.start = [seen] {
+      CustomOps ops;
+      ops.setup = [seen](OpContext& ctx) -> Status {
+        for (kv::Client* c : ctx.clients) {
+          auto stats = c->Stats();
+          if (!stats) return std::unexpected(stats.error());
+          seen->push_back(stats->max_writes_in_flight);
+        }
+        return {};
+      };
+      // No op: the mix's operations run, on clients with the limit.
+      return ops;
+    };
+    s.workload.custom = std::make_shared<const CustomWorkload>(custom);
+    SimRun run = RunScenario(s);
+    ASSERT_EQ(seen->size(), static_cast<std::size_t>(s.workload.clients)) << "limit " << limit;
+    for (uint64_t l : *seen) EXPECT_EQ(l, limit);
+    auto report = Judge(run);
+    EXPECT_TRUE(Passed(run, report)) << Describe(run, report);
+  }
 }
 
 TEST(SwarmTest, TheCorrectClientPassesUnderSwarmChosenSafeFaults) {

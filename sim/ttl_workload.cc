@@ -303,8 +303,12 @@ std::vector<checker::CheckReport> JudgeTtl(const TtlRun& run) {
   auto ops = checker::PairOperations(run.history);
   if (!ops) return invalid("the history could not be paired: " + ops.error().ToString());
   out.push_back(checker::CheckConvergence(run.history));
+  // The history's time origin (live: steady to wall time; 0 on the
+  // simulator), as kvcheck reads it from the JSONL: with 0, a live run's
+  // operations would be judged ~50 years before their deadlines.
+  const int64_t origin = run.history.expiry ? run.history.expiry->time_origin_ns : 0;
   auto expiry = checker::CheckExpiry(run.history, *ops,
-                                     checker::ExpiryOptions{run.skew_bound_ns, 0, run.reclaimed_before_ns});
+                                     checker::ExpiryOptions{run.skew_bound_ns, origin, run.reclaimed_before_ns});
   if (!expiry) return invalid(expiry.error().ToString());
   out.push_back(std::move(*expiry));
   return out;

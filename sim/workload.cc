@@ -281,6 +281,7 @@ class Workload {
     if (options_.max_poll_records) options.max_poll_records = *options_.max_poll_records;
     if (options_.poll_timeout) options.poll_timeout = *options_.poll_timeout;
     if (options_.poll_error_backoff) options.poll_error_backoff = *options_.poll_error_backoff;
+    if (options_.max_writes_in_flight) options.max_writes_in_flight = *options_.max_writes_in_flight;
     std::unique_ptr<kv::Storage> storage =
         options_.storage ? options_.storage(slot, slots_[slot].restarts) : kv::NewMemoryStorage();
     if (storage == nullptr) {

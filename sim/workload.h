@@ -131,6 +131,7 @@ struct WorkloadOptions {
   std::optional<std::size_t> max_poll_records;
   std::optional<Duration> poll_timeout;
   std::optional<Duration> poll_error_backoff;
+  std::optional<std::size_t> max_writes_in_flight;
   // Set (live runs with a broker nemesis): a client that has done its
   // ops_per_client goes on while this says true. Unset in the simulator.
   std::function<bool()> keep_going;

@@ -738,6 +738,139 @@ TEST_P(ClientConformance, AsyncWritesTimeOutOrCloseOnceAndLeaveTheClientUsable) 
   });
 }
 
+// Issue 16: ClientOptions::max_writes_in_flight. At the limit an async write
+// fails at once with kResourceExhausted naming it, appending nothing; once
+// the writes in flight finish, the next one goes through.
+TEST_P(ClientConformance, AnAsyncWriteAtTheInFlightLimitIsRefusedUntilOthersFinish) {
+  RunCase([&] {
+    LogControls controls;
+    ClientOptions options;
+    options.max_writes_in_flight = 2;
+    auto client = OpenControlledClient(controls, options);
+    ASSERT_NE(client, nullptr);
+    controls.hold_acks = true;
+    Outcomes outcomes(runtime());
+    client->PutAsync("a", "1", outcomes.Callback(0));
+    client->Batch().Put("b", "2").Put("c", "3").ExecuteAsync(outcomes.Callback(1));  // One write.
+    EXPECT_EQ(outcomes.count(), 0u);
+    client->PutAsync("d", "4", outcomes.Callback(2));
+    client->DeleteAsync("a", outcomes.Callback(3));
+    ASSERT_EQ(outcomes.count(), 2u);  // Refused before the calls returned.
+    for (std::size_t i : {2u, 3u}) {
+      ASSERT_EQ(outcomes.of(i).size(), 1u);
+      ASSERT_FALSE(outcomes.of(i)[0].has_value());
+      EXPECT_EQ(outcomes.of(i)[0].error().code(), ErrorCode::kResourceExhausted);
+      EXPECT_THAT(outcomes.of(i)[0].error().message(), HasSubstr("max_writes_in_flight = 2"));
+    }
+    EXPECT_EQ(controls.appends.load(), 2);
+    auto stats = client->Stats();
+    ASSERT_TRUE(stats.has_value());
+    EXPECT_EQ(stats->writes_in_flight, 2u);
+    EXPECT_EQ(stats->max_writes_in_flight, 2u);
+    EXPECT_EQ(stats->writes_refused_at_limit, 2u);
+
+    controls.hold_acks = false;
+    controls.ReleaseAcks();
+    ASSERT_TRUE(outcomes.Wait(4, 10s));
+    EXPECT_TRUE(outcomes.of(0)[0].has_value());
+    EXPECT_TRUE(outcomes.of(1)[0].has_value());
+    client->PutAsync("d", "4", outcomes.Callback(4));
+    ASSERT_TRUE(outcomes.Wait(5, 10s));
+    ASSERT_TRUE(outcomes.of(4)[0].has_value()) << outcomes.of(4)[0].error().ToString();
+    EXPECT_EQ(client->Get("d").value_or("<missing>"), "4");
+    EXPECT_EQ(client->Get("a").value_or("<missing>"), "1");  // The refused delete did nothing.
+    stats = client->Stats();
+    ASSERT_TRUE(stats.has_value());
+    EXPECT_EQ(stats->writes_in_flight, 0u);
+  });
+}
+
+// A blocking write at the limit (and an async one with wait_for_write_slot)
+// waits for a slot: it appends nothing while every slot is taken, goes
+// through once one frees, and fails with kTimeout naming the limit when none
+// frees within its timeout.
+TEST_P(ClientConformance, AWriteAtTheInFlightLimitWaitsForASlotWithinItsTimeout) {
+  for (bool async : {false, true}) {
+    SCOPED_TRACE(async ? "PutAsync with wait_for_write_slot" : "Put");
+    RunCase([&] {
+      LogControls controls;
+      ClientOptions options;
+      options.max_writes_in_flight = 1;
+      options.wait_for_write_slot = async;
+      auto client = OpenControlledClient(controls, options);
+      ASSERT_NE(client, nullptr);
+      controls.hold_acks = true;
+      Outcomes outcomes(runtime());
+      client->PutAsync("a", "1", outcomes.Callback(0));
+      auto put = [&](std::string key, Duration timeout, std::size_t index) {
+        if (async) {
+          client->PutAsync(key, "2", outcomes.Callback(index), CallOptions{timeout});
+        } else {
+          outcomes.Callback(index)(client->Put(key, "2", CallOptions{timeout}));
+        }
+      };
+      // No slot frees: the wait ends with the call's timeout.
+      put("late", 50ms, 1);
+      ASSERT_EQ(outcomes.count(), 1u);
+      ASSERT_FALSE(outcomes.of(1)[0].has_value());
+      EXPECT_EQ(outcomes.of(1)[0].error().code(), ErrorCode::kTimeout);
+      EXPECT_THAT(outcomes.of(1)[0].error().message(), HasSubstr("50 ms"));
+      EXPECT_THAT(outcomes.of(1)[0].error().message(), HasSubstr("max_writes_in_flight"));
+      EXPECT_EQ(controls.appends.load(), 1);
+
+      // A waiter, then the slot frees.
+      auto waiter = Spawn("waiter", [&] { put("b", 30s, 2); });
+      for (int i = 0; i < 100'000; ++i) {
+        auto stats = client->Stats();
+        if (stats && stats->writes_waited_at_limit >= 2) break;
+        Pause();
+      }
+      auto stats = client->Stats();
+      ASSERT_TRUE(stats.has_value());
+      EXPECT_EQ(stats->writes_waited_at_limit, 2u);
+      EXPECT_EQ(stats->writes_in_flight, 1u);
+      EXPECT_EQ(controls.appends.load(), 1);  // The waiter has appended nothing yet.
+      EXPECT_EQ(outcomes.count(), 1u);
+      controls.hold_acks = false;
+      controls.ReleaseAcks();
+      waiter->Join();
+      ASSERT_TRUE(outcomes.Wait(3, 10s));
+      ASSERT_TRUE(outcomes.of(0)[0].has_value());
+      ASSERT_TRUE(outcomes.of(2)[0].has_value()) << outcomes.of(2)[0].error().ToString();
+      EXPECT_EQ(client->Get("b").value_or("<missing>"), "2");
+      EXPECT_EQ(client->Get("late").value_or("<missing>"), "<missing>");
+      EXPECT_EQ(controls.appends.load(), 2);
+    });
+  }
+}
+
+// Close wakes a write waiting for a slot with kClosed.
+TEST_P(ClientConformance, CloseEndsAWriteWaitingForASlotWithClosed) {
+  RunCase([&] {
+    LogControls controls;
+    ClientOptions options;
+    options.max_writes_in_flight = 1;
+    auto client = OpenControlledClient(controls, options);
+    ASSERT_NE(client, nullptr);
+    controls.hold_acks = true;
+    Outcomes outcomes(runtime());
+    client->PutAsync("a", "1", outcomes.Callback(0));
+    auto waiter = Spawn("waiter", [&] { outcomes.Callback(1)(client->Put("b", "2", CallOptions{5min})); });
+    for (int i = 0; i < 100'000; ++i) {
+      auto stats = client->Stats();
+      if (stats && stats->writes_waited_at_limit >= 1) break;
+      Pause();
+    }
+    client->Close();
+    waiter->Join();
+    ASSERT_EQ(outcomes.count(), 2u);
+    ASSERT_FALSE(outcomes.of(1)[0].has_value());
+    EXPECT_EQ(outcomes.of(1)[0].error().code(), ErrorCode::kClosed);
+    EXPECT_EQ(controls.appends.load(), 1);
+    controls.ReleaseAcks();
+  });
+}
+
 // The seed's stress shape: many threads, each Put then immediately Get its key.
 TEST_P(ClientConformance, ManyThreadsAlwaysReadTheirOwnWrites) {
   RunCase([&] {

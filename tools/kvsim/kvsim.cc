@@ -302,7 +302,8 @@ int main(int argc, char** argv) {
     return tools::RunTtlWatchCli(app, argc, argv, workload_name, base.variant, base.workload.clients,
                                  base.workload.ops_per_client, base.workload.keys,
                                  seeds_opt->count() > 0 ? seeds : seed, cli::ResolvePath(out_path),
-                                 cli::ResolvePath(html_path), Split(faults_text), live, live_options);
+                                 cli::ResolvePath(html_path), Split(faults_text), live, live_options,
+                                 run_dir.empty() ? "" : cli::ResolvePath(run_dir));
   }
   if (auto s = sim::UseWorkload(workload_name, base); !s) return cli::UsageError(app, s.error().message());
   if (swarm) {

@@ -44,6 +44,7 @@ grep -Eq "swarm parameters: .*(slow-applier.per_record_us|stalled-applier.stall_
   || fail "swarm seed 9 again"
 cmp -s "$tmp/sw1.jsonl" "$tmp/sw2.jsonl" || fail "swarm seed 9 twice gave different histories"
 grep -q "swarm parameters: .*client.max_poll_records=" "$tmp/sw1.txt" || fail "no swarm parameters: $(cat "$tmp/sw1.txt")"
+grep -q "swarm parameters: .*client.max_writes_in_flight=" "$tmp/sw1.txt" || fail "no in-flight limit drawn: $(cat "$tmp/sw1.txt")"
 out=$("$kvsim" --seeds 1..5 --swarm --variant early-ack --quiet); code=$?
 [ $code -eq 1 ] || fail "swarm sweep of a broken client exited $code, want 1"
 grep -q "replay with: kvsim --seed [0-9]* --swarm --variant early-ack --faults latency" <<<"$out" || fail "swarm replay: $out"

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <optional>
 
 #include <fmt/format.h>
@@ -179,6 +180,31 @@ int RunTtlWatch(const TtlWatchOptions& o) {
       files_ok = false;
     }
   }
+  if (kept && !o.run_dir.empty()) {
+    const std::string seed = std::to_string(kept_seed);
+    const std::string replay = std::string("kvsim") + (o.live ? " --live" : "") + " --seed " + seed + o.replay_rest;
+    std::string parameters = "command:" + std::string(o.live ? " kvsim --live" : " kvsim") + " --seed " + seed +
+                             o.replay_rest + "\nseed: " + seed + "\nmode: " + (o.live ? "live" : "simulated") +
+                             "\nworkload: " + o.workload + "\nvariant: " + o.variant + "\nfaults:";
+    for (const auto& f : o.faults) parameters += " " + f;
+    parameters += "\nrun: " + kept->account + "\n";
+    std::vector<std::pair<std::string, std::string>> files = {
+        {o.run_dir + "/parameters.txt", parameters},
+        {o.run_dir + "/replay.sh", "#!/bin/sh\n# Replays this run" +
+                                       std::string(o.live ? " (live: real time, not byte for byte)" : "") +
+                                       ". kvsim is bazel-bin/tools/kvsim/kvsim.\nexec " + replay + " \"$@\"\n"}};
+    if (kept_report) {
+      files.emplace_back(o.text_path, checker::TextReport(*kept_report));
+      files.emplace_back(o.json_path, checker::JsonReport(*kept_report));
+    }
+    for (const auto& [path, body] : files) {
+      if (auto w = cli::WriteFile(path, body); !w) {
+        std::fprintf(stderr, "kvsim: %s\n", w.error().c_str());
+        files_ok = false;
+      }
+    }
+    if (files_ok) std::printf("run folder: %s\n", o.run_dir.c_str());
+  }
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const uint64_t planned = o.last_seed - o.first_seed + 1;
   fmt::print("\n{:<26} {}..{}{}\n", "seeds", o.first_seed, o.last_seed,
@@ -205,8 +231,9 @@ int RunTtlWatch(const TtlWatchOptions& o) {
 int RunTtlWatchCli(const CLI::App& app, int argc, char** argv, const std::string& workload, const std::string& variant,
                    int clients, int ops, int keys, const cli::SeedRange& range, const std::string& out_path,
                    const std::string& html_path, const std::vector<std::string>& faults, bool live,
-                   const sim::live::LiveOptions& live_options) {
-  for (const char* name : {"--mix", "--get-level", "--edn", "--nemesis", "--cluster-script", "--nemesis-cycle"}) {
+                   const sim::live::LiveOptions& live_options, const std::string& run_dir) {
+  for (const char* name : {"--mix", "--get-level", "--edn", "--nemesis", "--cluster-script", "--nemesis-cycle",
+                           "--swarm", "--summary", "--shard", "--jobs"}) {
     if (app.count(name) > 0) return cli::UsageError(app, std::string(name) + " does not apply to --workload " + workload);
   }
   if (live && app.count("--faults") > 0) {
@@ -229,6 +256,9 @@ int RunTtlWatchCli(const CLI::App& app, int argc, char** argv, const std::string
     for (const auto& v : variants) known += (known.empty() ? "" : ", ") + v;
     return cli::UsageError(app, "--variant '" + variant + "' is not one of the " + workload + " workload's: " + known);
   }
+  if (!run_dir.empty() && range.first != range.last) {
+    return cli::UsageError(app, "--run-dir takes one seed (got " + range.ToString() + ")");
+  }
   TtlWatchOptions o;
   o.workload = workload;
   o.variant = variant;
@@ -239,17 +269,31 @@ int RunTtlWatchCli(const CLI::App& app, int argc, char** argv, const std::string
   if (app.count("--keys") > 0) o.keys = keys;
   o.out_path = out_path;
   o.html_path = html_path;
+  if (!run_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(run_dir, ec);
+    if (ec) {
+      std::fprintf(stderr, "kvsim: cannot make the run folder %s: %s\n", run_dir.c_str(), ec.message().c_str());
+      return cli::kExitEnvironment;
+    }
+    o.run_dir = run_dir;
+    if (o.out_path.empty()) o.out_path = run_dir + "/history.jsonl";
+    if (o.html_path.empty()) o.html_path = run_dir + "/report.html";
+    o.text_path = run_dir + "/report.txt";
+    o.json_path = run_dir + "/report.json";
+  }
   o.faults = faults;
   o.live = live;
   o.live_options = live_options;
   o.live_options.broker_nemesis = nullptr;  // No faults live for these workloads.
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--seed" || a == "--seeds" || a == "--out" || a == "--html") {
+    if (a == "--seed" || a == "--seeds" || a == "--out" || a == "--html" || a == "--run-dir") {
       ++i;
       continue;
     }
-    if (a.rfind("--seed", 0) == 0 || a.rfind("--out=", 0) == 0 || a.rfind("--html=", 0) == 0 || a == "--quiet" ||
+    if (a.rfind("--seed", 0) == 0 || a.rfind("--out=", 0) == 0 || a.rfind("--html=", 0) == 0 ||
+        a.rfind("--run-dir=", 0) == 0 || a == "--quiet" ||
         a == "--live") {
       continue;
     }

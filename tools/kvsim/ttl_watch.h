@@ -28,6 +28,9 @@ struct TtlWatchOptions {
   int clients = -1, ops = -1, keys = -1;
   std::string variant = "correct";
   std::string out_path, html_path;  // Resolved already.
+  // --run-dir (one seed): where the run folder is (made already), and the
+  // reports written there besides out_path and html_path. Empty: none.
+  std::string run_dir, text_path, json_path;
   std::string replay_rest;          // The command line's other arguments, for replay commands.
   // --live: one seed on Kafka (the embedded mock cluster unless
   // live_options.brokers); no broker nemesis.
@@ -65,12 +68,15 @@ int RunTtlWatch(const TtlWatchOptions& options);
 // kvsim's entry for --workload ttl|watch once its options are parsed: refuses
 // what does not apply to these workloads (--mix, --get-level, --edn, the
 // --nemesis flags; --faults live; the --live options without --live; a seed
-// range live) as a usage error, then RunTtlWatch. `clients`, `ops`, `keys`
+// range live; the sweep options --swarm, --summary, --shard, --jobs) as a
+// usage error, then RunTtlWatch. `run_dir` (resolved): one seed's run folder
+// (parameters.txt, history.jsonl, report.txt, report.json, report.html,
+// replay.sh). `clients`, `ops`, `keys`
 // count only if given on the command line; `faults` are the registry's
 // (ApplyWorkloadFaults), on the simulator.
 int RunTtlWatchCli(const CLI::App& app, int argc, char** argv, const std::string& workload, const std::string& variant,
                    int clients, int ops, int keys, const cli::SeedRange& range, const std::string& out_path,
                    const std::string& html_path, const std::vector<std::string>& faults = {}, bool live = false,
-                   const sim::live::LiveOptions& live_options = {});
+                   const sim::live::LiveOptions& live_options = {}, const std::string& run_dir = "");
 
 }  // namespace kvlog::tools

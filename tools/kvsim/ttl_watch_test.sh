@@ -65,6 +65,23 @@ usage "unknown fault 'nope'" --workload ttl --faults nope
 usage "--brokers needs --live" --workload watch --brokers 127.0.0.1:9092
 usage "--live runs one seed" --workload ttl --live --seeds 1..2
 usage "--nemesis does not apply to --workload watch" --workload watch --live --nemesis kill-leader
+usage "--swarm does not apply to --workload ttl" --workload ttl --swarm
+usage "--summary does not apply to --workload watch" --workload watch --seeds 1..2 --summary "$tmp/s.jsonl"
+usage "--run-dir takes one seed" --workload ttl --seeds 1..2 --run-dir "$tmp/rdx"
+
+# --run-dir: the run folder of one seed (parameters, history, reports, replay
+# command), and replay.sh gives the same history.
+out=$("$kvsim" --workload ttl --seed 3 --run-dir "$tmp/ttlrd"); code=$?
+[ $code -eq 0 ] || fail "ttl --run-dir exited $code: $out"
+for f in parameters.txt history.jsonl report.txt report.json report.html replay.sh; do
+  [ -s "$tmp/ttlrd/$f" ] || fail "the ttl run folder lacks $f: $(ls "$tmp/ttlrd")"
+done
+grep -q "^workload: ttl" "$tmp/ttlrd/parameters.txt" || fail "parameters.txt: $(cat "$tmp/ttlrd/parameters.txt")"
+grep -q "expiry: valid" "$tmp/ttlrd/report.txt" || fail "report.txt: $(cat "$tmp/ttlrd/report.txt")"
+grep -q '"verdict"' "$tmp/ttlrd/report.json" || fail "report.json: $(head -c 300 "$tmp/ttlrd/report.json")"
+(cd "$tmp/ttlrd" && PATH="$(dirname "$kvsim"):$PATH" sh replay.sh --out "$tmp/ttlrd-again.jsonl" >/dev/null) ||
+  fail "replay.sh of the ttl run failed"
+cmp -s "$tmp/ttlrd/history.jsonl" "$tmp/ttlrd-again.jsonl" || fail "the ttl replay.sh gave another history"
 
 # The registry's safe faults (all but crash) on the simulator: the correct
 # clients pass, the broken variants are still caught.
