@@ -237,7 +237,9 @@ Result<ClientStats> ClientImpl::Stats(const StatsOptions& options) const {
   s.client_id = options_.client_id;
   s.applied_position = AppliedPosition();
   if (options.end_offset) {
-    Result<log::Offset> end = log_->EndOffset(TimeoutFor(CallOptions{options.timeout, {}}));
+    Result<Duration> timeout = TimeoutFor(options.timeout, "stats");
+    if (!timeout) return std::unexpected(timeout.error());
+    Result<log::Offset> end = log_->EndOffset(*timeout);
     if (!end) return MakeError(end.error().code(), "stats: fetching the end offset: " + end.error().message());
     s.end_offset = *end;
     s.lag_records = std::max<int64_t>(0, *end - s.applied_position);
@@ -430,7 +432,9 @@ Result<log::Offset> ClientImpl::Update(std::string_view key, const UpdateFn& fn,
   if (closed_.load()) return MakeError(ErrorCode::kClosed, "update: client " + options_.client_id + " is closed");
   if (Status s = ValidateKey(key); !s) return MakeError(s.error().code(), "update: " + s.error().message());
   if (!fn) return MakeError(ErrorCode::kInvalidArgument, "update: fn is empty");
-  const Duration timeout = TimeoutFor(options);
+  const Result<Duration> timeout_or = TimeoutFor(options.timeout, "update");
+  if (!timeout_or) return std::unexpected(timeout_or.error());
+  const Duration timeout = *timeout_or;
   const TimePoint deadline = runtime_.Now() + timeout;
   Duration backoff = options_.update_backoff;
   std::string last;
@@ -474,8 +478,15 @@ Result<log::Offset> ClientImpl::Update(std::string_view key, const UpdateFn& fn,
                                              " attempts (update_max_attempts) conflicted; last: " + last);
 }
 
-Duration ClientImpl::TimeoutFor(const CallOptions& options) const {
-  return options.timeout.count() > 0 ? options.timeout : options_.default_timeout;
+Result<Duration> ClientImpl::TimeoutFor(const std::optional<Duration>& timeout, std::string_view what) const {
+  if (!timeout) return options_.default_timeout;
+  if (timeout->count() <= 0) {
+    return MakeError(ErrorCode::kTimeout, std::string(what) + ": the timeout of " + Millis(*timeout) +
+                                              " had passed when the call began (a zero or negative timeout is a "
+                                              "deadline already past; leave it unset for the default of " +
+                                              Millis(options_.default_timeout) + "); nothing was done");
+  }
+  return *timeout;
 }
 
 Result<log::Record> ClientImpl::PrepareOne(std::string_view what, std::string_view key,
@@ -605,10 +616,16 @@ void ClientImpl::DeleteAsync(std::string_view key, WriteCallback done, const Cal
 
 std::shared_ptr<Write> ClientImpl::StartWrite(std::span<const log::Record> records, const CallOptions& options,
                                                   WriteCallback done, bool txn) {
+  // A deadline already past fails the write before anything is appended.
+  Result<Duration> timeout = TimeoutFor(options.timeout, "write");
+  if (!timeout) {
+    done(std::unexpected(timeout.error()));
+    return nullptr;
+  }
   auto write = std::make_shared<Write>();
   write->txn = txn;
   write->records = records.size();
-  write->timeout = TimeoutFor(options);
+  write->timeout = *timeout;
   write->deadline = runtime_.Now() + write->timeout;
   write->done = std::move(done);
   if (options_.writer_headers) {
@@ -816,8 +833,9 @@ Result<log::Offset> ClientImpl::WriteAndWait(std::span<const log::Record> record
 }
 
 Status ClientImpl::WaitApplied(log::Offset offset, const CallOptions& options) {
-  const Duration timeout = TimeoutFor(options);
-  return WaitAppliedUntil(offset, runtime_.Now() + timeout, timeout, "wait");
+  Result<Duration> timeout = TimeoutFor(options.timeout, "wait");
+  if (!timeout) return std::unexpected(timeout.error());
+  return WaitAppliedUntil(offset, runtime_.Now() + *timeout, *timeout, "wait");
 }
 
 Status ClientImpl::WaitAppliedUntil(log::Offset offset, TimePoint deadline, Duration timeout, std::string_view what,
@@ -844,11 +862,12 @@ Status ClientImpl::StartupDataLossLocked(std::string_view what) const {
 
 Status ClientImpl::Sync(const CallOptions& options) {
   if (closed_.load()) return MakeError(ErrorCode::kClosed, "sync: client " + options_.client_id + " is closed");
-  const Duration timeout = TimeoutFor(options);
-  const TimePoint deadline = runtime_.Now() + timeout;
-  Result<log::Offset> end = log_->EndOffset(timeout);
+  Result<Duration> timeout = TimeoutFor(options.timeout, "sync");
+  if (!timeout) return std::unexpected(timeout.error());
+  const TimePoint deadline = runtime_.Now() + *timeout;
+  Result<log::Offset> end = log_->EndOffset(*timeout);
   if (!end) return std::unexpected(end.error());
-  return WaitAppliedUntil(*end - 1, deadline, timeout, "sync");
+  return WaitAppliedUntil(*end - 1, deadline, *timeout, "sync");
 }
 
 Result<std::string> ClientImpl::Get(std::string_view key) const {
@@ -860,7 +879,9 @@ Result<std::string> ClientImpl::Get(std::string_view key) const {
 Result<log::Offset> ClientImpl::AwaitReadLevel(const ReadOptions& options, std::string_view what) {
   const std::string name = std::string(what) + " at " + ReadLevelName(options.level);
   if (closed_.load()) return MakeError(ErrorCode::kClosed, name + ": client " + options_.client_id + " is closed");
-  const Duration timeout = options.timeout.count() > 0 ? options.timeout : options_.default_timeout;
+  const Result<Duration> timeout_or = TimeoutFor(options.timeout, name);
+  if (!timeout_or) return std::unexpected(timeout_or.error());
+  const Duration timeout = *timeout_or;
   const TimePoint deadline = runtime_.Now() + timeout;
   log::Offset must_pass = log::kNoOffset;  // Wait until the applied position is past this.
   switch (options.level.kind) {

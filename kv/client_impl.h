@@ -163,7 +163,9 @@ class ClientImpl final : public Client, private ApplierListener {
   // `startup`: also stop at data loss found during the start-up replay.
   Status WaitAppliedUntil(log::Offset offset, TimePoint deadline, Duration timeout, std::string_view what,
                           bool startup = false);
-  Duration TimeoutFor(const CallOptions& options) const;
+  // A call's timeout: default_timeout when unset; kTimeout naming `what`
+  // when zero or negative (a deadline already past).
+  Result<Duration> TimeoutFor(const std::optional<Duration>& timeout, std::string_view what) const;
   // ApplierListener: the applier's reports (kv/applier.h).
   void OnFlush(std::span<const Mutation> batch) override { IndexDeadlines(batch); }
   void OnApplied(AppliedPoll& poll) override;

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -133,8 +134,10 @@ struct ClientOptions {
 
 // Per call: how long a blocking call may take.
 struct CallOptions {
-  // Zero: ClientOptions::default_timeout.
-  std::chrono::nanoseconds timeout{0};
+  // How long the call may take, as a Go context's deadline: unset means
+  // ClientOptions::default_timeout; zero or negative is a deadline already
+  // past, so the call fails at once with kTimeout and writes nothing.
+  std::optional<std::chrono::nanoseconds> timeout;
   // When set, every record this call writes carries it in the kvlog-op
   // header, so a history can name the call that wrote a record.
   std::string op_id;
@@ -182,8 +185,10 @@ std::string ReadLevelName(const ReadLevel& level);
 // Per read call.
 struct ReadOptions {
   ReadLevel level;
-  // How long the read may wait for its level. Zero: ClientOptions::default_timeout.
-  std::chrono::nanoseconds timeout{0};
+  // How long the read may wait for its level: unset means
+  // ClientOptions::default_timeout; zero or negative is a deadline already
+  // past (the read fails at once with kTimeout, even at ReadLevel::Local).
+  std::optional<std::chrono::nanoseconds> timeout;
 };
 
 // Header keys written when ClientOptions::writer_headers is on.
