@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <string_view>
 
@@ -66,6 +67,10 @@ struct ClientOptions {
   std::chrono::nanoseconds default_timeout = std::chrono::seconds(30);
   // Deadline for Open's start-up replay.
   std::chrono::nanoseconds startup_timeout = std::chrono::seconds(60);
+  // Cancels Open (as CallOptions::stop): requested before Open, it fails at
+  // once with kCancelled; during the replay, it wakes Open, which closes the
+  // client and fails with kCancelled. Not used once Open has returned.
+  std::stop_token startup_stop;
 
   // The applier reads at most this many records per poll, and applies them to
   // storage as one batch.
@@ -146,6 +151,13 @@ struct CallOptions {
   // deadline travels in the record. Zero: never expires. Negative, or set on
   // a call that writes no value: kInvalidArgument.
   std::chrono::nanoseconds ttl{0};
+  // Cancels the call, as a Go context does: a stop requested before the call
+  // fails it at once with kCancelled, writing nothing; a stop requested while
+  // it blocks wakes it, and it fails with kCancelled (a write already handed
+  // to the log may still take effect, as after kTimeout; the message says
+  // so). A stop after the call returned changes nothing. Async writes
+  // (PutAsync, ExecuteAsync) look at it only when they start.
+  std::stop_token stop;
 };
 
 // How fresh a read must be. Each level is a promise about which writes the
@@ -189,6 +201,8 @@ struct ReadOptions {
   // ClientOptions::default_timeout; zero or negative is a deadline already
   // past (the read fails at once with kTimeout, even at ReadLevel::Local).
   std::optional<std::chrono::nanoseconds> timeout;
+  // Cancels the read's wait (as CallOptions::stop): kCancelled.
+  std::stop_token stop;
 };
 
 // Header keys written when ClientOptions::writer_headers is on.

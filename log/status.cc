@@ -15,6 +15,7 @@ std::string_view ErrorCodeName(ErrorCode code) {
     case ErrorCode::kInternal: return "Internal";
     case ErrorCode::kConflict: return "Conflict";
     case ErrorCode::kCompacted: return "Compacted";
+    case ErrorCode::kCancelled: return "Cancelled";
   }
   return "Unknown";
 }

@@ -24,6 +24,8 @@ enum class ErrorCode {
                      // written. Not retryable as is; the message names the key and its current version.
   kCompacted,        // What was asked for is older than what is still held (a watch from a version its
                      // history no longer covers); the message names the oldest version available.
+  kCancelled,        // The caller cancelled the call (a std::stop_token in its options). Like kTimeout, a
+                     // write already handed to the log may still take effect; the message says whether.
 };
 
 std::string_view ErrorCodeName(ErrorCode code);
