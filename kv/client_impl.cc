@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
+#include <stop_token>
 #include <string>
 
 #include "absl/container/inlined_vector.h"
@@ -41,6 +42,9 @@ Result<std::unique_ptr<ClientImpl>> ClientImpl::Open(std::unique_ptr<log::Log> l
     return MakeError(ErrorCode::kInvalidArgument, "Client::Open: max_poll_records must be at least 1");
   }
   if (options.client_id.empty()) options.client_id = "client-" + std::to_string(clients_made.fetch_add(1));
+  if (options.startup_stop.stop_requested()) {
+    return MakeError(ErrorCode::kCancelled, "Client::Open: cancelled (ClientOptions::startup_stop) before it began");
+  }
   if (options.update_max_attempts < 1) {
     return MakeError(ErrorCode::kInvalidArgument, "Client::Open: update_max_attempts must be at least 1");
   }
@@ -111,7 +115,7 @@ Result<std::unique_ptr<ClientImpl>> ClientImpl::Open(std::unique_ptr<log::Log> l
       rt.Spawn("applier " + client->options_.client_id, [c = client.get()] { c->applier_->Run(*c->reader_, c->closed_); });
 
   Status replayed = client->WaitAppliedUntil(*end - 1, deadline, client->options_.startup_timeout, "start-up replay",
-                                             /*startup=*/true);
+                                             /*startup=*/true, client->options_.startup_stop);
   if (!replayed) {
     client->Close();
     return std::unexpected(replayed.error());
@@ -194,6 +198,9 @@ Result<std::optional<log::LogEntry>> ClientImpl::FirstEntryFrom(log::Offset from
   if (!reader) return std::unexpected(reader.error());
   for (;;) {
     if ((*reader)->Position() >= end) return std::nullopt;
+    if (options_.startup_stop.stop_requested()) {
+      return MakeError(ErrorCode::kCancelled, "open: cancelled (ClientOptions::startup_stop) while checking the store");
+    }
     const TimePoint now = runtime_.Now();
     if (now >= deadline) {
       return MakeError(ErrorCode::kTimeout, "open: reading the log at offset " + std::to_string(from) +
@@ -258,7 +265,9 @@ Result<ClientStats> ClientImpl::Stats(const StatsOptions& options) const {
   s.client_id = options_.client_id;
   s.applied_position = AppliedPosition();
   if (options.end_offset) {
-    Result<log::Offset> end = log_->EndOffset(TimeoutFor(CallOptions{options.timeout, {}}));
+    Result<Duration> timeout = TimeoutFor(options.timeout, "stats");
+    if (!timeout) return std::unexpected(timeout.error());
+    Result<log::Offset> end = log_->EndOffset(*timeout);
     if (!end) return MakeError(end.error().code(), "stats: fetching the end offset: " + end.error().message());
     s.end_offset = *end;
     s.lag_records = std::max<int64_t>(0, *end - s.applied_position);
@@ -454,7 +463,10 @@ Result<log::Offset> ClientImpl::Update(std::string_view key, const UpdateFn& fn,
   if (closed_.load()) return MakeError(ErrorCode::kClosed, "update: client " + options_.client_id + " is closed");
   if (Status s = ValidateKey(key); !s) return MakeError(s.error().code(), "update: " + s.error().message());
   if (!fn) return MakeError(ErrorCode::kInvalidArgument, "update: fn is empty");
-  const Duration timeout = TimeoutFor(options);
+  const Result<Duration> timeout_or = TimeoutFor(options.timeout, "update");
+  if (!timeout_or) return std::unexpected(timeout_or.error());
+  KVLOG_RETURN_IF_ERROR(CheckNotStopped(options.stop, "update"));
+  const Duration timeout = *timeout_or;
   const TimePoint deadline = runtime_.Now() + timeout;
   Duration backoff = options_.update_backoff;
   std::string last;
@@ -492,14 +504,31 @@ Result<log::Offset> ClientImpl::Update(std::string_view key, const UpdateFn& fn,
                                                 " left no time for another; last: " + last);
     }
     runtime_.SleepFor(pause);
+    if (options.stop.stop_requested()) {
+      return MakeError(ErrorCode::kCancelled, "update: cancelled (CallOptions::stop) after " + std::to_string(attempt) +
+                                                  " attempt(s) conflicted; nothing was written");
+    }
     backoff = std::min(backoff * 2, options_.update_max_backoff);
   }
   return MakeError(ErrorCode::kConflict, "update: all " + std::to_string(options_.update_max_attempts) +
                                              " attempts (update_max_attempts) conflicted; last: " + last);
 }
 
-Duration ClientImpl::TimeoutFor(const CallOptions& options) const {
-  return options.timeout.count() > 0 ? options.timeout : options_.default_timeout;
+Result<Duration> ClientImpl::TimeoutFor(const std::optional<Duration>& timeout, std::string_view what) const {
+  if (!timeout) return options_.default_timeout;
+  if (timeout->count() <= 0) {
+    return MakeError(ErrorCode::kTimeout, std::string(what) + ": the timeout of " + Millis(*timeout) +
+                                              " had passed when the call began (a zero or negative timeout is a "
+                                              "deadline already past; leave it unset for the default of " +
+                                              Millis(options_.default_timeout) + "); nothing was done");
+  }
+  return *timeout;
+}
+
+Status ClientImpl::CheckNotStopped(const std::stop_token& stop, std::string_view what) const {
+  if (!stop.stop_requested()) return OkStatus();
+  return MakeError(ErrorCode::kCancelled,
+                   std::string(what) + ": cancelled (stop requested) before the call began; nothing was done");
 }
 
 Result<log::Record> ClientImpl::PrepareOne(std::string_view what, std::string_view key,
@@ -654,10 +683,20 @@ std::optional<Error> ClientImpl::AcquireWriteSlotLocked(std::unique_lock<Mutex>&
 
 std::shared_ptr<Write> ClientImpl::StartWrite(std::span<const log::Record> records, const CallOptions& options,
                                               WriteCallback done, bool txn, AtLimit at_limit) {
+  // A deadline already past fails the write before anything is appended.
+  Result<Duration> timeout = TimeoutFor(options.timeout, "write");
+  if (!timeout) {
+    done(std::unexpected(timeout.error()));
+    return nullptr;
+  }
+  if (Status s = CheckNotStopped(options.stop, "write"); !s) {
+    done(std::unexpected(s.error()));
+    return nullptr;
+  }
   auto write = std::make_shared<Write>();
   write->txn = txn;
   write->records = records.size();
-  write->timeout = TimeoutFor(options);
+  write->timeout = *timeout;
   write->deadline = runtime_.Now() + write->timeout;
   write->done = std::move(done);
   if (options_.writer_headers) {
@@ -805,6 +844,18 @@ Error ClientImpl::TimeoutErrorLocked(const Write& write) const {
                                         " within the timeout of " + Millis(write.timeout));
 }
 
+Error ClientImpl::CancelledErrorLocked(const Write& write) const {
+  if (!write.acknowledged) {
+    return Error(ErrorCode::kCancelled, "write of " + std::to_string(write.records) +
+                                            " record(s) was cancelled (stop requested) before the log acknowledged "
+                                            "it; it was handed to the log and may still take effect");
+  }
+  return Error(ErrorCode::kCancelled, "write was cancelled (stop requested) while waiting for the applied position " +
+                                          std::to_string(AppliedPosition()) + " to pass offset " +
+                                          std::to_string(write.highest) +
+                                          ", where the log holds it: it may still take effect");
+}
+
 void ClientImpl::FinishAppliedLocked(Completions& out) {
   const log::Offset position = AppliedPosition();
   log::Offset highest;
@@ -841,13 +892,23 @@ Result<log::Offset> ClientImpl::WriteAndWait(std::span<const log::Record> record
         waiter->finished->NotifyOne();
       },
       condition_held != nullptr);
-  std::unique_lock lock(*mu_);
   auto take = [&] {
     if (condition_held != nullptr && write != nullptr) *condition_held = write->condition_held;
     return std::move(*waiter->result);
   };
-  if (write == nullptr || waiter->result) return take();
-  if (waiter->finished->WaitUntil(lock, write->deadline, [&] { return waiter->result.has_value(); })) {
+  if (write == nullptr) return take();  // Refused: the result is in, no lock needed.
+  // A stop request wakes this waiter. The callback takes mu_, so it is made
+  // before the lock and destroyed after it is released (a stop_callback's
+  // destructor waits for a callback running on another thread).
+  const std::stop_callback on_stop(options.stop, [this, waiter] {
+    std::unique_lock stop_lock(*mu_);
+    waiter->finished->NotifyAll();
+  });
+  std::unique_lock lock(*mu_);
+  if (waiter->result) return take();
+  if (waiter->finished->WaitUntil(lock, write->deadline,
+                                  [&] { return waiter->result.has_value() || options.stop.stop_requested(); }) &&
+      waiter->result) {
     return take();
   }
   if (write->finished) {
@@ -856,9 +917,10 @@ Result<log::Offset> ClientImpl::WriteAndWait(std::span<const log::Record> record
     waiter->finished->Wait(lock, [&] { return waiter->result.has_value(); });
     return take();
   }
-  // The deadline passed before the applier looked: finish the write here so
-  // the caller is not kept waiting for the applier's next wake-up.
-  Error timeout = TimeoutErrorLocked(*write);
+  // The deadline passed (or the caller cancelled) before the applier looked:
+  // finish the write here so the caller is not kept waiting for the
+  // applier's next wake-up.
+  Error timeout = options.stop.stop_requested() ? CancelledErrorLocked(*write) : TimeoutErrorLocked(*write);
   Completions completions;
   FinishLocked(*write, std::unexpected(timeout), completions);
   lock.unlock();
@@ -867,20 +929,35 @@ Result<log::Offset> ClientImpl::WriteAndWait(std::span<const log::Record> record
 }
 
 Status ClientImpl::WaitApplied(log::Offset offset, const CallOptions& options) {
-  const Duration timeout = TimeoutFor(options);
-  return WaitAppliedUntil(offset, runtime_.Now() + timeout, timeout, "wait");
+  Result<Duration> timeout = TimeoutFor(options.timeout, "wait");
+  if (!timeout) return std::unexpected(timeout.error());
+  KVLOG_RETURN_IF_ERROR(CheckNotStopped(options.stop, "wait"));
+  return WaitAppliedUntil(offset, runtime_.Now() + *timeout, *timeout, "wait", false, options.stop);
 }
 
 Status ClientImpl::WaitAppliedUntil(log::Offset offset, TimePoint deadline, Duration timeout, std::string_view what,
-                                bool startup) {
+                                bool startup, const std::stop_token& stop) {
+  // A stop request wakes the wait; made before the lock, destroyed after it
+  // (see WriteAndWait).
+  const std::stop_callback on_stop(stop, [this] {
+    std::unique_lock stop_lock(*mu_);
+    changed_->NotifyAll();
+  });
   std::unique_lock lock(*mu_);
   auto lost = [&] { return startup && !StartupDataLossLocked(what); };
-  changed_->WaitUntil(lock, deadline, [&] { return AppliedPosition() > offset || closed_.load() || lost(); });
+  changed_->WaitUntil(lock, deadline, [&] {
+    return AppliedPosition() > offset || closed_.load() || lost() || stop.stop_requested();
+  });
   if (startup) {
     if (Status s = StartupDataLossLocked(what); !s) return s;
   }
   if (AppliedPosition() > offset) return OkStatus();
   if (closed_.load()) return MakeError(ErrorCode::kClosed, std::string(what) + ": client " + options_.client_id + " closed");
+  if (stop.stop_requested()) {
+    return MakeError(ErrorCode::kCancelled, std::string(what) + ": cancelled (stop requested) with the applied position " +
+                                                std::to_string(AppliedPosition()) + " not yet past offset " +
+                                                std::to_string(offset));
+  }
   return MakeError(ErrorCode::kTimeout, std::string(what) + ": applied position " +
                                             std::to_string(AppliedPosition()) + " did not pass offset " +
                                             std::to_string(offset) + " within the timeout of " + Millis(timeout));
@@ -895,11 +972,15 @@ Status ClientImpl::StartupDataLossLocked(std::string_view what) const {
 
 Status ClientImpl::Sync(const CallOptions& options) {
   if (closed_.load()) return MakeError(ErrorCode::kClosed, "sync: client " + options_.client_id + " is closed");
-  const Duration timeout = TimeoutFor(options);
-  const TimePoint deadline = runtime_.Now() + timeout;
-  Result<log::Offset> end = log_->EndOffset(timeout);
+  Result<Duration> timeout = TimeoutFor(options.timeout, "sync");
+  if (!timeout) return std::unexpected(timeout.error());
+  KVLOG_RETURN_IF_ERROR(CheckNotStopped(options.stop, "sync"));
+  const TimePoint deadline = runtime_.Now() + *timeout;
+  // The end-offset request is not interrupted by a stop (its timeout bounds
+  // it); the wait for the applier is.
+  Result<log::Offset> end = log_->EndOffset(*timeout);
   if (!end) return std::unexpected(end.error());
-  return WaitAppliedUntil(*end - 1, deadline, timeout, "sync");
+  return WaitAppliedUntil(*end - 1, deadline, *timeout, "sync", false, options.stop);
 }
 
 Result<std::string> ClientImpl::Get(std::string_view key) const {
@@ -911,7 +992,10 @@ Result<std::string> ClientImpl::Get(std::string_view key) const {
 Result<log::Offset> ClientImpl::AwaitReadLevel(const ReadOptions& options, std::string_view what) {
   const std::string name = std::string(what) + " at " + ReadLevelName(options.level);
   if (closed_.load()) return MakeError(ErrorCode::kClosed, name + ": client " + options_.client_id + " is closed");
-  const Duration timeout = options.timeout.count() > 0 ? options.timeout : options_.default_timeout;
+  const Result<Duration> timeout_or = TimeoutFor(options.timeout, name);
+  if (!timeout_or) return std::unexpected(timeout_or.error());
+  const Duration timeout = *timeout_or;
+  KVLOG_RETURN_IF_ERROR(CheckNotStopped(options.stop, name));
   const TimePoint deadline = runtime_.Now() + timeout;
   log::Offset must_pass = log::kNoOffset;  // Wait until the applied position is past this.
   switch (options.level.kind) {
@@ -935,7 +1019,9 @@ Result<log::Offset> ClientImpl::AwaitReadLevel(const ReadOptions& options, std::
       break;
     }
   }
-  if (Status s = WaitAppliedUntil(must_pass, deadline, timeout, name); !s) return std::unexpected(s.error());
+  if (Status s = WaitAppliedUntil(must_pass, deadline, timeout, name, false, options.stop); !s) {
+    return std::unexpected(s.error());
+  }
   return AppliedPosition();
 }
 

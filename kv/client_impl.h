@@ -15,6 +15,7 @@
 #include <optional>
 #include <set>
 #include <span>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -169,9 +170,16 @@ class ClientImpl final : public Client, private ApplierListener {
   // Data loss the start-up replay met, unless the options skip it.
   Status StartupDataLossLocked(std::string_view what) const;
   // `startup`: also stop at data loss found during the start-up replay.
+  // A stop requested on `stop` wakes the wait: kCancelled.
   Status WaitAppliedUntil(log::Offset offset, TimePoint deadline, Duration timeout, std::string_view what,
-                          bool startup = false);
-  Duration TimeoutFor(const CallOptions& options) const;
+                          bool startup = false, const std::stop_token& stop = {});
+  // A call's timeout: default_timeout when unset; kTimeout naming `what`
+  // when zero or negative (a deadline already past).
+  Result<Duration> TimeoutFor(const std::optional<Duration>& timeout, std::string_view what) const;
+  // kCancelled naming `what` when `stop` has been requested before the call
+  // did anything.
+  Status CheckNotStopped(const std::stop_token& stop, std::string_view what) const;
+  Error CancelledErrorLocked(const Write& write) const;
   // ApplierListener: the applier's reports (kv/applier.h).
   void OnFlush(std::span<const Mutation> batch) override { IndexDeadlines(batch); }
   void OnApplied(AppliedPoll& poll) override;

@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
+#include <stop_token>
 #include <string>
 #include <string_view>
 
@@ -65,6 +67,10 @@ struct ClientOptions {
   std::chrono::nanoseconds default_timeout = std::chrono::seconds(30);
   // Deadline for Open's start-up replay.
   std::chrono::nanoseconds startup_timeout = std::chrono::seconds(60);
+  // Cancels Open (as CallOptions::stop): requested before Open, it fails at
+  // once with kCancelled; during the replay, it wakes Open, which closes the
+  // client and fails with kCancelled. Not used once Open has returned.
+  std::stop_token startup_stop;
 
   // The applier reads at most this many records per poll, and applies them to
   // storage as one batch.
@@ -160,8 +166,10 @@ struct ClientOptions {
 
 // Per call: how long a blocking call may take.
 struct CallOptions {
-  // Zero: ClientOptions::default_timeout.
-  std::chrono::nanoseconds timeout{0};
+  // How long the call may take, as a Go context's deadline: unset means
+  // ClientOptions::default_timeout; zero or negative is a deadline already
+  // past, so the call fails at once with kTimeout and writes nothing.
+  std::optional<std::chrono::nanoseconds> timeout;
   // When set, every record this call writes carries it in the kvlog-op
   // header, so a history can name the call that wrote a record.
   std::string op_id;
@@ -170,6 +178,13 @@ struct CallOptions {
   // deadline travels in the record. Zero: never expires. Negative, or set on
   // a call that writes no value: kInvalidArgument.
   std::chrono::nanoseconds ttl{0};
+  // Cancels the call, as a Go context does: a stop requested before the call
+  // fails it at once with kCancelled, writing nothing; a stop requested while
+  // it blocks wakes it, and it fails with kCancelled (a write already handed
+  // to the log may still take effect, as after kTimeout; the message says
+  // so). A stop after the call returned changes nothing. Async writes
+  // (PutAsync, ExecuteAsync) look at it only when they start.
+  std::stop_token stop;
 };
 
 // How fresh a read must be. Each level is a promise about which writes the
@@ -209,8 +224,12 @@ std::string ReadLevelName(const ReadLevel& level);
 // Per read call.
 struct ReadOptions {
   ReadLevel level;
-  // How long the read may wait for its level. Zero: ClientOptions::default_timeout.
-  std::chrono::nanoseconds timeout{0};
+  // How long the read may wait for its level: unset means
+  // ClientOptions::default_timeout; zero or negative is a deadline already
+  // past (the read fails at once with kTimeout, even at ReadLevel::Local).
+  std::optional<std::chrono::nanoseconds> timeout;
+  // Cancels the read's wait (as CallOptions::stop): kCancelled.
+  std::stop_token stop;
 };
 
 // Header keys written when ClientOptions::writer_headers is on.

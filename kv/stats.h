@@ -57,8 +57,9 @@ struct ClientStats {
 struct StatsOptions {
   // Also fetch the log's end offset (lag). Costs one request to the log.
   bool end_offset = false;
-  // For that request; zero: ClientOptions::default_timeout.
-  std::chrono::nanoseconds timeout{0};
+  // For that request: unset means ClientOptions::default_timeout; zero or
+  // negative fails at once with kTimeout (as CallOptions::timeout).
+  std::optional<std::chrono::nanoseconds> timeout;
 };
 
 // The Prometheus text exposition format (version 0.0.4): one family per

@@ -20,6 +20,10 @@ Watcher::~Watcher() {
 
 Result<WatchEvent> Watcher::Next(Duration timeout) { return hub_->Next(*state_, timeout); }
 
+Result<WatchEvent> Watcher::Next(Duration timeout, const std::stop_token& stop) {
+  return hub_->Next(*state_, timeout, stop);
+}
+
 void Watcher::Cancel() { hub_->Cancel(*state_); }
 
 std::size_t Watcher::Buffered() const {
@@ -226,12 +230,21 @@ void WatchHub::CatchUpLocked(WatcherState& w) {
   }
 }
 
-Result<WatchEvent> WatchHub::Next(WatcherState& w, Duration timeout) {
+Result<WatchEvent> WatchHub::Next(WatcherState& w, Duration timeout, const std::stop_token& stop) {
   const TimePoint deadline = runtime_.Now() + std::max(timeout, Duration::zero());
+  // A stop request wakes the wait; the callback takes mu_, so it is made
+  // before the lock and destroyed after it.
+  const std::stop_callback on_stop(stop, [this, &w] {
+    std::unique_lock stop_lock(*mu_);
+    w.ready->NotifyAll();
+  });
   std::unique_lock lock(*mu_);
   while (true) {
     if (w.cancelled) return MakeError(ErrorCode::kClosed, Describe(w) + " was cancelled");
     if (w.ended) return MakeError(ErrorCode::kClosed, Describe(w) + " has ended");
+    if (stop.stop_requested()) {
+      return MakeError(ErrorCode::kCancelled, Describe(w) + ": Next cancelled (stop requested); the watch goes on");
+    }
     CatchUpLocked(w);
     if (!w.buffer.empty()) {
       WatchEvent e = std::move(w.buffer.front());

@@ -69,6 +69,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -161,6 +162,10 @@ class Watcher {
   // once cancelled, after the client closed, or after kFellBehind was
   // delivered; kDataLoss when the log lost records below the applier.
   Result<WatchEvent> Next(Duration timeout);
+  // The same, and a stop requested on `stop` (before or during the wait)
+  // fails this Next with kCancelled at once; the watch goes on (Cancel ends
+  // it).
+  Result<WatchEvent> Next(Duration timeout, const std::stop_token& stop);
   // Ends the watch: a Next blocked now and every later one fail with kClosed.
   // Idempotent; safe from any task.
   void Cancel();
@@ -249,7 +254,7 @@ class WatchHub : public std::enable_shared_from_this<WatchHub> {
   void CatchUpLocked(WatcherState& w);
   // Under mu_: adds an event for a live watcher, or makes it fall behind.
   void OfferLocked(WatcherState& w, Version version, std::vector<WatchChange> changes);
-  Result<WatchEvent> Next(WatcherState& w, Duration timeout);
+  Result<WatchEvent> Next(WatcherState& w, Duration timeout, const std::stop_token& stop = {});
   void Cancel(WatcherState& w);
   void Forget(WatcherState& w);
   // Under mu_: the watcher's covered position (the hub's while it is live).

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <random>
+#include <stop_token>
 #include <thread>
 
 #include "kv/client.h"
@@ -501,6 +502,45 @@ TEST(WatchIndex, CancellingAndDroppingWatchersWhileTheApplierPublishesLeavesTheO
       EXPECT_EQ(s.lag, 0) << "watcher " << s.id;
     }
   }
+}
+
+TEST(Watch, AStopTokenCancelsOneBlockedNextAndTheWatchGoesOn) {
+  log::sim::Broker broker;
+  auto client = OpenClient(broker);
+  auto watcher = client->Watch(KeyWatch("a"));
+  ASSERT_TRUE(watcher.has_value()) << watcher.error().ToString();
+  // Requested before: fails at once.
+  std::stop_source before;
+  before.request_stop();
+  auto refused = (*watcher)->Next(10s, before.get_token());
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code(), ErrorCode::kCancelled);
+  // Requested while Next blocks: wakes it well before its timeout.
+  std::stop_source during;
+  std::atomic<bool> returned{false};
+  Result<WatchEvent> blocked = WatchEvent{};
+  std::thread consumer([&] {
+    blocked = (*watcher)->Next(std::chrono::minutes(5), during.get_token());
+    returned = true;
+  });
+  std::this_thread::sleep_for(30ms);
+  EXPECT_FALSE(returned.load());
+  const auto stopped_at = std::chrono::steady_clock::now();
+  during.request_stop();
+  consumer.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - stopped_at, 5s);
+  ASSERT_FALSE(blocked.has_value());
+  EXPECT_EQ(blocked.error().code(), ErrorCode::kCancelled);
+  EXPECT_THAT(blocked.error().message(), HasSubstr("the watch goes on"));
+  // The watch goes on: the next change arrives.
+  auto v = client->Put("a", "1");
+  ASSERT_TRUE(v.has_value());
+  std::stop_source after;
+  auto next = (*watcher)->Next(5s, after.get_token());
+  ASSERT_TRUE(next.has_value()) << next.error().ToString();
+  EXPECT_EQ(*next, Changes(*v, {{"a", "1"}}));
+  after.request_stop();  // After it returned: no effect.
+  EXPECT_EQ((*watcher)->Buffered(), 0u);
 }
 
 }  // namespace

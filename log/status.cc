@@ -16,6 +16,7 @@ std::string_view ErrorCodeName(ErrorCode code) {
     case ErrorCode::kConflict: return "Conflict";
     case ErrorCode::kCompacted: return "Compacted";
     case ErrorCode::kResourceExhausted: return "ResourceExhausted";
+    case ErrorCode::kCancelled: return "Cancelled";
   }
   return "Unknown";
 }

@@ -28,6 +28,8 @@ enum class ErrorCode {
                      // history no longer covers); the message names the oldest version available.
   kResourceExhausted,  // A bound on what the caller may hold at once was reached (a client's
                        // max_writes_in_flight); nothing was done. Retry once earlier work finishes.
+  kCancelled,        // The caller cancelled the call (a std::stop_token in its options). Like kTimeout, a
+                     // write already handed to the log may still take effect; the message says whether.
 };
 
 std::string_view ErrorCodeName(ErrorCode code);

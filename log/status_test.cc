@@ -50,5 +50,11 @@ TEST(StatusTest, WithContextPrefixesTheMessageAndKeepsTheCode) {
   EXPECT_EQ(WithContext(Check(false), "broker").error().message(), "broker: down");
 }
 
+TEST(StatusTest, CancelledHasItsOwnName) {
+  EXPECT_EQ(ErrorCodeName(ErrorCode::kCancelled), "Cancelled");
+  EXPECT_NE(ErrorCodeName(ErrorCode::kCancelled), ErrorCodeName(ErrorCode::kTimeout));
+  EXPECT_EQ(Error(ErrorCode::kCancelled, "put: cancelled").ToString(), "Cancelled: put: cancelled");
+}
+
 }  // namespace
 }  // namespace kvlog

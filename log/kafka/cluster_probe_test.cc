@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <string>
 
@@ -32,6 +33,28 @@ TEST(ClusterProbeTest, CountsBrokersAndFindsTheTopic) {
   EXPECT_EQ(info->brokers, 3);
   EXPECT_EQ(info->topic_partitions, 1);
   EXPECT_EQ(info->topic_replicas, 3);
+}
+
+TEST(ClusterProbeTest, ATopicCreatedWithoutAReplicationFactorGetsTheClustersDefault) {
+  // The library's default is the broker's default, as in the Go original.
+  EXPECT_EQ(KafkaOptions{}.replication_factor, kBrokerDefaultReplicationFactor);
+  for (int brokers : {1, 2, 5}) {
+    auto cluster = MockCluster::Start({.brokers = brokers, .topic = ""});
+    ASSERT_TRUE(cluster.has_value()) << cluster.error().ToString();
+    EXPECT_EQ((*cluster)->default_replication_factor(), std::min(3, brokers));
+    ASSERT_TRUE((*cluster)->CreateTopic("t", 1, KafkaOptions{}.replication_factor).has_value());
+    auto info = ProbeCluster(Quiet((*cluster)->LogOptions("t")), milliseconds(10'000));
+    ASSERT_TRUE(info.has_value()) << info.error().ToString();
+    EXPECT_EQ(info->topic_partitions, 1);
+    EXPECT_EQ(info->topic_replicas, std::min(3, brokers)) << brokers << " broker(s)";
+  }
+  // Start's own topic too.
+  auto cluster = MockCluster::Start({.brokers = 2, .topic = "d", .replication_factor = kBrokerDefaultReplicationFactor});
+  ASSERT_TRUE(cluster.has_value()) << cluster.error().ToString();
+  auto info = ProbeCluster(Quiet((*cluster)->LogOptions()), milliseconds(10'000));
+  ASSERT_TRUE(info.has_value()) << info.error().ToString();
+  EXPECT_EQ(info->topic_replicas, 2);
+  EXPECT_EQ((*cluster)->LogOptions().replication_factor, 2);
 }
 
 TEST(ClusterProbeTest, AMissingTopicIsReportedAndNotCreated) {

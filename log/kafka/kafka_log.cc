@@ -800,8 +800,12 @@ Status CreateTopic(rd_kafka_t* rk, const KafkaOptions& options, bool* unsupporte
       const char* why = rd_kafka_topic_result_error_string(results[i]);
       status = MakeError(internal::CodeFor(err) == ErrorCode::kInternal ? ErrorCode::kFailedPrecondition
                                                                         : internal::CodeFor(err),
-                         fmt::format("cannot create topic '{}' with 1 partition and replication factor {}: {}",
-                                     options.topic, options.replication_factor, why ? why : rd_kafka_err2str(err)));
+                         fmt::format("cannot create topic '{}' with 1 partition and {}: {}", options.topic,
+                                     options.replication_factor == kBrokerDefaultReplicationFactor
+                                         ? std::string("the broker's default replication factor (-1; Kafka 2.4 or "
+                                                       "later)")
+                                         : fmt::format("replication factor {}", options.replication_factor),
+                                     why ? why : rd_kafka_err2str(err)));
     }
   }
   if (event != nullptr) rd_kafka_event_destroy(event);

@@ -45,6 +45,10 @@ KafkaLogger StderrKafkaLogger();
 // (so they override them), e.g. {"security.protocol", "ssl"}.
 using KafkaProperties = std::vector<std::pair<std::string, std::string>>;
 
+// KafkaOptions::replication_factor: the broker's default.replication.factor
+// (CreateTopics with -1; KIP-464, Kafka 2.4 and later).
+inline constexpr int kBrokerDefaultReplicationFactor = -1;
+
 struct KafkaOptions {
   // bootstrap.servers, e.g. "127.0.0.1:9092,127.0.0.1:9093". Required.
   std::string brokers;
@@ -56,8 +60,11 @@ struct KafkaOptions {
   // Topic management. With create_topic, Open creates a missing topic through
   // the Admin API (one partition, replication_factor, topic_configs) and
   // accepts "already exists". Either way it then verifies the partition count.
+  // replication_factor: kBrokerDefaultReplicationFactor (the default) asks
+  // for the broker's default.replication.factor, as the Go original does;
+  // a cluster older than Kafka 2.4 refuses that (set a number).
   bool create_topic = true;
-  int replication_factor = 1;
+  int replication_factor = kBrokerDefaultReplicationFactor;
   // min.compaction.lag.ms stays above any write timeout: a compacted record
   // must be older than the longest a writer waits for its own reader, or a
   // lagging reader can step over the writer's record (removed) before it

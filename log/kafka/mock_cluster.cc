@@ -28,7 +28,9 @@ Result<std::unique_ptr<MockCluster>> MockCluster::Start(Options options) {
                      fmt::format("mock cluster needs 1..{} brokers (kMaxBrokers), got {}", kMaxBrokers,
                                  options.brokers));
   }
-  if (options.replication_factor == 0) options.replication_factor = std::min(3, options.brokers);
+  if (options.replication_factor == 0 || options.replication_factor == kBrokerDefaultReplicationFactor) {
+    options.replication_factor = std::min(3, options.brokers);
+  }
   if (options.replication_factor < 1 || options.replication_factor > options.brokers) {
     return MakeError(ErrorCode::kInvalidArgument,
                      fmt::format("replication factor {} needs 1..{} (the broker count)", options.replication_factor,
@@ -88,7 +90,12 @@ Status MockCluster::Check(int code, const std::string& what) const {
                                                     rd_kafka_err2str(err));
 }
 
+int MockCluster::default_replication_factor() const { return std::min(3, options_.brokers); }
+
 Status MockCluster::CreateTopic(const std::string& topic, int partitions, int replication_factor) {
+  if (replication_factor == 0 || replication_factor == kBrokerDefaultReplicationFactor) {
+    replication_factor = default_replication_factor();
+  }
   return Check(rd_kafka_mock_topic_create(impl_->cluster, topic.c_str(), partitions, replication_factor),
                fmt::format("cannot create topic '{}' with {} partitions, RF {}", topic, partitions,
                            replication_factor));

@@ -50,7 +50,9 @@ class MockCluster {
     int brokers = 3;                  // 1..kMaxBrokers; ids are 1..brokers.
     std::string topic = "kvlog";      // Created with `partitions` partitions; empty: none.
     int partitions = 1;
-    int replication_factor = 0;       // 0: min(3, brokers).
+    // 0 or kBrokerDefaultReplicationFactor (-1): the cluster's default,
+    // min(3, brokers), what the mock gives a topic it creates by itself.
+    int replication_factor = 0;
   };
 
   // Starts the brokers and creates the topic. kInvalidArgument for counts out
@@ -72,7 +74,12 @@ class MockCluster {
   KafkaOptions LogOptions(const std::string& topic = "") const;
 
   // Creates another topic (the mock's API; any partition count, for tests).
+  // replication_factor kBrokerDefaultReplicationFactor (-1) or 0: the
+  // cluster's default, min(3, brokers), as a real broker's
+  // default.replication.factor (the mock's own call cannot take -1).
   Status CreateTopic(const std::string& topic, int partitions, int replication_factor);
+  // The replication factor a topic created without one gets: min(3, brokers).
+  int default_replication_factor() const;
 
   // Fault hooks. Broker ids are 1..broker_count(); -1 means every broker.
   // Down: the broker drops its connections and refuses new ones (no leader
