@@ -8,6 +8,8 @@
 #include <stop_token>
 #include <string>
 
+#include <fmt/format.h>
+
 #include "absl/container/inlined_vector.h"
 #include "base/check.h"
 #include "kv/ttl.h"
@@ -344,7 +346,6 @@ Status ClientImpl::ValidateValue(std::string_view value) const {
 log::Record ClientImpl::MakeRecord(std::string_view key, std::optional<std::string_view> value,
                                const CallOptions& options, int64_t deadline_ns) {
   const uint64_t seq = next_seq_.fetch_add(1);
-  ClientCounters::Add(value ? counters_.puts : counters_.deletes);
   log::Record record;
   record.key.assign(key);
   if (value && NeedsEnvelope(*value, deadline_ns)) {
@@ -411,7 +412,6 @@ Result<log::Record> ClientImpl::PrepareCommand(std::string_view what, Command co
     record.headers.push_back({std::string(kSeqHeader), std::to_string(seq)});
   }
   if (!options.op_id.empty()) record.headers.push_back({std::string(kOpHeader), options.op_id});
-  ClientCounters::Add(counters_.commands);
   return record;
 }
 
@@ -646,28 +646,53 @@ void ClientImpl::DeleteAsync(std::string_view key, WriteCallback done, const Cal
 }
 
 std::optional<Error> ClientImpl::AcquireWriteSlotLocked(std::unique_lock<Mutex>& lock, const Write& write,
-                                                        AtLimit at_limit) {
+                                                        const std::stop_token& stop, AtLimit at_limit) {
   const std::size_t limit = options_.max_writes_in_flight;
-  auto closed = [&] { return Error(ErrorCode::kClosed, "write: client " + options_.client_id + " is closed"); };
+  auto closed = [&] { return Error(ErrorCode::kClosed, fmt::format("write: client {} is closed", options_.client_id)); };
   if (closed_.load()) return closed();
-  if (limit == 0 || writes_in_flight_ < limit) return std::nullopt;
+  if (limit == 0) return std::nullopt;
+  // A free slot goes to the waiters first, in arrival order; a write that
+  // would not wait (kFail) takes a free slot whether or not others wait.
+  if (writes_in_flight_ < limit && (slot_queue_.empty() || at_limit == AtLimit::kFail)) return std::nullopt;
   if (at_limit == AtLimit::kFail) {
     ++writes_refused_at_limit_;
     return Error(ErrorCode::kResourceExhausted,
-                 "write: client " + options_.client_id + " already has " + std::to_string(writes_in_flight_) +
-                     " writes in flight, its limit (ClientOptions::max_writes_in_flight = " + std::to_string(limit) +
-                     "); nothing was appended; retry once some finish, or set wait_for_write_slot to wait instead");
+                 fmt::format("write: client {} already has {} writes in flight, its limit "
+                             "(ClientOptions::max_writes_in_flight = {}); nothing was appended; retry once some "
+                             "finish, or set wait_for_write_slot to wait instead",
+                             options_.client_id, writes_in_flight_, limit));
   }
   ++writes_waited_at_limit_;
-  ++slot_waiters_;
-  const bool got = slot_freed_->WaitUntil(lock, write.deadline,
-                                          [&] { return closed_.load() || writes_in_flight_ < limit; });
-  --slot_waiters_;
+  const uint64_t ticket = next_slot_ticket_++;
+  slot_queue_.push_back(ticket);
+  const bool got = slot_freed_->WaitUntil(lock, write.deadline, [&] {
+    return closed_.load() || stop.stop_requested() || (slot_queue_.front() == ticket && writes_in_flight_ < limit);
+  });
+  slot_queue_.erase(std::find(slot_queue_.begin(), slot_queue_.end(), ticket));
+  // The next in line may take a slot now (or may have been waiting behind this one).
+  if (!slot_queue_.empty()) slot_freed_->NotifyAll();
   if (closed_.load()) return closed();
+  if (stop.stop_requested()) {
+    return Error(ErrorCode::kCancelled,
+                 fmt::format("write of {} record(s) was cancelled (stop requested) while waiting for one of the "
+                             "client's {} write slots (ClientOptions::max_writes_in_flight); nothing was appended",
+                             write.records, limit));
+  }
   if (got) return std::nullopt;
-  return Error(ErrorCode::kTimeout, "write of " + std::to_string(write.records) + " record(s) waited the whole timeout of " +
-                                        Millis(write.timeout) + " for one of the client's " + std::to_string(limit) +
-                                        " write slots (ClientOptions::max_writes_in_flight); nothing was appended");
+  return Error(ErrorCode::kTimeout,
+               fmt::format("write of {} record(s) waited the whole timeout of {} for one of the client's {} write "
+                           "slots (ClientOptions::max_writes_in_flight); nothing was appended",
+                           write.records, Millis(write.timeout), limit));
+}
+
+void ClientImpl::CountAccepted(std::span<const log::Record> records) {
+  for (const log::Record& r : records) {
+    if (IsCommandRecord(r.key, r.value)) {
+      ClientCounters::Add(counters_.commands);
+    } else {
+      ClientCounters::Add(r.value ? counters_.puts : counters_.deletes);
+    }
+  }
 }
 
 std::shared_ptr<Write> ClientImpl::StartWrite(std::span<const log::Record> records, const CallOptions& options,
@@ -701,12 +726,23 @@ std::shared_ptr<Write> ClientImpl::StartWrite(std::span<const log::Record> recor
     }
     write->seen.assign(write->seqs.size(), log::kNoOffset);
   }
+  // A stop request wakes a wait for a write slot. The callback takes mu_, so
+  // it is made before the lock and destroyed after it is released (see
+  // WriteAndWait); only a write that may wait for a slot registers one.
+  auto wake_slot_waiters = [this] {
+    std::unique_lock stop_lock(*mu_);
+    slot_freed_->NotifyAll();
+  };
+  std::optional<std::stop_callback<decltype(wake_slot_waiters)>> on_stop;
+  if (at_limit == AtLimit::kWait && options_.max_writes_in_flight > 0 && options.stop.stop_possible()) {
+    on_stop.emplace(options.stop, wake_slot_waiters);
+  }
   {
     std::unique_lock lock(*mu_);
     // Checked under mu_: Close's sweep of unfinished writes takes mu_ after
     // setting closed_, so a write registered here is either swept or refused.
     // A wait for a slot releases mu_, and the check is repeated after it.
-    if (std::optional<Error> refused = AcquireWriteSlotLocked(lock, *write, at_limit)) {
+    if (std::optional<Error> refused = AcquireWriteSlotLocked(lock, *write, options.stop, at_limit)) {
       lock.unlock();
       write->done(std::unexpected(std::move(*refused)));
       return nullptr;
@@ -718,6 +754,7 @@ std::shared_ptr<Write> ClientImpl::StartWrite(std::span<const log::Record> recor
       pending_seqs_[write->seqs[i]] = {write.get(), static_cast<uint32_t>(i)};
     }
   }
+  CountAccepted(records);
   write->self_until_acknowledged = write;
   // Close() fails appends in flight through this callback.
   log_->Append(records, [this, raw = write.get()](log::AppendResult result) { OnAcknowledged(*raw, std::move(result)); });
@@ -753,7 +790,7 @@ void ClientImpl::FinishLocked(Write& write, Result<log::Offset> result, Completi
   KVLOG_CHECK(!write.finished) << "client " << options_.client_id << " finished a write twice";
   write.finished = true;  // The queues drop it lazily.
   --writes_in_flight_;
-  if (slot_waiters_ > 0) slot_freed_->NotifyAll();
+  if (!slot_queue_.empty()) slot_freed_->NotifyAll();
   for (uint64_t seq : write.seqs) {
     auto it = pending_seqs_.find(seq);
     if (it != pending_seqs_.end() && it->second.first == &write) pending_seqs_.erase(it);

@@ -6,8 +6,11 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <stop_token>
 #include <string>
 #include <vector>
+
+#include <fmt/format.h>
 
 #include "kv/testing/log_doubles.h"
 
@@ -768,6 +771,10 @@ TEST_P(ClientConformance, AnAsyncWriteAtTheInFlightLimitIsRefusedUntilOthersFini
     EXPECT_EQ(stats->writes_in_flight, 2u);
     EXPECT_EQ(stats->max_writes_in_flight, 2u);
     EXPECT_EQ(stats->writes_refused_at_limit, 2u);
+    // Stats count the writes handed to the log: "a" and the batch's two puts,
+    // not the refused put and delete.
+    EXPECT_EQ(stats->puts, 3u);
+    EXPECT_EQ(stats->deletes, 0u);
 
     controls.hold_acks = false;
     controls.ReleaseAcks();
@@ -782,6 +789,8 @@ TEST_P(ClientConformance, AnAsyncWriteAtTheInFlightLimitIsRefusedUntilOthersFini
     stats = client->Stats();
     ASSERT_TRUE(stats.has_value());
     EXPECT_EQ(stats->writes_in_flight, 0u);
+    EXPECT_EQ(stats->puts, 4u);
+    EXPECT_EQ(stats->deletes, 0u);
   });
 }
 
@@ -842,6 +851,101 @@ TEST_P(ClientConformance, AWriteAtTheInFlightLimitWaitsForASlotWithinItsTimeout)
       EXPECT_EQ(controls.appends.load(), 2);
     });
   }
+}
+
+// A stop requested on CallOptions::stop wakes a write waiting for a slot at
+// once with kCancelled (not at its timeout), appending nothing; the slot
+// queue goes on for the others.
+TEST_P(ClientConformance, AStopEndsAWriteWaitingForASlotWithCancelled) {
+  for (bool async : {false, true}) {
+    SCOPED_TRACE(async ? "PutAsync with wait_for_write_slot" : "Put");
+    RunCase([&] {
+      LogControls controls;
+      ClientOptions options;
+      options.max_writes_in_flight = 1;
+      options.wait_for_write_slot = async;
+      auto client = OpenControlledClient(controls, options);
+      ASSERT_NE(client, nullptr);
+      controls.hold_acks = true;
+      Outcomes outcomes(runtime());
+      client->PutAsync("a", "1", outcomes.Callback(0), CallOptions{10min});  // Holds the slot throughout.
+      std::stop_source stop;
+      CallOptions call;
+      call.timeout = 5min;
+      call.stop = stop.get_token();
+      auto waiter = Spawn("waiter", [&] {
+        if (async) {
+          client->PutAsync("b", "2", outcomes.Callback(1), call);
+        } else {
+          outcomes.Callback(1)(client->Put("b", "2", call));
+        }
+      });
+      for (int i = 0; i < 100'000; ++i) {
+        auto stats = client->Stats();
+        if (stats && stats->writes_waited_at_limit >= 1) break;
+        Pause();
+      }
+      ASSERT_EQ(client->Stats()->writes_waited_at_limit, 1u);
+      const TimePoint stopped_at = runtime().Now();
+      stop.request_stop();
+      waiter->Join();
+      EXPECT_LT(runtime().Now() - stopped_at, Duration(1min));  // Not the 5 min timeout.
+      ASSERT_EQ(outcomes.count(), 1u);  // "a" is still held.
+      ASSERT_FALSE(outcomes.of(1)[0].has_value());
+      EXPECT_EQ(outcomes.of(1)[0].error().code(), ErrorCode::kCancelled);
+      EXPECT_THAT(outcomes.of(1)[0].error().message(), HasSubstr("max_writes_in_flight"));
+      EXPECT_THAT(outcomes.of(1)[0].error().message(), HasSubstr("nothing was appended"));
+      EXPECT_EQ(controls.appends.load(), 1);
+      EXPECT_EQ(client->Stats()->puts, 1u);
+      // The next write still gets the slot once it frees.
+      controls.hold_acks = false;
+      controls.ReleaseAcks();
+      auto c = client->Put("c", "3", CallOptions{10s});
+      ASSERT_TRUE(c.has_value()) << c.error().ToString();
+      EXPECT_EQ(client->Get("b").value_or("<missing>"), "<missing>");
+      EXPECT_EQ(controls.appends.load(), 2);
+    });
+  }
+}
+
+// Writes waiting for a slot take the freed slots in the order they began to
+// wait: their records land in the log in that order.
+TEST_P(ClientConformance, WritesWaitingForASlotTakeThemInArrivalOrder) {
+  RunCase([&] {
+    LogControls controls;
+    ClientOptions options;
+    options.max_writes_in_flight = 1;
+    auto client = OpenControlledClient(controls, options);
+    ASSERT_NE(client, nullptr);
+    controls.hold_acks = true;
+    Outcomes outcomes(runtime());
+    client->PutAsync("a", "1", outcomes.Callback(0));
+    constexpr std::size_t kWaiters = 5;
+    std::vector<std::unique_ptr<Task>> waiters;
+    for (std::size_t i = 1; i <= kWaiters; ++i) {
+      waiters.push_back(Spawn(fmt::format("waiter {}", i), [&, i] {
+        outcomes.Callback(i)(client->Put(fmt::format("w{}", i), "v", CallOptions{5min}));
+      }));
+      // The next waiter starts only once this one waits.
+      for (int j = 0; j < 100'000; ++j) {
+        auto stats = client->Stats();
+        if (stats && stats->writes_waited_at_limit >= i) break;
+        Pause();
+      }
+      ASSERT_EQ(client->Stats()->writes_waited_at_limit, i);
+    }
+    controls.hold_acks = false;
+    controls.ReleaseAcks();
+    for (auto& waiter : waiters) waiter->Join();
+    ASSERT_TRUE(outcomes.Wait(kWaiters + 1, 10s));
+    log::Offset previous = log::kNoOffset;
+    for (std::size_t i = 0; i <= kWaiters; ++i) {
+      ASSERT_TRUE(outcomes.of(i)[0].has_value()) << i << ": " << outcomes.of(i)[0].error().ToString();
+      EXPECT_GT(*outcomes.of(i)[0], previous) << "write " << i << " landed before an earlier waiter's";
+      previous = *outcomes.of(i)[0];
+    }
+    EXPECT_EQ(controls.appends.load(), static_cast<int>(kWaiters) + 1);
+  });
 }
 
 // Close wakes a write waiting for a slot with kClosed.
