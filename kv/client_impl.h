@@ -191,6 +191,12 @@ class ClientImpl final : public Client, private ApplierListener {
   bool OnPollError(const Error& error, bool lost, log::Offset position) override;
   static constexpr std::size_t kMaxOutcomes = 1 << 16;
   void Log(LogLevel level, std::string_view message) const;
+  // kClosed: "<what>: client <id> is closed".
+  std::unexpected<Error> ClosedError(std::string_view what) const;
+  // kInvalidArgument: a ttl on a write of no value (a delete).
+  static std::unexpected<Error> TtlWithoutValueError(std::string_view what);
+  // kConflict after update_max_attempts, with the last conflict's message.
+  std::unexpected<Error> AllAttemptsConflictedError(std::string_view what, std::string_view last) const;
   // Durable stores: whether `durable` fits the log (see Open), and the first
   // entry a reader from `from` returns (nullopt: none below `end`).
   Status CheckStore(const DurableState& durable, log::Offset end, TimePoint deadline);
