@@ -8,7 +8,10 @@
 namespace kvlog::kv {
 namespace {
 
-// A label value: backslash, double quote and newline escaped.
+// A label value: backslash, double quote and newline escaped, exactly the
+// three the exposition format names. (tools/kvctl's EncodeEscaped looks alike
+// but is another format: it also escapes tabs, CRs and bytes outside UTF-8 as
+// \xNN, and leaves double quotes alone; neither can serve the other.)
 std::string LabelValue(std::string_view v) {
   std::string out;
   for (char c : v) {
