@@ -96,8 +96,9 @@ CheckReport CheckBank(const std::vector<Operation>& ops, const BankOptions& opti
     }
     if (!readable) {
       if (!o.output.is_list()) {
-        rep.Add({"not-a-balance", fmt::format("read of every account returned {}, not a list of [account balance] pairs",
-                                              o.output.ToString()),
+        rep.Add({"not-a-balance",
+                 fmt::format("read of every account returned {}, not a list of [account balance] pairs",
+                             o.output.ToString()),
                  {o.index}});
       }
       continue;

@@ -110,7 +110,8 @@ Result<CheckReport> CheckCounter(const std::vector<Operation>& ops) {
       Counter& c = counters[key];
       auto v = CountOf(o.output);
       if (!v) {
-        rep.Add({"not-a-count", fmt::format("incr of {} reports new value {}, not an integer", key, o.output.ToString()),
+        rep.Add({"not-a-count",
+                 fmt::format("incr of {} reports new value {}, not an integer", key, o.output.ToString()),
                  {o.index}});
         continue;
       }

@@ -104,7 +104,8 @@ Result<CheckReport> CheckExpiry(const History& history, const std::vector<Operat
       continue;
     }
     if (!o.output.is_string() || o.output.as_string() != held->value) {
-      rep.Add({"wrong-value", fmt::format("{} returned {} but the log holds {}", where, o.output.ToString(), Show(held)),
+      rep.Add({"wrong-value",
+               fmt::format("{} returned {} but the log holds {}", where, o.output.ToString(), Show(held)),
                {o.index}});
       continue;
     }

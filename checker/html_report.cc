@@ -742,8 +742,8 @@ class Page {
     if (witness_key) h_ += ", <b>witness</b>";
     h_ += "</span></h3>\n";
     if (ops.size() < s.ops.size()) {
-      Out("<p class=\"note capped\">Showing operations {}\xe2\x80\x93{} of {} on this key (at most {} per key and {} in "
-          "all), around its first violation.</p>\n",
+      Out("<p class=\"note capped\">Showing operations {}\xe2\x80\x93{} of {} on this key (at most {} per key and {} "
+          "in all), around its first violation.</p>\n",
           from + 1, to, s.ops.size(), kMaxHtmlOpsPerKey, kMaxHtmlDrawnOps);
     }
     h_ += "<div class=\"controls\"><button data-zoom=\"in\" title=\"zoom in\">+</button><button data-zoom=\"out\" "
