@@ -1,8 +1,11 @@
 #include "checker/bank.h"
 
 #include <charconv>
+#include <iterator>
 #include <set>
 #include <string>
+
+#include <fmt/format.h>
 
 namespace kvlog::checker {
 namespace {
@@ -45,7 +48,7 @@ CheckReport CheckBank(const std::vector<Operation>& ops, const BankOptions& opti
     if (!usable) continue;
     total = sum;
     accounts = std::move(keys);
-    opening = " (the opening deposit" + (o.line > 0 ? ", line " + std::to_string(o.line) : std::string()) + ")";
+    opening = o.line > 0 ? fmt::format(" (the opening deposit, line {})", o.line) : " (the opening deposit)";
   }
 
   int64_t reads = 0, moved = 0, refused = 0, unknown = 0;
@@ -74,41 +77,43 @@ CheckReport CheckBank(const std::vector<Operation>& ops, const BankOptions& opti
         if (!accounts.empty() && !accounts.contains(account)) continue;
         auto b = Balance(pair.items()[1]);
         if (!b) {
-          rep.Add({"not-a-balance", "read of every account shows " + account + " = " + pair.items()[1].ToString() +
-                                        ", not an integer",
+          rep.Add({"not-a-balance", fmt::format("read of every account shows {} = {}, not an integer", account,
+                                                pair.items()[1].ToString()),
                    {o.index}});
           readable = false;
           break;
         }
-        shown += (shown.empty() ? "" : " ") + account + "=" + std::to_string(*b);
+        fmt::format_to(std::back_inserter(shown), "{}{}={}", shown.empty() ? "" : " ", account, *b);
         sum += *b;
         if (*b < 0 && !options.allow_negative) {
-          rep.Add({"negative-balance", "read of every account shows " + account + " = " + std::to_string(*b) +
-                                           ", below zero, though every transfer guards the balance it debits",
+          rep.Add({"negative-balance",
+                   fmt::format("read of every account shows {} = {}, below zero, though every transfer guards the "
+                               "balance it debits",
+                               account, *b),
                    {o.index}});
         }
       }
     }
     if (!readable) {
       if (!o.output.is_list()) {
-        rep.Add({"not-a-balance", "read of every account returned " + o.output.ToString() +
-                                      ", not a list of [account balance] pairs",
+        rep.Add({"not-a-balance",
+                 fmt::format("read of every account returned {}, not a list of [account balance] pairs",
+                             o.output.ToString()),
                  {o.index}});
       }
       continue;
     }
     if (sum != *total) {
-      rep.Add({"total-changed", "read of every account at position " +
-                                    (o.applied ? std::to_string(*o.applied) : std::string("?")) + " sums to " +
-                                    std::to_string(sum) + ", not the total " + std::to_string(*total) + opening +
-                                    ": " + (shown.empty() ? "no accounts" : shown),
+      rep.Add({"total-changed",
+               fmt::format("read of every account at position {} sums to {}, not the total {}{}: {}",
+                           o.applied ? fmt::to_string(*o.applied) : std::string("?"), sum, *total, opening,
+                           shown.empty() ? "no accounts" : shown),
                {o.index}});
     }
   }
   if (reads == 0 && moved + refused + unknown == 0) return rep.Skip("no transfers or reads of every account");
-  const std::string counts = std::to_string(moved) + " transfers moved money, " + std::to_string(refused) +
-                             " refused, " + std::to_string(unknown) + " unknown; " + std::to_string(reads) +
-                             " reads of every account";
+  const std::string counts = fmt::format("{} transfers moved money, {} refused, {} unknown; {} reads of every account",
+                                         moved, refused, unknown, reads);
   if (!total) {
     rep.verdict = Verdict::kUnknown;
     rep.summary = counts + "; no total to judge them against: no acknowledged opening deposit (a batch of puts "
@@ -116,8 +121,8 @@ CheckReport CheckBank(const std::vector<Operation>& ops, const BankOptions& opti
     return rep;
   }
   rep.verdict = rep.violation_count ? Verdict::kInvalid : Verdict::kValid;
-  rep.summary = counts + " judged against the total " + std::to_string(*total) + opening + "; " +
-                std::to_string(rep.violation_count) + " violation(s)";
+  rep.summary = fmt::format("{} judged against the total {}{}; {} violation(s)", counts, *total, opening,
+                            rep.violation_count);
   return rep;
 }
 

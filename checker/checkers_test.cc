@@ -5,6 +5,8 @@
 #include <cctype>
 #include <chrono>
 
+#include <fmt/format.h>
+
 #include "checker/check.h"
 #include "checker/convergence.h"
 #include "checker/digest.h"
@@ -380,8 +382,7 @@ TEST(Convergence, SamePositionSameDigestEqualToTheLog) {
 {"log":{"offset":7,"key":"j","value":"b"}}
 )";
   auto final_line = [](const std::string& r, int applied, const std::string& d) {
-    return R"({"final":{"replica":")" + r + R"(","applied":)" + std::to_string(applied) + R"(,"digest":")" + d +
-           "\"}}\n";
+    return fmt::format(R"({{"final":{{"replica":"{}","applied":{},"digest":"{}"}}}})" "\n", r, applied, d);
   };
   auto good = Check(Jsonl(log + final_line("c0", 5, d5) + final_line("c1", 9, d9) + final_line("c2", 9, d9)),
                     {"convergence"});

@@ -2,9 +2,13 @@
 
 #include <algorithm>
 #include <charconv>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <set>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace kvlog::checker {
 namespace {
@@ -106,23 +110,25 @@ Result<CheckReport> CheckCounter(const std::vector<Operation>& ops) {
       Counter& c = counters[key];
       auto v = CountOf(o.output);
       if (!v) {
-        rep.Add({"not-a-count", "incr of " + key + " reports new value " + o.output.ToString() + ", not an integer",
+        rep.Add({"not-a-count",
+                 fmt::format("incr of {} reports new value {}, not an integer", key, o.output.ToString()),
                  {o.index}});
         continue;
       }
       auto [it, fresh] = c.new_values.emplace(*v, o.index);
       if (!fresh) {
-        rep.Add({"lost-update", "two acknowledged increments of " + key + " both report new value " +
-                                    std::to_string(*v) + ": one overwrote the other",
+        rep.Add({"lost-update",
+                 fmt::format("two acknowledged increments of {} both report new value {}: one overwrote the other", key,
+                             *v),
                  {it->second, o.index}});
       }
       const int64_t upper = c.maybe.Before(o.ret);
       const int64_t lower = c.acked.Before(o.call) + o.input.as_int();
       if (*v < lower || *v > upper) {
-        rep.Add({"counter-bounds", "incr of " + key + " reports new value " + std::to_string(*v) +
-                                       ", outside [" + std::to_string(lower) + ", " + std::to_string(upper) +
-                                       "] (acknowledged before it began plus its own; every increment not failed "
-                                       "invoked before it returned)",
+        rep.Add({"counter-bounds",
+                 fmt::format("incr of {} reports new value {}, outside [{}, {}] (acknowledged before it began plus "
+                             "its own; every increment not failed invoked before it returned)",
+                             key, *v, lower, upper),
                  {o.index}});
       }
       continue;
@@ -132,7 +138,8 @@ Result<CheckReport> CheckCounter(const std::vector<Operation>& ops) {
     ++reads;
     auto v = CountOf(o.output);
     if (!v) {
-      rep.Add({"not-a-count", "read of " + key + " returned " + o.output.ToString() + ", not an integer", {o.index}});
+      rep.Add({"not-a-count", fmt::format("read of {} returned {}, not an integer", key, o.output.ToString()),
+               {o.index}});
       continue;
     }
     const bool linearizable = o.level == "linearizable";
@@ -145,12 +152,12 @@ Result<CheckReport> CheckCounter(const std::vector<Operation>& ops) {
     const int64_t upper = c.maybe.Before(o.ret);
     if (*v < lower || *v > upper) {
       rep.Add({"counter-bounds",
-               "read of " + key + (linearizable ? " (linearizable)" : " (" + o.level.value_or("local") + ")") +
-                   " returned " + std::to_string(*v) + ", outside [" + std::to_string(lower) + ", " +
-                   std::to_string(upper) + "]: " +
-                   (linearizable ? "increments acknowledged before it began"
-                                 : "its own process's increments acknowledged before it began") +
-                   ", and every increment not failed invoked before it returned",
+               fmt::format("read of {} ({}) returned {}, outside [{}, {}]: {}, and every increment not failed "
+                           "invoked before it returned",
+                           key, linearizable ? std::string("linearizable") : o.level.value_or("local"), *v, lower,
+                           upper,
+                           linearizable ? "increments acknowledged before it began"
+                                        : "its own process's increments acknowledged before it began"),
                {o.index}});
     }
     if (linearizable && o.call > c.last_ret) finals[key].insert(*v);
@@ -164,19 +171,15 @@ Result<CheckReport> CheckCounter(const std::vector<Operation>& ops) {
     failed += c.failed_count;
     auto f = finals.find(key);
     if (f == finals.end()) continue;
-    final_text += (final_text.empty() ? "" : ", ") + key + "=";
-    for (auto it = f->second.begin(); it != f->second.end(); ++it) {
-      final_text += (it == f->second.begin() ? "" : "|") + std::to_string(*it);
-    }
-    final_text += " in [" + std::to_string(c.acked.Total()) + ", " + std::to_string(c.maybe.Total()) + "]";
+    fmt::format_to(std::back_inserter(final_text), "{}{}={} in [{}, {}]", final_text.empty() ? "" : ", ", key,
+                   fmt::join(f->second, "|"), c.acked.Total(), c.maybe.Total());
   }
   if (counters.empty() && reads == 0) return rep.Skip("no increments or reads");
   rep.verdict = rep.violation_count ? Verdict::kInvalid : Verdict::kValid;
-  rep.summary = std::to_string(acked) + " increments acknowledged, " + std::to_string(unknown) + " unknown, " +
-                std::to_string(failed) + " failed on " + std::to_string(counters.size()) + " counter(s); " +
-                std::to_string(reads) + " reads judged" +
-                (final_text.empty() ? "" : "; final reads " + final_text) + "; " +
-                std::to_string(rep.violation_count) + " violation(s)";
+  rep.summary = fmt::format("{} increments acknowledged, {} unknown, {} failed on {} counter(s); {} reads judged{}; {} "
+                            "violation(s)",
+                            acked, unknown, failed, counters.size(), reads,
+                            final_text.empty() ? "" : "; final reads " + final_text, rep.violation_count);
   return rep;
 }
 

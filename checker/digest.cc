@@ -2,7 +2,7 @@
 
 #include <xxhash.h>
 
-#include <cstdio>
+#include <fmt/format.h>
 
 namespace kvlog::checker {
 namespace {
@@ -42,9 +42,7 @@ std::string StateDigest::Of(const std::map<std::string, std::string>& state) {
 }
 
 std::string DigestHex(uint64_t digest) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(digest));
-  return buf;
+  return fmt::format("{:016x}", digest);
 }
 
 }  // namespace kvlog::checker

@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <charconv>
+#include <iterator>
 #include <map>
+
+#include <fmt/format.h>
 
 #include "base/propagate.h"
 
@@ -304,7 +307,7 @@ void WriteValue(const Value& v, std::string* out) {
       *out += v.as_bool() ? "true" : "false";
       return;
     case Value::Kind::kInt:
-      *out += std::to_string(v.as_int());
+      fmt::format_to(std::back_inserter(*out), "{}", v.as_int());
       return;
     case Value::Kind::kString:
       *out += EdnString(v.as_string());
@@ -347,9 +350,7 @@ std::string EdnString(std::string_view s) {
       case '\r': out += "\\r"; break;
       default:
         if (c < 0x20 || c == 0x7f) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
+          fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
         } else {
           out += static_cast<char>(c);
         }
@@ -487,7 +488,7 @@ Result<std::string> WriteJepsenEdn(const History& history) {
       first = false;
       out += std::string("{:process :nemesis, :type :") + EventTypeName(n.type) + ", :f :" + n.f + ", :value ";
       out += n.value.empty() ? "nil" : EdnString(n.value);
-      if (n.time) out += ", :time " + std::to_string(*n.time);
+      if (n.time) fmt::format_to(std::back_inserter(out), ", :time {}", *n.time);
       out += "}";
     }
     return {};
@@ -515,13 +516,13 @@ Result<std::string> WriteJepsenEdn(const History& history) {
     first = false;
     // A cas whose compare failed is, in Jepsen's terms, a :fail cas.
     const EventType type = e.type == EventType::kOk && e.result == false ? EventType::kFail : e.type;
-    out += "{:process " + std::to_string(process) + ", :type :" + EventTypeName(type) + ", :f :" + e.f;
+    fmt::format_to(std::back_inserter(out), "{{:process {}, :type :{}, :f :{}", process, EventTypeName(type), e.f);
     if (e.key) out += ", :key " + EdnString(*e.key);
     out += ", :value ";
     WriteValue(*value, &out);
-    if (e.time) out += ", :time " + std::to_string(*e.time);
-    if (e.offset) out += ", :offset " + std::to_string(*e.offset);
-    if (e.applied) out += ", :applied " + std::to_string(*e.applied);
+    if (e.time) fmt::format_to(std::back_inserter(out), ", :time {}", *e.time);
+    if (e.offset) fmt::format_to(std::back_inserter(out), ", :offset {}", *e.offset);
+    if (e.applied) fmt::format_to(std::back_inserter(out), ", :applied {}", *e.applied);
     if (e.replica) out += ", :replica " + EdnString(*e.replica);
     out += "}";
   }

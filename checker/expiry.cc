@@ -4,6 +4,8 @@
 #include <map>
 #include <string>
 
+#include <fmt/format.h>
+
 namespace kvlog::checker {
 namespace {
 
@@ -25,11 +27,12 @@ struct KeyTimeline {
   }
 };
 
-std::string Ns(int64_t ns) { return std::to_string(ns) + " ns"; }
+std::string Ns(int64_t ns) { return fmt::format("{} ns", ns); }
 
 std::string Show(const std::optional<Held>& h) {
   if (!h) return "nothing";
-  return "'" + h->value + "'" + (h->deadline ? " (deadline " + Ns(*h->deadline) + ")" : " (no deadline)");
+  return h->deadline ? fmt::format("'{}' (deadline {} ns)", h->value, *h->deadline)
+                     : fmt::format("'{}' (no deadline)", h->value);
 }
 
 }  // namespace
@@ -37,7 +40,8 @@ std::string Show(const std::optional<Held>& h) {
 Result<CheckReport> CheckExpiry(const History& history, const std::vector<Operation>& ops,
                                 const ExpiryOptions& options) {
   if (options.skew_bound_ns < 0) {
-    return MakeError(history.source, 0, "expiry check: the skew bound is negative (" + Ns(options.skew_bound_ns) + ")");
+    return MakeError(history.source, 0,
+                     fmt::format("expiry check: the skew bound is negative ({} ns)", options.skew_bound_ns));
   }
   CheckReport rep;
   rep.checker = "expiry";
@@ -76,21 +80,23 @@ Result<CheckReport> CheckExpiry(const History& history, const std::vector<Operat
     const std::optional<Held>* found = t != nullptr ? t->At(*o.applied) : nullptr;
     const std::optional<Held>& held = found != nullptr ? *found : kNothing;
     const bool got_nil = o.output.is_nil();
-    const std::string where = "get of '" + *o.key + "' by " + o.replica.value_or("?") + " at position " +
-                              std::to_string(*o.applied) + " (invoked " + Ns(call) + ", completed " + Ns(ret) + ")";
+    const std::string where = fmt::format("get of '{}' by {} at position {} (invoked {} ns, completed {} ns)", *o.key,
+                                          o.replica.value_or("?"), *o.applied, call, ret);
     if (!held) {
       if (!got_nil) {
-        rep.Add({"wrong-value", where + " returned '" + o.output.ToString() + "' but the log holds nothing there",
+        rep.Add({"wrong-value",
+                 fmt::format("{} returned '{}' but the log holds nothing there", where, o.output.ToString()),
                  {o.index}});
       }
       continue;
     }
     if (got_nil) {
       if (!held->deadline || ret + b < *held->deadline) {
-        rep.Add({"early-expiry", where + " returned nothing but the log holds " + Show(held) +
-                                     (held->deadline ? ", live until at least " + Ns(*held->deadline - b) +
-                                                           " with the skew bound of " + Ns(b)
-                                                     : std::string()),
+        rep.Add({"early-expiry",
+                 fmt::format("{} returned nothing but the log holds {}{}", where, Show(held),
+                             held->deadline ? fmt::format(", live until at least {} with the skew bound of {}",
+                                                          Ns(*held->deadline - b), Ns(b))
+                                            : std::string()),
                  {o.index}});
       } else {
         ++expired_hidden;
@@ -98,13 +104,14 @@ Result<CheckReport> CheckExpiry(const History& history, const std::vector<Operat
       continue;
     }
     if (!o.output.is_string() || o.output.as_string() != held->value) {
-      rep.Add({"wrong-value", where + " returned " + o.output.ToString() + " but the log holds " + Show(held),
+      rep.Add({"wrong-value",
+               fmt::format("{} returned {} but the log holds {}", where, o.output.ToString(), Show(held)),
                {o.index}});
       continue;
     }
     if (held->deadline && call >= *held->deadline + b) {
-      rep.Add({"expired-read", where + " returned " + Show(held) + ", expired since " + Ns(*held->deadline + b) +
-                                   " with the skew bound of " + Ns(b),
+      rep.Add({"expired-read", fmt::format("{} returned {}, expired since {} with the skew bound of {}", where,
+                                           Show(held), Ns(*held->deadline + b), Ns(b)),
                {o.index}});
     }
   }
@@ -115,19 +122,19 @@ Result<CheckReport> CheckExpiry(const History& history, const std::vector<Operat
       for (const auto& [key, t] : timelines) {
         const std::optional<Held>* at = t.At(f.applied);
         if (at != nullptr && *at && (*at)->deadline && *(*at)->deadline <= *options.reclaimed_before) {
-          rep.Add({"not-reclaimed", "replica " + f.replica + " at position " + std::to_string(f.applied) +
-                                        " still holds '" + key + "' = " + Show(**at) +
-                                        ", expired before " + Ns(*options.reclaimed_before) +
-                                        " when the janitor should have removed it",
+          rep.Add({"not-reclaimed",
+                   fmt::format("replica {} at position {} still holds '{}' = {}, expired before {} ns when the "
+                               "janitor should have removed it",
+                               f.replica, f.applied, key, Show(**at), *options.reclaimed_before),
                    {}});
         }
       }
     }
   }
   rep.verdict = rep.violation_count ? Verdict::kInvalid : Verdict::kValid;
-  rep.summary = std::to_string(reads) + " get(s) judged with a skew bound of " + Ns(b) + " (" +
-                std::to_string(expired_hidden) + " hid an expired value), " + std::to_string(finals_checked) +
-                " final state(s) checked for reclamation; " + std::to_string(rep.violation_count) + " violation(s)";
+  rep.summary = fmt::format("{} get(s) judged with a skew bound of {} ns ({} hid an expired value), {} final state(s) "
+                            "checked for reclamation; {} violation(s)",
+                            reads, b, expired_hidden, finals_checked, rep.violation_count);
   return rep;
 }
 

@@ -1,5 +1,7 @@
 #include "checker/expiry.h"
 
+#include <fmt/format.h>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -38,7 +40,7 @@ Operation Get(size_t index, std::string key, std::optional<std::string> got, int
   o.applied = applied;
   o.call_time = call;
   o.ret_time = ret;
-  o.replica = "c" + std::to_string(index);
+  o.replica = fmt::format("c{}", index);
   return o;
 }
 

@@ -6,6 +6,8 @@
 #include <limits>
 #include <sstream>
 
+#include <fmt/format.h>
+
 #include "checker/check.h"
 #include "checker/edn.h"
 #include "checker/jsonl.h"
@@ -20,7 +22,7 @@ void ExpectError(const Result<History>& r, int line, const std::string& reason_p
   EXPECT_EQ(r.error().file, "h.txt");
   EXPECT_EQ(r.error().line, line) << r.error().ToString();
   EXPECT_NE(r.error().reason.find(reason_part), std::string::npos) << r.error().ToString();
-  EXPECT_NE(r.error().ToString().find("h.txt:" + std::to_string(line) + ": "), std::string::npos);
+  EXPECT_NE(r.error().ToString().find(fmt::format("h.txt:{}: ", line)), std::string::npos);
 }
 
 // Value is one word: integers in it or boxed past 61 bits, strings and lists

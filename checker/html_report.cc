@@ -9,9 +9,12 @@
 // linearization order drawn. Everything taken from the history is escaped;
 // bytes that are not UTF-8 are shown as \xNN.
 #include <algorithm>
-#include <cstdio>
+#include <iterator>
 #include <map>
 #include <set>
+#include <utility>
+
+#include <fmt/format.h>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
@@ -28,11 +31,7 @@ std::string Printable(std::string_view s, size_t max = 160) {
   std::string out;
   const size_t n = std::min(s.size(), max);
   size_t i = 0;
-  auto hex = [&](unsigned char c) {
-    char buf[8];
-    std::snprintf(buf, sizeof buf, "\\x%02x", c);
-    out += buf;
-  };
+  auto hex = [&](unsigned char c) { fmt::format_to(std::back_inserter(out), "\\x{:02x}", c); };
   while (i < n) {
     const auto c = static_cast<unsigned char>(s[i]);
     if (c < 0x80) {
@@ -64,7 +63,7 @@ std::string Printable(std::string_view s, size_t max = 160) {
       ++i;
     }
   }
-  if (s.size() > max) out += "\xe2\x80\xa6 (" + std::to_string(s.size()) + " bytes)";
+  if (s.size() > max) fmt::format_to(std::back_inserter(out), "\xe2\x80\xa6 ({} bytes)", s.size());
   return out;
 }
 
@@ -88,9 +87,7 @@ std::string Esc(std::string_view s) {
 std::string H(std::string_view s, size_t max = 160) { return Esc(Printable(s, max)); }
 
 std::string Num(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.4f", v);
-  std::string s = buf;
+  std::string s = fmt::format("{:.4f}", v);
   while (s.back() == '0') s.pop_back();
   if (s.back() == '.') s.pop_back();
   return s;
@@ -101,17 +98,15 @@ std::string Num(double v) {
 std::string HumanDuration(int64_t ns) {
   const bool neg = ns < 0;
   const double a = neg ? -static_cast<double>(ns) : static_cast<double>(ns);
-  char buf[48];
-  if (a < 1e3) {
-    std::snprintf(buf, sizeof buf, "%.0f ns", a);
-  } else if (a < 1e6) {
-    std::snprintf(buf, sizeof buf, a < 1e4 ? "%.2f \xc2\xb5s" : a < 1e5 ? "%.1f \xc2\xb5s" : "%.0f \xc2\xb5s", a / 1e3);
-  } else if (a < 1e9) {
-    std::snprintf(buf, sizeof buf, a < 1e7 ? "%.2f ms" : a < 1e8 ? "%.1f ms" : "%.0f ms", a / 1e6);
-  } else {
-    std::snprintf(buf, sizeof buf, a < 1e10 ? "%.2f s" : a < 1e11 ? "%.1f s" : "%.0f s", a / 1e9);
-  }
-  return (neg ? "-" : "") + std::string(buf);
+  // At most three significant figures: 1.23, 12.3, 123 of the unit.
+  auto in = [&](double unit, std::string_view name) {
+    const int precision = a < 10 * unit ? 2 : a < 100 * unit ? 1 : 0;
+    return fmt::format("{}{:.{}f} {}", neg ? "-" : "", a / unit, precision, name);
+  };
+  if (a < 1e3) return fmt::format("{}{:.0f} ns", neg ? "-" : "", a);
+  if (a < 1e6) return in(1e3, "\xc2\xb5s");
+  if (a < 1e9) return in(1e6, "ms");
+  return in(1e9, "s");
 }
 
 namespace {
@@ -155,8 +150,8 @@ std::string OpLabel(const Operation& o, const std::string& section) {
   if (IsReadFunction(o.f)) {
     if (!o.ok()) return o.f + mark;
     if (o.f == "range") {
-      return "range " + o.key.value_or("") + "\xe2\x80\xa6 \xe2\x86\x92 " +
-             std::to_string(o.output.is_list() ? o.output.items().size() : 0) + " pairs";
+      return fmt::format("range {}\xe2\x80\xa6 \xe2\x86\x92 {} pairs", o.key.value_or(""),
+                         o.output.is_list() ? o.output.items().size() : 0);
     }
     return o.f + " \xe2\x86\x92 " + o.output.ToString();
   }
@@ -265,6 +260,12 @@ std::vector<FaultWindow> FaultWindows(const std::vector<NemesisEvent>& nemesis) 
 class Page {
  public:
   explicit Page(const FullReport& r) : r_(r) {}
+
+  // Appends to the page.
+  template <typename... Args>
+  void Out(fmt::format_string<Args...> format, Args&&... args) {
+    fmt::format_to(std::back_inserter(h_), format, std::forward<Args>(args)...);
+  }
 
   std::string Render() {
     Prepare();
@@ -380,7 +381,8 @@ class Page {
 
   // Full description of an operation: tooltip, details box, lists.
   std::string Describe(const Operation& o) const {
-    std::string s = "p" + std::to_string(o.process);
+    std::string s = fmt::format("p{}", o.process);
+    auto out = std::back_inserter(s);
     if (o.replica) s += " (" + Printable(*o.replica, 40) + ")";
     s += " " + o.f;
     if (o.key) s += " " + Printable(*o.key, 80);
@@ -395,21 +397,20 @@ class Page {
         s += ", returned " + Rel(*o.ret_time - base_) + " (took " + HumanDuration(*o.ret_time - *o.call_time) + ")";
       }
     } else {
-      s += " \xc2\xb7 event " + std::to_string(o.call);
-      if (o.ret != Operation::kNever) s += "\xe2\x80\x93" + std::to_string(o.ret);
+      fmt::format_to(out, " \xc2\xb7 event {}", o.call);
+      if (o.ret != Operation::kNever) fmt::format_to(out, "\xe2\x80\x93{}", o.ret);
     }
-    if (o.offset) s += " \xc2\xb7 offset " + std::to_string(*o.offset);
-    if (o.applied) s += " \xc2\xb7 served at position " + std::to_string(*o.applied);
+    if (o.offset) fmt::format_to(out, " \xc2\xb7 offset {}", *o.offset);
+    if (o.applied) fmt::format_to(out, " \xc2\xb7 served at position {}", *o.applied);
     if (o.op) s += " \xc2\xb7 op " + Printable(*o.op, 40);
-    if (o.line > 0) s += " \xc2\xb7 line " + std::to_string(o.line);
+    if (o.line > 0) fmt::format_to(out, " \xc2\xb7 line {}", o.line);
     return s;
   }
 
   // A link to an operation; PatchLists marks those the timelines do not draw.
   std::string OpLink(size_t op, const std::string& role) const {
     if (op >= r_.ops.size()) return "";
-    std::string s = "<a class=\"oplink\" href=\"#op-" + std::to_string(op) + "\" data-op=\"" + std::to_string(op) +
-                    "\">";
+    std::string s = fmt::format("<a class=\"oplink\" href=\"#op-{0}\" data-op=\"{0}\">", op);
     if (!role.empty()) s += "<span class=\"role\">" + Esc(role) + "</span> ";
     return s + Esc(Describe(r_.ops[op])) + "</a>";
   }
@@ -504,18 +505,17 @@ class Page {
 
   void Summary() {
     const char* overall = VerdictName(r_.Overall());
-    h_ += "<header><h1>kvcheck report <span class=\"badge v-" + std::string(overall) + "\" id=\"overall\">" +
-          overall + "</span></h1>\n<p id=\"source\">History <code>" + H(r_.source, 400) + "</code>: " +
-          std::to_string(r_.ops.size()) + " operations";
+    Out("<header><h1>kvcheck report <span class=\"badge v-{0}\" id=\"overall\">{0}</span></h1>\n<p id=\"source\">"
+        "History <code>{1}</code>: {2} operations",
+        overall, H(r_.source, 400), r_.ops.size());
     if (use_time_) h_ += " over " + HumanDuration(end_);
-    if (!r_.nemesis.empty()) h_ += ", " + std::to_string(r_.nemesis.size()) + " nemesis actions";
+    if (!r_.nemesis.empty()) Out(", {} nemesis actions", r_.nemesis.size());
     h_ += ".</p></header>\n";
     h_ += "<h2>Verdicts</h2>\n<table id=\"verdicts\"><tr><th>checker</th><th>verdict</th><th>summary</th>"
           "<th>violations</th></tr>\n";
     for (const auto& c : r_.reports) {
-      h_ += "<tr class=\"verdict v-" + std::string(VerdictName(c.verdict)) + "\"><td>" + Esc(c.checker) + "</td><td>" +
-            VerdictName(c.verdict) + "</td><td>" + H(c.summary, 2000) + "</td><td>" +
-            std::to_string(c.violation_count) + "</td></tr>\n";
+      Out("<tr class=\"verdict v-{0}\"><td>{1}</td><td>{0}</td><td>{2}</td><td>{3}</td></tr>\n", VerdictName(c.verdict),
+          Esc(c.checker), H(c.summary, 2000), c.violation_count);
     }
     h_ += "</table>\n";
   }
@@ -528,24 +528,23 @@ class Page {
       const auto& [c, v] = violations_[i];
       std::string ops;
       for (size_t op : v->ops) {
-        if (op < r_.ops.size()) ops += (ops.empty() ? "" : " ") + std::to_string(op);
+        if (op < r_.ops.size()) fmt::format_to(std::back_inserter(ops), "{}{}", ops.empty() ? "" : " ", op);
       }
       auto roles = Roles(*c, *v);
       // Highlighted with the violation: its own ops and the writes linked.
       std::string all;
-      for (const auto& [op, _] : roles) all += (all.empty() ? "" : " ") + std::to_string(op);
-      h_ += "<li class=\"violation\" id=\"violation-" + std::to_string(i) + "\" data-ops=\"" + all +
-            "\"><a class=\"vlink\" href=\"#violation-" + std::to_string(i) + "\">" + Esc(c->checker) + " / " +
-            H(v->kind, 80) + "</a>: " + H(v->message, 2000) + "\n<ul class=\"ops\">";
+      for (const auto& [op, _] : roles) fmt::format_to(std::back_inserter(all), "{}{}", all.empty() ? "" : " ", op);
+      Out("<li class=\"violation\" id=\"violation-{0}\" data-ops=\"{1}\"><a class=\"vlink\" href=\"#violation-{0}\">"
+          "{2} / {3}</a>: {4}\n<ul class=\"ops\">",
+          i, all, Esc(c->checker), H(v->kind, 80), H(v->message, 2000));
       for (const auto& [op, role] : roles) h_ += "<li>" + OpLink(op, role) + "</li>";
       h_ += "</ul></li>\n";
     }
     h_ += "</ol>\n";
     for (const auto& c : r_.reports) {
       if (c.violation_count > c.violations.size()) {
-        h_ += "<p class=\"note\">\xe2\x80\xa6 and " + std::to_string(c.violation_count - c.violations.size()) +
-              " more " + Esc(c.checker) + " violations (a checker reports the first " +
-              std::to_string(kMaxReportedViolations) + ").</p>\n";
+        Out("<p class=\"note\">\xe2\x80\xa6 and {} more {} violations (a checker reports the first {}).</p>\n",
+            c.violation_count - c.violations.size(), Esc(c.checker), kMaxReportedViolations);
       }
     }
     h_ += "</section>\n";
@@ -557,15 +556,11 @@ class Page {
     h_ += "<section id=\"witness\"><h2>Why it is not linearizable</h2>\n<p class=\"explanation\">" +
           H(w.explanation, 4000) + "</p>\n";
     if (!w.part.empty()) h_ += "<p>Key: <code>" + H(w.part) + "</code></p>\n";
-    h_ += "<p>Largest linearizable prefix: " + std::to_string(w.prefix.size()) +
-          " operations, in linearization order (numbered, and joined by a line, in the key's timeline):</p>\n"
-          "<ol id=\"prefix\"";
     size_t from = w.prefix.size() > kMaxHtmlPrefixListed ? w.prefix.size() - kMaxHtmlPrefixListed : 0;
-    h_ += " start=\"" + std::to_string(from + 1) + "\">\n";
-    if (from) {
-      h_ += "<li class=\"note\" value=\"" + std::to_string(from) + "\">\xe2\x80\xa6 " + std::to_string(from) +
-            " earlier operations not listed</li>\n";
-    }
+    Out("<p>Largest linearizable prefix: {} operations, in linearization order (numbered, and joined by a line, in "
+        "the key's timeline):</p>\n<ol id=\"prefix\" start=\"{}\">\n",
+        w.prefix.size(), from + 1);
+    if (from) Out("<li class=\"note\" value=\"{0}\">\xe2\x80\xa6 {0} earlier operations not listed</li>\n", from);
     for (size_t k = from; k < w.prefix.size(); ++k) h_ += "<li>" + OpLink(w.prefix[k], "") + "</li>\n";
     h_ += "</ol>\n<p id=\"blocking\">Cannot be placed next: " + OpLink(w.blocking_op, "") +
           "<br>State after the prefix: <code>" + H(w.state_after_prefix, 400) + "</code></p></section>\n";
@@ -577,17 +572,17 @@ class Page {
     h_ += "<section id=\"staleness\"><h2>Staleness</h2><table>\n"
           "<tr><th>figure</th><th>count</th><th>p50</th><th>p90</th><th>p99</th><th>max</th></tr>\n";
     auto row = [&](const char* name, const Quantiles& q, bool ns) {
-      auto f = [&](int64_t v) { return ns ? HumanDuration(v) : std::to_string(v); };
-      h_ += std::string("<tr><td>") + name + "</td><td>" + std::to_string(q.count) + "</td><td>" + f(q.p50) +
-            "</td><td>" + f(q.p90) + "</td><td>" + f(q.p99) + "</td><td>" + f(q.max) + "</td></tr>\n";
+      auto f = [&](int64_t v) { return ns ? HumanDuration(v) : fmt::to_string(v); };
+      Out("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n", name, q.count, f(q.p50),
+          f(q.p90), f(q.p99), f(q.max));
     };
     row("read: offsets behind the acknowledged end", s.read_offsets_behind, false);
     row("read: time behind the oldest unapplied acknowledged write", s.read_ns_behind, true);
     row("write: from acknowledgement until applied everywhere (upper bound)", s.write_visibility_ns, true);
     h_ += "</table>";
     if (s.writes_never_seen_everywhere) {
-      h_ += "<p class=\"note\">Acknowledged writes never seen applied by every replica: " +
-            std::to_string(s.writes_never_seen_everywhere) + ".</p>";
+      Out("<p class=\"note\">Acknowledged writes never seen applied by every replica: {}.</p>",
+          s.writes_never_seen_everywhere);
     }
     h_ += "</section>\n";
   }
@@ -622,8 +617,8 @@ class Page {
           "pan: drag or scroll. Click an operation for its details.</p>\n";
     windows_ = FaultWindows(r_.nemesis);
     if (windows_.size() > kMaxHtmlNemesisWindows) {
-      h_ += "<p class=\"note\" id=\"nemesis-capped\">Shading the first " + std::to_string(kMaxHtmlNemesisWindows) +
-            " of " + std::to_string(windows_.size()) + " nemesis windows and marks.</p>\n";
+      Out("<p class=\"note\" id=\"nemesis-capped\">Shading the first {} of {} nemesis windows and marks.</p>\n",
+          kMaxHtmlNemesisWindows, windows_.size());
       windows_.resize(kMaxHtmlNemesisWindows);
     }
     if (r_.nemesis.empty()) {
@@ -669,12 +664,11 @@ class Page {
     PatchLists();
     for (size_t i = 0; i < plans.size(); ++i) DrawSection(i, *plans[i].s, plans[i].from, plans[i].to);
     if (!skipped.empty()) {
-      h_ += "<p class=\"note\" id=\"keys-not-drawn\">" + std::to_string(skipped.size()) +
-            " more keys not drawn (the page draws at most " + std::to_string(kMaxHtmlKeySections) + " keys and " +
-            std::to_string(kMaxHtmlDrawnOps) + " operations; keys with violations first): ";
+      Out("<p class=\"note\" id=\"keys-not-drawn\">{} more keys not drawn (the page draws at most {} keys and {} "
+          "operations; keys with violations first): ",
+          skipped.size(), kMaxHtmlKeySections, kMaxHtmlDrawnOps);
       for (size_t k = 0; k < skipped.size() && k < 100; ++k) {
-        h_ += (k ? ", " : "") + std::string("<code>") + SectionName(skipped[k]->key) + "</code> (" +
-              std::to_string(skipped[k]->ops.size()) + ")";
+        Out("{}<code>{}</code> ({})", k ? ", " : "", SectionName(skipped[k]->key), skipped[k]->ops.size());
       }
       if (skipped.size() > 100) h_ += ", \xe2\x80\xa6";
       h_ += ".</p>\n";
@@ -740,20 +734,17 @@ class Page {
     }
     const bool witness_key = r_.linearizability && r_.linearizability->witness &&
                              SectionsOf(r_.ops[blocking_]) == std::vector<std::string>{s.key};
-    const std::string sid = "key-" + std::to_string(index);
-    h_ += "<section class=\"key" + std::string(flags ? " flagged" : "") + "\" id=\"" + sid + "\" data-key=\"" +
-          H(s.key, 120) + "\"><h3>";
+    const std::string sid = fmt::format("key-{}", index);
+    Out("<section class=\"key{}\" id=\"{}\" data-key=\"{}\"><h3>", flags ? " flagged" : "", sid, H(s.key, 120));
     h_ += s.key == kRangeSection ? "range reads" : s.key.empty() ? "(no key)" : "key <code>" + H(s.key, 120) + "</code>";
-    h_ += " <span class=\"meta\">" + std::to_string(s.ops.size()) + " operations, " + std::to_string(lanes.size()) +
-          " processes";
-    if (flags) h_ += ", <b>" + std::to_string(flags) + " violation" + (flags > 1 ? "s" : "") + "</b>";
+    Out(" <span class=\"meta\">{} operations, {} processes", s.ops.size(), lanes.size());
+    if (flags) Out(", <b>{} violation{}</b>", flags, flags > 1 ? "s" : "");
     if (witness_key) h_ += ", <b>witness</b>";
     h_ += "</span></h3>\n";
     if (ops.size() < s.ops.size()) {
-      h_ += "<p class=\"note capped\">Showing operations " + std::to_string(from + 1) + "\xe2\x80\x93" +
-            std::to_string(to) + " of " + std::to_string(s.ops.size()) + " on this key (at most " +
-            std::to_string(kMaxHtmlOpsPerKey) + " per key and " + std::to_string(kMaxHtmlDrawnOps) +
-            " in all), around its first violation.</p>\n";
+      Out("<p class=\"note capped\">Showing operations {}\xe2\x80\x93{} of {} on this key (at most {} per key and {} "
+          "in all), around its first violation.</p>\n",
+          from + 1, to, s.ops.size(), kMaxHtmlOpsPerKey, kMaxHtmlDrawnOps);
     }
     h_ += "<div class=\"controls\"><button data-zoom=\"in\" title=\"zoom in\">+</button><button data-zoom=\"out\" "
           "title=\"zoom out\">\xe2\x88\x92</button><button data-zoom=\"fit\">fit</button></div>\n";
@@ -762,12 +753,11 @@ class Page {
       std::string who;
       auto it = replicas.find(p);
       if (it != replicas.end() && it->second.size() == 1) who = " \xc2\xb7 " + H(*it->second.begin(), 24);
-      h_ += "<div class=\"lab\">p" + std::to_string(p) + who + "</div>";
+      Out("<div class=\"lab\">p{}{}</div>", p, who);
     }
-    h_ += "</div><div class=\"vp\"><div class=\"track\" data-t0=\"" + std::to_string(t0) + "\" data-t1=\"" +
-          Num(static_cast<double>(t0) + tspan) + "\" data-n=\"" + std::to_string(positions.size() + 1) +
-          "\"><div class=\"axis\"></div><div class=\"lanes\" style=\"height:" + std::to_string(lanes.size() * 24) +
-          "px\">";
+    Out("</div><div class=\"vp\"><div class=\"track\" data-t0=\"{}\" data-t1=\"{}\" data-n=\"{}\"><div "
+        "class=\"axis\"></div><div class=\"lanes\" style=\"height:{}px\">",
+        t0, Num(static_cast<double>(t0) + tspan), positions.size() + 1, lanes.size() * 24);
     // Nemesis windows.
     for (const FaultWindow& w : windows_) {
       const NemesisEvent& a = r_.nemesis[w.first];
@@ -797,8 +787,7 @@ class Page {
             Esc(title) + "\"><span>" + H(w.label, 60) + "</span></div>";
     }
     for (size_t li = 0; li < lanes.size(); ++li) {
-      h_ += "<div class=\"lane\" data-process=\"" + std::to_string(lanes[li]) + "\" data-lane=\"" +
-            std::to_string(li) + "\">";
+      Out("<div class=\"lane\" data-process=\"{}\" data-lane=\"{}\">", lanes[li], li);
       for (size_t i : ops) {
         const Operation& o = r_.ops[i];
         if (o.process != lanes[li]) continue;
@@ -827,12 +816,11 @@ class Page {
         const bool in_witness = witness_key && lin != lin_order_.end();
         if (in_witness) cls += " lin";
         if (witness_key && i == blocking_) cls += " blocking";
-        h_ += "<div class=\"" + cls + "\" id=\"" + sid + "-op-" + std::to_string(i) + "\" data-op=\"" +
-              std::to_string(i) + "\"";
-        if (in_witness) h_ += " data-lin=\"" + std::to_string(lin->second) + "\"";
-        h_ += " data-x=\"" + Num(xl) + "," + Num(xw) + "," + Num(ol) + "," + Num(ow) + "\" style=\"left:" + Num(xl) +
-              "%;width:" + Num(xw) + "%\" title=\"" + Esc(Describe(o)) + "\">";
-        if (in_witness) h_ += "<b>#" + std::to_string(lin->second) + "</b> ";
+        Out("<div class=\"{}\" id=\"{}-op-{}\" data-op=\"{}\"", cls, sid, i, i);
+        if (in_witness) Out(" data-lin=\"{}\"", lin->second);
+        Out(" data-x=\"{0},{1},{2},{3}\" style=\"left:{0}%;width:{1}%\" title=\"{4}\">", Num(xl), Num(xw), Num(ol),
+            Num(ow), Esc(Describe(o)));
+        if (in_witness) Out("<b>#{}</b> ", lin->second);
         h_ += H(OpLabel(o, s.key), 60) + "</div>";
       }
       h_ += "</div>";

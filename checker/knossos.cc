@@ -10,7 +10,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <set>
+
+#include <fmt/format.h>
 
 #include "base/propagate.h"
 #include "checker/edn.h"
@@ -116,9 +119,9 @@ std::string PartEdn(const std::vector<Piece>& pieces, int64_t* fresh) {
     return a.pos != b.pos ? a.pos < b.pos : (!a.completion && b.completion);
   });
   const int64_t initial = (*fresh)++;
-  std::string out = "[{:process " + std::to_string(initial) + ", :type :invoke, :f :write, :value " +
-                    std::string(kAbsent) + "}\n {:process " + std::to_string(initial) +
-                    ", :type :ok, :f :write, :value " + std::string(kAbsent) + "}";
+  std::string out = fmt::format(
+      "[{{:process {0}, :type :invoke, :f :write, :value {1}}}\n {{:process {0}, :type :ok, :f :write, :value {1}}}",
+      initial, kAbsent);
   std::map<int64_t, int64_t> current;  // recorded process -> id written now
   std::vector<int64_t> id(pieces.size());
   for (const At& at : order) {
@@ -134,7 +137,7 @@ std::string PartEdn(const std::vector<Piece>& pieces, int64_t* fresh) {
         if (unknown) it->second = (*fresh)++;
       }
     }
-    out += "\n {:process " + std::to_string(id[at.piece]) + ", :type :";
+    fmt::format_to(std::back_inserter(out), "\n {{:process {}, :type :", id[at.piece]);
     out += !at.completion ? "invoke" : unknown ? "info" : "ok";
     out += ", :f :" + p.f + ", :value ";
     out += at.completion && p.f == "read" ? p.output : p.value;
@@ -301,9 +304,9 @@ Result<std::vector<KnossosFileVerdict>> RunKnossosOnFiles(const std::string& jar
   std::fclose(errors);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     std::string said = *output + err;
-    return MakeError("", 0, "knossos: java -jar " + jar + " exited with status " +
-                                std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) + ": " +
-                                said.substr(said.size() > 2000 ? said.size() - 2000 : 0));
+    return MakeError("", 0, fmt::format("knossos: java -jar {} exited with status {}: {}", jar,
+                                        WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+                                        said.substr(said.size() > 2000 ? said.size() - 2000 : 0)));
   }
   // Each file: "FILE\t{analysis...}" then the verdict alone on a line.
   std::map<std::string, Verdict> verdicts;
@@ -348,7 +351,7 @@ Result<KnossosResult> CheckWithKnossos(const std::string& jar, const History& hi
   const std::filesystem::path folder(tmpl);
   std::vector<std::string> files;
   for (size_t i = 0; i < parts.size(); ++i) {
-    std::string file = (folder / ("part-" + std::to_string(i) + ".edn")).string();
+    std::string file = (folder / fmt::format("part-{}.edn", i)).string();
     std::ofstream out(file, std::ios::binary);
     out << parts[i].edn;
     if (!out) {

@@ -5,6 +5,8 @@
 #include <mutex>
 #include <stdexcept>
 
+#include <fmt/format.h>
+
 namespace kvlog::checker {
 namespace {
 
@@ -66,7 +68,7 @@ std::optional<LevelName> LevelName::TryMake(std::string_view name) {
 LevelName::LevelName(std::string_view name) {
   const int code = CodeOf(name);
   if (code < 0) {
-    throw std::length_error("more than " + std::to_string(kMaxOtherNames) + " distinct unknown read levels");
+    throw std::length_error(fmt::format("more than {} distinct unknown read levels", kMaxOtherNames));
   }
   code_ = static_cast<uint8_t>(code);
 }

@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include <fmt/format.h>
+
 #include "checker/check.h"
 #include "checker/history.h"
 #include "checker/jsonl.h"
@@ -79,9 +81,9 @@ TEST(LevelName, JsonlRoundTripsTheLevelText) {
 TEST(LevelName, TooManyDistinctUnknownNamesIsAnErrorNamingTheLine) {
   int made = 0;
   for (int i = 0; i < 2 * LevelName::kMaxOtherNames; ++i) {
-    auto level = LevelName::TryMake("level-" + std::to_string(i));
+    auto level = LevelName::TryMake(fmt::format("level-{}", i));
     if (!level) break;
-    EXPECT_EQ(**level, "level-" + std::to_string(i));
+    EXPECT_EQ(**level, fmt::format("level-{}", i));
     ++made;
   }
   EXPECT_LE(made, LevelName::kMaxOtherNames);

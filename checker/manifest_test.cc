@@ -3,6 +3,8 @@
 // manifest names and with the one ChooseModel picks (the default).
 #include <chrono>
 
+#include <fmt/format.h>
+
 #include "checker/edn.h"
 #include "checker/linearizability.h"
 #include "checker/testing/reference.h"
@@ -39,13 +41,13 @@ TEST(Manifest, EveryRowAgrees) {
                                         << d.detail;
     }
     (r.linearizable ? linearizable : not_linearizable)++;
-    if (ms > 500) std::printf("slow: %s %lld ms\n", r.path.c_str(), static_cast<long long>(ms));
+    if (ms > 500) fmt::print("slow: {} {} ms\n", r.path, ms);
   }
   // Both verdicts occur, so a checker that always says one thing fails here.
   EXPECT_GT(linearizable, 0);
   EXPECT_GT(not_linearizable, 0);
   auto total = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
-  std::printf("manifest: %zu rows, total %lld ms\n", rows->size(), static_cast<long long>(total.count()));
+  fmt::print("manifest: {} rows, total {} ms\n", rows->size(), total.count());
 }
 
 }  // namespace

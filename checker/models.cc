@@ -2,6 +2,8 @@
 #include <map>
 #include <set>
 
+#include <fmt/format.h>
+
 #include "checker/model.h"
 
 namespace kvlog::checker {
@@ -16,7 +18,7 @@ std::vector<ModelPart> Model::Partition(const std::vector<Operation>& ops, const
 }
 
 std::string Model::DescribeOp(const Operation& op) const {
-  std::string s = "process " + std::to_string(op.process) + " " + op.f;
+  std::string s = fmt::format("process {} {}", op.process, op.f);
   if (op.key) s += " key " + *op.key;
   s += " " + op.value().ToString();
   if (op.result && !*op.result) s += " (compare failed)";

@@ -1,7 +1,10 @@
 #include "checker/read_levels.h"
 
 #include <algorithm>
+#include <iterator>
 #include <map>
+
+#include <fmt/format.h>
 
 namespace kvlog::checker {
 
@@ -35,10 +38,10 @@ Result<CheckReport> CheckReadLevels(const std::vector<Operation>& ops) {
                                        "\": the read-levels check knows local, bounded, at_least and linearizable");
     }
     if ((bounded || at_least) && (!o.bound || *o.bound < 0)) {
-      return MakeError("", o.line, "a " + level + " read needs its \"bound\" (" +
-                                       (bounded ? "the lag in records" : "the position token") +
-                                       "), an integer >= 0" +
-                                       (o.bound ? ", not " + std::to_string(*o.bound) : std::string()));
+      return MakeError("", o.line,
+                       fmt::format("a {} read needs its \"bound\" ({}), an integer >= 0{}", level,
+                                   bounded ? "the lag in records" : "the position token",
+                                   o.bound ? fmt::format(", not {}", *o.bound) : std::string()));
     }
     if (!o.ok()) continue;
     if (level == "local") {
@@ -50,12 +53,12 @@ Result<CheckReport> CheckReadLevels(const std::vector<Operation>& ops) {
       continue;
     }
     ++judged[level];
-    const std::string where = "read of " + o.key.value_or("(no key)") + " served at position " +
-                              std::to_string(*o.applied);
+    const std::string where = fmt::format("read of {} served at position {}", o.key.value_or("(no key)"), *o.applied);
     if (at_least) {
       if (*o.applied <= *o.bound) {
-        rep.Add({"at-least", where + " though at_least(" + std::to_string(*o.bound) +
-                                 ") promises every record at or below that position token",
+        rep.Add({"at-least",
+                 fmt::format("{} though at_least({}) promises every record at or below that position token", where,
+                             *o.bound),
                  {o.index}});
       }
       continue;
@@ -64,31 +67,32 @@ Result<CheckReport> CheckReadLevels(const std::vector<Operation>& ops) {
     const int64_t end = end_before(o.call);
     if (*o.applied < end - lag) {
       rep.Add({bounded ? "bounded-lag" : "linearizable-position",
-               where + ", but writes up to offset " + std::to_string(end - 1) +
-                   " were acknowledged before it began: the log's end was at least " + std::to_string(end) +
-                   (bounded ? ", more than its bound of " + std::to_string(lag) + " record(s) ahead"
-                            : ", so a linearizable read must be served at or past it"),
+               fmt::format("{}, but writes up to offset {} were acknowledged before it began: the log's end was at "
+                           "least {}{}",
+                           where, end - 1, end,
+                           bounded ? fmt::format(", more than its bound of {} record(s) ahead", lag)
+                                   : std::string(", so a linearizable read must be served at or past it")),
                {o.index}});
     }
   }
   std::string counts;
   int64_t total = 0;
   for (const auto& [level, n] : judged) {
-    counts += (counts.empty() ? "" : ", ") + std::to_string(n) + " " + level;
+    fmt::format_to(std::back_inserter(counts), "{}{} {}", counts.empty() ? "" : ", ", n, level);
     total += n;
   }
   int64_t skipped = 0;
   for (const auto& [level, n] : unjudged) skipped += n;
   if (total == 0) {
     rep.verdict = skipped ? Verdict::kUnknown : Verdict::kSkipped;
-    rep.summary = skipped ? std::to_string(skipped) + " reads record a level but not the position they were served at"
+    rep.summary = skipped ? fmt::format("{} reads record a level but not the position they were served at", skipped)
                           : "no reads record their level";
     return rep;
   }
   rep.verdict = rep.violation_count ? Verdict::kInvalid : Verdict::kValid;
-  rep.summary = "reads by level: " + counts +
-                (skipped ? "; " + std::to_string(skipped) + " without a position, not judged" : "") + "; " +
-                std::to_string(rep.violation_count) + " violation(s)";
+  rep.summary = fmt::format("reads by level: {}{}; {} violation(s)", counts,
+                            skipped ? fmt::format("; {} without a position, not judged", skipped) : "",
+                            rep.violation_count);
   return rep;
 }
 

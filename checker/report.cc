@@ -1,10 +1,12 @@
 #include "checker/report.h"
 
 #include <algorithm>
-#include <cstdio>
+#include <iterator>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+
+#include <fmt/format.h>
 
 namespace kvlog::checker {
 namespace {
@@ -12,14 +14,14 @@ namespace {
 using nlohmann::json;
 
 std::string OpText(const Operation& o) {
-  std::string s = "p" + std::to_string(o.process) + " " + o.f;
-  if (o.key) s += " " + *o.key;
-  s += " " + o.value().ToString();
-  s += " [" + std::string(EventTypeName(o.outcome)) + "]";
+  std::string s = fmt::format("p{} {}", o.process, o.f);
+  auto out = std::back_inserter(s);
+  if (o.key) fmt::format_to(out, " {}", *o.key);
+  fmt::format_to(out, " {} [{}]", o.value().ToString(), EventTypeName(o.outcome));
   if (o.result && !*o.result) s += " (compare failed)";
-  if (o.offset) s += " @" + std::to_string(*o.offset);
-  if (o.applied) s += " applied=" + std::to_string(*o.applied);
-  s += " line " + std::to_string(o.line);
+  if (o.offset) fmt::format_to(out, " @{}", *o.offset);
+  if (o.applied) fmt::format_to(out, " applied={}", *o.applied);
+  fmt::format_to(out, " line {}", o.line);
   return s;
 }
 
@@ -32,19 +34,18 @@ json QuantilesJson(const Quantiles& q) {
 std::string TextReport(const FullReport& r) {
   std::string out;
   for (const auto& c : r.reports) {
-    char took[48];
-    std::snprintf(took, sizeof took, "%.3f s", c.seconds);
-    out += c.checker + ": " + VerdictName(c.verdict) + " (" + c.summary + ") [analysis " + took + "]\n";
-    for (const auto& v : c.violations) out += "  " + v.kind + ": " + v.message + "\n";
+    fmt::format_to(std::back_inserter(out), "{}: {} ({}) [analysis {:.3f} s]\n", c.checker, VerdictName(c.verdict),
+                   c.summary, c.seconds);
+    for (const auto& v : c.violations) fmt::format_to(std::back_inserter(out), "  {}: {}\n", v.kind, v.message);
     if (c.violation_count > c.violations.size()) {
-      out += "  ... and " + std::to_string(c.violation_count - c.violations.size()) + " more\n";
+      fmt::format_to(std::back_inserter(out), "  ... and {} more\n", c.violation_count - c.violations.size());
     }
   }
   if (r.linearizability && r.linearizability->witness) {
     const auto& w = *r.linearizability->witness;
-    out += "  witness: longest linearizable prefix (" + std::to_string(w.prefix.size()) + " ops):\n";
+    fmt::format_to(std::back_inserter(out), "  witness: longest linearizable prefix ({} ops):\n", w.prefix.size());
     size_t from = w.prefix.size() > 10 ? w.prefix.size() - 10 : 0;
-    if (from) out += "    ... " + std::to_string(from) + " earlier ops\n";
+    if (from) fmt::format_to(std::back_inserter(out), "    ... {} earlier ops\n", from);
     for (size_t i = from; i < w.prefix.size(); ++i) out += "    " + OpText(r.ops[w.prefix[i]]) + "\n";
     out += "  cannot place: " + OpText(r.ops[w.blocking_op]) + "\n";
   }

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <map>
 
+#include <fmt/format.h>
+
 namespace kvlog::checker {
 
 Quantiles Quantiles::Of(std::vector<int64_t> s) {
@@ -20,8 +22,7 @@ Quantiles Quantiles::Of(std::vector<int64_t> s) {
 
 std::string Quantiles::ToString() const {
   if (count == 0) return "no samples";
-  return "n=" + std::to_string(count) + " p50=" + std::to_string(p50) + " p90=" + std::to_string(p90) +
-         " p99=" + std::to_string(p99) + " max=" + std::to_string(max);
+  return fmt::format("n={} p50={} p90={} p99={} max={}", count, p50, p90, p99, max);
 }
 
 StalenessFigures MeasureStaleness(const std::vector<Operation>& ops) {

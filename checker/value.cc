@@ -1,6 +1,9 @@
 #include "checker/value.h"
 
 #include <cstddef>
+#include <iterator>
+
+#include <fmt/format.h>
 
 #include "checker/status.h"
 
@@ -9,7 +12,7 @@ namespace kvlog::checker {
 std::string Error::ToString() const {
   std::string out;
   if (!file.empty()) out += file;
-  if (line > 0) out += (out.empty() ? "line " : ":") + std::to_string(line);
+  if (line > 0) fmt::format_to(std::back_inserter(out), "{}{}", out.empty() ? "line " : ":", line);
   if (!out.empty()) out += ": ";
   return out + reason;
 }

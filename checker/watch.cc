@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <map>
+#include <iterator>
 #include <sstream>
+
+#include <fmt/format.h>
 
 #include "nlohmann/json.hpp"
 
@@ -26,8 +29,10 @@ std::string ChangesText(const std::vector<WatchChange>& changes) {
 
 std::string VersionsText(const std::vector<Group>& expected, std::size_t from, std::size_t to) {
   std::string out;
-  for (std::size_t i = from; i < to && i < from + 5; ++i) out += (i > from ? ", " : "") + std::to_string(expected[i].first);
-  if (to - from > 5) out += ", ... (" + std::to_string(to - from) + " in all)";
+  for (std::size_t i = from; i < to && i < from + 5; ++i) {
+    fmt::format_to(std::back_inserter(out), "{}{}", i > from ? ", " : "", expected[i].first);
+  }
+  if (to - from > 5) fmt::format_to(std::back_inserter(out), ", ... ({} in all)", to - from);
   return out;
 }
 
@@ -51,8 +56,8 @@ CheckReport CheckWatches(const WatchHistory& history) {
   for (std::size_t i = 1; i < groups.size(); ++i) {
     if (groups[i].first <= groups[i - 1].first) {
       report.verdict = Verdict::kUnknown;
-      report.summary = "the log's changes are not in version order (version " + std::to_string(groups[i].first) +
-                       " after " + std::to_string(groups[i - 1].first) + ")";
+      report.summary = fmt::format("the log's changes are not in version order (version {} after {})",
+                                   groups[i].first, groups[i - 1].first);
       return report;
     }
   }
@@ -61,8 +66,8 @@ CheckReport CheckWatches(const WatchHistory& history) {
   for (const WatchSession& s : history.sessions) {
     auto add = [&](std::string kind, const std::string& message, int line) {
       report.Add(Violation{std::move(kind),
-                           "watch " + s.id + " (replica " + s.replica + ", " + (s.prefix ? "prefix '" : "key '") +
-                               s.key + "') line " + std::to_string(line) + ": " + message,
+                           fmt::format("watch {} (replica {}, {} '{}') line {}: {}", s.id, s.replica,
+                                       s.prefix ? "prefix" : "key", s.key, line, message),
                            {}});
     };
     std::vector<Group> expected;
@@ -104,27 +109,31 @@ CheckReport CheckWatches(const WatchHistory& history) {
           ++delivered;
           if (last && r.version <= *last) {
             add(r.version == *last ? "duplicate" : "out-of-order",
-                "version " + std::to_string(r.version) + (r.version == *last ? " delivered again" : " came after version " + std::to_string(*last)),
+                r.version == *last ? fmt::format("version {} delivered again", r.version)
+                                   : fmt::format("version {} came after version {}", r.version, *last),
                 r.line);
             break;
           }
           auto it = std::lower_bound(expected.begin(), expected.end(), r.version,
                                      [](const Group& g, int64_t v) { return g.first < v; });
           if (it == expected.end() || it->first != r.version) {
-            add("phantom", "version " + std::to_string(r.version) + " " + ChangesText(r.changes) +
-                               ": the log made no change to the watched keys at that version",
+            add("phantom",
+                fmt::format("version {} {}: the log made no change to the watched keys at that version", r.version,
+                            ChangesText(r.changes)),
                 r.line);
           } else {
             const std::size_t k = static_cast<std::size_t>(it - expected.begin());
             if (!next) next = k;  // A "now" session: judged from its first change.
             if (k > *next) {
-              add("skipped", "version " + std::to_string(r.version) + " came, but the earlier version(s) " +
-                                 VersionsText(expected, *next, k) + " of the watched keys were never delivered",
+              add("skipped",
+                  fmt::format("version {} came, but the earlier version(s) {} of the watched keys were never delivered",
+                              r.version, VersionsText(expected, *next, k)),
                   r.line);
             }
             if (it->second != r.changes) {
-              add("mismatch", "version " + std::to_string(r.version) + " delivered " + ChangesText(r.changes) +
-                                  "; the log's changes to the watched keys there are " + ChangesText(it->second),
+              add("mismatch",
+                  fmt::format("version {} delivered {}; the log's changes to the watched keys there are {}", r.version,
+                              ChangesText(r.changes), ChangesText(it->second)),
                   r.line);
             }
             next = k + 1;
@@ -133,15 +142,17 @@ CheckReport CheckWatches(const WatchHistory& history) {
           break;
         }
         case WatchReceived::Kind::kProgress:
-          covered(r.version - 1, "early-progress", "progress at position " + std::to_string(r.version), r.line);
+          covered(r.version - 1, "early-progress", fmt::format("progress at position {}", r.version), r.line);
           break;
         case WatchReceived::Kind::kFellBehind:
           if (last && r.version < *last) {
-            add("fell-behind", "fell behind at version " + std::to_string(r.version) + ", below version " +
-                                   std::to_string(*last) + " already delivered: resuming there repeats changes",
+            add("fell-behind",
+                fmt::format("fell behind at version {}, below version {} already delivered: resuming there repeats "
+                            "changes",
+                            r.version, *last),
                 r.line);
           }
-          covered(r.version, "fell-behind", "fell behind saying resume after version " + std::to_string(r.version),
+          covered(r.version, "fell-behind", fmt::format("fell behind saying resume after version {}", r.version),
                   r.line);
           end.fell_behind = r.version;
           ended = true;
@@ -160,9 +171,9 @@ CheckReport CheckWatches(const WatchHistory& history) {
       } else {
         const std::optional<int64_t> want = prev->second.fell_behind ? prev->second.fell_behind : prev->second.last;
         if (want && s.after != want) {
-          add("resume", "resumes watch " + *s.resumes + " after version " +
-                            (s.after ? std::to_string(*s.after) : std::string("now")) + ", but that one said to resume after " +
-                            std::to_string(*want),
+          add("resume",
+              fmt::format("resumes watch {} after version {}, but that one said to resume after {}", *s.resumes,
+                          s.after ? fmt::to_string(*s.after) : std::string("now"), *want),
               s.line);
         }
       }
@@ -170,10 +181,9 @@ CheckReport CheckWatches(const WatchHistory& history) {
     ends[s.id] = end;
   }
   report.verdict = report.violation_count ? Verdict::kInvalid : Verdict::kValid;
-  report.summary = std::to_string(history.sessions.size()) + " watch sessions (" + std::to_string(judged) +
-                   " with events), " + std::to_string(delivered) + " change events against " +
-                   std::to_string(groups.size()) + " log versions; " + std::to_string(report.violation_count) +
-                   " violation(s)";
+  report.summary = fmt::format("{} watch sessions ({} with events), {} change events against {} log versions; {} "
+                               "violation(s)",
+                               history.sessions.size(), judged, delivered, groups.size(), report.violation_count);
   return report;
 }
 
@@ -251,8 +261,7 @@ std::optional<Error> WatchJsonlReader::Add(std::string_view line, int n) {
       c.change.key = j.at("key").get<std::string>();
       c.change.value = optional_string(j.value("value", nlohmann::json(nullptr)));
       if (!h_.log.empty() && c.version < h_.log.back().version) {
-        return error("log change version " + std::to_string(c.version) + " goes back (previous " +
-                     std::to_string(h_.log.back().version) + ")");
+        return error(fmt::format("log change version {} goes back (previous {})", c.version, h_.log.back().version));
       }
       h_.log.push_back(std::move(c));
     } else if (j.contains("watch") && !j.contains("event")) {

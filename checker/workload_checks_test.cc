@@ -2,6 +2,8 @@
 // each passes a valid one and names what is wrong in an invalid one.
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
 #include "base/propagate.h"
 #include "checker/check.h"
 #include "checker/jsonl.h"
@@ -19,7 +21,7 @@ class Builder {
     e.f = std::move(f);
     e.key = std::move(key);
     e.value = std::move(v);
-    e.replica = "c" + std::to_string(p);
+    e.replica = fmt::format("c{}", p);
     return h.events.emplace_back(std::move(e));
   }
   Event& Complete(int64_t p, EventType type, Value v = Value()) {
@@ -253,8 +255,8 @@ TEST(BankCheckTest, WithoutAnOpeningDepositOrTotalTheVerdictIsUnknown) {
 Builder Writes() {
   Builder b;
   for (int64_t i = 0; i < 5; ++i) {
-    b.Invoke(0, "put", "k", Value::String("v" + std::to_string(i)));
-    b.Complete(0, EventType::kOk, Value::String("v" + std::to_string(i))).offset = 10 + i;  // up to 14
+    b.Invoke(0, "put", "k", Value::String(fmt::format("v{}", i)));
+    b.Complete(0, EventType::kOk, Value::String(fmt::format("v{}", i))).offset = 10 + i;  // up to 14
   }
   return b;
 }

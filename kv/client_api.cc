@@ -27,10 +27,9 @@ Client::~Client() = default;
 
 Result<std::unique_ptr<Client>> Client::Open(std::unique_ptr<log::Log> log, std::unique_ptr<Storage> storage,
                                              ClientOptions options) {
-  Result<std::unique_ptr<internal::ClientImpl>> impl =
-      internal::ClientImpl::Open(std::move(log), std::move(storage), std::move(options));
-  if (!impl) return std::unexpected(impl.error());
-  return std::unique_ptr<Client>(std::move(*impl));
+  KVLOG_ASSIGN_OR_RETURN(std::unique_ptr<internal::ClientImpl> impl,
+                         internal::ClientImpl::Open(std::move(log), std::move(storage), std::move(options)));
+  return std::unique_ptr<Client>(std::move(impl));
 }
 
 // WriteBatch

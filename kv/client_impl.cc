@@ -8,6 +8,8 @@
 #include <stop_token>
 #include <string>
 
+#include <fmt/format.h>
+
 #include "absl/container/inlined_vector.h"
 #include "base/check.h"
 #include "kv/ttl.h"
@@ -18,7 +20,7 @@ namespace {
 std::atomic<uint64_t> clients_made{0};
 
 std::string Millis(std::chrono::nanoseconds d) {
-  return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()) + " ms";
+  return fmt::format("{} ms", std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
 }
 
 // FNV-1a: a jitter that is the same in every run (absl::Hash is seeded per process).
@@ -41,7 +43,7 @@ Result<std::unique_ptr<ClientImpl>> ClientImpl::Open(std::unique_ptr<log::Log> l
   if (options.max_poll_records == 0) {
     return MakeError(ErrorCode::kInvalidArgument, "Client::Open: max_poll_records must be at least 1");
   }
-  if (options.client_id.empty()) options.client_id = "client-" + std::to_string(clients_made.fetch_add(1));
+  if (options.client_id.empty()) options.client_id = fmt::format("client-{}", clients_made.fetch_add(1));
   if (options.startup_stop.stop_requested()) {
     return MakeError(ErrorCode::kCancelled, "Client::Open: cancelled (ClientOptions::startup_stop) before it began");
   }
@@ -51,7 +53,7 @@ Result<std::unique_ptr<ClientImpl>> ClientImpl::Open(std::unique_ptr<log::Log> l
   std::unique_ptr<ClientImpl> client(new ClientImpl(std::move(log), std::move(storage), std::move(options)));
 
   Runtime& rt = client->runtime_;
-  client->writer_ = client->options_.client_id + "@" + std::to_string(rt.Now().time_since_epoch().count());
+  client->writer_ = fmt::format("{}@{}", client->options_.client_id, rt.Now().time_since_epoch().count());
   // Seqs count from a base of this instance's own (the writer name's hash in
   // the high 32 bits), so a restarted client with the same client_id starts a
   // new dedup window and its new records are never taken for old ones.
@@ -73,29 +75,27 @@ Result<std::unique_ptr<ClientImpl>> ClientImpl::Open(std::unique_ptr<log::Log> l
   // rd_kafka_assignment_partition_stopped and aborted the process.
   std::optional<DurableState> durable = client->storage_->Durable();
   const bool check = durable && (durable->position > 0 || durable->identity.known());
-  Result<log::Offset> end = client->log_->EndOffset(client->options_.startup_timeout);
-  if (!end) return std::unexpected(end.error());
+  KVLOG_ASSIGN_OR_RETURN(const log::Offset end, client->log_->EndOffset(client->options_.startup_timeout));
   log::Offset from = 0;
   if (durable) {
     client->applier_->SetDurable(durable->identity.known());
     if (check) {
-      Status fits = client->CheckStore(*durable, *end, deadline);
+      Status fits = client->CheckStore(*durable, end, deadline);
       if (!fits && !client->options_.rebuild_mismatched_store) return std::unexpected(fits.error());
       if (!fits) {
-        client->Log(LogLevel::kWarning, "open: rebuilding the store from the log's start (rebuild_mismatched_store): " +
-                                            fits.error().message());
-        if (Status cleared = client->storage_->Clear(); !cleared) return std::unexpected(cleared.error());
+        client->Log(LogLevel::kWarning,
+                    base::WithContext(fits.error().message(),
+                                      "open: rebuilding the store from the log's start (rebuild_mismatched_store)"));
+        KVLOG_RETURN_IF_ERROR(client->storage_->Clear());
         client->applier_->SetDurable(/*identity_known=*/false);
       } else {
-        if (Status loaded = client->applier_->LoadDedup(); !loaded) return std::unexpected(loaded.error());
+        KVLOG_RETURN_IF_ERROR(client->applier_->LoadDedup());
         from = durable->position;
       }
     }
   }
   client->resumed_from_ = from;
-  Result<std::unique_ptr<log::LogReader>> reader = client->log_->OpenReader(from, read_options);
-  if (!reader) return std::unexpected(reader.error());
-  client->reader_ = std::move(*reader);
+  KVLOG_ASSIGN_OR_RETURN(client->reader_, client->log_->OpenReader(from, read_options));
   client->applied_position_.store(client->reader_->Position(), std::memory_order_release);
   client->storage_->Apply({}, client->reader_->Position());
   client->watch_hub_->Start(client->reader_->Position());
@@ -103,7 +103,7 @@ Result<std::unique_ptr<ClientImpl>> ClientImpl::Open(std::unique_ptr<log::Log> l
   client->applier_task_ =
       rt.Spawn("applier " + client->options_.client_id, [c = client.get()] { c->applier_->Run(*c->reader_, c->closed_); });
 
-  Status replayed = client->WaitAppliedUntil(*end - 1, deadline, client->options_.startup_timeout, "start-up replay",
+  Status replayed = client->WaitAppliedUntil(end - 1, deadline, client->options_.startup_timeout, "start-up replay",
                                              /*startup=*/true, client->options_.startup_stop);
   if (!replayed) {
     client->Close();
@@ -128,24 +128,25 @@ Status ClientImpl::CheckStore(const DurableState& durable, log::Offset end, Time
   const int64_t position = durable.position;
   const LogIdentity& id = durable.identity;
   const std::string name = log_->Name();
-  const std::string log_text = name.empty() ? std::string("the log") : "the log '" + name + "'";
+  const std::string log_text = name.empty() ? std::string("the log") : fmt::format("the log '{}'", name);
   if (!id.name.empty() && !name.empty() && id.name != name) {
     return MakeError(ErrorCode::kFailedPrecondition,
-                     "open: the store holds the log '" + id.name + "', not " + log_text);
+                     fmt::format("open: the store holds the log '{}', not {}", id.name, log_text));
   }
   if (position > end) {
     return MakeError(ErrorCode::kFailedPrecondition,
-                     "open: the store's position " + std::to_string(position) + " is past the end of " + log_text +
-                         " (" + std::to_string(end) +
-                         "): the store holds another log's state, or the log lost records the store applied "
-                         "(topic recreated, unclean election)");
+                     fmt::format("open: the store's position {} is past the end of {} ({}): the store holds another "
+                                 "log's state, or the log lost records the store applied (topic recreated, unclean "
+                                 "election)",
+                                 position, log_text, end));
   }
   bool start_checked = false;  // The log still holds a record at or below the position.
   if (id.known()) {
     if (id.first_offset >= end) {
       return MakeError(ErrorCode::kFailedPrecondition,
-                       "open: the store applied a record at offset " + std::to_string(id.first_offset) + " but " +
-                           log_text + " ends at " + std::to_string(end) + ": the store holds another log's state");
+                       fmt::format("open: the store applied a record at offset {} but {} ends at {}: the store "
+                                   "holds another log's state",
+                                   id.first_offset, log_text, end));
     }
     Result<std::optional<log::LogEntry>> first = FirstEntryFrom(id.first_offset, end, deadline);
     if (!first && first.error().code() != ErrorCode::kDataLoss) return std::unexpected(first.error());
@@ -153,28 +154,29 @@ Status ClientImpl::CheckStore(const DurableState& durable, log::Offset end, Time
       const uint64_t digest = RecordDigest(*(*first)->record);
       if (digest != id.first_digest) {
         return MakeError(ErrorCode::kFailedPrecondition,
-                         "open: the record at offset " + std::to_string(id.first_offset) + " of " + log_text +
-                             " is not the one the store applied first (digest " + std::to_string(digest) +
-                             ", the store recorded " + std::to_string(id.first_digest) +
-                             "): the store holds another log's state (another cluster, or the topic was recreated)");
+                         fmt::format("open: the record at offset {} of {} is not the one the store applied first "
+                                     "(digest {}, the store recorded {}): the store holds another log's state "
+                                     "(another cluster, or the topic was recreated)",
+                                     id.first_offset, log_text, digest, id.first_digest));
       }
       start_checked = id.first_offset <= position;  // So the log's start is too.
     } else {
       // Compaction or retention removed the store's first record: the
       // position checks stand alone.
-      Log(LogLevel::kInfo, "open: the record the store applied first (offset " + std::to_string(id.first_offset) +
-                               ") is no longer in " + log_text + "; its identity is checked by name and position");
+      Log(LogLevel::kInfo, fmt::format("open: the record the store applied first (offset {}) is no longer in {}; its "
+                                       "identity is checked by name and position",
+                                       id.first_offset, log_text));
     }
   }
   if (position < end && !start_checked && !options_.skip_deleted_records) {
     Result<std::optional<log::LogEntry>> next = FirstEntryFrom(position, end, deadline);
     if (!next && next.error().code() == ErrorCode::kDataLoss) {
-      return MakeError(ErrorCode::kDataLoss, "open: the start of " + log_text + " moved past the store's position " +
-                                                 std::to_string(position) +
-                                                 ": records the store never applied were deleted (" +
-                                                 next.error().message() + ")");
+      return MakeError(ErrorCode::kDataLoss,
+                       fmt::format("open: the start of {} moved past the store's position {}: records the store "
+                                   "never applied were deleted ({})",
+                                   log_text, position, next.error().message()));
     }
-    if (!next) return std::unexpected(next.error());
+    KVLOG_RETURN_IF_ERROR(next);
   }
   return OkStatus();
 }
@@ -183,23 +185,21 @@ Result<std::optional<log::LogEntry>> ClientImpl::FirstEntryFrom(log::Offset from
   log::ReadOptions read_options;
   read_options.headers = false;
   read_options.probe = true;  // One record is read.
-  Result<std::unique_ptr<log::LogReader>> reader = log_->OpenReader(from, read_options);
-  if (!reader) return std::unexpected(reader.error());
+  KVLOG_ASSIGN_OR_RETURN(std::unique_ptr<log::LogReader> reader, log_->OpenReader(from, read_options));
   for (;;) {
-    if ((*reader)->Position() >= end) return std::nullopt;
+    if (reader->Position() >= end) return std::nullopt;
     if (options_.startup_stop.stop_requested()) {
       return MakeError(ErrorCode::kCancelled, "open: cancelled (ClientOptions::startup_stop) while checking the store");
     }
     const TimePoint now = runtime_.Now();
     if (now >= deadline) {
-      return MakeError(ErrorCode::kTimeout, "open: reading the log at offset " + std::to_string(from) +
-                                                " to check the store did not finish within startup_timeout (" +
-                                                Millis(options_.startup_timeout) + ")");
+      return MakeError(ErrorCode::kTimeout, fmt::format("open: reading the log at offset {} to check the store did "
+                                                        "not finish within startup_timeout ({})",
+                                                        from, Millis(options_.startup_timeout)));
     }
-    Result<std::vector<log::LogEntry>> polled =
-        (*reader)->Poll(1, std::min<Duration>(options_.poll_timeout, deadline - now));
-    if (!polled) return std::unexpected(polled.error());
-    if (!polled->empty()) return std::move(polled->front());
+    KVLOG_ASSIGN_OR_RETURN(std::vector<log::LogEntry> polled,
+                           reader->Poll(1, std::min<Duration>(options_.poll_timeout, deadline - now)));
+    if (!polled.empty()) return std::move(polled.front());
   }
 }
 
@@ -239,7 +239,7 @@ void ClientImpl::Close() {
   {
     std::unique_lock lock(*mu_);
     while (Write* write = writes_by_deadline_.Top()) {
-      FinishLocked(*write, MakeError(ErrorCode::kClosed, "write: client " + options_.client_id + " closed"),
+      FinishLocked(*write, MakeError(ErrorCode::kClosed, fmt::format("write: client {} closed", options_.client_id)),
                    completions);
     }
     changed_->NotifyAll();
@@ -254,12 +254,11 @@ Result<ClientStats> ClientImpl::Stats(const StatsOptions& options) const {
   s.client_id = options_.client_id;
   s.applied_position = AppliedPosition();
   if (options.end_offset) {
-    Result<Duration> timeout = TimeoutFor(options.timeout, "stats");
-    if (!timeout) return std::unexpected(timeout.error());
-    Result<log::Offset> end = log_->EndOffset(*timeout);
-    if (!end) return MakeError(end.error().code(), "stats: fetching the end offset: " + end.error().message());
-    s.end_offset = *end;
-    s.lag_records = std::max<int64_t>(0, *end - s.applied_position);
+    KVLOG_ASSIGN_OR_RETURN(const Duration timeout, TimeoutFor(options.timeout, "stats"));
+    KVLOG_ASSIGN_OR_RETURN(const log::Offset end,
+                           WithContext(log_->EndOffset(timeout), "stats: fetching the end offset"));
+    s.end_offset = end;
+    s.lag_records = std::max<int64_t>(0, end - s.applied_position);
   }
   auto get = [](const std::atomic<uint64_t>& c) { return c.load(std::memory_order_relaxed); };
   s.records_applied = get(counters_.records_applied);
@@ -295,17 +294,17 @@ Result<bool> ClientImpl::Exists(std::string_view key) const {
   Status s = Get(key, &ignored);
   if (s) return true;
   if (s.error().code() == ErrorCode::kNotFound) return false;
-  return std::unexpected(MakeError(s.error().code(), "exists: " + s.error().message()).error());
+  return std::unexpected(WithContext(std::move(s).error(), "exists"));
 }
 
 Result<std::size_t> ClientImpl::Count(std::string_view prefix) const {
-  if (closed_.load()) return MakeError(ErrorCode::kClosed, "count: client " + options_.client_id + " is closed");
+  if (closed_.load()) return ClosedError("count");
   if (prefix.empty()) return storage_->Size();
   return storage_->Range(kv::Prefix(prefix), QueryOptions{}).size();
 }
 
 Result<std::vector<std::string>> ClientImpl::Keys(std::string_view prefix, std::size_t limit) const {
-  if (closed_.load()) return MakeError(ErrorCode::kClosed, "keys: client " + options_.client_id + " is closed");
+  if (closed_.load()) return ClosedError("keys");
   QueryOptions query;
   query.limit = limit;
   std::vector<std::string> keys;
@@ -314,29 +313,42 @@ Result<std::vector<std::string>> ClientImpl::Keys(std::string_view prefix, std::
 }
 
 Result<std::unique_ptr<Watcher>> ClientImpl::Watch(const WatchOptions& options) {
-  if (closed_.load()) return MakeError(ErrorCode::kClosed, "watch: client " + options_.client_id + " is closed");
+  if (closed_.load()) return ClosedError("watch");
   return watch_hub_->Watch(options);
 }
 
 void ClientImpl::Log(LogLevel level, std::string_view message) const {
-  if (options_.logger) options_.logger(level, std::string(options_.client_id) + ": " + std::string(message));
+  if (options_.logger) options_.logger(level, fmt::format("{}: {}", options_.client_id, message));
+}
+
+std::unexpected<Error> ClientImpl::ClosedError(std::string_view what) const {
+  return MakeError(ErrorCode::kClosed, fmt::format("{}: client {} is closed", what, options_.client_id));
+}
+
+std::unexpected<Error> ClientImpl::TtlWithoutValueError(std::string_view what) {
+  return MakeError(ErrorCode::kInvalidArgument,
+                   fmt::format("{}: CallOptions::ttl is set on a write of no value", what));
+}
+
+std::unexpected<Error> ClientImpl::AllAttemptsConflictedError(std::string_view what, std::string_view last) const {
+  return MakeError(ErrorCode::kConflict,
+                   fmt::format("{}: all {} attempts (update_max_attempts) conflicted; last: {}", what,
+                               options_.update_max_attempts, last));
 }
 
 Status ClientImpl::ValidateKey(std::string_view key) const {
   if (key.empty()) return MakeError(ErrorCode::kInvalidArgument, "key is empty");
   if (key.size() > options_.limits.max_key_bytes) {
-    return MakeError(ErrorCode::kInvalidArgument, "key is " + std::to_string(key.size()) +
-                                                      " bytes; the limit (max_key_bytes) is " +
-                                                      std::to_string(options_.limits.max_key_bytes));
+    return MakeError(ErrorCode::kInvalidArgument, fmt::format("key is {} bytes; the limit (max_key_bytes) is {}",
+                                                              key.size(), options_.limits.max_key_bytes));
   }
   return OkStatus();
 }
 
 Status ClientImpl::ValidateValue(std::string_view value) const {
   if (value.size() > options_.limits.max_value_bytes) {
-    return MakeError(ErrorCode::kInvalidArgument, "value is " + std::to_string(value.size()) +
-                                                      " bytes; the limit (max_value_bytes) is " +
-                                                      std::to_string(options_.limits.max_value_bytes));
+    return MakeError(ErrorCode::kInvalidArgument, fmt::format("value is {} bytes; the limit (max_value_bytes) is {}",
+                                                              value.size(), options_.limits.max_value_bytes));
   }
   return OkStatus();
 }
@@ -344,7 +356,6 @@ Status ClientImpl::ValidateValue(std::string_view value) const {
 log::Record ClientImpl::MakeRecord(std::string_view key, std::optional<std::string_view> value,
                                const CallOptions& options, int64_t deadline_ns) {
   const uint64_t seq = next_seq_.fetch_add(1);
-  ClientCounters::Add(value ? counters_.puts : counters_.deletes);
   log::Record record;
   record.key.assign(key);
   if (value && NeedsEnvelope(*value, deadline_ns)) {
@@ -369,20 +380,19 @@ log::Record ClientImpl::MakeRecord(std::string_view key, std::optional<std::stri
 
 Result<log::Record> ClientImpl::PrepareCommand(std::string_view what, Command command,
                                            const CallOptions& options, bool expiry) {
-  auto fail = [&](const Error& e) { return MakeError(e.code(), std::string(what) + ": " + e.message()); };
-  if (closed_.load()) return MakeError(ErrorCode::kClosed, std::string(what) + ": client " + options_.client_id + " is closed");
+  auto fail = [&](Error e) { return std::unexpected(WithContext(std::move(e), what)); };
+  if (closed_.load()) return ClosedError(what);
   const std::size_t writes = command.then_writes.size() + command.else_writes.size();
-  if (writes == 0) return MakeError(ErrorCode::kInvalidArgument, std::string(what) + ": nothing to write");
+  if (writes == 0) return MakeError(ErrorCode::kInvalidArgument, fmt::format("{}: nothing to write", what));
   if (writes > options_.limits.max_batch_records) {
-    return MakeError(ErrorCode::kInvalidArgument, std::string(what) + " has " + std::to_string(writes) +
-                                                      " writes; the limit (max_batch_records) is " +
-                                                      std::to_string(options_.limits.max_batch_records));
+    return MakeError(ErrorCode::kInvalidArgument, fmt::format("{} has {} writes; the limit (max_batch_records) is {}",
+                                                              what, writes, options_.limits.max_batch_records));
   }
   for (const CommandCompare& c : command.compares) {
     if (Status s = ValidateKey(c.key); !s) return fail(s.error());
     if (c.kind == CommandCompare::Kind::kVersion && c.version < 0) {
-      return MakeError(ErrorCode::kInvalidArgument, std::string(what) + ": expected version " +
-                                                        std::to_string(c.version) + " is negative");
+      return MakeError(ErrorCode::kInvalidArgument,
+                       fmt::format("{}: expected version {} is negative", what, c.version));
     }
   }
   for (const auto* writes_of : {&command.then_writes, &command.else_writes}) {
@@ -402,36 +412,29 @@ Result<log::Record> ClientImpl::PrepareCommand(std::string_view what, Command co
   // The whole command is one record: it must fit where one value fits.
   if (record.value->size() > options_.limits.max_value_bytes) {
     return MakeError(ErrorCode::kInvalidArgument,
-                     std::string(what) + " encodes to one record of " + std::to_string(record.value->size()) +
-                         " bytes; the limit for one record (max_value_bytes) is " +
-                         std::to_string(options_.limits.max_value_bytes));
+                     fmt::format("{} encodes to one record of {} bytes; the limit for one record "
+                                 "(max_value_bytes) is {}",
+                                 what, record.value->size(), options_.limits.max_value_bytes));
   }
   if (options_.writer_headers) {
     record.headers.push_back({std::string(kWriterHeader), options_.client_id});
     record.headers.push_back({std::string(kSeqHeader), std::to_string(seq)});
   }
   if (!options.op_id.empty()) record.headers.push_back({std::string(kOpHeader), options.op_id});
-  ClientCounters::Add(counters_.commands);
   return record;
 }
 
 Result<log::Offset> ClientImpl::WriteIf(std::string_view what, const Condition& condition, std::string_view key,
                                     std::optional<std::string_view> value, const CallOptions& options) {
-  Result<int64_t> deadline = DeadlineFor(what, options);
-  if (!deadline) return std::unexpected(deadline.error());
-  if (!value && *deadline != 0) {
-    return MakeError(ErrorCode::kInvalidArgument, std::string(what) + ": CallOptions::ttl is set on a write of no value");
-  }
+  KVLOG_ASSIGN_OR_RETURN(const int64_t deadline, DeadlineFor(what, options));
+  if (!value && deadline != 0) return TtlWithoutValueError(what);
   Command command;
   command.compares.push_back(condition.compare_);
   command.then_writes.push_back(
-      {std::string(key), value ? std::optional<std::string>(StoredForm(*value, *deadline)) : std::nullopt});
-  Result<log::Record> record = PrepareCommand(what, std::move(command), options);
-  if (!record) return std::unexpected(record.error());
-  Result<log::Offset> result = WriteAndWait({&*record, 1}, options);
-  if (!result && result.error().code() == ErrorCode::kConflict) {
-    return MakeError(ErrorCode::kConflict, std::string(what) + ": " + result.error().message());
-  }
+      {std::string(key), value ? std::optional<std::string>(StoredForm(*value, deadline)) : std::nullopt});
+  KVLOG_ASSIGN_OR_RETURN(const log::Record record, PrepareCommand(what, std::move(command), options));
+  Result<log::Offset> result = WriteAndWait({&record, 1}, options);
+  if (!result && result.error().code() == ErrorCode::kConflict) return WithContext(std::move(result), what);
   return result;
 }
 
@@ -449,13 +452,11 @@ Result<log::Offset> ClientImpl::PutIfAbsent(std::string_view key, std::string_vi
 }
 
 Result<log::Offset> ClientImpl::Update(std::string_view key, const UpdateFn& fn, const CallOptions& options) {
-  if (closed_.load()) return MakeError(ErrorCode::kClosed, "update: client " + options_.client_id + " is closed");
-  if (Status s = ValidateKey(key); !s) return MakeError(s.error().code(), "update: " + s.error().message());
+  if (closed_.load()) return ClosedError("update");
+  KVLOG_RETURN_IF_ERROR(WithContext(ValidateKey(key), "update"));
   if (!fn) return MakeError(ErrorCode::kInvalidArgument, "update: fn is empty");
-  const Result<Duration> timeout_or = TimeoutFor(options.timeout, "update");
-  if (!timeout_or) return std::unexpected(timeout_or.error());
+  KVLOG_ASSIGN_OR_RETURN(const Duration timeout, TimeoutFor(options.timeout, "update"));
   KVLOG_RETURN_IF_ERROR(CheckNotStopped(options.stop, "update"));
-  const Duration timeout = *timeout_or;
   const TimePoint deadline = runtime_.Now() + timeout;
   Duration backoff = options_.update_backoff;
   std::string last;
@@ -468,18 +469,18 @@ Result<log::Offset> ClientImpl::Update(std::string_view key, const UpdateFn& fn,
       visible = current->value;
       if (!VisibleNow(&*visible)) visible.reset();
     }
-    Result<std::string> next = fn(visible);
-    if (!next) return std::unexpected(next.error());
+    KVLOG_ASSIGN_OR_RETURN(const std::string next, fn(visible));
     const Duration left = deadline - runtime_.Now();
     if (left <= Duration::zero()) {
-      return MakeError(ErrorCode::kTimeout, "update: " + std::to_string(attempt - 1) +
-                                                " attempt(s) did not succeed within the timeout of " + Millis(timeout));
+      return MakeError(ErrorCode::kTimeout,
+                       fmt::format("update: {} attempt(s) did not succeed within the timeout of {}", attempt - 1,
+                                   Millis(timeout)));
     }
     CallOptions attempt_options = options;
     attempt_options.timeout = left;
     Result<log::Offset> written =
-        current ? WriteIf("update", Condition::VersionIs(key, current->version), key, *next, attempt_options)
-                : WriteIf("update", Condition::Absent(key), key, *next, attempt_options);
+        current ? WriteIf("update", Condition::VersionIs(key, current->version), key, next, attempt_options)
+                : WriteIf("update", Condition::Absent(key), key, next, attempt_options);
     if (written || written.error().code() != ErrorCode::kConflict) return written;
     last = written.error().message();
     if (attempt == options_.update_max_attempts) break;
@@ -488,28 +489,28 @@ Result<log::Offset> ClientImpl::Update(std::string_view key, const UpdateFn& fn,
     const Duration pause = backoff / 2 + Duration(static_cast<Duration::rep>(
                                              Fnv(writer_, next_seq_.load() + attempt) % static_cast<uint64_t>(half)));
     if (runtime_.Now() + pause >= deadline) {
-      return MakeError(ErrorCode::kTimeout, "update: " + std::to_string(attempt) +
-                                                " attempt(s) conflicted and the timeout of " + Millis(timeout) +
-                                                " left no time for another; last: " + last);
+      return MakeError(ErrorCode::kTimeout, fmt::format("update: {} attempt(s) conflicted and the timeout of {} left "
+                                                        "no time for another; last: {}",
+                                                        attempt, Millis(timeout), last));
     }
     runtime_.SleepFor(pause);
     if (options.stop.stop_requested()) {
-      return MakeError(ErrorCode::kCancelled, "update: cancelled (CallOptions::stop) after " + std::to_string(attempt) +
-                                                  " attempt(s) conflicted; nothing was written");
+      return MakeError(ErrorCode::kCancelled, fmt::format("update: cancelled (CallOptions::stop) after {} attempt(s) "
+                                                          "conflicted; nothing was written",
+                                                          attempt));
     }
     backoff = std::min(backoff * 2, options_.update_max_backoff);
   }
-  return MakeError(ErrorCode::kConflict, "update: all " + std::to_string(options_.update_max_attempts) +
-                                             " attempts (update_max_attempts) conflicted; last: " + last);
+  return AllAttemptsConflictedError("update", last);
 }
 
 Result<Duration> ClientImpl::TimeoutFor(const std::optional<Duration>& timeout, std::string_view what) const {
   if (!timeout) return options_.default_timeout;
   if (timeout->count() <= 0) {
-    return MakeError(ErrorCode::kTimeout, std::string(what) + ": the timeout of " + Millis(*timeout) +
-                                              " had passed when the call began (a zero or negative timeout is a "
-                                              "deadline already past; leave it unset for the default of " +
-                                              Millis(options_.default_timeout) + "); nothing was done");
+    return MakeError(ErrorCode::kTimeout,
+                     fmt::format("{}: the timeout of {} had passed when the call began (a zero or negative timeout is "
+                                 "a deadline already past; leave it unset for the default of {}); nothing was done",
+                                 what, Millis(*timeout), Millis(options_.default_timeout)));
   }
   return *timeout;
 }
@@ -517,37 +518,31 @@ Result<Duration> ClientImpl::TimeoutFor(const std::optional<Duration>& timeout, 
 Status ClientImpl::CheckNotStopped(const std::stop_token& stop, std::string_view what) const {
   if (!stop.stop_requested()) return OkStatus();
   return MakeError(ErrorCode::kCancelled,
-                   std::string(what) + ": cancelled (stop requested) before the call began; nothing was done");
+                   fmt::format("{}: cancelled (stop requested) before the call began; nothing was done", what));
 }
 
 Result<log::Record> ClientImpl::PrepareOne(std::string_view what, std::string_view key,
                                        std::optional<std::string_view> value, const CallOptions& options) {
-  if (closed_.load()) return MakeError(ErrorCode::kClosed, std::string(what) + ": client " + options_.client_id + " is closed");
-  if (Status s = ValidateKey(key); !s) return MakeError(s.error().code(), std::string(what) + ": " + s.error().message());
-  if (value) {
-    if (Status s = ValidateValue(*value); !s) {
-      return MakeError(s.error().code(), std::string(what) + ": " + s.error().message());
-    }
-  }
-  Result<int64_t> deadline = DeadlineFor(what, options);
-  if (!deadline) return std::unexpected(deadline.error());
-  if (!value && *deadline != 0) {
-    return MakeError(ErrorCode::kInvalidArgument, std::string(what) + ": CallOptions::ttl is set on a write of no value");
-  }
-  return MakeRecord(key, value, options, *deadline);
+  if (closed_.load()) return ClosedError(what);
+  KVLOG_RETURN_IF_ERROR(WithContext(ValidateKey(key), what));
+  if (value) KVLOG_RETURN_IF_ERROR(WithContext(ValidateValue(*value), what));
+  KVLOG_ASSIGN_OR_RETURN(const int64_t deadline, DeadlineFor(what, options));
+  if (!value && deadline != 0) return TtlWithoutValueError(what);
+  return MakeRecord(key, value, options, deadline);
 }
 
 Result<int64_t> ClientImpl::DeadlineFor(std::string_view what, const CallOptions& options) const {
   if (options.ttl.count() < 0) {
-    return MakeError(ErrorCode::kInvalidArgument, std::string(what) + ": ttl is negative (" +
-                                                      std::to_string(options.ttl.count()) + " ns)");
+    return MakeError(ErrorCode::kInvalidArgument,
+                     fmt::format("{}: ttl is negative ({} ns)", what, options.ttl.count()));
   }
   if (options.ttl.count() == 0) return int64_t{0};
   const int64_t now = runtime_.WallNow().time_since_epoch().count();
   // A wall clock before the epoch (a skewed simulated clock) cannot overflow.
   if (now > 0 && options.ttl.count() > INT64_MAX - now) {
-    return MakeError(ErrorCode::kInvalidArgument, std::string(what) + ": ttl of " + std::to_string(options.ttl.count()) +
-                                                      " ns puts the deadline past the largest wall time");
+    return MakeError(ErrorCode::kInvalidArgument,
+                     fmt::format("{}: ttl of {} ns puts the deadline past the largest wall time", what,
+                                 options.ttl.count()));
   }
   return now + options.ttl.count();
 }
@@ -565,13 +560,12 @@ bool ClientImpl::VisibleNow(std::string* stored) const {
 
 Result<log::Offset> ClientImpl::Expire(std::string_view key, Duration ttl, const CallOptions& options) {
   if (ttl.count() <= 0) {
-    return MakeError(ErrorCode::kInvalidArgument, "expire: ttl must be positive, got " + std::to_string(ttl.count()) + " ns");
+    return MakeError(ErrorCode::kInvalidArgument, fmt::format("expire: ttl must be positive, got {} ns", ttl.count()));
   }
   CallOptions with_ttl = options;
   with_ttl.ttl = ttl;
-  Result<int64_t> deadline = DeadlineFor("expire", with_ttl);
-  if (!deadline) return std::unexpected(deadline.error());
-  return SetDeadline("expire", key, *deadline, options);
+  KVLOG_ASSIGN_OR_RETURN(const int64_t deadline, DeadlineFor("expire", with_ttl));
+  return SetDeadline("expire", key, deadline, options);
 }
 
 Result<log::Offset> ClientImpl::Persist(std::string_view key, const CallOptions& options) {
@@ -580,35 +574,34 @@ Result<log::Offset> ClientImpl::Persist(std::string_view key, const CallOptions&
 
 Result<log::Offset> ClientImpl::SetDeadline(std::string_view what, std::string_view key, int64_t deadline_ns,
                                         const CallOptions& options) {
-  if (closed_.load()) return MakeError(ErrorCode::kClosed, std::string(what) + ": client " + options_.client_id + " is closed");
-  if (Status s = ValidateKey(key); !s) return MakeError(s.error().code(), std::string(what) + ": " + s.error().message());
+  if (closed_.load()) return ClosedError(what);
+  KVLOG_RETURN_IF_ERROR(WithContext(ValidateKey(key), what));
   if (options.ttl.count() != 0) {
-    return MakeError(ErrorCode::kInvalidArgument, std::string(what) + ": CallOptions::ttl does not apply (pass the ttl itself)");
+    return MakeError(ErrorCode::kInvalidArgument,
+                     fmt::format("{}: CallOptions::ttl does not apply (pass the ttl itself)", what));
   }
   std::string last;
   for (int attempt = 1; attempt <= options_.update_max_attempts; ++attempt) {
     std::optional<VersionedValue> current = storage_->GetEntry(key);
-    if (!current) return MakeError(ErrorCode::kNotFound, std::string(what) + ": no value for the key");
+    if (!current) return MakeError(ErrorCode::kNotFound, fmt::format("{}: no value for the key", what));
     const StoredValue stored = DecodeStoredValue(current->value);
     if (stored.ExpiredAt(runtime_.WallNow().time_since_epoch().count())) {
-      return MakeError(ErrorCode::kNotFound, std::string(what) + ": the key has expired");
+      return MakeError(ErrorCode::kNotFound, fmt::format("{}: the key has expired", what));
     }
     if (deadline_ns == 0 && stored.deadline_ns == 0) return current->version;  // Nothing to persist.
     Command command;
     command.compares.push_back(Condition::VersionIs(key, current->version).compare_);
     command.then_writes.push_back({std::string(key), StoredForm(stored.value, deadline_ns)});
-    Result<log::Record> record = PrepareCommand(what, std::move(command), options);
-    if (!record) return std::unexpected(record.error());
-    Result<log::Offset> written = WriteAndWait({&*record, 1}, options);
+    KVLOG_ASSIGN_OR_RETURN(const log::Record record, PrepareCommand(what, std::move(command), options));
+    Result<log::Offset> written = WriteAndWait({&record, 1}, options);
     if (written || written.error().code() != ErrorCode::kConflict) return written;
     last = written.error().message();
   }
-  return MakeError(ErrorCode::kConflict, std::string(what) + ": all " + std::to_string(options_.update_max_attempts) +
-                                             " attempts (update_max_attempts) conflicted; last: " + last);
+  return AllAttemptsConflictedError(what, last);
 }
 
 Result<std::optional<Duration>> ClientImpl::TimeToLive(std::string_view key) const {
-  if (closed_.load()) return MakeError(ErrorCode::kClosed, "ttl: client " + options_.client_id + " is closed");
+  if (closed_.load()) return ClosedError("ttl");
   if (key.empty()) return MakeError(ErrorCode::kInvalidArgument, "ttl: key is empty");
   std::optional<VersionedValue> current = storage_->GetEntry(key);
   if (!current) return MakeError(ErrorCode::kNotFound, "ttl: no value for the key");
@@ -620,7 +613,7 @@ Result<std::optional<Duration>> ClientImpl::TimeToLive(std::string_view key) con
 }
 
 Result<log::Offset> ClientImpl::WriteOneAndWait(const Result<log::Record>& record, const CallOptions& options) {
-  if (!record) return std::unexpected(record.error());
+  KVLOG_RETURN_IF_ERROR(record);
   return WriteAndWait({&*record, 1}, options);
 }
 
@@ -646,28 +639,53 @@ void ClientImpl::DeleteAsync(std::string_view key, WriteCallback done, const Cal
 }
 
 std::optional<Error> ClientImpl::AcquireWriteSlotLocked(std::unique_lock<Mutex>& lock, const Write& write,
-                                                        AtLimit at_limit) {
+                                                        const std::stop_token& stop, AtLimit at_limit) {
   const std::size_t limit = options_.max_writes_in_flight;
-  auto closed = [&] { return Error(ErrorCode::kClosed, "write: client " + options_.client_id + " is closed"); };
+  auto closed = [&] { return ClosedError("write").error(); };
   if (closed_.load()) return closed();
-  if (limit == 0 || writes_in_flight_ < limit) return std::nullopt;
+  if (limit == 0) return std::nullopt;
+  // A free slot goes to the waiters first, in arrival order; a write that
+  // would not wait (kFail) takes a free slot whether or not others wait.
+  if (writes_in_flight_ < limit && (slot_queue_.empty() || at_limit == AtLimit::kFail)) return std::nullopt;
   if (at_limit == AtLimit::kFail) {
     ++writes_refused_at_limit_;
     return Error(ErrorCode::kResourceExhausted,
-                 "write: client " + options_.client_id + " already has " + std::to_string(writes_in_flight_) +
-                     " writes in flight, its limit (ClientOptions::max_writes_in_flight = " + std::to_string(limit) +
-                     "); nothing was appended; retry once some finish, or set wait_for_write_slot to wait instead");
+                 fmt::format("write: client {} already has {} writes in flight, its limit "
+                             "(ClientOptions::max_writes_in_flight = {}); nothing was appended; retry once some "
+                             "finish, or set wait_for_write_slot to wait instead",
+                             options_.client_id, writes_in_flight_, limit));
   }
   ++writes_waited_at_limit_;
-  ++slot_waiters_;
-  const bool got = slot_freed_->WaitUntil(lock, write.deadline,
-                                          [&] { return closed_.load() || writes_in_flight_ < limit; });
-  --slot_waiters_;
+  const uint64_t ticket = next_slot_ticket_++;
+  slot_queue_.push_back(ticket);
+  const bool got = slot_freed_->WaitUntil(lock, write.deadline, [&] {
+    return closed_.load() || stop.stop_requested() || (slot_queue_.front() == ticket && writes_in_flight_ < limit);
+  });
+  slot_queue_.erase(std::find(slot_queue_.begin(), slot_queue_.end(), ticket));
+  // The next in line may take a slot now (or may have been waiting behind this one).
+  if (!slot_queue_.empty()) slot_freed_->NotifyAll();
   if (closed_.load()) return closed();
+  if (stop.stop_requested()) {
+    return Error(ErrorCode::kCancelled,
+                 fmt::format("write of {} record(s) was cancelled (stop requested) while waiting for one of the "
+                             "client's {} write slots (ClientOptions::max_writes_in_flight); nothing was appended",
+                             write.records, limit));
+  }
   if (got) return std::nullopt;
-  return Error(ErrorCode::kTimeout, "write of " + std::to_string(write.records) + " record(s) waited the whole timeout of " +
-                                        Millis(write.timeout) + " for one of the client's " + std::to_string(limit) +
-                                        " write slots (ClientOptions::max_writes_in_flight); nothing was appended");
+  return Error(ErrorCode::kTimeout,
+               fmt::format("write of {} record(s) waited the whole timeout of {} for one of the client's {} write "
+                           "slots (ClientOptions::max_writes_in_flight); nothing was appended",
+                           write.records, Millis(write.timeout), limit));
+}
+
+void ClientImpl::CountAccepted(std::span<const log::Record> records) {
+  for (const log::Record& r : records) {
+    if (IsCommandRecord(r.key, r.value)) {
+      ClientCounters::Add(counters_.commands);
+    } else {
+      ClientCounters::Add(r.value ? counters_.puts : counters_.deletes);
+    }
+  }
 }
 
 std::shared_ptr<Write> ClientImpl::StartWrite(std::span<const log::Record> records, const CallOptions& options,
@@ -701,12 +719,23 @@ std::shared_ptr<Write> ClientImpl::StartWrite(std::span<const log::Record> recor
     }
     write->seen.assign(write->seqs.size(), log::kNoOffset);
   }
+  // A stop request wakes a wait for a write slot. The callback takes mu_, so
+  // it is made before the lock and destroyed after it is released (see
+  // WriteAndWait); only a write that may wait for a slot registers one.
+  auto wake_slot_waiters = [this] {
+    std::unique_lock stop_lock(*mu_);
+    slot_freed_->NotifyAll();
+  };
+  std::optional<std::stop_callback<decltype(wake_slot_waiters)>> on_stop;
+  if (at_limit == AtLimit::kWait && options_.max_writes_in_flight > 0 && options.stop.stop_possible()) {
+    on_stop.emplace(options.stop, wake_slot_waiters);
+  }
   {
     std::unique_lock lock(*mu_);
     // Checked under mu_: Close's sweep of unfinished writes takes mu_ after
     // setting closed_, so a write registered here is either swept or refused.
     // A wait for a slot releases mu_, and the check is repeated after it.
-    if (std::optional<Error> refused = AcquireWriteSlotLocked(lock, *write, at_limit)) {
+    if (std::optional<Error> refused = AcquireWriteSlotLocked(lock, *write, options.stop, at_limit)) {
       lock.unlock();
       write->done(std::unexpected(std::move(*refused)));
       return nullptr;
@@ -718,6 +747,7 @@ std::shared_ptr<Write> ClientImpl::StartWrite(std::span<const log::Record> recor
       pending_seqs_[write->seqs[i]] = {write.get(), static_cast<uint32_t>(i)};
     }
   }
+  CountAccepted(records);
   write->self_until_acknowledged = write;
   // Close() fails appends in flight through this callback.
   log_->Append(records, [this, raw = write.get()](log::AppendResult result) { OnAcknowledged(*raw, std::move(result)); });
@@ -753,7 +783,7 @@ void ClientImpl::FinishLocked(Write& write, Result<log::Offset> result, Completi
   KVLOG_CHECK(!write.finished) << "client " << options_.client_id << " finished a write twice";
   write.finished = true;  // The queues drop it lazily.
   --writes_in_flight_;
-  if (slot_waiters_ > 0) slot_freed_->NotifyAll();
+  if (!slot_queue_.empty()) slot_freed_->NotifyAll();
   for (uint64_t seq : write.seqs) {
     auto it = pending_seqs_.find(seq);
     if (it != pending_seqs_.end() && it->second.first == &write) pending_seqs_.erase(it);
@@ -766,9 +796,9 @@ Result<log::Offset> ClientImpl::AppliedResultLocked(Write& write) {
   // write did not take effect as a whole.
   for (log::Offset o : write.offsets) {
     if (corrupt_.Contains(o)) {
-      return MakeError(ErrorCode::kCorrupt, "write of " + std::to_string(write.offsets.size()) +
-                                                " record(s): the record at offset " + std::to_string(o) +
-                                                " could not be decoded and was skipped by every replica");
+      return MakeError(ErrorCode::kCorrupt, fmt::format("write of {} record(s): the record at offset {} could not be "
+                                                        "decoded and was skipped by every replica",
+                                                        write.offsets.size(), o));
     }
   }
   // The applied position passed every offset the log acknowledged; each must
@@ -789,14 +819,13 @@ Result<log::Offset> ClientImpl::AppliedResultLocked(Write& write) {
       ++lost_writes_;
       std::string where = write.seen[i] == log::kNoOffset
                               ? "this client's applier passed that offset without finding the write's record"
-                              : "this client read the write's record at offset " + std::to_string(write.seen[i]) +
-                                    " instead";
+                              : fmt::format("this client read the write's record at offset {} instead", write.seen[i]);
       return MakeError(ErrorCode::kDataLoss,
-                       "write of " + std::to_string(write.offsets.size()) +
-                           " record(s) was acknowledged by the log at offset " + std::to_string(write.offsets[i]) +
-                           ", but the record there is not this write's: " + where +
-                           " (the log lost it: a leader failover with acks=1, an unclean election, or records "
-                           "deleted below the reader); the write did not take effect here");
+                       fmt::format("write of {} record(s) was acknowledged by the log at offset {}, but the record "
+                                   "there is not this write's: {} (the log lost it: a leader failover with acks=1, an "
+                                   "unclean election, or records deleted below the reader); the write did not take "
+                                   "effect here",
+                                   write.offsets.size(), write.offsets[i], where));
     }
   }
   // Command records: the applier decided them. A duplicate (a retried append
@@ -813,8 +842,8 @@ Result<log::Offset> ClientImpl::AppliedResultLocked(Write& write) {
       ClientCounters::Add(counters_.conditional_failures);
       write.condition_held = false;
       if (!write.txn && !conflict) {
-        conflict.emplace(ErrorCode::kConflict, "condition failed at offset " + std::to_string(outcome.version) +
-                                                   ": " + outcome.detail + "; nothing was written");
+        conflict.emplace(ErrorCode::kConflict, fmt::format("condition failed at offset {}: {}; nothing was written",
+                                                           outcome.version, outcome.detail));
       }
     }
   }
@@ -824,25 +853,26 @@ Result<log::Offset> ClientImpl::AppliedResultLocked(Write& write) {
 
 Error ClientImpl::TimeoutErrorLocked(const Write& write) const {
   if (!write.acknowledged) {
-    return Error(ErrorCode::kTimeout, "write of " + std::to_string(write.records) +
-                                          " record(s) was not acknowledged by the log within the timeout of " +
-                                          Millis(write.timeout));
+    return Error(ErrorCode::kTimeout,
+                 fmt::format("write of {} record(s) was not acknowledged by the log within the timeout of {}",
+                             write.records, Millis(write.timeout)));
   }
-  return Error(ErrorCode::kTimeout, "write: applied position " + std::to_string(AppliedPosition()) +
-                                        " did not pass offset " + std::to_string(write.highest) +
-                                        " within the timeout of " + Millis(write.timeout));
+  return Error(ErrorCode::kTimeout,
+               fmt::format("write: applied position {} did not pass offset {} within the timeout of {}",
+                           AppliedPosition(), write.highest, Millis(write.timeout)));
 }
 
 Error ClientImpl::CancelledErrorLocked(const Write& write) const {
   if (!write.acknowledged) {
-    return Error(ErrorCode::kCancelled, "write of " + std::to_string(write.records) +
-                                            " record(s) was cancelled (stop requested) before the log acknowledged "
-                                            "it; it was handed to the log and may still take effect");
+    return Error(ErrorCode::kCancelled,
+                 fmt::format("write of {} record(s) was cancelled (stop requested) before the log acknowledged it; "
+                             "it was handed to the log and may still take effect",
+                             write.records));
   }
-  return Error(ErrorCode::kCancelled, "write was cancelled (stop requested) while waiting for the applied position " +
-                                          std::to_string(AppliedPosition()) + " to pass offset " +
-                                          std::to_string(write.highest) +
-                                          ", where the log holds it: it may still take effect");
+  return Error(ErrorCode::kCancelled,
+               fmt::format("write was cancelled (stop requested) while waiting for the applied position {} to pass "
+                           "offset {}, where the log holds it: it may still take effect",
+                           AppliedPosition(), write.highest));
 }
 
 void ClientImpl::FinishAppliedLocked(Completions& out) {
@@ -918,10 +948,9 @@ Result<log::Offset> ClientImpl::WriteAndWait(std::span<const log::Record> record
 }
 
 Status ClientImpl::WaitApplied(log::Offset offset, const CallOptions& options) {
-  Result<Duration> timeout = TimeoutFor(options.timeout, "wait");
-  if (!timeout) return std::unexpected(timeout.error());
+  KVLOG_ASSIGN_OR_RETURN(const Duration timeout, TimeoutFor(options.timeout, "wait"));
   KVLOG_RETURN_IF_ERROR(CheckNotStopped(options.stop, "wait"));
-  return WaitAppliedUntil(offset, runtime_.Now() + *timeout, *timeout, "wait", false, options.stop);
+  return WaitAppliedUntil(offset, runtime_.Now() + timeout, timeout, "wait", false, options.stop);
 }
 
 Status ClientImpl::WaitAppliedUntil(log::Offset offset, TimePoint deadline, Duration timeout, std::string_view what,
@@ -938,52 +967,51 @@ Status ClientImpl::WaitAppliedUntil(log::Offset offset, TimePoint deadline, Dura
     return AppliedPosition() > offset || closed_.load() || lost() || stop.stop_requested();
   });
   if (startup) {
-    if (Status s = StartupDataLossLocked(what); !s) return s;
+    KVLOG_RETURN_IF_ERROR(StartupDataLossLocked(what));
   }
   if (AppliedPosition() > offset) return OkStatus();
-  if (closed_.load()) return MakeError(ErrorCode::kClosed, std::string(what) + ": client " + options_.client_id + " closed");
-  if (stop.stop_requested()) {
-    return MakeError(ErrorCode::kCancelled, std::string(what) + ": cancelled (stop requested) with the applied position " +
-                                                std::to_string(AppliedPosition()) + " not yet past offset " +
-                                                std::to_string(offset));
+  if (closed_.load()) {
+    return MakeError(ErrorCode::kClosed, fmt::format("{}: client {} closed", what, options_.client_id));
   }
-  return MakeError(ErrorCode::kTimeout, std::string(what) + ": applied position " +
-                                            std::to_string(AppliedPosition()) + " did not pass offset " +
-                                            std::to_string(offset) + " within the timeout of " + Millis(timeout));
+  if (stop.stop_requested()) {
+    return MakeError(ErrorCode::kCancelled,
+                     fmt::format("{}: cancelled (stop requested) with the applied position {} not yet past offset {}",
+                                 what, AppliedPosition(), offset));
+  }
+  return MakeError(ErrorCode::kTimeout,
+                   fmt::format("{}: applied position {} did not pass offset {} within the timeout of {}", what,
+                               AppliedPosition(), offset, Millis(timeout)));
 }
 
 Status ClientImpl::StartupDataLossLocked(std::string_view what) const {
   if (!startup_data_loss_ || options_.skip_deleted_records) return OkStatus();
-  return MakeError(ErrorCode::kDataLoss, std::string(what) + ": " + startup_data_loss_->message() +
-                                             "; the replayed state would be incomplete (set "
-                                             "ClientOptions::skip_deleted_records to start from the log's start)");
+  return MakeError(ErrorCode::kDataLoss,
+                   fmt::format("{}: {}; the replayed state would be incomplete (set "
+                               "ClientOptions::skip_deleted_records to start from the log's start)",
+                               what, startup_data_loss_->message()));
 }
 
 Status ClientImpl::Sync(const CallOptions& options) {
-  if (closed_.load()) return MakeError(ErrorCode::kClosed, "sync: client " + options_.client_id + " is closed");
-  Result<Duration> timeout = TimeoutFor(options.timeout, "sync");
-  if (!timeout) return std::unexpected(timeout.error());
+  if (closed_.load()) return ClosedError("sync");
+  KVLOG_ASSIGN_OR_RETURN(const Duration timeout, TimeoutFor(options.timeout, "sync"));
   KVLOG_RETURN_IF_ERROR(CheckNotStopped(options.stop, "sync"));
-  const TimePoint deadline = runtime_.Now() + *timeout;
+  const TimePoint deadline = runtime_.Now() + timeout;
   // The end-offset request is not interrupted by a stop (its timeout bounds
   // it); the wait for the applier is.
-  Result<log::Offset> end = log_->EndOffset(*timeout);
-  if (!end) return std::unexpected(end.error());
-  return WaitAppliedUntil(*end - 1, deadline, *timeout, "sync", false, options.stop);
+  KVLOG_ASSIGN_OR_RETURN(const log::Offset end, log_->EndOffset(timeout));
+  return WaitAppliedUntil(end - 1, deadline, timeout, "sync", false, options.stop);
 }
 
 Result<std::string> ClientImpl::Get(std::string_view key) const {
   std::string value;
-  if (Status s = Get(key, &value); !s) return std::unexpected(s.error());
+  KVLOG_RETURN_IF_ERROR(Get(key, &value));
   return value;
 }
 
 Result<log::Offset> ClientImpl::AwaitReadLevel(const ReadOptions& options, std::string_view what) {
-  const std::string name = std::string(what) + " at " + ReadLevelName(options.level);
-  if (closed_.load()) return MakeError(ErrorCode::kClosed, name + ": client " + options_.client_id + " is closed");
-  const Result<Duration> timeout_or = TimeoutFor(options.timeout, name);
-  if (!timeout_or) return std::unexpected(timeout_or.error());
-  const Duration timeout = *timeout_or;
+  const std::string name = fmt::format("{} at {}", what, ReadLevelName(options.level));
+  if (closed_.load()) return ClosedError(name);
+  KVLOG_ASSIGN_OR_RETURN(const Duration timeout, TimeoutFor(options.timeout, name));
   KVLOG_RETURN_IF_ERROR(CheckNotStopped(options.stop, name));
   const TimePoint deadline = runtime_.Now() + timeout;
   log::Offset must_pass = log::kNoOffset;  // Wait until the applied position is past this.
@@ -1002,38 +1030,34 @@ Result<log::Offset> ClientImpl::AwaitReadLevel(const ReadOptions& options, std::
         return MakeError(ErrorCode::kInvalidArgument, name + ": max_lag is negative");
       }
       // The end offset now: every write acknowledged before this call is below it.
-      Result<log::Offset> end = log_->EndOffset(timeout);
-      if (!end) return MakeError(end.error().code(), name + ": " + end.error().message());
-      must_pass = *end - 1 - (options.level.kind == ReadLevel::Kind::kBounded ? options.level.max_lag : 0);
+      KVLOG_ASSIGN_OR_RETURN(const log::Offset end, WithContext(log_->EndOffset(timeout), name));
+      must_pass = end - 1 - (options.level.kind == ReadLevel::Kind::kBounded ? options.level.max_lag : 0);
       break;
     }
   }
-  if (Status s = WaitAppliedUntil(must_pass, deadline, timeout, name, false, options.stop); !s) {
-    return std::unexpected(s.error());
-  }
+  KVLOG_RETURN_IF_ERROR(WaitAppliedUntil(must_pass, deadline, timeout, name, false, options.stop));
   return AppliedPosition();
 }
 
 Result<std::string> ClientImpl::Get(std::string_view key, const ReadOptions& options, ReadInfo* info) {
-  Result<VersionedValue> entry = GetEntry(key, options, info);
-  if (!entry) return std::unexpected(entry.error());
-  return std::move(entry->value);
+  KVLOG_ASSIGN_OR_RETURN(VersionedValue entry, GetEntry(key, options, info));
+  return std::move(entry.value);
 }
 
 Result<std::vector<KeyValue>> ClientImpl::Range(const KeyConstraint& range, const QueryOptions& query,
                                             const ReadOptions& options, ReadInfo* info) {
-  if (Result<log::Offset> ready = AwaitReadLevel(options, "range"); !ready) return std::unexpected(ready.error());
+  KVLOG_RETURN_IF_ERROR(AwaitReadLevel(options, "range"));
   return Range(range, query, info);
 }
 
 Result<VersionedValue> ClientImpl::GetEntry(std::string_view key, const ReadOptions& options, ReadInfo* info) {
   if (key.empty()) return MakeError(ErrorCode::kInvalidArgument, "get: key is empty");
-  if (Result<log::Offset> ready = AwaitReadLevel(options, "get"); !ready) return std::unexpected(ready.error());
+  KVLOG_RETURN_IF_ERROR(AwaitReadLevel(options, "get"));
   return GetEntry(key, info);
 }
 
 Result<VersionedValue> ClientImpl::GetEntry(std::string_view key, ReadInfo* info) const {
-  if (closed_.load()) return MakeError(ErrorCode::kClosed, "get: client " + options_.client_id + " is closed");
+  if (closed_.load()) return ClosedError("get");
   if (key.empty()) return MakeError(ErrorCode::kInvalidArgument, "get: key is empty");
   std::optional<VersionedValue> entry =
       info != nullptr ? storage_->GetEntry(key, &info->position) : storage_->GetEntry(key);
@@ -1044,7 +1068,7 @@ Result<VersionedValue> ClientImpl::GetEntry(std::string_view key, ReadInfo* info
 }
 
 Status ClientImpl::Get(std::string_view key, std::string* value, ReadInfo* info) const {
-  if (closed_.load()) return MakeError(ErrorCode::kClosed, "get: client " + options_.client_id + " is closed");
+  if (closed_.load()) return ClosedError("get");
   if (key.empty()) return MakeError(ErrorCode::kInvalidArgument, "get: key is empty");
   bool found;
   if (info != nullptr) {
@@ -1060,9 +1084,9 @@ Status ClientImpl::Get(std::string_view key, std::string* value, ReadInfo* info)
 
 Status ClientImpl::MultiGet(std::span<const std::string_view> keys,
                         std::vector<std::optional<std::string>>* values) const {
-  if (closed_.load()) return MakeError(ErrorCode::kClosed, "multiget: client " + options_.client_id + " is closed");
+  if (closed_.load()) return ClosedError("multiget");
   for (std::size_t i = 0; i < keys.size(); ++i) {
-    if (keys[i].empty()) return MakeError(ErrorCode::kInvalidArgument, "multiget: key " + std::to_string(i) + " is empty");
+    if (keys[i].empty()) return MakeError(ErrorCode::kInvalidArgument, fmt::format("multiget: key {} is empty", i));
   }
   values->resize(keys.size());
   storage_->MultiGet(keys, *values);
@@ -1077,7 +1101,7 @@ Status ClientImpl::MultiGet(std::span<const std::string_view> keys,
 
 Result<std::vector<KeyValue>> ClientImpl::Range(const KeyConstraint& range, const QueryOptions& options,
                                             ReadInfo* info) const {
-  if (closed_.load()) return MakeError(ErrorCode::kClosed, "range: client " + options_.client_id + " is closed");
+  if (closed_.load()) return ClosedError("range");
   if (range.end && *range.end < range.start) {
     return MakeError(ErrorCode::kInvalidArgument, "range: end sorts before start");
   }
@@ -1275,11 +1299,11 @@ void ClientImpl::JanitorRound() {
 // WriteBatch and Txn (kv/client.h) call these.
 
 Result<std::vector<log::Record>> ClientImpl::PreparePlainBatch(const WriteBatch& batch, const CallOptions& options) {
-  if (closed_.load()) return MakeError(ErrorCode::kClosed, "batch: client " + options_.client_id + " is closed");
+  if (closed_.load()) return ClosedError("batch");
   if (batch.records_.size() > options_.limits.max_batch_records) {
-    return MakeError(ErrorCode::kInvalidArgument, "batch has " + std::to_string(batch.records_.size()) +
-                                                      " records; the limit (max_batch_records) is " +
-                                                      std::to_string(options_.limits.max_batch_records));
+    return MakeError(ErrorCode::kInvalidArgument,
+                     fmt::format("batch has {} records; the limit (max_batch_records) is {}", batch.records_.size(),
+                                 options_.limits.max_batch_records));
   }
   std::vector<log::Record> records;
   records.reserve(batch.records_.size());
@@ -1287,9 +1311,7 @@ Result<std::vector<log::Record>> ClientImpl::PreparePlainBatch(const WriteBatch&
     const log::Record& r = batch.records_[i];
     Status valid = ValidateKey(r.key);
     if (valid && r.value) valid = ValidateValue(*r.value);
-    if (!valid) {
-      return MakeError(valid.error().code(), "batch record " + std::to_string(i) + ": " + valid.error().message());
-    }
+    KVLOG_RETURN_IF_ERROR(WithContext(std::move(valid), fmt::format("batch record {}", i)));
     records.push_back(MakeRecord(r.key, r.value ? std::optional<std::string_view>(*r.value) : std::nullopt, options));
   }
   return records;
@@ -1307,18 +1329,16 @@ Result<std::vector<log::Record>> ClientImpl::PrepareBatch(const WriteBatch& batc
     command.then_writes.push_back(
         {r.key, r.value ? std::optional<std::string>(StoredForm(*r.value, 0)) : std::nullopt});
   }
-  Result<log::Record> record = PrepareCommand("atomic batch", std::move(command), options);
-  if (!record) return std::unexpected(record.error());
+  KVLOG_ASSIGN_OR_RETURN(log::Record record, PrepareCommand("atomic batch", std::move(command), options));
   std::vector<log::Record> records;
-  records.push_back(std::move(*record));
+  records.push_back(std::move(record));
   return records;
 }
 
 Result<log::Offset> ClientImpl::ExecuteBatch(const WriteBatch& batch, const CallOptions& options) {
-  Result<std::vector<log::Record>> records = PrepareBatch(batch, options);
-  if (!records) return std::unexpected(records.error());
-  if (records->empty()) return log::kNoOffset;
-  return WriteAndWait(*records, options);
+  KVLOG_ASSIGN_OR_RETURN(const std::vector<log::Record> records, PrepareBatch(batch, options));
+  if (records.empty()) return log::kNoOffset;
+  return WriteAndWait(records, options);
 }
 
 void ClientImpl::ExecuteBatchAsync(const WriteBatch& batch, WriteCallback done, const CallOptions& options) {
@@ -1332,12 +1352,10 @@ Result<TxnResult> ClientImpl::CommitTxn(const Txn& txn, const CallOptions& optio
   if (options.ttl.count() != 0) {
     return MakeError(ErrorCode::kInvalidArgument, "txn: CallOptions::ttl applies to single puts, not to a transaction");
   }
-  Result<log::Record> record = PrepareCommand("txn", txn.command_, options);
-  if (!record) return std::unexpected(record.error());
+  KVLOG_ASSIGN_OR_RETURN(const log::Record record, PrepareCommand("txn", txn.command_, options));
   bool held = true;
-  Result<log::Offset> offset = WriteAndWait({&*record, 1}, options, &held);
-  if (!offset) return std::unexpected(offset.error());
-  return TxnResult{held, *offset};
+  KVLOG_ASSIGN_OR_RETURN(const log::Offset offset, WriteAndWait({&record, 1}, options, &held));
+  return TxnResult{held, offset};
 }
 
 }  // namespace kvlog::kv::internal

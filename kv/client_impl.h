@@ -10,6 +10,7 @@
 #pragma once
 
 #include <atomic>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -149,8 +150,12 @@ class ClientImpl final : public Client, private ApplierListener {
   // The policy of an async call (ClientOptions::wait_for_write_slot).
   AtLimit AsyncAtLimit() const { return options_.wait_for_write_slot ? AtLimit::kWait : AtLimit::kFail; }
   // With mu_ held: waits (per `at_limit`) until a write may start; the error
-  // when it may not (closed, refused at the limit, timed out waiting).
-  std::optional<Error> AcquireWriteSlotLocked(std::unique_lock<Mutex>& lock, const Write& write, AtLimit at_limit);
+  // when it may not (closed, refused at the limit, timed out or cancelled
+  // through `stop` while waiting). Waiters take slots in arrival order.
+  std::optional<Error> AcquireWriteSlotLocked(std::unique_lock<Mutex>& lock, const Write& write,
+                                              const std::stop_token& stop, AtLimit at_limit);
+  // Counts an accepted write's records in Stats (puts, deletes, commands).
+  void CountAccepted(std::span<const log::Record> records);
   // A one-record write: refused at once if `record` is an error.
   Result<log::Offset> WriteOneAndWait(const Result<log::Record>& record, const CallOptions& options);
   void WriteOneAsync(const Result<log::Record>& record, WriteCallback done, const CallOptions& options);
@@ -186,6 +191,12 @@ class ClientImpl final : public Client, private ApplierListener {
   bool OnPollError(const Error& error, bool lost, log::Offset position) override;
   static constexpr std::size_t kMaxOutcomes = 1 << 16;
   void Log(LogLevel level, std::string_view message) const;
+  // kClosed: "<what>: client <id> is closed".
+  std::unexpected<Error> ClosedError(std::string_view what) const;
+  // kInvalidArgument: a ttl on a write of no value (a delete).
+  static std::unexpected<Error> TtlWithoutValueError(std::string_view what);
+  // kConflict after update_max_attempts, with the last conflict's message.
+  std::unexpected<Error> AllAttemptsConflictedError(std::string_view what, std::string_view last) const;
   // Durable stores: whether `durable` fits the log (see Open), and the first
   // entry a reader from `from` returns (nullopt: none below `end`).
   Status CheckStore(const DurableState& durable, log::Offset end, TimePoint deadline);
@@ -216,9 +227,12 @@ class ClientImpl final : public Client, private ApplierListener {
   WriteQueue<TimePoint, Write> writes_by_deadline_;   // Guarded by mu_.
   WriteQueue<log::Offset, Write> writes_by_offset_;   // Guarded by mu_.
   std::size_t writes_in_flight_ = 0;                   // Guarded by mu_.
-  // max_writes_in_flight: callers waiting for a slot, and their wake-up (a
-  // write finished, or closing). Guarded by mu_.
-  std::size_t slot_waiters_ = 0;
+  // max_writes_in_flight: the tickets of the callers waiting for a slot, in
+  // arrival order (the front one takes the next free slot), and their wake-up
+  // (a write finished, a waiter left, a stop requested, or closing). Guarded
+  // by mu_.
+  std::deque<uint64_t> slot_queue_;
+  uint64_t next_slot_ticket_ = 0;
   std::unique_ptr<CondVar> slot_freed_;
   uint64_t writes_refused_at_limit_ = 0;   // Guarded by mu_.
   uint64_t writes_waited_at_limit_ = 0;    // Guarded by mu_.

@@ -121,7 +121,7 @@ Result<Command> DecodeCommand(std::string_view value) {
 }
 
 std::string CommandRecordKey(const Command& command) {
-  std::string key("\0kvlog-command\0", 15);
+  std::string key(kCommandRecordKeyPrefix);
   key += command.writer;
   key.push_back('\0');
   key += std::to_string(command.seq);

@@ -72,5 +72,12 @@ Result<Command> DecodeCommand(std::string_view value);
 // PutIfAbsent keyed by the user key would let compaction delete the value it
 // failed against), and no plain record supersedes a command.
 std::string CommandRecordKey(const Command& command);
+inline constexpr std::string_view kCommandRecordKeyPrefix{"\0kvlog-command\0", 15};
+// Whether a record keyed `key` with value `value` is a command record (made
+// by CommandRecordKey), not a plain write, even one whose value is wrapped as
+// a one-write command.
+inline bool IsCommandRecord(std::string_view key, const std::optional<std::string>& value) {
+  return key.starts_with(kCommandRecordKeyPrefix) && value && IsCommand(*value);
+}
 
 }  // namespace kvlog::kv::internal

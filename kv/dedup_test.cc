@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "kv/client.h"
 #include "kv/memory_storage.h"
 #include "kv/testing/log_doubles.h"
@@ -85,7 +87,7 @@ TEST(PlainDedupTest, EncodeDecodeRoundTripsAndRefusesGarbage) {
 
 TEST(PlainDedupTest, ForgetsTheWriterIdleLongest) {
   PlainDedup d;
-  for (std::size_t i = 0; i <= PlainDedup::kWriters; ++i) d.Check("w" + std::to_string(i), 1, 100 + i);
+  for (std::size_t i = 0; i <= PlainDedup::kWriters; ++i) d.Check(fmt::format("w{}", i), 1, 100 + i);
   EXPECT_EQ(d.size(), PlainDedup::kWriters);
   EXPECT_EQ(d.Find({"w0", 0}), nullptr);  // Idle longest.
   EXPECT_NE(d.Find({"w1", 0}), nullptr);
@@ -150,12 +152,12 @@ TEST(ClientDedupTest, ARestartedWriterIsNotTakenForItsOldSelf) {
   for (int life = 0; life < 3; ++life) {
     auto c = Open(broker, "same");
     for (int i = 0; i < 5; ++i) {
-      const std::string key = "k" + std::to_string(i);
-      ASSERT_TRUE(c->Put(key, "life" + std::to_string(life)).has_value());
+      const std::string key = fmt::format("k{}", i);
+      ASSERT_TRUE(c->Put(key, fmt::format("life{}", life)).has_value());
     }
   }
   auto reader = Open(broker, "reader");
-  for (int i = 0; i < 5; ++i) EXPECT_EQ(*reader->Get("k" + std::to_string(i)), "life2");
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(*reader->Get(fmt::format("k{}", i)), "life2");
   EXPECT_EQ(reader->AppliedPosition(), 15);
 }
 

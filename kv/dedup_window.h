@@ -32,6 +32,8 @@
 #include <utility>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "absl/container/flat_hash_map.h"
 #include "log/record.h"
 
@@ -133,7 +135,7 @@ class PlainDedup {
   // A window as text for a durable store's metadata, and back:
   // "<high>|<last>|<16 words in hex>".
   static std::string Encode(const Window& w) {
-    std::string out = std::to_string(w.high) + "|" + std::to_string(w.last);
+    std::string out = fmt::format("{}|{}", w.high, w.last);
     char buf[17];
     for (uint64_t word : w.bits) {
       auto [end, ec] = std::to_chars(buf, buf + sizeof buf, word, 16);

@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <string>
 
+#include <fmt/format.h>
+
 namespace kvlog::kv {
 
 Logger StderrLogger() { return log::StderrLogger("kvlog "); }
@@ -10,8 +12,8 @@ Logger StderrLogger() { return log::StderrLogger("kvlog "); }
 std::string ReadLevelName(const ReadLevel& level) {
   switch (level.kind) {
     case ReadLevel::Kind::kLocal: return "local";
-    case ReadLevel::Kind::kBounded: return "bounded(" + std::to_string(level.max_lag) + ")";
-    case ReadLevel::Kind::kAtLeast: return "at-least(" + std::to_string(level.position) + ")";
+    case ReadLevel::Kind::kBounded: return fmt::format("bounded({})", level.max_lag);
+    case ReadLevel::Kind::kAtLeast: return fmt::format("at-least({})", level.position);
     case ReadLevel::Kind::kLinearizable: return "linearizable";
   }
   return "unknown";

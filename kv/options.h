@@ -148,8 +148,11 @@ struct ClientOptions {
   // At the limit, a blocking call (Put, Delete, PutIf, Update, Execute, a
   // transaction...) waits for a slot: it blocks anyway, and the wait counts
   // against its own timeout (kTimeout naming the limit when none freed;
-  // nothing was appended). An async call (PutAsync, DeleteAsync,
-  // ExecuteAsync) does what wait_for_write_slot says.
+  // nothing was appended; CallOptions::stop wakes it with kCancelled). An
+  // async call (PutAsync, DeleteAsync, ExecuteAsync) does what
+  // wait_for_write_slot says. Writes waiting for a slot take freed slots in
+  // the order they began to wait; an async write that does not wait takes a
+  // free slot at once even when others wait.
   static constexpr std::size_t kDefaultMaxWritesInFlight = 100'000;
   std::size_t max_writes_in_flight = kDefaultMaxWritesInFlight;
   // Off (the default): an async call at the limit fails at once, through its
@@ -183,7 +186,8 @@ struct CallOptions {
   // it blocks wakes it, and it fails with kCancelled (a write already handed
   // to the log may still take effect, as after kTimeout; the message says
   // so). A stop after the call returned changes nothing. Async writes
-  // (PutAsync, ExecuteAsync) look at it only when they start.
+  // (PutAsync, ExecuteAsync) look at it only when they start, and while
+  // they wait for a write slot (wait_for_write_slot).
   std::stop_token stop;
 };
 

@@ -4,14 +4,15 @@
 #include <string>
 #include <utility>
 
+#include <fmt/format.h>
+
 namespace kvlog::kv {
 
 Scan::Scan(const Client& client, KeyConstraint range, ScanOptions options)
     : client_(client), range_(std::move(range)), options_(options) {
   if (options_.page_size == 0 || options_.page_size > ScanOptions::kMaxPageSize) {
-    status_ = MakeError(ErrorCode::kInvalidArgument, "scan: page_size " + std::to_string(options_.page_size) +
-                                                         " is outside 1.." +
-                                                         std::to_string(ScanOptions::kMaxPageSize));
+    status_ = MakeError(ErrorCode::kInvalidArgument, fmt::format("scan: page_size {} is outside 1..{}",
+                                                                 options_.page_size, ScanOptions::kMaxPageSize));
     exhausted_ = true;
     return;
   }

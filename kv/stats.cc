@@ -1,11 +1,17 @@
 #include "kv/stats.h"
 
+#include <iterator>
 #include <string_view>
+
+#include <fmt/format.h>
 
 namespace kvlog::kv {
 namespace {
 
-// A label value: backslash, double quote and newline escaped.
+// A label value: backslash, double quote and newline escaped, exactly the
+// three the exposition format names. (tools/kvctl's EncodeEscaped looks alike
+// but is another format: it also escapes tabs, CRs and bytes outside UTF-8 as
+// \xNN, and leaves double quotes alone; neither can serve the other.)
 std::string LabelValue(std::string_view v) {
   std::string out;
   for (char c : v) {
@@ -27,11 +33,10 @@ class Writer {
   explicit Writer(const std::string& client) : client_("client=\"" + LabelValue(client) + "\"") {}
 
   void Family(std::string_view name, std::string_view type, std::string_view help) {
-    out_ += "# HELP kvlog_" + std::string(name) + " " + std::string(help) + "\n";
-    out_ += "# TYPE kvlog_" + std::string(name) + " " + std::string(type) + "\n";
+    fmt::format_to(std::back_inserter(out_), "# HELP kvlog_{} {}\n# TYPE kvlog_{} {}\n", name, help, name, type);
   }
   void Sample(std::string_view name, int64_t value, const std::string& extra_labels = {}) {
-    out_ += "kvlog_" + std::string(name) + "{" + client_ + extra_labels + "} " + std::to_string(value) + "\n";
+    fmt::format_to(std::back_inserter(out_), "kvlog_{}{{{}{}}} {}\n", name, client_, extra_labels, value);
   }
   void One(std::string_view name, std::string_view type, std::string_view help, int64_t value) {
     Family(name, type, help);
@@ -83,12 +88,11 @@ std::string PrometheusText(const ClientStats& s) {
     w.Family("watcher_lag_records", "gauge", "Records a watcher's delivered changes are behind the applier.");
     for (const WatcherStats& ws : s.watchers) {
       w.Sample("watcher_lag_records", ws.lag,
-               ",watcher=\"" + std::to_string(ws.id) + "\",key=\"" + LabelValue(ws.key) + "\",prefix=\"" +
-                   (ws.prefix ? "true" : "false") + "\"");
+               fmt::format(",watcher=\"{}\",key=\"{}\",prefix=\"{}\"", ws.id, LabelValue(ws.key), ws.prefix));
     }
     w.Family("watcher_buffered_events", "gauge", "Events a watcher holds that its consumer has not taken.");
     for (const WatcherStats& ws : s.watchers) {
-      w.Sample("watcher_buffered_events", static_cast<int64_t>(ws.buffered), ",watcher=\"" + std::to_string(ws.id) + "\"");
+      w.Sample("watcher_buffered_events", static_cast<int64_t>(ws.buffered), fmt::format(",watcher=\"{}\"", ws.id));
     }
   }
   return w.Take();

@@ -34,9 +34,11 @@ struct ClientStats {
   uint64_t gets = 0;    // Local key reads (MultiGet counts each key).
   uint64_t hits = 0;    // ... that found a value.
   uint64_t misses = 0;  // ... that did not.
-  uint64_t puts = 0;       // Puts appended (sync and async, batch records included).
+  // Writes handed to the log (sync and async); a write refused before that
+  // (invalid, cancelled, closed, at max_writes_in_flight) is not counted.
+  uint64_t puts = 0;       // Puts appended (batch records included).
   uint64_t deletes = 0;    // Deletes appended (likewise).
-  uint64_t commands = 0;   // Conditional writes, transactions, atomic batches appended.
+  uint64_t commands = 0;   // Conditional writes, transactions, atomic batches, expiries appended.
   uint64_t conditional_failures = 0;  // Of those, decided false where the log put them.
   uint64_t writes_in_flight = 0;      // Started, not yet finished.
   uint64_t max_writes_in_flight = 0;  // ClientOptions::max_writes_in_flight (0: no limit).

@@ -8,6 +8,8 @@
 #include <mutex>
 #include <thread>
 
+#include <fmt/format.h>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -275,7 +277,7 @@ TEST(TtlJanitorTest, TheJanitorRemovesExpiredKeysThroughTheLogOnEveryReplicaAndA
   options.janitor_interval = 20ms;
   options.on_expire = [&](std::string_view key, log::Offset version, log::Offset offset) {
     std::lock_guard lock(mu);
-    expired.push_back(std::string(key) + "@" + std::to_string(version) + "<" + std::to_string(offset));
+    expired.push_back(fmt::format("{}@{}<{}", key, version, offset));
   };
   auto a = OpenOn(broker, rt, options);
   auto b = OpenOn(broker, rt, NoJanitor());
@@ -293,7 +295,7 @@ TEST(TtlJanitorTest, TheJanitorRemovesExpiredKeysThroughTheLogOnEveryReplicaAndA
   {
     std::lock_guard lock(mu);
     ASSERT_EQ(expired.size(), 1u);
-    EXPECT_THAT(expired[0], HasSubstr("k@" + std::to_string(*put) + "<"));
+    EXPECT_THAT(expired[0], HasSubstr(fmt::format("k@{}<", *put)));
   }
   // The tombstone is a conditional delete at the expired version.
   std::vector<log::Record> records = LogRecords(broker);

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
 namespace kvlog::kv {
 
 std::string_view WatchEventTypeName(WatchEvent::Type type) {
@@ -37,7 +39,7 @@ namespace internal {
 namespace {
 
 std::string Describe(const WatcherState& w) {
-  return "watch " + std::to_string(w.id) + (w.prefix ? " of prefix '" : " of key '") + w.key + "'";
+  return fmt::format("watch {} of {} '{}'", w.id, w.prefix ? "prefix" : "key", w.key);
 }
 
 }  // namespace
@@ -267,11 +269,9 @@ Result<WatchEvent> WatchHub::Next(WatcherState& w, Duration timeout, const std::
       return WatchEvent{WatchEvent::Type::kProgress, CoveredLocked(w), {}};
     }
     if (now >= deadline) {
-      return MakeError(ErrorCode::kTimeout, Describe(w) + ": no event within " +
-                                                std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                                   timeout)
-                                                                   .count()) +
-                                                " ms");
+      return MakeError(ErrorCode::kTimeout,
+                       fmt::format("{}: no event within {} ms", Describe(w),
+                                   std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count()));
     }
     TimePoint wake = deadline;
     if (progress) wake = std::min(wake, w.last_event + w.progress_interval);
@@ -331,8 +331,9 @@ Result<std::unique_ptr<Watcher>> WatchHub::Watch(const WatchOptions& options) {
     return MakeError(ErrorCode::kInvalidArgument, "watch: progress_interval is negative");
   }
   if (options.start.kind == WatchStart::Kind::kAfter && options.start.after < kNoVersion) {
-    return MakeError(ErrorCode::kInvalidArgument, "watch: start version " + std::to_string(options.start.after) +
-                                                      " is below -1 (After(-1) is the start of the log)");
+    return MakeError(ErrorCode::kInvalidArgument,
+                     fmt::format("watch: start version {} is below -1 (After(-1) is the start of the log)",
+                                 options.start.after));
   }
   auto w = std::make_shared<WatcherState>();
   w->key = options.key;
@@ -342,7 +343,7 @@ Result<std::unique_ptr<Watcher>> WatchHub::Watch(const WatchOptions& options) {
   w->ready = runtime_.NewCondVar();
   w->last_event = runtime_.Now();
   std::unique_lock lock(*mu_);
-  if (closed_) return MakeError(ErrorCode::kClosed, "watch: client " + client_id_ + " is closed");
+  if (closed_) return MakeError(ErrorCode::kClosed, fmt::format("watch: client {} is closed", client_id_));
   w->id = next_id_++;
   // Every change from `from` on is wanted.
   Version from = position_;
@@ -359,14 +360,13 @@ Result<std::unique_ptr<Watcher>> WatchHub::Watch(const WatchOptions& options) {
   const Version oldest_after = history_begin_ - 1;
   if (from < history_begin_) {
     const std::string asked = options.start.kind == WatchStart::Kind::kFromStart
-                                  ? std::string("the start of the log (offset ") + std::to_string(log_start_) + ")"
-                                  : "after version " + std::to_string(options.start.after);
+                                  ? fmt::format("the start of the log (offset {})", log_start_)
+                                  : fmt::format("after version {}", options.start.after);
     return MakeError(ErrorCode::kCompacted,
-                     "watch: cannot start " + asked + ": client " + client_id_ +
-                         "'s watch history holds only changes after version " + std::to_string(oldest_after) +
-                         " (the oldest start available is After(" + std::to_string(oldest_after) +
-                         "); the window is ClientOptions::watch_history_events = " + std::to_string(history_events_) +
-                         " and watch_history_bytes = " + std::to_string(history_bytes_) + ")");
+                     fmt::format("watch: cannot start {}: client {}'s watch history holds only changes after version "
+                                 "{} (the oldest start available is After({})); the window is "
+                                 "ClientOptions::watch_history_events = {} and watch_history_bytes = {})",
+                                 asked, client_id_, oldest_after, oldest_after, history_events_, history_bytes_));
   }
   w->after = from - 1;
   if (from >= position_) {

@@ -10,6 +10,8 @@
 #include <stop_token>
 #include <thread>
 
+#include <fmt/format.h>
+
 #include "kv/client.h"
 #include "kv/memory_storage.h"
 #include "kv/testing/log_doubles.h"
@@ -123,13 +125,13 @@ TEST(Watch, AStartOlderThanTheHistoryWindowIsKCompactedNamingTheOldestStart) {
   options.watch_history_events = 3;
   auto client = OpenClient(broker, options);
   std::vector<Version> versions;
-  for (int i = 0; i < 6; ++i) versions.push_back(*client->Put("k" + std::to_string(i), "v"));
+  for (int i = 0; i < 6; ++i) versions.push_back(*client->Put(fmt::format("k{}", i), "v"));
   // The window holds the last three records: the oldest start is after versions[2].
   for (WatchStart start : {WatchStart::FromStart(), WatchStart::After(versions[0]), WatchStart::After(versions[1])}) {
     auto refused = client->Watch(PrefixWatch("k", start));
     ASSERT_FALSE(refused.has_value());
     EXPECT_EQ(refused.error().code(), ErrorCode::kCompacted);
-    EXPECT_THAT(refused.error().message(), HasSubstr("After(" + std::to_string(versions[2]) + ")"));
+    EXPECT_THAT(refused.error().message(), HasSubstr(fmt::format("After({})", versions[2])));
     EXPECT_THAT(refused.error().message(), HasSubstr("watch_history_events = 3"));
   }
   auto oldest = client->Watch(PrefixWatch("k", WatchStart::After(versions[2])));
@@ -295,11 +297,11 @@ TEST(Watch, ManyWatchersEachGetTheirOwnKeys) {
   log::sim::Broker broker;
   auto client = OpenClient(broker);
   std::vector<std::unique_ptr<Watcher>> watchers;
-  for (int i = 0; i < 20; ++i) watchers.push_back(std::move(*client->Watch(KeyWatch("k" + std::to_string(i)))));
+  for (int i = 0; i < 20; ++i) watchers.push_back(std::move(*client->Watch(KeyWatch(fmt::format("k{}", i)))));
   std::vector<Version> versions;
-  for (int i = 0; i < 20; ++i) versions.push_back(*client->Put("k" + std::to_string(i), "v"));
+  for (int i = 0; i < 20; ++i) versions.push_back(*client->Put(fmt::format("k{}", i), "v"));
   for (int i = 0; i < 20; ++i) {
-    EXPECT_EQ(Take(*watchers[i], 1), (std::vector<WatchEvent>{Changes(versions[i], {{"k" + std::to_string(i), "v"}})}));
+    EXPECT_EQ(Take(*watchers[i], 1), (std::vector<WatchEvent>{Changes(versions[i], {{fmt::format("k{}", i), "v"}})}));
   }
 }
 
@@ -418,13 +420,13 @@ TEST(WatchIndex, RandomWatchersAndWritesMatchAScanOfTheLog) {
     if (key.empty()) key = "b";
     if (r % 4 == 3) {
       std::string k2 = key + "/" + random_key(2);
-      auto v = client->Batch().Put(key, "x" + std::to_string(r)).Delete(k2).Atomic().Execute();
+      auto v = client->Batch().Put(key, fmt::format("x{}", r)).Delete(k2).Atomic().Execute();
       ASSERT_TRUE(v.has_value());
-      log.push_back({*v, {{key, "x" + std::to_string(r)}, {k2, std::nullopt}}});
+      log.push_back({*v, {{key, fmt::format("x{}", r)}, {k2, std::nullopt}}});
     } else {
-      auto v = client->Put(key, "x" + std::to_string(r));
+      auto v = client->Put(key, fmt::format("x{}", r));
       ASSERT_TRUE(v.has_value());
-      log.push_back({*v, {{key, "x" + std::to_string(r)}}});
+      log.push_back({*v, {{key, fmt::format("x{}", r)}}});
     }
   }
   std::size_t nonempty = 0;
@@ -445,7 +447,7 @@ TEST(WatchIndex, CancellingAndDroppingWatchersWhileTheApplierPublishesLeavesTheO
   constexpr int kKeys = 20;
   std::vector<std::unique_ptr<Watcher>> watchers;
   for (int i = 0; i < kWatchers; ++i) {
-    WatchOptions o = i % 3 == 0 ? PrefixWatch(i % 2 == 0 ? "" : "k1") : KeyWatch("k" + std::to_string(i % kKeys));
+    WatchOptions o = i % 3 == 0 ? PrefixWatch(i % 2 == 0 ? "" : "k1") : KeyWatch(fmt::format("k{}", i % kKeys));
     o.buffer_events = 4096;
     watchers.push_back(std::move(*client->Watch(o)));
   }
@@ -467,7 +469,7 @@ TEST(WatchIndex, CancellingAndDroppingWatchersWhileTheApplierPublishesLeavesTheO
   for (int r = 0; r < kRounds; ++r) {
     if (r == 2) go = true;
     WriteBatch batch = client->Batch();
-    for (int k = 0; k < kKeys; ++k) batch.Put("k" + std::to_string(k), std::to_string(r));
+    for (int k = 0; k < kKeys; ++k) batch.Put(fmt::format("k{}", k), std::to_string(r));
     auto v = batch.Execute();
     ASSERT_TRUE(v.has_value()) << v.error().ToString();
   }
@@ -481,10 +483,10 @@ TEST(WatchIndex, CancellingAndDroppingWatchersWhileTheApplierPublishesLeavesTheO
   for (const Written& r : log) changes += r.changes.size();
   ASSERT_EQ(changes, static_cast<std::size_t>(kRounds * kKeys));
   for (int i = 0; i < kWatchers; i += 2) {
-    SCOPED_TRACE("watcher " + std::to_string(i));
+    SCOPED_TRACE(fmt::format("watcher {}", i));
     auto& o = watchers[i];
     const bool prefix = i % 3 == 0;
-    const std::string key = prefix ? (i % 2 == 0 ? "" : "k1") : "k" + std::to_string(i % kKeys);
+    const std::string key = prefix ? (i % 2 == 0 ? "" : "k1") : fmt::format("k{}", i % kKeys);
     EXPECT_EQ(Drain(*o), Expected(log, key, prefix));
   }
   for (int i = 1; i < kWatchers; i += 2) {

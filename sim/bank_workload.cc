@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include <fmt/format.h>
+
 namespace kvlog::sim {
 namespace {
 
@@ -9,7 +11,7 @@ using checker::Event;
 using checker::EventType;
 using checker::Value;
 
-std::string Account(int i) { return "acct" + std::to_string(i); }
+std::string Account(int i) { return fmt::format("acct{}", i); }
 
 std::optional<int64_t> BalanceOf(const std::string& s) {
   int64_t n = 0;
@@ -37,7 +39,7 @@ Status Open(const BankOptions& o, OpContext& ctx) {
     Event invoke;
     invoke.f = "batch";
     invoke.value = deposit;
-    invoke.op = ctx.op_id + "." + std::to_string(attempt);
+    invoke.op = fmt::format("{}.{}", ctx.op_id, attempt);
     ctx.invoke(invoke);
     auto batch = ctx.client->Batch();
     for (int i = 0; i < o.accounts; ++i) batch.Put(Account(i), std::to_string(o.opening_balance));

@@ -3,6 +3,8 @@
 #include <atomic>
 #include <charconv>
 
+#include <fmt/format.h>
+
 namespace kvlog::sim {
 namespace {
 
@@ -22,7 +24,7 @@ struct CounterState {
   std::atomic<int64_t> token{-1};  // The highest offset an increment returned.
 };
 
-std::string KeyOf(int i) { return "n" + std::to_string(i); }
+std::string KeyOf(int i) { return fmt::format("n{}", i); }
 
 void Read(CounterState& st, OpContext& ctx, const std::string& key, kv::ReadLevel level) {
   if (level.kind == kv::ReadLevel::Kind::kAtLeast) {

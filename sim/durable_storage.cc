@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include <fmt/format.h>
+
 namespace kvlog::sim {
 
 DurableDisks::DurableDisks(uint64_t seed, DurableStorageOptions options)
@@ -33,10 +35,10 @@ std::unique_ptr<kv::Storage> DurableDisks::Open(int slot, int restarts) {
 std::string DurableDisks::Describe() const {
   const std::string sync = options_.sync_every == 0   ? "never synced"
                            : options_.sync_every == 1 ? "synced every write"
-                                                      : "synced every " + std::to_string(options_.sync_every) + " writes";
-  return "durable (" + sync + "): " + std::to_string(stats_.restarts) + " restarts on a crashed disk, " +
-         std::to_string(stats_.resumed) + " resumed past position 0, " + std::to_string(stats_.lost_unsynced) +
-         " crashes lost unsynced bytes (" + std::to_string(stats_.records_dropped) + " batches dropped, torn ones included)";
+                                                      : fmt::format("synced every {} writes", options_.sync_every);
+  return fmt::format("durable ({}): {} restarts on a crashed disk, {} resumed past position 0, {} crashes lost "
+                     "unsynced bytes ({} batches dropped, torn ones included)",
+                     sync, stats_.restarts, stats_.resumed, stats_.lost_unsynced, stats_.records_dropped);
 }
 
 }  // namespace kvlog::sim

@@ -8,6 +8,8 @@
 #include <ostream>
 #include <sstream>
 
+#include <fmt/format.h>
+
 #include "kv/client.h"
 #include "kv/memory_storage.h"
 #include "log/sim/broker.h"
@@ -36,7 +38,7 @@ void showValue(const ModelOp& op, std::ostream& os) {
   os << ")";
 }
 
-std::string Key(int i) { return "k" + std::to_string(i); }
+std::string Key(int i) { return fmt::format("k{}", i); }
 
 }  // namespace
 }  // namespace kvlog::sim

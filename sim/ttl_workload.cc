@@ -5,6 +5,8 @@
 #include <memory>
 #include <random>
 
+#include <fmt/format.h>
+
 #include "checker/convergence.h"
 #include "checker/digest.h"
 #include "checker/expiry.h"
@@ -105,7 +107,7 @@ TtlRun RunTtlScenario(const TtlScenario& s) {
   run.outcome = rt.Run([&] {
     log::sim::Broker broker(rt, s.broker, s.seed);
     RunTtlWorkload(rt, SimWorkloadLog(broker, s.slot_faults), s, Duration(0), run);
-    run.history.source = "ttl seed " + std::to_string(s.seed) + " variant " + s.variant;
+    run.history.source = fmt::format("ttl seed {} variant {}", s.seed, s.variant);
   });
   run.ops = static_cast<int64_t>(run.history.events.size() / 2);
   return run;
@@ -145,13 +147,13 @@ void RunTtlWorkload(Runtime& rt, const WorkloadLog& wlog, const TtlScenario& s, 
         if (broken) log = std::make_unique<ApplyTimeExpiryLog>(std::move(log), *clocks[i]);
         kv::ClientOptions options;
         options.runtime = clocks[i].get();
-        options.client_id = "c" + std::to_string(i);
+        options.client_id = fmt::format("c{}", i);
         options.default_timeout = s.op_timeout;
         options.logger = nullptr;
         options.janitor_interval = s.janitor_interval;
         auto opened = kv::Client::Open(std::move(log), kv::NewMemoryStorage(), options);
         if (!opened) {
-          fail("opening c" + std::to_string(i) + ": " + opened.error().ToString());
+          fail(fmt::format("opening c{}: {}", i, opened.error().ToString()));
           return nullptr;
         }
         clients[i] = std::move(*opened);
@@ -182,7 +184,7 @@ void RunTtlWorkload(Runtime& rt, const WorkloadLog& wlog, const TtlScenario& s, 
     std::vector<std::unique_ptr<Task>> workers;
     for (int i = 0; i < s.clients; ++i) {
       if (i == late) continue;
-      workers.push_back(rt.Spawn("ttl process " + std::to_string(i), [&, i] {
+      workers.push_back(rt.Spawn(fmt::format("ttl process {}", i), [&, i] {
         kv::Client* opened = open(i);
         if (opened == nullptr) return;
         kv::Client& c = *opened;
@@ -194,8 +196,8 @@ void RunTtlWorkload(Runtime& rt, const WorkloadLog& wlog, const TtlScenario& s, 
         };
         for (int n = 0; n < s.ops_per_client; ++n) {
           rt.SleepFor(Duration(uniform(static_cast<uint64_t>(s.max_think.count()) + 1)));
-          const std::string key = "k" + std::to_string(uniform(static_cast<uint64_t>(s.keys)));
-          const std::string op_id = "p" + std::to_string(i) + "-" + std::to_string(n);
+          const std::string key = fmt::format("k{}", uniform(static_cast<uint64_t>(s.keys)));
+          const std::string op_id = fmt::format("p{}-{}", i, n);
           const int pick = static_cast<int>(uniform(100));
           if (pick < s.get_percent) {
             get(c, i, key, op_id);
@@ -211,7 +213,7 @@ void RunTtlWorkload(Runtime& rt, const WorkloadLog& wlog, const TtlScenario& s, 
           Result<log::Offset> written;
           const kv::CallOptions call{s.op_timeout, op_id, ttl()};
           if (pick < s.get_percent + s.put_percent) {
-            const std::string value = "v" + std::to_string(i) + "-" + std::to_string(n);
+            const std::string value = fmt::format("v{}-{}", i, n);
             invoke.f = done.f = "put";
             invoke.value = done.value = Value::String(value);
             record(invoke);
@@ -220,7 +222,7 @@ void RunTtlWorkload(Runtime& rt, const WorkloadLog& wlog, const TtlScenario& s, 
             // A cas on what this replica reads now (an expired value reads as
             // missing, but is still stored until its tombstone: then the
             // put-if-absent fails on every replica alike).
-            const std::string value = "c" + std::to_string(i) + "-" + std::to_string(n);
+            const std::string value = fmt::format("c{}-{}", i, n);
             auto current = c.GetEntry(key);
             invoke.f = done.f = "cas";
             invoke.value = done.value =
@@ -250,7 +252,7 @@ void RunTtlWorkload(Runtime& rt, const WorkloadLog& wlog, const TtlScenario& s, 
       // A replica that starts now replays records whose deadlines have all
       // passed, and the janitors' tombstones: it must not resurrect anything.
       if (kv::Client* c = open(late)) {
-        for (int k = 0; k < s.keys; ++k) get(*c, late, "k" + std::to_string(k), "late-" + std::to_string(k));
+        for (int k = 0; k < s.keys; ++k) get(*c, late, fmt::format("k{}", k), fmt::format("late-{}", k));
       }
     }
     for (auto& client : clients) {

@@ -5,6 +5,8 @@
 #include <mutex>
 #include <optional>
 
+#include <fmt/format.h>
+
 #include "kv/command.h"
 
 namespace kvlog::sim {
@@ -181,7 +183,7 @@ class TxnSplitLog final : public log::Log {
       const std::size_t n = command->then_writes.size();
       for (std::size_t i = 0; i < n; ++i) {
         kv::internal::Command part;
-        part.writer = i + 1 == n ? command->writer : command->writer + "#split" + std::to_string(i);
+        part.writer = i + 1 == n ? command->writer : fmt::format("{}#split{}", command->writer, i);
         part.seq = command->seq;
         if (i == 0) part.compares = command->compares;
         part.then_writes = {command->then_writes[i]};

@@ -3,6 +3,8 @@
 #include <optional>
 #include <random>
 
+#include <fmt/format.h>
+
 #include "kv/client.h"
 #include "kv/command.h"
 #include "kv/memory_storage.h"
@@ -27,22 +29,23 @@ class WatchWorkload {
   void Run() {
     std::vector<std::unique_ptr<kv::Client>> writers, watchers;
     for (int i = 0; i < options_.writers; ++i) {
-      auto c = Open("w" + std::to_string(i), i);
+      auto c = Open(fmt::format("w{}", i), i);
       if (!c) return;
       writers.push_back(std::move(c));
     }
     for (int i = 0; i < options_.watchers; ++i) {
-      auto c = Open("c" + std::to_string(i), options_.writers + i);
+      auto c = Open(fmt::format("c{}", i), options_.writers + i);
       if (!c) return;
       watchers.push_back(std::move(c));
     }
     std::vector<std::unique_ptr<Task>> tasks;
     for (int i = 0; i < options_.writers; ++i) {
-      tasks.push_back(rt_.Spawn("writer " + std::to_string(i), [this, i, c = writers[i].get()] { Write(i, *c); }));
+      tasks.push_back(rt_.Spawn(fmt::format("writer {}", i), [this, i, c = writers[i].get()] { Write(i, *c); }));
     }
     std::vector<std::unique_ptr<Task>> consumers;
     for (int i = 0; i < options_.watchers; ++i) {
-      consumers.push_back(rt_.Spawn("watcher " + std::to_string(i), [this, i, c = watchers[i].get()] { Watch(i, *c); }));
+      consumers.push_back(
+          rt_.Spawn(fmt::format("watcher {}", i), [this, i, c = watchers[i].get()] { Watch(i, *c); }));
     }
     for (auto& t : tasks) t->Join();
     // Every watcher stops once a progress event says it has everything the
@@ -77,14 +80,16 @@ class WatchWorkload {
     return std::move(*c);
   }
 
-  std::string Key(std::mt19937_64& rng) { return "k" + std::to_string(Uniform(rng, static_cast<uint64_t>(options_.keys))); }
+  std::string Key(std::mt19937_64& rng) {
+    return fmt::format("k{}", Uniform(rng, static_cast<uint64_t>(options_.keys)));
+  }
 
   void Write(int index, kv::Client& c) {
     std::mt19937_64 rng(options_.seed * 1000003 + static_cast<uint64_t>(index));
     const kv::CallOptions call{2s, {}};
     for (int op = 0; op < options_.ops_per_writer; ++op) {
       rt_.SleepFor(UniformDuration(rng, options_.max_think));
-      const std::string value = "w" + std::to_string(index) + "-" + std::to_string(op);
+      const std::string value = fmt::format("w{}-{}", index, op);
       const uint64_t kind = Uniform(rng, 100);
       // Outcomes are not judged here: the log decides what happened, and
       // the watch check compares every watcher with the log.
@@ -99,7 +104,7 @@ class WatchWorkload {
           if (Uniform(rng, 4) == 0) {
             batch.Delete(Key(rng));
           } else {
-            batch.Put(Key(rng), value + "." + std::to_string(i));
+            batch.Put(Key(rng), fmt::format("{}.{}", value, i));
           }
         }
         (void)batch.Atomic().Execute(call);
@@ -124,7 +129,7 @@ class WatchWorkload {
         w.prefix = true;
         break;
       case 1:
-        w.key = "k" + std::to_string(index % std::max(1, options_.keys));
+        w.key = fmt::format("k{}", index % std::max(1, options_.keys));
         break;
       default:
         w.key = "k1";
@@ -154,7 +159,7 @@ class WatchWorkload {
     }
     int n = 0;
     while (true) {
-      session.id = c.id() + "-" + std::to_string(n++);
+      session.id = fmt::format("{}-{}", c.id(), n++);
       auto watcher = c.Watch(w);
       if (!watcher) {
         session.received.push_back({checker::WatchReceived::Kind::kError, 0, {}, watcher.error().ToString(), 0});
@@ -288,7 +293,7 @@ WatchRun RunWatchWorkload(const WatchWorkloadOptions& options) {
     log::sim::Broker broker(rt, options.broker, options.seed);
     RunWatchWorkloadOn(rt, SimWorkloadLog(broker, options.slot_faults), options, run);
   });
-  run.history.source = "watch workload seed " + std::to_string(options.seed) + " variant " + options.variant;
+  run.history.source = fmt::format("watch workload seed {} variant {}", options.seed, options.variant);
   return run;
 }
 

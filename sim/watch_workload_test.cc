@@ -6,7 +6,7 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdio>
+#include <fmt/format.h>
 
 #include "checker/watch.h"
 
@@ -31,8 +31,7 @@ TEST(WatchWorkload, TheCorrectClientPassesTheWatchCheckWhileWatchersFallBehindAn
     EXPECT_EQ(report.verdict, checker::Verdict::kValid) << "seed " << seed << ": " << Explain(report);
     EXPECT_GT(run.change_events, 100) << "seed " << seed;
     EXPECT_GT(run.history.log.size(), 200u);
-    std::printf("seed %llu: %s; %lld fell behind, %lld progress\n", static_cast<unsigned long long>(seed),
-                report.summary.c_str(), static_cast<long long>(run.fell_behind), static_cast<long long>(run.progress));
+    fmt::print("seed {}: {}; {} fell behind, {} progress\n", seed, report.summary, run.fell_behind, run.progress);
     fell_behind += run.fell_behind;
     resumed += run.resumed;
     progress += run.progress;
@@ -53,8 +52,7 @@ TEST(WatchWorkload, AConsumerThatDropsEventsUnderLoadIsCaught) {
     ASSERT_GT(run.dropped, 0);
     checker::CheckReport report = checker::CheckWatches(run.history);
     EXPECT_EQ(report.verdict, checker::Verdict::kInvalid) << "seed " << seed << ": " << report.summary;
-    std::printf("watch-drop seed %llu: %lld dropped; %s\n", static_cast<unsigned long long>(seed),
-                static_cast<long long>(run.dropped), report.summary.c_str());
+    fmt::print("watch-drop seed {}: {} dropped; {}\n", seed, run.dropped, report.summary);
     bool skip = false;
     for (const auto& v : report.violations) skip |= v.kind == "skipped" || v.kind == "early-progress";
     EXPECT_TRUE(skip) << Explain(report);

@@ -5,6 +5,8 @@
 #include <map>
 #include <random>
 
+#include <fmt/format.h>
+
 #include "checker/digest.h"
 
 namespace kvlog::checker::testing {
@@ -34,7 +36,7 @@ History GenerateKvHistory(const GenerateOptions& o) {
   std::mt19937_64 rng(o.seed);
   auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<uint64_t>(n)); };
   History h;
-  h.source = "generated-kv-" + std::to_string(o.seed);
+  h.source = fmt::format("generated-kv-{}", o.seed);
   h.has_log = true;
   h.events.reserve(o.operations * 2);
   h.log.reserve(o.operations);
@@ -48,8 +50,8 @@ History GenerateKvHistory(const GenerateOptions& o) {
     ApplyUpTo(h.log, &lag, std::min(h.log.size(), lag.next + static_cast<size_t>(pick(8))));
     const int r = pick(o.replicas);
     Replica& rep = replicas[r];
-    const std::string replica = "c" + std::to_string(r);
-    const std::string key = "k" + std::to_string(pick(o.keys));
+    const std::string replica = fmt::format("c{}", r);
+    const std::string key = fmt::format("k{}", pick(o.keys));
     Event inv;
     inv.process = r;
     inv.type = EventType::kInvoke;
@@ -63,7 +65,7 @@ History GenerateKvHistory(const GenerateOptions& o) {
     time += 1 + pick(100);
     if (o.range_percent > 0 && pick(100) < o.range_percent) {
       // A range read [key, hi] at the replica's position: kvsim's shape.
-      std::string hi = "k" + std::to_string(pick(o.keys));
+      std::string hi = fmt::format("k{}", pick(o.keys));
       if (hi < key) std::swap(hi, *inv.key);
       inv.f = done.f = "range";
       done.key = inv.key;
@@ -91,7 +93,7 @@ History GenerateKvHistory(const GenerateOptions& o) {
         rec.f = "delete";
       } else {
         inv.f = done.f = "put";
-        std::string v = "v" + std::to_string(next_value++);
+        std::string v = fmt::format("v{}", next_value++);
         inv.value = done.value = Value::String(v);
         rec.value = v;
       }
@@ -107,7 +109,7 @@ History GenerateKvHistory(const GenerateOptions& o) {
     // Most replicas end fully caught up; some stop part way.
     size_t upto = pick(4) == 0 ? std::min(h.log.size(), rep.next + static_cast<size_t>(pick(4))) : h.log.size();
     ApplyUpTo(h.log, &rep, upto);
-    h.finals.push_back({"c" + std::to_string(r), rep.applied, StateDigest::Of(rep.store), 0});
+    h.finals.push_back({fmt::format("c{}", r), rep.applied, StateDigest::Of(rep.store), 0});
   }
   int line = 0;
   for (auto& e : h.events) e.line = ++line;
@@ -204,7 +206,7 @@ bool InjectViolation(History* h, Breakage b, uint64_t seed) {
       LogRecord r;
       r.offset = h->log.empty() ? 0 : h->log.back().offset + 1;
       r.key = "k0";
-      r.value = "never-written-" + std::to_string(seed);
+      r.value = fmt::format("never-written-{}", seed);
       h->log.push_back(r);
       return true;
     }
@@ -212,7 +214,7 @@ bool InjectViolation(History* h, Breakage b, uint64_t seed) {
       if (h->finals.empty()) return false;
       FinalState& f = h->finals[start % h->finals.size()];
       StateDigest d;
-      d.Add("k0", "corrupt-" + std::to_string(seed));
+      d.Add("k0", fmt::format("corrupt-{}", seed));
       f.digest = d.Hex();
       return true;
     }
@@ -293,7 +295,7 @@ History GenerateRegisterHistory(uint64_t seed, size_t operations, int processes)
   }
   std::stable_sort(events.begin(), events.end(), [](const Timed& a, const Timed& b) { return a.t < b.t; });
   History h;
-  h.source = "generated-register-" + std::to_string(seed);
+  h.source = fmt::format("generated-register-{}", seed);
   int line = 0;
   for (auto& t : events) {
     t.e.line = ++line;
@@ -338,7 +340,7 @@ History GenerateKvLinearizableHistory(uint64_t seed, size_t operations, int proc
   };
   std::map<std::string, std::string> state;
   int64_t next_value = 0;
-  auto key_name = [&](uint64_t k) { return "k" + std::to_string(k); };
+  auto key_name = [&](uint64_t k) { return fmt::format("k{}", k); };
   auto apply = [&](const Value& record) {
     const std::string& key = record.Find("key")->as_string();
     const Value* v = record.Find("value");
@@ -407,7 +409,7 @@ History GenerateKvLinearizableHistory(uint64_t seed, size_t operations, int proc
       case 3:
         op.f = uniform(5) == 0 ? "delete" : "put";
         op.key = key_name(uniform(static_cast<uint64_t>(keys)));
-        if (op.f == "put") op.input = Value::String("v" + std::to_string(next_value++));
+        if (op.f == "put") op.input = Value::String(fmt::format("v{}", next_value++));
         op.outcome = fail ? EventType::kFail : info ? EventType::kInfo : EventType::kOk;
         if (happens) {
           apply(Value::Map({"f", "key", "value"}, {Value::String(op.f), Value::String(op.key), op.input}));
@@ -422,7 +424,7 @@ History GenerateKvLinearizableHistory(uint64_t seed, size_t operations, int proc
           records.push_back(Value::Map(
               {"f", "key", "value"},
               {Value::String(del ? "delete" : "put"), Value::String(key_name(uniform(static_cast<uint64_t>(keys)))),
-               del ? Value() : Value::String("v" + std::to_string(next_value++))}));
+               del ? Value() : Value::String(fmt::format("v{}", next_value++))}));
         }
         op.input = Value::List(std::move(records));
         op.outcome = fail ? EventType::kFail : info ? EventType::kInfo : EventType::kOk;
@@ -467,7 +469,7 @@ History GenerateKvLinearizableHistory(uint64_t seed, size_t operations, int proc
   }
   std::stable_sort(events.begin(), events.end(), [](const Timed& a, const Timed& b) { return a.t < b.t; });
   History h;
-  h.source = "generated-kv-" + std::to_string(seed);
+  h.source = fmt::format("generated-kv-{}", seed);
   int line = 0;
   for (auto& t : events) {
     t.e.line = ++line;

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "checker/linearizability.h"
 #include "checker/testing/reference.h"
 
@@ -34,7 +36,7 @@ int Main(int argc, char** argv) {
     std::string a = argv[i];
     auto next = [&]() -> std::string {
       if (i + 1 >= argc) {
-        std::fprintf(stderr, "%s needs a value\n", a.c_str());
+        fmt::print(stderr, "{} needs a value\n", a);
         std::exit(2);
       }
       return argv[++i];
@@ -46,17 +48,17 @@ int Main(int argc, char** argv) {
     } else if (a == "--filter") {
       filter = next();
     } else {
-      std::fprintf(stderr, "usage: time_reference [--reps N>=1] [--threads N>=1] [--filter SUBSTRING]\n");
+      fmt::print(stderr, "usage: time_reference [--reps N>=1] [--threads N>=1] [--filter SUBSTRING]\n");
       return 2;
     }
   }
   if (reps < 1 || threads < 1) {
-    std::fprintf(stderr, "--reps and --threads must be at least 1\n");
+    fmt::print(stderr, "--reps and --threads must be at least 1\n");
     return 2;
   }
   auto rows = testing::LoadReferenceSet();
   if (!rows) {
-    std::fprintf(stderr, "%s\n", rows.error().ToString().c_str());
+    fmt::print(stderr, "{}\n", rows.error().ToString());
     return 2;
   }
   struct Group {
@@ -70,7 +72,7 @@ int Main(int argc, char** argv) {
     if (!filter.empty() && r.path.find(filter) == std::string::npos) continue;
     auto ops = testing::ReferenceOperations(r.text, r.path, r.format);
     if (!ops) {
-      std::fprintf(stderr, "%s\n", ops.error().ToString().c_str());
+      fmt::print(stderr, "{}\n", ops.error().ToString());
       return 2;
     }
     auto model = MakeModel(r.model);
@@ -94,8 +96,8 @@ int Main(int argc, char** argv) {
     const double median = cpu[cpu.size() / 2];
     const bool agree = verdict != Verdict::kUnknown && (verdict == Verdict::kValid) == r.linearizable;
     if (!agree) ++disagreements;
-    std::printf("%-46s cpu %9.3f ms  wall %9.3f ms  %10llu configurations  %-8s %s\n", r.path.c_str(), median, wall,
-                static_cast<unsigned long long>(configurations), VerdictName(verdict), agree ? "" : "DISAGREES");
+    fmt::print("{:<46} cpu {:9.3f} ms  wall {:9.3f} ms  {:10} configurations  {:<8} {}\n", r.path, median, wall,
+               configurations, VerdictName(verdict), agree ? "" : "DISAGREES");
     const std::string group = r.path.substr(0, r.path.rfind('/'));
     Group& g = groups[group];
     g.total_ms += median;
@@ -106,10 +108,10 @@ int Main(int argc, char** argv) {
     }
   }
   for (const auto& [name, g] : groups) {
-    std::printf("total %-30s %3d histories %10.3f ms CPU; worst %s %.3f ms\n", name.c_str(), g.n, g.total_ms,
-                g.worst.c_str(), g.worst_ms);
+    fmt::print("total {:<30} {:3} histories {:10.3f} ms CPU; worst {} {:.3f} ms\n", name, g.n, g.total_ms, g.worst,
+               g.worst_ms);
   }
-  std::printf("%d disagreement(s) with the published verdicts\n", disagreements);
+  fmt::print("{} disagreement(s) with the published verdicts\n", disagreements);
   return disagreements ? 1 : 0;
 }
 

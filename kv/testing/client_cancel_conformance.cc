@@ -8,6 +8,8 @@
 #include <stop_token>
 #include <string>
 
+#include <fmt/format.h>
+
 #include "kv/testing/client_conformance.h"
 #include "kv/testing/log_doubles.h"
 
@@ -134,7 +136,7 @@ TEST_P(ClientConformance, CancellingOpenDuringItsReplayWakesIt) {
   RunCase([&] {
     auto writer = OpenClient();
     ASSERT_NE(writer, nullptr);
-    for (int i = 0; i < 5; ++i) ASSERT_TRUE(writer->Put("k" + std::to_string(i), "v").has_value());
+    for (int i = 0; i < 5; ++i) ASSERT_TRUE(writer->Put(fmt::format("k{}", i), "v").has_value());
     LogControls controls;
     controls.stall_reader = true;  // The replay cannot finish.
     std::stop_source source;

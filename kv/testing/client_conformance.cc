@@ -6,8 +6,11 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <stop_token>
 #include <string>
 #include <vector>
+
+#include <fmt/format.h>
 
 #include "kv/testing/log_doubles.h"
 
@@ -36,8 +39,8 @@ void ClientConformance::RunCase(const std::function<void()>& body) {
 void ClientConformance::WriteConcurrently(Client& a, Client& b, int writes, int keys, int delete_every) {
   auto write = [&](Client& c, const std::string& tag) {
     for (int i = 0; i < writes; ++i) {
-      auto key = "k" + std::to_string(i % keys);
-      EXPECT_TRUE(c.Put(key, tag + std::to_string(i)).has_value());
+      auto key = fmt::format("k{}", i % keys);
+      EXPECT_TRUE(c.Put(key, fmt::format("{}{}", tag, i)).has_value());
       if (i % delete_every == 0) {
         EXPECT_TRUE(c.Delete(key).has_value());
       }
@@ -49,6 +52,14 @@ void ClientConformance::WriteConcurrently(Client& a, Client& b, int writes, int 
   tb->Join();
   EXPECT_TRUE(a.Sync().has_value());
   EXPECT_TRUE(b.Sync().has_value());
+}
+
+void ClientConformance::AwaitWritesWaitedAtLimit(Client& client, uint64_t n) {
+  for (int i = 0; i < 100'000; ++i) {
+    auto stats = client.Stats();
+    if (stats && stats->writes_waited_at_limit >= n) return;
+    Pause();
+  }
 }
 
 std::unique_ptr<Client> ClientConformance::OpenClient(ClientOptions options) {
@@ -214,10 +225,10 @@ TEST_P(ClientConformance, ALaterClientReplaysEverythingAndItsHooksSeeEveryRecord
     ASSERT_NE(writer, nullptr);
     int records = 0;
     for (int i = 0; i < 50; ++i) {
-      ASSERT_TRUE(writer->Put("key/" + std::to_string(i % 20), "value-" + std::to_string(i)).has_value());
+      ASSERT_TRUE(writer->Put(fmt::format("key/{}", i % 20), fmt::format("value-{}", i)).has_value());
       ++records;
       if (i % 7 == 0) {
-        ASSERT_TRUE(writer->Delete("key/" + std::to_string(i % 20)).has_value());
+        ASSERT_TRUE(writer->Delete(fmt::format("key/{}", i % 20)).has_value());
         ++records;
       }
     }
@@ -258,7 +269,7 @@ TEST_P(ClientConformance, BatchAppendsOnceAndWaitsForItsHighestOffset) {
     auto client = OpenControlledClient(controls);
     ASSERT_NE(client, nullptr);
     auto batch = client->Batch();
-    for (int i = 0; i < 50; ++i) batch.Put("b" + std::to_string(i), std::to_string(i));
+    for (int i = 0; i < 50; ++i) batch.Put(fmt::format("b{}", i), std::to_string(i));
     batch.Delete("b7");
     EXPECT_EQ(batch.size(), 51u);
     auto highest = batch.Execute();
@@ -424,7 +435,7 @@ TEST_P(ClientConformance, AWriteAcknowledgedWhereAnotherRecordIsFailsWithDataLos
     auto mine = client->Put("k", "mine", CallOptions{.op_id = "op-1"});
     ASSERT_FALSE(mine.has_value());
     EXPECT_EQ(mine.error().code(), ErrorCode::kDataLoss);
-    EXPECT_THAT(mine.error().message(), HasSubstr("acknowledged by the log at offset " + std::to_string(*theirs)));
+    EXPECT_THAT(mine.error().message(), HasSubstr(fmt::format("acknowledged by the log at offset {}", *theirs)));
     EXPECT_THAT(mine.error().message(), HasSubstr("not this write's"));
     EXPECT_EQ(client->lost_writes(), 1u);
 
@@ -490,7 +501,7 @@ TEST_P(ClientConformance, AReadReportsThePositionItWasServedAt) {
     std::vector<std::vector<Seen>> seen(2);
     std::vector<std::unique_ptr<Task>> readers;
     for (int t = 0; t < 2; ++t) {
-      readers.push_back(Spawn("reader " + std::to_string(t), [&, t] {
+      readers.push_back(Spawn(fmt::format("reader {}", t), [&, t] {
         std::string value;
         while (!done.load()) {
           ReadInfo info;
@@ -570,9 +581,9 @@ TEST_P(ClientConformance, WritersAndTheApplierExpiringTheSameWritesFinishEachOnc
     std::atomic<int> timeouts{0}, others{0};
     std::vector<std::unique_ptr<Task>> tasks;
     for (int t = 0; t < kThreads; ++t) {
-      tasks.push_back(Spawn("writer " + std::to_string(t), [&, t] {
+      tasks.push_back(Spawn(fmt::format("writer {}", t), [&, t] {
         for (int i = 0; i < kPutsPerThread; ++i) {
-          auto r = client->Put("t" + std::to_string(t), std::to_string(i), CallOptions{1ms});
+          auto r = client->Put(fmt::format("t{}", t), std::to_string(i), CallOptions{1ms});
           if (!r.has_value() && r.error().code() == ErrorCode::kTimeout) {
             ++timeouts;
           } else {
@@ -635,7 +646,7 @@ TEST_P(ClientConformance, ACorruptRecordIsSkippedAndItsWriterIsTold) {
     auto corrupt = client->Put("b", "2");
     ASSERT_FALSE(corrupt.has_value());
     EXPECT_EQ(corrupt.error().code(), ErrorCode::kCorrupt);
-    EXPECT_THAT(corrupt.error().message(), HasSubstr("offset " + std::to_string(*first + 1)));
+    EXPECT_THAT(corrupt.error().message(), HasSubstr(fmt::format("offset {}", *first + 1)));
     EXPECT_EQ(client->corrupt_records(), 1u);
     EXPECT_EQ(client->Get("b").error().code(), ErrorCode::kNotFound);
     ASSERT_TRUE(client->Put("c", "3").has_value());
@@ -651,9 +662,9 @@ TEST_P(ClientConformance, ManyAsyncWritesInFlightEachFinishOnceAppliedInOrder) {
     Outcomes outcomes(runtime());
     for (std::size_t i = 0; i < kWrites; ++i) {
       if (i % 100 == 99) {
-        client->DeleteAsync("k" + std::to_string(i - 1), outcomes.Callback(i));
+        client->DeleteAsync(fmt::format("k{}", i - 1), outcomes.Callback(i));
       } else {
-        client->PutAsync("k" + std::to_string(i), std::to_string(i), outcomes.Callback(i));
+        client->PutAsync(fmt::format("k{}", i), std::to_string(i), outcomes.Callback(i));
       }
     }
     ASSERT_TRUE(outcomes.Wait(kWrites)) << outcomes.count() << " of " << kWrites << " finished";
@@ -768,6 +779,10 @@ TEST_P(ClientConformance, AnAsyncWriteAtTheInFlightLimitIsRefusedUntilOthersFini
     EXPECT_EQ(stats->writes_in_flight, 2u);
     EXPECT_EQ(stats->max_writes_in_flight, 2u);
     EXPECT_EQ(stats->writes_refused_at_limit, 2u);
+    // Stats count the writes handed to the log: "a" and the batch's two puts,
+    // not the refused put and delete.
+    EXPECT_EQ(stats->puts, 3u);
+    EXPECT_EQ(stats->deletes, 0u);
 
     controls.hold_acks = false;
     controls.ReleaseAcks();
@@ -782,6 +797,8 @@ TEST_P(ClientConformance, AnAsyncWriteAtTheInFlightLimitIsRefusedUntilOthersFini
     stats = client->Stats();
     ASSERT_TRUE(stats.has_value());
     EXPECT_EQ(stats->writes_in_flight, 0u);
+    EXPECT_EQ(stats->puts, 4u);
+    EXPECT_EQ(stats->deletes, 0u);
   });
 }
 
@@ -820,11 +837,7 @@ TEST_P(ClientConformance, AWriteAtTheInFlightLimitWaitsForASlotWithinItsTimeout)
 
       // A waiter, then the slot frees.
       auto waiter = Spawn("waiter", [&] { put("b", 30s, 2); });
-      for (int i = 0; i < 100'000; ++i) {
-        auto stats = client->Stats();
-        if (stats && stats->writes_waited_at_limit >= 2) break;
-        Pause();
-      }
+      AwaitWritesWaitedAtLimit(*client, 2);
       auto stats = client->Stats();
       ASSERT_TRUE(stats.has_value());
       EXPECT_EQ(stats->writes_waited_at_limit, 2u);
@@ -844,6 +857,93 @@ TEST_P(ClientConformance, AWriteAtTheInFlightLimitWaitsForASlotWithinItsTimeout)
   }
 }
 
+// A stop requested on CallOptions::stop wakes a write waiting for a slot at
+// once with kCancelled (not at its timeout), appending nothing; the slot
+// queue goes on for the others.
+TEST_P(ClientConformance, AStopEndsAWriteWaitingForASlotWithCancelled) {
+  for (bool async : {false, true}) {
+    SCOPED_TRACE(async ? "PutAsync with wait_for_write_slot" : "Put");
+    RunCase([&] {
+      LogControls controls;
+      ClientOptions options;
+      options.max_writes_in_flight = 1;
+      options.wait_for_write_slot = async;
+      auto client = OpenControlledClient(controls, options);
+      ASSERT_NE(client, nullptr);
+      controls.hold_acks = true;
+      Outcomes outcomes(runtime());
+      client->PutAsync("a", "1", outcomes.Callback(0), CallOptions{10min});  // Holds the slot throughout.
+      std::stop_source stop;
+      CallOptions call;
+      call.timeout = 5min;
+      call.stop = stop.get_token();
+      auto waiter = Spawn("waiter", [&] {
+        if (async) {
+          client->PutAsync("b", "2", outcomes.Callback(1), call);
+        } else {
+          outcomes.Callback(1)(client->Put("b", "2", call));
+        }
+      });
+      AwaitWritesWaitedAtLimit(*client, 1);
+      ASSERT_EQ(client->Stats()->writes_waited_at_limit, 1u);
+      const TimePoint stopped_at = runtime().Now();
+      stop.request_stop();
+      waiter->Join();
+      EXPECT_LT(runtime().Now() - stopped_at, Duration(1min));  // Not the 5 min timeout.
+      ASSERT_EQ(outcomes.count(), 1u);  // "a" is still held.
+      ASSERT_FALSE(outcomes.of(1)[0].has_value());
+      EXPECT_EQ(outcomes.of(1)[0].error().code(), ErrorCode::kCancelled);
+      EXPECT_THAT(outcomes.of(1)[0].error().message(), HasSubstr("max_writes_in_flight"));
+      EXPECT_THAT(outcomes.of(1)[0].error().message(), HasSubstr("nothing was appended"));
+      EXPECT_EQ(controls.appends.load(), 1);
+      EXPECT_EQ(client->Stats()->puts, 1u);
+      // The next write still gets the slot once it frees.
+      controls.hold_acks = false;
+      controls.ReleaseAcks();
+      auto c = client->Put("c", "3", CallOptions{10s});
+      ASSERT_TRUE(c.has_value()) << c.error().ToString();
+      EXPECT_EQ(client->Get("b").value_or("<missing>"), "<missing>");
+      EXPECT_EQ(controls.appends.load(), 2);
+    });
+  }
+}
+
+// Writes waiting for a slot take the freed slots in the order they began to
+// wait: their records land in the log in that order.
+TEST_P(ClientConformance, WritesWaitingForASlotTakeThemInArrivalOrder) {
+  RunCase([&] {
+    LogControls controls;
+    ClientOptions options;
+    options.max_writes_in_flight = 1;
+    auto client = OpenControlledClient(controls, options);
+    ASSERT_NE(client, nullptr);
+    controls.hold_acks = true;
+    Outcomes outcomes(runtime());
+    client->PutAsync("a", "1", outcomes.Callback(0));
+    constexpr std::size_t kWaiters = 5;
+    std::vector<std::unique_ptr<Task>> waiters;
+    for (std::size_t i = 1; i <= kWaiters; ++i) {
+      waiters.push_back(Spawn(fmt::format("waiter {}", i), [&, i] {
+        outcomes.Callback(i)(client->Put(fmt::format("w{}", i), "v", CallOptions{5min}));
+      }));
+      // The next waiter starts only once this one waits.
+      AwaitWritesWaitedAtLimit(*client, i);
+      ASSERT_EQ(client->Stats()->writes_waited_at_limit, i);
+    }
+    controls.hold_acks = false;
+    controls.ReleaseAcks();
+    for (auto& waiter : waiters) waiter->Join();
+    ASSERT_TRUE(outcomes.Wait(kWaiters + 1, 10s));
+    log::Offset previous = log::kNoOffset;
+    for (std::size_t i = 0; i <= kWaiters; ++i) {
+      ASSERT_TRUE(outcomes.of(i)[0].has_value()) << i << ": " << outcomes.of(i)[0].error().ToString();
+      EXPECT_GT(*outcomes.of(i)[0], previous) << "write " << i << " landed before an earlier waiter's";
+      previous = *outcomes.of(i)[0];
+    }
+    EXPECT_EQ(controls.appends.load(), static_cast<int>(kWaiters) + 1);
+  });
+}
+
 // Close wakes a write waiting for a slot with kClosed.
 TEST_P(ClientConformance, CloseEndsAWriteWaitingForASlotWithClosed) {
   RunCase([&] {
@@ -856,11 +956,7 @@ TEST_P(ClientConformance, CloseEndsAWriteWaitingForASlotWithClosed) {
     Outcomes outcomes(runtime());
     client->PutAsync("a", "1", outcomes.Callback(0));
     auto waiter = Spawn("waiter", [&] { outcomes.Callback(1)(client->Put("b", "2", CallOptions{5min})); });
-    for (int i = 0; i < 100'000; ++i) {
-      auto stats = client->Stats();
-      if (stats && stats->writes_waited_at_limit >= 1) break;
-      Pause();
-    }
+    AwaitWritesWaitedAtLimit(*client, 1);
     client->Close();
     waiter->Join();
     ASSERT_EQ(outcomes.count(), 2u);
@@ -881,10 +977,10 @@ TEST_P(ClientConformance, ManyThreadsAlwaysReadTheirOwnWrites) {
     std::atomic<int> violations{0}, errors{0};
     std::vector<std::unique_ptr<Task>> tasks;
     for (int t = 0; t < kThreads; ++t) {
-      tasks.push_back(Spawn("writer " + std::to_string(t), [&, t] {
+      tasks.push_back(Spawn(fmt::format("writer {}", t), [&, t] {
         for (int i = 0; i < per_thread; ++i) {
-          std::string key = "t" + std::to_string(t) + "/" + std::to_string(i % 64);
-          std::string value = std::to_string(t) + ":" + std::to_string(i);
+          std::string key = fmt::format("t{}/{}", t, i % 64);
+          std::string value = fmt::format("{}:{}", t, i);
           if (!client->Put(key, value).has_value()) {
             ++errors;
             continue;

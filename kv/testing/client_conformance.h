@@ -11,6 +11,7 @@
 // in virtual time, the same run from the same seed.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -66,6 +67,9 @@ class ClientConformance : public ::testing::TestWithParam<BackendParam> {
   // A short sleep in a loop that would otherwise never block: under a fiber
   // runtime such a loop would keep every other task from running.
   void Pause() { SleepFor(std::chrono::microseconds(10)); }
+  // Pauses until `client`'s Stats count at least `n` writes that waited for
+  // a slot at max_writes_in_flight (a caller then asserts the count).
+  void AwaitWritesWaitedAtLimit(Client& client, uint64_t n);
 
   // Two tasks, one per client, write at once: write i puts "k<i % keys>" =
   // "<a or b><i>" and deletes that key when i % delete_every == 0. Then both

@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 
+#include <fmt/format.h>
+
 #include "kv/testing/client_conformance.h"
 #include "kv/testing/log_doubles.h"
 
@@ -30,7 +32,8 @@ TEST_P(ClientConformance, AZeroOrNegativeTimeoutFailsAtOnceAndWritesNothing) {
     ASSERT_NE(client, nullptr);
     const int appends_before = controls.appends.load();
     for (Duration timeout : {Duration::zero(), Duration(-5ms)}) {
-      const std::string ms = std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count()) + " ms";
+      const std::string ms =
+          fmt::format("{} ms", std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count());
       const CallOptions past{.timeout = timeout};
       auto put = client->Put("k", "v", past);
       ASSERT_FALSE(put.has_value());

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "kv/testing/client_conformance.h"
 
 namespace kvlog::kv::testing {
@@ -70,15 +72,15 @@ TEST_P(ClientConformance, PutIfWritesOnlyAtTheExpectedVersion) {
     ASSERT_FALSE(again.has_value());
     EXPECT_EQ(again.error().code(), ErrorCode::kConflict);
     EXPECT_THAT(again.error().message(), HasSubstr("put-if-absent"));
-    EXPECT_THAT(again.error().message(), HasSubstr("'acct' is version " + std::to_string(*created)));
+    EXPECT_THAT(again.error().message(), HasSubstr(fmt::format("'acct' is version {}", *created)));
 
     auto updated = client->PutIf("acct", "20", *created);
     ASSERT_TRUE(updated.has_value()) << updated.error().ToString();
     auto stale = client->PutIf("acct", "30", *created);
     ASSERT_FALSE(stale.has_value());
     EXPECT_EQ(stale.error().code(), ErrorCode::kConflict);
-    EXPECT_THAT(stale.error().message(), HasSubstr("is version " + std::to_string(*updated) + ", expected version " +
-                                                   std::to_string(*created)));
+    EXPECT_THAT(stale.error().message(),
+                HasSubstr(fmt::format("is version {}, expected version {}", *updated, *created)));
     EXPECT_EQ(client->GetEntry("acct").value(), (VersionedValue{"20", *updated}));
 
     auto not_deleted = client->DeleteIf("acct", *created);
@@ -123,7 +125,7 @@ TEST_P(ClientConformance, EveryReplicaDecidesConditionsAlikeAndHooksSeeOnlyAppli
     auto winners_mu = runtime().NewMutex();
     auto race = [&](Client* c, std::string tag) {
       for (int i = 0; i < 20; ++i) {
-        auto key = "lock" + std::to_string(i);
+        auto key = fmt::format("lock{}", i);
         auto r = c->PutIfAbsent(key, tag);
         if (r) {
           std::lock_guard lock(*winners_mu);
@@ -214,7 +216,7 @@ TEST_P(ClientConformance, UpdateGivesUpWithConflictAfterItsAttempts) {
     // Another writer changes the key inside every attempt.
     auto r = client->Update("hot", [&](const std::optional<std::string>&) -> Result<std::string> {
       ++calls;
-      EXPECT_TRUE(other->Put("hot", "other" + std::to_string(calls)).has_value());
+      EXPECT_TRUE(other->Put("hot", fmt::format("other{}", calls)).has_value());
       return std::string("mine");
     });
     ASSERT_FALSE(r.has_value());
@@ -325,14 +327,14 @@ TEST_P(ClientConformance, ATransactionOverOneRecordsLimitIsRefusedNamingTheLimit
     auto client = OpenClient(options);
     ASSERT_NE(client, nullptr);
     auto txn = client->Transaction();
-    for (int i = 0; i < 20; ++i) txn.Put("k" + std::to_string(i), std::string(100, 'v'));  // Each value fits.
+    for (int i = 0; i < 20; ++i) txn.Put(fmt::format("k{}", i), std::string(100, 'v'));  // Each value fits.
     auto big = txn.Commit();
     ASSERT_FALSE(big.has_value());
     EXPECT_EQ(big.error().code(), ErrorCode::kInvalidArgument);
     EXPECT_THAT(big.error().message(), HasSubstr("one record"));
     EXPECT_THAT(big.error().message(), HasSubstr("max_value_bytes) is 1000"));
     auto batch = client->Batch().Atomic();
-    for (int i = 0; i < 51; ++i) batch.Put("k" + std::to_string(i), "v");
+    for (int i = 0; i < 51; ++i) batch.Put(fmt::format("k{}", i), "v");
     auto many = batch.Execute();
     ASSERT_FALSE(many.has_value());
     EXPECT_THAT(many.error().message(), HasSubstr("max_batch_records"));
@@ -349,7 +351,7 @@ TEST_P(ClientConformance, AnAtomicBatchIsOneRecordAndReadersNeverSeeHalfOfIt) {
     ASSERT_NE(reader, nullptr);
     constexpr int kAccounts = 8;
     auto init = writer->Batch().Atomic();
-    for (int i = 0; i < kAccounts; ++i) init.Put("acct/" + std::to_string(i), "100");
+    for (int i = 0; i < kAccounts; ++i) init.Put(fmt::format("acct/{}", i), "100");
     auto first = init.Execute();
     ASSERT_TRUE(first.has_value()) << first.error().ToString();
     EXPECT_EQ(controls.records_appended.load(), 1);
@@ -372,8 +374,8 @@ TEST_P(ClientConformance, AnAtomicBatchIsOneRecordAndReadersNeverSeeHalfOfIt) {
     });
     int succeeded = 0;
     for (int i = 0; i < 60; ++i) {
-      const std::string from = "acct/" + std::to_string(i % kAccounts);
-      const std::string to = "acct/" + std::to_string((i * 3 + 1) % kAccounts);
+      const std::string from = fmt::format("acct/{}", i % kAccounts);
+      const std::string to = fmt::format("acct/{}", (i * 3 + 1) % kAccounts);
       if (from == to) continue;
       auto f = writer->GetEntry(from).value();
       auto t = writer->GetEntry(to).value();
@@ -418,7 +420,7 @@ TEST_P(ClientConformance, EachReadLevelKeepsItsPromiseOnALaggingReplica) {
     // The writer's position token and a linearizable read both wait, in vain.
     auto token = lagging->Get("k", at(ReadLevel::AtLeast(*put)));
     EXPECT_EQ(token.error().code(), ErrorCode::kTimeout);
-    EXPECT_THAT(token.error().message(), HasSubstr("at-least(" + std::to_string(*put) + ")"));
+    EXPECT_THAT(token.error().message(), HasSubstr(fmt::format("at-least({})", *put)));
     EXPECT_EQ(lagging->Get("k", at(ReadLevel::Linearizable())).error().code(), ErrorCode::kTimeout);
 
     // A linearizable read started while stalled returns the write once the

@@ -6,6 +6,8 @@
 #include <mutex>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "kv/memory_storage.h"
 
 namespace kvlog::kv::testing {
@@ -19,7 +21,7 @@ void CrashableDisk::Crash(std::size_t keep_unsynced_bytes) {
 
 void CrashableDisk::Damage(std::size_t index) {
   if (index >= bytes_.size()) {
-    std::fprintf(stderr, "CrashableDisk::Damage(%zu): the disk holds %zu bytes\n", index, bytes_.size());
+    fmt::print(stderr, "CrashableDisk::Damage({}): the disk holds {} bytes\n", index, bytes_.size());
     std::abort();
   }
   bytes_[index] = static_cast<char>(~bytes_[index]);
@@ -93,13 +95,13 @@ class CrashableStore final : public Storage {
           break;
         }
         return MakeError(ErrorCode::kCorrupt,
-                         "crashable storage: record " + std::to_string(n) + " at byte " + std::to_string(at) +
-                             " fails its checksum and " + std::to_string(bytes.size() - at - kHeader - length) +
-                             " bytes of records follow it: damage, not a torn write; refusing to open");
+                         fmt::format("crashable storage: record {} at byte {} fails its checksum and {} bytes of "
+                                     "records follow it: damage, not a torn write; refusing to open",
+                                     n, at, bytes.size() - at - kHeader - length));
       }
       if (Status s = Replay(payload); !s) {
-        return MakeError(ErrorCode::kCorrupt, "crashable storage: record " + std::to_string(n) + " at byte " +
-                                                  std::to_string(at) + ": " + s.error().message());
+        return MakeError(ErrorCode::kCorrupt, fmt::format("crashable storage: record {} at byte {}: {}", n, at,
+                                                          s.error().message()));
       }
       at += kHeader + length;
       ++records_;
@@ -266,7 +268,7 @@ class CrashableStore final : public Storage {
       ClearLocked();
       return OkStatus();
     }
-    return MakeError(ErrorCode::kCorrupt, "unknown record type " + std::to_string(type));
+    return MakeError(ErrorCode::kCorrupt, fmt::format("unknown record type {}", type));
   }
 
   std::shared_ptr<CrashableDisk> disk_;
@@ -284,7 +286,7 @@ Result<std::unique_ptr<Storage>> OpenCrashableStorage(std::shared_ptr<CrashableD
   if (disk == nullptr) return MakeError(ErrorCode::kInvalidArgument, "crashable storage: no disk");
   if (policy.sync_every < 0) {
     return MakeError(ErrorCode::kInvalidArgument,
-                     "crashable storage: sync_every is " + std::to_string(policy.sync_every) + "; it must be >= 0");
+                     fmt::format("crashable storage: sync_every is {}; it must be >= 0", policy.sync_every));
   }
   auto store = std::make_unique<CrashableStore>(std::move(disk), policy);
   KVLOG_RETURN_IF_ERROR(store->Recover());

@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -109,7 +111,7 @@ TEST(CrashableStorageTest, SyncPolicyDecidesWhatACrashLoses) {
     auto disk = std::make_shared<CrashableDisk>();
     {
       auto store = MustOpen(disk, {.sync_every = every});
-      for (int i = 0; i < 7; ++i) store->Apply(std::vector<Mutation>{{"k" + std::to_string(i), "v", i}}, i + 1);
+      for (int i = 0; i < 7; ++i) store->Apply(std::vector<Mutation>{{fmt::format("k{}", i), "v", i}}, i + 1);
     }
     disk->Crash(0);
     auto store = MustOpen(disk);
@@ -143,7 +145,7 @@ TEST(CrashableStorageTest, DamageBeforeTheLastRecordIsRefusedNotSkipped) {
   auto refused = OpenCrashableStorage(damaged, {});
   ASSERT_FALSE(refused.has_value());
   EXPECT_EQ(refused.error().code(), ErrorCode::kCorrupt);
-  EXPECT_THAT(refused.error().message(), HasSubstr("record 2 at byte " + std::to_string(h.bytes[2])));
+  EXPECT_THAT(refused.error().message(), HasSubstr(fmt::format("record 2 at byte {}", h.bytes[2])));
   EXPECT_THAT(refused.error().message(), HasSubstr("not a torn write"));
   EXPECT_EQ(damaged->size(), disk->size()) << "a refused open leaves the disk alone";
 
@@ -166,9 +168,9 @@ void WriteLog(log::sim::Broker& broker, int from, int to) {
   auto writer = Client::Open(broker.Connect(), NewMemoryStorage(), {});
   ASSERT_TRUE(writer.has_value()) << writer.error().ToString();
   for (int i = from; i < to; ++i) {
-    ASSERT_TRUE((*writer)->Put("k" + std::to_string(i % 23), "v" + std::to_string(i)).has_value());
+    ASSERT_TRUE((*writer)->Put(fmt::format("k{}", i % 23), fmt::format("v{}", i)).has_value());
     if (i % 4 == 0) {
-      ASSERT_TRUE((*writer)->Delete("k" + std::to_string((i + 5) % 23)).has_value());
+      ASSERT_TRUE((*writer)->Delete(fmt::format("k{}", (i + 5) % 23)).has_value());
     }
   }
 }

@@ -5,6 +5,8 @@
 #include <random>
 #include <thread>
 
+#include <fmt/format.h>
+
 namespace kvlog::kv::testing {
 
 std::string StorageParamName(const ::testing::TestParamInfo<StorageParam>& info) { return info.param.name; }
@@ -109,7 +111,7 @@ TEST_P(StorageConformance, ApplyIsAtomicForConcurrentReaders) {
   });
   for (int gen = 0; gen < GetParam().atomic_batches; ++gen) {
     std::vector<Mutation> batch;
-    for (int k = 0; k < kKeys; ++k) batch.push_back({"k" + std::to_string(k), std::to_string(gen), gen});
+    for (int k = 0; k < kKeys; ++k) batch.push_back({fmt::format("k{}", k), std::to_string(gen), gen});
     store.Apply(batch, gen + 1);
   }
   done = true;

@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include <gmock/gmock.h>
 
 #include "kv/client.h"
@@ -34,9 +36,7 @@ Scanned ScanAll(const Client& client, KeyConstraint range, ScanOptions options) 
 }
 
 std::string Key(int i) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "k%04d", i);
-  return buf;
+  return fmt::format("k{:04}", i);
 }
 
 }  // namespace
@@ -47,7 +47,7 @@ TEST_P(StorageConformance, AScanPagesThroughTheRangeInKeyOrderAsRangeReadsIt) {
   ASSERT_TRUE(opened.has_value()) << opened.error().ToString();
   Client& client = **opened;
   WriteBatch batch = client.Batch();
-  for (int i = 0; i < 250; ++i) batch.Put(Key(i), "v" + std::to_string(i));
+  for (int i = 0; i < 250; ++i) batch.Put(Key(i), fmt::format("v{}", i));
   ASSERT_TRUE(batch.Execute().has_value());
   // Keys that only a byte-exact resume gets right: a key and its successors
   // with zero bytes, and 0xFF bytes.

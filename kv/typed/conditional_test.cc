@@ -8,6 +8,8 @@
 #include <thread>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "kv/memory_storage.h"
 #include "kv/typed/json_serde.h"
 #include "kv/typed/resource_client.h"
@@ -80,7 +82,7 @@ TEST_F(TypedConditionalTest, PutIfHoldsOnlyAtTheExpectedVersion) {
   auto stale = notes.PutIf("n/1", Note{"c"}, *v1);
   ASSERT_FALSE(stale.has_value());
   EXPECT_EQ(stale.error().code(), ErrorCode::kConflict);
-  EXPECT_THAT(stale.error().message(), HasSubstr("version " + std::to_string(*v2)));
+  EXPECT_THAT(stale.error().message(), HasSubstr(fmt::format("version {}", *v2)));
   EXPECT_EQ(notes.Get("n/1").value(), Note{"b"});
 
   // A value that does not encode appends nothing.

@@ -63,8 +63,7 @@ class TypedWriteBatch {
     if (error_) return *this;
     auto bytes = serde_->Serialize(value);
     if (!bytes) {
-      error_ = Error(bytes.error().code(), "batch put at key " + QuoteKey(key) +
-                                               " does not encode: " + bytes.error().message());
+      error_ = WithContext(std::move(bytes).error(), "batch put at key " + QuoteKey(key) + " does not encode");
       return *this;
     }
     batch_.Put(key, *bytes);
@@ -103,8 +102,8 @@ class ResourceClient {
   Result<log::Offset> Put(std::string_view key, const T& value, const CallOptions& options = {}) {
     auto bytes = serde_.Serialize(value);
     if (!bytes) {
-      return MakeError(bytes.error().code(),
-                       "put: value for key " + QuoteKey(key) + " does not encode: " + bytes.error().message());
+      return std::unexpected(
+          WithContext(std::move(bytes).error(), "put: value for key " + QuoteKey(key) + " does not encode"));
     }
     return client_->Put(key, *bytes, options);
   }
@@ -263,8 +262,8 @@ class ResourceClient {
   Result<std::string> Encode(std::string_view what, std::string_view key, const T& value) const {
     auto bytes = serde_.Serialize(value);
     if (!bytes) {
-      return MakeError(bytes.error().code(), std::string(what) + ": value for key " + QuoteKey(key) +
-                                                 " does not encode: " + bytes.error().message());
+      return std::unexpected(WithContext(std::move(bytes).error(),
+                                         std::string(what) + ": value for key " + QuoteKey(key) + " does not encode"));
     }
     return bytes;
   }

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "kv/memory_storage.h"
 #include "kv/typed/hooks.h"
 #include "kv/typed/json_serde.h"
@@ -285,7 +287,7 @@ TEST_F(TypedTest, TypedHooksDecodePerPrefixAndLogDecodeFailuresWithTheKey) {
   }
   ASSERT_EQ(decode_errors.size(), 1u);
   EXPECT_THAT(decode_errors[0], HasSubstr("on_set hook: value at key \"users/broken\" does not decode"));
-  EXPECT_THAT(decode_errors[0], HasSubstr("(offset " + std::to_string(*bad_offset) + ")"));
+  EXPECT_THAT(decode_errors[0], HasSubstr(fmt::format("(offset {})", *bad_offset)));
   EXPECT_THAT(decode_errors[0], HasSubstr("typed hook was not called"));
 }
 

@@ -1,7 +1,9 @@
 #include "kv/typed/serde.h"
 
 #include <algorithm>
-#include <cstdio>
+#include <iterator>
+
+#include <fmt/format.h>
 
 namespace kvlog::kv::typed {
 
@@ -16,9 +18,7 @@ std::string QuoteKey(std::string_view key) {
     } else if (c >= 0x20 && c < 0x7f) {
       out += static_cast<char>(c);
     } else {
-      char escaped[5];
-      std::snprintf(escaped, sizeof(escaped), "\\x%02x", c);
-      out += escaped;
+      fmt::format_to(std::back_inserter(out), "\\x{:02x}", c);
     }
   }
   out += '"';

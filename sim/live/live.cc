@@ -17,6 +17,8 @@
 #include <sstream>
 #include <thread>
 
+#include <fmt/format.h>
+
 #include "log/kafka/kafka_log.h"
 #include "log/kafka/mock_cluster.h"
 #include "sim/live/failed_log.h"
@@ -51,7 +53,7 @@ std::string TryConnect(const std::string& host, const std::string& port, std::ch
       pollfd p{fd, POLLOUT, 0};
       rc = poll(&p, 1, static_cast<int>(timeout.count()));
       if (rc == 0) {
-        why = "no answer within " + std::to_string(timeout.count()) + " ms";
+        why = fmt::format("no answer within {} ms", timeout.count());
         rc = -1;
       } else if (rc > 0) {
         int err = 0;
@@ -146,7 +148,7 @@ class MockNemesis {
     switch (step.action) {
       case MockStep::Action::kSetRtt:
         (void)cluster_.SetRtt(-1, step.arg);
-        channel_->Record("rtt", std::to_string(step.arg) + " ms on every broker");
+        channel_->Record("rtt", fmt::format("{} ms on every broker", step.arg));
         break;
       case MockStep::Action::kBrokersDown:
         (void)cluster_.SetBrokerDown(-1);
@@ -158,15 +160,16 @@ class MockNemesis {
         break;
       case MockStep::Action::kSetLeader:
         (void)cluster_.SetLeader(step.arg);
-        channel_->Record("failover", "leader := broker " + std::to_string(step.arg));
+        channel_->Record("failover", fmt::format("leader := broker {}", step.arg));
         break;
       case MockStep::Action::kProduceErrors: {
         const int code = step.error == MockStep::Error::kRequestTimedOut ? kafka::kafka_errors::kRequestTimedOut
                                                                               : kafka::kafka_errors::kNotEnoughReplicas;
         cluster_.PushRequestErrors(kafka::KafkaApi::kProduce, std::vector<int>(static_cast<std::size_t>(step.arg), code));
-        channel_->Record("produce-errors", std::to_string(step.arg) + " x " +
-                                               (step.error == MockStep::Error::kRequestTimedOut ? "REQUEST_TIMED_OUT"
-                                                                                                : "NOT_ENOUGH_REPLICAS"));
+        channel_->Record("produce-errors",
+                         fmt::format("{} x {}", step.arg,
+                                     step.error == MockStep::Error::kRequestTimedOut ? "REQUEST_TIMED_OUT"
+                                                                                     : "NOT_ENOUGH_REPLICAS"));
         break;
       }
     }
@@ -257,7 +260,7 @@ LiveResult RunLive(const Scenario& scenario, const LiveOptions& options) {
     if (log_options.topic.empty()) {
       // A fresh topic per run, so the history's log is this run's alone.
       const auto stamp = std::chrono::system_clock::now().time_since_epoch().count();
-      log_options.topic = "kvsim-live-" + std::to_string(scenario.seed) + "-" + std::to_string(stamp);
+      log_options.topic = fmt::format("kvsim-live-{}-{}", scenario.seed, stamp);
     }
     // -1 asks the brokers for their default.replication.factor.
     log_options.replication_factor = options.replication_factor > 0 ? options.replication_factor : -1;
@@ -306,10 +309,10 @@ LiveResult RunLive(const Scenario& scenario, const LiveOptions& options) {
   if (options.say) {
     std::string rf = options.replication_factor > 0 ? std::to_string(options.replication_factor)
                                                     : (mock ? "min(3, brokers)" : "the cluster's default");
-    options.say("live topic " + log_options.topic + " on " + result.where + " (replication factor " + rf + "); " +
-                (mock           ? "it ends with this process"
-                 : delete_topic ? "deleted at the end (--keep-topic keeps it)"
-                                : "kept (--keep-topic)"));
+    options.say(fmt::format("live topic {} on {} (replication factor {}); {}", log_options.topic, result.where, rf,
+                            mock           ? "it ends with this process"
+                            : delete_topic ? "deleted at the end (--keep-topic keeps it)"
+                                           : "kept (--keep-topic)"));
   }
 
   WorkloadOptions workload = scenario.workload;
@@ -318,7 +321,7 @@ LiveResult RunLive(const Scenario& scenario, const LiveOptions& options) {
   workload.external_nemesis = channel;
   ConnectFn connect = [&](int slot) -> std::unique_ptr<log::Log> {
     kafka::KafkaOptions o = log_options;
-    o.client_id = "kvsim-c" + std::to_string(slot);
+    o.client_id = fmt::format("kvsim-c{}", slot);
     o.create_topic = false;  // Made above; a client must not make it again after a deletion.
     auto log = kafka::OpenKafkaLog(o);
     if (!log) return std::make_unique<FailedLog>(log.error());
@@ -376,8 +379,10 @@ LiveResult RunLive(const Scenario& scenario, const LiveOptions& options) {
   run.outcome.virtual_end =
       TimePoint(std::chrono::duration_cast<Duration>(std::chrono::duration<double>(run.wall_seconds)));
   run.history = std::move(run.workload.history);
-  run.history.source = std::string("kvsim --live seed ") + std::to_string(scenario.seed) +
-                       (mock ? " (embedded mock cluster)" : " (" + options.brokers + ", topic " + log_options.topic + ")");
+  run.history.source =
+      fmt::format("kvsim --live seed {} {}", scenario.seed,
+                  mock ? std::string("(embedded mock cluster)")
+                       : fmt::format("({}, topic {})", options.brokers, log_options.topic));
   {
     auto reader_log = connect(-1);
     auto records = ReadLogForHistory(*reader_log, 30s);

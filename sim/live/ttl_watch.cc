@@ -3,6 +3,8 @@
 #include <chrono>
 #include <mutex>
 
+#include <fmt/format.h>
+
 #include "log/kafka/kafka_log.h"
 #include "log/kafka/mock_cluster.h"
 #include "sim/live/failed_log.h"
@@ -50,7 +52,7 @@ class LiveTopic {
       log_options_.topic = options.topic;
       if (log_options_.topic.empty()) {
         const auto stamp = std::chrono::system_clock::now().time_since_epoch().count();
-        log_options_.topic = "kvsim-live-" + std::to_string(seed) + "-" + std::to_string(stamp);
+        log_options_.topic = fmt::format("kvsim-live-{}-{}", seed, stamp);
       }
       log_options_.replication_factor = options.replication_factor > 0 ? options.replication_factor : -1;
       for (const auto& [name, value] : options.topic_configs) log_options_.topic_configs[name] = value;
@@ -95,7 +97,7 @@ class LiveTopic {
 
   std::unique_ptr<log::Log> Connect(int slot) {
     kafka::KafkaOptions o = log_options_;
-    o.client_id = slot >= 0 ? "kvsim-c" + std::to_string(slot) : "kvsim-reader";
+    o.client_id = slot >= 0 ? fmt::format("kvsim-c{}", slot) : "kvsim-reader";
     o.create_topic = false;
     auto log = kafka::OpenKafkaLog(o);
     if (!log) return std::make_unique<FailedLog>(log.error());
@@ -120,9 +122,8 @@ class LiveTopic {
         auto entries = (*reader)->Poll(10'000, 30s);
         if (!entries) return std::unexpected(entries.error());
         if (entries->empty()) {
-          return MakeError(ErrorCode::kTimeout, "reading the log back stopped at offset " +
-                                                    std::to_string((*reader)->Position()) + " of " +
-                                                    std::to_string(*end));
+          return MakeError(ErrorCode::kTimeout, fmt::format("reading the log back stopped at offset {} of {}",
+                                                            (*reader)->Position(), *end));
         }
         for (const log::LogEntry& e : *entries) {
           if (e.record) visit(e.offset, *e.record);
@@ -148,8 +149,9 @@ class LiveTopic {
 
 std::string Source(const std::string& workload, uint64_t seed, const std::string& variant,
                    const LiveTtlWatchResult& r) {
-  return "kvsim --live --workload " + workload + " seed " + std::to_string(seed) + " variant " + variant + " (" +
-         r.where + (r.topic.empty() || r.where == "the embedded mock cluster" ? "" : ", topic " + r.topic) + ")";
+  const bool name_topic = !r.topic.empty() && r.where != "the embedded mock cluster";
+  return fmt::format("kvsim --live --workload {} seed {} variant {} ({}{})", workload, seed, variant, r.where,
+                     name_topic ? ", topic " + r.topic : std::string());
 }
 
 }  // namespace

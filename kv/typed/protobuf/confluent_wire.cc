@@ -1,6 +1,7 @@
 #include "kv/typed/protobuf/confluent_wire.h"
 
-#include <cstdio>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace kvlog::kv::typed::confluent {
 
@@ -17,7 +18,7 @@ Result<int32_t> ReadZigZagVarint(std::string_view& in) {
   uint32_t bits = 0;
   for (std::size_t i = 0; i < kMaxVarintBytes; ++i) {
     if (i >= in.size()) {
-      return MakeError(ErrorCode::kCorrupt, "confluent: varint cut short after " + std::to_string(i) + " bytes");
+      return MakeError(ErrorCode::kCorrupt, fmt::format("confluent: varint cut short after {} bytes", i));
     }
     const uint8_t byte = static_cast<uint8_t>(in[i]);
     if (i == kMaxVarintBytes - 1 && byte > 0x0f) {
@@ -29,7 +30,7 @@ Result<int32_t> ReadZigZagVarint(std::string_view& in) {
       return static_cast<int32_t>((bits >> 1) ^ (~(bits & 1) + 1));
     }
   }
-  return MakeError(ErrorCode::kCorrupt, "confluent: varint longer than " + std::to_string(kMaxVarintBytes) + " bytes");
+  return MakeError(ErrorCode::kCorrupt, fmt::format("confluent: varint longer than {} bytes", kMaxVarintBytes));
 }
 
 std::string EncodeFrame(int32_t schema_id, std::span<const int32_t> message_indexes, std::string_view payload) {
@@ -51,14 +52,12 @@ std::string EncodeFrame(int32_t schema_id, std::span<const int32_t> message_inde
 Result<Frame> DecodeFrame(std::string_view bytes) {
   if (bytes.empty()) return MakeError(ErrorCode::kCorrupt, "confluent: empty value, expected magic byte 0");
   if (static_cast<uint8_t>(bytes[0]) != kMagicByte) {
-    char hex[8];
-    std::snprintf(hex, sizeof(hex), "0x%02x", static_cast<uint8_t>(bytes[0]));
-    return MakeError(ErrorCode::kCorrupt,
-                     std::string("confluent: unknown magic byte ") + hex + ", expected 0x00");
+    return MakeError(ErrorCode::kCorrupt, fmt::format("confluent: unknown magic byte {:#04x}, expected 0x00",
+                                                      static_cast<uint8_t>(bytes[0])));
   }
   if (bytes.size() < kHeaderBytes) {
-    return MakeError(ErrorCode::kCorrupt, "confluent: header cut short: " + std::to_string(bytes.size()) +
-                                              " bytes, expected at least " + std::to_string(kHeaderBytes));
+    return MakeError(ErrorCode::kCorrupt, fmt::format("confluent: header cut short: {} bytes, expected at least {}",
+                                                      bytes.size(), kHeaderBytes));
   }
   Frame frame;
   uint32_t id = 0;
@@ -67,19 +66,19 @@ Result<Frame> DecodeFrame(std::string_view bytes) {
 
   std::string_view rest = bytes.substr(kHeaderBytes);
   auto count = ReadZigZagVarint(rest);
-  if (!count) return MakeError(ErrorCode::kCorrupt, count.error().message() + " (message index count)");
+  if (!count) return MakeError(ErrorCode::kCorrupt, fmt::format("{} (message index count)", count.error().message()));
   if (*count < 0 || static_cast<std::size_t>(*count) > kMaxMessageIndexes) {
-    return MakeError(ErrorCode::kCorrupt, "confluent: message index count " + std::to_string(*count) +
-                                              " is not in [0, " + std::to_string(kMaxMessageIndexes) + "]");
+    return MakeError(ErrorCode::kCorrupt, fmt::format("confluent: message index count {} is not in [0, {}]", *count,
+                                                      kMaxMessageIndexes));
   }
   if (*count == 0) {
     frame.message_indexes = {0};
   } else {
     for (int32_t i = 0; i < *count; ++i) {
       auto index = ReadZigZagVarint(rest);
-      if (!index) return MakeError(ErrorCode::kCorrupt, index.error().message() + " (message index)");
+      if (!index) return MakeError(ErrorCode::kCorrupt, fmt::format("{} (message index)", index.error().message()));
       if (*index < 0) {
-        return MakeError(ErrorCode::kCorrupt, "confluent: negative message index " + std::to_string(*index));
+        return MakeError(ErrorCode::kCorrupt, fmt::format("confluent: negative message index {}", *index));
       }
       frame.message_indexes.push_back(*index);
     }
@@ -89,12 +88,7 @@ Result<Frame> DecodeFrame(std::string_view bytes) {
 }
 
 std::string FormatIndexes(std::span<const int32_t> message_indexes) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < message_indexes.size(); ++i) {
-    if (i > 0) out += ", ";
-    out += std::to_string(message_indexes[i]);
-  }
-  return out + "]";
+  return fmt::format("[{}]", fmt::join(message_indexes, ", "));
 }
 
 }  // namespace kvlog::kv::typed::confluent

@@ -2,6 +2,8 @@
 
 #include <limits>
 
+#include <fmt/format.h>
+
 #include "kv/typed/protobuf/confluent_wire.h"
 
 namespace kvlog::kv::typed {
@@ -70,40 +72,39 @@ Status ParseMessage(std::string_view bytes, const ProtobufSerdeOptions& options,
         // Only a definite "no such id" makes the value corrupt; a registry
         // that cannot be asked now keeps its own code (kUnavailable, ...).
         if (known.error().code() != ErrorCode::kNotFound) {
-          return MakeError(known.error().code(), "confluent: cannot check schema id " +
-                                                     std::to_string(frame->schema_id) + ": " +
-                                                     known.error().message());
+          return MakeError(known.error().code(), fmt::format("confluent: cannot check schema id {}: {}",
+                                                             frame->schema_id, known.error().message()));
         }
-        return MakeError(ErrorCode::kCorrupt, "confluent: unknown schema id " + std::to_string(frame->schema_id) +
-                                                  ": " + known.error().message());
+        return MakeError(ErrorCode::kCorrupt, fmt::format("confluent: unknown schema id {}: {}", frame->schema_id,
+                                                          known.error().message()));
       }
     } else if (frame->schema_id != confluent.schema_id) {
-      return MakeError(ErrorCode::kCorrupt, "confluent: unknown schema id " + std::to_string(frame->schema_id) +
-                                                "; this serde knows only schema id " +
-                                                std::to_string(confluent.schema_id));
+      return MakeError(ErrorCode::kCorrupt, fmt::format("confluent: unknown schema id {}; this serde knows only "
+                                                        "schema id {}",
+                                                        frame->schema_id, confluent.schema_id));
     }
     const Descriptor* expected = message.GetDescriptor();
     auto named = MessageAt(*expected->file(), frame->message_indexes);
     if (!named) {
-      return MakeError(ErrorCode::kCorrupt, "confluent: schema id " + std::to_string(frame->schema_id) + ": " +
-                                                named.error().message());
+      return MakeError(ErrorCode::kCorrupt,
+                       fmt::format("confluent: schema id {}: {}", frame->schema_id, named.error().message()));
     }
     if (*named != expected) {
       return MakeError(ErrorCode::kCorrupt,
-                       "confluent: schema id " + std::to_string(frame->schema_id) + ", message indexes " +
-                           confluent::FormatIndexes(frame->message_indexes) + " name " + (*named)->full_name() +
-                           ", but this serde decodes " + expected->full_name());
+                       fmt::format("confluent: schema id {}, message indexes {} name {}, but this serde decodes {}",
+                                   frame->schema_id, confluent::FormatIndexes(frame->message_indexes),
+                                   (*named)->full_name(), expected->full_name()));
     }
     payload = frame->payload;
   }
   message.Clear();
   if (payload.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
-    return MakeError(ErrorCode::kCorrupt, "protobuf: " + std::to_string(payload.size()) +
-                                              " bytes is over the 2 GiB a Protobuf message can hold");
+    return MakeError(ErrorCode::kCorrupt,
+                     fmt::format("protobuf: {} bytes is over the 2 GiB a Protobuf message can hold", payload.size()));
   }
   if (!message.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
-    return MakeError(ErrorCode::kCorrupt, "protobuf: bytes do not parse as " + message.GetTypeName() + " (" +
-                                              std::to_string(payload.size()) + " bytes)");
+    return MakeError(ErrorCode::kCorrupt, fmt::format("protobuf: bytes do not parse as {} ({} bytes)",
+                                                      message.GetTypeName(), payload.size()));
   }
   return OkStatus();
 }

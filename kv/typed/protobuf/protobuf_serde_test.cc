@@ -8,6 +8,8 @@
 #include <initializer_list>
 #include <set>
 
+#include <fmt/format.h>
+
 #include "kv/client.h"
 #include "kv/memory_storage.h"
 #include "kv/typed/resource_client.h"
@@ -133,7 +135,7 @@ TEST(ProtobufSerdeTest, SchemaIdCheckerDecidesWhichIdsAreKnown) {
   ProtobufSerdeOptions options = Framed(4);
   options.confluent->check_schema_id = [&registered](int32_t id) -> Status {
     if (registered.contains(id)) return OkStatus();
-    return MakeError(ErrorCode::kNotFound, "registry has no schema " + std::to_string(id));
+    return MakeError(ErrorCode::kNotFound, fmt::format("registry has no schema {}", id));
   };
   ProtobufSerde<User> serde(options);
   User ada = MakeUser("Ada", "");
