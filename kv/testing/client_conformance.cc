@@ -70,6 +70,15 @@ std::unique_ptr<Client> ClientConformance::OpenControlledClient(LogControls& con
   return OpenClient(ControlledLog(backend_->Connect(), controls, runtime()), std::move(options));
 }
 
+std::unique_ptr<Client> ClientConformance::OpenClientWithOneWriteSlot(LogControls& controls, bool wait_for_write_slot) {
+  ClientOptions options;
+  options.max_writes_in_flight = 1;
+  options.wait_for_write_slot = wait_for_write_slot;
+  auto client = OpenControlledClient(controls, std::move(options));
+  controls.hold_acks = true;  // The first write keeps the one slot until the test releases acks.
+  return client;
+}
+
 std::unique_ptr<Client> ClientConformance::OpenClient(std::unique_ptr<log::Log> log, ClientOptions options) {
   options.runtime = &runtime();
   auto client = Client::Open(std::move(log), NewMemoryStorage(), std::move(options));
@@ -811,12 +820,8 @@ TEST_P(ClientConformance, AWriteAtTheInFlightLimitWaitsForASlotWithinItsTimeout)
     SCOPED_TRACE(async ? "PutAsync with wait_for_write_slot" : "Put");
     RunCase([&] {
       LogControls controls;
-      ClientOptions options;
-      options.max_writes_in_flight = 1;
-      options.wait_for_write_slot = async;
-      auto client = OpenControlledClient(controls, options);
+      auto client = OpenClientWithOneWriteSlot(controls, /*wait_for_write_slot=*/async);
       ASSERT_NE(client, nullptr);
-      controls.hold_acks = true;
       Outcomes outcomes(runtime());
       client->PutAsync("a", "1", outcomes.Callback(0));
       auto put = [&](std::string key, Duration timeout, std::size_t index) {
@@ -865,12 +870,8 @@ TEST_P(ClientConformance, AStopEndsAWriteWaitingForASlotWithCancelled) {
     SCOPED_TRACE(async ? "PutAsync with wait_for_write_slot" : "Put");
     RunCase([&] {
       LogControls controls;
-      ClientOptions options;
-      options.max_writes_in_flight = 1;
-      options.wait_for_write_slot = async;
-      auto client = OpenControlledClient(controls, options);
+      auto client = OpenClientWithOneWriteSlot(controls, /*wait_for_write_slot=*/async);
       ASSERT_NE(client, nullptr);
-      controls.hold_acks = true;
       Outcomes outcomes(runtime());
       client->PutAsync("a", "1", outcomes.Callback(0), CallOptions{10min});  // Holds the slot throughout.
       std::stop_source stop;
@@ -913,11 +914,8 @@ TEST_P(ClientConformance, AStopEndsAWriteWaitingForASlotWithCancelled) {
 TEST_P(ClientConformance, WritesWaitingForASlotTakeThemInArrivalOrder) {
   RunCase([&] {
     LogControls controls;
-    ClientOptions options;
-    options.max_writes_in_flight = 1;
-    auto client = OpenControlledClient(controls, options);
+    auto client = OpenClientWithOneWriteSlot(controls);
     ASSERT_NE(client, nullptr);
-    controls.hold_acks = true;
     Outcomes outcomes(runtime());
     client->PutAsync("a", "1", outcomes.Callback(0));
     constexpr std::size_t kWaiters = 5;
@@ -948,11 +946,8 @@ TEST_P(ClientConformance, WritesWaitingForASlotTakeThemInArrivalOrder) {
 TEST_P(ClientConformance, CloseEndsAWriteWaitingForASlotWithClosed) {
   RunCase([&] {
     LogControls controls;
-    ClientOptions options;
-    options.max_writes_in_flight = 1;
-    auto client = OpenControlledClient(controls, options);
+    auto client = OpenClientWithOneWriteSlot(controls);
     ASSERT_NE(client, nullptr);
-    controls.hold_acks = true;
     Outcomes outcomes(runtime());
     client->PutAsync("a", "1", outcomes.Callback(0));
     auto waiter = Spawn("waiter", [&] { outcomes.Callback(1)(client->Put("b", "2", CallOptions{5min})); });

@@ -82,6 +82,9 @@ class ClientConformance : public ::testing::TestWithParam<BackendParam> {
   std::unique_ptr<Client> OpenClient(std::unique_ptr<log::Log> log, ClientOptions options = {});
   // The same on a new connection wrapped in ControlledLog(controls, runtime()).
   std::unique_ptr<Client> OpenControlledClient(LogControls& controls, ClientOptions options = {});
+  // A controlled client with max_writes_in_flight = 1 whose acknowledgements
+  // are held, so its first write keeps the only slot.
+  std::unique_ptr<Client> OpenClientWithOneWriteSlot(LogControls& controls, bool wait_for_write_slot = false);
 
   std::unique_ptr<Backend> backend_;
 
