@@ -1,5 +1,7 @@
 #include "checker/check.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -205,10 +207,10 @@ Result<FullReport> CheckPaired(const History& history, std::vector<Operation> op
       const Write& first = writes.writes()[repeat->first];
       const Write& again = writes.writes()[repeat->second];
       return MakeError(history.source, out.ops[again.op].line,
-                       "writes " + again.key + "=" + *again.value + " again (first written at line " +
-                           std::to_string(out.ops[first.op].line) +
-                           "): the session and durability checks need every written value to be unique per key, "
-                           "since a read and a log record name their write by its value");
+                       fmt::format("writes {}={} again (first written at line {}): the session and durability "
+                                   "checks need every written value to be unique per key, since a read and a log "
+                                   "record name their write by its value",
+                                   again.key, *again.value, out.ops[first.op].line));
     }
     const double index_seconds = SecondsSince(start);
     if (session) {
@@ -300,11 +302,12 @@ Result<FullReport> CheckPaired(const History& history, std::vector<Operation> op
 
 std::optional<Error> ValidateOptions(const CheckOptions& options) {
   if (options.linearizability.budget.count() < 0) {
-    return Error{"", 0, "the linearizability budget must be >= 0 ms, not " +
-                            std::to_string(options.linearizability.budget.count())};
+    return Error{"", 0,
+                 fmt::format("the linearizability budget must be >= 0 ms, not {}",
+                             options.linearizability.budget.count())};
   }
   if (options.linearizability.threads < 1) {
-    return Error{"", 0, "threads must be >= 1, not " + std::to_string(options.linearizability.threads)};
+    return Error{"", 0, fmt::format("threads must be >= 1, not {}", options.linearizability.threads)};
   }
   if (options.linearizability.max_cache_entries < 1) return Error{"", 0, "max_cache_entries must be >= 1"};
   if (!options.model.empty() && !MakeModel(options.model)) {

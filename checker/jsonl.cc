@@ -1,5 +1,7 @@
 #include "checker/jsonl.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <deque>
 #include <fstream>
@@ -135,8 +137,9 @@ Event ToEvent(const Value& o) {
   if (const Value* level = Field(o, "level")) {
     auto name = LevelName::TryMake(Str(*level, "level"));
     if (!name) {
-      throw ParseFailure{"\"level\": more than " + std::to_string(LevelName::kMaxOtherNames) +
-                         " distinct unknown read levels (known: local, bounded, at_least, linearizable)"};
+      throw ParseFailure{fmt::format(
+          "\"level\": more than {} distinct unknown read levels (known: local, bounded, at_least, linearizable)",
+          LevelName::kMaxOtherNames)};
     }
     e.level = *name;
   }
@@ -184,7 +187,7 @@ ExpiryBounds ToExpiry(const Value& o) {
   ExpiryBounds b;
   b.skew_bound_ns = Int(Required(o, "skew_bound"), "skew_bound");
   if (b.skew_bound_ns < 0) {
-    throw ParseFailure{"expiry \"skew_bound\" must be >= 0 ns, not " + std::to_string(b.skew_bound_ns)};
+    throw ParseFailure{fmt::format("expiry \"skew_bound\" must be >= 0 ns, not {}", b.skew_bound_ns)};
   }
   b.time_origin_ns = OptInt(o, "time_origin").value_or(0);
   b.reclaimed_before = OptInt(o, "reclaimed_before");
@@ -769,7 +772,7 @@ class LineReader {
         }
       } else if (const Value* x = o.Find("expiry")) {
         if (h_.expiry) {
-          throw ParseFailure{"a second \"expiry\" line (the first is line " + std::to_string(h_.expiry->line) + ")"};
+          throw ParseFailure{fmt::format("a second \"expiry\" line (the first is line {})", h_.expiry->line)};
         }
         h_.expiry = ToExpiry(*x);
         h_.expiry->line = line_no_;
@@ -834,16 +837,17 @@ class LineReader {
   void AddLog(LogRecord r) {
     r.line = line_no_;
     if (!h_.log.empty() && r.offset < h_.log.back().offset) {
-      throw ParseFailure{"log offset " + std::to_string(r.offset) + " does not increase (previous " +
-                         std::to_string(h_.log.back().offset) + ")"};
+      throw ParseFailure{
+          fmt::format("log offset {} does not increase (previous {})", r.offset, h_.log.back().offset)};
     }
     // Records share an offset only as the writes of one transaction or
     // atomic batch (one log record), each to a different key.
     for (auto it = h_.log.rbegin(); it != h_.log.rend() && it->offset == r.offset; ++it) {
       if (it->key == r.key) {
-        throw ParseFailure{"log offset " + std::to_string(r.offset) + " does not increase (previous " +
-                           std::to_string(it->offset) + "): records may share an offset only as the writes of "
-                           "one transaction, each to a different key, and key " + r.key + " repeats"};
+        throw ParseFailure{fmt::format("log offset {} does not increase (previous {}): records may share an offset "
+                                       "only as the writes of one transaction, each to a different key, and key {} "
+                                       "repeats",
+                                       r.offset, it->offset, r.key)};
       }
     }
     ReserveLog();

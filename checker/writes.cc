@@ -84,6 +84,11 @@ uint32_t WriteIndex::KvTable::Find(absl::string_view name) const {
 
 WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops) : history_(history) {
   writes_.reserve(ops.size());
+  // Sized up front: grown by doubling, these sets rehash every id they hold
+  // at each step (800 K operation ids, 600 K log records' ids in kvsim's
+  // large history).
+  invoked_op_.reserve(ops.size());
+  log_by_op_.reserve(history.log.size());
   static const std::string kNoKey;
   for (const Operation& o : ops) {
     auto add = [&](std::string_view f, std::string_view key, const Value& v, std::optional<int64_t> offset) {
