@@ -398,6 +398,50 @@ TEST(Durability, AcknowledgedOnceUnknownAtMostOnceFailedNever) {
   }
 }
 
+// With op ids on events and log records, the write index links a record to
+// the write that reported its offset (same key, value and op id) without
+// its tables of op ids (writes.h). Linked or not, a duplicate, a lost write
+// and a record no invoked operation wrote must still be found.
+TEST(Durability, RecordsLinkedByOffsetAndOpIdKeepTheirViolations) {
+  const std::string events = R"({"process":0,"type":"invoke","f":"put","key":"k","value":"a","op":"p0-0"}
+{"process":0,"type":"ok","f":"put","key":"k","value":"a","op":"p0-0","offset":0}
+{"process":1,"type":"invoke","f":"put","key":"j","value":"b","op":"p1-0"}
+{"process":1,"type":"ok","f":"put","key":"j","value":"b","op":"p1-0","offset":1}
+{"process":1,"type":"invoke","f":"get","key":"k","op":"p1-1","value":null}
+{"process":1,"type":"ok","f":"get","key":"k","op":"p1-1","value":"a","applied":2}
+)";
+  const std::string k = R"({"log":{"offset":0,"key":"k","value":"a","op":"p0-0"}})"
+                        "\n";
+  const std::string j = R"({"log":{"offset":1,"key":"j","value":"b","op":"p1-0"}})"
+                        "\n";
+  auto durability = [&](const std::string& log) {
+    return Report(Check(Jsonl(events + log), {"durability"}), "durability");
+  };
+  auto messages = [](const CheckReport& r) {
+    std::vector<std::string> out;
+    for (const auto& v : r.violations) out.push_back(v.kind + ": " + v.message);
+    return out;
+  };
+  EXPECT_EQ(durability(k + j).verdict, Verdict::kValid);
+  // j's record carrying another invoked operation's id: not linked, still known.
+  EXPECT_EQ(durability(k + R"({"log":{"offset":1,"key":"j","value":"b","op":"p0-0"}})"
+                               "\n")
+                .verdict,
+            Verdict::kValid);
+  EXPECT_EQ(messages(durability(k + j + R"({"log":{"offset":2,"key":"k","value":"a","op":"p0-0"}})"
+                                          "\n")),
+            std::vector<std::string>{
+                "duplicated-write: acknowledged put k=a appears 2 times in the log (first at offset 0)"});
+  EXPECT_EQ(messages(durability(k)),
+            std::vector<std::string>{"lost-write: acknowledged put j=b (line 3) is not in the log"});
+  EXPECT_EQ(messages(durability(k + j + R"({"log":{"offset":2,"key":"z","value":"q","op":"p9-9"}})"
+                                          "\n")),
+            std::vector<std::string>{"phantom-write: log offset 2 (z=q, line 9) was never invoked"});
+  EXPECT_EQ(messages(durability(k + j + R"({"log":{"offset":2,"key":"z","value":null,"op":"p9-9"}})"
+                                          "\n")),
+            std::vector<std::string>{"phantom-write: log offset 2 (z=<tombstone>, line 9) was never invoked"});
+}
+
 TEST(Durability, BatchSubOperationsAreWritesAndRangesAreReads) {
   const std::string events =
       R"({"process":0,"type":"invoke","f":"batch","value":[{"f":"put","key":"a","value":"1"},{"f":"put","key":"b","value":"2"},{"f":"delete","key":"c"}]}

@@ -63,9 +63,10 @@ CheckReport CheckDurability(const History& history, const std::vector<Operation>
     }
   }
   if (history.has_log) {
-    for (const LogRecord& r : history.log) {
+    for (size_t i = 0; i < history.log.size(); ++i) {
+      const LogRecord& r = history.log[i];
       bool known = false;
-      if (r.op && writes.InvokedOpId(*r.op)) known = true;
+      if (r.op && writes.RecordOpInvoked(i)) known = true;
       if (!known && r.value) known = writes.Invoked(r.key, *r.value);
       if (!known && !r.value) known = deleted_keys.contains(r.key);
       if (!known) {
