@@ -52,7 +52,7 @@ Value ToValue(const json& j, int depth) {
       return Value::Map(std::move(keys), std::move(values));
     }
     default:
-      throw ParseFailure{"unsupported value type " + std::string(j.type_name())};
+      throw ParseFailure{fmt::format("unsupported value type {}", j.type_name())};
   }
 }
 
@@ -88,17 +88,17 @@ const Value* Field(const Value& o, const char* field) {
 
 const Value& Required(const Value& o, const char* field) {
   const Value* v = o.Find(field);
-  if (!v) throw ParseFailure{std::string("missing field \"") + field + "\""};
+  if (!v) throw ParseFailure{fmt::format("missing field \"{}\"", field)};
   return *v;
 }
 
 int64_t Int(const Value& j, const char* field) {
-  if (!j.is_int()) throw ParseFailure{std::string("\"") + field + "\" must be an integer"};
+  if (!j.is_int()) throw ParseFailure{fmt::format("\"{}\" must be an integer", field)};
   return j.as_int();
 }
 
 const std::string& Str(const Value& j, const char* field) {
-  if (!j.is_string()) throw ParseFailure{std::string("\"") + field + "\" must be a string"};
+  if (!j.is_string()) throw ParseFailure{fmt::format("\"{}\" must be a string", field)};
   return j.as_string();
 }
 
@@ -119,7 +119,7 @@ Event ToEvent(const Value& o) {
   e.process = Int(Required(o, "process"), "process");
   const std::string& type = Str(Required(o, "type"), "type");
   auto t = ParseEventType(type);
-  if (!t) throw ParseFailure{"\"type\" must be invoke, ok, fail or info, not \"" + type + "\""};
+  if (!t) throw ParseFailure{fmt::format("\"type\" must be invoke, ok, fail or info, not \"{}\"", type)};
   e.type = *t;
   e.f = Str(Required(o, "f"), "f");
   if (e.f.empty()) throw ParseFailure{"\"f\" is empty"};
@@ -151,7 +151,7 @@ Event ToEvent(const Value& o) {
   for (const std::string& key : o.keys()) {
     bool known = false;
     for (const char* k : kKnown) known = known || key == k;
-    if (!known) throw ParseFailure{"unknown field \"" + key + "\""};
+    if (!known) throw ParseFailure{fmt::format("unknown field \"{}\"", key)};
   }
   return e;
 }
@@ -173,7 +173,7 @@ LogRecord ToLogRecord(const Value& o) {
   r.value = OptStr(o, "value");
   r.f = OptStr(o, "f").value_or(r.value ? "put" : "delete");
   if (r.f != "put" && r.f != "delete" && r.f != "cas") {
-    throw ParseFailure{"log \"f\" must be put, delete or cas, not \"" + r.f + "\""};
+    throw ParseFailure{fmt::format("log \"f\" must be put, delete or cas, not \"{}\"", r.f)};
   }
   r.expected = OptStr(o, "expected");
   r.writer = OptStr(o, "writer");
@@ -201,14 +201,14 @@ NemesisEvent ToNemesis(const Value& o) {
   if (n.f.empty()) throw ParseFailure{"nemesis \"f\" is empty"};
   if (auto type = OptStr(o, "type")) {
     auto t = ParseEventType(*type);
-    if (!t) throw ParseFailure{"nemesis \"type\" must be invoke, ok, fail or info, not \"" + *type + "\""};
+    if (!t) throw ParseFailure{fmt::format("nemesis \"type\" must be invoke, ok, fail or info, not \"{}\"", *type)};
     n.type = *t;
   }
   if (const Value* v = Field(o, "value")) n.value = v->ToString();
   n.time = OptInt(o, "time");
   for (const std::string& key : o.keys()) {
     if (key != "f" && key != "type" && key != "value" && key != "time") {
-      throw ParseFailure{"unknown nemesis field \"" + key + "\""};
+      throw ParseFailure{fmt::format("unknown nemesis field \"{}\"", key)};
     }
   }
   return n;

@@ -603,7 +603,8 @@ LinearizabilityResult CheckLinearizability(const std::vector<Operation>& ops, co
     }
     if (results[i].outcome == PartOutcome::kOutOfBudget) {
       unknown = true;
-      result.detail = results[i].detail + (parts[i].name.empty() ? "" : " (key " + parts[i].name + ")");
+      result.detail = parts[i].name.empty() ? results[i].detail
+                                            : fmt::format("{} (key {})", results[i].detail, parts[i].name);
     }
   }
   result.verdict = unknown ? Verdict::kUnknown : Verdict::kValid;
