@@ -1,5 +1,8 @@
 #include "checker/check.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -120,9 +123,11 @@ CheckReport WithoutLog(const History& history, bool anything_to_judge, CheckRepo
   if (history.has_log || report.verdict == Verdict::kInvalid || report.verdict == Verdict::kUnknown) return report;
   if (report.verdict == Verdict::kSkipped && !anything_to_judge) return report;
   report.verdict = Verdict::kUnknown;
-  report.summary = "not judged valid: the history carries no log (no JSONL {\"log\": ...} lines; an EDN export "
-                   "cannot carry it), and without it lost writes and reads of unacknowledged writes go unseen; "
-                   "from the reported offsets alone: " + report.summary;
+  report.summary = fmt::format(
+      "not judged valid: the history carries no log (no JSONL {{\"log\": ...}} lines; an EDN export cannot carry "
+      "it), and without it lost writes and reads of unacknowledged writes go unseen; from the reported offsets "
+      "alone: {}",
+      report.summary);
   return report;
 }
 
@@ -176,9 +181,9 @@ Result<FullReport> CheckPaired(const History& history, std::vector<Operation> op
     if (c != "linearizability" && c != "session" && c != "convergence" && c != "durability" && c != "counter" &&
         c != "bank" && c != "read-levels" && c != "expiry" && c != "watch") {
       return MakeError("", 0,
-                       "unknown check '" + c +
-                           "' (known: linearizability, session, convergence, durability, counter, bank, read-levels, "
-                           "expiry, watch)");
+                       fmt::format("unknown check '{}' (known: linearizability, session, convergence, durability, "
+                                   "counter, bank, read-levels, expiry, watch)",
+                                   c));
     }
   }
   auto phase = [&](std::string_view name) {
@@ -190,7 +195,7 @@ Result<FullReport> CheckPaired(const History& history, std::vector<Operation> op
     const auto start = std::chrono::steady_clock::now();
     const std::string model_name = options.model.empty() ? ChooseModel(out.ops) : options.model;
     auto model = MakeModel(model_name);
-    if (!model) return MakeError("", 0, "unknown model '" + model_name + "'");
+    if (!model) return MakeError("", 0, fmt::format("unknown model '{}'", model_name));
     out.model = model_name;
     out.linearizability = CheckLinearizability(out.ops, *model, options.linearizability);
     out.reports.push_back(LinearizabilityReport(*model, *out.linearizability));
@@ -205,10 +210,10 @@ Result<FullReport> CheckPaired(const History& history, std::vector<Operation> op
       const Write& first = writes.writes()[repeat->first];
       const Write& again = writes.writes()[repeat->second];
       return MakeError(history.source, out.ops[again.op].line,
-                       "writes " + again.key + "=" + *again.value + " again (first written at line " +
-                           std::to_string(out.ops[first.op].line) +
-                           "): the session and durability checks need every written value to be unique per key, "
-                           "since a read and a log record name their write by its value");
+                       fmt::format("writes {}={} again (first written at line {}): the session and durability "
+                                   "checks need every written value to be unique per key, since a read and a log "
+                                   "record name their write by its value",
+                                   again.key, *again.value, out.ops[first.op].line));
     }
     const double index_seconds = SecondsSince(start);
     if (session) {
@@ -300,17 +305,16 @@ Result<FullReport> CheckPaired(const History& history, std::vector<Operation> op
 
 std::optional<Error> ValidateOptions(const CheckOptions& options) {
   if (options.linearizability.budget.count() < 0) {
-    return Error{"", 0, "the linearizability budget must be >= 0 ms, not " +
-                            std::to_string(options.linearizability.budget.count())};
+    return Error{"", 0,
+                 fmt::format("the linearizability budget must be >= 0 ms, not {}",
+                             options.linearizability.budget.count())};
   }
   if (options.linearizability.threads < 1) {
-    return Error{"", 0, "threads must be >= 1, not " + std::to_string(options.linearizability.threads)};
+    return Error{"", 0, fmt::format("threads must be >= 1, not {}", options.linearizability.threads)};
   }
   if (options.linearizability.max_cache_entries < 1) return Error{"", 0, "max_cache_entries must be >= 1"};
   if (!options.model.empty() && !MakeModel(options.model)) {
-    std::string known;
-    for (const auto& m : ModelNames()) known += (known.empty() ? "" : ", ") + m;
-    return Error{"", 0, "unknown model '" + options.model + "' (known: " + known + ")"};
+    return Error{"", 0, fmt::format("unknown model '{}' (known: {})", options.model, fmt::join(ModelNames(), ", "))};
   }
   return std::nullopt;
 }

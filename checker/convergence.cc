@@ -1,5 +1,7 @@
 #include "checker/convergence.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 
 #include "absl/container/flat_hash_map.h"
@@ -52,9 +54,9 @@ CheckReport CheckConvergence(const History& history) {
     const int64_t position = finals[i]->applied;
     for (size_t k = i + 1; k < j; ++k) {
       if (finals[k]->digest != finals[i]->digest) {
-        rep.Add({"divergence", "replicas " + finals[i]->replica + " and " + finals[k]->replica +
-                                   " both applied up to position " + std::to_string(position) +
-                                   " but hold different states (" + finals[i]->digest + " vs " + finals[k]->digest + ")",
+        rep.Add({"divergence",
+                 fmt::format("replicas {} and {} both applied up to position {} but hold different states ({} vs {})",
+                             finals[i]->replica, finals[k]->replica, position, finals[i]->digest, finals[k]->digest),
                  {}});
       }
     }
@@ -71,8 +73,9 @@ CheckReport CheckConvergence(const History& history) {
       const std::string expected = digest.Hex();
       for (size_t k = i; k < j; ++k) {
         if (finals[k]->digest != expected) {
-          rep.Add({"digest-mismatch", "replica " + finals[k]->replica + " at position " + std::to_string(position) +
-                                          " has digest " + finals[k]->digest + " but folding the log gives " + expected,
+          rep.Add({"digest-mismatch",
+                   fmt::format("replica {} at position {} has digest {} but folding the log gives {}",
+                               finals[k]->replica, position, finals[k]->digest, expected),
                    {}});
         }
       }
@@ -80,9 +83,8 @@ CheckReport CheckConvergence(const History& history) {
     i = j;
   }
   rep.verdict = rep.violation_count ? Verdict::kInvalid : Verdict::kValid;
-  rep.summary = std::to_string(finals.size()) + " replicas at " + std::to_string(groups) + " position(s)" +
-                (history.has_log ? ", compared with the log" : ", log not recorded") + "; " +
-                std::to_string(rep.violation_count) + " violation(s)";
+  rep.summary = fmt::format("{} replicas at {} position(s), {}; {} violation(s)", finals.size(), groups,
+                            history.has_log ? "compared with the log" : "log not recorded", rep.violation_count);
   return rep;
 }
 

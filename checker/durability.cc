@@ -1,5 +1,7 @@
 #include "checker/durability.h"
 
+#include <fmt/format.h>
+
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 
@@ -7,9 +9,7 @@ namespace kvlog::checker {
 namespace {
 
 std::string Describe(const Write& w) {
-  std::string s = std::string(w.f) + " " + w.key;
-  if (w.value) s += "=" + *w.value;
-  return s;
+  return w.value ? fmt::format("{} {}={}", w.f, w.key, *w.value) : fmt::format("{} {}", w.f, w.key);
 }
 
 }  // namespace
@@ -25,8 +25,9 @@ CheckReport CheckDurability(const History& history, const std::vector<Operation>
     if (w.definite && w.offset) {
       auto [it, inserted] = claimed.try_emplace(*w.offset, &w);
       if (!inserted && it->second->op != w.op) {
-        rep.Add({"offset-claimed-twice", Describe(*it->second) + " and " + Describe(w) +
-                                             " were both acknowledged at offset " + std::to_string(*w.offset),
+        rep.Add({"offset-claimed-twice",
+                 fmt::format("{} and {} were both acknowledged at offset {}", Describe(*it->second), Describe(w),
+                             *w.offset),
                  {it->second->op, w.op}});
       }
     }
@@ -37,50 +38,51 @@ CheckReport CheckDurability(const History& history, const std::vector<Operation>
     const Operation& o = ops[w.op];
     if (w.definite) {
       if (offsets.empty()) {
-        rep.Add({"lost-write", "acknowledged " + Describe(w) + " (line " + std::to_string(o.line) +
-                                   ") is not in the log",
+        rep.Add({"lost-write", fmt::format("acknowledged {} (line {}) is not in the log", Describe(w), o.line),
                  {w.op}});
       } else if (offsets.size() > 1) {
-        rep.Add({"duplicated-write", "acknowledged " + Describe(w) + " appears " + std::to_string(offsets.size()) +
-                                         " times in the log (first at offset " + std::to_string(offsets[0]) + ")",
+        rep.Add({"duplicated-write",
+                 fmt::format("acknowledged {} appears {} times in the log (first at offset {})", Describe(w),
+                             offsets.size(), offsets[0]),
                  {w.op}});
       } else if (w.offset && offsets[0] != *w.offset) {
-        rep.Add({"misplaced-write", Describe(w) + " was acknowledged at offset " + std::to_string(*w.offset) +
-                                        " but the log holds it at offset " + std::to_string(offsets[0]),
+        rep.Add({"misplaced-write",
+                 fmt::format("{} was acknowledged at offset {} but the log holds it at offset {}", Describe(w),
+                             *w.offset, offsets[0]),
                  {w.op}});
       }
     } else if (w.possible) {
       if (offsets.size() > 1) {
-        rep.Add({"duplicated-write", "unacknowledged " + Describe(w) + " appears " +
-                                         std::to_string(offsets.size()) + " times in the log",
+        rep.Add({"duplicated-write",
+                 fmt::format("unacknowledged {} appears {} times in the log", Describe(w), offsets.size()),
                  {w.op}});
       }
     } else if (!offsets.empty()) {
-      rep.Add({"failed-write-in-log", "failed " + Describe(w) + " appears in the log at offset " +
-                                          std::to_string(offsets[0]),
+      rep.Add({"failed-write-in-log", fmt::format("failed {} appears in the log at offset {}", Describe(w), offsets[0]),
                {w.op}});
     }
   }
   if (history.has_log) {
-    for (const LogRecord& r : history.log) {
+    for (size_t i = 0; i < history.log.size(); ++i) {
+      const LogRecord& r = history.log[i];
       bool known = false;
-      if (r.op && writes.InvokedOpId(*r.op)) known = true;
+      if (r.op && writes.RecordOpInvoked(i)) known = true;
       if (!known && r.value) known = writes.Invoked(r.key, *r.value);
       if (!known && !r.value) known = deleted_keys.contains(r.key);
       if (!known) {
-        rep.Add({"phantom-write", "log offset " + std::to_string(r.offset) + " (" + r.key + "=" +
-                                      r.value.value_or("<tombstone>") + ", line " + std::to_string(r.line) +
-                                      ") was never invoked",
+        rep.Add({"phantom-write",
+                 fmt::format("log offset {} ({}={}, line {}) was never invoked", r.offset, r.key,
+                             r.value.value_or("<tombstone>"), r.line),
                  {}});
       }
     }
   }
   if (!history.has_log && claimed.empty()) return rep.Skip("no log and no reported offsets");
   rep.verdict = rep.violation_count ? Verdict::kInvalid : Verdict::kValid;
-  rep.summary = history.has_log ? std::to_string(judged) + " writes against " + std::to_string(history.log.size()) +
-                                      " log records; " + std::to_string(rep.violation_count) + " violation(s)"
-                                : "log not recorded: checked reported offsets only; " +
-                                      std::to_string(rep.violation_count) + " violation(s)";
+  rep.summary = history.has_log ? fmt::format("{} writes against {} log records; {} violation(s)", judged,
+                                              history.log.size(), rep.violation_count)
+                                : fmt::format("log not recorded: checked reported offsets only; {} violation(s)",
+                                              rep.violation_count);
   return rep;
 }
 

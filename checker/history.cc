@@ -1,5 +1,7 @@
 #include "checker/history.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <type_traits>
 #include <utility>
@@ -53,14 +55,15 @@ std::optional<Error> OperationPairer::AddImpl(E&& e, int64_t position) {
   };
   auto error = [&](std::string reason) { return Error{source_, e.line, std::move(reason)}; };
   if (!KnownFunction(e.f)) {
-    return error("unknown f '" + e.f +
-                 "': the checkers know put, get, delete, batch, range, cas, read, write, append, incr and transfer");
+    return error(fmt::format(
+        "unknown f '{}': the checkers know put, get, delete, batch, range, cas, read, write, append, incr and transfer",
+        e.f));
   }
   auto it = std::find_if(pending_.begin(), pending_.end(), [&](const auto& p) { return p.first == e.process; });
   if (e.type == EventType::kInvoke) {
     if (it != pending_.end()) {
-      return error("process " + std::to_string(e.process) + " invokes while its operation from line " +
-                   std::to_string(ops_[it->second].line) + " is still pending");
+      return error(fmt::format("process {} invokes while its operation from line {} is still pending", e.process,
+                               ops_[it->second].line));
     }
     pending_.emplace_back(e.process, ops_.size());
     Operation& op = ops_.emplace_back();  // built in place: an Operation is ~300 bytes
@@ -79,15 +82,14 @@ std::optional<Error> OperationPairer::AddImpl(E&& e, int64_t position) {
     return std::nullopt;
   }
   if (it == pending_.end()) {
-    return error(std::string(EventTypeName(e.type)) + " completion for process " + std::to_string(e.process) +
-                 " that has no pending invocation");
+    return error(fmt::format("{} completion for process {} that has no pending invocation", EventTypeName(e.type),
+                             e.process));
   }
   Operation& op = ops_[it->second];
   *it = pending_.back();
   pending_.pop_back();
   if (op.f != e.f) {
-    return error("completion f '" + e.f + "' does not match invocation f '" + op.f + "' (line " +
-                 std::to_string(op.line) + ")");
+    return error(fmt::format("completion f '{}' does not match invocation f '{}' (line {})", e.f, op.f, op.line));
   }
   op.outcome = e.type;
   if (e.type == EventType::kOk) op.output = take(e.value);

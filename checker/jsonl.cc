@@ -1,5 +1,7 @@
 #include "checker/jsonl.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <deque>
 #include <fstream>
@@ -50,7 +52,7 @@ Value ToValue(const json& j, int depth) {
       return Value::Map(std::move(keys), std::move(values));
     }
     default:
-      throw ParseFailure{"unsupported value type " + std::string(j.type_name())};
+      throw ParseFailure{fmt::format("unsupported value type {}", j.type_name())};
   }
 }
 
@@ -86,17 +88,17 @@ const Value* Field(const Value& o, const char* field) {
 
 const Value& Required(const Value& o, const char* field) {
   const Value* v = o.Find(field);
-  if (!v) throw ParseFailure{std::string("missing field \"") + field + "\""};
+  if (!v) throw ParseFailure{fmt::format("missing field \"{}\"", field)};
   return *v;
 }
 
 int64_t Int(const Value& j, const char* field) {
-  if (!j.is_int()) throw ParseFailure{std::string("\"") + field + "\" must be an integer"};
+  if (!j.is_int()) throw ParseFailure{fmt::format("\"{}\" must be an integer", field)};
   return j.as_int();
 }
 
 const std::string& Str(const Value& j, const char* field) {
-  if (!j.is_string()) throw ParseFailure{std::string("\"") + field + "\" must be a string"};
+  if (!j.is_string()) throw ParseFailure{fmt::format("\"{}\" must be a string", field)};
   return j.as_string();
 }
 
@@ -117,7 +119,7 @@ Event ToEvent(const Value& o) {
   e.process = Int(Required(o, "process"), "process");
   const std::string& type = Str(Required(o, "type"), "type");
   auto t = ParseEventType(type);
-  if (!t) throw ParseFailure{"\"type\" must be invoke, ok, fail or info, not \"" + type + "\""};
+  if (!t) throw ParseFailure{fmt::format("\"type\" must be invoke, ok, fail or info, not \"{}\"", type)};
   e.type = *t;
   e.f = Str(Required(o, "f"), "f");
   if (e.f.empty()) throw ParseFailure{"\"f\" is empty"};
@@ -135,8 +137,9 @@ Event ToEvent(const Value& o) {
   if (const Value* level = Field(o, "level")) {
     auto name = LevelName::TryMake(Str(*level, "level"));
     if (!name) {
-      throw ParseFailure{"\"level\": more than " + std::to_string(LevelName::kMaxOtherNames) +
-                         " distinct unknown read levels (known: local, bounded, at_least, linearizable)"};
+      throw ParseFailure{fmt::format(
+          "\"level\": more than {} distinct unknown read levels (known: local, bounded, at_least, linearizable)",
+          LevelName::kMaxOtherNames)};
     }
     e.level = *name;
   }
@@ -148,7 +151,7 @@ Event ToEvent(const Value& o) {
   for (const std::string& key : o.keys()) {
     bool known = false;
     for (const char* k : kKnown) known = known || key == k;
-    if (!known) throw ParseFailure{"unknown field \"" + key + "\""};
+    if (!known) throw ParseFailure{fmt::format("unknown field \"{}\"", key)};
   }
   return e;
 }
@@ -170,7 +173,7 @@ LogRecord ToLogRecord(const Value& o) {
   r.value = OptStr(o, "value");
   r.f = OptStr(o, "f").value_or(r.value ? "put" : "delete");
   if (r.f != "put" && r.f != "delete" && r.f != "cas") {
-    throw ParseFailure{"log \"f\" must be put, delete or cas, not \"" + r.f + "\""};
+    throw ParseFailure{fmt::format("log \"f\" must be put, delete or cas, not \"{}\"", r.f)};
   }
   r.expected = OptStr(o, "expected");
   r.writer = OptStr(o, "writer");
@@ -184,7 +187,7 @@ ExpiryBounds ToExpiry(const Value& o) {
   ExpiryBounds b;
   b.skew_bound_ns = Int(Required(o, "skew_bound"), "skew_bound");
   if (b.skew_bound_ns < 0) {
-    throw ParseFailure{"expiry \"skew_bound\" must be >= 0 ns, not " + std::to_string(b.skew_bound_ns)};
+    throw ParseFailure{fmt::format("expiry \"skew_bound\" must be >= 0 ns, not {}", b.skew_bound_ns)};
   }
   b.time_origin_ns = OptInt(o, "time_origin").value_or(0);
   b.reclaimed_before = OptInt(o, "reclaimed_before");
@@ -198,14 +201,14 @@ NemesisEvent ToNemesis(const Value& o) {
   if (n.f.empty()) throw ParseFailure{"nemesis \"f\" is empty"};
   if (auto type = OptStr(o, "type")) {
     auto t = ParseEventType(*type);
-    if (!t) throw ParseFailure{"nemesis \"type\" must be invoke, ok, fail or info, not \"" + *type + "\""};
+    if (!t) throw ParseFailure{fmt::format("nemesis \"type\" must be invoke, ok, fail or info, not \"{}\"", *type)};
     n.type = *t;
   }
   if (const Value* v = Field(o, "value")) n.value = v->ToString();
   n.time = OptInt(o, "time");
   for (const std::string& key : o.keys()) {
     if (key != "f" && key != "type" && key != "value" && key != "time") {
-      throw ParseFailure{"unknown nemesis field \"" + key + "\""};
+      throw ParseFailure{fmt::format("unknown nemesis field \"{}\"", key)};
     }
   }
   return n;
@@ -769,7 +772,7 @@ class LineReader {
         }
       } else if (const Value* x = o.Find("expiry")) {
         if (h_.expiry) {
-          throw ParseFailure{"a second \"expiry\" line (the first is line " + std::to_string(h_.expiry->line) + ")"};
+          throw ParseFailure{fmt::format("a second \"expiry\" line (the first is line {})", h_.expiry->line)};
         }
         h_.expiry = ToExpiry(*x);
         h_.expiry->line = line_no_;
@@ -834,16 +837,17 @@ class LineReader {
   void AddLog(LogRecord r) {
     r.line = line_no_;
     if (!h_.log.empty() && r.offset < h_.log.back().offset) {
-      throw ParseFailure{"log offset " + std::to_string(r.offset) + " does not increase (previous " +
-                         std::to_string(h_.log.back().offset) + ")"};
+      throw ParseFailure{
+          fmt::format("log offset {} does not increase (previous {})", r.offset, h_.log.back().offset)};
     }
     // Records share an offset only as the writes of one transaction or
     // atomic batch (one log record), each to a different key.
     for (auto it = h_.log.rbegin(); it != h_.log.rend() && it->offset == r.offset; ++it) {
       if (it->key == r.key) {
-        throw ParseFailure{"log offset " + std::to_string(r.offset) + " does not increase (previous " +
-                           std::to_string(it->offset) + "): records may share an offset only as the writes of "
-                           "one transaction, each to a different key, and key " + r.key + " repeats"};
+        throw ParseFailure{fmt::format("log offset {} does not increase (previous {}): records may share an offset "
+                                       "only as the writes of one transaction, each to a different key, and key {} "
+                                       "repeats",
+                                       r.offset, it->offset, r.key)};
       }
     }
     ReserveLog();

@@ -1,5 +1,7 @@
 #include "checker/linearizability.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -129,7 +131,7 @@ class Search {
           zobrist_hash_ ^= zobrist_[op];
           if (entries_.size() > max_cache_) {
             result_.outcome = PartOutcome::kOutOfBudget;
-            result_.detail = "memoisation limit reached (" + std::to_string(max_cache_) + " configurations)";
+            result_.detail = fmt::format("memoisation limit reached ({} configurations)", max_cache_);
             return Finish();
           }
         }
@@ -517,8 +519,7 @@ LinearizabilityResult CheckLinearizability(const std::vector<Operation>& ops, co
     if (!model.Handles(ops[i])) {
       LinearizabilityResult unknown;
       unknown.verdict = Verdict::kUnknown;
-      unknown.detail = "model " + std::string(model.Name()) + " cannot judge f=" + ops[i].f + " (line " +
-                       std::to_string(ops[i].line) + ")";
+      unknown.detail = fmt::format("model {} cannot judge f={} (line {})", model.Name(), ops[i].f, ops[i].line);
       return unknown;
     }
   }
@@ -592,17 +593,18 @@ LinearizabilityResult CheckLinearizability(const std::vector<Operation>& ops, co
       LinearizabilityWitness w = std::move(results[i].witness);
       const ModelPart& part = parts[i];
       const Operation& blocking = part.At(ops, results[i].blocking_local);
-      w.explanation = "after the " + std::to_string(w.prefix.size()) +
-                      " operations of the longest linearizable prefix the state is " + w.state_after_prefix +
-                      ", and " + model.DescribeOp(blocking) + " (line " + std::to_string(blocking.line) +
-                      ") cannot be placed: every order that respects real time contradicts an observed output";
+      w.explanation = fmt::format(
+          "after the {} operations of the longest linearizable prefix the state is {}, and {} (line {}) cannot be "
+          "placed: every order that respects real time contradicts an observed output",
+          w.prefix.size(), w.state_after_prefix, model.DescribeOp(blocking), blocking.line);
       result.witness = std::move(w);
       result.detail.clear();
       return result;
     }
     if (results[i].outcome == PartOutcome::kOutOfBudget) {
       unknown = true;
-      result.detail = results[i].detail + (parts[i].name.empty() ? "" : " (key " + parts[i].name + ")");
+      result.detail = parts[i].name.empty() ? results[i].detail
+                                            : fmt::format("{} (key {})", results[i].detail, parts[i].name);
     }
   }
   result.verdict = unknown ? Verdict::kUnknown : Verdict::kValid;
@@ -613,8 +615,7 @@ CheckReport LinearizabilityReport(const Model& model, const LinearizabilityResul
   CheckReport rep;
   rep.checker = "linearizability";
   rep.verdict = r.verdict;
-  rep.summary = std::to_string(r.ops_checked) + " operations in " + std::to_string(r.parts) +
-                " part(s), model " + std::string(model.Name());
+  rep.summary = fmt::format("{} operations in {} part(s), model {}", r.ops_checked, r.parts, model.Name());
   if (!r.detail.empty()) rep.summary += "; " + r.detail;
   if (r.witness) {
     // The blocking operation is the one to look at; the prefix is in the witness.

@@ -4,6 +4,8 @@
 #include <deque>
 #include <string_view>
 
+#include <fmt/format.h>
+
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
 
@@ -116,6 +118,8 @@ class KeyIds {
     }
     return id;
   }
+  // The id that followed `previous` in the last list (kNone if none yet).
+  uint32_t Next(uint32_t previous) const { return previous < next_.size() ? next_[previous] : kNone; }
   const std::string& Name(uint32_t id) const { return names_[id]; }
   size_t size() const { return names_.size(); }
 
@@ -133,7 +137,7 @@ struct ReadValue {
   bool invoked = false;            // some write of it was invoked
 };
 
-std::string Str(int64_t v) { return v < 0 ? "the initial state" : "offset " + std::to_string(v); }
+std::string Str(int64_t v) { return v < 0 ? std::string("the initial state") : fmt::format("offset {}", v); }
 
 }  // namespace
 
@@ -184,19 +188,23 @@ CheckReport CheckSessions(const History& history, const std::vector<Operation>& 
   };
   std::vector<LastPair> last_pair;
 
-  // `known`: what the write index says of a non-nil `v`, when the caller
+  // `value()` gives the value read; `nil` says whether it is nil without
+  // looking at it (a repeated range pair's value is read only for a report).
+  // `known`: what the write index says of a non-nil value, when the caller
   // knows it already.
-  auto judge_read = [&](const Operation& o, Session& s, uint32_t key_id, const Value& v, const ReadValue* known) {
+  auto judge_read = [&](const Operation& o, Session& s, uint32_t key_id, bool nil, auto&& value,
+                        const ReadValue* known) {
     ++reads_judged;
     const std::string& key = key_ids.Name(key_id);
     std::optional<int64_t> version;
-    if (!v.is_nil()) {
-      const ReadValue r = known ? *known : read_value(key, v);
+    if (!nil) {
+      const ReadValue r = known ? *known : read_value(key, value());
       version = r.version;
       if (!r.invoked) {
-        const std::string value = v.is_string() ? v.as_string() : v.ToString();
-        rep.Add({"read-unknown-value", "process " + std::to_string(o.process) + " read " + value + " from key " + key +
-                                           ", a value no write produced",
+        const Value& v = value();
+        rep.Add({"read-unknown-value",
+                 fmt::format("process {} read {} from key {}, a value no write produced", o.process,
+                             v.is_string() ? v.as_string() : v.ToString(), key),
                  {o.index}});
         return;
       }
@@ -207,9 +215,9 @@ CheckReport CheckSessions(const History& history, const std::vector<Operation>& 
       } else if (!r->value) {
         version = r->offset;
       } else {
-        rep.Add({"read-inconsistent", "process " + std::to_string(o.process) + " read nil from key " + key +
-                                          " at position " + std::to_string(*o.applied) + ", where the log holds " +
-                                          *r->value + " (offset " + std::to_string(r->offset) + ")",
+        rep.Add({"read-inconsistent",
+                 fmt::format("process {} read nil from key {} at position {}, where the log holds {} (offset {})",
+                             o.process, key, *o.applied, *r->value, r->offset),
                  {o.index}});
         return;
       }
@@ -219,16 +227,16 @@ CheckReport CheckSessions(const History& history, const std::vector<Operation>& 
     if (ks.has_own) {
       const OwnWrite& w = ks.own;
       if (w.version >= 0 && o.applied && *o.applied <= w.version) {
-        rep.Add({"read-your-writes", "process " + std::to_string(o.process) + " read key " + key +
-                                         " at position " + std::to_string(*o.applied) + ", before its own write at " +
-                                         Str(w.version),
+        rep.Add({"read-your-writes",
+                 fmt::format("process {} read key {} at position {}, before its own write at {}", o.process, key,
+                             *o.applied, Str(w.version)),
                  {w.op, o.index}});
       } else if (version && w.version >= 0 && *version < w.version) {
-        rep.Add({"read-your-writes", "process " + std::to_string(o.process) + " read key " + key + " = " +
-                                         v.ToString() + " (" + Str(*version) + "), older than its own write at " +
-                                         Str(w.version),
+        rep.Add({"read-your-writes",
+                 fmt::format("process {} read key {} = {} ({}), older than its own write at {}", o.process, key,
+                             value().ToString(), Str(*version), Str(w.version)),
                  {w.op, o.index}});
-      } else if (v.is_nil() && !version && !w.is_delete) {
+      } else if (nil && !version && !w.is_delete) {
         // Nil after our own put: fine only if some delete of the key may be newer.
         bool newer_delete = false;
         for (const Write* d : deletes_of(key)) {
@@ -237,8 +245,10 @@ CheckReport CheckSessions(const History& history, const std::vector<Operation>& 
           if (!d->offset || w.version < 0 || *d->offset > w.version) newer_delete = true;
         }
         if (!newer_delete) {
-          rep.Add({"read-your-writes", "process " + std::to_string(o.process) + " read nil from key " + key +
-                                           " after its own write, and no delete could have come after it",
+          rep.Add({"read-your-writes",
+                   fmt::format("process {} read nil from key {} after its own write, and no delete could have "
+                               "come after it",
+                               o.process, key),
                    {w.op, o.index}});
         }
       }
@@ -249,8 +259,8 @@ CheckReport CheckSessions(const History& history, const std::vector<Operation>& 
         ks.has_read = true;
         ks.read = LastRead{*version, o.index};
       } else if (*version < ks.read.version) {
-        rep.Add({"monotonic-reads", "process " + std::to_string(o.process) + " read key " + key + " at " +
-                                        Str(*version) + " after having read it at " + Str(ks.read.version),
+        rep.Add({"monotonic-reads", fmt::format("process {} read key {} at {} after having read it at {}", o.process,
+                                                key, Str(*version), Str(ks.read.version)),
                  {ks.read.op, o.index}});
       } else {
         ks.read = LastRead{*version, o.index};
@@ -265,9 +275,9 @@ CheckReport CheckSessions(const History& history, const std::vector<Operation>& 
     if (IsReadFunction(o.f)) {
       if (o.applied) {
         if (s.applied && *o.applied < *s.applied) {
-          rep.Add({"monotonic-reads", "process " + std::to_string(o.process) + " read at position " +
-                                          std::to_string(*o.applied) + " after reading at " +
-                                          std::to_string(*s.applied),
+          rep.Add({"monotonic-reads",
+                   fmt::format("process {} read at position {} after reading at {}", o.process, *o.applied,
+                               *s.applied),
                    {s.applied_op, o.index}});
         } else {
           s.applied = o.applied;
@@ -278,25 +288,44 @@ CheckReport CheckSessions(const History& history, const std::vector<Operation>& 
         if (o.output.is_list()) {
           uint32_t previous = KeyIds::kNone;
           for (const Value& pair : o.output.items()) {
+            // The common pair: the one the key that followed the previous
+            // pair's key last time had then too. Its identity (the word in
+            // the list, not its storage) says so: last_pair only records
+            // pairs of that key with a non-nil value, and equal identities
+            // are one stored pair while the operations live. Its storage is
+            // then not read at all (a profile of kvcheck on 21 M range pairs
+            // had half of this check's own time in the two dependent loads of
+            // a pair's items). Its value is looked at only for a report.
+            const uintptr_t identity = pair.Identity();
+            if (const uint32_t guess = key_ids.Next(previous);
+                identity != 0 && guess != KeyIds::kNone && guess < last_pair.size() &&
+                last_pair[guess].identity == identity) {
+              previous = guess;
+              judge_read(o, s, guess, /*nil=*/false, [&]() -> const Value& { return pair.items()[1]; },
+                         &last_pair[guess].read);
+              continue;
+            }
             if (!pair.is_list() || pair.items().size() != 2) continue;
             const uint32_t key_id = key_ids.OfPairKey(pair.items()[0], previous);
             previous = key_id;
             const Value& v = pair.items()[1];
+            auto value = [&]() -> const Value& { return v; };
             if (v.is_nil()) {
-              judge_read(o, s, key_id, v, nullptr);
+              judge_read(o, s, key_id, /*nil=*/true, value, nullptr);
               continue;
             }
             if (last_pair.size() <= key_id) last_pair.resize(key_ids.size());
             LastPair& last = last_pair[key_id];
-            if (last.identity == 0 || last.identity != pair.Identity()) {
-              last.identity = pair.Identity();
+            if (last.identity == 0 || last.identity != identity) {
+              last.identity = identity;
               last.read = read_value(key_ids.Name(key_id), v);
             }
-            judge_read(o, s, key_id, v, &last.read);
+            judge_read(o, s, key_id, /*nil=*/false, value, &last.read);
           }
         }
       } else {
-        judge_read(o, s, key_ids.Of(o.key ? std::string_view(*o.key) : std::string_view()), o.output, nullptr);
+        judge_read(o, s, key_ids.Of(o.key ? std::string_view(*o.key) : std::string_view()), o.output.is_nil(),
+                   [&]() -> const Value& { return o.output; }, nullptr);
       }
       continue;
     }
@@ -322,8 +351,8 @@ CheckReport CheckSessions(const History& history, const std::vector<Operation>& 
   }
   if (reads_judged == 0) return rep.Skip("no completed reads");
   rep.verdict = rep.violation_count ? Verdict::kInvalid : Verdict::kValid;
-  rep.summary = std::to_string(reads_judged) + " reads and " + std::to_string(writes_seen) + " writes in " +
-                std::to_string(sessions.size()) + " sessions; " + std::to_string(rep.violation_count) + " violation(s)";
+  rep.summary = fmt::format("{} reads and {} writes in {} sessions; {} violation(s)", reads_judged, writes_seen,
+                            sessions.size(), rep.violation_count);
   return rep;
 }
 

@@ -98,7 +98,6 @@ WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops
       w.definite = o.ok() && !compare_failed;
       w.possible = o.info() || (o.ok() && compare_failed);
     };
-    if (o.op) invoked_op_.insert(absl::string_view(o.op->data(), o.op->size()));
     const size_t first_of_op = writes_.size();
     if (IsWriteFunction(o.f)) {
       add(o.f, o.key ? *o.key : kNoKey, o.input, o.offset);
@@ -172,6 +171,9 @@ WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops
     std::sort(reported.begin(), reported.end(), by_offset);
   }
   size_t cursor = 0;
+  linked_.assign(writes_.size(), -1);
+  record_linked_.assign(history.log.size(), false);
+  bool unlinked_op_ids = false;
   // Only a cas record whose condition held changes its key's state: the fold
   // keeps what each key holds, but only when the log has cas records.
   const bool has_cas = std::any_of(history.log.begin(), history.log.end(), [](const LogRecord& r) { return r.f == "cas"; });
@@ -188,6 +190,7 @@ WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops
         holds.erase(it);
       }
     }
+    uint32_t matched = KvTable::kNone;  // the write found by its reported offset
     if (r.value) {
       // A write that reported this offset with this key and value has this
       // record's name, hence its entry. Otherwise (not reported, misplaced, or
@@ -198,6 +201,7 @@ WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops
         const Write& w = writes_[reported[k].write];
         if (w.key == r.key && *w.value == *r.value) {
           entry = reported[k].entry;
+          matched = reported[k].write;
           break;
         }
       }
@@ -213,7 +217,15 @@ WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops
         dups.push_back(r.offset);
       }
     }
-    if (r.op) {
+    if (r.op && matched != KvTable::kNone && !repeated_ && (i == 0 || history.log[i - 1].offset != r.offset)) {
+      const Write& w = writes_[matched];
+      if (w.op_id && *w.op_id == *r.op && w.same == 1 && linked_[matched] < 0) {
+        linked_[matched] = r.offset;
+        record_linked_[i] = true;
+      }
+    }
+    if (r.op && !record_linked_[i]) {
+      unlinked_op_ids = true;
       const absl::string_view id(r.op->data(), r.op->size());
       auto [it, inserted] = log_by_op_.try_emplace(id, r.offset);
       if (!inserted) {
@@ -224,15 +236,28 @@ WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops
     }
     if (applied) log_by_key_[r.key].push_back(i);
   }
+  if (unlinked_op_ids) {
+    invoked_op_.reserve(ops.size());
+    for (const Operation& o : ops) {
+      if (o.op) invoked_op_.insert(absl::string_view(o.op->data(), o.op->size()));
+    }
+  }
 }
 
 std::vector<int64_t> WriteIndex::LogOffsets(const Write& w) const {
   if (w.op_id) {
     const absl::string_view id(w.op_id->data(), w.op_id->size());
-    if (auto it = log_by_op_.find(id); it != log_by_op_.end()) {
+    // `w` is one of writes_ (writes() hands out references into it).
+    const int64_t linked = linked_[static_cast<size_t>(&w - writes_.data())];
+    auto it = log_by_op_.find(id);
+    if (it == log_by_op_.end() && linked >= 0) return {linked};
+    if (it != log_by_op_.end()) {
       // A batch shares one op id: keep the records of this key and value, and
-      // of those the ones this write owns (see Write::ordinal).
+      // of those the ones this write owns (see Write::ordinal). A linked
+      // record is this write's alone (Write::same is 1): it goes in among
+      // them by offset, the log's order.
       std::vector<int64_t> out;
+      if (linked >= 0) out.push_back(linked);
       size_t matching = 0;
       const int64_t single[] = {it->second};
       std::span<const int64_t> offsets(single);
@@ -247,6 +272,7 @@ std::vector<int64_t> WriteIndex::LogOffsets(const Write& w) const {
           ++matching;
         }
       }
+      if (linked >= 0) std::sort(out.begin(), out.end());
       if (!out.empty()) return out;
     }
   }
@@ -281,8 +307,10 @@ bool WriteIndex::Invoked(std::string_view key, std::string_view value) const {
   return entry != KvTable::kNone && kv_[entry].invoked > 0;
 }
 
-bool WriteIndex::InvokedOpId(const std::string& op_id) const {
-  return invoked_op_.contains(absl::string_view(op_id.data(), op_id.size()));
+bool WriteIndex::RecordOpInvoked(size_t log_index) const {
+  if (record_linked_[log_index]) return true;
+  const std::optional<std::string>& id = history_.log[log_index].op;
+  return id && invoked_op_.contains(absl::string_view(id->data(), id->size()));
 }
 
 const LogRecord* WriteIndex::StateAt(const std::string& key, int64_t position) const {
