@@ -271,16 +271,15 @@ int main(int argc, char** argv) {
   }
 
   if (list_faults) {
-    const auto broker_faults =
-        live_options.broker_nemesis ? live_options.broker_nemesis->FaultNames() : std::vector<std::string>{};
     std::printf("faults (where: sim = the simulated log, mock = --live on the embedded mock cluster, brokers = "
-                "--live --brokers):\n");
+                "--live --brokers, broker faults by --nemesis or --faults on a cluster run by "
+                "scripts/kafka-cluster):\n");
     for (const auto& f : sim::Faults()) {
-      std::printf("  %-26s %-6s %-20s %s\n", f.name.c_str(), f.safe ? "safe" : "UNSAFE",
-                  sim::FaultSites(f, broker_faults).c_str(), f.description.c_str());
+      std::string text = f.description;
+      if (!f.aliases.empty()) text += fmt::format(" [also: {}]", fmt::join(f.aliases, ", "));
+      if (!f.related.empty()) text += fmt::format(" [related: {}]", fmt::join(f.related, ", "));
+      fmt::print("  {:<26} {:<6} {:<20} {}\n", f.name, f.safe ? "safe" : "UNSAFE", sim::FaultSites(f), text);
     }
-    std::printf("broker faults with --live --brokers --nemesis (a cluster run by scripts/kafka-cluster):\n%s",
-                tools::BrokerNemesisHelp().c_str());
     std::printf("client variants: correct");
     for (const auto& v : sim::BrokenVariantNames()) std::printf(", %s", v.c_str());
     std::printf("\n");
