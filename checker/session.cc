@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <deque>
+#include <functional>
+#include <queue>
 #include <string_view>
 
 #include "absl/container/flat_hash_map.h"
@@ -62,9 +64,30 @@ class SessionKeys {
 constexpr size_t kDenseKeyCells = size_t{1} << 20;
 
 struct Session {
-  SessionKeys keys;
+  SessionKeys keys;  // Per key: what the process read (KeyState::read).
   std::optional<int64_t> applied;
   size_t applied_op = 0;
+  // Index into the owners: whose completed writes count as its own.
+  int32_t owner = -1;
+};
+
+// Read-your-writes counts a write as the reader's own from its acknowledgement
+// on, when the reader's replica (client) made it: by the reader's process or
+// by another process on that replica (a replica's async writes are recorded
+// each as a process of its own, as they overlap). A history without replicas
+// has one owner per process.
+struct Owner {
+  SessionKeys keys;  // Per key: its last completed write (KeyState::own).
+};
+
+// A completed write, counted for its owner once the history has passed its
+// completion.
+struct PendingOwn {
+  int64_t ret = 0;
+  int32_t owner = 0;
+  uint32_t key_id = 0;
+  OwnWrite own;
+  bool operator>(const PendingOwn& o) const { return ret > o.ret; }
 };
 
 // Keys as small ids: a session's state is keyed by id, and a range pair's key
@@ -160,6 +183,7 @@ CheckReport CheckSessions(const History& history, const std::vector<Operation>& 
   const std::vector<Write>& all_writes = writes.writes();
   size_t cursor = 0;
   absl::flat_hash_map<int64_t, Session> sessions;
+  std::vector<Owner> owners;
   size_t reads_judged = 0, writes_seen = 0;
 
   KeyIds key_ids;
@@ -216,8 +240,8 @@ CheckReport CheckSessions(const History& history, const std::vector<Operation>& 
     }
     KeyState& ks = s.keys.Of(key_id, &dense_budget);
     // Read-your-writes.
-    if (ks.has_own) {
-      const OwnWrite& w = ks.own;
+    if (const KeyState& mine = owners[static_cast<size_t>(s.owner)].keys.Of(key_id, &dense_budget); mine.has_own) {
+      const OwnWrite& w = mine.own;
       if (w.version >= 0 && o.applied && *o.applied <= w.version) {
         rep.Add({"read-your-writes", "process " + std::to_string(o.process) + " read key " + key +
                                          " at position " + std::to_string(*o.applied) + ", before its own write at " +
@@ -258,10 +282,27 @@ CheckReport CheckSessions(const History& history, const std::vector<Operation>& 
     }
   };
 
+  absl::flat_hash_map<std::string, int32_t> replica_owner;
+  std::priority_queue<PendingOwn, std::vector<PendingOwn>, std::greater<PendingOwn>> pending;
   for (const Operation& o : ops) {
     while (cursor < all_writes.size() && all_writes[cursor].op < o.index) ++cursor;
+    // The writes completed before this operation was invoked are their owners' now.
+    for (; !pending.empty() && pending.top().ret < o.call; pending.pop()) {
+      const PendingOwn& p = pending.top();
+      KeyState& ks = owners[static_cast<size_t>(p.owner)].keys.Of(p.key_id, &dense_budget);
+      if (!ks.has_own) {
+        ks.has_own = true;
+        ks.own = OwnWrite{};
+      }
+      if (p.own.version >= ks.own.version || p.own.version < 0) ks.own = p.own;
+    }
     if (!o.ok()) continue;
     Session& s = sessions[o.process];
+    if (s.owner < 0) {
+      const auto next = static_cast<int32_t>(owners.size());
+      s.owner = o.replica ? replica_owner.try_emplace(*o.replica, next).first->second : next;
+      if (s.owner == next) owners.emplace_back();
+    }
     if (IsReadFunction(o.f)) {
       if (o.applied) {
         if (s.applied && *o.applied < *s.applied) {
@@ -312,12 +353,7 @@ CheckReport CheckSessions(const History& history, const std::vector<Operation>& 
       } else if (w->value) {
         own.version = writes.VersionOf(w->key, *w->value).value_or(-1);
       }
-      KeyState& ks = s.keys.Of(key_ids.Of(w->key), &dense_budget);
-      if (!ks.has_own) {
-        ks.has_own = true;
-        ks.own = OwnWrite{};
-      }
-      if (own.version >= ks.own.version || own.version < 0) ks.own = own;
+      pending.push(PendingOwn{o.ret, s.owner, key_ids.Of(w->key), own});
     }
   }
   if (reads_judged == 0) return rep.Skip("no completed reads");
