@@ -208,6 +208,12 @@ std::string Describe(const SimRun& run, const checker::FullReport& report) {
       << st.failovers << " failovers truncating " << st.truncated_records << " records, " << st.compacted_records
         << " compacted, " << st.corrupted_records << " corrupted; " << run.workload.crashes << " client crashes\n";
   }
+  if (run.workload.async_writes > 0 || run.workload.writes_waited_at_limit > 0 ||
+      run.workload.writes_refused_at_limit > 0) {
+    out << fmt::format("  writes: {} async puts; at the in-flight limit {} waited, {} refused\n",
+                       run.workload.async_writes, run.workload.writes_waited_at_limit,
+                       run.workload.writes_refused_at_limit);
+  }
   if (!run.storage.empty()) out << "  storage: " << run.storage << "\n";
   if (!run.parameters.empty()) {
     out << "  swarm parameters:";

@@ -56,6 +56,15 @@ Result<SwarmChoice> ApplySwarm(uint64_t seed, const std::vector<std::string>& re
   // tombstone (TTL workloads); the default leaves it unreached.
   static constexpr std::size_t kInFlightLimits[] = {1, 2, 8, kv::ClientOptions::kDefaultMaxWritesInFlight};
   w.max_writes_in_flight = kInFlightLimits[client.Below(std::size(kInFlightLimits))];
+  // Drawn after the rest, so the knobs above stay what they were for every
+  // seed: async puts in the mix for half the seeds (several in flight per
+  // process, so the in-flight limit is met, not only at 1), and whether an
+  // async write at the limit waits for a slot or is refused.
+  if (client.Chance(0.5)) {
+    w.mix.put_async = static_cast<int>(client.Between(5, 40));
+    w.max_async_writes = static_cast<int>(client.Between(1, 16));
+  }
+  w.wait_for_write_slot = client.Chance(0.5);
   auto ms = [](Duration d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };
   auto add = [&](std::string_view name, auto value) { choice.parameters.push_back(fmt::format("client.{}={}", name, value)); };
   add("max_poll_records", *w.max_poll_records);
@@ -65,6 +74,9 @@ Result<SwarmChoice> ApplySwarm(uint64_t seed, const std::vector<std::string>& re
   add("max_think_us", std::chrono::duration_cast<std::chrono::microseconds>(w.max_think).count());
   add("max_batch", w.max_batch);
   add("max_writes_in_flight", *w.max_writes_in_flight);
+  add("put_async_weight", w.mix.put_async);
+  if (w.mix.put_async > 0) add("max_async_writes", w.max_async_writes);
+  add("wait_for_write_slot", *w.wait_for_write_slot);
   return choice;
 }
 

@@ -5,6 +5,8 @@
 #include <set>
 #include <random>
 
+#include <fmt/format.h>
+
 #include "checker/digest.h"
 #include "kv/command.h"
 #include "kv/memory_storage.h"
@@ -135,6 +137,16 @@ struct Slot {
   std::unique_ptr<kv::Client> client;  // Guarded by mu (the pointer, not the client).
   bool crash_requested = false;        // Guarded by mu.
   int restarts = 0;
+  // The process's async puts (OperationMix::put_async): how many are in
+  // flight and the history processes ("lanes") free for the next, guarded by
+  // async_mu; async_done signals a completion. A lane is taken for one write
+  // and freed once its completion is recorded, so a lane's operations never
+  // overlap. Never taken while holding mu (a callback can run inside Close,
+  // which the nemesis calls under mu).
+  std::unique_ptr<Mutex> async_mu;
+  std::unique_ptr<CondVar> async_done;
+  int async_in_flight = 0;
+  std::vector<int64_t> free_lanes;
 };
 
 EventType OutcomeOfWrite(const Error& e, bool batch) {
@@ -144,6 +156,8 @@ EventType OutcomeOfWrite(const Error& e, bool batch) {
   // (the log lost the record at the acknowledged offset; a duplicate from a
   // retry may stand elsewhere).
   if (e.code() == ErrorCode::kInvalidArgument) return EventType::kFail;
+  // Refused at max_writes_in_flight: nothing was appended.
+  if (e.code() == ErrorCode::kResourceExhausted) return EventType::kFail;
   if (e.code() == ErrorCode::kCorrupt && !batch) return EventType::kFail;
   return EventType::kInfo;
 }
@@ -190,6 +204,8 @@ class Workload {
     }
     for (int i = 0; i < options_.clients; ++i) {
       slots_[i].mu = rt_.NewMutex();
+      slots_[i].async_mu = rt_.NewMutex();
+      slots_[i].async_done = rt_.NewCondVar();
       auto client = Open(i, ReplicaName(i, 0));
       if (!client) {
         result.errors.push_back("opening client " + std::to_string(i) + ": " + client.error().ToString());
@@ -247,7 +263,7 @@ class Workload {
     for (Slot& slot : slots_) {
       if (slot.client) {
         slot.client->Close();
-        reader_data_loss_ += static_cast<int64_t>(slot.client->reader_data_loss());
+        CountClient(*slot.client);
       }
       slot.client.reset();
     }
@@ -259,6 +275,9 @@ class Workload {
     result.crashes = crashes_;
     result.data_loss = data_loss_;
     result.reader_data_loss = reader_data_loss_;
+    result.writes_waited_at_limit = writes_waited_at_limit_;
+    result.writes_refused_at_limit = writes_refused_at_limit_;
+    result.async_writes = async_writes_;
     return result;
   }
 
@@ -282,6 +301,7 @@ class Workload {
     if (options_.poll_timeout) options.poll_timeout = *options_.poll_timeout;
     if (options_.poll_error_backoff) options.poll_error_backoff = *options_.poll_error_backoff;
     if (options_.max_writes_in_flight) options.max_writes_in_flight = *options_.max_writes_in_flight;
+    if (options_.wait_for_write_slot) options.wait_for_write_slot = *options_.wait_for_write_slot;
     std::unique_ptr<kv::Storage> storage =
         options_.storage ? options_.storage(slot, slots_[slot].restarts) : kv::NewMemoryStorage();
     if (storage == nullptr) {
@@ -318,7 +338,7 @@ class Workload {
       std::unique_lock lock(*slot.mu);
       old = std::move(slot.client);
     }
-    if (old) reader_data_loss_ += static_cast<int64_t>(old->reader_data_loss());
+    if (old) CountClient(*old);
     old.reset();
     for (int attempt = 0; attempt < 20; ++attempt) {
       rt_.SleepFor(options_.restart_delay);
@@ -368,7 +388,7 @@ class Workload {
     auto uniform = [&](uint64_t n) { return n == 0 ? 0 : rng() % n; };
     int64_t process = i;
     const OperationMix& mix = options_.mix;
-    const int total = mix.put + mix.get + mix.del + mix.batch + mix.range + mix.cas;
+    const int total = mix.put + mix.get + mix.del + mix.batch + mix.range + mix.cas + mix.put_async;
     for (int n = 0; n < options_.ops_per_client || (options_.keep_going && options_.keep_going()); ++n) {
       bool crashed;
       {
@@ -376,6 +396,13 @@ class Workload {
         crashed = slot.crash_requested;
       }
       if (crashed) {
+        // The closed client has failed its async puts (kClosed, recorded as
+        // info); the restarted one gets lanes of its own.
+        DrainAsync(slot);
+        {
+          std::unique_lock lock(*slot.async_mu);
+          slot.free_lanes.clear();
+        }
         process = Restart(i);
         if (process < 0) return;
       }
@@ -488,6 +515,8 @@ class Workload {
         recorder_.Add(invoke);
         auto result = batch.Execute(call);
         RecordWrite(std::move(invoke), result);
+      } else if ((pick -= mix.put_async) < 0) {
+        PutAsync(slot, c, std::move(invoke), key, fmt::format("a{}-{}", process, n), call);
       } else {
         invoke.f = "range";
         std::string a = "k" + std::to_string(uniform(static_cast<uint64_t>(options_.keys)));
@@ -510,6 +539,56 @@ class Workload {
         }
         Complete(std::move(done));
       }
+    }
+    DrainAsync(slot);
+  }
+
+  // OperationMix::put_async: waits for room among max_async_writes, takes a
+  // lane, records the invocation and starts the write; the client's callback
+  // records the completion and frees the lane.
+  void PutAsync(Slot& slot, kv::Client& c, Event invoke, const std::string& key, const std::string& value,
+                const kv::CallOptions& call) {
+    int64_t lane;
+    {
+      std::unique_lock lock(*slot.async_mu);
+      while (slot.async_in_flight >= std::max(options_.max_async_writes, 1)) slot.async_done->Wait(lock);
+      ++slot.async_in_flight;
+      if (slot.free_lanes.empty()) {
+        lane = recorder_.NewProcess();
+      } else {
+        lane = slot.free_lanes.back();
+        slot.free_lanes.pop_back();
+      }
+    }
+    ++async_writes_;
+    invoke.process = lane;
+    invoke.f = "put";
+    invoke.key = key;
+    invoke.value = Value::String(value);
+    recorder_.Add(invoke);
+    c.PutAsync(
+        key, value,
+        [this, &slot, lane, done = std::move(invoke)](Result<log::Offset> result) mutable {
+          RecordWrite(std::move(done), result);
+          std::unique_lock lock(*slot.async_mu);
+          --slot.async_in_flight;
+          slot.free_lanes.push_back(lane);
+          slot.async_done->NotifyAll();
+        },
+        call);
+  }
+
+  // Waits until the slot's async puts have all completed.
+  void DrainAsync(Slot& slot) {
+    std::unique_lock lock(*slot.async_mu);
+    while (slot.async_in_flight > 0) slot.async_done->Wait(lock);
+  }
+
+  void CountClient(const kv::Client& c) {
+    reader_data_loss_ += static_cast<int64_t>(c.reader_data_loss());
+    if (auto stats = c.Stats(); stats) {
+      writes_waited_at_limit_ += static_cast<int64_t>(stats->writes_waited_at_limit);
+      writes_refused_at_limit_ += static_cast<int64_t>(stats->writes_refused_at_limit);
     }
   }
 
@@ -543,6 +622,7 @@ class Workload {
   std::vector<Slot> slots_;
   CustomOps custom_;  // Set for a custom workload.
   std::atomic<int64_t> completed_{0}, unknown_{0}, crashes_{0}, data_loss_{0}, reader_data_loss_{0};
+  std::atomic<int64_t> writes_waited_at_limit_{0}, writes_refused_at_limit_{0}, async_writes_{0};
 };
 
 }  // namespace
