@@ -208,7 +208,7 @@ class Workload {
       slots_[i].async_done = rt_.NewCondVar();
       auto client = Open(i, ReplicaName(i, 0));
       if (!client) {
-        result.errors.push_back("opening client " + std::to_string(i) + ": " + client.error().ToString());
+        result.errors.push_back(fmt::format("opening client {}: {}", i, client.error().ToString()));
         return result;
       }
       slots_[i].client = std::move(*client);
@@ -219,7 +219,7 @@ class Workload {
       OpContext context = Context(*slots_[0].client, 0, -1, rng);
       for (Slot& slot : slots_) context.clients.push_back(slot.client.get());
       if (Status s = custom_.setup(context); !s) {
-        result.errors.push_back("setting up the workload: " + s.error().ToString());
+        result.errors.push_back(fmt::format("setting up the workload: {}", s.error().ToString()));
         for (Slot& slot : slots_) slot.client->Close();
         return result;
       }
@@ -230,7 +230,7 @@ class Workload {
     }
     std::vector<std::unique_ptr<Task>> workers;
     for (int i = 0; i < options_.clients; ++i) {
-      workers.push_back(rt_.Spawn("process " + std::to_string(i), [this, i] { Process(i); }));
+      workers.push_back(rt_.Spawn(fmt::format("process {}", i), [this, i] { Process(i); }));
     }
     std::unique_ptr<Task> nemesis;
     if (options_.crashes > 0) nemesis = rt_.Spawn("nemesis", [this] { Nemesis(); });
@@ -242,12 +242,12 @@ class Workload {
       // A client the nemesis crashed after its process finished restarts,
       // so its final state is a fresh bootstrap's.
       if (slot.client && slot.crash_requested && Restart(i) < 0) {
-        result.errors.push_back("restarting client " + std::to_string(i) + " for the final state failed");
+        result.errors.push_back(fmt::format("restarting client {} for the final state failed", i));
       }
       if (!slot.client) continue;
       kv::Client& c = *slot.client;
       if (auto synced = c.Sync(kv::CallOptions{options_.final_sync_timeout}); !synced) {
-        result.errors.push_back("final sync of " + c.id() + ": " + synced.error().ToString());
+        result.errors.push_back(fmt::format("final sync of {}: {}", c.id(), synced.error().ToString()));
         continue;
       }
       if (custom_.finish) {
@@ -283,9 +283,7 @@ class Workload {
 
  private:
   static std::string ReplicaName(int slot, int restarts) {
-    std::string name = "c" + std::to_string(slot);
-    if (restarts > 0) name += "-r" + std::to_string(restarts);
-    return name;
+    return restarts > 0 ? fmt::format("c{}-r{}", slot, restarts) : fmt::format("c{}", slot);
   }
 
   Result<std::unique_ptr<kv::Client>> Open(int slot, const std::string& name) {
@@ -305,7 +303,7 @@ class Workload {
     std::unique_ptr<kv::Storage> storage =
         options_.storage ? options_.storage(slot, slots_[slot].restarts) : kv::NewMemoryStorage();
     if (storage == nullptr) {
-      return MakeError(ErrorCode::kUnavailable, "no store for client slot " + std::to_string(slot));
+      return MakeError(ErrorCode::kUnavailable, fmt::format("no store for client slot {}", slot));
     }
     return kv::Client::Open(std::move(log), std::move(storage), options);
   }
@@ -324,7 +322,7 @@ class Workload {
       if (!slot.client || slot.crash_requested) continue;
       slot.crash_requested = true;
       ++crashes_;
-      recorder_.AddNemesis("crash", "client " + slot.client->id());
+      recorder_.AddNemesis("crash", fmt::format("client {}", slot.client->id()));
       slot.client->Close();
     }
   }
@@ -350,7 +348,7 @@ class Workload {
           slot.client = std::move(*client);
           slot.crash_requested = false;
         }
-        recorder_.AddNemesis("restart", "client " + name);
+        recorder_.AddNemesis("restart", fmt::format("client {}", name));
         return recorder_.NewProcess();
       }
     }
@@ -362,7 +360,7 @@ class Workload {
     context.client = &c;
     context.process = process;
     context.n = n;
-    context.op_id = "p" + std::to_string(process) + "-" + (n < 0 ? std::string("setup") : std::to_string(n));
+    context.op_id = n < 0 ? fmt::format("p{}-setup", process) : fmt::format("p{}-{}", process, n);
     context.call = kv::CallOptions{options_.op_timeout, context.op_id};
     context.rng = &rng;
     auto stamp = [process, replica = c.id(), op = context.op_id](Event& e) {
@@ -415,8 +413,8 @@ class Workload {
         custom_.op(context);
         continue;
       }
-      const std::string op_id = "p" + std::to_string(process) + "-" + std::to_string(n);
-      const std::string key = "k" + std::to_string(uniform(static_cast<uint64_t>(options_.keys)));
+      const std::string op_id = fmt::format("p{}-{}", process, n);
+      const std::string key = fmt::format("k{}", uniform(static_cast<uint64_t>(options_.keys)));
       int pick = static_cast<int>(uniform(static_cast<uint64_t>(std::max(total, 1))));
       Event invoke;
       invoke.process = process;
@@ -426,7 +424,7 @@ class Workload {
       kv::CallOptions call{options_.op_timeout, op_id};
 
       if ((pick -= mix.put) < 0) {
-        const std::string value = "v" + std::to_string(process) + "-" + std::to_string(n);
+        const std::string value = fmt::format("v{}-{}", process, n);
         invoke.f = "put";
         invoke.key = key;
         invoke.value = Value::String(value);
@@ -475,7 +473,7 @@ class Workload {
         auto result = c.Delete(key, call);
         RecordWrite(std::move(invoke), result);
       } else if ((pick -= mix.cas) < 0) {
-        const std::string value = "c" + std::to_string(process) + "-" + std::to_string(n);
+        const std::string value = fmt::format("c{}-{}", process, n);
         // The expected value is what this replica holds now; the log decides
         // whether the key is still at that version where the write lands.
         auto current = c.GetEntry(key);
@@ -499,9 +497,9 @@ class Workload {
         std::vector<Value> items;
         int size = 1 + static_cast<int>(uniform(static_cast<uint64_t>(std::max(options_.max_batch, 1))));
         for (int b = 0; b < size; ++b) {
-          std::string k = "k" + std::to_string(uniform(static_cast<uint64_t>(options_.keys)));
+          std::string k = fmt::format("k{}", uniform(static_cast<uint64_t>(options_.keys)));
           bool is_delete = uniform(4) == 0;
-          std::string v = "v" + std::to_string(process) + "-" + std::to_string(n) + "." + std::to_string(b);
+          std::string v = fmt::format("v{}-{}.{}", process, n, b);
           if (is_delete) {
             batch.Delete(k);
           } else {
@@ -519,8 +517,8 @@ class Workload {
         PutAsync(slot, c, std::move(invoke), key, fmt::format("a{}-{}", process, n), call);
       } else {
         invoke.f = "range";
-        std::string a = "k" + std::to_string(uniform(static_cast<uint64_t>(options_.keys)));
-        std::string b = "k" + std::to_string(uniform(static_cast<uint64_t>(options_.keys)));
+        std::string a = fmt::format("k{}", uniform(static_cast<uint64_t>(options_.keys)));
+        std::string b = fmt::format("k{}", uniform(static_cast<uint64_t>(options_.keys)));
         if (b < a) std::swap(a, b);
         b += '\xff';  // Inclusive of b.
         invoke.key = a;
@@ -785,8 +783,8 @@ Result<std::vector<checker::LogRecord>> ReadLogForHistory(log::Log& log, Duratio
     auto entries = (*reader)->Poll(10'000, timeout);
     KVLOG_RETURN_IF_ERROR(entries);
     if (entries->empty()) {
-      return MakeError(ErrorCode::kTimeout, "reading the log back stopped at offset " +
-                                                std::to_string((*reader)->Position()) + " of " + std::to_string(*end));
+      return MakeError(ErrorCode::kTimeout,
+                       fmt::format("reading the log back stopped at offset {} of {}", (*reader)->Position(), *end));
     }
     for (const log::LogEntry& e : *entries) {
       if (!e.record) continue;
