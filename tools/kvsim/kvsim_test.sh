@@ -283,6 +283,17 @@ KVLOG_KAFKA_DIR="$tmp/notkafka" "$kvsim" --live --brokers 127.0.0.1:1 --connect-
 grep -q "not a kafka-cluster state folder" "$tmp/lrd2.txt" || fail "no warning for a foreign folder: $(cat "$tmp/lrd2.txt")"
 [ ! -e "$tmp/lrd2/broker-logs" ] || fail "broker-logs made from a foreign folder"
 
+# Async puts in the mix: several in flight per process, so a small in-flight
+# limit is met (writes wait, async puts are refused) and the run still passes.
+out=$("$kvsim" --seed 3 --mix put=20,get=30,put_async=40,batch=10 --max-async-writes 6 --max-writes-in-flight 2 \
+  --ops 300 --faults latency,lost-ack); code=$?
+[ $code -eq 0 ] || fail "async puts at a limit of 2 exited $code: $out"
+grep -Eq "writes: [1-9][0-9]* async puts; at the in-flight limit [1-9][0-9]* waited, [1-9][0-9]* refused" <<<"$out" ||
+  fail "async puts at a limit of 2: no waits or refusals reported: $out"
+"$kvsim" --seed 3 --mix put_asink=3 >/dev/null 2>"$tmp/err"; code=$?
+[ $code -eq 2 ] || fail "--mix put_asink exited $code, want 2"
+grep -q "the kinds are put, get, del, batch, range, cas, put_async" "$tmp/err" || fail "--mix put_asink: $(cat "$tmp/err")"
+
 # Broker faults (--nemesis): registry entries in the one list with their
 # sites, the simulator's failover and outage running on brokers under their
 # own names, old names as aliases; refused on the mock and in the simulator,
