@@ -222,6 +222,40 @@ TEST(Session, ReadYourOwnWrites) {
   EXPECT_TRUE(HasKind(nil, "read-your-writes") || HasKind(nil, "read-inconsistent"));
 }
 
+// An async write is recorded as a process of its own (it overlaps its
+// replica's other operations); it is the replica's own once acknowledged: a
+// read invoked after the ack must see it, one invoked before need not.
+TEST(Session, AnAsyncWriteIsTheReplicasOwnOnceAcknowledged) {
+  const std::string text = R"({"process":0,"type":"invoke","f":"put","key":"k","value":"a","replica":"c0"}
+{"process":0,"type":"ok","f":"put","key":"k","value":"a","offset":0,"replica":"c0"}
+{"process":7,"type":"invoke","f":"put","key":"k","value":"b","replica":"c0"}
+{"process":0,"type":"invoke","f":"get","key":"k","replica":"c0"}
+{"process":0,"type":"ok","f":"get","key":"k","value":"a","applied":1,"replica":"c0"}
+{"process":7,"type":"ok","f":"put","key":"k","value":"b","offset":1,"replica":"c0"}
+{"process":0,"type":"invoke","f":"get","key":"k","replica":"c0"}
+{"process":0,"type":"ok","f":"get","key":"k","value":SECOND,"applied":APPLIED,"replica":"c0"}
+{"process":1,"type":"invoke","f":"get","key":"k","replica":"c1"}
+{"process":1,"type":"ok","f":"get","key":"k","value":"a","applied":1,"replica":"c1"}
+{"log":{"offset":0,"key":"k","value":"a"}}
+{"log":{"offset":1,"key":"k","value":"b"}}
+)";
+  auto with = [&](const std::string& second, const std::string& applied) {
+    std::string t = text;
+    t.replace(t.find("SECOND"), 6, second);
+    t.replace(t.find("APPLIED"), 7, applied);
+    return Report(Check(Jsonl(t), {"session"}), "session");
+  };
+  // The first read was invoked before the ack: "a" is fine. Another replica
+  // (c1) owes nothing to c0's write.
+  EXPECT_EQ(with("\"b\"", "2").verdict, Verdict::kValid);
+  // Invoked after the ack: it must see "b", at a position past offset 1.
+  auto stale = with("\"a\"", "2");
+  EXPECT_EQ(stale.verdict, Verdict::kInvalid);
+  EXPECT_TRUE(HasKind(stale, "read-your-writes"));
+  auto early = with("\"a\"", "1");
+  EXPECT_TRUE(HasKind(early, "read-your-writes"));
+}
+
 TEST(Session, MonotonicReadsWithoutOffsets) {
   // No offsets or applied positions: the log alone orders the versions.
   const std::string text = R"({"process":0,"type":"invoke","f":"put","key":"k","value":"a"}

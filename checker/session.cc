@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <deque>
+#include <functional>
+#include <queue>
 #include <string_view>
 
 #include <fmt/format.h>
@@ -63,10 +65,28 @@ class SessionKeys {
 // Cells of KeyState (48 bytes: 48 MB) all sessions' dense vectors may hold together.
 constexpr size_t kDenseKeyCells = size_t{1} << 20;
 
+// Read-your-writes counts a write as the reader's own from its acknowledgement
+// on, when the reader's replica (client) made it: by the reader's process or
+// by another process on that replica (a replica's async writes are recorded
+// each as a process of its own, as they overlap). The writes of a replica are
+// kept in the session of its first process (its owner), beside that process's
+// reads, so the usual reader (the owner itself) finds both in one KeyState. A
+// history without replicas: each process owns its writes.
 struct Session {
-  SessionKeys keys;
+  SessionKeys keys;  // Per key: what the process read; the owner's writes (KeyState::own).
   std::optional<int64_t> applied;
   size_t applied_op = 0;
+  int32_t owner = -1;  // Index (in the session store) of the owner's session.
+};
+
+// A completed write, counted for its owner once the history has passed its
+// completion.
+struct PendingOwn {
+  int64_t ret = 0;
+  int32_t owner = 0;
+  uint32_t key_id = 0;
+  OwnWrite own;
+  bool operator>(const PendingOwn& o) const { return ret > o.ret; }
 };
 
 // Keys as small ids: a session's state is keyed by id, and a range pair's key
@@ -163,7 +183,9 @@ CheckReport CheckSessions(const History& history, const std::vector<Operation>& 
   // Writes are listed in operation order: walk them with a cursor.
   const std::vector<Write>& all_writes = writes.writes();
   size_t cursor = 0;
-  absl::flat_hash_map<int64_t, Session> sessions;
+  // Sessions by process, stored where references stay valid.
+  absl::flat_hash_map<int64_t, int32_t> session_of;
+  std::deque<Session> sessions;
   size_t reads_judged = 0, writes_seen = 0;
 
   KeyIds key_ids;
@@ -224,8 +246,9 @@ CheckReport CheckSessions(const History& history, const std::vector<Operation>& 
     }
     KeyState& ks = s.keys.Of(key_id, &dense_budget);
     // Read-your-writes.
-    if (ks.has_own) {
-      const OwnWrite& w = ks.own;
+    Session& owner = sessions[static_cast<size_t>(s.owner)];
+    if (const KeyState& mine = &owner == &s ? ks : owner.keys.Of(key_id, &dense_budget); mine.has_own) {
+      const OwnWrite& w = mine.own;
       if (w.version >= 0 && o.applied && *o.applied <= w.version) {
         rep.Add({"read-your-writes",
                  fmt::format("process {} read key {} at position {}, before its own write at {}", o.process, key,
@@ -268,10 +291,28 @@ CheckReport CheckSessions(const History& history, const std::vector<Operation>& 
     }
   };
 
+  absl::flat_hash_map<std::string, int32_t> replica_owner;
+  std::priority_queue<PendingOwn, std::vector<PendingOwn>, std::greater<PendingOwn>> pending;
   for (const Operation& o : ops) {
     while (cursor < all_writes.size() && all_writes[cursor].op < o.index) ++cursor;
+    // The writes completed before this operation was invoked are their owners' now.
+    for (; !pending.empty() && pending.top().ret < o.call; pending.pop()) {
+      const PendingOwn& p = pending.top();
+      KeyState& ks = sessions[static_cast<size_t>(p.owner)].keys.Of(p.key_id, &dense_budget);
+      if (!ks.has_own) {
+        ks.has_own = true;
+        ks.own = OwnWrite{};
+      }
+      if (p.own.version >= ks.own.version || p.own.version < 0) ks.own = p.own;
+    }
     if (!o.ok()) continue;
-    Session& s = sessions[o.process];
+    const auto [it, added] = session_of.try_emplace(o.process, static_cast<int32_t>(sessions.size()));
+    if (added) {
+      sessions.emplace_back();
+      const int32_t self = it->second;
+      sessions.back().owner = o.replica ? replica_owner.try_emplace(*o.replica, self).first->second : self;
+    }
+    Session& s = sessions[static_cast<size_t>(it->second)];
     if (IsReadFunction(o.f)) {
       if (o.applied) {
         if (s.applied && *o.applied < *s.applied) {
@@ -341,12 +382,7 @@ CheckReport CheckSessions(const History& history, const std::vector<Operation>& 
       } else if (w->value) {
         own.version = writes.VersionOf(w->key, *w->value).value_or(-1);
       }
-      KeyState& ks = s.keys.Of(key_ids.Of(w->key), &dense_budget);
-      if (!ks.has_own) {
-        ks.has_own = true;
-        ks.own = OwnWrite{};
-      }
-      if (own.version >= ks.own.version || own.version < 0) ks.own = own;
+      pending.push(PendingOwn{o.ret, s.owner, key_ids.Of(w->key), own});
     }
   }
   if (reads_judged == 0) return rep.Skip("no completed reads");

@@ -1,8 +1,12 @@
 // Session guarantees, per process (a process is sequential: one operation at a
 // time):
 //   read-your-writes: a read of key k never sees an older version of k than
-//     the process's own last completed write to k; with `applied` positions,
-//     the read must also be served at a position past that write's offset;
+//     the last write to k its own replica completed before the read was
+//     invoked (a write is its own once acknowledged: the process's own
+//     writes, and the replica's async writes, which a history records each as
+//     a process of its own; without replicas, the process's writes); with
+//     `applied` positions, the read must also be served at a position past
+//     that write's offset;
 //   monotonic reads: a process's reads of k never go back to an older version,
 //     and the positions its reads are served at never decrease.
 // A version is the log offset of the write a read names (values are unique):

@@ -51,20 +51,18 @@ class ScriptControlImpl final : public BrokerControl {
 
   // Runs the script; its output (stdout and stderr) or why it failed.
   static Result<std::string> RunScript(const std::string& script, const std::vector<std::string>& args) {
-    std::string cmd = "bash " + Quote(script);
-    for (const auto& a : args) cmd += " " + Quote(a);
-    cmd += " 2>&1";
+    std::vector<std::string> quoted;
+    for (const auto& a : args) quoted.push_back(Quote(a));
+    const std::string cmd = fmt::format("bash {} {} 2>&1", Quote(script), fmt::join(quoted, " "));
     FILE* p = popen(cmd.c_str(), "r");
-    if (p == nullptr) return std::unexpected("cannot run " + script);
+    if (p == nullptr) return std::unexpected(fmt::format("cannot run {}", script));
     std::string out;
     char buf[4096];
     size_t n;
     while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
     int rc = pclose(p);
     if (rc == -1 || !WIFEXITED(rc) || WEXITSTATUS(rc) != 0) {
-      std::string args_text;
-      for (const auto& a : args) args_text += " " + a;
-      return std::unexpected("kafka-cluster" + args_text + " failed: " + Trim(out));
+      return std::unexpected(fmt::format("kafka-cluster {} failed: {}", fmt::join(args, " "), Trim(out)));
     }
     return out;
   }
@@ -99,7 +97,7 @@ class ScriptControlImpl final : public BrokerControl {
     try {
       return std::stoi(Trim(out));
     } catch (...) {
-      return std::unexpected("kafka-cluster elect printed '" + Trim(out) + "', not a node id");
+      return std::unexpected(fmt::format("kafka-cluster elect printed '{}', not a node id", Trim(out)));
     }
   }
 
@@ -138,7 +136,7 @@ class ScriptControlImpl final : public BrokerControl {
     rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, rkt, &md, 3000);
     Result<PartitionState> out = std::unexpected(std::string(rd_kafka_err2str(e)));
     if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      out = std::unexpected("topic " + o_.topic + " has no partition 0 in the metadata");
+      out = std::unexpected(fmt::format("topic {} has no partition 0 in the metadata", o_.topic));
       for (int t = 0; t < md->topic_cnt; ++t) {
         const auto& topic = md->topics[t];
         if (topic.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -182,6 +180,7 @@ const char* TargetName(Target t) {
     case Target::kLeader: return "leader";
     case Target::kRandom: return "random";
     case Target::kMinority: return "minority";
+    case Target::kAll: return "all";
   }
   return "?";
 }
@@ -198,7 +197,7 @@ Result<std::unique_ptr<BrokerControl>> ScriptControl(const ScriptControlOptions&
   if (options.script.empty()) return std::unexpected(std::string("no kafka-cluster script given"));
   if (options.topic.empty()) return std::unexpected(std::string("no topic given"));
   if (FILE* f = std::fopen(options.script.c_str(), "r"); f == nullptr) {
-    return std::unexpected("cannot read the kafka-cluster script " + options.script);
+    return std::unexpected(fmt::format("cannot read the kafka-cluster script {}", options.script));
   } else {
     std::fclose(f);
   }
@@ -217,7 +216,8 @@ Result<std::unique_ptr<BrokerControl>> ScriptControl(const ScriptControlOptions&
     brokers.emplace_back(id, address);
   }
   if (brokers.empty()) {
-    return std::unexpected("kafka-cluster nodes lists no broker (is the cluster running? output: " + Trim(nodes) + ")");
+    return std::unexpected(
+        fmt::format("kafka-cluster nodes lists no broker (is the cluster running? output: {})", Trim(nodes)));
   }
   // The cluster the script runs must be the one the workload uses.
   if (!options.bootstrap.empty()) {
@@ -234,54 +234,9 @@ Result<std::unique_ptr<BrokerControl>> ScriptControl(const ScriptControlOptions&
 }
 
 std::string Fault::Name() const {
-  if (kind == Kind::kElect || kind == Kind::kLoneLeader) return KindName(kind);
-  return std::string(KindName(kind)) + "-" + TargetName(target);
-}
-
-std::vector<std::pair<std::string, std::string>> FaultNames() {
-  return {
-      {"kill-leader", "SIGKILL the partition leader, restart it after the fault's duration"},
-      {"kill-random", "SIGKILL a random broker, restart it after the fault's duration"},
-      {"kill-minority", "SIGKILL a random minority of the brokers (1 of 3), restart them after the duration"},
-      {"pause-leader", "SIGSTOP the partition leader, SIGCONT after the fault's duration"},
-      {"pause-random", "SIGSTOP a random broker, SIGCONT after the fault's duration"},
-      {"pause-minority", "SIGSTOP a random minority of the brokers, SIGCONT after the duration"},
-      {"partition-leader",
-       "cut the leader off the other brokers and the controllers (clients still reach it), heal after the duration; "
-       "needs a cluster started with --netns"},
-      {"partition-random", "cut a random broker off the other nodes, heal after the duration; needs --netns"},
-      {"partition-minority", "cut a random minority of the brokers off the rest, heal after the duration; needs --netns"},
-      {"elect", "force a leader election: an in-sync follower becomes the leader (kafka-cluster elect)"},
-      {"kill-lone-leader",
-       "SIGSTOP the followers until the ISR is the leader alone, SIGKILL the leader, SIGCONT the followers (only an "
-       "unclean election gives a leader), restart the old leader after the duration; needs --controllers 3"},
-  };
-}
-
-Result<std::vector<Fault>> ParseFaults(const std::string& text) {
-  std::vector<Fault> out;
-  std::stringstream list(text);
-  std::string name;
-  while (std::getline(list, name, ',')) {
-    if (name.empty()) continue;
-    bool found = false;
-    for (Kind k : {Kind::kKill, Kind::kPause, Kind::kPartition, Kind::kElect, Kind::kLoneLeader}) {
-      for (Target t : {Target::kLeader, Target::kRandom, Target::kMinority}) {
-        Fault f{k, t};
-        if (!found && f.Name() == name) {
-          out.push_back(f);
-          found = true;
-        }
-      }
-    }
-    if (!found) {
-      std::string known;
-      for (const auto& [n, _] : FaultNames()) known += (known.empty() ? "" : ", ") + n;
-      return std::unexpected("unknown broker fault '" + name + "'; known: " + known);
-    }
-  }
-  if (out.empty()) return std::unexpected(std::string("no broker fault named (known: see --list-faults)"));
-  return out;
+  if (!name.empty()) return name;
+  if (action.kind == Kind::kElect || action.kind == Kind::kLoneLeader) return KindName(action.kind);
+  return fmt::format("{}-{}", KindName(action.kind), TargetName(action.target));
 }
 
 BrokerNemesis::BrokerNemesis(BrokerControl& control, std::vector<Fault> faults, ScheduleOptions options)
@@ -323,7 +278,7 @@ bool BrokerNemesis::SleepFor(std::chrono::milliseconds d) {
 }
 
 void BrokerNemesis::Record(const std::string& f, const std::string& value) {
-  std::string described = value + " at " + WallNow();
+  std::string described = fmt::format("{} at {}", value, WallNow());
   {
     std::lock_guard lock(mu_);
     checker::NemesisEvent n;
@@ -389,7 +344,7 @@ void BrokerNemesis::Apply(const Fault& fault, std::mt19937_64& rng) {
       options_.min_duration.count(), std::max(options_.min_duration, options_.max_duration).count())(rng);
   std::vector<int> nodes;
   std::string role;
-  switch (fault.target) {
+  switch (fault.action.target) {
     case Target::kLeader:
       if (rec.leader_before >= 0) nodes = {rec.leader_before};
       role = "leader";
@@ -403,18 +358,23 @@ void BrokerNemesis::Apply(const Fault& fault, std::mt19937_64& rng) {
       role = "minority";
       if (std::find(nodes.begin(), nodes.end(), rec.leader_before) != nodes.end()) role += ", with the leader";
       break;
+    case Target::kAll:
+      nodes = brokers;
+      role = "all";
+      break;
   }
   rec.start_s = seconds();
-  if (fault.kind == Kind::kLoneLeader) nodes = rec.leader_before >= 0 ? std::vector<int>{rec.leader_before} : nodes;
-  if (fault.kind != Kind::kElect && nodes.empty()) {
-    rec.error = before ? "no leader to target" : "no leader to target: " + before.error();
-    Record("info", rec.name + " skipped: " + rec.error);
+  const Kind kind = fault.action.kind;
+  if (kind == Kind::kLoneLeader) nodes = rec.leader_before >= 0 ? std::vector<int>{rec.leader_before} : nodes;
+  if (kind != Kind::kElect && nodes.empty()) {
+    rec.error = before ? "no leader to target" : fmt::format("no leader to target: {}", before.error());
+    Record("info", fmt::format("{} skipped: {}", rec.name, rec.error));
     std::lock_guard lock(mu_);
     records_.push_back(std::move(rec));
     return;
   }
   rec.nodes = nodes;
-  const std::string who = "node " + NodeList(nodes) + " (" + role + ")";
+  const std::string who = fmt::format("node {} ({})", NodeList(nodes), role);
   auto note_error = [&](const Status& s) {
     if (!s && rec.error.empty()) rec.error = s.error();
   };
@@ -429,33 +389,34 @@ void BrokerNemesis::Apply(const Fault& fault, std::mt19937_64& rng) {
     }
   };
   const auto duration = std::chrono::milliseconds(duration_ms);
-  switch (fault.kind) {
+  switch (kind) {
     case Kind::kKill: {
-      Record("kill", who + ": SIGKILL");
+      Record("kill", fmt::format("{}: SIGKILL", who));
       for (int n : nodes) note_error(control_.Kill(n));
       mark(killed_, true);
       SleepFor(duration);
       if (auto during = control_.Describe(nodes)) rec.leader_after = during->leader;
       rec.heal_s = seconds();
-      Record("restart", who + ": restarted");
+      Record("restart", fmt::format("{}: restarted", who));
       for (int n : nodes) note_error(control_.Restart(n));
       mark(killed_, false);
       break;
     }
     case Kind::kPause: {
-      Record("pause", who + ": SIGSTOP");
+      Record("pause", fmt::format("{}: SIGSTOP", who));
       for (int n : nodes) note_error(control_.Pause(n));
       mark(paused_, true);
       SleepFor(duration);
       if (auto during = control_.Describe(nodes)) rec.leader_after = during->leader;
       rec.heal_s = seconds();
-      Record("resume", who + ": SIGCONT");
+      Record("resume", fmt::format("{}: SIGCONT", who));
       for (int n : nodes) note_error(control_.Resume(n));
       mark(paused_, false);
       break;
     }
     case Kind::kPartition: {
-      Record("start-partition", who + " cut off the other brokers and the controllers; clients reach every node");
+      Record("start-partition",
+             fmt::format("{} cut off the other brokers and the controllers; clients reach every node", who));
       note_error(control_.Partition(nodes));
       {
         std::lock_guard lock(mu_);
@@ -464,7 +425,7 @@ void BrokerNemesis::Apply(const Fault& fault, std::mt19937_64& rng) {
       SleepFor(duration);
       if (auto during = control_.Describe(nodes)) rec.leader_after = during->leader;
       rec.heal_s = seconds();
-      Record("stop-partition", who + " reconnected (heal)");
+      Record("stop-partition", fmt::format("{} reconnected (heal)", who));
       note_error(control_.Heal());
       std::lock_guard lock(mu_);
       cut_ = false;
@@ -476,8 +437,8 @@ void BrokerNemesis::Apply(const Fault& fault, std::mt19937_64& rng) {
       for (int b : brokers) {
         if (b != leader) followers.push_back(b);
       }
-      const std::string them = "node " + NodeList(followers) + " (followers)";
-      Record("pause", them + ": SIGSTOP until the ISR is the leader alone");
+      const std::string them = fmt::format("node {} (followers)", NodeList(followers));
+      Record("pause", fmt::format("{}: SIGSTOP until the ISR is the leader alone", them));
       {
         std::lock_guard lock(mu_);
         paused_.insert(paused_.end(), followers.begin(), followers.end());
@@ -494,13 +455,13 @@ void BrokerNemesis::Apply(const Fault& fault, std::mt19937_64& rng) {
       Record("info", alone ? fmt::format("node {} (leader) is the ISR alone", leader)
                                             : "the ISR did not shrink to the leader alone");
       SleepFor(duration / 2);
-      Record("kill", who + ": SIGKILL, the ISR's only member");
+      Record("kill", fmt::format("{}: SIGKILL, the ISR's only member", who));
       note_error(control_.Kill(leader));
       {
         std::lock_guard lock(mu_);
         killed_.push_back(leader);
       }
-      Record("resume", them + ": SIGCONT; only an unclean election gives the partition a leader");
+      Record("resume", fmt::format("{}: SIGCONT; only an unclean election gives the partition a leader", them));
       for (int f : followers) note_error(control_.Resume(f));
       {
         std::lock_guard lock(mu_);
@@ -509,7 +470,7 @@ void BrokerNemesis::Apply(const Fault& fault, std::mt19937_64& rng) {
       SleepFor(duration / 2);
       if (auto during = control_.Describe(nodes)) rec.leader_after = during->leader;
       rec.heal_s = seconds();
-      Record("restart", who + ": restarted");
+      Record("restart", fmt::format("{}: restarted", who));
       note_error(control_.Restart(leader));
       mark(killed_, false);
       break;
@@ -522,12 +483,12 @@ void BrokerNemesis::Apply(const Fault& fault, std::mt19937_64& rng) {
         Record("elect", fmt::format("leader election forced: node {} -> node {}", rec.leader_before, *elected));
       } else {
         rec.error = elected.error();
-        Record("elect", "leader election failed: " + elected.error());
+        Record("elect", fmt::format("leader election failed: {}", elected.error()));
       }
       break;
     }
   }
-  if (!rec.error.empty()) Record("info", rec.name + ": " + rec.error);
+  if (!rec.error.empty()) Record("info", fmt::format("{}: {}", rec.name, rec.error));
   // Recovery: a leader and every replica back in sync, timed from the heal
   // action's start (a restart's start-up time counts).
   const auto healed = start_ + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(rec.heal_s));
@@ -555,15 +516,15 @@ void BrokerNemesis::HealAll() {
   }
   for (int n : paused) {
     auto s = control_.Resume(n);
-    Record("resume", fmt::format("node {}: SIGCONT at the end{}", n, s ? "" : " failed: " + s.error()));
+    Record("resume", fmt::format("node {}: SIGCONT at the end{}", n, s ? std::string() : fmt::format(" failed: {}", s.error())));
   }
   if (cut) {
     auto s = control_.Heal();
-    Record("stop-partition", std::string("every link healed at the end") + (s ? "" : " failed: " + s.error()));
+    Record("stop-partition", fmt::format("every link healed at the end{}", s ? std::string() : fmt::format(" failed: {}", s.error())));
   }
   for (int n : killed) {
     auto s = control_.Restart(n);
-    Record("restart", fmt::format("node {}: restarted at the end{}", n, s ? "" : " failed: " + s.error()));
+    Record("restart", fmt::format("node {}: restarted at the end{}", n, s ? std::string() : fmt::format(" failed: {}", s.error())));
   }
 }
 
@@ -604,7 +565,7 @@ std::string Describe(const std::vector<FaultRecord>& records) {
     } else {
       out += ", not recovered in time";
     }
-    if (!r.error.empty()) out += "; error: " + r.error;
+    if (!r.error.empty()) out += fmt::format("; error: {}", r.error);
     out += "\n";
   }
   return out;

@@ -7,14 +7,21 @@
 // time in its value), so histories carry them as `nemesis` lines, as kvsim's
 // simulated faults do.
 //
+// The faults, their names and descriptions are the fault registry's
+// (sim/fault_registry.h): an entry that runs on brokers carries a
+// sim::BrokerFault descriptor (what to do, to whom), which this package
+// carries out. The caller looks names up in the registry (tools/kvsim's
+// ScriptBrokerNemesis::Faults does) and hands over {descriptor, name}.
+//
 //   auto control = nemesis::ScriptControl({.script = "scripts/kafka-cluster", .bootstrap = b, .topic = t});
-//   auto plan = nemesis::ParseFaults("kill-leader,pause-leader");   // names: FaultNames()
-//   nemesis::BrokerNemesis n(**control, *plan, {.seed = 7});
+//   std::vector<nemesis::Fault> plan = {{{Kind::kKill, Target::kLeader}, "kill-leader"}};
+//   nemesis::BrokerNemesis n(**control, plan, {.seed = 7});
 //   n.Start();  ... run the workload ...  n.Stop();
 //   nemesis::MergeInto(history, n.Events());
 //
-// Layering: uses the checker's history types and librdkafka; nothing in kv/,
-// log/ or sim/ depends on it.
+// Layering: uses the checker's history types, librdkafka and the registry's
+// plain descriptor (sim/broker_fault.h, which depends on nothing); nothing in
+// kv/, log/ or sim/ depends on it.
 #pragma once
 
 #include <chrono>
@@ -31,6 +38,7 @@
 #include <vector>
 
 #include "checker/history.h"
+#include "sim/broker_fault.h"
 
 namespace kvlog::nemesis {
 
@@ -79,26 +87,24 @@ struct ScriptControlOptions {
 // from librdkafka. Errors when the script is missing or `nodes` fails.
 Result<std::unique_ptr<BrokerControl>> ScriptControl(const ScriptControlOptions& options);
 
-// One kind of fault and whom it hits.
+// One kind of fault and whom it hits (sim/broker_fault.h).
 // kLoneLeader: pause every follower until the ISR has shrunk to the leader
 // alone, let writes commit there (min.insync.replicas=1), SIGKILL the leader,
 // resume the followers: only an out-of-sync replica can lead now, which Kafka
 // does only with unclean.leader.election.enable (losing what the leader alone
 // had); then restart the old leader. Needs the quorum on controller-only nodes
 // (kafka-cluster start --controllers 3) and a short replica.lag.time.max.ms.
-enum class Kind { kKill, kPause, kPartition, kElect, kLoneLeader };
-enum class Target { kLeader, kRandom, kMinority };
+// Target kAll: every broker (the registry's outage pauses them all).
+using Kind = sim::BrokerFault::Kind;
+using Target = sim::BrokerFault::Target;
 struct Fault {
-  Kind kind = Kind::kKill;
-  Target target = Target::kLeader;
-  std::string Name() const;  // e.g. "kill-leader", "partition-minority", "elect", "kill-lone-leader"
-  bool NeedsNetns() const { return kind == Kind::kPartition; }
+  sim::BrokerFault action;
+  // The registry's name ("kill-leader", "failover", "outage"): records,
+  // reports. Empty: one made of the action ("pause-all").
+  std::string name;
+  std::string Name() const;
+  bool NeedsNetns() const { return action.NeedsNetns(); }
 };
-// The fault names, with a line each on what they do.
-std::vector<std::pair<std::string, std::string>> FaultNames();
-// "kill-leader,pause-random,..." -> faults; an unknown name is an error that
-// lists the known ones.
-Result<std::vector<Fault>> ParseFaults(const std::string& comma_separated);
 
 struct ScheduleOptions {
   uint64_t seed = 0;

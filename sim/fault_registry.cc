@@ -41,10 +41,10 @@ void PlanSlotWindows(const Scenario& s, std::vector<checker::NemesisEvent>& out,
   if (s.slot_faults.empty()) return;
   for (int slot = 0; slot < s.workload.clients; ++slot) {
     const auto& faults = s.slot_faults[static_cast<std::size_t>(slot) % s.slot_faults.size()];
-    const std::string value = "client slot " + std::to_string(slot) + what;
+    const std::string value = fmt::format("client slot {}{}", slot, what);
     for (const Window& w : faults.*windows) {
-      Add(out, w.start, open + "-" + std::to_string(slot), value);
-      Add(out, w.start + w.length, close + "-" + std::to_string(slot), value);
+      Add(out, w.start, fmt::format("{}-{}", open, slot), value);
+      Add(out, w.start + w.length, fmt::format("{}-{}", close, slot), value);
     }
   }
 }
@@ -57,16 +57,16 @@ std::vector<Duration> FailoverTimes(Rng* rng, Items& items) {
   const int count = static_cast<int>(rng->Between(1, 3));
   for (int i = 0; i < count; ++i) at.push_back(std::chrono::milliseconds(rng->Between(100, 1500)));
   std::sort(at.begin(), at.end());
-  std::string list;
-  for (Duration d : at) list += (list.empty() ? "" : "/") + std::to_string(Ms(d));
-  items.push_back("failovers_ms=" + list);
+  std::vector<int64_t> ms;
+  for (Duration d : at) ms.push_back(Ms(d));
+  items.push_back(fmt::format("failovers_ms={}", fmt::join(ms, "/")));
   return at;
 }
 
 Duration ReplicationDelay(Rng* rng, Items& items) {
   if (!rng) return 5ms;
   Duration d = std::chrono::milliseconds(rng->Between(1, 20));
-  items.push_back("replication_delay_ms=" + std::to_string(Ms(d)));
+  items.push_back(fmt::format("replication_delay_ms={}", Ms(d)));
   return d;
 }
 
@@ -90,7 +90,7 @@ Window DrawWindow(Rng* rng, Window preset, int64_t lo, int64_t hi, int64_t min_l
 int DrawSlot(Rng* rng, const Scenario& s, int preset, const std::string& name, Items& items) {
   if (!rng) return preset;
   int slot = static_cast<int>(rng->Below(static_cast<uint64_t>(std::max(1, s.workload.clients))));
-  items.push_back(name + "=" + std::to_string(slot));
+  items.push_back(fmt::format("{}={}", name, slot));
   return slot;
 }
 
@@ -122,8 +122,8 @@ std::vector<FaultSpec> MakeFaults() {
             s.broker.append_latency = rng ? std::chrono::milliseconds(rng->Between(0, 10)) : Duration(2ms);
             s.broker.append_jitter = rng ? std::chrono::milliseconds(rng->Between(1, 10)) : Duration(3ms);
             if (rng) {
-              items.push_back("append_latency_ms=" + std::to_string(Ms(s.broker.append_latency)));
-              items.push_back("append_jitter_ms=" + std::to_string(Ms(s.broker.append_jitter)));
+              items.push_back(fmt::format("append_latency_ms={}", Ms(s.broker.append_latency)));
+              items.push_back(fmt::format("append_jitter_ms={}", Ms(s.broker.append_jitter)));
             }
             return items;
           },
@@ -137,7 +137,7 @@ std::vector<FaultSpec> MakeFaults() {
           [](Scenario& s, Rng* rng) {
             Items items;
             Duration lag = rng ? std::chrono::milliseconds(rng->Between(1, 100)) : Duration(20ms);
-            if (rng) items.push_back("reader_lag_ms=" + std::to_string(Ms(lag)));
+            if (rng) items.push_back(fmt::format("reader_lag_ms={}", Ms(lag)));
             Slots(s, 2)[1].reader_lag = lag;
             return items;
           },
@@ -177,9 +177,9 @@ std::vector<FaultSpec> MakeFaults() {
           [](const Scenario& s, std::vector<checker::NemesisEvent>& out) {
             for (const ClientPartition& p : s.client_partitions) {
               if (p.slot >= s.workload.clients) continue;  // No such client: nothing happens.
-              const std::string value = "client slot " + std::to_string(p.slot) + " cut off from the log";
-              Add(out, p.window.start, "start-partition-" + std::to_string(p.slot), value);
-              Add(out, p.window.start + p.window.length, "stop-partition-" + std::to_string(p.slot), value);
+              const std::string value = fmt::format("client slot {} cut off from the log", p.slot);
+              Add(out, p.window.start, fmt::format("start-partition-{}", p.slot), value);
+              Add(out, p.window.start + p.window.length, fmt::format("stop-partition-{}", p.slot), value);
             }
           },
   });
@@ -200,15 +200,15 @@ std::vector<FaultSpec> MakeFaults() {
             const int64_t max_drift_ppm = rng->Between(0, 20'000);
             s.workload.clock_skews =
                 DrawClockSkews(rng->Next(), std::max(1, s.workload.clients), max_offset, max_drift_ppm);
-            items.push_back("max_offset_ms=" + std::to_string(Ms(max_offset)));
-            items.push_back("max_drift_ppm=" + std::to_string(max_drift_ppm));
+            items.push_back(fmt::format("max_offset_ms={}", Ms(max_offset)));
+            items.push_back(fmt::format("max_drift_ppm={}", max_drift_ppm));
             std::string each;
             for (const ClockSkew& k : s.workload.clock_skews) {
               each += fmt::format("{}{:+}us{:+}ppm", each.empty() ? "" : "/",
                                   std::chrono::duration_cast<std::chrono::microseconds>(k.offset).count(),
                                   k.drift_ppm);
             }
-            items.push_back("skews=" + each);
+            items.push_back(fmt::format("skews={}", each));
             return items;
           },
       .on = [](const Scenario& s) { return !s.workload.clock_skews.empty(); },
@@ -224,11 +224,9 @@ std::vector<FaultSpec> MakeFaults() {
             slow.faults.delivery_delay_per_record =
                 rng ? Duration(std::chrono::microseconds(rng->Between(10, 3000))) : Duration(1ms);
             if (rng) {
-              items.push_back(
-                  "per_record_us=" +
-                  std::to_string(
-                      std::chrono::duration_cast<std::chrono::microseconds>(slow.faults.delivery_delay_per_record)
-                          .count()));
+              items.push_back(fmt::format(
+                  "per_record_us={}",
+                  std::chrono::duration_cast<std::chrono::microseconds>(slow.faults.delivery_delay_per_record).count()));
             }
             s.client_faults.push_back(std::move(slow));
             return items;
@@ -260,10 +258,10 @@ std::vector<FaultSpec> MakeFaults() {
           [](const Scenario& s, std::vector<checker::NemesisEvent>& out) {
             for (const SlotFaults& f : s.client_faults) {
               if (f.slot >= s.workload.clients) continue;  // No such client: nothing happens.
-              const std::string value = "client slot " + std::to_string(f.slot) + "'s applier stalled";
+              const std::string value = fmt::format("client slot {}'s applier stalled", f.slot);
               for (const Window& w : f.faults.applier_stalls) {
-                Add(out, w.start, "start-applier-stall-" + std::to_string(f.slot), value);
-                Add(out, w.start + w.length, "stop-applier-stall-" + std::to_string(f.slot), value);
+                Add(out, w.start, fmt::format("start-applier-stall-{}", f.slot), value);
+                Add(out, w.start + w.length, fmt::format("stop-applier-stall-{}", f.slot), value);
               }
             }
           },
@@ -309,8 +307,10 @@ std::vector<FaultSpec> MakeFaults() {
   });
   f.push_back({
       .name = "outage",
+      .aliases = {"pause-all"},
       .description = "the broker is unreachable from 200 to 500 ms (on the mock a retry can commit a duplicate, "
-                     "which every replica skips)",
+                     "which every replica skips; brokers: every broker SIGSTOPped for the fault's duration, then "
+                     "SIGCONT)",
       .apply =
           [](Scenario& s, Rng* rng) {
             Items items;
@@ -329,6 +329,8 @@ std::vector<FaultSpec> MakeFaults() {
           [] {
             return std::vector<Step>{{200ms, Step::Action::kBrokersDown}, {500ms, Step::Action::kBrokersUp}};
           },
+      .brokers = BrokerFault{BrokerFault::Kind::kPause, BrokerFault::Target::kAll},
+      .related = {"kill-leader", "pause-leader", "partition-leader"},
   });
   f.push_back({
       .name = "replication-delay",
@@ -344,7 +346,10 @@ std::vector<FaultSpec> MakeFaults() {
   });
   f.push_back({
       .name = "failover",
-      .description = "acks=all, 5 ms replication, leader failovers at 300 and 700 ms",
+      .aliases = {"elect"},
+      .description = "acks=all, 5 ms replication, leader failovers at 300 and 700 ms (mock: the leader moves to "
+                     "broker 2, then 1; brokers: a forced clean leader election, kafka-cluster elect, on the "
+                     "nemesis's schedule)",
       .apply =
           [](Scenario& s, Rng* rng) {
             Items items;
@@ -365,6 +370,8 @@ std::vector<FaultSpec> MakeFaults() {
           [] {
             return std::vector<Step>{{300ms, Step::Action::kSetLeader, 2}, {700ms, Step::Action::kSetLeader, 1}};
           },
+      .brokers = BrokerFault{BrokerFault::Kind::kElect},
+      .related = {"kill-leader", "pause-leader", "partition-leader"},
   });
   f.push_back({
       .name = "failover-acks1",
@@ -400,7 +407,7 @@ std::vector<FaultSpec> MakeFaults() {
             s.broker.unclean_election = true;
             if (rng) {
               s.broker.unclean_max_loss = rng->Between(1, 5);
-              items.push_back("unclean_max_loss=" + std::to_string(s.broker.unclean_max_loss));
+              items.push_back(fmt::format("unclean_max_loss={}", s.broker.unclean_max_loss));
             }
             return items;
           },
@@ -409,6 +416,7 @@ std::vector<FaultSpec> MakeFaults() {
           [](const Scenario& s, std::vector<checker::NemesisEvent>& out) {
             if (s.broker.unclean_election) PlanFailovers(s, out);
           },
+      .related = {"kill-lone-leader"},
   });
   auto compaction = [](Duration lag) {
     return [lag](Scenario& s, Rng* rng) {
@@ -417,8 +425,8 @@ std::vector<FaultSpec> MakeFaults() {
       s.broker.min_compaction_lag = lag;
       s.broker.tombstone_retention = rng ? std::chrono::milliseconds(rng->Between(50, 1000)) : Duration(200ms);
       if (rng) {
-        items.push_back("compaction_interval_ms=" + std::to_string(Ms(s.broker.compaction_interval)));
-        items.push_back("tombstone_retention_ms=" + std::to_string(Ms(s.broker.tombstone_retention)));
+        items.push_back(fmt::format("compaction_interval_ms={}", Ms(s.broker.compaction_interval)));
+        items.push_back(fmt::format("tombstone_retention_ms={}", Ms(s.broker.tombstone_retention)));
       }
       return items;
     };
@@ -459,8 +467,8 @@ std::vector<FaultSpec> MakeFaults() {
             s.workload.crashes = rng ? static_cast<int>(rng->Between(1, 5)) : 2;
             s.workload.crash_window = rng ? std::chrono::milliseconds(rng->Between(200, 2000)) : Duration(1s);
             if (rng) {
-              items.push_back("crashes=" + std::to_string(s.workload.crashes));
-              items.push_back("crash_window_ms=" + std::to_string(Ms(s.workload.crash_window)));
+              items.push_back(fmt::format("crashes={}", s.workload.crashes));
+              items.push_back(fmt::format("crash_window_ms={}", Ms(s.workload.crash_window)));
             }
             return items;
           },
@@ -468,6 +476,47 @@ std::vector<FaultSpec> MakeFaults() {
       .mock = [] { return std::vector<Step>{}; },  // The workload crashes its own clients.
       .client_side = true,
   });
+  // Real brokers only: the broker nemesis's faults (nemesis/). Each lasts a
+  // duration the schedule draws; `related` names the simulator's models: a
+  // fault that hits the leader moves the leadership (failover) after the
+  // partition is unavailable for a while (outage); one that hits a follower
+  // slows replication (replication-delay).
+  using Kind = BrokerFault::Kind;
+  using Target = BrokerFault::Target;
+  auto broker = [&f](std::string name, std::string description, Kind kind, Target target,
+                     std::vector<std::string> related, bool safe = true) {
+    f.push_back({.name = std::move(name),
+                 .description = std::move(description),
+                 .safe = safe,
+                 .brokers = BrokerFault{kind, target},
+                 .related = std::move(related)});
+  };
+  broker("kill-leader", "SIGKILL the partition leader, restart it after the fault's duration", Kind::kKill,
+         Target::kLeader, {"failover", "outage"});
+  broker("kill-random", "SIGKILL a random broker, restart it after the fault's duration", Kind::kKill,
+         Target::kRandom, {"failover", "replication-delay"});
+  broker("kill-minority", "SIGKILL a random minority of the brokers (1 of 3), restart them after the duration",
+         Kind::kKill, Target::kMinority, {"failover", "replication-delay"});
+  broker("pause-leader", "SIGSTOP the partition leader, SIGCONT after the fault's duration", Kind::kPause,
+         Target::kLeader, {"failover", "outage"});
+  broker("pause-random", "SIGSTOP a random broker, SIGCONT after the fault's duration", Kind::kPause,
+         Target::kRandom, {"failover", "replication-delay"});
+  broker("pause-minority", "SIGSTOP a random minority of the brokers, SIGCONT after the duration", Kind::kPause,
+         Target::kMinority, {"failover", "replication-delay"});
+  broker("partition-leader",
+         "cut the leader off the other brokers and the controllers (clients still reach it), heal after the "
+         "duration; needs a cluster started with --netns",
+         Kind::kPartition, Target::kLeader, {"failover", "outage"});
+  broker("partition-random", "cut a random broker off the other nodes, heal after the duration; needs --netns",
+         Kind::kPartition, Target::kRandom, {"failover", "replication-delay"});
+  broker("partition-minority",
+         "cut a random minority of the brokers off the rest, heal after the duration; needs --netns",
+         Kind::kPartition, Target::kMinority, {"failover", "replication-delay"});
+  broker("kill-lone-leader",
+         "SIGSTOP the followers until the ISR is the leader alone, SIGKILL the leader, SIGCONT the followers (only "
+         "an unclean election gives a leader), restart the old leader after the duration; needs --controllers 3. "
+         "Meant for min.insync.replicas=1 with unclean.leader.election.enable, which lose acknowledged writes",
+         Kind::kLoneLeader, Target::kLeader, {"unclean-failover"}, /*safe=*/false);
   return f;
 }
 
@@ -485,40 +534,41 @@ const FaultSpec* FindFault(std::string_view name) {
   return nullptr;
 }
 
-std::vector<std::string> SafeFaultNames() {
+bool RunsOn(const FaultSpec& f, Site site) {
+  switch (site) {
+    case Site::kSim:
+      return static_cast<bool>(f.apply);
+    case Site::kMock:
+      return static_cast<bool>(f.mock);
+    case Site::kBrokers:
+      return f.client_side || f.brokers.has_value();
+  }
+  return false;
+}
+
+std::vector<std::string> SafeFaultNames(Site site) {
   std::vector<std::string> out;
   for (const FaultSpec& f : Faults()) {
-    if (f.safe) out.push_back(f.name);
+    if (f.safe && RunsOn(f, site)) out.push_back(f.name);
   }
   return out;
 }
 
-std::vector<std::string> LiveFaultNames(bool mock, const std::vector<std::string>& broker_faults) {
+std::vector<std::string> LiveFaultNames(bool mock, bool broker_nemesis) {
   std::vector<std::string> out;
   for (const FaultSpec& f : Faults()) {
-    const bool runs = mock ? static_cast<bool>(f.mock)
-                           : f.client_side ||
-                                 std::find(broker_faults.begin(), broker_faults.end(), f.name) != broker_faults.end();
+    const bool runs = mock ? RunsOn(f, Site::kMock) : f.client_side || (broker_nemesis && f.brokers);
     if (runs) out.push_back(f.name);
   }
-  // A broker nemesis may bring faults the registry has no simulator for.
-  if (!mock) {
-    for (const std::string& b : broker_faults) {
-      if (std::find(out.begin(), out.end(), b) == out.end()) out.push_back(b);
-    }
-  }
   return out;
 }
 
-std::string FaultSites(const FaultSpec& f, const std::vector<std::string>& broker_faults) {
-  std::string out;
-  auto add = [&](const char* site) { out += (out.empty() ? "" : ", ") + std::string(site); };
-  if (f.apply) add("sim");
-  if (f.mock) add("mock");
-  if (f.client_side || std::find(broker_faults.begin(), broker_faults.end(), f.name) != broker_faults.end()) {
-    add("brokers");
-  }
-  return out;
+std::string FaultSites(const FaultSpec& f) {
+  std::vector<std::string_view> sites;
+  if (RunsOn(f, Site::kSim)) sites.push_back("sim");
+  if (RunsOn(f, Site::kMock)) sites.push_back("mock");
+  if (RunsOn(f, Site::kBrokers)) sites.push_back("brokers");
+  return fmt::format("{}", fmt::join(sites, ", "));
 }
 
 std::vector<std::string> FaultsOn(const Scenario& s) {
@@ -530,9 +580,9 @@ std::vector<std::string> FaultsOn(const Scenario& s) {
 }
 
 std::string UnknownFaultMessage(std::string_view name) {
-  std::string known;
-  for (const FaultSpec& f : Faults()) known += (known.empty() ? "" : ", ") + f.name;
-  return "unknown fault '" + std::string(name) + "'; known faults: " + known;
+  std::vector<std::string_view> known;
+  for (const FaultSpec& f : Faults()) known.push_back(f.name);
+  return fmt::format("unknown fault '{}'; known faults: {}", name, fmt::join(known, ", "));
 }
 
 }  // namespace kvlog::sim

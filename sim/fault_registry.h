@@ -1,29 +1,35 @@
 // The fault registry: every fault kvsim knows, in one place, with where it can
 // run. Presets (ApplyFaults), the names in reports, `kvsim --list-faults`, the
-// live runners' schedules and the safe list all derive from it.
+// live runners' schedules, the real-broker nemesis's vocabulary and the safe
+// list all derive from it.
 //
 //   for (const FaultSpec& f : Faults()) ...           // in listing order
 //   const FaultSpec* f = FindFault("append-latency");  // by name or old alias
 //   f->apply(scenario, nullptr);                       // default magnitudes
 //   f->apply(scenario, &rng);                          // swarm: drawn magnitudes
 //
-// A fault runs in up to three places:
+// A fault runs in up to three places (RunsOn, FaultSites):
 //   sim      the simulated log (log/sim): `apply` sets its knobs on a Scenario;
 //   mock     the embedded librdkafka mock cluster (kvsim --live): `mock` gives
 //            a schedule of cluster actions that sim/live carries out;
 //   brokers  a real cluster (kvsim --live --brokers): client-side faults
-//            (crash) run by the workload itself; broker-side faults (kills,
-//            pauses, partitions) by a broker nemesis plugged into sim/live
-//            (LiveOptions::broker_nemesis), which names the faults it handles.
+//            (crash) run by the workload itself; broker-side faults by a
+//            broker nemesis plugged into sim/live (LiveOptions::broker_nemesis,
+//            implemented by nemesis/), which carries out the entry's `brokers`
+//            descriptor (sim/broker_fault.h). One name runs in all three
+//            places where that makes sense (failover, outage); `related`
+//            names the entries that do much the same elsewhere.
 #pragma once
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "checker/history.h"
+#include "sim/broker_fault.h"
 #include "sim/rng.h"
 
 namespace kvlog::sim {
@@ -69,10 +75,20 @@ struct FaultSpec {
   // The embedded mock cluster: its schedule. Null: cannot run there.
   std::function<std::vector<MockStep>()> mock;
   // Runs on a real cluster: a client-side fault the workload injects itself
-  // (crash). Broker-side faults on real brokers come from a broker nemesis
-  // (see the header comment), which lists its own.
+  // (crash).
   bool client_side = false;
+  // Runs on a real cluster as a broker nemesis's action; unset: not there.
+  std::optional<BrokerFault> brokers;
+  // Entries that do much the same in another place (e.g. the simulator's
+  // failover and the brokers' kill-leader), for --list-faults and reports.
+  std::vector<std::string> related;
 };
+
+enum class Site { kSim, kMock, kBrokers };
+
+// Whether the fault runs there (brokers: client-side or with a `brokers`
+// descriptor, given a broker nemesis).
+bool RunsOn(const FaultSpec& fault, Site site);
 
 // Every fault, in listing order (--list-faults, reports).
 const std::vector<FaultSpec>& Faults();
@@ -80,17 +96,17 @@ const std::vector<FaultSpec>& Faults();
 // The fault named `name` (or one of its aliases); null if none.
 const FaultSpec* FindFault(std::string_view name);
 
-// The names of the safe faults (kvlog's sweep runs them all together).
-std::vector<std::string> SafeFaultNames();
+// The names of the safe faults that run at `site` (in the simulator:
+// kvlog's sweep runs them all together).
+std::vector<std::string> SafeFaultNames(Site site = Site::kSim);
 
 // The names of the faults that can run live: on the mock (mock) or on real
-// brokers (client-side faults, plus `broker_faults`: those a plugged-in
-// broker nemesis handles).
-std::vector<std::string> LiveFaultNames(bool mock, const std::vector<std::string>& broker_faults = {});
+// brokers (client-side faults, plus the broker nemesis's when one is plugged
+// in: `broker_nemesis`).
+std::vector<std::string> LiveFaultNames(bool mock, bool broker_nemesis = false);
 
-// "sim, mock, brokers": where the fault runs (brokers when client-side or in
-// `broker_faults`).
-std::string FaultSites(const FaultSpec& fault, const std::vector<std::string>& broker_faults = {});
+// "sim, mock, brokers": where the fault runs.
+std::string FaultSites(const FaultSpec& fault);
 
 // The names of the faults on in the scenario, in listing order.
 std::vector<std::string> FaultsOn(const Scenario& scenario);

@@ -13,6 +13,11 @@
 namespace kvlog::sim {
 namespace {
 
+std::vector<std::string> operator+(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
 bool Has(const std::vector<std::string>& v, const std::string& x) { return std::find(v.begin(), v.end(), x) != v.end(); }
 
 TEST(FaultRegistryTest, EveryFaultHasOneNameAndTheSimulatorTurnsItOnAsItsReportNamesIt) {
@@ -21,7 +26,12 @@ TEST(FaultRegistryTest, EveryFaultHasOneNameAndTheSimulatorTurnsItOnAsItsReportN
     EXPECT_TRUE(names.insert(f.name).second) << "two faults named " << f.name;
     for (const auto& a : f.aliases) EXPECT_TRUE(names.insert(a).second) << "alias " << a << " taken";
     EXPECT_FALSE(f.description.empty()) << f.name;
-    ASSERT_TRUE(f.apply && f.on) << f.name;
+    EXPECT_FALSE(FaultSites(f).empty()) << f.name << " runs nowhere";
+    if (!f.apply) {  // Real brokers only: a broker nemesis action, nothing in the simulator.
+      EXPECT_TRUE(f.brokers.has_value() && !f.on && !f.mock) << f.name;
+      continue;
+    }
+    ASSERT_TRUE(f.on) << f.name;
     Scenario s;
     EXPECT_FALSE(f.on(s)) << f.name << " is on in a scenario without faults";
     ASSERT_TRUE(ApplyFaults({f.name}, s).has_value()) << f.name;
@@ -46,22 +56,92 @@ TEST(FaultRegistryTest, PresetsSafeListAndLiveNamesDeriveFromTheRegistry) {
   for (std::size_t i = 0; i < Faults().size(); ++i) {
     EXPECT_EQ(FaultPresets()[i].name, Faults()[i].name);
     EXPECT_EQ(FaultPresets()[i].safe, Faults()[i].safe);
-    EXPECT_EQ(Has(SafeFaultNames(), Faults()[i].name), Faults()[i].safe);
+    EXPECT_EQ(Has(SafeFaultNames(), Faults()[i].name), Faults()[i].safe && Faults()[i].apply);
+    EXPECT_EQ(Has(SafeFaultNames(Site::kBrokers), Faults()[i].name),
+              Faults()[i].safe && RunsOn(Faults()[i], Site::kBrokers));
   }
   EXPECT_FALSE(Has(SafeFaultNames(), "failover-acks1"));
+  EXPECT_FALSE(Has(SafeFaultNames(), "kill-leader"));  // The simulator's list: faults it runs.
   const auto mock = LiveFaultNames(true);
   for (const auto& name : {"latency", "outage", "failover", "failed-append", "lost-ack", "crash"}) {
     EXPECT_TRUE(Has(mock, name)) << name;
   }
   EXPECT_FALSE(Has(mock, "compaction"));
+  EXPECT_FALSE(Has(mock, "kill-leader"));
+  // Without a broker nemesis only the client-side faults run on brokers.
   EXPECT_EQ(LiveFaultNames(false), std::vector<std::string>{"crash"});
-  // A broker nemesis adds its faults on brokers, known to the registry or not.
-  const auto brokers = LiveFaultNames(false, {"outage", "kill-leader"});
-  EXPECT_EQ(brokers, (std::vector<std::string>{"outage", "crash", "kill-leader"}));
-  EXPECT_EQ(FaultSites(*FindFault("outage")), "sim, mock");
-  EXPECT_EQ(FaultSites(*FindFault("outage"), {"outage"}), "sim, mock, brokers");
+  const auto brokers = LiveFaultNames(false, /*broker_nemesis=*/true);
+  EXPECT_EQ(brokers, SafeFaultNames(Site::kBrokers) + std::vector<std::string>{"kill-lone-leader"});
+  EXPECT_EQ(FaultSites(*FindFault("outage")), "sim, mock, brokers");
+  EXPECT_EQ(FaultSites(*FindFault("failover")), "sim, mock, brokers");
   EXPECT_EQ(FaultSites(*FindFault("crash")), "sim, mock, brokers");
   EXPECT_EQ(FaultSites(*FindFault("compaction")), "sim");
+  EXPECT_EQ(FaultSites(*FindFault("kill-leader")), "brokers");
+}
+
+// One vocabulary from the simulator to real brokers: every broker nemesis
+// fault is a registry entry, the simulator's faults with a broker equivalent
+// run under one name in all three places, and the old broker names are
+// aliases.
+TEST(FaultRegistryTest, BrokerNemesisFaultsAreRegistryEntries) {
+  using Kind = BrokerFault::Kind;
+  using Target = BrokerFault::Target;
+  struct Want {
+    const char* name;
+    Kind kind;
+    Target target;
+    bool safe;
+  };
+  const Want wants[] = {
+      {"kill-leader", Kind::kKill, Target::kLeader, true},
+      {"kill-random", Kind::kKill, Target::kRandom, true},
+      {"kill-minority", Kind::kKill, Target::kMinority, true},
+      {"pause-leader", Kind::kPause, Target::kLeader, true},
+      {"pause-random", Kind::kPause, Target::kRandom, true},
+      {"pause-minority", Kind::kPause, Target::kMinority, true},
+      {"partition-leader", Kind::kPartition, Target::kLeader, true},
+      {"partition-random", Kind::kPartition, Target::kRandom, true},
+      {"partition-minority", Kind::kPartition, Target::kMinority, true},
+      {"kill-lone-leader", Kind::kLoneLeader, Target::kLeader, false},
+      {"failover", Kind::kElect, Target::kLeader, true},
+      {"outage", Kind::kPause, Target::kAll, true},
+  };
+  std::vector<std::string> on_brokers;
+  for (const Want& w : wants) {
+    const FaultSpec* f = FindFault(w.name);
+    ASSERT_NE(f, nullptr) << w.name;
+    EXPECT_EQ(f->name, w.name);
+    ASSERT_TRUE(f->brokers.has_value()) << w.name;
+    EXPECT_EQ(f->brokers->kind, w.kind) << w.name;
+    if (w.kind != Kind::kElect) {
+      EXPECT_EQ(f->brokers->target, w.target) << w.name;
+    }
+    EXPECT_EQ(f->safe, w.safe) << w.name;
+    EXPECT_FALSE(f->related.empty()) << w.name << " names no related entry";
+    on_brokers.push_back(w.name);
+  }
+  // Nothing else has a broker action.
+  for (const FaultSpec& f : Faults()) {
+    if (f.brokers) {
+      EXPECT_TRUE(Has(on_brokers, f.name)) << f.name << " runs on brokers but is not expected to";
+    }
+    for (const std::string& r : f.related) EXPECT_NE(FindFault(r), nullptr) << f.name << " relates to " << r;
+  }
+  EXPECT_TRUE(FindFault("partition-minority")->brokers->NeedsNetns());
+  EXPECT_TRUE(FindFault("kill-lone-leader")->brokers->NeedsControllers());
+  // The old broker names are aliases of the entries that run in all three places.
+  EXPECT_EQ(FindFault("elect"), FindFault("failover"));
+  EXPECT_EQ(FindFault("pause-all"), FindFault("outage"));
+  Scenario s;
+  ASSERT_TRUE(ApplyFaults({"elect", "kill-leader"}, s).has_value());
+  EXPECT_EQ(s.fault_names, (std::vector<std::string>{"failover", "kill-leader"}));
+  EXPECT_TRUE(Has(FaultsOn(s), "failover"));   // The simulator runs failover...
+  EXPECT_FALSE(Has(FaultsOn(s), "kill-leader"));  // ... and has nothing for kill-leader.
+  // The swarm draws only what the simulator can run.
+  Scenario swarm;
+  auto chosen = ApplySwarm(1, {"kill-leader"}, swarm);
+  ASSERT_FALSE(chosen.has_value());
+  EXPECT_NE(chosen.error().message().find("runs only live (brokers)"), std::string::npos) << chosen.error().message();
 }
 
 TEST(FaultRegistryTest, KnobsSetDirectlyAreReportedByTheirRegistryName) {

@@ -5,6 +5,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <fmt/format.h>
+
 #include "base/check.h"
 #include "checker/jsonl.h"
 #include "sim/fault_registry.h"
@@ -52,7 +54,7 @@ SimRun RunScenario(const Scenario& s) {
     auto choice = ApplySwarm(s.seed, *s.swarm, chosen);
     if (!choice) {
       SimRun failed;
-      failed.workload.errors.push_back("swarm: " + choice.error().ToString());
+      failed.workload.errors.push_back(fmt::format("swarm: {}", choice.error().ToString()));
       return failed;
     }
     SimRun run = RunScenario(chosen);
@@ -75,13 +77,13 @@ SimRun RunScenario(const Scenario& s) {
   }
   run.faults = FaultsOn(s);
   run.checks = s.checks;
-  if (s.variant != "correct") run.faults.push_back("variant:" + s.variant);
+  if (s.variant != "correct") run.faults.push_back(fmt::format("variant:{}", s.variant));
 
   std::ofstream stream;
   if (!s.stream_history_to.empty()) {
     stream.open(s.stream_history_to, std::ios::binary | std::ios::trunc);
     if (!stream) {
-      run.workload.errors.push_back("cannot write the history to " + s.stream_history_to);
+      run.workload.errors.push_back(fmt::format("cannot write the history to {}", s.stream_history_to));
       return run;
     }
     options.event_sink = [&stream](const checker::Event& e) { stream << checker::EventToJsonl(e) << '\n'; };
@@ -92,12 +94,10 @@ SimRun RunScenario(const Scenario& s) {
 
   SimRuntime rt(s.seed, s.limits);
   // A check that fails anywhere in the run (client, broker, runtime) names how to repeat it.
-  std::string faults_named;
-  for (const std::string& f : s.fault_names) faults_named += (faults_named.empty() ? "" : ",") + f;
-  base::ScopedCheckContext replay("simulation seed " + std::to_string(s.seed) + " (faults: " +
-                                  (faults_named.empty() ? "none" : faults_named) + "; variant: " + s.variant +
-                                  "): replay with kvsim --seed " + std::to_string(s.seed) +
-                                  " and this run's other options");
+  const std::string faults_named = fmt::format("{}", fmt::join(s.fault_names, ","));
+  base::ScopedCheckContext replay(fmt::format(
+      "simulation seed {} (faults: {}; variant: {}): replay with kvsim --seed {} and this run's other options", s.seed,
+      faults_named.empty() ? "none" : faults_named, s.variant, s.seed));
   const auto wall_start = std::chrono::steady_clock::now();  // Reported only; never feeds the run.
   run.outcome = rt.Run([&] {
     log::sim::Broker broker(rt, s.broker, s.seed);
@@ -125,13 +125,13 @@ SimRun RunScenario(const Scenario& s) {
       if (!e.record) return;
       auto records = translator.Translate(e.offset, *e.record);
       if (!records) {
-        result.errors.push_back("recording the log: " + records.error().ToString());
+        result.errors.push_back(fmt::format("recording the log: {}", records.error().ToString()));
         return;
       }
       for (auto& r : *records) run.history.log.push_back(std::move(r));
     });
     run.history.has_log = true;
-    run.history.source = "kvsim seed " + std::to_string(s.seed);
+    run.history.source = fmt::format("kvsim seed {}", s.seed);
     run.stats = broker.stats();
     run.workload = std::move(result);
   });
@@ -139,7 +139,7 @@ SimRun RunScenario(const Scenario& s) {
     stream << checker::JsonlTail(run.history);
     stream.close();
     if (stream.fail()) {
-      run.workload.errors.push_back("cannot write the history to " + s.stream_history_to);
+      run.workload.errors.push_back(fmt::format("cannot write the history to {}", s.stream_history_to));
     } else {
       run.history_file = s.stream_history_to;
       run.log_records = run.history.log.size();
@@ -171,7 +171,7 @@ checker::FullReport Judge(const SimRun& run) {
     checker::CheckReport r;
     r.checker = "history";
     r.verdict = checker::Verdict::kInvalid;
-    r.summary = "the recorded history could not be checked: " + report.error().ToString();
+    r.summary = fmt::format("the recorded history could not be checked: {}", report.error().ToString());
     failed.reports.push_back(r);
     return failed;
   }
@@ -207,6 +207,12 @@ std::string Describe(const SimRun& run, const checker::FullReport& report) {
       << st.deduplicated_retries << " deduplicated retries, " << st.failed_appends << " failed appends, "
       << st.failovers << " failovers truncating " << st.truncated_records << " records, " << st.compacted_records
         << " compacted, " << st.corrupted_records << " corrupted; " << run.workload.crashes << " client crashes\n";
+  }
+  if (run.workload.async_writes > 0 || run.workload.writes_waited_at_limit > 0 ||
+      run.workload.writes_refused_at_limit > 0) {
+    out << fmt::format("  writes: {} async puts; at the in-flight limit {} waited, {} refused\n",
+                       run.workload.async_writes, run.workload.writes_waited_at_limit,
+                       run.workload.writes_refused_at_limit);
   }
   if (!run.storage.empty()) out << "  storage: " << run.storage << "\n";
   if (!run.parameters.empty()) {

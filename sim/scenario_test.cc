@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 #include <functional>
+#include <map>
 #include <set>
 
 #include "sim/fault_registry.h"
@@ -38,10 +39,12 @@ std::set<std::string> ViolationKinds(const checker::FullReport& report) {
 // Runs seeds 1..max_seeds and returns the first whose checks report one of
 // `kinds` (separated by '|'), or 0.
 uint64_t FirstSeedFinding(const std::vector<std::string>& faults, const std::string& variant,
-                          const std::string& kinds, uint64_t max_seeds) {
+                          const std::string& kinds, uint64_t max_seeds,
+                          const std::function<void(Scenario&)>& tweak = nullptr) {
   for (uint64_t seed = 1; seed <= max_seeds; ++seed) {
     Scenario s = Make(seed, faults);
     s.variant = variant;
+    if (tweak) tweak(s);
     SimRun run = RunScenario(s);
     EXPECT_EQ(run.outcome.kind, RunOutcome::Kind::kCompleted) << "seed " << seed;
     for (const std::string& kind : ViolationKinds(Judge(run))) {
@@ -62,6 +65,79 @@ TEST(ScenarioTest, TheSameSeedGivesTheSameHistoryByteForByte) {
   s.seed = 43;
   std::string other = checker::WriteJsonl(RunScenario(s).history);
   EXPECT_NE(first, other);
+
+  // With async puts in the mix (their completions recorded from the client's
+  // callbacks), at a small in-flight limit, and with swarm-chosen knobs.
+  Scenario async = Make(42, SafeFaultNames(), 80);
+  async.workload.mix.put_async = 40;
+  async.workload.max_async_writes = 6;
+  async.workload.max_writes_in_flight = 2;
+  const std::string a1 = checker::WriteJsonl(RunScenario(async).history);
+  const std::string a2 = checker::WriteJsonl(RunScenario(async).history);
+  ASSERT_GT(a1.size(), 1000u);
+  EXPECT_EQ(a1, a2);
+  EXPECT_NE(a1, first);
+  Scenario swarm;
+  swarm.seed = 42;
+  swarm.workload.ops_per_client = 80;
+  swarm.swarm = SafeFaultNames();
+  for (uint64_t seed = 1; seed <= 6; ++seed) {  // Some of these seeds draw async puts.
+    swarm.seed = seed;
+    SimRun r1 = RunScenario(swarm);
+    SimRun r2 = RunScenario(swarm);
+    EXPECT_EQ(checker::WriteJsonl(r1.history), checker::WriteJsonl(r2.history)) << "seed " << seed;
+    EXPECT_EQ(r1.workload.async_writes, r2.workload.async_writes);
+  }
+}
+
+// Async puts (OperationMix::put_async) keep several writes in flight per
+// process, so a small ClientOptions::max_writes_in_flight is met: async puts
+// at the limit are refused (kResourceExhausted, recorded as fail) or wait for
+// a slot (wait_for_write_slot), the process's blocking writes wait; the
+// history stays valid, and the async writes overlap on their replica.
+TEST(ScenarioTest, AsyncPutsMeetASmallInFlightLimitAndTheHistoryStaysValid) {
+  for (bool wait : {false, true}) {
+    Scenario s = Make(11, {"latency", "lost-ack", "crash"}, 200);
+    s.workload.mix = OperationMix{.put = 15, .get = 30, .del = 5, .batch = 10, .range = 0, .cas = 0, .put_async = 40};
+    s.workload.max_async_writes = 8;
+    s.workload.max_writes_in_flight = 2;
+    s.workload.wait_for_write_slot = wait;
+    SimRun run = RunScenario(s);
+    auto report = Judge(run);
+    EXPECT_TRUE(Passed(run, report)) << Describe(run, report);
+    EXPECT_GT(run.workload.async_writes, 100) << Describe(run, report);
+    EXPECT_GT(run.workload.writes_waited_at_limit, 0) << Describe(run, report);
+    int64_t refused_in_history = 0;
+    for (const auto& e : run.history.events) {
+      refused_in_history += e.type == checker::EventType::kFail && e.f == "put" && e.process >= s.workload.clients;
+    }
+    if (wait) {
+      EXPECT_EQ(run.workload.writes_refused_at_limit, 0);
+    } else {
+      EXPECT_GT(run.workload.writes_refused_at_limit, 0) << Describe(run, report);
+      EXPECT_GT(refused_in_history, 0);
+    }
+    // Two puts of one replica in flight at once: invoked, and the other
+    // invoked before the first completed.
+    std::map<std::string, int> open;
+    int overlapped = 0;
+    for (const auto& e : run.history.events) {
+      if (e.f != "put" || !e.replica) continue;
+      int& n = open[*e.replica];
+      if (e.type == checker::EventType::kInvoke) {
+        overlapped += ++n > 1;
+      } else {
+        --n;
+      }
+    }
+    EXPECT_GT(overlapped, 10);
+  }
+  // Without async puts the same limit is never met by this workload: one
+  // write in flight per process.
+  Scenario sync = Make(11, {"latency", "lost-ack"}, 200);
+  sync.workload.max_writes_in_flight = 2;
+  SimRun run = RunScenario(sync);
+  EXPECT_EQ(run.workload.writes_waited_at_limit + run.workload.writes_refused_at_limit, 0);
 }
 
 // A history streamed to its file as it is recorded has the bytes of the
@@ -330,6 +406,22 @@ TEST(ScenarioTest, BrokenClientsAreCaughtUnderClockSkewAndSlowOrStalledAppliers)
     EXPECT_NE(FirstSeedFinding({fault}, "early-ack", "read-your-writes|read-inconsistent", 10), 0u) << fault;
     EXPECT_NE(FirstSeedFinding({fault, "latency"}, "reorder", "digest-mismatch", 10), 0u) << fault;
   }
+}
+
+// With only async puts writing, the broken clients are still caught: acked
+// async writes lost (trust-ack under acks=1 failovers; the correct client
+// fails those writes with kDataLoss instead), and a client that acknowledges
+// before it applies (early-ack).
+TEST(ScenarioTest, BrokenClientsAreCaughtWithAsyncWrites) {
+  auto async_only = [](Scenario& s) {
+    s.workload.mix = OperationMix{.put = 0, .get = 40, .del = 0, .batch = 0, .range = 0, .cas = 0, .put_async = 60};
+    s.workload.max_async_writes = 4;
+    s.workload.ops_per_client = 400;  // Async puts go fast: the run must reach the failovers (300, 700 ms).
+  };
+  EXPECT_NE(FirstSeedFinding({"failover-acks1"}, "trust-ack", "lost-write|offset-claimed-twice", 10, async_only), 0u);
+  EXPECT_EQ(FirstSeedFinding({"failover-acks1"}, "correct", "lost-write|offset-claimed-twice", 5, async_only), 0u);
+  EXPECT_NE(FirstSeedFinding({}, "early-ack", "read-your-writes|read-inconsistent", 10, async_only), 0u);
+  EXPECT_EQ(FirstSeedFinding({}, "correct", "read-your-writes|lost-write|read-inconsistent", 5, async_only), 0u);
 }
 
 TEST(ScenarioTest, AClientThatAppliesOutOfOrderIsCaught) {

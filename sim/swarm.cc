@@ -1,6 +1,9 @@
 #include "sim/swarm.h"
 
 #include <algorithm>
+#include <string_view>
+
+#include <fmt/format.h>
 
 #include "kv/options.h"
 #include "sim/fault_registry.h"
@@ -13,7 +16,7 @@ Result<SwarmChoice> ApplySwarm(uint64_t seed, const std::vector<std::string>& re
     const FaultSpec* f = FindFault(name);
     if (!f) return MakeError(ErrorCode::kInvalidArgument, UnknownFaultMessage(name));
     if (!f->apply) {
-      return MakeError(ErrorCode::kInvalidArgument, "fault '" + name + "' runs only live (" + FaultSites(*f) + ")");
+      return MakeError(ErrorCode::kInvalidArgument, fmt::format("fault '{}' runs only live ({})", name, FaultSites(*f)));
     }
     if (std::find(faults.begin(), faults.end(), f) == faults.end()) faults.push_back(f);
   }
@@ -29,8 +32,10 @@ Result<SwarmChoice> ApplySwarm(uint64_t seed, const std::vector<std::string>& re
   SwarmChoice choice;
   for (std::size_t i = 0; i < faults.size(); ++i) {
     if (!on[i]) continue;
-    Rng rng = swarm.Fork("fault/" + faults[i]->name);
-    for (std::string& item : faults[i]->apply(s, &rng)) choice.parameters.push_back(faults[i]->name + "." + item);
+    Rng rng = swarm.Fork(fmt::format("fault/{}", faults[i]->name));
+    for (std::string& item : faults[i]->apply(s, &rng)) {
+      choice.parameters.push_back(fmt::format("{}.{}", faults[i]->name, item));
+    }
     choice.faults.push_back(faults[i]->name);
     if (std::find(s.fault_names.begin(), s.fault_names.end(), faults[i]->name) == s.fault_names.end()) {
       s.fault_names.push_back(faults[i]->name);
@@ -51,15 +56,27 @@ Result<SwarmChoice> ApplySwarm(uint64_t seed, const std::vector<std::string>& re
   // tombstone (TTL workloads); the default leaves it unreached.
   static constexpr std::size_t kInFlightLimits[] = {1, 2, 8, kv::ClientOptions::kDefaultMaxWritesInFlight};
   w.max_writes_in_flight = kInFlightLimits[client.Below(std::size(kInFlightLimits))];
-  auto ms = [](Duration d) { return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()); };
-  choice.parameters.push_back("client.max_poll_records=" + std::to_string(*w.max_poll_records));
-  choice.parameters.push_back("client.poll_timeout_ms=" + ms(*w.poll_timeout));
-  choice.parameters.push_back("client.poll_error_backoff_ms=" + ms(*w.poll_error_backoff));
-  choice.parameters.push_back("client.op_timeout_ms=" + ms(w.op_timeout));
-  choice.parameters.push_back(
-      "client.max_think_us=" + std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(w.max_think).count()));
-  choice.parameters.push_back("client.max_batch=" + std::to_string(w.max_batch));
-  choice.parameters.push_back("client.max_writes_in_flight=" + std::to_string(*w.max_writes_in_flight));
+  // Drawn after the rest, so the knobs above stay what they were for every
+  // seed: async puts in the mix for half the seeds (several in flight per
+  // process, so the in-flight limit is met, not only at 1), and whether an
+  // async write at the limit waits for a slot or is refused.
+  if (client.Chance(0.5)) {
+    w.mix.put_async = static_cast<int>(client.Between(5, 40));
+    w.max_async_writes = static_cast<int>(client.Between(1, 16));
+  }
+  w.wait_for_write_slot = client.Chance(0.5);
+  auto ms = [](Duration d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };
+  auto add = [&](std::string_view name, auto value) { choice.parameters.push_back(fmt::format("client.{}={}", name, value)); };
+  add("max_poll_records", *w.max_poll_records);
+  add("poll_timeout_ms", ms(*w.poll_timeout));
+  add("poll_error_backoff_ms", ms(*w.poll_error_backoff));
+  add("op_timeout_ms", ms(w.op_timeout));
+  add("max_think_us", std::chrono::duration_cast<std::chrono::microseconds>(w.max_think).count());
+  add("max_batch", w.max_batch);
+  add("max_writes_in_flight", *w.max_writes_in_flight);
+  add("put_async_weight", w.mix.put_async);
+  if (w.mix.put_async > 0) add("max_async_writes", w.max_async_writes);
+  add("wait_for_write_slot", *w.wait_for_write_slot);
   return choice;
 }
 

@@ -26,7 +26,9 @@ struct SwarmChoice {
 // Turns on, in `s`, a subset of `requested` (registry names: each on with
 // probability 1/2, at least one when any was requested) at magnitudes drawn
 // from the seed, and draws the client knobs (poll size, poll timeout, error
-// back-off, operation timeout, think time, batch size, writes in flight). Draws come from
+// back-off, operation timeout, think time, batch size, writes in flight,
+// async puts in the mix and how many in flight, waiting at the in-flight
+// limit). Draws come from
 // Rng(seed).Fork("swarm"), one fork per fault and one for the client, so a
 // fault's magnitudes do not depend on which others are on. Unknown names:
 // kInvalidArgument.

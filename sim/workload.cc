@@ -5,6 +5,8 @@
 #include <set>
 #include <random>
 
+#include <fmt/format.h>
+
 #include "checker/digest.h"
 #include "kv/command.h"
 #include "kv/memory_storage.h"
@@ -135,6 +137,16 @@ struct Slot {
   std::unique_ptr<kv::Client> client;  // Guarded by mu (the pointer, not the client).
   bool crash_requested = false;        // Guarded by mu.
   int restarts = 0;
+  // The process's async puts (OperationMix::put_async): how many are in
+  // flight and the history processes ("lanes") free for the next, guarded by
+  // async_mu; async_done signals a completion. A lane is taken for one write
+  // and freed once its completion is recorded, so a lane's operations never
+  // overlap. Never taken while holding mu (a callback can run inside Close,
+  // which the nemesis calls under mu).
+  std::unique_ptr<Mutex> async_mu;
+  std::unique_ptr<CondVar> async_done;
+  int async_in_flight = 0;
+  std::vector<int64_t> free_lanes;
 };
 
 EventType OutcomeOfWrite(const Error& e, bool batch) {
@@ -144,6 +156,8 @@ EventType OutcomeOfWrite(const Error& e, bool batch) {
   // (the log lost the record at the acknowledged offset; a duplicate from a
   // retry may stand elsewhere).
   if (e.code() == ErrorCode::kInvalidArgument) return EventType::kFail;
+  // Refused at max_writes_in_flight: nothing was appended.
+  if (e.code() == ErrorCode::kResourceExhausted) return EventType::kFail;
   if (e.code() == ErrorCode::kCorrupt && !batch) return EventType::kFail;
   return EventType::kInfo;
 }
@@ -190,9 +204,11 @@ class Workload {
     }
     for (int i = 0; i < options_.clients; ++i) {
       slots_[i].mu = rt_.NewMutex();
+      slots_[i].async_mu = rt_.NewMutex();
+      slots_[i].async_done = rt_.NewCondVar();
       auto client = Open(i, ReplicaName(i, 0));
       if (!client) {
-        result.errors.push_back("opening client " + std::to_string(i) + ": " + client.error().ToString());
+        result.errors.push_back(fmt::format("opening client {}: {}", i, client.error().ToString()));
         return result;
       }
       slots_[i].client = std::move(*client);
@@ -203,7 +219,7 @@ class Workload {
       OpContext context = Context(*slots_[0].client, 0, -1, rng);
       for (Slot& slot : slots_) context.clients.push_back(slot.client.get());
       if (Status s = custom_.setup(context); !s) {
-        result.errors.push_back("setting up the workload: " + s.error().ToString());
+        result.errors.push_back(fmt::format("setting up the workload: {}", s.error().ToString()));
         for (Slot& slot : slots_) slot.client->Close();
         return result;
       }
@@ -214,7 +230,7 @@ class Workload {
     }
     std::vector<std::unique_ptr<Task>> workers;
     for (int i = 0; i < options_.clients; ++i) {
-      workers.push_back(rt_.Spawn("process " + std::to_string(i), [this, i] { Process(i); }));
+      workers.push_back(rt_.Spawn(fmt::format("process {}", i), [this, i] { Process(i); }));
     }
     std::unique_ptr<Task> nemesis;
     if (options_.crashes > 0) nemesis = rt_.Spawn("nemesis", [this] { Nemesis(); });
@@ -226,12 +242,12 @@ class Workload {
       // A client the nemesis crashed after its process finished restarts,
       // so its final state is a fresh bootstrap's.
       if (slot.client && slot.crash_requested && Restart(i) < 0) {
-        result.errors.push_back("restarting client " + std::to_string(i) + " for the final state failed");
+        result.errors.push_back(fmt::format("restarting client {} for the final state failed", i));
       }
       if (!slot.client) continue;
       kv::Client& c = *slot.client;
       if (auto synced = c.Sync(kv::CallOptions{options_.final_sync_timeout}); !synced) {
-        result.errors.push_back("final sync of " + c.id() + ": " + synced.error().ToString());
+        result.errors.push_back(fmt::format("final sync of {}: {}", c.id(), synced.error().ToString()));
         continue;
       }
       if (custom_.finish) {
@@ -247,7 +263,7 @@ class Workload {
     for (Slot& slot : slots_) {
       if (slot.client) {
         slot.client->Close();
-        reader_data_loss_ += static_cast<int64_t>(slot.client->reader_data_loss());
+        CountClient(*slot.client);
       }
       slot.client.reset();
     }
@@ -259,14 +275,15 @@ class Workload {
     result.crashes = crashes_;
     result.data_loss = data_loss_;
     result.reader_data_loss = reader_data_loss_;
+    result.writes_waited_at_limit = writes_waited_at_limit_;
+    result.writes_refused_at_limit = writes_refused_at_limit_;
+    result.async_writes = async_writes_;
     return result;
   }
 
  private:
   static std::string ReplicaName(int slot, int restarts) {
-    std::string name = "c" + std::to_string(slot);
-    if (restarts > 0) name += "-r" + std::to_string(restarts);
-    return name;
+    return restarts > 0 ? fmt::format("c{}-r{}", slot, restarts) : fmt::format("c{}", slot);
   }
 
   Result<std::unique_ptr<kv::Client>> Open(int slot, const std::string& name) {
@@ -282,10 +299,11 @@ class Workload {
     if (options_.poll_timeout) options.poll_timeout = *options_.poll_timeout;
     if (options_.poll_error_backoff) options.poll_error_backoff = *options_.poll_error_backoff;
     if (options_.max_writes_in_flight) options.max_writes_in_flight = *options_.max_writes_in_flight;
+    if (options_.wait_for_write_slot) options.wait_for_write_slot = *options_.wait_for_write_slot;
     std::unique_ptr<kv::Storage> storage =
         options_.storage ? options_.storage(slot, slots_[slot].restarts) : kv::NewMemoryStorage();
     if (storage == nullptr) {
-      return MakeError(ErrorCode::kUnavailable, "no store for client slot " + std::to_string(slot));
+      return MakeError(ErrorCode::kUnavailable, fmt::format("no store for client slot {}", slot));
     }
     return kv::Client::Open(std::move(log), std::move(storage), options);
   }
@@ -304,7 +322,7 @@ class Workload {
       if (!slot.client || slot.crash_requested) continue;
       slot.crash_requested = true;
       ++crashes_;
-      recorder_.AddNemesis("crash", "client " + slot.client->id());
+      recorder_.AddNemesis("crash", fmt::format("client {}", slot.client->id()));
       slot.client->Close();
     }
   }
@@ -318,7 +336,7 @@ class Workload {
       std::unique_lock lock(*slot.mu);
       old = std::move(slot.client);
     }
-    if (old) reader_data_loss_ += static_cast<int64_t>(old->reader_data_loss());
+    if (old) CountClient(*old);
     old.reset();
     for (int attempt = 0; attempt < 20; ++attempt) {
       rt_.SleepFor(options_.restart_delay);
@@ -330,7 +348,7 @@ class Workload {
           slot.client = std::move(*client);
           slot.crash_requested = false;
         }
-        recorder_.AddNemesis("restart", "client " + name);
+        recorder_.AddNemesis("restart", fmt::format("client {}", name));
         return recorder_.NewProcess();
       }
     }
@@ -342,7 +360,7 @@ class Workload {
     context.client = &c;
     context.process = process;
     context.n = n;
-    context.op_id = "p" + std::to_string(process) + "-" + (n < 0 ? std::string("setup") : std::to_string(n));
+    context.op_id = n < 0 ? fmt::format("p{}-setup", process) : fmt::format("p{}-{}", process, n);
     context.call = kv::CallOptions{options_.op_timeout, context.op_id};
     context.rng = &rng;
     auto stamp = [process, replica = c.id(), op = context.op_id](Event& e) {
@@ -368,7 +386,7 @@ class Workload {
     auto uniform = [&](uint64_t n) { return n == 0 ? 0 : rng() % n; };
     int64_t process = i;
     const OperationMix& mix = options_.mix;
-    const int total = mix.put + mix.get + mix.del + mix.batch + mix.range + mix.cas;
+    const int total = mix.put + mix.get + mix.del + mix.batch + mix.range + mix.cas + mix.put_async;
     for (int n = 0; n < options_.ops_per_client || (options_.keep_going && options_.keep_going()); ++n) {
       bool crashed;
       {
@@ -376,6 +394,13 @@ class Workload {
         crashed = slot.crash_requested;
       }
       if (crashed) {
+        // The closed client has failed its async puts (kClosed, recorded as
+        // info); the restarted one gets lanes of its own.
+        DrainAsync(slot);
+        {
+          std::unique_lock lock(*slot.async_mu);
+          slot.free_lanes.clear();
+        }
         process = Restart(i);
         if (process < 0) return;
       }
@@ -388,8 +413,8 @@ class Workload {
         custom_.op(context);
         continue;
       }
-      const std::string op_id = "p" + std::to_string(process) + "-" + std::to_string(n);
-      const std::string key = "k" + std::to_string(uniform(static_cast<uint64_t>(options_.keys)));
+      const std::string op_id = fmt::format("p{}-{}", process, n);
+      const std::string key = fmt::format("k{}", uniform(static_cast<uint64_t>(options_.keys)));
       int pick = static_cast<int>(uniform(static_cast<uint64_t>(std::max(total, 1))));
       Event invoke;
       invoke.process = process;
@@ -399,7 +424,7 @@ class Workload {
       kv::CallOptions call{options_.op_timeout, op_id};
 
       if ((pick -= mix.put) < 0) {
-        const std::string value = "v" + std::to_string(process) + "-" + std::to_string(n);
+        const std::string value = fmt::format("v{}-{}", process, n);
         invoke.f = "put";
         invoke.key = key;
         invoke.value = Value::String(value);
@@ -448,7 +473,7 @@ class Workload {
         auto result = c.Delete(key, call);
         RecordWrite(std::move(invoke), result);
       } else if ((pick -= mix.cas) < 0) {
-        const std::string value = "c" + std::to_string(process) + "-" + std::to_string(n);
+        const std::string value = fmt::format("c{}-{}", process, n);
         // The expected value is what this replica holds now; the log decides
         // whether the key is still at that version where the write lands.
         auto current = c.GetEntry(key);
@@ -472,9 +497,9 @@ class Workload {
         std::vector<Value> items;
         int size = 1 + static_cast<int>(uniform(static_cast<uint64_t>(std::max(options_.max_batch, 1))));
         for (int b = 0; b < size; ++b) {
-          std::string k = "k" + std::to_string(uniform(static_cast<uint64_t>(options_.keys)));
+          std::string k = fmt::format("k{}", uniform(static_cast<uint64_t>(options_.keys)));
           bool is_delete = uniform(4) == 0;
-          std::string v = "v" + std::to_string(process) + "-" + std::to_string(n) + "." + std::to_string(b);
+          std::string v = fmt::format("v{}-{}.{}", process, n, b);
           if (is_delete) {
             batch.Delete(k);
           } else {
@@ -488,10 +513,12 @@ class Workload {
         recorder_.Add(invoke);
         auto result = batch.Execute(call);
         RecordWrite(std::move(invoke), result);
+      } else if ((pick -= mix.put_async) < 0) {
+        PutAsync(slot, c, std::move(invoke), key, fmt::format("a{}-{}", process, n), call);
       } else {
         invoke.f = "range";
-        std::string a = "k" + std::to_string(uniform(static_cast<uint64_t>(options_.keys)));
-        std::string b = "k" + std::to_string(uniform(static_cast<uint64_t>(options_.keys)));
+        std::string a = fmt::format("k{}", uniform(static_cast<uint64_t>(options_.keys)));
+        std::string b = fmt::format("k{}", uniform(static_cast<uint64_t>(options_.keys)));
         if (b < a) std::swap(a, b);
         b += '\xff';  // Inclusive of b.
         invoke.key = a;
@@ -510,6 +537,56 @@ class Workload {
         }
         Complete(std::move(done));
       }
+    }
+    DrainAsync(slot);
+  }
+
+  // OperationMix::put_async: waits for room among max_async_writes, takes a
+  // lane, records the invocation and starts the write; the client's callback
+  // records the completion and frees the lane.
+  void PutAsync(Slot& slot, kv::Client& c, Event invoke, const std::string& key, const std::string& value,
+                const kv::CallOptions& call) {
+    int64_t lane;
+    {
+      std::unique_lock lock(*slot.async_mu);
+      while (slot.async_in_flight >= std::max(options_.max_async_writes, 1)) slot.async_done->Wait(lock);
+      ++slot.async_in_flight;
+      if (slot.free_lanes.empty()) {
+        lane = recorder_.NewProcess();
+      } else {
+        lane = slot.free_lanes.back();
+        slot.free_lanes.pop_back();
+      }
+    }
+    ++async_writes_;
+    invoke.process = lane;
+    invoke.f = "put";
+    invoke.key = key;
+    invoke.value = Value::String(value);
+    recorder_.Add(invoke);
+    c.PutAsync(
+        key, value,
+        [this, &slot, lane, done = std::move(invoke)](Result<log::Offset> result) mutable {
+          RecordWrite(std::move(done), result);
+          std::unique_lock lock(*slot.async_mu);
+          --slot.async_in_flight;
+          slot.free_lanes.push_back(lane);
+          slot.async_done->NotifyAll();
+        },
+        call);
+  }
+
+  // Waits until the slot's async puts have all completed.
+  void DrainAsync(Slot& slot) {
+    std::unique_lock lock(*slot.async_mu);
+    while (slot.async_in_flight > 0) slot.async_done->Wait(lock);
+  }
+
+  void CountClient(const kv::Client& c) {
+    reader_data_loss_ += static_cast<int64_t>(c.reader_data_loss());
+    if (auto stats = c.Stats(); stats) {
+      writes_waited_at_limit_ += static_cast<int64_t>(stats->writes_waited_at_limit);
+      writes_refused_at_limit_ += static_cast<int64_t>(stats->writes_refused_at_limit);
     }
   }
 
@@ -543,6 +620,7 @@ class Workload {
   std::vector<Slot> slots_;
   CustomOps custom_;  // Set for a custom workload.
   std::atomic<int64_t> completed_{0}, unknown_{0}, crashes_{0}, data_loss_{0}, reader_data_loss_{0};
+  std::atomic<int64_t> writes_waited_at_limit_{0}, writes_refused_at_limit_{0}, async_writes_{0};
 };
 
 }  // namespace
@@ -705,8 +783,8 @@ Result<std::vector<checker::LogRecord>> ReadLogForHistory(log::Log& log, Duratio
     auto entries = (*reader)->Poll(10'000, timeout);
     KVLOG_RETURN_IF_ERROR(entries);
     if (entries->empty()) {
-      return MakeError(ErrorCode::kTimeout, "reading the log back stopped at offset " +
-                                                std::to_string((*reader)->Position()) + " of " + std::to_string(*end));
+      return MakeError(ErrorCode::kTimeout,
+                       fmt::format("reading the log back stopped at offset {} of {}", (*reader)->Position(), *end));
     }
     for (const log::LogEntry& e : *entries) {
       if (!e.record) continue;

@@ -34,6 +34,16 @@ struct OperationMix {
   // PutIf (PutIfAbsent when missing) with a new unique value. Recorded as
   // cas [expected new]; a kConflict completes ok with result false.
   int cas = 0;
+  // An async put (kv::Client::PutAsync): the process goes on to its next
+  // operation without waiting, keeping up to WorkloadOptions::max_async_writes
+  // in flight. Each is recorded as a put of a process of its own (a "lane" of
+  // the issuing process, reused once its write completed: operations of one
+  // history process never overlap) on the same replica; its completion is
+  // recorded when the client calls back (ok with the offset; fail for
+  // kResourceExhausted at the in-flight limit, nothing appended; info for
+  // what may have committed). Checkers count it as the replica's own once
+  // acknowledged (checker/session.h).
+  int put_async = 0;
 };
 
 // What a custom workload's step gets (CustomWorkload).
@@ -132,6 +142,10 @@ struct WorkloadOptions {
   std::optional<Duration> poll_timeout;
   std::optional<Duration> poll_error_backoff;
   std::optional<std::size_t> max_writes_in_flight;
+  std::optional<bool> wait_for_write_slot;
+  // OperationMix::put_async: a process's async puts in flight at most; the
+  // next waits for one to complete.
+  int max_async_writes = 8;
   // Set (live runs with a broker nemesis): a client that has done its
   // ops_per_client goes on while this says true. Unset in the simulator.
   std::function<bool()> keep_going;
@@ -158,6 +172,12 @@ struct WorkloadResult {
   int64_t crashes = 0;
   int64_t data_loss = 0;       // writes that failed with kDataLoss (recorded as info)
   int64_t reader_data_loss = 0;  // the clients' kv::Client::reader_data_loss(), summed
+  // The clients' kv::ClientStats, summed: writes that found
+  // max_writes_in_flight reached and waited for a slot, or (async, without
+  // wait_for_write_slot) failed with kResourceExhausted.
+  int64_t writes_waited_at_limit = 0;
+  int64_t writes_refused_at_limit = 0;
+  int64_t async_writes = 0;  // OperationMix::put_async operations issued
   std::vector<std::string> errors;  // Things that stopped the workload itself.
 };
 

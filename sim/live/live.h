@@ -40,8 +40,9 @@ struct BrokerNemesisContext {
 class BrokerNemesis {
  public:
   virtual ~BrokerNemesis() = default;
-  // The fault names it can inject; --list-faults shows them as running on
-  // brokers, and a live run on brokers accepts them.
+  // The registry's faults it carries out (those with a `brokers`
+  // descriptor, sim/fault_registry.h): a live run on brokers hands it those
+  // of its faults.
   virtual std::vector<std::string> FaultNames() const = 0;
   // Starts injecting context.faults (on threads of its own). An error stops
   // the run before the workload starts (exit 3).

@@ -79,9 +79,10 @@ bool WriteHistoryFiles(const sim::SimRun& run, uint64_t seed, const std::string&
 
 // "put=15,get=40,cas=40": the operation mix; kinds left out weigh 0.
 kvlog::Result<sim::OperationMix> ParseMix(const std::string& text) {
-  sim::OperationMix mix{.put = 0, .get = 0, .del = 0, .batch = 0, .range = 0, .cas = 0};
+  sim::OperationMix mix{.put = 0, .get = 0, .del = 0, .batch = 0, .range = 0, .cas = 0, .put_async = 0};
   const std::map<std::string, int*> kinds = {{"put", &mix.put},     {"get", &mix.get},     {"del", &mix.del},
-                                             {"batch", &mix.batch}, {"range", &mix.range}, {"cas", &mix.cas}};
+                                             {"batch", &mix.batch}, {"range", &mix.range}, {"cas", &mix.cas},
+                                             {"put_async", &mix.put_async}};
   int total = 0;
   for (const std::string& item : Split(text)) {
     auto pair = cli::ParseKeyValue(item);
@@ -89,7 +90,8 @@ kvlog::Result<sim::OperationMix> ParseMix(const std::string& text) {
     auto it = kinds.find(pair->first);
     if (it == kinds.end()) {
       return MakeError(ErrorCode::kInvalidArgument,
-                       "--mix: unknown operation '" + pair->first + "'; the kinds are put, get, del, batch, range, cas");
+                       fmt::format("--mix: unknown operation '{}'; the kinds are put, get, del, batch, range, cas, put_async",
+                                   pair->first));
     }
     auto weight = cli::ParseInt(pair->second, 0, 1000);
     if (!weight) return MakeError(ErrorCode::kInvalidArgument, "--mix " + pair->first + ": " + weight.error());
@@ -192,6 +194,13 @@ int main(int argc, char** argv) {
   cli::AddNumber(app, "--clients", base.workload.clients, "clients (replicas)", 1, 64);
   cli::AddNumber(app, "--ops", base.workload.ops_per_client, "operations per client", 1, 1'000'000);
   cli::AddNumber(app, "--keys", base.workload.keys, "size of the key space", 1, 1'000'000);
+  cli::AddNumber(app, "--max-async-writes", base.workload.max_async_writes,
+                 "--mix put_async: a process's async puts in flight at most", 1, 1'000'000);
+  int max_writes_in_flight = 0;
+  auto* in_flight_opt = cli::AddNumber(app, "--max-writes-in-flight", max_writes_in_flight,
+                                       "each client's ClientOptions::max_writes_in_flight (0: no limit; default: "
+                                       "the client's)",
+                                       0, 100'000'000);
   int jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   cli::AddNumber(app, "--jobs", jobs, "seeds run in parallel, one thread each (default: the cores); results as with 1",
                  1, 1024);
@@ -220,7 +229,8 @@ int main(int argc, char** argv) {
   std::string mix_text, get_level_text = "local";
   app.add_option("--mix", mix_text,
                  "operation weights, e.g. put=15,get=40,del=5,cas=40 (a CAS register per key); kinds: put, get, del, "
-                 "batch, range, cas; kinds left out weigh 0 (default: put=40,get=30,del=10,batch=10,range=10)");
+                 "batch, range, cas, put_async (PutAsync: the process goes on, up to --max-async-writes in flight); "
+                 "kinds left out weigh 0 (default: put=40,get=30,del=10,batch=10,range=10)");
   app.add_option("--get-level", get_level_text, "read level of every get: local, linearizable or bounded:N");
   std::string variants = "correct";
   for (const std::string& name : sim::BrokenVariantNames()) variants += ", " + name;
@@ -271,16 +281,15 @@ int main(int argc, char** argv) {
   }
 
   if (list_faults) {
-    const auto broker_faults =
-        live_options.broker_nemesis ? live_options.broker_nemesis->FaultNames() : std::vector<std::string>{};
     std::printf("faults (where: sim = the simulated log, mock = --live on the embedded mock cluster, brokers = "
-                "--live --brokers):\n");
+                "--live --brokers, broker faults by --nemesis or --faults on a cluster run by "
+                "scripts/kafka-cluster):\n");
     for (const auto& f : sim::Faults()) {
-      std::printf("  %-26s %-6s %-20s %s\n", f.name.c_str(), f.safe ? "safe" : "UNSAFE",
-                  sim::FaultSites(f, broker_faults).c_str(), f.description.c_str());
+      std::string text = f.description;
+      if (!f.aliases.empty()) text += fmt::format(" [also: {}]", fmt::join(f.aliases, ", "));
+      if (!f.related.empty()) text += fmt::format(" [related: {}]", fmt::join(f.related, ", "));
+      fmt::print("  {:<26} {:<6} {:<20} {}\n", f.name, f.safe ? "safe" : "UNSAFE", sim::FaultSites(f), text);
     }
-    std::printf("broker faults with --live --brokers --nemesis (a cluster run by scripts/kafka-cluster):\n%s",
-                tools::BrokerNemesisHelp().c_str());
     std::printf("client variants: correct");
     for (const auto& v : sim::BrokenVariantNames()) std::printf(", %s", v.c_str());
     std::printf("\n");
@@ -326,6 +335,7 @@ int main(int argc, char** argv) {
     if (!mix) return cli::UsageError(app, mix.error().message());
     base.workload.mix = *mix;
   }
+  if (in_flight_opt->count() > 0) base.workload.max_writes_in_flight = static_cast<std::size_t>(max_writes_in_flight);
   auto get_level = ParseGetLevel(get_level_text);
   if (!get_level) return cli::UsageError(app, get_level.error().message());
   base.workload.get_level = *get_level;

@@ -283,8 +283,38 @@ KVLOG_KAFKA_DIR="$tmp/notkafka" "$kvsim" --live --brokers 127.0.0.1:1 --connect-
 grep -q "not a kafka-cluster state folder" "$tmp/lrd2.txt" || fail "no warning for a foreign folder: $(cat "$tmp/lrd2.txt")"
 [ ! -e "$tmp/lrd2/broker-logs" ] || fail "broker-logs made from a foreign folder"
 
-# Broker faults (--nemesis): listed, refused on the mock, and checked before any client starts.
-"$kvsim" --list-faults | grep -q "kill-lone-leader" || fail "--list-faults does not list the broker faults"
+# Async puts in the mix: several in flight per process, so a small in-flight
+# limit is met (writes wait, async puts are refused) and the run still passes.
+out=$("$kvsim" --seed 3 --mix put=20,get=30,put_async=40,batch=10 --max-async-writes 6 --max-writes-in-flight 2 \
+  --ops 300 --faults latency,lost-ack); code=$?
+[ $code -eq 0 ] || fail "async puts at a limit of 2 exited $code: $out"
+grep -Eq "writes: [1-9][0-9]* async puts; at the in-flight limit [1-9][0-9]* waited, [1-9][0-9]* refused" <<<"$out" ||
+  fail "async puts at a limit of 2: no waits or refusals reported: $out"
+"$kvsim" --seed 3 --mix put_asink=3 >/dev/null 2>"$tmp/err"; code=$?
+[ $code -eq 2 ] || fail "--mix put_asink exited $code, want 2"
+grep -q "the kinds are put, get, del, batch, range, cas, put_async" "$tmp/err" || fail "--mix put_asink: $(cat "$tmp/err")"
+
+# Broker faults (--nemesis): registry entries in the one list with their
+# sites, the simulator's failover and outage running on brokers under their
+# own names, old names as aliases; refused on the mock and in the simulator,
+# and checked before any client starts.
+out=$("$kvsim" --list-faults)
+grep -Eq "^  kill-lone-leader +UNSAFE +brokers +SIGSTOP" <<<"$out" || fail "--list-faults: kill-lone-leader: $out"
+grep -Eq "^  kill-leader +safe +brokers .*\[related: failover, outage\]" <<<"$out" || fail "--list-faults: kill-leader: $out"
+grep -Eq "^  failover +safe +sim, mock, brokers .*\[also: elect\].*\[related: kill-leader" <<<"$out" ||
+  fail "--list-faults: failover: $out"
+grep -Eq "^  outage +safe +sim, mock, brokers .*\[also: pause-all\]" <<<"$out" || fail "--list-faults: outage: $out"
+grep -q "^broker faults" <<<"$out" && fail "--list-faults still has a second list of broker faults: $out"
+"$kvsim" --seed 1 --faults kill-leader >/dev/null 2>"$tmp/err"; code=$?
+[ $code -eq 2 ] || fail "--faults kill-leader in the simulator exited $code, want 2"
+grep -q "fault 'kill-leader' runs only live (brokers)" "$tmp/err" || fail "kill-leader in the simulator: $(cat "$tmp/err")"
+"$kvsim" --live --brokers 127.0.0.1:1 --nemesis kill-leader,gremlins --ops 1 >/dev/null 2>"$tmp/err"; code=$?
+[ $code -eq 2 ] || fail "--nemesis gremlins exited $code, want 2"
+grep -q "unknown fault 'gremlins'; faults on brokers: outage, failover, crash, kill-leader" "$tmp/err" ||
+  fail "--nemesis gremlins: $(cat "$tmp/err")"
+"$kvsim" --live --brokers 127.0.0.1:1 --nemesis compaction --ops 1 >/dev/null 2>"$tmp/err"; code=$?
+[ $code -eq 2 ] || fail "--nemesis compaction exited $code, want 2"
+grep -q "no broker nemesis action for fault 'compaction'" "$tmp/err" || fail "--nemesis compaction: $(cat "$tmp/err")"
 "$kvsim" --live --nemesis kill-leader --ops 1 >/dev/null 2>"$tmp/err"; code=$?
 [ $code -eq 2 ] || fail "--nemesis on the mock exited $code, want 2"
 grep -q -- "--nemesis needs --brokers" "$tmp/err" || fail "--nemesis on the mock: $(cat "$tmp/err")"

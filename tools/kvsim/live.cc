@@ -24,22 +24,22 @@ void WriteOrWarn(const std::string& path, const std::string& text, bool& ok) {
 
 void AddLiveOptions(CLI::App& app, LiveOptions& o, const std::string& live, const std::string& on_brokers) {
   app.add_option("--brokers", o.brokers,
-                 live + ": bootstrap servers of a real cluster (default: an embedded 3-broker mock)");
+                 fmt::format("{}: bootstrap servers of a real cluster (default: an embedded 3-broker mock)", live));
   app.add_option("--topic", o.topic,
-                 on_brokers + ": the topic to create and use, which must not exist yet (default: kvsim-live-SEED-STAMP)");
-  app.add_flag("--keep-topic", o.keep_topic, on_brokers + ": keep the topic at the end (default: delete it)");
+                 fmt::format("{}: the topic to create and use, which must not exist yet (default: kvsim-live-SEED-STAMP)", on_brokers));
+  app.add_flag("--keep-topic", o.keep_topic, fmt::format("{}: keep the topic at the end (default: delete it)", on_brokers));
   cli::AddNumber(app, "--replication-factor", o.replication_factor,
-                 live + ": replication factor of the topic (0: the cluster's default.replication.factor; "
-                 "on the mock min(3, brokers))",
+                 fmt::format("{}: replication factor of the topic (0: the cluster's default.replication.factor; "
+                 "on the mock min(3, brokers))", live),
                  0, 1000);
   cli::AddKeyValues(app, "-X", o.properties,
-                    live + ": a librdkafka property for every client handle, repeatable (e.g. -X linger.ms=0)");
+                    fmt::format("{}: a librdkafka property for every client handle, repeatable (e.g. -X linger.ms=0)", live));
   cli::AddKeyValues(app, "--topic-config", o.topic_configs,
-                    on_brokers + ": a config of the created topic, repeatable (e.g. "
-                    "--topic-config min.insync.replicas=2), over cleanup.policy=compact,min.compaction.lag.ms=300000");
+                    fmt::format("{}: a config of the created topic, repeatable (e.g. "
+                    "--topic-config min.insync.replicas=2), over cleanup.policy=compact,min.compaction.lag.ms=300000", on_brokers));
   app.add_flag("--allow-unsafe-acks", o.allow_unsafe_acks,
-               live + ": accept -X acks other than all or enable.idempotence=false (they can lose "
-               "acknowledged writes; the checker will say so)");
+               fmt::format("{}: accept -X acks other than all or enable.idempotence=false (they can lose "
+               "acknowledged writes; the checker will say so)", live));
   auto* timeout = app.add_option_function<std::string>(
       "--connect-timeout-ms",
       [&o](const std::string& text) {
@@ -47,7 +47,7 @@ void AddLiveOptions(CLI::App& app, LiveOptions& o, const std::string& live, cons
         if (!ms) throw CLI::ValidationError("--connect-timeout-ms", ms.error());
         o.connect_timeout = std::chrono::milliseconds(*ms);
       },
-      on_brokers + ": how long to wait for the brokers before exiting 3");
+      fmt::format("{}: how long to wait for the brokers before exiting 3", on_brokers));
   timeout->type_name("INT")->default_str(fmt::format("{}", o.connect_timeout.count()));
   AddBrokerNemesisOptions(app, o.nemesis_flags);
   o.broker_nemesis = std::make_shared<ScriptBrokerNemesis>(o.nemesis_flags, o.properties);

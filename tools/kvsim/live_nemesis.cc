@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "sim/fault_registry.h"
 #include "tools/cli/cli.h"
 
 namespace kvlog::tools {
@@ -30,13 +31,20 @@ void AddBrokerNemesisOptions(CLI::App& app, BrokerNemesisOptions& o) {
                "with --nemesis: take the faults in the order named, cycling (default: the seed draws each)");
 }
 
-std::string BrokerNemesisHelp() {
-  std::string out;
-  for (const auto& [name, help] : nemesis::FaultNames()) {
-    char line[512];
-    std::snprintf(line, sizeof line, "  %-26s %s\n", name.c_str(), help.c_str());
-    out += line;
+std::expected<std::vector<nemesis::Fault>, std::string> BrokerFaults(const std::vector<std::string>& names) {
+  std::vector<nemesis::Fault> out;
+  for (const std::string& name : names) {
+    if (name.empty()) continue;
+    const sim::FaultSpec* f = sim::FindFault(name);
+    if (f == nullptr || !f->brokers) {
+      const auto known = sim::LiveFaultNames(/*mock=*/false, /*broker_nemesis=*/true);
+      return std::unexpected(
+          fmt::format("{} '{}'; faults on brokers: {}",
+                      f == nullptr ? "unknown fault" : "no broker nemesis action for fault", name, fmt::join(known, ", ")));
+    }
+    out.push_back(nemesis::Fault{*f->brokers, f->name});
   }
+  if (out.empty()) return std::unexpected(std::string("no broker fault named (see --list-faults)"));
   return out;
 }
 
@@ -74,12 +82,9 @@ std::string ExplainLostWrites(const checker::FullReport& report, size_t limit) {
   for (size_t i = 0; i < losses.size() && i < limit; ++i) {
     const Loss& l = losses[i];
     out += fmt::format("    invoked {:.3f} s, acknowledged {:.3f} s: {}: {}\n", l.call_s, l.ret_s, l.kind, l.message);
-    if (!l.after.empty()) out += "      last nemesis action before: " + l.after + "\n";
+    if (!l.after.empty()) out += fmt::format("      last nemesis action before: {}\n", l.after);
   }
-  char span[160];
-  std::snprintf(span, sizeof span, "    acknowledged between %.3f s and %.3f s\n", losses.front().ret_s,
-                losses.back().ret_s);
-  return out + span;
+  return out + fmt::format("    acknowledged between {:.3f} s and {:.3f} s\n", losses.front().ret_s, losses.back().ret_s);
 }
 
 ScriptBrokerNemesis::~ScriptBrokerNemesis() {
@@ -87,7 +92,13 @@ ScriptBrokerNemesis::~ScriptBrokerNemesis() {
 }
 
 std::expected<std::vector<std::string>, std::string> ScriptBrokerNemesis::FaultList(const std::string& list) {
-  auto faults = nemesis::ParseFaults(list);
+  std::vector<std::string> split;
+  for (size_t start = 0; start <= list.size();) {
+    const size_t comma = std::min(list.find(',', start), list.size());
+    split.push_back(list.substr(start, comma - start));
+    start = comma + 1;
+  }
+  auto faults = BrokerFaults(split);
   KVLOG_RETURN_IF_ERROR(faults);
   std::vector<std::string> names;
   for (const auto& f : *faults) names.push_back(f.Name());
@@ -96,7 +107,9 @@ std::expected<std::vector<std::string>, std::string> ScriptBrokerNemesis::FaultL
 
 std::vector<std::string> ScriptBrokerNemesis::FaultNames() const {
   std::vector<std::string> names;
-  for (const auto& [name, help] : nemesis::FaultNames()) names.push_back(name);
+  for (const sim::FaultSpec& f : sim::Faults()) {
+    if (f.brokers) names.push_back(f.name);
+  }
   return names;
 }
 
@@ -104,13 +117,11 @@ Status ScriptBrokerNemesis::Start(const sim::live::BrokerNemesisContext& context
   nemesis_.reset();
   control_.reset();
   records_.clear();
-  std::string list;
-  for (const auto& f : context.faults) list += (list.empty() ? "" : ",") + f;
-  auto faults = nemesis::ParseFaults(list);
-  if (!faults) return MakeError(ErrorCode::kInvalidArgument, "--nemesis: " + faults.error());
+  auto faults = BrokerFaults(context.faults);
+  if (!faults) return MakeError(ErrorCode::kInvalidArgument, fmt::format("--nemesis: {}", faults.error()));
   auto control = nemesis::ScriptControl(
       {.script = flags_.script, .bootstrap = context.brokers, .topic = context.topic, .properties = properties_});
-  if (!control) return MakeError(ErrorCode::kUnavailable, "--nemesis: " + control.error());
+  if (!control) return MakeError(ErrorCode::kUnavailable, fmt::format("--nemesis: {}", control.error()));
   const bool partitions =
       std::any_of(faults->begin(), faults->end(), [](const nemesis::Fault& f) { return f.NeedsNetns(); });
   if (partitions && !(*control)->CanPartition()) {

@@ -31,8 +31,11 @@ struct BrokerNemesisOptions {
 // --nemesis-gap-ms, --nemesis-max, --nemesis-cycle.
 void AddBrokerNemesisOptions(CLI::App& app, BrokerNemesisOptions& options);
 
-// "NAME  description" lines for --list-faults.
-std::string BrokerNemesisHelp();
+// The registry's faults (sim/fault_registry.h) named in `names` (names or
+// aliases, e.g. "kill-leader", "elect") as the nemesis carries them out: each
+// entry's brokers descriptor under its registry name. An unknown name, or one
+// that does not run on brokers, is an error naming those that do.
+std::expected<std::vector<nemesis::Fault>, std::string> BrokerFaults(const std::vector<std::string>& names);
 
 // The acknowledged writes the checker found lost (or duplicated), with when
 // they were invoked and acknowledged and the last nemesis action before the
@@ -51,7 +54,8 @@ class ScriptBrokerNemesis final : public sim::live::BrokerNemesis {
       : flags_(flags), properties_(properties) {}
   ~ScriptBrokerNemesis() override;
 
-  // The fault names in `list` ("kill-leader,pause-leader"), or why not.
+  // The registry names of the broker faults in `list` ("kill-leader,elect"
+  // gives kill-leader, failover), or why not.
   static std::expected<std::vector<std::string>, std::string> FaultList(const std::string& list);
 
   std::vector<std::string> FaultNames() const override;
