@@ -263,7 +263,6 @@ void Applier::Flush(std::vector<Mutation>& batch, log::Offset position) {
     }
   }
   expired_in_batch_.clear();
-  hub_.Publish(batch, position);
   {
     uint64_t sets = 0, bytes = 0;
     for (const Mutation& m : batch) {
@@ -284,6 +283,8 @@ void Applier::Flush(std::vector<Mutation>& batch, log::Offset position) {
       }
     }
   }
+  // Last: the watch window takes the batch's keys and values by move.
+  hub_.Publish(batch, position);
   batch.clear();
 }
 

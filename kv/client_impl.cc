@@ -68,13 +68,21 @@ Result<std::unique_ptr<ClientImpl>> ClientImpl::Open(std::unique_ptr<log::Log> l
   log::ReadOptions read_options;
   read_options.headers = true;
   // A durable store resumes from its position once it proves to fit the log.
-  // The reader is opened only after the checks: a reader opened early and
-  // dropped while librdkafka 2.0.2 was still starting its partition (a store
-  // that failed the checks, a replay from below the log start) tripped
-  // librdkafka's assertion `rktp->rktp_started` in
-  // rd_kafka_assignment_partition_stopped and aborted the process.
   std::optional<DurableState> durable = client->storage_->Durable();
   const bool check = durable && (durable->position > 0 || durable->identity.known());
+  // The reader is opened first, where the replay will most likely start, so
+  // it connects and fetches while the end offset is read and the store is
+  // checked: a restart's fixed cost was mostly these steps one after the
+  // other (each a connection, metadata and a first fetch). Nothing is
+  // applied before the checks pass; a store that fails them drops it. If it
+  // cannot be opened now, it is opened again below, where its error counts.
+  // (Dropping a reader at once is safe: a Kafka reader's handle assigns its
+  // partition once and unassigns it once, see log/kafka/kafka_log.cc.)
+  std::unique_ptr<log::LogReader> early;
+  if (Result<std::unique_ptr<log::LogReader>> r =
+          client->log_->OpenReader(check ? durable->position : 0, read_options)) {
+    early = std::move(*r);
+  }
   KVLOG_ASSIGN_OR_RETURN(const log::Offset end, client->log_->EndOffset(client->options_.startup_timeout));
   log::Offset from = 0;
   if (durable) {
@@ -95,7 +103,12 @@ Result<std::unique_ptr<ClientImpl>> ClientImpl::Open(std::unique_ptr<log::Log> l
     }
   }
   client->resumed_from_ = from;
-  KVLOG_ASSIGN_OR_RETURN(client->reader_, client->log_->OpenReader(from, read_options));
+  if (early && early->Position() == std::max<log::Offset>(from, 0)) {
+    client->reader_ = std::move(early);
+  } else {
+    early.reset();
+    KVLOG_ASSIGN_OR_RETURN(client->reader_, client->log_->OpenReader(from, read_options));
+  }
   client->applied_position_.store(client->reader_->Position(), std::memory_order_release);
   client->storage_->Apply({}, client->reader_->Position());
   client->watch_hub_->Start(client->reader_->Position());

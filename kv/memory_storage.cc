@@ -58,7 +58,9 @@ class Entry {
 // the table never reads the (cold) entries to rehash them.
 struct IndexSlot {
   std::size_t hash;
-  Entry* entry;
+  // Mutable: an entry that moves to a larger block is repointed in its slot
+  // (its key, and so its hash and place, stay the same).
+  mutable Entry* entry;
 };
 
 struct IndexHash {
@@ -200,8 +202,7 @@ class MemoryStorage final : public LockedReads<MemoryStorage, Storage> {
         return;
       }
       Entry* moved = Entry::New(key, value, version);
-      by_key_.erase(it);
-      by_key_.insert(IndexSlot{hash, moved});
+      it->entry = moved;
       ordered_.find(key)->second = moved;
       Entry::Delete(old);
       return;

@@ -103,73 +103,72 @@ void WatchHub::Start(log::Offset position) {
   log_start_ = history_begin_ = position_ = position;
 }
 
-void WatchHub::Publish(std::span<const Mutation> batch, log::Offset position) {
+template <typename It>
+void WatchHub::OfferEventLocked(It begin, It end, uint64_t publish, std::vector<WatcherState*>& woken,
+                                std::vector<WatcherState*>& touched) {
+  const Version version = begin->version;
+  touched.clear();
+  for (It c = begin; c != end; ++c) {
+    ForEachMatchLocked(c->change.key, [&](WatcherState* w) {
+      if (!w->live || version <= w->after) return;
+      if (w->pending_version != version) {
+        w->pending_version = version;
+        w->pending.clear();
+        touched.push_back(w);
+      }
+      w->pending.push_back(c->change);
+    });
+  }
+  if (touched.size() > 1) {
+    std::sort(touched.begin(), touched.end(), [](const WatcherState* a, const WatcherState* b) { return a->id < b->id; });
+  }
+  for (WatcherState* w : touched) {
+    OfferLocked(*w, version, std::move(w->pending));
+    w->pending = {};
+    if (w->notified_in != publish) {
+      w->notified_in = publish;
+      woken.push_back(w);
+    }
+  }
+}
+
+void WatchHub::Publish(std::span<Mutation> batch, log::Offset position) {
   std::unique_lock lock(*mu_);
   const bool keep = history_events_ > 0 && history_bytes_ > 0;
   if (!keep && watchers_.empty()) {
     position_ = history_begin_ = std::max(position_, position);
     return;
   }
-  // One group per record: a record's mutations share its offset.
-  std::size_t first_new = history_.size();
-  std::vector<HistoryEvent> unkept;  // The groups, when no history is kept.
-  auto add_group = [&](HistoryEvent&& e) {
+  // The batch's changes, moved (never copied) into the window, or into a
+  // scratch run when no window is kept; one event per record: a record's
+  // mutations share its offset.
+  std::deque<HistoryChange> unkept;
+  std::deque<HistoryChange>& out = keep ? history_ : unkept;
+  const std::size_t first_new = out.size();
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    Mutation& m = batch[i];
+    const bool starts = i == 0 || m.version != batch[i - 1].version;
+    out.push_back(HistoryChange{m.version, starts, WatchChange{std::move(m.key), std::move(m.value)}});
     if (keep) {
-      history_size_ += e.bytes;
-      history_.push_back(std::move(e));
-    } else {
-      unkept.push_back(std::move(e));
+      history_size_ += Bytes(out.back().change);
+      history_held_ += starts;
     }
-  };
-  HistoryEvent current;
-  for (const Mutation& m : batch) {
-    if (!current.changes.empty() && m.version != current.version) {
-      add_group(std::move(current));
-      current = HistoryEvent{};
-    }
-    current.version = m.version;
-    current.changes.push_back(WatchChange{m.key, m.value});
-    current.bytes += m.key.size() + (m.value ? m.value->size() : 0) + sizeof(WatchChange);
   }
-  if (!current.changes.empty()) add_group(std::move(current));
 
-  // Live watchers take the new groups. The index finds the watchers each
+  // Live watchers take the new events. The index finds the watchers each
   // change matches; a watcher gets one event per record with the record's
   // changes it matches, in the record's order. Watchers are offered a record
   // in id order (the order of watchers_), as a scan of them would.
   const uint64_t publish = ++publishes_;
   std::vector<WatcherState*> woken;
-  std::vector<WatcherState*> touched;
-  auto offer = [&](const HistoryEvent& e) {
-    touched.clear();
-    for (const WatchChange& c : e.changes) {
-      ForEachMatchLocked(c.key, [&](WatcherState* w) {
-        if (!w->live || e.version <= w->after) return;
-        if (w->pending_version != e.version) {
-          w->pending_version = e.version;
-          w->pending.clear();
-          touched.push_back(w);
-        }
-        w->pending.push_back(c);
-      });
-    }
-    if (touched.size() > 1) {
-      std::sort(touched.begin(), touched.end(), [](const WatcherState* a, const WatcherState* b) { return a->id < b->id; });
-    }
-    for (WatcherState* w : touched) {
-      OfferLocked(*w, e.version, std::move(w->pending));
-      w->pending = {};
-      if (w->notified_in != publish) {
-        w->notified_in = publish;
-        woken.push_back(w);
-      }
-    }
-  };
   if (!watchers_.empty()) {
-    if (keep) {
-      for (std::size_t i = first_new; i < history_.size(); ++i) offer(history_[i]);
-    } else {
-      for (const HistoryEvent& e : unkept) offer(e);
+    std::vector<WatcherState*> touched;
+    for (std::size_t i = first_new; i < out.size();) {
+      std::size_t j = i + 1;
+      while (j < out.size() && !out[j].starts) ++j;
+      OfferEventLocked(out.begin() + static_cast<std::ptrdiff_t>(i), out.begin() + static_cast<std::ptrdiff_t>(j),
+                       publish, woken, touched);
+      i = j;
     }
   }
   // Live watchers' covered position is position_ (CoveredLocked). Only a
@@ -181,13 +180,16 @@ void WatchHub::Publish(std::span<const Mutation> batch, log::Offset position) {
   }
   for (WatcherState* w : woken) w->ready->NotifyOne();
 
-  // The window: evict the oldest beyond its bounds; it then holds every
-  // change at or above the version after the last one evicted.
+  // The window: evict the oldest events beyond its bounds; it then holds
+  // every change at or above the version after the last one evicted.
   if (keep) {
-    while (!history_.empty() && (history_.size() > history_events_ || history_size_ > history_bytes_)) {
+    while (!history_.empty() && (history_held_ > history_events_ || history_size_ > history_bytes_)) {
       history_begin_ = history_.front().version + 1;
-      history_size_ -= history_.front().bytes;
-      history_.pop_front();
+      do {
+        history_size_ -= Bytes(history_.front().change);
+        history_.pop_front();
+      } while (!history_.empty() && !history_.front().starts);
+      --history_held_;
     }
   } else {
     history_begin_ = position_;
@@ -214,15 +216,19 @@ void WatchHub::CatchUpLocked(WatcherState& w) {
     return;
   }
   auto it = std::lower_bound(history_.begin(), history_.end(), w.cursor,
-                             [](const HistoryEvent& e, Version v) { return e.version < v; });
-  for (; it != history_.end() && w.buffer.size() < w.buffer_events; ++it) {
+                             [](const HistoryChange& c, Version v) { return c.version < v; });
+  while (it != history_.end() && w.buffer.size() < w.buffer_events) {
+    auto next = it + 1;
+    while (next != history_.end() && !next->starts) ++next;
     w.cursor = it->version + 1;
-    if (it->version <= w.after) continue;
-    std::vector<WatchChange> mine;
-    for (const WatchChange& c : it->changes) {
-      if (w.Matches(c.key)) mine.push_back(c);
+    if (it->version > w.after) {
+      std::vector<WatchChange> mine;
+      for (auto c = it; c != next; ++c) {
+        if (w.Matches(c->change.key)) mine.push_back(c->change);
+      }
+      if (!mine.empty()) w.buffer.push_back(WatchEvent{WatchEvent::Type::kChanges, it->version, std::move(mine)});
     }
-    if (!mine.empty()) w.buffer.push_back(WatchEvent{WatchEvent::Type::kChanges, it->version, std::move(mine)});
+    it = next;
   }
   if (it == history_.end()) {
     w.live = true;  // Publish offers it everything from here on.
@@ -305,6 +311,7 @@ void WatchHub::Lost(log::Offset position, const std::string& why) {
   }
   history_.clear();
   history_size_ = 0;
+  history_held_ = 0;
   position_ = std::max(position_, position);
   history_begin_ = position_;
 }
@@ -388,7 +395,7 @@ Version WatchHub::OldestWatchableAfter() const {
 
 std::size_t WatchHub::HistoryEvents() const {
   std::unique_lock lock(*mu_);
-  return history_.size();
+  return history_held_;
 }
 
 std::vector<WatcherStats> WatchHub::Stats() const {

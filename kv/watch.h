@@ -226,8 +226,10 @@ class WatchHub : public std::enable_shared_from_this<WatchHub> {
   // The applier's first position (the log's start as its reader found it).
   void Start(log::Offset position);
   // The applier applied `batch` (in log order; a record's mutations share
-  // its offset as version) and now stands at `position`.
-  void Publish(std::span<const Mutation> batch, log::Offset position);
+  // its offset as version) and now stands at `position`. The window takes
+  // the batch's keys and values by move (no copy per change): the batch is
+  // left holding moved-from mutations, for the caller to clear.
+  void Publish(std::span<Mutation> batch, log::Offset position);
   // The log lost records below the applier, which now stands at `position`:
   // every watcher ends with kDataLoss; the window restarts there.
   void Lost(log::Offset position, const std::string& why);
@@ -244,11 +246,24 @@ class WatchHub : public std::enable_shared_from_this<WatchHub> {
 
  private:
   friend class kv::Watcher;
-  struct HistoryEvent {
+  // The window is one flat run of changes, not a vector per event: a
+  // replay's record costs no allocation of its own here. An event is the
+  // changes from one that `starts` an event up to the next such one (a
+  // record's mutations, published together, share its offset).
+  struct HistoryChange {
     Version version = kNoVersion;
-    std::vector<WatchChange> changes;
-    std::size_t bytes = 0;
+    bool starts = false;
+    WatchChange change;
   };
+  // What a change counts against watch_history_bytes.
+  static std::size_t Bytes(const WatchChange& c) {
+    return c.key.size() + (c.value ? c.value->size() : 0) + sizeof(WatchChange);
+  }
+  // Under mu_: offers the event [begin, end) of `changes` to the live
+  // watchers it matches (an event for each, with its matching changes).
+  template <typename It>
+  void OfferEventLocked(It begin, It end, uint64_t publish, std::vector<WatcherState*>& woken,
+                        std::vector<WatcherState*>& touched);
   // Under mu_: moves a watcher that is catching up forward through the
   // window, into its buffer, until the buffer is full or it is live.
   void CatchUpLocked(WatcherState& w);
@@ -274,8 +289,9 @@ class WatchHub : public std::enable_shared_from_this<WatchHub> {
   const std::size_t history_events_;
   const std::size_t history_bytes_;
   std::unique_ptr<Mutex> mu_;
-  std::deque<HistoryEvent> history_;  // Guarded by mu_. In version order.
-  std::size_t history_size_ = 0;      // Guarded by mu_. Bytes in history_.
+  std::deque<HistoryChange> history_;  // Guarded by mu_. In version order.
+  std::size_t history_size_ = 0;       // Guarded by mu_. Bytes in history_.
+  std::size_t history_held_ = 0;       // Guarded by mu_. Events in history_ (changes that start one).
   log::Offset log_start_ = 0;         // Guarded by mu_. Where the applier started.
   log::Offset history_begin_ = 0;     // Guarded by mu_. history_ holds every change at or above it.
   log::Offset position_ = 0;          // Guarded by mu_. The applier's position.

@@ -78,30 +78,93 @@ int ToMillis(std::chrono::nanoseconds d) {
 
 std::string Ms(std::chrono::milliseconds d) { return std::to_string(d.count()) + " ms"; }
 
+// A reader's consumer handle with partition 0 assigned at `from`, and the
+// context its callbacks use (which must outlive it).
+struct ReaderHandle {
+  std::unique_ptr<HandleContext> context;
+  HandlePtr consumer;
+};
+
+Result<ReaderHandle> OpenReaderHandle(const KafkaOptions& options, const ReadOptions& read_options, Offset from) {
+  auto context = std::make_unique<HandleContext>();
+  context->logger = options.logger;
+  KafkaProperties properties = ReaderProperties(options);
+  if (read_options.probe) {
+    // One record is wanted: ask the broker for its first record batch only
+    // (a fetch returns at least one whole batch whatever the limit), and
+    // do not prefetch more. A restart's probe of a 1 M-record topic fetched
+    // and queued 1 MB it never read.
+    // After the defaults, before the caller's consumer_properties (the
+    // last setting wins), which ReaderProperties puts at the end.
+    const auto at = properties.end() - static_cast<std::ptrdiff_t>(options.consumer_properties.size());
+    // librdkafka wants fetch.max.bytes >= message.max.bytes (the largest
+    // request this handle sends: a consumer's are small).
+    properties.insert(at, {{"message.max.bytes", "1000"},
+                           {"fetch.max.bytes", "1000"},
+                           {"max.partition.fetch.bytes", "1"},
+                           {"queued.min.messages", "1"}});
+  }
+  auto conf = BaseConf(options, context.get(), properties);
+  KVLOG_RETURN_IF_ERROR(conf);
+  auto handle = NewHandle(RD_KAFKA_CONSUMER, std::move(*conf), "consumer");
+  KVLOG_RETURN_IF_ERROR(handle);
+  rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(1);
+  // An absolute offset, 0 included: a log whose start has moved past it is
+  // reported by the first Poll (kDataLoss), not silently skipped.
+  rd_kafka_topic_partition_list_add(parts, options.topic.c_str(), 0)->offset = std::max<Offset>(from, 0);
+  rd_kafka_resp_err_t err = rd_kafka_assign(handle->get(), parts);
+  rd_kafka_topic_partition_list_destroy(parts);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return std::unexpected(KafkaError(err, "cannot assign partition 0", options));
+  }
+  return ReaderHandle{std::move(context), std::move(*handle)};
+}
+
+// Closes a reader's handle: its one unassignment, then librdkafka's threads
+// are joined before the context goes.
+void CloseReaderHandle(ReaderHandle& handle) {
+  if (handle.consumer == nullptr) return;
+  rd_kafka_consumer_close(handle.consumer.get());
+  handle.consumer.reset();
+  handle.context.reset();
+}
+
 // Reads partition 0 from a starting offset with its own consumer handle.
 //
 // Invariant: position_ only increases; every entry Poll returned has an offset
 // below it. It moves past a returned record and to the end offset a
 // partition-EOF event reports, which steps over gaps at the end of the log.
+//
+// Invariant: a handle's partition is assigned once (when the handle is made)
+// and unassigned once (when it is closed), never reassigned. librdkafka 2.0.2
+// stops a partition on every assignment change, and a second change before
+// the first stop completed (a reassign, then a close at once: a start-up
+// replay that found its records deleted and failed) sent a second stop for the
+// same partition, whose reply tripped `rktp->rktp_started` in
+// rd_kafka_assignment_partition_stopped and aborted the process (librdkafka
+// issue 5573). A reader that must move where a handle's fetching stopped (an
+// offset out of range) therefore closes that handle and opens a new one.
 class KafkaReader final : public LogReader {
  public:
-  KafkaReader(KafkaOptions options, const ReadOptions& read_options, std::unique_ptr<HandleContext> context,
-              HandlePtr consumer, Offset from)
+  KafkaReader(KafkaOptions options, const ReadOptions& read_options, ReaderHandle handle, Offset from)
       : options_(std::move(options)),
         read_options_(read_options),
-        context_(std::move(context)),
-        consumer_(std::move(consumer)),
+        handle_(std::move(handle)),
         position_(std::max<Offset>(from, 0)) {}
 
   ~KafkaReader() override {
     Close();
     std::lock_guard<std::mutex> lock(poll_mu_);  // Wait out a Poll in progress.
-    rd_kafka_consumer_close(consumer_.get());
-    consumer_.reset();  // Joins librdkafka's threads before context_ goes.
+    CloseReaderHandle(handle_);
   }
 
   Result<std::vector<LogEntry>> Poll(std::size_t max_entries, Duration timeout) override {
     std::lock_guard<std::mutex> lock(poll_mu_);
+    if (handle_.consumer == nullptr) {
+      // A replacement handle could not be made (Reopen): try again now.
+      if (closed_.load()) return MakeError(ErrorCode::kClosed, "reader of topic '" + options_.topic + "' is closed");
+      if (Status reopened = Reopen(position_.load()); !reopened) return std::unexpected(reopened.error());
+    }
     std::vector<LogEntry> out;
     out.reserve(std::min<std::size_t>(max_entries, kInitialPollCapacity));
     const auto deadline = Clock::now() + timeout;
@@ -116,7 +179,7 @@ class KafkaReader final : public LogReader {
         if (position_.load() != start_position) break;  // Stepped over a gap: let the caller look.
         wait_ms = std::min(kCloseCheckIntervalMs, ToMillis(deadline - Clock::now()));
       }
-      rd_kafka_message_t* raw = rd_kafka_consumer_poll(consumer_.get(), wait_ms);
+      rd_kafka_message_t* raw = rd_kafka_consumer_poll(handle_.consumer.get(), wait_ms);
       if (raw == nullptr) {
         if (!out.empty() || Clock::now() >= deadline) break;
         continue;
@@ -129,8 +192,11 @@ class KafkaReader final : public LogReader {
       if (msg->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET) {
         // auto.offset.reset=error: the position is outside the log. Never
         // moved silently (librdkafka's default would reset it to the start).
+        // The event is released first: a message holds its handle, whose
+        // destruction (Reopen) would wait for it forever.
+        msg.reset();
         if (!out.empty()) {
-          Reassign(position_.load());  // Fetching stopped; the caller polls again.
+          (void)Reopen(position_.load());  // Fetching stopped; the caller polls again.
           break;
         }
         return std::unexpected(OutOfRange());
@@ -157,16 +223,24 @@ class KafkaReader final : public LogReader {
 
  private:
   // Restarts fetching at `offset` (librdkafka stops a partition whose
-  // offset was out of range when auto.offset.reset is "error").
-  void Reassign(Offset offset) {
-    rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(parts, options_.topic.c_str(), 0)->offset = offset;
-    rd_kafka_resp_err_t err = rd_kafka_assign(consumer_.get(), parts);
-    rd_kafka_topic_partition_list_destroy(parts);
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR && options_.logger) {
-      options_.logger(KafkaLogLevel::kError, fmt::format("reader of topic '{}' cannot resume at offset {}: {}",
-                                                         options_.topic, offset, rd_kafka_err2str(err)));
+  // offset was out of range when auto.offset.reset is "error") with a new
+  // handle, never a reassignment (the class invariant). Under poll_mu_. If
+  // the new handle cannot be made, the reader has none and the next Poll
+  // tries again.
+  Status Reopen(Offset offset) {
+    CloseReaderHandle(handle_);
+    Result<ReaderHandle> handle = OpenReaderHandle(options_, read_options_, offset);
+    if (!handle) {
+      if (options_.logger) {
+        options_.logger(KafkaLogLevel::kError, fmt::format("reader of topic '{}' cannot resume at offset {}: {}",
+                                                           options_.topic, offset, handle.error().ToString()));
+      }
+      return std::unexpected(Error(ErrorCode::kUnavailable,
+                                   fmt::format("reader of topic '{}' cannot resume at offset {}: {}", options_.topic,
+                                               offset, handle.error().message())));
     }
+    handle_ = std::move(*handle);
+    return OkStatus();
   }
 
   // The broker said the reader's position is not in the log. Below the log's
@@ -177,23 +251,23 @@ class KafkaReader final : public LogReader {
   Error OutOfRange() {
     const Offset position = position_.load();
     int64_t low = 0, high = 0;
-    rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(consumer_.get(), options_.topic.c_str(), 0, &low,
+    rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(handle_.consumer.get(), options_.topic.c_str(), 0, &low,
                                                                &high, static_cast<int>(options_.admin_timeout.count()));
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      Reassign(position);
+      (void)Reopen(position);
       return KafkaError(
           err, fmt::format("reader at offset {} is outside the log, and its bounds could not be read", position),
           options_);
     }
     if (position < low) {
       Advance(low);
-      Reassign(low);
+      (void)Reopen(low);
       return Error(ErrorCode::kDataLoss,
                    fmt::format("records of topic '{0}' at [{1}, {2}) were deleted before this reader read them (the "
                                "log's start moved: retention, DeleteRecords); it continues from offset {2}",
                                options_.topic, position, low));
     }
-    Reassign(position);
+    (void)Reopen(position);
     if (position > high && truncation_reported_at_ != position) {
       truncation_reported_at_ = position;
       return Error(ErrorCode::kDataLoss,
@@ -246,9 +320,8 @@ class KafkaReader final : public LogReader {
 
   const KafkaOptions options_;
   const ReadOptions read_options_;
-  const std::unique_ptr<HandleContext> context_;
-  HandlePtr consumer_;
   std::mutex poll_mu_;  // One Poll at a time; the destructor waits for it.
+  ReaderHandle handle_;  // Guarded by poll_mu_. No consumer: a Reopen failed.
   std::atomic<Offset> position_;
   std::atomic<bool> closed_{false};
   Offset truncation_reported_at_ = kNoOffset;  // Guarded by poll_mu_.
@@ -357,39 +430,9 @@ class KafkaLog final : public Log {
       std::lock_guard<std::mutex> lock(mu_);
       if (closed_) return MakeError(ErrorCode::kClosed, "log of topic '" + options_.topic + "' is closed");
     }
-    auto context = std::make_unique<HandleContext>();
-    context->logger = options_.logger;
-    KafkaProperties properties = ReaderProperties(options_);
-    if (read_options.probe) {
-      // One record is wanted: ask the broker for its first record batch only
-      // (a fetch returns at least one whole batch whatever the limit), and
-      // do not prefetch more. A restart's probe of a 1 M-record topic fetched
-      // and queued 1 MB it never read.
-      // After the defaults, before the caller's consumer_properties (the
-      // last setting wins), which ReaderProperties puts at the end.
-      const auto at = properties.end() - static_cast<std::ptrdiff_t>(options_.consumer_properties.size());
-      // librdkafka wants fetch.max.bytes >= message.max.bytes (the largest
-      // request this handle sends: a consumer's are small).
-      properties.insert(at, {{"message.max.bytes", "1000"},
-                             {"fetch.max.bytes", "1000"},
-                             {"max.partition.fetch.bytes", "1"},
-                             {"queued.min.messages", "1"}});
-    }
-    auto conf = BaseConf(options_, context.get(), properties);
-    KVLOG_RETURN_IF_ERROR(conf);
-    auto handle = NewHandle(RD_KAFKA_CONSUMER, std::move(*conf), "consumer");
+    Result<ReaderHandle> handle = OpenReaderHandle(options_, read_options, from);
     KVLOG_RETURN_IF_ERROR(handle);
-    rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(1);
-    // An absolute offset, 0 included: a log whose start has moved past it is
-    // reported by the first Poll (kDataLoss), not silently skipped.
-    rd_kafka_topic_partition_list_add(parts, options_.topic.c_str(), 0)->offset = std::max<Offset>(from, 0);
-    rd_kafka_resp_err_t err = rd_kafka_assign(handle->get(), parts);
-    rd_kafka_topic_partition_list_destroy(parts);
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      return std::unexpected(KafkaError(err, "cannot assign partition 0", options_));
-    }
-    return std::unique_ptr<LogReader>(
-        new KafkaReader(options_, read_options, std::move(context), std::move(*handle), from));
+    return std::unique_ptr<LogReader>(new KafkaReader(options_, read_options, std::move(*handle), from));
   }
 
   Result<Offset> EndOffset(Duration timeout) override {
