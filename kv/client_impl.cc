@@ -506,7 +506,18 @@ Result<log::Offset> ClientImpl::Update(std::string_view key, const UpdateFn& fn,
                                                         "no time for another; last: {}",
                                                         attempt, Millis(timeout), last));
     }
-    runtime_.SleepFor(pause);
+    // The pause ends early on a stop request or Close (made before the
+    // lock, destroyed after it: see WriteAndWait).
+    {
+      const std::stop_callback on_stop(options.stop, [this] {
+        std::unique_lock stop_lock(*mu_);
+        changed_->NotifyAll();
+      });
+      std::unique_lock lock(*mu_);
+      changed_->WaitUntil(lock, runtime_.Now() + pause,
+                          [&] { return options.stop.stop_requested() || closed_.load(); });
+    }
+    if (closed_.load()) return ClosedError("update");
     if (options.stop.stop_requested()) {
       return MakeError(ErrorCode::kCancelled, fmt::format("update: cancelled (CallOptions::stop) after {} attempt(s) "
                                                           "conflicted; nothing was written",

@@ -102,6 +102,45 @@ TEST_P(ClientConformance, CancellingABlockedPutWakesItAndTheClientStaysUsable) {
   });
 }
 
+TEST_P(ClientConformance, CancellingAnUpdateDuringItsBackoffWakesIt) {
+  RunCase([&] {
+    // A back-off far longer than the test: only the stop request can end it.
+    ClientOptions options;
+    options.update_max_attempts = 3;
+    options.update_backoff = std::chrono::minutes(10);
+    options.update_max_backoff = std::chrono::minutes(10);
+    auto client = OpenClient(options);
+    ASSERT_NE(client, nullptr);
+    std::stop_source source;
+    std::atomic<int> attempts{0};
+    std::atomic<bool> returned{false};
+    Result<log::Offset> result = log::kNoOffset;
+    auto updater = Spawn("updater", [&] {
+      result = client->Update(
+          "k",
+          [&](const std::optional<std::string>&) -> Result<std::string> {
+            // A write between the read and the conditional write: every attempt conflicts.
+            EXPECT_TRUE(client->Put("k", fmt::format("other {}", attempts.fetch_add(1))).has_value());
+            return std::string("updated");
+          },
+          CallOptions{.timeout = std::chrono::hours(1), .stop = source.get_token()});
+      returned = true;
+    });
+    while (attempts.load() == 0) SleepFor(1ms);
+    SleepFor(50ms);
+    EXPECT_FALSE(returned.load());
+    EXPECT_EQ(attempts.load(), 1) << "the back-off after the first conflict did not hold the update";
+    const TimePoint stopped_at = runtime().Now();
+    source.request_stop();
+    updater->Join();
+    EXPECT_LT(runtime().Now() - stopped_at, 5s) << "the stop did not wake the back-off promptly";
+    ASSERT_FALSE(result.has_value());
+    ExpectCancelled(result.error());
+    EXPECT_THAT(result.error().message(), HasSubstr("nothing was written"));
+    EXPECT_EQ(client->Get("k").value_or(""), "other 0");
+  });
+}
+
 TEST_P(ClientConformance, CancellingABlockedLinearizableGetWakesIt) {
   RunCase([&] {
     LogControls controls;
