@@ -1129,18 +1129,6 @@ Result<std::vector<KeyValue>> ClientImpl::Range(const KeyConstraint& range, cons
   if (range.end && *range.end < range.start) {
     return MakeError(ErrorCode::kInvalidArgument, "range: end sorts before start");
   }
-  if (options.reverse) {
-    // The whole range, newest key first: the storage scans forwards only.
-    QueryOptions all = options;
-    all.reverse = false;
-    all.limit = 0;
-    std::vector<KeyValue> pairs =
-        info != nullptr ? storage_->Range(range, all, &info->position) : storage_->Range(range, all);
-    std::erase_if(pairs, [&](KeyValue& kv) { return !VisibleNow(&kv.value); });
-    std::reverse(pairs.begin(), pairs.end());
-    if (options.limit > 0 && pairs.size() > options.limit) pairs.resize(options.limit);
-    return pairs;
-  }
   // Expired pairs are dropped. With a limit, a read that dropped some and
   // may have missed visible ones after them reads again with a larger limit;
   // the answer is always one read's, so it is atomic with its position.

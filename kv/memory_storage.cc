@@ -153,12 +153,22 @@ class MemoryStorage final : public LockedReads<MemoryStorage, Storage> {
   std::vector<KeyValue> RangeLocked(const KeyConstraint& range, const QueryOptions& options) const {
     std::vector<KeyValue> out;
     if (range.end && *range.end <= range.start) return out;  // Empty: iterating would run past end.
-    auto it = ordered_.lower_bound(range.start);
+    auto first = ordered_.lower_bound(range.start);
     auto end = range.end ? ordered_.lower_bound(*range.end) : ordered_.end();
-    for (; it != end; ++it) {
-      if (options.limit != 0 && out.size() >= options.limit) break;
-      out.push_back(KeyValue{it->first, std::string(it->second->value()),
-                             options.versions ? it->second->version() : kNoVersion});
+    auto take = [&](const auto& pair) {
+      if (options.limit != 0 && out.size() >= options.limit) return false;
+      out.push_back(KeyValue{pair.first, std::string(pair.second->value()),
+                             options.versions ? pair.second->version() : kNoVersion});
+      return true;
+    };
+    if (options.reverse) {
+      for (auto it = end; it != first;) {
+        if (!take(*--it)) break;
+      }
+    } else {
+      for (auto it = first; it != end; ++it) {
+        if (!take(*it)) break;
+      }
     }
     return out;
   }

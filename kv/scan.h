@@ -36,9 +36,8 @@ struct ScanOptions {
   std::size_t limit = 0;
   // Fill version().
   bool versions = false;
-  // Descending key order. The store reads forwards only, so each reverse
-  // page reads the rest of the range below it (as Range's reverse does):
-  // memory and time per page grow with what is left, not with page_size.
+  // Descending key order. Each page walks the store backwards from the last
+  // key read, so a reverse scan also holds one page at a time.
   bool reverse = false;
 };
 

@@ -53,9 +53,9 @@ struct QueryOptions {
   std::size_t limit = 0;  // 0: no limit.
   // Fill KeyValue::version of each pair.
   bool versions = false;
-  // Client::Range: pairs in descending key order (the `limit` greatest). The
-  // client reads the whole range from storage and reverses it, so a reverse
-  // read costs the range, not the limit. Storage::Range never sees it set.
+  // Pairs in descending key order: the `limit` greatest keys of the range,
+  // greatest first. A store walks the range backwards, so a reverse read
+  // costs its limit, not the whole range.
   bool reverse = false;
 };
 
@@ -119,7 +119,8 @@ class Storage {
   // Sets key=value with no version (kNoVersion): for stores filled outside a log.
   void Set(std::string_view key, std::string_view value) { Set(key, value, kNoVersion); }
   virtual void Delete(std::string_view key) = 0;
-  // Pairs in key order within `range`, at most `options.limit` of them.
+  // Pairs in key order within `range` (descending with `options.reverse`),
+  // at most `options.limit` of them.
   virtual std::vector<KeyValue> Range(const KeyConstraint& range, const QueryOptions& options) const = 0;
   virtual std::size_t Size() const = 0;
 

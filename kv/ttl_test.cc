@@ -103,6 +103,8 @@ TEST(TtlClientTest, APutWithTtlIsHiddenByEveryReadOnceTheWallClockReachesItsDead
   ASSERT_TRUE(c->Put("a", "1", {.ttl = 1s}).has_value());
   ASSERT_TRUE(c->Put("b", "2", {.ttl = 1s}).has_value());
   ASSERT_TRUE(c->Put("c", "3", {.ttl = 100s}).has_value());
+  ASSERT_TRUE(c->Put("y", "4", {.ttl = 1s}).has_value());
+  ASSERT_TRUE(c->Put("z", "5", {.ttl = 1s}).has_value());
 
   EXPECT_EQ(c->Get("k").value_or(""), "v");
   EXPECT_EQ(c->GetEntry("k")->version, *v);
@@ -130,13 +132,19 @@ TEST(TtlClientTest, APutWithTtlIsHiddenByEveryReadOnceTheWallClockReachesItsDead
   EXPECT_EQ((*all)[0].value, "3");
   EXPECT_EQ((*all)[1].key, "k");
   EXPECT_EQ(c->Range(KeyConstraint{})->size(), 3u);
+  // Reverse: the greatest keys (y, z) expired, so the limit reads past them.
+  auto last = c->Range(KeyConstraint{}, QueryOptions{.limit = 2, .reverse = true});
+  ASSERT_TRUE(last.has_value());
+  ASSERT_EQ(last->size(), 2u);
+  EXPECT_EQ((*last)[0].key, "plain");
+  EXPECT_EQ((*last)[1].key, "k");
   EXPECT_EQ(c->TimeToLive("a").error().code(), ErrorCode::kNotFound);
 
   rt.Advance(1ms);
   EXPECT_EQ(c->Get("k").error().code(), ErrorCode::kNotFound);
   // The store still holds it: state does not depend on the clock. Only the
   // janitor's tombstone (off here) removes it.
-  EXPECT_EQ(c->storage().Size(), 5u);
+  EXPECT_EQ(c->storage().Size(), 7u);
 }
 
 TEST(TtlClientTest, TheDeadlineTravelsInTheRecordSoReplicasStoreTheSameWhateverTheirClocks) {

@@ -324,13 +324,20 @@ class RocksDbStore final : public LockedReads<RocksDbStore, RocksDbStorage> {
     std::vector<KeyValue> out;
     ::rocksdb::ReadOptions read;
     ::rocksdb::Slice upper;
+    ::rocksdb::Slice lower = Slice(range.start);
+    read.iterate_lower_bound = &lower;
     if (range.end) {
       if (*range.end <= range.start) return out;
       upper = Slice(*range.end);
       read.iterate_upper_bound = &upper;
     }
     std::unique_ptr<::rocksdb::Iterator> it(db_->NewIterator(read, data_));
-    for (it->Seek(Slice(range.start)); it->Valid(); it->Next()) {
+    if (options.reverse) {
+      it->SeekToLast();  // The last key below the upper bound.
+    } else {
+      it->Seek(lower);
+    }
+    for (; it->Valid(); options.reverse ? it->Prev() : it->Next()) {
       if (options.limit != 0 && out.size() >= options.limit) break;
       Result<VersionedValue> entry = DecodeEntry(View(it->value()));
       if (!entry) Fatal("decoding a value in a range", ::rocksdb::Status::Corruption(entry.error().message()));

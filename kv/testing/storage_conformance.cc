@@ -70,6 +70,32 @@ TEST_P(StorageConformance, RangeHonoursBoundsPrefixesAndLimits) {
   EXPECT_EQ(store.Range(Prefix("abd"), {})[0].value, "vabd");
 }
 
+TEST_P(StorageConformance, ReverseRangeWalksBackwardsFromTheUpperBound) {
+  Storage& store = *store_;
+  std::vector<Mutation> batch;
+  for (std::string k : {"a", "ab", "abc", "abd", "b", "b\xff", "c"}) batch.push_back({k, "v" + k, 1});
+  store.Apply(batch, 1);
+  auto keys = [](const std::vector<KeyValue>& kvs) {
+    std::vector<std::string> out;
+    for (const KeyValue& kv : kvs) out.push_back(kv.key);
+    return out;
+  };
+  using V = std::vector<std::string>;
+  const QueryOptions reverse{.reverse = true};
+  EXPECT_EQ(keys(store.Range(KeyConstraint{}, reverse)), (V{"c", "b\xff", "b", "abd", "abc", "ab", "a"}));
+  EXPECT_EQ(keys(store.Range(KeyConstraint{"ab", "b"}, reverse)), (V{"abd", "abc", "ab"}));
+  EXPECT_EQ(keys(store.Range(Prefix("ab"), {.limit = 2, .reverse = true})), (V{"abd", "abc"}));
+  EXPECT_EQ(keys(store.Range(Prefix("b"), reverse)), (V{"b\xff", "b"}));
+  EXPECT_EQ(keys(store.Range(KeyConstraint{"abc", std::nullopt}, {.limit = 1, .reverse = true})), V{"c"});
+  EXPECT_EQ(keys(store.Range(KeyConstraint{"b", "b"}, reverse)), V{});
+  EXPECT_EQ(keys(store.Range(KeyConstraint{"zz", std::nullopt}, reverse)), V{});
+  EXPECT_EQ(keys(store.Range(KeyConstraint{"", "a"}, reverse)), V{});
+  const std::vector<KeyValue> last = store.Range(Prefix("abd"), {.versions = true, .reverse = true});
+  ASSERT_EQ(last.size(), 1u);
+  EXPECT_EQ(last[0].value, "vabd");
+  EXPECT_EQ(last[0].version, 1);
+}
+
 TEST_P(StorageConformance, PositionedReadsReturnThePositionOfTheirBatch) {
   Storage& store = *store_;
   int64_t position = -7;
