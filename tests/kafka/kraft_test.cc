@@ -170,29 +170,40 @@ std::vector<LogEntry> ReadAll(Log& log) {
   return all;
 }
 
-// The broker id leading partition 0 of `topic`, or -1.
-int LeaderOf(const std::string& topic) {
+// Partition 0 of a topic as the metadata shows it.
+struct PartitionZero {
+  int leader = -1;   // Broker id, or -1 when none is elected (yet) or the topic is missing.
+  int replicas = 0;  // The replica count: the topic's replication factor.
+};
+
+PartitionZero DescribePartitionZero(const std::string& topic) {
   char errstr[256];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   rd_kafka_conf_set(conf, "bootstrap.servers", g_bootstrap.c_str(), errstr, sizeof(errstr));
   rd_kafka_conf_set(conf, "log_level", "0", errstr, sizeof(errstr));
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
-  if (rk == nullptr) return -1;
+  if (rk == nullptr) return {};
   rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
-  int leader = -1;
+  PartitionZero out;
   // A topic just created may not have its leader elected yet: ask again, bounded.
-  for (int attempt = 0; attempt < 100 && leader < 0; ++attempt) {
+  for (int attempt = 0; attempt < 100 && out.leader < 0; ++attempt) {
     if (attempt > 0) std::this_thread::sleep_for(200ms);
     const rd_kafka_metadata_t* md = nullptr;
     if (rd_kafka_metadata(rk, 0, rkt, &md, 10'000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      if (md->topic_cnt == 1 && md->topics[0].partition_cnt >= 1) leader = md->topics[0].partitions[0].leader;
+      if (md->topic_cnt == 1 && md->topics[0].partition_cnt >= 1) {
+        out.leader = md->topics[0].partitions[0].leader;
+        out.replicas = md->topics[0].partitions[0].replica_cnt;
+      }
       rd_kafka_metadata_destroy(md);
     }
   }
   rd_kafka_topic_destroy(rkt);
   rd_kafka_destroy(rk);
-  return leader;
+  return out;
 }
+
+// The broker id leading partition 0 of `topic`, or -1.
+int LeaderOf(const std::string& topic) { return DescribePartitionZero(topic).leader; }
 
 // Appends "w<i>" for i in [0, count) keeping at most `window` in flight;
 // calls `at_half` once, from this thread, when half have been acknowledged.
@@ -243,6 +254,24 @@ TEST_F(Kraft, CreatesTheTopicWithOnePartitionAndAcceptsAnExistingOne) {
   Results results;
   std::vector<Record> one = {Record{"k", "v", {}}};
   (*second)->Append(one, results.Callback(0));
+  ASSERT_TRUE(results.WaitFor(1));
+  EXPECT_TRUE(results.Take()[0]);
+}
+
+TEST_F(Kraft, TheBrokersDefaultReplicationFactorIsAskedForWithMinusOne) {
+  // KafkaOptions' default: CreateTopics with replication factor -1 (KIP-464),
+  // so the topic takes the brokers' default.replication.factor (the cluster
+  // script sets it to the broker count, 3).
+  KafkaOptions o = OptionsFor("kraft-default-rf");
+  o.replication_factor = kBrokerDefaultReplicationFactor;
+  auto log = OpenKafkaLog(o);
+  ASSERT_TRUE(log) << log.error().ToString();
+  const PartitionZero p = DescribePartitionZero(o.topic);
+  EXPECT_GE(p.leader, 0) << "no leader elected for the new topic";
+  EXPECT_EQ(p.replicas, 3) << "a replication factor of -1 did not take the brokers' default";
+  Results results;
+  std::vector<Record> one = {Record{"k", "v", {}}};
+  (*log)->Append(one, results.Callback(0));
   ASSERT_TRUE(results.WaitFor(1));
   EXPECT_TRUE(results.Take()[0]);
 }
