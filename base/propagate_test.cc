@@ -3,6 +3,8 @@
 #include <expected>
 #include <string>
 
+#include <fmt/format.h>
+
 #include "gtest/gtest.h"
 
 namespace kvlog::base {
@@ -26,7 +28,7 @@ std::expected<int, OwnError> SumOwn(const std::string& a, const std::string& b) 
 }
 
 std::expected<void, std::string> CheckPositive(int n) {
-  if (n <= 0) return std::unexpected("not positive: " + std::to_string(n));
+  if (n <= 0) return std::unexpected(fmt::format("not positive: {}", n));
   return {};
 }
 

@@ -615,7 +615,7 @@ void BM_PutAsyncLimited(benchmark::State& state) {
     std::lock_guard lock(mu);
     auto& c = clients[limit];
     if (!c) {
-      auto log = log::kafka::OpenKafkaLog(Topic("pipelined-limit-" + std::to_string(limit)));
+      auto log = log::kafka::OpenKafkaLog(Topic(fmt::format("pipelined-limit-{}", limit)));
       if (!log) Die("open log: " + log.error().ToString());
       kv::ClientOptions options;
       options.max_writes_in_flight = static_cast<std::size_t>(limit);

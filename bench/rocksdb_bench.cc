@@ -230,8 +230,7 @@ int main(int argc, char** argv) {
       char* end = nullptr;
       const long long n = std::strtoll(arg.c_str() + std::strlen("--records="), &end, 10);
       if (end == nullptr || *end != '\0' || n < 2 * kvlog::kTail || n > 100'000'000) {
-        std::fprintf(stderr, "rocksdb_bench: %s: want a record count in [%lld, 100000000]\n", arg.c_str(),
-                     static_cast<long long>(2 * kvlog::kTail));
+        fmt::print(stderr, "rocksdb_bench: {}: want a record count in [{}, 100000000]\n", arg, 2 * kvlog::kTail);
         return 2;
       }
       kvlog::g_records = n;

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "checker/history.h"
 #include "checker/jsonl.h"
 #include "checker/testing/generate.h"
@@ -34,9 +36,9 @@ Read ReadWith(const std::string& text, bool fast, bool pair = false) {
 // Every field of every event and log record, and where it was read.
 std::string Dump(const History& h) {
   std::string out;
-  for (const Event& e : h.events) out += std::to_string(e.line) + " " + EventToJsonl(e) + "\n";
-  for (const LogRecord& r : h.log) out += std::to_string(r.line) + " " + LogRecordToJsonl(r) + "\n";
-  out += "has_log " + std::to_string(h.has_log) + "\n";
+  for (const Event& e : h.events) out += fmt::format("{} {}\n", e.line, EventToJsonl(e));
+  for (const LogRecord& r : h.log) out += fmt::format("{} {}\n", r.line, LogRecordToJsonl(r));
+  out += fmt::format("has_log {}\n", h.has_log ? 1 : 0);
   return out + JsonlTail(h);
 }
 

@@ -7,6 +7,8 @@
 #include <functional>
 #include <random>
 
+#include <fmt/format.h>
+
 #include "checker/check.h"
 #include "checker/jsonl.h"
 #include "checker/linearizability.h"
@@ -221,10 +223,9 @@ std::string SlowAndBad(bool with_bad) {
   std::string t;
   const int writers = 26;
   for (int i = 0; i < writers; ++i) {
-    t += R"({"process":)" + std::to_string(i) + R"(,"type":"invoke","f":"put","key":"slow","value":"w)" +
-         std::to_string(i) + "\"}\n";
+    t += fmt::format(R"({{"process":{},"type":"invoke","f":"put","key":"slow","value":"w{}"}})" "\n", i, i);
   }
-  for (int i = 0; i < writers; ++i) t += Get("slow", "\"w" + std::to_string(i) + "\"", 100);
+  for (int i = 0; i < writers; ++i) t += Get("slow", fmt::format("\"w{}\"", i), 100);
   t += Get("slow", "\"nobody\"", 100);
   if (with_bad) t += Put("bad", "1", 101) + Get("bad", "\"2\"", 102);
   return t;

@@ -2,9 +2,10 @@
 
 #include <algorithm>
 #include <charconv>
-#include <cstdio>
 #include <optional>
 #include <string>
+
+#include <fmt/format.h>
 
 #include "base/check.h"
 #include "kv/ttl.h"
@@ -32,20 +33,18 @@ std::string Quote(std::string_view key) {
 }
 
 std::string VersionText(std::optional<Version> version) {
-  return version ? "version " + std::to_string(*version) : std::string("absent");
+  return version ? fmt::format("version {}", *version) : std::string("absent");
 }
 
 // The store's metadata keys for the applier's duplicate detection:
 // "d/<writer>/<seq>" -> "<held 0|1>|<version>|<detail>", "l/<writer>" -> last.
 std::string DedupKey(const std::string& writer, uint64_t seq) {
-  char digits[21];
-  std::snprintf(digits, sizeof digits, "%020llu", static_cast<unsigned long long>(seq));
-  return "d/" + writer + "/" + digits;
+  return fmt::format("d/{}/{:020}", writer, seq);
 }
 
 // "p/<writer>/<instance>" -> PlainDedup::Encode(window): one entry per writer
 // instance, rewritten once per flush that changed it.
-std::string PlainKey(const PlainDedup::Key& key) { return "p/" + key.first + "/" + std::to_string(key.second); }
+std::string PlainKey(const PlainDedup::Key& key) { return fmt::format("p/{}/{}", key.first, key.second); }
 
 template <typename T>
 bool ParseNumber(std::string_view text, T* out) {
@@ -124,7 +123,7 @@ void Applier::NoteDedup(const std::string& writer, uint64_t seq, const Outcome* 
   }
   pending_meta_.push_back(MetaMutation{
       DedupKey(writer, seq),
-      std::string(outcome->held ? "1|" : "0|") + std::to_string(outcome->version) + "|" + outcome->detail});
+      fmt::format("{}|{}|{}", outcome->held ? 1 : 0, outcome->version, outcome->detail)});
 }
 
 void Applier::NoteDedupLast(const std::string& writer, log::Offset last) {
@@ -211,8 +210,8 @@ void Applier::Apply(std::vector<log::LogEntry>& entries, log::Offset position, A
           auto first = own_first_.find(id->second);
           if (first != own_first_.end()) out->own_outcomes.emplace_back(entry.offset, Outcome{true, first->second, {}});
         }
-        Log(LogLevel::kInfo, "applier: skipped the record at offset " + std::to_string(entry.offset) +
-                                 ": a duplicate of writer " + *id->first + "'s seq " + std::to_string(id->second));
+        Log(LogLevel::kInfo, fmt::format("applier: skipped the record at offset {}: a duplicate of writer {}'s seq {}",
+                                         entry.offset, *id->first, id->second));
         continue;
       }
       if (own && !(entry.record->value && IsCommand(*entry.record->value))) {
@@ -231,8 +230,8 @@ void Applier::Apply(std::vector<log::LogEntry>& entries, log::Offset position, A
     }
     if (!entry.record) {
       out->corrupt.push_back(entry.offset);
-      Log(LogLevel::kError, "applier: skipped the record at offset " + std::to_string(entry.offset) + ": " +
-                                entry.record.error().ToString());
+      Log(LogLevel::kError,
+          fmt::format("applier: skipped the record at offset {}: {}", entry.offset, entry.record.error().ToString()));
       continue;
     }
     batch.push_back(Mutation{std::move(entry.record->key), std::move(entry.record->value), entry.offset});
@@ -327,7 +326,7 @@ Outcome Applier::ApplyCommand(const Command& command, log::Offset offset, std::v
         break;
       case CommandCompare::Kind::kVersion:
         holds = current && *current == c.version;
-        expected = "version " + std::to_string(c.version);
+        expected = fmt::format("version {}", c.version);
         break;
     }
     if (!holds) {

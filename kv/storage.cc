@@ -2,6 +2,8 @@
 
 #include <mutex>
 
+#include <fmt/format.h>
+
 namespace kvlog::kv {
 
 bool KeyConstraint::Contains(std::string_view key) const {
@@ -71,7 +73,7 @@ uint64_t RecordDigest(const log::Record& record) {
       h *= 1099511628211ull;
     }
   };
-  const std::string key_size = std::to_string(record.key.size()) + ":";
+  const std::string key_size = fmt::format("{}:", record.key.size());
   mix(key_size);
   mix(record.key);
   mix(record.value ? std::string_view("\1", 1) : std::string_view("\0", 1));

@@ -1,10 +1,10 @@
 #include "sim/fault_registry.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include <map>
-
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "sim/scenario.h"
@@ -165,7 +165,7 @@ TEST(FaultRegistryTest, APartitionedClientStallsWhileTheOthersGoOnAndThePartitio
   EXPECT_EQ(run.faults, std::vector<std::string>{"client-partition"});
   EXPECT_GT(run.stats.partition_waits, 0);
   std::vector<std::string> actions;
-  for (const auto& n : run.history.nemesis) actions.push_back(n.f + "@" + std::to_string(*n.time / 1'000'000));
+  for (const auto& n : run.history.nemesis) actions.push_back(fmt::format("{}@{}", n.f, *n.time / 1'000'000));
   EXPECT_EQ(actions, (std::vector<std::string>{"start-partition-1@150", "stop-partition-1@450"}));
   // During the partition slot 1 gets no write through (its local reads go
   // on from its own state) while the other slots' writes land.
@@ -206,7 +206,7 @@ TEST(FaultRegistryTest, AStalledApplierGetsNoWriteThroughWhileTheOthersGoOn) {
   EXPECT_TRUE(Passed(run, report)) << Describe(run, report);
   EXPECT_EQ(run.faults, std::vector<std::string>{"stalled-applier"});
   std::vector<std::string> actions;
-  for (const auto& n : run.history.nemesis) actions.push_back(n.f + "@" + std::to_string(*n.time / 1'000'000));
+  for (const auto& n : run.history.nemesis) actions.push_back(fmt::format("{}@{}", n.f, *n.time / 1'000'000));
   EXPECT_EQ(actions, (std::vector<std::string>{"start-applier-stall-1@200", "stop-applier-stall-1@600"}));
   // A poll under way when the stall starts may still deliver (up to its
   // 100 ms timeout); after that slot 1 completes no write until the end.

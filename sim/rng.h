@@ -14,12 +14,21 @@
 
 namespace kvlog::sim {
 
+// SplitMix64's output function: a bijective mix of z.
+constexpr uint64_t Finalise(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
 // The SplitMix64 finaliser: a bijective mix of x.
-constexpr uint64_t SplitMix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
+constexpr uint64_t SplitMix64(uint64_t x) { return Finalise(x + 0x9e3779b97f4a7c15ULL); }
+
+// A seed from a root seed and a numeric salt (the workloads' per-process
+// streams). Older than Rng::Fork and kept so that every seed's history stays
+// the same; new code forks by name instead.
+constexpr uint64_t MixSeed(uint64_t seed, uint64_t salt) {
+  return Finalise(seed * 0x9e3779b97f4a7c15ULL ^ (salt + 0x632be59bd9b4e019ULL));
 }
 
 class Rng {
@@ -29,10 +38,7 @@ class Rng {
   // The next 64 random bits.
   constexpr uint64_t Next() {
     state_ += 0x9e3779b97f4a7c15ULL;
-    uint64_t z = state_;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
+    return Finalise(state_);
   }
   // Uniform in [0, n); 0 when n is 0.
   constexpr uint64_t Below(uint64_t n) { return n == 0 ? 0 : Next() % n; }

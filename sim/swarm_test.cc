@@ -1,5 +1,6 @@
 #include "sim/swarm.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -58,7 +59,7 @@ TEST(SwarmTest, SeedsChooseDifferentFaultsAndMagnitudesFromTheRequestedOnesOnly)
     ASSERT_TRUE(s.workload.max_writes_in_flight.has_value());
     limits.insert(*s.workload.max_writes_in_flight);
     EXPECT_NE(std::find(choice->parameters.begin(), choice->parameters.end(),
-                        "client.max_writes_in_flight=" + std::to_string(*s.workload.max_writes_in_flight)),
+                        fmt::format("client.max_writes_in_flight={}", *s.workload.max_writes_in_flight)),
               choice->parameters.end())
         << "seed " << seed;
   }

@@ -14,6 +14,7 @@
 #include "kv/memory_storage.h"
 #include "kv/ttl.h"
 #include "log/sim/broker.h"
+#include "sim/rng.h"
 #include "sim/workload.h"
 
 namespace kvlog::sim {
@@ -68,13 +69,6 @@ class ApplyTimeExpiryLog final : public log::Log {
   std::unique_ptr<log::Log> inner_;
   Runtime& clock_;
 };
-
-uint64_t Mix(uint64_t a, uint64_t b) {
-  uint64_t x = a * 0x9e3779b97f4a7c15ULL ^ (b + 0x632be59bd9b4e019ULL);
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
 
 }  // namespace
 
@@ -188,7 +182,7 @@ void RunTtlWorkload(Runtime& rt, const WorkloadLog& wlog, const TtlScenario& s, 
         kv::Client* opened = open(i);
         if (opened == nullptr) return;
         kv::Client& c = *opened;
-        std::mt19937_64 rng(Mix(s.seed, static_cast<uint64_t>(i) + 1));
+        std::mt19937_64 rng(MixSeed(s.seed, static_cast<uint64_t>(i) + 1));
         auto uniform = [&](uint64_t n) { return n == 0 ? 0 : rng() % n; };
         auto ttl = [&] {
           if (static_cast<int>(uniform(100)) >= s.ttl_percent) return Duration(0);

@@ -11,6 +11,7 @@
 #include "kv/command.h"
 #include "kv/memory_storage.h"
 #include "kv/ttl.h"
+#include "sim/rng.h"
 
 namespace kvlog::sim {
 namespace {
@@ -18,13 +19,6 @@ namespace {
 using checker::Event;
 using checker::EventType;
 using checker::Value;
-
-uint64_t Mix(uint64_t a, uint64_t b) {
-  uint64_t x = a * 0x9e3779b97f4a7c15ULL ^ (b + 0x632be59bd9b4e019ULL);
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
 
 // Appends events in the order they happen. Thread-safe through the runtime.
 class Recorder {
@@ -215,7 +209,7 @@ class Workload {
     }
     if (options_.custom) custom_ = options_.custom->start();
     if (custom_.setup && options_.clients > 0) {
-      std::mt19937_64 rng(Mix(options_.seed, 0x5e7));
+      std::mt19937_64 rng(MixSeed(options_.seed, 0x5e7));
       OpContext context = Context(*slots_[0].client, 0, -1, rng);
       for (Slot& slot : slots_) context.clients.push_back(slot.client.get());
       if (Status s = custom_.setup(context); !s) {
@@ -251,7 +245,7 @@ class Workload {
         continue;
       }
       if (custom_.finish) {
-        std::mt19937_64 rng(Mix(options_.seed, 0xf1a1 + static_cast<uint64_t>(i)));
+        std::mt19937_64 rng(MixSeed(options_.seed, 0xf1a1 + static_cast<uint64_t>(i)));
         OpContext context = Context(c, recorder_.NewProcess(), 0, rng);
         custom_.finish(context);
       }
@@ -309,7 +303,7 @@ class Workload {
   }
 
   void Nemesis() {
-    std::mt19937_64 rng(Mix(options_.seed, 0xc0ffee));
+    std::mt19937_64 rng(MixSeed(options_.seed, 0xc0ffee));
     auto window = static_cast<uint64_t>(std::max<int64_t>(1, options_.crash_window.count()));
     std::vector<Duration> at;
     for (int i = 0; i < options_.crashes; ++i) at.push_back(Duration(rng() % window));
@@ -382,7 +376,7 @@ class Workload {
 
   void Process(int i) {
     Slot& slot = slots_[i];
-    std::mt19937_64 rng(Mix(options_.seed, static_cast<uint64_t>(i) + 1));
+    std::mt19937_64 rng(MixSeed(options_.seed, static_cast<uint64_t>(i) + 1));
     auto uniform = [&](uint64_t n) { return n == 0 ? 0 : rng() % n; };
     int64_t process = i;
     const OperationMix& mix = options_.mix;

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <string>
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -24,7 +25,7 @@ using ::testing::HasSubstr;
 std::string NewDir(std::string_view name) {
   static std::atomic<int> n{0};
   const char* tmp = std::getenv("TEST_TMPDIR");
-  fs::path dir = fs::path(tmp != nullptr ? tmp : "/tmp") / (std::string(name) + "-" + std::to_string(n++));
+  fs::path dir = fs::path(tmp != nullptr ? tmp : "/tmp") / fmt::format("{}-{}", name, n++);
   fs::remove_all(dir);
   return dir.string();
 }
@@ -48,9 +49,9 @@ void Write(log::sim::Broker& broker, int from, int to, std::string_view prefix =
   auto writer = Client::Open(broker.Connect(), NewMemoryStorage(), {});
   ASSERT_TRUE(writer.has_value()) << writer.error().ToString();
   for (int i = from; i < to; ++i) {
-    ASSERT_TRUE((*writer)->Put(std::string(prefix) + std::to_string(i % 37), "v" + std::to_string(i)).has_value());
+    ASSERT_TRUE((*writer)->Put(fmt::format("{}{}", prefix, i % 37), fmt::format("v{}", i)).has_value());
     if (i % 5 == 0) {
-      ASSERT_TRUE((*writer)->Delete(std::string(prefix) + std::to_string((i + 3) % 37)).has_value());
+      ASSERT_TRUE((*writer)->Delete(fmt::format("{}{}", prefix, (i + 3) % 37)).has_value());
     }
   }
 }
@@ -105,9 +106,8 @@ TEST(RocksDbClientTest, AStorePastTheLogsEndIsRefusedOrRebuilt) {
   auto refused = Client::Open(short_log.Connect(), Store(dir), {});
   ASSERT_FALSE(refused.has_value());
   EXPECT_EQ(refused.error().code(), ErrorCode::kFailedPrecondition);
-  EXPECT_THAT(refused.error().message(), HasSubstr("position " + std::to_string(long_log.end_offset()) +
-                                                   " is past the end of the log (" +
-                                                   std::to_string(short_log.end_offset()) + ")"));
+  EXPECT_THAT(refused.error().message(), HasSubstr(fmt::format("position {} is past the end of the log ({})",
+                                                               long_log.end_offset(), short_log.end_offset())));
   // Refusing left the store alone: it still opens against its own log.
   ASSERT_TRUE(Client::Open(long_log.Connect(), Store(dir), {}).has_value());
 
@@ -168,8 +168,8 @@ TEST(RocksDbClientTest, ALogWhoseStartMovedPastTheStoreIsRefusedOrRebuilt) {
   ASSERT_FALSE(refused.has_value());
   EXPECT_EQ(refused.error().code(), ErrorCode::kDataLoss);
   EXPECT_THAT(refused.error().message(),
-              HasSubstr("moved past the store's position " + std::to_string(stored) +
-                        ": records the store never applied were deleted"));
+              HasSubstr(fmt::format("moved past the store's position {}: records the store never applied were deleted",
+                                    stored)));
 
   // Rebuilt as a new replica would be: from the log's start, skipping what
   // was deleted when asked to.

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "kv/rocksdb/rocksdb_storage.h"
@@ -54,11 +55,7 @@ uint64_t SplitMix(uint64_t x) {
 // value that is a function of the offset alone, so the reader recomputes what
 // it expects instead of keeping it (which would not fit). Incompressible, so
 // the store's files really are as large as the values.
-std::string Key(uint64_t index) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "key/%010llu", static_cast<unsigned long long>(index));
-  return buf;
-}
+std::string Key(uint64_t index) { return fmt::format("key/{:010}", index); }
 
 void FillValue(uint64_t offset, std::size_t size, std::string* out) {
   out->resize(size);
@@ -118,8 +115,7 @@ std::string ApplyAndReadBack(const Plan& plan, const std::string& dir) {
   if (!store) return "reopen: " + store.error().ToString();
   const auto durable = (*store)->Durable();
   if (!durable || durable->position != static_cast<int64_t>(plan.records)) {
-    return "reopened position " + std::to_string(durable ? durable->position : -1) + ", want " +
-           std::to_string(plan.records);
+    return fmt::format("reopened position {}, want {}", durable ? durable->position : -1, plan.records);
   }
   std::string expected;
   std::string got;
@@ -130,8 +126,8 @@ std::string ApplyAndReadBack(const Plan& plan, const std::string& dir) {
       auto entry = (*store)->GetEntry(Key(index));
       if (!entry) return "GetEntry(" + Key(index) + ") missing";
       if (entry->version != static_cast<Version>(offset) || entry->value != expected) {
-        return "GetEntry(" + Key(index) + ") has version " + std::to_string(entry->version) + ", want " +
-               std::to_string(offset) + (entry->value == expected ? "" : " (and a wrong value)");
+        return fmt::format("GetEntry({}) has version {}, want {}{}", Key(index), entry->version, offset,
+                           entry->value == expected ? "" : " (and a wrong value)");
       }
     } else if (!(*store)->Get(Key(index), &got) || got != expected) {
       return "Get(" + Key(index) + ") is missing or wrong";
@@ -148,14 +144,14 @@ std::string ApplyAndReadBack(const Plan& plan, const std::string& dir) {
       const uint64_t offset = LatestOffset(plan, next);
       FillValue(offset, plan.value_bytes, &expected);
       if (kv.version != static_cast<Version>(offset) || kv.value != expected) {
-        return "Range: " + kv.key + " has a wrong value or version " + std::to_string(kv.version);
+        return fmt::format("Range: {} has a wrong value or version {}", kv.key, kv.version);
       }
       ++next;
     }
     if (page.size() < 1000) break;
     start = page.back().key + '\0';
   }
-  if (next != plan.keys) return "Range saw " + std::to_string(next) + " keys, want " + std::to_string(plan.keys);
+  if (next != plan.keys) return fmt::format("Range saw {} keys, want {}", next, plan.keys);
   return "";
 }
 
@@ -239,11 +235,10 @@ TEST(RocksDbLargerThanMemoryTest, StoreSeveralTimesTheAddressSpaceLimitAppliesAn
     if (entry.is_regular_file()) store_bytes += entry.file_size();
   }
   const long peak_rss_bytes = usage.ru_maxrss * 1024L;
-  std::printf("address-space limit %zu MB; applied %llu records, %llu MB of values; store on disk %llu MB "
-              "(%.1fx the limit); child peak RSS %ld MB\n",
-              plan.limit_bytes >> 20, static_cast<unsigned long long>(plan.records),
-              static_cast<unsigned long long>(applied_bytes >> 20), static_cast<unsigned long long>(store_bytes >> 20),
-              static_cast<double>(store_bytes) / static_cast<double>(plan.limit_bytes), peak_rss_bytes >> 20);
+  fmt::print("address-space limit {} MB; applied {} records, {} MB of values; store on disk {} MB "
+             "({:.1f}x the limit); child peak RSS {} MB\n",
+             plan.limit_bytes >> 20, plan.records, applied_bytes >> 20, store_bytes >> 20,
+             static_cast<double>(store_bytes) / static_cast<double>(plan.limit_bytes), peak_rss_bytes >> 20);
   EXPECT_GE(store_bytes, 3 * plan.limit_bytes) << "the store on disk should be several times the limit";
   EXPECT_LT(static_cast<std::size_t>(peak_rss_bytes), plan.limit_bytes);
   fs::remove_all(dir);

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <string>
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -49,7 +50,7 @@ class RocksDbMockTest : public ::testing::Test {
     auto writer = Client::Open(Connect(topic), NewMemoryStorage(), {});
     ASSERT_TRUE(writer.has_value()) << writer.error().ToString();
     auto batch = (*writer)->Batch();
-    for (int i = from; i < to; ++i) batch.Put("k" + std::to_string(i % 50), "v" + std::to_string(i));
+    for (int i = from; i < to; ++i) batch.Put(fmt::format("k{}", i % 50), fmt::format("v{}", i));
     ASSERT_TRUE(batch.Execute().has_value());
   }
 

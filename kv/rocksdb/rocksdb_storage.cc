@@ -9,6 +9,7 @@
 #include <shared_mutex>
 #include <vector>
 
+#include <fmt/format.h>
 #include <rocksdb/db.h>
 #include <rocksdb/table.h>
 #include <rocksdb/cache.h>
@@ -34,8 +35,8 @@ constexpr char kApplierPrefix[] = "a/";
 constexpr uint64_t kStoreFormat = 1;
 
 [[noreturn]] void Fatal(std::string_view what, const ::rocksdb::Status& status) {
-  std::fprintf(stderr, "kvlog rocksdb storage: %.*s failed: %s (fatal: the store cannot go on without it)\n",
-               static_cast<int>(what.size()), what.data(), status.ToString().c_str());
+  fmt::print(stderr, "kvlog rocksdb storage: {} failed: {} (fatal: the store cannot go on without it)\n", what,
+             status.ToString());
   std::abort();
 }
 
@@ -66,8 +67,8 @@ std::string EncodeIdentity(const LogIdentity& id) {
 
 Result<LogIdentity> DecodeIdentity(std::string_view in) {
   if (in.size() < 17 || in[0] != '\1') {
-    return MakeError(ErrorCode::kFailedPrecondition, "the store's log identity record is unreadable (" +
-                                                         std::to_string(in.size()) + " bytes)");
+    return MakeError(ErrorCode::kFailedPrecondition,
+                     fmt::format("the store's log identity record is unreadable ({} bytes)", in.size()));
   }
   LogIdentity id;
   id.first_offset = static_cast<log::Offset>(GetFixed64(in.substr(1)));
@@ -91,7 +92,7 @@ class RocksDbStore final : public LockedReads<RocksDbStore, RocksDbStorage> {
     db_->DestroyColumnFamilyHandle(data_);
     db_->DestroyColumnFamilyHandle(meta_);
     if (::rocksdb::Status s = db_->Close(); !s.ok()) {
-      std::fprintf(stderr, "kvlog rocksdb storage: closing %s: %s\n", path_.c_str(), s.ToString().c_str());
+      fmt::print(stderr, "kvlog rocksdb storage: closing {}: {}\n", path_, s.ToString());
     }
   }
 
@@ -113,15 +114,16 @@ class RocksDbStore final : public LockedReads<RocksDbStore, RocksDbStorage> {
     const uint64_t format = value.size() == 8 ? GetFixed64(value) : 0;
     if (format == 0 || format > kStoreFormat) {
       return MakeError(ErrorCode::kFailedPrecondition,
-                       "the store at '" + path_ + "' has format " + std::to_string(format) +
-                           "; this build reads formats 1 to " + std::to_string(kStoreFormat));
+                       fmt::format("the store at '{}' has format {}; this build reads formats 1 to {}", path_, format,
+                                   kStoreFormat));
     }
     s = db_->Get({}, meta_, kPositionKey, &value);
     if (s.ok() && value.size() == 8) {
       position_ = static_cast<int64_t>(GetFixed64(value));
     } else if (!s.IsNotFound()) {
-      return MakeError(ErrorCode::kFailedPrecondition, "the position record of '" + path_ + "' is unreadable: " +
-                                                           (s.ok() ? std::to_string(value.size()) + " bytes" : s.ToString()));
+      return MakeError(ErrorCode::kFailedPrecondition,
+                       fmt::format("the position record of '{}' is unreadable: {}", path_,
+                                   s.ok() ? fmt::format("{} bytes", value.size()) : s.ToString()));
     }
     s = db_->Get({}, meta_, kIdentityKey, &value);
     if (s.ok()) {
@@ -167,7 +169,7 @@ class RocksDbStore final : public LockedReads<RocksDbStore, RocksDbStorage> {
   void Apply(std::span<const Mutation> batch, int64_t position, std::span<const MetaMutation> meta) override {
     std::unique_lock lock(mu_);
     if (batch.empty() && meta.empty() && position == position_) return;
-    Write("apply at position " + std::to_string(position), [&](::rocksdb::WriteBatch& wb) {
+    Write(fmt::format("apply at position {}", position), [&](::rocksdb::WriteBatch& wb) {
       ::rocksdb::Status s = AddMutations(wb, batch);
       for (const MetaMutation& m : meta) {
         if (!s.ok()) return s;
@@ -388,13 +390,13 @@ std::string EncodeEntry(std::string_view value, Version version) {
 Result<VersionedValue> DecodeEntry(std::string_view stored) {
   if (stored.empty()) return MakeError(ErrorCode::kCorrupt, "stored entry is empty");
   if (stored[0] != kEntryFormat1) {
-    return MakeError(ErrorCode::kCorrupt, "stored entry has format " +
-                                              std::to_string(static_cast<unsigned char>(stored[0])) +
-                                              "; this build reads format 1 (a newer kvlog wrote it?)");
+    return MakeError(ErrorCode::kCorrupt,
+                     fmt::format("stored entry has format {}; this build reads format 1 (a newer kvlog wrote it?)",
+                                 static_cast<int>(static_cast<unsigned char>(stored[0]))));
   }
   if (stored.size() < 9) {
     return MakeError(ErrorCode::kCorrupt,
-                     "stored entry of format 1 has " + std::to_string(stored.size()) + " bytes; it needs at least 9");
+                     fmt::format("stored entry of format 1 has {} bytes; it needs at least 9", stored.size()));
   }
   return VersionedValue{std::string(stored.substr(9)), static_cast<Version>(GetFixed64(stored.substr(1)))};
 }

@@ -21,6 +21,8 @@
 #include <utility>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "kv/options.h"
 #include "kv/typed/serde.h"
 
@@ -39,8 +41,8 @@ OnSet WrapOnSet(std::string prefix, S serde, TypedOnSet<T> hook, Logger logger) 
     if (!key.starts_with(prefix)) return;
     auto decoded = serde.Deserialize(value);
     if (!decoded) {
-      logger(LogLevel::kError, DecodeError("on_set hook", key, decoded.error()).message() + " (offset " +
-                                   std::to_string(offset) + "); the typed hook was not called");
+      logger(LogLevel::kError, fmt::format("{} (offset {}); the typed hook was not called",
+                                           DecodeError("on_set hook", key, decoded.error()).message(), offset));
       return;
     }
     hook(key, *decoded, offset);

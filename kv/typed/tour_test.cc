@@ -1,8 +1,8 @@
 // The typed tour of kv/typed/README.md, as a test: if this stops compiling or
 // passing, the README is wrong.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include <cstdio>
 #include <map>
 #include <mutex>
 #include <string>
@@ -78,8 +78,7 @@ TEST(TypedTour, UsersAndAccounts) {
   auto all = accounts.Prefix("accounts/");
   ASSERT_TRUE(all) << all.error().ToString();
   for (const auto& [key, account] : *all) {
-    std::printf("%s: %s has %lld cents\n", key.c_str(), account.owner.c_str(),
-                static_cast<long long>(account.balance_cents));
+    fmt::print("{}: {} has {} cents\n", key, account.owner, account.balance_cents);
   }
   // --- end ---
   EXPECT_EQ(accounts.Get("accounts/1").value().balance_cents, 7'500);

@@ -76,7 +76,7 @@ int ToMillis(std::chrono::nanoseconds d) {
   return static_cast<int>(std::min<int64_t>(ms, INT32_MAX));
 }
 
-std::string Ms(std::chrono::milliseconds d) { return std::to_string(d.count()) + " ms"; }
+std::string Ms(std::chrono::milliseconds d) { return fmt::format("{} ms", d.count()); }
 
 // A reader's consumer handle with partition 0 assigned at `from`, and the
 // context its callbacks use (which must outlive it).
@@ -458,7 +458,7 @@ class KafkaLog final : public Log {
                              err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
       if (!transient || Clock::now() + kEndOffsetRetryInterval >= deadline) {
         return std::unexpected(KafkaError(
-            err, "cannot read the end offset within " + std::to_string(ToMillis(timeout)) + " ms", options_));
+            err, fmt::format("cannot read the end offset within {} ms", ToMillis(timeout)), options_));
       }
       std::this_thread::sleep_for(kEndOffsetRetryInterval);
     }
@@ -566,10 +566,11 @@ class KafkaLog final : public Log {
     const rd_kafka_resp_err_t fatal = rd_kafka_fatal_error(current_->handle.get(), reason, sizeof reason);
     if (fatal == RD_KAFKA_RESP_ERR_NO_ERROR) return {};
     if (replacements_ >= kMaxProducerReplacements) {
-      return MakeError(ErrorCode::kInternal, "the producer for topic '" + options_.topic + "' failed fatally " +
-                                                 std::to_string(replacements_ + 1) + " times (limit " +
-                                                 std::to_string(kMaxProducerReplacements) + " replacements); last: " +
-                                                 reason + " (" + rd_kafka_err2name(fatal) + ")");
+      return MakeError(ErrorCode::kInternal,
+                       fmt::format("the producer for topic '{}' failed fatally {} times (limit {} replacements); "
+                                   "last: {} ({})",
+                                   options_.topic, replacements_ + 1, kMaxProducerReplacements, reason,
+                                   rd_kafka_err2name(fatal)));
     }
     auto fresh = NewProducer();
     KVLOG_RETURN_IF_ERROR(fresh);

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "base/propagate.h"
 #include "log/kafka/kafka_log.h"
 #include "log/kafka/mock_cluster.h"
 #include "sim/live/failed_log.h"
@@ -114,22 +115,19 @@ class LiveTopic {
     };
     out.visit = [this](const std::function<void(log::Offset, const log::Record&)>& visit) -> Status {
       auto log = Connect(-1);
-      auto end = log->EndOffset(30s);
-      if (!end) return std::unexpected(end.error());
-      auto reader = log->OpenReader(0);
-      if (!reader) return std::unexpected(reader.error());
-      while ((*reader)->Position() < *end) {
-        auto entries = (*reader)->Poll(10'000, 30s);
-        if (!entries) return std::unexpected(entries.error());
-        if (entries->empty()) {
-          return MakeError(ErrorCode::kTimeout, fmt::format("reading the log back stopped at offset {} of {}",
-                                                            (*reader)->Position(), *end));
+      KVLOG_ASSIGN_OR_RETURN(const log::Offset end, log->EndOffset(30s));
+      KVLOG_ASSIGN_OR_RETURN(auto reader, log->OpenReader(0));
+      while (reader->Position() < end) {
+        KVLOG_ASSIGN_OR_RETURN(auto entries, reader->Poll(10'000, 30s));
+        if (entries.empty()) {
+          return MakeError(ErrorCode::kTimeout,
+                           fmt::format("reading the log back stopped at offset {} of {}", reader->Position(), end));
         }
-        for (const log::LogEntry& e : *entries) {
+        for (const log::LogEntry& e : entries) {
           if (e.record) visit(e.offset, *e.record);
         }
       }
-      (*reader)->Close();
+      reader->Close();
       log->Close();
       return Status{};
     };

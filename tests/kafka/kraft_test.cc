@@ -99,8 +99,8 @@ class KraftEnvironment : public ::testing::Environment {
     auto line_start = r.output.rfind('\n', nl);
     g_bootstrap = r.output.substr(line_start == std::string::npos ? 0 : line_start + 1,
                                   nl - (line_start == std::string::npos ? 0 : line_start + 1) + 1);
-    std::fprintf(stderr, "kraft: 3 nodes at %s, started in %lld ms\n", g_bootstrap.c_str(),
-                 static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count()));
+    fmt::print(stderr, "kraft: 3 nodes at {}, started in {} ms\n", g_bootstrap,
+               std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count());
   }
   void TearDown() override {
     if (g_bootstrap.empty()) return;

@@ -207,7 +207,7 @@ Progress::~Progress() { Finish(); }
 void Progress::Update(std::string_view line) {
   if (!active_) return;
   // Carriage return, the line, then clear what a longer previous line left.
-  std::fprintf(stderr, "\r%.*s\033[K", static_cast<int>(line.size()), line.data());
+  fmt::print(stderr, "\r{}\033[K", line);
   std::fflush(stderr);
   drawn_ = true;
 }

@@ -45,12 +45,11 @@ int main(int argc, char** argv) {
   scenario.workload.clients = clients;
   scenario.workload.ops_per_client = ops;
   if (auto s = sim::ApplyFaults(safe, scenario); !s) {
-    std::fprintf(stderr, "kvlog: %s\n", s.error().ToString().c_str());
+    fmt::print(stderr, "kvlog: {}\n", s.error().ToString());
     return cli::kExitUsage;
   }
 
-  std::printf("== 1. simulation: %d seeds, %d clients x %d ops, faults %s\n", seeds, clients, ops,
-              fault_list.c_str());
+  fmt::print("== 1. simulation: {} seeds, {} clients x {} ops, faults {}\n", seeds, clients, ops, fault_list);
   std::fflush(stdout);
   cli::InstallInterruptHandler();
   cli::Progress bar;
@@ -70,7 +69,7 @@ int main(int argc, char** argv) {
              sweep.failing_seeds.size());
   fmt::print("   simulated operations      {} in {:.2f} s wall ({:.0f} ops/s)\n", sweep.operations, sweep.wall_seconds,
              sweep.OperationsPerSecond());
-  std::printf("   virtual / wall time       %.0fx (%.1f s virtual)\n", sweep.VirtualPerWall(), sweep.virtual_seconds);
+  fmt::print("   virtual / wall time       {:.0f}x ({:.1f} s virtual)\n", sweep.VirtualPerWall(), sweep.virtual_seconds);
   for (std::size_t i = 0; i < sweep.failing_seeds.size() && i < 5; ++i) {
     fmt::print("   FAILED seed {0}: replay with: kvsim --seed {0} --clients {1} --ops {2} --faults {3}\n",
                sweep.failing_seeds[i], clients, ops, fault_list);
@@ -86,14 +85,14 @@ int main(int argc, char** argv) {
     std::vector<std::string> live_faults;
     for (const auto& name : sim::live::LiveFaults(live_options)) live_faults.push_back(name);
     (void)sim::ApplyFaults(live_faults, live);
-    std::printf("\n== 2. live: the same workload on %s, real threads and time\n",
-                live_options.brokers.empty() ? "the embedded librdkafka mock cluster (3 brokers)"
-                                             : live_options.brokers.c_str());
+    fmt::print("\n== 2. live: the same workload on {}, real threads and time\n",
+               live_options.brokers.empty() ? "the embedded librdkafka mock cluster (3 brokers)"
+                                            : live_options.brokers.c_str());
     std::fflush(stdout);
     live_code = tools::RunLive(live, live_options);
     checks_failed = checks_failed || live_code == cli::kExitFailed;
   } else if (!skip_live) {
-    std::printf("\n== 2. live: skipped (interrupted)\n");
+    fmt::print("\n== 2. live: skipped (interrupted)\n");
   }
 
   int code = cli::kExitOk;
@@ -107,6 +106,6 @@ int main(int argc, char** argv) {
                         : code == cli::kExitFailed         ? "kvlog: SOME CHECKS FAILED"
                         : code == cli::kExitInterrupted    ? "kvlog: INTERRUPTED (the figures above cover what ran)"
                                                            : "kvlog: THE LIVE RUN COULD NOT BE MADE (see above)";
-  std::printf("\n%s\n", verdict);
+  fmt::print("\n{}\n", verdict);
   return code;
 }
