@@ -34,10 +34,21 @@ CheckReport CheckDurability(const History& history, const std::vector<Operation>
     if (!history.has_log) continue;
     if (!w.value && !w.op_id && !w.offset) continue;  // a delete nothing can name
     ++judged;
-    const std::vector<int64_t> offsets = writes.LogOffsets(w);
+    // Its records that took effect: a cas record whose condition failed
+    // (an Update attempt that conflicted) is no copy of the write.
+    const std::vector<size_t> records = writes.LogRecords(w);
+    std::vector<int64_t> offsets;
+    for (size_t i : records) {
+      if (writes.RecordApplied(i)) offsets.push_back(history.log[i].offset);
+    }
     const Operation& o = ops[w.op];
     if (w.definite) {
-      if (offsets.empty()) {
+      if (offsets.empty() && !records.empty()) {
+        rep.Add({"lost-write",
+                 fmt::format("acknowledged {} (line {}) is in the log only where its condition failed (offset {})",
+                             Describe(w), o.line, history.log[records[0]].offset),
+                 {w.op}});
+      } else if (offsets.empty()) {
         rep.Add({"lost-write", fmt::format("acknowledged {} (line {}) is not in the log", Describe(w), o.line),
                  {w.op}});
       } else if (offsets.size() > 1) {
