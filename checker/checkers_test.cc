@@ -642,6 +642,58 @@ TEST(Durability, ABatchsRecordsShareAnOpIdAtOffsetsOfTheirOwn) {
   });
 }
 
+// An atomic batch's record holds the last write to each key (history.h):
+// k=a, overwritten by k=b, and the first of two deletes of c have no record.
+TEST(Durability, AnAtomicBatchHoldsTheLastWriteToEachKey) {
+  const std::string batch =
+      R"([{"f":"put","key":"k","value":"a"},{"f":"delete","key":"c"},{"f":"put","key":"j","value":"1"},{"f":"put","key":"k","value":"b"},{"f":"delete","key":"c"}])";
+  const std::string with_offsets =
+      R"([{"f":"put","key":"k","value":"a","offset":1},{"f":"delete","key":"c","offset":1},{"f":"put","key":"j","value":"1","offset":1},{"f":"put","key":"k","value":"b","offset":1},{"f":"delete","key":"c","offset":1}])";
+  auto events = [&](const std::string& done) {
+    return R"({"process":0,"type":"invoke","f":"batch","op":"p0-0","value":)" + batch + "}\n" +
+           R"({"process":0,"type":"ok","f":"batch","op":"p0-0","offset":1,"value":)" + done + "}\n" +
+           R"({"process":0,"type":"invoke","f":"range","value":null}
+{"process":0,"type":"ok","f":"range","value":[["j","1"],["k","b"]],"applied":2}
+)";
+  };
+  const std::string c = R"({"log":{"offset":1,"key":"c","value":null,"op":"p0-0"}})"
+                        "\n";
+  const std::string j = R"({"log":{"offset":1,"key":"j","value":"1","op":"p0-0"}})"
+                        "\n";
+  const std::string k = R"({"log":{"offset":1,"key":"k","value":"b","op":"p0-0"}})"
+                        "\n";
+  ExpectDurability({
+      {"valid", events(batch) + c + j + k, {}},
+      {"valid, sub-offsets", events(with_offsets) + c + j + k, {}},
+      {"j lost", events(batch) + c + k, {"lost-write"}},
+      {"k=b lost", events(batch) + c + j, {"lost-write"}},
+      {"c lost", events(with_offsets) + j + k, {"lost-write"}},
+      {"c duplicated", events(batch) + c + j + k + R"({"log":{"offset":2,"key":"c","value":null,"op":"p0-0"}})" + "\n",
+       {"duplicated-write"}},
+      // k=a in the log after all: the batch was not atomic, and it is judged
+      // as its own write.
+      {"k=a at its own offset", events(batch) + R"({"log":{"offset":0,"key":"k","value":"a","op":"p0-0"}})" + "\n" +
+                                   c + j + k,
+       {}},
+  });
+  // One record only, no sub-operation offsets: nothing says the batch was
+  // atomic, so k=a is lost, and the report says what would tell.
+  const std::string one_key = R"({"process":0,"type":"invoke","f":"batch","op":"p0-0","value":[{"f":"put","key":"k","value":"a"},{"f":"put","key":"k","value":"b"}]}
+{"process":0,"type":"ok","f":"batch","op":"p0-0","offset":1,"value":[{"f":"put","key":"k","value":"a"},{"f":"put","key":"k","value":"b"}]}
+)";
+  const CheckReport r = Report(Check(Jsonl(one_key + k), {"durability"}), "durability");
+  ASSERT_EQ(Kinds(r), std::vector<std::string>{"lost-write"});
+  EXPECT_NE(r.violations[0].message.find("if the batch was atomic"), std::string::npos) << r.violations[0].message;
+  std::string one_key_atomic = one_key;
+  for (size_t at = 0; (at = one_key_atomic.find(R"("value":"a"},)", at)) != std::string::npos;) {
+    one_key_atomic.replace(at, 13, R"("value":"a","offset":1},)");
+  }
+  for (size_t at = 0; (at = one_key_atomic.find(R"("value":"b"}])", at)) != std::string::npos;) {
+    one_key_atomic.replace(at, 13, R"("value":"b","offset":1}])");
+  }
+  ExpectDurability({{"one key, sub-offsets", one_key_atomic + k, {}}});
+}
+
 TEST(Durability, UpdatesConflictedAttemptsAreNoCopiesOfItsWrite) {
   // k holds e (offset 0); p0-0's Update writes v: its first attempt expected
   // x and conflicted (offset 1), its second expected e and held (offset 3).
