@@ -5,7 +5,9 @@
 // A write is named by its operation id ("op") when the recorder stamps one on
 // both the event and the log record, otherwise by (key, value): values written
 // by workloads are unique, so a value names its write. Deletes carry no value:
-// they are named by op id or by the offset their completion reported.
+// they are named by op id or by the offset their completion reported. One op
+// id may name several records (a batch's, a transaction's, an Update's
+// attempts): each is matched to a write by its key and value.
 #pragma once
 
 #include <memory>
