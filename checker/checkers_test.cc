@@ -619,6 +619,29 @@ TEST(Durability, AnAtomicBatchsRecordsShareAnOffsetAndAnOpId) {
   ExpectDurability(cases);
 }
 
+// Recorded by kvsim (`kvsim --workload bank --seed 3 --clients 2 --ops 3
+// --out ...`): the bank's opening deposit is an atomic batch, whose log
+// records share offset 0 and its op id. Durability used to report it
+// duplicated; with the batch's record copied to a later offset (a retry
+// committed twice), it is.
+TEST(Durability, ARecordedBankHistorysAtomicDepositIsWrittenOnce) {
+  auto h = ReadJsonlFile("checker/testdata/recorded/bank_opening_batch.jsonl");
+  ASSERT_TRUE(h.has_value()) << h.error().ToString();
+  ASSERT_GE(h->log.size(), 4u);
+  ASSERT_EQ(h->log[3].offset, 0);  // The deposit's four records.
+  const CheckReport good = Report(Check(*h, {"durability"}), "durability");
+  EXPECT_EQ(good.verdict, Verdict::kValid) << Messages(good);
+  History copied = *h;
+  const int64_t end = copied.log.back().offset + 1;
+  for (int i = 0; i < 4; ++i) {
+    LogRecord r = h->log[static_cast<size_t>(i)];
+    r.offset = end;
+    copied.log.push_back(std::move(r));
+  }
+  const CheckReport dup = Report(Check(copied, {"durability"}), "durability");
+  EXPECT_EQ(Kinds(dup), std::vector<std::string>(4, "duplicated-write")) << Messages(dup);
+}
+
 TEST(Durability, ABatchsRecordsShareAnOpIdAtOffsetsOfTheirOwn) {
   const std::string events =
       R"({"process":0,"type":"invoke","f":"batch","op":"p0-0","value":[{"f":"put","key":"a","value":"1"},{"f":"delete","key":"c"},{"f":"put","key":"b","value":"2"},{"f":"delete","key":"c"}]}
