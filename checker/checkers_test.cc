@@ -505,6 +505,254 @@ TEST(Durability, BatchSubOperationsAreWritesAndRangesAreReads) {
   EXPECT_EQ(ryw.verdict, Verdict::kInvalid);
 }
 
+// Several log records with one op id: an atomic batch or a transaction (one
+// record, so one offset, a key each), a batch (a record per write, an offset
+// each) and Update's attempts (a cas record per attempt, those that
+// conflicted with their condition failing). Each shape valid, then with a
+// real anomaly, which must keep its name.
+struct SharedIdCase {
+  const char* name;
+  std::string history;
+  std::vector<std::string> kinds;  // the violations' kinds, sorted; empty = valid
+};
+
+std::vector<std::string> Kinds(const CheckReport& r) {
+  std::vector<std::string> out;
+  for (const auto& v : r.violations) out.push_back(v.kind);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string Messages(const CheckReport& r) {
+  std::string out;
+  for (const auto& v : r.violations) out += v.kind + ": " + v.message + "\n";
+  return out;
+}
+
+void ExpectDurability(const std::vector<SharedIdCase>& cases) {
+  for (const SharedIdCase& c : cases) {
+    const FullReport full = Check(Jsonl(c.history), {"session", "durability"});
+    const CheckReport& d = Report(full, "durability");
+    EXPECT_EQ(Kinds(d), c.kinds) << c.name << "\n" << Messages(d);
+    EXPECT_EQ(d.verdict, c.kinds.empty() ? Verdict::kValid : Verdict::kInvalid) << c.name;
+    // The session check judges the same writes (skipped without reads).
+    const CheckReport& session = Report(full, "session");
+    EXPECT_TRUE(session.verdict == Verdict::kValid || session.verdict == Verdict::kSkipped)
+        << c.name << "\n" << Messages(session);
+  }
+}
+
+// An atomic batch p0-0 writes a=1, b=2 and deletes c in one record at offset
+// 1; a put of z (p1-0) lands at offset 0 beside it. DONE is the batch's
+// completion (with or without each sub-operation's offset).
+constexpr char kAtomicBatch[] =
+    R"({"process":1,"type":"invoke","f":"put","key":"z","value":"9","op":"p1-0"}
+{"process":1,"type":"ok","f":"put","key":"z","value":"9","op":"p1-0","offset":0}
+{"process":0,"type":"invoke","f":"batch","op":"p0-0","value":[{"f":"put","key":"a","value":"1"},{"f":"put","key":"b","value":"2"},{"f":"delete","key":"c"}]}
+DONE
+{"process":2,"type":"invoke","f":"range","value":null}
+{"process":2,"type":"ok","f":"range","value":[["a","1"],["b","2"],["z","9"]],"applied":2}
+{"log":{"offset":0,"key":"z","value":"9","op":"p1-0"}}
+{"log":{"offset":1,"key":"a","value":"1","op":"p0-0"}}
+{"log":{"offset":1,"key":"b","value":"2","op":"p0-0"}}
+{"log":{"offset":1,"key":"c","value":null,"op":"p0-0"}}
+)";
+
+std::string AtomicBatch(bool sub_offsets, bool op_ids, const std::string& more_log, const std::string& drop = "") {
+  std::string t = kAtomicBatch;
+  const std::string done =
+      sub_offsets
+          ? R"({"process":0,"type":"ok","f":"batch","op":"p0-0","offset":1,"value":[{"f":"put","key":"a","value":"1","offset":1},{"f":"put","key":"b","value":"2","offset":1},{"f":"delete","key":"c","offset":1}]})"
+          : R"({"process":0,"type":"ok","f":"batch","op":"p0-0","offset":1,"value":[{"f":"put","key":"a","value":"1"},{"f":"put","key":"b","value":"2"},{"f":"delete","key":"c"}]})";
+  t.replace(t.find("DONE"), 4, done);
+  if (!drop.empty()) t.erase(t.find(drop), drop.size() + 1);
+  t += more_log;
+  if (!op_ids) {
+    for (size_t at; (at = t.find(R"(,"op":"p0-0")")) != std::string::npos;) t.erase(at, 12);
+    for (size_t at; (at = t.find(R"(,"op":"p1-0")")) != std::string::npos;) t.erase(at, 12);
+  }
+  return t;
+}
+
+TEST(Durability, AnAtomicBatchsRecordsShareAnOffsetAndAnOpId) {
+  std::vector<SharedIdCase> cases;
+  for (bool sub_offsets : {false, true}) {
+    for (bool op_ids : {true, false}) {
+      const std::string name = fmt::format("sub-offsets {} op ids {}", sub_offsets, op_ids);
+      auto add = [&](const std::string& what, std::string history, std::vector<std::string> kinds) {
+        cases.push_back({nullptr, std::move(history), std::move(kinds)});
+        static std::vector<std::string> names;  // SharedIdCase holds a const char*
+        names.push_back(name + ": " + what);
+        cases.back().name = names.back().c_str();
+      };
+      add("valid", AtomicBatch(sub_offsets, op_ids, ""), {});
+      // The whole record committed twice (a producer retry): each write
+      // twice (the copy lists its writes in another order, b first).
+      add("batch duplicated",
+          AtomicBatch(sub_offsets, op_ids,
+                      R"({"log":{"offset":3,"key":"b","value":"2","op":"p0-0"}}
+{"log":{"offset":3,"key":"a","value":"1","op":"p0-0"}}
+)"),
+          {"duplicated-write", "duplicated-write"});
+      // One write of the batch again at a later offset, first there.
+      add("b duplicated beside it", AtomicBatch(sub_offsets, op_ids, R"({"log":{"offset":3,"key":"b","value":"2","op":"p0-0"}}
+)"),
+          {"duplicated-write"});
+      // The lone put again, first among the batch's records at its offset.
+      std::string z_beside = AtomicBatch(sub_offsets, op_ids, "");
+      z_beside.insert(z_beside.find(R"({"log":{"offset":1,"key":"a")"), op_ids ? R"({"log":{"offset":1,"key":"z","value":"9","op":"p1-0"}})"
+                                                       "\n"
+                                                     : R"({"log":{"offset":1,"key":"z","value":"9"}})"
+                                                       "\n");
+      add("z duplicated beside it", z_beside, {"duplicated-write"});
+      add("b lost", AtomicBatch(sub_offsets, op_ids, "", R"({"log":{"offset":1,"key":"b","value":"2","op":"p0-0"}})"),
+          {"lost-write"});
+    }
+  }
+  // Without op ids or sub-operation offsets a delete cannot be named (it is
+  // not judged): drop c's tombstone only where it can.
+  cases.push_back({"c lost", AtomicBatch(true, true, "", R"({"log":{"offset":1,"key":"c","value":null,"op":"p0-0"}})"),
+                   {"lost-write"}});
+  cases.push_back({"c lost, no op ids",
+                   AtomicBatch(true, false, "", R"({"log":{"offset":1,"key":"c","value":null,"op":"p0-0"}})"),
+                   {"lost-write"}});
+  ExpectDurability(cases);
+}
+
+// Recorded by kvsim (`kvsim --workload bank --seed 3 --clients 2 --ops 3
+// --out ...`): the bank's opening deposit is an atomic batch, whose log
+// records share offset 0 and its op id. Durability used to report it
+// duplicated; with the batch's record copied to a later offset (a retry
+// committed twice), it is.
+TEST(Durability, ARecordedBankHistorysAtomicDepositIsWrittenOnce) {
+  auto h = ReadJsonlFile("checker/testdata/recorded/bank_opening_batch.jsonl");
+  ASSERT_TRUE(h.has_value()) << h.error().ToString();
+  ASSERT_GE(h->log.size(), 4u);
+  ASSERT_EQ(h->log[3].offset, 0);  // The deposit's four records.
+  const CheckReport good = Report(Check(*h, {"durability"}), "durability");
+  EXPECT_EQ(good.verdict, Verdict::kValid) << Messages(good);
+  History copied = *h;
+  const int64_t end = copied.log.back().offset + 1;
+  for (int i = 0; i < 4; ++i) {
+    LogRecord r = h->log[static_cast<size_t>(i)];
+    r.offset = end;
+    copied.log.push_back(std::move(r));
+  }
+  const CheckReport dup = Report(Check(copied, {"durability"}), "durability");
+  EXPECT_EQ(Kinds(dup), std::vector<std::string>(4, "duplicated-write")) << Messages(dup);
+}
+
+TEST(Durability, ABatchsRecordsShareAnOpIdAtOffsetsOfTheirOwn) {
+  const std::string events =
+      R"({"process":0,"type":"invoke","f":"batch","op":"p0-0","value":[{"f":"put","key":"a","value":"1"},{"f":"delete","key":"c"},{"f":"put","key":"b","value":"2"},{"f":"delete","key":"c"}]}
+{"process":0,"type":"ok","f":"batch","op":"p0-0","offset":3,"value":[{"f":"put","key":"a","value":"1"},{"f":"delete","key":"c"},{"f":"put","key":"b","value":"2"},{"f":"delete","key":"c"}]}
+)";
+  const std::string log = R"({"log":{"offset":0,"key":"a","value":"1","op":"p0-0"}}
+{"log":{"offset":1,"key":"c","value":null,"op":"p0-0"}}
+{"log":{"offset":2,"key":"b","value":"2","op":"p0-0"}}
+{"log":{"offset":3,"key":"c","value":null,"op":"p0-0"}}
+)";
+  ExpectDurability({
+      {"valid", events + log, {}},
+      {"a again", events + log + R"({"log":{"offset":4,"key":"a","value":"1","op":"p0-0"}})" + "\n",
+       {"duplicated-write"}},
+      // A third tombstone of c: the second delete owns two (Write::ordinal).
+      {"c again", events + log + R"({"log":{"offset":4,"key":"c","value":null,"op":"p0-0"}})" + "\n",
+       {"duplicated-write"}},
+      {"b lost", events + log.substr(0, log.find(R"({"log":{"offset":2)")) +
+                     log.substr(log.find(R"({"log":{"offset":3)")),
+       {"lost-write"}},
+  });
+}
+
+// An atomic batch's record holds the last write to each key (history.h):
+// k=a, overwritten by k=b, and the first of two deletes of c have no record.
+TEST(Durability, AnAtomicBatchHoldsTheLastWriteToEachKey) {
+  const std::string batch =
+      R"([{"f":"put","key":"k","value":"a"},{"f":"delete","key":"c"},{"f":"put","key":"j","value":"1"},{"f":"put","key":"k","value":"b"},{"f":"delete","key":"c"}])";
+  const std::string with_offsets =
+      R"([{"f":"put","key":"k","value":"a","offset":1},{"f":"delete","key":"c","offset":1},{"f":"put","key":"j","value":"1","offset":1},{"f":"put","key":"k","value":"b","offset":1},{"f":"delete","key":"c","offset":1}])";
+  auto events = [&](const std::string& done) {
+    return R"({"process":0,"type":"invoke","f":"batch","op":"p0-0","value":)" + batch + "}\n" +
+           R"({"process":0,"type":"ok","f":"batch","op":"p0-0","offset":1,"value":)" + done + "}\n" +
+           R"({"process":0,"type":"invoke","f":"range","value":null}
+{"process":0,"type":"ok","f":"range","value":[["j","1"],["k","b"]],"applied":2}
+)";
+  };
+  const std::string c = R"({"log":{"offset":1,"key":"c","value":null,"op":"p0-0"}})"
+                        "\n";
+  const std::string j = R"({"log":{"offset":1,"key":"j","value":"1","op":"p0-0"}})"
+                        "\n";
+  const std::string k = R"({"log":{"offset":1,"key":"k","value":"b","op":"p0-0"}})"
+                        "\n";
+  ExpectDurability({
+      {"valid", events(batch) + c + j + k, {}},
+      {"valid, sub-offsets", events(with_offsets) + c + j + k, {}},
+      {"j lost", events(batch) + c + k, {"lost-write"}},
+      {"k=b lost", events(batch) + c + j, {"lost-write"}},
+      {"c lost", events(with_offsets) + j + k, {"lost-write"}},
+      {"c duplicated", events(batch) + c + j + k + R"({"log":{"offset":2,"key":"c","value":null,"op":"p0-0"}})" + "\n",
+       {"duplicated-write"}},
+      // k=a in the log after all: the batch was not atomic, and it is judged
+      // as its own write.
+      {"k=a at its own offset", events(batch) + R"({"log":{"offset":0,"key":"k","value":"a","op":"p0-0"}})" + "\n" +
+                                   c + j + k,
+       {}},
+  });
+  // One record only, no sub-operation offsets: nothing says the batch was
+  // atomic, so k=a is lost, and the report says what would tell.
+  const std::string one_key = R"({"process":0,"type":"invoke","f":"batch","op":"p0-0","value":[{"f":"put","key":"k","value":"a"},{"f":"put","key":"k","value":"b"}]}
+{"process":0,"type":"ok","f":"batch","op":"p0-0","offset":1,"value":[{"f":"put","key":"k","value":"a"},{"f":"put","key":"k","value":"b"}]}
+)";
+  const CheckReport r = Report(Check(Jsonl(one_key + k), {"durability"}), "durability");
+  ASSERT_EQ(Kinds(r), std::vector<std::string>{"lost-write"});
+  EXPECT_NE(r.violations[0].message.find("if the batch was atomic"), std::string::npos) << r.violations[0].message;
+  std::string one_key_atomic = one_key;
+  for (size_t at = 0; (at = one_key_atomic.find(R"("value":"a"},)", at)) != std::string::npos;) {
+    one_key_atomic.replace(at, 13, R"("value":"a","offset":1},)");
+  }
+  for (size_t at = 0; (at = one_key_atomic.find(R"("value":"b"}])", at)) != std::string::npos;) {
+    one_key_atomic.replace(at, 13, R"("value":"b","offset":1}])");
+  }
+  ExpectDurability({{"one key, sub-offsets", one_key_atomic + k, {}}});
+}
+
+TEST(Durability, UpdatesConflictedAttemptsAreNoCopiesOfItsWrite) {
+  // k holds e (offset 0); p0-0's Update writes v: its first attempt expected
+  // x and conflicted (offset 1), its second expected e and held (offset 3).
+  const std::string events = R"({"process":1,"type":"invoke","f":"put","key":"k","value":"e","op":"p1-0"}
+{"process":1,"type":"ok","f":"put","key":"k","value":"e","op":"p1-0","offset":0}
+{"process":0,"type":"invoke","f":"cas","key":"k","value":["e","v"],"op":"p0-0"}
+{"process":0,"type":"ok","f":"cas","key":"k","value":["e","v"],"op":"p0-0","offset":3,"result":true}
+{"process":1,"type":"invoke","f":"get","key":"k","value":null,"op":"p1-1"}
+{"process":1,"type":"ok","f":"get","key":"k","value":"v","op":"p1-1","applied":4}
+)";
+  const std::string attempts = R"({"log":{"offset":0,"key":"k","value":"e","op":"p1-0"}}
+{"log":{"offset":1,"key":"k","value":"v","f":"cas","expected":"x","op":"p0-0"}}
+{"log":{"offset":3,"key":"k","value":"v","f":"cas","expected":"e","op":"p0-0"}}
+)";
+  std::string all_conflicted = events;
+  all_conflicted.replace(all_conflicted.find(R"("offset":3,"result":true)"), 24, R"("result":false)");
+  all_conflicted.replace(all_conflicted.find(R"("value":"v","op":"p1-1")"), 11, R"("value":"e")");
+  const std::string conflicted = R"({"log":{"offset":0,"key":"k","value":"e","op":"p1-0"}}
+{"log":{"offset":1,"key":"k","value":"v","f":"cas","expected":"x","op":"p0-0"}}
+{"log":{"offset":3,"key":"k","value":"v","f":"cas","expected":"y","op":"p0-0"}}
+)";
+  ExpectDurability({
+      {"valid", events + attempts, {}},
+      // Every attempt conflicted and the Update said so.
+      {"all conflicted", all_conflicted + conflicted, {}},
+      // The same, acknowledged as written: no attempt took effect.
+      {"acknowledged, all conflicted", events.substr(0, events.find(R"({"process":1,"type":"invoke","f":"get")")) +
+                                           conflicted,
+       {"lost-write"}},
+      // Another attempt after the one that held, holding too: v took effect
+      // twice.
+      {"duplicated", events + attempts + R"({"log":{"offset":5,"key":"k","value":"v","f":"cas","expected":"v","op":"p0-0"}})" + "\n",
+       {"duplicated-write"}},
+  });
+}
+
 TEST(Convergence, SamePositionSameDigestEqualToTheLog) {
   std::map<std::string, std::string> at5 = {{"k", "a"}};
   std::map<std::string, std::string> at9 = {{"j", "b"}, {"k", "a"}};

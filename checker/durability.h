@@ -6,7 +6,12 @@
 //   - nothing appears in the log that was never invoked;
 //   - no two acknowledged writes report the same offset.
 // Without a log only the last rule is checked. Writes are matched to records
-// as writes.h describes. The log must be the uncompacted one.
+// as writes.h describes; a write appears once a record of it took effect (a
+// cas record whose condition failed, an Update attempt that conflicted, is
+// no copy of it). An atomic batch's record holds only the last write to each
+// key: the writes it overwrote are not looked for once the history shows the
+// batch was atomic (see checker/README.md). The log must be the uncompacted
+// one.
 #pragma once
 
 #include "checker/history.h"

@@ -178,6 +178,7 @@ WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops
   // keeps what each key holds, but only when the log has cas records.
   const bool has_cas = std::any_of(history.log.begin(), history.log.end(), [](const LogRecord& r) { return r.f == "cas"; });
   absl::flat_hash_map<std::string, std::string> holds;
+  if (has_cas) record_applied_.assign(history.log.size(), true);
   for (size_t i = 0; i < history.log.size(); ++i) {
     const LogRecord& r = history.log[i];
     bool applied = true;
@@ -189,9 +190,13 @@ WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops
       } else if (applied && it != holds.end()) {
         holds.erase(it);
       }
+      record_applied_[i] = applied;
     }
     uint32_t matched = KvTable::kNone;  // the write found by its reported offset
-    if (r.value) {
+    // A record that did not take effect (a cas whose condition failed) is no
+    // copy of its write: the (key, value) table leaves it out (op ids still
+    // find it).
+    if (r.value && applied) {
       // A write that reported this offset with this key and value has this
       // record's name, hence its entry. Otherwise (not reported, misplaced, or
       // a log out of offset order) look the name up.
@@ -211,27 +216,28 @@ WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops
       KvEntry& e = kv_[entry];
       if (e.log_count++ == 0) {
         e.log_first = r.offset;
+        e.log_first_index = static_cast<uint32_t>(i);
       } else {
         auto& dups = log_dups_[entry];
-        if (dups.empty()) dups.push_back(e.log_first);
-        dups.push_back(r.offset);
+        if (dups.empty()) dups.push_back(e.log_first_index);
+        dups.push_back(i);
       }
     }
-    if (r.op && matched != KvTable::kNone && !repeated_ && (i == 0 || history.log[i - 1].offset != r.offset)) {
+    if (r.op && matched != KvTable::kNone && !repeated_) {
       const Write& w = writes_[matched];
       if (w.op_id && *w.op_id == *r.op && w.same == 1 && linked_[matched] < 0) {
-        linked_[matched] = r.offset;
+        linked_[matched] = static_cast<int64_t>(i);
         record_linked_[i] = true;
       }
     }
     if (r.op && !record_linked_[i]) {
       unlinked_op_ids = true;
       const absl::string_view id(r.op->data(), r.op->size());
-      auto [it, inserted] = log_by_op_.try_emplace(id, r.offset);
+      auto [it, inserted] = log_by_op_.try_emplace(id, i);
       if (!inserted) {
         auto& more = log_op_more_[id];
         if (more.empty()) more.push_back(it->second);
-        more.push_back(r.offset);
+        more.push_back(i);
       }
     }
     if (applied) log_by_key_[r.key].push_back(i);
@@ -244,31 +250,30 @@ WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops
   }
 }
 
-std::vector<int64_t> WriteIndex::LogOffsets(const Write& w) const {
+std::vector<size_t> WriteIndex::LogRecords(const Write& w) const {
   if (w.op_id) {
     const absl::string_view id(w.op_id->data(), w.op_id->size());
     // `w` is one of writes_ (writes() hands out references into it).
     const int64_t linked = linked_[static_cast<size_t>(&w - writes_.data())];
     auto it = log_by_op_.find(id);
-    if (it == log_by_op_.end() && linked >= 0) return {linked};
+    if (it == log_by_op_.end() && linked >= 0) return {static_cast<size_t>(linked)};
     if (it != log_by_op_.end()) {
-      // A batch shares one op id: keep the records of this key and value, and
-      // of those the ones this write owns (see Write::ordinal). A linked
+      // A batch, a transaction or Update's attempts share one op id: keep
+      // the records of this key and value, and of those the ones this write
+      // owns (see Write::ordinal). Each record is judged itself, never
+      // through its offset: an atomic batch's records share one. A linked
       // record is this write's alone (Write::same is 1): it goes in among
-      // them by offset, the log's order.
-      std::vector<int64_t> out;
-      if (linked >= 0) out.push_back(linked);
+      // them in log order.
+      std::vector<size_t> out;
+      if (linked >= 0) out.push_back(static_cast<size_t>(linked));
       size_t matching = 0;
-      const int64_t single[] = {it->second};
-      std::span<const int64_t> offsets(single);
-      if (auto more = log_op_more_.find(id); more != log_op_more_.end()) offsets = more->second;
-      for (int64_t off : offsets) {
-        const LogRecord* r = nullptr;
-        auto rit = std::lower_bound(history_.log.begin(), history_.log.end(), off,
-                                    [](const LogRecord& a, int64_t b) { return a.offset < b; });
-        if (rit != history_.log.end() && rit->offset == off) r = &*rit;
-        if (r && r->key == w.key && r->value == w.value) {
-          if (matching % w.same == w.ordinal) out.push_back(off);
+      const size_t single[] = {it->second};
+      std::span<const size_t> records(single);
+      if (auto more = log_op_more_.find(id); more != log_op_more_.end()) records = more->second;
+      for (size_t i : records) {
+        const LogRecord& r = history_.log[i];
+        if (r.key == w.key && r.value == w.value) {
+          if (matching % w.same == w.ordinal) out.push_back(i);
           ++matching;
         }
       }
@@ -279,15 +284,16 @@ std::vector<int64_t> WriteIndex::LogOffsets(const Write& w) const {
   if (w.value) {
     const uint32_t entry = WithKvName(w.key, *w.value, [&](absl::string_view name) { return kv_.Find(name); });
     if (entry == KvTable::kNone || kv_[entry].log_count == 0) return {};
-    if (kv_[entry].log_count == 1) return {kv_[entry].log_first};
+    if (kv_[entry].log_count == 1) return {kv_[entry].log_first_index};
     return log_dups_.at(entry);
   }
-  // A delete without an op id: only its reported offset can name it.
+  // A delete without an op id: only its reported offset can name it, among
+  // the records at that offset (an atomic batch's share one).
   if (w.offset) {
     auto rit = std::lower_bound(history_.log.begin(), history_.log.end(), *w.offset,
                                 [](const LogRecord& a, int64_t b) { return a.offset < b; });
-    if (rit != history_.log.end() && rit->offset == *w.offset && rit->key == w.key && !rit->value) {
-      return {*w.offset};
+    for (; rit != history_.log.end() && rit->offset == *w.offset; ++rit) {
+      if (rit->key == w.key && !rit->value) return {static_cast<size_t>(rit - history_.log.begin())};
     }
   }
   return {};

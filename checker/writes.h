@@ -5,7 +5,9 @@
 // A write is named by its operation id ("op") when the recorder stamps one on
 // both the event and the log record, otherwise by (key, value): values written
 // by workloads are unique, so a value names its write. Deletes carry no value:
-// they are named by op id or by the offset their completion reported.
+// they are named by op id or by the offset their completion reported. One op
+// id may name several records (a batch's, a transaction's, an Update's
+// attempts): each is matched to a write by its key and value.
 #pragma once
 
 #include <memory>
@@ -46,8 +48,18 @@ class WriteIndex {
   WriteIndex(const History& history, const std::vector<Operation>& ops);
 
   const std::vector<Write>& writes() const { return writes_; }
-  // Log offsets of the records naming this write (several = duplicated).
-  std::vector<int64_t> LogOffsets(const Write& w) const;
+  // The log records naming this write, as indices into history.log (in log
+  // order). Records found by the write's op id are matched by key and value
+  // record by record, so the records of an atomic batch or transaction (one
+  // offset, one op id, a key each) name one write each. Records found by
+  // (key, value) alone are those that took effect (see RecordApplied).
+  std::vector<size_t> LogRecords(const Write& w) const;
+  // Whether history.log[log_index] took effect: false only for a cas record
+  // whose condition did not hold when the log is folded (an Update attempt
+  // that conflicted, a PutIf that lost). Such a record is no copy of its write.
+  bool RecordApplied(size_t log_index) const {
+    return record_applied_.empty() || record_applied_[log_index];
+  }
   // The version (log offset) a read of `value` on `key` saw: from the log, or
   // else from the offset the write's completion reported.
   std::optional<int64_t> VersionOf(std::string_view key, std::string_view value) const;
@@ -68,12 +80,14 @@ class WriteIndex {
 
  private:
   // What is known about one (key, value) name; one map keeps it to one lookup.
+  // Log records here are those that took effect (RecordApplied).
   struct KvEntry {
     int64_t log_first = -1;  // offset of its first log record
     uint32_t log_count = 0;  // how many log records carry it
     uint32_t invoked = 0;    // how many writes of it were invoked
     int64_t reported = -1;   // offset an acknowledged write reported, or -1
     uint32_t first_write = 0;  // index of its first invoked write
+    uint32_t log_first_index = 0;  // index in history.log of its first log record
   };
 
   // KvName -> KvEntry, for every (key, value) a write or a log record names:
@@ -134,23 +148,26 @@ class WriteIndex {
   std::vector<Write> writes_;
   // The common log record, linked to its write without a table of op ids:
   // a record the log pass finds by the offset its write reported, with that
-  // write's key, value and op id, the first record at its offset, of a
-  // write that is alone in its operation with its key and value (no
-  // Write::ordinal to share out), in a history without repeated values.
-  // Such a record is the one the op-id tables would have found for that
-  // write (LogOffsets looks a record up by offset, finding the first at
-  // it), so it is left out of them: kvsim's 800 K-op history then builds
+  // write's key, value and op id, of a write that is alone in its
+  // operation with its key and value (no Write::ordinal to share out), in a
+  // history without repeated values. Such a record is one the op-id tables
+  // would have found for that write (LogRecords matches each record of an
+  // op id by key and value), so it is left out of them: kvsim's 800 K-op
+  // history then builds
   // neither log_by_op_ nor invoked_op_ (1.4 M hashed strings).
-  std::vector<int64_t> linked_;      // by write: the linked record's offset, or -1
+  std::vector<int64_t> linked_;      // by write: the linked record's index in history.log, or -1
   std::vector<bool> record_linked_;  // by log record
   KvTable kv_;
-  absl::flat_hash_map<uint32_t, std::vector<int64_t>> log_dups_;  // kv entry -> offsets, when > 1
-  // op id -> offset of its first log record; the rare ids with several
-  // records (a batch, a duplicate) also list them all in log_op_more_. A
-  // vector per id cost a heap block per log record.
+  absl::flat_hash_map<uint32_t, std::vector<size_t>> log_dups_;  // kv entry -> log indices, when > 1
+  // op id -> index in history.log of its first log record; the rare ids
+  // with several records (a batch, a transaction, Update's attempts, a
+  // duplicate) also list them all in log_op_more_. A vector per id cost a
+  // heap block per log record. Indices, not offsets: the records of one
+  // atomic batch share an offset.
   // Keyed by views of the log records' ids (history.log outlives the index).
-  absl::flat_hash_map<absl::string_view, int64_t> log_by_op_;
-  absl::flat_hash_map<absl::string_view, std::vector<int64_t>> log_op_more_;
+  absl::flat_hash_map<absl::string_view, size_t> log_by_op_;
+  absl::flat_hash_map<absl::string_view, std::vector<size_t>> log_op_more_;
+  std::vector<bool> record_applied_;  // by log record; empty = all applied (no cas)
   absl::flat_hash_map<std::string, std::vector<size_t>> log_by_key_;  // indices into history.log
   // Views of the operations' ids (the operations outlive the index): an
   // 800 K-op history's ids cost 17 MB here, not the 42 MB of copies. Built

@@ -838,8 +838,18 @@ Result<log::Offset> ClientImpl::AppliedResultLocked(Write& write) {
   // lost the write (acks=1 failover, unclean election, records deleted below
   // the reader), never a legitimate gap.
   if (!write.seqs.empty()) {
+    // An append that committed twice leaves copies of a record; the applier
+    // applies the first and gives each later one an outcome naming the first
+    // (held, version = its offset). Before the acknowledgement the last copy
+    // read is the sighting kept, so a log that acknowledges an earlier copy
+    // names the same first copy: the write is there.
+    auto first_copy = [this](log::Offset o) {
+      auto it = outcomes_.find(o);
+      return it != outcomes_.end() && it->second.held ? it->second.version : o;
+    };
     for (std::size_t i = 0; i < write.offsets.size() && i < write.seen.size(); ++i) {
       if (write.seen[i] == write.offsets[i]) continue;
+      if (write.seen[i] != log::kNoOffset && first_copy(write.seen[i]) == first_copy(write.offsets[i])) continue;
       ++lost_writes_;
       std::string where = write.seen[i] == log::kNoOffset
                               ? "this client's applier passed that offset without finding the write's record"

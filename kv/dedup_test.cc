@@ -145,6 +145,60 @@ TEST(ClientDedupTest, ARetriedPutThatCommittedTwiceTakesEffectOnce) {
   EXPECT_EQ((*writer)->lost_writes(), 0u);
 }
 
+// The same append committed twice, and the log acknowledges the FIRST copy,
+// late: this client's applier has read both copies (and skipped the second)
+// before the acknowledgement arrives. The write took effect once, at the
+// first copy: it returns that offset, and no data was lost.
+TEST(ClientDedupTest, ADuplicateAcknowledgedAtItsFirstCopyAfterBothWereReadIsNoLoss) {
+  log::sim::Broker broker;
+  testing::LogControls controls;
+  ClientOptions options;
+  options.client_id = "writer";
+  auto writer = Client::Open(testing::ControlledLog(broker.Connect(), controls), NewMemoryStorage(), options);
+  ASSERT_TRUE(writer.has_value());
+  ASSERT_TRUE((*writer)->Put("k", "v1").has_value());  // Offset 0.
+  controls.duplicate_appends = 1;  // Copies at 1 (acknowledgement lost) and 2.
+  controls.ack_offset_shift = -1;  // The acknowledgement names the first, 1.
+  controls.hold_acks = true;
+  std::promise<Result<log::Offset>> done;
+  (*writer)->PutAsync("k", "v2", [&](Result<log::Offset> r) { done.set_value(std::move(r)); });
+  ASSERT_TRUE((*writer)->WaitApplied(2).has_value());  // Both copies read.
+  controls.hold_acks = false;
+  controls.ReleaseAcks();
+  Result<log::Offset> put = done.get_future().get();
+  ASSERT_TRUE(put.has_value()) << put.error().ToString();
+  EXPECT_EQ(*put, 1);
+  EXPECT_EQ((*writer)->lost_writes(), 0u);
+  Result<VersionedValue> k = (*writer)->GetEntry("k");
+  ASSERT_TRUE(k.has_value());
+  EXPECT_EQ(k->value, "v2");
+  EXPECT_EQ(k->version, 1);
+}
+
+// The same, acknowledged at another write's record (offset 0, v1): the
+// copies do not make that a sighting of this write, which is reported lost.
+TEST(ClientDedupTest, ADuplicateAcknowledgedAtAnotherRecordIsStillALoss) {
+  log::sim::Broker broker;
+  testing::LogControls controls;
+  ClientOptions options;
+  options.client_id = "writer";
+  auto writer = Client::Open(testing::ControlledLog(broker.Connect(), controls), NewMemoryStorage(), options);
+  ASSERT_TRUE(writer.has_value());
+  ASSERT_TRUE((*writer)->Put("k", "v1").has_value());  // Offset 0.
+  controls.duplicate_appends = 1;  // Copies at 1 and 2.
+  controls.ack_offset_shift = -2;  // The acknowledgement names 0.
+  controls.hold_acks = true;
+  std::promise<Result<log::Offset>> done;
+  (*writer)->PutAsync("k", "v2", [&](Result<log::Offset> r) { done.set_value(std::move(r)); });
+  ASSERT_TRUE((*writer)->WaitApplied(2).has_value());
+  controls.hold_acks = false;
+  controls.ReleaseAcks();
+  Result<log::Offset> put = done.get_future().get();
+  ASSERT_FALSE(put.has_value()) << *put;
+  EXPECT_EQ(put.error().code(), ErrorCode::kDataLoss) << put.error().ToString();
+  EXPECT_EQ((*writer)->lost_writes(), 1u);
+}
+
 // A restarted writer with the same client id starts a new window: its new
 // writes, numbered from a new base, are all applied.
 TEST(ClientDedupTest, ARestartedWriterIsNotTakenForItsOldSelf) {
