@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <deque>
 #include <fstream>
 #include <limits>
@@ -274,6 +275,9 @@ class Interner {
   }
   // A new list starts: its first pair has no predecessor to guess from.
   void StartList() { previous_ = kNoKey; }
+  // Room to gather a range's pairs in, kept from line to line so that a
+  // list is allocated once, at its exact size (see FastParser::ParsePairList).
+  std::vector<Value>& Scratch() { return scratch_; }
   // A list of two interned strings (a range's [key value] pair).
   Value Pair(Value a, Value b) {
     const std::pair<const void*, const void*> id{&a.as_string(), &b.as_string()};
@@ -308,7 +312,20 @@ class Interner {
   std::vector<KeySlot> keys_;
   absl::flat_hash_map<absl::string_view, uint32_t> key_ids_;  // views the interned key strings
   uint32_t previous_ = kNoKey;  // the key of the list's previous pair
+  std::vector<Value> scratch_;
 };
+
+// How the fast parser's string scan treats each byte: a plain byte of a
+// string, its closing quote, or one it declines (an escape, a control byte,
+// anything outside printable ASCII).
+enum : uint8_t { kPlainByte, kQuoteByte, kDeclineByte };
+constexpr auto kByteClass = [] {
+  std::array<uint8_t, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    t[c] = (c < 0x20 || c >= 0x7f || c == '\\') ? kDeclineByte : c == '"' ? kQuoteByte : kPlainByte;
+  }
+  return t;
+}();
 
 // A strict parser for the JSON kvlog's recorders write: objects, arrays,
 // strings, integers, true/false/null. It declines (returns false) anything
@@ -441,6 +458,7 @@ class FastParser {
       }
       case '[': {
         ++p_;
+        if (p_ != end_ && *p_ == '[' && ParsePairList(out, depth)) return true;
         if (ParsePair(out)) return true;
         interner_.StartList();
         std::vector<Value> items;
@@ -508,6 +526,58 @@ class FastParser {
     }
     p_ = start;
     return false;
+  }
+  // After a '[' followed by '[': a range's result as kvlog's recorders
+  // write it, [["key","value"],["key","value"],...] with no white space and
+  // plain strings, read in one loop with the same interned pairs, in the
+  // same order, as ParseValue reading it item by item would give (PairOf per
+  // pair after StartList). The pairs are gathered in the interner's scratch
+  // vector and moved into a list of their exact size (one allocation, no
+  // reference count touched twice). Anything else leaves the position alone
+  // and returns false: the general loop then reads the list (PairOf's caches
+  // may have moved on, but they only decide how fast a pair is found, never
+  // which pair).
+  bool ParsePairList(Value* out, int depth) {
+    if (depth + 1 > kMaxValueDepth + 1) return false;  // as ParseValue on a pair would
+    const char* p = p_;
+    std::vector<Value>& items = interner_.Scratch();
+    items.clear();
+    interner_.StartList();
+    // A plain string's text after its opening quote, up to the closing one.
+    auto scan = [&](std::string_view* text) {
+      const char* start = p;
+      while (p != end_) {
+        const uint8_t c = kByteClass[static_cast<unsigned char>(*p)];
+        if (c == kQuoteByte) {
+          *text = std::string_view(start, static_cast<size_t>(p - start));
+          ++p;
+          return true;
+        }
+        if (c == kDeclineByte) return false;
+        ++p;
+      }
+      return false;
+    };
+    while (true) {
+      std::string_view key, value;
+      if (end_ - p < 2 || p[0] != '[' || p[1] != '"') return false;
+      p += 2;
+      if (!scan(&key)) return false;
+      if (end_ - p < 2 || p[0] != ',' || p[1] != '"') return false;
+      p += 2;
+      if (!scan(&value)) return false;
+      if (p == end_ || *p != ']') return false;
+      ++p;
+      items.push_back(interner_.PairOf(key, value));
+      if (p == end_) return false;
+      if (*p == ']') break;
+      if (*p != ',') return false;
+      ++p;
+    }
+    p_ = p + 1;
+    *out = Value::List(std::vector<Value>(std::make_move_iterator(items.begin()), std::make_move_iterator(items.end())));
+    items.clear();
+    return true;
   }
   // -?(0|[1-9][0-9]*) within int64_t; fractions, exponents and wider
   // numbers decline.
