@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
+#include <cstring>
 #include <deque>
 #include <fstream>
 #include <limits>
@@ -327,6 +329,40 @@ constexpr auto kByteClass = [] {
   return t;
 }();
 
+// A plain string's text from `p` (just past its opening quote) to its
+// closing quote, leaving `p` past that quote; false at an escape, a control
+// or non-ASCII byte, or the end of the text. Eight bytes are tested at a
+// time while they are all plain (a word's bytes against '"', '\\', 0x7f,
+// below 0x20 and from 0x80: the usual has-zero-byte arithmetic, exact for
+// the lowest byte it flags); the byte loop then decides on the byte flagged.
+inline bool ScanPlainString(const char*& p, const char* end, std::string_view* text) {
+  const char* start = p;
+  constexpr uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull;
+  auto zero_byte = [](uint64_t x) { return (x - kOnes) & ~x & kHigh; };
+  while (end - p >= 8) {
+    uint64_t x;
+    std::memcpy(&x, p, 8);
+    const uint64_t flagged = zero_byte(x ^ (kOnes * '"')) | zero_byte(x ^ (kOnes * '\\')) |
+                             zero_byte(x ^ (kOnes * 0x7f)) | ((x - kOnes * 0x20) & ~x & kHigh) | (x & kHigh);
+    if (flagged != 0) {
+      p += std::countr_zero(flagged) >> 3;
+      break;
+    }
+    p += 8;
+  }
+  while (p != end) {
+    const uint8_t c = kByteClass[static_cast<unsigned char>(*p)];
+    if (c == kQuoteByte) {
+      *text = std::string_view(start, static_cast<size_t>(p - start));
+      ++p;
+      return true;
+    }
+    if (c == kDeclineByte) return false;
+    ++p;
+  }
+  return false;
+}
+
 // A strict parser for the JSON kvlog's recorders write: objects, arrays,
 // strings, integers, true/false/null. It declines (returns false) anything
 // else, or anything invalid, and the line then goes through nlohmann::json,
@@ -394,18 +430,8 @@ class FastParser {
   // Plain strings only: printable ASCII without escapes (others decline).
   bool ParseString(std::string_view* out) {
     if (p_ == end_ || *p_ != '"') return false;
-    const char* start = ++p_;
-    while (p_ != end_) {
-      const unsigned char c = static_cast<unsigned char>(*p_);
-      if (c == '"') {
-        *out = std::string_view(start, static_cast<size_t>(p_ - start));
-        ++p_;
-        return true;
-      }
-      if (c == '\\' || c < 0x20 || c >= 0x7f) return false;
-      ++p_;
-    }
-    return false;
+    ++p_;
+    return ScanPlainString(p_, end_, out);
   }
   // `intern` false: a string that names one thing only (an operation id,
   // copied out of the line at once) is not kept in the interner's table,
@@ -543,21 +569,7 @@ class FastParser {
     std::vector<Value>& items = interner_.Scratch();
     items.clear();
     interner_.StartList();
-    // A plain string's text after its opening quote, up to the closing one.
-    auto scan = [&](std::string_view* text) {
-      const char* start = p;
-      while (p != end_) {
-        const uint8_t c = kByteClass[static_cast<unsigned char>(*p)];
-        if (c == kQuoteByte) {
-          *text = std::string_view(start, static_cast<size_t>(p - start));
-          ++p;
-          return true;
-        }
-        if (c == kDeclineByte) return false;
-        ++p;
-      }
-      return false;
-    };
+    auto scan = [&](std::string_view* text) { return ScanPlainString(p, end_, text); };
     while (true) {
       std::string_view key, value;
       if (end_ - p < 2 || p[0] != '[' || p[1] != '"') return false;

@@ -166,6 +166,11 @@ TEST(JsonlScanner, PairListsAndListsLikeThemReadAsTheGeneralReaderDoes) {
       R"([["a","v1"],["b","v\n2"]])",
       R"([["a","v1"],["b","\u00e9"]])",          // non-ASCII (escaped): declined
       "[[\"a\",\"v1\"],[\"b\",\"\xc3\xa9\"]]",    // non-ASCII bytes: declined
+      // Strings longer than a word, with the byte that ends or spoils them at
+      // each place in it (the scan tests eight bytes at a time).
+      R"([["key-0123456789abcdef","value-0123456789"],["k","v-01234567"]])",
+      "[[\"a\",\"v1\"],[\"0123456\x7f\",\"v\"]]",      // DEL: declined
+      R"([["a","v1"],["0123456789abc\"","v"]])",    // an escaped quote: declined
       R"([["a","v1","x"],["b","v2"]])",              // three items
       R"([["a"],["b","v2"]])",                       // one item
       R"([["a","v1"],"b"])",                         // a pair then a string
@@ -181,8 +186,9 @@ TEST(JsonlScanner, PairListsAndListsLikeThemReadAsTheGeneralReaderDoes) {
     text += R"({"process":0,"type":"invoke","f":"range","value":null})" "\n";
     text += R"({"process":0,"type":"ok","f":"range","value":)" + v + "}\n";
   }
-  // The four lines with an escape or a non-ASCII byte go the general way whole.
-  ExpectSameHistory(text, 2 * values.size() - 4);
+  // The six lines with an escape, DEL or a non-ASCII byte go the general way
+  // whole.
+  ExpectSameHistory(text, 2 * values.size() - 6);
   const Read fast = ReadWith(text, true);
   ASSERT_TRUE(fast.history.has_value());
   ASSERT_EQ(fast.history->events.size(), 2 * values.size());
@@ -300,6 +306,8 @@ TEST(JsonlScanner, MalformedLinesGiveTheGeneralReadersErrors) {
       {ev + R"(,"value":[["a","b)", "invalid JSON"},
       {ev + R"(,"value":[["a","b"],["c","d\q"]]})", "invalid JSON"},
       {ev + R"(,"value":[["a","b"]])", "invalid JSON"},
+      {ev + ",\"value\":[[\"a\",\"b\"],[\"01234567\x01\",\"v\"]]}", "invalid JSON"},  // a control byte
+      {ev + ",\"value\":[[\"a\",\"b\"],[\"012345678\xff\",\"v\"]]}", "invalid JSON"},  // not UTF-8
       {ev + R"(,"value":)" + std::string(20, '[') + std::string(20, ']') + "}", "too deep"},
       {R"(["process",0])", "a line must be a JSON object"},
       {R"({"log":{"key":"k","value":"v"}})", "missing field \"offset\""},
