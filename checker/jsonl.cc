@@ -220,10 +220,34 @@ NemesisEvent ToNemesis(const Value& o) {
 // Whether two short texts are equal, compared in line: range keys and values
 // are a few bytes, and a call to memcmp per pair was a tenth of kvcheck's
 // time on a range-heavy history.
+// Texts of 4 to 16 bytes compare as two overlapping words from each end
+// (every byte inside one of them, no read past either text); shorter ones
+// byte by byte, longer ones with memcmp. The byte loop alone was 6 % of
+// kvcheck's instructions on kvsim's range-heavy history.
 inline bool SameText(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (a[i] != b[i]) return false;
+  const size_t n = a.size();
+  if (n != b.size()) return false;
+  const char* x = a.data();
+  const char* y = b.data();
+  if (n >= 4 && n <= 8) {
+    uint32_t x0, y0, x1, y1;
+    std::memcpy(&x0, x, 4);
+    std::memcpy(&y0, y, 4);
+    std::memcpy(&x1, x + n - 4, 4);
+    std::memcpy(&y1, y + n - 4, 4);
+    return x0 == y0 && x1 == y1;
+  }
+  if (n > 8 && n <= 16) {
+    uint64_t x0, y0, x1, y1;
+    std::memcpy(&x0, x, 8);
+    std::memcpy(&y0, y, 8);
+    std::memcpy(&x1, x + n - 8, 8);
+    std::memcpy(&y1, y + n - 8, 8);
+    return x0 == y0 && x1 == y1;
+  }
+  if (n > 16) return std::memcmp(x, y, n) == 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (x[i] != y[i]) return false;
   }
   return true;
 }

@@ -131,6 +131,13 @@ TEST(JsonlScanner, RangePairsReadBackExactlyWhateverTheirOrder) {
       R"([["a","v"],["c","v3"],["d","v4"],["b","v9"]])",  // a shorter value (a prefix)
       R"([["a","v1"],["a","v2"],["b","v9"],["b","v9"]])",  // a key twice in one list
       R"([["aa","v1"],["a","v1"],["b","v2"]])",
+      // Values of 4 to 8 and 9 to 16 bytes (compared as two words from each
+      // end) that differ in their last, first or a middle byte, and longer ones.
+      R"([["a","val-0001"],["b","value-000000001"],["c","vvvv"],["d","long-value-0123456789"]])",
+      R"([["a","val-0002"],["b","value-000000002"],["c","vvvw"],["d","long-value-0123456780"]])",
+      R"([["a","wal-0002"],["b","walue-000000002"],["c","wvvw"],["d","xong-value-0123456780"]])",
+      R"([["a","wal-1002"],["b","walue-000100002"],["c","wwvw"],["d","xong-valuX-0123456780"]])",
+      R"([["a","wal-1002"],["b","walue-000100002"],["c","wwvw"],["d","xong-valuX-0123456780"]])",
   };
   std::string text;
   for (size_t i = 0; i < ranges.size(); ++i) {
