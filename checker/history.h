@@ -175,6 +175,9 @@ class OperationPairer {
   std::optional<Error> Add(Event&& event, int64_t position);
   // Room for this many operations (a hint: more may be added).
   void Reserve(size_t operations);
+  // Operations begun so far, and the room for them.
+  size_t operations() const { return ops_.size(); }
+  size_t capacity() const { return ops_.capacity(); }
   Result<std::vector<Operation>> Finish();
 
  private:

@@ -133,6 +133,13 @@ TEST(JsonlScanner, RangePairsReadBackExactlyWhateverTheirOrder) {
       R"([["a","v"],["c","v3"],["d","v4"],["b","v9"]])",  // a shorter value (a prefix)
       R"([["a","v1"],["a","v2"],["b","v9"],["b","v9"]])",  // a key twice in one list
       R"([["aa","v1"],["a","v1"],["b","v2"]])",
+      // Values of 4 to 8 and 9 to 16 bytes (compared as two words from each
+      // end) that differ in their last, first or a middle byte, and longer ones.
+      R"([["a","val-0001"],["b","value-000000001"],["c","vvvv"],["d","long-value-0123456789"]])",
+      R"([["a","val-0002"],["b","value-000000002"],["c","vvvw"],["d","long-value-0123456780"]])",
+      R"([["a","wal-0002"],["b","walue-000000002"],["c","wvvw"],["d","xong-value-0123456780"]])",
+      R"([["a","wal-1002"],["b","walue-000100002"],["c","wwvw"],["d","xong-valuX-0123456780"]])",
+      R"([["a","wal-1002"],["b","walue-000100002"],["c","wwvw"],["d","xong-valuX-0123456780"]])",
   };
   std::string text;
   for (size_t i = 0; i < ranges.size(); ++i) {
@@ -147,6 +154,65 @@ TEST(JsonlScanner, RangePairsReadBackExactlyWhateverTheirOrder) {
     // The interned values print as the text they were read from.
     std::string printed = EventToJsonl(fast.history->events[2 * i + 1]);
     EXPECT_NE(printed.find(R"("value":)" + ranges[i]), std::string::npos) << printed;
+  }
+}
+
+// A range's result as recorders write it ([["k","v"],...], no white space,
+// plain strings) is read by one loop (FastParser::ParsePairList); any other
+// list that starts with "[[" is declined by it and read item by item. Both
+// must give what the general reader gives, and print back as read.
+TEST(JsonlScanner, PairListsAndListsLikeThemReadAsTheGeneralReaderDoes) {
+  const std::vector<std::string> values = {
+      R"([["a","v1"]])",                             // one pair
+      R"([["a","v1"],["b","v2"],["c","v3"]])",       // the loop's shape
+      R"([["a","v1"],["b","v2"],["c","v3"]])",       // again: every pair from its key's cache
+      R"([["",""],["b",""]])",                       // empty strings
+      R"([ ["a","v1"],["b","v2"]])",                 // white space: declined, read item by item
+      R"([["a","v1"] ,["b","v2"]])",
+      R"([["a" ,"v1"],["b","v2"]])",
+      R"([["a","v1"],["b","v2"] ])",
+      R"([["a","v1"],["b\u0041","v2"]])",       // an escape: declined
+      R"([["a","v1"],["b","v\n2"]])",
+      R"([["a","v1"],["b","\u00e9"]])",          // non-ASCII (escaped): declined
+      "[[\"a\",\"v1\"],[\"b\",\"\xc3\xa9\"]]",    // non-ASCII bytes: declined
+      // Strings longer than a word, with the byte that ends or spoils them at
+      // each place in it (the scan tests eight bytes at a time).
+      R"([["key-0123456789abcdef","value-0123456789"],["k","v-01234567"]])",
+      "[[\"a\",\"v1\"],[\"0123456\x7f\",\"v\"]]",      // DEL: declined
+      R"([["a","v1"],["0123456789abc\"","v"]])",    // an escaped quote: declined
+      R"([["a","v1","x"],["b","v2"]])",              // three items
+      R"([["a"],["b","v2"]])",                       // one item
+      R"([["a","v1"],"b"])",                         // a pair then a string
+      R"([["a","v1"],["b",2]])",                     // a number in a pair
+      R"([[1,2],["b","v2"]])",
+      R"([[],["b","v2"]])",
+      R"([[["a","v1"]],["b","v2"]])",                // a list of pairs inside
+      R"([["a","v1"],[["b","v2"]]])",
+      R"([["a","v1"],null,["b","v2"]])",
+  };
+  std::string text;
+  for (const std::string& v : values) {
+    text += R"({"process":0,"type":"invoke","f":"range","value":null})" "\n";
+    text += R"({"process":0,"type":"ok","f":"range","value":)" + v + "}\n";
+  }
+  // The six lines with an escape, DEL or a non-ASCII byte go the general way
+  // whole.
+  ExpectSameHistory(text, 2 * values.size() - 6);
+  const Read fast = ReadWith(text, true);
+  ASSERT_TRUE(fast.history.has_value());
+  ASSERT_EQ(fast.history->events.size(), 2 * values.size());
+  const Read general = ReadWith(text, false);
+  ASSERT_TRUE(general.history.has_value());
+  for (size_t i = 0; i < values.size(); ++i) {
+    SCOPED_TRACE(values[i]);
+    const Value& read = fast.history->events[2 * i + 1].value;
+    EXPECT_EQ(read, general.history->events[2 * i + 1].value);
+    EXPECT_TRUE(read.is_list());
+  }
+  // The loop's shapes print back as they were read.
+  for (size_t i : {0, 1, 2, 3}) {
+    const std::string printed = EventToJsonl(fast.history->events[2 * i + 1]);
+    EXPECT_NE(printed.find(R"("value":)" + values[i]), std::string::npos) << printed;
   }
 }
 
@@ -240,6 +306,17 @@ TEST(JsonlScanner, MalformedLinesGiveTheGeneralReadersErrors) {
       {ev + R"(,"value":"v")", "invalid JSON"},
       {ev + R"(,"value":[1,})", "invalid JSON"},
       {ev + R"(,"value":"a\x"})", "invalid JSON"},
+      // Range results the pair-list loop starts on and gives up: the general
+      // reader's error, on the right line.
+      {ev + R"(,"value":[["a","b"],]})", "invalid JSON"},
+      {ev + R"(,"value":[["a","b"]})", "invalid JSON"},
+      {ev + R"(,"value":[["a","b"]x]})", "invalid JSON"},
+      {ev + R"(,"value":[["a","b"],["c"})", "invalid JSON"},
+      {ev + R"(,"value":[["a","b)", "invalid JSON"},
+      {ev + R"(,"value":[["a","b"],["c","d\q"]]})", "invalid JSON"},
+      {ev + R"(,"value":[["a","b"]])", "invalid JSON"},
+      {ev + ",\"value\":[[\"a\",\"b\"],[\"01234567\x01\",\"v\"]]}", "invalid JSON"},  // a control byte
+      {ev + ",\"value\":[[\"a\",\"b\"],[\"012345678\xff\",\"v\"]]}", "invalid JSON"},  // not UTF-8
       {ev + R"(,"value":)" + std::string(20, '[') + std::string(20, ']') + "}", "too deep"},
       {R"(["process",0])", "a line must be a JSON object"},
       {R"({"log":{"key":"k","value":"v"}})", "missing field \"offset\""},

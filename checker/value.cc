@@ -41,9 +41,8 @@ struct Value::IntPayload : Payload {
 static_assert(sizeof(Value) == 8);
 static_assert(alignof(std::max_align_t) > 7, "payload pointers leave 3 low bits for the tag");
 
-void Value::Release() noexcept {
+void Value::ReleaseShared() noexcept {
   const Payload* p = payload();
-  if (!p) return;
   if (p->refs.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
   switch (tag()) {
     case kStringTag:
