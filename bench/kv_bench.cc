@@ -104,6 +104,13 @@ std::string KeyName(int64_t i) {
 
 double Micros(Clock::duration d) { return std::chrono::duration<double, std::micro>(d).count(); }
 
+// --raw_consume_batch=1: BM_RawConsume takes records with
+// rd_kafka_consume_batch_queue instead of one rd_kafka_consumer_poll each.
+bool& RawConsumeInBatches() {
+  static bool batches = false;
+  return batches;
+}
+
 // CPU time of the whole process (every thread, librdkafka's and the mock
 // cluster's included), in microseconds. On a shared machine, CPU per operation
 // moves less than wall-clock rates do.
@@ -703,7 +710,7 @@ void BM_RawConsume(benchmark::State& state) {
     // yet, retries on a fixed 500 ms timer, a cost the adapter's reader
     // (which assigns an absolute offset) never pays.
     const double cpu_start = ProcessCpuMicros();
-    RawConsumer consumer(options, 0);
+    RawConsumer consumer(options, 0, RawConsumeInBatches());
     int64_t last = -1, count = 0;
     while (last < records - 1) {
       last = consumer.Next(30'000);
@@ -996,6 +1003,8 @@ int main(int argc, char** argv) {
     } else if (arg.starts_with("--lone_appends_at_once")) {
       std::fprintf(stderr, "kv_bench: %s: want --lone_appends_at_once=0 or =1\n", argv[i]);
       return 2;
+    } else if (arg == "--raw_consume_batch=0" || arg == "--raw_consume_batch=1") {
+      kvlog::bench::RawConsumeInBatches() = arg.back() == '1';
     } else if (arg == "--smoke") {
       smoke = true;
     } else {
@@ -1013,6 +1022,7 @@ int main(int argc, char** argv) {
                                   : "off");
   benchmark::AddCustomContext("log", target.description());
   benchmark::AddCustomContext("allocator", kvlog::bench::AllocatorName());
+  benchmark::AddCustomContext("raw_consume", kvlog::bench::RawConsumeInBatches() ? "consume_batch_queue" : "consumer_poll");
   benchmark::AddCustomContext("smoke", smoke ? "true" : "false");
   kvlog::bench::Register(smoke, brokers.empty(), io_min_time);
   benchmark::Initialize(&argc, argv);
