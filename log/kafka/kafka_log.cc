@@ -84,8 +84,8 @@ std::string Ms(std::chrono::milliseconds d) { return std::to_string(d.count()) +
 //
 // Messages are taken from the handle's consumer queue in batches
 // (rd_kafka_consume_batch_queue) into `taken`; taken[next, end) are still to
-// be read. One rd_kafka_consumer_poll per record cost the replay ~20 % more
-// of the process's CPU per record (raw consume of 100 K and 1 M records on
+// be read. One rd_kafka_consumer_poll per record cost ~20 % more of the
+// process's CPU per record consumed (raw consume of 100 K and 1 M records on
 // KRaft: 0.42 to 0.47 us per record polled one by one, 0.34 to 0.38 in
 // batches).
 struct ReaderHandle {
