@@ -140,7 +140,7 @@ int64_t RawProducer::LogStart() {
   return low;
 }
 
-RawConsumer::RawConsumer(const KafkaOptions& options, int64_t from) {
+RawConsumer::RawConsumer(const KafkaOptions& options, int64_t from, bool batch) {
   KafkaOptions raw = options;
   raw.client_id += "-raw";  // Its own group id, not a reader's.
   char err[512];
@@ -165,15 +165,36 @@ RawConsumer::RawConsumer(const KafkaOptions& options, int64_t from) {
   rd_kafka_resp_err_t e = rd_kafka_assign(rk_.get(), parts);
   rd_kafka_topic_partition_list_destroy(parts);
   if (e != RD_KAFKA_RESP_ERR_NO_ERROR) Die(std::string("raw assign: ") + rd_kafka_err2str(e));
+  if (batch) queue_ = rd_kafka_queue_get_consumer(rk_.get());
 }
 
-RawConsumer::~RawConsumer() { rd_kafka_consumer_close(rk_.get()); }
+RawConsumer::~RawConsumer() {
+  // Messages hold their handle: released before it closes.
+  for (; next_ < buffer_.size(); ++next_) rd_kafka_message_destroy(buffer_[next_]);
+  if (queue_ != nullptr) rd_kafka_queue_destroy(queue_);
+  rd_kafka_consumer_close(rk_.get());
+}
+
+rd_kafka_message_t* RawConsumer::Take(int timeout_ms) {
+  if (queue_ == nullptr) return rd_kafka_consumer_poll(rk_.get(), timeout_ms);
+  if (next_ == buffer_.size()) {
+    buffer_.resize(kBatch);
+    // Whatever is queued, without waiting; only an empty queue waits, and
+    // then for one message (a batch call waits until it is full).
+    ssize_t n = rd_kafka_consume_batch_queue(queue_, 0, buffer_.data(), kBatch);
+    if (n == 0) n = rd_kafka_consume_batch_queue(queue_, timeout_ms, buffer_.data(), 1);
+    buffer_.resize(static_cast<std::size_t>(std::max<ssize_t>(n, 0)));
+    next_ = 0;
+    if (buffer_.empty()) return nullptr;
+  }
+  return buffer_[next_++];
+}
 
 int64_t RawConsumer::Next(int timeout_ms) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   for (;;) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    rd_kafka_message_t* msg = rd_kafka_consumer_poll(rk_.get(), static_cast<int>(std::max<int64_t>(0, left.count())));
+    rd_kafka_message_t* msg = Take(static_cast<int>(std::max<int64_t>(0, left.count())));
     if (msg == nullptr) return -1;
     const rd_kafka_resp_err_t err = msg->err;
     const int64_t offset = msg->offset;

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "log/kafka/kafka_log.h"
 #include "log/kafka/mock_cluster.h"
@@ -83,16 +84,27 @@ class RawProducer {
 // A consumer with the adapter's reader settings, partition 0 assigned from
 // `from` (RD_KAFKA_OFFSET_BEGINNING for the start; RD_KAFKA_OFFSET_END for the
 // end offset as of construction).
+//
+// `batch`: take records from the consumer queue in batches
+// (rd_kafka_consume_batch_queue, up to kBatch at once, without waiting while
+// any are queued) instead of one rd_kafka_consumer_poll per record.
 class RawConsumer {
  public:
-  RawConsumer(const log::kafka::KafkaOptions& options, int64_t from);
+  RawConsumer(const log::kafka::KafkaOptions& options, int64_t from, bool batch = false);
   ~RawConsumer();
   // The offset of the next record, or -1 if none arrived within timeout_ms.
   // Partition-EOF events are skipped.
   int64_t Next(int timeout_ms);
 
  private:
+  static constexpr std::size_t kBatch = 1024;
+  // The next message: from the batch buffer, refilled from the queue.
+  rd_kafka_message_t* Take(int timeout_ms);
+
   RdKafkaPtr rk_;
+  rd_kafka_queue_t* queue_ = nullptr;  // Batch mode: the consumer queue.
+  std::vector<rd_kafka_message_t*> buffer_;
+  std::size_t next_ = 0;  // Into buffer_; buffer_[next_, size) are still ours.
 };
 
 }  // namespace kvlog::bench

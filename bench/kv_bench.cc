@@ -22,8 +22,9 @@
 //   BM_PutAsync/N          one thread keeps N PutAsync in flight    vs BM_RawPipelined/N
 //   BM_PutAsyncLimited/N/L the same N on a client with max_writes_in_flight = L (waiting at it) vs BM_PutAsync/N
 //   BM_PutThreads/T        T threads calling Put on one client      vs BM_RawPipelined/<largest>
-//   BM_RawConsume/R/W      a fresh consumer reads R records (R/W keys written W times each)
-//   BM_Replay/R/W          kv Client::Open replays the same topic   vs BM_RawConsume/R/W
+//   BM_RawConsume/R/W      a fresh consumer reads R records (R/W keys written W times each; cpu_us/op:
+//                          the process's CPU per record, librdkafka's threads included)
+//   BM_Replay/R/W          kv Client::Open replays the same topic   vs BM_RawConsume/R/W (cpu_us/op too)
 //   BM_ReplayInMemory/R/W  the same replay from a log in memory: the KV layer's own cost (cpu_us/op: the
 //                          process's CPU per record during Open)
 //   BM_GetInto/N           Get into the caller's buffer (no allocation)
@@ -102,6 +103,13 @@ std::string KeyName(int64_t i) {
 }
 
 double Micros(Clock::duration d) { return std::chrono::duration<double, std::micro>(d).count(); }
+
+// --raw_consume_batch=1: BM_RawConsume takes records with
+// rd_kafka_consume_batch_queue instead of one rd_kafka_consumer_poll each.
+bool& RawConsumeInBatches() {
+  static bool batches = false;
+  return batches;
+}
 
 // CPU time of the whole process (every thread, librdkafka's and the mock
 // cluster's included), in microseconds. On a shared machine, CPU per operation
@@ -693,6 +701,7 @@ void BM_PutThreads(benchmark::State& state) {
 void BM_RawConsume(benchmark::State& state) {
   const int64_t records = state.range(0);
   const KafkaOptions& options = Prefilled(records, state.range(1));
+  double cpu_us = 0;
   for (auto _ : state) {
     const auto start = Clock::now();
     // From offset 0 (Prefilled checked that the log starts there), not the
@@ -700,7 +709,8 @@ void BM_RawConsume(benchmark::State& state) {
     // ListOffsets request that a new handle, without the partition's leader
     // yet, retries on a fixed 500 ms timer, a cost the adapter's reader
     // (which assigns an absolute offset) never pays.
-    RawConsumer consumer(options, 0);
+    const double cpu_start = ProcessCpuMicros();
+    RawConsumer consumer(options, 0, RawConsumeInBatches());
     int64_t last = -1, count = 0;
     while (last < records - 1) {
       last = consumer.Next(30'000);
@@ -709,24 +719,33 @@ void BM_RawConsume(benchmark::State& state) {
     }
     if (count != records) Die(fmt::format("raw consume: {} records, expected {}", count, records));
     state.SetIterationTime(std::chrono::duration<double>(Clock::now() - start).count());
+    cpu_us += ProcessCpuMicros() - cpu_start;
   }
   state.SetItemsProcessed(state.iterations() * records);
+  // The whole process's CPU (librdkafka's threads included) while reading,
+  // beside BM_Replay's: on a shared machine it moves less than the wall rate.
+  state.counters["cpu_us/op"] = cpu_us / static_cast<double>(state.iterations() * records);
 }
 
 void BM_Replay(benchmark::State& state) {
   const int64_t records = state.range(0);
   const KafkaOptions& options = Prefilled(records, state.range(1));
   const std::size_t keys = static_cast<std::size_t>(records / state.range(1));
+  double cpu_us = 0;
   for (auto _ : state) {
     const auto start = Clock::now();
+    const double cpu_start = ProcessCpuMicros();
     std::unique_ptr<kv::Client> client = OpenClient(options);
     state.SetIterationTime(std::chrono::duration<double>(Clock::now() - start).count());
+    cpu_us += ProcessCpuMicros() - cpu_start;
     if (client->storage().Size() != keys) {
       Die(fmt::format("replay: {} keys, expected {}; applied position {}", client->storage().Size(), keys,
                       client->AppliedPosition()));
     }
   }
   state.SetItemsProcessed(state.iterations() * records);
+  // The process's CPU during Open (every thread), as in BM_RawConsume.
+  state.counters["cpu_us/op"] = cpu_us / static_cast<double>(state.iterations() * records);
 }
 
 // The KV layer's own replay cost: the same records from a log in memory.
@@ -984,6 +1003,8 @@ int main(int argc, char** argv) {
     } else if (arg.starts_with("--lone_appends_at_once")) {
       std::fprintf(stderr, "kv_bench: %s: want --lone_appends_at_once=0 or =1\n", argv[i]);
       return 2;
+    } else if (arg == "--raw_consume_batch=0" || arg == "--raw_consume_batch=1") {
+      kvlog::bench::RawConsumeInBatches() = arg.back() == '1';
     } else if (arg == "--smoke") {
       smoke = true;
     } else {
@@ -1001,6 +1022,7 @@ int main(int argc, char** argv) {
                                   : "off");
   benchmark::AddCustomContext("log", target.description());
   benchmark::AddCustomContext("allocator", kvlog::bench::AllocatorName());
+  benchmark::AddCustomContext("raw_consume", kvlog::bench::RawConsumeInBatches() ? "consume_batch_queue" : "consumer_poll");
   benchmark::AddCustomContext("smoke", smoke ? "true" : "false");
   kvlog::bench::Register(smoke, brokers.empty(), io_min_time);
   benchmark::Initialize(&argc, argv);

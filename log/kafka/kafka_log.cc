@@ -12,6 +12,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <vector>
 
 #include <fmt/format.h>
 #include <poll.h>
@@ -80,10 +81,39 @@ std::string Ms(std::chrono::milliseconds d) { return fmt::format("{} ms", d.coun
 
 // A reader's consumer handle with partition 0 assigned at `from`, and the
 // context its callbacks use (which must outlive it).
+//
+// Messages are taken from the handle's consumer queue in batches
+// (rd_kafka_consume_batch_queue) into `taken`; taken[next, end) are still to
+// be read. One rd_kafka_consumer_poll per record cost ~20 % more of the
+// process's CPU per record consumed (raw consume of 100 K and 1 M records on
+// KRaft: 0.42 to 0.47 us per record polled one by one, 0.34 to 0.38 in
+// batches).
 struct ReaderHandle {
   std::unique_ptr<HandleContext> context;
   HandlePtr consumer;
+  rd_kafka_queue_t* queue = nullptr;  // The consumer queue; released by CloseReaderHandle.
+  std::vector<rd_kafka_message_t*> taken;
+  std::size_t next = 0;
 };
+
+// Messages one batch call takes at most.
+constexpr std::size_t kTakeBatch = 1'024;
+
+// The next message or event of the handle, or nullptr if none came within
+// `wait_ms`. Like rd_kafka_consumer_poll, it waits only while nothing is
+// queued: a batch call waits until its batch is full, so the queue is first
+// drained without waiting, and only an empty queue is waited on, for one
+// message (a lone record is not held back).
+rd_kafka_message_t* TakeMessage(ReaderHandle& handle, int wait_ms) {
+  if (handle.next < handle.taken.size()) return handle.taken[handle.next++];
+  handle.taken.resize(kTakeBatch);
+  ssize_t n = rd_kafka_consume_batch_queue(handle.queue, 0, handle.taken.data(), kTakeBatch);
+  if (n == 0 && wait_ms > 0) n = rd_kafka_consume_batch_queue(handle.queue, wait_ms, handle.taken.data(), 1);
+  handle.taken.resize(static_cast<std::size_t>(std::max<ssize_t>(n, 0)));
+  handle.next = 0;
+  if (handle.taken.empty()) return nullptr;
+  return handle.taken[handle.next++];
+}
 
 Result<ReaderHandle> OpenReaderHandle(const KafkaOptions& options, const ReadOptions& read_options, Offset from) {
   auto context = std::make_unique<HandleContext>();
@@ -117,13 +147,27 @@ Result<ReaderHandle> OpenReaderHandle(const KafkaOptions& options, const ReadOpt
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return std::unexpected(KafkaError(err, "cannot assign partition 0", options));
   }
-  return ReaderHandle{std::move(context), std::move(*handle)};
+  ReaderHandle reader{std::move(context), std::move(*handle)};
+  reader.queue = rd_kafka_queue_get_consumer(reader.consumer.get());
+  if (reader.queue == nullptr) {
+    rd_kafka_consumer_close(reader.consumer.get());
+    return MakeError(ErrorCode::kInternal,
+                     fmt::format("consumer of topic '{}' has no consumer queue (no group.id?)", options.topic));
+  }
+  return reader;
 }
 
-// Closes a reader's handle: its one unassignment, then librdkafka's threads
-// are joined before the context goes.
+// Closes a reader's handle: the messages it still holds and its queue are
+// released first (rd_kafka_destroy waits for every message of its handle),
+// then its one unassignment; librdkafka's threads are joined before the
+// context goes.
 void CloseReaderHandle(ReaderHandle& handle) {
   if (handle.consumer == nullptr) return;
+  for (; handle.next < handle.taken.size(); ++handle.next) rd_kafka_message_destroy(handle.taken[handle.next]);
+  handle.taken.clear();
+  handle.next = 0;
+  if (handle.queue != nullptr) rd_kafka_queue_destroy(handle.queue);
+  handle.queue = nullptr;
   rd_kafka_consumer_close(handle.consumer.get());
   handle.consumer.reset();
   handle.context.reset();
@@ -179,7 +223,7 @@ class KafkaReader final : public LogReader {
         if (position_.load() != start_position) break;  // Stepped over a gap: let the caller look.
         wait_ms = std::min(kCloseCheckIntervalMs, ToMillis(deadline - Clock::now()));
       }
-      rd_kafka_message_t* raw = rd_kafka_consumer_poll(handle_.consumer.get(), wait_ms);
+      rd_kafka_message_t* raw = TakeMessage(handle_, wait_ms);
       if (raw == nullptr) {
         if (!out.empty() || Clock::now() >= deadline) break;
         continue;
