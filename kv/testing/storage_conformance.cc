@@ -13,6 +13,19 @@ std::string StorageParamName(const ::testing::TestParamInfo<StorageParam>& info)
 
 namespace {
 
+// Keys a, ab, abc, abd, b, b\xff, c, each valued "v" + key at version 1.
+void ApplySevenKeys(Storage& store) {
+  std::vector<Mutation> batch;
+  for (std::string k : {"a", "ab", "abc", "abd", "b", "b\xff", "c"}) batch.push_back({k, "v" + k, 1});
+  store.Apply(batch, 1);
+}
+
+std::vector<std::string> KeysOf(const std::vector<KeyValue>& kvs) {
+  std::vector<std::string> out;
+  for (const KeyValue& kv : kvs) out.push_back(kv.key);
+  return out;
+}
+
 TEST_P(StorageConformance, OrdersKeysAsUnsignedBytes) {
   Storage& store = *store_;
   store.Set("\x80", "high");
@@ -51,45 +64,31 @@ TEST_P(StorageConformance, KeepsEachKeysVersion) {
 
 TEST_P(StorageConformance, RangeHonoursBoundsPrefixesAndLimits) {
   Storage& store = *store_;
-  std::vector<Mutation> batch;
-  for (std::string k : {"a", "ab", "abc", "abd", "b", "b\xff", "c"}) batch.push_back({k, "v" + k, 1});
-  store.Apply(batch, 1);
-  auto keys = [](const std::vector<KeyValue>& kvs) {
-    std::vector<std::string> out;
-    for (const KeyValue& kv : kvs) out.push_back(kv.key);
-    return out;
-  };
+  ApplySevenKeys(store);
   using V = std::vector<std::string>;
-  EXPECT_EQ(keys(store.Range(KeyConstraint{"ab", "b"}, {})), (V{"ab", "abc", "abd"}));
-  EXPECT_EQ(keys(store.Range(Prefix("ab"), {})), (V{"ab", "abc", "abd"}));
-  EXPECT_EQ(keys(store.Range(Prefix("b"), {})), (V{"b", "b\xff"}));
-  EXPECT_EQ(keys(store.Range(KeyConstraint{"abc", std::nullopt}, {.limit = 2})), (V{"abc", "abd"}));
-  EXPECT_EQ(keys(store.Range(KeyConstraint{"b", "b"}, {})), V{});
-  EXPECT_EQ(keys(store.Range(KeyConstraint{"c", "a"}, {})), V{});
-  EXPECT_EQ(keys(store.Range(KeyConstraint{"zz", std::nullopt}, {})), V{});
+  EXPECT_EQ(KeysOf(store.Range(KeyConstraint{"ab", "b"}, {})), (V{"ab", "abc", "abd"}));
+  EXPECT_EQ(KeysOf(store.Range(Prefix("ab"), {})), (V{"ab", "abc", "abd"}));
+  EXPECT_EQ(KeysOf(store.Range(Prefix("b"), {})), (V{"b", "b\xff"}));
+  EXPECT_EQ(KeysOf(store.Range(KeyConstraint{"abc", std::nullopt}, {.limit = 2})), (V{"abc", "abd"}));
+  EXPECT_EQ(KeysOf(store.Range(KeyConstraint{"b", "b"}, {})), V{});
+  EXPECT_EQ(KeysOf(store.Range(KeyConstraint{"c", "a"}, {})), V{});
+  EXPECT_EQ(KeysOf(store.Range(KeyConstraint{"zz", std::nullopt}, {})), V{});
   EXPECT_EQ(store.Range(Prefix("abd"), {})[0].value, "vabd");
 }
 
 TEST_P(StorageConformance, ReverseRangeWalksBackwardsFromTheUpperBound) {
   Storage& store = *store_;
-  std::vector<Mutation> batch;
-  for (std::string k : {"a", "ab", "abc", "abd", "b", "b\xff", "c"}) batch.push_back({k, "v" + k, 1});
-  store.Apply(batch, 1);
-  auto keys = [](const std::vector<KeyValue>& kvs) {
-    std::vector<std::string> out;
-    for (const KeyValue& kv : kvs) out.push_back(kv.key);
-    return out;
-  };
+  ApplySevenKeys(store);
   using V = std::vector<std::string>;
   const QueryOptions reverse{.reverse = true};
-  EXPECT_EQ(keys(store.Range(KeyConstraint{}, reverse)), (V{"c", "b\xff", "b", "abd", "abc", "ab", "a"}));
-  EXPECT_EQ(keys(store.Range(KeyConstraint{"ab", "b"}, reverse)), (V{"abd", "abc", "ab"}));
-  EXPECT_EQ(keys(store.Range(Prefix("ab"), {.limit = 2, .reverse = true})), (V{"abd", "abc"}));
-  EXPECT_EQ(keys(store.Range(Prefix("b"), reverse)), (V{"b\xff", "b"}));
-  EXPECT_EQ(keys(store.Range(KeyConstraint{"abc", std::nullopt}, {.limit = 1, .reverse = true})), V{"c"});
-  EXPECT_EQ(keys(store.Range(KeyConstraint{"b", "b"}, reverse)), V{});
-  EXPECT_EQ(keys(store.Range(KeyConstraint{"zz", std::nullopt}, reverse)), V{});
-  EXPECT_EQ(keys(store.Range(KeyConstraint{"", "a"}, reverse)), V{});
+  EXPECT_EQ(KeysOf(store.Range(KeyConstraint{}, reverse)), (V{"c", "b\xff", "b", "abd", "abc", "ab", "a"}));
+  EXPECT_EQ(KeysOf(store.Range(KeyConstraint{"ab", "b"}, reverse)), (V{"abd", "abc", "ab"}));
+  EXPECT_EQ(KeysOf(store.Range(Prefix("ab"), {.limit = 2, .reverse = true})), (V{"abd", "abc"}));
+  EXPECT_EQ(KeysOf(store.Range(Prefix("b"), reverse)), (V{"b\xff", "b"}));
+  EXPECT_EQ(KeysOf(store.Range(KeyConstraint{"abc", std::nullopt}, {.limit = 1, .reverse = true})), V{"c"});
+  EXPECT_EQ(KeysOf(store.Range(KeyConstraint{"b", "b"}, reverse)), V{});
+  EXPECT_EQ(KeysOf(store.Range(KeyConstraint{"zz", std::nullopt}, reverse)), V{});
+  EXPECT_EQ(KeysOf(store.Range(KeyConstraint{"", "a"}, reverse)), V{});
   const std::vector<KeyValue> last = store.Range(Prefix("abd"), {.versions = true, .reverse = true});
   ASSERT_EQ(last.size(), 1u);
   EXPECT_EQ(last[0].value, "vabd");
