@@ -15,6 +15,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/hash/hash.h"
+#include "base/rng.h"
 
 namespace kvlog::checker {
 namespace {
@@ -24,12 +25,7 @@ using Clock = std::chrono::steady_clock;
 // Search steps a part runs before it yields to the next part in the queue.
 constexpr uint64_t kSliceSteps = 1 << 16;
 
-uint64_t SplitMix64(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
+using base::SplitMix64;
 
 // A hash of a Value consistent with Value::operator==.
 struct ValueHash {

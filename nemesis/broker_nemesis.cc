@@ -302,10 +302,9 @@ void BrokerNemesis::Run() {
     schedule_done_ = options_.max_faults > 0;
     return;
   }
-  std::mt19937_64 rng(options_.seed ^ 0x6e656d6573697321ULL);
+  base::Rng rng = base::Rng(options_.seed).Fork("nemesis/brokers");
   auto draw = [&](std::chrono::milliseconds lo, std::chrono::milliseconds hi) {
-    if (hi <= lo) return lo;
-    return std::chrono::milliseconds(std::uniform_int_distribution<int64_t>(lo.count(), hi.count())(rng));
+    return std::chrono::milliseconds(rng.Between(lo.count(), hi.count()));
   };
   {
     std::unique_lock lock(mu_);
@@ -314,7 +313,7 @@ void BrokerNemesis::Run() {
   }
   if (!SleepFor(options_.first_delay)) return;
   for (int done = 0; options_.max_faults == 0 || done < options_.max_faults; ++done) {
-    const size_t drawn = std::uniform_int_distribution<size_t>(0, faults_.size() - 1)(rng);
+    const size_t drawn = static_cast<size_t>(rng.Below(faults_.size()));
     const Fault& fault = faults_[options_.cycle ? static_cast<size_t>(done) % faults_.size() : drawn];
     Apply(fault, rng);
     {
@@ -329,7 +328,7 @@ void BrokerNemesis::Run() {
   }
 }
 
-void BrokerNemesis::Apply(const Fault& fault, std::mt19937_64& rng) {
+void BrokerNemesis::Apply(const Fault& fault, base::Rng& rng) {
   auto seconds = [&] { return std::chrono::duration<double>(Clock::now() - start_).count(); };
   FaultRecord rec;
   rec.name = fault.Name();
@@ -340,8 +339,8 @@ void BrokerNemesis::Apply(const Fault& fault, std::mt19937_64& rng) {
   // on what the cluster answered.
   std::vector<int> shuffled = brokers;
   std::shuffle(shuffled.begin(), shuffled.end(), rng);
-  const auto duration_ms = std::uniform_int_distribution<int64_t>(
-      options_.min_duration.count(), std::max(options_.min_duration, options_.max_duration).count())(rng);
+  const int64_t duration_ms =
+      rng.Between(options_.min_duration.count(), std::max(options_.min_duration, options_.max_duration).count());
   std::vector<int> nodes;
   std::string role;
   switch (fault.action.target) {

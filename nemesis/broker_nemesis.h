@@ -32,11 +32,11 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "base/rng.h"
 #include "checker/history.h"
 #include "sim/broker_fault.h"
 
@@ -167,7 +167,7 @@ class BrokerNemesis {
   void Run();
   bool SleepFor(std::chrono::milliseconds d);  // false: stopped
   void Record(const std::string& f, const std::string& value);
-  void Apply(const Fault& fault, std::mt19937_64& rng);
+  void Apply(const Fault& fault, base::Rng& rng);
   void HealAll();
 
   BrokerControl& control_;

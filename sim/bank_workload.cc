@@ -89,9 +89,9 @@ void ReadAll(OpContext& ctx, const kv::ReadLevel& level) {
 
 void Transfer(const BankOptions& o, OpContext& ctx) {
   auto& rng = *ctx.rng;
-  const int from = static_cast<int>(rng() % static_cast<uint64_t>(o.accounts));
-  const int to = (from + 1 + static_cast<int>(rng() % static_cast<uint64_t>(o.accounts - 1))) % o.accounts;
-  const int64_t amount = 1 + static_cast<int64_t>(rng() % static_cast<uint64_t>(std::max<int64_t>(o.max_amount, 1)));
+  const int from = static_cast<int>(rng.Below(static_cast<uint64_t>(o.accounts)));
+  const int to = (from + 1 + static_cast<int>(rng.Below(static_cast<uint64_t>(o.accounts - 1)))) % o.accounts;
+  const int64_t amount = 1 + static_cast<int64_t>(rng.Below(static_cast<uint64_t>(std::max<int64_t>(o.max_amount, 1))));
   Event invoke;
   invoke.f = "transfer";
   invoke.value = Value::Map({"from", "to", "amount"},
@@ -142,10 +142,10 @@ std::shared_ptr<const CustomWorkload> BankWorkload(const BankOptions& options) {
     CustomOps ops;
     ops.setup = [o](OpContext& ctx) { return Open(*o, ctx); };
     ops.op = [o](OpContext& ctx) {
-      if (static_cast<int>((*ctx.rng)() % 100) < o->transfer_percent) {
+      if (static_cast<int>(ctx.rng->Below(100)) < o->transfer_percent) {
         Transfer(*o, ctx);
       } else {
-        ReadAll(ctx, o->read_levels[(*ctx.rng)() % o->read_levels.size()]);
+        ReadAll(ctx, o->read_levels[ctx.rng->Below(o->read_levels.size())]);
       }
     };
     ops.finish = [](OpContext& ctx) { ReadAll(ctx, kv::ReadLevel::Linearizable()); };

@@ -1,16 +1,14 @@
 #include "sim/clock_skew.h"
 
 #include <algorithm>
-#include <random>
+
+#include "base/rng.h"
 
 namespace kvlog::sim {
 
 std::vector<ClockSkew> DrawClockSkews(uint64_t seed, int clients, Duration max_offset, int64_t max_drift_ppm) {
-  std::mt19937_64 rng(seed ^ 0x5eed'c10c'6b1a'5ULL);
-  auto uniform = [&](int64_t max) -> int64_t {
-    if (max <= 0) return 0;
-    return static_cast<int64_t>(rng() % static_cast<uint64_t>(2 * max + 1)) - max;
-  };
+  base::Rng rng = base::Rng(seed).Fork("clock-skew");
+  auto uniform = [&](int64_t max) -> int64_t { return max <= 0 ? 0 : rng.Between(-max, max); };
   std::vector<ClockSkew> out;
   for (int i = 0; i < clients; ++i) {
     ClockSkew s;

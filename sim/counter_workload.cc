@@ -100,12 +100,12 @@ std::shared_ptr<const CustomWorkload> CounterWorkload(const CounterOptions& opti
     st->options = o;
     CustomOps ops;
     ops.op = [st](OpContext& ctx) {
-      const std::string key = KeyOf(static_cast<int>((*ctx.rng)() % static_cast<uint64_t>(st->options.counters)));
-      if (static_cast<int>((*ctx.rng)() % 100) < st->options.incr_percent) {
+      const std::string key = KeyOf(static_cast<int>(ctx.rng->Below(static_cast<uint64_t>(st->options.counters))));
+      if (static_cast<int>(ctx.rng->Below(100)) < st->options.incr_percent) {
         Increment(*st, ctx, key);
       } else {
         const auto& levels = st->options.read_levels;
-        Read(*st, ctx, key, levels[(*ctx.rng)() % levels.size()]);
+        Read(*st, ctx, key, levels[ctx.rng->Below(levels.size())]);
       }
     };
     ops.finish = [st](OpContext& ctx) {

@@ -7,7 +7,7 @@
 namespace kvlog::sim {
 
 DurableDisks::DurableDisks(uint64_t seed, DurableStorageOptions options)
-    : options_(options), rng_(Rng(seed).Fork("durable-storage")) {}
+    : options_(options), rng_(base::Rng(seed).Fork("durable-storage")) {}
 
 std::unique_ptr<kv::Storage> DurableDisks::Open(int slot, int restarts) {
   auto& disk = disks_[slot];

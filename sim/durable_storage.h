@@ -18,7 +18,7 @@
 
 #include "kv/storage.h"
 #include "kv/testing/crashable_storage.h"
-#include "sim/rng.h"
+#include "base/rng.h"
 
 namespace kvlog::sim {
 
@@ -53,7 +53,7 @@ class DurableDisks {
 
  private:
   DurableStorageOptions options_;
-  Rng rng_;
+  base::Rng rng_;
   std::map<int, std::shared_ptr<kv::testing::CrashableDisk>> disks_;
   DurableStorageStats stats_;
 };

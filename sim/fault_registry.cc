@@ -51,7 +51,7 @@ void PlanSlotWindows(const Scenario& s, std::vector<checker::NemesisEvent>& out,
 
 // Failovers: `count` at times drawn in [100, 1500) ms, sorted; the preset's
 // 300 and 700 ms without rng.
-std::vector<Duration> FailoverTimes(Rng* rng, Items& items) {
+std::vector<Duration> FailoverTimes(base::Rng* rng, Items& items) {
   if (!rng) return {300ms, 700ms};
   std::vector<Duration> at;
   const int count = static_cast<int>(rng->Between(1, 3));
@@ -63,14 +63,14 @@ std::vector<Duration> FailoverTimes(Rng* rng, Items& items) {
   return at;
 }
 
-Duration ReplicationDelay(Rng* rng, Items& items) {
+Duration ReplicationDelay(base::Rng* rng, Items& items) {
   if (!rng) return 5ms;
   Duration d = std::chrono::milliseconds(rng->Between(1, 20));
   items.push_back(fmt::format("replication_delay_ms={}", Ms(d)));
   return d;
 }
 
-double Probability(Rng* rng, double preset, double lo, double hi, const std::string& name, Items& items) {
+double Probability(base::Rng* rng, double preset, double lo, double hi, const std::string& name, Items& items) {
   if (!rng) return preset;
   double p = lo + (hi - lo) * rng->Unit();
   p = static_cast<double>(static_cast<int64_t>(p * 1000)) / 1000;  // Printable as given.
@@ -79,7 +79,7 @@ double Probability(Rng* rng, double preset, double lo, double hi, const std::str
 }
 
 // A window of `name`: start in [lo, hi) ms, length in [min_len, max_len] ms.
-Window DrawWindow(Rng* rng, Window preset, int64_t lo, int64_t hi, int64_t min_len, int64_t max_len,
+Window DrawWindow(base::Rng* rng, Window preset, int64_t lo, int64_t hi, int64_t min_len, int64_t max_len,
                   const std::string& name, Items& items) {
   if (!rng) return preset;
   Window w{std::chrono::milliseconds(rng->Between(lo, hi - 1)), std::chrono::milliseconds(rng->Between(min_len, max_len))};
@@ -87,7 +87,7 @@ Window DrawWindow(Rng* rng, Window preset, int64_t lo, int64_t hi, int64_t min_l
   return w;
 }
 
-int DrawSlot(Rng* rng, const Scenario& s, int preset, const std::string& name, Items& items) {
+int DrawSlot(base::Rng* rng, const Scenario& s, int preset, const std::string& name, Items& items) {
   if (!rng) return preset;
   int slot = static_cast<int>(rng->Below(static_cast<uint64_t>(std::max(1, s.workload.clients))));
   items.push_back(fmt::format("{}={}", name, slot));
@@ -117,7 +117,7 @@ std::vector<FaultSpec> MakeFaults() {
       .description = "append latency 2 ms plus up to 3 ms jitter (mock: 3 ms round trip)",
       .safe = true,
       .apply =
-          [](Scenario& s, Rng* rng) {
+          [](Scenario& s, base::Rng* rng) {
             Items items;
             s.broker.append_latency = rng ? std::chrono::milliseconds(rng->Between(0, 10)) : Duration(2ms);
             s.broker.append_jitter = rng ? std::chrono::milliseconds(rng->Between(1, 10)) : Duration(3ms);
@@ -134,7 +134,7 @@ std::vector<FaultSpec> MakeFaults() {
       .name = "lagging-reader",
       .description = "odd client slots see records 20 ms late",
       .apply =
-          [](Scenario& s, Rng* rng) {
+          [](Scenario& s, base::Rng* rng) {
             Items items;
             Duration lag = rng ? std::chrono::milliseconds(rng->Between(1, 100)) : Duration(20ms);
             if (rng) items.push_back(fmt::format("reader_lag_ms={}", Ms(lag)));
@@ -147,7 +147,7 @@ std::vector<FaultSpec> MakeFaults() {
       .name = "paused-reader",
       .description = "client slot 1's reader returns nothing from 100 to 400 ms",
       .apply =
-          [](Scenario& s, Rng* rng) {
+          [](Scenario& s, base::Rng* rng) {
             Items items;
             Window w = DrawWindow(rng, {100ms, 300ms}, 0, 1500, 50, 800, "reader_pause", items);
             Slots(s, 2)[1].reader_pauses.push_back(w);
@@ -165,7 +165,7 @@ std::vector<FaultSpec> MakeFaults() {
       .description = "client slot 1 is cut off from the log from 150 to 450 ms: its appends, reads and end "
                      "offsets stall while the other clients go on",
       .apply =
-          [](Scenario& s, Rng* rng) {
+          [](Scenario& s, base::Rng* rng) {
             Items items;
             const int slot = DrawSlot(rng, s, 1, "partitioned_slot", items);
             Window w = DrawWindow(rng, {150ms, 300ms}, 0, 1500, 50, 1000, "partition", items);
@@ -190,7 +190,7 @@ std::vector<FaultSpec> MakeFaults() {
                      "reads the wall clock only for TTLs, which they do not use; with TTLs expiry holds only within "
                      "the skew bound the check is given (the ttl workload's own clock skew)",
       .apply =
-          [](Scenario& s, Rng* rng) {
+          [](Scenario& s, base::Rng* rng) {
             Items items;
             if (!rng) {
               s.workload.clock_skews = {{40ms, 300}, {-25ms, -500}};
@@ -218,7 +218,7 @@ std::vector<FaultSpec> MakeFaults() {
       .description = "client slot 1's applier takes 1 ms per record (a slow on_set hook or disk): its writes and "
                      "reads fall behind the log while the other clients go on",
       .apply =
-          [](Scenario& s, Rng* rng) {
+          [](Scenario& s, base::Rng* rng) {
             Items items;
             SlotFaults slow{DrawSlot(rng, s, 1, "slow_slot", items), {}};
             slow.faults.delivery_delay_per_record =
@@ -242,7 +242,7 @@ std::vector<FaultSpec> MakeFaults() {
       .description = "client slot 1's applier stalls from 200 to 600 ms (a hook blocked on I/O): it applies "
                      "nothing, its writes and bounded reads wait, the other clients go on",
       .apply =
-          [](Scenario& s, Rng* rng) {
+          [](Scenario& s, base::Rng* rng) {
             Items items;
             SlotFaults stall{DrawSlot(rng, s, 1, "stalled_slot", items), {}};
             stall.faults.applier_stalls.push_back(DrawWindow(rng, {200ms, 400ms}, 0, 1500, 20, 1500, "stall", items));
@@ -270,7 +270,7 @@ std::vector<FaultSpec> MakeFaults() {
       .name = "lost-ack",
       .description = "10% of appends commit but lose their ack; the idempotent producer retries",
       .apply =
-          [](Scenario& s, Rng* rng) {
+          [](Scenario& s, base::Rng* rng) {
             Items items;
             s.broker.lost_ack_probability = Probability(rng, 0.1, 0.01, 0.3, "lost_ack_probability", items);
             s.broker.idempotent_producer = true;
@@ -285,7 +285,7 @@ std::vector<FaultSpec> MakeFaults() {
       .description = "as lost-ack, with idempotence off: retries commit duplicates",
       .safe = false,
       .apply =
-          [](Scenario& s, Rng* rng) {
+          [](Scenario& s, base::Rng* rng) {
             Items items;
             s.broker.lost_ack_probability = Probability(rng, 0.1, 0.01, 0.3, "lost_ack_probability", items);
             s.broker.idempotent_producer = false;
@@ -297,7 +297,7 @@ std::vector<FaultSpec> MakeFaults() {
       .name = "failed-append",
       .description = "5% of appends fail without committing",
       .apply =
-          [](Scenario& s, Rng* rng) {
+          [](Scenario& s, base::Rng* rng) {
             Items items;
             s.broker.failed_append_probability = Probability(rng, 0.05, 0.01, 0.2, "failed_append_probability", items);
             return items;
@@ -312,7 +312,7 @@ std::vector<FaultSpec> MakeFaults() {
                      "which every replica skips; brokers: every broker SIGSTOPped for the fault's duration, then "
                      "SIGCONT)",
       .apply =
-          [](Scenario& s, Rng* rng) {
+          [](Scenario& s, base::Rng* rng) {
             Items items;
             s.broker.outages.push_back(DrawWindow(rng, {200ms, 300ms}, 0, 1500, 20, 800, "outage", items));
             return items;
@@ -336,7 +336,7 @@ std::vector<FaultSpec> MakeFaults() {
       .name = "replication-delay",
       .description = "acks=all with 5 ms replication: appends are acknowledged and readable 5 ms after they commit",
       .apply =
-          [](Scenario& s, Rng* rng) {
+          [](Scenario& s, base::Rng* rng) {
             Items items;
             s.broker.acks = log::sim::Acks::kAll;
             s.broker.replication_delay = ReplicationDelay(rng, items);
@@ -351,7 +351,7 @@ std::vector<FaultSpec> MakeFaults() {
                      "broker 2, then 1; brokers: a forced clean leader election, kafka-cluster elect, on the "
                      "nemesis's schedule)",
       .apply =
-          [](Scenario& s, Rng* rng) {
+          [](Scenario& s, base::Rng* rng) {
             Items items;
             s.broker.acks = log::sim::Acks::kAll;
             s.broker.replication_delay = ReplicationDelay(rng, items);
@@ -378,7 +378,7 @@ std::vector<FaultSpec> MakeFaults() {
       .description = "acks=1, 5 ms replication, failovers truncate the unreplicated tail",
       .safe = false,
       .apply =
-          [](Scenario& s, Rng* rng) {
+          [](Scenario& s, base::Rng* rng) {
             Items items;
             s.broker.acks = log::sim::Acks::kLeader;
             s.broker.replication_delay = ReplicationDelay(rng, items);
@@ -400,7 +400,7 @@ std::vector<FaultSpec> MakeFaults() {
       .description = "unclean leader election: failovers lose up to 3 replicated records",
       .safe = false,
       .apply =
-          [](Scenario& s, Rng* rng) {
+          [](Scenario& s, base::Rng* rng) {
             Items items;
             s.broker.replication_delay = ReplicationDelay(rng, items);
             s.broker.failovers = FailoverTimes(rng, items);
@@ -419,7 +419,7 @@ std::vector<FaultSpec> MakeFaults() {
       .related = {"kill-lone-leader"},
   });
   auto compaction = [](Duration lag) {
-    return [lag](Scenario& s, Rng* rng) {
+    return [lag](Scenario& s, base::Rng* rng) {
       Items items;
       s.broker.compaction_interval = rng ? std::chrono::milliseconds(rng->Between(20, 300)) : Duration(100ms);
       s.broker.min_compaction_lag = lag;
@@ -451,7 +451,7 @@ std::vector<FaultSpec> MakeFaults() {
       .aliases = {"corrupt-record"},
       .description = "2% of records are stored damaged; every replica skips them",
       .apply =
-          [](Scenario& s, Rng* rng) {
+          [](Scenario& s, base::Rng* rng) {
             Items items;
             s.broker.corrupt_probability = Probability(rng, 0.02, 0.005, 0.1, "corrupt_probability", items);
             return items;
@@ -462,7 +462,7 @@ std::vector<FaultSpec> MakeFaults() {
       .name = "crash",
       .description = "two client crash-and-restart events in the first second",
       .apply =
-          [](Scenario& s, Rng* rng) {
+          [](Scenario& s, base::Rng* rng) {
             Items items;
             s.workload.crashes = rng ? static_cast<int>(rng->Between(1, 5)) : 2;
             s.workload.crash_window = rng ? std::chrono::milliseconds(rng->Between(200, 2000)) : Duration(1s);

@@ -30,7 +30,7 @@
 
 #include "checker/history.h"
 #include "sim/broker_fault.h"
-#include "sim/rng.h"
+#include "base/rng.h"
 
 namespace kvlog::sim {
 
@@ -63,7 +63,7 @@ struct FaultSpec {
   // magnitudes (the preset). Otherwise (swarm testing) magnitudes, windows
   // and probabilities are drawn from rng; the choices are returned as
   // "name=value" items for the report (empty for the preset).
-  std::function<std::vector<std::string>(Scenario&, Rng*)> apply;
+  std::function<std::vector<std::string>(Scenario&, base::Rng*)> apply;
   // Whether the fault is on in a scenario, however it was set (ApplyFaults,
   // or a test setting the broker's knobs directly): the names in reports.
   std::function<bool(const Scenario&)> on;

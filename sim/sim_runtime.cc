@@ -1,7 +1,5 @@
 #include "sim/sim_runtime.h"
 
-#include "sim/rng.h"
-
 #include <boost/context/fiber.hpp>
 #include <boost/context/stack_context.hpp>
 #include <cstdio>
@@ -224,18 +222,14 @@ class SimTask final : public Task {
 SimRuntime::SimRuntime(uint64_t seed, SimLimits limits)
     : seed_(seed),
       limits_(limits),
-      world_rng_(SplitMix64(seed ^ 0x3011dULL)),
-      sched_rng_(SplitMix64(seed ^ 0x5eedULL)) {}
+      world_rng_(base::Rng(seed).Fork("runtime/world")),
+      sched_rng_(base::Rng(seed).Fork("runtime/scheduler")) {}
 
 SimRuntime::~SimRuntime() = default;
 
-uint64_t SimRuntime::Uniform(uint64_t n) { return n == 0 ? 0 : world_rng_() % n; }
+uint64_t SimRuntime::Uniform(uint64_t n) { return world_rng_.Below(n); }
 
-bool SimRuntime::Chance(double probability) {
-  if (probability <= 0) return false;
-  if (probability >= 1) return true;
-  return static_cast<double>(world_rng_() >> 11) * 0x1.0p-53 < probability;
-}
+bool SimRuntime::Chance(double probability) { return world_rng_.Chance(probability); }
 
 // --- fibers -----------------------------------------------------------------
 
@@ -387,7 +381,7 @@ void SimRuntime::Drive(RunOutcome& outcome) {
   for (;;) {
     // Run ready fibers, picked at random from the seed, until none is ready.
     while (!ready_.empty()) {
-      std::size_t i = static_cast<std::size_t>(sched_rng_() % ready_.size());
+      std::size_t i = static_cast<std::size_t>(sched_rng_.Below(ready_.size()));
       Fiber* f = ready_[i];
       ready_[i] = ready_.back();
       ready_.pop_back();

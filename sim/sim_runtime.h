@@ -18,10 +18,10 @@
 #include <functional>
 #include <memory>
 #include <optional>
-#include <random>
 #include <string>
 #include <vector>
 
+#include "base/rng.h"
 #include "runtime/runtime.h"
 
 namespace kvlog::sim {
@@ -63,7 +63,7 @@ class SimRuntime final : public Runtime {
   uint64_t seed() const { return seed_; }
   // A deterministic stream for the simulated world (faults, workloads). Draw
   // only from inside Run.
-  std::mt19937_64& rng() { return world_rng_; }
+  base::Rng& rng() { return world_rng_; }
   // Uniform in [0, n) from rng(); 0 when n is 0.
   uint64_t Uniform(uint64_t n);
   bool Chance(double probability);
@@ -122,8 +122,8 @@ class SimRuntime final : public Runtime {
 
   const uint64_t seed_;
   const SimLimits limits_;
-  std::mt19937_64 world_rng_;
-  std::mt19937_64 sched_rng_;
+  base::Rng world_rng_;  // The root seed's fork "runtime/world".
+  base::Rng sched_rng_;  // Its fork "runtime/scheduler".
   TimePoint now_{};
   std::vector<HeapEntry> heap_;        // Binary min-heap of live timers.
   std::vector<TimerSlot> slots_;

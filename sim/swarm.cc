@@ -22,8 +22,8 @@ Result<SwarmChoice> ApplySwarm(uint64_t seed, const std::vector<std::string>& re
   }
   // In the registry's order, whatever the order asked.
   std::sort(faults.begin(), faults.end(), [](const FaultSpec* a, const FaultSpec* b) { return a < b; });
-  const Rng swarm = Rng(seed).Fork("swarm");
-  Rng pick = swarm.Fork("pick");
+  const base::Rng swarm = base::Rng(seed).Fork("swarm");
+  base::Rng pick = swarm.Fork("pick");
   std::vector<bool> on(faults.size());
   bool any = false;
   for (std::size_t i = 0; i < faults.size(); ++i) any = (on[i] = pick.Chance(0.5)) || any;
@@ -32,7 +32,7 @@ Result<SwarmChoice> ApplySwarm(uint64_t seed, const std::vector<std::string>& re
   SwarmChoice choice;
   for (std::size_t i = 0; i < faults.size(); ++i) {
     if (!on[i]) continue;
-    Rng rng = swarm.Fork(fmt::format("fault/{}", faults[i]->name));
+    base::Rng rng = swarm.Fork(fmt::format("fault/{}", faults[i]->name));
     for (std::string& item : faults[i]->apply(s, &rng)) {
       choice.parameters.push_back(fmt::format("{}.{}", faults[i]->name, item));
     }
@@ -42,7 +42,7 @@ Result<SwarmChoice> ApplySwarm(uint64_t seed, const std::vector<std::string>& re
     }
   }
 
-  Rng client = swarm.Fork("client");
+  base::Rng client = swarm.Fork("client");
   WorkloadOptions& w = s.workload;
   static constexpr std::size_t kPollSizes[] = {1, 2, 4, 16, 128, 10'000};
   w.max_poll_records = kPollSizes[client.Below(std::size(kPollSizes))];

@@ -29,7 +29,7 @@ struct SwarmChoice {
 // back-off, operation timeout, think time, batch size, writes in flight,
 // async puts in the mix and how many in flight, waiting at the in-flight
 // limit). Draws come from
-// Rng(seed).Fork("swarm"), one fork per fault and one for the client, so a
+// base::Rng(seed).Fork("swarm"), one fork per fault and one for the client, so a
 // fault's magnitudes do not depend on which others are on. Unknown names:
 // kInvalidArgument.
 Result<SwarmChoice> ApplySwarm(uint64_t seed, const std::vector<std::string>& requested, Scenario& s);

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cstdlib>
 #include <memory>
-#include <random>
 
 #include <fmt/format.h>
 
@@ -14,7 +13,7 @@
 #include "kv/memory_storage.h"
 #include "kv/ttl.h"
 #include "log/sim/broker.h"
-#include "sim/rng.h"
+#include "base/rng.h"
 #include "sim/workload.h"
 
 namespace kvlog::sim {
@@ -182,8 +181,8 @@ void RunTtlWorkload(Runtime& rt, const WorkloadLog& wlog, const TtlScenario& s, 
         kv::Client* opened = open(i);
         if (opened == nullptr) return;
         kv::Client& c = *opened;
-        std::mt19937_64 rng(MixSeed(s.seed, static_cast<uint64_t>(i) + 1));
-        auto uniform = [&](uint64_t n) { return n == 0 ? 0 : rng() % n; };
+        base::Rng rng = base::Rng(s.seed).Fork("ttl/process", static_cast<uint64_t>(i));
+        auto uniform = [&](uint64_t n) { return rng.Below(n); };
         auto ttl = [&] {
           if (static_cast<int>(uniform(100)) >= s.ttl_percent) return Duration(0);
           return s.min_ttl + Duration(uniform(static_cast<uint64_t>((s.max_ttl - s.min_ttl).count()) + 1));

@@ -1,7 +1,6 @@
 #include "sim/watch_workload.h"
 
 #include <optional>
-#include <random>
 
 #include <fmt/format.h>
 
@@ -15,9 +14,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
-uint64_t Uniform(std::mt19937_64& rng, uint64_t n) { return n == 0 ? 0 : rng() % n; }
+uint64_t Uniform(base::Rng& rng, uint64_t n) { return rng.Below(n); }
 
-Duration UniformDuration(std::mt19937_64& rng, Duration max) {
+Duration UniformDuration(base::Rng& rng, Duration max) {
   return Duration(static_cast<Duration::rep>(Uniform(rng, static_cast<uint64_t>(std::max<Duration::rep>(0, max.count())) + 1)));
 }
 
@@ -80,12 +79,12 @@ class WatchWorkload {
     return std::move(*c);
   }
 
-  std::string Key(std::mt19937_64& rng) {
+  std::string Key(base::Rng& rng) {
     return fmt::format("k{}", Uniform(rng, static_cast<uint64_t>(options_.keys)));
   }
 
   void Write(int index, kv::Client& c) {
-    std::mt19937_64 rng(options_.seed * 1000003 + static_cast<uint64_t>(index));
+    base::Rng rng = base::Rng(options_.seed).Fork("watch/writer", static_cast<uint64_t>(index));
     const kv::CallOptions call{2s, {}};
     for (int op = 0; op < options_.ops_per_writer; ++op) {
       rt_.SleepFor(UniformDuration(rng, options_.max_think));
@@ -121,7 +120,7 @@ class WatchWorkload {
   }
 
   void Watch(int index, kv::Client& c) {
-    std::mt19937_64 rng(options_.seed * 7919 + 17 + static_cast<uint64_t>(index));
+    base::Rng rng = base::Rng(options_.seed).Fork("watch/watcher", static_cast<uint64_t>(index));
     kv::WatchOptions w;
     switch (index % 3) {
       case 0:

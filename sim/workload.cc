@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <map>
 #include <set>
-#include <random>
 
 #include <fmt/format.h>
 
@@ -11,7 +10,7 @@
 #include "kv/command.h"
 #include "kv/memory_storage.h"
 #include "kv/ttl.h"
-#include "sim/rng.h"
+#include "base/rng.h"
 
 namespace kvlog::sim {
 namespace {
@@ -209,7 +208,7 @@ class Workload {
     }
     if (options_.custom) custom_ = options_.custom->start();
     if (custom_.setup && options_.clients > 0) {
-      std::mt19937_64 rng(MixSeed(options_.seed, 0x5e7));
+      base::Rng rng = base::Rng(options_.seed).Fork("workload/setup");
       OpContext context = Context(*slots_[0].client, 0, -1, rng);
       for (Slot& slot : slots_) context.clients.push_back(slot.client.get());
       if (Status s = custom_.setup(context); !s) {
@@ -245,7 +244,7 @@ class Workload {
         continue;
       }
       if (custom_.finish) {
-        std::mt19937_64 rng(MixSeed(options_.seed, 0xf1a1 + static_cast<uint64_t>(i)));
+        base::Rng rng = base::Rng(options_.seed).Fork("workload/finish", static_cast<uint64_t>(i));
         OpContext context = Context(c, recorder_.NewProcess(), 0, rng);
         custom_.finish(context);
       }
@@ -303,15 +302,15 @@ class Workload {
   }
 
   void Nemesis() {
-    std::mt19937_64 rng(MixSeed(options_.seed, 0xc0ffee));
+    base::Rng rng = base::Rng(options_.seed).Fork("workload/crashes");
     auto window = static_cast<uint64_t>(std::max<int64_t>(1, options_.crash_window.count()));
     std::vector<Duration> at;
-    for (int i = 0; i < options_.crashes; ++i) at.push_back(Duration(rng() % window));
+    for (int i = 0; i < options_.crashes; ++i) at.push_back(Duration(rng.Below(window)));
     std::sort(at.begin(), at.end());
     const TimePoint start = rt_.Now();
     for (Duration t : at) {
       rt_.SleepUntil(start + t);
-      Slot& slot = slots_[rng() % slots_.size()];
+      Slot& slot = slots_[rng.Below(slots_.size())];
       std::unique_lock lock(*slot.mu);
       if (!slot.client || slot.crash_requested) continue;
       slot.crash_requested = true;
@@ -349,7 +348,7 @@ class Workload {
     return -1;
   }
 
-  OpContext Context(kv::Client& c, int64_t process, int n, std::mt19937_64& rng) {
+  OpContext Context(kv::Client& c, int64_t process, int n, base::Rng& rng) {
     OpContext context;
     context.client = &c;
     context.process = process;
@@ -376,8 +375,8 @@ class Workload {
 
   void Process(int i) {
     Slot& slot = slots_[i];
-    std::mt19937_64 rng(MixSeed(options_.seed, static_cast<uint64_t>(i) + 1));
-    auto uniform = [&](uint64_t n) { return n == 0 ? 0 : rng() % n; };
+    base::Rng rng = base::Rng(options_.seed).Fork("workload/process", static_cast<uint64_t>(i));
+    auto uniform = [&](uint64_t n) { return rng.Below(n); };
     int64_t process = i;
     const OperationMix& mix = options_.mix;
     const int total = mix.put + mix.get + mix.del + mix.batch + mix.range + mix.cas + mix.put_async;

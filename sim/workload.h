@@ -10,11 +10,11 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <random>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "base/rng.h"
 #include "checker/history.h"
 #include "kv/client.h"
 #include "kv/dedup_window.h"
@@ -53,7 +53,7 @@ struct OpContext {
   int n = 0;            // The operation's number in its process.
   std::string op_id;    // Unique; stamp it on the records (CallOptions::op_id).
   kv::CallOptions call;  // The workload's timeout and op_id.
-  std::mt19937_64* rng = nullptr;  // The process's own, seeded from the workload seed.
+  base::Rng* rng = nullptr;  // The process's own: a named fork of the run's seed.
   std::vector<kv::Client*> clients;  // Setup only: every slot's client.
   // Record an invocation (process, replica and op filled in when unset) and
   // its completion (counted as completed or unknown by its type).

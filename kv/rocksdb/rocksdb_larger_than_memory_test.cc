@@ -23,6 +23,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "base/rng.h"
 #include "kv/rocksdb/rocksdb_storage.h"
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
@@ -44,13 +45,6 @@ constexpr bool kUnderSanitizer = true;
 constexpr bool kUnderSanitizer = false;
 #endif
 
-uint64_t SplitMix(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
 // The simulated log: record `offset` writes key (offset mod keys) with a
 // value that is a function of the offset alone, so the reader recomputes what
 // it expects instead of keeping it (which would not fit). Incompressible, so
@@ -59,9 +53,9 @@ std::string Key(uint64_t index) { return fmt::format("key/{:010}", index); }
 
 void FillValue(uint64_t offset, std::size_t size, std::string* out) {
   out->resize(size);
-  uint64_t state = SplitMix(offset);
+  uint64_t state = base::SplitMix64(offset);
   for (std::size_t i = 0; i < size; i += 8) {
-    state = SplitMix(state);
+    state = base::SplitMix64(state);
     for (std::size_t b = 0; b < 8 && i + b < size; ++b) (*out)[i + b] = static_cast<char>(state >> (8 * b));
   }
 }

@@ -321,7 +321,7 @@ Broker::Broker(Runtime& runtime, BrokerFaults faults, uint64_t seed)
       mu_(runtime.NewMutex()),
       appended_(runtime.NewCondVar()),
       scheduled_(runtime.NewCondVar()),
-      rng_(seed ^ 0xb10cULL),
+      rng_(base::Rng(seed).Fork("broker")),
       next_compaction_(created_ + faults_.compaction_interval) {
   std::sort(const_cast<std::vector<Duration>&>(faults_.failovers).begin(),
             const_cast<std::vector<Duration>&>(faults_.failovers).end());
@@ -358,13 +358,9 @@ Duration Broker::OutageEnd() const {
   return t;
 }
 
-uint64_t Broker::Uniform(uint64_t n) { return n == 0 ? 0 : rng_() % n; }
+uint64_t Broker::Uniform(uint64_t n) { return rng_.Below(n); }
 
-bool Broker::Chance(double p) {
-  if (p <= 0) return false;
-  if (p >= 1) return true;
-  return static_cast<double>(rng_() >> 11) * 0x1.0p-53 < p;
-}
+bool Broker::Chance(double p) { return rng_.Chance(p); }
 
 Offset Broker::HighWatermark() const { return HighWatermarkAt(runtime_.Now()); }
 

@@ -14,9 +14,9 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <random>
 #include <vector>
 
+#include "base/rng.h"
 #include "log/log.h"
 #include "log/sim/faults.h"
 #include "runtime/runtime.h"
@@ -130,7 +130,7 @@ class Broker {
   // woken early only by a truncation or a close.
   std::unique_ptr<CondVar> appended_;
   std::unique_ptr<CondVar> scheduled_;
-  std::mt19937_64 rng_;               // Guarded by mu_.
+  base::Rng rng_;                     // The seed's fork "broker". Guarded by mu_.
   std::vector<StoredEntry> entries_;  // Guarded by mu_.
   std::vector<StoredEntry> compacted_;  // Guarded by mu_. Removed by compaction or deletion.
   bool compacted_sorted_ = true;        // Guarded by mu_. compacted_ is in offset order.
