@@ -13,6 +13,8 @@
 // raw and KV alike (KafkaOptions::properties), e.g. --rdkafka=linger.ms=0; the
 // JSON context's "rdkafka" lists them. --lone_appends_at_once sets the KV
 // layer's KafkaOptions::send_lone_appends_at_once (default on), for A/B runs.
+// The JSON context's "librdkafka" is rd_kafka_version_str() of the library that
+// ran (another librdkafka.so.1 can be swapped in with LD_LIBRARY_PATH).
 //
 // Pairs (bench/report.py computes the ratios):
 //   BM_RawRoundTrip        produce one record, consume it: p50/p99 (us)
@@ -71,6 +73,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <librdkafka/rdkafka.h>
 
 #include "bench/kafka_target.h"
 #include "bench/memory_log.h"
@@ -1020,6 +1023,10 @@ int main(int argc, char** argv) {
                               lone_appends_at_once.value_or(kvlog::log::kafka::KafkaOptions{}.send_lone_appends_at_once)
                                   ? "on"
                                   : "off");
+  // The librdkafka that runs (LD_LIBRARY_PATH can swap librdkafka.so.1 without
+  // rebuilding: scripts/librdkafka-build), beside the one the binary was built with.
+  benchmark::AddCustomContext("librdkafka", fmt::format("{} (built with headers 0x{:08x})",
+                                                        rd_kafka_version_str(), RD_KAFKA_VERSION));
   benchmark::AddCustomContext("log", target.description());
   benchmark::AddCustomContext("allocator", kvlog::bench::AllocatorName());
   benchmark::AddCustomContext("raw_consume", kvlog::bench::RawConsumeInBatches() ? "consume_batch_queue" : "consumer_poll");
