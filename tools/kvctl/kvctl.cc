@@ -156,17 +156,17 @@ class Watchdog {
       const auto wake = std::min(at, Clock::now() + kInterruptCheckInterval);
       if (cv_.wait_until(lock, wake, [this] { return stopped_; })) return;
       if (kvlog::cli::Interrupted()) {
-        std::fprintf(stderr, "kvctl: interrupted while %s; %s\n", phase_.load(),
-                     exit_code_.load() >= 0 ? "the command had finished"
-                     : writing_.load()      ? "the write may or may not have been applied"
-                                            : "nothing was written");
+        fmt::print(stderr, "kvctl: interrupted while {}; {}\n", phase_.load(),
+                   exit_code_.load() >= 0 ? "the command had finished"
+                   : writing_.load()      ? "the write may or may not have been applied"
+                                          : "nothing was written");
         Exit(kvlog::cli::kExitInterrupted);
       }
       if (Clock::now() >= at) break;
     }
     if (exit_code_.load() >= 0) Exit(exit_code_.load());
-    std::fprintf(stderr, "kvctl: timed out: --timeout %d ms passed while %s%s\n", timeout_ms_, phase_.load(),
-                 writing_.load() ? "; the write may or may not have been applied" : "");
+    fmt::print(stderr, "kvctl: timed out: --timeout {} ms passed while {}{}\n", timeout_ms_, phase_.load(),
+               writing_.load() ? "; the write may or may not have been applied" : "");
     Exit(kExitLogError);
   }
 

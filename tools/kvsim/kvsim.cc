@@ -57,7 +57,7 @@ bool WriteHistoryFiles(const sim::SimRun& run, uint64_t seed, const std::string&
                        const std::string& edn_path, bool say_seed) {
   if (!out_path.empty()) {
     if (auto w = cli::WriteFile(out_path, checker::WriteJsonl(run.history)); !w) {
-      std::fprintf(stderr, "kvsim: %s\n", w.error().c_str());
+      fmt::print(stderr, "kvsim: {}\n", w.error());
       return false;
     }
     if (say_seed) fmt::print("history of seed {} written to {}\n", seed, out_path);
@@ -65,11 +65,11 @@ bool WriteHistoryFiles(const sim::SimRun& run, uint64_t seed, const std::string&
   if (!edn_path.empty()) {
     auto edn = checker::WriteJepsenEdn(run.history);
     if (!edn) {
-      std::fprintf(stderr, "kvsim: cannot write EDN to %s: %s\n", edn_path.c_str(), edn.error().ToString().c_str());
+      fmt::print(stderr, "kvsim: cannot write EDN to {}: {}\n", edn_path, edn.error().ToString());
       return false;
     }
     if (auto w = cli::WriteFile(edn_path, *edn); !w) {
-      std::fprintf(stderr, "kvsim: %s\n", w.error().c_str());
+      fmt::print(stderr, "kvsim: {}\n", w.error());
       return false;
     }
     if (say_seed) fmt::print("EDN history of seed {} written to {}\n", seed, edn_path);
@@ -122,7 +122,7 @@ int Merge(const std::vector<std::string>& paths) {
     const std::string path = cli::ResolvePath(given);
     std::ifstream in(path);
     if (!in) {
-      std::fprintf(stderr, "kvsim --merge: cannot read %s\n", path.c_str());
+      fmt::print(stderr, "kvsim --merge: cannot read {}\n", path);
       return cli::kExitUsage;
     }
     std::string line;
@@ -130,7 +130,7 @@ int Merge(const std::vector<std::string>& paths) {
       if (line.empty()) continue;
       auto s = sim::ParseSeedSummary(line);
       if (!s) {
-        std::fprintf(stderr, "kvsim --merge: %s line %d: %s\n", path.c_str(), n, s.error().message().c_str());
+        fmt::print(stderr, "kvsim --merge: {} line {}: {}\n", path, n, s.error().message());
         return cli::kExitUsage;
       }
       if (seeds.contains(s->seed)) {
@@ -150,14 +150,14 @@ int Merge(const std::vector<std::string>& paths) {
     virtual_seconds += s.virtual_seconds;
     wall_seconds += s.wall_seconds;
   }
-  std::printf("%-26s %zu from %zu file%s", "seeds", seeds.size(), paths.size(), paths.size() == 1 ? "" : "s");
+  fmt::print("{:<26} {} from {} file{}", "seeds", seeds.size(), paths.size(), paths.size() == 1 ? "" : "s");
   if (!seeds.empty()) {
     fmt::print(" ({}..{}{})", seeds.begin()->first, seeds.rbegin()->first,
                seeds.rbegin()->first - seeds.begin()->first + 1 == seeds.size() ? "" : ", with gaps");
   }
-  std::printf("\n%-26s %zu passed, %zu failed\n", "verdict", seeds.size() - failed, failed);
+  fmt::print("\n{:<26} {} passed, {} failed\n", "verdict", seeds.size() - failed, failed);
   fmt::print("{:<26} {}\n", "simulated operations", operations);
-  std::printf("%-26s %.3f s virtual, %.3f s wall\n", "time", virtual_seconds, wall_seconds);
+  fmt::print("{:<26} {:.3f} s virtual, {:.3f} s wall\n", "time", virtual_seconds, wall_seconds);
   std::size_t shown = 0;
   for (const auto& [seed, s] : seeds) {
     if (s.passed) continue;
@@ -167,7 +167,7 @@ int Merge(const std::vector<std::string>& paths) {
     const std::string replay = s.replay.empty() ? fmt::format("kvsim --seed {}", seed) : s.replay;
     fmt::print("FAILED seed {} ({}): replay with: {}\n", seed, kinds.empty() ? s.verdict : kinds, replay);
   }
-  if (failed > 20) std::printf("... and %zu more failing seeds\n", failed - 20);
+  if (failed > 20) fmt::print("... and {} more failing seeds\n", failed - 20);
   return failed > 0 ? cli::kExitFailed : cli::kExitOk;
 }
 
@@ -281,18 +281,18 @@ int main(int argc, char** argv) {
   }
 
   if (list_faults) {
-    std::printf("faults (where: sim = the simulated log, mock = --live on the embedded mock cluster, brokers = "
-                "--live --brokers, broker faults by --nemesis or --faults on a cluster run by "
-                "scripts/kafka-cluster):\n");
+    fmt::print("faults (where: sim = the simulated log, mock = --live on the embedded mock cluster, brokers = "
+               "--live --brokers, broker faults by --nemesis or --faults on a cluster run by "
+               "scripts/kafka-cluster):\n");
     for (const auto& f : sim::Faults()) {
       std::string text = f.description;
       if (!f.aliases.empty()) text += fmt::format(" [also: {}]", fmt::join(f.aliases, ", "));
       if (!f.related.empty()) text += fmt::format(" [related: {}]", fmt::join(f.related, ", "));
       fmt::print("  {:<26} {:<6} {:<20} {}\n", f.name, f.safe ? "safe" : "UNSAFE", sim::FaultSites(f), text);
     }
-    std::printf("client variants: correct");
-    for (const auto& v : sim::BrokenVariantNames()) std::printf(", %s", v.c_str());
-    std::printf("\n");
+    fmt::print("client variants: correct");
+    for (const auto& v : sim::BrokenVariantNames()) fmt::print(", {}", v);
+    fmt::print("\n");
     return cli::kExitOk;
   }
   if (storage_mode == "durable") {
@@ -351,7 +351,7 @@ int main(int argc, char** argv) {
     std::error_code ec;
     std::filesystem::create_directories(run_dir, ec);
     if (ec) {
-      std::fprintf(stderr, "kvsim: cannot make the run folder %s: %s\n", run_dir.c_str(), ec.message().c_str());
+      fmt::print(stderr, "kvsim: cannot make the run folder {}: {}\n", run_dir, ec.message());
       return cli::kExitEnvironment;
     }
     if (out_path.empty()) out_path = run_dir + "/history.jsonl";
@@ -399,11 +399,11 @@ int main(int argc, char** argv) {
                                                        std::string(live ? " (live: real time, not byte for byte)" : "") +
                                                        ". kvsim is bazel-bin/tools/kvsim/kvsim.\nexec " + replay + " \"$@\"\n"}}) {
       if (auto w = cli::WriteFile(run_dir + "/" + name, body); !w) {
-        std::fprintf(stderr, "kvsim: %s\n", w.error().c_str());
+        fmt::print(stderr, "kvsim: {}\n", w.error());
         ok = false;
       }
     }
-    if (ok) std::printf("run folder: %s\n", run_dir.c_str());
+    if (ok) fmt::print("run folder: {}\n", run_dir);
     return ok;
   };
 
@@ -422,9 +422,9 @@ int main(int argc, char** argv) {
     if (!run_dir.empty() && !live_options.brokers.empty()) {  // Not on the mock: it has no logs of its own.
       auto logs = tools::CollectBrokerLogs(tools::KafkaClusterStateDir(), run_dir);
       if (logs) {
-        std::printf("broker logs: %zu files in %s/broker-logs\n", logs->size() - 1, run_dir.c_str());
+        fmt::print("broker logs: {} files in {}/broker-logs\n", logs->size() - 1, run_dir);
       } else {
-        std::fprintf(stderr, "kvsim: the broker logs are not in the run folder: %s\n", logs.error().c_str());
+        fmt::print(stderr, "kvsim: the broker logs are not in the run folder: {}\n", logs.error());
       }
     }
     return code == cli::kExitOk && !dir_ok ? cli::kExitEnvironment : code;
@@ -469,7 +469,7 @@ int main(int argc, char** argv) {
   if (streamed) {
     // The run writes the file as it goes: find out now if it cannot.
     if (auto w = cli::WriteFile(out_path, ""); !w) {
-      std::fprintf(stderr, "kvsim: %s\n", w.error().c_str());
+      fmt::print(stderr, "kvsim: {}\n", w.error());
       return cli::kExitEnvironment;
     }
     base.stream_history_to = out_path;
@@ -503,7 +503,7 @@ int main(int argc, char** argv) {
     std::string text;
     for (const auto& s : summaries) text += sim::SeedSummaryToJson(s) + "\n";
     if (auto w = cli::WriteFile(summary_path, text); !w) {
-      std::fprintf(stderr, "kvsim: %s\n", w.error().c_str());
+      fmt::print(stderr, "kvsim: {}\n", w.error());
       files_ok_early = false;
     }
   }
@@ -517,7 +517,7 @@ int main(int argc, char** argv) {
                sim::Describe(run, report));
     if (!html_path.empty()) {
       if (auto w = cli::WriteFile(html_path, checker::HtmlReport(report)); !w) {
-        std::fprintf(stderr, "kvsim: %s\n", w.error().c_str());
+        fmt::print(stderr, "kvsim: {}\n", w.error());
         files_ok = false;
       }
     }
@@ -526,7 +526,7 @@ int main(int argc, char** argv) {
       if (path.empty()) continue;
       const std::string text = path == text_path ? checker::TextReport(report) : checker::JsonReport(report);
       if (auto w = cli::WriteFile(path, text); !w) {
-        std::fprintf(stderr, "kvsim: %s\n", w.error().c_str());
+        fmt::print(stderr, "kvsim: {}\n", w.error());
         files_ok = false;
       }
     }
@@ -535,13 +535,13 @@ int main(int argc, char** argv) {
     if (!html_path.empty()) {
       if (result.first_failure) {
         if (auto w = cli::WriteFile(html_path, checker::HtmlReport(*result.first_failure)); !w) {
-          std::fprintf(stderr, "kvsim: %s\n", w.error().c_str());
+          fmt::print(stderr, "kvsim: {}\n", w.error());
           files_ok = false;
         } else {
           fmt::print("report of seed {} written to {}\n", result.failing_seeds.front(), html_path);
         }
       } else {
-        std::printf("no seed failed: no HTML report written\n");
+        fmt::print("no seed failed: no HTML report written\n");
       }
     }
     if (result.first_failing_run) {
@@ -550,7 +550,7 @@ int main(int argc, char** argv) {
     } else if (result.runs > 0 && !result.stopped) {
       files_ok = WriteHistoryFiles(result.last_run, result.last_seed, out_path, edn_path, true) && files_ok;
     } else if (!out_path.empty() || !edn_path.empty()) {
-      std::printf("interrupted before any seed failed: no history written\n");
+      fmt::print("interrupted before any seed failed: no history written\n");
     }
   }
 
@@ -561,25 +561,25 @@ int main(int argc, char** argv) {
              interrupted ? fmt::format(" (INTERRUPTED after {} of {}, at seed {})", result.runs, range.count(),
                                        result.last_seed)
                          : "");
-  std::printf("%-26s %s%s\n", "faults", fault_list.empty() ? "none" : fault_list.c_str(),
-              base.swarm ? " (swarm: each seed picks some, and their magnitudes)" : "");
+  fmt::print("{:<26} {}{}\n", "faults", fault_list.empty() ? "none" : fault_list,
+             base.swarm ? " (swarm: each seed picks some, and their magnitudes)" : "");
   if (base.durable_storage) {
-    std::printf("%-26s durable, synced every %d write%s (a crash loses unsynced writes or tears the last)\n",
-                "storage", base.durable_storage->sync_every, base.durable_storage->sync_every == 1 ? "" : "s");
+    fmt::print("{:<26} durable, synced every {} write{} (a crash loses unsynced writes or tears the last)\n",
+               "storage", base.durable_storage->sync_every, base.durable_storage->sync_every == 1 ? "" : "s");
   }
   fmt::print("{:<26} {} passed, {} failed\n", "verdict", result.runs - result.failing_seeds.size(),
              result.failing_seeds.size());
   fmt::print("{:<26} {}\n", "simulated operations", result.operations);
-  std::printf("%-26s %.3f s virtual, %.3f s wall (%.3f s elapsed on %d job%s)\n", "time", result.virtual_seconds,
-              result.wall_seconds, result.elapsed_seconds, result.jobs, result.jobs == 1 ? "" : "s");
-  std::printf("%-26s %.0fx\n", "virtual / wall", result.VirtualPerWall());
-  std::printf("%-26s %.0f per job, %.0f in all\n", "simulated ops per second", result.OperationsPerSecond(),
-              result.elapsed_seconds > 0 ? result.operations / result.elapsed_seconds : 0);
+  fmt::print("{:<26} {:.3f} s virtual, {:.3f} s wall ({:.3f} s elapsed on {} job{})\n", "time", result.virtual_seconds,
+             result.wall_seconds, result.elapsed_seconds, result.jobs, result.jobs == 1 ? "" : "s");
+  fmt::print("{:<26} {:.0f}x\n", "virtual / wall", result.VirtualPerWall());
+  fmt::print("{:<26} {:.0f} per job, {:.0f} in all\n", "simulated ops per second", result.OperationsPerSecond(),
+             result.elapsed_seconds > 0 ? result.operations / result.elapsed_seconds : 0);
   for (std::size_t i = 0; i < result.failing_seeds.size() && i < 20; ++i) {
     fmt::print("FAILED seed {0}: replay with: kvsim --seed {0}{1}\n", result.failing_seeds[i], replay_rest);
   }
   if (result.failing_seeds.size() > 20) {
-    std::printf("... and %zu more failing seeds\n", result.failing_seeds.size() - 20);
+    fmt::print("... and {} more failing seeds\n", result.failing_seeds.size() - 20);
   }
   if (interrupted) return cli::kExitInterrupted;
   if (!result.failing_seeds.empty()) return cli::kExitFailed;

@@ -15,7 +15,7 @@ namespace {
 
 void WriteOrWarn(const std::string& path, const std::string& text, bool& ok) {
   if (auto w = cli::WriteFile(path, text); !w) {
-    std::fprintf(stderr, "live run: %s\n", w.error().c_str());
+    fmt::print(stderr, "live run: {}\n", w.error());
     ok = false;
   }
 }
@@ -61,13 +61,13 @@ int RunLive(const sim::Scenario& given, const LiveOptions& options) {
   const auto* broker_nemesis = dynamic_cast<const ScriptBrokerNemesis*>(options.broker_nemesis.get());
   if (!options.nemesis_flags.faults.empty()) {
     if (options.brokers.empty()) {
-      std::fprintf(stderr, "live run: --nemesis needs --brokers (a cluster run by scripts/kafka-cluster); on the "
-                           "mock use --faults\n");
+      fmt::print(stderr, "live run: --nemesis needs --brokers (a cluster run by scripts/kafka-cluster); on the "
+                         "mock use --faults\n");
       return cli::kExitUsage;
     }
     auto names = ScriptBrokerNemesis::FaultList(options.nemesis_flags.faults);
     if (!names) {
-      std::fprintf(stderr, "live run: --nemesis: %s\n", names.error().c_str());
+      fmt::print(stderr, "live run: --nemesis: {}\n", names.error());
       return cli::kExitUsage;
     }
     for (const auto& n : *names) {
@@ -79,15 +79,15 @@ int RunLive(const sim::Scenario& given, const LiveOptions& options) {
   sim::live::LiveOptions run_options = options;
   if (options.print) {
     run_options.say = [](const std::string& line) {
-      std::printf("%s\n", line.c_str());
+      fmt::print("{}\n", line);
       std::fflush(stdout);
     };
   }
   cli::InstallInterruptHandler();
   sim::live::LiveResult result = sim::live::RunLive(scenario, run_options);
-  for (const auto& w : result.warnings) std::fprintf(stderr, "live run: %s\n", w.c_str());
+  for (const auto& w : result.warnings) fmt::print(stderr, "live run: {}\n", w);
   if (result.kind == Kind::kUsage || result.kind == Kind::kEnvironment) {
-    std::fprintf(stderr, "live run: %s\n", result.message.c_str());
+    fmt::print(stderr, "live run: {}\n", result.message);
     return result.kind == Kind::kUsage ? cli::kExitUsage : cli::kExitEnvironment;
   }
   const sim::SimRun& run = result.run;
@@ -98,10 +98,10 @@ int RunLive(const sim::Scenario& given, const LiveOptions& options) {
                                               : "NOT COMPLETED",
                sim::Describe(run, result.report));
     if (broker_nemesis != nullptr && broker_nemesis->Ran()) {
-      std::printf("%s%s", broker_nemesis->Account().c_str(), ExplainLostWrites(result.report).c_str());
+      fmt::print("{}{}", broker_nemesis->Account(), ExplainLostWrites(result.report));
     }
-    std::printf("  %.3f s wall, %.0f ops/s\n", run.wall_seconds,
-                (run.workload.ops_completed + run.workload.ops_unknown) / std::max(run.wall_seconds, 1e-9));
+    fmt::print("  {:.3f} s wall, {:.0f} ops/s\n", run.wall_seconds,
+               (run.workload.ops_completed + run.workload.ops_unknown) / std::max(run.wall_seconds, 1e-9));
   }
   bool written = true;
   if (!options.out_path.empty()) WriteOrWarn(options.out_path, checker::WriteJsonl(run.history), written);
@@ -110,7 +110,7 @@ int RunLive(const sim::Scenario& given, const LiveOptions& options) {
     if (edn) {
       WriteOrWarn(options.edn_path, *edn, written);
     } else {
-      std::fprintf(stderr, "live run: cannot write EDN: %s\n", edn.error().ToString().c_str());
+      fmt::print(stderr, "live run: cannot write EDN: {}\n", edn.error().ToString());
       written = false;
     }
   }
@@ -120,7 +120,7 @@ int RunLive(const sim::Scenario& given, const LiveOptions& options) {
   if (cli::Interrupted()) return cli::kExitInterrupted;
   if (result.kind == Kind::kFailed) return cli::kExitFailed;
   if (result.kind == Kind::kNotCompleted) {
-    std::fprintf(stderr, "live run: the run could not be completed (no check failed): %s\n", result.message.c_str());
+    fmt::print(stderr, "live run: the run could not be completed (no check failed): {}\n", result.message);
     return cli::kExitEnvironment;
   }
   return written ? cli::kExitOk : cli::kExitEnvironment;

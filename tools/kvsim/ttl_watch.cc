@@ -122,8 +122,7 @@ int RunTtlWatch(const TtlWatchOptions& o) {
   if (std::find(variants.begin(), variants.end(), o.variant) == variants.end()) {
     std::string known;
     for (const auto& v : variants) known += (known.empty() ? "" : ", ") + v;
-    std::fprintf(stderr, "kvsim: --variant '%s' is not one of the %s workload's: %s\n", o.variant.c_str(),
-                 o.workload.c_str(), known.c_str());
+    fmt::print(stderr, "kvsim: --variant '{}' is not one of the {} workload's: {}\n", o.variant, o.workload, known);
     return cli::kExitUsage;
   }
   const bool sweep = o.last_seed != o.first_seed;
@@ -137,9 +136,9 @@ int RunTtlWatch(const TtlWatchOptions& o) {
   bool files_ok = true;
   for (uint64_t seed = o.first_seed; seed <= o.last_seed && !cli::Interrupted(); ++seed) {
     TtlWatchRun run = RunTtlWatchSeed(o, seed);
-    for (const auto& w : run.warnings) std::fprintf(stderr, "kvsim: warning: %s\n", w.c_str());
+    for (const auto& w : run.warnings) fmt::print(stderr, "kvsim: warning: {}\n", w);
     if (run.refused_exit != 0) {
-      std::fprintf(stderr, "kvsim: %s%s\n", o.live ? "--live: " : "", run.refused.c_str());
+      fmt::print(stderr, "kvsim: {}{}\n", o.live ? "--live: " : "", run.refused);
       return run.refused_exit;
     }
     ++runs;
@@ -150,11 +149,11 @@ int RunTtlWatch(const TtlWatchOptions& o) {
     if (!sweep) {
       fmt::print("seed {}: {}\n{}: {}\n", seed, failed ? "FAIL" : "PASS", o.workload, run.account);
       if (report) {
-        std::fputs(checker::TextReport(*report).c_str(), stdout);
+        fmt::print("{}", checker::TextReport(*report));
       } else {
-        std::printf("the history could not be judged: %s\n", report.error().ToString().c_str());
+        fmt::print("the history could not be judged: {}\n", report.error().ToString());
       }
-      for (const auto& e : run.errors) std::printf("workload error: %s\n", e.c_str());
+      for (const auto& e : run.errors) fmt::print("workload error: {}\n", e);
     }
     if (failed) failing.push_back(seed);
     // --out and --html: the seed's; in a sweep the first failing seed's (the
@@ -168,7 +167,7 @@ int RunTtlWatch(const TtlWatchOptions& o) {
   }
   if (kept && !o.out_path.empty()) {
     if (auto w = cli::WriteFile(o.out_path, checker::WriteJsonl(kept->history)); !w) {
-      std::fprintf(stderr, "kvsim: %s\n", w.error().c_str());
+      fmt::print(stderr, "kvsim: {}\n", w.error());
       files_ok = false;
     } else if (sweep) {
       fmt::print("history of seed {} written to {}\n", kept_seed, o.out_path);
@@ -176,7 +175,7 @@ int RunTtlWatch(const TtlWatchOptions& o) {
   }
   if (kept_report && !o.html_path.empty()) {
     if (auto w = cli::WriteFile(o.html_path, checker::HtmlReport(*kept_report)); !w) {
-      std::fprintf(stderr, "kvsim: %s\n", w.error().c_str());
+      fmt::print(stderr, "kvsim: {}\n", w.error());
       files_ok = false;
     }
   }
@@ -199,30 +198,30 @@ int RunTtlWatch(const TtlWatchOptions& o) {
     }
     for (const auto& [path, body] : files) {
       if (auto w = cli::WriteFile(path, body); !w) {
-        std::fprintf(stderr, "kvsim: %s\n", w.error().c_str());
+        fmt::print(stderr, "kvsim: {}\n", w.error());
         files_ok = false;
       }
     }
-    if (files_ok) std::printf("run folder: %s\n", o.run_dir.c_str());
+    if (files_ok) fmt::print("run folder: {}\n", o.run_dir);
   }
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const uint64_t planned = o.last_seed - o.first_seed + 1;
   fmt::print("\n{:<26} {}..{}{}\n", "seeds", o.first_seed, o.last_seed,
              runs < planned ? fmt::format(" (INTERRUPTED after {} of {})", runs, planned) : "");
-  std::printf("%-26s %s, variant %s\n", "workload", o.workload.c_str(), o.variant.c_str());
+  fmt::print("{:<26} {}, variant {}\n", "workload", o.workload, o.variant);
   fmt::print("{:<26} {} passed, {} failed\n", "verdict", runs - failing.size(), failing.size());
   if (o.live) {
     fmt::print("{:<26} {}\n", "live operations", ops);
-    std::printf("%-26s %.3f s wall (real time: not replayable byte for byte)\n", "time", wall);
+    fmt::print("{:<26} {:.3f} s wall (real time: not replayable byte for byte)\n", "time", wall);
   } else {
     fmt::print("{:<26} {}\n", "simulated operations", ops);
-    std::printf("%-26s %.3f s virtual, %.3f s wall\n", "time", virtual_seconds, wall);
+    fmt::print("{:<26} {:.3f} s virtual, {:.3f} s wall\n", "time", virtual_seconds, wall);
   }
   for (std::size_t i = 0; i < failing.size() && i < 20; ++i) {
     fmt::print("FAILED seed {0}: {1} with: kvsim{2} --seed {0}{3}\n", failing[i],
                o.live ? "run again (live: not the same history)" : "replay", o.live ? " --live" : "", o.replay_rest);
   }
-  if (failing.size() > 20) std::printf("... and %zu more failing seeds\n", failing.size() - 20);
+  if (failing.size() > 20) fmt::print("... and {} more failing seeds\n", failing.size() - 20);
   if (runs < planned) return cli::kExitInterrupted;
   if (!failing.empty()) return cli::kExitFailed;
   return files_ok ? cli::kExitOk : cli::kExitEnvironment;
@@ -273,7 +272,7 @@ int RunTtlWatchCli(const CLI::App& app, int argc, char** argv, const std::string
     std::error_code ec;
     std::filesystem::create_directories(run_dir, ec);
     if (ec) {
-      std::fprintf(stderr, "kvsim: cannot make the run folder %s: %s\n", run_dir.c_str(), ec.message().c_str());
+      fmt::print(stderr, "kvsim: cannot make the run folder {}: {}\n", run_dir, ec.message());
       return cli::kExitEnvironment;
     }
     o.run_dir = run_dir;
