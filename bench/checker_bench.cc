@@ -14,6 +14,8 @@
 #include <memory>
 #include <sstream>
 
+#include <fmt/format.h>
+
 #include "checker/check.h"
 #include "checker/convergence.h"
 #include "checker/durability.h"
@@ -107,7 +109,7 @@ BENCHMARK(BM_Durability)->Arg(100'000)->Arg(1'000'000)->Unit(benchmark::kMillise
 std::vector<testing::ReferenceHistory> ReferenceSet() {
   auto rows = testing::LoadReferenceSet();
   if (!rows) {
-    std::fprintf(stderr, "%s\n", rows.error().ToString().c_str());
+    fmt::print(stderr, "{}\n", rows.error().ToString());
     return {};
   }
   return std::move(*rows);

@@ -17,7 +17,7 @@ using log::kafka::KafkaProperties;
 KafkaTarget* g_target = nullptr;
 
 [[noreturn]] void Die(const std::string& what) {
-  std::fprintf(stderr, "kv_bench: %s\n", what.c_str());
+  fmt::print(stderr, "kv_bench: {}\n", what);
   std::exit(2);
 }
 

@@ -91,7 +91,7 @@ using log::kafka::KafkaOptions;
 constexpr std::size_t kValueBytes = 100;
 
 [[noreturn]] void Die(const std::string& what) {
-  std::fprintf(stderr, "kv_bench: %s\n", what.c_str());
+  fmt::print(stderr, "kv_bench: {}\n", what);
   std::exit(2);
 }
 
@@ -988,15 +988,15 @@ int main(int argc, char** argv) {
       char* end = nullptr;
       io_min_time = std::strtod(argv[i] + std::strlen("--io_min_time="), &end);
       if (end == nullptr || *end != '\0' || !(io_min_time > 0) || io_min_time > 3600) {
-        std::fprintf(stderr, "kv_bench: --io_min_time=%s: want seconds in (0, 3600]\n",
-                     argv[i] + std::strlen("--io_min_time="));
+        fmt::print(stderr, "kv_bench: --io_min_time={}: want seconds in (0, 3600]\n",
+                   argv[i] + std::strlen("--io_min_time="));
         return 2;
       }
     } else if (arg.starts_with("--rdkafka=")) {
       const std::string_view kv = arg.substr(std::strlen("--rdkafka="));
       const auto eq = kv.find('=');
       if (eq == std::string_view::npos || eq == 0) {
-        std::fprintf(stderr, "kv_bench: %s: want --rdkafka=NAME=VALUE\n", argv[i]);
+        fmt::print(stderr, "kv_bench: {}: want --rdkafka=NAME=VALUE\n", argv[i]);
         return 2;
       }
       rdkafka.emplace_back(std::string(kv.substr(0, eq)), std::string(kv.substr(eq + 1)));
@@ -1004,7 +1004,7 @@ int main(int argc, char** argv) {
     } else if (arg == "--lone_appends_at_once=0" || arg == "--lone_appends_at_once=1") {
       lone_appends_at_once = arg.back() == '1';
     } else if (arg.starts_with("--lone_appends_at_once")) {
-      std::fprintf(stderr, "kv_bench: %s: want --lone_appends_at_once=0 or =1\n", argv[i]);
+      fmt::print(stderr, "kv_bench: {}: want --lone_appends_at_once=0 or =1\n", argv[i]);
       return 2;
     } else if (arg == "--raw_consume_batch=0" || arg == "--raw_consume_batch=1") {
       kvlog::bench::RawConsumeInBatches() = arg.back() == '1';

@@ -20,6 +20,8 @@
 #include <thread>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "checker/linearizability.h"
 #include "checker/testing/reference.h"
 
@@ -48,15 +50,7 @@ double Median(std::vector<double> v) {
   return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
 }
 
-std::string Fmt(double ms) {
-  char buf[64];
-  if (ms >= 100) {
-    std::snprintf(buf, sizeof buf, "%.0f ms", ms);
-  } else {
-    std::snprintf(buf, sizeof buf, "%.1f ms", ms);
-  }
-  return buf;
-}
+std::string Fmt(double ms) { return ms >= 100 ? fmt::format("{:.0f} ms", ms) : fmt::format("{:.1f} ms", ms); }
 
 std::string Base(const std::string& path) { return path.substr(path.find_last_of('/') + 1); }
 
@@ -88,7 +82,7 @@ bool RunPorcupine(const std::string& binary, const std::string& dir, Set& set) {
   for (File& f : set.files) {
     auto it = got.find(dir + "/" + f.path);
     if (it == got.end()) {
-      std::fprintf(stderr, "oracle_bench: Porcupine gave no verdict for %s:\n%s\n", f.path.c_str(), out.c_str());
+      fmt::print(stderr, "oracle_bench: Porcupine gave no verdict for {}:\n{}\n", f.path, out);
       return false;
     }
     f.theirs_verdicts.push_back(it->second.first);
@@ -125,22 +119,22 @@ int main(int argc, char** argv) {
     } else if (a.rfind("--repetitions=", 0) == 0) {
       reps = std::atoi(a.c_str() + 14);
       if (reps < 1 || reps > 100) {
-        std::fprintf(stderr, "oracle_bench: --repetitions must be 1..100\n");
+        fmt::print(stderr, "oracle_bench: --repetitions must be 1..100\n");
         return 2;
       }
     } else {
-      std::fprintf(stderr, "usage: oracle_bench --porcupine=PATH [--repetitions=N]\n");
+      fmt::print(stderr, "usage: oracle_bench --porcupine=PATH [--repetitions=N]\n");
       return 2;
     }
   }
   if (porcupine.empty()) {
-    std::fprintf(stderr, "oracle_bench: --porcupine=PATH is required (bash scripts/porcupine-oracle build prints it)\n");
+    fmt::print(stderr, "oracle_bench: --porcupine=PATH is required (bash scripts/porcupine-oracle build prints it)\n");
     return 2;
   }
   auto dir = testing::ReferenceDir();
   auto rows = testing::LoadReferenceSet();
   if (!dir || !rows) {
-    std::fprintf(stderr, "oracle_bench: %s\n", (!dir ? dir.error() : rows.error()).ToString().c_str());
+    fmt::print(stderr, "oracle_bench: {}\n", (!dir ? dir.error() : rows.error()).ToString());
     return 2;
   }
   std::vector<Set> sets = {{"c50-ok", {}}, {"c50-bad", {}}, {"etcd", {}}};
@@ -158,7 +152,7 @@ int main(int argc, char** argv) {
     for (File& f : set.files) {
       std::FILE* in = std::fopen((*dir + "/" + f.path).c_str(), "rb");
       if (!in) {
-        std::fprintf(stderr, "oracle_bench: cannot read %s\n", f.path.c_str());
+        fmt::print(stderr, "oracle_bench: cannot read {}\n", f.path);
         return 2;
       }
       std::string text;
@@ -167,7 +161,7 @@ int main(int argc, char** argv) {
       std::fclose(in);
       auto ops = testing::ReferenceOperations(text, f.path, f.format);
       if (!ops) {
-        std::fprintf(stderr, "oracle_bench: %s\n", ops.error().ToString().c_str());
+        fmt::print(stderr, "oracle_bench: {}\n", ops.error().ToString());
         return 2;
       }
       f.ops = std::move(*ops);
@@ -179,11 +173,11 @@ int main(int argc, char** argv) {
       RunKvcheck(set, threads);
       if (!RunPorcupine(porcupine, *dir, set)) return 2;
     }
-    std::fprintf(stderr, "oracle_bench: repetition %d of %d done\n", rep + 1, reps);
+    fmt::print(stderr, "oracle_bench: repetition {} of {} done\n", rep + 1, reps);
   }
 
   bool ok = true;
-  std::printf("| histories | Porcupine (Go) | kvcheck | kvcheck / Porcupine |\n| --- | --- | --- | --- |\n");
+  fmt::print("| histories | Porcupine (Go) | kvcheck | kvcheck / Porcupine |\n| --- | --- | --- | --- |\n");
   for (Set& set : sets) {
     std::vector<double> ours_total(reps), theirs_total(reps);
     int slower = 0;
@@ -207,29 +201,27 @@ int main(int argc, char** argv) {
       const std::string expected = f.linearizable ? "linearizable" : "not-linearizable";
       for (int r = 0; r < reps; ++r) {
         if (f.ours_verdicts[r] != expected || f.theirs_verdicts[r] != expected) {
-          std::fprintf(stderr, "oracle_bench: %s: published %s, kvcheck %s, Porcupine %s\n", f.path.c_str(),
-                       expected.c_str(), f.ours_verdicts[r].c_str(), f.theirs_verdicts[r].c_str());
+          fmt::print(stderr, "oracle_bench: {}: published {}, kvcheck {}, Porcupine {}\n", f.path, expected,
+                     f.ours_verdicts[r], f.theirs_verdicts[r]);
           ok = false;
         }
       }
     }
     const double o = Median(ours_total), t = Median(theirs_total);
-    char ratio[32];
-    std::snprintf(ratio, sizeof ratio, "%.2fx", t > 0 ? o / t : 0.0);
+    const std::string ratio = fmt::format("{:.2f}x", t > 0 ? o / t : 0.0);
     if (set.files.size() == 1) {
-      std::printf("| `%s` (%zu ops) | %s | %s | %s |\n", Base(set.files[0].path).c_str(), set.files[0].ops.size(),
-                  Fmt(t).c_str(), Fmt(o).c_str(), ratio);
+      fmt::print("| `{}` ({} ops) | {} | {} | {} |\n", Base(set.files[0].path), set.files[0].ops.size(), Fmt(t),
+                 Fmt(o), ratio);
     } else {
-      std::printf("| %zu Jepsen %s histories (cas-register), in all | %s; worst %s %s | %s; worst %s %s | %s |\n",
-                  set.files.size(), set.name.c_str(), Fmt(t).c_str(), Base(theirs_worst->path).c_str(),
-                  Fmt(Median(theirs_worst->theirs_ms)).c_str(), Fmt(o).c_str(), Base(ours_worst->path).c_str(),
-                  Fmt(Median(ours_worst->ours_ms)).c_str(), ratio);
-      std::printf("| %s: histories where kvcheck is slower than Porcupine | | %d of %zu | worst %.2fx (%s) |\n",
-                  set.name.c_str(), slower, set.files.size(), worst_ratio, worst_ratio_file.c_str());
+      fmt::print("| {} Jepsen {} histories (cas-register), in all | {}; worst {} {} | {}; worst {} {} | {} |\n",
+                 set.files.size(), set.name, Fmt(t), Base(theirs_worst->path), Fmt(Median(theirs_worst->theirs_ms)),
+                 Fmt(o), Base(ours_worst->path), Fmt(Median(ours_worst->ours_ms)), ratio);
+      fmt::print("| {}: histories where kvcheck is slower than Porcupine | | {} of {} | worst {:.2f}x ({}) |\n",
+                 set.name, slower, set.files.size(), worst_ratio, worst_ratio_file);
     }
   }
-  std::printf("\nMedians of %d interleaved repetitions; analysis time only (kvcheck: CheckLinearizability with %d "
-              "threads; Porcupine: CheckEventsTimeout, GOMAXPROCS default). Verdicts %s the published ones.\n",
-              reps, threads, ok ? "all equal" : "NOT all equal to");
+  fmt::print("\nMedians of {} interleaved repetitions; analysis time only (kvcheck: CheckLinearizability with {} "
+             "threads; Porcupine: CheckEventsTimeout, GOMAXPROCS default). Verdicts {} the published ones.\n",
+             reps, threads, ok ? "all equal" : "NOT all equal to");
   return ok ? 0 : 1;
 }

@@ -45,7 +45,7 @@ int64_t Keys() { return g_brokers.empty() ? Records() / 2 : Records(); }
 constexpr int64_t kTail = 1'000;
 
 [[noreturn]] void Die(const std::string& what) {
-  std::fprintf(stderr, "rocksdb_bench: %s\n", what.c_str());
+  fmt::print(stderr, "rocksdb_bench: {}\n", what);
   std::exit(1);
 }
 
