@@ -450,7 +450,8 @@ def rocksdb_section(ctx, runs):
     def find(prefix, label):
         return next((b for k, b in runs.items() if k.startswith(prefix) and b.get("label") == label), None)
     mem_replay, rdb_replay = find("BM_FullReplay", "memory"), find("BM_FullReplay", "rocksdb")
-    restart = next((b for k, b in runs.items() if k.startswith("BM_RestartWithTail")), None)
+    restarts = [b for k, b in runs.items() if k.startswith("BM_RestartWithTail")]
+    restart = restarts[0] if restarts else None
     mem_get, rdb_get = find("BM_Get", "memory"), find("BM_Get", "rocksdb")
     rows = []
     if mem_replay and rdb_replay:
@@ -464,11 +465,13 @@ def rocksdb_section(ctx, runs):
             rows.append([f"&nbsp;&nbsp;the same less creating the database ({create:.0f} ms)",
                          f"{ms(rdb_replay) - create:.0f} ms", "",
                          f"{fmt_ratio(ratio(ms(mem_replay), ms(rdb_replay) - create))} the memory rate"])
-    if restart and mem_replay:
+    for restart in restarts if mem_replay else []:
+        # One row per kind of restart (its label: from a checkpoint, a closed store, ...).
         r = ratio(ms(mem_replay), ms(restart))
         keys = counter(restart, "keys")
         held = f" holding {si(keys)} keys" if keys else ""
-        rows.append([f"restart, RocksDB store{held} with a {counter(restart, 'tail'):.0f}-record tail",
+        kind = f" ({restart['label']})" if restart.get("label") else ""
+        rows.append([f"restart, RocksDB store{held} with a {counter(restart, 'tail'):.0f}-record tail{kind}",
                      f"{ms(restart):.0f} ms", "",
                      f"{fmt_ratio(r)} faster than a full in-memory replay ({verdict(r, 100)} >= 100x)"])
         if rdb_replay:

@@ -33,6 +33,14 @@ uint64_t Fnv(std::string_view s, uint64_t n) {
   return h;
 }
 
+// A reader that reads one record: no headers, no prefetching past it.
+log::ReadOptions ProbeReadOptions() {
+  log::ReadOptions read_options;
+  read_options.headers = false;
+  read_options.probe = true;
+  return read_options;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<ClientImpl>> ClientImpl::Open(std::unique_ptr<log::Log> log, std::unique_ptr<Storage> storage,
@@ -83,12 +91,22 @@ Result<std::unique_ptr<ClientImpl>> ClientImpl::Open(std::unique_ptr<log::Log> l
           client->log_->OpenReader(check ? durable->position : 0, read_options)) {
     early = std::move(*r);
   }
+  // Likewise the reader that fetches the store's first record for its
+  // identity check (a connection and a fetch of its own, which ran after the
+  // end offset's before).
+  std::unique_ptr<log::LogReader> early_probe;
+  if (check && durable->identity.known()) {
+    if (Result<std::unique_ptr<log::LogReader>> r =
+            client->log_->OpenReader(durable->identity.first_offset, ProbeReadOptions())) {
+      early_probe = std::move(*r);
+    }
+  }
   KVLOG_ASSIGN_OR_RETURN(const log::Offset end, client->log_->EndOffset(client->options_.startup_timeout));
   log::Offset from = 0;
   if (durable) {
     client->applier_->SetDurable(durable->identity.known());
     if (check) {
-      Status fits = client->CheckStore(*durable, end, deadline);
+      Status fits = client->CheckStore(*durable, end, deadline, std::move(early_probe));
       if (!fits && !client->options_.rebuild_mismatched_store) return std::unexpected(fits.error());
       if (!fits) {
         client->Log(LogLevel::kWarning,
@@ -137,7 +155,8 @@ Result<std::unique_ptr<ClientImpl>> ClientImpl::Open(std::unique_ptr<log::Log> l
 }
 
 
-Status ClientImpl::CheckStore(const DurableState& durable, log::Offset end, TimePoint deadline) {
+Status ClientImpl::CheckStore(const DurableState& durable, log::Offset end, TimePoint deadline,
+                              std::unique_ptr<log::LogReader> first_probe) {
   const int64_t position = durable.position;
   const LogIdentity& id = durable.identity;
   const std::string name = log_->Name();
@@ -161,7 +180,7 @@ Status ClientImpl::CheckStore(const DurableState& durable, log::Offset end, Time
                                    "holds another log's state",
                                    id.first_offset, log_text, end));
     }
-    Result<std::optional<log::LogEntry>> first = FirstEntryFrom(id.first_offset, end, deadline);
+    Result<std::optional<log::LogEntry>> first = FirstEntryFrom(id.first_offset, end, deadline, std::move(first_probe));
     if (!first && first.error().code() != ErrorCode::kDataLoss) return std::unexpected(first.error());
     if (first && *first && (*first)->offset == id.first_offset && (*first)->record) {
       const uint64_t digest = RecordDigest(*(*first)->record);
@@ -194,11 +213,11 @@ Status ClientImpl::CheckStore(const DurableState& durable, log::Offset end, Time
   return OkStatus();
 }
 
-Result<std::optional<log::LogEntry>> ClientImpl::FirstEntryFrom(log::Offset from, log::Offset end, TimePoint deadline) {
-  log::ReadOptions read_options;
-  read_options.headers = false;
-  read_options.probe = true;  // One record is read.
-  KVLOG_ASSIGN_OR_RETURN(std::unique_ptr<log::LogReader> reader, log_->OpenReader(from, read_options));
+Result<std::optional<log::LogEntry>> ClientImpl::FirstEntryFrom(log::Offset from, log::Offset end, TimePoint deadline,
+                                                               std::unique_ptr<log::LogReader> reader) {
+  if (reader == nullptr || reader->Position() != std::max<log::Offset>(from, 0)) {
+    KVLOG_ASSIGN_OR_RETURN(reader, log_->OpenReader(from, ProbeReadOptions()));
+  }
   for (;;) {
     if (reader->Position() >= end) return std::nullopt;
     if (options_.startup_stop.stop_requested()) {

@@ -198,9 +198,13 @@ class ClientImpl final : public Client, private ApplierListener {
   // kConflict after update_max_attempts, with the last conflict's message.
   std::unexpected<Error> AllAttemptsConflictedError(std::string_view what, std::string_view last) const;
   // Durable stores: whether `durable` fits the log (see Open), and the first
-  // entry a reader from `from` returns (nullopt: none below `end`).
-  Status CheckStore(const DurableState& durable, log::Offset end, TimePoint deadline);
-  Result<std::optional<log::LogEntry>> FirstEntryFrom(log::Offset from, log::Offset end, TimePoint deadline);
+  // entry a reader from `from` returns (nullopt: none below `end`). Each
+  // takes a probe reader already opened where it reads first (Open's early
+  // one), or opens its own when given none or one elsewhere.
+  Status CheckStore(const DurableState& durable, log::Offset end, TimePoint deadline,
+                    std::unique_ptr<log::LogReader> first_probe = nullptr);
+  Result<std::optional<log::LogEntry>> FirstEntryFrom(log::Offset from, log::Offset end, TimePoint deadline,
+                                                      std::unique_ptr<log::LogReader> reader = nullptr);
 
   ClientOptions options_;
   Runtime& runtime_;

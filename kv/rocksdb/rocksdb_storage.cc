@@ -82,13 +82,25 @@ std::string_view View(const ::rocksdb::Slice& s) { return {s.data(), s.size()}; 
 
 class RocksDbStore final : public LockedReads<RocksDbStore, RocksDbStorage> {
  public:
-  RocksDbStore(std::string path, bool sync, std::unique_ptr<::rocksdb::DB> db,
+  RocksDbStore(std::string path, bool sync, bool flush_on_close, std::unique_ptr<::rocksdb::DB> db,
                std::vector<::rocksdb::ColumnFamilyHandle*> handles)
-      : path_(std::move(path)), db_(std::move(db)), data_(handles[0]), meta_(handles[1]) {
+      : path_(std::move(path)), flush_on_close_(flush_on_close), db_(std::move(db)), data_(handles[0]),
+        meta_(handles[1]) {
     write_options_.sync = sync;
   }
 
   ~RocksDbStore() override {
+    if (flush_on_close_) {
+      // The memtables go to table files, so the next open has no
+      // write-ahead log to replay (a 1 M-key store closed with its writes
+      // still in the memtable took 5.3 s to reopen, against 60 ms flushed).
+      // Nothing depends on it: until the flush is recorded, the log is kept
+      // and replayed as after a crash.
+      if (::rocksdb::Status s = db_->Flush(::rocksdb::FlushOptions(), {data_, meta_}); !s.ok()) {
+        fmt::print(stderr, "kvlog rocksdb storage: flushing {} before closing: {} (its next open replays the "
+                           "write-ahead log instead)\n", path_, s.ToString());
+      }
+    }
     db_->DestroyColumnFamilyHandle(data_);
     db_->DestroyColumnFamilyHandle(meta_);
     if (::rocksdb::Status s = db_->Close(); !s.ok()) {
@@ -360,6 +372,7 @@ class RocksDbStore final : public LockedReads<RocksDbStore, RocksDbStorage> {
   }
 
   const std::string path_;
+  const bool flush_on_close_;
   std::unique_ptr<::rocksdb::DB> db_;
   ::rocksdb::ColumnFamilyHandle* data_;
   ::rocksdb::ColumnFamilyHandle* meta_;
@@ -420,6 +433,14 @@ Result<std::unique_ptr<RocksDbStorage>> OpenRocksDbStorage(const RocksDbOptions&
   // priorities, rebuilt as compactions run): a restart's open stays cheap
   // however many files a large store has.
   db_options.skip_stats_update_on_db_open = true;
+  // Opening a store opens every table file (max_open_files is -1), on
+  // RocksDB's default of 16 threads per column family: 30 threads started
+  // and joined per open, for the two to four files a store of a million
+  // keys has. Four (three started per column family) still open a large
+  // store's files side by side and cost a fifth less of the open's CPU
+  // (a 1 M-key checkpoint, 40 alternating opens: 6.3 ms with 16, 5.0 ms
+  // with 4, 4.7 ms with 1). Which files are opened, and how, is unchanged.
+  db_options.max_file_opening_threads = 4;
   ::rocksdb::BlockBasedTableOptions table;
   table.block_cache = ::rocksdb::NewLRUCache(options.block_cache_bytes);
   db_options.table_factory.reset(::rocksdb::NewBlockBasedTableFactory(table));
@@ -438,7 +459,8 @@ Result<std::unique_ptr<RocksDbStorage>> OpenRocksDbStorage(const RocksDbOptions&
     }
     return MakeError(ErrorCode::kUnavailable, "rocksdb storage: cannot open '" + options.path + "': " + s.ToString());
   }
-  auto store = std::make_unique<RocksDbStore>(options.path, options.sync, std::unique_ptr<::rocksdb::DB>(raw),
+  auto store = std::make_unique<RocksDbStore>(options.path, options.sync, options.flush_on_close,
+                                              std::unique_ptr<::rocksdb::DB>(raw),
                                               std::move(handles));
   if (Status loaded = store->Load(); !loaded) {
     return MakeError(loaded.error().code(), "rocksdb storage: " + loaded.error().message());

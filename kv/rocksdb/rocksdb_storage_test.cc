@@ -116,6 +116,43 @@ TEST(RocksDbStorageTest, DataPositionIdentityAndMetadataSurviveReopening) {
   EXPECT_EQ(store->Size(), 0u);
 }
 
+// Bytes of the store's write-ahead log files (RocksDB's *.log) in `dir`.
+std::uintmax_t WalBytes(const std::string& dir) {
+  std::uintmax_t bytes = 0;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    if (entry.path().extension() == ".log") bytes += entry.file_size();
+  }
+  return bytes;
+}
+
+TEST(RocksDbStorageTest, AStoreClosedCleanlyLeavesNoLogToReplayUnlessAskedNotToFlush) {
+  for (const bool flush : {true, false}) {
+    SCOPED_TRACE(flush ? "flush_on_close" : "no flush on close");
+    const std::string dir = NewDir("close");
+    {
+      auto store = OpenRocksDbStorage({.path = dir, .flush_on_close = flush});
+      ASSERT_TRUE(store.has_value()) << store.error().ToString();
+      for (int i = 0; i < 100; ++i) {
+        (*store)->Apply(std::vector<Mutation>{{fmt::format("k{:03}", i), "v", i}}, i + 1,
+                        std::vector<MetaMutation>{{"w/x", fmt::format("{}", i)}});
+      }
+      EXPECT_GT(WalBytes(dir), 0u);  // The writes are in the log until a flush.
+    }
+    if (flush) {
+      EXPECT_EQ(WalBytes(dir), 0u);
+    } else {
+      EXPECT_GT(WalBytes(dir), 0u);
+    }
+    // Either way the reopened store holds every write and its position.
+    auto store = MustOpen(dir);
+    ASSERT_NE(store, nullptr);
+    EXPECT_EQ(store->Durable()->position, 100);
+    EXPECT_EQ(store->Size(), 100u);
+    using Pairs = std::vector<std::pair<std::string, std::string>>;
+    EXPECT_EQ(store->LoadMeta(), (Pairs{{"w/x", "99"}}));
+  }
+}
+
 TEST(RocksDbStorageTest, CheckpointIsAConsistentCopyWithItsPosition) {
   const std::string dir = NewDir("origin");
   const std::string copy = NewDir("checkpoint");
