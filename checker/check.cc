@@ -79,6 +79,11 @@ Result<History> ReadHistoryFile(const std::string& path, std::optional<Format> f
     jsonl.pair_events = read.pair_events;
     jsonl.size_hint = total;
     if (read.progress) jsonl.progress = [&](uint64_t done) { read.progress(done, total); };
+    if (regular && read.threads > 1 && read.pair_events) {
+      jsonl.threads = read.threads;
+      in.close();
+      return ReadJsonlFile(path, jsonl);
+    }
     return ReadJsonl(in, path, jsonl);
   }
   std::stringstream ss;
