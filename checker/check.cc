@@ -265,6 +265,7 @@ Result<FullReport> CheckPaired(const History& history, std::vector<Operation> op
       out.reports.back().seconds = index_seconds + SecondsSince(start);
     }
   }
+  if (!session_worker.joinable()) index.reset();  // its memory, for what follows
   if (wants("convergence")) {
     phase("convergence");
     const auto start = std::chrono::steady_clock::now();
