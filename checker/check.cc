@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "base/propagate.h"
 #include "checker/bank.h"
@@ -79,6 +80,11 @@ Result<History> ReadHistoryFile(const std::string& path, std::optional<Format> f
     jsonl.pair_events = read.pair_events;
     jsonl.size_hint = total;
     if (read.progress) jsonl.progress = [&](uint64_t done) { read.progress(done, total); };
+    if (regular && read.threads > 1 && read.pair_events) {
+      jsonl.threads = read.threads;
+      in.close();
+      return ReadJsonlFile(path, jsonl);
+    }
     return ReadJsonl(in, path, jsonl);
   }
   std::stringstream ss;
@@ -214,10 +220,19 @@ Result<FullReport> CheckPaired(const History& history, std::vector<Operation> op
     out.reports.back().seconds = SecondsSince(start);
   }
   const bool session = wants("session"), durability = wants("durability");
+  // With two threads or more, the session check (the longest on kvsim's
+  // histories) runs on a worker beside durability and the other checks:
+  // they only read the operations and the write index. Its report takes its
+  // place in the order when the worker is joined (before any return: the
+  // jthread is declared after what it reads, so it is joined first).
+  std::optional<WriteIndex> index;
+  CheckReport session_result;
+  size_t session_slot = 0;
+  std::jthread session_worker;
   if (session || durability) {
     phase("indexing writes");
     auto start = std::chrono::steady_clock::now();
-    WriteIndex writes(history, out.ops);
+    const WriteIndex& writes = index.emplace(history, out.ops);
     if (auto repeat = writes.RepeatedValue()) {
       const Write& first = writes.writes()[repeat->first];
       const Write& again = writes.writes()[repeat->second];
@@ -228,7 +243,16 @@ Result<FullReport> CheckPaired(const History& history, std::vector<Operation> op
                                    again.key, *again.value, out.ops[first.op].line));
     }
     const double index_seconds = SecondsSince(start);
-    if (session) {
+    if (session && options.linearizability.threads >= 2) {
+      phase("session (started on a worker)");
+      session_slot = out.reports.size();
+      out.reports.emplace_back();
+      session_worker = std::jthread([&history, &out, &writes, &session_result, index_seconds] {
+        const auto begin = std::chrono::steady_clock::now();
+        session_result = WithoutLog(history, /*anything_to_judge=*/false, CheckSessions(history, out.ops, writes));
+        session_result.seconds = index_seconds + SecondsSince(begin);
+      });
+    } else if (session) {
       phase("session");
       start = std::chrono::steady_clock::now();
       out.reports.push_back(WithoutLog(history, /*anything_to_judge=*/false, CheckSessions(history, out.ops, writes)));
@@ -241,6 +265,7 @@ Result<FullReport> CheckPaired(const History& history, std::vector<Operation> op
       out.reports.back().seconds = index_seconds + SecondsSince(start);
     }
   }
+  if (!session_worker.joinable()) index.reset();  // its memory, for what follows
   if (wants("convergence")) {
     phase("convergence");
     const auto start = std::chrono::steady_clock::now();
@@ -302,6 +327,13 @@ Result<FullReport> CheckPaired(const History& history, std::vector<Operation> op
     }
     out.reports.back().seconds = SecondsSince(start);
   }
+  phase("staleness");
+  out.staleness = MeasureStaleness(out.ops);
+  if (session_worker.joinable()) {
+    phase("session (finishing on its worker)");
+    session_worker.join();
+    out.reports[session_slot] = std::move(session_result);
+  }
   // The order kvcheck has always printed: the linearizability report first,
   // then session, convergence, durability.
   std::stable_sort(out.reports.begin(), out.reports.end(), [](const CheckReport& a, const CheckReport& b) {
@@ -310,8 +342,6 @@ Result<FullReport> CheckPaired(const History& history, std::vector<Operation> op
     };
     return rank(a.checker) < rank(b.checker);
   });
-  phase("staleness");
-  out.staleness = MeasureStaleness(out.ops);
   return out;
 }
 

@@ -29,6 +29,9 @@ struct ReadOptions {
   bool pair_events = false;
   // Hears of the bytes read so far and the file's size (0 if unknown).
   std::function<void(uint64_t bytes, uint64_t total)> progress;
+  // JSONL with pair_events: a large file is read by this many threads (at
+  // most two; see JsonlReadOptions::threads), with the same result.
+  int threads = 1;
 };
 // Reads a file (a directory or an unreadable path is an error). JSONL is read
 // a block at a time.

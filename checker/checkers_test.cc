@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "checker/check.h"
 #include "checker/convergence.h"
@@ -1015,6 +1016,37 @@ RC_GTEST_PROP(Generated, KvHistoriesAreValidAndEachBreakageIsCaught, ()) {
   if (e.b != Breakage::kDivergence || h.finals.size() > 1) {
     RC_ASSERT(HasKind(c, e.kind) || (e.b == Breakage::kDivergence && HasKind(c, "digest-mismatch")));
   }
+}
+
+// With two threads the session check runs on a worker beside durability and
+// convergence: the reports, violations and their order are the same as with
+// one, broken or not.
+RC_GTEST_PROP(Generated, TheSessionCheckOnAWorkerReportsAsOnOneThread, ()) {
+  testing::GenerateOptions g;
+  g.seed = *rc::gen::inRange<uint64_t>(1, 1'000'000);
+  g.operations = *rc::gen::inRange<size_t>(200, 600);
+  g.replicas = *rc::gen::inRange(2, 5);
+  g.keys = *rc::gen::inRange(2, 8);
+  g.range_percent = *rc::gen::inRange(0, 20);
+  History h = testing::GenerateKvHistory(g);
+  const auto breakage = *rc::gen::element(Breakage::kStaleOwnRead, Breakage::kNonMonotonic, Breakage::kLostWrite,
+                                          Breakage::kDuplicateWrite, Breakage::kPhantomWrite);
+  if (*rc::gen::arbitrary<bool>()) testing::InjectViolation(&h, breakage, *rc::gen::arbitrary<uint64_t>());
+  auto text = [&](int threads) {
+    CheckOptions o;  // the default checks: session, convergence, durability
+    o.linearizability.threads = threads;
+    auto r = CheckHistory(h, Format::kJsonl, o);
+    RC_ASSERT(r.has_value());
+    std::string out;
+    for (const CheckReport& c : r->reports) {
+      out += fmt::format("{} {} {} {}\n", c.checker, VerdictName(c.verdict), c.summary, c.violation_count);
+      for (const Violation& v : c.violations) out += fmt::format("  {} {} {}\n", v.kind, v.message, fmt::join(v.ops, ","));
+    }
+    return out;
+  };
+  const std::string one = text(1);
+  RC_ASSERT(one.find("session") != std::string::npos);
+  RC_ASSERT(text(2) == one);
 }
 
 // `text` with every "line <digits>" as "line N".

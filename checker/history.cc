@@ -6,6 +6,8 @@
 #include <type_traits>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
+
 namespace kvlog::checker {
 
 const char* EventTypeName(EventType type) {
@@ -82,14 +84,36 @@ std::optional<Error> OperationPairer::AddImpl(E&& e, int64_t position) {
     return std::nullopt;
   }
   if (it == pending_.end()) {
+    if (continues_) {  // its invocation may be in the earlier part: Splice decides
+      if constexpr (kMove) {
+        orphans_.emplace_back(std::move(e), position);
+      } else {
+        orphans_.emplace_back(e, position);
+      }
+      return std::nullopt;
+    }
     return error(fmt::format("{} completion for process {} that has no pending invocation", EventTypeName(e.type),
                              e.process));
   }
   Operation& op = ops_[it->second];
   *it = pending_.back();
   pending_.pop_back();
+  return Complete(op, std::forward<E>(e), position);
+}
+
+template <typename E>
+std::optional<Error> OperationPairer::Complete(Operation& op, E&& e, int64_t position) {
+  constexpr bool kMove = !std::is_lvalue_reference_v<E>;
+  auto take = [](auto& field) -> decltype(auto) {
+    if constexpr (kMove) {
+      return std::move(field);
+    } else {
+      return static_cast<const std::remove_reference_t<decltype(field)>&>(field);
+    }
+  };
   if (op.f != e.f) {
-    return error(fmt::format("completion f '{}' does not match invocation f '{}' (line {})", e.f, op.f, op.line));
+    return Error{source_, e.line,
+                 fmt::format("completion f '{}' does not match invocation f '{}' (line {})", e.f, op.f, op.line)};
   }
   op.outcome = e.type;
   if (e.type == EventType::kOk) op.output = take(e.value);
@@ -110,6 +134,43 @@ std::optional<Error> OperationPairer::Add(const Event& e, int64_t position) { re
 std::optional<Error> OperationPairer::Add(Event&& e, int64_t position) { return AddImpl(std::move(e), position); }
 
 void OperationPairer::Reserve(size_t operations) { ops_.reserve(operations); }
+
+bool OperationPairer::Splice(OperationPairer&& later, int64_t events_before, int lines_before) {
+  OperationPairer b = std::move(later);
+  later = OperationPairer(source_);
+  // Where each process pending here first appears among the later part's
+  // invocations (a pairer reading on would refuse an invocation while one is
+  // pending, and a kept-aside completion after one).
+  absl::flat_hash_map<int64_t, int64_t> first_call;  // process -> position in the later part
+  for (const auto& [process, index] : pending_) first_call.emplace(process, Operation::kNever);
+  for (const Operation& op : b.ops_) {
+    auto it = first_call.find(op.process);
+    if (it != first_call.end() && op.call < it->second) it->second = op.call;
+  }
+  for (auto& [e, position] : b.orphans_) {
+    auto it = std::find_if(pending_.begin(), pending_.end(), [&](const auto& p) { return p.first == e.process; });
+    if (it == pending_.end() || first_call.at(e.process) < position) return false;
+    Operation& op = ops_[it->second];
+    *it = pending_.back();
+    pending_.pop_back();
+    e.line += lines_before;
+    if (Complete(op, std::move(e), position + events_before)) return false;
+  }
+  for (const auto& [process, index] : pending_) {
+    if (first_call.at(process) != Operation::kNever) return false;
+  }
+  const size_t ops_before = ops_.size();
+  for (const auto& [process, index] : b.pending_) pending_.emplace_back(process, index + ops_before);
+  if (ops_.capacity() < ops_before + b.ops_.size()) ops_.reserve(ops_before + b.ops_.size());
+  for (Operation& op : b.ops_) {
+    op.index += ops_before;
+    op.call += events_before;
+    if (op.ret != Operation::kNever) op.ret += events_before;
+    op.line += lines_before;
+    ops_.push_back(std::move(op));
+  }
+  return true;
+}
 
 Result<std::vector<Operation>> OperationPairer::Finish() { return std::move(ops_); }
 

@@ -180,13 +180,37 @@ class OperationPairer {
   size_t capacity() const { return ops_.capacity(); }
   Result<std::vector<Operation>> Finish();
 
+  // Reading one history in two parts at once (the JSONL reader's two
+  // threads): the later part's pairer is told so, and a completion it gets
+  // for a process with nothing pending is kept aside (for the earlier part's
+  // pending invocation) instead of being an error.
+  void ContinueEarlierPart() { continues_ = true; }
+  // Joins `later` (the pairer of the events after this one's, which
+  // ContinueEarlierPart) on to this one: its operations follow, their
+  // indices, event positions and lines moved on by this part's operations,
+  // `events_before` and `lines_before`, and the completions it kept aside
+  // complete this part's pending invocations. True when the result is what
+  // one pairer given every event in order would hold; false when that pairer
+  // would have refused an event (a completion with nothing pending, an
+  // invocation while one is pending, a completion whose f is not its
+  // invocation's, across the join): the caller then reads the history in one
+  // part, which gives the error. `later` is left empty either way.
+  bool Splice(OperationPairer&& later, int64_t events_before, int lines_before);
+
  private:
   template <typename E>
   std::optional<Error> AddImpl(E&& event, int64_t position);
+  // The completion `e` (at `position`) of `op`: an error when its f is not op's.
+  template <typename E>
+  std::optional<Error> Complete(Operation& op, E&& e, int64_t position);
 
   std::string source_;
   std::vector<Operation> ops_;
   std::vector<std::pair<int64_t, size_t>> pending_;  // process -> op index, few
+  // ContinueEarlierPart: completions with nothing pending here, in order,
+  // with their positions.
+  bool continues_ = false;
+  std::vector<std::pair<Event, int64_t>> orphans_;
 };
 
 // put, get, delete, batch, range, cas, read, write, append, incr, transfer.

@@ -4,13 +4,16 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <bit>
 #include <cstring>
 #include <deque>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 #include "base/propagate.h"
 #include "absl/container/flat_hash_map.h"
@@ -927,6 +930,65 @@ class LineReader {
     return true;
   }
 
+  // This reader reads the later part of a history whose earlier part
+  // another reader reads at the same time (ReadJsonlFile's two threads): see
+  // Append.
+  void ContinueEarlierPart() {
+    if (pairer_) pairer_->ContinueEarlierPart();
+  }
+  // Appends what `later` (a reader of the lines after this one's, told
+  // ContinueEarlierPart) read: its lines, event positions and operations
+  // follow this one's. True when the result is what one reader given every
+  // line would hold; false when that reader would have stopped at an error
+  // (a line `later` refused, or one that is an error only after this part:
+  // a pairing across the join, a log offset that goes back, a second expiry
+  // line) or when the join is not done here (watch lines, which their own
+  // reader reads in order): the caller then reads the whole history with one
+  // reader, which gives the error.
+  bool Append(LineReader&& later) {
+    LineReader& b = later;
+    if (error_ || b.error_ || watch_ || b.watch_ || !pairer_ || !b.pairer_) return false;
+    if (h_.expiry && b.h_.expiry) return false;
+    const int lines = line_no_;
+    // The log: offsets increase across the join, and records sharing the
+    // join's offset (one transaction's writes) name different keys.
+    if (!h_.log.empty() && !b.h_.log.empty()) {
+      const int64_t last = h_.log.back().offset;
+      if (b.h_.log.front().offset < last) return false;
+      for (size_t i = 0; i < b.h_.log.size() && b.h_.log[i].offset == last; ++i) {
+        for (auto it = h_.log.rbegin(); it != h_.log.rend() && it->offset == last; ++it) {
+          if (it->key == b.h_.log[i].key) return false;
+        }
+      }
+    }
+    if (!pairer_->Splice(std::move(*b.pairer_), events_, lines)) return false;
+    for (LogRecord& r : b.h_.log) r.line += lines;
+    if (h_.log.empty()) {
+      h_.log = std::move(b.h_.log);
+    } else {
+      h_.log.insert(h_.log.end(), std::make_move_iterator(b.h_.log.begin()),
+                    std::make_move_iterator(b.h_.log.end()));
+    }
+    for (NemesisEvent& n : b.h_.nemesis) {
+      n.line += lines;
+      n.position += events_;
+      h_.nemesis.push_back(std::move(n));
+    }
+    for (FinalState& f : b.h_.finals) {
+      f.line += lines;
+      h_.finals.push_back(std::move(f));
+    }
+    if (b.h_.expiry) {
+      h_.expiry = std::move(b.h_.expiry);
+      h_.expiry->line += lines;
+    }
+    h_.has_log = h_.has_log || b.h_.has_log;
+    events_ += b.events_;
+    line_no_ += b.line_no_;
+    scanned_ += b.scanned_;
+    return true;
+  }
+
   // Tests: false reads every line through the general path.
   void SetFastPath(bool on) { fast_path_ = on; }
   uint64_t scanned() const { return scanned_; }
@@ -1034,17 +1096,22 @@ Result<History> ParseJsonl(std::string_view text, const std::string& source) {
   return reader.Finish();
 }
 
-Result<History> ReadJsonl(std::istream& in, const std::string& source, const JsonlReadOptions& options) {
-  LineReader reader(source, options.pair_events);
-  reader.SetSize(options.size_hint);
-  reader.SetFastPath(options.fast_path);
-  // Lines are read in blocks: the file's text is never held whole.
+namespace {
+
+// Feeds `reader` the lines of `in`, up to `limit` bytes (or to its end), a
+// block at a time: the text is never held whole. `done`, when set, is kept
+// at the bytes read so far (another thread reads it), and `progress` hears
+// of them. False at the first bad line (the reader holds the error), or when
+// `stop` is set.
+bool FeedLines(std::istream& in, uint64_t limit, LineReader& reader, const std::function<void(uint64_t)>& progress,
+               std::atomic<uint64_t>* done_out = nullptr, const std::atomic<bool>* stop = nullptr) {
   constexpr size_t kBlock = 1 << 20;
   std::string buffer;
   std::string carry;  // a line that runs past the end of a block
   uint64_t done = 0;
-  while (in) {
-    buffer.resize(kBlock);
+  while (in && done < limit) {
+    if (stop && stop->load(std::memory_order_relaxed)) return false;
+    buffer.resize(static_cast<size_t>(std::min<uint64_t>(kBlock, limit - done)));
     in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
     buffer.resize(static_cast<size_t>(in.gcount()));
     if (buffer.empty()) break;
@@ -1066,15 +1133,88 @@ Result<History> ReadJsonl(std::istream& in, const std::string& source, const Jso
       } else {
         ok = reader.Add(block.substr(pos, end - pos));
       }
-      if (!ok) return std::unexpected(reader.error());
+      if (!ok) return false;
       pos = end + 1;
     }
-    if (options.progress) options.progress(done);
+    if (done_out) done_out->store(done, std::memory_order_relaxed);
+    if (progress) progress(done);
   }
-  if (in.bad()) return MakeError(source, 0, "read error");
-  if (!carry.empty() && !reader.Add(carry)) return std::unexpected(reader.error());
+  if (in.bad()) return false;
+  if (!carry.empty() && !reader.Add(carry)) return false;
+  return true;
+}
+
+}  // namespace
+
+Result<History> ReadJsonl(std::istream& in, const std::string& source, const JsonlReadOptions& options) {
+  LineReader reader(source, options.pair_events);
+  reader.SetSize(options.size_hint);
+  reader.SetFastPath(options.fast_path);
+  if (!FeedLines(in, std::numeric_limits<uint64_t>::max(), reader, options.progress)) {
+    if (in.bad()) return MakeError(source, 0, "read error");
+    return std::unexpected(reader.error());
+  }
   if (options.scanned) *options.scanned = reader.scanned();
   return reader.Finish();
+}
+
+Result<History> ReadJsonlFile(const std::string& path, const JsonlReadOptions& options) {
+  auto whole = [&]() -> Result<History> {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return MakeError(path, 0, "cannot open file");
+    if (options.parts) *options.parts = 1;
+    return ReadJsonl(in, path, options);
+  };
+  std::error_code ec;
+  const uint64_t size = std::filesystem::is_regular_file(path, ec) ? std::filesystem::file_size(path, ec) : 0;
+  if (options.threads < 2 || !options.pair_events || size == 0 || size < options.parallel_min_bytes) return whole();
+  // The later part starts at the first line that starts at or after the
+  // split point (the middle, or where tests put it).
+  std::ifstream later_in(path, std::ios::binary);
+  if (!later_in) return whole();
+  const uint64_t split = options.split_at != 0 ? std::min(options.split_at, size) : size / 2;
+  uint64_t start = split;
+  if (split > 0) {
+    later_in.seekg(static_cast<std::streamoff>(split - 1));
+    std::string skipped;
+    if (!std::getline(later_in, skipped)) return whole();  // no line starts after it
+    start = split - 1 + skipped.size() + 1;
+  }
+  if (start >= size) return whole();
+  later_in.clear();
+  later_in.seekg(static_cast<std::streamoff>(start));
+  std::ifstream earlier_in(path, std::ios::binary);
+  if (!earlier_in) return whole();
+
+  LineReader earlier(path, /*pair_events=*/true), later(path, /*pair_events=*/true);
+  earlier.SetSize(size);  // room for every operation: the later part's are appended
+  earlier.SetFastPath(options.fast_path);
+  later.SetSize(size - start);
+  later.SetFastPath(options.fast_path);
+  later.ContinueEarlierPart();
+  std::atomic<uint64_t> later_done{0};
+  std::atomic<bool> stop{false};
+  bool later_ok = false;
+  std::thread worker([&] { later_ok = FeedLines(later_in, std::numeric_limits<uint64_t>::max(), later, {},
+                                                &later_done, &stop); });
+  std::function<void(uint64_t)> progress;
+  if (options.progress) {
+    progress = [&](uint64_t done) { options.progress(done + later_done.load(std::memory_order_relaxed)); };
+  }
+  const bool earlier_ok = FeedLines(earlier_in, start, earlier, progress);
+  if (!earlier_ok && !earlier_in.bad()) {
+    // The first error of the file is in the earlier part: the same error
+    // one reader gives.
+    stop.store(true);
+    worker.join();
+    return std::unexpected(earlier.error());
+  }
+  worker.join();
+  if (!earlier_ok || !later_ok || later_in.bad() || !earlier.Append(std::move(later))) return whole();
+  if (options.progress) options.progress(size);
+  if (options.scanned) *options.scanned = earlier.scanned();
+  if (options.parts) *options.parts = 2;
+  return earlier.Finish();
 }
 
 Result<History> ReadJsonlFile(const std::string& path) {

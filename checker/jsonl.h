@@ -44,10 +44,23 @@ struct JsonlReadOptions {
   // number of lines the scanner read.
   bool fast_path = true;
   uint64_t* scanned = nullptr;
+  // ReadJsonlFile with pair_events: a file of at least `parallel_min_bytes`
+  // is read by two threads when `threads` >= 2, each a part of its lines
+  // (split at the first line from the middle, or from byte `split_at` when
+  // not 0: tests), and the parts joined in order. The history is the one a
+  // single reader gives, errors included: any error, or anything the join
+  // does not handle, and the file is read again by one thread.
+  int threads = 1;
+  uint64_t parallel_min_bytes = uint64_t{32} << 20;
+  uint64_t split_at = 0;
+  int* parts = nullptr;  // when set: 2 if read in two parts, 1 if whole
 };
 // Reads JSONL from a stream a block at a time (the text is never held
 // whole); repeated strings and range pairs share one copy in memory.
 Result<History> ReadJsonl(std::istream& in, const std::string& source, const JsonlReadOptions& options = {});
+// The same from a file, on `options.threads` threads when it is large (see
+// JsonlReadOptions::threads).
+Result<History> ReadJsonlFile(const std::string& path, const JsonlReadOptions& options);
 
 // One line (no newline) for each kind of record.
 std::string EventToJsonl(const Event& event);

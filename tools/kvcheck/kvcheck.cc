@@ -190,6 +190,7 @@ Kept& KeptUntilExit() {
 int Judge(Job job, Progress& progress, Steps& steps) {
   ReadOptions read;
   read.pair_events = job.knossos_jar.empty();  // Knossos is handed the events as EDN
+  read.threads = job.options.linearizability.threads;  // a large JSONL file is read on two
   read.progress = [&](uint64_t done, uint64_t total) {
     progress.Bytes(done, total);
     steps.Bytes(done, total);
@@ -276,7 +277,7 @@ int main(int argc, char** argv) {
                           "linearizability time budget; exceeding it gives 'unknown' (exit 4)", 0, 86'400'000);
   cli::AddNumber(app, "--threads", options.linearizability.threads,
                  "workers checking independent keys in parallel, 1 to 1024 (the default is this machine's core "
-                 "count)",
+                 "count); with 2 or more, a JSONL file of 32 MiB or more is also read by two threads",
                  1, 1024);
   app.add_option("--knossos-jar", job.knossos_jar,
                  "also run Knossos (java -jar PATH) on the history, one register history per key");
