@@ -126,7 +126,17 @@ TEST_P(ClientConformance, CancellingAnUpdateDuringItsBackoffWakesIt) {
           CallOptions{.timeout = std::chrono::hours(1), .stop = source.get_token()});
       returned = true;
     });
-    while (attempts.load() == 0) SleepFor(1ms);
+    // Until the first attempt's conditional write has been decided false: the
+    // update is then in (or entering) its back-off. A fixed pause raced with a
+    // slow Put inside fn on a loaded machine, and the stop then came before the
+    // conditional write began.
+    bool conflicted = false;
+    for (int i = 0; i < 10'000 && !conflicted; ++i) {
+      auto stats = client->Stats();
+      conflicted = stats && stats->conditional_failures >= 1;
+      if (!conflicted) SleepFor(1ms);
+    }
+    EXPECT_TRUE(conflicted) << "the first attempt's conditional write was not decided within 10 s";
     SleepFor(50ms);
     EXPECT_FALSE(returned.load());
     EXPECT_EQ(attempts.load(), 1) << "the back-off after the first conflict did not hold the update";
