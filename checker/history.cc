@@ -43,25 +43,37 @@ bool KnownFunction(std::string_view f) {
 
 OperationPairer::OperationPairer(std::string source) : source_(std::move(source)) {}
 
+namespace {
+
+// An event's field for an operation: moved out when the event is an rvalue
+// (`E` is `Event&&`: a streaming reader's event dies in the pairer anyway),
+// copied when it is `const Event&`.
+template <typename E, typename T>
+decltype(auto) TakeField(T& field) {
+  if constexpr (std::is_lvalue_reference_v<E>) {
+    return static_cast<const T&>(field);
+  } else {
+    return std::move(field);
+  }
+}
+
+}  // namespace
+
+std::vector<std::pair<int64_t, size_t>>::iterator OperationPairer::PendingOf(int64_t process) {
+  return std::find_if(pending_.begin(), pending_.end(), [&](const auto& p) { return p.first == process; });
+}
+
 // The one body of both Adds: `E` is `const Event&` (fields copied) or
 // `Event&&` (fields moved: a streaming reader's event dies here anyway).
 template <typename E>
 std::optional<Error> OperationPairer::AddImpl(E&& e, int64_t position) {
-  constexpr bool kMove = !std::is_lvalue_reference_v<E>;
-  auto take = [](auto& field) -> decltype(auto) {
-    if constexpr (kMove) {
-      return std::move(field);
-    } else {
-      return static_cast<const std::remove_reference_t<decltype(field)>&>(field);
-    }
-  };
   auto error = [&](std::string reason) { return Error{source_, e.line, std::move(reason)}; };
   if (!KnownFunction(e.f)) {
     return error(fmt::format(
         "unknown f '{}': the checkers know put, get, delete, batch, range, cas, read, write, append, incr and transfer",
         e.f));
   }
-  auto it = std::find_if(pending_.begin(), pending_.end(), [&](const auto& p) { return p.first == e.process; });
+  auto it = PendingOf(e.process);
   if (e.type == EventType::kInvoke) {
     if (it != pending_.end()) {
       return error(fmt::format("process {} invokes while its operation from line {} is still pending", e.process,
@@ -71,13 +83,13 @@ std::optional<Error> OperationPairer::AddImpl(E&& e, int64_t position) {
     Operation& op = ops_.emplace_back();  // built in place: an Operation is ~300 bytes
     op.index = ops_.size() - 1;
     op.process = e.process;
-    op.f = take(e.f);
-    op.key = take(e.key);
-    op.input = take(e.value);
+    op.f = TakeField<E>(e.f);
+    op.key = TakeField<E>(e.key);
+    op.input = TakeField<E>(e.value);
     op.call = position;
     op.call_time = e.time;
-    op.replica = take(e.replica);
-    op.op = take(e.op);
+    op.replica = TakeField<E>(e.replica);
+    op.op = TakeField<E>(e.op);
     op.line = e.line;
     op.level = e.level;
     op.bound = e.bound;
@@ -85,11 +97,7 @@ std::optional<Error> OperationPairer::AddImpl(E&& e, int64_t position) {
   }
   if (it == pending_.end()) {
     if (continues_) {  // its invocation may be in the earlier part: Splice decides
-      if constexpr (kMove) {
-        orphans_.emplace_back(std::move(e), position);
-      } else {
-        orphans_.emplace_back(e, position);
-      }
+      orphans_.emplace_back(std::forward<E>(e), position);
       return std::nullopt;
     }
     return error(fmt::format("{} completion for process {} that has no pending invocation", EventTypeName(e.type),
@@ -103,28 +111,20 @@ std::optional<Error> OperationPairer::AddImpl(E&& e, int64_t position) {
 
 template <typename E>
 std::optional<Error> OperationPairer::Complete(Operation& op, E&& e, int64_t position) {
-  constexpr bool kMove = !std::is_lvalue_reference_v<E>;
-  auto take = [](auto& field) -> decltype(auto) {
-    if constexpr (kMove) {
-      return std::move(field);
-    } else {
-      return static_cast<const std::remove_reference_t<decltype(field)>&>(field);
-    }
-  };
   if (op.f != e.f) {
     return Error{source_, e.line,
                  fmt::format("completion f '{}' does not match invocation f '{}' (line {})", e.f, op.f, op.line)};
   }
   op.outcome = e.type;
-  if (e.type == EventType::kOk) op.output = take(e.value);
+  if (e.type == EventType::kOk) op.output = TakeField<E>(e.value);
   if (e.type != EventType::kInfo) {
     op.ret = position;
     op.ret_time = e.time;
   }
   if (e.offset) op.offset = e.offset;
   if (e.applied) op.applied = e.applied;
-  if (e.replica && e.replica != op.replica) op.replica = take(e.replica);
-  if (e.op && e.op != op.op) op.op = take(e.op);
+  if (e.replica && e.replica != op.replica) op.replica = TakeField<E>(e.replica);
+  if (e.op && e.op != op.op) op.op = TakeField<E>(e.op);
   op.result = e.result;
   return std::nullopt;
 }
@@ -148,7 +148,7 @@ bool OperationPairer::Splice(OperationPairer&& later, int64_t events_before, int
     if (it != first_call.end() && op.call < it->second) it->second = op.call;
   }
   for (auto& [e, position] : b.orphans_) {
-    auto it = std::find_if(pending_.begin(), pending_.end(), [&](const auto& p) { return p.first == e.process; });
+    auto it = PendingOf(e.process);
     if (it == pending_.end() || first_call.at(e.process) < position) return false;
     Operation& op = ops_[it->second];
     *it = pending_.back();

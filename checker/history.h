@@ -203,6 +203,8 @@ class OperationPairer {
   // The completion `e` (at `position`) of `op`: an error when its f is not op's.
   template <typename E>
   std::optional<Error> Complete(Operation& op, E&& e, int64_t position);
+  // This part's pending invocation of `process`, or pending_.end().
+  std::vector<std::pair<int64_t, size_t>>::iterator PendingOf(int64_t process);
 
   std::string source_;
   std::vector<Operation> ops_;
