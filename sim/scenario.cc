@@ -214,6 +214,12 @@ std::string Describe(const SimRun& run, const checker::FullReport& report) {
                        run.workload.async_writes, run.workload.writes_waited_at_limit,
                        run.workload.writes_refused_at_limit);
   }
+  // Losses the clients saw (the safe outcome of an unsafe setting): without
+  // this line a run whose lost writes all failed loudly looks like a quiet one.
+  if (run.workload.data_loss > 0 || run.workload.reader_data_loss > 0) {
+    out << fmt::format("  data loss: {} writes failed with DataLoss; readers reported it {} times\n",
+                       run.workload.data_loss, run.workload.reader_data_loss);
+  }
   if (!run.storage.empty()) out << "  storage: " << run.storage << "\n";
   if (!run.parameters.empty()) {
     out << "  swarm parameters:";

@@ -13,7 +13,9 @@
 #       BUILD_WORKING_DIRECTORY set to the scratch directory
 #   bazel-bin/tools/NAME/NAME  ->  the built NAME
 #   bazel build ...            ->  nothing (the programs are built already)
-# A comment holding "(exit N)" gives the expected status; otherwise 0.
+# A comment holding "(exit N)" gives the expected status; otherwise 0. One
+# holding "(shows: TEXT)" also wants TEXT (a fixed string) in the output, for
+# claims the exit status cannot carry.
 set -uo pipefail
 tmp=$(mktemp -d)
 bin="$tmp/bin"
@@ -65,7 +67,7 @@ translate() {
 }
 
 run_file() {  # NAME=PATH
-  local name="${1%%=*}" readme="${1#*=}" line command want comment
+  local name="${1%%=*}" readme="${1#*=}" line command want comment shows
   [ -s "$readme" ] || { echo "FAIL: no README at $readme"; failures=$((failures + 1)); return; }
   local count=0
   while IFS= read -r line; do
@@ -74,6 +76,8 @@ run_file() {  # NAME=PATH
     want=0
     comment="${line#*  #}"
     if [[ "$comment" != "$line" && "$comment" =~ \(exit\ ([0-9]+)\) ]]; then want="${BASH_REMATCH[1]}"; fi
+    shows=""
+    if [[ "$comment" != "$line" && "$comment" =~ \(shows:\ ([^\)]+)\) ]]; then shows="${BASH_REMATCH[1]}"; fi
     command=$(translate "$line")
     cd "$work" || exit 1
     eval "$command" >"$tmp/out" 2>"$tmp/err" </dev/null
@@ -82,7 +86,11 @@ run_file() {  # NAME=PATH
     # The shell's own complaint (a syntax error, a missing program) is never
     # the failure a line expects.
     if grep -q "^$0: " "$tmp/err"; then got="shell error"; fi
-    if [ "$got" != "$want" ]; then
+    if [ "$got" = "$want" ] && [ -n "$shows" ] && ! grep -qF -- "$shows" "$tmp/out" "$tmp/err"; then
+      failures=$((failures + 1))
+      echo "FAIL: $name: the output does not show \"$shows\": $line"
+      sed 's/^/  stdout: /' "$tmp/out" | tail -15
+    elif [ "$got" != "$want" ]; then
       failures=$((failures + 1))
       echo "FAIL: $name: exit $got, want $want: $line"
       echo "  ran: $command"
