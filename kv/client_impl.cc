@@ -69,7 +69,13 @@ Result<std::unique_ptr<ClientImpl>> ClientImpl::Open(std::unique_ptr<log::Log> l
   client->applier_ = std::make_unique<Applier>(client->options_, client->writer_, *client->log_, *client->storage_,
                                                *client->watch_hub_, client->counters_,
                                                static_cast<ApplierListener&>(*client));
-  const TimePoint deadline = rt.Now() + client->options_.startup_timeout;
+  const TimePoint opened_at = rt.Now();
+  const TimePoint deadline = opened_at + client->options_.startup_timeout;
+  // Where the open's time went, for one debug line at its end.
+  const auto since_open = [&rt, opened_at] {
+    return std::chrono::duration<double, std::milli>(rt.Now() - opened_at).count();
+  };
+  double readers_ms = 0, end_ms = 0, checked_ms = 0, ready_ms = 0;
   // The applier needs every record's headers: the writer and seq of each
   // plain record, to skip a second copy of one (kv/dedup_window.h), and of
   // this client's own writes, to check them.
@@ -101,7 +107,9 @@ Result<std::unique_ptr<ClientImpl>> ClientImpl::Open(std::unique_ptr<log::Log> l
       early_probe = std::move(*r);
     }
   }
+  readers_ms = since_open();
   KVLOG_ASSIGN_OR_RETURN(const log::Offset end, client->log_->EndOffset(client->options_.startup_timeout));
+  end_ms = since_open();
   log::Offset from = 0;
   if (durable) {
     client->applier_->SetDurable(durable->identity.known());
@@ -120,6 +128,7 @@ Result<std::unique_ptr<ClientImpl>> ClientImpl::Open(std::unique_ptr<log::Log> l
       }
     }
   }
+  checked_ms = since_open();
   client->resumed_from_ = from;
   if (early && early->Position() == std::max<log::Offset>(from, 0)) {
     client->reader_ = std::move(early);
@@ -127,6 +136,7 @@ Result<std::unique_ptr<ClientImpl>> ClientImpl::Open(std::unique_ptr<log::Log> l
     early.reset();
     KVLOG_ASSIGN_OR_RETURN(client->reader_, client->log_->OpenReader(from, read_options));
   }
+  ready_ms = since_open();
   client->applied_position_.store(client->reader_->Position(), std::memory_order_release);
   client->storage_->Apply({}, client->reader_->Position());
   client->watch_hub_->Start(client->reader_->Position());
@@ -151,6 +161,10 @@ Result<std::unique_ptr<ClientImpl>> ClientImpl::Open(std::unique_ptr<log::Log> l
     client->Close();
     return std::unexpected(replayed.error());
   }
+  client->Log(LogLevel::kDebug,
+              fmt::format("open: replayed {} to {} in {:.1f} ms: readers opened at {:.1f} ms, end offset at {:.1f}, "
+                          "store checked at {:.1f}, reader ready at {:.1f}",
+                          from, end, since_open(), readers_ms, end_ms, checked_ms, ready_ms));
   return client;
 }
 
