@@ -84,6 +84,17 @@ Result<std::unique_ptr<ClientImpl>> ClientImpl::Open(std::unique_ptr<log::Log> l
   // A durable store resumes from its position once it proves to fit the log.
   std::optional<DurableState> durable = client->storage_->Durable();
   const bool check = durable && (durable->position > 0 || durable->identity.known());
+  // The last record the store applied (just below its position, read with
+  // its metadata): the reader that reads the tail starts there and checks
+  // the store's identity with it, instead of a reader of its own at the
+  // store's first record (a fourth connection, metadata and fetch).
+  std::vector<std::pair<std::string, std::string>> meta;
+  std::optional<Applier::LastRecord> last;
+  if (check && durable->identity.known()) {
+    meta = client->storage_->LoadMeta();
+    last = Applier::FindLastRecord(meta);
+    if (last && !(last->offset >= durable->identity.first_offset && last->offset < durable->position)) last.reset();
+  }
   // The reader is opened first, where the replay will most likely start, so
   // it connects and fetches while the end offset is read and the store is
   // checked: a restart's fixed cost was mostly these steps one after the
@@ -94,14 +105,14 @@ Result<std::unique_ptr<ClientImpl>> ClientImpl::Open(std::unique_ptr<log::Log> l
   // partition once and unassigns it once, see log/kafka/kafka_log.cc.)
   std::unique_ptr<log::LogReader> early;
   if (Result<std::unique_ptr<log::LogReader>> r =
-          client->log_->OpenReader(check ? durable->position : 0, read_options)) {
+          client->log_->OpenReader(last ? last->offset : check ? durable->position : 0, read_options)) {
     early = std::move(*r);
   }
-  // Likewise the reader that fetches the store's first record for its
-  // identity check (a connection and a fetch of its own, which ran after the
-  // end offset's before).
+  // Without a last record, the reader that fetches the store's first record
+  // for its identity check opens now too (its connection and fetch overlap
+  // the end offset's).
   std::unique_ptr<log::LogReader> early_probe;
-  if (check && durable->identity.known()) {
+  if (check && durable->identity.known() && !(last && early)) {
     if (Result<std::unique_ptr<log::LogReader>> r =
             client->log_->OpenReader(durable->identity.first_offset, ProbeReadOptions())) {
       early_probe = std::move(*r);
@@ -114,7 +125,8 @@ Result<std::unique_ptr<ClientImpl>> ClientImpl::Open(std::unique_ptr<log::Log> l
   if (durable) {
     client->applier_->SetDurable(durable->identity.known());
     if (check) {
-      Status fits = client->CheckStore(*durable, end, deadline, std::move(early_probe));
+      Status fits = client->CheckStore(*durable, end, deadline, std::move(early_probe), early && last ? &early : nullptr,
+                                       last);
       if (!fits && !client->options_.rebuild_mismatched_store) return std::unexpected(fits.error());
       if (!fits) {
         client->Log(LogLevel::kWarning,
@@ -123,7 +135,7 @@ Result<std::unique_ptr<ClientImpl>> ClientImpl::Open(std::unique_ptr<log::Log> l
         KVLOG_RETURN_IF_ERROR(client->storage_->Clear());
         client->applier_->SetDurable(/*identity_known=*/false);
       } else {
-        KVLOG_RETURN_IF_ERROR(client->applier_->LoadDedup());
+        KVLOG_RETURN_IF_ERROR(last ? client->applier_->LoadDedup(meta) : client->applier_->LoadDedup());
         from = durable->position;
       }
     }
@@ -170,7 +182,8 @@ Result<std::unique_ptr<ClientImpl>> ClientImpl::Open(std::unique_ptr<log::Log> l
 
 
 Status ClientImpl::CheckStore(const DurableState& durable, log::Offset end, TimePoint deadline,
-                              std::unique_ptr<log::LogReader> first_probe) {
+                              std::unique_ptr<log::LogReader> first_probe, std::unique_ptr<log::LogReader>* tail,
+                              std::optional<Applier::LastRecord> last) {
   const int64_t position = durable.position;
   const LogIdentity& id = durable.identity;
   const std::string name = log_->Name();
@@ -187,7 +200,31 @@ Status ClientImpl::CheckStore(const DurableState& durable, log::Offset end, Time
                                  position, log_text, end));
   }
   bool start_checked = false;  // The log still holds a record at or below the position.
-  if (id.known()) {
+  bool identity_checked = false;
+  std::optional<std::string> last_differs;  // The store's last record is another one in the log.
+  if (id.known() && last && tail != nullptr && id.first_offset < end) {
+    // The tail's reader reads the store's last record first. The same record
+    // there (same digest) identifies the log as well as its first record
+    // does, and shows the log's start at or below the position. Anything
+    // else (the record deleted, another record) falls back to the first
+    // record's check below, and the tail is read by a new reader.
+    Result<std::optional<log::LogEntry>> got = NextEntry(**tail, last->offset, end, deadline);
+    if (!got && got.error().code() != ErrorCode::kDataLoss) return std::unexpected(got.error());
+    if (got && *got && (*got)->offset == last->offset && (*got)->record) {
+      const uint64_t digest = RecordDigest(*(*got)->record);
+      if (digest == last->digest) {
+        identity_checked = true;
+        start_checked = true;
+      } else {
+        last_differs = fmt::format("open: the record at offset {} of {} is not the one the store applied last "
+                                   "(digest {}, the store recorded {}): the store holds another log's state "
+                                   "(another cluster, or the topic was recreated)",
+                                   last->offset, log_text, digest, last->digest);
+      }
+    }
+    if (!identity_checked) tail->reset();
+  }
+  if (id.known() && !identity_checked) {
     if (id.first_offset >= end) {
       return MakeError(ErrorCode::kFailedPrecondition,
                        fmt::format("open: the store applied a record at offset {} but {} ends at {}: the store "
@@ -214,6 +251,9 @@ Status ClientImpl::CheckStore(const DurableState& durable, log::Offset end, Time
                                        id.first_offset, log_text));
     }
   }
+  // The first record matched (or is gone) but the last did not: a log that
+  // diverged from the store after its start.
+  if (last_differs) return MakeError(ErrorCode::kFailedPrecondition, *last_differs);
   if (position < end && !start_checked && !options_.skip_deleted_records) {
     Result<std::optional<log::LogEntry>> next = FirstEntryFrom(position, end, deadline);
     if (!next && next.error().code() == ErrorCode::kDataLoss) {
@@ -232,8 +272,13 @@ Result<std::optional<log::LogEntry>> ClientImpl::FirstEntryFrom(log::Offset from
   if (reader == nullptr || reader->Position() != std::max<log::Offset>(from, 0)) {
     KVLOG_ASSIGN_OR_RETURN(reader, log_->OpenReader(from, ProbeReadOptions()));
   }
+  return NextEntry(*reader, from, end, deadline);
+}
+
+Result<std::optional<log::LogEntry>> ClientImpl::NextEntry(log::LogReader& reader, log::Offset from, log::Offset end,
+                                                          TimePoint deadline) {
   for (;;) {
-    if (reader->Position() >= end) return std::nullopt;
+    if (reader.Position() >= end) return std::nullopt;
     if (options_.startup_stop.stop_requested()) {
       return MakeError(ErrorCode::kCancelled, "open: cancelled (ClientOptions::startup_stop) while checking the store");
     }
@@ -244,7 +289,7 @@ Result<std::optional<log::LogEntry>> ClientImpl::FirstEntryFrom(log::Offset from
                                                         from, Millis(options_.startup_timeout)));
     }
     KVLOG_ASSIGN_OR_RETURN(std::vector<log::LogEntry> polled,
-                           reader->Poll(1, std::min<Duration>(options_.poll_timeout, deadline - now)));
+                           reader.Poll(1, std::min<Duration>(options_.poll_timeout, deadline - now)));
     if (!polled.empty()) return std::move(polled.front());
   }
 }
