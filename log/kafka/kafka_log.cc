@@ -34,6 +34,11 @@ using internal::NewHandle;
 
 namespace {
 
+// EnsureTopic's work on a handle the caller made: an admin handle of its own,
+// or the log's producer (OpenKafkaLog: one connection and metadata exchange
+// fewer on every open).
+Status EnsureTopicOn(rd_kafka_t* rk, const KafkaOptions& options);
+
 using Clock = std::chrono::steady_clock;
 
 // How often the producer's poller serves delivery reports when idle, and how
@@ -396,6 +401,10 @@ class KafkaLog final : public Log {
     log->current_ = producer->get();
     log->producers_.push_back(std::move(*producer));
     log->poller_ = std::thread([raw = log.get()] { raw->PollLoop(); });
+    // The topic is checked (and created if asked) through the producer's
+    // handle: its connection and metadata serve both, where a separate admin
+    // handle connected and asked first. Nothing is produced before this.
+    KVLOG_RETURN_IF_ERROR(EnsureTopicOn(log->current_->handle.get(), options));
     return log;
   }
 
@@ -923,12 +932,18 @@ Status EnsureTopic(const KafkaOptions& options) {
   HandleContext context{options.logger};
   auto rk = AdminHandle(options, &context);
   KVLOG_RETURN_IF_ERROR(rk);
+  return EnsureTopicOn(rk->get(), options);
+}
+
+namespace {
+
+Status EnsureTopicOn(rd_kafka_t* rk, const KafkaOptions& options) {
   // Look first: an existing topic needs no CreateTopics (nor the rights to it).
   auto now = Clock::now();
-  auto count = PartitionCount(rk->get(), options, now + options.admin_timeout, now + kMissingTopicGrace);
+  auto count = PartitionCount(rk, options, now + options.admin_timeout, now + kMissingTopicGrace);
   if (!count && count.error().code() == ErrorCode::kFailedPrecondition && options.create_topic) {
     bool unsupported = false;
-    Status created = CreateTopic(rk->get(), options, &unsupported);
+    Status created = CreateTopic(rk, options, &unsupported);
     if (!created || unsupported) {
       // The brokers answered metadata, so they are reachable: they did not create it.
       std::string why = unsupported ? "the cluster has no CreateTopics API (the librdkafka mock has none)"
@@ -938,7 +953,7 @@ Status EnsureTopic(const KafkaOptions& options) {
       return MakeError(code, "topic '" + options.topic + "' does not exist and was not created: " + why);
     }
     now = Clock::now();
-    count = PartitionCount(rk->get(), options, now + options.admin_timeout, now + options.admin_timeout);
+    count = PartitionCount(rk, options, now + options.admin_timeout, now + options.admin_timeout);
   }
   KVLOG_RETURN_IF_ERROR(count);
   if (*count != 1) {
@@ -949,6 +964,8 @@ Status EnsureTopic(const KafkaOptions& options) {
   }
   return OkStatus();
 }
+
+}  // namespace
 
 Status DeleteTopic(const KafkaOptions& options) {
   HandleContext context{options.logger};
@@ -1070,7 +1087,7 @@ Status testing::RaiseFatalProducerError(Log& log, std::string_view reason) {
 
 Result<std::unique_ptr<Log>> OpenKafkaLog(const KafkaOptions& options) {
   KVLOG_RETURN_IF_ERROR(CheckProducerSafety(options));
-  KVLOG_RETURN_IF_ERROR(EnsureTopic(options));
+  // Create checks the topic (EnsureTopic) on the log's own producer.
   auto log = KafkaLog::Create(options);
   KVLOG_RETURN_IF_ERROR(log);
   return std::unique_ptr<Log>(std::move(*log));
