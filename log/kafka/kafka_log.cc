@@ -37,7 +37,8 @@ namespace {
 // EnsureTopic's work on a handle the caller made: an admin handle of its own,
 // or the log's producer (OpenKafkaLog: one connection and metadata exchange
 // fewer on every open).
-Status EnsureTopicOn(rd_kafka_t* rk, const KafkaOptions& options);
+// *created (if given) tells whether it created the topic.
+Status EnsureTopicOn(rd_kafka_t* rk, const KafkaOptions& options, bool* created = nullptr);
 
 using Clock = std::chrono::steady_clock;
 
@@ -120,7 +121,7 @@ rd_kafka_message_t* TakeMessage(ReaderHandle& handle, int wait_ms) {
   return handle.taken[handle.next++];
 }
 
-Result<ReaderHandle> OpenReaderHandle(const KafkaOptions& options, const ReadOptions& read_options, Offset from) {
+Result<ReaderHandle> NewReaderHandle(const KafkaOptions& options, const ReadOptions& read_options) {
   auto context = std::make_unique<HandleContext>();
   context->logger = options.logger;
   KafkaProperties properties = ReaderProperties(options);
@@ -147,22 +148,35 @@ Result<ReaderHandle> OpenReaderHandle(const KafkaOptions& options, const ReadOpt
   KVLOG_RETURN_IF_ERROR(conf);
   auto handle = NewHandle(RD_KAFKA_CONSUMER, std::move(*conf), "consumer");
   KVLOG_RETURN_IF_ERROR(handle);
+  return ReaderHandle{std::move(context), std::move(*handle)};
+}
+
+// Assigns partition 0 at `from` to a handle NewReaderHandle made (once: see
+// KafkaReader's invariant) and takes its consumer queue.
+Status AssignReaderHandle(ReaderHandle& reader, const KafkaOptions& options, Offset from) {
   rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(1);
   // An absolute offset, 0 included: a log whose start has moved past it is
   // reported by the first Poll (kDataLoss), not silently skipped.
   rd_kafka_topic_partition_list_add(parts, options.topic.c_str(), 0)->offset = std::max<Offset>(from, 0);
-  rd_kafka_resp_err_t err = rd_kafka_assign(handle->get(), parts);
+  rd_kafka_resp_err_t err = rd_kafka_assign(reader.consumer.get(), parts);
   rd_kafka_topic_partition_list_destroy(parts);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return std::unexpected(KafkaError(err, "cannot assign partition 0", options));
   }
-  ReaderHandle reader{std::move(context), std::move(*handle)};
   reader.queue = rd_kafka_queue_get_consumer(reader.consumer.get());
   if (reader.queue == nullptr) {
     rd_kafka_consumer_close(reader.consumer.get());
     return MakeError(ErrorCode::kInternal,
                      fmt::format("consumer of topic '{}' has no consumer queue (no group.id?)", options.topic));
   }
+  return OkStatus();
+}
+
+// A reader's handle: NewReaderHandle, then AssignReaderHandle.
+Result<ReaderHandle> OpenReaderHandle(const KafkaOptions& options, const ReadOptions& read_options, Offset from) {
+  Result<ReaderHandle> reader = NewReaderHandle(options, read_options);
+  KVLOG_RETURN_IF_ERROR(reader);
+  KVLOG_RETURN_IF_ERROR(AssignReaderHandle(*reader, options, from));
   return reader;
 }
 
@@ -401,16 +415,34 @@ class KafkaLog final : public Log {
     log->current_ = producer->get();
     log->producers_.push_back(std::move(*producer));
     log->poller_ = std::thread([raw = log.get()] { raw->PollLoop(); });
+    // The first reader's handle is made now, unassigned, so its connection
+    // and its metadata of the topic overlap the producer's (and whatever the
+    // caller does before its first OpenReader, such as opening a store). Not
+    // made: the first reader makes its own.
+    if (Result<ReaderHandle> spare = NewReaderHandle(options, ReadOptions{})) {
+      if (rd_kafka_topic_t* topic = rd_kafka_topic_new(spare->consumer.get(), options.topic.c_str(), nullptr)) {
+        rd_kafka_topic_destroy(topic);  // Asked for the topic's metadata; the handle keeps what comes back.
+      }
+      log->spare_reader_ = std::make_unique<ReaderHandle>(std::move(*spare));
+    }
     // The topic is checked (and created if asked) through the producer's
     // handle: its connection and metadata serve both, where a separate admin
     // handle connected and asked first. Nothing is produced before this.
-    KVLOG_RETURN_IF_ERROR(EnsureTopicOn(log->current_->handle.get(), options));
+    bool created = false;
+    KVLOG_RETURN_IF_ERROR(EnsureTopicOn(log->current_->handle.get(), options, &created));
+    if (created && log->spare_reader_ != nullptr) {
+      // Its metadata said the topic did not exist: the first reader makes a
+      // handle that learns of it.
+      CloseReaderHandle(*log->spare_reader_);
+      log->spare_reader_.reset();
+    }
     return log;
   }
 
   ~KafkaLog() override {
     Close();
     Shutdown();  // Again, in case Close ran inside an append callback and left it.
+    if (spare_reader_ != nullptr) CloseReaderHandle(*spare_reader_);
     producers_.clear();  // Joins librdkafka's threads before their contexts go.
     if (reports_fd_ >= 0) ::close(reports_fd_);
     if (lone_fd_ >= 0) ::close(lone_fd_);
@@ -487,7 +519,19 @@ class KafkaLog final : public Log {
       std::lock_guard<std::mutex> lock(mu_);
       if (closed_) return MakeError(ErrorCode::kClosed, "log of topic '" + options_.topic + "' is closed");
     }
-    Result<ReaderHandle> handle = OpenReaderHandle(options_, read_options, from);
+    std::unique_ptr<ReaderHandle> spare;
+    if (!read_options.probe) {
+      std::lock_guard<std::mutex> lock(mu_);
+      spare = std::move(spare_reader_);
+    }
+    Result<ReaderHandle> handle = spare == nullptr ? OpenReaderHandle(options_, read_options, from)
+                                                   : [&]() -> Result<ReaderHandle> {
+      if (Status assigned = AssignReaderHandle(*spare, options_, from); !assigned) {
+        CloseReaderHandle(*spare);
+        return std::unexpected(assigned.error());
+      }
+      return std::move(*spare);
+    }();
     KVLOG_RETURN_IF_ERROR(handle);
     return std::unique_ptr<LogReader>(new KafkaReader(options_, read_options, std::move(*handle), from));
   }
@@ -800,6 +844,9 @@ class KafkaLog final : public Log {
   std::mutex close_mu_;  // Serialises Close, so a second caller returns only when the first is done.
   std::mutex mu_;
   bool closed_ = false;                                                  // Guarded by mu_.
+  // The first non-probe reader's handle, made by Create and not yet
+  // assigned; null once taken (or never made). Guarded by mu_.
+  std::unique_ptr<ReaderHandle> spare_reader_;
   Clock::time_point last_overlap_{};  // The last append that found another in flight. Guarded by mu_.
   absl::flat_hash_set<AppendOp*> inflight_;  // Unfinished ops. Guarded by mu_.
 };
@@ -937,7 +984,8 @@ Status EnsureTopic(const KafkaOptions& options) {
 
 namespace {
 
-Status EnsureTopicOn(rd_kafka_t* rk, const KafkaOptions& options) {
+Status EnsureTopicOn(rd_kafka_t* rk, const KafkaOptions& options, bool* created_topic) {
+  if (created_topic != nullptr) *created_topic = false;
   // Look first: an existing topic needs no CreateTopics (nor the rights to it).
   auto now = Clock::now();
   auto count = PartitionCount(rk, options, now + options.admin_timeout, now + kMissingTopicGrace);
@@ -952,6 +1000,7 @@ Status EnsureTopicOn(rd_kafka_t* rk, const KafkaOptions& options) {
       if (!created && created.error().code() == ErrorCode::kInvalidArgument) code = ErrorCode::kInvalidArgument;
       return MakeError(code, "topic '" + options.topic + "' does not exist and was not created: " + why);
     }
+    if (created_topic != nullptr) *created_topic = true;
     now = Clock::now();
     count = PartitionCount(rk, options, now + options.admin_timeout, now + options.admin_timeout);
   }
