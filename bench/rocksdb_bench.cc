@@ -9,7 +9,9 @@
 //   BM_Get/{memory,rocksdb}         a local Get (block cache warm for RocksDB)
 // The restart/replay ratio and the Get ratio come from one run of this binary.
 //
-//   rocksdb_bench [--smoke] [benchmark flags]
+//   rocksdb_bench [--smoke] [--timeline] [benchmark flags]
+// --timeline prints each restart's steps on stderr (the store's open, the
+// log's connection, and Client::Open's debug line of its own steps).
 #include <benchmark/benchmark.h>
 
 #include <chrono>
@@ -37,6 +39,7 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 bool g_smoke = false;
+bool g_timeline = false;  // --timeline: each restart's steps on stderr.
 std::string g_brokers;
 int g_replication_factor = 3;
 int64_t g_records = 0;  // --records; 0: the default for the log.
@@ -98,9 +101,20 @@ struct World {
     return Open(Connect(), std::move(storage));
   }
 
-  std::unique_ptr<kv::Client> Open(std::unique_ptr<log::Log> log, std::unique_ptr<kv::Storage> storage) const {
+  std::unique_ptr<kv::Client> Open(std::unique_ptr<log::Log> log, std::unique_ptr<kv::Storage> storage,
+                                   std::string* open_line = nullptr) const {
     kv::ClientOptions options;
     options.startup_timeout = std::chrono::minutes(5);
+    if (open_line != nullptr) {
+      // Client::Open's debug line of where its time went (written before it returns).
+      options.logger = [open_line, base = options.logger](kv::LogLevel level, std::string_view message) {
+        if (level == kv::LogLevel::kDebug && message.find(": open: ") != std::string_view::npos) {
+          *open_line = std::string(message);
+        } else if (base && level != kv::LogLevel::kDebug) {
+          base(level, message);
+        }
+      };
+    }
     auto client = kv::Client::Open(std::move(log), std::move(storage), options);
     if (!client) Die("open client: " + client.error().ToString());
     return std::move(*client);
@@ -195,6 +209,7 @@ void BM_RestartWithTail(benchmark::State& state) {
     const auto start = Clock::now();
     std::unique_ptr<kv::Storage> store;
     std::unique_ptr<log::Log> log;
+    double connect_ms = 0;
     if (mode == 1) {
       // What a caller can do: the store's open (mostly waiting on its files'
       // syncs) runs while the log connects.
@@ -210,10 +225,21 @@ void BM_RestartWithTail(benchmark::State& state) {
     } else {
       store = RocksDb(dir);
       store_open_s += std::chrono::duration<double>(Clock::now() - start).count();
+      const auto connecting = Clock::now();
       log = w.Connect();
+      connect_ms = std::chrono::duration<double, std::milli>(Clock::now() - connecting).count();
     }
-    auto client = w.Open(std::move(log), std::move(store));
-    state.SetIterationTime(std::chrono::duration<double>(Clock::now() - start).count());
+    const auto opening = Clock::now();
+    std::string open_line;
+    auto client = w.Open(std::move(log), std::move(store), g_timeline ? &open_line : nullptr);
+    const auto done = Clock::now();
+    state.SetIterationTime(std::chrono::duration<double>(done - start).count());
+    if (g_timeline) {
+      const auto ms = [](auto d) { return std::chrono::duration<double, std::milli>(d).count(); };
+      fmt::print(stderr, "timeline /{}: restart {:.1f} ms = log connected {:.1f} ms (after the store's open {:.1f}), "
+                 "then Client::Open {:.1f} ms [{}]\n",
+                 mode, ms(done - start), connect_ms, ms(opening - start) - connect_ms, ms(done - opening), open_line);
+    }
     if (client->resumed_from() != Records() - kTail || client->AppliedPosition() != Records()) {
       Die("restart did not replay exactly the tail");
     }
@@ -270,7 +296,9 @@ int main(int argc, char** argv) {
   int kept = 1;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
-    if (arg == "--smoke") {
+    if (arg == "--timeline") {
+      kvlog::g_timeline = true;
+    } else if (arg == "--smoke") {
       kvlog::g_smoke = true;
     } else if (arg.starts_with("--brokers=")) {
       kvlog::g_brokers = arg.substr(std::strlen("--brokers="));

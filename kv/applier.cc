@@ -44,6 +44,9 @@ std::string DedupKey(const std::string& writer, uint64_t seq) {
 
 // "p/<writer>/<instance>" -> PlainDedup::Encode(window): one entry per writer
 // instance, rewritten once per flush that changed it.
+// The last record applied (Applier::LastRecord): "<offset>|<digest>".
+constexpr std::string_view kLastRecordKey = "t/last";
+
 std::string PlainKey(const PlainDedup::Key& key) { return fmt::format("p/{}/{}", key.first, key.second); }
 
 template <typename T>
@@ -76,8 +79,28 @@ void Applier::Log(LogLevel level, std::string_view message) const {
   if (options_.logger) options_.logger(level, options_.client_id + ": " + std::string(message));
 }
 
-Status Applier::LoadDedup() {
-  for (auto& [key, value] : storage_.LoadMeta()) {
+Status Applier::LoadDedup() { return LoadDedup(storage_.LoadMeta()); }
+
+std::optional<Applier::LastRecord> Applier::FindLastRecord(
+    const std::vector<std::pair<std::string, std::string>>& meta) {
+  for (const auto& [key, value] : meta) {
+    if (key != kLastRecordKey) continue;
+    const std::string_view v = value;
+    const std::size_t bar = v.find('|');
+    LastRecord last;
+    uint64_t offset = 0;
+    if (bar == std::string_view::npos || !ParseNumber(v.substr(0, bar), &offset) ||
+        !ParseNumber(v.substr(bar + 1), &last.digest)) {
+      return std::nullopt;
+    }
+    last.offset = static_cast<log::Offset>(offset);
+    return last;
+  }
+  return std::nullopt;
+}
+
+Status Applier::LoadDedup(const std::vector<std::pair<std::string, std::string>>& meta) {
+  for (const auto& [key, value] : meta) {
     const std::string_view k = key;
     auto bad = [&] {
       return MakeError(ErrorCode::kCorrupt, "open: the store's applier metadata has an unreadable entry '" + key + "'");
@@ -104,7 +127,7 @@ Status Applier::LoadDedup() {
       std::optional<PlainDedup::Window> window = PlainDedup::Decode(value);
       if (slash < 2 || !ParseNumber(k.substr(slash + 1), &instance) || !window) return bad();
       plain_.Restore({std::string(k.substr(2, slash - 2)), instance}, *window);
-    } else {
+    } else if (k != kLastRecordKey) {
       return bad();
     }
   }
@@ -189,6 +212,13 @@ void Applier::Apply(std::vector<log::LogEntry>& entries, log::Offset position, A
       identity_known_ = true;
       break;
     }
+  }
+  if (durable_ && !entries.empty()) {
+    // Read before the loop below moves the records into the batch.
+    const log::LogEntry& last = entries.back();
+    pending_meta_.push_back(MetaMutation{
+        std::string(kLastRecordKey),
+        last.record ? std::optional(fmt::format("{}|{}", last.offset, RecordDigest(*last.record))) : std::nullopt});
   }
   for (log::LogEntry& entry : entries) {
     // Not checked here: that entries come in offset order. That is the log's

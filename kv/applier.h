@@ -106,8 +106,24 @@ class Applier {
   // A durable store: the dedup windows persist beside its data, and the
   // log's identity is recorded with the first record applied unless known.
   void SetDurable(bool identity_known);
-  // Rebuilds the dedup windows from the durable store's metadata.
+  // Rebuilds the dedup windows from the durable store's metadata (`meta`:
+  // Storage::LoadMeta's, when the caller has read it already).
   Status LoadDedup();
+  Status LoadDedup(const std::vector<std::pair<std::string, std::string>>& meta);
+
+  // The last record a durable store applied: its offset and RecordDigest,
+  // kept in the store's metadata in the same write as the batch that ends
+  // with it. Client::Open checks the store's identity with it through the
+  // reader that reads the tail (the record just below the store's position),
+  // without a reader of its own at the store's first record.
+  struct LastRecord {
+    log::Offset offset = log::kNoOffset;
+    uint64_t digest = 0;
+  };
+  // From Storage::LoadMeta's pairs; nullopt when the store recorded none (a
+  // store written before this was kept, or one whose last batch ended
+  // without a readable record) or its entry is unreadable.
+  static std::optional<LastRecord> FindLastRecord(const std::vector<std::pair<std::string, std::string>>& meta);
   // Where the applier starts (the reader's position).
   void Start(log::Offset position);
   log::Offset position() const { return position_; }

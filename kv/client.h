@@ -154,7 +154,8 @@ class Client {
   // A durable store that holds a position (Storage::Durable) is checked
   // against the log first, then only the log past its position is replayed:
   // kFailedPrecondition when its position is past the log's end or it holds
-  // another log (another name, or another record at its first offset);
+  // another log (another name, or another record at its first offset or at
+  // the offset of the last record it applied);
   // kDataLoss when the log's start moved past its position. Each names what
   // differed; ClientOptions::rebuild_mismatched_store empties the store and
   // replays the whole log instead.

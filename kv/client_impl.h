@@ -200,11 +200,21 @@ class ClientImpl final : public Client, private ApplierListener {
   // Durable stores: whether `durable` fits the log (see Open), and the first
   // entry a reader from `from` returns (nullopt: none below `end`). Each
   // takes a probe reader already opened where it reads first (Open's early
-  // one), or opens its own when given none or one elsewhere.
+  // one), or opens its own when given none or one elsewhere. With `last` (the
+  // store's last record) and `*tail` (Open's reader, opened at its offset),
+  // CheckStore checks the identity with that record and leaves *tail at the
+  // store's position; when it cannot, it resets *tail and checks the first
+  // record as before.
   Status CheckStore(const DurableState& durable, log::Offset end, TimePoint deadline,
-                    std::unique_ptr<log::LogReader> first_probe = nullptr);
+                    std::unique_ptr<log::LogReader> first_probe = nullptr,
+                    std::unique_ptr<log::LogReader>* tail = nullptr,
+                    std::optional<Applier::LastRecord> last = std::nullopt);
   Result<std::optional<log::LogEntry>> FirstEntryFrom(log::Offset from, log::Offset end, TimePoint deadline,
                                                       std::unique_ptr<log::LogReader> reader = nullptr);
+  // The next entry `reader` returns (nullopt once it reached `end`), polling
+  // until startup_timeout's `deadline`; `from` names the offset in errors.
+  Result<std::optional<log::LogEntry>> NextEntry(log::LogReader& reader, log::Offset from, log::Offset end,
+                                                 TimePoint deadline);
 
   ClientOptions options_;
   Runtime& runtime_;

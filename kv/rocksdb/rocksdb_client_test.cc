@@ -66,6 +66,28 @@ std::vector<KeyValue> FreshState(log::sim::Broker& broker, ClientOptions options
 
 std::vector<KeyValue> State(Client& client) { return *client.Range(KeyConstraint{}, {.versions = true}); }
 
+// A log that records where each of its readers was opened.
+class ReaderCountingLog final : public log::Log {
+ public:
+  ReaderCountingLog(std::unique_ptr<log::Log> log, std::vector<log::Offset>* opened)
+      : log_(std::move(log)), opened_(opened) {}
+  void Append(std::span<const log::Record> records, log::AppendCallback done) override {
+    log_->Append(records, std::move(done));
+  }
+  using log::Log::OpenReader;
+  Result<std::unique_ptr<log::LogReader>> OpenReader(log::Offset from, const log::ReadOptions& options) override {
+    opened_->push_back(from);
+    return log_->OpenReader(from, options);
+  }
+  Result<log::Offset> EndOffset(Duration timeout) override { return log_->EndOffset(timeout); }
+  void Close() override { log_->Close(); }
+  std::string Name() const override { return log_->Name(); }
+
+ private:
+  std::unique_ptr<log::Log> log_;
+  std::vector<log::Offset>* opened_;
+};
+
 TEST(RocksDbClientTest, ReopeningReplaysOnlyTheTailAndMatchesAFullReplay) {
   log::sim::Broker broker;
   Write(broker, 0, 100);
@@ -93,6 +115,62 @@ TEST(RocksDbClientTest, ReopeningReplaysOnlyTheTailAndMatchesAFullReplay) {
   // It keeps applying (and storing) as an ordinary client.
   ASSERT_TRUE((*client)->Put("after", "1").has_value());
   EXPECT_EQ((*client)->storage().Durable()->position, broker.end_offset());
+}
+
+TEST(RocksDbClientTest, ARestartChecksTheStoreWithTheTailsReaderAlone) {
+  log::sim::Broker broker;
+  Write(broker, 0, 50);
+  const std::string dir = NewDir("one-reader");
+  log::Offset position = 0;
+  {
+    auto client = Client::Open(broker.Connect(), Store(dir), {});
+    ASSERT_TRUE(client.has_value()) << client.error().ToString();
+    position = (*client)->AppliedPosition();
+  }
+  Write(broker, 50, 60);
+  ASSERT_GT(broker.end_offset(), position);
+  std::vector<log::Offset> opened;
+  auto client = Client::Open(std::make_unique<ReaderCountingLog>(broker.Connect(), &opened), Store(dir), {});
+  ASSERT_TRUE(client.has_value()) << client.error().ToString();
+  EXPECT_EQ((*client)->resumed_from(), position);
+  // One reader, at the store's last record (just below its position): it
+  // checks the store's identity and then reads the tail. No probe at the
+  // store's first record.
+  EXPECT_EQ(opened, std::vector<log::Offset>{position - 1});
+  EXPECT_EQ((*client)->AppliedPosition(), broker.end_offset());
+  EXPECT_EQ(State(**client), FreshState(broker));
+}
+
+TEST(RocksDbClientTest, AStoreOfALogThatDivergedAfterItsFirstRecordIsRefusedByItsLastRecord) {
+  log::sim::Broker mine;
+  Write(mine, 0, 10);
+  const std::string dir = NewDir("diverged");
+  log::Offset position = 0;
+  {
+    auto client = Client::Open(mine.Connect(), Store(dir), {});
+    ASSERT_TRUE(client.has_value()) << client.error().ToString();
+    position = (*client)->AppliedPosition();
+  }
+  // The same first records (same keys and values), then others: longer than
+  // the store's position, so only the last record tells them apart.
+  log::sim::Broker other;
+  Write(other, 0, 5);
+  Write(other, 5, 60, "other");
+  ASSERT_GT(other.end_offset(), position);
+  auto refused = Client::Open(other.Connect(), Store(dir), {});
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code(), ErrorCode::kFailedPrecondition);
+  EXPECT_THAT(refused.error().message(),
+              HasSubstr(fmt::format("record at offset {} of the log is not the one the store applied last",
+                                    position - 1)));
+
+  ClientOptions rebuild;
+  rebuild.rebuild_mismatched_store = true;
+  rebuild.logger = [](LogLevel, std::string_view) {};
+  auto rebuilt = Client::Open(other.Connect(), Store(dir), rebuild);
+  ASSERT_TRUE(rebuilt.has_value()) << rebuilt.error().ToString();
+  EXPECT_EQ((*rebuilt)->resumed_from(), 0);
+  EXPECT_EQ(State(**rebuilt), FreshState(other));
 }
 
 TEST(RocksDbClientTest, AStorePastTheLogsEndIsRefusedOrRebuilt) {

@@ -7,8 +7,10 @@
 // atomic RocksDB WriteBatch (with the applier's metadata), so after any crash
 // the data and its position agree, and Client::Open replays only the log's
 // tail past that position. The store also records which log it holds (its
-// name and the offset and digest of its first record); Client::Open checks
-// both before it resumes.
+// name and the offset and digest of its first record) and, in the applier's
+// metadata, the offset and digest of the last record each batch applied;
+// Client::Open checks them before it resumes (the last record through the
+// reader that then reads the tail; the first when the last is gone).
 //
 // Threads: RocksDB runs its own background threads (flushes, compactions)
 // inside this package. That is the one exception to kv/'s rule that every

@@ -34,6 +34,12 @@ using internal::NewHandle;
 
 namespace {
 
+// EnsureTopic's work on a handle the caller made: an admin handle of its own,
+// or the log's producer (OpenKafkaLog: one connection and metadata exchange
+// fewer on every open).
+// *created (if given) tells whether it created the topic.
+Status EnsureTopicOn(rd_kafka_t* rk, const KafkaOptions& options, bool* created = nullptr);
+
 using Clock = std::chrono::steady_clock;
 
 // How often the producer's poller serves delivery reports when idle, and how
@@ -115,7 +121,7 @@ rd_kafka_message_t* TakeMessage(ReaderHandle& handle, int wait_ms) {
   return handle.taken[handle.next++];
 }
 
-Result<ReaderHandle> OpenReaderHandle(const KafkaOptions& options, const ReadOptions& read_options, Offset from) {
+Result<ReaderHandle> NewReaderHandle(const KafkaOptions& options, const ReadOptions& read_options) {
   auto context = std::make_unique<HandleContext>();
   context->logger = options.logger;
   KafkaProperties properties = ReaderProperties(options);
@@ -142,22 +148,35 @@ Result<ReaderHandle> OpenReaderHandle(const KafkaOptions& options, const ReadOpt
   KVLOG_RETURN_IF_ERROR(conf);
   auto handle = NewHandle(RD_KAFKA_CONSUMER, std::move(*conf), "consumer");
   KVLOG_RETURN_IF_ERROR(handle);
+  return ReaderHandle{std::move(context), std::move(*handle)};
+}
+
+// Assigns partition 0 at `from` to a handle NewReaderHandle made (once: see
+// KafkaReader's invariant) and takes its consumer queue.
+Status AssignReaderHandle(ReaderHandle& reader, const KafkaOptions& options, Offset from) {
   rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(1);
   // An absolute offset, 0 included: a log whose start has moved past it is
   // reported by the first Poll (kDataLoss), not silently skipped.
   rd_kafka_topic_partition_list_add(parts, options.topic.c_str(), 0)->offset = std::max<Offset>(from, 0);
-  rd_kafka_resp_err_t err = rd_kafka_assign(handle->get(), parts);
+  rd_kafka_resp_err_t err = rd_kafka_assign(reader.consumer.get(), parts);
   rd_kafka_topic_partition_list_destroy(parts);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return std::unexpected(KafkaError(err, "cannot assign partition 0", options));
   }
-  ReaderHandle reader{std::move(context), std::move(*handle)};
   reader.queue = rd_kafka_queue_get_consumer(reader.consumer.get());
   if (reader.queue == nullptr) {
     rd_kafka_consumer_close(reader.consumer.get());
     return MakeError(ErrorCode::kInternal,
                      fmt::format("consumer of topic '{}' has no consumer queue (no group.id?)", options.topic));
   }
+  return OkStatus();
+}
+
+// A reader's handle: NewReaderHandle, then AssignReaderHandle.
+Result<ReaderHandle> OpenReaderHandle(const KafkaOptions& options, const ReadOptions& read_options, Offset from) {
+  Result<ReaderHandle> reader = NewReaderHandle(options, read_options);
+  KVLOG_RETURN_IF_ERROR(reader);
+  KVLOG_RETURN_IF_ERROR(AssignReaderHandle(*reader, options, from));
   return reader;
 }
 
@@ -396,12 +415,34 @@ class KafkaLog final : public Log {
     log->current_ = producer->get();
     log->producers_.push_back(std::move(*producer));
     log->poller_ = std::thread([raw = log.get()] { raw->PollLoop(); });
+    // The first reader's handle is made now, unassigned, so its connection
+    // and its metadata of the topic overlap the producer's (and whatever the
+    // caller does before its first OpenReader, such as opening a store). Not
+    // made: the first reader makes its own.
+    if (Result<ReaderHandle> spare = NewReaderHandle(options, ReadOptions{})) {
+      if (rd_kafka_topic_t* topic = rd_kafka_topic_new(spare->consumer.get(), options.topic.c_str(), nullptr)) {
+        rd_kafka_topic_destroy(topic);  // Asked for the topic's metadata; the handle keeps what comes back.
+      }
+      log->spare_reader_ = std::make_unique<ReaderHandle>(std::move(*spare));
+    }
+    // The topic is checked (and created if asked) through the producer's
+    // handle: its connection and metadata serve both, where a separate admin
+    // handle connected and asked first. Nothing is produced before this.
+    bool created = false;
+    KVLOG_RETURN_IF_ERROR(EnsureTopicOn(log->current_->handle.get(), options, &created));
+    if (created && log->spare_reader_ != nullptr) {
+      // Its metadata said the topic did not exist: the first reader makes a
+      // handle that learns of it.
+      CloseReaderHandle(*log->spare_reader_);
+      log->spare_reader_.reset();
+    }
     return log;
   }
 
   ~KafkaLog() override {
     Close();
     Shutdown();  // Again, in case Close ran inside an append callback and left it.
+    if (spare_reader_ != nullptr) CloseReaderHandle(*spare_reader_);
     producers_.clear();  // Joins librdkafka's threads before their contexts go.
     if (reports_fd_ >= 0) ::close(reports_fd_);
     if (lone_fd_ >= 0) ::close(lone_fd_);
@@ -478,7 +519,19 @@ class KafkaLog final : public Log {
       std::lock_guard<std::mutex> lock(mu_);
       if (closed_) return MakeError(ErrorCode::kClosed, "log of topic '" + options_.topic + "' is closed");
     }
-    Result<ReaderHandle> handle = OpenReaderHandle(options_, read_options, from);
+    std::unique_ptr<ReaderHandle> spare;
+    if (!read_options.probe) {
+      std::lock_guard<std::mutex> lock(mu_);
+      spare = std::move(spare_reader_);
+    }
+    Result<ReaderHandle> handle = spare == nullptr ? OpenReaderHandle(options_, read_options, from)
+                                                   : [&]() -> Result<ReaderHandle> {
+      if (Status assigned = AssignReaderHandle(*spare, options_, from); !assigned) {
+        CloseReaderHandle(*spare);
+        return std::unexpected(assigned.error());
+      }
+      return std::move(*spare);
+    }();
     KVLOG_RETURN_IF_ERROR(handle);
     return std::unique_ptr<LogReader>(new KafkaReader(options_, read_options, std::move(*handle), from));
   }
@@ -791,6 +844,9 @@ class KafkaLog final : public Log {
   std::mutex close_mu_;  // Serialises Close, so a second caller returns only when the first is done.
   std::mutex mu_;
   bool closed_ = false;                                                  // Guarded by mu_.
+  // The first non-probe reader's handle, made by Create and not yet
+  // assigned; null once taken (or never made). Guarded by mu_.
+  std::unique_ptr<ReaderHandle> spare_reader_;
   Clock::time_point last_overlap_{};  // The last append that found another in flight. Guarded by mu_.
   absl::flat_hash_set<AppendOp*> inflight_;  // Unfinished ops. Guarded by mu_.
 };
@@ -923,12 +979,19 @@ Status EnsureTopic(const KafkaOptions& options) {
   HandleContext context{options.logger};
   auto rk = AdminHandle(options, &context);
   KVLOG_RETURN_IF_ERROR(rk);
+  return EnsureTopicOn(rk->get(), options);
+}
+
+namespace {
+
+Status EnsureTopicOn(rd_kafka_t* rk, const KafkaOptions& options, bool* created_topic) {
+  if (created_topic != nullptr) *created_topic = false;
   // Look first: an existing topic needs no CreateTopics (nor the rights to it).
   auto now = Clock::now();
-  auto count = PartitionCount(rk->get(), options, now + options.admin_timeout, now + kMissingTopicGrace);
+  auto count = PartitionCount(rk, options, now + options.admin_timeout, now + kMissingTopicGrace);
   if (!count && count.error().code() == ErrorCode::kFailedPrecondition && options.create_topic) {
     bool unsupported = false;
-    Status created = CreateTopic(rk->get(), options, &unsupported);
+    Status created = CreateTopic(rk, options, &unsupported);
     if (!created || unsupported) {
       // The brokers answered metadata, so they are reachable: they did not create it.
       std::string why = unsupported ? "the cluster has no CreateTopics API (the librdkafka mock has none)"
@@ -937,8 +1000,9 @@ Status EnsureTopic(const KafkaOptions& options) {
       if (!created && created.error().code() == ErrorCode::kInvalidArgument) code = ErrorCode::kInvalidArgument;
       return MakeError(code, "topic '" + options.topic + "' does not exist and was not created: " + why);
     }
+    if (created_topic != nullptr) *created_topic = true;
     now = Clock::now();
-    count = PartitionCount(rk->get(), options, now + options.admin_timeout, now + options.admin_timeout);
+    count = PartitionCount(rk, options, now + options.admin_timeout, now + options.admin_timeout);
   }
   KVLOG_RETURN_IF_ERROR(count);
   if (*count != 1) {
@@ -949,6 +1013,8 @@ Status EnsureTopic(const KafkaOptions& options) {
   }
   return OkStatus();
 }
+
+}  // namespace
 
 Status DeleteTopic(const KafkaOptions& options) {
   HandleContext context{options.logger};
@@ -1070,7 +1136,7 @@ Status testing::RaiseFatalProducerError(Log& log, std::string_view reason) {
 
 Result<std::unique_ptr<Log>> OpenKafkaLog(const KafkaOptions& options) {
   KVLOG_RETURN_IF_ERROR(CheckProducerSafety(options));
-  KVLOG_RETURN_IF_ERROR(EnsureTopic(options));
+  // Create checks the topic (EnsureTopic) on the log's own producer.
   auto log = KafkaLog::Create(options);
   KVLOG_RETURN_IF_ERROR(log);
   return std::unique_ptr<Log>(std::move(*log));

@@ -145,8 +145,9 @@ Result<int> TopicPartitionCount(const KafkaOptions& options);
 // all/-1, or enable.idempotence=false, unless options.allow_unsafe_acks.
 Status CheckProducerSafety(const KafkaOptions& options);
 
-// CheckProducerSafety, EnsureTopic, then a Log whose producer is connected to
-// the topic. Its readers report a position outside the log (records deleted
+// CheckProducerSafety, then a Log whose producer is connected to the topic,
+// after EnsureTopic's checks (and creation, if asked) made through that
+// producer's handle (no admin connection of its own). Its readers report a position outside the log (records deleted
 // below it by retention or DeleteRecords, or a log truncated under it) as
 // kDataLoss, never by silently moving to the log's start.
 Result<std::unique_ptr<Log>> OpenKafkaLog(const KafkaOptions& options);
