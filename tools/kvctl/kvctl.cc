@@ -710,14 +710,15 @@ int main(int argc, char** argv) {
       // This client's applier has passed the record that failed: its local
       // state is at least as new as the one the condition met.
       std::cerr << "kvctl: " << op << ": " << r.error().message() << "\n";
+      // Read from the entry itself: gcc 12 at -O2 took a copy into a
+      // std::optional<Version> for maybe-uninitialized inside nlohmann/json.
       auto now = client.GetEntry(key);
-      const std::optional<kv::Version> current = now ? std::optional<kv::Version>(now->version) : std::nullopt;
       if (f.json) {
         std::cout << Dump({{"op", op}, {"key", enc(key)}, {"ok", false}, {"conflict", true},
-                           {"version", current ? json(*current) : json(nullptr)}})
+                           {"version", now ? json(now->version) : json(nullptr)}})
                   << "\n";
       } else {
-        std::cout << "CONFLICT " << (current ? fmt::format("version {}", *current) : std::string("absent")) << "\n";
+        std::cout << "CONFLICT " << (now ? fmt::format("version {}", now->version) : std::string("absent")) << "\n";
       }
       rc = kExitConflict;
     }
