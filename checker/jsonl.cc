@@ -259,6 +259,14 @@ inline bool SameText(std::string_view a, std::string_view b) {
 // return, the [key value] pairs of ranges) share one copy (see Value).
 class Interner {
  public:
+  Interner() = default;
+  Interner(const Interner&) = delete;
+  Interner& operator=(const Interner&) = delete;
+  // Takes back the references counted in advance for the pairs handed out.
+  ~Interner() {
+    for (KeySlot& slot : keys_) slot.Drop();
+  }
+
   Value String(std::string_view s) {
     auto it = strings_.find(absl::string_view(s.data(), s.size()));
     if (it != strings_.end()) return it->second;
@@ -275,6 +283,8 @@ class Interner {
   // the same order every time, so each key also remembers the key that
   // followed it in the last list: the next pair's key is first compared with
   // that guess, and hashed only when it is another (a new key, or one skipped).
+  // The copies of a key's last pair are counted in bulk (Value::UncountedCopy;
+  // see KeySlot), so a pair handed out again touches nothing but the slot.
   Value PairOf(std::string_view key, std::string_view value) {
     uint32_t id = kNoKey;
     if (previous_ != kNoKey) {
@@ -297,10 +307,10 @@ class Interner {
     }
     previous_ = id;
     KeySlot& slot = keys_[id];
-    if (!slot.pair.is_nil() && SameText(slot.value_text, value)) return slot.pair;
-    slot.pair = Pair(slot.key, String(value));
+    if (!slot.pair.is_nil() && SameText(slot.value_text, value)) return slot.Hand();
+    slot.Take(Pair(slot.key, String(value)));
     slot.value_text = value;
-    return slot.pair;
+    return slot.Hand();
   }
   // A new list starts: its first pair has no predecessor to guess from.
   void StartList() { previous_ = kNoKey; }
@@ -331,12 +341,36 @@ class Interner {
   // the interned key's and the last pair's value's bytes, each behind two or
   // three pointers, and in a deque's index division.
   static constexpr uint32_t kNoKey = ~uint32_t{0};
+  // References to a slot's pair are counted kAdvance at a time: Take counts
+  // them, Hand gives out one of them (counting kAdvance more when they are
+  // used up), and Drop takes back those not given out. A copy given out and
+  // released before Drop (a list the reader gave up on) subtracts one of
+  // them, so the count stays above the slot's own reference throughout.
+  static constexpr uint32_t kAdvance = uint32_t{1} << 24;
   struct KeySlot {
-    Value key;               // the interned key string
-    Value pair;              // its last [key value] pair; nil before the first
-    std::string key_text;    // the key's text
-    std::string value_text;  // the text of the last pair's value
-    uint32_t next = kNoKey;  // the key that followed it in the last list
+    uint32_t next = kNoKey;      // the key that followed it in the last list
+    uint32_t handed = kAdvance;  // copies of `pair` given out of its kAdvance
+    Value pair;                  // its last [key value] pair; nil before the first
+    std::string key_text;        // the key's text
+    std::string value_text;      // the text of the last pair's value
+    Value key;                   // the interned key string
+
+    Value Hand() {
+      if (handed == kAdvance) {
+        pair.AddReferences(kAdvance);
+        handed = 0;
+      }
+      ++handed;
+      return pair.UncountedCopy();
+    }
+    void Take(Value p) {
+      Drop();
+      pair = std::move(p);
+    }
+    void Drop() {
+      if (handed != kAdvance) pair.DropReferences(kAdvance - handed);
+      handed = kAdvance;
+    }
   };
   std::vector<KeySlot> keys_;
   absl::flat_hash_map<absl::string_view, uint32_t> key_ids_;  // views the interned key strings
