@@ -140,6 +140,11 @@ TEST(JsonlScanner, RangePairsReadBackExactlyWhateverTheirOrder) {
       R"([["a","wal-0002"],["b","walue-000000002"],["c","wvvw"],["d","xong-value-0123456780"]])",
       R"([["a","wal-1002"],["b","walue-000100002"],["c","wwvw"],["d","xong-valuX-0123456780"]])",
       R"([["a","wal-1002"],["b","walue-000100002"],["c","wwvw"],["d","xong-valuX-0123456780"]])",
+      // The guessed pair's text (ParsePairList compares it whole) as a
+      // prefix of a longer value, then longer than the value read.
+      R"([["a","wal-1002"],["b","walue-000100002x"],["c","wwvw"],["d","xong-valuX-0123456780"]])",
+      R"([["a","wal-1002"],["b","walue-00010000"],["c","wwvw"],["d","xong-valuX-012345678"]])",
+      R"([["a","wal-1002"],["b","walue-00010000"],["c","wwvw"],["d","xong-valuX-012345678"]])",
   };
   std::string text;
   for (size_t i = 0; i < ranges.size(); ++i) {
