@@ -69,6 +69,42 @@ TEST(Value, EveryKindAndIntegerWidthRoundTrips) {
   EXPECT_EQ(taken.as_int(), std::numeric_limits<int64_t>::max());
 }
 
+// Bulk reference counting (jsonl.cc's interner hands out a range pair's
+// copies uncounted, after counting them in advance): copies released early
+// and the advance taken back leave the storage alive exactly as long as a
+// counted copy lives (ASan sees a use after free or a leak otherwise).
+TEST(Value, ReferencesCountedInAdvanceKeepTheStorageExactlyAsLong) {
+  Value outlives;
+  {
+    Value pair = Value::List({Value::String("k"), Value::String("v")});
+    pair.AddReferences(4);
+    std::vector<Value> handed;
+    for (int i = 0; i < 4; ++i) handed.push_back(pair.UncountedCopy());
+    EXPECT_TRUE(handed[3].SameStorage(pair));
+    EXPECT_EQ(handed[3].Identity(), pair.Identity());
+    handed.erase(handed.begin());  // one released before the advance is settled
+    outlives = handed.back();      // a counted copy
+    pair.DropReferences(0);        // all four were handed out: nothing to take back
+    handed.clear();
+  }
+  EXPECT_EQ(outlives.ToString(), "[k v]");
+  Value s = Value::String("abc");
+  s.AddReferences(10);
+  Value copy = s.UncountedCopy();
+  s.DropReferences(9);  // one handed out of ten
+  s = Value();
+  EXPECT_EQ(copy.as_string(), "abc");
+  Value::Int(7).AddReferences(3);  // nothing stored: no-ops
+  Value::Int(7).DropReferences(3);
+}
+
+TEST(ValueDeathTest, DroppingPastTheHoldersOwnReferenceIsCaught) {
+  Value s = Value::String("abc");
+  s.AddReferences(2);
+  EXPECT_DEATH(s.DropReferences(3), "references dropped past");
+  s.DropReferences(2);
+}
+
 TEST(Jsonl, ErrorsNameFileLineAndReason) {
   const std::string ok = R"({"process":0,"type":"invoke","f":"put","key":"k","value":"v"})";
   ExpectError(ParseJsonl(ok + "\n\n{\"process\":0,\"type\":\"ok\"", "h.txt"), 3, "invalid JSON");

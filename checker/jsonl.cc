@@ -248,7 +248,19 @@ inline bool SameText(std::string_view a, std::string_view b) {
     std::memcpy(&y1, y + n - 8, 8);
     return x0 == y0 && x1 == y1;
   }
-  if (n > 16) return std::memcmp(x, y, n) == 0;
+  if (n > 16 && n <= 32) {
+    uint64_t x0, y0, x1, y1, x2, y2, x3, y3;
+    std::memcpy(&x0, x, 8);
+    std::memcpy(&y0, y, 8);
+    std::memcpy(&x1, x + 8, 8);
+    std::memcpy(&y1, y + 8, 8);
+    std::memcpy(&x2, x + n - 16, 8);
+    std::memcpy(&y2, y + n - 16, 8);
+    std::memcpy(&x3, x + n - 8, 8);
+    std::memcpy(&y3, y + n - 8, 8);
+    return ((x0 ^ y0) | (x1 ^ y1) | (x2 ^ y2) | (x3 ^ y3)) == 0;
+  }
+  if (n > 32) return std::memcmp(x, y, n) == 0;
   for (size_t i = 0; i < n; ++i) {
     if (x[i] != y[i]) return false;
   }
@@ -259,6 +271,14 @@ inline bool SameText(std::string_view a, std::string_view b) {
 // return, the [key value] pairs of ranges) share one copy (see Value).
 class Interner {
  public:
+  Interner() = default;
+  Interner(const Interner&) = delete;
+  Interner& operator=(const Interner&) = delete;
+  // Takes back the references counted in advance for the pairs handed out.
+  ~Interner() {
+    for (KeySlot& slot : keys_) slot.Drop();
+  }
+
   Value String(std::string_view s) {
     auto it = strings_.find(absl::string_view(s.data(), s.size()));
     if (it != strings_.end()) return it->second;
@@ -275,6 +295,8 @@ class Interner {
   // the same order every time, so each key also remembers the key that
   // followed it in the last list: the next pair's key is first compared with
   // that guess, and hashed only when it is another (a new key, or one skipped).
+  // The copies of a key's last pair are counted in bulk (Value::UncountedCopy;
+  // see KeySlot), so a pair handed out again touches nothing but the slot.
   Value PairOf(std::string_view key, std::string_view value) {
     uint32_t id = kNoKey;
     if (previous_ != kNoKey) {
@@ -297,10 +319,28 @@ class Interner {
     }
     previous_ = id;
     KeySlot& slot = keys_[id];
-    if (!slot.pair.is_nil() && SameText(slot.value_text, value)) return slot.pair;
-    slot.pair = Pair(slot.key, String(value));
+    if (!slot.pair.is_nil() && SameText(slot.value_text, value)) return slot.Hand();
+    slot.Take(Pair(slot.key, String(value)));
     slot.value_text = value;
-    return slot.pair;
+    slot.pair_text.assign("[\"").append(slot.key_text).append("\",\"").append(value).append("\"]");
+    return slot.Hand();
+  }
+  // The text of the pair guessed to come next in a range's list, as
+  // recorders write it (["key","value"], no white space): the last pair of
+  // the key that followed the previous pair's key in the last list. Empty
+  // when there is no guess (a list's first pair, a key seen last in its
+  // list). Keys and values given to PairOf are plain strings (the parser
+  // declines escapes), so reading this text would give exactly that key and
+  // value, and PairOf would return the guessed pair: TakeGuess does what
+  // PairOf does then.
+  std::string_view GuessedPairText() const {
+    if (previous_ == kNoKey) return {};
+    const uint32_t guess = keys_[previous_].next;
+    return guess == kNoKey ? std::string_view() : std::string_view(keys_[guess].pair_text);
+  }
+  Value TakeGuess() {
+    previous_ = keys_[previous_].next;
+    return keys_[previous_].Hand();
   }
   // A new list starts: its first pair has no predecessor to guess from.
   void StartList() { previous_ = kNoKey; }
@@ -331,12 +371,37 @@ class Interner {
   // the interned key's and the last pair's value's bytes, each behind two or
   // three pointers, and in a deque's index division.
   static constexpr uint32_t kNoKey = ~uint32_t{0};
+  // References to a slot's pair are counted kAdvance at a time: Take counts
+  // them, Hand gives out one of them (counting kAdvance more when they are
+  // used up), and Drop takes back those not given out. A copy given out and
+  // released before Drop (a list the reader gave up on) subtracts one of
+  // them, so the count stays above the slot's own reference throughout.
+  static constexpr uint32_t kAdvance = uint32_t{1} << 24;
   struct KeySlot {
-    Value key;               // the interned key string
-    Value pair;              // its last [key value] pair; nil before the first
-    std::string key_text;    // the key's text
-    std::string value_text;  // the text of the last pair's value
-    uint32_t next = kNoKey;  // the key that followed it in the last list
+    uint32_t next = kNoKey;      // the key that followed it in the last list
+    uint32_t handed = kAdvance;  // copies of `pair` given out of its kAdvance
+    Value pair;                  // its last [key value] pair; nil before the first
+    std::string key_text;        // the key's text
+    std::string value_text;      // the text of the last pair's value
+    std::string pair_text;       // ["key","value"] of the last pair; empty before it
+    Value key;                   // the interned key string
+
+    Value Hand() {
+      if (handed == kAdvance) {
+        pair.AddReferences(kAdvance);
+        handed = 0;
+      }
+      ++handed;
+      return pair.UncountedCopy();
+    }
+    void Take(Value p) {
+      Drop();
+      pair = std::move(p);
+    }
+    void Drop() {
+      if (handed != kAdvance) pair.DropReferences(kAdvance - handed);
+      handed = kAdvance;
+    }
   };
   std::vector<KeySlot> keys_;
   absl::flat_hash_map<absl::string_view, uint32_t> key_ids_;  // views the interned key strings
@@ -596,18 +661,17 @@ class FastParser {
     std::vector<Value>& items = interner_.Scratch();
     items.clear();
     interner_.StartList();
-    auto scan = [&](std::string_view* text) { return ScanPlainString(p, end_, text); };
     while (true) {
-      std::string_view key, value;
-      if (end_ - p < 2 || p[0] != '[' || p[1] != '"') return false;
-      p += 2;
-      if (!scan(&key)) return false;
-      if (end_ - p < 2 || p[0] != ',' || p[1] != '"') return false;
-      p += 2;
-      if (!scan(&value)) return false;
-      if (p == end_ || *p != ']') return false;
-      ++p;
-      items.push_back(interner_.PairOf(key, value));
+      // Most pairs are the pair guessed from the one before, written as
+      // it was last time: one compare of the text instead of two scans.
+      if (const std::string_view guess = interner_.GuessedPairText();
+          !guess.empty() && static_cast<size_t>(end_ - p) > guess.size() &&
+          SameText(std::string_view(p, guess.size()), guess)) {
+        p += guess.size();
+        items.push_back(interner_.TakeGuess());
+      } else if (!ScanPair(p, &items)) {
+        return false;
+      }
       if (p == end_) return false;
       if (*p == ']') break;
       if (*p != ',') return false;
@@ -616,6 +680,21 @@ class FastParser {
     p_ = p + 1;
     *out = Value::List(std::vector<Value>(std::make_move_iterator(items.begin()), std::make_move_iterator(items.end())));
     items.clear();
+    return true;
+  }
+  // ParsePairList's pair read byte by byte: ["key","value"] of plain strings
+  // at `p`, left past its ']'; false at anything else.
+  bool ScanPair(const char*& p, std::vector<Value>* items) {
+    std::string_view key, value;
+    if (end_ - p < 2 || p[0] != '[' || p[1] != '"') return false;
+    p += 2;
+    if (!ScanPlainString(p, end_, &key)) return false;
+    if (end_ - p < 2 || p[0] != ',' || p[1] != '"') return false;
+    p += 2;
+    if (!ScanPlainString(p, end_, &value)) return false;
+    if (p == end_ || *p != ']') return false;
+    ++p;
+    items->push_back(interner_.PairOf(key, value));
     return true;
   }
   // -?(0|[1-9][0-9]*) within int64_t; fractions, exponents and wider

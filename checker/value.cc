@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "base/check.h"
 #include "checker/status.h"
 
 namespace kvlog::checker {
@@ -40,6 +41,13 @@ struct Value::IntPayload : Payload {
 
 static_assert(sizeof(Value) == 8);
 static_assert(alignof(std::max_align_t) > 7, "payload pointers leave 3 low bits for the tag");
+
+void Value::DropReferences(uint32_t n) const noexcept {
+  const Payload* p = payload();
+  if (p == nullptr) return;
+  const uint32_t before = p->refs.fetch_sub(n, std::memory_order_acq_rel);
+  KVLOG_CHECK_GT(before, n) << "references dropped past the holder's own";
+}
 
 void Value::ReleaseShared() noexcept {
   const Payload* p = payload();

@@ -34,6 +34,26 @@ class Value {
   }
   ~Value() { Release(); }
 
+  // Bulk reference counting, for an owner that hands out many copies of one
+  // value (jsonl.cc's interner: the [key value] pair that a key's ranges
+  // repeat, 21 M copies on kvsim's 800 K-op history, where each copy's locked
+  // increment, and the load of the counter's cache line, was half of the
+  // interner's own time). AddReferences(n) counts n references at once;
+  // UncountedCopy() is a copy whose reference was counted in advance (its
+  // release subtracts one, as any copy's does); DropReferences(n) takes back
+  // n of those counted in advance that no copy will release. This value's
+  // own reference stays counted meanwhile, so the count never reaches zero
+  // on the way (checked). No-ops on values without a storage.
+  void AddReferences(uint32_t n) const noexcept {
+    if (const Payload* p = payload()) p->refs.fetch_add(n, std::memory_order_relaxed);
+  }
+  void DropReferences(uint32_t n) const noexcept;
+  Value UncountedCopy() const noexcept {
+    Value copy;
+    copy.bits_ = bits_;
+    return copy;
+  }
+
   static Value Bool(bool b);
   static Value Int(int64_t i);
   static Value String(std::string s);
