@@ -263,6 +263,23 @@ TEST(Pairing, AnUnknownFunctionIsAnErrorNamingItsLine) {
   }
 }
 
+TEST(Pairing, AMalformedRangeResultIsAnErrorNamingItsLine) {
+  const std::string invoke = R"({"process":0,"type":"invoke","f":"range","key":"k"})" "\n";
+  for (const char* value : {R"([["x","y","k","v"]])", R"([["k","v"],["k2"]])", R"("k")", R"([["k","v"],"k2"])"}) {
+    auto h = ParseJsonl(invoke + R"({"process":0,"type":"ok","f":"range","key":"k","value":)" + value + "}\n", "h.txt");
+    ASSERT_TRUE(h.has_value()) << value;
+    auto ops = PairOperations(*h);
+    ASSERT_FALSE(ops.has_value()) << value;
+    EXPECT_EQ(ops.error().line, 2) << value;
+    EXPECT_NE(ops.error().reason.find("range's result"), std::string::npos) << ops.error().ToString();
+  }
+  for (const char* value : {R"([])", R"([["k","v"],["k2",null]])"}) {
+    auto h = ParseJsonl(invoke + R"({"process":0,"type":"ok","f":"range","key":"k","value":)" + value + "}\n", "h.txt");
+    ASSERT_TRUE(h.has_value()) << value;
+    EXPECT_TRUE(PairOperations(*h).has_value()) << value;
+  }
+}
+
 TEST(Jsonl, RoundTripsAGeneratedHistory) {
   testing::GenerateOptions g;
   g.operations = 300;

@@ -115,6 +115,21 @@ std::optional<Error> OperationPairer::Complete(Operation& op, E&& e, int64_t pos
     return Error{source_, e.line,
                  fmt::format("completion f '{}' does not match invocation f '{}' (line {})", e.f, op.f, op.line)};
   }
+  if (e.type == EventType::kOk && op.f == "range") {
+    // Every check reads a range's result as [key value] pairs; anything else
+    // would be skipped by them, and a history with a malformed result would
+    // then read as valid.
+    if (!e.value.is_list()) {
+      return Error{source_, e.line, "a range's result must be a list of [key value] pairs"};
+    }
+    const auto& pairs = e.value.items();
+    for (size_t i = 0; i < pairs.size(); ++i) {
+      if (!pairs[i].is_list() || pairs[i].items().size() != 2) {
+        return Error{source_, e.line,
+                     fmt::format("item {} of a range's result is not a [key value] pair (a list of two)", i)};
+      }
+    }
+  }
   op.outcome = e.type;
   if (e.type == EventType::kOk) op.output = TakeField<E>(e.value);
   if (e.type != EventType::kInfo) {
