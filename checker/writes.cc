@@ -68,8 +68,10 @@ void WriteIndex::KvTable::Reserve(size_t n) {
   index_.reserve(n);
 }
 
-uint32_t WriteIndex::KvTable::Insert(absl::string_view name) {
-  const Ref ref{name, absl::Hash<absl::string_view>{}(name)};
+uint32_t WriteIndex::KvTable::Insert(absl::string_view name) { return Insert(name, HashOf(name)); }
+
+uint32_t WriteIndex::KvTable::Insert(absl::string_view name, size_t hash) {
+  const Ref ref{name, hash};
   return *index_.lazy_emplace(ref, [&](const auto& construct) {
     const auto i = static_cast<uint32_t>(slots_->size());
     slots_->push_back(Slot{ref.hash, std::string(name), KvEntry{}});
@@ -152,10 +154,24 @@ WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops
   };
   std::vector<Reported> reported;
   reported.reserve(named);
+  // Each insert probes a table of up to a million entries at random: a
+  // cache miss or two. The names' hashes are computed first, and the
+  // table's slots for the write kPrefetch ahead are requested while this one
+  // is inserted, so the misses overlap instead of following one another.
+  constexpr size_t kPrefetch = 16;
+  std::vector<size_t> hashes(writes_.size());
   for (size_t i = 0; i < writes_.size(); ++i) {
     const Write& w = writes_[i];
+    if (w.value) hashes[i] = WithKvName(w.key, *w.value, [](absl::string_view name) { return KvTable::HashOf(name); });
+  }
+  std::vector<uint32_t> write_entry(writes_.size(), KvTable::kNone);
+  for (size_t i = 0; i < writes_.size(); ++i) {
+    if (i + kPrefetch < writes_.size() && writes_[i + kPrefetch].value) kv_.Prefetch(hashes[i + kPrefetch]);
+    const Write& w = writes_[i];
     if (!w.value) continue;
-    const uint32_t entry = WithKvName(w.key, *w.value, [&](absl::string_view name) { return kv_.Insert(name); });
+    const uint32_t entry =
+        WithKvName(w.key, *w.value, [&](absl::string_view name) { return kv_.Insert(name, hashes[i]); });
+    write_entry[i] = entry;
     KvEntry& e = kv_[entry];
     if (e.invoked++ == 0) {
       e.first_write = static_cast<uint32_t>(i);
@@ -240,7 +256,19 @@ WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops
         more.push_back(i);
       }
     }
-    if (applied) log_by_key_[r.key].push_back(i);
+    if (applied) log_by_key_[r.key].push_back(KeyRecord{r.offset, i});
+  }
+  // Each write's version, from its entry (entries were made in write order:
+  // this pass reads them nearly in order).
+  write_version_.resize(writes_.size());
+  for (size_t i = 0; i < writes_.size(); ++i) {
+    if (write_entry[i] == KvTable::kNone) continue;
+    const KvEntry& e = kv_[write_entry[i]];
+    if (e.log_count > 0) {
+      write_version_[i] = e.log_first;
+    } else if (e.reported >= 0) {
+      write_version_[i] = e.reported;
+    }
   }
   if (unlinked_op_ids) {
     invoked_op_.reserve(ops.size());
@@ -324,9 +352,9 @@ const LogRecord* WriteIndex::StateAt(const std::string& key, int64_t position) c
   if (it == log_by_key_.end()) return nullptr;
   const auto& idx = it->second;
   auto pos = std::lower_bound(idx.begin(), idx.end(), position,
-                              [&](size_t i, int64_t p) { return history_.log[i].offset < p; });
+                              [](const KeyRecord& r, int64_t p) { return r.offset < p; });
   if (pos == idx.begin()) return nullptr;
-  return &history_.log[*(pos - 1)];
+  return &history_.log[(pos - 1)->index];
 }
 
 }  // namespace kvlog::checker

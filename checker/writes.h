@@ -18,6 +18,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/hash/hash.h"
 #include "absl/strings/string_view.h"
 #include "checker/history.h"
 
@@ -63,6 +64,11 @@ class WriteIndex {
   // The version (log offset) a read of `value` on `key` saw: from the log, or
   // else from the offset the write's completion reported.
   std::optional<int64_t> VersionOf(std::string_view key, std::string_view value) const;
+  // VersionOf(w.key, *w.value) for writes()[write], without a hash lookup
+  // (kept by write when the index is built); nullopt for a write without a
+  // value. Every write of one (key, value) gives the same answer, and
+  // Invoked(w.key, *w.value) is true for each.
+  std::optional<int64_t> VersionOfWrite(size_t write) const { return write_version_[write]; }
   // Whether some write of `value` to `key` was invoked at all.
   bool Invoked(std::string_view key, std::string_view value) const;
   // Whether history.log[log_index] carries the id of an invoked operation.
@@ -107,6 +113,11 @@ class WriteIndex {
     void Reserve(size_t n);
     // The index of `name`'s entry, created (zeroed) when new.
     uint32_t Insert(absl::string_view name);
+    // The same, `hash` being HashOf(name).
+    uint32_t Insert(absl::string_view name, size_t hash);
+    // Starts loading what finding or inserting a name of this hash reads.
+    void Prefetch(size_t hash) const { index_.prefetch(Ref{absl::string_view(), hash}); }
+    static size_t HashOf(absl::string_view name) { return absl::Hash<absl::string_view>{}(name); }
     // The index of `name`'s entry, or kNone.
     static constexpr uint32_t kNone = ~uint32_t{0};
     uint32_t Find(absl::string_view name) const;
@@ -146,6 +157,8 @@ class WriteIndex {
 
   const History& history_;
   std::vector<Write> writes_;
+  // By write: VersionOfWrite.
+  std::vector<std::optional<int64_t>> write_version_;
   // The common log record, linked to its write without a table of op ids:
   // a record the log pass finds by the offset its write reported, with that
   // write's key, value and op id, of a write that is alone in its
@@ -168,7 +181,14 @@ class WriteIndex {
   absl::flat_hash_map<absl::string_view, size_t> log_by_op_;
   absl::flat_hash_map<absl::string_view, std::vector<size_t>> log_op_more_;
   std::vector<bool> record_applied_;  // by log record; empty = all applied (no cas)
-  absl::flat_hash_map<std::string, std::vector<size_t>> log_by_key_;  // indices into history.log
+  // By key: the records that took effect, in log order, with their offsets
+  // beside them (StateAt's binary search then reads one array, not the
+  // records).
+  struct KeyRecord {
+    int64_t offset;
+    size_t index;  // into history.log
+  };
+  absl::flat_hash_map<std::string, std::vector<KeyRecord>> log_by_key_;
   // Views of the operations' ids (the operations outlive the index): an
   // 800 K-op history's ids cost 17 MB here, not the 42 MB of copies. Built
   // only when a log record with an op id is not linked (RecordOpInvoked
