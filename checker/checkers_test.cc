@@ -813,6 +813,43 @@ TEST(Durability, UpdatesConflictedAttemptsAreNoCopiesOfItsWrite) {
   });
 }
 
+// The write index's table of (key, value) names is sized for the written
+// values; records that name values nobody wrote are added past that, and the
+// table grows (and rehashes) under them: each must still be found, once (a
+// read of one has its version; each record is a phantom).
+TEST(Durability, ManyRecordsNobodyWroteAreEachFoundAndAPhantom) {
+  std::string text = R"({"process":0,"type":"invoke","f":"put","key":"k","value":"a"}
+{"process":0,"type":"ok","f":"put","key":"k","value":"a","offset":0}
+)";
+  for (int i = 1; i <= 200; ++i) {
+    text += fmt::format(R"({{"process":1,"type":"invoke","f":"get","key":"k{0}"}}
+{{"process":1,"type":"ok","f":"get","key":"k{0}","value":"{1}","applied":202}}
+)",
+                        i % 7, i == 100 ? "READ" : fmt::format("p{}", i));
+  }
+  text += R"({"log":{"offset":0,"key":"k","value":"a"}})" "\n";
+  for (int i = 1; i <= 200; ++i) text += fmt::format(R"({{"log":{{"offset":{},"key":"k{}","value":"p{}"}}}})" "\n", i, i % 7, i);
+  // One phantom twice: a phantom, and a duplicate of it.
+  text += R"({"log":{"offset":201,"key":"k1","value":"p1"}})" "\n";
+  auto with = [&](const std::string& read) {
+    std::string t = text;
+    t.replace(t.find("READ"), 4, read);
+    return Check(Jsonl(t), {"session", "durability"});
+  };
+  auto r = with("p100");
+  const CheckReport& d = Report(r, "durability");
+  EXPECT_EQ(d.verdict, Verdict::kInvalid);
+  EXPECT_EQ(d.violation_count, 201u) << d.summary;
+  for (const Violation& v : d.violations) EXPECT_EQ(v.kind, "phantom-write") << v.message;
+  const CheckReport& s = Report(r, "session");
+  EXPECT_EQ(s.verdict, Verdict::kValid) << (s.violations.empty() ? "" : s.violations[0].message);
+  // A value in no record and no write.
+  const FullReport bad = with("p999");
+  const CheckReport& unknown = Report(bad, "session");
+  ASSERT_EQ(unknown.violations.size(), 1u);
+  EXPECT_EQ(unknown.violations[0].message, "process 1 read p999 from key k2, a value no write produced");
+}
+
 TEST(Convergence, SamePositionSameDigestEqualToTheLog) {
   std::map<std::string, std::string> at5 = {{"k", "a"}};
   std::map<std::string, std::string> at9 = {{"j", "b"}, {"k", "a"}};

@@ -60,28 +60,50 @@ static auto WithKvName(std::string_view key, std::string_view value, Fn&& fn) {
   return fn(absl::string_view(name));
 }
 
-WriteIndex::KvTable::KvTable()
-    : slots_(std::make_unique<std::vector<Slot>>()), index_(0, Hash{slots_.get()}, Eq{slots_.get()}) {}
+void WriteIndex::KvTable::Grow(size_t n) {
+  size_t size = 16;
+  while (size < 2 * n) size *= 2;
+  if (size <= buckets_.size()) return;
+  buckets_.assign(size, 0);
+  mask_ = size - 1;
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    size_t b = slots_[i].hash & mask_;
+    while (buckets_[b] != 0) b = (b + 1) & mask_;
+    buckets_[b] = Tag(slots_[i].hash) | (i + 1);
+  }
+}
 
 void WriteIndex::KvTable::Reserve(size_t n) {
-  slots_->reserve(n);
-  index_.reserve(n);
+  slots_.reserve(n);
+  Grow(n);
 }
-
-uint32_t WriteIndex::KvTable::Insert(absl::string_view name) { return Insert(name, HashOf(name)); }
 
 uint32_t WriteIndex::KvTable::Insert(absl::string_view name, size_t hash) {
-  const Ref ref{name, hash};
-  return *index_.lazy_emplace(ref, [&](const auto& construct) {
-    const auto i = static_cast<uint32_t>(slots_->size());
-    slots_->push_back(Slot{ref.hash, std::string(name), KvEntry{}});
-    construct(i);
-  });
+  if (2 * (slots_.size() + 1) > buckets_.size()) Grow(2 * slots_.size() + 1);
+  const uint64_t tag = Tag(hash);
+  size_t b = hash & mask_;
+  for (; buckets_[b] != 0; b = (b + 1) & mask_) {
+    const uint64_t bucket = buckets_[b];
+    if ((bucket & ~uint64_t{0xffffffff}) != tag) continue;
+    const auto i = static_cast<uint32_t>((bucket & 0xffffffff) - 1);
+    if (slots_[i].hash == hash && absl::string_view(slots_[i].name) == name) return i;
+  }
+  const auto i = static_cast<uint32_t>(slots_.size());
+  slots_.push_back(Slot{hash, std::string(name), KvEntry{}});
+  buckets_[b] = tag | (uint64_t{i} + 1);
+  return i;
 }
 
-uint32_t WriteIndex::KvTable::Find(absl::string_view name) const {
-  auto it = index_.find(Ref{name, absl::Hash<absl::string_view>{}(name)});
-  return it == index_.end() ? kNone : *it;
+uint32_t WriteIndex::KvTable::Find(absl::string_view name, size_t hash) const {
+  if (buckets_.empty()) return kNone;
+  const uint64_t tag = Tag(hash);
+  for (size_t b = hash & mask_; buckets_[b] != 0; b = (b + 1) & mask_) {
+    const uint64_t bucket = buckets_[b];
+    if ((bucket & ~uint64_t{0xffffffff}) != tag) continue;
+    const auto i = static_cast<uint32_t>((bucket & 0xffffffff) - 1);
+    if (slots_[i].hash == hash && absl::string_view(slots_[i].name) == name) return i;
+  }
+  return kNone;
 }
 
 WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops) : history_(history) {

@@ -101,28 +101,34 @@ class WriteIndex {
   // here and the one every write, log record and read looks up.
   //
   // The entries (name, hash, KvEntry) live densely in a vector, in the order
-  // they were first seen, and an absl::flat_hash_set<uint32_t> of their
-  // indices, hashing and comparing through that vector, finds them. Against
-  // absl::flat_hash_map<std::string, KvEntry> the probed slots shrink from
-  // 56 to 4 bytes (the table is sized for a load of 7/8 at most, the entries
-  // exactly), probes compare the stored hash before any string, and entries
-  // created in write order are read back nearly in order by the log pass.
+  // they were first seen (so the log pass and VersionOfWrite's pass read
+  // them nearly in order), and an open-addressing table of 8-byte buckets
+  // finds them: each bucket holds the entry's index and 32 bits of its
+  // name's hash, probed linearly at a load of 1/2 at most. A lookup then
+  // reads one bucket line (mostly), plus the entry itself only when the hash
+  // bits match; a bucket's address is known from the hash alone, so the
+  // build prefetches the buckets of the writes ahead. (It replaced an
+  // absl::flat_hash_set of indices, whose control bytes and slots are two
+  // lines per lookup: on a million entries, cache misses were most of the
+  // write index's and the session check's time.)
   class KvTable {
    public:
-    KvTable();
     void Reserve(size_t n);
     // The index of `name`'s entry, created (zeroed) when new.
-    uint32_t Insert(absl::string_view name);
+    uint32_t Insert(absl::string_view name) { return Insert(name, HashOf(name)); }
     // The same, `hash` being HashOf(name).
     uint32_t Insert(absl::string_view name, size_t hash);
-    // Starts loading what finding or inserting a name of this hash reads.
-    void Prefetch(size_t hash) const { index_.prefetch(Ref{absl::string_view(), hash}); }
+    // Starts loading the bucket a name of this hash is probed from.
+    void Prefetch(size_t hash) const {
+      if (!buckets_.empty()) __builtin_prefetch(&buckets_[hash & mask_]);
+    }
     static size_t HashOf(absl::string_view name) { return absl::Hash<absl::string_view>{}(name); }
     // The index of `name`'s entry, or kNone.
     static constexpr uint32_t kNone = ~uint32_t{0};
-    uint32_t Find(absl::string_view name) const;
-    KvEntry& operator[](uint32_t i) { return (*slots_)[i].entry; }
-    const KvEntry& operator[](uint32_t i) const { return (*slots_)[i].entry; }
+    uint32_t Find(absl::string_view name) const { return Find(name, HashOf(name)); }
+    uint32_t Find(absl::string_view name, size_t hash) const;
+    KvEntry& operator[](uint32_t i) { return slots_[i].entry; }
+    const KvEntry& operator[](uint32_t i) const { return slots_[i].entry; }
 
    private:
     struct Slot {
@@ -130,29 +136,14 @@ class WriteIndex {
       std::string name;
       KvEntry entry;
     };
-    struct Ref {
-      absl::string_view name;
-      size_t hash;
-    };
-    struct Hash {
-      using is_transparent = void;
-      const std::vector<Slot>* slots = nullptr;
-      size_t operator()(uint32_t i) const { return (*slots)[i].hash; }
-      size_t operator()(const Ref& r) const { return r.hash; }
-    };
-    struct Eq {
-      using is_transparent = void;
-      const std::vector<Slot>* slots = nullptr;
-      bool operator()(uint32_t a, uint32_t b) const { return a == b; }
-      bool operator()(uint32_t a, const Ref& r) const {
-        const Slot& s = (*slots)[a];
-        return s.hash == r.hash && absl::string_view(s.name) == r.name;
-      }
-      bool operator()(const Ref& r, uint32_t a) const { return (*this)(a, r); }
-    };
-    // On the heap so that moving a WriteIndex leaves the functors' pointer valid.
-    std::unique_ptr<std::vector<Slot>> slots_;
-    absl::flat_hash_set<uint32_t, Hash, Eq> index_;
+    // A bucket: 0 when empty, else (hash's top 32 bits) << 32 | (index + 1).
+    static uint64_t Tag(size_t hash) { return static_cast<uint64_t>(hash) & ~uint64_t{0xffffffff}; }
+    // Makes room for `n` entries at a load of 1/2 at most.
+    void Grow(size_t n);
+
+    std::vector<Slot> slots_;
+    std::vector<uint64_t> buckets_;  // a power of two of them
+    size_t mask_ = 0;                // buckets_.size() - 1
   };
 
   const History& history_;
