@@ -13,6 +13,7 @@
 #include "checker/digest.h"
 #include "checker/jsonl.h"
 #include "checker/testing/generate.h"
+#include "checker/writes.h"
 #include "gtest/gtest.h"
 #include "rapidcheck/gtest.h"
 
@@ -386,6 +387,64 @@ TEST(Session, RepeatedRangePairsKeepTheirViolations) {
   EXPECT_EQ(good.summary, "12 reads and 3 writes in 2 sessions; 0 violation(s)");
 }
 
+// The session check finds a read's version among the last few writes of its
+// key before asking the write index (session.cc): a value written long
+// before, a value written only to another key, an integer value and a value
+// nobody wrote must be judged exactly as the index would judge them.
+TEST(Session, ReadsOfRecentAndOlderWritesAreJudgedAlike) {
+  std::string text;
+  for (int i = 0; i < 8; ++i) {
+    text += fmt::format(R"({{"process":0,"type":"invoke","f":"put","key":"k","value":"v{0}"}}
+{{"process":0,"type":"ok","f":"put","key":"k","value":"v{0}","offset":{0}}}
+)",
+                        i);
+  }
+  text += R"({"process":0,"type":"invoke","f":"put","key":"j","value":"x"}
+{"process":0,"type":"ok","f":"put","key":"j","value":"x","offset":8}
+{"process":0,"type":"invoke","f":"put","key":"n","value":5}
+{"process":0,"type":"ok","f":"put","key":"n","value":5,"offset":9}
+{"process":1,"type":"invoke","f":"get","key":"k"}
+{"process":1,"type":"ok","f":"get","key":"k","value":FIRST,"applied":10}
+{"process":1,"type":"invoke","f":"get","key":"k"}
+{"process":1,"type":"ok","f":"get","key":"k","value":SECOND,"applied":10}
+{"process":1,"type":"invoke","f":"get","key":"n"}
+{"process":1,"type":"ok","f":"get","key":"n","value":NUMBER,"applied":10}
+)";
+  for (int i = 0; i < 8; ++i) text += fmt::format(R"({{"log":{{"offset":{0},"key":"k","value":"v{0}"}}}})" "\n", i);
+  text += R"({"log":{"offset":8,"key":"j","value":"x"}}
+{"log":{"offset":9,"key":"n","value":"5"}}
+)";
+  auto check = [&](const std::string& first, const std::string& second, const std::string& number) {
+    std::string t = text;
+    t.replace(t.find("FIRST"), 5, first);
+    t.replace(t.find("SECOND"), 6, second);
+    t.replace(t.find("NUMBER"), 6, number);
+    return Report(Check(Jsonl(t), {"session"}), "session");
+  };
+  // Forward in time: the last write, an old one then a recent one, the same old one twice.
+  for (const auto& [first, second] : std::vector<std::pair<std::string, std::string>>{
+           {"\"v7\"", "\"v7\""}, {"\"v1\"", "\"v6\""}, {"\"v0\"", "\"v0\""}}) {
+    auto r = check(first, second, "5");
+    EXPECT_EQ(r.verdict, Verdict::kValid) << first << " " << second;
+    EXPECT_EQ(r.summary, "3 reads and 10 writes in 2 sessions; 0 violation(s)");
+  }
+  // Back in time: to a recent write, and to one long before.
+  auto recent = check("\"v7\"", "\"v6\"", "5");
+  ASSERT_EQ(recent.violations.size(), 1u);
+  EXPECT_EQ(recent.violations[0].message, "process 1 read key k at offset 6 after having read it at offset 7");
+  auto old = check("\"v7\"", "\"v1\"", "5");
+  ASSERT_EQ(old.violations.size(), 1u);
+  EXPECT_EQ(old.violations[0].message, "process 1 read key k at offset 1 after having read it at offset 7");
+  // A value written to another key only, a value nobody wrote, a number nobody wrote.
+  auto elsewhere = check("\"v7\"", "\"x\"", "6");
+  ASSERT_EQ(elsewhere.violations.size(), 2u);
+  EXPECT_EQ(elsewhere.violations[0].message, "process 1 read x from key k, a value no write produced");
+  EXPECT_EQ(elsewhere.violations[1].message, "process 1 read 6 from key n, a value no write produced");
+  auto nobody = check("\"v8\"", "\"v7\"", "\"5\"");
+  ASSERT_EQ(nobody.violations.size(), 1u);
+  EXPECT_EQ(nobody.violations[0].message, "process 1 read v8 from key k, a value no write produced");
+}
+
 // --- durability and convergence, hand-made ---------------------------------
 
 constexpr char kWrites[] = R"({"process":0,"type":"invoke","f":"put","key":"k","value":"a"}
@@ -754,6 +813,43 @@ TEST(Durability, UpdatesConflictedAttemptsAreNoCopiesOfItsWrite) {
   });
 }
 
+// The write index's table of (key, value) names is sized for the written
+// values; records that name values nobody wrote are added past that, and the
+// table grows (and rehashes) under them: each must still be found, once (a
+// read of one has its version; each record is a phantom).
+TEST(Durability, ManyRecordsNobodyWroteAreEachFoundAndAPhantom) {
+  std::string text = R"({"process":0,"type":"invoke","f":"put","key":"k","value":"a"}
+{"process":0,"type":"ok","f":"put","key":"k","value":"a","offset":0}
+)";
+  for (int i = 1; i <= 200; ++i) {
+    text += fmt::format(R"({{"process":1,"type":"invoke","f":"get","key":"k{0}"}}
+{{"process":1,"type":"ok","f":"get","key":"k{0}","value":"{1}","applied":202}}
+)",
+                        i % 7, i == 100 ? "READ" : fmt::format("p{}", i));
+  }
+  text += R"({"log":{"offset":0,"key":"k","value":"a"}})" "\n";
+  for (int i = 1; i <= 200; ++i) text += fmt::format(R"({{"log":{{"offset":{},"key":"k{}","value":"p{}"}}}})" "\n", i, i % 7, i);
+  // One phantom twice: a phantom, and a duplicate of it.
+  text += R"({"log":{"offset":201,"key":"k1","value":"p1"}})" "\n";
+  auto with = [&](const std::string& read) {
+    std::string t = text;
+    t.replace(t.find("READ"), 4, read);
+    return Check(Jsonl(t), {"session", "durability"});
+  };
+  auto r = with("p100");
+  const CheckReport& d = Report(r, "durability");
+  EXPECT_EQ(d.verdict, Verdict::kInvalid);
+  EXPECT_EQ(d.violation_count, 201u) << d.summary;
+  for (const Violation& v : d.violations) EXPECT_EQ(v.kind, "phantom-write") << v.message;
+  const CheckReport& s = Report(r, "session");
+  EXPECT_EQ(s.verdict, Verdict::kValid) << (s.violations.empty() ? "" : s.violations[0].message);
+  // A value in no record and no write.
+  const FullReport bad = with("p999");
+  const CheckReport& unknown = Report(bad, "session");
+  ASSERT_EQ(unknown.violations.size(), 1u);
+  EXPECT_EQ(unknown.violations[0].message, "process 1 read p999 from key k2, a value no write produced");
+}
+
 TEST(Convergence, SamePositionSameDigestEqualToTheLog) {
   std::map<std::string, std::string> at5 = {{"k", "a"}};
   std::map<std::string, std::string> at9 = {{"j", "b"}, {"k", "a"}};
@@ -1016,6 +1112,38 @@ RC_GTEST_PROP(Generated, KvHistoriesAreValidAndEachBreakageIsCaught, ()) {
   if (e.b != Breakage::kDivergence || h.finals.size() > 1) {
     RC_ASSERT(HasKind(c, e.kind) || (e.b == Breakage::kDivergence && HasKind(c, "digest-mismatch")));
   }
+}
+
+// The write index keeps each write's version (WriteIndex::VersionOfWrite) for
+// the session check: it must be VersionOf of the write's key and value, on
+// valid and broken histories (a lost, duplicated or phantom record moves a
+// value's first record), and every such write must count as invoked.
+RC_GTEST_PROP(Generated, EachWritesVersionIsTheVersionOfItsValue, ()) {
+  testing::GenerateOptions g;
+  g.seed = *rc::gen::inRange<uint64_t>(1, 1'000'000);
+  g.operations = *rc::gen::inRange<size_t>(50, 400);
+  g.replicas = *rc::gen::inRange(1, 5);
+  g.keys = *rc::gen::inRange(1, 8);
+  History h = testing::GenerateKvHistory(g);
+  const auto breakage = *rc::gen::elementOf(std::vector<int>{-1, static_cast<int>(Breakage::kLostWrite),
+                                                             static_cast<int>(Breakage::kDuplicateWrite),
+                                                             static_cast<int>(Breakage::kPhantomWrite)});
+  if (breakage >= 0) RC_PRE(testing::InjectViolation(&h, static_cast<Breakage>(breakage), g.seed));
+  auto ops = PairOperations(h);
+  RC_ASSERT(ops.has_value());
+  WriteIndex index(h, *ops);
+  size_t with_value = 0;
+  for (size_t i = 0; i < index.writes().size(); ++i) {
+    const Write& w = index.writes()[i];
+    if (!w.value) {
+      RC_ASSERT(!index.VersionOfWrite(i).has_value());
+      continue;
+    }
+    ++with_value;
+    RC_ASSERT(index.VersionOfWrite(i) == index.VersionOf(w.key, *w.value));
+    RC_ASSERT(index.Invoked(w.key, *w.value));
+  }
+  RC_TAG(with_value > 0 ? "writes with values" : "no values");
 }
 
 // With two threads the session check runs on a worker beside durability and

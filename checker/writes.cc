@@ -60,26 +60,50 @@ static auto WithKvName(std::string_view key, std::string_view value, Fn&& fn) {
   return fn(absl::string_view(name));
 }
 
-WriteIndex::KvTable::KvTable()
-    : slots_(std::make_unique<std::vector<Slot>>()), index_(0, Hash{slots_.get()}, Eq{slots_.get()}) {}
+void WriteIndex::KvTable::Grow(size_t n) {
+  size_t size = 16;
+  while (size < 2 * n) size *= 2;
+  if (size <= buckets_.size()) return;
+  buckets_.assign(size, 0);
+  mask_ = size - 1;
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    size_t b = slots_[i].hash & mask_;
+    while (buckets_[b] != 0) b = (b + 1) & mask_;
+    buckets_[b] = Tag(slots_[i].hash) | (i + 1);
+  }
+}
 
 void WriteIndex::KvTable::Reserve(size_t n) {
-  slots_->reserve(n);
-  index_.reserve(n);
+  slots_.reserve(n);
+  Grow(n);
 }
 
-uint32_t WriteIndex::KvTable::Insert(absl::string_view name) {
-  const Ref ref{name, absl::Hash<absl::string_view>{}(name)};
-  return *index_.lazy_emplace(ref, [&](const auto& construct) {
-    const auto i = static_cast<uint32_t>(slots_->size());
-    slots_->push_back(Slot{ref.hash, std::string(name), KvEntry{}});
-    construct(i);
-  });
+uint32_t WriteIndex::KvTable::Insert(absl::string_view name, size_t hash) {
+  if (2 * (slots_.size() + 1) > buckets_.size()) Grow(2 * slots_.size() + 1);
+  const uint64_t tag = Tag(hash);
+  size_t b = hash & mask_;
+  for (; buckets_[b] != 0; b = (b + 1) & mask_) {
+    const uint64_t bucket = buckets_[b];
+    if ((bucket & ~uint64_t{0xffffffff}) != tag) continue;
+    const auto i = static_cast<uint32_t>((bucket & 0xffffffff) - 1);
+    if (slots_[i].hash == hash && absl::string_view(slots_[i].name) == name) return i;
+  }
+  const auto i = static_cast<uint32_t>(slots_.size());
+  slots_.push_back(Slot{hash, std::string(name), KvEntry{}});
+  buckets_[b] = tag | (uint64_t{i} + 1);
+  return i;
 }
 
-uint32_t WriteIndex::KvTable::Find(absl::string_view name) const {
-  auto it = index_.find(Ref{name, absl::Hash<absl::string_view>{}(name)});
-  return it == index_.end() ? kNone : *it;
+uint32_t WriteIndex::KvTable::Find(absl::string_view name, size_t hash) const {
+  if (buckets_.empty()) return kNone;
+  const uint64_t tag = Tag(hash);
+  for (size_t b = hash & mask_; buckets_[b] != 0; b = (b + 1) & mask_) {
+    const uint64_t bucket = buckets_[b];
+    if ((bucket & ~uint64_t{0xffffffff}) != tag) continue;
+    const auto i = static_cast<uint32_t>((bucket & 0xffffffff) - 1);
+    if (slots_[i].hash == hash && absl::string_view(slots_[i].name) == name) return i;
+  }
+  return kNone;
 }
 
 WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops) : history_(history) {
@@ -152,10 +176,24 @@ WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops
   };
   std::vector<Reported> reported;
   reported.reserve(named);
+  // Each insert probes a table of up to a million entries at random: a
+  // cache miss or two. The names' hashes are computed first, and the
+  // table's slots for the write kPrefetch ahead are requested while this one
+  // is inserted, so the misses overlap instead of following one another.
+  constexpr size_t kPrefetch = 16;
+  std::vector<size_t> hashes(writes_.size());
   for (size_t i = 0; i < writes_.size(); ++i) {
     const Write& w = writes_[i];
+    if (w.value) hashes[i] = WithKvName(w.key, *w.value, [](absl::string_view name) { return KvTable::HashOf(name); });
+  }
+  std::vector<uint32_t> write_entry(writes_.size(), KvTable::kNone);
+  for (size_t i = 0; i < writes_.size(); ++i) {
+    if (i + kPrefetch < writes_.size() && writes_[i + kPrefetch].value) kv_.Prefetch(hashes[i + kPrefetch]);
+    const Write& w = writes_[i];
     if (!w.value) continue;
-    const uint32_t entry = WithKvName(w.key, *w.value, [&](absl::string_view name) { return kv_.Insert(name); });
+    const uint32_t entry =
+        WithKvName(w.key, *w.value, [&](absl::string_view name) { return kv_.Insert(name, hashes[i]); });
+    write_entry[i] = entry;
     KvEntry& e = kv_[entry];
     if (e.invoked++ == 0) {
       e.first_write = static_cast<uint32_t>(i);
@@ -240,7 +278,19 @@ WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops
         more.push_back(i);
       }
     }
-    if (applied) log_by_key_[r.key].push_back(i);
+    if (applied) log_by_key_[r.key].push_back(KeyRecord{r.offset, i});
+  }
+  // Each write's version, from its entry (entries were made in write order:
+  // this pass reads them nearly in order).
+  write_version_.resize(writes_.size());
+  for (size_t i = 0; i < writes_.size(); ++i) {
+    if (write_entry[i] == KvTable::kNone) continue;
+    const KvEntry& e = kv_[write_entry[i]];
+    if (e.log_count > 0) {
+      write_version_[i] = e.log_first;
+    } else if (e.reported >= 0) {
+      write_version_[i] = e.reported;
+    }
   }
   if (unlinked_op_ids) {
     invoked_op_.reserve(ops.size());
@@ -324,9 +374,9 @@ const LogRecord* WriteIndex::StateAt(const std::string& key, int64_t position) c
   if (it == log_by_key_.end()) return nullptr;
   const auto& idx = it->second;
   auto pos = std::lower_bound(idx.begin(), idx.end(), position,
-                              [&](size_t i, int64_t p) { return history_.log[i].offset < p; });
+                              [](const KeyRecord& r, int64_t p) { return r.offset < p; });
   if (pos == idx.begin()) return nullptr;
-  return &history_.log[*(pos - 1)];
+  return &history_.log[(pos - 1)->index];
 }
 
 }  // namespace kvlog::checker

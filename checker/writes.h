@@ -18,6 +18,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/hash/hash.h"
 #include "absl/strings/string_view.h"
 #include "checker/history.h"
 
@@ -63,6 +64,11 @@ class WriteIndex {
   // The version (log offset) a read of `value` on `key` saw: from the log, or
   // else from the offset the write's completion reported.
   std::optional<int64_t> VersionOf(std::string_view key, std::string_view value) const;
+  // VersionOf(w.key, *w.value) for writes()[write], without a hash lookup
+  // (kept by write when the index is built); nullopt for a write without a
+  // value. Every write of one (key, value) gives the same answer, and
+  // Invoked(w.key, *w.value) is true for each.
+  std::optional<int64_t> VersionOfWrite(size_t write) const { return write_version_[write]; }
   // Whether some write of `value` to `key` was invoked at all.
   bool Invoked(std::string_view key, std::string_view value) const;
   // Whether history.log[log_index] carries the id of an invoked operation.
@@ -95,23 +101,34 @@ class WriteIndex {
   // here and the one every write, log record and read looks up.
   //
   // The entries (name, hash, KvEntry) live densely in a vector, in the order
-  // they were first seen, and an absl::flat_hash_set<uint32_t> of their
-  // indices, hashing and comparing through that vector, finds them. Against
-  // absl::flat_hash_map<std::string, KvEntry> the probed slots shrink from
-  // 56 to 4 bytes (the table is sized for a load of 7/8 at most, the entries
-  // exactly), probes compare the stored hash before any string, and entries
-  // created in write order are read back nearly in order by the log pass.
+  // they were first seen (so the log pass and VersionOfWrite's pass read
+  // them nearly in order), and an open-addressing table of 8-byte buckets
+  // finds them: each bucket holds the entry's index and 32 bits of its
+  // name's hash, probed linearly at a load of 1/2 at most. A lookup then
+  // reads one bucket line (mostly), plus the entry itself only when the hash
+  // bits match; a bucket's address is known from the hash alone, so the
+  // build prefetches the buckets of the writes ahead. (It replaced an
+  // absl::flat_hash_set of indices, whose control bytes and slots are two
+  // lines per lookup: on a million entries, cache misses were most of the
+  // write index's and the session check's time.)
   class KvTable {
    public:
-    KvTable();
     void Reserve(size_t n);
     // The index of `name`'s entry, created (zeroed) when new.
-    uint32_t Insert(absl::string_view name);
+    uint32_t Insert(absl::string_view name) { return Insert(name, HashOf(name)); }
+    // The same, `hash` being HashOf(name).
+    uint32_t Insert(absl::string_view name, size_t hash);
+    // Starts loading the bucket a name of this hash is probed from.
+    void Prefetch(size_t hash) const {
+      if (!buckets_.empty()) __builtin_prefetch(&buckets_[hash & mask_]);
+    }
+    static size_t HashOf(absl::string_view name) { return absl::Hash<absl::string_view>{}(name); }
     // The index of `name`'s entry, or kNone.
     static constexpr uint32_t kNone = ~uint32_t{0};
-    uint32_t Find(absl::string_view name) const;
-    KvEntry& operator[](uint32_t i) { return (*slots_)[i].entry; }
-    const KvEntry& operator[](uint32_t i) const { return (*slots_)[i].entry; }
+    uint32_t Find(absl::string_view name) const { return Find(name, HashOf(name)); }
+    uint32_t Find(absl::string_view name, size_t hash) const;
+    KvEntry& operator[](uint32_t i) { return slots_[i].entry; }
+    const KvEntry& operator[](uint32_t i) const { return slots_[i].entry; }
 
    private:
     struct Slot {
@@ -119,33 +136,20 @@ class WriteIndex {
       std::string name;
       KvEntry entry;
     };
-    struct Ref {
-      absl::string_view name;
-      size_t hash;
-    };
-    struct Hash {
-      using is_transparent = void;
-      const std::vector<Slot>* slots = nullptr;
-      size_t operator()(uint32_t i) const { return (*slots)[i].hash; }
-      size_t operator()(const Ref& r) const { return r.hash; }
-    };
-    struct Eq {
-      using is_transparent = void;
-      const std::vector<Slot>* slots = nullptr;
-      bool operator()(uint32_t a, uint32_t b) const { return a == b; }
-      bool operator()(uint32_t a, const Ref& r) const {
-        const Slot& s = (*slots)[a];
-        return s.hash == r.hash && absl::string_view(s.name) == r.name;
-      }
-      bool operator()(const Ref& r, uint32_t a) const { return (*this)(a, r); }
-    };
-    // On the heap so that moving a WriteIndex leaves the functors' pointer valid.
-    std::unique_ptr<std::vector<Slot>> slots_;
-    absl::flat_hash_set<uint32_t, Hash, Eq> index_;
+    // A bucket: 0 when empty, else (hash's top 32 bits) << 32 | (index + 1).
+    static uint64_t Tag(size_t hash) { return static_cast<uint64_t>(hash) & ~uint64_t{0xffffffff}; }
+    // Makes room for `n` entries at a load of 1/2 at most.
+    void Grow(size_t n);
+
+    std::vector<Slot> slots_;
+    std::vector<uint64_t> buckets_;  // a power of two of them
+    size_t mask_ = 0;                // buckets_.size() - 1
   };
 
   const History& history_;
   std::vector<Write> writes_;
+  // By write: VersionOfWrite.
+  std::vector<std::optional<int64_t>> write_version_;
   // The common log record, linked to its write without a table of op ids:
   // a record the log pass finds by the offset its write reported, with that
   // write's key, value and op id, of a write that is alone in its
@@ -168,7 +172,14 @@ class WriteIndex {
   absl::flat_hash_map<absl::string_view, size_t> log_by_op_;
   absl::flat_hash_map<absl::string_view, std::vector<size_t>> log_op_more_;
   std::vector<bool> record_applied_;  // by log record; empty = all applied (no cas)
-  absl::flat_hash_map<std::string, std::vector<size_t>> log_by_key_;  // indices into history.log
+  // By key: the records that took effect, in log order, with their offsets
+  // beside them (StateAt's binary search then reads one array, not the
+  // records).
+  struct KeyRecord {
+    int64_t offset;
+    size_t index;  // into history.log
+  };
+  absl::flat_hash_map<std::string, std::vector<KeyRecord>> log_by_key_;
   // Views of the operations' ids (the operations outlive the index): an
   // 800 K-op history's ids cost 17 MB here, not the 42 MB of copies. Built
   // only when a log record with an op id is not linked (RecordOpInvoked
