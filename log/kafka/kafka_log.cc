@@ -412,9 +412,6 @@ class KafkaLog final : public Log {
     std::unique_ptr<KafkaLog> log(new KafkaLog(options));
     auto producer = log->NewProducer();
     KVLOG_RETURN_IF_ERROR(producer);
-    log->current_ = producer->get();
-    log->producers_.push_back(std::move(*producer));
-    log->poller_ = std::thread([raw = log.get()] { raw->PollLoop(); });
     // The first reader's handle is made now, unassigned, so its connection
     // and its metadata of the topic overlap the producer's (and whatever the
     // caller does before its first OpenReader, such as opening a store). Not
@@ -429,13 +426,24 @@ class KafkaLog final : public Log {
     // handle: its connection and metadata serve both, where a separate admin
     // handle connected and asked first. Nothing is produced before this.
     bool created = false;
-    KVLOG_RETURN_IF_ERROR(EnsureTopicOn(log->current_->handle.get(), options, &created));
-    if (created && log->spare_reader_ != nullptr) {
-      // Its metadata said the topic did not exist: the first reader makes a
-      // handle that learns of it.
-      CloseReaderHandle(*log->spare_reader_);
-      log->spare_reader_.reset();
+    KVLOG_RETURN_IF_ERROR(EnsureTopicOn((*producer)->handle.get(), options, &created));
+    if (created) {
+      // Both handles learned of the topic as missing. The first reader makes
+      // a handle that learns of it; and the producer is made again: on KRaft
+      // (librdkafka 2.0.2) the one that saw the topic missing failed the first
+      // appends with _UNKNOWN_PARTITION although its metadata then showed the
+      // partition (kraft_test's compaction case, which creates its topic).
+      if (log->spare_reader_ != nullptr) {
+        CloseReaderHandle(*log->spare_reader_);
+        log->spare_reader_.reset();
+      }
+      producer->reset();
+      producer = log->NewProducer();
+      KVLOG_RETURN_IF_ERROR(producer);
     }
+    log->current_ = producer->get();
+    log->producers_.push_back(std::move(*producer));
+    log->poller_ = std::thread([raw = log.get()] { raw->PollLoop(); });
     return log;
   }
 
