@@ -25,6 +25,8 @@
 
 #include <fmt/format.h>
 
+#include "bench/scratch.h"
+
 #include "bench/kafka_target.h"
 #include "kv/client.h"
 #include "kv/memory_storage.h"
@@ -58,19 +60,9 @@ constexpr int64_t kTail = 1'000;
   std::exit(1);
 }
 
-fs::path Scratch() {
-  static const fs::path dir = [] {
-    fs::path d = fs::temp_directory_path() / fmt::format("kvlog-rocksdb-bench-{}", ::getpid());
-    fs::remove_all(d);
-    fs::create_directories(d);
-    return d;
-  }();
-  return dir;
-}
+fs::path Scratch() { return bench::ScratchDir("rocksdb-bench"); }
 
-std::string KeyName(int64_t i) {
-  return fmt::format("key/{:08}", i);
-}
+std::string KeyName(int64_t i) { return bench::StoreKey(i); }
 
 std::unique_ptr<kv::Storage> RocksDb(const fs::path& dir, bool flush_on_close = true) {
   auto store = kv::rocksdb::OpenRocksDbStorage({.path = dir.string(), .flush_on_close = flush_on_close});

@@ -23,6 +23,8 @@
 
 #include <fmt/format.h>
 
+#include "bench/scratch.h"
+
 #include "kv/rocksdb/rocksdb_storage.h"
 
 namespace kvlog {
@@ -42,17 +44,9 @@ void Check(int rc, const char* what) {
   if (rc != MDB_SUCCESS) Die(fmt::format("{}: {}", what, mdb_strerror(rc)));
 }
 
-fs::path Scratch() {
-  static const fs::path dir = [] {
-    fs::path d = fs::temp_directory_path() / fmt::format("kvlog-store-open-bench-{}", ::getpid());
-    fs::remove_all(d);
-    fs::create_directories(d);
-    return d;
-  }();
-  return dir;
-}
+fs::path Scratch() { return bench::ScratchDir("store-open-bench"); }
 
-std::string KeyName(int64_t i) { return fmt::format("key/{:08}", i); }
+std::string KeyName(int64_t i) { return bench::StoreKey(i); }
 std::string Value(int64_t i) { return fmt::format("value-{}", i); }
 
 fs::path RocksDbDir() { return Scratch() / "rocksdb"; }
