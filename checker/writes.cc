@@ -78,32 +78,30 @@ void WriteIndex::KvTable::Reserve(size_t n) {
   Grow(n);
 }
 
-uint32_t WriteIndex::KvTable::Insert(absl::string_view name, size_t hash) {
-  if (2 * (slots_.size() + 1) > buckets_.size()) Grow(2 * slots_.size() + 1);
+WriteIndex::KvTable::Probe WriteIndex::KvTable::Lookup(absl::string_view name, size_t hash) const {
   const uint64_t tag = Tag(hash);
   size_t b = hash & mask_;
   for (; buckets_[b] != 0; b = (b + 1) & mask_) {
     const uint64_t bucket = buckets_[b];
     if ((bucket & ~uint64_t{0xffffffff}) != tag) continue;
     const auto i = static_cast<uint32_t>((bucket & 0xffffffff) - 1);
-    if (slots_[i].hash == hash && absl::string_view(slots_[i].name) == name) return i;
+    if (slots_[i].hash == hash && absl::string_view(slots_[i].name) == name) return {i, b};
   }
+  return {kNone, b};
+}
+
+uint32_t WriteIndex::KvTable::Insert(absl::string_view name, size_t hash) {
+  if (2 * (slots_.size() + 1) > buckets_.size()) Grow(2 * slots_.size() + 1);
+  const Probe found = Lookup(name, hash);
+  if (found.index != kNone) return found.index;
   const auto i = static_cast<uint32_t>(slots_.size());
   slots_.push_back(Slot{hash, std::string(name), KvEntry{}});
-  buckets_[b] = tag | (uint64_t{i} + 1);
+  buckets_[found.bucket] = Tag(hash) | (uint64_t{i} + 1);
   return i;
 }
 
 uint32_t WriteIndex::KvTable::Find(absl::string_view name, size_t hash) const {
-  if (buckets_.empty()) return kNone;
-  const uint64_t tag = Tag(hash);
-  for (size_t b = hash & mask_; buckets_[b] != 0; b = (b + 1) & mask_) {
-    const uint64_t bucket = buckets_[b];
-    if ((bucket & ~uint64_t{0xffffffff}) != tag) continue;
-    const auto i = static_cast<uint32_t>((bucket & 0xffffffff) - 1);
-    if (slots_[i].hash == hash && absl::string_view(slots_[i].name) == name) return i;
-  }
-  return kNone;
+  return buckets_.empty() ? kNone : Lookup(name, hash).index;
 }
 
 WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops) : history_(history) {

@@ -140,6 +140,13 @@ class WriteIndex {
     static uint64_t Tag(size_t hash) { return static_cast<uint64_t>(hash) & ~uint64_t{0xffffffff}; }
     // Makes room for `n` entries at a load of 1/2 at most.
     void Grow(size_t n);
+    // Where `name` (of `hash`) is: its entry's index, or kNone and the empty
+    // bucket that ends its probe. Needs a table with buckets.
+    struct Probe {
+      uint32_t index;
+      size_t bucket;
+    };
+    Probe Lookup(absl::string_view name, size_t hash) const;
 
     std::vector<Slot> slots_;
     std::vector<uint64_t> buckets_;  // a power of two of them

@@ -42,11 +42,11 @@ std::string DedupKey(const std::string& writer, uint64_t seq) {
   return fmt::format("d/{}/{:020}", writer, seq);
 }
 
-// "p/<writer>/<instance>" -> PlainDedup::Encode(window): one entry per writer
-// instance, rewritten once per flush that changed it.
 // The last record applied (Applier::LastRecord): "<offset>|<digest>".
 constexpr std::string_view kLastRecordKey = "t/last";
 
+// "p/<writer>/<instance>" -> PlainDedup::Encode(window): one entry per writer
+// instance, rewritten once per flush that changed it.
 std::string PlainKey(const PlainDedup::Key& key) { return fmt::format("p/{}/{}", key.first, key.second); }
 
 template <typename T>

@@ -147,9 +147,10 @@ Status CheckProducerSafety(const KafkaOptions& options);
 
 // CheckProducerSafety, then a Log whose producer is connected to the topic,
 // after EnsureTopic's checks (and creation, if asked) made through that
-// producer's handle (no admin connection of its own). Its readers report a position outside the log (records deleted
-// below it by retention or DeleteRecords, or a log truncated under it) as
-// kDataLoss, never by silently moving to the log's start.
+// producer's handle (no admin connection of its own). Its readers report a
+// position outside the log (records deleted below it by retention or
+// DeleteRecords, or a log truncated under it) as kDataLoss, never by
+// silently moving to the log's start.
 Result<std::unique_ptr<Log>> OpenKafkaLog(const KafkaOptions& options);
 
 // The librdkafka properties the log's producer and its readers set on top of
