@@ -29,6 +29,7 @@
 #include <string>
 
 #include "kv/storage.h"
+#include "kv/stored_entry.h"
 #include "log/status.h"
 
 namespace kvlog::kv::rocksdb {
@@ -79,15 +80,10 @@ class RocksDbStorage : public Storage {
 // (its message says why, e.g. another process holds its lock).
 Result<std::unique_ptr<RocksDbStorage>> OpenRocksDbStorage(const RocksDbOptions& options);
 
-// The encoding of one stored value (exposed for tests). A format byte, then
-// the fields of that format; format 1 is the key's version (8 bytes, little
-// endian) and the value. A later format adds fields (a TTL deadline, say)
-// after the version and gets a new format byte; readers keep decoding every
-// older format, so a store never needs rewriting when a field is added.
-inline constexpr char kEntryFormat1 = 1;
-std::string EncodeEntry(std::string_view value, Version version);
-// kCorrupt for a short entry or an unknown format byte (a store written by a
-// newer kvlog).
-Result<VersionedValue> DecodeEntry(std::string_view stored);
+// The encoding of one stored value (exposed for tests): kv/stored_entry.h,
+// shared with the LMDB store.
+using kv::DecodeEntry;
+using kv::EncodeEntry;
+using kv::kEntryFormat1;
 
 }  // namespace kvlog::kv::rocksdb

@@ -1,0 +1,624 @@
+#include "kv/lmdb/lmdb_storage.h"
+
+#include <fcntl.h>
+#include <lmdb.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+#include <shared_mutex>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+
+namespace kvlog::kv::lmdb {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Two named databases in one environment: the data ("data": key and a 0 byte
+// -> EncodeEntry) and the store's own records ("kvlog"): its format,
+// position, identity and the applier's metadata (prefix "a/"), the same
+// records as the RocksDB store's "kvlog" column family.
+constexpr char kDataDb[] = "data";
+constexpr char kMetaDb[] = "kvlog";
+constexpr char kFormatKey[] = "format";
+constexpr char kPositionKey[] = "position";
+constexpr char kIdentityKey[] = "identity";
+constexpr char kApplierPrefix[] = "a/";
+constexpr char kLockFile[] = "kvlog.lock";
+// The store format this build writes and reads; a newer one is refused.
+constexpr uint64_t kStoreFormat = 1;
+// Read transactions open at once (LMDB's reader table; each costs 64 bytes
+// of lock.mdb). LMDB's default is 126.
+constexpr unsigned kMaxReaders = 1024;
+
+[[noreturn]] void Fatal(std::string_view what, std::string_view why) {
+  fmt::print(stderr, "kvlog lmdb storage: {} failed: {} (fatal: the store cannot go on without it)\n", what, why);
+  std::abort();
+}
+
+[[noreturn]] void Fatal(std::string_view what, int rc) { Fatal(what, mdb_strerror(rc)); }
+
+MDB_val Val(std::string_view s) { return {s.size(), const_cast<char*>(s.data())}; }
+std::string_view View(const MDB_val& v) { return {static_cast<const char*>(v.mv_data), v.mv_size}; }
+
+// A data key as stored: the key and a 0 byte, so that the empty key (which
+// LMDB refuses) can be stored. Appending the same byte to every key keeps
+// their order (unsigned bytes, a prefix before its extensions).
+class StoredKey {
+ public:
+  explicit StoredKey(std::string_view key) : size_(key.size() + 1) {
+    if (key.size() > kMaxKeyBytes) {
+      Fatal("storing a key", fmt::format("the key has {} bytes; the LMDB store takes at most {} (LMDB's key limit)",
+                                         key.size(), kMaxKeyBytes));
+    }
+    std::memcpy(bytes_, key.data(), key.size());
+    bytes_[key.size()] = '\0';
+  }
+  MDB_val val() { return {size_, bytes_}; }
+
+ private:
+  char bytes_[kMaxKeyBytes + 1];
+  std::size_t size_;
+};
+
+// The user's key of a stored data key.
+std::string_view UserKey(const MDB_val& stored) { return View(stored).substr(0, stored.mv_size - 1); }
+
+class LmdbStore final : public LmdbStorage {
+ public:
+  LmdbStore(std::string path, LmdbSync sync, std::size_t map_size, std::size_t max_map_size, int lock_fd)
+      : path_(std::move(path)), sync_(sync), map_size_(map_size), max_map_size_(max_map_size), lock_fd_(lock_fd) {}
+
+  ~LmdbStore() override {
+    if (env_ != nullptr) {
+      // A clean close leaves the store on disk whatever the sync setting.
+      if (sync_ != LmdbSync::kFull) {
+        if (int rc = mdb_env_sync(env_, 1); rc != MDB_SUCCESS) {
+          fmt::print(stderr, "kvlog lmdb storage: syncing {} before closing: {}\n", path_, mdb_strerror(rc));
+        }
+      }
+      mdb_env_close(env_);
+    }
+    if (lock_fd_ >= 0) ::close(lock_fd_);  // Releases the flock.
+  }
+
+  // Opens the environment and reads (or, for a new store, writes) the
+  // store's own records; called once, before the store is shared.
+  Status Open(bool create) {
+    if (int rc = mdb_env_create(&env_); rc != MDB_SUCCESS) return Unavailable("mdb_env_create", rc);
+    if (int rc = mdb_env_set_maxdbs(env_, 2); rc != MDB_SUCCESS) return Unavailable("mdb_env_set_maxdbs", rc);
+    if (int rc = mdb_env_set_maxreaders(env_, kMaxReaders); rc != MDB_SUCCESS) {
+      return Unavailable("mdb_env_set_maxreaders", rc);
+    }
+    if (int rc = mdb_env_set_mapsize(env_, map_size_); rc != MDB_SUCCESS) return Unavailable("mdb_env_set_mapsize", rc);
+    // MDB_NOTLS: a read transaction belongs to its object, not its thread
+    // (readers may be fibers that move between threads).
+    unsigned flags = MDB_NOTLS;
+    if (sync_ == LmdbSync::kNoSync) flags |= MDB_NOSYNC;
+    if (sync_ == LmdbSync::kNoMetaSync) flags |= MDB_NOMETASYNC;
+    if (int rc = mdb_env_open(env_, path_.c_str(), flags, 0644); rc != MDB_SUCCESS) {
+      if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH) {
+        return MakeError(ErrorCode::kFailedPrecondition,
+                         fmt::format("'{}' does not hold an LMDB environment this build reads: {}", path_,
+                                     mdb_strerror(rc)));
+      }
+      return Unavailable("opening the environment", rc);
+    }
+    MDB_envinfo info;
+    mdb_env_info(env_, &info);
+    map_size_ = info.me_mapsize;  // At least the file's size, for a store that grew.
+
+    MDB_txn* txn = nullptr;
+    if (int rc = mdb_txn_begin(env_, nullptr, 0, &txn); rc != MDB_SUCCESS) return Unavailable("mdb_txn_begin", rc);
+    Status loaded = Load(txn, create);
+    if (!loaded) {
+      mdb_txn_abort(txn);
+      return loaded;
+    }
+    if (int rc = mdb_txn_commit(txn); rc != MDB_SUCCESS) return Unavailable("committing the open", rc);
+    return OkStatus();
+  }
+
+  const std::string& path() const override { return path_; }
+
+  // Reads.
+
+  std::optional<std::string> Get(std::string_view key) const override {
+    std::string value;
+    if (!Get(key, &value)) return std::nullopt;
+    return value;
+  }
+
+  bool Get(std::string_view key, std::string* value) const override {
+    ReadTxn txn(*this);
+    return GetIn(txn.get(), key, value, nullptr);
+  }
+
+  bool Get(std::string_view key, std::string* value, int64_t* position) const override {
+    ReadTxn txn(*this);
+    *position = PositionIn(txn.get());
+    return GetIn(txn.get(), key, value, nullptr);
+  }
+
+  std::optional<VersionedValue> GetEntry(std::string_view key) const override {
+    ReadTxn txn(*this);
+    VersionedValue out;
+    if (!GetIn(txn.get(), key, &out.value, &out.version)) return std::nullopt;
+    return out;
+  }
+
+  std::optional<VersionedValue> GetEntry(std::string_view key, int64_t* position) const override {
+    ReadTxn txn(*this);
+    *position = PositionIn(txn.get());
+    VersionedValue out;
+    if (!GetIn(txn.get(), key, &out.value, &out.version)) return std::nullopt;
+    return out;
+  }
+
+  // Every key in one read transaction: one snapshot, one reader slot.
+  void MultiGet(std::span<const std::string_view> keys,
+                std::span<std::optional<std::string>> values) const override {
+    ReadTxn txn(*this);
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      std::optional<std::string>& out = values[i];
+      if (!out) out.emplace();
+      if (!GetIn(txn.get(), keys[i], &*out, nullptr)) out.reset();
+    }
+  }
+
+  std::vector<KeyValue> Range(const KeyConstraint& range, const QueryOptions& options) const override {
+    ReadTxn txn(*this);
+    return RangeIn(txn.get(), range, options);
+  }
+
+  std::vector<KeyValue> Range(const KeyConstraint& range, const QueryOptions& options,
+                              int64_t* position) const override {
+    ReadTxn txn(*this);
+    *position = PositionIn(txn.get());
+    return RangeIn(txn.get(), range, options);
+  }
+
+  // LMDB keeps the count: O(1).
+  std::size_t Size() const override {
+    ReadTxn txn(*this);
+    MDB_stat stat;
+    if (int rc = mdb_stat(txn.get(), data_, &stat); rc != MDB_SUCCESS) Fatal("mdb_stat", rc);
+    return stat.ms_entries;
+  }
+
+  // Writes.
+
+  using Storage::Set;
+  void Set(std::string_view key, std::string_view value, Version version) override {
+    std::lock_guard lock(write_mu_);
+    Write("set", [&](MDB_txn* txn) { return Put(txn, key, value, version); });
+  }
+
+  void Delete(std::string_view key) override {
+    std::lock_guard lock(write_mu_);
+    Write("delete", [&](MDB_txn* txn) { return Del(txn, key); });
+  }
+
+  void Apply(std::span<const Mutation> batch) override {
+    std::lock_guard lock(write_mu_);
+    Write("apply", [&](MDB_txn* txn) { return AddMutations(txn, batch); });
+  }
+
+  void Apply(std::span<const Mutation> batch, int64_t position) override { Apply(batch, position, {}); }
+
+  void Apply(std::span<const Mutation> batch, int64_t position, std::span<const MetaMutation> meta) override {
+    std::lock_guard lock(write_mu_);
+    if (batch.empty() && meta.empty() && position == position_) return;
+    Write("apply", [&](MDB_txn* txn) {
+      int rc = AddMutations(txn, batch);
+      for (const MetaMutation& m : meta) {
+        if (rc != MDB_SUCCESS) return rc;
+        const std::string key = kApplierPrefix + m.key;
+        if (key.size() > static_cast<std::size_t>(mdb_env_get_maxkeysize(env_))) {
+          Fatal("storing the applier's metadata",
+                fmt::format("its key '{}...' has {} bytes; LMDB takes at most {}", key.substr(0, 40), key.size(),
+                            mdb_env_get_maxkeysize(env_)));
+        }
+        MDB_val k = Val(key);
+        if (m.value) {
+          MDB_val v = Val(*m.value);
+          rc = mdb_put(txn, meta_, &k, &v, 0);
+        } else {
+          rc = mdb_del(txn, meta_, &k, nullptr);
+          if (rc == MDB_NOTFOUND) rc = MDB_SUCCESS;
+        }
+      }
+      return rc != MDB_SUCCESS ? rc : PutMeta(txn, kPositionKey, Fixed64(static_cast<uint64_t>(position)));
+    });
+    position_ = position;
+  }
+
+  std::optional<DurableState> Durable() const override {
+    std::lock_guard lock(write_mu_);
+    return DurableState{position_, identity_};
+  }
+
+  Status SetIdentity(const LogIdentity& identity) override {
+    std::lock_guard lock(write_mu_);
+    Write("recording the log identity", [&](MDB_txn* txn) { return PutMeta(txn, kIdentityKey, EncodeIdentity(identity)); });
+    identity_ = identity;
+    return OkStatus();
+  }
+
+  std::vector<std::pair<std::string, std::string>> LoadMeta() const override {
+    ReadTxn txn(*this);
+    std::vector<std::pair<std::string, std::string>> out;
+    Cursor cursor(txn.get(), meta_);
+    const std::string_view prefix = kApplierPrefix;
+    MDB_val k = Val(prefix), v;
+    for (int rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_SET_RANGE); rc == MDB_SUCCESS;
+         rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_NEXT)) {
+      if (!View(k).starts_with(prefix)) break;
+      out.emplace_back(std::string(View(k).substr(prefix.size())), std::string(View(v)));
+    }
+    return out;
+  }
+
+  // One write transaction: both databases emptied, the format record
+  // written again. A crash leaves the old store or an empty one.
+  Status Clear() override {
+    std::lock_guard lock(write_mu_);
+    Write("clear", [&](MDB_txn* txn) {
+      int rc = mdb_drop(txn, data_, 0);
+      if (rc == MDB_SUCCESS) rc = mdb_drop(txn, meta_, 0);
+      return rc != MDB_SUCCESS ? rc : PutMeta(txn, kFormatKey, Fixed64(kStoreFormat));
+    });
+    position_ = 0;
+    identity_ = LogIdentity{};
+    return OkStatus();
+  }
+
+  Result<int64_t> Checkpoint(const std::string& dir) const override {
+    if (dir.empty()) return MakeError(ErrorCode::kInvalidArgument, "checkpoint: the directory is empty");
+    std::error_code ec;
+    if (fs::exists(dir, ec)) {
+      return MakeError(ErrorCode::kInvalidArgument, "checkpoint: '" + dir + "' already exists (it must not)");
+    }
+    if (!fs::create_directories(dir, ec)) {
+      return MakeError(ErrorCode::kUnavailable, "checkpoint: cannot create '" + dir + "': " + ec.message());
+    }
+    // The applier waits (so the position is the copy's); readers go on.
+    std::lock_guard lock(write_mu_);
+    if (int rc = mdb_env_copy2(env_, dir.c_str(), MDB_CP_COMPACT); rc != MDB_SUCCESS) {
+      fs::remove_all(dir, ec);
+      return MakeError(ErrorCode::kUnavailable, fmt::format("checkpoint into '{}': {}", dir, mdb_strerror(rc)));
+    }
+    return position_;
+  }
+
+ private:
+  // A read-only transaction for one read. Holds map_mu_ shared: the map is
+  // grown only while no transaction of this process is open.
+  class ReadTxn {
+   public:
+    explicit ReadTxn(const LmdbStore& store) : lock_(store.map_mu_) {
+      if (int rc = mdb_txn_begin(store.env_, nullptr, MDB_RDONLY, &txn_); rc != MDB_SUCCESS) {
+        Fatal("beginning a read transaction", rc);
+      }
+    }
+    ~ReadTxn() { mdb_txn_abort(txn_); }
+    ReadTxn(const ReadTxn&) = delete;
+    ReadTxn& operator=(const ReadTxn&) = delete;
+    MDB_txn* get() const { return txn_; }
+
+   private:
+    std::shared_lock<std::shared_mutex> lock_;  // determinism-lint: allow (map_mu_, a leaf lock)
+    MDB_txn* txn_ = nullptr;
+  };
+
+  class Cursor {
+   public:
+    Cursor(MDB_txn* txn, MDB_dbi dbi) {
+      if (int rc = mdb_cursor_open(txn, dbi, &cursor_); rc != MDB_SUCCESS) Fatal("mdb_cursor_open", rc);
+    }
+    ~Cursor() { mdb_cursor_close(cursor_); }
+    Cursor(const Cursor&) = delete;
+    Cursor& operator=(const Cursor&) = delete;
+    MDB_cursor* get() const { return cursor_; }
+
+   private:
+    MDB_cursor* cursor_ = nullptr;
+  };
+
+  Status Unavailable(std::string_view what, int rc) const {
+    return MakeError(ErrorCode::kUnavailable, fmt::format("{} of '{}': {}", what, path_, mdb_strerror(rc)));
+  }
+
+  Status Load(MDB_txn* txn, bool create) {
+    int rc = mdb_dbi_open(txn, kMetaDb, 0, &meta_);
+    if (rc == MDB_NOTFOUND) {
+      // A new environment, or an LMDB environment of someone else's.
+      MDB_dbi main = 0;
+      MDB_stat stat;
+      if ((rc = mdb_dbi_open(txn, nullptr, 0, &main)) != MDB_SUCCESS) return Unavailable("mdb_dbi_open", rc);
+      if ((rc = mdb_stat(txn, main, &stat)) != MDB_SUCCESS) return Unavailable("mdb_stat", rc);
+      if (stat.ms_entries != 0) {
+        return MakeError(ErrorCode::kFailedPrecondition,
+                         fmt::format("'{}' is an LMDB environment but not a kvlog store (it has {} records and no "
+                                     "'{}' database)", path_, stat.ms_entries, kMetaDb));
+      }
+      if (!create) {
+        return MakeError(ErrorCode::kNotFound,
+                         "no store at '" + path_ + "' (an empty LMDB environment, and create_if_missing is off)");
+      }
+      if ((rc = mdb_dbi_open(txn, kMetaDb, MDB_CREATE, &meta_)) != MDB_SUCCESS) return Unavailable("creating", rc);
+      if ((rc = mdb_dbi_open(txn, kDataDb, MDB_CREATE, &data_)) != MDB_SUCCESS) return Unavailable("creating", rc);
+      if ((rc = PutMeta(txn, kFormatKey, Fixed64(kStoreFormat))) != MDB_SUCCESS) {
+        return Unavailable("writing the format", rc);
+      }
+      return OkStatus();
+    }
+    if (rc != MDB_SUCCESS) return Unavailable("opening the kvlog database", rc);
+    if ((rc = mdb_dbi_open(txn, kDataDb, 0, &data_)) != MDB_SUCCESS) {
+      return MakeError(ErrorCode::kFailedPrecondition,
+                       fmt::format("the store at '{}' has no '{}' database: {}", path_, kDataDb, mdb_strerror(rc)));
+    }
+    std::string_view value;
+    if (!GetMeta(txn, kFormatKey, &value)) {
+      return MakeError(ErrorCode::kFailedPrecondition, "the store at '" + path_ + "' has no format record");
+    }
+    const uint64_t format = value.size() == 8 ? GetFixed64(value) : 0;
+    if (format == 0 || format > kStoreFormat) {
+      return MakeError(ErrorCode::kFailedPrecondition,
+                       fmt::format("the store at '{}' has format {}; this build reads formats 1 to {}", path_, format,
+                                   kStoreFormat));
+    }
+    if (GetMeta(txn, kPositionKey, &value)) {
+      if (value.size() != 8) {
+        return MakeError(ErrorCode::kFailedPrecondition,
+                         fmt::format("the position record of '{}' is unreadable ({} bytes)", path_, value.size()));
+      }
+      position_ = static_cast<int64_t>(GetFixed64(value));
+    }
+    if (GetMeta(txn, kIdentityKey, &value)) {
+      Result<LogIdentity> id = DecodeIdentity(value);
+      if (!id) return MakeError(id.error().code(), "'" + path_ + "': " + id.error().message());
+      identity_ = std::move(*id);
+    }
+    return OkStatus();
+  }
+
+  bool GetMeta(MDB_txn* txn, std::string_view key, std::string_view* value) const {
+    MDB_val k = Val(key), v;
+    int rc = mdb_get(txn, meta_, &k, &v);
+    if (rc == MDB_NOTFOUND) return false;
+    if (rc != MDB_SUCCESS) Fatal("reading the store's records", rc);
+    *value = View(v);
+    return true;
+  }
+
+  int PutMeta(MDB_txn* txn, std::string_view key, std::string_view value) {
+    MDB_val k = Val(key), v = Val(value);
+    return mdb_put(txn, meta_, &k, &v, 0);
+  }
+
+  int64_t PositionIn(MDB_txn* txn) const {
+    std::string_view value;
+    if (!GetMeta(txn, kPositionKey, &value)) return 0;
+    return static_cast<int64_t>(GetFixed64(value));
+  }
+
+  bool GetIn(MDB_txn* txn, std::string_view key, std::string* value, Version* version) const {
+    if (key.size() > kMaxKeyBytes) return false;  // Never stored.
+    StoredKey stored(key);
+    MDB_val k = stored.val(), v;
+    int rc = mdb_get(txn, data_, &k, &v);
+    if (rc == MDB_NOTFOUND) return false;
+    if (rc != MDB_SUCCESS) Fatal("get", rc);
+    const std::string_view bytes = View(v);
+    if (bytes.size() >= kEntryHeaderBytes && bytes[0] == kEntryFormat1) {
+      value->assign(bytes.substr(kEntryHeaderBytes));
+      if (version != nullptr) *version = static_cast<Version>(GetFixed64(bytes.substr(1)));
+      return true;
+    }
+    Result<VersionedValue> entry = DecodeEntry(bytes);
+    if (!entry) Fatal("decoding the value of a key", entry.error().message());
+    *value = std::move(entry->value);
+    if (version != nullptr) *version = entry->version;
+    return true;
+  }
+
+  // Moves `cursor` to the first key >= `bound`; false when there is none.
+  static bool SeekAtLeast(MDB_cursor* cursor, std::string_view bound, MDB_val* k, MDB_val* v) {
+    // A bound longer than any key seeks by its first kMaxKeyBytes bytes: at
+    // most one key (those bytes themselves) lies between that and the bound.
+    char seek[kMaxKeyBytes + 1];
+    const std::size_t n = std::min(bound.size(), kMaxKeyBytes);
+    std::memcpy(seek, bound.data(), n);
+    std::size_t size = n;
+    if (bound.size() <= kMaxKeyBytes) seek[size++] = '\0';
+    *k = MDB_val{size, seek};
+    int rc = mdb_cursor_get(cursor, k, v, MDB_SET_RANGE);
+    while (rc == MDB_SUCCESS && UserKey(*k) < bound) rc = mdb_cursor_get(cursor, k, v, MDB_NEXT);
+    if (rc == MDB_NOTFOUND) return false;
+    if (rc != MDB_SUCCESS) Fatal("range seek", rc);
+    return true;
+  }
+
+  std::vector<KeyValue> RangeIn(MDB_txn* txn, const KeyConstraint& range, const QueryOptions& options) const {
+    std::vector<KeyValue> out;
+    if (range.end && *range.end <= range.start) return out;
+    Cursor cursor(txn, data_);
+    MDB_val k, v;
+    int rc;
+    if (options.reverse) {
+      // The last key below the end: the one before the first key at or past it.
+      if (range.end && SeekAtLeast(cursor.get(), *range.end, &k, &v)) {
+        rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_PREV);
+      } else {
+        rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_LAST);
+      }
+    } else {
+      rc = SeekAtLeast(cursor.get(), range.start, &k, &v) ? MDB_SUCCESS : MDB_NOTFOUND;
+    }
+    for (; rc == MDB_SUCCESS; rc = mdb_cursor_get(cursor.get(), &k, &v, options.reverse ? MDB_PREV : MDB_NEXT)) {
+      const std::string_view key = UserKey(k);
+      if (options.reverse ? key < range.start : (range.end && key >= *range.end)) break;
+      if (options.limit != 0 && out.size() >= options.limit) break;
+      Result<VersionedValue> entry = DecodeEntry(View(v));
+      if (!entry) Fatal("decoding a value in a range", entry.error().message());
+      out.push_back(KeyValue{std::string(key), std::move(entry->value), options.versions ? entry->version : kNoVersion});
+    }
+    if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) Fatal("range scan", rc);
+    return out;
+  }
+
+  int Put(MDB_txn* txn, std::string_view key, std::string_view value, Version version) {
+    StoredKey stored(key);
+    MDB_val k = stored.val();
+    // The entry is written straight into its page: the header, then the value.
+    MDB_val v{kEntryHeaderBytes + value.size(), nullptr};
+    int rc = mdb_put(txn, data_, &k, &v, MDB_RESERVE);
+    if (rc != MDB_SUCCESS) return rc;
+    char header[kEntryHeaderBytes];
+    EncodeEntryHeader(version, header);
+    char* out = static_cast<char*>(v.mv_data);
+    std::memcpy(out, header, kEntryHeaderBytes);
+    if (!value.empty()) std::memcpy(out + kEntryHeaderBytes, value.data(), value.size());
+    return MDB_SUCCESS;
+  }
+
+  int Del(MDB_txn* txn, std::string_view key) {
+    if (key.size() > kMaxKeyBytes) return MDB_SUCCESS;  // Never stored.
+    StoredKey stored(key);
+    MDB_val k = stored.val();
+    int rc = mdb_del(txn, data_, &k, nullptr);
+    return rc == MDB_NOTFOUND ? MDB_SUCCESS : rc;
+  }
+
+  int AddMutations(MDB_txn* txn, std::span<const Mutation> batch) {
+    for (const Mutation& m : batch) {
+      int rc = m.value ? Put(txn, m.key, *m.value, m.version) : Del(txn, m.key);
+      if (rc != MDB_SUCCESS) return rc;
+    }
+    return MDB_SUCCESS;
+  }
+
+  // One write transaction filled by `fill` (which returns an LMDB code) and
+  // committed; callers hold write_mu_. A full map is grown and the
+  // transaction redone.
+  template <typename Fill>
+  void Write(std::string_view what, Fill fill) {
+    for (;;) {
+      MDB_txn* txn = nullptr;
+      int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
+      if (rc != MDB_SUCCESS) Fatal(fmt::format("{}: mdb_txn_begin", what), rc);
+      rc = fill(txn);
+      if (rc == MDB_SUCCESS) {
+        rc = mdb_txn_commit(txn);
+      } else {
+        mdb_txn_abort(txn);
+      }
+      if (rc == MDB_SUCCESS) return;
+      if (rc != MDB_MAP_FULL) Fatal(what, rc);
+      GrowMap(what);
+    }
+  }
+
+  void GrowMap(std::string_view what) {
+    if (map_size_ >= max_map_size_) {
+      Fatal(what, fmt::format("the store at '{}' is full: its map has {} bytes, LmdbOptions::max_map_size", path_,
+                              map_size_));
+    }
+    const std::size_t grown = std::min(map_size_ * 2, max_map_size_);
+    // No transaction of this process may be open while the map changes.
+    std::unique_lock lock(map_mu_);
+    if (int rc = mdb_env_set_mapsize(env_, grown); rc != MDB_SUCCESS) {
+      Fatal(fmt::format("{}: growing the map to {} bytes", what, grown), rc);
+    }
+    map_size_ = grown;
+  }
+
+  const std::string path_;
+  const LmdbSync sync_;
+  std::size_t map_size_;  // Guarded by write_mu_.
+  const std::size_t max_map_size_;
+  const int lock_fd_;
+  MDB_env* env_ = nullptr;
+  MDB_dbi data_ = 0;
+  MDB_dbi meta_ = 0;
+  // Readers hold map_mu_ shared for their transaction; GrowMap holds it
+  // exclusively. Writers (and Checkpoint) hold write_mu_, which guards
+  // position_ (the position of the last committed batch), identity_ and
+  // map_size_. LMDB lets one writer and any readers run at once.
+  mutable std::shared_mutex map_mu_;  // determinism-lint: allow (a leaf lock)
+  mutable std::mutex write_mu_;       // determinism-lint: allow (a leaf lock)
+  int64_t position_ = 0;
+  LogIdentity identity_;
+};
+
+bool LooksLikeRocksDb(const fs::path& dir) {
+  std::error_code ec;
+  return fs::exists(dir / "CURRENT", ec) || fs::exists(dir / "IDENTITY", ec);
+}
+
+}  // namespace
+
+bool IsLmdbStore(const std::string& dir) {
+  std::error_code ec;
+  return fs::exists(fs::path(dir) / "data.mdb", ec);
+}
+
+Result<std::unique_ptr<LmdbStorage>> OpenLmdbStorage(const LmdbOptions& options) {
+  if (options.path.empty()) return MakeError(ErrorCode::kInvalidArgument, "lmdb storage: the path is empty");
+  const fs::path dir(options.path);
+  std::error_code ec;
+  if (LooksLikeRocksDb(dir)) {
+    return MakeError(ErrorCode::kFailedPrecondition,
+                     "lmdb storage: '" + options.path + "' holds a RocksDB store (kv/rocksdb), not an LMDB one");
+  }
+  if (fs::exists(dir, ec) && !fs::is_directory(dir, ec)) {
+    return MakeError(ErrorCode::kFailedPrecondition,
+                     "lmdb storage: '" + options.path + "' is a file; a store is a directory");
+  }
+  if (!IsLmdbStore(options.path)) {
+    if (!options.create_if_missing) {
+      return MakeError(ErrorCode::kNotFound,
+                       "lmdb storage: no store at '" + options.path + "' (and create_if_missing is off)");
+    }
+    fs::create_directories(dir, ec);
+    if (ec) {
+      return MakeError(ErrorCode::kUnavailable,
+                       "lmdb storage: cannot create '" + options.path + "': " + ec.message());
+    }
+  }
+  if (options.map_size == 0 || options.map_size > options.max_map_size) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     fmt::format("lmdb storage: map_size {} must be between 1 and max_map_size {}", options.map_size,
+                                 options.max_map_size));
+  }
+  // One open store per directory: LMDB itself lets several processes write
+  // one environment (and breaks its own locks when one process opens it
+  // twice), but two appliers would interleave their positions.
+  const std::string lock_path = (dir / kLockFile).string();
+  const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return MakeError(ErrorCode::kUnavailable,
+                     fmt::format("lmdb storage: cannot open '{}': {}", lock_path, std::strerror(errno)));
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return MakeError(ErrorCode::kUnavailable,
+                     "lmdb storage: '" + options.path + "' is open already (its lock file " + kLockFile +
+                         " is held by this or another process)");
+  }
+  auto store = std::make_unique<LmdbStore>(options.path, options.sync, options.map_size, options.max_map_size, fd);
+  if (Status opened = store->Open(options.create_if_missing); !opened) {
+    return MakeError(opened.error().code(), "lmdb storage: " + opened.error().message());
+  }
+  return store;
+}
+
+}  // namespace kvlog::kv::lmdb
