@@ -1,6 +1,7 @@
-// kv::Client over a RocksDB store on the simulated log (real threads): resume
+// kv::Client over a durable store on the simulated log (real threads): resume
 // from the stored position, the checks on open, rebuild, duplicates across a
-// restart, checkpoints.
+// restart, checkpoints. Every durable store runs it (kv/rocksdb, kv/lmdb):
+// its test target links this suite and defines OpenDurableStore.
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
@@ -13,10 +14,10 @@
 #include "kv/client.h"
 #include "kv/command.h"
 #include "kv/memory_storage.h"
-#include "kv/rocksdb/rocksdb_storage.h"
+#include "kv/testing/durable_conformance.h"
 #include "log/sim/broker.h"
 
-namespace kvlog::kv::rocksdb {
+namespace kvlog::kv::testing {
 namespace {
 
 namespace fs = std::filesystem;
@@ -31,9 +32,9 @@ std::string NewDir(std::string_view name) {
 }
 
 std::unique_ptr<Storage> Store(const std::string& dir) {
-  auto store = OpenRocksDbStorage({.path = dir});
+  auto store = OpenDurableStore(dir);
   EXPECT_TRUE(store.has_value()) << store.error().ToString();
-  return store ? std::unique_ptr<Storage>(std::move(*store)) : nullptr;
+  return store ? std::move(*store) : nullptr;
 }
 
 // Options that count the records a client applies (its hooks fire once per
@@ -88,7 +89,7 @@ class ReaderCountingLog final : public log::Log {
   std::vector<log::Offset>* opened_;
 };
 
-TEST(RocksDbClientTest, ReopeningReplaysOnlyTheTailAndMatchesAFullReplay) {
+TEST(DurableClientTest, ReopeningReplaysOnlyTheTailAndMatchesAFullReplay) {
   log::sim::Broker broker;
   Write(broker, 0, 100);
   const std::string dir = NewDir("tail");
@@ -117,7 +118,7 @@ TEST(RocksDbClientTest, ReopeningReplaysOnlyTheTailAndMatchesAFullReplay) {
   EXPECT_EQ((*client)->storage().Durable()->position, broker.end_offset());
 }
 
-TEST(RocksDbClientTest, ARestartChecksTheStoreWithTheTailsReaderAlone) {
+TEST(DurableClientTest, ARestartChecksTheStoreWithTheTailsReaderAlone) {
   log::sim::Broker broker;
   Write(broker, 0, 50);
   const std::string dir = NewDir("one-reader");
@@ -141,7 +142,7 @@ TEST(RocksDbClientTest, ARestartChecksTheStoreWithTheTailsReaderAlone) {
   EXPECT_EQ(State(**client), FreshState(broker));
 }
 
-TEST(RocksDbClientTest, AStoreOfALogThatDivergedAfterItsFirstRecordIsRefusedByItsLastRecord) {
+TEST(DurableClientTest, AStoreOfALogThatDivergedAfterItsFirstRecordIsRefusedByItsLastRecord) {
   log::sim::Broker mine;
   Write(mine, 0, 10);
   const std::string dir = NewDir("diverged");
@@ -173,7 +174,7 @@ TEST(RocksDbClientTest, AStoreOfALogThatDivergedAfterItsFirstRecordIsRefusedByIt
   EXPECT_EQ(State(**rebuilt), FreshState(other));
 }
 
-TEST(RocksDbClientTest, AStorePastTheLogsEndIsRefusedOrRebuilt) {
+TEST(DurableClientTest, AStorePastTheLogsEndIsRefusedOrRebuilt) {
   log::sim::Broker long_log;
   Write(long_log, 0, 40);
   const std::string dir = NewDir("past-end");
@@ -201,7 +202,7 @@ TEST(RocksDbClientTest, AStorePastTheLogsEndIsRefusedOrRebuilt) {
   EXPECT_THAT(warnings.front(), HasSubstr("rebuilding the store"));
 }
 
-TEST(RocksDbClientTest, AStoreOfAnotherLogIsRefusedByItsFirstRecord) {
+TEST(DurableClientTest, AStoreOfAnotherLogIsRefusedByItsFirstRecord) {
   log::sim::Broker mine;
   Write(mine, 0, 10);
   const std::string dir = NewDir("other-log");
@@ -228,7 +229,7 @@ TEST(RocksDbClientTest, AStoreOfAnotherLogIsRefusedByItsFirstRecord) {
   EXPECT_EQ(back.error().code(), ErrorCode::kFailedPrecondition);
 }
 
-TEST(RocksDbClientTest, ALogWhoseStartMovedPastTheStoreIsRefusedOrRebuilt) {
+TEST(DurableClientTest, ALogWhoseStartMovedPastTheStoreIsRefusedOrRebuilt) {
   log::sim::Broker broker;
   Write(broker, 0, 10);
   const std::string dir = NewDir("start-moved");
@@ -264,7 +265,7 @@ TEST(RocksDbClientTest, ALogWhoseStartMovedPastTheStoreIsRefusedOrRebuilt) {
 
 // A new store on a log whose start moved: Open fails, and the store keeps
 // no position past the records it lacks (a later open must not resume there).
-TEST(RocksDbClientTest, AFailedStartUpReplayLeavesNoPositionPastDeletedRecords) {
+TEST(DurableClientTest, AFailedStartUpReplayLeavesNoPositionPastDeletedRecords) {
   log::sim::Broker broker;
   Write(broker, 0, 30);
   broker.DeleteRecordsBefore(10);
@@ -284,7 +285,7 @@ TEST(RocksDbClientTest, AFailedStartUpReplayLeavesNoPositionPastDeletedRecords) 
 // A conditional write's duplicate (a producer retry committed twice) must be
 // recognised after a restart too: the store keeps the applier's record of
 // decided commands beside its data.
-TEST(RocksDbClientTest, ADuplicateCommandAfterARestartIsStillIgnored) {
+TEST(DurableClientTest, ADuplicateCommandAfterARestartIsStillIgnored) {
   log::sim::Broker broker;
   auto log = broker.Connect();
   auto append = [&](const log::Record& record) {
@@ -314,7 +315,7 @@ TEST(RocksDbClientTest, ADuplicateCommandAfterARestartIsStillIgnored) {
   EXPECT_EQ(State(**resumed), FreshState(broker));
 }
 
-TEST(RocksDbClientTest, ANewReplicaStartsFromACopiedCheckpointAndReplaysOnlyTheTail) {
+TEST(DurableClientTest, ANewReplicaStartsFromACopiedCheckpointAndReplaysOnlyTheTail) {
   log::sim::Broker broker;
   Write(broker, 0, 80);
   const std::string origin = NewDir("replica-a");
@@ -348,4 +349,4 @@ TEST(RocksDbClientTest, ANewReplicaStartsFromACopiedCheckpointAndReplaysOnlyTheT
 }
 
 }  // namespace
-}  // namespace kvlog::kv::rocksdb
+}  // namespace kvlog::kv::testing

@@ -1,4 +1,5 @@
-// kv::Client over a RocksDB store on the embedded librdkafka mock cluster:
+// kv::Client over a durable store on the embedded librdkafka mock cluster
+// (every durable store runs it, defining OpenDurableStore):
 // the real log adapter resumes from the stored position, and a store is
 // refused by a log of another name even when their records are the same.
 #include <atomic>
@@ -12,11 +13,11 @@
 
 #include "kv/client.h"
 #include "kv/memory_storage.h"
-#include "kv/rocksdb/rocksdb_storage.h"
+#include "kv/testing/durable_conformance.h"
 #include "log/kafka/kafka_log.h"
 #include "log/kafka/mock_cluster.h"
 
-namespace kvlog::kv::rocksdb {
+namespace kvlog::kv::testing {
 namespace {
 
 namespace fs = std::filesystem;
@@ -29,7 +30,7 @@ std::string NewDir(std::string_view name) {
   return dir.string();
 }
 
-class RocksDbMockTest : public ::testing::Test {
+class DurableMockTest : public ::testing::Test {
  protected:
   void SetUp() override {
     auto cluster = log::kafka::MockCluster::Start({.brokers = 1, .topic = "orders"});
@@ -58,12 +59,12 @@ class RocksDbMockTest : public ::testing::Test {
 };
 
 std::unique_ptr<Storage> Store(const std::string& dir) {
-  auto store = OpenRocksDbStorage({.path = dir});
+  auto store = OpenDurableStore(dir);
   EXPECT_TRUE(store.has_value()) << store.error().ToString();
-  return store ? std::unique_ptr<Storage>(std::move(*store)) : nullptr;
+  return store ? std::move(*store) : nullptr;
 }
 
-TEST_F(RocksDbMockTest, ResumesOnTheKafkaAdapterAndRefusesAnotherTopic) {
+TEST_F(DurableMockTest, ResumesOnTheKafkaAdapterAndRefusesAnotherTopic) {
   // The same records in both topics (digests leave headers out): only the
   // name tells the logs apart.
   Write("orders", 0, 200);
@@ -97,4 +98,4 @@ TEST_F(RocksDbMockTest, ResumesOnTheKafkaAdapterAndRefusesAnotherTopic) {
 }
 
 }  // namespace
-}  // namespace kvlog::kv::rocksdb
+}  // namespace kvlog::kv::testing
