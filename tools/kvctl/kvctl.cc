@@ -15,11 +15,13 @@
 // (handy for trying the commands; its data ends with the process).
 // Each run replays the topic into memory first, then runs one command; the
 // whole run, replay included, is bounded by --timeout. With --store PATH the
-// state lives in a RocksDB store there instead, and a run replays only the
-// topic past the store's position:
+// state lives in a durable store there instead (RocksDB, or LMDB with
+// --store-engine lmdb; an existing store's engine is detected), and a run
+// replays only the topic past the store's position:
 //
 //   kvctl --brokers B --store /var/lib/kv/users snapshot /backup/users-1   # checkpoint
 //   kvctl --brokers B --store /var/lib/kv/replica2 restore /backup/users-1  # a new replica
+//   kvctl --brokers B --store-engine lmdb --store /var/lib/kv/users3 get k  # a new LMDB store
 //
 // Keys and values are bytes. In arguments, batch lines, range lines and --json
 // they are written in --encoding (escaped by default, see encoding.h); the
@@ -55,6 +57,7 @@
 #include "kv/client.h"
 #include "kv/memory_storage.h"
 #include "kv/options.h"
+#include "kv/lmdb/lmdb_storage.h"
 #include "kv/rocksdb/rocksdb_storage.h"
 #include "log/kafka/cluster_probe.h"
 #include "log/kafka/kafka_log.h"
@@ -119,7 +122,8 @@ struct Flags {
   bool print_version = false;    // get --version.
   int64_t ttl_ms = 0;  // put --ttl: 0 = no TTL.
   bool prometheus = false;  // stats: the Prometheus text format.
-  std::string store;       // --store: a RocksDB store instead of memory.
+  std::string store;       // --store: a durable store instead of memory.
+  std::string store_engine = "auto";  // --store-engine: auto, rocksdb or lmdb.
   bool rebuild_store = false;
   std::string dir;         // snapshot: the checkpoint to write; restore: the one to start from.
 };
@@ -202,6 +206,15 @@ int Fail(const Error& error, const std::string& what, const Flags& f) {
   return ExitFor(error);
 }
 
+// The engine of the store (or checkpoint) in `dir`: "rocksdb", "lmdb", or
+// empty when it holds neither (or does not exist).
+std::string StoreEngineOf(const std::string& dir) {
+  std::error_code ec;
+  if (kvlog::kv::lmdb::IsLmdbStore(dir)) return "lmdb";
+  if (std::filesystem::exists(std::filesystem::path(dir) / "CURRENT", ec)) return "rocksdb";
+  return "";
+}
+
 int Usage(const std::string& message) {
   std::cerr << "kvctl: " << message << "\nRun with --help for the options.\n";
   return kExitUsage;
@@ -280,8 +293,12 @@ int main(int argc, char** argv) {
   app.add_flag("--json", f.json, "print results as JSON");
   app.add_flag("-v,--verbose", f.verbose, "show librdkafka's warnings, and where a --store resumed");
   app.add_option("--store", f.store,
-                 "keep the state in a RocksDB store in this directory (created if missing) instead of memory; a run "
+                 "keep the state in a durable store in this directory (created if missing) instead of memory; a run "
                  "replays only the topic past the store's position");
+  app.add_option("--store-engine", f.store_engine,
+                 "the --store's engine: rocksdb, lmdb (a faster open; keys up to 510 bytes), or auto (default): the "
+                 "engine of the existing store or of restore's checkpoint, rocksdb for a new one")
+      ->check(CLI::IsMember({"auto", "rocksdb", "lmdb"}));
   app.add_flag("--rebuild-store", f.rebuild_store,
                "when the --store does not fit the topic (another topic or cluster, past its end, records it never "
                "applied deleted), empty it and replay the whole topic instead of failing");
@@ -337,7 +354,8 @@ int main(int argc, char** argv) {
       "empty line, the writes otherwise. Compares: version(KEY) = N, absent(KEY), present(KEY); writes: put KEY "
       "VALUE, del KEY. Prints SUCCESS or FAILURE (exit 4)");
   auto* snapshot = app.add_subcommand(
-      "snapshot", "write a consistent copy (RocksDB checkpoint) of the --store, caught up with the topic, into DIR");
+      "snapshot", "write a consistent copy (a RocksDB checkpoint or an LMDB copy) of the --store, caught up with "
+                  "the topic, into DIR");
   snapshot->add_option("dir", f.dir, "directory to create (must not exist)")->required();
   auto* restore = app.add_subcommand(
       "restore", "make --store PATH (must not exist) a copy of the checkpoint DIR, then replay only the topic past "
@@ -365,9 +383,23 @@ int main(int argc, char** argv) {
     if (std::filesystem::exists(f.store, ec)) {
       return Usage("restore makes a new --store; '" + f.store + "' already exists");
     }
-    if (!std::filesystem::exists(std::filesystem::path(f.dir) / "CURRENT", ec)) {
-      return Usage("restore: '" + f.dir + "' is not a checkpoint (no RocksDB CURRENT file in it)");
+    if (StoreEngineOf(f.dir).empty()) {
+      return Usage("restore: '" + f.dir + "' is not a checkpoint (no RocksDB CURRENT file, no LMDB data.mdb in it)");
     }
+  }
+  if (!f.store.empty()) {
+    // The engine: the existing store's (or the checkpoint's), which an
+    // explicit --store-engine must match; rocksdb for a new store.
+    const std::string found = StoreEngineOf(restore->parsed() ? f.dir : f.store);
+    if (f.store_engine == "auto") {
+      f.store_engine = found.empty() ? "rocksdb" : found;
+    } else if (!found.empty() && found != f.store_engine) {
+      return Usage(fmt::format("--store-engine {}: '{}' holds a {} {}", f.store_engine,
+                               restore->parsed() ? f.dir : f.store, found,
+                               restore->parsed() ? "checkpoint" : "store"));
+    }
+  } else if (f.store_engine != "auto") {
+    return Usage("--store-engine needs --store PATH");
   }
   if (snapshot->parsed()) {
     std::error_code ec;
@@ -589,9 +621,15 @@ int main(int argc, char** argv) {
         return kExitLogError;
       }
     }
-    auto store = kv::rocksdb::OpenRocksDbStorage({.path = f.store});
-    if (!store) return Fail(store.error(), "--store", f);
-    storage = std::move(*store);
+    if (f.store_engine == "lmdb") {
+      auto store = kv::lmdb::OpenLmdbStorage({.path = f.store});
+      if (!store) return Fail(store.error(), "--store", f);
+      storage = std::move(*store);
+    } else {
+      auto store = kv::rocksdb::OpenRocksDbStorage({.path = f.store});
+      if (!store) return Fail(store.error(), "--store", f);
+      storage = std::move(*store);
+    }
   }
   auto opened = kv::Client::Open(std::move(*log), std::move(storage), client_options);
   if (!opened) return Fail(opened.error(), "cannot load topic '" + f.topic + "'", f);
