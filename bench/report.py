@@ -446,13 +446,14 @@ def memory_section(ctx, runs):
 
 
 def rocksdb_section(ctx, runs):
-    """bench/rocksdb_bench: the RocksDB store beside its baseline, the in-memory store, same run."""
+    """bench/rocksdb_bench: the durable stores (RocksDB, LMDB) beside their baseline, the in-memory store, same run."""
     def find(prefix, label):
         return next((b for k, b in runs.items() if k.startswith(prefix) and b.get("label") == label), None)
     mem_replay, rdb_replay = find("BM_FullReplay", "memory"), find("BM_FullReplay", "rocksdb")
     restarts = [b for k, b in runs.items() if k.startswith("BM_RestartWithTail")]
     restart = restarts[0] if restarts else None
     mem_get, rdb_get = find("BM_Get", "memory"), find("BM_Get", "rocksdb")
+    lmdb_replay, lmdb_get = find("BM_FullReplay", "lmdb"), find("BM_Get", "lmdb")
     rows = []
     if mem_replay and rdb_replay:
         rows.append(["full replay, memory store", f"{ms(mem_replay):.0f} ms", si(rate(mem_replay), "rec/s"), ""])
@@ -465,27 +466,36 @@ def rocksdb_section(ctx, runs):
             rows.append([f"&nbsp;&nbsp;the same less creating the database ({create:.0f} ms)",
                          f"{ms(rdb_replay) - create:.0f} ms", "",
                          f"{fmt_ratio(ratio(ms(mem_replay), ms(rdb_replay) - create))} the memory rate"])
+    if mem_replay and lmdb_replay:
+        r = ratio(rate(lmdb_replay), rate(mem_replay))
+        rows.append(["full replay, LMDB store", f"{ms(lmdb_replay):.0f} ms", si(rate(lmdb_replay), "rec/s"),
+                     f"{fmt_ratio(r)} the memory rate ({verdict(r, 0.5)} >= 0.5x)"])
     for restart in restarts if mem_replay else []:
         # One row per kind of restart (its label: from a checkpoint, a closed store, ...).
         r = ratio(ms(mem_replay), ms(restart))
         keys = counter(restart, "keys")
         held = f" holding {si(keys)} keys" if keys else ""
         kind = f" ({restart['label']})" if restart.get("label") else ""
-        rows.append([f"restart, RocksDB store{held} with a {counter(restart, 'tail'):.0f}-record tail{kind}",
+        engine = "LMDB" if restart.get("label", "").startswith("lmdb") else "RocksDB"
+        rows.append([f"restart, {engine} store{held} with a {counter(restart, 'tail'):.0f}-record tail{kind}",
                      f"{ms(restart):.0f} ms", "",
                      f"{fmt_ratio(r)} faster than a full in-memory replay ({verdict(r, 100)} >= 100x)"])
-        if rdb_replay:
-            rows.append(["&nbsp;&nbsp;the same against a full replay into RocksDB", "", "",
-                         f"{fmt_ratio(ratio(ms(rdb_replay), ms(restart)))} faster"])
+        same_engine = lmdb_replay if engine == "LMDB" else rdb_replay
+        if same_engine:
+            rows.append([f"&nbsp;&nbsp;the same against a full replay into {engine}", "", "",
+                         f"{fmt_ratio(ratio(ms(same_engine), ms(restart)))} faster"])
     if mem_get and rdb_get:
         rows.append(["`Get`, memory store", "", si(rate(mem_get), "ops/s"), ""])
         rows.append(["`Get`, RocksDB store (block cache warm)", "", si(rate(rdb_get), "ops/s"),
                      fmt_ratio(ratio(rate(rdb_get), rate(mem_get)))])
+    if mem_get and lmdb_get:
+        rows.append(["`Get`, LMDB store (pages cached)", "", si(rate(lmdb_get), "ops/s"),
+                     fmt_ratio(ratio(rate(lmdb_get), rate(mem_get)))])
     if not rows:
         return ""
     records = counter(mem_replay or rdb_replay or restart, "records")
     size = f"{records:.0f} records in the topic" if records else "topic size not reported"
-    return (f"### RocksDB store vs the in-memory store\n\n{ctx.get('log', 'embedded mock')}; {size}.\n\n"
+    return (f"### RocksDB and LMDB stores vs the in-memory store\n\n{ctx.get('log', 'embedded mock')}; {size}.\n\n"
             + table(["", "time", "rate", "ratio"], rows))
 
 

@@ -1,12 +1,15 @@
-// The durable RocksDB store beside the in-memory one, on the embedded mock:
-//   BM_FullReplay/{memory,rocksdb}  Open replaying the whole topic
-//   BM_RestartWithTail/{0,1,2,3}    Open on a RocksDB store holding all but the last 1,000 records:
-//                                   0 a copied checkpoint, the store opened, then the log connected;
+// The durable stores (RocksDB, LMDB) beside the in-memory one, on the embedded mock:
+//   BM_FullReplay/{memory,rocksdb,lmdb}  Open replaying the whole topic
+//   BM_RestartWithTail/{0..5}       Open on a store holding all but the last 1,000 records:
+//                                   0 RocksDB: a copied checkpoint, the store opened, then the log connected;
 //                                   1 the same, the store opened on a second thread while the log connects;
 //                                   2 a store closed cleanly (its memtables flushed on close);
 //                                   3 a store closed without that flush (flush_on_close off: the log
 //                                     of its writes is replayed at the open)
-//   BM_Get/{memory,rocksdb}         a local Get (block cache warm for RocksDB)
+//                                   4 LMDB: a copied checkpoint (mdb_env_copy2, compacted), the store
+//                                     opened, then the log connected;
+//                                   5 LMDB: the store that replayed, closed
+//   BM_Get/{memory,rocksdb,lmdb}    a local Get (block cache warm for RocksDB, pages cached for LMDB)
 // The restart/replay ratio and the Get ratio come from one run of this binary.
 //
 //   rocksdb_bench [--smoke] [--timeline] [benchmark flags]
@@ -30,6 +33,7 @@
 #include "bench/kafka_target.h"
 #include "kv/client.h"
 #include "kv/memory_storage.h"
+#include "kv/lmdb/lmdb_storage.h"
 #include "kv/rocksdb/rocksdb_storage.h"
 #include "log/kafka/kafka_log.h"
 #include "log/kafka/mock_cluster.h"
@@ -70,6 +74,23 @@ std::unique_ptr<kv::Storage> RocksDb(const fs::path& dir, bool flush_on_close = 
   return std::move(*store);
 }
 
+std::unique_ptr<kv::Storage> Lmdb(const fs::path& dir) {
+  auto store = kv::lmdb::OpenLmdbStorage({.path = dir.string()});
+  if (!store) Die("open store: " + store.error().ToString());
+  return std::move(*store);
+}
+
+enum Engine { kMemory = 0, kRocksDb = 1, kLmdb = 2 };
+constexpr const char* kEngineNames[] = {"memory", "rocksdb", "lmdb"};
+
+std::unique_ptr<kv::Storage> NewStore(int engine, const fs::path& dir) {
+  switch (engine) {
+    case kRocksDb: return RocksDb(dir);
+    case kLmdb: return Lmdb(dir);
+    default: return kv::NewMemoryStorage();
+  }
+}
+
 // One mock cluster (or the --brokers cluster); the topic holds Records()
 // records; `checkpoint` is a checkpoint of a store that applied all but the
 // last kTail of them, `closed` that store itself, closed cleanly, and
@@ -80,6 +101,8 @@ struct World {
   fs::path checkpoint;
   fs::path closed;
   fs::path unflushed;
+  fs::path lmdb_checkpoint;  // The same for LMDB: a copy (mdb_env_copy2) and
+  fs::path lmdb_closed;      // the store itself, closed.
 
   std::unique_ptr<log::Log> Connect() const {
     log::kafka::KafkaOptions options = cluster ? cluster->LogOptions() : brokers_topic;
@@ -158,6 +181,14 @@ const World& TheWorld() {
         Die("checkpoint at the wrong position");
       }
     }
+    w.lmdb_closed = Scratch() / "lmdb-base";
+    {
+      std::unique_ptr<kv::Client> client = w.Open(Lmdb(w.lmdb_closed));
+      w.lmdb_checkpoint = Scratch() / "lmdb-checkpoint";
+      if (auto at = client->Checkpoint(w.lmdb_checkpoint.string()); !at || *at != Records() - kTail) {
+        Die("LMDB checkpoint at the wrong position");
+      }
+    }
     w.Write(Records() - kTail, Records());
     return w;
   }();
@@ -166,13 +197,13 @@ const World& TheWorld() {
 
 void BM_FullReplay(benchmark::State& state) {
   const World& w = TheWorld();
-  const bool rocksdb = state.range(0) == 1;
+  const int engine = static_cast<int>(state.range(0));
   int n = 0;
   double store_open_s = 0;
   for (auto _ : state) {
     const fs::path dir = Scratch() / fmt::format("full-{}", n++);
     const auto start = Clock::now();
-    std::unique_ptr<kv::Storage> store = rocksdb ? RocksDb(dir) : kv::NewMemoryStorage();
+    std::unique_ptr<kv::Storage> store = NewStore(engine, dir);
     store_open_s += std::chrono::duration<double>(Clock::now() - start).count();
     auto client = w.Open(std::move(store));
     state.SetIterationTime(std::chrono::duration<double>(Clock::now() - start).count());
@@ -181,18 +212,20 @@ void BM_FullReplay(benchmark::State& state) {
     client.reset();
     fs::remove_all(dir);
   }
-  state.SetLabel(rocksdb ? "rocksdb" : "memory");
+  state.SetLabel(kEngineNames[engine]);
   state.counters["records"] = static_cast<double>(Records());
-  // Creating the store (RocksDB: a new database's files), within the time.
+  // Creating the store (a new database's files), within the time.
   state.counters["store_open_ms"] = 1e3 * store_open_s / static_cast<double>(state.iterations());
   state.SetItemsProcessed(state.iterations() * Records());
 }
-BENCHMARK(BM_FullReplay)->Arg(0)->Arg(1)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_FullReplay)->Arg(kMemory)->Arg(kRocksDb)->Arg(kLmdb)->UseManualTime()->Unit(benchmark::kMillisecond);
 
 void BM_RestartWithTail(benchmark::State& state) {
   const World& w = TheWorld();
   const int mode = static_cast<int>(state.range(0));
-  const fs::path& source = mode <= 1 ? w.checkpoint : mode == 2 ? w.closed : w.unflushed;
+  const fs::path* sources[] = {&w.checkpoint, &w.checkpoint, &w.closed, &w.unflushed, &w.lmdb_checkpoint,
+                               &w.lmdb_closed};
+  const fs::path& source = *sources[mode];
   int n = 0;
   double store_open_s = 0;
   for (auto _ : state) {
@@ -215,7 +248,7 @@ void BM_RestartWithTail(benchmark::State& state) {
       store = std::move(opened);
       store_open_s += seconds;
     } else {
-      store = RocksDb(dir);
+      store = mode >= 4 ? Lmdb(dir) : RocksDb(dir);
       store_open_s += std::chrono::duration<double>(Clock::now() - start).count();
       const auto connecting = Clock::now();
       log = w.Connect();
@@ -239,23 +272,25 @@ void BM_RestartWithTail(benchmark::State& state) {
     fs::remove_all(dir);
   }
   static constexpr const char* kLabels[] = {"checkpoint", "checkpoint, store and log opened together",
-                                            "closed store", "closed store, not flushed"};
+                                            "closed store", "closed store, not flushed", "lmdb checkpoint",
+                                            "lmdb closed store"};
   state.SetLabel(kLabels[mode]);
   state.counters["records"] = static_cast<double>(Records());
   state.counters["tail"] = static_cast<double>(kTail);
   state.counters["keys"] = static_cast<double>(Keys());
-  // Of each restart, the time spent opening the RocksDB store (the rest is
+  // Of each restart, the time spent opening the store (the rest is
   // connecting the log and Client::Open: the end offset, the store checks,
   // the tail). With /1 the open overlaps the log's connection.
   state.counters["store_open_ms"] = store_open_s * 1e3 / static_cast<double>(state.iterations());
 }
-BENCHMARK(BM_RestartWithTail)->DenseRange(0, 3)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_RestartWithTail)->DenseRange(0, 5)->UseManualTime()->Unit(benchmark::kMillisecond);
 
 void BM_Get(benchmark::State& state) {
-  const bool rocksdb = state.range(0) == 1;
+  const int engine = static_cast<int>(state.range(0));
   const int64_t keys = g_smoke ? 1'000 : 100'000;
-  std::unique_ptr<kv::Storage> store =
-      rocksdb ? RocksDb(Scratch() / fmt::format("get-{}", state.thread_index())) : kv::NewMemoryStorage();
+  const fs::path dir = Scratch() / fmt::format("get-{}-{}", kEngineNames[engine], state.thread_index());
+  fs::remove_all(dir);
+  std::unique_ptr<kv::Storage> store = NewStore(engine, dir);
   std::vector<kv::Mutation> batch;
   for (int64_t i = 0; i < keys; ++i) {
     std::string value = fmt::format("v{}-", i);
@@ -276,10 +311,10 @@ void BM_Get(benchmark::State& state) {
     x = x * 6364136223846793005ull + 1442695040888963407ull;
     if (!store->Get(names[(x >> 33) % keys], &value)) Die("get: missing key");
   }
-  state.SetLabel(rocksdb ? "rocksdb" : "memory");
+  state.SetLabel(kEngineNames[engine]);
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_Get)->Arg(0)->Arg(1);
+BENCHMARK(BM_Get)->Arg(kMemory)->Arg(kRocksDb)->Arg(kLmdb);
 
 }  // namespace
 }  // namespace kvlog
