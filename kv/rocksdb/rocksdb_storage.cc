@@ -356,6 +356,10 @@ class RocksDbStore final : public LockedReads<RocksDbStore, RocksDbStorage> {
 Result<std::unique_ptr<RocksDbStorage>> OpenRocksDbStorage(const RocksDbOptions& options) {
   if (options.path.empty()) return MakeError(ErrorCode::kInvalidArgument, "rocksdb storage: the path is empty");
   std::error_code ec;
+  if (std::filesystem::exists(std::filesystem::path(options.path) / "data.mdb", ec)) {
+    return MakeError(ErrorCode::kFailedPrecondition,
+                     "rocksdb storage: '" + options.path + "' holds an LMDB store (kv/lmdb), not a RocksDB one");
+  }
   if (!options.create_if_missing && !std::filesystem::exists(std::filesystem::path(options.path) / "CURRENT", ec)) {
     return MakeError(ErrorCode::kNotFound, "rocksdb storage: no store at '" + options.path +
                                                "' (and create_if_missing is off)");

@@ -76,7 +76,8 @@ class RocksDbStorage : public Storage {
 // Opens (or creates) the store at options.path. Errors: kInvalidArgument for
 // an empty path; kNotFound for a missing store without create_if_missing;
 // kFailedPrecondition for a store in a format newer than this build reads,
-// or one that is not a kvlog store; kUnavailable when RocksDB cannot open it
+// one that is not a kvlog store, or an LMDB store's directory (kv/lmdb);
+// kUnavailable when RocksDB cannot open it
 // (its message says why, e.g. another process holds its lock).
 Result<std::unique_ptr<RocksDbStorage>> OpenRocksDbStorage(const RocksDbOptions& options);
 

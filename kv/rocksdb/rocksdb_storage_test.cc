@@ -1,6 +1,7 @@
 #include "kv/rocksdb/rocksdb_storage.h"
 
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -194,6 +195,16 @@ TEST(RocksDbStorageTest, OpenGivesClearErrors) {
   ASSERT_FALSE(second.has_value());
   EXPECT_EQ(second.error().code(), ErrorCode::kUnavailable);
   EXPECT_THAT(second.error().message(), ::testing::HasSubstr("lock"));
+
+  // An LMDB store's directory (kv/lmdb) is refused, not turned into a RocksDB one beside it.
+  const std::string lmdb = NewDir("lmdb");
+  fs::create_directories(lmdb);
+  { std::FILE* f = std::fopen((fs::path(lmdb) / "data.mdb").c_str(), "w"); ASSERT_NE(f, nullptr); std::fclose(f); }
+  auto wrong_engine = OpenRocksDbStorage({.path = lmdb});
+  ASSERT_FALSE(wrong_engine.has_value());
+  EXPECT_EQ(wrong_engine.error().code(), ErrorCode::kFailedPrecondition);
+  EXPECT_THAT(wrong_engine.error().message(), ::testing::HasSubstr("LMDB"));
+  EXPECT_FALSE(fs::exists(fs::path(lmdb) / "CURRENT"));
 }
 
 }  // namespace
