@@ -410,23 +410,28 @@ class KafkaLog final : public Log {
  public:
   static Result<std::unique_ptr<KafkaLog>> Create(const KafkaOptions& options) {
     std::unique_ptr<KafkaLog> log(new KafkaLog(options));
-    auto producer = log->NewProducer();
-    KVLOG_RETURN_IF_ERROR(producer);
-    // The first reader's handle is made now, unassigned, so its connection
-    // and its metadata of the topic overlap the producer's (and whatever the
-    // caller does before its first OpenReader, such as opening a store). Not
-    // made: the first reader makes its own.
+    // The first reader's consumer handle is made first, unassigned: a
+    // restart waits on its chain (a bootstrap connection, metadata, the
+    // leader's connection, the first fetch), the longest of the log's, so it
+    // starts before the producer is made, and the first OpenReader assigns it
+    // (its connection also overlaps whatever the caller does before it, such
+    // as opening a store). Not made: the first reader makes its own.
     if (Result<ReaderHandle> spare = NewReaderHandle(options, ReadOptions{})) {
-      if (rd_kafka_topic_t* topic = rd_kafka_topic_new(spare->consumer.get(), options.topic.c_str(), nullptr)) {
-        rd_kafka_topic_destroy(topic);  // Asked for the topic's metadata; the handle keeps what comes back.
-      }
       log->spare_reader_ = std::make_unique<ReaderHandle>(std::move(*spare));
     }
-    // The topic is checked (and created if asked) through the producer's
-    // handle: its connection and metadata serve both, where a separate admin
-    // handle connected and asked first. Nothing is produced before this.
+    auto producer = log->NewProducer();
+    KVLOG_RETURN_IF_ERROR(producer);
+    // The topic is checked (and created if asked) through the reader's handle
+    // (the producer's without one): its metadata then serves the check and
+    // the reader, which knows the partition's leader as soon as it is
+    // assigned, while the producer connects and learns the leader on its own
+    // meanwhile. Asked once that handle is made, so the request goes out
+    // with (not one round trip after) the handle's own first metadata
+    // request. Nothing is produced before this.
+    rd_kafka_t* checker =
+        log->spare_reader_ != nullptr ? log->spare_reader_->consumer.get() : (*producer)->handle.get();
     bool created = false;
-    KVLOG_RETURN_IF_ERROR(EnsureTopicOn((*producer)->handle.get(), options, &created));
+    KVLOG_RETURN_IF_ERROR(EnsureTopicOn(checker, options, &created));
     if (created) {
       // Both handles learned of the topic as missing. The first reader makes
       // a handle that learns of it; and the producer is made again: on KRaft
