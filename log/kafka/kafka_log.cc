@@ -410,6 +410,12 @@ class KafkaLog final : public Log {
  public:
   static Result<std::unique_ptr<KafkaLog>> Create(const KafkaOptions& options) {
     std::unique_ptr<KafkaLog> log(new KafkaLog(options));
+    {
+      // A property librdkafka refuses fails the open at once, before any
+      // connection (the producer is made beside the topic check, below).
+      HandleContext context{options.logger};
+      KVLOG_RETURN_IF_ERROR(BaseConf(options, &context, ProducerProperties(options)));
+    }
     // The first reader's consumer handle is made first, unassigned: a
     // restart waits on its chain (a bootstrap connection, metadata, the
     // leader's connection, the first fetch), the longest of the log's, so it
@@ -419,19 +425,27 @@ class KafkaLog final : public Log {
     if (Result<ReaderHandle> spare = NewReaderHandle(options, ReadOptions{})) {
       log->spare_reader_ = std::make_unique<ReaderHandle>(std::move(*spare));
     }
-    auto producer = log->NewProducer();
-    KVLOG_RETURN_IF_ERROR(producer);
     // The topic is checked (and created if asked) through the reader's handle
     // (the producer's without one): its metadata then serves the check and
     // the reader, which knows the partition's leader as soon as it is
-    // assigned, while the producer connects and learns the leader on its own
-    // meanwhile. Asked once that handle is made, so the request goes out
-    // with (not one round trip after) the handle's own first metadata
-    // request. Nothing is produced before this.
-    rd_kafka_t* checker =
-        log->spare_reader_ != nullptr ? log->spare_reader_->consumer.get() : (*producer)->handle.get();
+    // assigned. Meanwhile the producer is made on a second thread
+    // (rd_kafka_new waits for its own threads to start: 0.5 to 11 ms on a
+    // loaded machine, which delayed the check's request as long) and
+    // connects on its own. Nothing is produced before the check passed.
+    Result<std::unique_ptr<Producer>> producer = MakeError(ErrorCode::kInternal, "no producer made");
     bool created = false;
-    KVLOG_RETURN_IF_ERROR(EnsureTopicOn(checker, options, &created));
+    Status checked = OkStatus();
+    if (log->spare_reader_ != nullptr) {
+      std::thread maker([&log, &producer] { producer = log->NewProducer(); });
+      checked = EnsureTopicOn(log->spare_reader_->consumer.get(), options, &created);
+      maker.join();
+      KVLOG_RETURN_IF_ERROR(producer);
+    } else {
+      producer = log->NewProducer();
+      KVLOG_RETURN_IF_ERROR(producer);
+      checked = EnsureTopicOn((*producer)->handle.get(), options, &created);
+    }
+    KVLOG_RETURN_IF_ERROR(checked);
     if (created) {
       // Both handles learned of the topic as missing. The first reader makes
       // a handle that learns of it; and the producer is made again: on KRaft
