@@ -416,32 +416,33 @@ class KafkaLog final : public Log {
       HandleContext context{options.logger};
       KVLOG_RETURN_IF_ERROR(BaseConf(options, &context, ProducerProperties(options)));
     }
-    // The first reader's consumer handle is made first, unassigned: a
-    // restart waits on its chain (a bootstrap connection, metadata, the
-    // leader's connection, the first fetch), the longest of the log's, so it
-    // starts before the producer is made, and the first OpenReader assigns it
-    // (its connection also overlaps whatever the caller does before it, such
-    // as opening a store). Not made: the first reader makes its own.
+    // Both handles are made at once, the producer on a second thread:
+    // rd_kafka_new waits for the handle's own threads to start (0.5 to 11 ms
+    // on a loaded machine), and each handle's chain (a bootstrap connection
+    // and metadata; then the producer's id and the leader's connection for
+    // the end-offset query, the reader's leader connection for its first
+    // fetch) should start at once, not one handle after the other.
+    Result<std::unique_ptr<Producer>> producer = MakeError(ErrorCode::kInternal, "no producer made");
+    std::thread maker([&log, &producer] { producer = log->NewProducer(); });
+    // The first reader's consumer handle, unassigned: the first OpenReader
+    // that is not a probe assigns it (its connection overlaps whatever the
+    // caller does before, such as opening a store). Not made: the first
+    // reader makes its own.
     if (Result<ReaderHandle> spare = NewReaderHandle(options, ReadOptions{})) {
       log->spare_reader_ = std::make_unique<ReaderHandle>(std::move(*spare));
     }
     // The topic is checked (and created if asked) through the reader's handle
     // (the producer's without one): its metadata then serves the check and
     // the reader, which knows the partition's leader as soon as it is
-    // assigned. Meanwhile the producer is made on a second thread
-    // (rd_kafka_new waits for its own threads to start: 0.5 to 11 ms on a
-    // loaded machine, which delayed the check's request as long) and
-    // connects on its own. Nothing is produced before the check passed.
-    Result<std::unique_ptr<Producer>> producer = MakeError(ErrorCode::kInternal, "no producer made");
+    // assigned. Nothing is produced before the check passed.
     bool created = false;
     Status checked = OkStatus();
     if (log->spare_reader_ != nullptr) {
-      std::thread maker([&log, &producer] { producer = log->NewProducer(); });
       checked = EnsureTopicOn(log->spare_reader_->consumer.get(), options, &created);
       maker.join();
       KVLOG_RETURN_IF_ERROR(producer);
     } else {
-      producer = log->NewProducer();
+      maker.join();
       KVLOG_RETURN_IF_ERROR(producer);
       checked = EnsureTopicOn((*producer)->handle.get(), options, &created);
     }
