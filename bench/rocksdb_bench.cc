@@ -12,9 +12,12 @@
 //   BM_Get/{memory,rocksdb,lmdb}    a local Get (block cache warm for RocksDB, pages cached for LMDB)
 // The restart/replay ratio and the Get ratio come from one run of this binary.
 //
-//   rocksdb_bench [--smoke] [--timeline] [benchmark flags]
+//   rocksdb_bench [--smoke] [--timeline] [--rdkafka_debug=CONTEXTS] [benchmark flags]
 // --timeline prints each restart's steps on stderr (the store's open, the
-// log's connection, and Client::Open's debug line of its own steps).
+// log's connection, and Client::Open's debug line of its own steps);
+// --rdkafka_debug adds librdkafka's debug lines of the restarts' handles
+// (e.g. broker,protocol,metadata,fetch), each stamped with the time since
+// its restart began.
 #include <benchmark/benchmark.h>
 
 #include <chrono>
@@ -46,6 +49,10 @@ using Clock = std::chrono::steady_clock;
 
 bool g_smoke = false;
 bool g_timeline = false;  // --timeline: each restart's steps on stderr.
+// --rdkafka_debug=CONTEXTS: librdkafka's `debug` property on the restarts'
+// log, its lines on stderr stamped with the time since the restart began.
+std::string g_rdkafka_debug;
+Clock::time_point g_restart_began;
 std::string g_brokers;
 int g_replication_factor = 3;
 int64_t g_records = 0;  // --records; 0: the default for the log.
@@ -107,6 +114,13 @@ struct World {
   std::unique_ptr<log::Log> Connect() const {
     log::kafka::KafkaOptions options = cluster ? cluster->LogOptions() : brokers_topic;
     options.logger = nullptr;
+    if (!g_rdkafka_debug.empty() && g_restart_began != Clock::time_point{}) {  // Restarts only.
+      options.properties.emplace_back("debug", g_rdkafka_debug);
+      options.logger = [](log::LogLevel, std::string_view line) {
+        fmt::print(stderr, "{:9.3f} ms {}\n",
+                   std::chrono::duration<double, std::milli>(Clock::now() - g_restart_began).count(), line);
+      };
+    }
     auto log = log::kafka::OpenKafkaLog(options);
     if (!log) Die("open log: " + log.error().ToString());
     return std::move(*log);
@@ -232,6 +246,7 @@ void BM_RestartWithTail(benchmark::State& state) {
     const fs::path dir = Scratch() / fmt::format("tail-{}", n++);
     fs::copy(source, dir, fs::copy_options::recursive);
     const auto start = Clock::now();
+    g_restart_began = start;
     std::unique_ptr<kv::Storage> store;
     std::unique_ptr<log::Log> log;
     double connect_ms = 0;
@@ -325,6 +340,8 @@ int main(int argc, char** argv) {
     const std::string arg = argv[i];
     if (arg == "--timeline") {
       kvlog::g_timeline = true;
+    } else if (arg.starts_with("--rdkafka_debug=")) {
+      kvlog::g_rdkafka_debug = arg.substr(std::strlen("--rdkafka_debug="));
     } else if (arg == "--smoke") {
       kvlog::g_smoke = true;
     } else if (arg.starts_with("--brokers=")) {

@@ -145,9 +145,10 @@ Result<int> TopicPartitionCount(const KafkaOptions& options);
 // all/-1, or enable.idempotence=false, unless options.allow_unsafe_acks.
 Status CheckProducerSafety(const KafkaOptions& options);
 
-// CheckProducerSafety, then a Log whose producer is connected to the topic,
-// after EnsureTopic's checks (and creation, if asked) made through that
-// producer's handle (no admin connection of its own). Its readers report a
+// CheckProducerSafety, then a Log with its producer and its first reader's
+// consumer handle made (each connecting on its own), after EnsureTopic's
+// checks (and creation, if asked) made through that reader's handle (the
+// producer's if it could not be made; no admin connection of its own). Its readers report a
 // position outside the log (records deleted below it by retention or
 // DeleteRecords, or a log truncated under it) as kDataLoss, never by
 // silently moving to the log's start.
