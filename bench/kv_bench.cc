@@ -56,6 +56,7 @@
 //                          W = 1000                                                 vs W = 0
 #include <benchmark/benchmark.h>
 #include <dlfcn.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
@@ -123,16 +124,28 @@ double ProcessCpuMicros() {
   return static_cast<double>(ts.tv_sec) * 1e6 + static_cast<double>(ts.tv_nsec) / 1e3;
 }
 
-// Measures process CPU per item over a benchmark's iterations.
+// The process's context switches so far, every thread's (a thread that
+// blocks and is woken counts one voluntary switch).
+double ProcessContextSwitches() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_nvcsw + usage.ru_nivcsw);
+}
+
+// Measures process CPU and context switches per item over a benchmark's
+// iterations: csw/op counts the thread hand-offs (wake-ups) an item costs.
 class CpuPerItem {
  public:
-  CpuPerItem() : start_(ProcessCpuMicros()) {}
+  CpuPerItem() : start_(ProcessCpuMicros()), switches_(ProcessContextSwitches()) {}
   void Report(benchmark::State& state, int64_t items) const {
-    if (items > 0) state.counters["cpu_us/op"] = (ProcessCpuMicros() - start_) / static_cast<double>(items);
+    if (items <= 0) return;
+    state.counters["cpu_us/op"] = (ProcessCpuMicros() - start_) / static_cast<double>(items);
+    state.counters["csw/op"] = (ProcessContextSwitches() - switches_) / static_cast<double>(items);
   }
 
  private:
   double start_;
+  double switches_;
 };
 
 // Sets p50_us and p99_us counters from per-operation latencies.

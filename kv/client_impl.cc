@@ -794,7 +794,8 @@ void ClientImpl::CountAccepted(std::span<const log::Record> records) {
 }
 
 std::shared_ptr<Write> ClientImpl::StartWrite(std::span<const log::Record> records, const CallOptions& options,
-                                              WriteCallback done, bool txn, AtLimit at_limit) {
+                                              WriteCallback done, bool txn, AtLimit at_limit,
+                                              std::shared_ptr<SyncWait> sync) {
   // A deadline already past fails the write before anything is appended.
   Result<Duration> timeout = TimeoutFor(options.timeout, "write");
   if (!timeout) {
@@ -806,6 +807,7 @@ std::shared_ptr<Write> ClientImpl::StartWrite(std::span<const log::Record> recor
     return nullptr;
   }
   auto write = std::make_shared<Write>();
+  write->sync = std::move(sync);
   write->txn = txn;
   write->records = records.size();
   write->timeout = *timeout;
@@ -893,7 +895,15 @@ void ClientImpl::FinishLocked(Write& write, Result<log::Offset> result, Completi
     auto it = pending_seqs_.find(seq);
     if (it != pending_seqs_.end() && it->second.first == &write) pending_seqs_.erase(it);
   }
-  out.emplace_back(std::move(write.done), std::move(result));
+  if (write.sync != nullptr) {
+    // A blocking caller takes its result under this lock; it is only woken
+    // once the lock is released.
+    write.sync->result = std::move(result);
+    write.done = nullptr;
+    out.push_back(Completion{nullptr, log::kNoOffset, std::move(write.sync)});
+    return;
+  }
+  out.push_back(Completion{std::move(write.done), std::move(result), nullptr});
 }
 
 Result<log::Offset> ClientImpl::AppliedResultLocked(Write& write) {
@@ -1012,20 +1022,13 @@ void ClientImpl::ExpireLocked(Completions& out) {
 Result<log::Offset> ClientImpl::WriteAndWait(std::span<const log::Record> records, const CallOptions& options,
                                          bool* condition_held) {
   // The waiter has its own condition variable: waking every writer for each
-  // finished write made concurrent Puts a thundering herd.
-  struct Waiter {
-    std::unique_ptr<CondVar> finished;
-    std::optional<Result<log::Offset>> result;  // Guarded by ClientImpl::mu_.
-  };
-  auto waiter = std::make_shared<Waiter>(Waiter{runtime_.NewCondVar(), std::nullopt});
+  // finished write made concurrent Puts a thundering herd. Finishing the
+  // write stores its result in the waiter under mu_ (FinishLocked); the
+  // callback serves only a refusal, which runs on this thread.
+  auto waiter = std::make_shared<SyncWait>(SyncWait{runtime_.NewCondVar(), std::nullopt});
   std::shared_ptr<Write> write = StartWrite(
-      records, options,
-      [this, waiter](Result<log::Offset> r) {
-        std::unique_lock lock(*mu_);
-        waiter->result = std::move(r);
-        waiter->finished->NotifyOne();
-      },
-      condition_held != nullptr);
+      records, options, [waiter](Result<log::Offset> r) { waiter->result = std::move(r); },
+      condition_held != nullptr, AtLimit::kWait, waiter);
   auto take = [&] {
     if (condition_held != nullptr && write != nullptr) *condition_held = write->condition_held;
     return std::move(*waiter->result);
@@ -1307,8 +1310,10 @@ void ClientImpl::OnApplied(AppliedPoll& poll) {
       // bounded, oldest first (a write this far behind timed out long ago).
       while (outcomes_.size() > kMaxOutcomes) outcomes_.erase(outcomes_.begin());
     }
-    changed_->NotifyAll();
   }
+  // Woken after mu_ is released, so a waiter does not wake only to wait for
+  // the lock (the position it waits on was published under mu_ above).
+  changed_->NotifyAll();
   RunCompletions(completions);
 }
 
@@ -1414,7 +1419,8 @@ Result<std::vector<log::Record>> ClientImpl::PreparePlainBatch(const WriteBatch&
     const log::Record& r = batch.records_[i];
     Status valid = ValidateKey(r.key);
     if (valid && r.value) valid = ValidateValue(*r.value);
-    KVLOG_RETURN_IF_ERROR(WithContext(std::move(valid), fmt::format("batch record {}", i)));
+    // The context is formatted only for a record that failed.
+    if (!valid) return std::unexpected(WithContext(std::move(valid).error(), fmt::format("batch record {}", i)));
     records.push_back(MakeRecord(r.key, r.value ? std::optional<std::string_view>(*r.value) : std::nullopt, options));
   }
   return records;

@@ -145,8 +145,11 @@ class ClientImpl final : public Client, private ApplierListener {
   // Appends `records` and registers the write; `done` runs when it finishes.
   // Returns null when the client is closed or the write was refused at the
   // in-flight limit (`done` has run). `at_limit`: kWait for blocking calls.
+  // `sync`: a blocking caller's wait, which takes the write's result in
+  // place of `done` once the write is registered (see SyncWait).
   std::shared_ptr<Write> StartWrite(std::span<const log::Record> records, const CallOptions& options,
-                                    WriteCallback done, bool txn = false, AtLimit at_limit = AtLimit::kWait);
+                                    WriteCallback done, bool txn = false, AtLimit at_limit = AtLimit::kWait,
+                                    std::shared_ptr<SyncWait> sync = nullptr);
   // The policy of an async call (ClientOptions::wait_for_write_slot).
   AtLimit AsyncAtLimit() const { return options_.wait_for_write_slot ? AtLimit::kWait : AtLimit::kFail; }
   // With mu_ held: waits (per `at_limit`) until a write may start; the error

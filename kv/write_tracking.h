@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -18,6 +19,16 @@
 
 namespace kvlog::kv::internal {
 
+// A blocking caller's wait for its write (ClientImpl::WriteAndWait). The write
+// is finished with the client's lock held, so its result is stored there at
+// once; the caller is woken after the lock is released, and takes the result
+// without a second pass through the lock by the finishing thread (one hand-off
+// per finished write, none of it contending for the lock).
+struct SyncWait {
+  std::unique_ptr<CondVar> finished;
+  std::optional<Result<log::Offset>> result;  // Guarded by ClientImpl::mu_.
+};
+
 // A write from start to finish. `offsets` and `highest` are known once the
 // log has acknowledged it.
 struct Write {
@@ -25,6 +36,9 @@ struct Write {
   TimePoint deadline;
   Duration timeout{0};
   WriteCallback done;
+  // A blocking caller: finishing stores the result here and wakes it; `done`
+  // then only serves a refusal before the write was registered.
+  std::shared_ptr<SyncWait> sync;
   bool txn = false;           // A false condition is an outcome, not an error.
   // Each record's kvlog-seq: with the writer id, the record's identity. Empty
   // when ClientOptions::writer_headers is off (nothing to check against).
@@ -78,12 +92,24 @@ class WriteQueue {
   std::vector<Entry> heap_;
 };
 
-// Callbacks of finished writes, queued under the client's lock and run once
-// it is released.
-using Completions = std::vector<std::pair<WriteCallback, Result<log::Offset>>>;
+// A finished write's callback, or the blocking caller to wake (whose result
+// is in SyncWait::result already), queued under the client's lock and run
+// once it is released.
+struct Completion {
+  WriteCallback done;
+  Result<log::Offset> result;
+  std::shared_ptr<SyncWait> wake;
+};
+using Completions = std::vector<Completion>;
 
 inline void RunCompletions(Completions& completions) {
-  for (auto& [done, result] : completions) done(std::move(result));
+  for (Completion& c : completions) {
+    if (c.wake != nullptr) {
+      c.wake->finished->NotifyOne();
+    } else {
+      c.done(std::move(c.result));
+    }
+  }
   completions.clear();
 }
 
