@@ -201,7 +201,7 @@ void Applier::Apply(std::vector<log::LogEntry>& entries, log::Offset position, A
   out->corrupt.clear();
   // The batch's buffer is the applier's, kept from poll to poll: a replay's
   // polls of 10,000 records each allocated and freed 800 KB, which the
-  // allocator handed back to the system and faulted in again.
+  // allocator may give back to the system and fault in again.
   std::vector<Mutation>& batch = batch_;
   batch.clear();
   batch.reserve(entries.size());
