@@ -177,6 +177,8 @@ class Applier {
   // Janitor tombstones that held in the batch being applied: (index in the
   // batch, the expired version).
   std::vector<std::pair<std::size_t, Version>> expired_in_batch_;
+  // Apply's batch, empty between polls; kept for its capacity.
+  std::vector<Mutation> batch_;
 };
 
 }  // namespace kvlog::kv::internal

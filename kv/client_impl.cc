@@ -152,6 +152,8 @@ Result<std::unique_ptr<ClientImpl>> ClientImpl::Open(std::unique_ptr<log::Log> l
   ready_ms = since_open();
   client->applied_position_.store(client->reader_->Position(), std::memory_order_release);
   client->storage_->Apply({}, client->reader_->Position());
+  // The records to replay bound the keys to come: the store sizes its index once.
+  client->storage_->Reserve(static_cast<std::size_t>(std::max<log::Offset>(end - client->reader_->Position(), 0)));
   client->watch_hub_->Start(client->reader_->Position());
   client->applier_->Start(client->reader_->Position());
   client->applier_task_ =
@@ -174,6 +176,7 @@ Result<std::unique_ptr<ClientImpl>> ClientImpl::Open(std::unique_ptr<log::Log> l
     client->Close();
     return std::unexpected(replayed.error());
   }
+  client->storage_->Reserve(0);  // The replay is over: what the hint did not use goes back.
   if (check) {
     client->Log(LogLevel::kDebug,
                 fmt::format("open: replayed {} to {} in {:.1f} ms: readers opened at {:.1f} ms, end offset at {:.1f}, "

@@ -129,6 +129,13 @@ class Storage {
   // default applies one mutation at a time.
   virtual void Apply(std::span<const Mutation> batch);
 
+  // A hint before a replay: up to `keys` more keys may come (the records
+  // still to apply, an upper bound), so the store may size its indexes once
+  // instead of growing them record by record. Reserve(0) after the replay
+  // says it is over: the store may give back what went unused. The default
+  // does nothing.
+  virtual void Reserve(std::size_t keys) { (void)keys; }
+
   // Positioned application and reads, for a client that must say where each
   // read was served. Apply(batch, position) applies `batch` and records that
   // the store now reflects the log below `position`, as one step for the

@@ -51,9 +51,9 @@ constexpr int kCloseCheckIntervalMs = 50;
 constexpr int kMaxQueuedMessages = 1'000'000;
 // Between end-offset queries that met a transient error (a moved leader).
 constexpr auto kEndOffsetRetryInterval = std::chrono::milliseconds(50);
-// Entries a Poll makes room for up front: a replay polls full batches, and
-// growing from empty copied every entry several times; a lone record does not
-// pay for a full batch.
+// Entries a Poll makes room for up front, at least (more when more are
+// queued): a replay polls full batches, and growing from empty copied every
+// entry several times; a lone record does not pay for a full batch.
 constexpr std::size_t kInitialPollCapacity = 64;
 // How long Close waits for librdkafka to hand back purged messages.
 constexpr int kCloseDrainMs = 5'000;
@@ -233,7 +233,12 @@ class KafkaReader final : public LogReader {
       if (Status reopened = Reopen(position_.load()); !reopened) return std::unexpected(reopened.error());
     }
     std::vector<LogEntry> out;
-    out.reserve(std::min<std::size_t>(max_entries, kInitialPollCapacity));
+    // Room for what is queued already (a catch-up's full polls: growing
+    // from kInitialPollCapacity moved each entry about twice), at least for
+    // kInitialPollCapacity.
+    const std::size_t queued = handle_.taken.size() - handle_.next +
+                               (handle_.queue != nullptr ? rd_kafka_queue_length(handle_.queue) : 0);
+    out.reserve(std::min(max_entries, std::max(queued, kInitialPollCapacity)));
     const auto deadline = Clock::now() + timeout;
     const Offset start_position = position_.load();
     while (out.size() < max_entries) {
