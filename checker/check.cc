@@ -251,7 +251,7 @@ Result<FullReport> CheckPaired(const History& history, std::vector<Operation> op
   if (session || durability) {
     phase("indexing writes");
     auto start = std::chrono::steady_clock::now();
-    const WriteIndex& writes = index.emplace(history, out.ops);
+    const WriteIndex& writes = index.emplace(history, out.ops, options.linearizability.threads);
     if (auto repeat = writes.RepeatedValue()) {
       const Write& first = writes.writes()[repeat->first];
       const Write& again = writes.writes()[repeat->second];
