@@ -164,9 +164,10 @@ static void AddWrites(const std::vector<Operation>& ops, size_t begin, size_t en
   }
 }
 
-WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops, int threads)
+WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops, int threads,
+                       size_t parallel_min_ops)
     : history_(history) {
-  const bool parallel = threads >= 2 && ops.size() >= kParallelMinOps;
+  const bool parallel = threads >= 2 && ops.size() >= parallel_min_ops;
   // The writes, with two threads in two halves of the operations (a pass
   // over every ~300-byte operation, each written value's string copied):
   // the later half's are appended to the earlier's, so the order is the
