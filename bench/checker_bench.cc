@@ -1,6 +1,8 @@
 // Checker speed.
 //   BM_SessionAndConvergence/N: pairing, write index, session and convergence
 //     checks on a generated N-operation kvlog history (items/s = operations/s).
+//   BM_SessionAndConvergenceTwoThreads/N: the same on two threads, as kvcheck
+//     does it (wall time).
 //   BM_Durability/N: the durability check on the same history.
 //   BM_LinearizabilityReferenceSet: every history of checker/testdata/reference/MANIFEST.tsv
 //     parsed and checked; the counters give rows and agreements with the
@@ -13,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <sstream>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -64,6 +67,37 @@ void BM_SessionAndConvergence(benchmark::State& state) {
                                                benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_SessionAndConvergence)->Arg(100'000)->Arg(1'000'000)->Unit(benchmark::kMillisecond);
+
+// The same work as kvcheck does it with two threads (--threads 2): the write
+// index built on two, convergence on a worker beside it. Wall time
+// (UseRealTime): the CPU time of the main thread alone would flatter it.
+void BM_SessionAndConvergenceTwoThreads(benchmark::State& state) {
+  const History& h = Generated(static_cast<size_t>(state.range(0)));
+  size_t violations = 0;
+  for (auto _ : state) {
+    auto ops = PairOperations(h);
+    if (!ops) {
+      state.SkipWithError(ops.error().ToString().c_str());
+      return;
+    }
+    CheckReport c;
+    std::thread side([&] { c = CheckConvergence(h); });
+    WriteIndex writes(h, *ops, /*threads=*/2);
+    CheckReport s = CheckSessions(h, *ops, writes);
+    side.join();
+    violations += s.violation_count + c.violation_count;
+    benchmark::DoNotOptimize(s);
+  }
+  if (violations) state.SkipWithError("a generated history should be valid");
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * state.range(0));
+  state.counters["ops/s"] = benchmark::Counter(static_cast<double>(state.iterations()) * state.range(0),
+                                               benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_SessionAndConvergenceTwoThreads)
+    ->Arg(100'000)
+    ->Arg(1'000'000)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 // The parts of BM_SessionAndConvergence, to see where the time goes.
 void BM_Phase(benchmark::State& state) {

@@ -220,6 +220,25 @@ Result<FullReport> CheckPaired(const History& history, std::vector<Operation> op
     out.reports.back().seconds = SecondsSince(start);
   }
   const bool session = wants("session"), durability = wants("durability");
+  // With two threads or more, convergence and the staleness figures (which
+  // read only the history and the operations) run on a worker beside the
+  // write index's build, which would otherwise hold one core alone; their
+  // results take their usual places below.
+  std::optional<CheckReport> convergence_result;
+  StalenessFigures staleness_result;
+  std::jthread side_worker;
+  const bool side = options.linearizability.threads >= 2 && (session || durability);
+  if (side) {
+    side_worker = std::jthread([&history, &out, &convergence_result, &staleness_result,
+                                convergence = wants("convergence")] {
+      if (convergence) {
+        const auto start = std::chrono::steady_clock::now();
+        convergence_result = CheckConvergence(history);
+        convergence_result->seconds = SecondsSince(start);
+      }
+      staleness_result = MeasureStaleness(out.ops);
+    });
+  }
   // With two threads or more, the session check (the longest on kvsim's
   // histories) runs on a worker beside durability and the other checks:
   // they only read the operations and the write index. Its report takes its
@@ -232,7 +251,7 @@ Result<FullReport> CheckPaired(const History& history, std::vector<Operation> op
   if (session || durability) {
     phase("indexing writes");
     auto start = std::chrono::steady_clock::now();
-    const WriteIndex& writes = index.emplace(history, out.ops);
+    const WriteIndex& writes = index.emplace(history, out.ops, options.linearizability.threads);
     if (auto repeat = writes.RepeatedValue()) {
       const Write& first = writes.writes()[repeat->first];
       const Write& again = writes.writes()[repeat->second];
@@ -268,9 +287,14 @@ Result<FullReport> CheckPaired(const History& history, std::vector<Operation> op
   if (!session_worker.joinable()) index.reset();  // its memory, for what follows
   if (wants("convergence")) {
     phase("convergence");
-    const auto start = std::chrono::steady_clock::now();
-    out.reports.push_back(CheckConvergence(history));
-    out.reports.back().seconds = SecondsSince(start);
+    if (side_worker.joinable()) {
+      side_worker.join();
+      out.reports.push_back(std::move(*convergence_result));
+    } else {
+      const auto start = std::chrono::steady_clock::now();
+      out.reports.push_back(CheckConvergence(history));
+      out.reports.back().seconds = SecondsSince(start);
+    }
   }
   if (wants("read-levels")) {
     phase("read-levels");
@@ -328,7 +352,12 @@ Result<FullReport> CheckPaired(const History& history, std::vector<Operation> op
     out.reports.back().seconds = SecondsSince(start);
   }
   phase("staleness");
-  out.staleness = MeasureStaleness(out.ops);
+  if (side) {
+    if (side_worker.joinable()) side_worker.join();
+    out.staleness = std::move(staleness_result);
+  } else {
+    out.staleness = MeasureStaleness(out.ops);
+  }
   if (session_worker.joinable()) {
     phase("session (finishing on its worker)");
     session_worker.join();

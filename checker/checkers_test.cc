@@ -1146,6 +1146,54 @@ RC_GTEST_PROP(Generated, EachWritesVersionIsTheVersionOfItsValue, ()) {
   RC_TAG(with_value > 0 ? "writes with values" : "no values");
 }
 
+// With two threads the write index builds its writes in two halves and its
+// by-key lists beside the log pass: every answer is the one a single thread
+// gives, on valid and broken histories (a lost, duplicated or phantom record).
+RC_GTEST_PROP(Generated, TheWriteIndexOnTwoThreadsIsTheOneOnOne, ()) {
+  testing::GenerateOptions g;
+  g.seed = *rc::gen::inRange<uint64_t>(1, 1'000'000);
+  g.operations = *rc::gen::inRange<size_t>(2, 400);
+  g.replicas = *rc::gen::inRange(1, 5);
+  g.keys = *rc::gen::inRange(1, 8);
+  g.range_percent = *rc::gen::inRange(0, 20);
+  History h = testing::GenerateKvHistory(g);
+  const auto breakage = *rc::gen::elementOf(std::vector<int>{-1, static_cast<int>(Breakage::kLostWrite),
+                                                             static_cast<int>(Breakage::kDuplicateWrite),
+                                                             static_cast<int>(Breakage::kPhantomWrite)});
+  if (breakage >= 0) RC_PRE(testing::InjectViolation(&h, static_cast<Breakage>(breakage), g.seed));
+  auto ops = PairOperations(h);
+  RC_ASSERT(ops.has_value());
+  const WriteIndex one(h, *ops);
+  const WriteIndex two(h, *ops, /*threads=*/2, /*parallel_min_ops=*/0);
+  RC_ASSERT(one.writes().size() == two.writes().size());
+  RC_ASSERT(one.RepeatedValue() == two.RepeatedValue());
+  for (size_t i = 0; i < one.writes().size(); ++i) {
+    const Write& a = one.writes()[i];
+    const Write& b = two.writes()[i];
+    RC_ASSERT(a.op == b.op);
+    RC_ASSERT(a.f == b.f);
+    RC_ASSERT(a.key == b.key);
+    RC_ASSERT(a.value == b.value);
+    RC_ASSERT(a.op_id == b.op_id);
+    RC_ASSERT(a.offset == b.offset);
+    RC_ASSERT(a.ordinal == b.ordinal);
+    RC_ASSERT(a.same == b.same);
+    RC_ASSERT(a.definite == b.definite);
+    RC_ASSERT(a.possible == b.possible);
+    RC_ASSERT(one.VersionOfWrite(i) == two.VersionOfWrite(i));
+    RC_ASSERT(one.LogRecords(a) == two.LogRecords(b));
+  }
+  for (size_t i = 0; i < h.log.size(); ++i) {
+    RC_ASSERT(one.RecordApplied(i) == two.RecordApplied(i));
+    RC_ASSERT(one.RecordOpInvoked(i) == two.RecordOpInvoked(i));
+    const LogRecord& r = h.log[i];
+    for (int64_t position : {r.offset, r.offset + 1}) {
+      RC_ASSERT(one.StateAt(r.key, position) == two.StateAt(r.key, position));
+    }
+  }
+  RC_TAG(breakage >= 0 ? "broken" : "valid");
+}
+
 // With two threads the session check runs on a worker beside durability and
 // convergence: the reports, violations and their order are the same as with
 // one, broken or not.
@@ -1170,6 +1218,10 @@ RC_GTEST_PROP(Generated, TheSessionCheckOnAWorkerReportsAsOnOneThread, ()) {
       out += fmt::format("{} {} {} {}\n", c.checker, VerdictName(c.verdict), c.summary, c.violation_count);
       for (const Violation& v : c.violations) out += fmt::format("  {} {} {}\n", v.kind, v.message, fmt::join(v.ops, ","));
     }
+    // Convergence and the staleness figures run on a worker too.
+    const StalenessFigures& s = r->staleness;
+    out += fmt::format("staleness {} {} {} {} {}\n", s.available, s.read_offsets_behind.ToString(),
+                       s.read_ns_behind.ToString(), s.write_visibility_ns.ToString(), s.writes_never_seen_everywhere);
     return out;
   };
   const std::string one = text(1);

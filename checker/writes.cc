@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <span>
+#include <thread>
 
 #include "absl/hash/hash.h"
 #include "absl/strings/string_view.h"
@@ -104,12 +105,13 @@ uint32_t WriteIndex::KvTable::Find(absl::string_view name, size_t hash) const {
   return buckets_.empty() ? kNone : Lookup(name, hash).index;
 }
 
-WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops) : history_(history) {
-  writes_.reserve(ops.size());
+// Appends the writes of ops[begin, end) to `writes`, in order.
+static void AddWrites(const std::vector<Operation>& ops, size_t begin, size_t end, std::vector<Write>& writes) {
   static const std::string kNoKey;
-  for (const Operation& o : ops) {
+  for (size_t op = begin; op < end; ++op) {
+    const Operation& o = ops[op];
     auto add = [&](std::string_view f, std::string_view key, const Value& v, std::optional<int64_t> offset) {
-      Write& w = writes_.emplace_back();
+      Write& w = writes.emplace_back();
       w.op = o.index;
       w.f = StaticWriteName(f);
       w.key = key;
@@ -120,7 +122,7 @@ WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops
       w.definite = o.ok() && !compare_failed;
       w.possible = o.info() || (o.ok() && compare_failed);
     };
-    const size_t first_of_op = writes_.size();
+    const size_t first_of_op = writes.size();
     if (IsWriteFunction(o.f)) {
       add(o.f, o.key ? *o.key : kNoKey, o.input, o.offset);
     } else if (o.f == "batch") {
@@ -144,21 +146,60 @@ WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops
     }
     // Number the writes of this operation that share a key and value (a
     // single write is ordinal 0 of 1, as initialised).
-    if (writes_.size() - first_of_op < 2) continue;
-    for (size_t i = first_of_op; i < writes_.size(); ++i) {
+    if (writes.size() - first_of_op < 2) continue;
+    for (size_t i = first_of_op; i < writes.size(); ++i) {
       for (size_t j = first_of_op; j < i; ++j) {
-        if (writes_[j].key == writes_[i].key && writes_[j].value == writes_[i].value) {
-          writes_[i].ordinal = writes_[j].ordinal + 1;
+        if (writes[j].key == writes[i].key && writes[j].value == writes[i].value) {
+          writes[i].ordinal = writes[j].ordinal + 1;
         }
       }
     }
-    for (size_t i = first_of_op; i < writes_.size(); ++i) {
-      for (size_t j = first_of_op; j < writes_.size(); ++j) {
-        if (writes_[j].key == writes_[i].key && writes_[j].value == writes_[i].value) {
-          writes_[i].same = std::max(writes_[i].same, writes_[j].ordinal + 1);
+    for (size_t i = first_of_op; i < writes.size(); ++i) {
+      for (size_t j = first_of_op; j < writes.size(); ++j) {
+        if (writes[j].key == writes[i].key && writes[j].value == writes[i].value) {
+          writes[i].same = std::max(writes[i].same, writes[j].ordinal + 1);
         }
       }
     }
+  }
+}
+
+WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops, int threads,
+                       size_t parallel_min_ops)
+    : history_(history) {
+  const bool parallel = threads >= 2 && ops.size() >= parallel_min_ops;
+  // The writes, with two threads in two halves of the operations (a pass
+  // over every ~300-byte operation, each written value's string copied):
+  // the later half's are appended to the earlier's, so the order is the
+  // same.
+  // Each write's KvName hash is computed beside it (the kv table's inserts
+  // below want them ahead of the write they insert).
+  auto hash_writes = [](const std::vector<Write>& writes, std::vector<size_t>& hashes) {
+    hashes.resize(writes.size());
+    for (size_t i = 0; i < writes.size(); ++i) {
+      const Write& w = writes[i];
+      if (w.value) hashes[i] = WithKvName(w.key, *w.value, [](absl::string_view name) { return KvTable::HashOf(name); });
+    }
+  };
+  std::vector<size_t> hashes;
+  writes_.reserve(ops.size());
+  if (parallel) {
+    std::vector<Write> later;
+    std::vector<size_t> later_hashes;
+    const size_t mid = ops.size() / 2;
+    std::thread worker([&] {
+      later.reserve(ops.size() - mid);
+      AddWrites(ops, mid, ops.size(), later);
+      hash_writes(later, later_hashes);
+    });
+    AddWrites(ops, 0, mid, writes_);
+    hash_writes(writes_, hashes);
+    worker.join();
+    writes_.insert(writes_.end(), std::make_move_iterator(later.begin()), std::make_move_iterator(later.end()));
+    hashes.insert(hashes.end(), later_hashes.begin(), later_hashes.end());
+  } else {
+    AddWrites(ops, 0, ops.size(), writes_);
+    hash_writes(writes_, hashes);
   }
   // Size the (key, value) table by what will go in it: the writes that name a
   // value; log records of the same names add nothing.
@@ -179,11 +220,6 @@ WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops
   // table's slots for the write kPrefetch ahead are requested while this one
   // is inserted, so the misses overlap instead of following one another.
   constexpr size_t kPrefetch = 16;
-  std::vector<size_t> hashes(writes_.size());
-  for (size_t i = 0; i < writes_.size(); ++i) {
-    const Write& w = writes_[i];
-    if (w.value) hashes[i] = WithKvName(w.key, *w.value, [](absl::string_view name) { return KvTable::HashOf(name); });
-  }
   std::vector<uint32_t> write_entry(writes_.size(), KvTable::kNone);
   for (size_t i = 0; i < writes_.size(); ++i) {
     if (i + kPrefetch < writes_.size() && writes_[i + kPrefetch].value) kv_.Prefetch(hashes[i + kPrefetch]);
@@ -213,14 +249,14 @@ WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops
   // Only a cas record whose condition held changes its key's state: the fold
   // keeps what each key holds, but only when the log has cas records.
   const bool has_cas = std::any_of(history.log.begin(), history.log.end(), [](const LogRecord& r) { return r.f == "cas"; });
-  absl::flat_hash_map<std::string, std::string> holds;
-  if (has_cas) record_applied_.assign(history.log.size(), true);
-  for (size_t i = 0; i < history.log.size(); ++i) {
-    const LogRecord& r = history.log[i];
-    bool applied = true;
-    if (has_cas) {
+  if (has_cas) {
+    absl::flat_hash_map<std::string, std::string> holds;
+    record_applied_.assign(history.log.size(), true);
+    for (size_t i = 0; i < history.log.size(); ++i) {
+      const LogRecord& r = history.log[i];
       auto it = holds.find(r.key);
-      if (r.f == "cas") applied = r.expected ? (it != holds.end() && it->second == *r.expected) : it == holds.end();
+      const bool applied =
+          r.f != "cas" || (r.expected ? (it != holds.end() && it->second == *r.expected) : it == holds.end());
       if (applied && r.value) {
         holds[r.key] = *r.value;
       } else if (applied && it != holds.end()) {
@@ -228,6 +264,24 @@ WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops
       }
       record_applied_[i] = applied;
     }
+  }
+  // Each key's records (those that took effect): with two threads, built
+  // on a worker beside the log pass below, which does not read them.
+  auto by_key = [this, &history] {
+    for (size_t i = 0; i < history.log.size(); ++i) {
+      const LogRecord& r = history.log[i];
+      if (RecordApplied(i)) log_by_key_[r.key].push_back(KeyRecord{r.offset, i});
+    }
+  };
+  std::thread by_key_worker;
+  if (parallel) {
+    by_key_worker = std::thread(by_key);
+  } else {
+    by_key();
+  }
+  for (size_t i = 0; i < history.log.size(); ++i) {
+    const LogRecord& r = history.log[i];
+    const bool applied = RecordApplied(i);
     uint32_t matched = KvTable::kNone;  // the write found by its reported offset
     // A record that did not take effect (a cas whose condition failed) is no
     // copy of its write: the (key, value) table leaves it out (op ids still
@@ -276,7 +330,6 @@ WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops
         more.push_back(i);
       }
     }
-    if (applied) log_by_key_[r.key].push_back(KeyRecord{r.offset, i});
   }
   // Each write's version, from its entry (entries were made in write order:
   // this pass reads them nearly in order).
@@ -296,6 +349,7 @@ WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops
       if (o.op) invoked_op_.insert(absl::string_view(o.op->data(), o.op->size()));
     }
   }
+  if (by_key_worker.joinable()) by_key_worker.join();
 }
 
 std::vector<size_t> WriteIndex::LogRecords(const Write& w) const {

@@ -46,7 +46,11 @@ struct Write {
 class WriteIndex {
  public:
   // Keeps references into `history` and `ops`: both must outlive the index.
-  WriteIndex(const History& history, const std::vector<Operation>& ops);
+  // With `threads` >= 2 and `parallel_min_ops` operations or more, the
+  // build uses a second thread (the same index).
+  static constexpr size_t kParallelMinOps = 65536;
+  WriteIndex(const History& history, const std::vector<Operation>& ops, int threads = 1,
+             size_t parallel_min_ops = kParallelMinOps);
 
   const std::vector<Write>& writes() const { return writes_; }
   // The log records naming this write, as indices into history.log (in log
