@@ -220,7 +220,7 @@ TEST_P(StorageConformance, StoresKeysUpTo16KiBInOrder) {
 
   // Range bounds: keys, neighbours of keys, prefixes that are not keys.
   std::vector<std::string> bounds = {"", "b", std::string(16 * 1024 + 1, 'k'), stem.substr(0, 496) + "\x01"};
-  for (std::size_t i = 0; i < keys.size(); i += 3) {
+  for (std::size_t i = 0; i < keys.size(); i += 4) {
     bounds.push_back(keys[i]);
     bounds.push_back(keys[i] + std::string(1, '\0'));
     if (keys[i].size() > 498) bounds.push_back(keys[i].substr(0, keys[i].size() - 2) + "\xff");
@@ -237,7 +237,7 @@ TEST_P(StorageConformance, StoresKeysUpTo16KiBInOrder) {
     EXPECT_EQ(store.Get(stem + "not a key"), std::nullopt);
     EXPECT_EQ(store.Get(std::string(16 * 1024 + 1, 'k')), std::nullopt);
     for (std::size_t b = 0; b < bounds.size(); ++b) {
-      for (std::size_t e = b % 5; e <= bounds.size(); e += 5) {
+      for (std::size_t e = b % 7; e <= bounds.size(); e += 7) {
         const KeyConstraint range{bounds[b], e == bounds.size() ? std::nullopt : std::optional(bounds[e])};
         std::vector<KeyValue> all;
         for (auto it = model.lower_bound(range.start);
