@@ -5,6 +5,8 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -15,6 +17,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <xxhash.h>
 
 namespace kvlog::kv::lmdb {
 namespace {
@@ -48,28 +51,124 @@ constexpr unsigned kMaxReaders = 1024;
 MDB_val Val(std::string_view s) { return {s.size(), const_cast<char*>(s.data())}; }
 std::string_view View(const MDB_val& v) { return {static_cast<const char*>(v.mv_data), v.mv_size}; }
 
-// A data key as stored: the key and a 0 byte, so that the empty key (which
-// LMDB refuses) can be stored. Appending the same byte to every key keeps
-// their order (unsigned bytes, a prefix before its extensions).
+// A data key as stored. A key of up to kMaxShortKeyBytes (510) bytes is
+// itself and a 0 byte, so that the empty key (which LMDB refuses) can be
+// stored; appending the same byte to every key keeps their order (unsigned
+// bytes, a prefix before its extensions). These are the bytes every store
+// since format 1 holds.
+//
+// A longer key is stored under a stand-in of kLongStoredBytes (509):
+//   its first kLongPrefixBytes (496) bytes, XXH3-64 of the whole key (8 bytes,
+//   big endian), a chain index (4 bytes, big endian), the tag byte 1,
+// and its value record carries the whole key:
+//   kLongValueMarker, the key's size (fixed32), the key, the entry.
+// A short stored key ends in 0 and a stand-in in 1, so the two never mix.
+// The order: every stored key that starts with a 496-byte prefix P, except P
+// itself (P and a 0 byte), lies in one contiguous run after P's, and the run
+// is the set of keys of more than 496 bytes starting with P; against every
+// key outside the run the stored order is the keys' order. Inside the run
+// (long keys by hash, and short keys of 497 to 510 bytes) it is not: Range
+// reads each such run whole and sorts it by the full keys. Two long keys with
+// the same prefix and the same hash take consecutive chain indexes; lookups
+// compare the full key stored in the value.
+constexpr std::size_t kMaxShortKeyBytes = 510;
+constexpr std::size_t kLongPrefixBytes = 496;
+constexpr std::size_t kHashBytes = 8;
+constexpr std::size_t kIndexBytes = 4;
+constexpr std::size_t kLongStoredBytes = kLongPrefixBytes + kHashBytes + kIndexBytes + 1;
+constexpr char kLongTag = 1;
+// The first byte of a long key's value record: no entry format uses it, so a
+// build that predates long keys refuses the record (DecodeEntry: an unknown
+// format) instead of misreading it.
+constexpr char kLongValueMarker = '\xff';
+// The largest key LMDB takes in this build (mdb_env_get_maxkeysize; checked at
+// open) and the seek key that lies past every stored key starting with a
+// 496-byte prefix.
+constexpr std::size_t kLmdbMaxKeyBytes = 511;
+// Applier metadata: "a/" and the key when that fits in kLmdbMaxKeyBytes (the
+// bytes every store since format 1 holds); a longer one as "h/", XXH3-64 of
+// the key (big endian) and a chain index, its value record carrying the key
+// as a long data key's does. LoadMeta sorts the two sets into key order.
+constexpr char kApplierLongPrefix[] = "h/";
+
+static_assert(kLongStoredBytes <= kLmdbMaxKeyBytes);
+
+void PutBigEndian(uint64_t v, std::size_t n, char* out) {
+  for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<char>(v >> (8 * (n - 1 - i)));
+}
+uint64_t GetBigEndian(std::string_view in) {
+  uint64_t v = 0;
+  for (char c : in) v = (v << 8) | static_cast<unsigned char>(c);
+  return v;
+}
+
 class StoredKey {
  public:
+  // Only for keys of up to kMaxShortKeyBytes.
   explicit StoredKey(std::string_view key) : size_(key.size() + 1) {
-    if (key.size() > kMaxKeyBytes) {
-      Fatal("storing a key", fmt::format("the key has {} bytes; the LMDB store takes at most {} (LMDB's key limit)",
-                                         key.size(), kMaxKeyBytes));
-    }
     std::memcpy(bytes_, key.data(), key.size());
     bytes_[key.size()] = '\0';
   }
   MDB_val val() { return {size_, bytes_}; }
 
  private:
-  char bytes_[kMaxKeyBytes + 1];
+  char bytes_[kMaxShortKeyBytes + 1];
   std::size_t size_;
 };
 
-// The user's key of a stored data key.
+bool IsLongStored(const MDB_val& stored) {
+  return stored.mv_size == kLongStoredBytes && static_cast<const char*>(stored.mv_data)[kLongStoredBytes - 1] == kLongTag;
+}
+
+// The user's key of a short stored data key.
 std::string_view UserKey(const MDB_val& stored) { return View(stored).substr(0, stored.mv_size - 1); }
+
+// A long key's value record: the key and what follows it (the entry, or the
+// applier's metadata value).
+struct LongRecord {
+  std::string_view key;
+  std::string_view rest;
+};
+
+LongRecord DecodeLong(std::string_view record) {
+  if (record.size() < 5 || record[0] != kLongValueMarker) {
+    Fatal("reading a long key's record", fmt::format("it has {} bytes and does not start with the long-key marker",
+                                                     record.size()));
+  }
+  uint32_t size = 0;
+  for (int i = 3; i >= 0; --i) size = (size << 8) | static_cast<unsigned char>(record[1 + i]);
+  if (record.size() < 5 + std::size_t{size}) {
+    Fatal("reading a long key's record", fmt::format("its key has {} bytes but the record only {}", size, record.size()));
+  }
+  return {record.substr(5, size), record.substr(5 + size)};
+}
+
+// Writes the head of a long key's record (marker, size, key) into `out`;
+// returns the bytes written (5 + key.size()).
+std::size_t EncodeLongHead(std::string_view key, char* out) {
+  out[0] = kLongValueMarker;
+  const auto size = static_cast<uint32_t>(key.size());
+  for (int i = 0; i < 4; ++i) out[1 + i] = static_cast<char>(size >> (8 * i));
+  std::memcpy(out + 5, key.data(), key.size());
+  return 5 + key.size();
+}
+
+// The stored key of a data key (short or long) and a meta key, and where a
+// chain of stand-ins starts: `stem` is the stand-in without its index (and
+// tag); the stand-ins of a chain are stem + index (+ tag).
+std::string LongDataStem(std::string_view key) {
+  std::string stem(key.substr(0, kLongPrefixBytes));
+  stem.resize(kLongPrefixBytes + kHashBytes);
+  PutBigEndian(XXH3_64bits(key.data(), key.size()), kHashBytes, stem.data() + kLongPrefixBytes);
+  return stem;
+}
+
+std::string LongMetaStem(std::string_view key) {
+  std::string stem = kApplierLongPrefix;
+  stem.resize(stem.size() + kHashBytes);
+  PutBigEndian(XXH3_64bits(key.data(), key.size()), kHashBytes, stem.data() + stem.size() - kHashBytes);
+  return stem;
+}
 
 class LmdbStore final : public LmdbStorage {
  public:
@@ -110,6 +209,11 @@ class LmdbStore final : public LmdbStorage {
                                      mdb_strerror(rc)));
       }
       return Unavailable("opening the environment", rc);
+    }
+    if (const int max_key = mdb_env_get_maxkeysize(env_); max_key < static_cast<int>(kLmdbMaxKeyBytes)) {
+      return MakeError(ErrorCode::kUnavailable,
+                       fmt::format("the LMDB library takes keys of at most {} bytes; this store needs {}", max_key,
+                                   kLmdbMaxKeyBytes));
     }
     MDB_envinfo info;
     mdb_env_info(env_, &info);
@@ -220,20 +324,7 @@ class LmdbStore final : public LmdbStorage {
       int rc = AddMutations(txn, batch);
       for (const MetaMutation& m : meta) {
         if (rc != MDB_SUCCESS) return rc;
-        const std::string key = kApplierPrefix + m.key;
-        if (key.size() > static_cast<std::size_t>(mdb_env_get_maxkeysize(env_))) {
-          Fatal("storing the applier's metadata",
-                fmt::format("its key '{}...' has {} bytes; LMDB takes at most {}", key.substr(0, 40), key.size(),
-                            mdb_env_get_maxkeysize(env_)));
-        }
-        MDB_val k = Val(key);
-        if (m.value) {
-          MDB_val v = Val(*m.value);
-          rc = mdb_put(txn, meta_, &k, &v, 0);
-        } else {
-          rc = mdb_del(txn, meta_, &k, nullptr);
-          if (rc == MDB_NOTFOUND) rc = MDB_SUCCESS;
-        }
+        rc = PutApplierMeta(txn, m);
       }
       return rc != MDB_SUCCESS ? rc : PutMeta(txn, kPositionKey, Fixed64(static_cast<uint64_t>(position)));
     });
@@ -263,6 +354,18 @@ class LmdbStore final : public LmdbStorage {
       if (!View(k).starts_with(prefix)) break;
       out.emplace_back(std::string(View(k).substr(prefix.size())), std::string(View(v)));
     }
+    // Keys too long for "a/": stored by hash, so sorted here.
+    const std::string_view long_prefix = kApplierLongPrefix;
+    k = Val(long_prefix);
+    bool any_long = false;
+    for (int rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_SET_RANGE); rc == MDB_SUCCESS;
+         rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_NEXT)) {
+      if (!View(k).starts_with(long_prefix)) break;
+      const LongRecord record = DecodeLong(View(v));
+      out.emplace_back(std::string(record.key), std::string(record.rest));
+      any_long = true;
+    }
+    if (any_long) std::sort(out.begin(), out.end());
     return out;
   }
 
@@ -410,14 +513,7 @@ class LmdbStore final : public LmdbStorage {
     return static_cast<int64_t>(GetFixed64(value));
   }
 
-  bool GetIn(MDB_txn* txn, std::string_view key, std::string* value, Version* version) const {
-    if (key.size() > kMaxKeyBytes) return false;  // Never stored.
-    StoredKey stored(key);
-    MDB_val k = stored.val(), v;
-    int rc = mdb_get(txn, data_, &k, &v);
-    if (rc == MDB_NOTFOUND) return false;
-    if (rc != MDB_SUCCESS) Fatal("get", rc);
-    const std::string_view bytes = View(v);
+  static bool DecodeInto(std::string_view bytes, std::string* value, Version* version) {
     if (bytes.size() >= kEntryHeaderBytes && bytes[0] == kEntryFormat1) {
       value->assign(bytes.substr(kEntryHeaderBytes));
       if (version != nullptr) *version = static_cast<Version>(GetFixed64(bytes.substr(1)));
@@ -430,60 +526,171 @@ class LmdbStore final : public LmdbStorage {
     return true;
   }
 
-  // Moves `cursor` to the first key >= `bound`; false when there is none.
-  static bool SeekAtLeast(MDB_cursor* cursor, std::string_view bound, MDB_val* k, MDB_val* v) {
-    // A bound longer than any key seeks by its first kMaxKeyBytes bytes: at
-    // most one key (those bytes themselves) lies between that and the bound.
-    char seek[kMaxKeyBytes + 1];
-    const std::size_t n = std::min(bound.size(), kMaxKeyBytes);
-    std::memcpy(seek, bound.data(), n);
-    std::size_t size = n;
-    if (bound.size() <= kMaxKeyBytes) seek[size++] = '\0';
-    *k = MDB_val{size, seek};
-    int rc = mdb_cursor_get(cursor, k, v, MDB_SET_RANGE);
-    while (rc == MDB_SUCCESS && UserKey(*k) < bound) rc = mdb_cursor_get(cursor, k, v, MDB_NEXT);
+  bool GetIn(MDB_txn* txn, std::string_view key, std::string* value, Version* version) const {
+    if (key.size() > kMaxShortKeyBytes) {
+      const ChainHit hit = FindInChain(txn, data_, LongDataStem(key), {&kLongTag, 1}, key);
+      return hit.found && DecodeInto(hit.rest, value, version);
+    }
+    StoredKey stored(key);
+    MDB_val k = stored.val(), v;
+    int rc = mdb_get(txn, data_, &k, &v);
     if (rc == MDB_NOTFOUND) return false;
-    if (rc != MDB_SUCCESS) Fatal("range seek", rc);
-    return true;
+    if (rc != MDB_SUCCESS) Fatal("get", rc);
+    return DecodeInto(View(v), value, version);
+  }
+
+  // Where a long key is, or would be written, in its chain of stand-ins.
+  struct ChainHit {
+    bool found = false;
+    std::string stored;     // The stand-in holding the key, or the next free one.
+    std::string_view rest;  // The found record's entry (or metadata value).
+  };
+
+  // Looks for `key` among the stand-ins stem + index (4 bytes) + `tag`: one
+  // for each long key with that prefix and hash, in the order they came.
+  static ChainHit FindInChain(MDB_txn* txn, MDB_dbi dbi, const std::string& stem, std::string_view tag,
+                              std::string_view key) {
+    ChainHit hit;
+    Cursor cursor(txn, dbi);
+    const std::size_t size = stem.size() + kIndexBytes + tag.size();
+    uint64_t next = 0;
+    MDB_val k = Val(stem), v;
+    for (int rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_SET_RANGE);; rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_NEXT)) {
+      if (rc == MDB_NOTFOUND) break;
+      if (rc != MDB_SUCCESS) Fatal("looking up a long key", rc);
+      const std::string_view stored = View(k);
+      if (!stored.starts_with(stem)) break;
+      if (stored.size() != size || !stored.ends_with(tag)) continue;  // A short key that shares the bytes.
+      next = std::max(next, GetBigEndian(stored.substr(stem.size(), kIndexBytes)) + 1);
+      const LongRecord record = DecodeLong(View(v));
+      if (record.key == key) {
+        hit.found = true;
+        hit.stored.assign(stored);
+        hit.rest = record.rest;
+        return hit;
+      }
+    }
+    if (next > UINT32_MAX) {
+      Fatal("storing a long key", fmt::format("2^32 keys of {} bytes share its prefix and its 64-bit hash", key.size()));
+    }
+    hit.stored = stem;
+    hit.stored.resize(stem.size() + kIndexBytes);
+    PutBigEndian(next, kIndexBytes, hit.stored.data() + stem.size());
+    hit.stored.append(tag);
+    return hit;
+  }
+
+  // Positions `cursor` at the first stored key at or after `bound`'s place:
+  // exact for a bound of up to kLongPrefixBytes; for a longer bound, the first
+  // stored key starting with its prefix (the prefix itself, then the prefix's
+  // run, which the caller reads whole and filters).
+  static int SeekAtLeast(MDB_cursor* cursor, std::string_view bound, MDB_val* k, MDB_val* v) {
+    char seek[kLmdbMaxKeyBytes];
+    std::size_t size = std::min(bound.size(), kLongPrefixBytes);
+    std::memcpy(seek, bound.data(), size);
+    if (bound.size() <= kLongPrefixBytes) seek[size++] = '\0';
+    *k = MDB_val{size, seek};
+    return mdb_cursor_get(cursor, k, v, MDB_SET_RANGE);
+  }
+
+  // Positions `cursor` at the first stored key past every key that may be
+  // below `bound`: exact for a bound of up to kLongPrefixBytes; for a longer
+  // one, the first stored key past its prefix's run (every stored key of the
+  // run is shorter than the seek key or differs from it by a byte below 0xff).
+  static int SeekPast(MDB_cursor* cursor, std::string_view bound, MDB_val* k, MDB_val* v) {
+    if (bound.size() <= kLongPrefixBytes) return SeekAtLeast(cursor, bound, k, v);
+    char seek[kLmdbMaxKeyBytes];
+    std::memcpy(seek, bound.data(), kLongPrefixBytes);
+    std::memset(seek + kLongPrefixBytes, 0xff, kLmdbMaxKeyBytes - kLongPrefixBytes);
+    *k = MDB_val{kLmdbMaxKeyBytes, seek};
+    return mdb_cursor_get(cursor, k, v, MDB_SET_RANGE);
   }
 
   std::vector<KeyValue> RangeIn(MDB_txn* txn, const KeyConstraint& range, const QueryOptions& options) const {
     std::vector<KeyValue> out;
     if (range.end && *range.end <= range.start) return out;
+    const bool reverse = options.reverse;
+    const MDB_cursor_op step = reverse ? MDB_PREV : MDB_NEXT;
     Cursor cursor(txn, data_);
     MDB_val k, v;
     int rc;
-    if (options.reverse) {
-      // The last key below the end: the one before the first key at or past it.
-      if (range.end && SeekAtLeast(cursor.get(), *range.end, &k, &v)) {
+    if (reverse) {
+      // The last key below the end: the one before the first key past it.
+      rc = range.end ? SeekPast(cursor.get(), *range.end, &k, &v) : MDB_NOTFOUND;
+      if (rc == MDB_SUCCESS) {
         rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_PREV);
-      } else {
+      } else if (rc == MDB_NOTFOUND) {
         rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_LAST);
       }
     } else {
-      rc = SeekAtLeast(cursor.get(), range.start, &k, &v) ? MDB_SUCCESS : MDB_NOTFOUND;
+      rc = SeekAtLeast(cursor.get(), range.start, &k, &v);
     }
-    for (; rc == MDB_SUCCESS; rc = mdb_cursor_get(cursor.get(), &k, &v, options.reverse ? MDB_PREV : MDB_NEXT)) {
-      const std::string_view key = UserKey(k);
-      if (options.reverse ? key < range.start : (range.end && key >= *range.end)) break;
-      if (options.limit != 0 && out.size() >= options.limit) break;
-      Result<VersionedValue> entry = DecodeEntry(View(v));
+    // False: the range is done. Keys before the range's near end (in a run
+    // the seek could not place exactly) are skipped.
+    auto emit = [&](std::string_view key, std::string_view bytes) {
+      const bool before_start = key < range.start;
+      const bool past_end = range.end && key >= *range.end;
+      if (reverse ? past_end : before_start) return true;
+      if (reverse ? before_start : past_end) return false;
+      if (options.limit != 0 && out.size() >= options.limit) return false;
+      Result<VersionedValue> entry = DecodeEntry(bytes);
       if (!entry) Fatal("decoding a value in a range", entry.error().message());
       out.push_back(KeyValue{std::string(key), std::move(entry->value), options.versions ? entry->version : kNoVersion});
+      return true;
+    };
+    std::vector<std::pair<std::string_view, std::string_view>> run;  // Views into the read transaction's pages.
+    while (rc == MDB_SUCCESS) {
+      if (k.mv_size <= kLongPrefixBytes + 1) {
+        if (!emit(UserKey(k), View(v))) return out;
+        rc = mdb_cursor_get(cursor.get(), &k, &v, step);
+        continue;
+      }
+      // A run: every stored key of more than kLongPrefixBytes + 1 bytes with
+      // this prefix, read whole and sorted by the full keys.
+      run.clear();
+      const std::string prefix(View(k).substr(0, kLongPrefixBytes));
+      do {
+        if (IsLongStored(k)) {
+          const LongRecord record = DecodeLong(View(v));
+          run.emplace_back(record.key, record.rest);
+        } else {
+          run.emplace_back(UserKey(k), View(v));
+        }
+        rc = mdb_cursor_get(cursor.get(), &k, &v, step);
+      } while (rc == MDB_SUCCESS && k.mv_size > kLongPrefixBytes + 1 && View(k).starts_with(prefix));
+      if (reverse) {
+        std::sort(run.begin(), run.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+      } else {
+        std::sort(run.begin(), run.end());
+      }
+      for (const auto& [key, bytes] : run) {
+        if (!emit(key, bytes)) return out;
+      }
     }
-    if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) Fatal("range scan", rc);
+    if (rc != MDB_NOTFOUND) Fatal("range scan", rc);
     return out;
   }
 
   int Put(MDB_txn* txn, std::string_view key, std::string_view value, Version version) {
+    char header[kEntryHeaderBytes];
+    EncodeEntryHeader(version, header);
+    if (key.size() > kMaxShortKeyBytes) {
+      const ChainHit hit = FindInChain(txn, data_, LongDataStem(key), {&kLongTag, 1}, key);
+      MDB_val k = Val(hit.stored);
+      MDB_val v{5 + key.size() + kEntryHeaderBytes + value.size(), nullptr};
+      if (int rc = mdb_put(txn, data_, &k, &v, MDB_RESERVE); rc != MDB_SUCCESS) return rc;
+      char* out = static_cast<char*>(v.mv_data);
+      out += EncodeLongHead(key, out);
+      std::memcpy(out, header, kEntryHeaderBytes);
+      if (!value.empty()) std::memcpy(out + kEntryHeaderBytes, value.data(), value.size());
+      return MDB_SUCCESS;
+    }
     StoredKey stored(key);
     MDB_val k = stored.val();
     // The entry is written straight into its page: the header, then the value.
     MDB_val v{kEntryHeaderBytes + value.size(), nullptr};
     int rc = mdb_put(txn, data_, &k, &v, MDB_RESERVE);
     if (rc != MDB_SUCCESS) return rc;
-    char header[kEntryHeaderBytes];
-    EncodeEntryHeader(version, header);
     char* out = static_cast<char*>(v.mv_data);
     std::memcpy(out, header, kEntryHeaderBytes);
     if (!value.empty()) std::memcpy(out + kEntryHeaderBytes, value.data(), value.size());
@@ -491,10 +698,45 @@ class LmdbStore final : public LmdbStorage {
   }
 
   int Del(MDB_txn* txn, std::string_view key) {
-    if (key.size() > kMaxKeyBytes) return MDB_SUCCESS;  // Never stored.
-    StoredKey stored(key);
-    MDB_val k = stored.val();
-    int rc = mdb_del(txn, data_, &k, nullptr);
+    int rc;
+    if (key.size() > kMaxShortKeyBytes) {
+      const ChainHit hit = FindInChain(txn, data_, LongDataStem(key), {&kLongTag, 1}, key);
+      if (!hit.found) return MDB_SUCCESS;
+      MDB_val k = Val(hit.stored);
+      rc = mdb_del(txn, data_, &k, nullptr);
+    } else {
+      StoredKey stored(key);
+      MDB_val k = stored.val();
+      rc = mdb_del(txn, data_, &k, nullptr);
+    }
+    return rc == MDB_NOTFOUND ? MDB_SUCCESS : rc;
+  }
+
+  // One applier metadata pair (see kApplierLongPrefix).
+  int PutApplierMeta(MDB_txn* txn, const MetaMutation& m) {
+    const std::string key = kApplierPrefix + m.key;
+    int rc;
+    if (key.size() <= kLmdbMaxKeyBytes) {
+      MDB_val k = Val(key);
+      if (m.value) {
+        MDB_val v = Val(*m.value);
+        return mdb_put(txn, meta_, &k, &v, 0);
+      }
+      rc = mdb_del(txn, meta_, &k, nullptr);
+    } else {
+      const ChainHit hit = FindInChain(txn, meta_, LongMetaStem(m.key), "", m.key);
+      MDB_val k = Val(hit.stored);
+      if (m.value) {
+        MDB_val v{5 + m.key.size() + m.value->size(), nullptr};
+        if ((rc = mdb_put(txn, meta_, &k, &v, MDB_RESERVE)) != MDB_SUCCESS) return rc;
+        char* out = static_cast<char*>(v.mv_data);
+        out += EncodeLongHead(m.key, out);
+        if (!m.value->empty()) std::memcpy(out, m.value->data(), m.value->size());
+        return MDB_SUCCESS;
+      }
+      if (!hit.found) return MDB_SUCCESS;
+      rc = mdb_del(txn, meta_, &k, nullptr);
+    }
     return rc == MDB_NOTFOUND ? MDB_SUCCESS : rc;
   }
 

@@ -29,11 +29,16 @@
 //   kFull: two fsyncs per batch; an OS crash loses nothing Apply returned.
 // A clean close (destroying the store) syncs it whatever the setting.
 //
-// Limits: LMDB keys are at most 511 bytes and the store adds one, so a key
-// (and an applier metadata key, which embeds a user's key for plain-write
-// dedup) may have at most kMaxKeyBytes = 510 bytes; a longer one is fatal
-// (set ClientOptions::limits.max_key_bytes to 500 or less, or use the
-// RocksDB store). The file is memory-mapped: LmdbOptions::map_size is the
+// Keys: any length the client takes (16 KiB by default), as in the other
+// stores. LMDB takes keys of at most 511 bytes: a key of up to 510 bytes is
+// stored as itself (and one byte); a longer one under a stand-in (its first
+// 496 bytes, a 64-bit hash of it and a chain index) with the whole key in its
+// value record, so Get of a long key reads one chain and compares the whole
+// key, and a range sorts each run of keys that share a 496-byte prefix by the
+// whole keys. Applier metadata keys too long for LMDB are stored by hash the
+// same way. Short keys cost what they did. See kv/lmdb/README.md.
+//
+// The file is memory-mapped: LmdbOptions::map_size is the
 // address space reserved at open, grown by doubling when a batch needs it,
 // up to max_map_size (beyond which Apply is fatal, naming the limit).
 //
@@ -67,10 +72,6 @@ struct LmdbOptions {
   std::size_t max_map_size = std::size_t{1} << 40;
   LmdbSync sync = LmdbSync::kNoSync;
 };
-
-// The longest key the store takes (LMDB's 511 bytes, less the one byte the
-// store appends so that the empty key can be stored).
-inline constexpr std::size_t kMaxKeyBytes = 510;
 
 class LmdbStorage : public Storage {
  public:

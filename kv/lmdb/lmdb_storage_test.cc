@@ -4,12 +4,14 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 
 #include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <lmdb.h>
+#include <xxhash.h>
 
 #include "kv/testing/storage_conformance.h"
 
@@ -98,26 +100,160 @@ TEST(LmdbStorageTest, StoresEachValueInTheSharedEntryEncoding) {
   mdb_env_close(env);
 }
 
-// Long keys: up to kMaxKeyBytes are stored; range bounds may be longer.
-TEST(LmdbStorageTest, KeysUpToTheLimitAndLongerRangeBounds) {
+// Keys longer than LMDB's 511 bytes, and range bounds of any length, beside
+// keys at the old limit (510 bytes, stored as before). The conformance suite
+// (StoresKeysUpTo16KiBInOrder) checks ranges over them against a model.
+TEST(LmdbStorageTest, KeysOfAnyLengthAndRangeBounds) {
   auto store = MustOpen(NewDir("long"));
-  const std::string longest(kMaxKeyBytes, 'k');
-  const std::string shorter(kMaxKeyBytes - 1, 'k');
-  store->Apply(std::vector<Mutation>{{longest, "L", 1}, {shorter, "S", 2}, {"l", "after", 3}}, 4);
-  EXPECT_EQ(store->Get(longest), "L");
-  EXPECT_EQ(store->Get(longest + "k"), std::nullopt);
-  const std::string beyond = longest + "z";  // Greater than `longest`, longer than any key.
-  auto keys = [](const std::vector<KeyValue>& kvs) {
+  const std::string at_limit(510, 'k');
+  const std::string shorter(509, 'k');
+  const std::string longer(511, 'k');
+  const std::string huge(16 * 1024, 'k');
+  store->Apply(std::vector<Mutation>{{at_limit, "L", 1}, {shorter, "S", 2}, {"l", "after", 3}, {longer, "M", 4},
+                                     {huge, "H", 5}},
+               6);
+  EXPECT_EQ(store->Get(at_limit), "L");
+  EXPECT_EQ(store->Get(longer), "M");
+  EXPECT_EQ(store->GetEntry(huge), (VersionedValue{"H", 5}));
+  EXPECT_EQ(store->Get(huge + "k"), std::nullopt);
+  EXPECT_EQ(store->Size(), 5u);
+  const std::string beyond = huge + "z";  // Greater than every k-key.
+  auto values = [](const std::vector<KeyValue>& kvs) {
     std::vector<std::string> out;
     for (const KeyValue& kv : kvs) out.push_back(kv.value);
     return out;
   };
   using V = std::vector<std::string>;
-  EXPECT_EQ(keys(store->Range(KeyConstraint{"", beyond}, {})), (V{"S", "L"}));
-  EXPECT_EQ(keys(store->Range(KeyConstraint{"", beyond}, {.reverse = true})), (V{"L", "S"}));
-  EXPECT_EQ(keys(store->Range(KeyConstraint{beyond, std::nullopt}, {})), (V{"after"}));
-  EXPECT_EQ(keys(store->Range(KeyConstraint{longest, beyond}, {.reverse = true})), (V{"L"}));
-  EXPECT_DEATH(store->Set(longest + "k", "too long", 5), "at most 510");
+  EXPECT_EQ(values(store->Range(KeyConstraint{"", beyond}, {})), (V{"S", "L", "M", "H"}));
+  EXPECT_EQ(values(store->Range(KeyConstraint{"", beyond}, {.reverse = true})), (V{"H", "M", "L", "S"}));
+  EXPECT_EQ(values(store->Range(KeyConstraint{beyond, std::nullopt}, {})), (V{"after"}));
+  EXPECT_EQ(values(store->Range(KeyConstraint{at_limit, huge}, {.reverse = true})), (V{"M", "L"}));
+  EXPECT_EQ(values(store->Range(KeyConstraint{longer, std::nullopt}, {.limit = 2})), (V{"M", "H"}));
+  store->Delete(longer);
+  store->Delete(huge + "k");  // Never stored.
+  EXPECT_EQ(values(store->Range(KeyConstraint{}, {})), (V{"S", "L", "H", "after"}));
+  EXPECT_EQ(store->Size(), 4u);
+}
+
+// A short key keeps its bytes (key and a 0 byte, as format 1 stores have
+// always held); a long one is stored under its first 496 bytes, its 64-bit
+// hash, a chain index and the tag byte 1, its record carrying the whole key.
+// Two long keys with the same prefix and hash (made here by writing the
+// record of a colliding key by hand) are chained, never mixed.
+TEST(LmdbStorageTest, LongKeysAreStoredUnderAStandInAndChainedOnACollision) {
+  const std::string dir = NewDir("chain");
+  const std::string prefix(496, 'p');
+  const std::string mine = prefix + std::string(1000, 'm');
+  const std::string other = prefix + std::string(900, 'o');  // Pretends to hash as `mine` does.
+  std::string stem = prefix;
+  const uint64_t hash = XXH3_64bits(mine.data(), mine.size());
+  for (int i = 7; i >= 0; --i) stem.push_back(static_cast<char>(hash >> (8 * i)));
+  auto stand_in = [&](uint32_t index) {
+    std::string out = stem;
+    for (int i = 3; i >= 0; --i) out.push_back(static_cast<char>(index >> (8 * i)));
+    out.push_back('\x01');
+    return out;
+  };
+  auto record = [](const std::string& key, std::string_view value, Version version) {
+    std::string out(1, '\xff');
+    for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>(key.size() >> (8 * i)));
+    return out + key + EncodeEntry(value, version);
+  };
+  {
+    auto store = MustOpen(dir);
+    store->Apply(std::vector<Mutation>{{"short", "s", 1}}, 1);
+  }
+  {
+    // The colliding key's record, at index 0 of `mine`'s chain.
+    MDB_env* env = nullptr;
+    ASSERT_EQ(mdb_env_create(&env), 0);
+    ASSERT_EQ(mdb_env_set_maxdbs(env, 2), 0);
+    ASSERT_EQ(mdb_env_open(env, dir.c_str(), 0, 0644), 0);
+    MDB_txn* txn = nullptr;
+    ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), 0);
+    MDB_dbi data = 0;
+    ASSERT_EQ(mdb_dbi_open(txn, "data", 0, &data), 0);
+    const std::string k = stand_in(0), v = record(other, "theirs", 2);
+    MDB_val kv{k.size(), const_cast<char*>(k.data())}, vv{v.size(), const_cast<char*>(v.data())};
+    ASSERT_EQ(mdb_put(txn, data, &kv, &vv, 0), 0);
+    ASSERT_EQ(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+  }
+  {
+    auto store = MustOpen(dir);
+    // `mine`'s chain holds `other` only: not `mine`.
+    EXPECT_EQ(store->Get(mine), std::nullopt);
+    store->Apply(std::vector<Mutation>{{mine, "mine", 3}}, 3);
+    EXPECT_EQ(store->GetEntry(mine), (VersionedValue{"mine", 3}));
+    EXPECT_EQ(store->Range(KeyConstraint{prefix, prefix + "\xff"}, {.versions = true}),
+              (std::vector<KeyValue>{{mine, "mine", 3}, {other, "theirs", 2}}));
+    EXPECT_EQ(store->Range(KeyConstraint{}, {.limit = 1, .reverse = true}), (std::vector<KeyValue>{{"short", "s"}}));
+    store->Apply(std::vector<Mutation>{{mine, "again", 4}}, 4);  // Rewritten in place, not chained again.
+    EXPECT_EQ(store->Size(), 3u);
+  }
+  // What the file holds.
+  MDB_env* env = nullptr;
+  ASSERT_EQ(mdb_env_create(&env), 0);
+  ASSERT_EQ(mdb_env_set_maxdbs(env, 2), 0);
+  ASSERT_EQ(mdb_env_open(env, dir.c_str(), MDB_RDONLY, 0644), 0);
+  MDB_txn* txn = nullptr;
+  ASSERT_EQ(mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn), 0);
+  MDB_dbi data = 0;
+  ASSERT_EQ(mdb_dbi_open(txn, "data", 0, &data), 0);
+  auto get = [&](const std::string& key) -> std::optional<std::string> {
+    MDB_val k{key.size(), const_cast<char*>(key.data())}, v;
+    if (mdb_get(txn, data, &k, &v) != 0) return std::nullopt;
+    return std::string(static_cast<const char*>(v.mv_data), v.mv_size);
+  };
+  EXPECT_EQ(get(std::string("short\0", 6)), EncodeEntry("s", 1));
+  EXPECT_EQ(get(stand_in(0)), record(other, "theirs", 2));
+  EXPECT_EQ(get(stand_in(1)), record(mine, "again", 4));
+  mdb_txn_abort(txn);
+  mdb_env_close(env);
+  // Deleting `mine` leaves `other`.
+  auto store = MustOpen(dir);
+  store->Delete(mine);
+  EXPECT_EQ(store->Get(mine), std::nullopt);
+  EXPECT_EQ(store->Range(KeyConstraint{prefix, prefix + "\xff"}, {}), (std::vector<KeyValue>{{other, "theirs"}}));
+}
+
+// Long keys and applier metadata keys too long for LMDB survive reopening;
+// LoadMeta gives every pair in key order.
+TEST(LmdbStorageTest, LongKeysAndLongMetadataKeysSurviveReopening) {
+  const std::string dir = NewDir("long-reopen");
+  const std::string group(2000, 'g');
+  std::map<std::string, std::string> model;
+  const std::string long_meta = "p/" + std::string(3000, 'w') + "/7";
+  {
+    auto store = MustOpen(dir);
+    std::vector<Mutation> batch;
+    for (int i = 0; i < 200; ++i) {
+      const std::string key = group + fmt::format("{:04}", (i * 71) % 200) + std::string(i % 5, '\0');
+      batch.push_back({key, fmt::format("v{}", i), i + 1});
+      model[key] = fmt::format("v{}", i);
+    }
+    batch.push_back({group.substr(0, 496), "prefix", 300});
+    model[group.substr(0, 496)] = "prefix";
+    std::vector<MetaMutation> meta = {{long_meta, "window"}, {"l/w", "1"}, {"p/" + std::string(600, 'v') + "/1", "x"},
+                                      {"z/" + std::string(600, 'z'), "gone"}};
+    store->Apply(batch, 301, meta);
+    store->Apply(std::vector<Mutation>{}, 302, std::vector<MetaMutation>{{"z/" + std::string(600, 'z'), std::nullopt}});
+  }
+  auto store = MustOpen(dir);
+  EXPECT_EQ(store->Durable()->position, 302);
+  EXPECT_EQ(store->Size(), model.size());
+  std::vector<std::string> expected;
+  for (const auto& [k, v] : model) expected.push_back(v);
+  std::vector<std::string> got;
+  for (const KeyValue& kv : store->Range(KeyConstraint{}, {})) got.push_back(kv.value);
+  EXPECT_EQ(got, expected);
+  for (const auto& [k, v] : model) EXPECT_EQ(store->Get(k), v);
+  using Pairs = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_EQ(store->LoadMeta(),
+            (Pairs{{"l/w", "1"}, {"p/" + std::string(600, 'v') + "/1", "x"}, {long_meta, "window"}}));
+  store->Apply(std::vector<Mutation>{}, 303, std::vector<MetaMutation>{{long_meta, "window 2"}});
+  EXPECT_EQ(store->LoadMeta()[2], (std::pair<std::string, std::string>{long_meta, "window 2"}));
+  EXPECT_EQ(store->LoadMeta().size(), 3u);
 }
 
 TEST(LmdbStorageTest, AFullMapGrowsAndKeepsEveryBatch) {

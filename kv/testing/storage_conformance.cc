@@ -1,5 +1,6 @@
 #include "kv/testing/storage_conformance.h"
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <random>
@@ -186,6 +187,91 @@ TEST_P(StorageConformance, MatchesAnOrderedMapModelThroughGrowthShrinkAndDelete)
   std::vector<KeyValue> expected;
   for (const auto& [k, v] : model) expected.push_back({k, v});
   EXPECT_EQ(store.Range(KeyConstraint{}, {}), expected);
+}
+
+// Keys of every length the client takes (kv/options.h: 16 KiB), many sharing
+// a long prefix, beside the prefix itself and its short extensions: a store
+// with a key-size limit of its own (LMDB's 511 bytes) must store them all and
+// keep their order. Every range over them, forward and reverse, with bounds
+// inside the shared run and with limits, reads as an ordered map does.
+TEST_P(StorageConformance, StoresKeysUpTo16KiBInOrder) {
+  Storage& store = *store_;
+  std::map<std::string, std::pair<std::string, Version>> model;
+  const std::string stem(600, 'k');
+  std::vector<std::string> keys = {"", "a", "z", std::string(16 * 1024, 'k'), std::string(16 * 1024, 'j'),
+                                   stem + std::string(15 * 1024, '\xff')};
+  for (std::size_t n : {1, 200, 399, 400, 401, 480, 495, 496, 497, 500, 508, 509, 510, 511, 512, 600}) {
+    keys.push_back(stem.substr(0, n));
+  }
+  // Extensions of the 496- and 400-byte prefixes and of the whole stem: long
+  // keys that differ only past those bytes, some by a 0 or 0xff byte.
+  for (int i = 0; i < 40; ++i) {
+    const std::string suffix = fmt::format("{:03}", (i * 37) % 40) + std::string(i % 7, i % 2 == 0 ? '\0' : '\xff');
+    keys.push_back(stem.substr(0, 496) + suffix);
+    keys.push_back(stem + suffix + std::string(static_cast<std::size_t>(i) * 50, 'x'));
+    if (i % 4 == 0) keys.push_back(stem.substr(0, 400) + "\x01" + suffix + std::string(200, 'y'));
+  }
+  Version version = 1;
+  auto put = [&](const std::string& key, const std::string& value) {
+    store.Apply(std::vector<Mutation>{{key, value, version}});
+    model[key] = {value, version++};
+  };
+  for (std::size_t i = 0; i < keys.size(); ++i) put(keys[i], fmt::format("v{}-{}", i, keys[i].size()));
+
+  // Range bounds: keys, neighbours of keys, prefixes that are not keys.
+  std::vector<std::string> bounds = {"", "b", std::string(16 * 1024 + 1, 'k'), stem.substr(0, 496) + "\x01"};
+  for (std::size_t i = 0; i < keys.size(); i += 4) {
+    bounds.push_back(keys[i]);
+    bounds.push_back(keys[i] + std::string(1, '\0'));
+    if (keys[i].size() > 498) bounds.push_back(keys[i].substr(0, keys[i].size() - 2) + "\xff");
+  }
+  auto check = [&](std::string_view when) {
+    ASSERT_EQ(store.Size(), model.size()) << when;
+    for (const std::string& key : keys) {
+      auto it = model.find(key);
+      ASSERT_EQ(store.GetEntry(key),
+                it == model.end() ? std::nullopt
+                                  : std::optional<VersionedValue>(VersionedValue{it->second.first, it->second.second}))
+          << when << ": key of " << key.size() << " bytes";
+    }
+    EXPECT_EQ(store.Get(stem + "not a key"), std::nullopt);
+    EXPECT_EQ(store.Get(std::string(16 * 1024 + 1, 'k')), std::nullopt);
+    for (std::size_t b = 0; b < bounds.size(); ++b) {
+      for (std::size_t e = b % 7; e <= bounds.size(); e += 7) {
+        const KeyConstraint range{bounds[b], e == bounds.size() ? std::nullopt : std::optional(bounds[e])};
+        std::vector<KeyValue> all;
+        for (auto it = model.lower_bound(range.start);
+             it != model.end() && (!range.end || it->first < *range.end); ++it) {
+          all.push_back({it->first, it->second.first, it->second.second});
+        }
+        for (bool reverse : {false, true}) {
+          for (std::size_t limit : {0, 1, 3}) {
+            std::vector<KeyValue> expected = all;
+            if (reverse) std::reverse(expected.begin(), expected.end());
+            if (limit != 0 && expected.size() > limit) expected.resize(limit);
+            const auto got = store.Range(range, {.limit = limit, .versions = true, .reverse = reverse});
+            ASSERT_EQ(got.size(), expected.size())
+                << when << ": bounds " << b << ", " << e << " reverse " << reverse << " limit " << limit;
+            for (std::size_t i = 0; i < got.size(); ++i) {
+              ASSERT_EQ(got[i], expected[i]) << when << ": bounds " << b << ", " << e << " reverse " << reverse
+                                             << " limit " << limit << " item " << i << " (key of "
+                                             << expected[i].key.size() << " bytes)";
+            }
+          }
+        }
+      }
+    }
+  };
+  check("written");
+  // Delete every third key, rewrite every fifth, write some back.
+  for (std::size_t i = 0; i < keys.size(); i += 3) {
+    store.Apply(std::vector<Mutation>{{keys[i], std::nullopt, version++}});
+    model.erase(keys[i]);
+  }
+  for (std::size_t i = 0; i < keys.size(); i += 5) put(keys[i], std::string(i % 3 == 0 ? 0 : 3000, 'r'));
+  check("after deletes and rewrites");
+  for (std::size_t i = 0; i < keys.size(); i += 6) put(keys[i], "back");
+  check("written back");
 }
 
 TEST_P(StorageConformance, ClearEmptiesTheStoreAndResetsThePosition) {
