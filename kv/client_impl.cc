@@ -120,14 +120,26 @@ Result<std::unique_ptr<ClientImpl>> ClientImpl::Open(std::unique_ptr<log::Log> l
     }
   }
   readers_ms = since_open();
-  KVLOG_ASSIGN_OR_RETURN(const log::Offset end, client->log_->EndOffset(client->options_.startup_timeout));
+  // The end offset from whichever tells it first: the tail's reader, whose
+  // first fetch (issued after Open began, so its end is at least the log's
+  // end then) brings the store's last record and the high watermark, or the
+  // log's query when the reader cannot tell.
+  std::optional<TailFirst> tail_first;
+  if (check && last && early) tail_first = client->ReadTailFirst(*early, deadline);
+  const bool end_from_reader = tail_first && tail_first->end;
+  log::Offset end = 0;
+  if (end_from_reader) {
+    end = *tail_first->end;
+  } else {
+    KVLOG_ASSIGN_OR_RETURN(end, client->log_->EndOffset(client->options_.startup_timeout));
+  }
   end_ms = since_open();
   log::Offset from = 0;
   if (durable) {
     client->applier_->SetDurable(durable->identity.known());
     if (check) {
       Status fits = client->CheckStore(*durable, end, deadline, std::move(early_probe), early && last ? &early : nullptr,
-                                       last);
+                                       last, tail_first ? std::move(tail_first->entry) : std::nullopt);
       if (!fits && !client->options_.rebuild_mismatched_store) return std::unexpected(fits.error());
       if (!fits) {
         client->Log(LogLevel::kWarning,
@@ -179,17 +191,45 @@ Result<std::unique_ptr<ClientImpl>> ClientImpl::Open(std::unique_ptr<log::Log> l
   client->storage_->Reserve(0);  // The replay is over: what the hint did not use goes back.
   if (check) {
     client->Log(LogLevel::kDebug,
-                fmt::format("open: replayed {} to {} in {:.1f} ms: readers opened at {:.1f} ms, end offset at {:.1f}, "
-                            "store checked at {:.1f}, reader ready at {:.1f}",
-                            from, end, since_open(), readers_ms, end_ms, checked_ms, ready_ms));
+                fmt::format("open: replayed {} to {} in {:.1f} ms: readers opened at {:.1f} ms, end offset at {:.1f} "
+                            "({}), store checked at {:.1f}, reader ready at {:.1f}",
+                            from, end, since_open(), readers_ms, end_ms,
+                            end_from_reader ? "the reader's fetch" : "queried", checked_ms, ready_ms));
   }
   return client;
 }
 
 
+ClientImpl::TailFirst ClientImpl::ReadTailFirst(log::LogReader& tail, TimePoint deadline) {
+  TailFirst first;
+  for (;;) {
+    // A stop or the deadline: CheckStore's own read reports it, after the query.
+    if (options_.startup_stop.stop_requested()) return first;
+    const TimePoint now = runtime_.Now();
+    if (now >= deadline) return first;
+    Result<std::vector<log::LogEntry>> polled = tail.Poll(1, std::min<Duration>(options_.poll_timeout, deadline - now));
+    if (!polled) {
+      first.entry = std::unexpected(polled.error());  // CheckStore judges it as before; the end is queried.
+      return first;
+    }
+    first.end = tail.KnownEnd();
+    if (!polled->empty()) {
+      first.entry = std::move(polled->front());
+      return first;
+    }
+    if (!first.end) return first;  // Nothing fetched yet, or a reader that cannot tell: query.
+    if (tail.Position() >= *first.end) {
+      first.entry = std::optional<log::LogEntry>();  // The log ends at or below the reader.
+      return first;
+    }
+    // Below the end but nothing yet (records on their way): poll again.
+  }
+}
+
 Status ClientImpl::CheckStore(const DurableState& durable, log::Offset end, TimePoint deadline,
                               std::unique_ptr<log::LogReader> first_probe, std::unique_ptr<log::LogReader>* tail,
-                              std::optional<Applier::LastRecord> last) {
+                              std::optional<Applier::LastRecord> last,
+                              std::optional<Result<std::optional<log::LogEntry>>> tail_read) {
   const int64_t position = durable.position;
   const LogIdentity& id = durable.identity;
   const std::string name = log_->Name();
@@ -214,7 +254,8 @@ Status ClientImpl::CheckStore(const DurableState& durable, log::Offset end, Time
     // does, and shows the log's start at or below the position. Anything
     // else (the record deleted, another record) falls back to the first
     // record's check below, and the tail is read by a new reader.
-    Result<std::optional<log::LogEntry>> got = NextEntry(**tail, last->offset, end, deadline);
+    Result<std::optional<log::LogEntry>> got =
+        tail_read ? std::move(*tail_read) : NextEntry(**tail, last->offset, end, deadline);
     if (!got && got.error().code() != ErrorCode::kDataLoss) return std::unexpected(got.error());
     if (got && *got && (*got)->offset == last->offset && (*got)->record) {
       const uint64_t digest = RecordDigest(*(*got)->record);

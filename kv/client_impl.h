@@ -208,10 +208,23 @@ class ClientImpl final : public Client, private ApplierListener {
   // CheckStore checks the identity with that record and leaves *tail at the
   // store's position; when it cannot, it resets *tail and checks the first
   // record as before.
+  // `tail_read`, when set, is *tail's first entry, read already (TailFirst).
   Status CheckStore(const DurableState& durable, log::Offset end, TimePoint deadline,
                     std::unique_ptr<log::LogReader> first_probe = nullptr,
                     std::unique_ptr<log::LogReader>* tail = nullptr,
-                    std::optional<Applier::LastRecord> last = std::nullopt);
+                    std::optional<Applier::LastRecord> last = std::nullopt,
+                    std::optional<Result<std::optional<log::LogEntry>>> tail_read = std::nullopt);
+  // Open's tail reader, read before the log's end is known: its first entry
+  // comes with the end its fetch saw (LogReader::KnownEnd), which spares the
+  // end offset's query (on Kafka, the producer's, which reaches the leader only
+  // after its InitProducerId reply). `end` unset: the reader could not tell
+  // (an error, or an empty poll without a known end), and the end is queried.
+  // `entry` unset: not read yet (CheckStore reads it).
+  struct TailFirst {
+    std::optional<Result<std::optional<log::LogEntry>>> entry;
+    std::optional<log::Offset> end;
+  };
+  TailFirst ReadTailFirst(log::LogReader& tail, TimePoint deadline);
   Result<std::optional<log::LogEntry>> FirstEntryFrom(log::Offset from, log::Offset end, TimePoint deadline,
                                                       std::unique_ptr<log::LogReader> reader = nullptr);
   // The next entry `reader` returns (nullopt once it reached `end`), polling

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -44,6 +45,13 @@ class LogReader {
 
   // The next offset this reader will return (or skip, if it is a gap).
   virtual Offset Position() const = 0;
+
+  // The log's end (high watermark) as the reader's latest fetch saw it,
+  // learned without a request of its own; nullopt when the reader has not
+  // fetched yet or cannot tell (the default). A fetch issued after the reader
+  // opened saw an end at least the log's end when it opened: ends only grow
+  // (a lost tail aside, which a query would show alike). Thread-safe.
+  virtual std::optional<Offset> KnownEnd() const { return std::nullopt; }
 
   // Makes a blocked and any later Poll return kClosed. Idempotent; thread-safe.
   virtual void Close() = 0;

@@ -89,6 +89,74 @@ class ReaderCountingLog final : public log::Log {
   std::vector<log::Offset>* opened_;
 };
 
+// A log whose end offset cannot be read (a producer that cannot reach the
+// leader): only a reader's fetch tells the end.
+class NoEndOffsetLog final : public log::Log {
+ public:
+  NoEndOffsetLog(std::unique_ptr<log::Log> log, std::atomic<int>* asked) : log_(std::move(log)), asked_(asked) {}
+  void Append(std::span<const log::Record> records, log::AppendCallback done) override {
+    log_->Append(records, std::move(done));
+  }
+  using log::Log::OpenReader;
+  Result<std::unique_ptr<log::LogReader>> OpenReader(log::Offset from, const log::ReadOptions& options) override {
+    return log_->OpenReader(from, options);
+  }
+  Result<log::Offset> EndOffset(Duration) override {
+    ++*asked_;
+    return MakeError(ErrorCode::kUnavailable, "test: the end offset cannot be read");
+  }
+  void Close() override { log_->Close(); }
+  std::string Name() const override { return log_->Name(); }
+
+ private:
+  std::unique_ptr<log::Log> log_;
+  std::atomic<int>* asked_;
+};
+
+TEST(DurableClientTest, ARestartTakesTheEndFromTheTailReadersFetch) {
+  log::sim::Broker broker;
+  Write(broker, 0, 60);
+  const std::string dir = NewDir("known-end");
+  log::Offset position = 0;
+  {
+    auto client = Client::Open(broker.Connect(), Store(dir), {});
+    ASSERT_TRUE(client.has_value()) << client.error().ToString();
+    position = (*client)->AppliedPosition();
+  }
+  Write(broker, 60, 80);
+  ASSERT_GT(broker.end_offset(), position);
+  std::atomic<int> asked{0};
+  auto client = Client::Open(std::make_unique<NoEndOffsetLog>(broker.Connect(), &asked), Store(dir), {});
+  ASSERT_TRUE(client.has_value()) << client.error().ToString();
+  EXPECT_EQ(asked.load(), 0);  // Never asked: the reader's fetch told the end.
+  EXPECT_EQ((*client)->resumed_from(), position);
+  EXPECT_EQ((*client)->AppliedPosition(), broker.end_offset());  // The whole tail, not less.
+  EXPECT_EQ(State(**client), FreshState(broker));
+
+  // A fresh store has no last record: the end is queried, and its error stands.
+  auto fresh = Client::Open(std::make_unique<NoEndOffsetLog>(broker.Connect(), &asked), NewMemoryStorage(), {});
+  ASSERT_FALSE(fresh.has_value());
+  EXPECT_THAT(fresh.error().message(), HasSubstr("the end offset cannot be read"));
+  EXPECT_EQ(asked.load(), 1);
+}
+
+TEST(DurableClientTest, AStorePastTheEndAReaderSawIsRefused) {
+  log::sim::Broker long_log;
+  Write(long_log, 0, 40);
+  const std::string dir = NewDir("past-known-end");
+  ASSERT_TRUE(Client::Open(long_log.Connect(), Store(dir), {}).has_value());
+
+  log::sim::Broker short_log;
+  Write(short_log, 0, 5, "other");
+  std::atomic<int> asked{0};
+  auto refused = Client::Open(std::make_unique<NoEndOffsetLog>(short_log.Connect(), &asked), Store(dir), {});
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(asked.load(), 0);
+  EXPECT_EQ(refused.error().code(), ErrorCode::kFailedPrecondition);
+  EXPECT_THAT(refused.error().message(), HasSubstr(fmt::format("position {} is past the end of the log ({})",
+                                                               long_log.end_offset(), short_log.end_offset())));
+}
+
 TEST(DurableClientTest, ReopeningReplaysOnlyTheTailAndMatchesAFullReplay) {
   log::sim::Broker broker;
   Write(broker, 0, 100);

@@ -37,6 +37,7 @@ class ControlledReader final : public log::LogReader {
   log::Offset Position() const override {
     return stash_.empty() ? inner_->Position() : stash_.front().offset;
   }
+  std::optional<log::Offset> KnownEnd() const override { return inner_->KnownEnd(); }
   void Close() override { inner_->Close(); }
 
  private:

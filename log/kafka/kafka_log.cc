@@ -291,6 +291,23 @@ class KafkaReader final : public LogReader {
 
   Offset Position() const override { return position_.load(); }
 
+  // librdkafka keeps the high watermark of each fetch response for the
+  // partition (rd_kafka_get_watermark_offsets: a cached value, no request).
+  // The handle only fetched since this reader assigned it, so the value is
+  // from a fetch issued after the reader opened. A Poll in progress holds the
+  // handle (it may replace it): then this cannot tell.
+  std::optional<Offset> KnownEnd() const override {
+    std::unique_lock<std::mutex> lock(poll_mu_, std::try_to_lock);
+    if (!lock.owns_lock() || handle_.consumer == nullptr) return std::nullopt;
+    int64_t low = RD_KAFKA_OFFSET_INVALID, high = RD_KAFKA_OFFSET_INVALID;
+    if (rd_kafka_get_watermark_offsets(handle_.consumer.get(), options_.topic.c_str(), 0, &low, &high) !=
+            RD_KAFKA_RESP_ERR_NO_ERROR ||
+        high < 0) {
+      return std::nullopt;  // No fetch answered yet (or its answer was an error, which carries none).
+    }
+    return high;
+  }
+
   void Close() override { closed_.store(true); }
 
  private:
@@ -392,7 +409,7 @@ class KafkaReader final : public LogReader {
 
   const KafkaOptions options_;
   const ReadOptions read_options_;
-  std::mutex poll_mu_;  // One Poll at a time; the destructor waits for it.
+  mutable std::mutex poll_mu_;  // One Poll at a time; the destructor waits for it.
   ReaderHandle handle_;  // Guarded by poll_mu_. No consumer: a Reopen failed.
   std::atomic<Offset> position_;
   std::atomic<bool> closed_{false};

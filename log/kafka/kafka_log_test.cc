@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -174,6 +175,41 @@ TEST_F(KafkaLogTest, ReaderStartsAtGivenOffsetAndPollTimesOutEmpty) {
   ASSERT_EQ(entries.size(), 3u);
   EXPECT_EQ(entries[0].offset, 7);
   EXPECT_EQ(entries[0].record->key, "k7");
+}
+
+TEST_F(KafkaLogTest, AReaderKnowsTheEndItsLatestFetchSaw) {
+  auto log = Open();
+  ASSERT_TRUE(log);
+  // An empty log: the fetch at offset 0 comes back empty, with the end 0.
+  auto empty_reader = log->OpenReader(0);
+  ASSERT_TRUE(empty_reader);
+  EXPECT_EQ((*empty_reader)->KnownEnd(), std::nullopt);  // Nothing fetched yet.
+  const auto deadline = std::chrono::steady_clock::now() + kWait;
+  while (!(*empty_reader)->KnownEnd() && std::chrono::steady_clock::now() < deadline) {
+    ASSERT_TRUE((*empty_reader)->Poll(10, 100ms));
+  }
+  EXPECT_EQ((*empty_reader)->KnownEnd(), std::optional<Offset>(0));
+
+  std::vector<Record> records;
+  for (int i = 0; i < 10; ++i) records.push_back(Put(fmt::format("k{}", i), "v"));
+  Results results;
+  log->Append(records, results.Callback());
+  ASSERT_TRUE(results.WaitFor(1));
+  ASSERT_TRUE(results.Take()[0]);
+
+  // The fetch that brings offset 7 tells the end, 10, with it: no request.
+  auto reader = log->OpenReader(7);
+  ASSERT_TRUE(reader);
+  EXPECT_EQ((*reader)->KnownEnd(), std::nullopt);
+  std::vector<LogEntry> first;
+  const auto read_deadline = std::chrono::steady_clock::now() + kWait;
+  while (first.empty() && std::chrono::steady_clock::now() < read_deadline) {
+    auto polled = (*reader)->Poll(1, 200ms);
+    if (polled) first = std::move(*polled);
+  }
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].offset, 7);
+  EXPECT_EQ((*reader)->KnownEnd(), std::optional<Offset>(10));
 }
 
 TEST_F(KafkaLogTest, ReaderCloseEndsABlockedPoll) {

@@ -45,6 +45,8 @@ class Reader final : public LogReader {
         wake = broker_.created_ + *pause;
       } else {
         Offset readable_end = broker_.ReadableEnd(faults_.reader_lag);
+        // A fetch, answered: its response carries the high watermark (KnownEnd).
+        known_end_.store(broker_.HighWatermark());
         if (position_.load() < readable_end) {
           std::vector<LogEntry> out = Read(max_entries, readable_end);
           if (faults_.delivery_delay_per_record.count() > 0 && !out.empty()) {
@@ -68,6 +70,14 @@ class Reader final : public LogReader {
   }
 
   Offset Position() const override { return position_.load(); }
+
+  // The high watermark when a Poll last found the broker reachable (a fetch
+  // answered, with records or none); none before.
+  std::optional<Offset> KnownEnd() const override {
+    const Offset end = known_end_.load();
+    if (end < 0) return std::nullopt;
+    return end;
+  }
 
   void Close() override {
     closed_.store(true);
@@ -129,6 +139,7 @@ class Reader final : public LogReader {
   const ConnectionFaults faults_;
   const ReadOptions options_;
   std::atomic<Offset> position_;
+  std::atomic<Offset> known_end_{-1};  // -1: no fetch answered yet.
   std::atomic<bool> closed_{false};
   std::size_t failovers_seen_ = 0;  // Guarded by the broker's mutex.
 };
