@@ -14,6 +14,7 @@
 #include <xxhash.h>
 
 #include "kv/client.h"
+#include "kv/testing/scratch_dir.h"
 #include "kv/lmdb/lmdb_storage.h"
 #include "kv/memory_storage.h"
 #include "log/sim/broker.h"
@@ -23,13 +24,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string NewDir(std::string_view name) {
-  static std::atomic<int> n{0};
-  const char* tmp = std::getenv("TEST_TMPDIR");
-  fs::path dir = fs::path(tmp != nullptr ? tmp : "/tmp") / fmt::format("{}-{}", name, n++);
-  fs::remove_all(dir);
-  return dir.string();
-}
+using testing::NewScratchDir;
 
 std::unique_ptr<Client> OpenReplica(log::sim::Broker& broker, std::unique_ptr<Storage> store) {
   auto client = Client::Open(broker.Connect(), std::move(store), {});
@@ -74,7 +69,7 @@ TEST(LmdbLongKeyClientTest, ARecordWithA2KiBKeyIsAppliedAsTheInMemoryReplicaAppl
     ASSERT_TRUE((*writer)->Delete(long_b).has_value());
     ASSERT_TRUE((*writer)->Put(long_a, "rewritten").has_value());
   }
-  const std::string dir = NewDir("long-key-replica");
+  const std::string dir = NewScratchDir("long-key-replica");
   std::vector<KeyValue> memory_state;
   {
     auto memory = OpenReplica(broker, NewMemoryStorage());

@@ -13,6 +13,7 @@
 #include <lmdb.h>
 #include <xxhash.h>
 
+#include "kv/testing/scratch_dir.h"
 #include "kv/testing/storage_conformance.h"
 
 namespace kvlog::kv::lmdb {
@@ -21,14 +22,7 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
-// A fresh directory under the test's temporary directory.
-std::string NewDir(std::string_view name) {
-  static std::atomic<int> n{0};
-  const char* tmp = std::getenv("TEST_TMPDIR");
-  fs::path dir = fs::path(tmp != nullptr ? tmp : "/tmp") / fmt::format("{}-{}", name, n++);
-  fs::remove_all(dir);
-  return dir.string();
-}
+using testing::NewScratchDir;
 
 std::unique_ptr<LmdbStorage> MustOpen(const LmdbOptions& options) {
   auto store = OpenLmdbStorage(options);
@@ -41,12 +35,12 @@ std::unique_ptr<LmdbStorage> MustOpen(const std::string& path) { return MustOpen
 using testing::StorageConformance;
 INSTANTIATE_TEST_SUITE_P(Lmdb, StorageConformance,
                          ::testing::Values(testing::StorageParam{
-                             "lmdb", [] { return std::unique_ptr<Storage>(MustOpen(NewDir("conformance"))); },
+                             "lmdb", [] { return std::unique_ptr<Storage>(MustOpen(NewScratchDir("conformance"))); },
                              /*atomic_batches=*/500}),
                          testing::StorageParamName);
 
 TEST(LmdbStorageTest, DataPositionIdentityAndMetadataSurviveReopening) {
-  const std::string dir = NewDir("reopen");
+  const std::string dir = NewScratchDir("reopen");
   const LogIdentity identity{"topic-a", 3, 0xfeedULL};
   {
     auto store = MustOpen(dir);
@@ -80,7 +74,7 @@ TEST(LmdbStorageTest, DataPositionIdentityAndMetadataSurviveReopening) {
 
 // The stored value of a key is the RocksDB store's encoding (kv/stored_entry.h).
 TEST(LmdbStorageTest, StoresEachValueInTheSharedEntryEncoding) {
-  const std::string dir = NewDir("encoding");
+  const std::string dir = NewScratchDir("encoding");
   {
     auto store = MustOpen(dir);
     store->Apply(std::vector<Mutation>{{"k", "value", 1234567890123}}, 7);
@@ -104,7 +98,7 @@ TEST(LmdbStorageTest, StoresEachValueInTheSharedEntryEncoding) {
 // keys at the old limit (510 bytes, stored as before). The conformance suite
 // (StoresKeysUpTo16KiBInOrder) checks ranges over them against a model.
 TEST(LmdbStorageTest, KeysOfAnyLengthAndRangeBounds) {
-  auto store = MustOpen(NewDir("long"));
+  auto store = MustOpen(NewScratchDir("long"));
   const std::string at_limit(510, 'k');
   const std::string shorter(509, 'k');
   const std::string longer(511, 'k');
@@ -141,7 +135,7 @@ TEST(LmdbStorageTest, KeysOfAnyLengthAndRangeBounds) {
 // Two long keys with the same prefix and hash (made here by writing the
 // record of a colliding key by hand) are chained, never mixed.
 TEST(LmdbStorageTest, LongKeysAreStoredUnderAStandInAndChainedOnACollision) {
-  const std::string dir = NewDir("chain");
+  const std::string dir = NewScratchDir("chain");
   const std::string prefix(496, 'p');
   const std::string mine = prefix + std::string(1000, 'm');
   const std::string other = prefix + std::string(900, 'o');  // Pretends to hash as `mine` does.
@@ -220,7 +214,7 @@ TEST(LmdbStorageTest, LongKeysAreStoredUnderAStandInAndChainedOnACollision) {
 // Long keys and applier metadata keys too long for LMDB survive reopening;
 // LoadMeta gives every pair in key order.
 TEST(LmdbStorageTest, LongKeysAndLongMetadataKeysSurviveReopening) {
-  const std::string dir = NewDir("long-reopen");
+  const std::string dir = NewScratchDir("long-reopen");
   const std::string group(2000, 'g');
   std::map<std::string, std::string> model;
   const std::string long_meta = "p/" + std::string(3000, 'w') + "/7";
@@ -257,7 +251,7 @@ TEST(LmdbStorageTest, LongKeysAndLongMetadataKeysSurviveReopening) {
 }
 
 TEST(LmdbStorageTest, AFullMapGrowsAndKeepsEveryBatch) {
-  const std::string dir = NewDir("grow");
+  const std::string dir = NewScratchDir("grow");
   {
     auto store = MustOpen(LmdbOptions{.path = dir, .map_size = 256 << 10});
     const std::string value(1000, 'v');
@@ -273,7 +267,7 @@ TEST(LmdbStorageTest, AFullMapGrowsAndKeepsEveryBatch) {
   EXPECT_EQ(store->Durable()->position, 20);
   EXPECT_DEATH(
       {
-        auto small = MustOpen(LmdbOptions{.path = NewDir("full"), .map_size = 64 << 10, .max_map_size = 128 << 10});
+        auto small = MustOpen(LmdbOptions{.path = NewScratchDir("full"), .map_size = 64 << 10, .max_map_size = 128 << 10});
         std::vector<Mutation> batch;
         for (int i = 0; i < 1000; ++i) batch.push_back({fmt::format("k{:04}", i), std::string(1000, 'v'), i});
         small->Apply(batch, 1);
@@ -282,8 +276,8 @@ TEST(LmdbStorageTest, AFullMapGrowsAndKeepsEveryBatch) {
 }
 
 TEST(LmdbStorageTest, CheckpointIsAConsistentCopyWithItsPosition) {
-  const std::string dir = NewDir("origin");
-  const std::string copy = NewDir("checkpoint");
+  const std::string dir = NewScratchDir("origin");
+  const std::string copy = NewScratchDir("checkpoint");
   auto store = MustOpen(dir);
   ASSERT_TRUE(store->SetIdentity({"t", 0, 42}).has_value());
   store->Apply(std::vector<Mutation>{{"a", "1", 0}, {"b", "2", 1}}, 2, std::vector<MetaMutation>{{"w", "x"}});
@@ -315,14 +309,14 @@ TEST(LmdbStorageTest, OpenGivesClearErrors) {
   ASSERT_FALSE(empty.has_value());
   EXPECT_EQ(empty.error().code(), ErrorCode::kInvalidArgument);
 
-  const std::string missing = NewDir("missing");
+  const std::string missing = NewScratchDir("missing");
   auto absent = OpenLmdbStorage({.path = missing, .create_if_missing = false});
   ASSERT_FALSE(absent.has_value());
   EXPECT_EQ(absent.error().code(), ErrorCode::kNotFound);
   EXPECT_THAT(absent.error().message(), HasSubstr(missing));
 
   // A second open of a store in use, in this process.
-  const std::string dir = NewDir("locked");
+  const std::string dir = NewScratchDir("locked");
   auto first = MustOpen(dir);
   auto second = OpenLmdbStorage({.path = dir});
   ASSERT_FALSE(second.has_value());
@@ -332,7 +326,7 @@ TEST(LmdbStorageTest, OpenGivesClearErrors) {
   EXPECT_TRUE(OpenLmdbStorage({.path = dir}).has_value());  // Closing released it.
 
   // A RocksDB store's directory.
-  const std::string rocks = NewDir("rocks");
+  const std::string rocks = NewScratchDir("rocks");
   fs::create_directories(rocks);
   std::ofstream(fs::path(rocks) / "CURRENT") << "MANIFEST-000001\n";
   auto wrong_engine = OpenLmdbStorage({.path = rocks});
@@ -341,7 +335,7 @@ TEST(LmdbStorageTest, OpenGivesClearErrors) {
   EXPECT_THAT(wrong_engine.error().message(), HasSubstr("RocksDB"));
 
   // A data.mdb that is not LMDB's.
-  const std::string garbage = NewDir("garbage");
+  const std::string garbage = NewScratchDir("garbage");
   fs::create_directories(garbage);
   std::ofstream(fs::path(garbage) / "data.mdb") << std::string(8192, 'x');
   auto unreadable = OpenLmdbStorage({.path = garbage});
@@ -350,7 +344,7 @@ TEST(LmdbStorageTest, OpenGivesClearErrors) {
   EXPECT_THAT(unreadable.error().message(), HasSubstr("LMDB environment"));
 
   // An LMDB environment of someone else's (records in its main database).
-  const std::string foreign = NewDir("foreign");
+  const std::string foreign = NewScratchDir("foreign");
   fs::create_directories(foreign);
   {
     MDB_env* env = nullptr;
@@ -373,7 +367,7 @@ TEST(LmdbStorageTest, OpenGivesClearErrors) {
 
 TEST(LmdbStorageTest, EverySyncSettingKeepsWhatItApplied) {
   for (LmdbSync sync : {LmdbSync::kNoSync, LmdbSync::kNoMetaSync, LmdbSync::kFull}) {
-    const std::string dir = NewDir("sync");
+    const std::string dir = NewScratchDir("sync");
     {
       auto store = MustOpen(LmdbOptions{.path = dir, .sync = sync});
       store->Apply(std::vector<Mutation>{{"a", "1", 1}}, 2);

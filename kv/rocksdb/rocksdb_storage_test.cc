@@ -10,6 +10,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "kv/testing/scratch_dir.h"
 #include "kv/testing/storage_conformance.h"
 
 namespace kvlog::kv::rocksdb {
@@ -17,14 +18,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// A fresh directory under the test's temporary directory.
-std::string NewDir(std::string_view name) {
-  static std::atomic<int> n{0};
-  const char* tmp = std::getenv("TEST_TMPDIR");
-  fs::path dir = fs::path(tmp != nullptr ? tmp : "/tmp") / fmt::format("{}-{}", name, n++);
-  fs::remove_all(dir);
-  return dir.string();
-}
+using testing::NewScratchDir;
 
 std::unique_ptr<RocksDbStorage> MustOpen(const std::string& path) {
   auto store = OpenRocksDbStorage({.path = path});
@@ -35,7 +29,7 @@ std::unique_ptr<RocksDbStorage> MustOpen(const std::string& path) {
 using testing::StorageConformance;
 INSTANTIATE_TEST_SUITE_P(RocksDb, StorageConformance,
                          ::testing::Values(testing::StorageParam{
-                             "rocksdb", [] { return std::unique_ptr<Storage>(MustOpen(NewDir("conformance"))); },
+                             "rocksdb", [] { return std::unique_ptr<Storage>(MustOpen(NewScratchDir("conformance"))); },
                              /*atomic_batches=*/500}),
                          testing::StorageParamName);
 
@@ -59,7 +53,7 @@ TEST(EntryEncodingTest, RoundTripsAndRejectsUnknownFormats) {
 // Apply writes only the last mutation of each key in a batch, in key order:
 // the outcome must be the batch applied in its own order, also after reopening.
 TEST(RocksDbStorageTest, ABatchThatWritesAKeySeveralTimesLeavesItsLastWrite) {
-  const std::string dir = NewDir("repeats");
+  const std::string dir = NewScratchDir("repeats");
   const std::vector<Mutation> batch = {
       {"b", "b1", 10}, {"a", "a1", 11}, {"b", std::nullopt, 12}, {"c", std::nullopt, 13}, {"a", "a2", 14},
       {"c", "c1", 15}, {"b", "b2", 16}, {"d", "d1", 17},        {"d", std::nullopt, 18}, {"a", "a3", 19},
@@ -86,7 +80,7 @@ TEST(RocksDbStorageTest, ABatchThatWritesAKeySeveralTimesLeavesItsLastWrite) {
 }
 
 TEST(RocksDbStorageTest, DataPositionIdentityAndMetadataSurviveReopening) {
-  const std::string dir = NewDir("reopen");
+  const std::string dir = NewScratchDir("reopen");
   const LogIdentity identity{"topic-a", 3, 0xfeedULL};
   {
     auto store = MustOpen(dir);
@@ -129,7 +123,7 @@ std::uintmax_t WalBytes(const std::string& dir) {
 TEST(RocksDbStorageTest, AStoreClosedCleanlyLeavesNoLogToReplayUnlessAskedNotToFlush) {
   for (const bool flush : {true, false}) {
     SCOPED_TRACE(flush ? "flush_on_close" : "no flush on close");
-    const std::string dir = NewDir("close");
+    const std::string dir = NewScratchDir("close");
     {
       auto store = OpenRocksDbStorage({.path = dir, .flush_on_close = flush});
       ASSERT_TRUE(store.has_value()) << store.error().ToString();
@@ -155,8 +149,8 @@ TEST(RocksDbStorageTest, AStoreClosedCleanlyLeavesNoLogToReplayUnlessAskedNotToF
 }
 
 TEST(RocksDbStorageTest, CheckpointIsAConsistentCopyWithItsPosition) {
-  const std::string dir = NewDir("origin");
-  const std::string copy = NewDir("checkpoint");
+  const std::string dir = NewScratchDir("origin");
+  const std::string copy = NewScratchDir("checkpoint");
   auto store = MustOpen(dir);
   ASSERT_TRUE(store->SetIdentity({"t", 0, 42}).has_value());
   store->Apply(std::vector<Mutation>{{"a", "1", 0}, {"b", "2", 1}}, 2);
@@ -182,14 +176,14 @@ TEST(RocksDbStorageTest, OpenGivesClearErrors) {
   ASSERT_FALSE(empty.has_value());
   EXPECT_EQ(empty.error().code(), ErrorCode::kInvalidArgument);
 
-  const std::string missing = NewDir("missing");
+  const std::string missing = NewScratchDir("missing");
   auto absent = OpenRocksDbStorage({.path = missing, .create_if_missing = false});
   ASSERT_FALSE(absent.has_value());
   EXPECT_EQ(absent.error().code(), ErrorCode::kNotFound);
   EXPECT_THAT(absent.error().message(), ::testing::HasSubstr(missing));
 
   // A second open of a store in use: RocksDB's lock refuses it.
-  const std::string dir = NewDir("locked");
+  const std::string dir = NewScratchDir("locked");
   auto first = MustOpen(dir);
   auto second = OpenRocksDbStorage({.path = dir});
   ASSERT_FALSE(second.has_value());
@@ -197,7 +191,7 @@ TEST(RocksDbStorageTest, OpenGivesClearErrors) {
   EXPECT_THAT(second.error().message(), ::testing::HasSubstr("lock"));
 
   // An LMDB store's directory (kv/lmdb) is refused, not turned into a RocksDB one beside it.
-  const std::string lmdb = NewDir("lmdb");
+  const std::string lmdb = NewScratchDir("lmdb");
   fs::create_directories(lmdb);
   { std::FILE* f = std::fopen((fs::path(lmdb) / "data.mdb").c_str(), "w"); ASSERT_NE(f, nullptr); std::fclose(f); }
   auto wrong_engine = OpenRocksDbStorage({.path = lmdb});

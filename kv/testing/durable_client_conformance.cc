@@ -14,6 +14,7 @@
 #include "kv/client.h"
 #include "kv/command.h"
 #include "kv/memory_storage.h"
+#include "kv/testing/scratch_dir.h"
 #include "kv/testing/durable_conformance.h"
 #include "log/sim/broker.h"
 
@@ -23,13 +24,6 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
-std::string NewDir(std::string_view name) {
-  static std::atomic<int> n{0};
-  const char* tmp = std::getenv("TEST_TMPDIR");
-  fs::path dir = fs::path(tmp != nullptr ? tmp : "/tmp") / fmt::format("{}-{}", name, n++);
-  fs::remove_all(dir);
-  return dir.string();
-}
 
 std::unique_ptr<Storage> Store(const std::string& dir) {
   auto store = OpenDurableStore(dir);
@@ -116,7 +110,7 @@ class NoEndOffsetLog final : public log::Log {
 TEST(DurableClientTest, ARestartTakesTheEndFromTheTailReadersFetch) {
   log::sim::Broker broker;
   Write(broker, 0, 60);
-  const std::string dir = NewDir("known-end");
+  const std::string dir = NewScratchDir("known-end");
   log::Offset position = 0;
   {
     auto client = Client::Open(broker.Connect(), Store(dir), {});
@@ -143,7 +137,7 @@ TEST(DurableClientTest, ARestartTakesTheEndFromTheTailReadersFetch) {
 TEST(DurableClientTest, AStorePastTheEndAReaderSawIsRefused) {
   log::sim::Broker long_log;
   Write(long_log, 0, 40);
-  const std::string dir = NewDir("past-known-end");
+  const std::string dir = NewScratchDir("past-known-end");
   ASSERT_TRUE(Client::Open(long_log.Connect(), Store(dir), {}).has_value());
 
   log::sim::Broker short_log;
@@ -160,7 +154,7 @@ TEST(DurableClientTest, AStorePastTheEndAReaderSawIsRefused) {
 TEST(DurableClientTest, ReopeningReplaysOnlyTheTailAndMatchesAFullReplay) {
   log::sim::Broker broker;
   Write(broker, 0, 100);
-  const std::string dir = NewDir("tail");
+  const std::string dir = NewScratchDir("tail");
   log::Offset first_end = 0;
   {
     std::atomic<int> applied{0};
@@ -189,7 +183,7 @@ TEST(DurableClientTest, ReopeningReplaysOnlyTheTailAndMatchesAFullReplay) {
 TEST(DurableClientTest, ARestartChecksTheStoreWithTheTailsReaderAlone) {
   log::sim::Broker broker;
   Write(broker, 0, 50);
-  const std::string dir = NewDir("one-reader");
+  const std::string dir = NewScratchDir("one-reader");
   log::Offset position = 0;
   {
     auto client = Client::Open(broker.Connect(), Store(dir), {});
@@ -213,7 +207,7 @@ TEST(DurableClientTest, ARestartChecksTheStoreWithTheTailsReaderAlone) {
 TEST(DurableClientTest, AStoreOfALogThatDivergedAfterItsFirstRecordIsRefusedByItsLastRecord) {
   log::sim::Broker mine;
   Write(mine, 0, 10);
-  const std::string dir = NewDir("diverged");
+  const std::string dir = NewScratchDir("diverged");
   log::Offset position = 0;
   {
     auto client = Client::Open(mine.Connect(), Store(dir), {});
@@ -245,7 +239,7 @@ TEST(DurableClientTest, AStoreOfALogThatDivergedAfterItsFirstRecordIsRefusedByIt
 TEST(DurableClientTest, AStorePastTheLogsEndIsRefusedOrRebuilt) {
   log::sim::Broker long_log;
   Write(long_log, 0, 40);
-  const std::string dir = NewDir("past-end");
+  const std::string dir = NewScratchDir("past-end");
   ASSERT_TRUE(Client::Open(long_log.Connect(), Store(dir), {}).has_value());
 
   log::sim::Broker short_log;
@@ -273,7 +267,7 @@ TEST(DurableClientTest, AStorePastTheLogsEndIsRefusedOrRebuilt) {
 TEST(DurableClientTest, AStoreOfAnotherLogIsRefusedByItsFirstRecord) {
   log::sim::Broker mine;
   Write(mine, 0, 10);
-  const std::string dir = NewDir("other-log");
+  const std::string dir = NewScratchDir("other-log");
   ASSERT_TRUE(Client::Open(mine.Connect(), Store(dir), {}).has_value());
 
   // Longer than the store's position, so only the identity tells them apart.
@@ -300,7 +294,7 @@ TEST(DurableClientTest, AStoreOfAnotherLogIsRefusedByItsFirstRecord) {
 TEST(DurableClientTest, ALogWhoseStartMovedPastTheStoreIsRefusedOrRebuilt) {
   log::sim::Broker broker;
   Write(broker, 0, 10);
-  const std::string dir = NewDir("start-moved");
+  const std::string dir = NewScratchDir("start-moved");
   log::Offset stored = 0;
   {
     auto client = Client::Open(broker.Connect(), Store(dir), {});
@@ -337,7 +331,7 @@ TEST(DurableClientTest, AFailedStartUpReplayLeavesNoPositionPastDeletedRecords) 
   log::sim::Broker broker;
   Write(broker, 0, 30);
   broker.DeleteRecordsBefore(10);
-  const std::string dir = NewDir("fresh-deleted");
+  const std::string dir = NewScratchDir("fresh-deleted");
   ClientOptions quiet;
   quiet.logger = [](LogLevel, std::string_view) {};
   auto refused = Client::Open(broker.Connect(), Store(dir), quiet);
@@ -373,7 +367,7 @@ TEST(DurableClientTest, ADuplicateCommandAfterARestartIsStillIgnored) {
   const log::Record command{internal::CommandRecordKey(txn), internal::EncodeCommand(txn), {}};
   append(command);                              // 'a' absent: the else branch.
   append(log::Record{"a", "present", {}});
-  const std::string dir = NewDir("dedup");
+  const std::string dir = NewScratchDir("dedup");
   ASSERT_TRUE(Client::Open(broker.Connect(), Store(dir), {}).has_value());
   append(command);  // The duplicate: 'a' is present now, but it was decided already.
   auto resumed = Client::Open(broker.Connect(), Store(dir), {});
@@ -386,8 +380,8 @@ TEST(DurableClientTest, ADuplicateCommandAfterARestartIsStillIgnored) {
 TEST(DurableClientTest, ANewReplicaStartsFromACopiedCheckpointAndReplaysOnlyTheTail) {
   log::sim::Broker broker;
   Write(broker, 0, 80);
-  const std::string origin = NewDir("replica-a");
-  const std::string copy = NewDir("checkpoint");
+  const std::string origin = NewScratchDir("replica-a");
+  const std::string copy = NewScratchDir("checkpoint");
   log::Offset at = 0;
   {
     auto a = Client::Open(broker.Connect(), Store(origin), {});
@@ -399,7 +393,7 @@ TEST(DurableClientTest, ANewReplicaStartsFromACopiedCheckpointAndReplaysOnlyTheT
     Write(broker, 80, 95);  // While replica a keeps going.
   }
   // Moved elsewhere: a copy of the directory opens like the original.
-  const std::string moved = NewDir("replica-b");
+  const std::string moved = NewScratchDir("replica-b");
   fs::copy(copy, moved, fs::copy_options::recursive);
   std::atomic<int> applied{0};
   auto b = Client::Open(broker.Connect(), Store(moved), Counting(&applied));
@@ -411,7 +405,7 @@ TEST(DurableClientTest, ANewReplicaStartsFromACopiedCheckpointAndReplaysOnlyTheT
   // A memory store has nothing to copy.
   auto memory = Client::Open(broker.Connect(), NewMemoryStorage(), {});
   ASSERT_TRUE(memory.has_value());
-  auto refused = (*memory)->Checkpoint(NewDir("nothing"));
+  auto refused = (*memory)->Checkpoint(NewScratchDir("nothing"));
   ASSERT_FALSE(refused.has_value());
   EXPECT_EQ(refused.error().code(), ErrorCode::kFailedPrecondition);
 }

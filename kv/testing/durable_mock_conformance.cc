@@ -13,6 +13,7 @@
 
 #include "kv/client.h"
 #include "kv/memory_storage.h"
+#include "kv/testing/scratch_dir.h"
 #include "kv/testing/durable_conformance.h"
 #include "log/kafka/kafka_log.h"
 #include "log/kafka/mock_cluster.h"
@@ -23,12 +24,6 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
-std::string NewDir(std::string_view name) {
-  const char* tmp = std::getenv("TEST_TMPDIR");
-  fs::path dir = fs::path(tmp != nullptr ? tmp : "/tmp") / std::string(name);
-  fs::remove_all(dir);
-  return dir.string();
-}
 
 class DurableMockTest : public ::testing::Test {
  protected:
@@ -69,7 +64,7 @@ TEST_F(DurableMockTest, ResumesOnTheKafkaAdapterAndRefusesAnotherTopic) {
   // name tells the logs apart.
   Write("orders", 0, 200);
   Write("invoices", 0, 300);
-  const std::string dir = NewDir("orders-store");
+  const std::string dir = NewScratchDir("orders-store");
   log::Offset stored = 0;
   {
     auto client = Client::Open(Connect("orders"), Store(dir), {});
