@@ -445,7 +445,7 @@ class KafkaLog final : public Log {
     // the end-offset query, the reader's leader connection for its first
     // fetch) should start at once, not one handle after the other.
     Result<std::unique_ptr<Producer>> producer = MakeError(ErrorCode::kInternal, "no producer made");
-    std::thread maker([&log, &producer] { producer = log->NewProducer(); });
+    std::jthread maker([&log, &producer] { producer = log->NewProducer(); });
     // The first reader's consumer handle, unassigned: the first OpenReader
     // that is not a probe assigns it (its connection overlaps whatever the
     // caller does before, such as opening a store). Not made: the first
