@@ -7,7 +7,11 @@
 #
 # (a sh_test lists //tests/kafka:cluster_lib.sh in its data). Each suite gives
 # its cluster its own ports and state folder, so it never meets another
-# suite's, scripts/kafka-cluster's default or another user's.
+# suite's, scripts/kafka-cluster's default or another user's. Every suite's
+# ports (PORT to PORT+202) stay below Linux's ephemeral range (32768 up by
+# default): a listener there fails with "Address already in use" whenever an
+# outgoing connection, such as a just-stopped suite's, holds that local port.
+# nemesis 29492, kraft_test 30092, workloads 31092, soak 32092.
 
 # kraft_cluster_init NAME CLUSTER_SCRIPT PORT STATE_DIR [SCRATCH_DIR]: NAME
 # prefixes messages; CLUSTER_SCRIPT is scripts/kafka-cluster. Exports

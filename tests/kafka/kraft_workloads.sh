@@ -12,7 +12,7 @@
 #   bazel test //tests/kafka:kraft_workloads_test
 #   bash tests/kafka/kraft_workloads.sh --kvsim PATH --kvcheck PATH --cluster PATH [--out DIR]
 #
-# Starts its own cluster on ports 49292-49294 (state in $TMPDIR/kvlog-workloads-$UID)
+# Starts its own cluster on ports 31092-31094 (state in $TMPDIR/kvlog-workloads-$UID)
 # and stops it at the end. Exits 0 when every run and check passed, 1 on a
 # violation, 3 when a run could not be made.
 set -uo pipefail
@@ -39,7 +39,7 @@ tmp="$(mktemp -d)"
 [[ -n "$out" ]] || out="$tmp"
 mkdir -p "$out" || exit 3
 source "$(dirname "${BASH_SOURCE[0]}")/cluster_lib.sh"
-kraft_cluster_init kraft-workloads "$cluster" 49292 "${TMPDIR:-/tmp}/kvlog-workloads-$(id -u)" "$tmp"
+kraft_cluster_init kraft-workloads "$cluster" 31092 "${TMPDIR:-/tmp}/kvlog-workloads-$(id -u)" "$tmp"
 kraft_cluster_start --brokers 3 || exit 3
 
 failures=0 could_not_run=0

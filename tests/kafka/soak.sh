@@ -17,7 +17,7 @@
 #   --brokers LIST  use this running cluster instead of starting one
 #   --out DIR       keep the history and the HTML report there [a temporary folder]
 #
-# Without --brokers it starts its own 3-node cluster on ports 49092-49094 (state
+# Without --brokers it starts its own 3-node cluster on ports 32092-32094 (state
 # in $TMPDIR/kvlog-soak-$UID), away from scripts/kafka-cluster's default and
 # from the KRaft suite's, and stops it at the end. Only one KRaft cluster should
 # run on a small machine at a time.
@@ -63,7 +63,7 @@ tmp="$(mktemp -d)"
 if [[ -z "$out" ]]; then out="$tmp"; fi
 mkdir -p "$out" || exit 3
 source "$(dirname "${BASH_SOURCE[0]}")/cluster_lib.sh"
-kraft_cluster_init soak "$cluster" 49092 "${TMPDIR:-/tmp}/kvlog-soak-$(id -u)" "$tmp"
+kraft_cluster_init soak "$cluster" 32092 "${TMPDIR:-/tmp}/kvlog-soak-$(id -u)" "$tmp"
 
 if [[ -z "$brokers" ]]; then
   kraft_cluster_start --brokers 3 || exit 3
