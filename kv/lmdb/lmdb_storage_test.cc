@@ -13,6 +13,7 @@
 #include <lmdb.h>
 #include <xxhash.h>
 
+#include "kv/testing/durable_storage_conformance.h"
 #include "kv/testing/scratch_dir.h"
 #include "kv/testing/storage_conformance.h"
 
@@ -39,38 +40,11 @@ INSTANTIATE_TEST_SUITE_P(Lmdb, StorageConformance,
                              /*atomic_batches=*/500}),
                          testing::StorageParamName);
 
-TEST(LmdbStorageTest, DataPositionIdentityAndMetadataSurviveReopening) {
-  const std::string dir = NewScratchDir("reopen");
-  const LogIdentity identity{"topic-a", 3, 0xfeedULL};
-  {
-    auto store = MustOpen(dir);
-    ASSERT_NE(store, nullptr);
-    EXPECT_EQ(store->Durable()->position, 0);
-    EXPECT_FALSE(store->Durable()->identity.known());
-    ASSERT_TRUE(store->SetIdentity(identity).has_value());
-    std::vector<MetaMutation> meta = {{"w/x", "1"}, {"w/y", "2"}};
-    store->Apply(std::vector<Mutation>{{"a", "1", 3}, {"b", "2", 4}, {"", "empty key", 4}}, 5, meta);
-    std::vector<MetaMutation> meta2 = {{"w/x", std::nullopt}, {"w/z", "3"}, {"w/never", std::nullopt}};
-    store->Apply(std::vector<Mutation>{{"a", std::nullopt, 5}, {"c", "3", 6}, {"zz", std::nullopt, 7}}, 9, meta2);
-  }
-  auto store = MustOpen(dir);
-  ASSERT_NE(store, nullptr);
-  auto durable = store->Durable();
-  ASSERT_TRUE(durable.has_value());
-  EXPECT_EQ(durable->position, 9);
-  EXPECT_EQ(durable->identity, identity);
-  EXPECT_EQ(store->Range(KeyConstraint{}, {.versions = true}),
-            (std::vector<KeyValue>{{"", "empty key", 4}, {"b", "2", 4}, {"c", "3", 6}}));
-  using Pairs = std::vector<std::pair<std::string, std::string>>;
-  EXPECT_EQ(store->LoadMeta(), (Pairs{{"w/y", "2"}, {"w/z", "3"}}));
-  ASSERT_TRUE(store->Clear().has_value());
-  EXPECT_EQ(store->LoadMeta(), Pairs{});
-  store.reset();
-  store = MustOpen(dir);
-  EXPECT_EQ(store->Durable()->position, 0);
-  EXPECT_FALSE(store->Durable()->identity.known());
-  EXPECT_EQ(store->Size(), 0u);
-}
+using testing::DurableStorageConformance;
+INSTANTIATE_TEST_SUITE_P(Lmdb, DurableStorageConformance,
+                         ::testing::Values(testing::DurableStorageParam{
+                             "lmdb", [](const std::string& dir) { return std::unique_ptr<Storage>(MustOpen(dir)); }}),
+                         testing::DurableStorageParamName);
 
 // The stored value of a key is the RocksDB store's encoding (kv/stored_entry.h).
 TEST(LmdbStorageTest, StoresEachValueInTheSharedEntryEncoding) {
@@ -273,35 +247,6 @@ TEST(LmdbStorageTest, AFullMapGrowsAndKeepsEveryBatch) {
         small->Apply(batch, 1);
       },
       "max_map_size");
-}
-
-TEST(LmdbStorageTest, CheckpointIsAConsistentCopyWithItsPosition) {
-  const std::string dir = NewScratchDir("origin");
-  const std::string copy = NewScratchDir("checkpoint");
-  auto store = MustOpen(dir);
-  ASSERT_TRUE(store->SetIdentity({"t", 0, 42}).has_value());
-  store->Apply(std::vector<Mutation>{{"a", "1", 0}, {"b", "2", 1}}, 2, std::vector<MetaMutation>{{"w", "x"}});
-  auto position = store->Checkpoint(copy);
-  ASSERT_TRUE(position.has_value()) << position.error().ToString();
-  EXPECT_EQ(*position, 2);
-  // Later writes stay out of the copy.
-  store->Apply(std::vector<Mutation>{{"c", "3", 2}}, 3);
-  auto again = store->Checkpoint(copy);
-  ASSERT_FALSE(again.has_value());
-  EXPECT_EQ(again.error().code(), ErrorCode::kInvalidArgument);
-  EXPECT_THAT(again.error().message(), HasSubstr("already exists"));
-
-  auto copied = MustOpen(copy);
-  ASSERT_NE(copied, nullptr);
-  EXPECT_EQ(copied->Durable()->position, 2);
-  EXPECT_EQ(copied->Durable()->identity, (LogIdentity{"t", 0, 42}));
-  EXPECT_EQ(copied->Range(KeyConstraint{}, {}), (std::vector<KeyValue>{{"a", "1"}, {"b", "2"}}));
-  using Pairs = std::vector<std::pair<std::string, std::string>>;
-  EXPECT_EQ(copied->LoadMeta(), (Pairs{{"w", "x"}}));
-  // The copy is a store of its own: it takes writes and reopens.
-  copied->Apply(std::vector<Mutation>{{"d", "4", 9}}, 10);
-  copied.reset();
-  EXPECT_EQ(MustOpen(copy)->Durable()->position, 10);
 }
 
 TEST(LmdbStorageTest, OpenGivesClearErrors) {
