@@ -40,6 +40,8 @@ constexpr uint64_t kStoreFormat = 1;
 // Read transactions open at once (LMDB's reader table; each costs 64 bytes
 // of lock.mdb). LMDB's default is 126.
 constexpr unsigned kMaxReaders = 1024;
+// Reset read transactions a store keeps for reuse (see TakeReadTxn).
+constexpr std::size_t kPooledReadTxns = 64;
 
 [[noreturn]] void Fatal(std::string_view what, std::string_view why) {
   fmt::print(stderr, "kvlog lmdb storage: {} failed: {} (fatal: the store cannot go on without it)\n", what, why);
@@ -183,6 +185,7 @@ class LmdbStore final : public LmdbStorage {
           fmt::print(stderr, "kvlog lmdb storage: syncing {} before closing: {}\n", path_, mdb_strerror(rc));
         }
       }
+      for (MDB_txn* txn : read_pool_) mdb_txn_abort(txn);
       mdb_env_close(env_);
     }
     if (lock_fd_ >= 0) ::close(lock_fd_);  // Releases the flock.
@@ -403,23 +406,57 @@ class LmdbStore final : public LmdbStorage {
 
  private:
   // A read-only transaction for one read. Holds map_mu_ shared: the map is
-  // grown only while no transaction of this process is open.
+  // grown only while no transaction of this process is open (a reset one in
+  // the pool is not open: it holds no snapshot).
   class ReadTxn {
    public:
-    explicit ReadTxn(const LmdbStore& store) : lock_(store.map_mu_) {
-      if (int rc = mdb_txn_begin(store.env_, nullptr, MDB_RDONLY, &txn_); rc != MDB_SUCCESS) {
-        Fatal("beginning a read transaction", rc);
-      }
-    }
-    ~ReadTxn() { mdb_txn_abort(txn_); }
+    explicit ReadTxn(const LmdbStore& store) : store_(store), lock_(store.map_mu_) { txn_ = store.TakeReadTxn(); }
+    ~ReadTxn() { store_.ReturnReadTxn(txn_); }
     ReadTxn(const ReadTxn&) = delete;
     ReadTxn& operator=(const ReadTxn&) = delete;
     MDB_txn* get() const { return txn_; }
 
    private:
+    const LmdbStore& store_;
     std::shared_lock<std::shared_mutex> lock_;  // determinism-lint: allow (map_mu_, a leaf lock)
     MDB_txn* txn_ = nullptr;
   };
+
+  // Read transactions are kept reset between reads and renewed: a renewal
+  // reuses the transaction's memory and reader slot, where a begin and an
+  // abort take the lock file's reader mutex and allocate each time (a Get
+  // cost about twice the in-memory store's). At most kPooledReadTxns are
+  // kept, each holding one of the kMaxReaders slots.
+  MDB_txn* TakeReadTxn() const {
+    MDB_txn* txn = nullptr;
+    {
+      std::lock_guard lock(pool_mu_);
+      if (!read_pool_.empty()) {
+        txn = read_pool_.back();
+        read_pool_.pop_back();
+      }
+    }
+    if (txn != nullptr) {
+      if (int rc = mdb_txn_renew(txn); rc != MDB_SUCCESS) Fatal("renewing a read transaction", rc);
+      return txn;
+    }
+    if (int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn); rc != MDB_SUCCESS) {
+      Fatal("beginning a read transaction", rc);
+    }
+    return txn;
+  }
+
+  void ReturnReadTxn(MDB_txn* txn) const {
+    mdb_txn_reset(txn);
+    {
+      std::lock_guard lock(pool_mu_);
+      if (read_pool_.size() < kPooledReadTxns) {
+        read_pool_.push_back(txn);
+        return;
+      }
+    }
+    mdb_txn_abort(txn);
+  }
 
   class Cursor {
    public:
@@ -797,6 +834,10 @@ class LmdbStore final : public LmdbStorage {
   // map_size_. LMDB lets one writer and any readers run at once.
   mutable std::shared_mutex map_mu_;  // determinism-lint: allow (a leaf lock)
   mutable std::mutex write_mu_;       // determinism-lint: allow (a leaf lock)
+  // Reset read transactions (TakeReadTxn), aborted before the environment
+  // closes.
+  mutable std::mutex pool_mu_;  // determinism-lint: allow (a leaf lock)
+  mutable std::vector<MDB_txn*> read_pool_;
   int64_t position_ = 0;
   LogIdentity identity_;
 };

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <map>
 #include <string>
+#include <thread>
 
 #include <fmt/format.h>
 #include <gmock/gmock.h>
@@ -247,6 +248,43 @@ TEST(LmdbStorageTest, AFullMapGrowsAndKeepsEveryBatch) {
         small->Apply(batch, 1);
       },
       "max_map_size");
+}
+
+// Reads reuse reset read transactions; a reused one must see the map as
+// grown since its last read and every batch applied before it began.
+TEST(LmdbStorageTest, ReadersSeeWholeBatchesWhileTheMapGrows) {
+  auto store = MustOpen(LmdbOptions{.path = NewScratchDir("grow-readers"), .map_size = 128 << 10});
+  ASSERT_NE(store, nullptr);
+  const std::string value(1000, 'v');
+  std::atomic<int> applied{0};
+  std::atomic<bool> done{false};
+  std::vector<std::thread> readers;
+  std::atomic<int> bad{0};
+  for (int r = 0; r < 3; ++r) {
+    readers.emplace_back([&] {
+      while (!done.load()) {
+        const int before = applied.load();
+        const std::size_t size = store->Size();
+        if (size % 100 != 0 || size < static_cast<std::size_t>(before) * 100) bad.fetch_add(1);
+        if (before > 0) {
+          std::string got;
+          if (!store->Get(fmt::format("k{:02}-099", before - 1), &got) || got != value) bad.fetch_add(1);
+        }
+      }
+    });
+  }
+  for (int b = 0; b < 30; ++b) {
+    std::vector<Mutation> batch;
+    for (int i = 0; i < 100; ++i) batch.push_back({fmt::format("k{:02}-{:03}", b, i), value, b});
+    store->Apply(batch, b + 1);
+    applied.store(b + 1);
+    std::string got;
+    ASSERT_TRUE(store->Get(fmt::format("k{:02}-000", b), &got));  // From this thread's pooled transactions too.
+  }
+  done.store(true);
+  for (std::thread& t : readers) t.join();
+  EXPECT_EQ(bad.load(), 0);
+  EXPECT_EQ(store->Size(), 3000u);  // 3 MB of values in a 128 KiB map at first: it grew several times.
 }
 
 TEST(LmdbStorageTest, OpenGivesClearErrors) {
