@@ -3,6 +3,9 @@
 //     checks on a generated N-operation kvlog history (items/s = operations/s).
 //   BM_SessionAndConvergenceTwoThreads/N: the same on two threads, as kvcheck
 //     does it (wall time).
+//   BM_Phase/N/P: one phase of the above alone (pair, index, session,
+//     convergence; 4: the session check split between two threads: read
+//     its wall time, the CPU column counts the calling thread alone).
 //   BM_Durability/N: the durability check on the same history.
 //   BM_LinearizabilityReferenceSet: every history of checker/testdata/reference/MANIFEST.tsv
 //     parsed and checked; the counters give rows and agreements with the
@@ -69,7 +72,8 @@ void BM_SessionAndConvergence(benchmark::State& state) {
 BENCHMARK(BM_SessionAndConvergence)->Arg(100'000)->Arg(1'000'000)->Unit(benchmark::kMillisecond);
 
 // The same work as kvcheck does it with two threads (--threads 2): the write
-// index built on two, convergence on a worker beside it. Wall time
+// index built on two, convergence on a worker beside it, the sessions split
+// between two. Wall time
 // (UseRealTime): the CPU time of the main thread alone would flatter it.
 void BM_SessionAndConvergenceTwoThreads(benchmark::State& state) {
   const History& h = Generated(static_cast<size_t>(state.range(0)));
@@ -83,7 +87,7 @@ void BM_SessionAndConvergenceTwoThreads(benchmark::State& state) {
     CheckReport c;
     std::thread side([&] { c = CheckConvergence(h); });
     WriteIndex writes(h, *ops, /*threads=*/2);
-    CheckReport s = CheckSessions(h, *ops, writes);
+    CheckReport s = CheckSessions(h, *ops, writes, /*threads=*/2);
     side.join();
     violations += s.violation_count + c.violation_count;
     benchmark::DoNotOptimize(s);
@@ -115,16 +119,19 @@ void BM_Phase(benchmark::State& state) {
       case 2:
         benchmark::DoNotOptimize(CheckSessions(h, *ops, writes));
         break;
-      default:
+      case 3:
         benchmark::DoNotOptimize(CheckConvergence(h));
+        break;
+      default:
+        benchmark::DoNotOptimize(CheckSessions(h, *ops, writes, /*threads=*/2));
     }
   }
-  static const char* kNames[] = {"pair", "index", "session", "convergence"};
+  static const char* kNames[] = {"pair", "index", "session", "convergence", "session on two threads"};
   state.SetLabel(kNames[state.range(1)]);
   state.counters["ops/s"] = benchmark::Counter(static_cast<double>(state.iterations()) * state.range(0),
                                                benchmark::Counter::kIsRate);
 }
-BENCHMARK(BM_Phase)->ArgsProduct({{1'000'000}, {0, 1, 2, 3}})->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Phase)->ArgsProduct({{1'000'000}, {0, 1, 2, 3, 4}})->Unit(benchmark::kMillisecond);
 
 void BM_Durability(benchmark::State& state) {
   const History& h = Generated(static_cast<size_t>(state.range(0)));

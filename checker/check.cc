@@ -266,9 +266,12 @@ Result<FullReport> CheckPaired(const History& history, std::vector<Operation> op
       phase("session (started on a worker)");
       session_slot = out.reports.size();
       out.reports.emplace_back();
-      session_worker = std::jthread([&history, &out, &writes, &session_result, index_seconds] {
+      session_worker = std::jthread([&history, &out, &writes, &session_result, index_seconds,
+                                     threads = options.linearizability.threads] {
         const auto begin = std::chrono::steady_clock::now();
-        session_result = WithoutLog(history, /*anything_to_judge=*/false, CheckSessions(history, out.ops, writes));
+        // The sessions split among `threads` (this worker one of them).
+        session_result =
+            WithoutLog(history, /*anything_to_judge=*/false, CheckSessions(history, out.ops, writes, threads));
         session_result.seconds = index_seconds + SecondsSince(begin);
       });
     } else if (session) {

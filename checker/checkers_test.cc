@@ -12,6 +12,7 @@
 #include "checker/convergence.h"
 #include "checker/digest.h"
 #include "checker/jsonl.h"
+#include "checker/session.h"
 #include "checker/testing/generate.h"
 #include "checker/writes.h"
 #include "gtest/gtest.h"
@@ -1227,6 +1228,63 @@ RC_GTEST_PROP(Generated, TheSessionCheckOnAWorkerReportsAsOnOneThread, ()) {
   const std::string one = text(1);
   RC_ASSERT(one.find("session") != std::string::npos);
   RC_ASSERT(text(2) == one);
+}
+
+// The session check split by replica among 2 to 4 threads finds what one
+// thread finds, in the same order: on generated histories, valid or broken
+// (injected stale and non-monotonic reads, and reads given another read's
+// value, so that a run has many violations, past the reported 100 at times),
+// with one process per replica or several sharing one (a replica's writes are
+// its processes' own).
+RC_GTEST_PROP(Generated, TheSessionCheckSplitByReplicaReportsAsUnsplit, ()) {
+  testing::GenerateOptions g;
+  g.seed = *rc::gen::inRange<uint64_t>(1, 1'000'000);
+  g.operations = *rc::gen::inRange<size_t>(100, 1500);
+  g.replicas = *rc::gen::inRange(1, 9);
+  g.keys = *rc::gen::inRange(1, 12);
+  g.range_percent = *rc::gen::inRange(0, 30);
+  History h = testing::GenerateKvHistory(g);
+  const int shared = *rc::gen::inRange(0, 4);  // > 0: processes share this many replicas
+  if (shared > 0) {
+    for (Event& e : h.events) e.replica = fmt::format("r{}", e.process % shared);
+  }
+  const int injected = *rc::gen::inRange(0, 4);
+  for (int i = 0; i < injected; ++i) {
+    testing::InjectViolation(&h, *rc::gen::element(Breakage::kStaleOwnRead, Breakage::kNonMonotonic),
+                             *rc::gen::arbitrary<uint64_t>());
+  }
+  const int shuffled = *rc::gen::element(0, 0, 5, 50);  // percent of gets given another get's value
+  if (shuffled > 0) {
+    std::vector<Event*> gets;
+    for (Event& e : h.events) {
+      if (e.type == EventType::kOk && e.f == "get") gets.push_back(&e);
+    }
+    uint64_t x = g.seed;
+    for (Event* e : gets) {
+      x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+      if ((x >> 33) % 100 >= static_cast<uint64_t>(shuffled)) continue;
+      const Event* other = gets[(x >> 17) % gets.size()];
+      e->key = other->key;
+      e->value = other->value;
+    }
+  }
+  auto ops = PairOperations(h);
+  RC_ASSERT(ops.has_value());
+  const WriteIndex writes(h, *ops);
+  RC_PRE(!writes.RepeatedValue());
+  auto text = [&](const CheckReport& c) {
+    std::string out = fmt::format("{} {} {}\n", VerdictName(c.verdict), c.summary, c.violation_count);
+    for (const Violation& v : c.violations) out += fmt::format("  {} {} {}\n", v.kind, v.message, fmt::join(v.ops, ","));
+    return out;
+  };
+  const CheckReport one = CheckSessions(h, *ops, writes);
+  const std::string unsplit = text(one);
+  for (int threads : {2, 3, 4}) {
+    RC_ASSERT(text(CheckSessions(h, *ops, writes, threads, /*parallel_min_ops=*/0)) == unsplit);
+  }
+  // Large enough histories are split only from parallel_min_ops on.
+  RC_ASSERT(text(CheckSessions(h, *ops, writes, 2)) == unsplit);
+  RC_TAG(one.violation_count == 0 ? "valid" : one.violation_count > kMaxReportedViolations ? "over 100" : "broken");
 }
 
 // `text` with every "line <digits>" as "line N".

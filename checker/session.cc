@@ -6,6 +6,7 @@
 #include <functional>
 #include <queue>
 #include <string_view>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -160,11 +161,31 @@ struct ReadValue {
 
 std::string Str(int64_t v) { return v < 0 ? std::string("the initial state") : fmt::format("offset {}", v); }
 
-}  // namespace
-
-CheckReport CheckSessions(const History& history, const std::vector<Operation>& ops, const WriteIndex& writes) {
+// What one part of the sessions found: the violations of its operations, in
+// operation order (the first kMaxReportedViolations, and each one's
+// operation, by which the parts' lists merge), and its counts.
+struct SessionPart {
   CheckReport rep;
-  rep.checker = "session";
+  std::vector<size_t> at;  // by violation in rep.violations: the operation it was found at
+  size_t reads_judged = 0, writes_seen = 0, sessions = 0;
+};
+
+// The session check of the sessions of part `part` of `parts`: a replica's
+// processes (or a process without a replica) form a group, numbered in the
+// order their first completed operation comes; group g is part g % parts's.
+// A session's verdicts depend only on its group's operations and on the
+// writes, which every part walks in full: a part finds exactly the
+// violations the whole check finds at its groups' operations, in the same
+// order.
+SessionPart CheckSessionPart(const History& history, const std::vector<Operation>& ops, const WriteIndex& writes,
+                             int part, int parts) {
+  SessionPart out;
+  CheckReport& rep = out.rep;
+  size_t at = 0;  // the operation being judged
+  auto add = [&](Violation v) {
+    if (rep.violations.size() < kMaxReportedViolations) out.at.push_back(at);
+    rep.Add(std::move(v));
+  };
   // Deletes per key, to decide whether a nil read could be a newer delete.
   // Only a nil read after the process's own put asks, and rarely: built on
   // first use rather than by a pass over every write on every run.
@@ -190,7 +211,7 @@ CheckReport CheckSessions(const History& history, const std::vector<Operation>& 
   size_t reads_judged = 0, writes_seen = 0;
 
   KeyIds key_ids;
-  size_t dense_budget = kDenseKeyCells;
+  size_t dense_budget = kDenseKeyCells / static_cast<size_t>(parts);
   // The last writes of a value to each key (by key id, newest first) among
   // the operations invoked so far: a read usually returns one of them, and
   // then its version is the write's (WriteIndex::VersionOfWrite, an array
@@ -264,7 +285,7 @@ CheckReport CheckSessions(const History& history, const std::vector<Operation>& 
       version = r.version;
       if (!r.invoked) {
         const Value& v = value();
-        rep.Add({"read-unknown-value",
+        add({"read-unknown-value",
                  fmt::format("process {} read {} from key {}, a value no write produced", o.process,
                              v.is_string() ? v.as_string() : v.ToString(), key),
                  {o.index}});
@@ -277,7 +298,7 @@ CheckReport CheckSessions(const History& history, const std::vector<Operation>& 
       } else if (!r->value) {
         version = r->offset;
       } else {
-        rep.Add({"read-inconsistent",
+        add({"read-inconsistent",
                  fmt::format("process {} read nil from key {} at position {}, where the log holds {} (offset {})",
                              o.process, key, *o.applied, *r->value, r->offset),
                  {o.index}});
@@ -290,12 +311,12 @@ CheckReport CheckSessions(const History& history, const std::vector<Operation>& 
     if (const KeyState& mine = &owner == &s ? ks : owner.keys.Of(key_id, &dense_budget); mine.has_own) {
       const OwnWrite& w = mine.own;
       if (w.version >= 0 && o.applied && *o.applied <= w.version) {
-        rep.Add({"read-your-writes",
+        add({"read-your-writes",
                  fmt::format("process {} read key {} at position {}, before its own write at {}", o.process, key,
                              *o.applied, Str(w.version)),
                  {w.op, o.index}});
       } else if (version && w.version >= 0 && *version < w.version) {
-        rep.Add({"read-your-writes",
+        add({"read-your-writes",
                  fmt::format("process {} read key {} = {} ({}), older than its own write at {}", o.process, key,
                              value().ToString(), Str(*version), Str(w.version)),
                  {w.op, o.index}});
@@ -308,7 +329,7 @@ CheckReport CheckSessions(const History& history, const std::vector<Operation>& 
           if (!d->offset || w.version < 0 || *d->offset > w.version) newer_delete = true;
         }
         if (!newer_delete) {
-          rep.Add({"read-your-writes",
+          add({"read-your-writes",
                    fmt::format("process {} read nil from key {} after its own write, and no delete could have "
                                "come after it",
                                o.process, key),
@@ -322,7 +343,7 @@ CheckReport CheckSessions(const History& history, const std::vector<Operation>& 
         ks.has_read = true;
         ks.read = LastRead{*version, o.index};
       } else if (*version < ks.read.version) {
-        rep.Add({"monotonic-reads", fmt::format("process {} read key {} at {} after having read it at {}", o.process,
+        add({"monotonic-reads", fmt::format("process {} read key {} at {} after having read it at {}", o.process,
                                                 key, Str(*version), Str(ks.read.version)),
                  {ks.read.op, o.index}});
       } else {
@@ -332,6 +353,11 @@ CheckReport CheckSessions(const History& history, const std::vector<Operation>& 
   };
 
   absl::flat_hash_map<std::string, int32_t> replica_owner;
+  // Groups (see above) by replica, numbered as they come; kOthers marks
+  // the processes of another part's groups.
+  absl::flat_hash_map<std::string, size_t> replica_group;
+  size_t groups = 0;
+  constexpr int32_t kOthers = -1;
   std::priority_queue<PendingOwn, std::vector<PendingOwn>, std::greater<PendingOwn>> pending;
   for (const Operation& o : ops) {
     while (cursor < all_writes.size() && all_writes[cursor].op < o.index) ++cursor;
@@ -349,15 +375,24 @@ CheckReport CheckSessions(const History& history, const std::vector<Operation>& 
     if (!o.ok()) continue;
     const auto [it, added] = session_of.try_emplace(o.process, static_cast<int32_t>(sessions.size()));
     if (added) {
-      sessions.emplace_back();
-      const int32_t self = it->second;
-      sessions.back().owner = o.replica ? replica_owner.try_emplace(*o.replica, self).first->second : self;
+      const size_t group =
+          o.replica ? replica_group.try_emplace(*o.replica, groups).first->second : groups;
+      if (group == groups) ++groups;
+      if (static_cast<int>(group % static_cast<size_t>(parts)) != part) {
+        it->second = kOthers;
+      } else {
+        sessions.emplace_back();
+        const int32_t self = it->second;
+        sessions.back().owner = o.replica ? replica_owner.try_emplace(*o.replica, self).first->second : self;
+      }
     }
+    if (it->second == kOthers) continue;
+    at = o.index;
     Session& s = sessions[static_cast<size_t>(it->second)];
     if (IsReadFunction(o.f)) {
       if (o.applied) {
         if (s.applied && *o.applied < *s.applied) {
-          rep.Add({"monotonic-reads",
+          add({"monotonic-reads",
                    fmt::format("process {} read at position {} after reading at {}", o.process, *o.applied,
                                *s.applied),
                    {s.applied_op, o.index}});
@@ -426,10 +461,52 @@ CheckReport CheckSessions(const History& history, const std::vector<Operation>& 
       pending.push(PendingOwn{o.ret, s.owner, write_key[cursor], own});
     }
   }
+  out.reads_judged = reads_judged;
+  out.writes_seen = writes_seen;
+  out.sessions = sessions.size();
+  return out;
+}
+
+}  // namespace
+
+CheckReport CheckSessions(const History& history, const std::vector<Operation>& ops, const WriteIndex& writes,
+                          int threads, size_t parallel_min_ops) {
+  const int parts = ops.size() >= parallel_min_ops ? std::max(threads, 1) : 1;
+  std::vector<SessionPart> found(static_cast<size_t>(parts));
+  {
+    std::vector<std::jthread> workers;
+    for (int p = 1; p < parts; ++p) {
+      workers.emplace_back([&, p] { found[static_cast<size_t>(p)] = CheckSessionPart(history, ops, writes, p, parts); });
+    }
+    found[0] = CheckSessionPart(history, ops, writes, 0, parts);
+  }  // joins the workers
+  CheckReport rep;
+  rep.checker = "session";
+  size_t reads_judged = 0, writes_seen = 0, sessions = 0;
+  for (const SessionPart& f : found) {
+    reads_judged += f.reads_judged;
+    writes_seen += f.writes_seen;
+    sessions += f.sessions;
+    rep.violation_count += f.rep.violation_count;
+  }
+  // The parts' violations in operation order (an operation is one part's;
+  // within a part, as found), the first kMaxReportedViolations of them: the
+  // list one part alone gives.
+  std::vector<size_t> next(found.size(), 0);
+  while (rep.violations.size() < kMaxReportedViolations) {
+    size_t best = found.size();
+    for (size_t p = 0; p < found.size(); ++p) {
+      if (next[p] < found[p].at.size() && (best == found.size() || found[p].at[next[p]] < found[best].at[next[best]])) {
+        best = p;
+      }
+    }
+    if (best == found.size()) break;
+    rep.violations.push_back(std::move(found[best].rep.violations[next[best]++]));
+  }
   if (reads_judged == 0) return rep.Skip("no completed reads");
   rep.verdict = rep.violation_count ? Verdict::kInvalid : Verdict::kValid;
   rep.summary = fmt::format("{} reads and {} writes in {} sessions; {} violation(s)", reads_judged, writes_seen,
-                            sessions.size(), rep.violation_count);
+                            sessions, rep.violation_count);
   return rep;
 }
 

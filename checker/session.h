@@ -23,6 +23,13 @@
 
 namespace kvlog::checker {
 
-CheckReport CheckSessions(const History& history, const std::vector<Operation>& ops, const WriteIndex& writes);
+// With `threads` >= 2 and `parallel_min_ops` operations or more, the sessions
+// are split among that many threads (the calling one among them), by replica
+// (a process without one is a replica of its own): each thread walks every
+// operation and write but judges only its replicas' reads. The report is the
+// one a single thread gives, violations and their order included.
+inline constexpr size_t kSessionParallelMinOps = 65536;
+CheckReport CheckSessions(const History& history, const std::vector<Operation>& ops, const WriteIndex& writes,
+                          int threads = 1, size_t parallel_min_ops = kSessionParallelMinOps);
 
 }  // namespace kvlog::checker
