@@ -322,7 +322,11 @@ class Interner {
     previous_ = id;
     KeySlot& slot = keys_[id];
     if (!slot.pair.is_nil() && SameText(slot.value_text, value)) return slot.Hand();
-    slot.Take(Pair(slot.key, String(value)));
+    // A new pair for the key: made directly, not looked up in a table of
+    // pairs (each key's pair changes only when the key is written, so a
+    // table would find nothing but the rare return to an earlier value, and
+    // cost a lookup and an insert in a table of every pair ever read).
+    slot.Take(MakePair(slot.key, String(value)));
     slot.value_text = value;
     slot.pair_text.assign("[\"").append(slot.key_text).append("\",\"").append(value).append("\"]");
     return slot.Hand();
@@ -349,18 +353,42 @@ class Interner {
   // Room to gather a range's pairs in, kept from line to line so that a
   // list is allocated once, at its exact size (see FastParser::ParsePairList).
   std::vector<Value>& Scratch() { return scratch_; }
+  // The same for a map's names and values, or a list's items, one for each
+  // depth of nesting (a value's items are read while its own are gathered).
+  struct Gathered {
+    std::vector<std::string> keys;
+    std::vector<Value> values;
+    void Clear() {
+      keys.clear();
+      values.clear();
+    }
+    // The values, moved into a vector of their exact size; both cleared.
+    std::vector<Value> TakeValues() {
+      std::vector<Value> exact(std::make_move_iterator(values.begin()), std::make_move_iterator(values.end()));
+      Clear();
+      return exact;
+    }
+  };
+  Gathered& ScratchAt(int depth) {
+    const size_t d = static_cast<size_t>(std::max(depth, 0));
+    if (gathered_.size() <= d) gathered_.resize(d + 1);
+    return gathered_[d];
+  }
   // A list of two interned strings (a range's [key value] pair).
   Value Pair(Value a, Value b) {
     const std::pair<const void*, const void*> id{&a.as_string(), &b.as_string()};
     auto it = pairs_.find(id);
     if (it != pairs_.end()) return it->second;
+    Value v = MakePair(std::move(a), std::move(b));
+    pairs_.emplace(id, v);
+    return v;
+  }
+  static Value MakePair(Value a, Value b) {
     std::vector<Value> items;
     items.reserve(2);
     items.push_back(std::move(a));
     items.push_back(std::move(b));
-    Value v = Value::List(std::move(items));
-    pairs_.emplace(id, v);
-    return v;
+    return Value::List(std::move(items));
   }
 
  private:
@@ -409,6 +437,7 @@ class Interner {
   absl::flat_hash_map<absl::string_view, uint32_t> key_ids_;  // views the interned key strings
   uint32_t previous_ = kNoKey;  // the key of the list's previous pair
   std::vector<Value> scratch_;
+  std::deque<Gathered> gathered_;  // a deque: growing it moves none
 };
 
 // How the fast parser's string scan treats each byte: a plain byte of a
@@ -492,7 +521,7 @@ class FastParser {
     ++p_;
     std::string_view name;
     if (!FieldName(&name)) return Scanned::kNone;
-    if (name == "log") {
+    if (Is(name, "log")) {
       bool more = false;
       if (!ScanLog(record) || !NextField(&more) || more) return Scanned::kNone;
       SkipSpace();
@@ -544,26 +573,30 @@ class FastParser {
       }
       case '{': {
         ++p_;
-        std::vector<std::string> keys;
-        std::vector<Value> values;
         SkipSpace();
         if (p_ != end_ && *p_ == '}') {
           ++p_;
           *out = Value::Map({}, {});
           return true;
         }
+        // Gathered in this depth's scratch vectors (kept from line to line)
+        // and moved into vectors of their exact size: one allocation each,
+        // not a growth and a shrink (a batch's maps were a fifth of the
+        // reading of event and log lines).
+        Interner::Gathered& g = interner_.ScratchAt(depth);
+        g.Clear();
         while (true) {
           SkipSpace();
           std::string_view key;
           if (!ParseString(&key)) return false;
-          for (const std::string& k : keys) {
+          for (const std::string& k : g.keys) {
             if (k == key) return false;  // a repeated name: nlohmann decides
           }
           SkipSpace();
           if (p_ == end_ || *p_ != ':') return false;
           ++p_;
-          keys.emplace_back(key);
-          if (!ParseValue(&values.emplace_back(), depth + 1, /*intern=*/key != "op")) return false;
+          g.keys.emplace_back(key);
+          if (!ParseValue(&g.values.emplace_back(), depth + 1, /*intern=*/!Is(key, "op"))) return false;
           SkipSpace();
           if (p_ == end_) return false;
           if (*p_ == ',') {
@@ -572,7 +605,8 @@ class FastParser {
           }
           if (*p_ != '}') return false;
           ++p_;
-          *out = Value::Map(std::move(keys), std::move(values));
+          std::vector<std::string> keys(std::make_move_iterator(g.keys.begin()), std::make_move_iterator(g.keys.end()));
+          *out = Value::Map(std::move(keys), g.TakeValues());
           return true;
         }
       }
@@ -581,13 +615,15 @@ class FastParser {
         if (p_ != end_ && *p_ == '[' && ParsePairList(out, depth)) return true;
         if (ParsePair(out)) return true;
         interner_.StartList();
-        std::vector<Value> items;
         SkipSpace();
         if (p_ != end_ && *p_ == ']') {
           ++p_;
           *out = Value::List({});
           return true;
         }
+        Interner::Gathered& g = interner_.ScratchAt(depth);  // as for a map above
+        g.Clear();
+        std::vector<Value>& items = g.values;
         while (true) {
           if (!ParseValue(&items.emplace_back(), depth + 1)) return false;
           SkipSpace();
@@ -600,8 +636,9 @@ class FastParser {
           ++p_;
           if (items.size() == 2 && items[0].is_string() && items[1].is_string()) {
             *out = interner_.Pair(std::move(items[0]), std::move(items[1]));
+            g.Clear();
           } else {
-            *out = Value::List(std::move(items));
+            *out = Value::List(g.TakeValues());
           }
           return true;
         }
@@ -660,33 +697,44 @@ class FastParser {
   bool ParsePairList(Value* out, int depth) {
     if (depth + 1 > kMaxValueDepth + 1) return false;  // as ParseValue on a pair would
     const char* p = p_;
+    // The scratch vector is kept at its size, its items nil or moved from
+    // (neither holds a reference), and written in place: a push_back per
+    // pair was a call and a capacity check (4 % of reading kvsim's history).
     std::vector<Value>& items = interner_.Scratch();
-    items.clear();
+    size_t n = 0;
     interner_.StartList();
     while (true) {
+      if (n == items.size()) items.resize(2 * items.size() + 256);
       // Most pairs are the pair guessed from the one before, written as
       // it was last time: one compare of the text instead of two scans.
       if (const std::string_view guess = interner_.GuessedPairText();
           !guess.empty() && static_cast<size_t>(end_ - p) > guess.size() &&
           SameText(std::string_view(p, guess.size()), guess)) {
         p += guess.size();
-        items.push_back(interner_.TakeGuess());
-      } else if (!ScanPair(p, &items)) {
+        items[n++] = interner_.TakeGuess();
+      } else if (!ScanPair(p, &items[n++])) {
+        ReleaseScratch(items, n);
         return false;
       }
-      if (p == end_) return false;
+      if (p == end_ || (*p != ']' && *p != ',')) {
+        ReleaseScratch(items, n);
+        return false;
+      }
       if (*p == ']') break;
-      if (*p != ',') return false;
       ++p;
     }
     p_ = p + 1;
-    *out = Value::List(std::vector<Value>(std::make_move_iterator(items.begin()), std::make_move_iterator(items.end())));
-    items.clear();
+    *out = Value::List(std::vector<Value>(std::make_move_iterator(items.begin()),
+                                          std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(n))));
     return true;
+  }
+  // A list given up on: its first `n` gathered pairs released now.
+  static void ReleaseScratch(std::vector<Value>& items, size_t n) {
+    for (size_t i = 0; i < n; ++i) items[i] = Value();
   }
   // ParsePairList's pair read byte by byte: ["key","value"] of plain strings
   // at `p`, left past its ']'; false at anything else.
-  bool ScanPair(const char*& p, std::vector<Value>* items) {
+  bool ScanPair(const char*& p, Value* out) {
     std::string_view key, value;
     if (end_ - p < 2 || p[0] != '[' || p[1] != '"') return false;
     p += 2;
@@ -696,7 +744,7 @@ class FastParser {
     if (!ScanPlainString(p, end_, &value)) return false;
     if (p == end_ || *p != ']') return false;
     ++p;
-    items->push_back(interner_.PairOf(key, value));
+    *out = interner_.PairOf(key, value);
     return true;
   }
   // -?(0|[1-9][0-9]*) within int64_t; fractions, exponents and wider
@@ -774,28 +822,48 @@ class FastParser {
     kProcess, kType, kF, kKey, kValue, kTime, kOffset, kApplied, kReplica, kOp, kResult, kError, kIndex,
     kLevel, kBound, kNoField
   };
-  // By length first: one or two compares a field, not up to fifteen.
+  // By length first, then the name's bytes as one or two words against the
+  // candidates' (no call to compare texts): a field costs a few integer
+  // compares, not up to fifteen calls.
+  template <size_t N>
+  static bool Is(std::string_view n, const char (&name)[N]) {
+    static_assert(N >= 2 && N <= 9);
+    if (n.size() != N - 1) return false;
+    if constexpr (N - 1 >= 4) {
+      uint32_t a0, b0, a1, b1;
+      std::memcpy(&a0, n.data(), 4);
+      std::memcpy(&b0, name, 4);
+      std::memcpy(&a1, n.data() + N - 5, 4);
+      std::memcpy(&b1, name + N - 5, 4);
+      return a0 == b0 && a1 == b1;
+    } else {
+      for (size_t i = 0; i + 1 < N; ++i) {
+        if (n[i] != name[i]) return false;
+      }
+      return true;
+    }
+  }
   static EventField EventFieldOf(std::string_view n) {
     switch (n.size()) {
       case 1:
-        return n == "f" ? kF : kNoField;
+        return Is(n, "f") ? kF : kNoField;
       case 2:
-        return n == "op" ? kOp : kNoField;
+        return Is(n, "op") ? kOp : kNoField;
       case 3:
-        return n == "key" ? kKey : kNoField;
+        return Is(n, "key") ? kKey : kNoField;
       case 4:
-        return n == "type" ? kType : n == "time" ? kTime : kNoField;
+        return Is(n, "type") ? kType : Is(n, "time") ? kTime : kNoField;
       case 5:
-        return n == "value"   ? kValue
-               : n == "level" ? kLevel
-               : n == "bound" ? kBound
-               : n == "error" ? kError
-               : n == "index" ? kIndex
-                              : kNoField;
+        return Is(n, "value")   ? kValue
+               : Is(n, "level") ? kLevel
+               : Is(n, "bound") ? kBound
+               : Is(n, "error") ? kError
+               : Is(n, "index") ? kIndex
+                                : kNoField;
       case 6:
-        return n == "offset" ? kOffset : n == "result" ? kResult : kNoField;
+        return Is(n, "offset") ? kOffset : Is(n, "result") ? kResult : kNoField;
       case 7:
-        return n == "process" ? kProcess : n == "replica" ? kReplica : n == "applied" ? kApplied : kNoField;
+        return Is(n, "process") ? kProcess : Is(n, "replica") ? kReplica : Is(n, "applied") ? kApplied : kNoField;
       default:
         return kNoField;
     }
@@ -823,6 +891,17 @@ class FastParser {
       case kKey:
         return OptStr(&e->key);
       case kValue:
+        // A range's result as recorders write it is read by ParsePairList,
+        // which makes nothing but [key value] pairs: the pairer need not
+        // look at each pair again (Event::pairs_checked).
+        if (end_ - p_ >= 2 && p_[0] == '[' && p_[1] == '[') {
+          ++p_;
+          if (ParsePairList(&e->value, 1)) {
+            e->pairs_checked = true;
+            return true;
+          }
+          --p_;
+        }
         return ParseValue(&e->value, 1);
       case kTime:
         return OptInt(&e->time);
@@ -886,30 +965,30 @@ class FastParser {
       if (!FieldName(&name)) return false;
       uint32_t bit = 0;
       bool ok = false;
-      if (name == "offset") {
+      if (Is(name, "offset")) {
         bit = kLogOffset;
         ok = ScanInt(&r->offset);
-      } else if (name == "key") {
+      } else if (Is(name, "key")) {
         bit = kLogKey;
         std::string_view key;
         ok = ParseString(&key);
         if (ok) r->key.assign(key);
-      } else if (name == "value") {
+      } else if (Is(name, "value")) {
         bit = kLogValue;
         ok = OptStr(&r->value);
-      } else if (name == "f") {
+      } else if (Is(name, "f")) {
         bit = kLogF;
         ok = OptStr(&f);
-      } else if (name == "expected") {
+      } else if (Is(name, "expected")) {
         bit = kLogExpected;
         ok = OptStr(&r->expected);
-      } else if (name == "writer") {
+      } else if (Is(name, "writer")) {
         bit = kLogWriter;
         ok = OptStr(&r->writer);
-      } else if (name == "op") {
+      } else if (Is(name, "op")) {
         bit = kLogOp;
         ok = OptStr(&r->op);
-      } else if (name == "deadline") {
+      } else if (Is(name, "deadline")) {
         bit = kLogDeadline;
         ok = OptInt(&r->deadline);
       }
@@ -1093,7 +1172,7 @@ class LineReader {
  private:
   // An event line, read by either path. False (and the error set) when the
   // pairer refuses it.
-  bool AddEvent(Event e) {
+  bool AddEvent(Event&& e) {
     e.line = line_no_;
     if (pairer_) {
       ReserveOps();
@@ -1107,7 +1186,7 @@ class LineReader {
     return true;
   }
   // A log line, read by either path; throws ParseFailure.
-  void AddLog(LogRecord r) {
+  void AddLog(LogRecord&& r) {
     r.line = line_no_;
     if (!h_.log.empty() && r.offset < h_.log.back().offset) {
       throw ParseFailure{
