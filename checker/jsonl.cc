@@ -229,7 +229,7 @@ NemesisEvent ToNemesis(const Value& o) {
 // (every byte inside one of them, no read past either text); shorter ones
 // byte by byte, longer ones with memcmp. The byte loop alone was 6 % of
 // kvcheck's instructions on kvsim's range-heavy history.
-inline bool SameText(std::string_view a, std::string_view b) {
+[[gnu::always_inline]] inline bool SameText(std::string_view a, std::string_view b) {
   const size_t n = a.size();
   if (n != b.size()) return false;
   const char* x = a.data();
@@ -282,12 +282,24 @@ class Interner {
   }
 
   Value String(std::string_view s) {
-    auto it = strings_.find(absl::string_view(s.data(), s.size()));
-    if (it != strings_.end()) return it->second;
-    Value v = Value::String(std::string(s));
-    const std::string& stored = v.as_string();
-    strings_.emplace(absl::string_view(stored.data(), stored.size()), v);
-    return v;
+    // An open-addressing table of (hash, value) buckets, linear probing,
+    // load 1/2 at most: a lookup reads one bucket (the full hash beside the
+    // value, so a different string is almost never compared) and, when the
+    // hashes match, the stored bytes: two cache misses in a table of some
+    // 300 K strings, where a general map read control bytes, a slot and the
+    // bytes, and hashed with a longer mix.
+    if (2 * (strings_size_ + 1) > strings_.size()) GrowStrings();
+    const uint64_t h = HashText(s);
+    for (size_t b = h & strings_mask_;; b = (b + 1) & strings_mask_) {
+      StringBucket& bucket = strings_[b];
+      if (bucket.value.is_nil()) {
+        bucket.hash = h;
+        bucket.value = Value::String(std::string(s));
+        ++strings_size_;
+        return bucket.value;
+      }
+      if (bucket.hash == h && SameText(bucket.value.as_string(), s)) return bucket.value;
+    }
   }
   // The interned [key value] pair of a range result. Keys are few and a key's
   // latest pair recurs in range after range until its key is written again,
@@ -392,7 +404,59 @@ class Interner {
   }
 
  private:
-  absl::flat_hash_map<absl::string_view, Value> strings_;
+  // A text's hash for the string table: the text's first and last eight
+  // bytes (or four, or three of them; every word between for longer ones)
+  // mixed by multiplication. Any hash is correct (equal hashes are compared
+  // byte by byte); this one spreads kvlog's keys and values ("k123",
+  // "v4-5678.1") well and costs a few instructions.
+  static uint64_t HashText(std::string_view s) {
+    const char* p = s.data();
+    const size_t n = s.size();
+    constexpr uint64_t kMul = 0x9e3779b97f4a7c15ull;
+    uint64_t a = 0, b = 0;
+    if (n >= 8) {
+      std::memcpy(&a, p, 8);
+      std::memcpy(&b, p + n - 8, 8);
+      for (size_t i = 8; i + 8 < n; i += 8) {
+        uint64_t w;
+        std::memcpy(&w, p + i, 8);
+        a = (a ^ w) * kMul;
+      }
+    } else if (n >= 4) {
+      uint32_t x, y;
+      std::memcpy(&x, p, 4);
+      std::memcpy(&y, p + n - 4, 4);
+      a = x;
+      b = y;
+    } else if (n > 0) {
+      a = static_cast<uint8_t>(p[0]) | (uint64_t{static_cast<uint8_t>(p[n / 2])} << 8) |
+          (uint64_t{static_cast<uint8_t>(p[n - 1])} << 16);
+    }
+    uint64_t h = ((a ^ kMul) * 0xbf58476d1ce4e5b9ull) ^ ((b + n) * 0x94d049bb133111ebull);
+    h ^= h >> 31;
+    h *= kMul;
+    h ^= h >> 29;
+    return h;
+  }
+  struct StringBucket {
+    uint64_t hash = 0;
+    Value value;  // nil: empty
+  };
+  void GrowStrings() {
+    const size_t size = strings_.empty() ? 1024 : 2 * strings_.size();
+    std::vector<StringBucket> old(size);
+    old.swap(strings_);
+    strings_mask_ = size - 1;
+    for (StringBucket& from : old) {
+      if (from.value.is_nil()) continue;
+      size_t b = from.hash & strings_mask_;
+      while (!strings_[b].value.is_nil()) b = (b + 1) & strings_mask_;
+      strings_[b].hash = from.hash;
+      strings_[b].value = std::move(from.value);
+    }
+  }
+  std::vector<StringBucket> strings_;  // a power of two buckets, or none
+  size_t strings_mask_ = 0, strings_size_ = 0;
   absl::flat_hash_map<std::pair<const void*, const void*>, Value> pairs_;
   // Range keys: each one's interned string, last pair and successor guess.
   // The texts a pair is compared with are copied into the slot (a short
