@@ -150,7 +150,7 @@ std::optional<Error> OperationPairer::Complete(Operation& op, E&& e, int64_t pos
       return Error{source_, e.line, "a range's result must be a list of [key value] pairs"};
     }
     const auto& pairs = e.value.items();
-    for (size_t i = 0; i < pairs.size(); ++i) {
+    for (size_t i = 0; i < pairs.size() && !e.pairs_checked; ++i) {
       if (!pairs[i].is_list() || pairs[i].items().size() != 2) {
         return Error{source_, e.line,
                      fmt::format("item {} of a range's result is not a [key value] pair (a list of two)", i)};

@@ -64,6 +64,10 @@ struct Event {
   LevelName level;  // one byte (level.h); reads like an optional<string>
   int line = 0;     // where it was read from (reports)
   std::optional<int64_t> bound;
+  // Set by a reader whose value is known to be a list of [key value] pairs
+  // (the JSONL scanner's range results): the pairer then does not check
+  // each pair again. False: checked (a range's completion must hold pairs).
+  bool pairs_checked = false;
 };
 
 // A replica's state at the end of the run.

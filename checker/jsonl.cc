@@ -229,7 +229,7 @@ NemesisEvent ToNemesis(const Value& o) {
 // (every byte inside one of them, no read past either text); shorter ones
 // byte by byte, longer ones with memcmp. The byte loop alone was 6 % of
 // kvcheck's instructions on kvsim's range-heavy history.
-inline bool SameText(std::string_view a, std::string_view b) {
+[[gnu::always_inline]] inline bool SameText(std::string_view a, std::string_view b) {
   const size_t n = a.size();
   if (n != b.size()) return false;
   const char* x = a.data();
@@ -282,12 +282,24 @@ class Interner {
   }
 
   Value String(std::string_view s) {
-    auto it = strings_.find(absl::string_view(s.data(), s.size()));
-    if (it != strings_.end()) return it->second;
-    Value v = Value::String(std::string(s));
-    const std::string& stored = v.as_string();
-    strings_.emplace(absl::string_view(stored.data(), stored.size()), v);
-    return v;
+    // An open-addressing table of (hash, value) buckets, linear probing,
+    // load 1/2 at most: a lookup reads one bucket (the full hash beside the
+    // value, so a different string is almost never compared) and, when the
+    // hashes match, the stored bytes: two cache misses in a table of some
+    // 300 K strings, where a general map read control bytes, a slot and the
+    // bytes, and hashed with a longer mix.
+    if (2 * (strings_size_ + 1) > strings_.size()) GrowStrings();
+    const uint64_t h = HashText(s);
+    for (size_t b = h & strings_mask_;; b = (b + 1) & strings_mask_) {
+      StringBucket& bucket = strings_[b];
+      if (bucket.value.is_nil()) {
+        bucket.hash = h;
+        bucket.value = Value::String(std::string(s));
+        ++strings_size_;
+        return bucket.value;
+      }
+      if (bucket.hash == h && SameText(bucket.value.as_string(), s)) return bucket.value;
+    }
   }
   // The interned [key value] pair of a range result. Keys are few and a key's
   // latest pair recurs in range after range until its key is written again,
@@ -322,7 +334,11 @@ class Interner {
     previous_ = id;
     KeySlot& slot = keys_[id];
     if (!slot.pair.is_nil() && SameText(slot.value_text, value)) return slot.Hand();
-    slot.Take(Pair(slot.key, String(value)));
+    // A new pair for the key: made directly, not looked up in a table of
+    // pairs (each key's pair changes only when the key is written, so a
+    // table would find nothing but the rare return to an earlier value, and
+    // cost a lookup and an insert in a table of every pair ever read).
+    slot.Take(MakePair(slot.key, String(value)));
     slot.value_text = value;
     slot.pair_text.assign("[\"").append(slot.key_text).append("\",\"").append(value).append("\"]");
     return slot.Hand();
@@ -349,22 +365,98 @@ class Interner {
   // Room to gather a range's pairs in, kept from line to line so that a
   // list is allocated once, at its exact size (see FastParser::ParsePairList).
   std::vector<Value>& Scratch() { return scratch_; }
+  // The same for a map's names and values, or a list's items, one for each
+  // depth of nesting (a value's items are read while its own are gathered).
+  struct Gathered {
+    std::vector<std::string> keys;
+    std::vector<Value> values;
+    void Clear() {
+      keys.clear();
+      values.clear();
+    }
+    // The values, moved into a vector of their exact size; both cleared.
+    std::vector<Value> TakeValues() {
+      std::vector<Value> exact(std::make_move_iterator(values.begin()), std::make_move_iterator(values.end()));
+      Clear();
+      return exact;
+    }
+  };
+  Gathered& ScratchAt(int depth) {
+    const size_t d = static_cast<size_t>(std::max(depth, 0));
+    if (gathered_.size() <= d) gathered_.resize(d + 1);
+    return gathered_[d];
+  }
   // A list of two interned strings (a range's [key value] pair).
   Value Pair(Value a, Value b) {
     const std::pair<const void*, const void*> id{&a.as_string(), &b.as_string()};
     auto it = pairs_.find(id);
     if (it != pairs_.end()) return it->second;
+    Value v = MakePair(std::move(a), std::move(b));
+    pairs_.emplace(id, v);
+    return v;
+  }
+  static Value MakePair(Value a, Value b) {
     std::vector<Value> items;
     items.reserve(2);
     items.push_back(std::move(a));
     items.push_back(std::move(b));
-    Value v = Value::List(std::move(items));
-    pairs_.emplace(id, v);
-    return v;
+    return Value::List(std::move(items));
   }
 
  private:
-  absl::flat_hash_map<absl::string_view, Value> strings_;
+  // A text's hash for the string table: the text's first and last eight
+  // bytes (or four, or three of them; every word between for longer ones)
+  // mixed by multiplication. Any hash is correct (equal hashes are compared
+  // byte by byte); this one spreads kvlog's keys and values ("k123",
+  // "v4-5678.1") well and costs a few instructions.
+  static uint64_t HashText(std::string_view s) {
+    const char* p = s.data();
+    const size_t n = s.size();
+    constexpr uint64_t kMul = 0x9e3779b97f4a7c15ull;
+    uint64_t a = 0, b = 0;
+    if (n >= 8) {
+      std::memcpy(&a, p, 8);
+      std::memcpy(&b, p + n - 8, 8);
+      for (size_t i = 8; i + 8 < n; i += 8) {
+        uint64_t w;
+        std::memcpy(&w, p + i, 8);
+        a = (a ^ w) * kMul;
+      }
+    } else if (n >= 4) {
+      uint32_t x, y;
+      std::memcpy(&x, p, 4);
+      std::memcpy(&y, p + n - 4, 4);
+      a = x;
+      b = y;
+    } else if (n > 0) {
+      a = static_cast<uint8_t>(p[0]) | (uint64_t{static_cast<uint8_t>(p[n / 2])} << 8) |
+          (uint64_t{static_cast<uint8_t>(p[n - 1])} << 16);
+    }
+    uint64_t h = ((a ^ kMul) * 0xbf58476d1ce4e5b9ull) ^ ((b + n) * 0x94d049bb133111ebull);
+    h ^= h >> 31;
+    h *= kMul;
+    h ^= h >> 29;
+    return h;
+  }
+  struct StringBucket {
+    uint64_t hash = 0;
+    Value value;  // nil: empty
+  };
+  void GrowStrings() {
+    const size_t size = strings_.empty() ? 1024 : 2 * strings_.size();
+    std::vector<StringBucket> old(size);
+    old.swap(strings_);
+    strings_mask_ = size - 1;
+    for (StringBucket& from : old) {
+      if (from.value.is_nil()) continue;
+      size_t b = from.hash & strings_mask_;
+      while (!strings_[b].value.is_nil()) b = (b + 1) & strings_mask_;
+      strings_[b].hash = from.hash;
+      strings_[b].value = std::move(from.value);
+    }
+  }
+  std::vector<StringBucket> strings_;  // a power of two buckets, or none
+  size_t strings_mask_ = 0, strings_size_ = 0;
   absl::flat_hash_map<std::pair<const void*, const void*>, Value> pairs_;
   // Range keys: each one's interned string, last pair and successor guess.
   // The texts a pair is compared with are copied into the slot (a short
@@ -409,6 +501,7 @@ class Interner {
   absl::flat_hash_map<absl::string_view, uint32_t> key_ids_;  // views the interned key strings
   uint32_t previous_ = kNoKey;  // the key of the list's previous pair
   std::vector<Value> scratch_;
+  std::deque<Gathered> gathered_;  // a deque: growing it moves none
 };
 
 // How the fast parser's string scan treats each byte: a plain byte of a
@@ -492,7 +585,7 @@ class FastParser {
     ++p_;
     std::string_view name;
     if (!FieldName(&name)) return Scanned::kNone;
-    if (name == "log") {
+    if (Is(name, "log")) {
       bool more = false;
       if (!ScanLog(record) || !NextField(&more) || more) return Scanned::kNone;
       SkipSpace();
@@ -513,7 +606,9 @@ class FastParser {
   }
 
  private:
-  void SkipSpace() {
+  // Recorders write no white space: the first byte decides, in line.
+  [[gnu::always_inline]] void SkipSpace() {
+    if (p_ == end_ || static_cast<unsigned char>(*p_) > ' ') return;
     while (p_ != end_ && (*p_ == ' ' || *p_ == '\t' || *p_ == '\r' || *p_ == '\n')) ++p_;
   }
   bool Literal(std::string_view word) {
@@ -544,26 +639,30 @@ class FastParser {
       }
       case '{': {
         ++p_;
-        std::vector<std::string> keys;
-        std::vector<Value> values;
         SkipSpace();
         if (p_ != end_ && *p_ == '}') {
           ++p_;
           *out = Value::Map({}, {});
           return true;
         }
+        // Gathered in this depth's scratch vectors (kept from line to line)
+        // and moved into vectors of their exact size: one allocation each,
+        // not a growth and a shrink (a batch's maps were a fifth of the
+        // reading of event and log lines).
+        Interner::Gathered& g = interner_.ScratchAt(depth);
+        g.Clear();
         while (true) {
           SkipSpace();
           std::string_view key;
           if (!ParseString(&key)) return false;
-          for (const std::string& k : keys) {
+          for (const std::string& k : g.keys) {
             if (k == key) return false;  // a repeated name: nlohmann decides
           }
           SkipSpace();
           if (p_ == end_ || *p_ != ':') return false;
           ++p_;
-          keys.emplace_back(key);
-          if (!ParseValue(&values.emplace_back(), depth + 1, /*intern=*/key != "op")) return false;
+          g.keys.emplace_back(key);
+          if (!ParseValue(&g.values.emplace_back(), depth + 1, /*intern=*/!Is(key, "op"))) return false;
           SkipSpace();
           if (p_ == end_) return false;
           if (*p_ == ',') {
@@ -572,7 +671,8 @@ class FastParser {
           }
           if (*p_ != '}') return false;
           ++p_;
-          *out = Value::Map(std::move(keys), std::move(values));
+          std::vector<std::string> keys(std::make_move_iterator(g.keys.begin()), std::make_move_iterator(g.keys.end()));
+          *out = Value::Map(std::move(keys), g.TakeValues());
           return true;
         }
       }
@@ -581,13 +681,15 @@ class FastParser {
         if (p_ != end_ && *p_ == '[' && ParsePairList(out, depth)) return true;
         if (ParsePair(out)) return true;
         interner_.StartList();
-        std::vector<Value> items;
         SkipSpace();
         if (p_ != end_ && *p_ == ']') {
           ++p_;
           *out = Value::List({});
           return true;
         }
+        Interner::Gathered& g = interner_.ScratchAt(depth);  // as for a map above
+        g.Clear();
+        std::vector<Value>& items = g.values;
         while (true) {
           if (!ParseValue(&items.emplace_back(), depth + 1)) return false;
           SkipSpace();
@@ -600,8 +702,9 @@ class FastParser {
           ++p_;
           if (items.size() == 2 && items[0].is_string() && items[1].is_string()) {
             *out = interner_.Pair(std::move(items[0]), std::move(items[1]));
+            g.Clear();
           } else {
-            *out = Value::List(std::move(items));
+            *out = Value::List(g.TakeValues());
           }
           return true;
         }
@@ -660,33 +763,44 @@ class FastParser {
   bool ParsePairList(Value* out, int depth) {
     if (depth + 1 > kMaxValueDepth + 1) return false;  // as ParseValue on a pair would
     const char* p = p_;
+    // The scratch vector is kept at its size, its items nil or moved from
+    // (neither holds a reference), and written in place: a push_back per
+    // pair was a call and a capacity check (4 % of reading kvsim's history).
     std::vector<Value>& items = interner_.Scratch();
-    items.clear();
+    size_t n = 0;
     interner_.StartList();
     while (true) {
+      if (n == items.size()) items.resize(2 * items.size() + 256);
       // Most pairs are the pair guessed from the one before, written as
       // it was last time: one compare of the text instead of two scans.
       if (const std::string_view guess = interner_.GuessedPairText();
           !guess.empty() && static_cast<size_t>(end_ - p) > guess.size() &&
           SameText(std::string_view(p, guess.size()), guess)) {
         p += guess.size();
-        items.push_back(interner_.TakeGuess());
-      } else if (!ScanPair(p, &items)) {
+        items[n++] = interner_.TakeGuess();
+      } else if (!ScanPair(p, &items[n++])) {
+        ReleaseScratch(items, n);
         return false;
       }
-      if (p == end_) return false;
+      if (p == end_ || (*p != ']' && *p != ',')) {
+        ReleaseScratch(items, n);
+        return false;
+      }
       if (*p == ']') break;
-      if (*p != ',') return false;
       ++p;
     }
     p_ = p + 1;
-    *out = Value::List(std::vector<Value>(std::make_move_iterator(items.begin()), std::make_move_iterator(items.end())));
-    items.clear();
+    *out = Value::List(std::vector<Value>(std::make_move_iterator(items.begin()),
+                                          std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(n))));
     return true;
+  }
+  // A list given up on: its first `n` gathered pairs released now.
+  static void ReleaseScratch(std::vector<Value>& items, size_t n) {
+    for (size_t i = 0; i < n; ++i) items[i] = Value();
   }
   // ParsePairList's pair read byte by byte: ["key","value"] of plain strings
   // at `p`, left past its ']'; false at anything else.
-  bool ScanPair(const char*& p, std::vector<Value>* items) {
+  bool ScanPair(const char*& p, Value* out) {
     std::string_view key, value;
     if (end_ - p < 2 || p[0] != '[' || p[1] != '"') return false;
     p += 2;
@@ -696,7 +810,7 @@ class FastParser {
     if (!ScanPlainString(p, end_, &value)) return false;
     if (p == end_ || *p != ']') return false;
     ++p;
-    items->push_back(interner_.PairOf(key, value));
+    *out = interner_.PairOf(key, value);
     return true;
   }
   // -?(0|[1-9][0-9]*) within int64_t; fractions, exponents and wider
@@ -759,9 +873,31 @@ class FastParser {
     return true;
   }
   // A field's name and its ':'.
+  // The scanner's names are a few plain lowercase letters: the closing
+  // quote is looked for in the eight bytes after the opening one, a word's
+  // compare; a name with anything unusual in it (an escape, a control byte)
+  // names no field, so the caller declines the line whatever text it gets
+  // here. Longer names, or a line's last bytes, take the full string scan.
   bool FieldName(std::string_view* name) {
     SkipSpace();
-    if (!ParseString(name)) return false;
+    if (p_ == end_ || *p_ != '"') return false;
+    ++p_;
+    if (end_ - p_ >= 8) {
+      constexpr uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull;
+      uint64_t x;
+      std::memcpy(&x, p_, 8);
+      const uint64_t y = x ^ (kOnes * '"');
+      const uint64_t quotes = (y - kOnes) & ~y & kHigh;  // exact for the lowest quote
+      if (quotes != 0) {
+        const size_t n = static_cast<size_t>(std::countr_zero(quotes) >> 3);
+        *name = std::string_view(p_, n);
+        p_ += n + 1;
+      } else if (!ScanPlainString(p_, end_, name)) {
+        return false;
+      }
+    } else if (!ScanPlainString(p_, end_, name)) {
+      return false;
+    }
     SkipSpace();
     if (p_ == end_ || *p_ != ':') return false;
     ++p_;
@@ -774,28 +910,48 @@ class FastParser {
     kProcess, kType, kF, kKey, kValue, kTime, kOffset, kApplied, kReplica, kOp, kResult, kError, kIndex,
     kLevel, kBound, kNoField
   };
-  // By length first: one or two compares a field, not up to fifteen.
+  // By length first, then the name's bytes as one or two words against the
+  // candidates' (no call to compare texts): a field costs a few integer
+  // compares, not up to fifteen calls.
+  template <size_t N>
+  static bool Is(std::string_view n, const char (&name)[N]) {
+    static_assert(N >= 2 && N <= 9);
+    if (n.size() != N - 1) return false;
+    if constexpr (N - 1 >= 4) {
+      uint32_t a0, b0, a1, b1;
+      std::memcpy(&a0, n.data(), 4);
+      std::memcpy(&b0, name, 4);
+      std::memcpy(&a1, n.data() + N - 5, 4);
+      std::memcpy(&b1, name + N - 5, 4);
+      return a0 == b0 && a1 == b1;
+    } else {
+      for (size_t i = 0; i + 1 < N; ++i) {
+        if (n[i] != name[i]) return false;
+      }
+      return true;
+    }
+  }
   static EventField EventFieldOf(std::string_view n) {
     switch (n.size()) {
       case 1:
-        return n == "f" ? kF : kNoField;
+        return Is(n, "f") ? kF : kNoField;
       case 2:
-        return n == "op" ? kOp : kNoField;
+        return Is(n, "op") ? kOp : kNoField;
       case 3:
-        return n == "key" ? kKey : kNoField;
+        return Is(n, "key") ? kKey : kNoField;
       case 4:
-        return n == "type" ? kType : n == "time" ? kTime : kNoField;
+        return Is(n, "type") ? kType : Is(n, "time") ? kTime : kNoField;
       case 5:
-        return n == "value"   ? kValue
-               : n == "level" ? kLevel
-               : n == "bound" ? kBound
-               : n == "error" ? kError
-               : n == "index" ? kIndex
-                              : kNoField;
+        return Is(n, "value")   ? kValue
+               : Is(n, "level") ? kLevel
+               : Is(n, "bound") ? kBound
+               : Is(n, "error") ? kError
+               : Is(n, "index") ? kIndex
+                                : kNoField;
       case 6:
-        return n == "offset" ? kOffset : n == "result" ? kResult : kNoField;
+        return Is(n, "offset") ? kOffset : Is(n, "result") ? kResult : kNoField;
       case 7:
-        return n == "process" ? kProcess : n == "replica" ? kReplica : n == "applied" ? kApplied : kNoField;
+        return Is(n, "process") ? kProcess : Is(n, "replica") ? kReplica : Is(n, "applied") ? kApplied : kNoField;
       default:
         return kNoField;
     }
@@ -823,6 +979,17 @@ class FastParser {
       case kKey:
         return OptStr(&e->key);
       case kValue:
+        // A range's result as recorders write it is read by ParsePairList,
+        // which makes nothing but [key value] pairs: the pairer need not
+        // look at each pair again (Event::pairs_checked).
+        if (end_ - p_ >= 2 && p_[0] == '[' && p_[1] == '[') {
+          ++p_;
+          if (ParsePairList(&e->value, 1)) {
+            e->pairs_checked = true;
+            return true;
+          }
+          --p_;
+        }
         return ParseValue(&e->value, 1);
       case kTime:
         return OptInt(&e->time);
@@ -886,30 +1053,30 @@ class FastParser {
       if (!FieldName(&name)) return false;
       uint32_t bit = 0;
       bool ok = false;
-      if (name == "offset") {
+      if (Is(name, "offset")) {
         bit = kLogOffset;
         ok = ScanInt(&r->offset);
-      } else if (name == "key") {
+      } else if (Is(name, "key")) {
         bit = kLogKey;
         std::string_view key;
         ok = ParseString(&key);
         if (ok) r->key.assign(key);
-      } else if (name == "value") {
+      } else if (Is(name, "value")) {
         bit = kLogValue;
         ok = OptStr(&r->value);
-      } else if (name == "f") {
+      } else if (Is(name, "f")) {
         bit = kLogF;
         ok = OptStr(&f);
-      } else if (name == "expected") {
+      } else if (Is(name, "expected")) {
         bit = kLogExpected;
         ok = OptStr(&r->expected);
-      } else if (name == "writer") {
+      } else if (Is(name, "writer")) {
         bit = kLogWriter;
         ok = OptStr(&r->writer);
-      } else if (name == "op") {
+      } else if (Is(name, "op")) {
         bit = kLogOp;
         ok = OptStr(&r->op);
-      } else if (name == "deadline") {
+      } else if (Is(name, "deadline")) {
         bit = kLogDeadline;
         ok = OptInt(&r->deadline);
       }
@@ -1093,7 +1260,7 @@ class LineReader {
  private:
   // An event line, read by either path. False (and the error set) when the
   // pairer refuses it.
-  bool AddEvent(Event e) {
+  bool AddEvent(Event&& e) {
     e.line = line_no_;
     if (pairer_) {
       ReserveOps();
@@ -1107,7 +1274,7 @@ class LineReader {
     return true;
   }
   // A log line, read by either path; throws ParseFailure.
-  void AddLog(LogRecord r) {
+  void AddLog(LogRecord&& r) {
     r.line = line_no_;
     if (!h_.log.empty() && r.offset < h_.log.back().offset) {
       throw ParseFailure{

@@ -113,6 +113,12 @@ TEST(JsonlScanner, ReadsEveryEventFieldAsTheGeneralReaderDoes) {
       R"({"log":{"offset":8,"key":"k","value":"y"},"meta":{}})",        // log with company
       R"({"process":11,"type":"invoke","f":"write","value":9223372036854775808})",  // wraps in nlohmann
       R"({"process":11,"type":"ok","f":"write","value":12345678901234567890})",
+      // Escapes in field names (the scanner finds a name's end by its first
+      // quote and knows no name with an escape in it): declined, and read
+      // as the names they spell.
+      R"({"process":12,"type":"invoke","f":"put","k\u0065y":"a","value":"x"})",
+      R"({"process":12,"type":"ok","f":"put","key":"a","v\u0061lue":"x"})",
+      R"({"log":{"offset":9,"key":"k","value":"z","wr\u0069ter":"c1"}})",
   };
   std::string more = text;
   for (const auto& l : declined) more += l + "\n";
@@ -377,6 +383,15 @@ TEST(JsonlScanner, MalformedLinesGiveTheGeneralReadersErrors) {
 {"log":{"offset":5,"key":"k","value":"b"}})",
                   "key k repeats");
   ExpectSameError(ok + ok, "invokes while its operation from line 1 is still pending");
+  // A range's result that the pair-list loop gives up on is checked pair by
+  // pair when paired (the loop's lists hold pairs only; these do not).
+  const std::string range = R"({"process":0,"type":"invoke","f":"range","value":null})" "\n";
+  for (const std::string value : {R"([["a","b"],["c"]])", R"([["a","b"],["c","d","e"]])",
+                                  R"([["a","b"],"c"])", R"([["a","b"],[]])"}) {
+    SCOPED_TRACE(value);
+    ExpectSameError(range + R"({"process":0,"type":"ok","f":"range","value":)" + value + "}",
+                    "item 1 of a range's result is not a [key value] pair");
+  }
   ExpectSameError(R"({"process":0,"type":"ok","f":"put","key":"k","value":"v"})", "no pending invocation");
 }
 
