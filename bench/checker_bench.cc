@@ -71,15 +71,15 @@ void BM_SessionAndConvergence(benchmark::State& state) {
 }
 BENCHMARK(BM_SessionAndConvergence)->Arg(100'000)->Arg(1'000'000)->Unit(benchmark::kMillisecond);
 
-// The same work as kvcheck does it with two threads (--threads 2): pairing
-// and the write index built on two, convergence on a worker beside it, the
-// sessions split between two. Wall time
+// The same work as kvcheck does it with two threads (--threads 2): the write
+// index built on two, convergence on a worker beside it, the sessions split
+// between two. Wall time
 // (UseRealTime): the CPU time of the main thread alone would flatter it.
 void BM_SessionAndConvergenceTwoThreads(benchmark::State& state) {
   const History& h = Generated(static_cast<size_t>(state.range(0)));
   size_t violations = 0;
   for (auto _ : state) {
-    auto ops = PairOperations(h, /*threads=*/2);
+    auto ops = PairOperations(h);
     if (!ops) {
       state.SkipWithError(ops.error().ToString().c_str());
       return;

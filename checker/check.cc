@@ -398,7 +398,7 @@ std::optional<Error> ValidateOptions(const CheckOptions& options) {
 Result<FullReport> CheckHistory(const History& history, Format format, const CheckOptions& options) {
   if (auto invalid = ValidateOptions(options)) return std::unexpected(*invalid);
   if (options.on_phase) options.on_phase("pairing");
-  KVLOG_ASSIGN_OR_RETURN(std::vector<Operation> ops, PairOperations(history, options.linearizability.threads));
+  KVLOG_ASSIGN_OR_RETURN(std::vector<Operation> ops, PairOperations(history));
   return CheckPaired(history, std::move(ops), format, options);
 }
 
@@ -410,7 +410,7 @@ Result<FullReport> CheckHistory(History&& history, Format format, const CheckOpt
     history.ops.reset();
   } else {
     if (options.on_phase) options.on_phase("pairing");
-    KVLOG_ASSIGN_OR_RETURN(ops, PairOperations(history, options.linearizability.threads));
+    KVLOG_ASSIGN_OR_RETURN(ops, PairOperations(history));
     std::vector<Event>().swap(history.events);
   }
   return CheckPaired(history, std::move(ops), format, options);

@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
-#include <tuple>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -1237,88 +1236,6 @@ RC_GTEST_PROP(Generated, TheSessionCheckOnAWorkerReportsAsOnOneThread, ()) {
 // value, so that a run has many violations, past the reported 100 at times),
 // with one process per replica or several sharing one (a replica's writes are
 // its processes' own).
-// Pairing on two threads (the later half of the events on a worker, then
-// spliced on) must give one thread's operations, field by field, or its
-// error: on a valid history and on ones broken just after the split.
-TEST(PairOperationsTest, TwoThreadsPairAsOne) {
-  testing::GenerateOptions g;
-  g.seed = 7;
-  g.operations = kParallelPairingEvents / 2 + 5000;
-  g.replicas = 8;
-  g.keys = 200;
-  g.range_percent = 5;
-  const History valid = testing::GenerateKvHistory(g);
-  ASSERT_GE(valid.events.size(), kParallelPairingEvents);
-  const size_t mid = valid.events.size() / 2;
-  auto fields = [](const Operation& o) {
-    return std::tie(o.index, o.process, o.f, o.key, o.input, o.output, o.outcome, o.call, o.ret, o.call_time,
-                    o.ret_time, o.offset, o.applied, o.replica, o.op, o.result, o.line, o.bound);
-  };
-  auto same = [&](const History& h, std::string_view what) {
-    SCOPED_TRACE(what);
-    auto one = PairOperations(h, 1);
-    auto two = PairOperations(h, 2);
-    ASSERT_EQ(one.has_value(), two.has_value());
-    if (!one) {
-      EXPECT_EQ(one.error().ToString(), two.error().ToString());
-      return;
-    }
-    ASSERT_EQ(one->size(), two->size());
-    for (size_t i = 0; i < one->size(); ++i) {
-      ASSERT_TRUE(fields((*one)[i]) == fields((*two)[i])) << "operation " << i;
-      ASSERT_EQ((*one)[i].level, (*two)[i].level) << "operation " << i;
-    }
-  };
-  same(valid, "valid");
-  // The generator completes each operation right after invoking it: two
-  // operations of different processes around the split are interleaved so
-  // that both are invoked before it and complete after it, or the splice
-  // would have nothing to join.
-  History crossed = valid;
-  size_t a = mid - 2;  // A invoked at a, completed at a + 1; B at a + 2, a + 3.
-  auto pair_at = [&](size_t k) {
-    const auto& e = crossed.events;
-    return e[k].type == EventType::kInvoke && e[k + 1].type != EventType::kInvoke && e[k + 1].process == e[k].process;
-  };
-  while (!(pair_at(a) && pair_at(a + 2) && crossed.events[a].process != crossed.events[a + 2].process)) a -= 2;
-  ASSERT_GE(a + 2, mid - 8);
-  std::rotate(crossed.events.begin() + static_cast<std::ptrdiff_t>(a + 1),
-              crossed.events.begin() + static_cast<std::ptrdiff_t>(a + 2),
-              crossed.events.begin() + static_cast<std::ptrdiff_t>(a + 4));
-  // Now: A invoked, B invoked, B completed, A completed. Move the split
-  // point between them by dropping events at the front if needed.
-  while (crossed.events.size() / 2 != a + 2) {
-    ASSERT_GT(crossed.events.size() / 2, a + 2);
-    crossed.events.pop_back();  // A completion or invocation at the end: still a valid history.
-  }
-  const size_t crossing = a + 3;  // A's completion, after the split; its invocation before.
-  same(crossed, "operations across the split");
-  {
-    History h = crossed;  // A completion whose f is not its invocation's, across the join.
-    h.events[crossing].f = h.events[crossing].f == "get" ? "put" : "get";
-    same(h, "f changed across the join");
-  }
-  {
-    History h = crossed;  // The completion doubled: the second has nothing pending.
-    h.events.insert(h.events.begin() + static_cast<std::ptrdiff_t>(crossing) + 1, h.events[crossing]);
-    same(h, "completion doubled after the join");
-  }
-  {
-    History h = crossed;  // Its invocation removed: a completion with nothing pending, in the later part.
-    h.events.erase(h.events.begin() + static_cast<std::ptrdiff_t>(a));
-    Event fresh = h.events[0];  // Keeps the split where it was: an invocation of a new process, at the end.
-    fresh.process = 1'000'000;
-    h.events.push_back(fresh);
-    same(h, "invocation removed before the join");
-  }
-  {
-    History h = crossed;  // Errors in both halves: the earlier one is reported.
-    h.events[mid / 2].f = "frobnicate";
-    h.events[mid + mid / 2].f = "frobnicate";
-    same(h, "unknown f in both halves");
-  }
-}
-
 RC_GTEST_PROP(Generated, TheSessionCheckSplitByReplicaReportsAsUnsplit, ()) {
   testing::GenerateOptions g;
   g.seed = *rc::gen::inRange<uint64_t>(1, 1'000'000);

@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <thread>
 #include <type_traits>
 #include <utility>
 
@@ -216,43 +215,16 @@ bool OperationPairer::Splice(OperationPairer&& later, int64_t events_before, int
 
 Result<std::vector<Operation>> OperationPairer::Finish() { return std::move(ops_); }
 
-namespace {
-
-// Pairs events [begin, end) into `pairer`; false on an error (kept in `error`).
-bool PairRange(const History& history, size_t begin, size_t end, OperationPairer& pairer,
-               std::optional<Error>& error) {
+Result<std::vector<Operation>> PairOperations(const History& history) {
+  if (history.ops) return *history.ops;
+  OperationPairer pairer(history.source);
   // Every operation is one invocation and at most one completion: half the
   // events at least, all of them at most. Reserving the half spares the
   // vector of ~300-byte operations its doublings (each one a copy of all).
-  pairer.Reserve((end - begin) / 2 + 1);
-  for (size_t i = begin; i < end; ++i) {
-    if ((error = pairer.Add(history.events[i], static_cast<int64_t>(i)))) return false;
+  pairer.Reserve(history.events.size() / 2 + 1);
+  for (size_t i = 0; i < history.events.size(); ++i) {
+    if (auto error = pairer.Add(history.events[i], static_cast<int64_t>(i))) return std::unexpected(*error);
   }
-  return true;
-}
-
-}  // namespace
-
-Result<std::vector<Operation>> PairOperations(const History& history, int threads) {
-  if (history.ops) return *history.ops;
-  const size_t n = history.events.size();
-  std::optional<Error> error;
-  if (threads >= 2 && n >= kParallelPairingEvents) {
-    // Positions and lines are the events' own in both parts, so the splice
-    // moves nothing on (events_before = lines_before = 0).
-    const size_t mid = n / 2;
-    OperationPairer earlier(history.source), later(history.source);
-    later.ContinueEarlierPart();
-    std::optional<Error> later_error;
-    bool later_ok = false;
-    std::thread worker([&] { later_ok = PairRange(history, mid, n, later, later_error); });
-    const bool earlier_ok = PairRange(history, 0, mid, earlier, error);
-    worker.join();
-    if (earlier_ok && later_ok && earlier.Splice(std::move(later), 0, 0)) return earlier.Finish();
-    // An error somewhere, or across the join: one pass names the first.
-  }
-  OperationPairer pairer(history.source);
-  if (!PairRange(history, 0, n, pairer, error)) return std::unexpected(*error);
   return pairer.Finish();
 }
 

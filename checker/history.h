@@ -166,12 +166,7 @@ struct History {
 // invocation while one is pending.
 // The f of every client event must be one the checkers know (KnownFunction):
 // another is an error naming its line.
-// With threads >= 2 and at least kParallelPairingEvents events, the later
-// half of the events is paired on a second thread and spliced on (the
-// JSONL reader's two parts): the same operations, or the same error, as on
-// one thread.
-inline constexpr size_t kParallelPairingEvents = 1 << 17;
-Result<std::vector<Operation>> PairOperations(const History& history, int threads = 1);
+Result<std::vector<Operation>> PairOperations(const History& history);
 
 // PairOperations one event at a time, for readers that do not keep events.
 class OperationPairer {
