@@ -49,33 +49,11 @@ const History& Generated(size_t ops) {
   return *h;
 }
 
-void BM_SessionAndConvergence(benchmark::State& state) {
-  const History& h = Generated(static_cast<size_t>(state.range(0)));
-  size_t violations = 0;
-  for (auto _ : state) {
-    auto ops = PairOperations(h);
-    if (!ops) {
-      state.SkipWithError(ops.error().ToString().c_str());
-      return;
-    }
-    WriteIndex writes(h, *ops);
-    CheckReport s = CheckSessions(h, *ops, writes);
-    CheckReport c = CheckConvergence(h);
-    violations += s.violation_count + c.violation_count;
-    benchmark::DoNotOptimize(s);
-  }
-  if (violations) state.SkipWithError("a generated history should be valid");
-  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * state.range(0));
-  state.counters["ops/s"] = benchmark::Counter(static_cast<double>(state.iterations()) * state.range(0),
-                                               benchmark::Counter::kIsRate);
-}
-BENCHMARK(BM_SessionAndConvergence)->Arg(100'000)->Arg(1'000'000)->Unit(benchmark::kMillisecond);
-
-// The same work as kvcheck does it with two threads (--threads 2): the write
-// index built on two, convergence on a worker beside it, the sessions split
-// between two. Wall time
-// (UseRealTime): the CPU time of the main thread alone would flatter it.
-void BM_SessionAndConvergenceTwoThreads(benchmark::State& state) {
+// Pairing, the write index, the session and convergence checks, on one
+// thread or as kvcheck does them with two (--threads 2): the write index
+// built on two, convergence on a worker beside it, the sessions split
+// between two.
+void SessionAndConvergence(benchmark::State& state, int threads) {
   const History& h = Generated(static_cast<size_t>(state.range(0)));
   size_t violations = 0;
   for (auto _ : state) {
@@ -85,10 +63,15 @@ void BM_SessionAndConvergenceTwoThreads(benchmark::State& state) {
       return;
     }
     CheckReport c;
-    std::thread side([&] { c = CheckConvergence(h); });
-    WriteIndex writes(h, *ops, /*threads=*/2);
-    CheckReport s = CheckSessions(h, *ops, writes, /*threads=*/2);
-    side.join();
+    std::thread side;
+    if (threads >= 2) side = std::thread([&] { c = CheckConvergence(h); });
+    WriteIndex writes(h, *ops, threads);
+    CheckReport s = CheckSessions(h, *ops, writes, threads);
+    if (side.joinable()) {
+      side.join();
+    } else {
+      c = CheckConvergence(h);
+    }
     violations += s.violation_count + c.violation_count;
     benchmark::DoNotOptimize(s);
   }
@@ -97,6 +80,13 @@ void BM_SessionAndConvergenceTwoThreads(benchmark::State& state) {
   state.counters["ops/s"] = benchmark::Counter(static_cast<double>(state.iterations()) * state.range(0),
                                                benchmark::Counter::kIsRate);
 }
+
+void BM_SessionAndConvergence(benchmark::State& state) { SessionAndConvergence(state, 1); }
+BENCHMARK(BM_SessionAndConvergence)->Arg(100'000)->Arg(1'000'000)->Unit(benchmark::kMillisecond);
+
+// Wall time (UseRealTime): the CPU time of the main thread alone would
+// flatter it.
+void BM_SessionAndConvergenceTwoThreads(benchmark::State& state) { SessionAndConvergence(state, 2); }
 BENCHMARK(BM_SessionAndConvergenceTwoThreads)
     ->Arg(100'000)
     ->Arg(1'000'000)

@@ -1115,6 +1115,17 @@ RC_GTEST_PROP(Generated, KvHistoriesAreValidAndEachBreakageIsCaught, ()) {
   }
 }
 
+// Leaves `h` valid, or gives it a lost, duplicated or phantom record (the
+// case is discarded when the history offers no place for one); true when
+// it broke it.
+bool MaybeBreakDurability(History* h, uint64_t seed) {
+  const auto breakage = *rc::gen::elementOf(std::vector<int>{-1, static_cast<int>(Breakage::kLostWrite),
+                                                             static_cast<int>(Breakage::kDuplicateWrite),
+                                                             static_cast<int>(Breakage::kPhantomWrite)});
+  if (breakage >= 0) RC_PRE(testing::InjectViolation(h, static_cast<Breakage>(breakage), seed));
+  return breakage >= 0;
+}
+
 // The write index keeps each write's version (WriteIndex::VersionOfWrite) for
 // the session check: it must be VersionOf of the write's key and value, on
 // valid and broken histories (a lost, duplicated or phantom record moves a
@@ -1126,10 +1137,7 @@ RC_GTEST_PROP(Generated, EachWritesVersionIsTheVersionOfItsValue, ()) {
   g.replicas = *rc::gen::inRange(1, 5);
   g.keys = *rc::gen::inRange(1, 8);
   History h = testing::GenerateKvHistory(g);
-  const auto breakage = *rc::gen::elementOf(std::vector<int>{-1, static_cast<int>(Breakage::kLostWrite),
-                                                             static_cast<int>(Breakage::kDuplicateWrite),
-                                                             static_cast<int>(Breakage::kPhantomWrite)});
-  if (breakage >= 0) RC_PRE(testing::InjectViolation(&h, static_cast<Breakage>(breakage), g.seed));
+  MaybeBreakDurability(&h, g.seed);
   auto ops = PairOperations(h);
   RC_ASSERT(ops.has_value());
   WriteIndex index(h, *ops);
@@ -1158,10 +1166,7 @@ RC_GTEST_PROP(Generated, TheWriteIndexOnTwoThreadsIsTheOneOnOne, ()) {
   g.keys = *rc::gen::inRange(1, 8);
   g.range_percent = *rc::gen::inRange(0, 20);
   History h = testing::GenerateKvHistory(g);
-  const auto breakage = *rc::gen::elementOf(std::vector<int>{-1, static_cast<int>(Breakage::kLostWrite),
-                                                             static_cast<int>(Breakage::kDuplicateWrite),
-                                                             static_cast<int>(Breakage::kPhantomWrite)});
-  if (breakage >= 0) RC_PRE(testing::InjectViolation(&h, static_cast<Breakage>(breakage), g.seed));
+  const bool broken = MaybeBreakDurability(&h, g.seed);
   auto ops = PairOperations(h);
   RC_ASSERT(ops.has_value());
   const WriteIndex one(h, *ops);
@@ -1192,7 +1197,7 @@ RC_GTEST_PROP(Generated, TheWriteIndexOnTwoThreadsIsTheOneOnOne, ()) {
       RC_ASSERT(one.StateAt(r.key, position) == two.StateAt(r.key, position));
     }
   }
-  RC_TAG(breakage >= 0 ? "broken" : "valid");
+  RC_TAG(broken ? "broken" : "valid");
 }
 
 // With two threads the session check runs on a worker beside durability and

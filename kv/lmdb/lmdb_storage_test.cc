@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <string>
 #include <thread>
@@ -47,6 +48,43 @@ INSTANTIATE_TEST_SUITE_P(Lmdb, DurableStorageConformance,
                              "lmdb", [](const std::string& dir) { return std::unique_ptr<Storage>(MustOpen(dir)); }}),
                          testing::DurableStorageParamName);
 
+// The store's "data" database opened behind its back, through LMDB itself
+// (what the file holds): `use` runs in one transaction, committed when
+// `write`, else aborted.
+void WithDataDb(const std::string& dir, bool write, const std::function<void(MDB_txn*, MDB_dbi)>& use) {
+  MDB_env* env = nullptr;
+  ASSERT_EQ(mdb_env_create(&env), 0);
+  ASSERT_EQ(mdb_env_set_maxdbs(env, 2), 0);
+  ASSERT_EQ(mdb_env_open(env, dir.c_str(), write ? 0 : MDB_RDONLY, 0644), 0);
+  MDB_txn* txn = nullptr;
+  ASSERT_EQ(mdb_txn_begin(env, nullptr, write ? 0 : MDB_RDONLY, &txn), 0);
+  MDB_dbi data = 0;
+  ASSERT_EQ(mdb_dbi_open(txn, "data", 0, &data), 0);
+  use(txn, data);
+  if (write) {
+    EXPECT_EQ(mdb_txn_commit(txn), 0);
+  } else {
+    mdb_txn_abort(txn);
+  }
+  mdb_env_close(env);
+}
+
+std::optional<std::string> RawGet(const std::string& dir, std::string_view key) {
+  std::optional<std::string> out;
+  WithDataDb(dir, /*write=*/false, [&](MDB_txn* txn, MDB_dbi data) {
+    MDB_val k{key.size(), const_cast<char*>(key.data())}, v;
+    if (mdb_get(txn, data, &k, &v) == 0) out.emplace(static_cast<const char*>(v.mv_data), v.mv_size);
+  });
+  return out;
+}
+
+void RawPut(const std::string& dir, std::string_view key, std::string_view value) {
+  WithDataDb(dir, /*write=*/true, [&](MDB_txn* txn, MDB_dbi data) {
+    MDB_val k{key.size(), const_cast<char*>(key.data())}, v{value.size(), const_cast<char*>(value.data())};
+    EXPECT_EQ(mdb_put(txn, data, &k, &v, 0), 0);
+  });
+}
+
 // The stored value of a key is the RocksDB store's encoding (kv/stored_entry.h).
 TEST(LmdbStorageTest, StoresEachValueInTheSharedEntryEncoding) {
   const std::string dir = NewScratchDir("encoding");
@@ -54,19 +92,7 @@ TEST(LmdbStorageTest, StoresEachValueInTheSharedEntryEncoding) {
     auto store = MustOpen(dir);
     store->Apply(std::vector<Mutation>{{"k", "value", 1234567890123}}, 7);
   }
-  MDB_env* env = nullptr;
-  ASSERT_EQ(mdb_env_create(&env), 0);
-  ASSERT_EQ(mdb_env_set_maxdbs(env, 2), 0);
-  ASSERT_EQ(mdb_env_open(env, dir.c_str(), MDB_RDONLY, 0644), 0);
-  MDB_txn* txn = nullptr;
-  ASSERT_EQ(mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn), 0);
-  MDB_dbi data = 0;
-  ASSERT_EQ(mdb_dbi_open(txn, "data", 0, &data), 0);
-  MDB_val k{2, const_cast<char*>("k\0")}, v;
-  ASSERT_EQ(mdb_get(txn, data, &k, &v), 0);
-  EXPECT_EQ(std::string(static_cast<const char*>(v.mv_data), v.mv_size), EncodeEntry("value", 1234567890123));
-  mdb_txn_abort(txn);
-  mdb_env_close(env);
+  EXPECT_EQ(RawGet(dir, std::string_view("k\0", 2)), EncodeEntry("value", 1234567890123));
 }
 
 // Keys longer than LMDB's 511 bytes, and range bounds of any length, beside
@@ -134,19 +160,7 @@ TEST(LmdbStorageTest, LongKeysAreStoredUnderAStandInAndChainedOnACollision) {
   }
   {
     // The colliding key's record, at index 0 of `mine`'s chain.
-    MDB_env* env = nullptr;
-    ASSERT_EQ(mdb_env_create(&env), 0);
-    ASSERT_EQ(mdb_env_set_maxdbs(env, 2), 0);
-    ASSERT_EQ(mdb_env_open(env, dir.c_str(), 0, 0644), 0);
-    MDB_txn* txn = nullptr;
-    ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), 0);
-    MDB_dbi data = 0;
-    ASSERT_EQ(mdb_dbi_open(txn, "data", 0, &data), 0);
-    const std::string k = stand_in(0), v = record(other, "theirs", 2);
-    MDB_val kv{k.size(), const_cast<char*>(k.data())}, vv{v.size(), const_cast<char*>(v.data())};
-    ASSERT_EQ(mdb_put(txn, data, &kv, &vv, 0), 0);
-    ASSERT_EQ(mdb_txn_commit(txn), 0);
-    mdb_env_close(env);
+    RawPut(dir, stand_in(0), record(other, "theirs", 2));
   }
   {
     auto store = MustOpen(dir);
@@ -161,24 +175,9 @@ TEST(LmdbStorageTest, LongKeysAreStoredUnderAStandInAndChainedOnACollision) {
     EXPECT_EQ(store->Size(), 3u);
   }
   // What the file holds.
-  MDB_env* env = nullptr;
-  ASSERT_EQ(mdb_env_create(&env), 0);
-  ASSERT_EQ(mdb_env_set_maxdbs(env, 2), 0);
-  ASSERT_EQ(mdb_env_open(env, dir.c_str(), MDB_RDONLY, 0644), 0);
-  MDB_txn* txn = nullptr;
-  ASSERT_EQ(mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn), 0);
-  MDB_dbi data = 0;
-  ASSERT_EQ(mdb_dbi_open(txn, "data", 0, &data), 0);
-  auto get = [&](const std::string& key) -> std::optional<std::string> {
-    MDB_val k{key.size(), const_cast<char*>(key.data())}, v;
-    if (mdb_get(txn, data, &k, &v) != 0) return std::nullopt;
-    return std::string(static_cast<const char*>(v.mv_data), v.mv_size);
-  };
-  EXPECT_EQ(get(std::string("short\0", 6)), EncodeEntry("s", 1));
-  EXPECT_EQ(get(stand_in(0)), record(other, "theirs", 2));
-  EXPECT_EQ(get(stand_in(1)), record(mine, "again", 4));
-  mdb_txn_abort(txn);
-  mdb_env_close(env);
+  EXPECT_EQ(RawGet(dir, std::string("short\0", 6)), EncodeEntry("s", 1));
+  EXPECT_EQ(RawGet(dir, stand_in(0)), record(other, "theirs", 2));
+  EXPECT_EQ(RawGet(dir, stand_in(1)), record(mine, "again", 4));
   // Deleting `mine` leaves `other`.
   auto store = MustOpen(dir);
   store->Delete(mine);
