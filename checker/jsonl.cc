@@ -16,6 +16,10 @@
 #include <sstream>
 #include <thread>
 
+// Header-only: the string table hashes short texts in line.
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 #include "base/check.h"
 #include "base/propagate.h"
 #include "absl/container/flat_hash_map.h"
@@ -287,9 +291,10 @@ class Interner {
     // value, so a different string is almost never compared) and, when the
     // hashes match, the stored bytes: two cache misses in a table of some
     // 300 K strings, where a general map read control bytes, a slot and the
-    // bytes, and hashed with a longer mix.
+    // bytes. The hash is XXH3 compiled in line (a short text costs a few
+    // instructions).
     if (2 * (strings_size_ + 1) > strings_.size()) GrowStrings();
-    const uint64_t h = HashText(s);
+    const uint64_t h = XXH3_64bits(s.data(), s.size());
     for (size_t b = h & strings_mask_;; b = (b + 1) & strings_mask_) {
       StringBucket& bucket = strings_[b];
       if (bucket.value.is_nil()) {
@@ -404,40 +409,6 @@ class Interner {
   }
 
  private:
-  // A text's hash for the string table: the text's first and last eight
-  // bytes (or four, or three of them; every word between for longer ones)
-  // mixed by multiplication. Any hash is correct (equal hashes are compared
-  // byte by byte); this one spreads kvlog's keys and values ("k123",
-  // "v4-5678.1") well and costs a few instructions.
-  static uint64_t HashText(std::string_view s) {
-    const char* p = s.data();
-    const size_t n = s.size();
-    constexpr uint64_t kMul = 0x9e3779b97f4a7c15ull;
-    uint64_t a = 0, b = 0;
-    if (n >= 8) {
-      std::memcpy(&a, p, 8);
-      std::memcpy(&b, p + n - 8, 8);
-      for (size_t i = 8; i + 8 < n; i += 8) {
-        uint64_t w;
-        std::memcpy(&w, p + i, 8);
-        a = (a ^ w) * kMul;
-      }
-    } else if (n >= 4) {
-      uint32_t x, y;
-      std::memcpy(&x, p, 4);
-      std::memcpy(&y, p + n - 4, 4);
-      a = x;
-      b = y;
-    } else if (n > 0) {
-      a = static_cast<uint8_t>(p[0]) | (uint64_t{static_cast<uint8_t>(p[n / 2])} << 8) |
-          (uint64_t{static_cast<uint8_t>(p[n - 1])} << 16);
-    }
-    uint64_t h = ((a ^ kMul) * 0xbf58476d1ce4e5b9ull) ^ ((b + n) * 0x94d049bb133111ebull);
-    h ^= h >> 31;
-    h *= kMul;
-    h ^= h >> 29;
-    return h;
-  }
   struct StringBucket {
     uint64_t hash = 0;
     Value value;  // nil: empty
