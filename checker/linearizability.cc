@@ -14,7 +14,6 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
-#include "absl/hash/hash.h"
 #include "base/rng.h"
 
 namespace kvlog::checker {
@@ -26,28 +25,6 @@ using Clock = std::chrono::steady_clock;
 constexpr uint64_t kSliceSteps = 1 << 16;
 
 using base::SplitMix64;
-
-// A hash of a Value consistent with Value::operator==.
-struct ValueHash {
-  size_t operator()(const Value& v) const {
-    size_t h = static_cast<size_t>(v.kind()) * 0x9E3779B97F4A7C15ull;
-    switch (v.kind()) {
-      case Value::Kind::kNil:
-        return h;
-      case Value::Kind::kBool:
-      case Value::Kind::kInt:
-        return absl::HashOf(h, v.as_int());
-      case Value::Kind::kString:
-        return absl::HashOf(h, std::string_view(v.as_string()));
-      case Value::Kind::kList:
-      case Value::Kind::kMap:
-        for (const std::string& k : v.keys()) h = absl::HashOf(h, std::string_view(k));
-        for (const Value& item : v.items()) h = absl::HashOf(h, (*this)(item));
-        return h;
-    }
-    return h;
-  }
-};
 
 enum class PartOutcome { kLinearizable, kNot, kOutOfBudget, kCancelled };
 
@@ -130,6 +107,12 @@ class Search {
             result_.detail = fmt::format("memoisation limit reached ({} configurations)", max_cache_);
             return Finish();
           }
+          // The configuration with this read added was searched and failed,
+          // so this one fails too (see Backtrack).
+          if (pure_[op]) {
+            if (Backtrack()) return Finish();
+            continue;
+          }
         }
         e = nodes_[e].next;
         continue;
@@ -143,13 +126,34 @@ class Search {
         best_state_ = state_;
         best_blocking_ = e != -1 ? nodes_[e].op : 0;
       }
+      if (Backtrack()) return Finish();
+    }
+    return Finish();
+  }
+
+  PartResult& result() { return result_; }
+
+ private:
+  // The current configuration has failed: returns to the configuration below
+  // it on the stack and its next candidate. Returns true when the stack was
+  // empty (the part is not linearizable; result_ holds the witness).
+  //
+  // A configuration C fails if C plus a pure operation R (one that never
+  // changes the state, e.g. a read) fails: in any completion of C that places
+  // R later, R can move to the front, since it leaves every state as it is
+  // and placing it earlier only removes a real-time constraint on the ops it
+  // overtakes. So when R's frame is popped, C's other candidates are skipped.
+  // Reads are the most frequent operations, and this keeps the search from
+  // trying every order of the writes around each failed read.
+  bool Backtrack() {
+    for (;;) {
       if (stack_.empty()) {
         result_.outcome = PartOutcome::kNot;
         for (int op : best_ops_) result_.witness.prefix.push_back(op_ptr_[op]->index);
         result_.witness.blocking_op = op_ptr_[best_blocking_]->index;
         result_.blocking_local = static_cast<size_t>(best_blocking_);
         result_.witness.state_after_prefix = model_.Describe(states_[best_state_]);
-        return Finish();
+        return true;
       }
       const Frame f = stack_.back();
       stack_.pop_back();
@@ -160,14 +164,10 @@ class Search {
       state_ = f.state;
       Unlift(f.node);
       if (!op_ptr_[op]->info()) ++remaining_;
-      e = nodes_[f.node].next;
+      e_ = nodes_[f.node].next;
+      if (!pure_[op]) return false;
     }
-    return Finish();
   }
-
-  PartResult& result() { return result_; }
-
-  const Operation& LocalOp(int i) const { return *op_ptr_[i]; }
 
  private:
   struct Frame {
@@ -227,6 +227,10 @@ class Search {
     for (size_t i = 0; i < n; ++i) zobrist_[i] = SplitMix64(i + 1);
     observes_.resize(n);
     for (size_t i = 0; i < n; ++i) observes_[i] = IsReadFunction(op_ptr_[i]->f) || op_ptr_[i]->result == false;
+    // Whether an op is pure does not depend on the state (Model::Check).
+    const Value init = model_.Init();
+    pure_.resize(n);
+    for (size_t i = 0; i < n; ++i) pure_[i] = observes_[i] && model_.Check(init, *op_ptr_[i]).has_value();
     // Order constraints: later_[later_begin_[op] ..] lists the ops that, once
     // linearized, keep `op` from being linearized after them.
     later_begin_.assign(n + 1, 0);
@@ -454,6 +458,7 @@ class Search {
   std::vector<uint32_t> bit_;
   std::vector<uint64_t> zobrist_;
   std::vector<bool> observes_;  // the op may leave the state as it is: try Check first
+  std::vector<bool> pure_;      // the op leaves every state as it is, where it can happen
   std::vector<uint32_t> later_begin_, later_;
   std::vector<uint64_t> bits_;
   uint32_t lo_ = 0, hi_ = 0;

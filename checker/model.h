@@ -63,7 +63,9 @@ class Model {
   // For an operation that leaves the state as it is (a read, a cas whose
   // compare failed): whether it can happen in `state`, without building the
   // next state. nullopt for operations that may change the state: the search
-  // then calls Step. Must agree with Step.
+  // then calls Step. Must agree with Step, and whether the answer is nullopt
+  // must depend on `op` only: the search relies on an op that Check answers
+  // never changing any state.
   virtual std::optional<bool> Check(const Value& state, const Operation& op) const { return std::nullopt; }
 
   // Whether this model can judge `op` at all (a register cannot judge a

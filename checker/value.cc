@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "absl/hash/hash.h"
+
 #include "base/check.h"
 #include "checker/status.h"
 
@@ -194,6 +196,25 @@ bool Value::operator==(const Value& other) const {
       return keys() == other.keys() && items() == other.items();
   }
   return false;
+}
+
+size_t ValueHash::operator()(const Value& v) const {
+  size_t h = static_cast<size_t>(v.kind()) * 0x9E3779B97F4A7C15ull;
+  switch (v.kind()) {
+    case Value::Kind::kNil:
+      return h;
+    case Value::Kind::kBool:
+    case Value::Kind::kInt:
+      return absl::HashOf(h, v.as_int());
+    case Value::Kind::kString:
+      return absl::HashOf(h, std::string_view(v.as_string()));
+    case Value::Kind::kList:
+    case Value::Kind::kMap:
+      for (const std::string& k : v.keys()) h = absl::HashOf(h, std::string_view(k));
+      for (const Value& item : v.items()) h = absl::HashOf(h, (*this)(item));
+      return h;
+  }
+  return h;
 }
 
 }  // namespace kvlog::checker

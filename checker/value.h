@@ -140,4 +140,9 @@ class Value {
   uintptr_t bits_ = 0;  // nil
 };
 
+// A hash consistent with Value::operator==, for hash sets and maps of values.
+struct ValueHash {
+  size_t operator()(const Value& v) const;
+};
+
 }  // namespace kvlog::checker
