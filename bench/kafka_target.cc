@@ -142,9 +142,14 @@ int64_t RawProducer::LogStart() {
 
 RawConsumer::RawConsumer(const KafkaOptions& options, int64_t from, bool batch) {
   KafkaOptions raw = options;
-  raw.client_id += "-raw";  // Its own group id, not a reader's.
+  raw.client_id += "-raw";
+  // The adapter's readers use the simple consumer without a group; this
+  // baseline keeps librdkafka's high-level consumer (assign, consumer_poll),
+  // which needs a group id of its own.
+  log::kafka::KafkaProperties properties = log::kafka::ReaderProperties(raw);
+  properties.emplace_back("group.id", "kvbench-" + raw.client_id);
   char err[512];
-  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, Conf(options, log::kafka::ReaderProperties(raw)), err, sizeof(err));
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, Conf(options, properties), err, sizeof(err));
   if (rk == nullptr) Die(std::string("raw consumer: ") + err);
   rk_.reset(rk);
   if (from == RD_KAFKA_OFFSET_END) {

@@ -12,7 +12,7 @@
 //   BM_Get/{memory,rocksdb,lmdb}    a local Get (block cache warm for RocksDB, pages cached for LMDB)
 // The restart/replay ratio and the Get ratio come from one run of this binary.
 //
-//   rocksdb_bench [--smoke] [--timeline] [--rdkafka_debug=CONTEXTS] [benchmark flags]
+//   rocksdb_bench [--smoke] [--timeline] [--rdkafka_debug=CONTEXTS] [--first_read_hint=0] [benchmark flags]
 // --timeline prints each restart's steps on stderr (the store's open, the
 // log's connection, and Client::Open's debug line of its own steps);
 // --rdkafka_debug adds librdkafka's debug lines of the restarts' handles
@@ -26,6 +26,7 @@
 #include <cstring>
 #include <filesystem>
 #include <future>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,9 @@ using Clock = std::chrono::steady_clock;
 
 bool g_smoke = false;
 bool g_timeline = false;  // --timeline: each restart's steps on stderr.
+// --first_read_hint=0: restarts that open the store before the log do not
+// pass the store's first read offset to the log (KafkaOptions::first_read_offset).
+bool g_first_read_hint = true;
 // --rdkafka_debug=CONTEXTS: librdkafka's `debug` property on the restarts'
 // log, its lines on stderr stamped with the time since the restart began.
 std::string g_rdkafka_debug;
@@ -111,9 +115,10 @@ struct World {
   fs::path lmdb_checkpoint;  // The same for LMDB: a copy (mdb_env_copy2) and
   fs::path lmdb_closed;      // the store itself, closed.
 
-  std::unique_ptr<log::Log> Connect() const {
+  std::unique_ptr<log::Log> Connect(std::optional<log::Offset> first_read_offset = std::nullopt) const {
     log::kafka::KafkaOptions options = cluster ? cluster->LogOptions() : brokers_topic;
     options.logger = nullptr;
+    options.first_read_offset = first_read_offset;
     if (!g_rdkafka_debug.empty() && g_restart_began != Clock::time_point{}) {  // Restarts only.
       options.properties.emplace_back("debug", g_rdkafka_debug);
       options.logger = [](log::LogLevel, std::string_view line) {
@@ -266,7 +271,7 @@ void BM_RestartWithTail(benchmark::State& state) {
       store = mode >= 4 ? Lmdb(dir) : RocksDb(dir);
       store_open_s += std::chrono::duration<double>(Clock::now() - start).count();
       const auto connecting = Clock::now();
-      log = w.Connect();
+      log = w.Connect(g_first_read_hint ? std::optional(kv::Client::FirstReadOffset(*store)) : std::nullopt);
       connect_ms = std::chrono::duration<double, std::milli>(Clock::now() - connecting).count();
     }
     const auto opening = Clock::now();
@@ -342,6 +347,8 @@ int main(int argc, char** argv) {
       kvlog::g_timeline = true;
     } else if (arg.starts_with("--rdkafka_debug=")) {
       kvlog::g_rdkafka_debug = arg.substr(std::strlen("--rdkafka_debug="));
+    } else if (arg.starts_with("--first_read_hint=")) {
+      kvlog::g_first_read_hint = arg != "--first_read_hint=0";
     } else if (arg == "--smoke") {
       kvlog::g_smoke = true;
     } else if (arg.starts_with("--brokers=")) {

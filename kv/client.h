@@ -162,6 +162,13 @@ class Client {
   static Result<std::unique_ptr<Client>> Open(std::unique_ptr<log::Log> log,
                                               std::unique_ptr<Storage> storage,
                                               ClientOptions options = {});
+
+  // The offset Open's first reader of the log will start at on `storage` (a
+  // durable store's last applied record, or its position; 0 for a new store).
+  // A caller that opens the store before the log can pass it to the log (e.g.
+  // KafkaOptions::first_read_offset) so that reader's fetch begins while the
+  // log opens.
+  static log::Offset FirstReadOffset(Storage& storage);
   virtual ~Client();  // The implementation's destructor closes.
 
   Client(const Client&) = delete;

@@ -32,6 +32,8 @@ Result<std::unique_ptr<Client>> Client::Open(std::unique_ptr<log::Log> log, std:
   return std::unique_ptr<Client>(std::move(impl));
 }
 
+log::Offset Client::FirstReadOffset(Storage& storage) { return internal::ClientImpl::FirstReadOffset(storage); }
+
 // WriteBatch
 
 WriteBatch& WriteBatch::Put(std::string_view key, std::string_view value) {

@@ -41,7 +41,37 @@ log::ReadOptions ProbeReadOptions() {
   return read_options;
 }
 
+// Where a store resumes: its durable state, and the last record it applied
+// (just below its position, read with its metadata): the reader that reads
+// the tail starts there and checks the store's identity with it, instead of
+// a reader of its own at the store's first record (a fourth connection,
+// metadata and fetch).
+struct ResumePoint {
+  std::optional<DurableState> durable;
+  bool check = false;  // the store holds a position or an identity to check against the log
+  std::vector<std::pair<std::string, std::string>> meta;
+  std::optional<Applier::LastRecord> last;
+  log::Offset first_read = 0;  // where the first reader starts
+};
+
+ResumePoint FindResumePoint(Storage& storage) {
+  ResumePoint r;
+  r.durable = storage.Durable();
+  r.check = r.durable && (r.durable->position > 0 || r.durable->identity.known());
+  if (r.check && r.durable->identity.known()) {
+    r.meta = storage.LoadMeta();
+    r.last = Applier::FindLastRecord(r.meta);
+    if (r.last && !(r.last->offset >= r.durable->identity.first_offset && r.last->offset < r.durable->position)) {
+      r.last.reset();
+    }
+  }
+  r.first_read = r.last ? r.last->offset : r.check ? r.durable->position : 0;
+  return r;
+}
+
 }  // namespace
+
+log::Offset ClientImpl::FirstReadOffset(Storage& storage) { return FindResumePoint(storage).first_read; }
 
 Result<std::unique_ptr<ClientImpl>> ClientImpl::Open(std::unique_ptr<log::Log> log, std::unique_ptr<Storage> storage,
                                                      ClientOptions options) {
@@ -83,30 +113,21 @@ Result<std::unique_ptr<ClientImpl>> ClientImpl::Open(std::unique_ptr<log::Log> l
   log::ReadOptions read_options;
   read_options.headers = true;
   // A durable store resumes from its position once it proves to fit the log.
-  std::optional<DurableState> durable = client->storage_->Durable();
-  const bool check = durable && (durable->position > 0 || durable->identity.known());
-  // The last record the store applied (just below its position, read with
-  // its metadata): the reader that reads the tail starts there and checks
-  // the store's identity with it, instead of a reader of its own at the
-  // store's first record (a fourth connection, metadata and fetch).
-  std::vector<std::pair<std::string, std::string>> meta;
-  std::optional<Applier::LastRecord> last;
-  if (check && durable->identity.known()) {
-    meta = client->storage_->LoadMeta();
-    last = Applier::FindLastRecord(meta);
-    if (last && !(last->offset >= durable->identity.first_offset && last->offset < durable->position)) last.reset();
-  }
+  ResumePoint resume = FindResumePoint(*client->storage_);
+  std::optional<DurableState>& durable = resume.durable;
+  const bool check = resume.check;
+  std::vector<std::pair<std::string, std::string>>& meta = resume.meta;
+  std::optional<Applier::LastRecord>& last = resume.last;
   // The reader is opened first, where the replay will most likely start, so
   // it connects and fetches while the end offset is read and the store is
   // checked: a restart's fixed cost was mostly these steps one after the
   // other (each a connection, metadata and a first fetch). Nothing is
   // applied before the checks pass; a store that fails them drops it. If it
   // cannot be opened now, it is opened again below, where its error counts.
-  // (Dropping a reader at once is safe: a Kafka reader's handle assigns its
-  // partition once and unassigns it once, see log/kafka/kafka_log.cc.)
+  // (Dropping a reader at once is safe: a Kafka reader's handle starts its
+  // partition once and stops it once, see log/kafka/kafka_log.cc.)
   std::unique_ptr<log::LogReader> early;
-  if (Result<std::unique_ptr<log::LogReader>> r =
-          client->log_->OpenReader(last ? last->offset : check ? durable->position : 0, read_options)) {
+  if (Result<std::unique_ptr<log::LogReader>> r = client->log_->OpenReader(resume.first_read, read_options)) {
     early = std::move(*r);
   }
   // Without a last record, the reader that fetches the store's first record

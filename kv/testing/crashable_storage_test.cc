@@ -181,6 +181,31 @@ std::vector<KeyValue> FreshState(log::sim::Broker& broker) {
   return fresh ? *(*fresh)->Range(KeyConstraint{}, {.versions = true}) : std::vector<KeyValue>{};
 }
 
+TEST(CrashableStorageClientTest, FirstReadOffsetIsADurableStoresLastAppliedRecordAndZeroForANewStore) {
+  log::sim::Broker broker;
+  auto disk = std::make_shared<CrashableDisk>();
+  {
+    auto store = MustOpen(disk, {.sync_every = 1});
+    ASSERT_NE(store, nullptr);
+    EXPECT_EQ(Client::FirstReadOffset(*store), 0);
+  }
+  WriteLog(broker, 0, 30);
+  {
+    auto client = Client::Open(broker.Connect(), MustOpen(disk, {.sync_every = 1}), {});
+    ASSERT_TRUE(client.has_value()) << client.error().ToString();
+    ASSERT_EQ((*client)->AppliedPosition(), broker.end_offset());
+  }
+  const int64_t end = broker.end_offset();
+  auto store = MustOpen(disk, {.sync_every = 1});
+  ASSERT_NE(store, nullptr);
+  ASSERT_EQ(store->Durable()->position, end);
+  // Open's reader starts at the last record applied, to check it is the log's.
+  EXPECT_EQ(Client::FirstReadOffset(*store), end - 1);
+  auto client = Client::Open(broker.Connect(), std::move(store), {});
+  ASSERT_TRUE(client.has_value()) << client.error().ToString();
+  EXPECT_EQ((*client)->resumed_from(), end);
+}
+
 TEST(CrashableStorageClientTest, AClientRestartedAfterACrashReplaysWhatTheCrashLostAndConverges) {
   log::sim::Broker broker;
   auto disk = std::make_shared<CrashableDisk>();

@@ -94,10 +94,17 @@ std::string Ms(std::chrono::milliseconds d) { return fmt::format("{} ms", d.coun
 // process's CPU per record consumed (raw consume of 100 K and 1 M records on
 // KRaft: 0.42 to 0.47 us per record polled one by one, 0.34 to 0.38 in
 // batches).
+//
+// The partition is read with librdkafka's simple consumer (consume_start on
+// a queue of the reader's own), not assign(): assign() needs a group.id, and
+// a group makes the handle send FindCoordinator and open a connection to the
+// group's coordinator beside the bootstrap and the leader's, none of which a
+// reader that never commits uses (a restart's first fetch waited behind them).
 struct ReaderHandle {
   std::unique_ptr<HandleContext> context;
   HandlePtr consumer;
-  rd_kafka_queue_t* queue = nullptr;  // The consumer queue; released by CloseReaderHandle.
+  rd_kafka_topic_t* topic = nullptr;  // Partition 0 started on it; released by CloseReaderHandle.
+  rd_kafka_queue_t* queue = nullptr;  // Where the partition's messages go; released by CloseReaderHandle.
   std::vector<rd_kafka_message_t*> taken;
   std::size_t next = 0;
 };
@@ -151,23 +158,23 @@ Result<ReaderHandle> NewReaderHandle(const KafkaOptions& options, const ReadOpti
   return ReaderHandle{std::move(context), std::move(*handle)};
 }
 
-// Assigns partition 0 at `from` to a handle NewReaderHandle made (once: see
-// KafkaReader's invariant) and takes its consumer queue.
+// Starts partition 0 at `from` on a handle NewReaderHandle made (once: see
+// KafkaReader's invariant), into a queue of its own.
 Status AssignReaderHandle(ReaderHandle& reader, const KafkaOptions& options, Offset from) {
-  rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(1);
+  reader.topic = rd_kafka_topic_new(reader.consumer.get(), options.topic.c_str(), nullptr);
+  if (reader.topic == nullptr) {
+    return std::unexpected(KafkaError(rd_kafka_last_error(), "cannot open topic handle", options));
+  }
+  reader.queue = rd_kafka_queue_new(reader.consumer.get());
   // An absolute offset, 0 included: a log whose start has moved past it is
   // reported by the first Poll (kDataLoss), not silently skipped.
-  rd_kafka_topic_partition_list_add(parts, options.topic.c_str(), 0)->offset = std::max<Offset>(from, 0);
-  rd_kafka_resp_err_t err = rd_kafka_assign(reader.consumer.get(), parts);
-  rd_kafka_topic_partition_list_destroy(parts);
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return std::unexpected(KafkaError(err, "cannot assign partition 0", options));
-  }
-  reader.queue = rd_kafka_queue_get_consumer(reader.consumer.get());
-  if (reader.queue == nullptr) {
-    rd_kafka_consumer_close(reader.consumer.get());
-    return MakeError(ErrorCode::kInternal,
-                     fmt::format("consumer of topic '{}' has no consumer queue (no group.id?)", options.topic));
+  if (rd_kafka_consume_start_queue(reader.topic, 0, std::max<Offset>(from, 0), reader.queue) == -1) {
+    const rd_kafka_resp_err_t err = rd_kafka_last_error();
+    rd_kafka_queue_destroy(reader.queue);
+    reader.queue = nullptr;
+    rd_kafka_topic_destroy(reader.topic);
+    reader.topic = nullptr;
+    return std::unexpected(KafkaError(err, "cannot start reading partition 0", options));
   }
   return OkStatus();
 }
@@ -180,18 +187,21 @@ Result<ReaderHandle> OpenReaderHandle(const KafkaOptions& options, const ReadOpt
   return reader;
 }
 
-// Closes a reader's handle: the messages it still holds and its queue are
-// released first (rd_kafka_destroy waits for every message of its handle),
-// then its one unassignment; librdkafka's threads are joined before the
-// context goes.
+// Closes a reader's handle: the messages it still holds are released first
+// (rd_kafka_destroy waits for every message of its handle), then its one stop
+// and its queue; librdkafka's threads are joined before the context goes.
 void CloseReaderHandle(ReaderHandle& handle) {
   if (handle.consumer == nullptr) return;
   for (; handle.next < handle.taken.size(); ++handle.next) rd_kafka_message_destroy(handle.taken[handle.next]);
   handle.taken.clear();
   handle.next = 0;
+  if (handle.topic != nullptr) {
+    rd_kafka_consume_stop(handle.topic, 0);  // Also drops what the partition still queued.
+    rd_kafka_topic_destroy(handle.topic);
+    handle.topic = nullptr;
+  }
   if (handle.queue != nullptr) rd_kafka_queue_destroy(handle.queue);
   handle.queue = nullptr;
-  rd_kafka_consumer_close(handle.consumer.get());
   handle.consumer.reset();
   handle.context.reset();
 }
@@ -202,8 +212,9 @@ void CloseReaderHandle(ReaderHandle& handle) {
 // below it. It moves past a returned record and to the end offset a
 // partition-EOF event reports, which steps over gaps at the end of the log.
 //
-// Invariant: a handle's partition is assigned once (when the handle is made)
-// and unassigned once (when it is closed), never reassigned. librdkafka 2.0.2
+// Invariant: a handle's partition is started once (when the handle is made)
+// and stopped once (when it is closed), never restarted. (Kept from when
+// readers used assign(), which the simple consumer replaced:) librdkafka 2.0.2
 // stops a partition on every assignment change, and a second change before
 // the first stop completed (a reassign, then a close at once: a start-up
 // replay that found its records deleted and failed) sent a second stop for the
@@ -452,6 +463,13 @@ class KafkaLog final : public Log {
     // reader makes its own.
     if (Result<ReaderHandle> spare = NewReaderHandle(options, ReadOptions{})) {
       log->spare_reader_ = std::make_unique<ReaderHandle>(std::move(*spare));
+      // Started before the check: its leader query rides on the handle's
+      // first metadata request, and the leader's connection is made while the
+      // check's answer comes.
+      if (options.first_read_offset &&
+          AssignReaderHandle(*log->spare_reader_, options, *options.first_read_offset)) {
+        log->spare_from_ = *options.first_read_offset;
+      }
     }
     // The topic is checked (and created if asked) through the reader's handle
     // (the producer's without one): its metadata then serves the check and
@@ -574,8 +592,13 @@ class KafkaLog final : public Log {
       std::lock_guard<std::mutex> lock(mu_);
       spare = std::move(spare_reader_);
     }
+    if (spare != nullptr && spare->topic != nullptr && spare_from_ != from) {
+      CloseReaderHandle(*spare);  // Started elsewhere (first_read_offset): never restarted.
+      spare.reset();
+    }
     Result<ReaderHandle> handle = spare == nullptr ? OpenReaderHandle(options_, read_options, from)
                                                    : [&]() -> Result<ReaderHandle> {
+      if (spare->topic != nullptr) return std::move(*spare);
       if (Status assigned = AssignReaderHandle(*spare, options_, from); !assigned) {
         CloseReaderHandle(*spare);
         return std::unexpected(assigned.error());
@@ -897,6 +920,8 @@ class KafkaLog final : public Log {
   // The first non-probe reader's handle, made by Create and not yet
   // assigned; null once taken (or never made). Guarded by mu_.
   std::unique_ptr<ReaderHandle> spare_reader_;
+  Offset spare_from_ = kNoOffset;  // Where spare_reader_ started, if it did (first_read_offset).
+
   Clock::time_point last_overlap_{};  // The last append that found another in flight. Guarded by mu_.
   absl::flat_hash_set<AppendOp*> inflight_;  // Unfinished ops. Guarded by mu_.
 };
@@ -1128,8 +1153,7 @@ KafkaProperties ProducerProperties(const KafkaOptions& options) {
 
 KafkaProperties ReaderProperties(const KafkaOptions& options) {
   KafkaProperties props = {
-      // assign() needs a group id; nothing is committed and no group is joined.
-      {"group.id", "kvlog-reader-" + options.client_id},
+      // No group.id: nothing is committed (ReaderHandle).
       {"enable.auto.commit", "false"},
       {"enable.auto.offset.store", "false"},
       {"enable.partition.eof", "true"},

@@ -20,6 +20,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -103,6 +104,12 @@ struct KafkaOptions {
   // handler does not wake on new data, it bounds write latency (use 1 ms there).
   std::chrono::milliseconds fetch_wait_max{10};
   std::chrono::milliseconds fetch_error_backoff{50};
+  // Where the first reader will start, when the caller knows it before the
+  // log opens (a durable store's position): that reader's partition starts
+  // while the log opens, so its leader's connection and first fetch overlap
+  // the topic check. A first reader opened at another offset gets a handle of
+  // its own. Unset: the first reader starts when it is opened.
+  std::optional<int64_t> first_read_offset;
 
   // Bounds topic creation, metadata and other admin round trips.
   std::chrono::milliseconds admin_timeout{10'000};
