@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <map>
+#include <random>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -939,6 +941,116 @@ TEST(Staleness, AReplicaOpenedAfterAWriteDoesNotCountForIt) {
   EXPECT_EQ(f.write_visibility_ns.count, 1u);
   EXPECT_EQ(f.write_visibility_ns.max, 25);
   EXPECT_EQ(f.writes_never_seen_everywhere, 0u);
+}
+
+// The staleness figures against a plain reading of their definitions
+// (staleness.h), on random operations: several replicas, some opening late,
+// times and positions that tie and go back, writes without offsets, reads
+// without positions, failed and unknown outcomes.
+StalenessFigures StalenessByDefinition(const std::vector<Operation>& ops) {
+  struct Ack {
+    int64_t time, offset;
+  };
+  std::vector<Ack> acks;
+  std::map<std::string, int64_t> opened;
+  std::map<std::string, std::vector<std::pair<int64_t, int64_t>>> seen;  // replica -> (time, applied)
+  for (const Operation& o : ops) {
+    if (o.replica && o.call_time) {
+      auto [it, added] = opened.try_emplace(*o.replica, *o.call_time);
+      it->second = std::min(it->second, *o.call_time);
+    }
+    if (!o.ok()) continue;
+    const bool read = o.f == "get" || o.f == "range";
+    if (!read && o.offset && o.ret_time) acks.push_back({*o.ret_time, *o.offset});
+    if (read && o.applied && o.ret_time && o.replica) seen[*o.replica].emplace_back(*o.ret_time, *o.applied);
+  }
+  std::vector<int64_t> behind_offsets, behind_ns, visibility;
+  StalenessFigures out;
+  for (const Operation& o : ops) {
+    if (!o.ok() || !(o.f == "get" || o.f == "range") || !o.applied || !o.call_time) continue;
+    bool any = false;
+    int64_t top = INT64_MIN;
+    std::optional<int64_t> first;  // the earliest acknowledgement of an offset >= applied
+    for (const Ack& a : acks) {
+      if (a.time >= *o.call_time) continue;
+      any = true;
+      top = std::max(top, a.offset);
+      if (a.offset >= *o.applied && (!first || a.time < *first)) first = a.time;
+    }
+    behind_offsets.push_back(any ? std::max<int64_t>(0, top + 1 - *o.applied) : 0);
+    behind_ns.push_back(any && first ? *o.call_time - *first : 0);
+  }
+  for (const Ack& a : acks) {
+    int64_t latest = a.time;
+    bool everywhere = true;
+    size_t counted = 0;
+    for (const auto& [name, obs] : seen) {
+      if (opened.at(name) > a.time) continue;
+      ++counted;
+      std::optional<int64_t> past;  // the earliest observation past the offset
+      for (const auto& [time, applied] : obs) {
+        if (applied > a.offset && (!past || time < *past)) past = time;
+      }
+      if (!past) {
+        everywhere = false;
+      } else {
+        latest = std::max(latest, *past);
+      }
+    }
+    if (counted == 0) continue;
+    if (everywhere) {
+      visibility.push_back(latest - a.time);
+    } else {
+      ++out.writes_never_seen_everywhere;
+    }
+  }
+  out.available = !behind_offsets.empty() || !visibility.empty();
+  out.read_offsets_behind = Quantiles::Of(std::move(behind_offsets));
+  out.read_ns_behind = Quantiles::Of(std::move(behind_ns));
+  out.write_visibility_ns = Quantiles::Of(std::move(visibility));
+  return out;
+}
+
+TEST(Staleness, FiguresAreTheirDefinitionsOnRandomOperations) {
+  std::mt19937_64 rng(17);
+  auto below = [&](int64_t n) { return static_cast<int64_t>(rng() % static_cast<uint64_t>(n)); };
+  auto same = [](const Quantiles& a, const Quantiles& b) {
+    return a.count == b.count && a.p50 == b.p50 && a.p90 == b.p90 && a.p99 == b.p99 && a.max == b.max;
+  };
+  size_t never_seen = 0, visible = 0;
+  for (int round = 0; round < 400; ++round) {
+    std::vector<Operation> ops;
+    const int64_t n = below(200), replicas = 1 + below(5), span = 1 + below(400), positions = 1 + below(120);
+    for (int64_t i = 0; i < n; ++i) {
+      Operation o;
+      o.index = static_cast<size_t>(i);
+      o.f = below(2) ? "put" : below(4) ? "get" : "range";
+      const int64_t outcome = below(10);
+      o.outcome = outcome < 8 ? EventType::kOk : outcome == 8 ? EventType::kFail : EventType::kInfo;
+      // Mostly in time order, sometimes not (another clock).
+      const int64_t call = below(5) ? i * span / std::max<int64_t>(n, 1) + below(10) : below(span);
+      o.call_time = call;
+      if (below(10)) o.ret_time = call + below(30);
+      // A late replica opens in the history's second half.
+      const int64_t r = below(replicas);
+      o.replica = r == replicas - 1 && replicas > 2 && i < n / 2 ? "r0" : fmt::format("r{}", r);
+      if (o.f == "put" && below(8)) o.offset = below(positions);
+      if (o.f != "put" && below(8)) o.applied = below(positions + 2);
+      ops.push_back(std::move(o));
+    }
+    const StalenessFigures got = MeasureStaleness(ops), want = StalenessByDefinition(ops);
+    ASSERT_EQ(got.available, want.available) << "round " << round;
+    ASSERT_TRUE(same(got.read_offsets_behind, want.read_offsets_behind)) << "round " << round;
+    ASSERT_TRUE(same(got.read_ns_behind, want.read_ns_behind)) << "round " << round;
+    ASSERT_TRUE(same(got.write_visibility_ns, want.write_visibility_ns))
+        << "round " << round << ": " << got.write_visibility_ns.ToString() << " against "
+        << want.write_visibility_ns.ToString();
+    ASSERT_EQ(got.writes_never_seen_everywhere, want.writes_never_seen_everywhere) << "round " << round;
+    never_seen += got.writes_never_seen_everywhere;
+    visible += got.write_visibility_ns.count;
+  }
+  EXPECT_GT(never_seen, 0u);  // both kinds of write occurred
+  EXPECT_GT(visible, 0u);
 }
 
 // --- refusals: what the checks cannot judge is an error or "unknown" -------
