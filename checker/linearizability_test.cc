@@ -332,6 +332,44 @@ bool BruteForceLinearizable(const std::vector<Operation>& ops, const Model& mode
   return place(model.Init(), 0);
 }
 
+// Up to `n` operations of `processes` processes, each running one at a time
+// and overlapping the others': `invoke` fills an invocation's f, key and
+// value; a completion is ok, info (1 in 10) or fail (1 in 10), and `complete`
+// fills an ok one's output (it starts as a copy of its invocation).
+History RandomInterleaving(std::mt19937_64& rng, int n, int processes, const std::function<void(Event&)>& invoke,
+                           const std::function<void(Event&)>& complete) {
+  History h;
+  std::vector<bool> open(processes, false);
+  std::vector<Event> pending(processes);
+  int started = 0;
+  int64_t now = 0;
+  while (started < n || std::find(open.begin(), open.end(), true) != open.end()) {
+    const int p = static_cast<int>(rng() % processes);
+    if (!open[p]) {
+      if (started >= n) continue;
+      Event inv;
+      inv.process = p;
+      inv.type = EventType::kInvoke;
+      invoke(inv);
+      inv.time = now++;
+      h.events.push_back(inv);
+      pending[p] = inv;
+      open[p] = true;
+      ++started;
+    } else {
+      Event done = pending[p];
+      const uint64_t fate = rng() % 10;
+      done.type = fate == 0 ? EventType::kInfo : fate == 1 ? EventType::kFail : EventType::kOk;
+      done.time = now++;
+      if (done.type == EventType::kOk) complete(done);
+      h.events.push_back(done);
+      open[p] = false;
+    }
+  }
+  for (size_t i = 0; i < h.events.size(); ++i) h.events[i].line = static_cast<int>(i + 1);
+  return h;
+}
+
 RC_GTEST_PROP(Generated, SmallRandomRegisterHistoriesAgreeWithABruteForce, ()) {
   // Random (mostly not linearizable) histories of up to 7 operations on one
   // cas register, with overlaps, info and failed operations.
@@ -339,46 +377,30 @@ RC_GTEST_PROP(Generated, SmallRandomRegisterHistoriesAgreeWithABruteForce, ()) {
   std::mt19937_64 rng(seed);
   const int n = 1 + static_cast<int>(rng() % 7);
   const int processes = 1 + static_cast<int>(rng() % 4);
-  History h;
-  std::vector<int64_t> open(processes, -1);  // op number pending per process
-  std::vector<Event> pending(processes);
-  int started = 0;
-  while (started < n || std::any_of(open.begin(), open.end(), [](int64_t o) { return o >= 0; })) {
-    const int p = static_cast<int>(rng() % processes);
-    if (open[p] < 0) {
-      if (started >= n) continue;
-      Event inv;
-      inv.process = p;
-      inv.type = EventType::kInvoke;
-      switch (rng() % 3) {
-        case 0:
-          inv.f = "read";
-          break;
-        case 1:
-          inv.f = "write";
-          inv.value = Value::Int(static_cast<int64_t>(rng() % 3));
-          break;
-        default:
-          inv.f = "cas";
-          inv.value = Value::List({Value::Int(static_cast<int64_t>(rng() % 3)), Value::Int(static_cast<int64_t>(rng() % 3))});
-      }
-      h.events.push_back(inv);
-      pending[p] = inv;
-      open[p] = started++;
-    } else {
-      Event done = pending[p];
-      const uint64_t fate = rng() % 10;
-      done.type = fate == 0 ? EventType::kInfo : fate == 1 ? EventType::kFail : EventType::kOk;
-      if (done.f == "read" && done.type == EventType::kOk) {
-        const uint64_t v = rng() % 4;
-        done.value = v == 3 ? Value() : Value::Int(static_cast<int64_t>(v));
-      }
-      if (done.f == "cas" && done.type == EventType::kOk && rng() % 3 == 0) done.result = false;
-      h.events.push_back(done);
-      open[p] = -1;
-    }
-  }
-  for (size_t i = 0; i < h.events.size(); ++i) h.events[i].line = static_cast<int>(i + 1);
+  auto small = [&] { return Value::Int(static_cast<int64_t>(rng() % 3)); };
+  History h = RandomInterleaving(
+      rng, n, processes,
+      [&](Event& inv) {
+        switch (rng() % 3) {
+          case 0:
+            inv.f = "read";
+            break;
+          case 1:
+            inv.f = "write";
+            inv.value = small();
+            break;
+          default:
+            inv.f = "cas";
+            inv.value = Value::List({small(), small()});
+        }
+      },
+      [&](Event& done) {
+        if (done.f == "read") {
+          const uint64_t v = rng() % 4;
+          done.value = v == 3 ? Value() : Value::Int(static_cast<int64_t>(v));
+        }
+        if (done.f == "cas" && rng() % 3 == 0) done.result = false;
+      });
   auto ops = PairOperations(h);
   RC_ASSERT(ops.has_value());
   auto model = MakeModel("cas-register");
@@ -502,60 +524,42 @@ History SmallRandomKvHistory(uint64_t seed) {
   auto key = [&] { return std::string(rng() % 2 == 0 ? "a" : "b"); };
   auto value = [&] { return Value::String(std::to_string(rng() % 3)); };
   auto maybe_nil = [&] { return rng() % 4 == 0 ? Value() : value(); };
-  History h;
-  std::vector<int64_t> open(processes, -1);
-  std::vector<Event> pending(processes);
-  int started = 0;
-  int64_t now = 0;
-  while (started < n || std::any_of(open.begin(), open.end(), [](int64_t o) { return o >= 0; })) {
-    const int p = static_cast<int>(rng() % processes);
-    if (open[p] < 0) {
-      if (started >= n) continue;
-      Event inv;
-      inv.process = p;
-      inv.type = EventType::kInvoke;
-      switch (rng() % (with_cas ? 6 : 5)) {
-        case 0:
-          inv.f = "get";
-          inv.key = key();
-          break;
-        case 1:
-          inv.f = rng() % 4 == 0 ? "delete" : "put";
-          inv.key = key();
-          if (inv.f == "put") inv.value = value();
-          break;
-        case 2:
-          inv.f = "range";
-          inv.key = "a";
-          break;
-        case 5:
-          inv.f = "cas";
-          inv.key = key();
-          inv.value = Value::List({maybe_nil(), value()});
-          break;
-        default: {
-          inv.f = "batch";
-          std::vector<Value> records;
-          const int r = 1 + static_cast<int>(rng() % 3);
-          for (int i = 0; i < r; ++i) {
-            const bool del = rng() % 4 == 0;
-            records.push_back(Value::Map({"f", "key", "value"},
-                                         {Value::String(del ? "delete" : "put"), Value::String(key()),
-                                          del ? Value() : value()}));
+  return RandomInterleaving(
+      rng, n, processes,
+      [&](Event& inv) {
+        switch (rng() % (with_cas ? 6 : 5)) {
+          case 0:
+            inv.f = "get";
+            inv.key = key();
+            break;
+          case 1:
+            inv.f = rng() % 4 == 0 ? "delete" : "put";
+            inv.key = key();
+            if (inv.f == "put") inv.value = value();
+            break;
+          case 2:
+            inv.f = "range";
+            inv.key = "a";
+            break;
+          case 5:
+            inv.f = "cas";
+            inv.key = key();
+            inv.value = Value::List({maybe_nil(), value()});
+            break;
+          default: {
+            inv.f = "batch";
+            std::vector<Value> records;
+            const int r = 1 + static_cast<int>(rng() % 3);
+            for (int i = 0; i < r; ++i) {
+              const bool del = rng() % 4 == 0;
+              records.push_back(Value::Map({"f", "key", "value"}, {Value::String(del ? "delete" : "put"),
+                                                                   Value::String(key()), del ? Value() : value()}));
+            }
+            inv.value = Value::List(std::move(records));
           }
-          inv.value = Value::List(std::move(records));
         }
-      }
-      inv.time = now++;
-      h.events.push_back(inv);
-      pending[p] = inv;
-      open[p] = started++;
-    } else {
-      Event done = pending[p];
-      const uint64_t fate = rng() % 10;
-      done.type = fate == 0 ? EventType::kInfo : fate == 1 ? EventType::kFail : EventType::kOk;
-      done.time = now++;
-      if (done.type == EventType::kOk) {
+      },
+      [&](Event& done) {
         if (done.f == "get") done.value = maybe_nil();
         if (done.f == "range") {
           std::vector<Value> pairs;
@@ -565,13 +569,7 @@ History SmallRandomKvHistory(uint64_t seed) {
           done.value = Value::List(std::move(pairs));
         }
         if (done.f == "cas" && rng() % 3 == 0) done.result = false;
-      }
-      h.events.push_back(done);
-      open[p] = -1;
-    }
-  }
-  for (size_t i = 0; i < h.events.size(); ++i) h.events[i].line = static_cast<int>(i + 1);
-  return h;
+      });
 }
 
 RC_GTEST_PROP(Generated, SmallRandomKvHistoriesAgreeWithABruteForce, ()) {
