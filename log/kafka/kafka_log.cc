@@ -85,7 +85,7 @@ int ToMillis(std::chrono::nanoseconds d) {
 
 std::string Ms(std::chrono::milliseconds d) { return fmt::format("{} ms", d.count()); }
 
-// A reader's consumer handle with partition 0 assigned at `from`, and the
+// A reader's consumer handle with partition 0 started at `from`, and the
 // context its callbacks use (which must outlive it).
 //
 // Messages are taken from the handle's consumer queue in batches
@@ -160,7 +160,7 @@ Result<ReaderHandle> NewReaderHandle(const KafkaOptions& options, const ReadOpti
 
 // Starts partition 0 at `from` on a handle NewReaderHandle made (once: see
 // KafkaReader's invariant), into a queue of its own.
-Status AssignReaderHandle(ReaderHandle& reader, const KafkaOptions& options, Offset from) {
+Status StartReaderHandle(ReaderHandle& reader, const KafkaOptions& options, Offset from) {
   reader.topic = rd_kafka_topic_new(reader.consumer.get(), options.topic.c_str(), nullptr);
   if (reader.topic == nullptr) {
     return std::unexpected(KafkaError(rd_kafka_last_error(), "cannot open topic handle", options));
@@ -179,11 +179,11 @@ Status AssignReaderHandle(ReaderHandle& reader, const KafkaOptions& options, Off
   return OkStatus();
 }
 
-// A reader's handle: NewReaderHandle, then AssignReaderHandle.
+// A reader's handle: NewReaderHandle, then StartReaderHandle.
 Result<ReaderHandle> OpenReaderHandle(const KafkaOptions& options, const ReadOptions& read_options, Offset from) {
   Result<ReaderHandle> reader = NewReaderHandle(options, read_options);
   KVLOG_RETURN_IF_ERROR(reader);
-  KVLOG_RETURN_IF_ERROR(AssignReaderHandle(*reader, options, from));
+  KVLOG_RETURN_IF_ERROR(StartReaderHandle(*reader, options, from));
   return reader;
 }
 
@@ -304,7 +304,7 @@ class KafkaReader final : public LogReader {
 
   // librdkafka keeps the high watermark of each fetch response for the
   // partition (rd_kafka_get_watermark_offsets: a cached value, no request).
-  // The handle only fetched since this reader assigned it, so the value is
+  // The handle only fetched since this reader started it, so the value is
   // from a fetch issued after the reader opened. A Poll in progress holds the
   // handle (it may replace it): then this cannot tell.
   std::optional<Offset> KnownEnd() const override {
@@ -324,7 +324,7 @@ class KafkaReader final : public LogReader {
  private:
   // Restarts fetching at `offset` (librdkafka stops a partition whose
   // offset was out of range when auto.offset.reset is "error") with a new
-  // handle, never a reassignment (the class invariant). Under poll_mu_. If
+  // handle, never a restart (the class invariant). Under poll_mu_. If
   // the new handle cannot be made, the reader has none and the next Poll
   // tries again.
   Status Reopen(Offset offset) {
@@ -457,8 +457,8 @@ class KafkaLog final : public Log {
     // fetch) should start at once, not one handle after the other.
     Result<std::unique_ptr<Producer>> producer = MakeError(ErrorCode::kInternal, "no producer made");
     std::jthread maker([&log, &producer] { producer = log->NewProducer(); });
-    // The first reader's consumer handle, unassigned: the first OpenReader
-    // that is not a probe assigns it (its connection overlaps whatever the
+    // The first reader's consumer handle, not started: the first OpenReader
+    // that is not a probe starts it (its connection overlaps whatever the
     // caller does before, such as opening a store). Not made: the first
     // reader makes its own.
     if (Result<ReaderHandle> spare = NewReaderHandle(options, ReadOptions{})) {
@@ -467,14 +467,14 @@ class KafkaLog final : public Log {
       // first metadata request, and the leader's connection is made while the
       // check's answer comes.
       if (options.first_read_offset &&
-          AssignReaderHandle(*log->spare_reader_, options, *options.first_read_offset)) {
+          StartReaderHandle(*log->spare_reader_, options, *options.first_read_offset)) {
         log->spare_from_ = *options.first_read_offset;
       }
     }
     // The topic is checked (and created if asked) through the reader's handle
     // (the producer's without one): its metadata then serves the check and
     // the reader, which knows the partition's leader as soon as it is
-    // assigned. Nothing is produced before the check passed.
+    // started. Nothing is produced before the check passed.
     bool created = false;
     Status checked = OkStatus();
     if (log->spare_reader_ != nullptr) {
@@ -599,9 +599,9 @@ class KafkaLog final : public Log {
     Result<ReaderHandle> handle = spare == nullptr ? OpenReaderHandle(options_, read_options, from)
                                                    : [&]() -> Result<ReaderHandle> {
       if (spare->topic != nullptr) return std::move(*spare);
-      if (Status assigned = AssignReaderHandle(*spare, options_, from); !assigned) {
+      if (Status started = StartReaderHandle(*spare, options_, from); !started) {
         CloseReaderHandle(*spare);
-        return std::unexpected(assigned.error());
+        return std::unexpected(started.error());
       }
       return std::move(*spare);
     }();
@@ -917,11 +917,11 @@ class KafkaLog final : public Log {
   std::mutex close_mu_;  // Serialises Close, so a second caller returns only when the first is done.
   std::mutex mu_;
   bool closed_ = false;                                                  // Guarded by mu_.
-  // The first non-probe reader's handle, made by Create and not yet
-  // assigned; null once taken (or never made). Guarded by mu_.
+  // The first non-probe reader's handle, made by Create and not yet started
+  // (unless at first_read_offset); null once taken (or never made). Guarded
+  // by mu_.
   std::unique_ptr<ReaderHandle> spare_reader_;
-  Offset spare_from_ = kNoOffset;  // Where spare_reader_ started, if it did (first_read_offset).
-
+  Offset spare_from_ = kNoOffset;  // Where spare_reader_ started, if it did. Set by Create only.
   Clock::time_point last_overlap_{};  // The last append that found another in flight. Guarded by mu_.
   absl::flat_hash_set<AppendOp*> inflight_;  // Unfinished ops. Guarded by mu_.
 };
