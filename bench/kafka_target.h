@@ -81,9 +81,10 @@ class RawProducer {
   std::thread poller_;
 };
 
-// A consumer with the adapter's reader settings, partition 0 assigned from
-// `from` (RD_KAFKA_OFFSET_BEGINNING for the start; RD_KAFKA_OFFSET_END for the
-// end offset as of construction).
+// A consumer with the adapter's reader settings and a group id of its own
+// (the adapter's readers have none: librdkafka's high-level consumer is the
+// baseline), partition 0 assigned from `from` (RD_KAFKA_OFFSET_BEGINNING for
+// the start; RD_KAFKA_OFFSET_END for the end offset as of construction).
 //
 // `batch`: take records from the consumer queue in batches
 // (rd_kafka_consume_batch_queue, up to kBatch at once, without waiting while
