@@ -206,7 +206,18 @@ class RegisterModel : public Model {
         for (const Value& pair : ops[i].output.items()) keys.insert(pair.items()[0].as_string());
       }
     }
-    const ObservedValues observed = Observed(ops, kept, keys);
+    // Only batches that write a key twice have records to leave out.
+    bool rewrites = false;
+    for (size_t i : kept) {
+      if (ops[i].f != "batch") continue;
+      std::set<std::string> written;
+      std::string f, key;
+      for (const Value& r : BatchRecords(ops[i]).items()) {
+        if (BatchRecord(r, &f, &key) && !written.insert(key).second) rewrites = true;
+      }
+      if (rewrites) break;
+    }
+    const ObservedValues observed = rewrites ? Observed(ops, kept, keys) : ObservedValues{};
     for (size_t i : kept) {
       const Operation& o = ops[i];
       if (o.f == "batch") {
@@ -220,7 +231,7 @@ class RegisterModel : public Model {
           if (!BatchRecord(r, &f, &key)) continue;
           const Value* v = r.Find("value");
           Value input = v ? *v : Value();
-          if (f != "append" && !observed.Returned(key, f == "delete" ? Value() : input) &&
+          if (rewrites && f != "append" && !observed.Returned(key, f == "delete" ? Value() : input) &&
               LaterRecordOn(items, r_at, key)) {
             continue;
           }

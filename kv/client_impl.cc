@@ -48,24 +48,25 @@ log::ReadOptions ProbeReadOptions() {
 // metadata and fetch).
 struct ResumePoint {
   std::optional<DurableState> durable;
-  bool check = false;  // the store holds a position or an identity to check against the log
   std::vector<std::pair<std::string, std::string>> meta;
   std::optional<Applier::LastRecord> last;
   log::Offset first_read = 0;  // where the first reader starts
+
+  // The store holds a position or an identity to check against the log.
+  bool check() const { return durable && (durable->position > 0 || durable->identity.known()); }
 };
 
 ResumePoint FindResumePoint(Storage& storage) {
   ResumePoint r;
   r.durable = storage.Durable();
-  r.check = r.durable && (r.durable->position > 0 || r.durable->identity.known());
-  if (r.check && r.durable->identity.known()) {
+  if (r.check() && r.durable->identity.known()) {
     r.meta = storage.LoadMeta();
     r.last = Applier::FindLastRecord(r.meta);
     if (r.last && !(r.last->offset >= r.durable->identity.first_offset && r.last->offset < r.durable->position)) {
       r.last.reset();
     }
   }
-  r.first_read = r.last ? r.last->offset : r.check ? r.durable->position : 0;
+  r.first_read = r.last ? r.last->offset : r.check() ? r.durable->position : 0;
   return r;
 }
 
@@ -115,7 +116,7 @@ Result<std::unique_ptr<ClientImpl>> ClientImpl::Open(std::unique_ptr<log::Log> l
   // A durable store resumes from its position once it proves to fit the log.
   ResumePoint resume = FindResumePoint(*client->storage_);
   std::optional<DurableState>& durable = resume.durable;
-  const bool check = resume.check;
+  const bool check = resume.check();
   std::vector<std::pair<std::string, std::string>>& meta = resume.meta;
   std::optional<Applier::LastRecord>& last = resume.last;
   // The reader is opened first, where the replay will most likely start, so
