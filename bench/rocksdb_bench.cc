@@ -12,7 +12,8 @@
 //   BM_Get/{memory,rocksdb,lmdb}    a local Get (block cache warm for RocksDB, pages cached for LMDB)
 // The restart/replay ratio and the Get ratio come from one run of this binary.
 //
-//   rocksdb_bench [--smoke] [--timeline] [--rdkafka_debug=CONTEXTS] [--first_read_hint=0] [benchmark flags]
+//   rocksdb_bench [--smoke] [--timeline] [--rdkafka_debug=CONTEXTS] [--first_read_hint=0]
+//                 [--reconnect_hint=0|alternate] [benchmark flags]
 // --timeline prints each restart's steps on stderr (the store's open, the
 // log's connection, and Client::Open's debug line of its own steps);
 // --rdkafka_debug adds librdkafka's debug lines of the restarts' handles
@@ -53,6 +54,13 @@ bool g_timeline = false;  // --timeline: each restart's steps on stderr.
 // --first_read_hint=0: restarts that open the store before the log do not
 // pass the store's first read offset to the log (KafkaOptions::first_read_offset).
 bool g_first_read_hint = true;
+// --reconnect_hint=0: nor the leader's address the store kept
+// (KafkaOptions::reconnect_hint), so the first reader connects to a broker
+// chosen at random; =alternate: every other restart passes it (an A/B
+// within one run, under the same load), which --timeline's lines say.
+enum class HintMode { kOn, kOff, kAlternate };
+HintMode g_reconnect_hint = HintMode::kOn;
+int g_restarts_connected = 0;
 // --rdkafka_debug=CONTEXTS: librdkafka's `debug` property on the restarts'
 // log, its lines on stderr stamped with the time since the restart began.
 std::string g_rdkafka_debug;
@@ -115,10 +123,18 @@ struct World {
   fs::path lmdb_checkpoint;  // The same for LMDB: a copy (mdb_env_copy2) and
   fs::path lmdb_closed;      // the store itself, closed.
 
-  std::unique_ptr<log::Log> Connect(std::optional<log::Offset> first_read_offset = std::nullopt) const {
+  // `hints`: what the store gives a restart that opens it before the log
+  // (the flags above choose which are passed).
+  // `hinted`, if given, says whether the reconnect hint was passed.
+  std::unique_ptr<log::Log> Connect(const kv::Client::LogHints* hints = nullptr, bool* hinted = nullptr) const {
     log::kafka::KafkaOptions options = cluster ? cluster->LogOptions() : brokers_topic;
     options.logger = nullptr;
-    options.first_read_offset = first_read_offset;
+    if (hints != nullptr && g_first_read_hint) options.first_read_offset = hints->first_read_offset;
+    if (hints != nullptr && (g_reconnect_hint == HintMode::kOn ||
+                             (g_reconnect_hint == HintMode::kAlternate && g_restarts_connected++ % 2 == 0))) {
+      options.reconnect_hint = hints->reconnect_hint;
+    }
+    if (hinted != nullptr) *hinted = !options.reconnect_hint.empty();
     if (!g_rdkafka_debug.empty() && g_restart_began != Clock::time_point{}) {  // Restarts only.
       options.properties.emplace_back("debug", g_rdkafka_debug);
       options.logger = [](log::LogLevel, std::string_view line) {
@@ -255,6 +271,7 @@ void BM_RestartWithTail(benchmark::State& state) {
     std::unique_ptr<kv::Storage> store;
     std::unique_ptr<log::Log> log;
     double connect_ms = 0;
+    bool hinted = false;
     if (mode == 1) {
       // What a caller can do: the store's open (mostly waiting on its files'
       // syncs) runs while the log connects.
@@ -271,7 +288,8 @@ void BM_RestartWithTail(benchmark::State& state) {
       store = mode >= 4 ? Lmdb(dir) : RocksDb(dir);
       store_open_s += std::chrono::duration<double>(Clock::now() - start).count();
       const auto connecting = Clock::now();
-      log = w.Connect(g_first_read_hint ? std::optional(kv::Client::FirstReadOffset(*store)) : std::nullopt);
+      const kv::Client::LogHints hints = kv::Client::HintsFor(*store);
+      log = w.Connect(&hints, &hinted);
       connect_ms = std::chrono::duration<double, std::milli>(Clock::now() - connecting).count();
     }
     const auto opening = Clock::now();
@@ -281,9 +299,10 @@ void BM_RestartWithTail(benchmark::State& state) {
     state.SetIterationTime(std::chrono::duration<double>(done - start).count());
     if (g_timeline) {
       const auto ms = [](auto d) { return std::chrono::duration<double, std::milli>(d).count(); };
-      fmt::print(stderr, "timeline /{}: restart {:.1f} ms = log connected {:.1f} ms (after the store's open {:.1f}), "
+      fmt::print(stderr, "timeline /{}: restart {:.1f} ms = log connected {:.1f} ms (after the store's open {:.1f}{}), "
                  "then Client::Open {:.1f} ms [{}]\n",
-                 mode, ms(done - start), connect_ms, ms(opening - start) - connect_ms, ms(done - opening), open_line);
+                 mode, ms(done - start), connect_ms, ms(opening - start) - connect_ms,
+                 hinted ? ", reconnect hint passed" : "", ms(done - opening), open_line);
     }
     if (client->resumed_from() != Records() - kTail || client->AppliedPosition() != Records()) {
       Die("restart did not replay exactly the tail");
@@ -349,6 +368,11 @@ int main(int argc, char** argv) {
       kvlog::g_rdkafka_debug = arg.substr(std::strlen("--rdkafka_debug="));
     } else if (arg.starts_with("--first_read_hint=")) {
       kvlog::g_first_read_hint = arg != "--first_read_hint=0";
+    } else if (arg.starts_with("--reconnect_hint=")) {
+      const std::string mode = arg.substr(std::strlen("--reconnect_hint="));
+      kvlog::g_reconnect_hint = mode == "0" ? kvlog::HintMode::kOff
+                                : mode == "alternate" ? kvlog::HintMode::kAlternate
+                                                      : kvlog::HintMode::kOn;
     } else if (arg == "--smoke") {
       kvlog::g_smoke = true;
     } else if (arg.starts_with("--brokers=")) {

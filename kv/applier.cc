@@ -127,7 +127,7 @@ Status Applier::LoadDedup(const std::vector<std::pair<std::string, std::string>>
       std::optional<PlainDedup::Window> window = PlainDedup::Decode(value);
       if (slash < 2 || !ParseNumber(k.substr(slash + 1), &instance) || !window) return bad();
       plain_.Restore({std::string(k.substr(2, slash - 2)), instance}, *window);
-    } else if (k != kLastRecordKey) {
+    } else if (k != kLastRecordKey && k != kReconnectHintKey) {
       return bad();
     }
   }

@@ -124,6 +124,9 @@ class Applier {
   // store written before this was kept, or one whose last batch ended
   // without a readable record) or its entry is unreadable.
   static std::optional<LastRecord> FindLastRecord(const std::vector<std::pair<std::string, std::string>>& meta);
+  // The metadata key under which Client::Open keeps the log's
+  // Log::ReconnectHint in a durable store (LoadDedup passes over it).
+  static constexpr std::string_view kReconnectHintKey = "t/reconnect";
   // Where the applier starts (the reader's position).
   void Start(log::Offset position);
   log::Offset position() const { return position_; }

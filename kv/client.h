@@ -163,12 +163,19 @@ class Client {
                                               std::unique_ptr<Storage> storage,
                                               ClientOptions options = {});
 
-  // The offset Open's first reader of the log will start at on `storage` (a
-  // durable store's last applied record, or its position; 0 for a new store).
-  // A caller that opens the store before the log can pass it to the log (e.g.
-  // KafkaOptions::first_read_offset) so that reader's fetch begins while the
-  // log opens.
-  static log::Offset FirstReadOffset(Storage& storage);
+  // What a caller that opens the store before the log can hand the log so
+  // that a restart's first fetch begins sooner (KafkaOptions::first_read_offset
+  // and reconnect_hint).
+  struct LogHints {
+    // The offset Open's first reader will start at on this store (a durable
+    // store's last applied record, or its position; 0 for a new store): that
+    // reader's fetch can begin while the log opens.
+    log::Offset first_read_offset = 0;
+    // The log's Log::ReconnectHint when it last opened this store (Open keeps
+    // it in a durable store's metadata); empty if none.
+    std::string reconnect_hint;
+  };
+  static LogHints HintsFor(Storage& storage);
   virtual ~Client();  // The implementation's destructor closes.
 
   Client(const Client&) = delete;

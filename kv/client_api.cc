@@ -32,7 +32,7 @@ Result<std::unique_ptr<Client>> Client::Open(std::unique_ptr<log::Log> log, std:
   return std::unique_ptr<Client>(std::move(impl));
 }
 
-log::Offset Client::FirstReadOffset(Storage& storage) { return internal::ClientImpl::FirstReadOffset(storage); }
+Client::LogHints Client::HintsFor(Storage& storage) { return internal::ClientImpl::HintsFor(storage); }
 
 // WriteBatch
 

@@ -51,6 +51,7 @@ struct ResumePoint {
   std::vector<std::pair<std::string, std::string>> meta;
   std::optional<Applier::LastRecord> last;
   log::Offset first_read = 0;  // where the first reader starts
+  std::optional<std::string> reconnect_hint;  // as the store keeps it (meta read), if it does
 
   // The store holds a position or an identity to check against the log.
   bool check() const { return durable && (durable->position > 0 || durable->identity.known()); }
@@ -62,6 +63,9 @@ ResumePoint FindResumePoint(Storage& storage) {
   if (r.check() && r.durable->identity.known()) {
     r.meta = storage.LoadMeta();
     r.last = Applier::FindLastRecord(r.meta);
+    for (const auto& [key, value] : r.meta) {
+      if (key == Applier::kReconnectHintKey) r.reconnect_hint = value;
+    }
     if (r.last && !(r.last->offset >= r.durable->identity.first_offset && r.last->offset < r.durable->position)) {
       r.last.reset();
     }
@@ -72,7 +76,10 @@ ResumePoint FindResumePoint(Storage& storage) {
 
 }  // namespace
 
-log::Offset ClientImpl::FirstReadOffset(Storage& storage) { return FindResumePoint(storage).first_read; }
+Client::LogHints ClientImpl::HintsFor(Storage& storage) {
+  ResumePoint resume = FindResumePoint(storage);
+  return Client::LogHints{resume.first_read, resume.reconnect_hint.value_or("")};
+}
 
 Result<std::unique_ptr<ClientImpl>> ClientImpl::Open(std::unique_ptr<log::Log> log, std::unique_ptr<Storage> storage,
                                                      ClientOptions options) {
@@ -168,6 +175,7 @@ Result<std::unique_ptr<ClientImpl>> ClientImpl::Open(std::unique_ptr<log::Log> l
                     base::WithContext(fits.error().message(),
                                       "open: rebuilding the store from the log's start (rebuild_mismatched_store)"));
         KVLOG_RETURN_IF_ERROR(client->storage_->Clear());
+        resume.reconnect_hint.reset();  // Cleared with the rest of the metadata.
         client->applier_->SetDurable(/*identity_known=*/false);
       } else {
         KVLOG_RETURN_IF_ERROR(last ? client->applier_->LoadDedup(meta) : client->applier_->LoadDedup());
@@ -185,7 +193,21 @@ Result<std::unique_ptr<ClientImpl>> ClientImpl::Open(std::unique_ptr<log::Log> l
   }
   ready_ms = since_open();
   client->applied_position_.store(client->reader_->Position(), std::memory_order_release);
-  client->storage_->Apply({}, client->reader_->Position());
+  // A durable store keeps where the log says it can be reached sooner
+  // (Log::ReconnectHint), for the next restart's HintsFor: written in this
+  // write, and only when it changed.
+  std::vector<MetaMutation> hint;
+  if (durable) {
+    std::string now_hint = client->log_->ReconnectHint();
+    if (!now_hint.empty() && now_hint != resume.reconnect_hint) {
+      hint.push_back(MetaMutation{std::string(Applier::kReconnectHintKey), std::move(now_hint)});
+    }
+  }
+  if (hint.empty()) {
+    client->storage_->Apply({}, client->reader_->Position());
+  } else {
+    client->storage_->Apply({}, client->reader_->Position(), hint);
+  }
   // The records to replay bound the keys to come: the store sizes its index once.
   client->storage_->Reserve(static_cast<std::size_t>(std::max<log::Offset>(end - client->reader_->Position(), 0)));
   client->watch_hub_->Start(client->reader_->Position());

@@ -52,7 +52,7 @@ namespace kvlog::kv::internal {
 class ClientImpl final : public Client, private ApplierListener {
  public:
   // Client::Open: the implementation itself.
-  static log::Offset FirstReadOffset(Storage& storage);
+  static Client::LogHints HintsFor(Storage& storage);
   static Result<std::unique_ptr<ClientImpl>> Open(std::unique_ptr<log::Log> log,
                                                   std::unique_ptr<Storage> storage,
                                                   ClientOptions options = {});

@@ -105,6 +105,14 @@ class Log {
   // logs apart. Empty: unnamed (the store then tells logs apart by their
   // first record only).
   virtual std::string Name() const { return {}; }
+
+  // What lets this log's next opening, in a later process, reach the log
+  // sooner (Kafka: the partition leader's address, see
+  // KafkaOptions::reconnect_hint), as of its opening; empty if nothing. Opaque
+  // to callers, who may keep it (kv::Client keeps it in a durable store) and
+  // hand it back through the implementation's options. Only a hint: a stale
+  // one costs time, never correctness.
+  virtual std::string ReconnectHint() const { return {}; }
 };
 
 }  // namespace kvlog::log

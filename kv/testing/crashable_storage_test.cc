@@ -11,6 +11,7 @@
 
 #include "kv/client.h"
 #include "kv/memory_storage.h"
+#include "kv/testing/log_doubles.h"
 #include "kv/testing/storage_conformance.h"
 #include "log/sim/broker.h"
 
@@ -181,13 +182,14 @@ std::vector<KeyValue> FreshState(log::sim::Broker& broker) {
   return fresh ? *(*fresh)->Range(KeyConstraint{}, {.versions = true}) : std::vector<KeyValue>{};
 }
 
-TEST(CrashableStorageClientTest, FirstReadOffsetIsADurableStoresLastAppliedRecordAndZeroForANewStore) {
+TEST(CrashableStorageClientTest, HintsForGiveADurableStoresLastAppliedRecordAndZeroForANewStore) {
   log::sim::Broker broker;
   auto disk = std::make_shared<CrashableDisk>();
   {
     auto store = MustOpen(disk, {.sync_every = 1});
     ASSERT_NE(store, nullptr);
-    EXPECT_EQ(Client::FirstReadOffset(*store), 0);
+    EXPECT_EQ(Client::HintsFor(*store).first_read_offset, 0);
+    EXPECT_EQ(Client::HintsFor(*store).reconnect_hint, "");
   }
   WriteLog(broker, 0, 30);
   {
@@ -200,10 +202,49 @@ TEST(CrashableStorageClientTest, FirstReadOffsetIsADurableStoresLastAppliedRecor
   ASSERT_NE(store, nullptr);
   ASSERT_EQ(store->Durable()->position, end);
   // Open's reader starts at the last record applied, to check it is the log's.
-  EXPECT_EQ(Client::FirstReadOffset(*store), end - 1);
+  EXPECT_EQ(Client::HintsFor(*store).first_read_offset, end - 1);
+  EXPECT_EQ(Client::HintsFor(*store).reconnect_hint, "");  // The simulated log gives none.
   auto client = Client::Open(broker.Connect(), std::move(store), {});
   ASSERT_TRUE(client.has_value()) << client.error().ToString();
   EXPECT_EQ((*client)->resumed_from(), end);
+}
+
+TEST(CrashableStorageClientTest, ADurableStoreKeepsTheReconnectHintOfTheLogItWasLastOpenedWith) {
+  log::sim::Broker broker;
+  auto disk = std::make_shared<CrashableDisk>();
+  LogControls controls;
+  // Opens a client on the store with a log whose hint is `hint`, writes and
+  // closes; returns what the store then gives for the next restart.
+  auto open_with = [&](std::string hint, int from, int to) {
+    {
+      std::lock_guard lock(controls.mu);
+      controls.reconnect_hint = std::move(hint);
+    }
+    WriteLog(broker, from, to);
+    {
+      auto client = Client::Open(ControlledLog(broker.Connect(), controls), MustOpen(disk, {.sync_every = 1}), {});
+      EXPECT_TRUE(client.has_value()) << client.error().ToString();
+      if (client) {
+        EXPECT_EQ((*client)->AppliedPosition(), broker.end_offset());
+      }
+    }
+    auto store = MustOpen(disk, {.sync_every = 1});
+    EXPECT_NE(store, nullptr);
+    return store ? Client::HintsFor(*store) : Client::LogHints{};
+  };
+  Client::LogHints hints = open_with("broker-a:9092", 0, 10);
+  EXPECT_EQ(hints.reconnect_hint, "broker-a:9092");
+  EXPECT_EQ(hints.first_read_offset, broker.end_offset() - 1);
+  // A log that moved: the new hint replaces the old.
+  EXPECT_EQ(open_with("broker-b:9093", 10, 20).reconnect_hint, "broker-b:9093");
+  // A log with no hint leaves the last one known (a hint is only ever a
+  // guess; an older one is as good as none).
+  EXPECT_EQ(open_with("", 20, 30).reconnect_hint, "broker-b:9093");
+  // The store still resumes from its position: the hint is only metadata
+  // (the applier's duplicate detection reads past it).
+  auto client = Client::Open(broker.Connect(), MustOpen(disk, {.sync_every = 1}), {});
+  ASSERT_TRUE(client.has_value()) << client.error().ToString();
+  EXPECT_EQ((*client)->resumed_from(), broker.end_offset());
 }
 
 TEST(CrashableStorageClientTest, AClientRestartedAfterACrashReplaysWhatTheCrashLostAndConverges) {

@@ -99,6 +99,14 @@ class ControlledLogImpl final : public log::Log {
     return std::unique_ptr<log::LogReader>(std::make_unique<ControlledReader>(std::move(*reader), controls_, runtime_));
   }
   Result<log::Offset> EndOffset(log::Duration timeout) override { return inner_->EndOffset(timeout); }
+  std::string Name() const override { return inner_->Name(); }
+  std::string ReconnectHint() const override {
+    {
+      std::lock_guard lock(controls_.mu);
+      if (!controls_.reconnect_hint.empty()) return controls_.reconnect_hint;
+    }
+    return inner_->ReconnectHint();
+  }
   void Close() override {
     // Held acknowledgements fail with kClosed before Close returns, as the seam requires.
     // The inner log fails or delivers what it still holds before its Close

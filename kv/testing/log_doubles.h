@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <string>
 #include <vector>
 
 #include "log/log.h"
@@ -36,6 +37,8 @@ struct LogControls {
   // A leaf lock: held only inside one call, never across a wait.
   std::mutex mu;  // determinism-lint: allow
   std::set<log::Offset> corrupt_offsets;  // Guarded by mu. Read back as kCorrupt.
+  // Guarded by mu. When not empty, the log's ReconnectHint (else the inner log's).
+  std::string reconnect_hint;
   // An acknowledgement kept back: the inner log's result may arrive before or
   // after the test releases it; whichever comes second delivers it, once.
   struct HeldAck {

@@ -38,7 +38,10 @@ namespace {
 // or the log's producer (OpenKafkaLog: one connection and metadata exchange
 // fewer on every open).
 // *created (if given) tells whether it created the topic.
-Status EnsureTopicOn(rd_kafka_t* rk, const KafkaOptions& options, bool* created = nullptr);
+// `leader`, when given, receives partition 0's leader as "host:port" (empty
+// when the metadata named none).
+Status EnsureTopicOn(rd_kafka_t* rk, const KafkaOptions& options, bool* created = nullptr,
+                     std::string* leader = nullptr);
 
 using Clock = std::chrono::steady_clock;
 
@@ -128,10 +131,29 @@ rd_kafka_message_t* TakeMessage(ReaderHandle& handle, int wait_ms) {
   return handle.taken[handle.next++];
 }
 
-Result<ReaderHandle> NewReaderHandle(const KafkaOptions& options, const ReadOptions& read_options) {
+// A hint is used only when it reads as one "host:port" (a hint from a store
+// is data: a malformed one must not reach bootstrap.servers as a list).
+bool UsableBrokerHint(std::string_view hint) {
+  const std::size_t colon = hint.rfind(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 == hint.size() || hint.size() > 255) return false;
+  if (hint.find_first_of(", \t") != std::string_view::npos) return false;
+  return std::all_of(hint.begin() + static_cast<std::ptrdiff_t>(colon) + 1, hint.end(),
+                     [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// `first_broker` (usable, see UsableBrokerHint): the handle's first
+// connection goes there; the brokers of `options` are added right after, as
+// the fallback when it does not answer.
+Result<ReaderHandle> NewReaderHandle(const KafkaOptions& options, const ReadOptions& read_options,
+                                     std::string_view first_broker = {}) {
   auto context = std::make_unique<HandleContext>();
   context->logger = options.logger;
   KafkaProperties properties = ReaderProperties(options);
+  if (!first_broker.empty()) {
+    // After the defaults, before the caller's consumer_properties.
+    const auto at = properties.end() - static_cast<std::ptrdiff_t>(options.consumer_properties.size());
+    properties.insert(at, {"bootstrap.servers", std::string(first_broker)});
+  }
   if (read_options.probe) {
     // One record is wanted: ask the broker for one record batch per fetch
     // (a fetch returns at least one whole batch whatever the limit). A
@@ -155,6 +177,12 @@ Result<ReaderHandle> NewReaderHandle(const KafkaOptions& options, const ReadOpti
   KVLOG_RETURN_IF_ERROR(conf);
   auto handle = NewHandle(RD_KAFKA_CONSUMER, std::move(*conf), "consumer");
   KVLOG_RETURN_IF_ERROR(handle);
+  // rd_kafka_new chose its bootstrap broker for the first connection among
+  // those it was given (at random: among all brokers, a restart's first
+  // fetch waited for a second connection, to the leader, two times in
+  // three); the others are known from here on, so a first broker that is
+  // down costs a reconnection, not the handle.
+  if (!first_broker.empty()) rd_kafka_brokers_add(handle->get(), options.brokers.c_str());
   return ReaderHandle{std::move(context), std::move(*handle)};
 }
 
@@ -461,7 +489,8 @@ class KafkaLog final : public Log {
     // that is not a probe starts it (its connection overlaps whatever the
     // caller does before, such as opening a store). Not made: the first
     // reader makes its own.
-    if (Result<ReaderHandle> spare = NewReaderHandle(options, ReadOptions{})) {
+    const std::string_view hint = UsableBrokerHint(options.reconnect_hint) ? options.reconnect_hint : "";
+    if (Result<ReaderHandle> spare = NewReaderHandle(options, ReadOptions{}, hint)) {
       log->spare_reader_ = std::make_unique<ReaderHandle>(std::move(*spare));
       // Started before the check: its leader query rides on the handle's
       // first metadata request, and the leader's connection is made while the
@@ -478,13 +507,13 @@ class KafkaLog final : public Log {
     bool created = false;
     Status checked = OkStatus();
     if (log->spare_reader_ != nullptr) {
-      checked = EnsureTopicOn(log->spare_reader_->consumer.get(), options, &created);
+      checked = EnsureTopicOn(log->spare_reader_->consumer.get(), options, &created, &log->leader_);
       maker.join();
       KVLOG_RETURN_IF_ERROR(producer);
     } else {
       maker.join();
       KVLOG_RETURN_IF_ERROR(producer);
-      checked = EnsureTopicOn((*producer)->handle.get(), options, &created);
+      checked = EnsureTopicOn((*producer)->handle.get(), options, &created, &log->leader_);
     }
     KVLOG_RETURN_IF_ERROR(checked);
     if (created) {
@@ -571,6 +600,7 @@ class KafkaLog final : public Log {
   }
 
   std::string Name() const override { return options_.topic; }
+  std::string ReconnectHint() const override { return leader_; }
 
   Status RaiseFatalProducerError(std::string_view reason) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -922,6 +952,9 @@ class KafkaLog final : public Log {
   // by mu_.
   std::unique_ptr<ReaderHandle> spare_reader_;
   Offset spare_from_ = kNoOffset;  // Where spare_reader_ started, if it did. Set by Create only.
+  // Partition 0's leader when the topic was checked ("host:port", or empty):
+  // ReconnectHint. Set by Create only.
+  std::string leader_;
   Clock::time_point last_overlap_{};  // The last append that found another in flight. Guarded by mu_.
   absl::flat_hash_set<AppendOp*> inflight_;  // Unfinished ops. Guarded by mu_.
 };
@@ -936,8 +969,24 @@ Result<HandlePtr> AdminHandle(const KafkaOptions& options, HandleContext* contex
 // The partition count, or kFailedPrecondition if the topic does not exist.
 // Retries until `deadline` while the brokers do not answer, and while the topic
 // is missing until `missing_deadline` (brokers learn of a new topic one by one).
+// Partition 0's leader in a metadata answer, as "host:port"; empty when the
+// answer names none (an election in progress) or not its address.
+std::string LeaderOfPartitionZero(const rd_kafka_metadata_t& md, const rd_kafka_metadata_topic_t& topic) {
+  for (int p = 0; p < topic.partition_cnt; ++p) {
+    if (topic.partitions[p].id != 0 || topic.partitions[p].leader < 0) continue;
+    for (int b = 0; b < md.broker_cnt; ++b) {
+      if (md.brokers[b].id == topic.partitions[p].leader && md.brokers[b].host != nullptr) {
+        return fmt::format("{}:{}", md.brokers[b].host, md.brokers[b].port);
+      }
+    }
+  }
+  return {};
+}
+
+// `leader`, when given, receives partition 0's leader as "host:port" (empty
+// when the answer named none).
 Result<int> PartitionCount(rd_kafka_t* rk, const KafkaOptions& options, Clock::time_point deadline,
-                           Clock::time_point missing_deadline) {
+                           Clock::time_point missing_deadline, std::string* leader = nullptr) {
   rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, options.topic.c_str(), nullptr);
   if (rkt == nullptr) return std::unexpected(KafkaError(rd_kafka_last_error(), "cannot open topic handle", options));
   std::optional<Error> last;
@@ -958,6 +1007,7 @@ Result<int> PartitionCount(rd_kafka_t* rk, const KafkaOptions& options, Clock::t
         if (options.topic == md->topics[i].topic) {
           topic_err = md->topics[i].err;
           if (topic_err == RD_KAFKA_RESP_ERR_NO_ERROR) count = md->topics[i].partition_cnt;
+          if (leader != nullptr) *leader = LeaderOfPartitionZero(*md, md->topics[i]);
         }
       }
       rd_kafka_metadata_destroy(md);
@@ -1059,11 +1109,11 @@ Status EnsureTopic(const KafkaOptions& options) {
 
 namespace {
 
-Status EnsureTopicOn(rd_kafka_t* rk, const KafkaOptions& options, bool* created_topic) {
+Status EnsureTopicOn(rd_kafka_t* rk, const KafkaOptions& options, bool* created_topic, std::string* leader) {
   if (created_topic != nullptr) *created_topic = false;
   // Look first: an existing topic needs no CreateTopics (nor the rights to it).
   auto now = Clock::now();
-  auto count = PartitionCount(rk, options, now + options.admin_timeout, now + kMissingTopicGrace);
+  auto count = PartitionCount(rk, options, now + options.admin_timeout, now + kMissingTopicGrace, leader);
   if (!count && count.error().code() == ErrorCode::kFailedPrecondition && options.create_topic) {
     bool unsupported = false;
     Status created = CreateTopic(rk, options, &unsupported);
@@ -1077,7 +1127,7 @@ Status EnsureTopicOn(rd_kafka_t* rk, const KafkaOptions& options, bool* created_
     }
     if (created_topic != nullptr) *created_topic = true;
     now = Clock::now();
-    count = PartitionCount(rk, options, now + options.admin_timeout, now + options.admin_timeout);
+    count = PartitionCount(rk, options, now + options.admin_timeout, now + options.admin_timeout, leader);
   }
   KVLOG_RETURN_IF_ERROR(count);
   if (*count != 1) {

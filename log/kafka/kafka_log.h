@@ -110,6 +110,14 @@ struct KafkaOptions {
   // the topic check. A first reader opened at another offset gets a handle of
   // its own. Unset: the first reader starts when it is opened.
   std::optional<int64_t> first_read_offset;
+  // Where the partition's leader was when this log was last open ("host:port":
+  // Log::ReconnectHint of that log, kept by the caller, e.g. in its store;
+  // kv::Client keeps it there): the first reader connects there first instead
+  // of to a broker of `brokers` chosen at random, so a restart's first fetch
+  // does not wait for a second connection. Only a hint: if that broker is
+  // down or no longer leads, the reader goes on through `brokers`. Ignored
+  // unless it reads as one host:port.
+  std::string reconnect_hint;
 
   // Bounds topic creation, metadata and other admin round trips.
   std::chrono::milliseconds admin_timeout{10'000};

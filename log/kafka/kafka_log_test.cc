@@ -2,6 +2,7 @@
 // end offsets, topic checks, faults and shut-down.
 #include "log/kafka/kafka_log.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
 
@@ -22,6 +23,7 @@ namespace kvlog::log::kafka {
 namespace {
 
 using namespace std::chrono_literals;
+using ::testing::HasSubstr;
 
 // Generous: the machine is shared; nothing here is a latency assertion.
 constexpr auto kWait = 60s;
@@ -209,6 +211,66 @@ TEST_F(KafkaLogTest, AFirstReadOffsetStartsTheFirstReaderThereAndAnyOtherOffsetS
   // A log told an offset past the end opens, and its readers work.
   options_.first_read_offset = 1'000;
   expect_reads_from(0);
+}
+
+TEST_F(KafkaLogTest, AReconnectHintNamesTheLeaderAndTheFirstReaderConnectsThereFirst) {
+  std::string hint;
+  {
+    auto log = Open();
+    ASSERT_TRUE(log);
+    hint = log->ReconnectHint();
+    std::vector<Record> records;
+    for (int i = 0; i < 10; ++i) records.push_back(Put(fmt::format("k{}", i), "v"));
+    Results results;
+    log->Append(records, results.Callback());
+    ASSERT_TRUE(results.WaitFor(1));
+    ASSERT_TRUE(results.Take()[0]);
+  }
+  // The partition's leader, one of the cluster's brokers.
+  ASSERT_FALSE(hint.empty());
+  EXPECT_THAT(options_.brokers, HasSubstr(hint));
+  // Opens a log with `reconnect_hint` and reads k4..k9 through its first reader;
+  // returns the broker librdkafka chose for the reader's first connection.
+  auto read_with = [this](std::string reconnect_hint) {
+    auto lines = std::make_shared<std::vector<std::string>>();
+    auto mu = std::make_shared<std::mutex>();
+    KafkaOptions options = options_;
+    options.first_read_offset = 4;
+    options.reconnect_hint = std::move(reconnect_hint);
+    options.consumer_properties.emplace_back("debug", "broker");
+    options.logger = [lines, mu](LogLevel, std::string_view line) {
+      std::lock_guard lock(*mu);
+      lines->emplace_back(line);
+    };
+    std::string first_connection;
+    auto log = OpenKafkaLog(options);
+    EXPECT_TRUE(log) << log.error().ToString();
+    if (!log) return first_connection;
+    auto reader = (*log)->OpenReader(4);
+    EXPECT_TRUE(reader) << reader.error().ToString();
+    if (!reader) return first_connection;
+    auto entries = ReadUntil(**reader, 10);
+    EXPECT_EQ(entries.size(), 6u);
+    if (!entries.empty()) {
+      EXPECT_EQ(entries[0].record->key, "k4");
+    }
+    std::lock_guard lock(*mu);
+    for (const std::string& line : *lines) {
+      const std::size_t at = line.find("/bootstrap: Selected for cluster connection");
+      if (at == std::string::npos) continue;
+      const std::size_t start = line.rfind(' ', at) + 1;
+      first_connection = line.substr(start, at - start);
+      break;
+    }
+    return first_connection;
+  };
+  // Hinted: the leader first, every time (unhinted, a broker at random).
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(read_with(hint), hint);
+  // A hint naming a broker that does not answer (nothing listens on port 1)
+  // costs a reconnection: the reader goes on through the cluster's brokers.
+  EXPECT_EQ(read_with("127.0.0.1:1"), "127.0.0.1:1");
+  // A hint that is not one host:port is not used.
+  EXPECT_NE(read_with(hint + "," + hint), hint + "," + hint);
 }
 
 TEST_F(KafkaLogTest, AReaderKnowsTheEndItsLatestFetchSaw) {

@@ -579,6 +579,37 @@ int main(int argc, char** argv) {
     }
   }
 
+  // A durable store opens before the log: what it kept of its last run lets
+  // the log's first reader start at the store's resume point and connect to
+  // the partition's leader first (kv::Client::HintsFor).
+  std::unique_ptr<kv::Storage> storage;
+  if (f.store.empty()) {
+    storage = kv::NewMemoryStorage();
+  } else {
+    if (auto rc = out_of_time("opening the store")) return *rc;
+    watchdog.SetPhase("opening the store");
+    if (restore->parsed()) {
+      std::error_code ec;
+      std::filesystem::copy(f.dir, f.store, std::filesystem::copy_options::recursive, ec);
+      if (ec) {
+        std::cerr << "kvctl: restore: copying '" << f.dir << "' to '" << f.store << "': " << ec.message() << "\n";
+        return kExitLogError;
+      }
+    }
+    if (f.store_engine == "lmdb") {
+      auto store = kv::lmdb::OpenLmdbStorage({.path = f.store});
+      if (!store) return Fail(store.error(), "--store", f);
+      storage = std::move(*store);
+    } else {
+      auto store = kv::rocksdb::OpenRocksDbStorage({.path = f.store});
+      if (!store) return Fail(store.error(), "--store", f);
+      storage = std::move(*store);
+    }
+    const kv::Client::LogHints hints = kv::Client::HintsFor(*storage);
+    options.first_read_offset = hints.first_read_offset;
+    options.reconnect_hint = hints.reconnect_hint;
+  }
+
   if (auto rc = out_of_time("opening the topic")) return *rc;
   watchdog.SetPhase("opening the topic");
   options.admin_timeout = remaining();
@@ -609,28 +640,6 @@ int main(int argc, char** argv) {
   client_options.default_timeout = remaining();
   client_options.startup_timeout = remaining();
   client_options.rebuild_mismatched_store = f.rebuild_store;
-  std::unique_ptr<kv::Storage> storage;
-  if (f.store.empty()) {
-    storage = kv::NewMemoryStorage();
-  } else {
-    if (restore->parsed()) {
-      std::error_code ec;
-      std::filesystem::copy(f.dir, f.store, std::filesystem::copy_options::recursive, ec);
-      if (ec) {
-        std::cerr << "kvctl: restore: copying '" << f.dir << "' to '" << f.store << "': " << ec.message() << "\n";
-        return kExitLogError;
-      }
-    }
-    if (f.store_engine == "lmdb") {
-      auto store = kv::lmdb::OpenLmdbStorage({.path = f.store});
-      if (!store) return Fail(store.error(), "--store", f);
-      storage = std::move(*store);
-    } else {
-      auto store = kv::rocksdb::OpenRocksDbStorage({.path = f.store});
-      if (!store) return Fail(store.error(), "--store", f);
-      storage = std::move(*store);
-    }
-  }
   auto opened = kv::Client::Open(std::move(*log), std::move(storage), client_options);
   if (!opened) return Fail(opened.error(), "cannot load topic '" + f.topic + "'", f);
   kv::Client& client = **opened;
