@@ -489,7 +489,8 @@ class KafkaLog final : public Log {
     // that is not a probe starts it (its connection overlaps whatever the
     // caller does before, such as opening a store). Not made: the first
     // reader makes its own.
-    const std::string_view hint = UsableBrokerHint(options.reconnect_hint) ? options.reconnect_hint : "";
+    std::string_view hint;
+    if (UsableBrokerHint(options.reconnect_hint)) hint = options.reconnect_hint;
     if (Result<ReaderHandle> spare = NewReaderHandle(options, ReadOptions{}, hint)) {
       log->spare_reader_ = std::make_unique<ReaderHandle>(std::move(*spare));
       // Started before the check: its leader query rides on the handle's
