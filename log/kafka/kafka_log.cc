@@ -131,17 +131,29 @@ rd_kafka_message_t* TakeMessage(ReaderHandle& handle, int wait_ms) {
   return handle.taken[handle.next++];
 }
 
-// A hint is used only when it reads as one "host:port" (a hint from a store
-// is data: a malformed one must not reach bootstrap.servers as a list).
-bool UsableBrokerHint(std::string_view hint) {
-  const std::size_t colon = hint.rfind(':');
-  if (colon == std::string_view::npos || colon == 0 || colon + 1 == hint.size() || hint.size() > 255) return false;
-  if (hint.find_first_of(", \t") != std::string_view::npos) return false;
-  return std::all_of(hint.begin() + static_cast<std::ptrdiff_t>(colon) + 1, hint.end(),
-                     [](char c) { return c >= '0' && c <= '9'; });
+// A reconnect hint is used only when it names one of `brokers` (a
+// "host:port" entry, or "scheme://host:port"): it then only chooses which of
+// the brokers the caller trusts is asked first, as librdkafka would at
+// random. A hint from elsewhere (a store restored beside another cluster,
+// whose old leader may still answer for the same topic) would point the
+// reader at another cluster than the producer's.
+bool UsableBrokerHint(std::string_view hint, std::string_view brokers) {
+  if (hint.empty()) return false;
+  while (!brokers.empty()) {
+    const std::size_t comma = brokers.find(',');
+    std::string_view entry = brokers.substr(0, comma);
+    brokers = comma == std::string_view::npos ? std::string_view() : brokers.substr(comma + 1);
+    while (!entry.empty() && entry.front() == ' ') entry.remove_prefix(1);
+    while (!entry.empty() && entry.back() == ' ') entry.remove_suffix(1);
+    if (const std::size_t scheme = entry.find("://"); scheme != std::string_view::npos) {
+      entry.remove_prefix(scheme + 3);
+    }
+    if (entry == hint) return true;
+  }
+  return false;
 }
 
-// `first_broker` (usable, see UsableBrokerHint): the handle's first
+// `first_broker` (one of options.brokers, see UsableBrokerHint): the handle's first
 // connection goes there; the brokers of `options` are added right after, as
 // the fallback when it does not answer.
 Result<ReaderHandle> NewReaderHandle(const KafkaOptions& options, const ReadOptions& read_options,
@@ -490,7 +502,7 @@ class KafkaLog final : public Log {
     // caller does before, such as opening a store). Not made: the first
     // reader makes its own.
     std::string_view hint;
-    if (UsableBrokerHint(options.reconnect_hint)) hint = options.reconnect_hint;
+    if (UsableBrokerHint(options.reconnect_hint, options.brokers)) hint = options.reconnect_hint;
     if (Result<ReaderHandle> spare = NewReaderHandle(options, ReadOptions{}, hint)) {
       log->spare_reader_ = std::make_unique<ReaderHandle>(std::move(*spare));
       // Started before the check: its leader query rides on the handle's
@@ -967,9 +979,6 @@ Result<HandlePtr> AdminHandle(const KafkaOptions& options, HandleContext* contex
   return NewHandle(RD_KAFKA_PRODUCER, std::move(*conf), "admin client");
 }
 
-// The partition count, or kFailedPrecondition if the topic does not exist.
-// Retries until `deadline` while the brokers do not answer, and while the topic
-// is missing until `missing_deadline` (brokers learn of a new topic one by one).
 // Partition 0's leader in a metadata answer, as "host:port"; empty when the
 // answer names none (an election in progress) or not its address.
 std::string LeaderOfPartitionZero(const rd_kafka_metadata_t& md, const rd_kafka_metadata_topic_t& topic) {
@@ -984,6 +993,9 @@ std::string LeaderOfPartitionZero(const rd_kafka_metadata_t& md, const rd_kafka_
   return {};
 }
 
+// The partition count, or kFailedPrecondition if the topic does not exist.
+// Retries until `deadline` while the brokers do not answer, and while the topic
+// is missing until `missing_deadline` (brokers learn of a new topic one by one).
 // `leader`, when given, receives partition 0's leader as "host:port" (empty
 // when the answer named none).
 Result<int> PartitionCount(rd_kafka_t* rk, const KafkaOptions& options, Clock::time_point deadline,

@@ -115,8 +115,9 @@ struct KafkaOptions {
   // kv::Client keeps it there): the first reader connects there first instead
   // of to a broker of `brokers` chosen at random, so a restart's first fetch
   // does not wait for a second connection. Only a hint: if that broker is
-  // down or no longer leads, the reader goes on through `brokers`. Ignored
-  // unless it reads as one host:port.
+  // down or no longer leads, the reader goes on through `brokers`. Used only
+  // when it is one of `brokers` (as advertised: "127.0.0.1:9092" is not
+  // "localhost:9092"), so it never leads the reader to another cluster.
   std::string reconnect_hint;
 
   // Bounds topic creation, metadata and other admin round trips.

@@ -266,11 +266,21 @@ TEST_F(KafkaLogTest, AReconnectHintNamesTheLeaderAndTheFirstReaderConnectsThereF
   };
   // Hinted: the leader first, every time (unhinted, a broker at random).
   for (int i = 0; i < 3; ++i) EXPECT_EQ(read_with(hint), hint);
-  // A hint naming a broker that does not answer (nothing listens on port 1)
-  // costs a reconnection: the reader goes on through the cluster's brokers.
-  EXPECT_EQ(read_with("127.0.0.1:1"), "127.0.0.1:1");
-  // A hint that is not one host:port is not used.
+  // A hint that is none of the brokers the log was given is not used (it
+  // could name another cluster's broker): here nothing listens on port 1.
+  EXPECT_NE(read_with("127.0.0.1:1"), "127.0.0.1:1");
   EXPECT_NE(read_with(hint + "," + hint), hint + "," + hint);
+  // One of them that does not answer costs a reconnection: the reader goes
+  // on through the others.
+  const std::string cluster_brokers = options_.brokers;
+  options_.brokers = "127.0.0.1:1," + cluster_brokers;
+  EXPECT_EQ(read_with("127.0.0.1:1"), "127.0.0.1:1");
+  // Entries with a scheme and spaces name their brokers too.
+  options_.brokers = cluster_brokers;
+  const std::size_t at = options_.brokers.find(hint);
+  ASSERT_NE(at, std::string::npos);
+  options_.brokers.insert(at, " PLAINTEXT://");
+  EXPECT_EQ(read_with(hint), hint);
 }
 
 TEST_F(KafkaLogTest, AReaderKnowsTheEndItsLatestFetchSaw) {
