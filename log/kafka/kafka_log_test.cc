@@ -61,6 +61,15 @@ Record Put(std::string key, std::string value, std::vector<Header> headers = {})
   return Record{std::move(key), std::move(value), std::move(headers)};
 }
 
+// Appends k0..k9 (value "v") in one append; false if it failed.
+bool AppendTenKeys(Log& log) {
+  std::vector<Record> records;
+  for (int i = 0; i < 10; ++i) records.push_back(Put(fmt::format("k{}", i), "v"));
+  Results results;
+  log.Append(records, results.Callback());
+  return results.WaitFor(1) && results.Take()[0].has_value();
+}
+
 // Reads from `from` until the reader's position reaches `end` (bounded).
 std::vector<LogEntry> ReadUntil(LogReader& reader, Offset end) {
   std::vector<LogEntry> all;
@@ -163,12 +172,7 @@ TEST_F(KafkaLogTest, ReaderStartsAtGivenOffsetAndPollTimesOutEmpty) {
   EXPECT_TRUE(nothing->empty());
   EXPECT_EQ((*empty_reader)->Position(), 0);
 
-  std::vector<Record> records;
-  for (int i = 0; i < 10; ++i) records.push_back(Put(fmt::format("k{}", i), "v"));
-  Results results;
-  log->Append(records, results.Callback());
-  ASSERT_TRUE(results.WaitFor(1));
-  ASSERT_TRUE(results.Take()[0]);
+  ASSERT_TRUE(AppendTenKeys(*log));
 
   auto reader = log->OpenReader(7);
   ASSERT_TRUE(reader);
@@ -183,12 +187,7 @@ TEST_F(KafkaLogTest, AFirstReadOffsetStartsTheFirstReaderThereAndAnyOtherOffsetS
   {
     auto writer = Open();
     ASSERT_TRUE(writer);
-    std::vector<Record> records;
-    for (int i = 0; i < 10; ++i) records.push_back(Put(fmt::format("k{}", i), "v"));
-    Results results;
-    writer->Append(records, results.Callback());
-    ASSERT_TRUE(results.WaitFor(1));
-    ASSERT_TRUE(results.Take()[0]);
+    ASSERT_TRUE(AppendTenKeys(*writer));
   }
   // Reads k{from}..k9 from a log opened with the options as they are.
   auto expect_reads_from = [this](Offset from) {
@@ -219,12 +218,7 @@ TEST_F(KafkaLogTest, AReconnectHintNamesTheLeaderAndTheFirstReaderConnectsThereF
     auto log = Open();
     ASSERT_TRUE(log);
     hint = log->ReconnectHint();
-    std::vector<Record> records;
-    for (int i = 0; i < 10; ++i) records.push_back(Put(fmt::format("k{}", i), "v"));
-    Results results;
-    log->Append(records, results.Callback());
-    ASSERT_TRUE(results.WaitFor(1));
-    ASSERT_TRUE(results.Take()[0]);
+    ASSERT_TRUE(AppendTenKeys(*log));
   }
   // The partition's leader, one of the cluster's brokers.
   ASSERT_FALSE(hint.empty());
@@ -296,12 +290,7 @@ TEST_F(KafkaLogTest, AReaderKnowsTheEndItsLatestFetchSaw) {
   }
   EXPECT_EQ((*empty_reader)->KnownEnd(), std::optional<Offset>(0));
 
-  std::vector<Record> records;
-  for (int i = 0; i < 10; ++i) records.push_back(Put(fmt::format("k{}", i), "v"));
-  Results results;
-  log->Append(records, results.Callback());
-  ASSERT_TRUE(results.WaitFor(1));
-  ASSERT_TRUE(results.Take()[0]);
+  ASSERT_TRUE(AppendTenKeys(*log));
 
   // The fetch that brings offset 7 tells the end, 10, with it: no request.
   auto reader = log->OpenReader(7);
