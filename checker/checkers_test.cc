@@ -1312,6 +1312,101 @@ RC_GTEST_PROP(Generated, TheWriteIndexOnTwoThreadsIsTheOneOnOne, ()) {
   RC_TAG(broken ? "broken" : "valid");
 }
 
+// The write index links a log record to the write that reported its offset
+// (same key, same value or both none, same op id) and leaves it out of its
+// op-id tables (writes.h): LogRecords and RecordOpInvoked must still answer
+// as their definitions read, for puts and deletes, when records carry another
+// operation's id, an id nobody invoked or none, name another key, or are
+// lost, duplicated or phantoms, and when operations share an id (which no
+// recorder should do, but a history may). Linking a tombstone whatever its
+// op id or key, or a record whose id two deletes of its key share, fails it.
+RC_GTEST_PROP(Generated, LinkedLogRecordsAnswerAsTheirDefinitions, ()) {
+  testing::GenerateOptions g;
+  g.seed = *rc::gen::inRange<uint64_t>(1, 1'000'000);
+  g.operations = *rc::gen::inRange<size_t>(2, 300);
+  g.replicas = *rc::gen::inRange(1, 5);
+  g.keys = *rc::gen::inRange(1, 8);
+  g.delete_percent = *rc::gen::inRange(0, 60);
+  g.range_percent = *rc::gen::inRange(0, 10);
+  History h = testing::GenerateKvHistory(g);
+  // Op ids on every operation, and on each record that a write reported.
+  std::map<int64_t, std::string> pending;  // process -> its invocation's id
+  std::map<int64_t, std::string> by_offset;
+  int next = 0;
+  const int shared_percent = *rc::gen::inRange(0, 30);  // operations given the previous one's id
+  std::mt19937_64 ids(g.seed + 1);
+  std::string last;
+  for (Event& e : h.events) {
+    if (e.type == EventType::kInvoke) {
+      const bool shared = !last.empty() && static_cast<int>(ids() % 100) < shared_percent;
+      pending[e.process] = shared ? last : fmt::format("p{}-{}", e.process, next++);
+      last = pending[e.process];
+    }
+    e.op = pending[e.process];
+    if (e.type == EventType::kOk && e.offset) by_offset[*e.offset] = *e.op;
+  }
+  for (LogRecord& r : h.log) {
+    if (auto it = by_offset.find(r.offset); it != by_offset.end()) r.op = it->second;
+  }
+  const bool broken = MaybeBreakDurability(&h, g.seed);
+  std::mt19937_64 rng(g.seed);
+  const int mutate_percent = *rc::gen::inRange(0, 40);
+  for (LogRecord& r : h.log) {
+    if (static_cast<int>(rng() % 100) >= mutate_percent) continue;
+    switch (rng() % 4) {
+      case 0:
+        r.op.reset();
+        break;
+      case 1:
+        r.op = "nobody";
+        break;
+      case 2:
+        r.op = fmt::format("p{}-{}", rng() % 5, rng() % (next + 1));  // maybe another operation's
+        break;
+      default:
+        r.key = fmt::format("k{}", rng() % 8);  // maybe another key
+        break;
+    }
+  }
+  auto ops = PairOperations(h);
+  RC_ASSERT(ops.has_value());
+  const WriteIndex index(h, *ops);
+  for (const Write& w : index.writes()) {
+    std::vector<size_t> want;
+    if (w.op_id) {
+      size_t matching = 0;
+      for (size_t i = 0; i < h.log.size(); ++i) {
+        const LogRecord& r = h.log[i];
+        if (r.op != *w.op_id || r.key != w.key || r.value != w.value) continue;
+        if (matching % w.same == w.ordinal) want.push_back(i);
+        ++matching;
+      }
+    }
+    if (want.empty() && w.value) {
+      for (size_t i = 0; i < h.log.size(); ++i) {
+        if (h.log[i].key == w.key && h.log[i].value == w.value) want.push_back(i);
+      }
+    } else if (want.empty() && w.offset) {
+      auto it = std::lower_bound(h.log.begin(), h.log.end(), *w.offset,
+                                 [](const LogRecord& a, int64_t b) { return a.offset < b; });
+      for (; it != h.log.end() && it->offset == *w.offset; ++it) {
+        if (it->key == w.key && !it->value) {
+          want.push_back(static_cast<size_t>(it - h.log.begin()));
+          break;
+        }
+      }
+    }
+    RC_ASSERT(index.LogRecords(w) == want);
+  }
+  for (size_t i = 0; i < h.log.size(); ++i) {
+    const std::optional<std::string>& id = h.log[i].op;
+    const bool invoked = id && std::any_of(ops->begin(), ops->end(), [&](const Operation& o) { return o.op == id; });
+    RC_ASSERT(index.RecordOpInvoked(i) == invoked);
+  }
+  RC_TAG(broken ? "broken" : "valid");
+  RC_TAG(g.delete_percent > 0 ? "deletes" : "no deletes");
+}
+
 // With two threads the session check runs on a worker beside durability and
 // convergence: the reports, violations and their order are the same as with
 // one, broken or not.

@@ -203,9 +203,13 @@ WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops
   }
   // Size the (key, value) table by what will go in it: the writes that name a
   // value; log records of the same names add nothing.
-  size_t named = 0;
-  for (const Write& w : writes_) named += w.value.has_value();
+  size_t named = 0, deletes_with_ids = 0;
+  for (const Write& w : writes_) {
+    named += w.value.has_value();
+    deletes_with_ids += !w.value && w.op_id;
+  }
   kv_.Reserve(named);
+  tombstones_.Reserve(deletes_with_ids);
   // Writes whose completion reported an offset, with their entry: the log
   // pass finds most records' entries here by offset, without hashing.
   struct Reported {
@@ -224,7 +228,15 @@ WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops
   for (size_t i = 0; i < writes_.size(); ++i) {
     if (i + kPrefetch < writes_.size() && writes_[i + kPrefetch].value) kv_.Prefetch(hashes[i + kPrefetch]);
     const Write& w = writes_[i];
-    if (!w.value) continue;
+    if (!w.value) {
+      // A delete (or a cas to nil) with an op id: its tombstone is found
+      // by (key, op id) in the log pass, for the link below.
+      if (w.op_id) {
+        const uint32_t d = WithKvName(w.key, *w.op_id, [&](absl::string_view name) { return tombstones_.Insert(name); });
+        if (tombstones_[d].invoked++ == 0) tombstones_[d].first_write = static_cast<uint32_t>(i);
+      }
+      continue;
+    }
     const uint32_t entry =
         WithKvName(w.key, *w.value, [&](absl::string_view name) { return kv_.Insert(name, hashes[i]); });
     write_entry[i] = entry;
@@ -245,6 +257,7 @@ WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops
   size_t cursor = 0;
   linked_.assign(writes_.size(), -1);
   record_linked_.assign(history.log.size(), false);
+  record_op_shown_.assign(history.log.size(), false);
   bool unlinked_op_ids = false;
   // Only a cas record whose condition held changes its key's state: the fold
   // keeps what each key holds, but only when the log has cas records.
@@ -302,6 +315,10 @@ WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops
       }
       if (entry == KvTable::kNone) {
         entry = WithKvName(r.key, *r.value, [&](absl::string_view name) { return kv_.Insert(name); });
+        // Not found by a reported offset (a batch's sub-operations report
+        // none on kvsim's histories): the one write of this key and value,
+        // if only one was invoked, is the record's candidate for the link.
+        if (r.op && kv_[entry].invoked == 1) matched = kv_[entry].first_write;
       }
       KvEntry& e = kv_[entry];
       if (e.log_count++ == 0) {
@@ -312,16 +329,45 @@ WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops
         if (dups.empty()) dups.push_back(e.log_first_index);
         dups.push_back(i);
       }
+    } else if (!r.value && r.op) {
+      // A tombstone with an op id: its candidate is the one write without a
+      // value of this key and op id, if only one was invoked (with two,
+      // LogRecords gives the record to each).
+      const uint32_t d = WithKvName(r.key, *r.op, [&](absl::string_view name) { return tombstones_.Find(name); });
+      if (d != KvTable::kNone && tombstones_[d].invoked == 1) matched = tombstones_[d].first_write;
     }
+    // A candidate is the only write LogRecords could give this record to
+    // through the op-id tables (the same op id, key and value, or none): with
+    // no repeated values, one write names a (key, value); the tombstones'
+    // table counts the deletes of a (key, op id). Write::same 1: no other
+    // write of its operation shares it.
     if (r.op && matched != KvTable::kNone && !repeated_) {
       const Write& w = writes_[matched];
-      if (w.op_id && *w.op_id == *r.op && w.same == 1 && linked_[matched] < 0) {
+      if (w.op_id && *w.op_id == *r.op && w.key == r.key && w.value == r.value && w.same == 1 &&
+          linked_[matched] < 0) {
         linked_[matched] = static_cast<int64_t>(i);
         record_linked_[i] = true;
       }
     }
     if (r.op && !record_linked_[i]) {
-      unlinked_op_ids = true;
+      // RecordOpInvoked: a write of this record's key and value (or a delete
+      // of its key) carrying its op id shows that an operation was invoked
+      // with it; only a record nothing shows it for needs the set of every
+      // operation's id (a batch deleting one key twice leaves its records
+      // unlinked, and one such record built that set of 800 K ids).
+      const Write* w = nullptr;
+      if (r.value) {
+        const uint32_t e = WithKvName(r.key, *r.value, [&](absl::string_view name) { return kv_.Find(name); });
+        if (e != KvTable::kNone && kv_[e].invoked > 0) w = &writes_[kv_[e].first_write];
+      } else {
+        const uint32_t d = WithKvName(r.key, *r.op, [&](absl::string_view name) { return tombstones_.Find(name); });
+        if (d != KvTable::kNone && tombstones_[d].invoked > 0) w = &writes_[tombstones_[d].first_write];
+      }
+      if (w && w->op_id && *w->op_id == *r.op) {
+        record_op_shown_[i] = true;
+      } else {
+        unlinked_op_ids = true;
+      }
       const absl::string_view id(r.op->data(), r.op->size());
       auto [it, inserted] = log_by_op_.try_emplace(id, i);
       if (!inserted) {
@@ -416,7 +462,7 @@ bool WriteIndex::Invoked(std::string_view key, std::string_view value) const {
 }
 
 bool WriteIndex::RecordOpInvoked(size_t log_index) const {
-  if (record_linked_[log_index]) return true;
+  if (record_linked_[log_index] || record_op_shown_[log_index]) return true;
   const std::optional<std::string>& id = history_.log[log_index].op;
   return id && invoked_op_.contains(absl::string_view(id->data(), id->size()));
 }

@@ -162,17 +162,27 @@ class WriteIndex {
   // By write: VersionOfWrite.
   std::vector<std::optional<int64_t>> write_version_;
   // The common log record, linked to its write without a table of op ids:
-  // a record the log pass finds by the offset its write reported, with that
-  // write's key, value and op id, of a write that is alone in its
-  // operation with its key and value (no Write::ordinal to share out), in a
-  // history without repeated values. Such a record is one the op-id tables
-  // would have found for that write (LogRecords matches each record of an
-  // op id by key and value), so it is left out of them: kvsim's 800 K-op
-  // history then builds
-  // neither log_by_op_ nor invoked_op_ (1.4 M hashed strings).
+  // a record with the key, value (or none: a tombstone and a delete) and op
+  // id of a write that is alone in its operation with its key and value (no
+  // Write::ordinal to share out), in a history without repeated values, and
+  // the only write LogRecords could give it to: the one that reported its
+  // offset, the only write of its (key, value), or the only delete of its
+  // (key, op id). Such a record is one the op-id tables would have found
+  // for that write (LogRecords matches each record of an op id by key and
+  // value), so it is left out of them: kvsim's 800 K-op history then builds
+  // neither log_by_op_ nor invoked_op_ (1.4 M hashed strings). Until a
+  // batch's records (no offsets reported) and tombstones were linked too,
+  // its 200 K such records built both.
   std::vector<int64_t> linked_;      // by write: the linked record's index in history.log, or -1
   std::vector<bool> record_linked_;  // by log record
+  // By log record: not linked, but a write of its key and value (or a
+  // delete of its key) carries its op id, so its id was invoked.
+  std::vector<bool> record_op_shown_;
   KvTable kv_;
+  // (key, op id) of each write without a value that carries an op id ->
+  // how many such writes there are and the first: a tombstone's candidate
+  // for the link above. (KvEntry's `invoked` and `first_write` only.)
+  KvTable tombstones_;
   absl::flat_hash_map<uint32_t, std::vector<size_t>> log_dups_;  // kv entry -> log indices, when > 1
   // op id -> index in history.log of its first log record; the rare ids
   // with several records (a batch, a transaction, Update's attempts, a
@@ -193,8 +203,8 @@ class WriteIndex {
   absl::flat_hash_map<std::string, std::vector<KeyRecord>> log_by_key_;
   // Views of the operations' ids (the operations outlive the index): an
   // 800 K-op history's ids cost 17 MB here, not the 42 MB of copies. Built
-  // only when a log record with an op id is not linked (RecordOpInvoked
-  // answers for linked ones).
+  // only when a log record with an op id is neither linked nor shown invoked
+  // by a write (RecordOpInvoked answers for those).
   absl::flat_hash_set<absl::string_view> invoked_op_;
   std::optional<std::pair<size_t, size_t>> repeated_;
 };
