@@ -13,9 +13,10 @@
 // The restart/replay ratio and the Get ratio come from one run of this binary.
 //
 //   rocksdb_bench [--smoke] [--timeline] [--rdkafka_debug=CONTEXTS] [--first_read_hint=0]
-//                 [--reconnect_hint=0|alternate] [benchmark flags]
+//                 [--reconnect_hint=0|alternate] [--defer_producer=1|alternate] [benchmark flags]
 // --timeline prints each restart's steps on stderr (the store's open, the
-// log's connection, and Client::Open's debug line of its own steps);
+// log's connection, and Client::Open's debug line of its own steps, then,
+// outside the timed restart, when the log's producer first answered);
 // --rdkafka_debug adds librdkafka's debug lines of the restarts' handles
 // (e.g. broker,protocol,metadata,fetch), each stamped with the time since
 // its restart began.
@@ -61,6 +62,11 @@ bool g_first_read_hint = true;
 enum class HintMode { kOn, kOff, kAlternate };
 HintMode g_reconnect_hint = HintMode::kOn;
 int g_restarts_connected = 0;
+// --defer_producer=1: restarts open the log with KafkaOptions::defer_producer
+// (the producer is made after Client::Open's replay); =alternate: every other
+// restart does (its own A/B, which --timeline's lines say). Default 0.
+HintMode g_defer_producer = HintMode::kOff;
+int g_restarts_deferrable = 0;
 // --rdkafka_debug=CONTEXTS: librdkafka's `debug` property on the restarts'
 // log, its lines on stderr stamped with the time since the restart began.
 std::string g_rdkafka_debug;
@@ -125,8 +131,10 @@ struct World {
 
   // `hints`: what the store gives a restart that opens it before the log
   // (the flags above choose which are passed).
-  // `hinted`, if given, says whether the reconnect hint was passed.
-  std::unique_ptr<log::Log> Connect(const kv::Client::LogHints* hints = nullptr, bool* hinted = nullptr) const {
+  // `hinted`, if given, says whether the reconnect hint was passed;
+  // `deferred`, whether the producer was deferred.
+  std::unique_ptr<log::Log> Connect(const kv::Client::LogHints* hints = nullptr, bool* hinted = nullptr,
+                                    bool* deferred = nullptr) const {
     log::kafka::KafkaOptions options = cluster ? cluster->LogOptions() : brokers_topic;
     options.logger = nullptr;
     if (hints != nullptr && g_first_read_hint) options.first_read_offset = hints->first_read_offset;
@@ -135,6 +143,11 @@ struct World {
       options.reconnect_hint = hints->reconnect_hint;
     }
     if (hinted != nullptr) *hinted = !options.reconnect_hint.empty();
+    if (hints != nullptr && (g_defer_producer == HintMode::kOn ||
+                             (g_defer_producer == HintMode::kAlternate && g_restarts_deferrable++ % 2 == 0))) {
+      options.defer_producer = true;
+    }
+    if (deferred != nullptr) *deferred = options.defer_producer;
     if (!g_rdkafka_debug.empty() && g_restart_began != Clock::time_point{}) {  // Restarts only.
       options.properties.emplace_back("debug", g_rdkafka_debug);
       options.logger = [](log::LogLevel, std::string_view line) {
@@ -272,6 +285,7 @@ void BM_RestartWithTail(benchmark::State& state) {
     std::unique_ptr<log::Log> log;
     double connect_ms = 0;
     bool hinted = false;
+    bool deferred = false;
     if (mode == 1) {
       // What a caller can do: the store's open (mostly waiting on its files'
       // syncs) runs while the log connects.
@@ -289,7 +303,7 @@ void BM_RestartWithTail(benchmark::State& state) {
       store_open_s += std::chrono::duration<double>(Clock::now() - start).count();
       const auto connecting = Clock::now();
       const kv::Client::LogHints hints = kv::Client::HintsFor(*store);
-      log = w.Connect(&hints, &hinted);
+      log = w.Connect(&hints, &hinted, &deferred);
       connect_ms = std::chrono::duration<double, std::milli>(Clock::now() - connecting).count();
     }
     const auto opening = Clock::now();
@@ -298,11 +312,16 @@ void BM_RestartWithTail(benchmark::State& state) {
     const auto done = Clock::now();
     state.SetIterationTime(std::chrono::duration<double>(done - start).count());
     if (g_timeline) {
+      // Outside the restart's time: when the log first answers through its
+      // producer (an end-offset query), which a deferred producer delays.
+      if (auto stats = client->Stats({.end_offset = true}); !stats) Die("stats: " + stats.error().ToString());
+      const auto producer_answered = Clock::now();
       const auto ms = [](auto d) { return std::chrono::duration<double, std::milli>(d).count(); };
-      fmt::print(stderr, "timeline /{}: restart {:.1f} ms = log connected {:.1f} ms (after the store's open {:.1f}{}), "
-                 "then Client::Open {:.1f} ms [{}]\n",
+      fmt::print(stderr, "timeline /{}: restart {:.1f} ms = log connected {:.1f} ms (after the store's open {:.1f}{}{}), "
+                 "then Client::Open {:.1f} ms [{}]; producer answered {:.1f} ms after\n",
                  mode, ms(done - start), connect_ms, ms(opening - start) - connect_ms,
-                 hinted ? ", reconnect hint passed" : "", ms(done - opening), open_line);
+                 hinted ? ", reconnect hint passed" : "", deferred ? ", producer deferred" : "", ms(done - opening),
+                 open_line, ms(producer_answered - done));
     }
     if (client->resumed_from() != Records() - kTail || client->AppliedPosition() != Records()) {
       Die("restart did not replay exactly the tail");
@@ -373,6 +392,11 @@ int main(int argc, char** argv) {
       kvlog::g_reconnect_hint = mode == "0" ? kvlog::HintMode::kOff
                                 : mode == "alternate" ? kvlog::HintMode::kAlternate
                                                       : kvlog::HintMode::kOn;
+    } else if (arg.starts_with("--defer_producer=")) {
+      const std::string mode = arg.substr(std::strlen("--defer_producer="));
+      kvlog::g_defer_producer = mode == "1" ? kvlog::HintMode::kOn
+                                : mode == "alternate" ? kvlog::HintMode::kAlternate
+                                                      : kvlog::HintMode::kOff;
     } else if (arg == "--smoke") {
       kvlog::g_smoke = true;
     } else if (arg.starts_with("--brokers=")) {

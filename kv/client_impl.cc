@@ -233,6 +233,7 @@ Result<std::unique_ptr<ClientImpl>> ClientImpl::Open(std::unique_ptr<log::Log> l
     return std::unexpected(replayed.error());
   }
   client->storage_->Reserve(0);  // The replay is over: what the hint did not use goes back.
+  client->log_->PrepareAppends();  // Writes may come now (a deferred producer starts).
   if (check) {
     client->Log(LogLevel::kDebug,
                 fmt::format("open: replayed {} to {} in {:.1f} ms: readers opened at {:.1f} ms, end offset at {:.1f} "

@@ -113,6 +113,12 @@ class Log {
   // hand it back through the implementation's options. Only a hint: a stale
   // one costs time, never correctness.
   virtual std::string ReconnectHint() const { return {}; }
+
+  // Says appends are coming: a log that makes its writer only when needed
+  // (KafkaOptions::defer_producer) starts making it now, in the background.
+  // Appends and EndOffset work without it (they make the writer and wait for
+  // it). kv::Client::Open calls it once its start-up replay is done.
+  virtual void PrepareAppends() {}
 };
 
 }  // namespace kvlog::log

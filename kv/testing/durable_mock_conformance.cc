@@ -3,9 +3,11 @@
 // the real log adapter resumes from the stored position, and a store is
 // refused by a log of another name even when their records are the same.
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <thread>
 
 #include <fmt/format.h>
 #include <gmock/gmock.h>
@@ -90,6 +92,52 @@ TEST_F(DurableMockTest, ResumesOnTheKafkaAdapterAndRefusesAnotherTopic) {
   ASSERT_FALSE(refused.has_value());
   EXPECT_EQ(refused.error().code(), ErrorCode::kFailedPrecondition);
   EXPECT_THAT(refused.error().message(), HasSubstr("the store holds the log 'orders', not the log 'invoices'"));
+}
+
+TEST_F(DurableMockTest, AResumeOnADeferredProducerMakesItAfterTheReplayAndWrites) {
+  Write("orders", 0, 200);
+  const std::string dir = NewScratchDir("deferred-store");
+  log::Offset stored = 0;
+  {
+    auto client = Client::Open(Connect("orders"), Store(dir), {});
+    ASSERT_TRUE(client.has_value()) << client.error().ToString();
+    stored = (*client)->AppliedPosition();
+  }
+  Write("orders", 200, 260);
+  // As a restart does it: the store first, its hints to the log, the
+  // producer left for after the replay.
+  std::unique_ptr<Storage> store = Store(dir);
+  ASSERT_NE(store, nullptr);
+  const Client::LogHints hints = Client::HintsFor(*store);
+  log::kafka::KafkaOptions options = cluster_->LogOptions("orders");
+  options.logger = nullptr;
+  options.first_read_offset = hints.first_read_offset;
+  options.reconnect_hint = hints.reconnect_hint;
+  options.defer_producer = true;
+  auto log = log::kafka::OpenKafkaLog(options);
+  ASSERT_TRUE(log.has_value()) << log.error().ToString();
+  const log::Log* raw = log->get();
+  EXPECT_FALSE(log::kafka::testing::HasProducer(*raw));
+  std::atomic<int> applied{0};
+  ClientOptions counting;
+  counting.on_set = [&](std::string_view, std::string_view, log::Offset) { ++applied; };
+  auto resumed = Client::Open(std::move(*log), std::move(store), counting);
+  ASSERT_TRUE(resumed.has_value()) << resumed.error().ToString();
+  EXPECT_EQ((*resumed)->resumed_from(), stored);
+  EXPECT_EQ(applied.load(), 60);
+  // Open said appends may come: the producer is made without a write.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);  // Within the test's timeout.
+  while (!log::kafka::testing::HasProducer(*raw) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_TRUE(log::kafka::testing::HasProducer(*raw));
+  auto put = (*resumed)->Put("after-restart", "written");
+  ASSERT_TRUE(put.has_value()) << put.error().ToString();
+  auto fresh = Client::Open(Connect("orders"), NewMemoryStorage(), {});
+  ASSERT_TRUE(fresh.has_value()) << fresh.error().ToString();
+  EXPECT_EQ(*(*fresh)->Get("after-restart"), "written");
+  EXPECT_EQ(*(*resumed)->Range(KeyConstraint{}, {.versions = true}),
+            *(*fresh)->Range(KeyConstraint{}, {.versions = true}));
 }
 
 }  // namespace

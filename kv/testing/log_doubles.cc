@@ -100,6 +100,7 @@ class ControlledLogImpl final : public log::Log {
   }
   Result<log::Offset> EndOffset(log::Duration timeout) override { return inner_->EndOffset(timeout); }
   std::string Name() const override { return inner_->Name(); }
+  void PrepareAppends() override { inner_->PrepareAppends(); }
   std::string ReconnectHint() const override {
     {
       std::lock_guard lock(controls_.mu);

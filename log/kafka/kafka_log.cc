@@ -476,6 +476,9 @@ class KafkaReader final : public LogReader {
 //    records was enqueued; nothing else frees or outlives it.
 //  - After Close returns the poller is joined and every op is finished, so no
 //    callback runs again.
+//  - Without defer_producer a producer exists once Create returns; with it,
+//    once PrepareAppends's thread or the first Append or EndOffset made it.
+//    Nothing is produced before the topic check passed.
 //  - Appends go to the newest producer. A producer that hit a fatal error is
 //    retired, never used again, and kept (its reports still come through the
 //    poller) until the log is destroyed; at most kMaxProducerReplacements.
@@ -495,8 +498,11 @@ class KafkaLog final : public Log {
     // and metadata; then the producer's id and the leader's connection for
     // the end-offset query, the reader's leader connection for its first
     // fetch) should start at once, not one handle after the other.
+    // With defer_producer the producer waits for PrepareAppends or the first
+    // append (EnsureProducer), unless it must answer the topic check.
     Result<std::unique_ptr<Producer>> producer = MakeError(ErrorCode::kInternal, "no producer made");
-    std::jthread maker([&log, &producer] { producer = log->NewProducer(); });
+    std::jthread maker;
+    if (!options.defer_producer) maker = std::jthread([&log, &producer] { producer = log->NewProducer(); });
     // The first reader's consumer handle, not started: the first OpenReader
     // that is not a probe starts it (its connection overlaps whatever the
     // caller does before, such as opening a store). Not made: the first
@@ -521,10 +527,16 @@ class KafkaLog final : public Log {
     Status checked = OkStatus();
     if (log->spare_reader_ != nullptr) {
       checked = EnsureTopicOn(log->spare_reader_->consumer.get(), options, &created, &log->leader_);
-      maker.join();
-      KVLOG_RETURN_IF_ERROR(producer);
+      if (!options.defer_producer) {
+        maker.join();
+        KVLOG_RETURN_IF_ERROR(producer);
+      }
     } else {
-      maker.join();
+      if (options.defer_producer) {
+        producer = log->NewProducer();
+      } else {
+        maker.join();
+      }
       KVLOG_RETURN_IF_ERROR(producer);
       checked = EnsureTopicOn((*producer)->handle.get(), options, &created, &log->leader_);
     }
@@ -539,13 +551,13 @@ class KafkaLog final : public Log {
         CloseReaderHandle(*log->spare_reader_);
         log->spare_reader_.reset();
       }
-      producer->reset();
-      producer = log->NewProducer();
-      KVLOG_RETURN_IF_ERROR(producer);
+      if (producer) {
+        producer->reset();
+        producer = log->NewProducer();
+        KVLOG_RETURN_IF_ERROR(producer);
+      }
     }
-    log->current_ = producer->get();
-    log->producers_.push_back(std::move(*producer));
-    log->poller_ = std::thread([raw = log.get()] { raw->PollLoop(); });
+    if (producer) log->Install(std::move(*producer));
     return log;
   }
 
@@ -561,6 +573,13 @@ class KafkaLog final : public Log {
   void Append(std::span<const Record> records, AppendCallback done) override {
     if (records.empty()) {
       done(std::vector<Offset>{});
+      return;
+    }
+    if (Status ready = EnsureProducer(); !ready) {
+      done(std::unexpected(ready.error().code() == ErrorCode::kClosed
+                               ? Error(ErrorCode::kClosed,
+                                       "append to topic '" + options_.topic + "' after the log was closed")
+                               : ready.error()));
       return;
     }
     // One allocation per append: the op carries its offsets and the
@@ -615,7 +634,26 @@ class KafkaLog final : public Log {
   std::string Name() const override { return options_.topic; }
   std::string ReconnectHint() const override { return leader_; }
 
+  bool HasProducer() const {
+    return producer_ready_.load(std::memory_order_acquire) || made_in_background_done_.load(std::memory_order_acquire);
+  }
+
+  void PrepareAppends() override {
+    if (producer_ready_.load(std::memory_order_acquire)) return;
+    std::lock_guard<std::mutex> start_lock(producer_start_mu_);
+    if (producer_ready_.load(std::memory_order_relaxed) || producer_maker_.joinable()) return;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (closed_) return;
+    }
+    producer_maker_ = std::thread([this] {
+      made_in_background_ = NewProducer();
+      made_in_background_done_.store(made_in_background_.has_value(), std::memory_order_release);
+    });
+  }
+
   Status RaiseFatalProducerError(std::string_view reason) {
+    KVLOG_RETURN_IF_ERROR(EnsureProducer());
     std::lock_guard<std::mutex> lock(mu_);
     const std::string text(reason);
     rd_kafka_resp_err_t err = rd_kafka_test_fatal_error(current_->handle.get(),
@@ -659,6 +697,7 @@ class KafkaLog final : public Log {
         std::lock_guard<std::mutex> lock(mu_);
         if (closed_) return MakeError(ErrorCode::kClosed, "log of topic '" + options_.topic + "' is closed");
       }
+      KVLOG_RETURN_IF_ERROR(EnsureProducer());
       rd_kafka_t* producer = nullptr;
       {
         std::lock_guard<std::mutex> lock(mu_);
@@ -684,9 +723,16 @@ class KafkaLog final : public Log {
   void Close() override {
     std::lock_guard<std::mutex> close_lock(close_mu_);
     {
+      // Under producer_start_mu_: no producer is being installed meanwhile,
+      // and none is after closed_ is set.
+      std::lock_guard<std::mutex> start_lock(producer_start_mu_);
       std::lock_guard<std::mutex> lock(mu_);
       if (closed_) return;
       closed_ = true;
+    }
+    if (producer_maker_.joinable()) {
+      producer_maker_.join();
+      made_in_background_ = MakeError(ErrorCode::kClosed, "closed");  // Never installed: destroyed here.
     }
     stop_poller_.store(true);
     Signal(lone_fd_);  // Wakes the poller from poll(2) at once.
@@ -802,6 +848,44 @@ class KafkaLog final : public Log {
     current_ = fresh->get();
     std::lock_guard<std::mutex> handles_lock(handles_mu_);
     producers_.push_back(std::move(*fresh));
+    return {};
+  }
+
+  // Makes `producer` the current one and starts the poller. Once, by Create
+  // or under producer_start_mu_.
+  void Install(std::unique_ptr<Producer> producer) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      current_ = producer.get();
+    }
+    {
+      std::lock_guard<std::mutex> lock(handles_mu_);
+      producers_.push_back(std::move(producer));
+    }
+    poller_ = std::thread([this] { PollLoop(); });
+    producer_ready_.store(true, std::memory_order_release);
+  }
+
+  // OK once a current producer exists: made here, or by PrepareAppends's
+  // thread (waited for). A failure goes to this caller; the next tries again.
+  Status EnsureProducer() {
+    if (producer_ready_.load(std::memory_order_acquire)) return {};
+    std::lock_guard<std::mutex> start_lock(producer_start_mu_);
+    if (producer_ready_.load(std::memory_order_relaxed)) return {};
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (closed_) return MakeError(ErrorCode::kClosed, "log of topic '" + options_.topic + "' is closed");
+    }
+    Result<std::unique_ptr<Producer>> made = MakeError(ErrorCode::kInternal, "no producer made");
+    if (producer_maker_.joinable()) {
+      producer_maker_.join();
+      made = std::move(made_in_background_);
+      made_in_background_ = MakeError(ErrorCode::kInternal, "no producer made");
+    } else {
+      made = NewProducer();
+    }
+    KVLOG_RETURN_IF_ERROR(made);
+    Install(std::move(*made));
     return {};
   }
 
@@ -952,8 +1036,18 @@ class KafkaLog final : public Log {
   std::vector<std::unique_ptr<Producer>> producers_;  // Oldest first; the last is current_.
   Producer* current_ = nullptr;                       // Guarded by mu_.
   int replacements_ = 0;                              // Guarded by mu_.
-  std::thread poller_;
+  std::thread poller_;  // Started with the first producer (Install).
   std::atomic<bool> stop_poller_{false};
+  // A deferred producer (KafkaOptions::defer_producer): producer_ready_ once
+  // Install ran; producer_maker_ makes one into made_in_background_ after
+  // PrepareAppends. Lock order: producer_start_mu_, then mu_, then
+  // handles_mu_.
+  std::atomic<bool> producer_ready_{false};
+  std::mutex producer_start_mu_;
+  std::thread producer_maker_;                                   // Guarded by producer_start_mu_.
+  Result<std::unique_ptr<Producer>> made_in_background_ =        // Written by producer_maker_; read
+      MakeError(ErrorCode::kInternal, "no producer made");       // after joining it.
+  std::atomic<bool> made_in_background_done_{false};             // For testing::HasProducer.
   const int reports_fd_;  // Written by librdkafka when a delivery report arrives.
   const int lone_fd_;     // Written by Append when it found nothing else in flight.
 
@@ -1271,9 +1365,15 @@ Status testing::RaiseFatalProducerError(Log& log, std::string_view reason) {
   return kafka->RaiseFatalProducerError(reason);
 }
 
+bool testing::HasProducer(const Log& log) {
+  const auto* kafka = dynamic_cast<const KafkaLog*>(&log);
+  return kafka != nullptr && kafka->HasProducer();
+}
+
 Result<std::unique_ptr<Log>> OpenKafkaLog(const KafkaOptions& options) {
   KVLOG_RETURN_IF_ERROR(CheckProducerSafety(options));
-  // Create checks the topic (EnsureTopic) on the log's own producer.
+  // Create checks the topic (EnsureTopic) on the first reader's handle (the
+  // producer's without one).
   auto log = KafkaLog::Create(options);
   KVLOG_RETURN_IF_ERROR(log);
   return std::unique_ptr<Log>(std::move(*log));

@@ -119,6 +119,19 @@ struct KafkaOptions {
   // when it is one of `brokers` (as advertised: "127.0.0.1:9092" is not
   // "localhost:9092"), so it never leads the reader to another cluster.
   std::string reconnect_hint;
+  // Make the producer only when it is needed: when the caller says appends
+  // are coming (Log::PrepareAppends, which kv::Client::Open calls once its
+  // start-up replay is done; made on a thread of its own) or at the first
+  // Append or EndOffset (made there, which waits for it). A restart that
+  // resumes a durable store (first_read_offset) then has the machine to
+  // itself: the producer's start (its handle's threads, a connection, its
+  // producer id) no longer competes with the reader's connection, first
+  // fetch and replay. The cost moves to the first write after the open. A
+  // producer that cannot be made fails that append (or EndOffset) instead of
+  // the open; the reader's handle, made at open with the same settings, has
+  // refused settings librdkafka checks at that point. False: made at open,
+  // beside the topic check.
+  bool defer_producer = false;
 
   // Bounds topic creation, metadata and other admin round trips.
   std::chrono::milliseconds admin_timeout{10'000};
@@ -183,6 +196,9 @@ namespace testing {
 // result), as librdkafka does when a partition leader refuses an idempotent
 // producer's sequence. kInvalidArgument if `log` is not a Kafka log.
 Status RaiseFatalProducerError(Log& log, std::string_view reason);
+// True once `log` (an OpenKafkaLog result) has made its producer, in the
+// background (PrepareAppends) or for an append (KafkaOptions::defer_producer).
+bool HasProducer(const Log& log);
 }  // namespace testing
 
 }  // namespace kvlog::log::kafka

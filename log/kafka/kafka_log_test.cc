@@ -277,6 +277,76 @@ TEST_F(KafkaLogTest, AReconnectHintNamesTheLeaderAndTheFirstReaderConnectsThereF
   EXPECT_EQ(read_with(hint), hint);
 }
 
+TEST_F(KafkaLogTest, WithoutDeferProducerTheProducerIsMadeAtOpen) {
+  auto log = Open();
+  ASSERT_TRUE(log);
+  EXPECT_TRUE(testing::HasProducer(*log));
+}
+
+TEST_F(KafkaLogTest, ADeferredProducerIsMadeByTheFirstAppendAndReadsNeedNone) {
+  options_.defer_producer = true;
+  auto log = Open();
+  ASSERT_TRUE(log);
+  EXPECT_FALSE(testing::HasProducer(*log));
+  auto reader = log->OpenReader(0);
+  ASSERT_TRUE(reader) << reader.error().ToString();
+  auto empty = (*reader)->Poll(10, 100ms);
+  ASSERT_TRUE(empty) << empty.error().ToString();
+  EXPECT_TRUE(empty->empty());
+  EXPECT_FALSE(testing::HasProducer(*log));
+  ASSERT_TRUE(AppendTenKeys(*log));
+  EXPECT_TRUE(testing::HasProducer(*log));
+  auto entries = ReadUntil(**reader, 10);
+  ASSERT_EQ(entries.size(), 10u);
+  EXPECT_EQ(entries[9].record->key, "k9");
+  EXPECT_EQ(*log->EndOffset(kWait), 10);
+}
+
+TEST_F(KafkaLogTest, ADeferredProducerIsMadeInTheBackgroundAfterPrepareAppendsOrByEndOffset) {
+  options_.defer_producer = true;
+  {
+    auto writer = Open();
+    ASSERT_TRUE(writer);
+    writer->PrepareAppends();
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (!testing::HasProducer(*writer) && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(1ms);
+    }
+    EXPECT_TRUE(testing::HasProducer(*writer));
+    writer->PrepareAppends();  // Again: nothing more to do.
+    ASSERT_TRUE(AppendTenKeys(*writer));
+    ASSERT_TRUE(AppendTenKeys(*writer));
+  }
+  auto log = Open();
+  ASSERT_TRUE(log);
+  auto end = log->EndOffset(kWait);
+  ASSERT_TRUE(end) << end.error().ToString();
+  EXPECT_EQ(*end, 20);
+  EXPECT_TRUE(testing::HasProducer(*log));
+}
+
+TEST_F(KafkaLogTest, ClosingADeferredLogWhileItsProducerIsMadeFailsWhatComesAfterWithClosed) {
+  options_.defer_producer = true;
+  for (bool prepared : {false, true}) {
+    SCOPED_TRACE(prepared ? "producer being made when closed" : "no producer when closed");
+    auto log = Open();
+    ASSERT_TRUE(log);
+    if (prepared) log->PrepareAppends();
+    log->Close();
+    log->PrepareAppends();  // After Close: makes nothing.
+    Results after;
+    std::vector<Record> one = {Put("late", "1")};
+    log->Append(one, after.Callback());
+    ASSERT_EQ(after.size(), 1u);
+    const AppendResult late = after.Take()[0];
+    ASSERT_FALSE(late);
+    EXPECT_EQ(late.error().code(), ErrorCode::kClosed);
+    EXPECT_THAT(late.error().message(), HasSubstr("after the log was closed"));
+    EXPECT_EQ(log->EndOffset(1s).error().code(), ErrorCode::kClosed);
+    log.reset();
+  }
+}
+
 TEST_F(KafkaLogTest, AReaderKnowsTheEndItsLatestFetchSaw) {
   auto log = Open();
   ASSERT_TRUE(log);

@@ -608,6 +608,9 @@ int main(int argc, char** argv) {
     const kv::Client::LogHints hints = kv::Client::HintsFor(*storage);
     options.first_read_offset = hints.first_read_offset;
     options.reconnect_hint = hints.reconnect_hint;
+    // The resume's connection and fetch first; the producer after the replay
+    // (a command that only reads never makes one).
+    options.defer_producer = true;
   }
 
   if (auto rc = out_of_time("opening the topic")) return *rc;
