@@ -1281,8 +1281,13 @@ RC_GTEST_PROP(Generated, TheWriteIndexOnTwoThreadsIsTheOneOnOne, ()) {
   const bool broken = MaybeBreakDurability(&h, g.seed);
   auto ops = PairOperations(h);
   RC_ASSERT(ops.has_value());
-  const WriteIndex one(h, *ops);
-  const WriteIndex two(h, *ops, /*threads=*/2, /*parallel_min_ops=*/0);
+  // `writes_made` is called once either way (CheckPaired's side worker
+  // waits for it).
+  int made_one = 0, made_two = 0;
+  const WriteIndex one(h, *ops, /*threads=*/1, WriteIndex::kParallelMinOps, [&] { ++made_one; });
+  const WriteIndex two(h, *ops, /*threads=*/2, /*parallel_min_ops=*/0, [&] { ++made_two; });
+  RC_ASSERT(made_one == 1);
+  RC_ASSERT(made_two == 1);
   RC_ASSERT(one.writes().size() == two.writes().size());
   RC_ASSERT(one.RepeatedValue() == two.RepeatedValue());
   for (size_t i = 0; i < one.writes().size(); ++i) {

@@ -107,6 +107,9 @@ std::optional<Error> OperationPairer::AddImpl(E&& e, int64_t position) {
     op.index = ops_.size() - 1;
     op.process = e.process;
     op.f = TakeField<E>(e.f);
+    // The operation is in cache now; DefaultChecks asks later, when it is not.
+    kinds_.transfer = kinds_.transfer || (op.f.size() == 8 && op.f == "transfer");
+    kinds_.incr = kinds_.incr || (op.f.size() == 4 && op.f == "incr");
     // The optional strings are built in place in the fresh operation (an
     // assignment to an empty optional went through the library's generic
     // engaged-or-not copy: a sixth of the pairer's instructions).
@@ -201,6 +204,8 @@ bool OperationPairer::Splice(OperationPairer&& later, int64_t events_before, int
     if (first_call.at(process) != Operation::kNever) return false;
   }
   const size_t ops_before = ops_.size();
+  kinds_.transfer = kinds_.transfer || b.kinds_.transfer;
+  kinds_.incr = kinds_.incr || b.kinds_.incr;
   for (const auto& [process, index] : b.pending_) pending_.emplace_back(process, index + ops_before);
   if (ops_.capacity() < ops_before + b.ops_.size()) ops_.reserve(ops_before + b.ops_.size());
   for (Operation& op : b.ops_) {

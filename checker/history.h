@@ -144,6 +144,14 @@ struct ExpiryBounds {
   int line = 0;
 };
 
+// Which of the functions that choose a history's checks (DefaultChecks)
+// its operations use: gathered while pairing, so that choosing needs no
+// pass over every operation afterwards.
+struct OperationKinds {
+  bool transfer = false;  // some operation's f is "transfer"
+  bool incr = false;      // some operation's f is "incr"
+};
+
 struct History {
   std::string source;  // file name, for reports
   std::vector<Event> events;
@@ -154,6 +162,9 @@ struct History {
   // Set instead of `events` when the reader paired the events as it read them
   // (ReadOptions::pair_events): a large history then never holds both.
   std::optional<std::vector<Operation>> ops;
+  // Set with `ops` by the reader that paired them: what their functions are
+  // (CheckHistory(History&&) moves `ops` out and leaves this describing them).
+  std::optional<OperationKinds> op_kinds;
   // A TTL run's clock facts, for the expiry check.
   std::optional<ExpiryBounds> expiry;
   // What watchers received (watch.h), for the watch check: JSONL
@@ -182,6 +193,8 @@ class OperationPairer {
   // Operations begun so far, and the room for them.
   size_t operations() const { return ops_.size(); }
   size_t capacity() const { return ops_.capacity(); }
+  // What the operations begun so far use (after Splice, both parts').
+  const OperationKinds& kinds() const { return kinds_; }
   Result<std::vector<Operation>> Finish();
 
   // Reading one history in two parts at once (the JSONL reader's two
@@ -213,6 +226,7 @@ class OperationPairer {
   std::string source_;
   std::vector<Operation> ops_;
   std::vector<std::pair<int64_t, size_t>> pending_;  // process -> op index, few
+  OperationKinds kinds_;
   // ContinueEarlierPart: completions with nothing pending here, in order,
   // with their positions.
   bool continues_ = false;

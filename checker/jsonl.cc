@@ -1221,6 +1221,7 @@ class LineReader {
   Result<History> Finish() {
     if (error_) return std::unexpected(*error_);
     if (pairer_) {
+      h_.op_kinds = pairer_->kinds();
       KVLOG_ASSIGN_OR_RETURN(h_.ops, pairer_->Finish());
     }
     if (watch_) h_.watch = watch_->Finish();

@@ -67,6 +67,7 @@ std::string Dump(const History& h) {
   for (const FinalState& f : h.finals) out += fmt::format("{} {}\n", f.line, FinalToJsonl(f));
   if (h.expiry) out += fmt::format("{} {}\n", h.expiry->line, ExpiryToJsonl(*h.expiry));
   out += fmt::format("has_log {}\n", h.has_log ? 1 : 0);
+  if (h.op_kinds) out += fmt::format("kinds transfer={} incr={}\n", h.op_kinds->transfer, h.op_kinds->incr);
   return out;
 }
 
@@ -145,6 +146,27 @@ TEST(JsonlParallel, ReadsTheSameHistoryWhereverTheSplitFalls) {
   std::string text = kHistory;
   text += R"({"expiry":{"skew_bound":5,"reclaimed_before":90}})";
   ExpectSameOutcome(text);
+}
+
+// The functions the operations use (History::op_kinds, which choose the
+// default checks) are both parts' together, wherever the one transfer or
+// incr falls.
+TEST(JsonlParallel, NotesATransferOrIncrInEitherPart) {
+  const std::string text = kHistory;
+  const size_t log = text.find("{\"log\"");
+  ASSERT_NE(log, std::string::npos);
+  const std::string before = text.substr(0, log), after = text.substr(log);
+  const std::string incr =
+      R"({"f":"incr","key":"c","op":"p4-0","process":4,"replica":"c1","time":60,"type":"invoke","value":1})" "\n"
+      R"({"f":"incr","key":"c","op":"p4-0","process":4,"replica":"c1","time":61,"type":"ok","value":1})" "\n";
+  const std::string transfer =
+      R"({"f":"transfer","op":"p5-0","process":5,"replica":"c1","time":62,"type":"invoke","value":null})" "\n";
+  EXPECT_NE(ExpectSameOutcome(text).find("kinds transfer=false incr=false"), std::string::npos);
+  EXPECT_NE(ExpectSameOutcome(before + incr + after).find("kinds transfer=false incr=true"), std::string::npos);
+  EXPECT_NE(ExpectSameOutcome(incr + before + after).find("kinds transfer=false incr=true"), std::string::npos);
+  EXPECT_NE(ExpectSameOutcome(transfer + before + after).find("kinds transfer=true incr=false"), std::string::npos);
+  EXPECT_NE(ExpectSameOutcome(before + incr + transfer + after).find("kinds transfer=true incr=true"),
+            std::string::npos);
 }
 
 TEST(JsonlParallel, ReadsAGeneratedHistoryWithRangesAsOneReaderDoes) {

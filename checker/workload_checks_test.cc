@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <sstream>
+
 #include "base/propagate.h"
 #include "checker/check.h"
 #include "checker/jsonl.h"
@@ -231,6 +233,61 @@ TEST(DefaultChecksTest, AWorkloadsHistoryGetsItsOwnChecks) {
   auto report = CheckHistory(broken.h, Format::kJsonl, CheckOptions{});
   ASSERT_TRUE(report.has_value());
   EXPECT_EQ(report->Overall(), Verdict::kInvalid);
+}
+
+// The same choice when the JSONL reader paired the operations as it read
+// them (kvcheck's way): the reader notes whether any is a transfer or an incr
+// (History::op_kinds) and the choice takes that instead of a pass over them,
+// wherever the transfer or incr comes.
+TEST(DefaultChecksTest, APairedReadersHistoryGetsTheSameChecks) {
+  auto paired = [](const History& h) {
+    std::istringstream in(WriteJsonl(h));
+    JsonlReadOptions options;
+    options.pair_events = true;
+    auto read = ReadJsonl(in, "h.jsonl", options);
+    EXPECT_TRUE(read.has_value()) << read.error().ToString();
+    return *std::move(read);
+  };
+  auto names = [](Result<FullReport> report) {
+    std::vector<std::string> out;
+    EXPECT_TRUE(report.has_value()) << report.error().ToString();
+    if (report) {
+      for (const auto& r : report->reports) out.push_back(r.checker);
+    }
+    return out;
+  };
+  auto puts = [](Builder& b, int n) {
+    for (int i = 0; i < n; ++i) {
+      b.Invoke(5, "put", "k", Value::String(fmt::format("v{}", i)));
+      b.Complete(5, EventType::kOk, Value::String(fmt::format("v{}", i))).offset = i;
+    }
+  };
+  for (int before : {0, 3}) {
+    Builder bank = Bank();
+    puts(bank, before);  // the transfers after other operations, or first
+    ReadAll(bank, 2, Accounts({{"a0", 7}, {"a1", 13}}));
+    History h = paired(bank.h);
+    ASSERT_TRUE(h.op_kinds.has_value());
+    EXPECT_TRUE(h.op_kinds->transfer);
+    EXPECT_EQ(names(CheckHistory(h, Format::kJsonl, CheckOptions{})), DefaultCheckers(bank.h));
+    EXPECT_EQ(names(CheckHistory(std::move(h), Format::kJsonl, CheckOptions{})),
+              (std::vector<std::string>{"convergence", "read-levels", "bank"}));
+    Builder counter;
+    puts(counter, before);
+    counter.Incr(0, "c", EventType::kOk, 1, 0);
+    History c = paired(counter.h);
+    EXPECT_TRUE(c.op_kinds->incr);
+    EXPECT_FALSE(c.op_kinds->transfer);
+    EXPECT_EQ(names(CheckHistory(std::move(c), Format::kJsonl, CheckOptions{})),
+              (std::vector<std::string>{"convergence", "read-levels", "counter"}));
+  }
+  Builder kv;
+  puts(kv, 2);
+  History h = paired(kv.h);
+  EXPECT_FALSE(h.op_kinds->transfer);
+  EXPECT_FALSE(h.op_kinds->incr);
+  EXPECT_EQ(names(CheckHistory(std::move(h), Format::kJsonl, CheckOptions{})),
+            (std::vector<std::string>{"session", "convergence", "durability"}));
 }
 
 TEST(BankCheckTest, ANegativeBalanceIsCaughtUnlessAllowed) {

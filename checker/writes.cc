@@ -165,7 +165,7 @@ static void AddWrites(const std::vector<Operation>& ops, size_t begin, size_t en
 }
 
 WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops, int threads,
-                       size_t parallel_min_ops)
+                       size_t parallel_min_ops, const std::function<void()>& writes_made)
     : history_(history) {
   const bool parallel = threads >= 2 && ops.size() >= parallel_min_ops;
   // The writes, with two threads in two halves of the operations (a pass
@@ -195,10 +195,12 @@ WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops
     AddWrites(ops, 0, mid, writes_);
     hash_writes(writes_, hashes);
     worker.join();
+    if (writes_made) writes_made();
     writes_.insert(writes_.end(), std::make_move_iterator(later.begin()), std::make_move_iterator(later.end()));
     hashes.insert(hashes.end(), later_hashes.begin(), later_hashes.end());
   } else {
     AddWrites(ops, 0, ops.size(), writes_);
+    if (writes_made) writes_made();
     hash_writes(writes_, hashes);
   }
   // Size the (key, value) table by what will go in it: the writes that name a

@@ -10,6 +10,7 @@
 // attempts): each is matched to a write by its key and value.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -47,10 +48,13 @@ class WriteIndex {
  public:
   // Keeps references into `history` and `ops`: both must outlive the index.
   // With `threads` >= 2 and `parallel_min_ops` operations or more, the
-  // build uses a second thread (the same index).
+  // build uses a second thread (the same index). `writes_made`, when set, is
+  // called (on this thread) once the writes are made, before the tables are
+  // built: what follows runs on this thread alone, and a caller can start
+  // other work beside it then rather than beside the two-thread start.
   static constexpr size_t kParallelMinOps = 65536;
   WriteIndex(const History& history, const std::vector<Operation>& ops, int threads = 1,
-             size_t parallel_min_ops = kParallelMinOps);
+             size_t parallel_min_ops = kParallelMinOps, const std::function<void()>& writes_made = {});
 
   const std::vector<Write>& writes() const { return writes_; }
   // The log records naming this write, as indices into history.log (in log
