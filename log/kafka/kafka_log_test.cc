@@ -347,6 +347,43 @@ TEST_F(KafkaLogTest, ClosingADeferredLogWhileItsProducerIsMadeFailsWhatComesAfte
   }
 }
 
+TEST_F(KafkaLogTest, AppendsEndOffsetsPrepareAndCloseRacingOnADeferredProducerEachEndOnce) {
+  options_.defer_producer = true;
+  for (int round = 0; round < 5; ++round) {
+    SCOPED_TRACE(fmt::format("round {}", round));
+    auto log = Open();
+    ASSERT_TRUE(log);
+    constexpr int kThreads = 3;
+    constexpr int kAppendsEach = 20;
+    Results results;
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        if (t == 0) log->PrepareAppends();
+        for (int i = 0; i < kAppendsEach; ++i) {
+          std::vector<Record> one = {Put(fmt::format("r{}-t{}-{}", round, t, i), "v")};
+          log->Append(one, results.Callback());
+          if (i % 5 == 0) (void)log->EndOffset(1s);
+        }
+      });
+    }
+    // Closed while the others make, wait for or use the producer.
+    std::this_thread::sleep_for(std::chrono::milliseconds(round));
+    log->Close();
+    for (auto& thread : threads) thread.join();
+    // Every append ended exactly once: committed, or failed (kClosed once closed).
+    ASSERT_TRUE(results.WaitFor(kThreads * kAppendsEach));
+    std::this_thread::sleep_for(50ms);
+    EXPECT_EQ(results.size(), static_cast<std::size_t>(kThreads * kAppendsEach));
+    for (const AppendResult& r : results.Take()) {
+      if (!r) {
+        EXPECT_EQ(r.error().code(), ErrorCode::kClosed) << r.error().ToString();
+      }
+    }
+    log.reset();
+  }
+}
+
 TEST_F(KafkaLogTest, AReaderKnowsTheEndItsLatestFetchSaw) {
   auto log = Open();
   ASSERT_TRUE(log);
