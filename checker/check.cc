@@ -155,7 +155,7 @@ std::vector<std::string> DefaultChecks(const History& history, const std::vector
   if (format == Format::kJsonl && history.op_kinds) {
     // The reader that paired the operations noted their functions: a pass
     // over 800 K operations here was ~0.06 s on one core, a cache miss per
-    // ~300-byte operation.
+    // ~220-byte operation.
     transfer = history.op_kinds->transfer;
     incr = history.op_kinds->incr;
   } else if (format == Format::kJsonl) {

@@ -47,22 +47,7 @@ bool IsReadFunction(std::string_view f) {
   }
 }
 
-bool KnownFunction(std::string_view f) {
-  switch (f.size()) {
-    case 3:
-      return f == "put" || f == "get" || f == "cas";
-    case 4:
-      return f == "read" || f == "incr";
-    case 5:
-      return f == "batch" || f == "range" || f == "write";
-    case 6:
-      return f == "delete" || f == "append";
-    case 8:
-      return f == "transfer";
-    default:
-      return false;
-  }
-}
+bool KnownFunction(std::string_view f) { return FunctionName::KnownCode(f) != FunctionName::kEmpty; }
 
 OperationPairer::OperationPairer(std::string source) : source_(std::move(source)) {}
 
@@ -91,10 +76,17 @@ std::vector<std::pair<int64_t, size_t>>::iterator OperationPairer::PendingOf(int
 template <typename E>
 std::optional<Error> OperationPairer::AddImpl(E&& e, int64_t position) {
   auto error = [&](std::string reason) { return Error{source_, e.line, std::move(reason)}; };
-  if (!KnownFunction(e.f)) {
+  const FunctionName::Code f = FunctionName::KnownCode(e.f);
+  if (f == FunctionName::kEmpty) {
     return error(fmt::format(
         "unknown f '{}': the checkers know put, get, delete, batch, range, cas, read, write, append, incr and transfer",
         e.f));
+  }
+  for (const auto* field : {&e.time, &e.offset, &e.applied, &e.bound}) {
+    if (*field == OptionalInt::kAbsent) [[unlikely]] {
+      return error(fmt::format("{} is out of range: an event's time, offset, applied and bound must be above it",
+                               OptionalInt::kAbsent));
+    }
   }
   auto it = PendingOf(e.process);
   if (e.type == EventType::kInvoke) {
@@ -103,13 +95,13 @@ std::optional<Error> OperationPairer::AddImpl(E&& e, int64_t position) {
                                ops_[it->second].line));
     }
     pending_.emplace_back(e.process, ops_.size());
-    Operation& op = ops_.emplace_back();  // built in place: an Operation is ~300 bytes
+    Operation& op = ops_.emplace_back();  // built in place: an Operation is ~220 bytes
     op.index = ops_.size() - 1;
     op.process = e.process;
-    op.f = TakeField<E>(e.f);
+    op.f = f;
     // The operation is in cache now; DefaultChecks asks later, when it is not.
-    kinds_.transfer = kinds_.transfer || (op.f.size() == 8 && op.f == "transfer");
-    kinds_.incr = kinds_.incr || (op.f.size() == 4 && op.f == "incr");
+    kinds_.transfer = kinds_.transfer || f == FunctionName::kTransfer;
+    kinds_.incr = kinds_.incr || f == FunctionName::kIncr;
     // The optional strings are built in place in the fresh operation (an
     // assignment to an empty optional went through the library's generic
     // engaged-or-not copy: a sixth of the pairer's instructions).
@@ -225,7 +217,7 @@ Result<std::vector<Operation>> PairOperations(const History& history) {
   OperationPairer pairer(history.source);
   // Every operation is one invocation and at most one completion: half the
   // events at least, all of them at most. Reserving the half spares the
-  // vector of ~300-byte operations its doublings (each one a copy of all).
+  // vector of ~220-byte operations its doublings (each one a copy of all).
   pairer.Reserve(history.events.size() / 2 + 1);
   for (size_t i = 0; i < history.events.size(); ++i) {
     if (auto error = pairer.Add(history.events[i], static_cast<int64_t>(i))) return std::unexpected(*error);

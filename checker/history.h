@@ -14,20 +14,23 @@
 // be dense.
 #pragma once
 
+#include <concepts>
 #include <cstdint>
 #include <limits>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "checker/function_name.h"
 #include "checker/level.h"
+#include "checker/optional_int.h"
 #include "checker/status.h"
 #include "checker/value.h"
 #include "checker/watch.h"
 
 namespace kvlog::checker {
 
-enum class EventType { kInvoke, kOk, kFail, kInfo };
+enum class EventType : uint8_t { kInvoke, kOk, kFail, kInfo };
 
 // "invoke", "ok", "fail", "info".
 const char* EventTypeName(EventType type);
@@ -110,22 +113,23 @@ struct Operation {
 
   size_t index = 0;  // position in the vector PairOperations returns
   int64_t process = 0;
-  std::string f;
+  FunctionName f;  // one byte (function_name.h); reads like a string
+  // kOk, kFail, or kInfo (also when the history ends before a completion).
+  EventType outcome = EventType::kInfo;
   std::optional<std::string> key;
   Value input;   // the invocation's value
   Value output;  // the completion's value (nil when not ok)
-  // kOk, kFail, or kInfo (also when the history ends before a completion).
-  EventType outcome = EventType::kInfo;
   int64_t call = 0;      // position of the invocation in the event order
   int64_t ret = kNever;  // position of the completion; kNever for info
-  std::optional<int64_t> call_time, ret_time;
-  std::optional<int64_t> offset, applied;
+  // Eight bytes each (optional_int.h); read like std::optional<int64_t>.
+  OptionalInt call_time, ret_time;
+  OptionalInt offset, applied;
   std::optional<std::string> replica, op;
   std::optional<bool> result;
   LevelName level;  // Event::level and bound, of the invocation (one byte,
                     // beside result: no padding added)
   int line = 0;     // line of the invocation
-  std::optional<int64_t> bound;
+  OptionalInt bound;
 
   bool ok() const { return outcome == EventType::kOk; }
   bool info() const { return outcome == EventType::kInfo; }
@@ -235,8 +239,17 @@ class OperationPairer {
 
 // put, get, delete, batch, range, cas, read, write, append, incr, transfer.
 bool KnownFunction(std::string_view f);
+// (Templates taking exactly a FunctionName: a std::string converts to both.)
+template <std::same_as<FunctionName> F>
+bool KnownFunction(F f) {
+  return f.known();
+}
 
 // Whether `f` only observes state (read, get, range).
 bool IsReadFunction(std::string_view f);
+template <std::same_as<FunctionName> F>
+bool IsReadFunction(F f) {
+  return f.is_read();
+}
 
 }  // namespace kvlog::checker

@@ -148,19 +148,19 @@ std::string OpLabel(const Operation& o, const std::string& section) {
     return "batch: " + subs + mark;
   }
   if (IsReadFunction(o.f)) {
-    if (!o.ok()) return o.f + mark;
+    if (!o.ok()) return o.f.str() + mark;
     if (o.f == "range") {
       return fmt::format("range {}\xe2\x80\xa6 \xe2\x86\x92 {} pairs", o.key.value_or(""),
                          o.output.is_list() ? o.output.items().size() : 0);
     }
-    return o.f + " \xe2\x86\x92 " + o.output.ToString();
+    return o.f.str() + " \xe2\x86\x92 " + o.output.ToString();
   }
   if (o.f == "cas" && o.input.is_list() && o.input.items().size() == 2) {
     return "cas " + o.input.items()[0].ToString() + "\xe2\x86\x92" + o.input.items()[1].ToString() +
            (o.result && !*o.result ? " (no)" : "") + mark;
   }
   if (o.f == "delete") return std::string("delete") + mark;
-  return o.f + " " + o.input.ToString() + mark;
+  return o.f.str() + " " + o.input.ToString() + mark;
 }
 
 // What a nemesis action does to the fault window it belongs to.
@@ -384,7 +384,7 @@ class Page {
     std::string s = fmt::format("p{}", o.process);
     auto out = std::back_inserter(s);
     if (o.replica) s += " (" + Printable(*o.replica, 40) + ")";
-    s += " " + o.f;
+    s += " " + o.f.str();
     if (o.key) s += " " + Printable(*o.key, 80);
     if (!o.input.is_nil()) s += " " + Printable(o.input.ToString());
     if (IsReadFunction(o.f) && o.ok()) s += " \xe2\x86\x92 " + Printable(o.output.ToString());

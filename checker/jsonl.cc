@@ -1289,7 +1289,7 @@ class LineReader {
   // The same for the operations pairing builds: a full vector grows to the
   // operations the rest of the stream can hold at the event lines' mean size
   // so far (two events an operation), not by doubling, each doubling a move
-  // of every ~300-byte operation (4 % of kvcheck's CPU on an 800 K-op
+  // of every ~220-byte operation (4 % of kvcheck's CPU on an 800 K-op
   // history). Early lines are short, so the first estimate is high; room
   // never written is never resident.
   void ReserveOps() {

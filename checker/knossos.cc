@@ -204,7 +204,7 @@ Result<std::vector<KnossosPart>> ExportForKnossos(const History& history, std::s
     };
     const std::string part = per_key ? o.key.value_or("") : "";
     auto refuse = [&](const std::string& why) {
-      return MakeError(history.source, o.line, "cannot export f=" + o.f + " for Knossos: " + why);
+      return MakeError(history.source, o.line, "cannot export f=" + o.f.str() + " for Knossos: " + why);
     };
     if (o.f == "get" || o.f == "read") {
       Piece p = piece("read", "nil");

@@ -485,7 +485,7 @@ bool BruteForceKv(const std::vector<Operation>& ops) {
         units.push_back({&o, "get", k, it == returned.end() ? Value() : it->second});
       }
     } else {
-      units.push_back({&o, o.f, *o.key, o.f == "get" ? o.output : o.input});
+      units.push_back({&o, o.f.str(), *o.key, o.f == "get" ? o.output : o.input});
     }
   }
   const size_t n = units.size();

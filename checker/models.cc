@@ -253,7 +253,7 @@ class RegisterModel : public Model {
   Value Init() const override { return initial_; }
 
   bool Handles(const Operation& op) const override {
-    const std::string& f = op.f;
+    const FunctionName f = op.f;
     if (f == "read" || f == "get" || IsWrite(f)) return true;
     if (f == "cas") return cas_ || per_key_;
     if (!per_key_) return false;
@@ -288,7 +288,7 @@ class RegisterModel : public Model {
   }
 
   bool Step(const Value& state, const Operation& op, Value* next) const override {
-    const std::string& f = op.f;
+    const FunctionName f = op.f;
     if (IsReadFunction(f)) {
       *next = state;
       return op.info() || op.output == state;

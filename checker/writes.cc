@@ -11,8 +11,9 @@
 namespace kvlog::checker {
 namespace {
 
-bool IsWriteFunction(std::string_view f) {
-  return f == "put" || f == "write" || f == "delete" || f == "cas" || f == "append";
+bool IsWriteFunction(FunctionName f) {
+  using F = FunctionName;
+  return f == F::kPut || f == F::kWrite || f == F::kDelete || f == F::kCas || f == F::kAppend;
 }
 
 // `f` (a write function) as static text, so a Write can hold a view of it.
@@ -138,7 +139,7 @@ static void AddWrites(const std::vector<Operation>& ops, size_t begin, size_t en
         const Value* offset = sub.Find("offset");
         if (!f || !key) continue;
         const std::string fname = f->ToString();
-        if (!IsWriteFunction(fname)) continue;
+        if (!IsWriteFunction(FunctionName::KnownCode(fname))) continue;
         std::optional<int64_t> off;
         if (offset && offset->is_int()) off = offset->as_int();
         add(fname, key->ToString(), value ? *value : Value(), off);
@@ -169,7 +170,7 @@ WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops
     : history_(history) {
   const bool parallel = threads >= 2 && ops.size() >= parallel_min_ops;
   // The writes, with two threads in two halves of the operations (a pass
-  // over every ~300-byte operation, each written value's string copied):
+  // over every ~220-byte operation, each written value's string copied):
   // the later half's are appended to the earlier's, so the order is the
   // same.
   // Each write's KvName hash is computed beside it (the kv table's inserts
