@@ -11,29 +11,15 @@
 #           each named with when it was acknowledged.
 # Needs Java and the Kafka jars (scripts/kafka-cluster fetch), root and `ip`
 # (network namespaces); without them it says SKIPPED and records a skipped
-# case. Usage: nemesis_test.sh KVSIM KAFKA_CLUSTER_SCRIPT
+# case. Usage: nemesis_test.sh KVSIM KAFKA_CLUSTER_SCRIPT TEST_SKIP_SH
 set -uo pipefail
 kvsim="$1" cluster="$2"
 out="${TEST_UNDECLARED_OUTPUTS_DIR:-${TEST_TMPDIR:-$(mktemp -d)}}"
 tmp="${TEST_TMPDIR:-$(mktemp -d)}"
 
-skip() {
-  echo "SKIPPED: $*"
-  if [[ -n "${XML_OUTPUT_FILE:-}" ]]; then
-    local why="${*//&/&amp;}"
-    why="${why//\"/&quot;}"
-    why="${why//</&lt;}"
-    cat >"$XML_OUTPUT_FILE" <<XML
-<?xml version="1.0" encoding="UTF-8"?>
-<testsuites tests="1" failures="0" errors="0" skipped="1">
-  <testsuite name="nemesis_test" tests="1" failures="0" errors="0" skipped="1">
-    <testcase name="nemesis_test" classname="tests.kafka"><skipped message="$why"/></testcase>
-  </testsuite>
-</testsuites>
-XML
-  fi
-  exit 0
-}
+# shellcheck source=scripts/test-skip.sh
+source "$3"
+skip() { skip_test nemesis_test "$@"; }
 fail() { echo "FAIL: $*"; exit 1; }
 
 # A cluster of its own, away from scripts/kafka-cluster's default; the jar

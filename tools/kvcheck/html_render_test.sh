@@ -6,13 +6,15 @@
 # fragment the first violation is highlighted on load. Also: everything from
 # the history is escaped, the page loads nothing from the network, a history
 # without times says so, and a screenshot is taken.
-# Without chromium the test says SKIPPED and passes (see checker/README.md).
+# Without chromium the test says SKIPPED and records a skipped case (not a
+# pass; see checker/README.md). Usage: html_render_test.sh KVCHECK TEST_SKIP_SH
 set -uo pipefail
 kvcheck="$(readlink -f "$1")"
+# shellcheck source=scripts/test-skip.sh
+source "$2"
 browser="$(command -v chromium || command -v chromium-browser || true)"
 if [ -z "$browser" ]; then
-  echo "SKIPPED: html_render_test: chromium is not installed (Debian package 'chromium'; scripts/install-deps)"
-  exit 0
+  skip_test html_render_test "html_render_test: chromium is not installed (Debian package 'chromium'; scripts/install-deps)"
 fi
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
