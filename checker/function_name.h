@@ -11,6 +11,7 @@
 // pass over the operations; and an Operation is 31 bytes smaller.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <iosfwd>
@@ -44,6 +45,16 @@ namespace function_name_internal {
   return lo | uint64_t{hi} << (8 * (n - 4));
 }
 
+// The known names, indexed by FunctionName's codes ("" is kEmpty): the one
+// list the codes, KnownCode and the process-wide table all follow.
+inline constexpr std::string_view kKnownNames[] = {"",     "put",   "get",   "delete", "batch", "range",
+                                                   "cas",  "read",  "write", "append", "incr",  "transfer"};
+inline constexpr auto kKnownWords = [] {
+  std::array<uint64_t, std::size(kKnownNames)> words{};
+  for (size_t i = 0; i < words.size(); ++i) words[i] = Pack(kKnownNames[i]);
+  return words;
+}();
+
 }  // namespace function_name_internal
 
 class FunctionName {
@@ -66,45 +77,39 @@ class FunctionName {
   // How many distinct unknown names one process may hold.
   static constexpr int kMaxOtherNames = 200;
 
+  static constexpr const auto& kKnownNames = function_name_internal::kKnownNames;
+  static_assert(std::size(function_name_internal::kKnownNames) == kFirstOther);
+
   // The code of a known name; kEmpty for "" and for any unknown name. The
   // pairer asks for every event: the name is packed into a word (the known
-  // names are 3 to 8 bytes) and switched on, no string compares.
+  // names are 3 to 8 bytes) and switched on, no string compares; with a
+  // literal it folds to a constant.
   [[gnu::always_inline]] static constexpr Code KnownCode(std::string_view f) {
     if (f.size() < 3 || f.size() > 8) return kEmpty;
     const Code code = CodeOfWord(function_name_internal::Pack(f));
     // The length too: "put" and "put\0" pack alike.
-    constexpr uint8_t kLength[] = {0, 3, 3, 6, 5, 5, 3, 4, 5, 6, 4, 8};
-    return f.size() == kLength[code] ? code : kEmpty;
+    return f.size() == kKnownNames[code].size() ? code : kEmpty;
   }
 
   // The known code whose name packs to `word`; kEmpty for none.
   [[gnu::always_inline]] static constexpr Code CodeOfWord(uint64_t word) {
+    using function_name_internal::kKnownWords;
+    // clang-format off: one line per code
     switch (word) {
-      case function_name_internal::Pack("put"):
-        return kPut;
-      case function_name_internal::Pack("get"):
-        return kGet;
-      case function_name_internal::Pack("delete"):
-        return kDelete;
-      case function_name_internal::Pack("batch"):
-        return kBatch;
-      case function_name_internal::Pack("range"):
-        return kRange;
-      case function_name_internal::Pack("cas"):
-        return kCas;
-      case function_name_internal::Pack("read"):
-        return kRead;
-      case function_name_internal::Pack("write"):
-        return kWrite;
-      case function_name_internal::Pack("append"):
-        return kAppend;
-      case function_name_internal::Pack("incr"):
-        return kIncr;
-      case function_name_internal::Pack("transfer"):
-        return kTransfer;
-      default:
-        return kEmpty;
+      case kKnownWords[kPut]: return kPut;
+      case kKnownWords[kGet]: return kGet;
+      case kKnownWords[kDelete]: return kDelete;
+      case kKnownWords[kBatch]: return kBatch;
+      case kKnownWords[kRange]: return kRange;
+      case kKnownWords[kCas]: return kCas;
+      case kKnownWords[kRead]: return kRead;
+      case kKnownWords[kWrite]: return kWrite;
+      case kKnownWords[kAppend]: return kAppend;
+      case kKnownWords[kIncr]: return kIncr;
+      case kKnownWords[kTransfer]: return kTransfer;
+      default: return kEmpty;
     }
+    // clang-format on
   }
 
   FunctionName() = default;
