@@ -11,7 +11,8 @@
 // operations, 709 MB, 80 K range reads returning 21 M [key value] pairs
 // (issue 17's target: >= 0.5 M ops/s end to end, < 1 GB peak RSS). kvsim
 // takes a minute or two to write it, so it is kept in ~/.cache/kvlog/bench
-// under the kvsim binary's hash (--history uses a given file instead).
+// under the kvsim binary's hash, the one of the last kvsim build only
+// (--history uses a given file instead).
 //
 // Rows (wall time: the work is in a child process):
 //   BM_Kvcheck: `kvcheck --json FILE` run to its exit; counters: ops/s of
@@ -96,6 +97,14 @@ const std::string& History() {
       rusage usage{};
       if (Run(argv, &usage) != 0) return "";
       fs::rename(partial, file);
+      // One history is kept: those of earlier kvsim builds (709 MB each) go.
+      for (const auto& entry : fs::directory_iterator(dir)) {
+        const std::string name = entry.path().filename().string();
+        if (name.rfind("kvsim-800k-", 0) == 0 && entry.path() != file) {
+          std::error_code ignored;
+          fs::remove(entry.path(), ignored);
+        }
+      }
     }
     return file.string();
   }();

@@ -42,6 +42,31 @@ else:
     print(f"invalid history: BM_Kvcheck failed: {bad['error_message']}")
 sys.exit(1 if failed else 0)
 PY
+# --kvsim: the history is written once into $HOME/.cache/kvlog/bench under the
+# kvsim binary's hash, and the histories of other kvsim builds are removed.
+# (A stand-in kvsim writes a small history wherever --out says.)
+home="$out/home" cache="$out/home/.cache/kvlog/bench"
+mkdir -p "$cache"
+echo stale >"$cache/kvsim-800k-0000000000000000.jsonl"
+cat >"$out/small-kvsim" <<SH
+#!/usr/bin/env bash
+exec "$(realpath "$kvsim")" --seed 1 --clients 2 --ops 100 --keys 10 --out "\${@: -1}"
+SH
+chmod +x "$out/small-kvsim"
+HOME="$home" "$bench" --kvcheck="$kvcheck" --kvsim="$out/small-kvsim" --pause_ms=0 --benchmark_filter=Kvcheck \
+  --benchmark_out_format=json --benchmark_out="$out/generated.json" >/dev/null 2>&1
+kept=("$cache"/kvsim-800k-*.jsonl)
+if [[ ${#kept[@]} -ne 1 || ${kept[0]} == *0000000000000000* ]] || ! grep -q '"type":"invoke"' "${kept[0]}"; then
+  echo "--kvsim: want one generated history in the cache, the stale one gone: ${kept[*]}"; exit 1
+fi
+python3 - "$out/generated.json" <<'PY'
+import json, sys
+rows = [b for b in json.load(open(sys.argv[1]))["benchmarks"] if b["name"].startswith("BM_Kvcheck")]
+if not rows or rows[0].get("error_occurred"):
+    sys.exit(f"--kvsim: BM_Kvcheck did not run on the generated history: {rows}")
+print("--kvsim: history generated once, the stale one removed, BM_Kvcheck ran on it")
+PY
+
 # Without a history or kvcheck: a usage error, not a run.
 if "$bench" --kvcheck="$kvcheck" >/dev/null 2>&1; then echo "no history: should be a usage error"; exit 1; fi
 if "$bench" --kvcheck="$kvcheck" --history="$out/valid.jsonl" --pause_ms=-1 >/dev/null 2>&1; then
