@@ -1,6 +1,6 @@
 #include "checker/function_name.h"
 
-#include <iterator>
+#include <span>
 #include <ostream>
 #include <stdexcept>
 
@@ -12,11 +12,8 @@ namespace {
 static_assert(FunctionName::kFirstOther + FunctionName::kMaxOtherNames <= NameTable::kSlots);
 
 NameTable& Names() {
-  static NameTable* table = [] {
-    const auto& k = FunctionName::kKnownNames;
-    return new NameTable({k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8], k[9], k[10], k[11]});  // never destroyed
-  }();
-  static_assert(std::size(FunctionName::kKnownNames) == 12);
+  // The known names after "" (code 0, the table's own slot 0). Never destroyed.
+  static NameTable* table = new NameTable(std::span(FunctionName::kKnownNames).subspan(1));
   return *table;
 }
 

@@ -32,20 +32,8 @@ std::optional<EventType> ParseEventType(std::string_view name) {
   return std::nullopt;
 }
 
-// Both by the name's length first: the pairer asks for every event (a chain
-// of up to eleven string compares before).
-bool IsReadFunction(std::string_view f) {
-  switch (f.size()) {
-    case 3:
-      return f == "get";
-    case 4:
-      return f == "read";
-    case 5:
-      return f == "range";
-    default:
-      return false;
-  }
-}
+// Both through FunctionName's codes (one list of the names, no string compares).
+bool IsReadFunction(std::string_view f) { return FunctionName(FunctionName::KnownCode(f)).is_read(); }
 
 bool KnownFunction(std::string_view f) { return FunctionName::KnownCode(f) != FunctionName::kEmpty; }
 

@@ -1,6 +1,8 @@
 #include "checker/level.h"
 
+#include <iterator>
 #include <stdexcept>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -9,19 +11,20 @@
 namespace kvlog::checker {
 namespace {
 
-constexpr int kKnown = 4;
+// Codes 1..kKnown, in LevelName::Kind's order.
+constexpr std::string_view kKnownNames[] = {"local", "bounded", "at_least", "linearizable"};
+constexpr int kKnown = std::size(kKnownNames);
 static_assert(1 + kKnown + LevelName::kMaxOtherNames <= NameTable::kSlots);
 
 NameTable& Names() {
-  static NameTable* table = new NameTable({"local", "bounded", "at_least", "linearizable"});  // never destroyed
+  static NameTable* table = new NameTable(kKnownNames);  // never destroyed
   return *table;
 }
 
 int KnownCode(std::string_view name) {
-  if (name == "local") return 1;
-  if (name == "bounded") return 2;
-  if (name == "at_least") return 3;
-  if (name == "linearizable") return 4;
+  for (int i = 0; i < kKnown; ++i) {
+    if (name == kKnownNames[i]) return i + 1;
+  }
   return 0;
 }
 

@@ -2,7 +2,7 @@
 
 namespace kvlog::checker {
 
-NameTable::NameTable(std::initializer_list<std::string_view> known)
+NameTable::NameTable(std::span<const std::string_view> known)
     : known_(static_cast<int>(known.size())), size_(1 + static_cast<int>(known.size())) {
   int code = 1;
   for (std::string_view name : known) names_[code++] = std::string(name);

@@ -12,8 +12,8 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
-#include <initializer_list>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -24,13 +24,12 @@ class NameTable {
   static constexpr int kSlots = 256;
 
   // `known` become codes 1, 2, ... in order.
-  explicit NameTable(std::initializer_list<std::string_view> known);
+  explicit NameTable(std::span<const std::string_view> known);
 
   // The code of `name` among the unknown names, added when new; -1 when
   // the table is full. The caller has ruled out the known names (and "").
   int OtherCode(std::string_view name);
   const std::string& Name(uint8_t code) const { return names_[code]; }
-  int known() const { return known_; }
 
  private:
   std::array<std::string, kSlots> names_;
