@@ -3,7 +3,7 @@
 # a time: CI machines are noisy); on one kvcheck judges invalid, the kvcheck
 # row reports an error instead of a time.
 set -euo pipefail
-bench="$1" kvcheck="$2" kvsim="$3"
+bench="$1" kvcheck="$2" kvsim="$3" report="$4"
 out="${TEST_TMPDIR:-$(mktemp -d)}"
 
 "$kvsim" --seed 1 --clients 3 --ops 300 --keys 20 --out "$out/valid.jsonl" >/dev/null
@@ -42,6 +42,13 @@ else:
     print(f"invalid history: BM_Kvcheck failed: {bad['error_message']}")
 sys.exit(1 if failed else 0)
 PY
+# The report's section: the table with both rows, and the kvcheck row's error.
+python3 "$report" "$out/valid.json" >"$out/valid.md"
+grep -q "### kvcheck end to end" "$out/valid.md" && grep -q "kvcheck peak RSS" "$out/valid.md" &&
+  grep -q "reading the file alone" "$out/valid.md" || { cat "$out/valid.md"; echo "report: no kvcheck table"; exit 1; }
+python3 "$report" "$out/invalid.json" | grep -q "Not run: kvcheck exited 1" ||
+  { echo "report: the invalid history's error is missing"; exit 1; }
+
 # --kvsim: the history is written once into $HOME/.cache/kvlog/bench under the
 # kvsim binary's hash, and the histories of other kvsim builds are removed.
 # (A stand-in kvsim writes a small history wherever --out says.)

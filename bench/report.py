@@ -431,6 +431,24 @@ def checker_section(ctx, runs):
     return "\n".join(out)
 
 
+def kvcheck_section(ctx, runs):
+    """bench/kvcheck_bench: the kvcheck process end to end on kvsim's 800 K-op history, beside reading the file."""
+    kv, floor = runs.get("BM_Kvcheck"), runs.get("BM_ReadFile")
+    if kv is None:
+        return ""
+    if "error" in kv:
+        return f"### kvcheck end to end\n\nNot run: {kv['error']}.\n"
+    ops, peak = counter(kv, "ops/s"), counter(kv, "peak_rss_MB")
+    rows = [["kvcheck end to end (wall)", f"{ms(kv) / 1e3:.2f} s = {si(ops, 'ops/s')}", f"{verdict(ops, 5e5)} >= 0.5 M ops/s"],
+            ["kvcheck CPU (user + sys)", f"{counter(kv, 'cpu_s'):.2f} s", ""],
+            ["kvcheck peak RSS", f"{peak:.0f} MB", f"{verdict(peak, 1000, higher_is_better=False)} < 1 GB"]]
+    if floor is not None and "error" not in floor:
+        rows.append(["reading the file alone (the floor)", f"{ms(floor) / 1e3:.3f} s",
+                     f"kvcheck {fmt_ratio(ratio(ms(kv), ms(floor)))} it"])
+    return ("### kvcheck end to end\n\nkvsim's 800 K-op history (709 MB, 21 M range pairs); medians of the "
+            "repetitions.\n\n" + table(["", "median", "target"], rows))
+
+
 def memory_section(ctx, runs):
     rows = sorted((k, v) for k, v in runs.items() if k.startswith("BM_StoreMemory"))
     if not rows:
@@ -533,6 +551,8 @@ def main(paths):
             sections.append(sim_section(ctx, runs))
         if "BM_SessionAndConvergence" in names:
             sections.append(checker_section(ctx, runs))
+        if "BM_Kvcheck" in names:
+            sections.append(kvcheck_section(ctx, runs))
         if "BM_StoreMemory" in names:
             sections.append(memory_section(ctx, runs))
         if "BM_FullReplay" in names:
