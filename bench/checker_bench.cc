@@ -57,7 +57,7 @@ void SessionAndConvergence(benchmark::State& state, int threads) {
   const History& h = Generated(static_cast<size_t>(state.range(0)));
   size_t violations = 0;
   for (auto _ : state) {
-    auto ops = PairOperations(h);
+    auto ops = PairOperations(h, threads);
     if (!ops) {
       state.SkipWithError(ops.error().ToString().c_str());
       return;

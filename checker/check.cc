@@ -423,7 +423,7 @@ std::optional<Error> ValidateOptions(const CheckOptions& options) {
 Result<FullReport> CheckHistory(const History& history, Format format, const CheckOptions& options) {
   if (auto invalid = ValidateOptions(options)) return std::unexpected(*invalid);
   if (options.on_phase) options.on_phase("pairing");
-  KVLOG_ASSIGN_OR_RETURN(std::vector<Operation> ops, PairOperations(history));
+  KVLOG_ASSIGN_OR_RETURN(std::vector<Operation> ops, PairOperations(history, options.linearizability.threads));
   return CheckPaired(history, std::move(ops), format, options);
 }
 
@@ -435,7 +435,7 @@ Result<FullReport> CheckHistory(History&& history, Format format, const CheckOpt
     history.ops.reset();
   } else {
     if (options.on_phase) options.on_phase("pairing");
-    KVLOG_ASSIGN_OR_RETURN(ops, PairOperations(history));
+    KVLOG_ASSIGN_OR_RETURN(ops, PairOperations(history, options.linearizability.threads));
     std::vector<Event>().swap(history.events);
   }
   return CheckPaired(history, std::move(ops), format, options);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <thread>
 #include <type_traits>
 #include <utility>
 
@@ -200,16 +201,43 @@ bool OperationPairer::Splice(OperationPairer&& later, int64_t events_before, int
 
 Result<std::vector<Operation>> OperationPairer::Finish() { return std::move(ops_); }
 
-Result<std::vector<Operation>> PairOperations(const History& history) {
-  if (history.ops) return *history.ops;
-  OperationPairer pairer(history.source);
-  // Every operation is one invocation and at most one completion: half the
-  // events at least, all of them at most. Reserving the half spares the
-  // vector of ~220-byte operations its doublings (each one a copy of all).
-  pairer.Reserve(history.events.size() / 2 + 1);
-  for (size_t i = 0; i < history.events.size(); ++i) {
-    if (auto error = pairer.Add(history.events[i], static_cast<int64_t>(i))) return std::unexpected(*error);
+namespace {
+
+// One pairer over history.events[begin, end), positions and lines as in the
+// history. Reserves for every operation (half the events at least, all of
+// them at most; the half spares the vector of ~220-byte operations its
+// doublings, each one a copy of all): `reserve_events` is the number of
+// events to reserve for.
+std::optional<Error> PairRange(const History& history, size_t begin, size_t end, size_t reserve_events,
+                               OperationPairer& pairer) {
+  pairer.Reserve(reserve_events / 2 + 1);
+  for (size_t i = begin; i < end; ++i) {
+    if (auto error = pairer.Add(history.events[i], static_cast<int64_t>(i))) return error;
   }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Result<std::vector<Operation>> PairOperations(const History& history, int threads, size_t parallel_min_events) {
+  if (history.ops) return *history.ops;
+  const size_t n = history.events.size();
+  if (threads >= 2 && n >= parallel_min_events && n >= 2) {
+    // The later half on a worker, joined on (OperationPairer::Splice). Any
+    // error, or a join that one pairer would have refused, and the history
+    // is paired again on this thread alone: that gives the error one pairer
+    // gives, at its line.
+    const size_t mid = n / 2;
+    OperationPairer earlier(history.source), later(history.source);
+    later.ContinueEarlierPart();
+    std::optional<Error> later_error;
+    std::thread worker([&] { later_error = PairRange(history, mid, n, n - mid, later); });
+    std::optional<Error> earlier_error = PairRange(history, 0, mid, n, earlier);
+    worker.join();
+    if (!earlier_error && !later_error && earlier.Splice(std::move(later), 0, 0)) return earlier.Finish();
+  }
+  OperationPairer pairer(history.source);
+  if (auto error = PairRange(history, 0, n, n, pairer)) return std::unexpected(*error);
   return pairer.Finish();
 }
 

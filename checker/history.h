@@ -181,7 +181,12 @@ struct History {
 // invocation while one is pending.
 // The f of every client event must be one the checkers know (KnownFunction):
 // another is an error naming its line.
-Result<std::vector<Operation>> PairOperations(const History& history);
+// With `threads` >= 2 and kParallelPairMinEvents events or more, the later
+// half of the events is paired on a second thread (the same operations, the
+// same errors).
+inline constexpr size_t kParallelPairMinEvents = 131072;
+Result<std::vector<Operation>> PairOperations(const History& history, int threads = 1,
+                                              size_t parallel_min_events = kParallelPairMinEvents);
 
 // PairOperations one event at a time, for readers that do not keep events.
 class OperationPairer {

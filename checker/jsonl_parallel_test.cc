@@ -2,7 +2,8 @@
 // in two parts at once and the parts joined. The history must be the one a
 // single reader gives, and so must every error, wherever the split falls:
 // each case is read with one thread and then with two, split at every line
-// (or a spread of lines), and the results compared.
+// (or a spread of lines), and the results compared. PairOperations on two
+// threads (the same join, on a history's events) is held to the same.
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -49,10 +50,10 @@ Read ReadFile(const std::string& path, int threads, uint64_t split_at) {
 std::string Opt(const std::optional<int64_t>& v) { return v ? fmt::format("{}", *v) : "-"; }
 std::string Opt(const std::optional<std::string>& v) { return v ? *v : "-"; }
 
-// Everything a history read with pair_events holds, and where it was read.
-std::string Dump(const History& h) {
+// Every field of each operation.
+std::string DumpOps(const std::vector<Operation>& ops) {
   std::string out;
-  for (const Operation& o : *h.ops) {
+  for (const Operation& o : ops) {
     out += fmt::format(
         "op {} p{} {} key={} in={} out={} {} call={} ret={} t={}/{} offset={} applied={} replica={} id={} "
         "result={} level={} bound={} line={}\n",
@@ -60,6 +61,12 @@ std::string Dump(const History& h) {
         o.call, o.ret, Opt(o.call_time), Opt(o.ret_time), Opt(o.offset), Opt(o.applied), Opt(o.replica), Opt(o.op),
         o.result ? (*o.result ? "true" : "false") : "-", o.level.value_or("-"), Opt(o.bound), o.line);
   }
+  return out;
+}
+
+// Everything a history read with pair_events holds, and where it was read.
+std::string Dump(const History& h) {
+  std::string out = DumpOps(*h.ops);
   for (const LogRecord& r : h.log) out += fmt::format("{} {}\n", r.line, LogRecordToJsonl(r));
   for (const NemesisEvent& n : h.nemesis) {
     out += fmt::format("{} at {} {}\n", n.line, n.position, NemesisToJsonl(n));
@@ -259,6 +266,81 @@ TEST(JsonlParallel, MalformedLinesGiveOneReadersErrorNamingTheLine) {
   text += R"({"expiry":{"skew_bound":6}})";
   text += "\n";
   ExpectSameError(text, 24, "a second \"expiry\" line (the first is line 5)");
+}
+
+// The events of `text` (read without pairing them).
+History Events(const std::string& text) {
+  const std::string path = TempPath("events.jsonl");
+  WriteText(path, text);
+  JsonlReadOptions options;
+  options.pair_events = false;
+  Result<History> h = ReadJsonlFile(path, options);
+  EXPECT_TRUE(h.has_value()) << h.error().ToString();
+  return h ? std::move(*h) : History{};
+}
+
+std::string PairOutcome(const History& h, int threads) {
+  Result<std::vector<Operation>> ops = PairOperations(h, threads, /*parallel_min_events=*/0);
+  return ops ? DumpOps(*ops) : "error: " + ops.error().ToString();
+}
+
+// PairOperations on two threads splits the events in half: each prefix of
+// the events (so a split after each event) pairs as on one thread, and
+// fails with one thread's error.
+void ExpectSamePairing(const History& whole) {
+  for (size_t n = 0; n <= whole.events.size(); ++n) {
+    History h;
+    h.source = "events.jsonl";
+    h.events.assign(whole.events.begin(), whole.events.begin() + static_cast<std::ptrdiff_t>(n));
+    EXPECT_EQ(PairOutcome(h, 2), PairOutcome(h, 1)) << "the first " << n << " events";
+  }
+}
+
+TEST(PairOperationsParallel, PairsEveryPrefixAsOneThreadDoes) {
+  const History h = Events(kHistory);
+  ASSERT_GT(h.events.size(), 10u);
+  ExpectSamePairing(h);
+  testing::GenerateOptions g;
+  g.seed = 7;
+  g.operations = 300;
+  g.replicas = 5;
+  g.keys = 12;
+  g.range_percent = 10;
+  ExpectSamePairing(testing::GenerateKvHistory(g));
+  // The operations really are what the events say (not two equal wrong
+  // answers): the range (line 3, event 1) completes at event 4 (line 8),
+  // with its pair.
+  Result<std::vector<Operation>> ops = PairOperations(h, 2, 0);
+  ASSERT_TRUE(ops.has_value());
+  EXPECT_EQ((*ops)[1].f, "range");
+  EXPECT_EQ((*ops)[1].line, 3);
+  EXPECT_EQ((*ops)[1].call, 1);
+  EXPECT_EQ((*ops)[1].ret, 4);
+  ASSERT_EQ((*ops)[1].output.items().size(), 1u);
+  EXPECT_EQ((*ops)[1].output.items()[0].items()[1].as_string(), "v0-0");
+}
+
+TEST(PairOperationsParallel, GivesOneThreadsErrorWhereverTheSplitFalls) {
+  // A completion with no invocation; a second invocation while one is
+  // pending, with and without the later part alone being well formed; a
+  // completion whose f is not its invocation's; two completions of one
+  // invocation; an unknown f.
+  for (const std::string& text : {
+           WithLine(16, R"({"f":"put","key":"k3","process":9,"type":"ok","value":"v2-1"})"),
+           WithLine(4, R"({"f":"put","key":"k1","process":0,"type":"invoke","value":"v0-9"})"),
+           std::string(R"({"f":"put","key":"k1","process":0,"type":"invoke","value":"a"}
+{"f":"put","key":"k2","process":1,"type":"invoke","value":"b"}
+{"f":"put","key":"k1","process":0,"type":"invoke","value":"c"}
+{"f":"put","key":"k1","process":0,"type":"ok","value":"c"}
+{"f":"put","key":"k2","process":1,"type":"ok","value":"b"}
+)"),
+           WithLine(8, R"({"f":"get","key":"k0","process":1,"type":"ok","value":null})"),
+           WithLine(6, R"({"f":"put","key":"k1","process":0,"type":"ok","value":"v0-0"})"),
+       }) {
+    const History h = Events(text);
+    ExpectSamePairing(h);
+    EXPECT_EQ(PairOutcome(h, 2).rfind("error: ", 0), 0u) << text;
+  }
 }
 
 }  // namespace
