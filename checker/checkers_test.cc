@@ -956,13 +956,13 @@ StalenessFigures StalenessByDefinition(const std::vector<Operation>& ops) {
   std::map<std::string, std::vector<std::pair<int64_t, int64_t>>> seen;  // replica -> (time, applied)
   for (const Operation& o : ops) {
     if (o.replica && o.call_time) {
-      auto [it, added] = opened.try_emplace(*o.replica, *o.call_time);
+      auto [it, added] = opened.try_emplace(std::string(*o.replica), *o.call_time);
       it->second = std::min(it->second, *o.call_time);
     }
     if (!o.ok()) continue;
     const bool read = o.f == "get" || o.f == "range";
     if (!read && o.offset && o.ret_time) acks.push_back({*o.ret_time, *o.offset});
-    if (read && o.applied && o.ret_time && o.replica) seen[*o.replica].emplace_back(*o.ret_time, *o.applied);
+    if (read && o.applied && o.ret_time && o.replica) seen[std::string(*o.replica)].emplace_back(*o.ret_time, *o.applied);
   }
   std::vector<int64_t> behind_offsets, behind_ns, visibility;
   StalenessFigures out;

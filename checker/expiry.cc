@@ -52,7 +52,7 @@ Result<CheckReport> CheckExpiry(const History& history, const std::vector<Operat
   }
   // Fold the log, keeping each key's states by offset.
   std::map<std::string, std::optional<Held>> state;
-  std::map<std::string, KeyTimeline> timelines;
+  std::map<std::string, KeyTimeline, std::less<>> timelines;
   for (const LogRecord& r : history.log) {
     std::optional<Held>& cur = state[r.key];
     if (r.f == "cas") {
@@ -76,7 +76,8 @@ Result<CheckReport> CheckExpiry(const History& history, const std::vector<Operat
     const int64_t call = *o.call_time + options.time_origin_ns;
     const int64_t ret = *o.ret_time + options.time_origin_ns;
     static const std::optional<Held> kNothing;
-    const KeyTimeline* t = timelines.contains(*o.key) ? &timelines.at(*o.key) : nullptr;
+    const auto found_key = timelines.find(*o.key);
+    const KeyTimeline* t = found_key != timelines.end() ? &found_key->second : nullptr;
     const std::optional<Held>* found = t != nullptr ? t->At(*o.applied) : nullptr;
     const std::optional<Held>& held = found != nullptr ? *found : kNothing;
     const bool got_nil = o.output.is_nil();

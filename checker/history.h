@@ -24,6 +24,7 @@
 #include "checker/function_name.h"
 #include "checker/level.h"
 #include "checker/optional_int.h"
+#include "checker/optional_string.h"
 #include "checker/status.h"
 #include "checker/value.h"
 #include "checker/watch.h"
@@ -116,7 +117,7 @@ struct Operation {
   FunctionName f;  // one byte (function_name.h); reads like a string
   // kOk, kFail, or kInfo (also when the history ends before a completion).
   EventType outcome = EventType::kInfo;
-  std::optional<std::string> key;
+  OptionalString key;  // 16 bytes (optional_string.h); reads like std::optional<std::string>
   Value input;   // the invocation's value
   Value output;  // the completion's value (nil when not ok)
   int64_t call = 0;      // position of the invocation in the event order
@@ -124,7 +125,7 @@ struct Operation {
   // Eight bytes each (optional_int.h); read like std::optional<int64_t>.
   OptionalInt call_time, ret_time;
   OptionalInt offset, applied;
-  std::optional<std::string> replica, op;
+  OptionalString replica, op;
   std::optional<bool> result;
   LevelName level;  // Event::level and bound, of the invocation (one byte,
                     // beside result: no padding added)

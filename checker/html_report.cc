@@ -359,8 +359,8 @@ class Page {
       auto note = [&](const std::string& key, const Value& v) {
         if (!v.is_nil() && wanted.contains(key)) writer_.try_emplace(key + '\0' + v.ToString(), o.index);
       };
-      if (o.ok() && o.offset && o.key && o.f != "batch" && !IsReadFunction(o.f) && wanted.contains(*o.key)) {
-        by_offset_[*o.key].emplace_back(*o.offset, o.index);
+      if (o.ok() && o.offset && o.key && o.f != "batch" && !IsReadFunction(o.f) && wanted.contains(std::string(*o.key))) {
+        by_offset_[std::string(*o.key)].emplace_back(*o.offset, o.index);
       }
       if (o.f == "put" || o.f == "write" || o.f == "append") note(o.key.value_or(""), o.input);
       if (o.f == "cas" && o.input.is_list() && o.input.items().size() == 2) {
@@ -688,7 +688,7 @@ class Page {
     std::map<int64_t, std::set<std::string>> replicas;
     for (size_t i : ops) {
       lanes.push_back(r_.ops[i].process);
-      if (r_.ops[i].replica) replicas[r_.ops[i].process].insert(*r_.ops[i].replica);
+      if (r_.ops[i].replica) replicas[r_.ops[i].process].insert(std::string(*r_.ops[i].replica));
     }
     std::sort(lanes.begin(), lanes.end());
     lanes.erase(std::unique(lanes.begin(), lanes.end()), lanes.end());

@@ -48,7 +48,7 @@ Read ReadFile(const std::string& path, int threads, uint64_t split_at) {
 }
 
 std::string Opt(const std::optional<int64_t>& v) { return v ? fmt::format("{}", *v) : "-"; }
-std::string Opt(const std::optional<std::string>& v) { return v ? *v : "-"; }
+std::string Opt(const OptionalString& v) { return v.value_or("-"); }
 
 // Every field of each operation.
 std::string DumpOps(const std::vector<Operation>& ops) {

@@ -165,7 +165,7 @@ Result<std::vector<KnossosPart>> ExportForKnossos(const History& history, std::s
   for (const Operation& o : ops) {
     fresh = std::max(fresh, o.process + 1);
     if (!Kept(o) || !per_key) continue;
-    if (o.key) keys.insert(*o.key);
+    if (o.key) keys.insert(std::string(*o.key));
     if (o.f == "batch") {
       KVLOG_ASSIGN_OR_RETURN(const auto recs, Records(history, o));
       for (const Record& r : recs) keys.insert(r.key);

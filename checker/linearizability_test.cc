@@ -453,7 +453,7 @@ bool BruteForceKv(const std::vector<Operation>& ops) {
   };
   std::set<std::string> keys;
   for (const Operation& o : ops) {
-    if (o.key) keys.insert(*o.key);
+    if (o.key) keys.insert(std::string(*o.key));
     if (o.f == "batch") {
       for (const Value& r : o.input.items()) keys.insert(r.Find("key")->as_string());
     }
@@ -485,7 +485,7 @@ bool BruteForceKv(const std::vector<Operation>& ops) {
         units.push_back({&o, "get", k, it == returned.end() ? Value() : it->second});
       }
     } else {
-      units.push_back({&o, o.f.str(), *o.key, o.f == "get" ? o.output : o.input});
+      units.push_back({&o, o.f.str(), std::string(*o.key), o.f == "get" ? o.output : o.input});
     }
   }
   const size_t n = units.size();

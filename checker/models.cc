@@ -21,7 +21,7 @@ std::vector<ModelPart> Model::Partition(const std::vector<Operation>& ops, const
 
 std::string Model::DescribeOp(const Operation& op) const {
   std::string s = fmt::format("process {} {}", op.process, op.f);
-  if (op.key) s += " key " + *op.key;
+  if (op.key) s += fmt::format(" key {}", *op.key);
   s += " " + op.value().ToString();
   if (op.result && !*op.result) s += " (compare failed)";
   if (op.info()) s += " (outcome unknown)";
@@ -192,7 +192,7 @@ class RegisterModel : public Model {
     for (size_t i : kept) {
       const Operation& o = ops[i];
       if (o.f == "range") has_range = true;
-      if (o.key) keys.insert(*o.key);
+      if (o.key) keys.insert(std::string(*o.key));
       if (o.f == "batch") {
         std::string f, key;
         for (const Value& r : BatchRecords(o).items()) {

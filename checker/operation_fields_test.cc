@@ -1,6 +1,7 @@
-// The compact fields of an Operation: FunctionName (its f in one byte) and
-// OptionalInt (its times and positions in eight bytes each). Each must read
-// exactly like the std::string / std::optional<int64_t> it replaced. Its own
+// The compact fields of an Operation: FunctionName (its f in one byte),
+// OptionalInt (its times and positions in eight bytes each) and
+// OptionalString (its key and ids in sixteen bytes each). Each must read
+// exactly like the std::string / std::optional it replaced. Its own
 // test binary: a test fills the process-wide table of unknown names.
 #include <limits>
 #include <optional>
@@ -13,6 +14,7 @@
 #include "checker/history.h"
 #include "checker/jsonl.h"
 #include "checker/optional_int.h"
+#include "checker/optional_string.h"
 #include "gtest/gtest.h"
 
 namespace kvlog::checker {
@@ -126,6 +128,60 @@ TEST(OptionalInt, ReadsLikeAnOptionalInt64) {
   OptionalInt c = 3;
   c.reset();
   EXPECT_FALSE(c);
+}
+
+TEST(OptionalString, ReadsLikeAnOptionalString) {
+  static_assert(sizeof(OptionalString) == 16);
+  // Absent, empty, held in place (up to 15 bytes), and on the heap (16 on),
+  // with a zero byte inside.
+  std::vector<std::optional<std::string>> all = {std::nullopt,        "",
+                                                 "k7",                "fifteen bytes..",
+                                                 "sixteen bytes...",  std::string("a\0b", 3),
+                                                 std::string(300, 'x')};
+  for (const auto& x : all) {
+    SCOPED_TRACE(x ? *x : "(absent)");
+    const OptionalString a = x;
+    EXPECT_EQ(a.has_value(), x.has_value());
+    EXPECT_EQ(static_cast<bool>(a), x.has_value());
+    EXPECT_EQ(a.value_or("none"), x.value_or("none"));
+    EXPECT_EQ(a.ToOptional(), x);
+    EXPECT_EQ(a == std::nullopt, x == std::nullopt);
+    if (x) {
+      EXPECT_EQ(*a, *x);
+      EXPECT_EQ(a->size(), x->size());
+      EXPECT_TRUE(a == *x);
+      EXPECT_TRUE(a == std::string_view(*x));
+    }
+    for (const auto& y : all) {
+      const OptionalString b = y;
+      EXPECT_EQ(a == b, x == y);
+      EXPECT_EQ(a == y, x == y);
+      EXPECT_EQ(a != b, x != y);
+    }
+    // Copies own their bytes (a heap string too); a move leaves the source absent.
+    OptionalString copy = a;
+    OptionalString assigned;
+    assigned = copy;
+    OptionalString moved = std::move(copy);
+    EXPECT_FALSE(copy.has_value());  // NOLINT: checked on purpose
+    EXPECT_EQ(moved, x);
+    EXPECT_EQ(assigned, x);
+    if (x && x->size() > OptionalString::kInline) {
+      EXPECT_NE((*assigned).data(), (*a).data());
+    }
+    assigned = OptionalString("other");
+    EXPECT_EQ(assigned, "other");
+    EXPECT_EQ(a, x);
+  }
+  OptionalString c = "some key long enough for the heap";
+  c.emplace("short");
+  EXPECT_EQ(*c, "short");
+  c.emplace(std::string(40, 'y'));
+  EXPECT_EQ(*c, std::string(40, 'y'));
+  c.reset();
+  EXPECT_FALSE(c);
+  EXPECT_EQ(*c, "");  // absent reads as empty, not as garbage
+  EXPECT_FALSE(c == "");  // but is not equal to the empty string
 }
 
 // INT64_MIN is how an OptionalInt says "absent": a history that uses it is

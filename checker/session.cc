@@ -376,14 +376,14 @@ SessionPart CheckSessionPart(const History& history, const std::vector<Operation
     const auto [it, added] = session_of.try_emplace(o.process, static_cast<int32_t>(sessions.size()));
     if (added) {
       const size_t group =
-          o.replica ? replica_group.try_emplace(*o.replica, groups).first->second : groups;
+          o.replica ? replica_group.try_emplace(std::string(*o.replica), groups).first->second : groups;
       if (group == groups) ++groups;
       if (static_cast<int>(group % static_cast<size_t>(parts)) != part) {
         it->second = kOthers;
       } else {
         sessions.emplace_back();
         const int32_t self = it->second;
-        sessions.back().owner = o.replica ? replica_owner.try_emplace(*o.replica, self).first->second : self;
+        sessions.back().owner = o.replica ? replica_owner.try_emplace(std::string(*o.replica), self).first->second : self;
       }
     }
     if (it->second == kOthers) continue;

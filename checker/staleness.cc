@@ -39,13 +39,13 @@ StalenessFigures MeasureStaleness(const std::vector<Operation>& ops) {
   std::map<std::string, int64_t> opened;
   for (const Operation& o : ops) {
     if (o.replica && o.call_time) {
-      auto [it, added] = opened.try_emplace(*o.replica, *o.call_time);
+      auto [it, added] = opened.try_emplace(std::string(*o.replica), *o.call_time);
       if (!added) it->second = std::min(it->second, *o.call_time);
     }
     if (!o.ok()) continue;
     if (!IsReadFunction(o.f) && o.offset && o.ret_time) acks.push_back({*o.ret_time, *o.offset});
     if (IsReadFunction(o.f) && o.applied && o.ret_time && o.replica) {
-      replicas[*o.replica].push_back({*o.ret_time, *o.applied});
+      replicas[std::string(*o.replica)].push_back({*o.ret_time, *o.applied});
     }
   }
   std::sort(acks.begin(), acks.end(), [](const Ack& a, const Ack& b) { return a.time < b.time; });

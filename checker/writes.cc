@@ -117,7 +117,7 @@ static void AddWrites(const std::vector<Operation>& ops, size_t begin, size_t en
       w.f = StaticWriteName(f);
       w.key = key;
       w.value = WrittenValue(f, v);
-      w.op_id = o.op ? &*o.op : nullptr;
+      w.op_id = o.op ? &o.op : nullptr;
       w.offset = offset;
       const bool compare_failed = o.result && !*o.result;
       w.definite = o.ok() && !compare_failed;
@@ -235,7 +235,7 @@ WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops
       // A delete (or a cas to nil) with an op id: its tombstone is found
       // by (key, op id) in the log pass, for the link below.
       if (w.op_id) {
-        const uint32_t d = WithKvName(w.key, *w.op_id, [&](absl::string_view name) { return tombstones_.Insert(name); });
+        const uint32_t d = WithKvName(w.key, **w.op_id, [&](absl::string_view name) { return tombstones_.Insert(name); });
         if (tombstones_[d].invoked++ == 0) tombstones_[d].first_write = static_cast<uint32_t>(i);
       }
       continue;
@@ -403,7 +403,8 @@ WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops
 
 std::vector<size_t> WriteIndex::LogRecords(const Write& w) const {
   if (w.op_id) {
-    const absl::string_view id(w.op_id->data(), w.op_id->size());
+    const std::string_view op_id = **w.op_id;
+    const absl::string_view id(op_id.data(), op_id.size());
     // `w` is one of writes_ (writes() hands out references into it).
     const int64_t linked = linked_[static_cast<size_t>(&w - writes_.data())];
     auto it = log_by_op_.find(id);

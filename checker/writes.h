@@ -30,7 +30,7 @@ struct Write {
   std::string_view f;  // put | write | delete | cas | append (static text)
   std::string key;
   std::optional<std::string> value;  // nil for delete
-  const std::string* op_id = nullptr;  // the operation's id (Operation::op), if any
+  const OptionalString* op_id = nullptr;  // the operation's id (Operation::op), if it has one
   std::optional<int64_t> offset;  // reported by the completion
   // A batch may write the same (key, value) more than once (deletes of one key,
   // say): this write is the ordinal-th of `same` such writes in its operation,
