@@ -38,7 +38,7 @@ History CasHistory(std::optional<std::string> cas_expected) {
   get.applied = 3;
   h.events.push_back(get);
   h.log = {LogRecord{.offset = 0, .key = "k", .value = "a"}, LogRecord{.offset = 1, .key = "k", .f = "delete"},
-           LogRecord{.offset = 2, .key = "k", .value = "b", .f = "cas", .expected = cas_expected}};
+           LogRecord{.offset = 2, .key = "k", .value = "b", .expected = cas_expected, .f = "cas"}};
   return h;
 }
 

@@ -1404,7 +1404,7 @@ RC_GTEST_PROP(Generated, LinkedLogRecordsAnswerAsTheirDefinitions, ()) {
     RC_ASSERT(index.LogRecords(w) == want);
   }
   for (size_t i = 0; i < h.log.size(); ++i) {
-    const std::optional<std::string>& id = h.log[i].op;
+    const OptionalString& id = h.log[i].op;
     const bool invoked = id && std::any_of(ops->begin(), ops->end(), [&](const Operation& o) { return o.op == id; });
     RC_ASSERT(index.RecordOpInvoked(i) == invoked);
   }

@@ -60,7 +60,7 @@ Result<CheckReport> CheckExpiry(const History& history, const std::vector<Operat
       if (!matches) continue;
     }
     if (r.value) {
-      cur = Held{*r.value, r.deadline};
+      cur = Held{std::string(*r.value), r.deadline};
     } else {
       cur.reset();
     }

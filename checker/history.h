@@ -82,19 +82,21 @@ struct FinalState {
   int line = 0;
 };
 
-// One record of the log.
+// One record of the log. 120 bytes (the optional fields are
+// optional_string.h's and optional_int.h's): a large history's log is
+// its second largest block of memory, after its operations.
 struct LogRecord {
   int64_t offset = 0;
   std::string key;
-  std::optional<std::string> value;  // absent = tombstone (delete)
-  std::string f = "put";             // put | delete | cas
-  std::optional<std::string> expected;  // cas condition; absent = key absent
-  std::optional<std::string> writer;    // replica id of the writer
-  std::optional<std::string> op;        // operation id, matches Event::op
-  int line = 0;
+  OptionalString value;     // absent = tombstone (delete)
+  OptionalString expected;  // cas condition; absent = key absent
+  OptionalString writer;    // replica id of the writer
+  OptionalString op;        // operation id, matches Event::op
   // TTL: the value's expiry deadline (ns on the writers' wall clock, see
   // expiry.h); absent = never expires. JSONL: "deadline" on the log line.
-  std::optional<int64_t> deadline;
+  OptionalInt deadline;
+  int line = 0;
+  FunctionName f = FunctionName::kPut;  // put | delete | cas (one byte)
 };
 
 // What a fault injector did (Jepsen's :nemesis process, or a JSONL

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
+#include <type_traits>
 
 // Header-only: the string table hashes short texts in line.
 #define XXH_INLINE_ALL
@@ -183,14 +184,20 @@ LogRecord ToLogRecord(const Value& o) {
   r.offset = Int(Required(o, "offset"), "offset");
   r.key = Str(Required(o, "key"), "key");
   r.value = OptStr(o, "value");
-  r.f = OptStr(o, "f").value_or(r.value ? "put" : "delete");
-  if (r.f != "put" && r.f != "delete" && r.f != "cas") {
-    throw ParseFailure{fmt::format("log \"f\" must be put, delete or cas, not \"{}\"", r.f)};
+  const std::string f = OptStr(o, "f").value_or(r.value ? "put" : "delete");
+  if (f != "put" && f != "delete" && f != "cas") {
+    throw ParseFailure{fmt::format("log \"f\" must be put, delete or cas, not \"{}\"", f)};
   }
+  r.f = FunctionName(f);
   r.expected = OptStr(o, "expected");
   r.writer = OptStr(o, "writer");
   r.op = OptStr(o, "op");
-  r.deadline = OptInt(o, "deadline");
+  const std::optional<int64_t> deadline = OptInt(o, "deadline");
+  if (deadline == OptionalInt::kAbsent) {
+    throw ParseFailure{fmt::format("deadline {} is out of range: a log record's deadline must be above it",
+                                   OptionalInt::kAbsent)};
+  }
+  r.deadline = deadline;
   return r;
 }
 
@@ -814,17 +821,22 @@ class FastParser {
   }
   // `null` (an optional field left absent).
   bool Null() { return p_ != end_ && *p_ == 'n' && Literal("null"); }
-  bool OptInt(std::optional<int64_t>* out) {
+  template <typename OptionalInteger>  // std::optional<int64_t> or OptionalInt
+  bool OptInt(OptionalInteger* out) {
     if (Null()) {
       out->reset();
       return true;
     }
     int64_t n = 0;
     if (!ScanInt(&n)) return false;
+    if constexpr (std::is_same_v<OptionalInteger, OptionalInt>) {
+      if (n == OptionalInt::kAbsent) return false;  // the general path says why
+    }
     *out = n;
     return true;
   }
-  bool OptStr(std::optional<std::string>* out) {
+  template <typename OptionalText>  // std::optional<std::string> or OptionalString
+  bool OptStr(OptionalText* out) {
     if (Null()) {
       out->reset();
       return true;
@@ -1056,8 +1068,9 @@ class FastParser {
       if (!NextField(&more)) return false;
     }
     if (!(seen & kLogOffset) || !(seen & kLogKey)) return false;
-    r->f = f ? std::move(*f) : std::string(r->value ? "put" : "delete");
-    return r->f == "put" || r->f == "delete" || r->f == "cas";
+    if (f && *f != "put" && *f != "delete" && *f != "cas") return false;
+    r->f = f ? FunctionName(*f) : FunctionName(r->value ? FunctionName::kPut : FunctionName::kDelete);
+    return true;
   }
 
   const char* p_;
@@ -1498,7 +1511,7 @@ std::string LogRecordToJsonl(const LogRecord& r) {
   l["offset"] = r.offset;
   l["key"] = r.key;
   l["value"] = r.value ? json(*r.value) : json(nullptr);
-  l["f"] = r.f;
+  l["f"] = r.f.str();
   if (r.expected) l["expected"] = *r.expected;
   if (r.writer) l["writer"] = *r.writer;
   if (r.op) l["op"] = *r.op;

@@ -132,6 +132,9 @@ TEST(OptionalInt, ReadsLikeAnOptionalInt64) {
 
 TEST(OptionalString, ReadsLikeAnOptionalString) {
   static_assert(sizeof(OptionalString) == 16);
+  // What the compact fields are for (history.h).
+  static_assert(sizeof(Operation) == 152);
+  static_assert(sizeof(LogRecord) == 120);
   // Absent, empty, held in place (up to 15 bytes), and on the heap (16 on),
   // with a zero byte inside.
   std::vector<std::optional<std::string>> all = {std::nullopt,        "",
@@ -213,6 +216,19 @@ TEST(OptionalInt, TheReservedValueInAHistoryIsAnErrorNamingTheLine) {
       EXPECT_EQ(error.line, 2);
       EXPECT_NE(error.reason.find("-9223372036854775808 is out of range"), std::string::npos) << error.ToString();
     }
+  }
+  // A log record's deadline too (the record's OptionalInt).
+  const std::string log_line =
+      "{\"log\":{\"offset\":0,\"key\":\"k\",\"value\":\"v\",\"deadline\":-9223372036854775808}}\n";
+  for (bool fast_path : {false, true}) {
+    JsonlReadOptions options;
+    options.fast_path = fast_path;
+    std::istringstream in("{\"meta\":{\"log_captured\":true}}\n" + log_line);
+    auto h = ReadJsonl(in, "reserved.jsonl", options);
+    ASSERT_FALSE(h.has_value()) << "fast_path " << fast_path;
+    EXPECT_EQ(h.error().line, 2);
+    EXPECT_NE(h.error().reason.find("deadline -9223372036854775808 is out of range"), std::string::npos)
+        << h.error().ToString();
   }
   // One above it is a value like any other.
   auto h = ParseJsonl(

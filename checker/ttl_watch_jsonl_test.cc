@@ -72,7 +72,7 @@ TEST(TtlJsonlTest, DeadlinesAndTheExpiryLineSurviveAWriteAndARead) {
   EXPECT_EQ(h->expiry->reclaimed_before, 0);
   EXPECT_EQ(h->expiry->line, 7);
   ASSERT_EQ(h->log.size(), 1u);
-  EXPECT_EQ(h->log[0].deadline, 1000);
+  EXPECT_EQ(h->log[0].deadline, std::optional<int64_t>(1000));
   const std::string written = WriteJsonl(*h);
   EXPECT_THAT(written, HasSubstr(R"("deadline":1000)"));
   EXPECT_THAT(written, HasSubstr(R"({"expiry":{"reclaimed_before":0,"skew_bound":100}})"));

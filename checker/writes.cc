@@ -467,7 +467,7 @@ bool WriteIndex::Invoked(std::string_view key, std::string_view value) const {
 
 bool WriteIndex::RecordOpInvoked(size_t log_index) const {
   if (record_linked_[log_index] || record_op_shown_[log_index]) return true;
-  const std::optional<std::string>& id = history_.log[log_index].op;
+  const OptionalString& id = history_.log[log_index].op;
   return id && invoked_op_.contains(absl::string_view(id->data(), id->size()));
 }
 

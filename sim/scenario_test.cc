@@ -301,7 +301,7 @@ struct LostWrites {
 LostWrites CountLostWrites(const checker::History& h) {
   std::set<std::string> in_log;
   for (const auto& r : h.log) {
-    if (r.op) in_log.insert(*r.op);
+    if (r.op) in_log.insert(std::string(*r.op));
   }
   LostWrites lost;
   for (const auto& e : h.events) {
@@ -356,7 +356,7 @@ TEST(ScenarioTest, UncleanElectionLosesWritesAndTheClientReportsWhatItCan) {
     const int64_t last_failover = std::max_element(s.broker.failovers.begin(), s.broker.failovers.end())->count();
     std::set<std::string> in_log;
     for (const auto& r : run.history.log) {
-      if (r.op) in_log.insert(*r.op);
+      if (r.op) in_log.insert(std::string(*r.op));
     }
     for (const auto& e : run.history.events) {
       if (e.type != checker::EventType::kOk || !e.op || !e.time) continue;

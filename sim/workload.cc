@@ -666,8 +666,8 @@ checker::LogRecord ToLogRecord(log::Offset offset, const log::Record& record) {
   return out;
 }
 
-void LogRecordTranslator::Wrote(log::Offset offset, const std::string& key, const std::optional<std::string>& value) {
-  written_[{offset, key}] = value;
+void LogRecordTranslator::Wrote(log::Offset offset, const std::string& key, const checker::OptionalString& value) {
+  written_[{offset, key}] = value.ToOptional();
   if (value) {
     versions_[key] = offset;
   } else {

@@ -216,7 +216,7 @@ class LogRecordTranslator {
   std::set<std::pair<std::string, uint64_t>> seen_;  // Commands' (writer, seq).
   kv::internal::PlainDedup plain_;                   // Plain records', as the replicas keep it.
   std::map<std::string, log::Offset> versions_;      // Each present key's version.
-  void Wrote(log::Offset offset, const std::string& key, const std::optional<std::string>& value);
+  void Wrote(log::Offset offset, const std::string& key, const checker::OptionalString& value);
 };
 
 }  // namespace kvlog::sim

@@ -136,7 +136,7 @@ bool InjectViolation(History* h, Breakage b, uint64_t seed) {
   };
   std::map<std::string, int64_t> offset_of;
   for (const auto& r : h->log) {
-    if (r.value) offset_of[r.key + '\0' + *r.value] = r.offset;
+    if (r.value) offset_of[fmt::format("{}\0{}", r.key, *r.value)] = r.offset;
   }
   const size_t n = h->events.size();
   const size_t start = n ? rng() % n : 0;
