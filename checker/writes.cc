@@ -16,22 +16,17 @@ bool IsWriteFunction(FunctionName f) {
   return f == F::kPut || f == F::kWrite || f == F::kDelete || f == F::kCas || f == F::kAppend;
 }
 
-// `f` (a write function) as static text, so a Write can hold a view of it.
-std::string_view StaticWriteName(std::string_view f) {
-  for (std::string_view name : {"put", "write", "delete", "cas", "append"}) {
-    if (f == name) return name;
-  }
-  return "?";
-}
+// The value's name (Value::ToString), made in place.
+OptionalString NameOf(const Value& v) { return v.is_string() ? OptionalString(v.as_string()) : OptionalString(v.ToString()); }
 
-std::optional<std::string> WrittenValue(std::string_view f, const Value& v) {
+OptionalString WrittenValue(FunctionName f, const Value& v) {
   if (f == "delete") return std::nullopt;
   if (f == "cas") {
-    if (v.is_list() && v.items().size() == 2 && !v.items()[1].is_nil()) return v.items()[1].ToString();
+    if (v.is_list() && v.items().size() == 2 && !v.items()[1].is_nil()) return NameOf(v.items()[1]);
     return std::nullopt;
   }
   if (v.is_nil()) return std::nullopt;
-  return v.ToString();
+  return NameOf(v);
 }
 
 }  // namespace
@@ -111,10 +106,10 @@ static void AddWrites(const std::vector<Operation>& ops, size_t begin, size_t en
   static const std::string kNoKey;
   for (size_t op = begin; op < end; ++op) {
     const Operation& o = ops[op];
-    auto add = [&](std::string_view f, std::string_view key, const Value& v, std::optional<int64_t> offset) {
+    auto add = [&](FunctionName f, std::string_view key, const Value& v, OptionalInt offset) {
       Write& w = writes.emplace_back();
       w.op = o.index;
-      w.f = StaticWriteName(f);
+      w.f = f;
       w.key = key;
       w.value = WrittenValue(f, v);
       w.op_id = o.op ? &o.op : nullptr;
@@ -138,10 +133,11 @@ static void AddWrites(const std::vector<Operation>& ops, size_t begin, size_t en
         const Value* value = sub.Find("value");
         const Value* offset = sub.Find("offset");
         if (!f || !key) continue;
-        const std::string fname = f->ToString();
-        if (!IsWriteFunction(FunctionName::KnownCode(fname))) continue;
-        std::optional<int64_t> off;
-        if (offset && offset->is_int()) off = offset->as_int();
+        const FunctionName fname(FunctionName::KnownCode(f->ToString()));
+        if (!IsWriteFunction(fname)) continue;
+        // (INT64_MIN, OptionalInt's absent, reads as no offset reported.)
+        OptionalInt off;
+        if (offset && offset->is_int() && offset->as_int() != OptionalInt::kAbsent) off = offset->as_int();
         add(fname, key->ToString(), value ? *value : Value(), off);
       }
     }

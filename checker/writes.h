@@ -27,11 +27,10 @@ namespace kvlog::checker {
 
 struct Write {
   size_t op = 0;  // Operation::index
-  std::string_view f;  // put | write | delete | cas | append (static text)
   std::string key;
-  std::optional<std::string> value;  // nil for delete
+  OptionalString value;  // nil for delete
   const OptionalString* op_id = nullptr;  // the operation's id (Operation::op), if it has one
-  std::optional<int64_t> offset;  // reported by the completion
+  OptionalInt offset;  // reported by the completion
   // A batch may write the same (key, value) more than once (deletes of one key,
   // say): this write is the ordinal-th of `same` such writes in its operation,
   // and owns every same-th of their log records from the ordinal-th on.
@@ -42,6 +41,7 @@ struct Write {
   // May have taken effect (info, pending, or a cas with a failed compare that
   // still appended its record).
   bool possible = false;
+  FunctionName f;  // put | write | delete | cas | append
 };
 
 class WriteIndex {
