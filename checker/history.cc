@@ -91,15 +91,14 @@ std::optional<Error> OperationPairer::AddImpl(E&& e, int64_t position) {
     // The operation is in cache now; DefaultChecks asks later, when it is not.
     kinds_.transfer = kinds_.transfer || f == FunctionName::kTransfer;
     kinds_.incr = kinds_.incr || f == FunctionName::kIncr;
-    // The optional strings are built in place in the fresh operation (an
-    // assignment to an empty optional went through the library's generic
-    // engaged-or-not copy: a sixth of the pairer's instructions).
-    if (e.key) op.key.emplace(TakeField<E>(*e.key));
+    // (Event and Operation hold their strings alike: a short one is copied
+    // as 16 bytes, a long one moved when the event is.)
+    op.key = TakeField<E>(e.key);
     op.input = TakeField<E>(e.value);
     op.call = position;
     op.call_time = e.time;
-    if (e.replica) op.replica.emplace(TakeField<E>(*e.replica));
-    if (e.op) op.op.emplace(TakeField<E>(*e.op));
+    op.replica = TakeField<E>(e.replica);
+    op.op = TakeField<E>(e.op);
     op.line = e.line;
     op.level = e.level;
     op.bound = e.bound;

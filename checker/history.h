@@ -51,15 +51,15 @@ struct Event {
   int64_t process = 0;
   EventType type = EventType::kInvoke;
   std::string f;
-  std::optional<std::string> key;  // absent in single-register histories
+  OptionalString key;  // absent in single-register histories
   Value value;
   std::optional<int64_t> time;  // ns, virtual or real
   // kvlog-only, on completions:
   std::optional<int64_t> offset;   // the log offset a write landed at
   std::optional<int64_t> applied;  // the replica position a read was served at
-  std::optional<std::string> replica;  // client (replica) id
-  std::optional<std::string> op;       // unique operation id, if the recorder
-                                       // also stamps it on the log record
+  OptionalString replica;  // client (replica) id
+  OptionalString op;       // unique operation id, if the recorder also
+                           // stamps it on the log record
   std::optional<bool> result;          // cas on ok: false = compare failed
   // Reads, on the invocation: the read level it used (kv::ReadLevel) --
   // "local", "bounded", "at_least" or "linearizable" -- and its bound: the

@@ -123,7 +123,7 @@ TEST(ScenarioTest, AsyncPutsMeetASmallInFlightLimitAndTheHistoryStaysValid) {
     int overlapped = 0;
     for (const auto& e : run.history.events) {
       if (e.f != "put" || !e.replica) continue;
-      int& n = open[*e.replica];
+      int& n = open[std::string(*e.replica)];
       if (e.type == checker::EventType::kInvoke) {
         overlapped += ++n > 1;
       } else {
@@ -307,7 +307,7 @@ LostWrites CountLostWrites(const checker::History& h) {
   for (const auto& e : h.events) {
     if (e.type == checker::EventType::kInvoke || !e.op) continue;
     if (e.f != "put" && e.f != "delete" && e.f != "batch") continue;
-    if (in_log.contains(*e.op)) continue;
+    if (in_log.contains(std::string(*e.op))) continue;
     if (e.type == checker::EventType::kOk) {
       ++lost.ok;
     } else {
@@ -360,7 +360,7 @@ TEST(ScenarioTest, UncleanElectionLosesWritesAndTheClientReportsWhatItCan) {
     }
     for (const auto& e : run.history.events) {
       if (e.type != checker::EventType::kOk || !e.op || !e.time) continue;
-      if ((e.f != "put" && e.f != "delete" && e.f != "batch") || in_log.contains(*e.op)) continue;
+      if ((e.f != "put" && e.f != "delete" && e.f != "batch") || in_log.contains(std::string(*e.op))) continue;
       // Lost after it returned: it returned before the last failover.
       EXPECT_LE(*e.time, last_failover) << "seed " << seed << ": " << *e.op << " returned ok after the failovers";
       ++lost_before;

@@ -66,11 +66,15 @@ History GenerateKvHistory(const GenerateOptions& o) {
     if (o.range_percent > 0 && pick(100) < o.range_percent) {
       // A range read [key, hi] at the replica's position: kvsim's shape.
       std::string hi = fmt::format("k{}", pick(o.keys));
-      if (hi < key) std::swap(hi, *inv.key);
+      if (hi < key) {
+        const std::string lo = std::move(hi);
+        hi = std::string(*inv.key);
+        inv.key = lo;
+      }
       inv.f = done.f = "range";
       done.key = inv.key;
       std::vector<Value> pairs;
-      for (auto it = rep.store.lower_bound(*inv.key); it != rep.store.end() && it->first <= hi; ++it) {
+      for (auto it = rep.store.lower_bound(std::string(*inv.key)); it != rep.store.end() && it->first <= hi; ++it) {
         // Pairs share their storage across ranges, as a reader's would.
         Value& pair = pair_memo[{it->first, it->second}];
         if (pair.is_nil()) pair = Value::List({Value::String(it->first), Value::String(it->second)});
@@ -125,18 +129,18 @@ bool InjectViolation(History* h, Breakage b, uint64_t seed) {
   for (const auto& r : h->log) {
     if (r.value) puts[r.key].push_back(&r);
   }
-  auto older_value = [&](const std::string& key, int64_t before) -> std::optional<std::string> {
-    auto it = puts.find(key);
+  auto older_value = [&](std::string_view key, int64_t before) -> std::optional<std::string> {
+    auto it = puts.find(std::string(key));
     if (it == puts.end()) return std::nullopt;
     std::optional<std::string> v;
     for (const LogRecord* r : it->second) {
-      if (r->offset < before) v = *r->value;
+      if (r->offset < before) v = std::string(*r->value);
     }
     return v;
   };
   std::map<std::string, int64_t> offset_of;
   for (const auto& r : h->log) {
-    if (r.value) offset_of[fmt::format("{}\0{}", r.key, *r.value)] = r.offset;
+    if (r.value) offset_of[r.key + '\0' + std::string(*r.value)] = r.offset;
   }
   const size_t n = h->events.size();
   const size_t start = n ? rng() % n : 0;
@@ -148,9 +152,9 @@ bool InjectViolation(History* h, Breakage b, uint64_t seed) {
       for (size_t i = 0; i < n; ++i) {
         Event& e = h->events[i];
         if (e.type != EventType::kOk || !e.key) continue;
-        if (e.f == "put" && e.offset) own[{e.process, *e.key}] = *e.offset;
+        if (e.f == "put" && e.offset) own[{e.process, std::string(*e.key)}] = *e.offset;
         if (e.f == "get" && i >= start) {
-          auto it = own.find({e.process, *e.key});
+          auto it = own.find({e.process, std::string(*e.key)});
           if (it == own.end()) continue;
           auto v = older_value(*e.key, it->second);
           if (!v) continue;
@@ -166,9 +170,9 @@ bool InjectViolation(History* h, Breakage b, uint64_t seed) {
       for (size_t i = 0; i < n; ++i) {
         Event& e = h->events[i];
         if (e.type != EventType::kOk || e.f != "get" || !e.key || e.value.is_nil()) continue;
-        auto off = offset_of.find(*e.key + '\0' + e.value.as_string());
+        auto off = offset_of.find(std::string(*e.key) + '\0' + e.value.as_string());
         if (off == offset_of.end()) continue;
-        auto it = last.find({e.process, *e.key});
+        auto it = last.find({e.process, std::string(*e.key)});
         if (i >= start && it != last.end()) {
           auto v = older_value(*e.key, it->second);
           if (v) {
@@ -176,7 +180,7 @@ bool InjectViolation(History* h, Breakage b, uint64_t seed) {
             return true;
           }
         }
-        last[{e.process, *e.key}] = std::max(it == last.end() ? -1 : it->second, off->second);
+        last[{e.process, std::string(*e.key)}] = std::max(it == last.end() ? -1 : it->second, off->second);
       }
       return false;
     }
