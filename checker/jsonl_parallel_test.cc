@@ -176,14 +176,19 @@ TEST(JsonlParallel, NotesATransferOrIncrInEitherPart) {
             std::string::npos);
 }
 
-TEST(JsonlParallel, ReadsAGeneratedHistoryWithRangesAsOneReaderDoes) {
+// A generated history in kvsim's shapes, ranges included (seed 7).
+History GeneratedWithRanges(size_t operations) {
   testing::GenerateOptions g;
   g.seed = 7;
-  g.operations = 800;
+  g.operations = operations;
   g.replicas = 5;
   g.keys = 12;
   g.range_percent = 10;
-  const History h = testing::GenerateKvHistory(g);
+  return testing::GenerateKvHistory(g);
+}
+
+TEST(JsonlParallel, ReadsAGeneratedHistoryWithRangesAsOneReaderDoes) {
+  const History h = GeneratedWithRanges(800);
   int joined = 0;
   ExpectSameOutcome(WriteJsonl(h), 30, &joined);
   EXPECT_GT(joined, 45);
@@ -300,13 +305,7 @@ TEST(PairOperationsParallel, PairsEveryPrefixAsOneThreadDoes) {
   const History h = Events(kHistory);
   ASSERT_GT(h.events.size(), 10u);
   ExpectSamePairing(h);
-  testing::GenerateOptions g;
-  g.seed = 7;
-  g.operations = 300;
-  g.replicas = 5;
-  g.keys = 12;
-  g.range_percent = 10;
-  ExpectSamePairing(testing::GenerateKvHistory(g));
+  ExpectSamePairing(GeneratedWithRanges(300));
   // The operations really are what the events say (not two equal wrong
   // answers): the range (line 3, event 1) completes at event 4 (line 8),
   // with its pair.
