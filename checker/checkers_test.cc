@@ -943,6 +943,26 @@ TEST(Staleness, AReplicaOpenedAfterAWriteDoesNotCountForIt) {
   EXPECT_EQ(f.writes_never_seen_everywhere, 0u);
 }
 
+// A replica whose invocations carry no time was never seen to open: its
+// reads (timed on completion) are not counted for a write's visibility,
+// and measuring does not fail.
+TEST(Staleness, AReplicaWithoutInvocationTimesIsNotCounted) {
+  auto r = Check(Jsonl(R"({"process":0,"type":"invoke","f":"put","key":"k","value":"a","time":0,"replica":"c0"}
+{"process":0,"type":"ok","f":"put","key":"k","value":"a","time":10,"offset":0,"replica":"c0"}
+{"process":0,"type":"invoke","f":"get","key":"k","time":30,"replica":"c0"}
+{"process":0,"type":"ok","f":"get","key":"k","value":"a","time":35,"applied":1,"replica":"c0"}
+{"process":1,"type":"invoke","f":"get","key":"k","replica":"untimed"}
+{"process":1,"type":"ok","f":"get","key":"k","value":"a","time":500,"applied":1,"replica":"untimed"}
+{"log":{"offset":0,"key":"k","value":"a"}}
+)"),
+                 {"session"});
+  const StalenessFigures& f = r.staleness;
+  ASSERT_TRUE(f.available);
+  // Seen by c0 at 35: 25 ns; the untimed replica's read at 500 is left out.
+  EXPECT_EQ(f.write_visibility_ns.count, 1u);
+  EXPECT_EQ(f.write_visibility_ns.max, 25);
+}
+
 // The staleness figures against a plain reading of their definitions
 // (staleness.h), on random operations: several replicas, some opening late,
 // times and positions that tie and go back, writes without offsets, reads
