@@ -84,7 +84,7 @@ std::optional<Error> OperationPairer::AddImpl(E&& e, int64_t position) {
                                ops_[it->second].line));
     }
     pending_.emplace_back(e.process, ops_.size());
-    Operation& op = ops_.emplace_back();  // built in place: an Operation is ~220 bytes
+    Operation& op = ops_.emplace_back();  // built in place: an Operation is 152 bytes
     op.index = ops_.size() - 1;
     op.process = e.process;
     op.f = f;
@@ -204,7 +204,7 @@ namespace {
 
 // One pairer over history.events[begin, end), positions and lines as in the
 // history. Reserves for every operation (half the events at least, all of
-// them at most; the half spares the vector of ~220-byte operations its
+// them at most; the half spares the vector of 152-byte operations its
 // doublings, each one a copy of all): `reserve_events` is the number of
 // events to reserve for.
 std::optional<Error> PairRange(const History& history, size_t begin, size_t end, size_t reserve_events,

@@ -1286,7 +1286,7 @@ class LineReader {
   // A full log vector grows to what the rest of the stream can hold, at the
   // log lines' mean size so far, rather than doubling: the log comes last in
   // a recorded history, and a doubling there held the old and the new copy
-  // at once at the read's peak (600 K records of 256 bytes: 134 MB more).
+  // at once at the read's peak (600 K records, then of 256 bytes: 134 MB more).
   // Reserved pages that are never written are never resident.
   void ReserveLog() {
     auto& log = h_.log;
@@ -1302,7 +1302,7 @@ class LineReader {
   // The same for the operations pairing builds: a full vector grows to the
   // operations the rest of the stream can hold at the event lines' mean size
   // so far (two events an operation), not by doubling, each doubling a move
-  // of every ~220-byte operation (4 % of kvcheck's CPU on an 800 K-op
+  // of every operation (then ~220 bytes: 4 % of kvcheck's CPU on an 800 K-op
   // history). Early lines are short, so the first estimate is high; room
   // never written is never resident.
   void ReserveOps() {

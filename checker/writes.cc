@@ -166,7 +166,7 @@ WriteIndex::WriteIndex(const History& history, const std::vector<Operation>& ops
     : history_(history) {
   const bool parallel = threads >= 2 && ops.size() >= parallel_min_ops;
   // The writes, with two threads in two halves of the operations (a pass
-  // over every ~220-byte operation, each written value's string copied):
+  // over every 152-byte operation, each written value's string copied):
   // the later half's are appended to the earlier's, so the order is the
   // same.
   // Each write's KvName hash is computed beside it (the kv table's inserts
