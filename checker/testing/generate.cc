@@ -66,10 +66,9 @@ History GenerateKvHistory(const GenerateOptions& o) {
     if (o.range_percent > 0 && pick(100) < o.range_percent) {
       // A range read [key, hi] at the replica's position: kvsim's shape.
       std::string hi = fmt::format("k{}", pick(o.keys));
-      if (hi < key) {
-        const std::string lo = std::move(hi);
-        hi = std::string(*inv.key);
-        inv.key = lo;
+      if (hi < key) {  // inv.key is `key`: the two bounds swap
+        inv.key = hi;
+        hi = key;
       }
       inv.f = done.f = "range";
       done.key = inv.key;
